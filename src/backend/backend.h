@@ -1,0 +1,72 @@
+// Backend: where a repository's objects live (local disk, memory; later SFTP, S3, REST).
+//
+// A backend stores opaque, already-encrypted objects. It never sees plaintext, keys or snapshots.
+// The interface has no rename, append or overwrite, so object stores fit it unchanged.
+//
+//   std::unique_ptr<Backend> be = ...;
+//   LB_RETURN_IF_ERROR(be->Save({ObjectType::kSnapshot, id}, bytes));
+//   LB_ASSIGN_OR_RETURN(Bytes header, be->Load({ObjectType::kPack, id}, offset, length));
+//
+// Thread safety: every method may be called concurrently from any thread.
+// Blocking: every method may block on I/O.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "util/bytes.h"
+#include "util/status.h"
+
+namespace lifeboat {
+
+enum class ObjectType { kConfig, kKey, kPack, kIndex, kSnapshot, kLock };
+
+// "config", "key", "pack", "index", "snapshot", "lock".
+std::string_view ObjectTypeName(ObjectType type);
+
+struct ObjectHandle {
+  ObjectType type;
+  std::string name;  // lowercase hex id; for kConfig it is ignored (there is one config)
+};
+
+struct ObjectInfo {
+  std::string name;
+  uint64_t size = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Human-readable location, e.g. "local:/srv/repo".
+  virtual std::string Location() const = 0;
+
+  // Stores the whole object atomically and durably: when Save returns OK the object survives a
+  // crash, and no reader ever sees a partial object. An existing object is never replaced:
+  // AlreadyExists is returned and the stored object is left as it was.
+  virtual Status Save(const ObjectHandle& h, ByteView data) = 0;
+
+  // Returns `length` bytes starting at `offset`; length 0 means "to the end". NotFound if the
+  // object does not exist; Corruption if the object is shorter than offset+length.
+  virtual Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) = 0;
+
+  // Size of an object. NotFound if it does not exist.
+  virtual Result<ObjectInfo> Stat(const ObjectHandle& h) = 0;
+
+  // Calls fn for every object of `type` whose name starts with `prefix` ("" = all), in no
+  // particular order. Stops and returns fn's error if fn fails. Temporary files of interrupted
+  // writes are never listed.
+  virtual Status List(ObjectType type, std::string_view prefix,
+                      const std::function<Status(const ObjectInfo&)>& fn) = 0;
+
+  // Deletes an object. NotFound if it does not exist.
+  virtual Status Remove(const ObjectHandle& h) = 0;
+
+  // Location-independent check that the backend holds a repository (its config exists).
+  bool HasConfig() { return Stat({ObjectType::kConfig, ""}).ok(); }
+};
+
+}  // namespace lifeboat

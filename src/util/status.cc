@@ -1,0 +1,62 @@
+#include "util/status.h"
+
+#include <cstring>
+
+namespace lifeboat {
+
+std::string_view StatusCodeName(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return "OK";
+    case StatusCode::kNotFound: return "NOT_FOUND";
+    case StatusCode::kAlreadyExists: return "ALREADY_EXISTS";
+    case StatusCode::kInvalidArgument: return "INVALID_ARGUMENT";
+    case StatusCode::kCorruption: return "CORRUPTION";
+    case StatusCode::kIOError: return "IO_ERROR";
+    case StatusCode::kUnavailable: return "UNAVAILABLE";
+    case StatusCode::kPermissionDenied: return "PERMISSION_DENIED";
+    case StatusCode::kFailedPrecondition: return "FAILED_PRECONDITION";
+    case StatusCode::kUnauthenticated: return "UNAUTHENTICATED";
+    case StatusCode::kCancelled: return "CANCELLED";
+    case StatusCode::kInternal: return "INTERNAL";
+  }
+  return "UNKNOWN";
+}
+
+Status Status::WithContext(std::string_view context) const {
+  if (ok()) return *this;
+  return Status(code_, std::string(context) + ": " + message_);
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "OK";
+  return std::string(StatusCodeName(code_)) + ": " + message_;
+}
+
+Status PosixError(std::string_view context, int err) {
+  std::string msg = std::string(context) + ": " + std::strerror(err);
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+      return Status::NotFound(std::move(msg));
+    case EEXIST:
+      return Status::AlreadyExists(std::move(msg));
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return Status::PermissionDenied(std::move(msg));
+    case EAGAIN:
+    case EINTR:
+    case EBUSY:
+    case ETIMEDOUT:
+    case ECONNRESET:
+    case ECONNREFUSED:
+      return Status::Unavailable(std::move(msg));
+    case EINVAL:
+    case ENAMETOOLONG:
+      return Status::InvalidArgument(std::move(msg));
+    default:
+      return Status::IOError(std::move(msg));
+  }
+}
+
+}  // namespace lifeboat
