@@ -32,6 +32,16 @@ struct ObjectHandle {
   std::string name;  // lowercase hex id; for kConfig it is ignored (there is one config)
 };
 
+// Checks that `h` can name an object in every backend, so that a crafted name can never reach
+// outside the repository. kConfig: always OK (the name is ignored). Other types: InvalidArgument
+// if the name is empty, contains '/', '\0' or any '.' ('.' is reserved for temporary files, which
+// also rules out "." and ".."), or is a pack name shorter than 2 characters (packs are fanned out
+// by their first two characters). Real names are 64 lowercase hex characters.
+Status ValidateObjectHandle(const ObjectHandle& h);
+
+// How errors name an object: "pack 0123...ef" (the full name) or "config".
+std::string DescribeObject(const ObjectHandle& h);
+
 struct ObjectInfo {
   std::string name;
   uint64_t size = 0;
@@ -53,12 +63,14 @@ class Backend {
   // object does not exist; Corruption if the object is shorter than offset+length.
   virtual Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) = 0;
 
-  // Size of an object. NotFound if it does not exist.
+  // Size of an object (ObjectInfo::name is the handle's name; "" for the config). NotFound if it
+  // does not exist.
   virtual Result<ObjectInfo> Stat(const ObjectHandle& h) = 0;
 
   // Calls fn for every object of `type` whose name starts with `prefix` ("" = all), in no
   // particular order. Stops and returns fn's error if fn fails. Temporary files of interrupted
-  // writes are never listed.
+  // writes are never listed. fn may call back into the backend. Listing kConfig yields the config
+  // (name "") if it exists and prefix is "".
   virtual Status List(ObjectType type, std::string_view prefix,
                       const std::function<Status(const ObjectInfo&)>& fn) = 0;
 

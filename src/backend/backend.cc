@@ -1,0 +1,44 @@
+#include "backend/backend.h"
+
+namespace lifeboat {
+
+std::string_view ObjectTypeName(ObjectType type) {
+  switch (type) {
+    case ObjectType::kConfig:
+      return "config";
+    case ObjectType::kKey:
+      return "key";
+    case ObjectType::kPack:
+      return "pack";
+    case ObjectType::kIndex:
+      return "index";
+    case ObjectType::kSnapshot:
+      return "snapshot";
+    case ObjectType::kLock:
+      return "lock";
+  }
+  return "unknown";
+}
+
+Status ValidateObjectHandle(const ObjectHandle& h) {
+  if (h.type == ObjectType::kConfig) return Status::Ok();
+  const std::string& name = h.name;
+  std::string_view type = ObjectTypeName(h.type);
+  if (name.empty()) return Status::InvalidArgument(std::string(type) + " name is empty");
+  if (name.find_first_of(std::string_view("/.\0", 3)) != std::string::npos) {
+    return Status::InvalidArgument("invalid " + std::string(type) + " name \"" + name +
+                                   "\": names must not contain '/', '.' or NUL");
+  }
+  if (h.type == ObjectType::kPack && name.size() < 2) {
+    return Status::InvalidArgument("invalid pack name \"" + name +
+                                   "\": pack names have at least 2 characters");
+  }
+  return Status::Ok();
+}
+
+std::string DescribeObject(const ObjectHandle& h) {
+  if (h.type == ObjectType::kConfig) return "config";
+  return std::string(ObjectTypeName(h.type)) + " " + h.name;
+}
+
+}  // namespace lifeboat

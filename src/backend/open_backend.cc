@@ -1,0 +1,48 @@
+#include "backend/open_backend.h"
+
+#include <string_view>
+
+#include "backend/fault_backend.h"
+#include "backend/local_backend.h"
+
+namespace lifeboat {
+
+Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, bool create) {
+  return OpenBackend(location, create, OpenBackendOptions());
+}
+
+Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, bool create,
+                                             const OpenBackendOptions& options) {
+  if (location.empty()) {
+    return Status::InvalidArgument("no repository given; use --repo or set LIFEBOAT_REPOSITORY");
+  }
+  static constexpr std::string_view kUnsupported[] = {"s3",    "sftp", "rest",  "b2",
+                                                      "azure", "gs",   "swift", "rclone"};
+  for (std::string_view scheme : kUnsupported) {
+    if (location.size() > scheme.size() && location.starts_with(scheme) &&
+        location[scheme.size()] == ':') {
+      return Status::InvalidArgument("repository \"" + location + "\": " + std::string(scheme) +
+                                     " backends are not supported yet; use a local path");
+    }
+  }
+  std::string path = location;
+  if (path.starts_with("local:")) path = path.substr(6);
+  if (path.empty()) return Status::InvalidArgument("repository \"" + location + "\" has no path");
+
+  std::unique_ptr<Backend> backend;
+  if (create) {
+    LB_ASSIGN_OR_RETURN(backend, LocalBackend::Create(path));
+  } else {
+    LB_ASSIGN_OR_RETURN(backend, LocalBackend::Open(path));
+  }
+  if (options.faults_from_environment) {
+    LB_ASSIGN_OR_RETURN(std::optional<FaultOptions> faults, FaultOptions::FromEnvironment());
+    if (faults && faults->enabled()) {
+      backend = std::make_unique<FaultInjectingBackend>(std::move(backend), *faults);
+    }
+  }
+  return std::unique_ptr<Backend>(
+      std::make_unique<RetryBackend>(std::move(backend), options.retry));
+}
+
+}  // namespace lifeboat

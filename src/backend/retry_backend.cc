@@ -1,0 +1,133 @@
+#include "backend/retry_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+#include <unordered_set>
+
+namespace lifeboat {
+namespace {
+
+const Status& StatusOf(const Status& s) { return s; }
+template <typename T>
+Status StatusOf(const Result<T>& r) {
+  return r.status();
+}
+
+}  // namespace
+
+RetryBackend::RetryBackend(std::unique_ptr<Backend> inner, RetryOptions options)
+    : inner_(std::move(inner)), options_(std::move(options)) {
+  rng_.seed(options_.seed != 0 ? options_.seed
+                               : (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
+}
+
+std::string RetryBackend::Location() const { return inner_->Location(); }
+
+std::chrono::milliseconds RetryBackend::Delay(int failed_attempt) {
+  double base = static_cast<double>(options_.initial_delay.count()) *
+                std::pow(std::max(options_.multiplier, 1.0), failed_attempt - 1);
+  base = std::min(base, static_cast<double>(options_.max_delay.count()));
+  const double jitter = std::clamp(options_.jitter, 0.0, 1.0);
+  double u;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;  // [0, 1)
+  }
+  double delay = base * (1.0 - jitter * u);
+  return std::chrono::milliseconds(static_cast<int64_t>(std::llround(delay)));
+}
+
+template <typename Call>
+auto RetryBackend::Run(const std::string& what, Call&& call, const bool* stop)
+    -> decltype(call(1)) {
+  const int max_attempts = std::max(options_.max_attempts, 1);
+  for (int attempt = 1;; ++attempt) {
+    auto result = call(attempt);
+    Status status = StatusOf(result);
+    if (status.ok() || !status.IsRetryable() || (stop != nullptr && *stop)) return result;
+    if (attempt >= max_attempts) {
+      return status.WithContext(what + ": giving up after " + std::to_string(attempt) +
+                                " attempts");
+    }
+    std::chrono::milliseconds delay = Delay(attempt);
+    if (options_.on_retry) options_.on_retry(what, attempt, status, delay);
+    if (options_.sleep) {
+      options_.sleep(delay);
+    } else {
+      std::this_thread::sleep_for(delay);
+    }
+  }
+}
+
+Status RetryBackend::VerifyExisting(const ObjectHandle& h, ByteView data) {
+  LB_ASSIGN_OR_RETURN(ObjectInfo info, inner_->Stat(h));
+  const std::string mismatch =
+      DescribeObject(h) + " already exists with different content after a failed save";
+  if (info.size != data.size()) return Status::Corruption(mismatch);
+  if (info.size == 0) return Status::Ok();
+  LB_ASSIGN_OR_RETURN(Bytes stored, inner_->Load(h, 0, info.size));
+  if (stored.size() < info.size) {
+    return Status::Unavailable("short read of " + DescribeObject(h) + " while verifying it");
+  }
+  if (!std::equal(stored.begin(), stored.end(), data.begin(), data.end())) {
+    return Status::Corruption(mismatch);
+  }
+  return Status::Ok();
+}
+
+Status RetryBackend::Save(const ObjectHandle& h, ByteView data) {
+  return Run("save " + DescribeObject(h), [&](int attempt) -> Status {
+    Status st = inner_->Save(h, data);
+    // Attempts after the first only happen after a retryable failure, which may have landed.
+    if (st.code() == StatusCode::kAlreadyExists && attempt > 1) return VerifyExisting(h, data);
+    return st;
+  });
+}
+
+Result<Bytes> RetryBackend::Load(const ObjectHandle& h, uint64_t offset, uint64_t length) {
+  return Run("load " + DescribeObject(h), [&](int) -> Result<Bytes> {
+    Result<Bytes> r = inner_->Load(h, offset, length);
+    if (r.ok() && length > 0 && r->size() != length) {
+      if (r->size() > length) {
+        return Status::Internal("backend returned " + std::to_string(r->size()) + " bytes of " +
+                                DescribeObject(h) + " for " + std::to_string(length) +
+                                " requested");
+      }
+      return Status::Unavailable("short read of " + DescribeObject(h) + ": got " +
+                                 std::to_string(r->size()) + " of " + std::to_string(length) +
+                                 " bytes at offset " + std::to_string(offset));
+    }
+    return r;
+  });
+}
+
+Result<ObjectInfo> RetryBackend::Stat(const ObjectHandle& h) {
+  return Run("stat " + DescribeObject(h),
+             [&](int) -> Result<ObjectInfo> { return inner_->Stat(h); });
+}
+
+Status RetryBackend::List(ObjectType type, std::string_view prefix,
+                          const std::function<Status(const ObjectInfo&)>& fn) {
+  std::unordered_set<std::string> delivered;
+  bool fn_failed = false;
+  auto dedup = [&](const ObjectInfo& info) -> Status {
+    if (!delivered.insert(info.name).second) return Status::Ok();
+    Status st = fn(info);
+    if (!st.ok()) fn_failed = true;
+    return st;
+  };
+  return Run(
+      "list " + std::string(ObjectTypeName(type)),
+      [&](int) -> Status { return inner_->List(type, prefix, dedup); }, &fn_failed);
+}
+
+Status RetryBackend::Remove(const ObjectHandle& h) {
+  return Run("remove " + DescribeObject(h), [&](int attempt) -> Status {
+    Status st = inner_->Remove(h);
+    if (st.IsNotFound() && attempt > 1) return Status::Ok();  // an earlier attempt removed it
+    return st;
+  });
+}
+
+}  // namespace lifeboat

@@ -1,0 +1,89 @@
+// RetryBackend: a decorator that repeats calls failing with a retryable Status
+// (Status::IsRetryable, i.e. kUnavailable) with exponential backoff and jitter. Permanent errors
+// (NotFound, Corruption, IOError, ...) are returned at once.
+//
+//   RetryOptions opts; opts.max_attempts = 8;
+//   auto be = std::make_unique<RetryBackend>(std::move(inner), opts);
+//
+// Besides plain repetition it repairs the ambiguities a retry creates:
+//  - Save: a failed attempt may have stored the object anyway (the acknowledgement was lost). If a
+//    retried Save gets AlreadyExists, the stored object is Stat'ed and loaded and compared with
+//    `data`: equal means success, different means Corruption.
+//  - Remove: NotFound on a retried Remove means an earlier attempt removed it: success.
+//  - Load: fewer bytes than the explicit `length` asked for is a short read and retried. (With
+//    length 0 the expected size is unknown; such loads are not checked here.)
+//  - List: a listing that fails part-way is restarted, and names already passed to fn are not
+//    passed again. An error returned by fn itself is never retried.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include "backend/backend.h"
+
+namespace lifeboat {
+
+struct RetryOptions {
+  // Total attempts per call, including the first; values below 1 behave as 1.
+  int max_attempts = 10;
+  // Delay before the 2nd attempt; each further delay is multiplied by `multiplier`, up to
+  // `max_delay`.
+  std::chrono::milliseconds initial_delay{500};
+  std::chrono::milliseconds max_delay{30000};
+  double multiplier = 2.0;
+  // Each delay d is drawn uniformly from [d * (1 - jitter), d]; 0 gives exact delays.
+  double jitter = 0.5;
+  // Seed of the jitter generator; 0 picks a random seed.
+  uint64_t seed = 0;
+  // How to wait; defaults to std::this_thread::sleep_for. Tests inject a recorder.
+  // Called from the thread making the backend call.
+  std::function<void(std::chrono::milliseconds)> sleep;
+  // Optional: told about each retry before its delay (for logs/progress). `what` names the call
+  // (e.g. "load pack 01ab..."), `attempt` is the attempt that failed (1-based).
+  std::function<void(std::string_view what, int attempt, const Status& error,
+                     std::chrono::milliseconds delay)>
+      on_retry;
+};
+
+class RetryBackend : public Backend {
+ public:
+  // Takes ownership of `inner`.
+  RetryBackend(std::unique_ptr<Backend> inner, RetryOptions options);
+
+  // The inner backend's location.
+  std::string Location() const override;
+
+  // The Backend contract with retries as described above. Thread-safe if the inner backend is
+  // (the only shared state is the jitter generator, behind a mutex). Blocks while sleeping.
+  // When all attempts fail, the last error is returned with context "giving up after N
+  // attempts" (its code unchanged).
+  Status Save(const ObjectHandle& h, ByteView data) override;
+  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override;
+  Result<ObjectInfo> Stat(const ObjectHandle& h) override;
+  Status List(ObjectType type, std::string_view prefix,
+              const std::function<Status(const ObjectInfo&)>& fn) override;
+  Status Remove(const ObjectHandle& h) override;
+
+  Backend* inner() const { return inner_.get(); }
+
+ private:
+  // Runs call(attempt) until it succeeds, fails permanently, *stop becomes true (when stop is
+  // given), or attempts run out. R is Status or Result<T>.
+  template <typename Call>
+  auto Run(const std::string& what, Call&& call, const bool* stop = nullptr) -> decltype(call(1));
+  std::chrono::milliseconds Delay(int failed_attempt);
+  // After a retried Save hit AlreadyExists: OK if the stored object equals data.
+  Status VerifyExisting(const ObjectHandle& h, ByteView data);
+
+  const std::unique_ptr<Backend> inner_;
+  const RetryOptions options_;
+  std::mutex mu_;
+  std::mt19937_64 rng_;  // guarded by mu_
+};
+
+}  // namespace lifeboat
