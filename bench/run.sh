@@ -1,0 +1,425 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # prepare_<dataset> is called indirectly
+# Lifeboat vs restic vs borg on the same data, in one run.
+#
+# Usage:
+#   bench/run.sh [--dataset kernel|image|all] [--tools lifeboat,restic,borg] [--out FILE.md]
+#                [--image-size SIZE] [--image-extent BLOCKS] [--kernel-subset PATHS] [--seed N]
+#
+#   --dataset        which dataset(s) to run (default: all)
+#                      kernel  Linux 6.1 source tree from Debian's linux-source-6.1 package
+#                      image   deterministic disk-image-like file (random + zero runs)
+#   --tools          comma-separated tools, run in this order (default: lifeboat,restic,borg)
+#   --out FILE.md    also write the Markdown report to FILE.md (it always goes to stdout)
+#   --image-size S   size of image v1, e.g. 64M or 1G (default: 1G)
+#   --image-extent N image v2 rewrites its ~1% of 4 KiB blocks in extents of 1..N consecutive
+#                    blocks (default: 1 = scattered single blocks, which touches nearly every
+#                    MiB-sized chunk; e.g. 64 gives clustered writes like a real disk)
+#   --kernel-subset  comma-separated paths (tar wildcards allowed) inside the kernel tree, e.g.
+#                    "kernel,lib,drivers/net" -- for quick runs (default: the whole tree)
+#   --seed N         seed for the dataset generators (default: 1)
+#
+# Environment:
+#   BENCH_WORK       work directory for datasets, repositories, logs (default: bench/work)
+#   LIFEBOAT_BIN     Lifeboat CLI (default: $BENCH_BUILD_DIR/src/cli/lifeboat); skipped if missing
+#   BENCH_BUILD_DIR  CMake build dir holding lifeboat and the bench helpers (default: build/)
+#   BENCH_CPUS       CPU list every tool is pinned to with taskset (default: 0,1 = two cores)
+#
+# For each dataset and tool: init; backup of v1; backup of v2 (changed); backup of v2 again
+# (unchanged); restore of the latest snapshot into an empty directory. Every step is timed with
+# /usr/bin/time (wall, user+sys CPU, peak RSS); the repository is measured with `du -sb` after each
+# step. Restores are verified with `diff -r` outside the timing. Page caches are NOT dropped: the
+# data is read once before each step so every tool runs on a warm cache.
+#
+# Missing restic / borgbackup / time / rsync / linux-source-6.1 packages are installed with
+# apt-get (sudo when not root). Exit status: 0 when every step and every restore check passed.
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly REPO_ROOT
+readonly BENCH_DIR="$REPO_ROOT/bench"
+readonly PASSWORD="lifeboat-bench-password"
+readonly KERNEL_TARBALL=/usr/src/linux-source-6.1.tar.xz
+readonly KERNEL_PACKAGE=linux-source-6.1
+readonly TIME_BIN=/usr/bin/time
+readonly STEPS=(init backup-v1 backup-v2 backup-v2-again restore)
+
+dataset=all
+tools=lifeboat,restic,borg
+out_file=
+image_size=1G
+image_extent=1
+kernel_subset=
+seed=1
+
+usage() {
+  sed -n '3,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
+}
+
+die() {
+  echo "run.sh: $*" >&2
+  exit 2
+}
+
+log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --dataset) dataset=${2:?--dataset needs a value}; shift 2 ;;
+    --tools) tools=${2:?--tools needs a value}; shift 2 ;;
+    --out) out_file=${2:?--out needs a value}; shift 2 ;;
+    --image-size) image_size=${2:?--image-size needs a value}; shift 2 ;;
+    --image-extent) image_extent=${2:?--image-extent needs a value}; shift 2 ;;
+    --kernel-subset) kernel_subset=${2:?--kernel-subset needs a value}; shift 2 ;;
+    --seed) seed=${2:?--seed needs a value}; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $1" ;;
+  esac
+done
+
+case $dataset in
+  kernel|image) datasets=("$dataset") ;;
+  all) datasets=(kernel image) ;;
+  *) die "--dataset must be kernel, image or all" ;;
+esac
+IFS=, read -r -a tool_list <<<"$tools"
+for tool in "${tool_list[@]}"; do
+  case $tool in lifeboat|restic|borg) ;; *) die "unknown tool '$tool'" ;; esac
+done
+[[ $seed =~ ^[0-9]+$ ]] || die "--seed must be a non-negative integer"
+[[ $image_size =~ ^[0-9]+[KMGkmg]?$ ]] || die "--image-size must look like 64M or 1G"
+[[ $image_extent =~ ^[0-9]+$ ]] || die "--image-extent must be a positive integer"
+
+WORK=$(mkdir -p "${BENCH_WORK:-$BENCH_DIR/work}" && cd "${BENCH_WORK:-$BENCH_DIR/work}" && pwd)
+readonly WORK
+readonly BUILD_DIR=${BENCH_BUILD_DIR:-$REPO_ROOT/build}
+readonly LIFEBOAT=${LIFEBOAT_BIN:-$BUILD_DIR/src/cli/lifeboat}
+readonly CPUS=${BENCH_CPUS:-0,1}
+readonly RESULTS="$WORK/results.tsv"
+mkdir -p "$WORK"/{bin,data,live,repo,restore,cache,logs}
+
+# ---------------------------------------------------------------------------------------------
+# Prerequisites
+
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=0
+apt_install() {  # apt_install PACKAGE...: installs the packages (apt-get update once per run).
+  log "installing $*"
+  if [[ $apt_updated -eq 0 ]]; then
+    as_root apt-get update -q >&2 || return 1
+    apt_updated=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2
+}
+
+need_command() {  # need_command COMMAND PACKAGE: installs PACKAGE if COMMAND is missing.
+  command -v "$1" >/dev/null 2>&1 || apt_install "$2" || return 1
+  command -v "$1" >/dev/null 2>&1
+}
+
+[[ -x $TIME_BIN ]] || apt_install time || die "cannot install GNU time ($TIME_BIN)"
+need_command rsync rsync || die "cannot install rsync"
+
+declare -A skip_reason=()
+for tool in "${tool_list[@]}"; do
+  case $tool in
+    restic) need_command restic restic || skip_reason[restic]="restic is not installed and apt-get failed" ;;
+    borg) need_command borg borgbackup || skip_reason[borg]="borg is not installed and apt-get failed" ;;
+    lifeboat)
+      if [[ ! -x $LIFEBOAT ]]; then
+        skip_reason[lifeboat]="Lifeboat binary not found at $LIFEBOAT (build it or set LIFEBOAT_BIN)"
+        log "SKIPPING lifeboat: ${skip_reason[lifeboat]}"
+      fi ;;
+  esac
+done
+
+pin=()
+if command -v taskset >/dev/null 2>&1 && [[ $(nproc --all) -ge 2 ]]; then
+  pin=(taskset -c "$CPUS")
+  cpu_note="all tools pinned to CPUs $CPUS with taskset (2 cores); restic also gets GOMAXPROCS=2"
+else
+  cpu_note="taskset unavailable or fewer than 2 CPUs: tools not pinned; restic gets GOMAXPROCS=2"
+fi
+
+# Builds (or finds) a dataset helper: $BUILD_DIR/bench/<name> if CMake built it, else compiles
+# the single source file into $WORK/bin.
+helper() {  # helper TARGET SOURCE -> prints the path of the binary
+  local target=$1 source=$BENCH_DIR/$2
+  if [[ -x $BUILD_DIR/bench/$target && $BUILD_DIR/bench/$target -nt $source ]]; then
+    echo "$BUILD_DIR/bench/$target"
+    return
+  fi
+  if [[ ! -x $WORK/bin/$target || $source -nt $WORK/bin/$target ]]; then
+    log "compiling $target"
+    "${CXX:-c++}" -std=c++20 -O2 -Wall -Wextra -o "$WORK/bin/$target" "$source" >&2 ||
+      die "cannot compile $source"
+  fi
+  echo "$WORK/bin/$target"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Datasets: prepare_<name> sets v1_dir and v2_dir (read-only masters) and dataset_note.
+
+warm() {  # warm DIR: reads every file once so the step runs on a warm page cache.
+  find "$1" -type f -print0 | xargs -0 -r cat >/dev/null
+}
+
+tree_stats() {  # tree_stats DIR -> "N files, X MiB" (regular files, without our marker)
+  find "$1" -type f ! -path "$1/.complete" -printf '%s\n' |
+    awk '{ n++; b += $1 } END { printf "%d file%s, %.1f MiB", n, n == 1 ? "" : "s", b / 1048576 }'
+}
+
+prepare_image() {
+  local make_image name
+  make_image=$(helper lifeboat_bench_make_image make_image.cc)
+  name="image-$image_size-seed$seed"
+  v1_dir="$WORK/data/$name-v1"
+  v2_dir="$WORK/data/$name-extent$image_extent-v2"
+  local variant dir
+  for variant in 1 2; do
+    dir=$v1_dir
+    [[ $variant -eq 2 ]] && dir=$v2_dir
+    if [[ ! -f $dir/.complete ]]; then
+      log "generating $dir"
+      rm -rf "$dir" && mkdir -p "$dir"
+      "$make_image" --size "$image_size" --seed "$seed" --variant "$variant" \
+        --extent-blocks "$image_extent" "$dir/disk.img" || die "make_image failed"
+      touch "$dir/.complete"
+    fi
+  done
+  local where="scattered single blocks"
+  [[ $image_extent -gt 1 ]] && where="extents of 1-$image_extent consecutive blocks"
+  dataset_note="disk-image-like file, $image_size, seed $seed: random and zero runs of 64 KiB-8 MiB. \
+v2: ~1% of 4 KiB blocks rewritten with new random data ($where), 64 KiB inserted at offset 1 MiB."
+}
+
+prepare_kernel() {
+  local mutate_tree key top
+  mutate_tree=$(helper lifeboat_bench_mutate_tree mutate_tree.cc)
+  if [[ ! -f $KERNEL_TARBALL ]]; then
+    apt_install "$KERNEL_PACKAGE" || die "cannot install $KERNEL_PACKAGE"
+    [[ -f $KERNEL_TARBALL ]] || die "$KERNEL_PACKAGE did not provide $KERNEL_TARBALL"
+  fi
+  key=full
+  [[ -n $kernel_subset ]] && key=subset-$(tr -c 'A-Za-z0-9._-' '_' <<<"$kernel_subset" | sed 's/_$//')
+  v1_dir="$WORK/data/kernel-$key-v1"
+  v2_dir="$WORK/data/kernel-$key-seed$seed-v2"
+  if [[ ! -f $v1_dir/.complete ]]; then
+    log "extracting $KERNEL_TARBALL${kernel_subset:+ (subset: $kernel_subset)}"
+    top=$(tar -tJf "$KERNEL_TARBALL" | head -n1 | cut -d/ -f1) || true
+    [[ -n $top ]] || die "cannot list $KERNEL_TARBALL"
+    local members=()
+    if [[ -n $kernel_subset ]]; then
+      local path
+      IFS=, read -r -a paths <<<"$kernel_subset"
+      for path in "${paths[@]}"; do members+=("$top/${path#/}"); done
+    fi
+    rm -rf "$v1_dir" "$v1_dir.tmp" && mkdir -p "$v1_dir.tmp"
+    tar -xJf "$KERNEL_TARBALL" -C "$v1_dir.tmp" --wildcards "${members[@]}" ||
+      die "extracting $KERNEL_TARBALL failed"
+    mv "$v1_dir.tmp/$top" "$v1_dir" && rmdir "$v1_dir.tmp"
+    touch "$v1_dir/.complete"
+  fi
+  if [[ ! -f $v2_dir/.complete ]]; then
+    log "creating $v2_dir"
+    rm -rf "$v2_dir" && cp -a "$v1_dir" "$v2_dir" && rm -f "$v2_dir/.complete"
+    "$mutate_tree" --seed "$seed" "$v2_dir" || die "mutate_tree failed"
+    touch "$v2_dir/.complete"
+  fi
+  dataset_note="Linux 6.1 source ($KERNEL_TARBALL, $(dpkg-query -W -f='${Version}' \
+"$KERNEL_PACKAGE" 2>/dev/null || echo '?')${kernel_subset:+, subset: $kernel_subset}). \
+v2 (seed $seed): 1% of files edited in the middle, 0.2% deleted, 0.2% edited copies added."
+}
+
+# Makes $live an exact copy of DIR (rsync: unchanged files keep inode, ctime and mtime, as on a
+# real machine, so the tools' change detection works).
+sync_live() {  # sync_live SOURCE_DIR
+  rsync -a --delete --exclude=/.complete "$1/" "$live/"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Tools: tool_cmd TOOL STEP prints nothing and fills the array `cmd`.
+
+tool_env() {  # tool_env TOOL: fills `envs` with the environment for TOOL.
+  case $1 in
+    restic) envs=(RESTIC_REPOSITORY="$repo" RESTIC_PASSWORD="$PASSWORD"
+                  RESTIC_CACHE_DIR="$WORK/cache/restic" GOMAXPROCS=2) ;;
+    borg) envs=(BORG_REPO="$repo" BORG_PASSPHRASE="$PASSWORD" BORG_BASE_DIR="$WORK/cache/borg"
+                BORG_DISPLAY_PASSPHRASE=no BORG_RELOCATED_REPO_ACCESS_IS_OK=yes) ;;
+    lifeboat) envs=(LIFEBOAT_REPOSITORY="$repo" LIFEBOAT_PASSWORD="$PASSWORD") ;;
+  esac
+}
+
+tool_cmd() {  # tool_cmd TOOL STEP: fills `cmd`.
+  local tool=$1 step=$2
+  # shellcheck disable=SC2054  # "zstd,3" below is one argument, not an array separator
+  case $tool:$step in
+    restic:init) cmd=(restic init --repository-version 2) ;;
+    restic:backup-*) cmd=(restic backup --host bench "$live") ;;
+    restic:restore) cmd=(restic restore latest --target "$target") ;;
+    borg:init) cmd=(borg init -e repokey-blake2 "$repo") ;;
+    borg:backup-*) cmd=(borg create --compression zstd,3 "$repo::${step#backup-}" "$live") ;;
+    borg:restore) cmd=(borg extract "$repo::v2-again") ;;  # runs inside $target
+    lifeboat:init) cmd=("$LIFEBOAT" init) ;;
+    lifeboat:backup-*) cmd=("$LIFEBOAT" backup --host bench "$live") ;;
+    lifeboat:restore) cmd=("$LIFEBOAT" restore latest --target "$target") ;;
+  esac
+}
+
+tool_version() {
+  case $1 in
+    restic) restic version 2>/dev/null | head -n1 ;;
+    borg) borg --version 2>/dev/null ;;
+    lifeboat)
+      local v
+      v=$(timeout 10 "$LIFEBOAT" version 2>/dev/null | head -n1) || v=
+      [[ -n $v ]] || v=$(timeout 10 "$LIFEBOAT" --version 2>/dev/null | head -n1) || v=
+      echo "${v:-lifeboat (version unknown)} [$LIFEBOAT]" ;;
+  esac
+}
+
+tool_settings() {
+  case $1 in
+    restic) echo "repository version 2, compression auto (default)" ;;
+    borg) echo "repokey-blake2, --compression zstd,3" ;;
+    lifeboat) echo "defaults" ;;
+  esac
+}
+
+# Where a restore of $live into $target ended up: restic and borg keep the absolute path.
+restored_root() {
+  local candidate first
+  first=$(find "$live" -mindepth 1 -maxdepth 1 -printf '%f' -quit)
+  for candidate in "$target$live" "$target/$(basename "$live")" "$target"; do
+    if [[ -e $candidate/$first ]]; then
+      echo "$candidate"
+      return
+    fi
+  done
+  echo "$target$live"
+}
+
+# run_step TOOL STEP: runs and records one timed step. Returns the step's exit status.
+run_step() {
+  local tool=$1 step=$2
+  local logfile="$WORK/logs/$current_dataset-$tool-$step.log"
+  local timefile="$WORK/logs/$current_dataset-$tool-$step.time"
+  local rc=0 wall=0 user=0 sys=0 rss=0 verify=-
+  local cmd envs
+  tool_env "$tool"
+  tool_cmd "$tool" "$step"
+  case $step in
+    backup-*) warm "$live" ;;
+    restore) warm "$repo"; rm -rf "$target" && mkdir -p "$target" ;;
+  esac
+  log "$current_dataset / $tool / $step"
+  (
+    [[ $step == restore ]] && cd "$target"
+    exec "$TIME_BIN" -f '%e %U %S %M' -o "$timefile" "${pin[@]}" env "${envs[@]}" "${cmd[@]}"
+  ) >"$logfile" 2>&1 || rc=$?
+  if [[ -s $timefile ]]; then
+    read -r wall user sys rss < <(tail -n1 "$timefile") || true
+  fi
+  if [[ $rc -ne 0 ]]; then
+    log "FAILED ($rc): $tool $step, see $logfile"
+    tail -n5 "$logfile" | sed 's/^/    /' >&2
+  elif [[ $step == restore ]]; then
+    if diff -r --no-dereference -q "$live" "$(restored_root)" >"$WORK/logs/$current_dataset-$tool-verify.log" 2>&1; then
+      verify=ok
+    else
+      verify=MISMATCH
+      log "restore of $tool differs from the source, see $WORK/logs/$current_dataset-$tool-verify.log"
+    fi
+  fi
+  local repo_bytes
+  repo_bytes=$(du -sb "$repo" 2>/dev/null | cut -f1) || repo_bytes=0
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$current_dataset" "$tool" "$step" "$rc" \
+    "$wall" "$user" "$sys" "${rss:-0}" "${repo_bytes:-0}" "$verify" >>"$RESULTS"
+  [[ $rc -eq 0 && $verify != MISMATCH ]]
+}
+
+run_tool() {  # run_tool TOOL: all steps of TOOL on the current dataset.
+  local tool=$1 step failed=0
+  repo="$WORK/repo/$tool-$current_dataset"
+  target="$WORK/restore/$tool-$current_dataset"
+  rm -rf "$repo" "$target" "$WORK/cache/$tool"
+  mkdir -p "$WORK/cache/$tool"
+  sync_live "$v1_dir"
+  for step in "${STEPS[@]}"; do
+    if [[ $failed -eq 1 ]]; then
+      printf '%s\t%s\t%s\tskipped\t0\t0\t0\t0\t0\t-\n' "$current_dataset" "$tool" "$step" >>"$RESULTS"
+      continue
+    fi
+    [[ $step == backup-v2 ]] && sync_live "$v2_dir"
+    run_step "$tool" "$step" || { failed=1; any_failure=1; }
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Report (Markdown, from results.tsv)
+
+report() {
+  local ds
+  cat <<EOF
+# Lifeboat benchmark: $(date -u '+%Y-%m-%d %H:%M UTC')
+
+- Host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc --all) CPUs, \
+$(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)
+- CPU: $cpu_note.
+- Cache: **warm page cache** -- caches are not dropped; the source data (before a backup) or the
+  repository (before a restore) is read once right before each timed step. Each tool starts with
+  an empty repository and an empty tool cache.
+- Measured with \`$TIME_BIN -f '%e %U %S %M'\`: wall time, CPU = user + sys, peak RSS of the
+  largest process. Repository size: \`du -sb\` after the step. Restores verified with
+  \`diff -r --no-dereference\` (not timed).
+- Steps: init; backup of v1; backup of v2 (changed data, same path); backup of v2 again
+  (unchanged); restore of the latest snapshot into an empty directory.
+EOF
+  echo "- Tools:"
+  for tool in "${tool_list[@]}"; do
+    if [[ -n ${skip_reason[$tool]:-} ]]; then
+      echo "  - $tool: **not run** -- ${skip_reason[$tool]}"
+    else
+      echo "  - $(tool_version "$tool") ($(tool_settings "$tool"))"
+    fi
+  done
+  for ds in "${datasets[@]}"; do
+    echo
+    echo "## Dataset: $ds"
+    echo
+    echo "${dataset_notes[$ds]}"
+    echo
+    awk -F'\t' -v ds="$ds" -f "$BENCH_DIR/report.awk" "$RESULTS"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+
+: >"$RESULTS"
+any_failure=0
+declare -A dataset_notes=()
+live=
+for current_dataset in "${datasets[@]}"; do
+  "prepare_$current_dataset"
+  live="$WORK/live/$current_dataset"
+  mkdir -p "$live"
+  dataset_notes[$current_dataset]="$dataset_note
+v1: $(tree_stats "$v1_dir"); v2: $(tree_stats "$v2_dir"). Backed-up path: \`$live\` \
+(both versions are synced into it with rsync, so every tool sees the same path)."
+  for tool in "${tool_list[@]}"; do
+    [[ -n ${skip_reason[$tool]:-} ]] && continue
+    run_tool "$tool"
+  done
+done
+
+report_text=$(report)
+echo "$report_text"
+if [[ -n $out_file ]]; then
+  echo "$report_text" >"$out_file"
+  log "report written to $out_file"
+fi
+log "raw results: $RESULTS; logs: $WORK/logs"
+exit "$any_failure"
