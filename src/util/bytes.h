@@ -45,7 +45,12 @@ class ByteWriter {
     }
     buf_.push_back(static_cast<uint8_t>(v));
   }
-  void PutBytes(ByteView b) { buf_.insert(buf_.end(), b.begin(), b.end()); }
+  void PutBytes(ByteView b) {
+    if (b.empty()) return;
+    size_t at = buf_.size();
+    buf_.resize(at + b.size());
+    std::memcpy(buf_.data() + at, b.data(), b.size());
+  }
   // Varint length followed by the bytes.
   void PutString(std::string_view s) {
     PutVarint(s.size());
