@@ -1,0 +1,178 @@
+#include "repository/blob_saver.h"
+
+namespace lifeboat {
+
+BlobSaver::BlobSaver(Repository& repo, BlobSaverOptions options)
+    : repo_(repo), options_(options) {
+  int n = options_.workers > 0 ? options_.workers
+                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < n; ++i) writers_.push_back(std::make_unique<PackWriter>(repo_.aead()));
+  for (int i = 0; i < n; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
+}
+
+BlobSaver::~BlobSaver() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    // Work not flushed is dropped (see the header): nothing refers to it yet.
+    queue_.clear();
+    queued_bytes_ = 0;
+  }
+  work_cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void BlobSaver::SetError(const Status& st) {
+  std::lock_guard lock(mu_);
+  if (error_.ok()) error_ = st;
+  space_cv_.notify_all();
+}
+
+bool BlobSaver::Known(BlobType type, const Id& id) {
+  // pending_ first, then the index: a worker adds a blob to the index before erasing it from
+  // pending_, so in this order a blob that is in either is always seen in one of them.
+  std::lock_guard lock(mu_);
+  return pending_.count(Key{id, type}) > 0 || repo_.index().Has(type, id);
+}
+
+Result<bool> BlobSaver::Save(BlobType type, const Id& id, Bytes plaintext) {
+  if (repo_.index().Has(type, id)) return false;
+  std::unique_lock lock(mu_);
+  if (!error_.ok()) return error_;
+  // Re-check under the lock: a worker indexes a blob before erasing it from pending_, so a blob
+  // is always in at least one of the two. Waiting for queue space releases the lock, so another
+  // thread may accept the same blob meanwhile: check again after every wait.
+  for (;;) {
+    if (pending_.count(Key{id, type}) || repo_.index().Has(type, id)) return false;
+    if (queued_bytes_ < options_.max_queued_bytes) break;
+    space_cv_.wait(lock);
+    if (!error_.ok()) return error_;
+  }
+  pending_.insert(Key{id, type});
+  queued_bytes_ += plaintext.size();
+  queue_.push_back(Job{type, id, std::move(plaintext)});
+  lock.unlock();
+  work_cv_.notify_one();
+  return true;
+}
+
+void BlobSaver::WorkerLoop(size_t worker) {
+  PackWriter& writer = *writers_[worker];
+  Bytes stored;
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mu_);
+      work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      // Destroyed without Flush(): queued blobs are dropped. Nothing references them yet.
+      if (stopping_) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+      queued_bytes_ -= job.plaintext.size();
+      ++active_;
+      if (!error_.ok()) {  // drain without work after an error
+        --active_;
+        space_cv_.notify_all();
+        continue;
+      }
+    }
+    space_cv_.notify_all();
+    stored.clear();
+    Status st = repo_.codec().Encode(job.plaintext, job.id, &stored);
+    if (st.ok()) {
+      uint64_t raw = job.plaintext.size();
+      new_blobs_++;
+      (job.type == BlobType::kData ? new_data_blobs_ : new_tree_blobs_)++;
+      new_raw_bytes_ += raw;
+      new_stored_bytes_ += stored.size();
+      writer.Add(job.type, job.id, std::move(stored), static_cast<uint32_t>(raw));
+      stored = Bytes();
+      if (writer.bytes() >= repo_.config().pack_size) st = UploadPack(writer);
+    }
+    if (!st.ok()) SetError(st);
+    {
+      std::lock_guard lock(mu_);
+      --active_;
+    }
+    space_cv_.notify_all();
+  }
+}
+
+Status BlobSaver::UploadPack(PackWriter& writer) {
+  if (writer.empty()) return Status::Ok();
+  LB_ASSIGN_OR_RETURN(FinishedPack pack, writer.Finish());
+  Status st = repo_.backend().Save({ObjectType::kPack, pack.name.Hex()}, pack.data);
+  // The same pack bytes cannot reappear (random seeds), but a retried save may have landed.
+  if (!st.ok()) return st.WithContext("saving pack " + pack.name.Hex());
+  packs_++;
+  repo_.index().AddPack(pack.name, pack.blobs);
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& b : pack.blobs) pending_.erase(Key{b.id, b.type});
+  }
+  bool write_index;
+  {
+    std::lock_guard lock(index_mu_);
+    unindexed_.packs.push_back(IndexFile::Pack{pack.name, std::move(pack.blobs)});
+    write_index = unindexed_.packs.size() >= options_.packs_per_index;
+  }
+  if (write_index) {
+    // The pack is stored and in the in-memory index; only its index file is missing. A failed
+    // write keeps the entries (WriteIndex puts them back) for the next index file or Flush(),
+    // which reports the error if it persists, so it does not stop the backup here.
+    WriteIndex(false).IgnoreError();
+  }
+  return Status::Ok();
+}
+
+Status BlobSaver::WriteIndex(bool all) {
+  IndexFile file;
+  {
+    std::lock_guard lock(index_mu_);
+    if (unindexed_.packs.empty() || (!all && unindexed_.packs.size() < options_.packs_per_index))
+      return Status::Ok();
+    file.packs = std::move(unindexed_.packs);
+    unindexed_.packs.clear();
+  }
+  auto id = repo_.SaveUnpacked(ObjectType::kIndex, EncodeIndexFile(file));
+  if (!id.ok()) {
+    // Put the entries back so a later Flush() can retry them.
+    std::lock_guard lock(index_mu_);
+    for (auto& p : file.packs) unindexed_.packs.push_back(std::move(p));
+    return id.status().WithContext("saving index");
+  }
+  index_files_++;
+  return Status::Ok();
+}
+
+Status BlobSaver::Flush() {
+  {
+    std::unique_lock lock(mu_);
+    space_cv_.wait(lock, [&] { return (queue_.empty() && active_ == 0); });
+    if (!error_.ok()) return error_;
+  }
+  // All workers are idle and wait for work; their writers are safe to use from here.
+  for (auto& writer : writers_) {
+    Status st = UploadPack(*writer);
+    if (!st.ok()) {
+      SetError(st);
+      return st;
+    }
+  }
+  // Not sticky: the entries were put back, so calling Flush() again retries the index write.
+  return WriteIndex(true);
+}
+
+BlobSaverStats BlobSaver::stats() const {
+  BlobSaverStats s;
+  s.new_blobs = new_blobs_;
+  s.new_data_blobs = new_data_blobs_;
+  s.new_tree_blobs = new_tree_blobs_;
+  s.new_raw_bytes = new_raw_bytes_;
+  s.new_stored_bytes = new_stored_bytes_;
+  s.packs = packs_;
+  s.index_files = index_files_;
+  return s;
+}
+
+}  // namespace lifeboat

@@ -1,0 +1,105 @@
+// BlobSaver: the write path for blobs — dedup, encode (compress, seal, verify) on worker threads,
+// pack, upload, and index files written as packs land.
+//
+//   BlobSaver saver(repo, {});
+//   LB_ASSIGN_OR_RETURN(bool added, saver.Save(BlobType::kData, id, std::move(chunk)));
+//   LB_RETURN_IF_ERROR(saver.Flush());   // only now is every accepted blob durable and indexed
+//
+// Ordering guarantee (what makes crashes safe): a pack is stored before any index file naming it,
+// and Flush() returns only after every pack and index file is stored, so a snapshot written after
+// Flush() never refers to missing data. Work still queued when the saver is destroyed without
+// Flush() is dropped; it was never referenced by an index, so it leaves at most unreferenced packs.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "index/index.h"
+#include "pack/pack.h"
+#include "repository/repository.h"
+
+namespace lifeboat {
+
+struct BlobSaverOptions {
+  int workers = 0;                      // 0: one per core
+  size_t max_queued_bytes = 64u << 20;  // Save() blocks while more than this waits for encoding
+  size_t packs_per_index = 4;           // write an index file after this many packs
+};
+
+struct BlobSaverStats {
+  uint64_t new_blobs = 0, new_data_blobs = 0, new_tree_blobs = 0;
+  uint64_t new_raw_bytes = 0, new_stored_bytes = 0;
+  uint64_t packs = 0, index_files = 0;
+};
+
+class BlobSaver {
+ public:
+  BlobSaver(Repository& repo, BlobSaverOptions options);
+  ~BlobSaver();
+  BlobSaver(const BlobSaver&) = delete;
+  BlobSaver& operator=(const BlobSaver&) = delete;
+
+  // Accepts a blob whose id the caller computed with repo.codec().ComputeId. Returns true when
+  // the blob was new and is now queued, false when the repository or this saver already has it.
+  // Blocks while the queue is full. Returns the first error any worker hit. Thread-safe.
+  Result<bool> Save(BlobType type, const Id& id, Bytes plaintext);
+
+  // True if the blob is in the index or queued here. Thread-safe.
+  bool Known(BlobType type, const Id& id);
+
+  // Drains the queue, writes all partial packs and the remaining index entries. Thread-safe,
+  // but Save() must not be called concurrently with Flush(). Errors while encoding or storing a
+  // pack stick: every later Save() and Flush() returns them. A failure to store an index file
+  // does not stick: its entries are kept, and calling Flush() again retries writing them.
+  Status Flush();
+
+  BlobSaverStats stats() const;
+
+ private:
+  struct Job {
+    BlobType type;
+    Id id;
+    Bytes plaintext;
+  };
+  struct Key {
+    Id id;
+    BlobType type;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return IdHash()(k.id) ^ static_cast<size_t>(k.type); }
+  };
+
+  void WorkerLoop(size_t worker);
+  Status UploadPack(PackWriter& writer);  // finishes, stores, indexes; thread-safe
+  Status WriteIndex(bool all);            // writes pending index entries
+  void SetError(const Status& st);
+
+  Repository& repo_;
+  BlobSaverOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;   // jobs available or stopping
+  std::condition_variable space_cv_;  // queue has room, or idle
+  std::deque<Job> queue_;             // GUARDED_BY(mu_)
+  size_t queued_bytes_ = 0;           // GUARDED_BY(mu_)
+  size_t active_ = 0;                 // workers encoding a job, GUARDED_BY(mu_)
+  bool stopping_ = false;             // GUARDED_BY(mu_)
+  Status error_;                      // GUARDED_BY(mu_)
+  std::unordered_set<Key, KeyHash> pending_;  // accepted, not yet indexed; GUARDED_BY(mu_)
+  std::vector<std::unique_ptr<PackWriter>> writers_;  // one per worker
+  std::vector<std::thread> threads_;
+
+  std::mutex index_mu_;
+  IndexFile unindexed_;  // GUARDED_BY(index_mu_)
+
+  std::atomic<uint64_t> new_blobs_{0}, new_data_blobs_{0}, new_tree_blobs_{0};
+  std::atomic<uint64_t> new_raw_bytes_{0}, new_stored_bytes_{0}, packs_{0}, index_files_{0};
+};
+
+}  // namespace lifeboat

@@ -1,0 +1,175 @@
+#include "repository/keys.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace lifeboat {
+
+using nlohmann::json;
+
+MasterKey MasterKey::Generate() {
+  return MasterKey{crypto::SecretKey::Random(), crypto::SecretKey::Random(),
+                   crypto::SecretKey::Random()};
+}
+
+KdfParams DefaultKdfParams() {
+  KdfParams p;
+  if (const char* n = std::getenv("LIFEBOAT_KDF_N")) {
+    char* end = nullptr;
+    unsigned long long v = std::strtoull(n, &end, 10);
+    if (end && *end == '\0' && v >= 2 && (v & (v - 1)) == 0) p.n = v;
+  }
+  return p;
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string FormatTime(int64_t unix_ns) {
+  time_t secs = static_cast<time_t>(unix_ns / 1000000000);
+  int64_t frac = unix_ns % 1000000000;
+  if (frac < 0) {
+    frac += 1000000000;
+    --secs;
+  }
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + n, sizeof buf - n, ".%09lldZ", static_cast<long long>(frac));
+  return buf;
+}
+
+Result<int64_t> ParseTime(std::string_view text) {
+  struct tm tm = {};
+  std::string s(text);
+  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return Status::InvalidArgument("bad time '" + s + "'");
+  int64_t frac = 0;
+  if (*rest == '.') {
+    ++rest;
+    int digits = 0;
+    while (*rest >= '0' && *rest <= '9') {
+      if (digits < 9) {
+        frac = frac * 10 + (*rest - '0');
+        ++digits;
+      }
+      ++rest;
+    }
+    for (; digits < 9; ++digits) frac *= 10;
+  }
+  if (std::string_view(rest) != "Z") return Status::InvalidArgument("bad time '" + s + "'");
+  return static_cast<int64_t>(timegm(&tm)) * 1000000000 + frac;
+}
+
+std::string Hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+std::string Username() {
+  struct passwd pw, *res = nullptr;
+  char buf[4096];
+  if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &res) == 0 && res) return pw.pw_name;
+  return std::to_string(getuid());
+}
+
+static constexpr uint8_t kMaterialVersion = 1;
+
+Result<Bytes> CreateKeyFile(const MasterKey& mk, std::string_view password, const KdfParams& kdf) {
+  Bytes salt(32);
+  LB_RETURN_IF_ERROR(crypto::RandomBytes(salt));
+  LB_ASSIGN_OR_RETURN(crypto::SecretKey wrap,
+                      crypto::DeriveKeyScrypt(password, salt, kdf.n, kdf.r, kdf.p));
+  Bytes material;
+  material.push_back(kMaterialVersion);
+  for (const auto* k : {&mk.enc, &mk.id, &mk.chunker})
+    material.insert(material.end(), k->bytes.begin(), k->bytes.end());
+  crypto::Aead aead(wrap);
+  LB_ASSIGN_OR_RETURN(Bytes sealed, aead.Seal(material));
+  std::fill(material.begin(), material.end(), 0);
+  json j = {{"version", 1},
+            {"kdf", "scrypt"},
+            {"n", kdf.n},
+            {"r", kdf.r},
+            {"p", kdf.p},
+            {"salt", HexEncode(salt)},
+            {"created", FormatTime(NowNs())},
+            {"hostname", Hostname()},
+            {"username", Username()},
+            {"append_only", false},
+            {"data", HexEncode(sealed)}};
+  std::string text = j.dump();
+  return Bytes(text.begin(), text.end());
+}
+
+static Result<json> ParseKeyJson(ByteView file) {
+  json j = json::parse(file.begin(), file.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption("key file is not JSON");
+  return j;
+}
+
+Result<KeyFileInfo> ParseKeyFileInfo(ByteView file) {
+  LB_ASSIGN_OR_RETURN(json j, ParseKeyJson(file));
+  KeyFileInfo info;
+  try {
+    info.version = j.at("version").get<uint32_t>();
+    info.kdf = j.at("kdf").get<std::string>();
+    info.params.n = j.at("n").get<uint64_t>();
+    info.params.r = j.at("r").get<uint32_t>();
+    info.params.p = j.at("p").get<uint32_t>();
+    info.created = j.value("created", "");
+    info.hostname = j.value("hostname", "");
+    info.username = j.value("username", "");
+    info.append_only = j.value("append_only", false);
+  } catch (const json::exception& e) {
+    return Status::Corruption(std::string("key file: ") + e.what());
+  }
+  if (info.version != 1)
+    return Status::Corruption("key file version " + std::to_string(info.version) +
+                              " is not supported by this Lifeboat (knows 1)");
+  if (info.kdf != "scrypt") return Status::Corruption("key file uses unknown kdf " + info.kdf);
+  return info;
+}
+
+Result<MasterKey> OpenKeyFile(ByteView file, std::string_view password) {
+  LB_ASSIGN_OR_RETURN(KeyFileInfo info, ParseKeyFileInfo(file));
+  LB_ASSIGN_OR_RETURN(json j, ParseKeyJson(file));
+  std::optional<Bytes> salt, sealed;
+  if (j.contains("salt") && j["salt"].is_string()) salt = HexDecode(j["salt"].get<std::string>());
+  if (j.contains("data") && j["data"].is_string()) sealed = HexDecode(j["data"].get<std::string>());
+  if (!salt || !sealed) return Status::Corruption("key file: bad salt or data");
+  // Refuse absurd parameters before spending memory on them (bit flips in n, r, p).
+  if (info.params.n > (1u << 24) || info.params.r > 64 || info.params.p > 16)
+    return Status::Corruption("key file: scrypt parameters out of range");
+  auto wrap = crypto::DeriveKeyScrypt(password, *salt, info.params.n, info.params.r, info.params.p);
+  if (!wrap.ok()) {
+    // Parameters scrypt refuses (n not a power of two, r or p zero, ...) mean a malformed file.
+    if (wrap.status().code() == StatusCode::kInvalidArgument)
+      return Status::Corruption("key file: " + wrap.status().message());
+    return wrap.status();
+  }
+  crypto::Aead aead(*wrap);
+  Bytes material;
+  if (!aead.Open(*sealed, &material).ok())
+    return Status::Unauthenticated("password does not match this key");
+  if (material.size() != 97 || material[0] != kMaterialVersion)
+    return Status::Corruption("key file: bad master key material");
+  MasterKey mk;
+  std::memcpy(mk.enc.bytes.data(), material.data() + 1, 32);
+  std::memcpy(mk.id.bytes.data(), material.data() + 33, 32);
+  std::memcpy(mk.chunker.bytes.data(), material.data() + 65, 32);
+  std::fill(material.begin(), material.end(), 0);
+  return mk;
+}
+
+}  // namespace lifeboat

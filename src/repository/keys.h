@@ -1,0 +1,56 @@
+// Master key material and password-wrapped key files (doc/repository-format.md §2).
+//
+//   MasterKey mk = MasterKey::Generate();
+//   LB_ASSIGN_OR_RETURN(Bytes file, CreateKeyFile(mk, "pw", DefaultKdfParams()));
+//   LB_ASSIGN_OR_RETURN(MasterKey back, OpenKeyFile(file, "pw"));  // Unauthenticated if wrong
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "crypto/crypto.h"
+#include "util/bytes.h"
+#include "util/status.h"
+
+namespace lifeboat {
+
+struct MasterKey {
+  crypto::SecretKey enc;      // per-object AEAD key derivation
+  crypto::SecretKey id;       // blob id HMAC key
+  crypto::SecretKey chunker;  // gear table secret
+  static MasterKey Generate();
+};
+
+struct KdfParams {
+  uint64_t n = 1u << 16;
+  uint32_t r = 8;
+  uint32_t p = 1;
+};
+// scrypt N=2^16, r=8, p=1 (64 MiB, ~0.2 s). LIFEBOAT_KDF_N=<power of two> lowers N for tests.
+KdfParams DefaultKdfParams();
+
+struct KeyFileInfo {
+  uint32_t version = 1;
+  std::string kdf;
+  KdfParams params;
+  std::string created, hostname, username;
+  bool append_only = false;
+};
+
+// Builds a key file wrapping `mk` with a key derived from `password` (fresh random salt).
+Result<Bytes> CreateKeyFile(const MasterKey& mk, std::string_view password, const KdfParams& kdf);
+// Unwraps a key file. Unauthenticated when the password does not match; Corruption when the
+// file is malformed.
+Result<MasterKey> OpenKeyFile(ByteView file, std::string_view password);
+// Parses the public fields (no password needed).
+Result<KeyFileInfo> ParseKeyFileInfo(ByteView file);
+
+// Current time as RFC 3339 with nanoseconds, UTC ("2026-11-23T10:00:00.123456789Z").
+std::string FormatTime(int64_t unix_ns);
+// Parses what FormatTime writes (also accepts fewer fraction digits and no fraction).
+Result<int64_t> ParseTime(std::string_view text);
+int64_t NowNs();
+std::string Hostname();
+std::string Username();
+
+}  // namespace lifeboat

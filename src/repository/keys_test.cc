@@ -1,0 +1,235 @@
+// Tests for master keys, password-wrapped key files (§2.2) and the RFC 3339 time helpers.
+
+#include "repository/keys.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace lifeboat {
+namespace {
+
+constexpr KdfParams kFastKdf{1024, 8, 1};
+
+bool SameKey(const MasterKey& a, const MasterKey& b) {
+  return a.enc.bytes == b.enc.bytes && a.id.bytes == b.id.bytes &&
+         a.chunker.bytes == b.chunker.bytes;
+}
+
+TEST(KeysTest, GenerateGivesDistinctKeys) {
+  MasterKey a = MasterKey::Generate(), b = MasterKey::Generate();
+  EXPECT_FALSE(SameKey(a, b));
+  EXPECT_NE(a.enc.bytes, a.id.bytes);
+  EXPECT_NE(a.id.bytes, a.chunker.bytes);
+}
+
+TEST(KeysTest, CreateAndOpen) {
+  MasterKey mk = MasterKey::Generate();
+  auto file = CreateKeyFile(mk, "correct horse", kFastKdf);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  auto back = OpenKeyFile(*file, "correct horse");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(SameKey(mk, *back));
+
+  auto info = ParseKeyFileInfo(*file);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->version, 1u);
+  EXPECT_EQ(info->kdf, "scrypt");
+  EXPECT_EQ(info->params.n, 1024u);
+  EXPECT_EQ(info->params.r, 8u);
+  EXPECT_EQ(info->params.p, 1u);
+  EXPECT_EQ(info->hostname, Hostname());
+  EXPECT_EQ(info->username, Username());
+  EXPECT_FALSE(info->append_only);
+  auto created = ParseTime(info->created);
+  ASSERT_TRUE(created.ok()) << info->created;
+  EXPECT_LE(std::llabs(*created - NowNs()), 60LL * 1000000000);
+
+  // The file is JSON with the documented fields; the master key does not appear in it.
+  auto j = nlohmann::json::parse(file->begin(), file->end());
+  EXPECT_EQ(j.at("salt").get<std::string>().size(), 64u);
+  EXPECT_EQ(j.at("data").get<std::string>().size(), 2 * (97 + 41u));
+  std::string text(file->begin(), file->end());
+  EXPECT_EQ(text.find(HexEncode(mk.enc.bytes)), std::string::npos);
+}
+
+TEST(KeysTest, SamePasswordTwiceGivesDifferentFiles) {
+  MasterKey mk = MasterKey::Generate();
+  auto a = CreateKeyFile(mk, "pw", kFastKdf);
+  auto b = CreateKeyFile(mk, "pw", kFastKdf);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(*a, *b);  // fresh salt and seal seed
+  auto ka = OpenKeyFile(*a, "pw");
+  auto kb = OpenKeyFile(*b, "pw");
+  ASSERT_TRUE(ka.ok() && kb.ok());
+  EXPECT_TRUE(SameKey(*ka, *kb));
+}
+
+TEST(KeysTest, WrongPasswordIsUnauthenticated) {
+  MasterKey mk = MasterKey::Generate();
+  auto file = CreateKeyFile(mk, "right", kFastKdf);
+  ASSERT_TRUE(file.ok());
+  for (std::string_view pw : {"wrong", "", "Right", "right ", "righ"}) {
+    auto back = OpenKeyFile(*file, pw);
+    EXPECT_EQ(back.status().code(), StatusCode::kUnauthenticated) << pw;
+  }
+  // An empty password works if it is the one the file was made with.
+  auto empty = CreateKeyFile(mk, "", kFastKdf);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(OpenKeyFile(*empty, "").ok());
+}
+
+TEST(KeysTest, EveryBitFlipInAKeyFileNeverYieldsADifferentKey) {
+  MasterKey mk = MasterKey::Generate();
+  auto file = CreateKeyFile(mk, "pw", kFastKdf);
+  ASSERT_TRUE(file.ok());
+  std::string text(file->begin(), file->end());
+  size_t data_at = text.find("\"data\":\"") + 8;
+  size_t salt_at = text.find("\"salt\":\"") + 8;
+  size_t failed = 0, same = 0;
+  for (size_t bit = 0; bit < file->size() * 8; ++bit) {
+    Bytes bad = *file;
+    size_t byte = bit / 8;
+    bad[byte] ^= static_cast<uint8_t>(1u << (bit % 8));
+    auto back = OpenKeyFile(bad, "pw");
+    if (!back.ok()) {
+      ++failed;
+      // Malformed files are Corruption, a changed salt/ciphertext/parameter looks like a wrong
+      // password; nothing else (in particular no InvalidArgument from scrypt).
+      ASSERT_TRUE(back.status().code() == StatusCode::kCorruption ||
+                  back.status().code() == StatusCode::kUnauthenticated)
+          << "bit " << bit << ": " << back.status().ToString();
+      continue;
+    }
+    ASSERT_TRUE(SameKey(*back, mk)) << "bit " << bit << " yielded a different key";
+    ++same;
+    // A flip that still opens must be in an unauthenticated field, or a hex digit changing case
+    // (bit 5 turns 'a'..'f' into 'A'..'F', which decodes to the same byte).
+    bool in_hex = (byte >= data_at && byte < data_at + 2 * (97 + 41)) ||
+                  (byte >= salt_at && byte < salt_at + 64);
+    if (in_hex) {
+      EXPECT_EQ(bit % 8, 5u) << "bit " << bit;
+      EXPECT_TRUE(std::isxdigit(bad[byte]) && std::isalpha(bad[byte]));
+    }
+  }
+  EXPECT_GT(failed, file->size() * 8 / 2);
+  EXPECT_GT(same, 0u);  // e.g. flips inside "hostname"
+}
+
+TEST(KeysTest, ParseRejectsUnknownVersionOrKdf) {
+  MasterKey mk = MasterKey::Generate();
+  auto file = CreateKeyFile(mk, "pw", kFastKdf);
+  ASSERT_TRUE(file.ok());
+  auto j = nlohmann::json::parse(file->begin(), file->end());
+  auto dump = [](const nlohmann::json& v) {
+    std::string s = v.dump();
+    return Bytes(s.begin(), s.end());
+  };
+  auto v2 = j;
+  v2["version"] = 2;
+  EXPECT_EQ(ParseKeyFileInfo(dump(v2)).status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(OpenKeyFile(dump(v2), "pw").status().code(), StatusCode::kCorruption);
+  auto argon = j;
+  argon["kdf"] = "argon2id";
+  EXPECT_EQ(OpenKeyFile(dump(argon), "pw").status().code(), StatusCode::kCorruption);
+  auto no_data = j;
+  no_data.erase("data");
+  EXPECT_EQ(OpenKeyFile(dump(no_data), "pw").status().code(), StatusCode::kCorruption);
+  auto bad_hex = j;
+  bad_hex["salt"] = "zz";
+  EXPECT_EQ(OpenKeyFile(dump(bad_hex), "pw").status().code(), StatusCode::kCorruption);
+  auto n_type = j;
+  n_type["n"] = "1024";
+  EXPECT_EQ(OpenKeyFile(dump(n_type), "pw").status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(OpenKeyFile(AsBytes("not json"), "pw").status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(OpenKeyFile(AsBytes("[1,2]"), "pw").status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(OpenKeyFile({}, "pw").status().code(), StatusCode::kCorruption);
+}
+
+TEST(KeysTest, AbsurdOrInvalidScryptParametersAreCorruption) {
+  MasterKey mk = MasterKey::Generate();
+  auto file = CreateKeyFile(mk, "pw", kFastKdf);
+  ASSERT_TRUE(file.ok());
+  auto j = nlohmann::json::parse(file->begin(), file->end());
+  auto with = [&](const char* field, uint64_t v) {
+    auto k = j;
+    k[field] = v;
+    std::string s = k.dump();
+    return OpenKeyFile(AsBytes(s), "pw").status();
+  };
+  // Too expensive: refused before allocating anything.
+  EXPECT_EQ(with("n", uint64_t{1} << 40).code(), StatusCode::kCorruption);
+  EXPECT_EQ(with("r", 1u << 20).code(), StatusCode::kCorruption);
+  EXPECT_EQ(with("p", 1u << 20).code(), StatusCode::kCorruption);
+  // Not valid for scrypt at all: the file is malformed.
+  EXPECT_EQ(with("n", 1000).code(), StatusCode::kCorruption);
+  EXPECT_EQ(with("n", 0).code(), StatusCode::kCorruption);
+  EXPECT_EQ(with("r", 0).code(), StatusCode::kCorruption);
+  EXPECT_EQ(with("p", 0).code(), StatusCode::kCorruption);
+  // Valid but different: a different wrap key, so it looks like a wrong password.
+  EXPECT_EQ(with("n", 2048).code(), StatusCode::kUnauthenticated);
+}
+
+TEST(KeysTest, DefaultKdfParamsHonoursTheEnvironment) {
+  const char* old = std::getenv("LIFEBOAT_KDF_N");
+  std::string saved = old ? old : "";
+  setenv("LIFEBOAT_KDF_N", "2048", 1);
+  EXPECT_EQ(DefaultKdfParams().n, 2048u);
+  setenv("LIFEBOAT_KDF_N", "1000", 1);  // not a power of two: ignored
+  EXPECT_EQ(DefaultKdfParams().n, 1u << 16);
+  setenv("LIFEBOAT_KDF_N", "abc", 1);
+  EXPECT_EQ(DefaultKdfParams().n, 1u << 16);
+  unsetenv("LIFEBOAT_KDF_N");
+  EXPECT_EQ(DefaultKdfParams().n, 1u << 16);
+  EXPECT_EQ(DefaultKdfParams().r, 8u);
+  EXPECT_EQ(DefaultKdfParams().p, 1u);
+  if (old) setenv("LIFEBOAT_KDF_N", saved.c_str(), 1);
+}
+
+// ---------------------------------------------------------------- time
+
+TEST(TimeTest, FormatKnownValues) {
+  EXPECT_EQ(FormatTime(0), "1970-01-01T00:00:00.000000000Z");
+  EXPECT_EQ(FormatTime(1), "1970-01-01T00:00:00.000000001Z");
+  EXPECT_EQ(FormatTime(-1), "1969-12-31T23:59:59.999999999Z");
+  EXPECT_EQ(FormatTime(1795428000123456789), "2026-11-23T10:00:00.123456789Z");
+}
+
+TEST(TimeTest, RoundTrip) {
+  const int64_t kSec = 1000000000;
+  for (int64_t t :
+       {int64_t{0}, int64_t{1}, int64_t{-1}, kSec - 1, -kSec, -kSec - 1,
+        int64_t{1795428000123456789}, NowNs(), int64_t{-2208988800} * kSec + 5,  // 1900-01-01
+        int64_t{4102444800} * kSec + 999999999,                                  // 2100-01-01
+        int64_t{951782400} * kSec}) {                                            // 2000-02-29
+    std::string s = FormatTime(t);
+    auto back = ParseTime(s);
+    ASSERT_TRUE(back.ok()) << s << ": " << back.status().ToString();
+    EXPECT_EQ(*back, t) << s;
+  }
+}
+
+TEST(TimeTest, ParseAcceptsShortFractions) {
+  auto a = ParseTime("2026-11-23T10:00:00Z");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(*a, int64_t{1795428000} * 1000000000);
+  auto b = ParseTime("2026-11-23T10:00:00.5Z");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(*b, int64_t{1795428000} * 1000000000 + 500000000);
+  auto c = ParseTime("2026-11-23T10:00:00.123456789123Z");  // extra digits are dropped
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(*c, int64_t{1795428000123456789});
+}
+
+TEST(TimeTest, ParseRejectsGarbage) {
+  for (std::string_view s :
+       {"", "yesterday", "2026-11-23", "2026-11-23T10:00:00", "2026-11-23T10:00:00.1",
+        "2026-11-23T10:00:00+01:00", "2026-11-23T10:00:00Zjunk", "2026-13-23T10:00:00Z",
+        "2026-11-23T25:00:00Z"}) {
+    EXPECT_FALSE(ParseTime(s).ok()) << s;
+  }
+}
+
+}  // namespace
+}  // namespace lifeboat

@@ -1,0 +1,185 @@
+#include "repository/lock.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+namespace lifeboat {
+
+using nlohmann::json;
+
+static Bytes EncodeLock(LockKind kind, int64_t time_ns) {
+  json j = {{"version", 1},
+            {"time", FormatTime(time_ns)},
+            {"exclusive", kind == LockKind::kExclusive},
+            {"hostname", Hostname()},
+            {"username", Username()},
+            {"pid", static_cast<int64_t>(getpid())}};
+  std::string s = j.dump();
+  return Bytes(s.begin(), s.end());
+}
+
+static Result<LockInfo> DecodeLock(ByteView data) {
+  json j = json::parse(data.begin(), data.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption("lock is not JSON");
+  LockInfo info;
+  try {
+    LB_ASSIGN_OR_RETURN(info.time_ns, ParseTime(j.at("time").get<std::string>()));
+    info.exclusive = j.at("exclusive").get<bool>();
+    info.hostname = j.value("hostname", "");
+    info.username = j.value("username", "");
+    info.pid = j.value("pid", int64_t{0});
+  } catch (const json::exception& e) {
+    return Status::Corruption(std::string("lock: ") + e.what());
+  }
+  return info;
+}
+
+static void MarkStale(LockInfo* info, const LockOptions& options) {
+  int64_t age = options.now() - info->time_ns;
+  if (age > options.stale_after_ns) {
+    info->stale = true;
+    info->stale_reason = "not refreshed for " + std::to_string(age / 60000000000LL) + " minutes";
+  } else if (info->hostname == Hostname() && info->pid > 0 &&
+             ::kill(static_cast<pid_t>(info->pid), 0) != 0 && errno == ESRCH) {
+    info->stale = true;
+    info->stale_reason = "process " + std::to_string(info->pid) + " no longer runs on this host";
+  }
+}
+
+Result<std::vector<LockInfo>> ListLocks(Repository& repo, const LockOptions& options) {
+  std::vector<std::string> names;
+  LB_RETURN_IF_ERROR(repo.backend().List(ObjectType::kLock, "", [&](const ObjectInfo& info) {
+    names.push_back(info.name);
+    return Status::Ok();
+  }));
+  std::vector<LockInfo> out;
+  for (const auto& name : names) {
+    auto plain = repo.LoadUnpacked(ObjectType::kLock, name);
+    if (!plain.ok()) {
+      if (plain.status().IsNotFound()) continue;  // removed meanwhile (refresh or release)
+      // An unreadable lock blocks nobody forever: report it as stale so unlock can remove it.
+      LockInfo info;
+      info.name = name;
+      info.stale = true;
+      info.stale_reason = "unreadable: " + plain.status().message();
+      out.push_back(info);
+      continue;
+    }
+    auto info = DecodeLock(*plain);
+    if (!info.ok()) {
+      LockInfo bad;
+      bad.name = name;
+      bad.stale = true;
+      bad.stale_reason = "unreadable: " + info.status().message();
+      out.push_back(bad);
+      continue;
+    }
+    info->name = name;
+    MarkStale(&*info, options);
+    out.push_back(std::move(*info));
+  }
+  return out;
+}
+
+Result<int> RemoveLocks(Repository& repo, bool all, const LockOptions& options) {
+  LB_ASSIGN_OR_RETURN(auto locks, ListLocks(repo, options));
+  int removed = 0;
+  for (const auto& l : locks) {
+    if (!all && !l.stale) continue;
+    Status st = repo.backend().Remove({ObjectType::kLock, l.name});
+    if (st.ok()) ++removed;
+    else if (!st.IsNotFound()) return st;
+  }
+  return removed;
+}
+
+RepositoryLock::RepositoryLock(Repository& repo, LockKind kind, LockOptions options,
+                               std::string name, int64_t time_ns)
+    : repo_(repo), kind_(kind), options_(std::move(options)), name_(std::move(name)),
+      last_ok_ns_(time_ns) {
+  refresher_ = std::thread([this] { RefreshLoop(); });
+}
+
+Result<std::unique_ptr<RepositoryLock>> RepositoryLock::Acquire(Repository& repo, LockKind kind,
+                                                                LockOptions options) {
+  int64_t now = options.now();
+  LB_ASSIGN_OR_RETURN(Id id, repo.SaveUnpacked(ObjectType::kLock, EncodeLock(kind, now)));
+  auto locks = ListLocks(repo, options);
+  if (!locks.ok()) {
+    repo.backend().Remove({ObjectType::kLock, id.Hex()}).IgnoreError();
+    return locks.status();
+  }
+  for (const auto& l : *locks) {
+    if (l.name == id.Hex() || l.stale) continue;
+    if (kind == LockKind::kExclusive || l.exclusive) {
+      repo.backend().Remove({ObjectType::kLock, id.Hex()}).IgnoreError();
+      return Status::FailedPrecondition(
+          "repository is already locked " + std::string(l.exclusive ? "exclusively " : "") + "by " +
+          l.username + "@" + l.hostname + " (pid " + std::to_string(l.pid) + ") since " +
+          FormatTime(l.time_ns) +
+          "; wait for that command to finish, or if it is gone, run `lifeboat unlock`");
+    }
+  }
+  return std::unique_ptr<RepositoryLock>(
+      new RepositoryLock(repo, kind, std::move(options), id.Hex(), now));
+}
+
+void RepositoryLock::RefreshLoop() {
+  std::unique_lock lock(mu_);
+  int64_t wait_ns = options_.refresh_interval_ns;
+  while (!stop_) {
+    cv_.wait_for(lock, std::chrono::nanoseconds(wait_ns), [&] { return stop_; });
+    if (stop_) return;
+    std::string old = name_;
+    lock.unlock();
+    int64_t now = options_.now();
+    auto id = repo_.SaveUnpacked(ObjectType::kLock, EncodeLock(kind_, now));
+    lock.lock();
+    if (id.ok()) {
+      name_ = id->Hex();
+      last_ok_ns_ = now;
+      wait_ns = options_.refresh_interval_ns;
+      lock.unlock();
+      repo_.backend().Remove({ObjectType::kLock, old}).IgnoreError();
+      lock.lock();
+    } else {
+      wait_ns = options_.retry_interval_ns;
+    }
+  }
+}
+
+Status RepositoryLock::Check() const {
+  std::lock_guard lock(mu_);
+  if (released_) return Status::Cancelled("lock was released");
+  int64_t age = options_.now() - last_ok_ns_;
+  if (age > options_.lost_after_ns)
+    return Status::Cancelled("the repository lock could not be refreshed for " +
+                             std::to_string(age / 1000000000) +
+                             " s; stopping before committing anything");
+  return Status::Ok();
+}
+
+Status RepositoryLock::Release() {
+  {
+    std::lock_guard lock(mu_);
+    if (released_) return Status::Ok();
+    stop_ = true;
+    released_ = true;
+  }
+  cv_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+  // Read the name only now: a refresh that was in flight may have replaced the lock object.
+  std::string name;
+  {
+    std::lock_guard lock(mu_);
+    name = name_;
+  }
+  Status st = repo_.backend().Remove({ObjectType::kLock, name});
+  return st.IsNotFound() ? Status::Ok() : st;
+}
+
+RepositoryLock::~RepositoryLock() { Release().IgnoreError(); }
+
+}  // namespace lifeboat

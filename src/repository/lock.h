@@ -1,0 +1,79 @@
+// Repository locks (doc/repository-format.md §10): shared for backup and restore, exclusive for
+// maintenance; refreshed in the background; stale locks are detected.
+//
+//   LB_ASSIGN_OR_RETURN(auto lock, RepositoryLock::Acquire(repo, LockKind::kShared, {}));
+//   ...
+//   LB_RETURN_IF_ERROR(lock->Check());   // before committing: Cancelled if the lock was lost
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "repository/repository.h"
+
+namespace lifeboat {
+
+enum class LockKind { kShared, kExclusive };
+
+struct LockOptions {
+  int64_t refresh_interval_ns = 5LL * 60 * 1000000000;  // write a fresh lock this often
+  int64_t retry_interval_ns = 30LL * 1000000000;        // after a failed refresh
+  int64_t lost_after_ns = 10LL * 60 * 1000000000;  // no successful refresh for this long: lost
+  int64_t stale_after_ns = 30LL * 60 * 1000000000;  // other processes' locks older than this
+  std::function<int64_t()> now = NowNs;             // wall clock, injectable for tests
+};
+
+struct LockInfo {
+  std::string name;
+  int64_t time_ns = 0;
+  bool exclusive = false;
+  std::string hostname, username;
+  int64_t pid = 0;
+  bool stale = false;
+  std::string stale_reason;
+};
+
+class RepositoryLock {
+ public:
+  // Writes a lock object and checks for conflicts: any non-stale exclusive lock, or any
+  // non-stale lock when `kind` is exclusive. On conflict removes its own lock and returns
+  // FailedPrecondition naming the holder and saying how to proceed.
+  static Result<std::unique_ptr<RepositoryLock>> Acquire(Repository& repo, LockKind kind,
+                                                         LockOptions options);
+  // Stops refreshing and removes the lock object (errors ignored; the lock goes stale).
+  ~RepositoryLock();
+
+  // OK while the lock is fresh; Cancelled once no refresh succeeded for lost_after_ns (the
+  // caller must stop before committing anything). Thread-safe.
+  Status Check() const;
+  // Stops refreshing and removes the lock object.
+  Status Release();
+
+ private:
+  RepositoryLock(Repository& repo, LockKind kind, LockOptions options, std::string name,
+                 int64_t time_ns);
+  void RefreshLoop();
+
+  Repository& repo_;
+  LockKind kind_;
+  LockOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string name_;           // GUARDED_BY(mu_)
+  int64_t last_ok_ns_;         // GUARDED_BY(mu_)
+  bool stop_ = false;          // GUARDED_BY(mu_)
+  bool released_ = false;      // GUARDED_BY(mu_)
+  std::thread refresher_;
+};
+
+// Lists all locks, marking stale ones (old, or from a dead process on this host).
+Result<std::vector<LockInfo>> ListLocks(Repository& repo, const LockOptions& options = {});
+// Removes stale locks (or all locks with `all`); returns how many were removed.
+Result<int> RemoveLocks(Repository& repo, bool all, const LockOptions& options = {});
+
+}  // namespace lifeboat

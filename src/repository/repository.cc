@@ -1,0 +1,352 @@
+#include "repository/repository.h"
+
+#include <algorithm>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace lifeboat {
+
+using nlohmann::json;
+
+static constexpr char kConfigMagic[8] = {'L', 'I', 'F', 'E', 'B', 'O', 'A', 'T'};
+
+std::string ConfigToJson(const RepositoryConfig& c) {
+  json j = {{"version", c.version},
+            {"id", c.id.Hex()},
+            {"chunker",
+             {{"min", c.chunker.min_size}, {"avg", c.chunker.avg_size}, {"max", c.chunker.max_size}}},
+            {"compression", c.compression_level},
+            {"pack_size", c.pack_size},
+            {"created", c.created}};
+  return j.dump();
+}
+
+Result<Bytes> EncodeConfig(const RepositoryConfig& c, const crypto::Aead& aead) {
+  ByteWriter w;
+  w.PutBytes(AsBytes(std::string_view(kConfigMagic, 8)));
+  w.PutU32(c.version);
+  LB_RETURN_IF_ERROR(aead.SealAppend(AsBytes(ConfigToJson(c)), &w.data()));
+  return w.Release();
+}
+
+Status CheckConfigHeader(ByteView data) {
+  if (data.size() < 12 || std::memcmp(data.data(), kConfigMagic, 8) != 0)
+    return Status::InvalidArgument("not a Lifeboat repository (config has no LIFEBOAT magic)");
+  uint32_t version = LoadLE32(data.data() + 8);
+  if (version != kRepositoryVersion)
+    return Status::FailedPrecondition("repository format version " + std::to_string(version) +
+                                      " needs a newer Lifeboat (this one knows version 1)");
+  return Status::Ok();
+}
+
+Result<RepositoryConfig> DecodeConfig(ByteView data, const crypto::Aead& aead) {
+  LB_RETURN_IF_ERROR(CheckConfigHeader(data));
+  Bytes plain;
+  if (!aead.Open(data.subspan(12), &plain).ok())
+    return Status::Corruption("config: authentication failed (damaged or tampered)");
+  json j = json::parse(plain.begin(), plain.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption("config is not JSON");
+  RepositoryConfig c;
+  try {
+    c.version = j.at("version").get<uint32_t>();
+    auto id = Id::FromHex(j.at("id").get<std::string>());
+    if (!id) return Status::Corruption("config: bad repository id");
+    c.id = *id;
+    c.chunker.min_size = j.at("chunker").at("min").get<size_t>();
+    c.chunker.avg_size = j.at("chunker").at("avg").get<size_t>();
+    c.chunker.max_size = j.at("chunker").at("max").get<size_t>();
+    c.compression_level = j.at("compression").get<int>();
+    c.pack_size = j.at("pack_size").get<uint64_t>();
+    c.created = j.value("created", "");
+  } catch (const json::exception& e) {
+    return Status::Corruption(std::string("config: ") + e.what());
+  }
+  Status st = Chunker::ValidateParams(c.chunker);
+  if (!st.ok()) return Status::Corruption("config: " + st.message());
+  if (c.chunker.max_size > kMaxBlobSize || c.pack_size < (1u << 20) || c.pack_size > (1u << 30) ||
+      c.compression_level < -7 || c.compression_level > 22)
+    return Status::Corruption("config: parameters out of range");
+  return c;
+}
+
+Repository::Repository(std::unique_ptr<Backend> backend, RepositoryConfig config,
+                       MasterKey master, std::string key_name)
+    : backend_(std::move(backend)),
+      config_(std::move(config)),
+      master_(std::move(master)),
+      key_name_(std::move(key_name)),
+      aead_(master_.enc),
+      id_mac_(master_.id),
+      codec_(aead_, id_mac_, config_.compression_level),
+      gear_(GearTable::FromSecret(master_.chunker.bytes)),
+      chunker_(gear_, config_.chunker) {}
+
+Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<Backend> backend,
+                                                     std::string_view password,
+                                                     const InitOptions& options) {
+  // Only a definite NotFound means "no repository here": on any other Stat error (say, a
+  // transient network failure) writing a key file could put a stray key into an existing one.
+  auto existing = backend->Stat({ObjectType::kConfig, ""});
+  if (existing.ok())
+    return Status::AlreadyExists(backend->Location() + " already holds a Lifeboat repository");
+  if (!existing.status().IsNotFound())
+    return existing.status().WithContext("checking " + backend->Location() + " for a config");
+  if (password.empty()) return Status::InvalidArgument("an empty password is not allowed");
+  if (options.compression_level < -7 || options.compression_level > 22)
+    return Status::InvalidArgument("compression level must be between -7 and 22");
+  if (options.pack_size < (1u << 20) || options.pack_size > (1u << 30))
+    return Status::InvalidArgument("pack size must be between 1 MiB and 1 GiB");
+  RepositoryConfig config;
+  LB_RETURN_IF_ERROR(crypto::RandomBytes(config.id.bytes));
+  config.compression_level = options.compression_level;
+  config.pack_size = options.pack_size;
+  config.created = FormatTime(NowNs());
+  MasterKey master = MasterKey::Generate();
+  LB_ASSIGN_OR_RETURN(Bytes key_file, CreateKeyFile(master, password, options.kdf));
+  std::string key_name = HexEncode(crypto::Sha256(key_file));
+  // Key first, config last: a repository without config is not a repository yet, so an
+  // interrupted init can simply be run again.
+  LB_RETURN_IF_ERROR(backend->Save({ObjectType::kKey, key_name}, key_file));
+  crypto::Aead aead(master.enc);
+  LB_ASSIGN_OR_RETURN(Bytes config_bytes, EncodeConfig(config, aead));
+  LB_RETURN_IF_ERROR(backend->Save({ObjectType::kConfig, ""}, config_bytes));
+  return std::unique_ptr<Repository>(
+      new Repository(std::move(backend), std::move(config), std::move(master), key_name));
+}
+
+Result<std::vector<std::pair<std::string, KeyFileInfo>>> ListKeys(Backend& backend) {
+  std::vector<std::string> names;
+  LB_RETURN_IF_ERROR(backend.List(ObjectType::kKey, "", [&](const ObjectInfo& info) {
+    names.push_back(info.name);
+    return Status::Ok();
+  }));
+  std::sort(names.begin(), names.end());
+  std::vector<std::pair<std::string, KeyFileInfo>> out;
+  for (const auto& name : names) {
+    LB_ASSIGN_OR_RETURN(Bytes file, backend.Load({ObjectType::kKey, name}, 0, 0));
+    if (HexEncode(crypto::Sha256(file)) != name)
+      return Status::Corruption("key " + name + " does not match its name (damaged)");
+    auto info = ParseKeyFileInfo(file);
+    if (!info.ok()) return info.status().WithContext("key " + name);
+    out.emplace_back(name, std::move(*info));
+  }
+  return out;
+}
+
+Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> backend,
+                                                     std::string_view password) {
+  auto config_bytes = backend->Load({ObjectType::kConfig, ""}, 0, 0);
+  if (!config_bytes.ok()) {
+    if (config_bytes.status().IsNotFound())
+      return Status::NotFound(backend->Location() +
+                              " is not a Lifeboat repository (no config); run `lifeboat init`");
+    return config_bytes.status();
+  }
+  LB_RETURN_IF_ERROR(CheckConfigHeader(*config_bytes));
+  std::vector<std::string> names;
+  LB_RETURN_IF_ERROR(backend->List(ObjectType::kKey, "", [&](const ObjectInfo& info) {
+    names.push_back(info.name);
+    return Status::Ok();
+  }));
+  if (names.empty()) return Status::Corruption(backend->Location() + " has no key files");
+  std::sort(names.begin(), names.end());
+  Status last_problem;    // a damaged key file
+  Status load_problem;    // a key file that could not be read: the password is still unchecked
+  Status config_problem;  // a key that opened but does not decrypt the config (a stray key)
+  for (const auto& name : names) {
+    auto file = backend->Load({ObjectType::kKey, name}, 0, 0);
+    if (!file.ok()) {
+      load_problem = file.status().WithContext("key " + name);
+      continue;
+    }
+    auto master = OpenKeyFile(*file, password);
+    if (!master.ok()) {
+      if (master.status().code() != StatusCode::kUnauthenticated)
+        last_problem = master.status().WithContext("key " + name);
+      continue;
+    }
+    crypto::Aead aead(master->enc);
+    auto config = DecodeConfig(*config_bytes, aead);
+    if (!config.ok()) {
+      // Either the config is damaged or this key wraps other master keys (e.g. left behind by an
+      // interrupted init); another key may still match.
+      config_problem = config.status().WithContext("with key " + name);
+      continue;
+    }
+    return std::unique_ptr<Repository>(new Repository(std::move(backend), std::move(*config),
+                                                      std::move(*master), name));
+  }
+  if (!config_problem.ok()) return config_problem;
+  if (!load_problem.ok()) return load_problem;
+  std::string msg = "no key in " + backend->Location() + " matches the password";
+  if (!last_problem.ok()) msg += " (also: " + last_problem.message() + ")";
+  return Status::Unauthenticated(msg);
+}
+
+Result<std::string> Repository::AddKey(std::string_view password, const KdfParams& kdf) {
+  if (password.empty()) return Status::InvalidArgument("an empty password is not allowed");
+  LB_ASSIGN_OR_RETURN(Bytes file, CreateKeyFile(master_, password, kdf));
+  std::string name = HexEncode(crypto::Sha256(file));
+  LB_RETURN_IF_ERROR(backend_->Save({ObjectType::kKey, name}, file));
+  return name;
+}
+
+Status Repository::RemoveKey(const std::string& name) {
+  LB_ASSIGN_OR_RETURN(auto keys, ListKeys(*backend_));
+  bool found = false;
+  for (const auto& [n, info] : keys) found = found || n == name;
+  if (!found) return Status::NotFound("no key named " + name);
+  if (keys.size() == 1) return Status::FailedPrecondition("refusing to remove the last key");
+  return backend_->Remove({ObjectType::kKey, name});
+}
+
+Result<Id> Repository::SaveUnpacked(ObjectType type, ByteView plaintext) {
+  LB_ASSIGN_OR_RETURN(Bytes sealed, aead_.Seal(plaintext));
+  Id name{crypto::Sha256(sealed)};
+  LB_RETURN_IF_ERROR(backend_->Save({type, name.Hex()}, sealed));
+  return name;
+}
+
+Result<Bytes> Repository::LoadUnpacked(ObjectType type, const std::string& name) {
+  std::string what = std::string(ObjectTypeName(type)) + " " + name;
+  auto data = backend_->Load({type, name}, 0, 0);
+  if (!data.ok()) return data.status().WithContext(what);
+  if (HexEncode(crypto::Sha256(*data)) != name)
+    return Status::Corruption(what + " is damaged: its content does not match its name");
+  Bytes plain;
+  if (!aead_.Open(*data, &plain).ok())
+    return Status::Corruption(what + " is damaged: authentication failed");
+  return plain;
+}
+
+Status Repository::LoadIndex() {
+  std::vector<std::string> names;
+  LB_RETURN_IF_ERROR(backend_->List(ObjectType::kIndex, "", [&](const ObjectInfo& info) {
+    names.push_back(info.name);
+    return Status::Ok();
+  }));
+  // Decrypting and decoding is CPU-bound: spread it over the cores.
+  std::mutex mu;
+  Status first_error;
+  size_t next = 0;
+  auto worker = [&] {
+    for (;;) {
+      size_t i;
+      {
+        std::lock_guard lock(mu);
+        if (next >= names.size() || !first_error.ok()) return;
+        i = next++;
+      }
+      auto plain = LoadUnpacked(ObjectType::kIndex, names[i]);
+      Result<IndexFile> file = plain.ok() ? DecodeIndexFile(*plain) : Result<IndexFile>(plain.status());
+      if (!file.ok()) {
+        std::lock_guard lock(mu);
+        if (first_error.ok()) first_error = file.status().WithContext("index " + names[i]);
+        return;
+      }
+      for (const auto& pack : file->packs) index_.BulkAdd(pack.name, pack.blobs);
+    }
+  };
+  size_t n = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), names.size());
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < n; ++t) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  LB_RETURN_IF_ERROR(first_error);
+  index_.Compact();
+  return Status::Ok();
+}
+
+Result<Bytes> Repository::LoadBlobAt(const BlobLocation& loc, const Id& id) {
+  auto stored = backend_->Load({ObjectType::kPack, loc.pack.Hex()}, loc.offset, loc.stored_length);
+  if (!stored.ok())
+    return stored.status().WithContext("blob " + id.Hex() + " in pack " + loc.pack.Hex());
+  if (stored->size() != loc.stored_length)
+    return Status::Corruption("blob " + id.Hex() + " in pack " + loc.pack.Hex() + ": short read");
+  Bytes plain;
+  Status st = codec_.Decode(*stored, id, loc.raw_length, &plain);
+  if (!st.ok()) return st.WithContext("pack " + loc.pack.Hex());
+  return plain;
+}
+
+Result<Bytes> Repository::LoadBlob(BlobType type, const Id& id) {
+  auto loc = index_.Find(type, id);
+  if (!loc)
+    return Status::NotFound(std::string(BlobTypeName(type)) + " blob " + id.Hex() +
+                            " is not in the index (data missing; run `lifeboat check`)");
+  return LoadBlobAt(*loc, id);
+}
+
+Result<Tree> Repository::LoadTree(const Id& id) {
+  LB_ASSIGN_OR_RETURN(Bytes data, LoadBlob(BlobType::kTree, id));
+  auto tree = DecodeTree(data);
+  if (!tree.ok()) return tree.status().WithContext("tree " + id.Hex());
+  return tree;
+}
+
+Result<Id> Repository::SaveSnapshot(const Snapshot& s) {
+  return SaveUnpacked(ObjectType::kSnapshot, EncodeSnapshot(s));
+}
+
+Result<Snapshot> Repository::LoadSnapshot(const Id& id) {
+  LB_ASSIGN_OR_RETURN(Bytes plain, LoadUnpacked(ObjectType::kSnapshot, id.Hex()));
+  auto s = DecodeSnapshot(plain);
+  if (!s.ok()) return s.status().WithContext("snapshot " + id.Hex());
+  return s;
+}
+
+Result<std::vector<std::pair<Id, Snapshot>>> Repository::ListSnapshots() {
+  std::vector<Id> ids;
+  LB_RETURN_IF_ERROR(backend_->List(ObjectType::kSnapshot, "", [&](const ObjectInfo& info) {
+    auto id = Id::FromHex(info.name);
+    if (!id) return Status::Corruption("snapshot object with a bad name: " + info.name);
+    ids.push_back(*id);
+    return Status::Ok();
+  }));
+  std::vector<std::pair<Id, Snapshot>> out;
+  for (const Id& id : ids) {
+    LB_ASSIGN_OR_RETURN(Snapshot s, LoadSnapshot(id));
+    out.emplace_back(id, std::move(s));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    if (a.second.time_ns != b.second.time_ns) return a.second.time_ns < b.second.time_ns;
+    return a.first < b.first;
+  });
+  return out;
+}
+
+Result<std::pair<Id, Snapshot>> Repository::FindSnapshot(std::string_view ref,
+                                                         const SnapshotFilter& filter) {
+  if (ref == "latest") {
+    LB_ASSIGN_OR_RETURN(auto all, ListSnapshots());
+    for (auto it = all.rbegin(); it != all.rend(); ++it)
+      if (filter.Matches(it->second)) return std::move(*it);
+    return Status::NotFound("no snapshot matches 'latest'" +
+                            std::string(filter.hosts.empty() && filter.tags.empty() &&
+                                                filter.paths.empty()
+                                            ? " (the repository has no snapshots)"
+                                            : " with the given --host/--tag/--path filters"));
+  }
+  std::string prefix(ref);
+  std::transform(prefix.begin(), prefix.end(), prefix.begin(), ::tolower);
+  if (prefix.empty() || prefix.size() > 64 ||
+      prefix.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return Status::InvalidArgument("'" + std::string(ref) +
+                                   "' is not a snapshot id; use a hex id prefix or 'latest'");
+  std::vector<std::string> matches;
+  LB_RETURN_IF_ERROR(backend_->List(ObjectType::kSnapshot, prefix, [&](const ObjectInfo& info) {
+    matches.push_back(info.name);
+    return Status::Ok();
+  }));
+  if (matches.empty()) return Status::NotFound("no snapshot id starts with '" + prefix + "'");
+  if (matches.size() > 1)
+    return Status::InvalidArgument("snapshot id prefix '" + prefix + "' is ambiguous (" +
+                                   std::to_string(matches.size()) +
+                                   " snapshots match); give more characters");
+  auto id = Id::FromHex(matches[0]);
+  if (!id) return Status::Corruption("snapshot object with a bad name: " + matches[0]);
+  LB_ASSIGN_OR_RETURN(Snapshot s, LoadSnapshot(*id));
+  return std::make_pair(*id, std::move(s));
+}
+
+}  // namespace lifeboat

@@ -1,0 +1,128 @@
+// Repository: the engine's library API over a Backend — keys, config, index, blobs, trees,
+// snapshots. The CLI, and later the plan, drills and failover, all use this class.
+//
+//   LB_ASSIGN_OR_RETURN(auto repo, Repository::Open(std::move(backend), password));
+//   LB_RETURN_IF_ERROR(repo->LoadIndex());
+//   LB_ASSIGN_OR_RETURN(Tree root, repo->LoadTree(snapshot.tree));
+//
+// Thread safety: after Open/Init, every const method and every Load* method may be called
+// concurrently. Writing blobs goes through BlobSaver (blob_saver.h).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backend/backend.h"
+#include "chunker/chunker.h"
+#include "crypto/crypto.h"
+#include "index/index.h"
+#include "pack/blob.h"
+#include "repository/keys.h"
+#include "repository/snapshot.h"
+#include "repository/tree.h"
+
+namespace lifeboat {
+
+inline constexpr uint32_t kRepositoryVersion = 1;
+
+struct RepositoryConfig {
+  uint32_t version = kRepositoryVersion;
+  Id id;
+  ChunkerParams chunker;
+  int compression_level = 3;
+  uint64_t pack_size = 16u << 20;
+  std::string created;
+};
+
+struct InitOptions {
+  int compression_level = 3;
+  uint64_t pack_size = 16u << 20;
+  KdfParams kdf = DefaultKdfParams();
+};
+
+class Repository {
+ public:
+  // Creates a new repository on an empty backend: config and a first key for `password`.
+  // AlreadyExists if the backend already holds a config; the backend's error (nothing written) if
+  // it cannot tell whether one exists.
+  static Result<std::unique_ptr<Repository>> Init(std::unique_ptr<Backend> backend,
+                                                  std::string_view password,
+                                                  const InitOptions& options);
+  // Opens an existing repository. NotFound when there is no config; Unauthenticated when no key
+  // matches `password`; the backend's error when a key file could not be read (the password
+  // could not be checked against it); Corruption when a key matched but the config does not
+  // decrypt with it. Nothing is written in any case.
+  static Result<std::unique_ptr<Repository>> Open(std::unique_ptr<Backend> backend,
+                                                  std::string_view password);
+
+  Backend& backend() { return *backend_; }
+  const RepositoryConfig& config() const { return config_; }
+  const MasterKey& master_key() const { return master_; }
+  const crypto::Aead& aead() const { return aead_; }
+  const BlobCodec& codec() const { return codec_; }
+  const Chunker& chunker() const { return chunker_; }
+  // Name of the key file that matched the password.
+  const std::string& key_name() const { return key_name_; }
+
+  // --- index ---
+  // Loads every index file into index() (replacing nothing already there). Corrupt index files
+  // are an error naming the file.
+  Status LoadIndex();
+  MasterIndex& index() { return index_; }
+  const MasterIndex& index() const { return index_; }
+
+  // --- unpacked objects: index, snapshot, lock ---
+  // Seals `plaintext` and stores it under the SHA-256 of the stored bytes.
+  Result<Id> SaveUnpacked(ObjectType type, ByteView plaintext);
+  // Loads, checks that the content hashes to `name`, opens. Corruption names the object.
+  Result<Bytes> LoadUnpacked(ObjectType type, const std::string& name);
+
+  // --- blobs ---
+  // NotFound if the index does not know the blob; Corruption if it fails verification.
+  Result<Bytes> LoadBlob(BlobType type, const Id& id);
+  Result<Bytes> LoadBlobAt(const BlobLocation& loc, const Id& id);
+  Result<Tree> LoadTree(const Id& id);
+
+  // --- snapshots ---
+  Result<Id> SaveSnapshot(const Snapshot& s);
+  Result<Snapshot> LoadSnapshot(const Id& id);
+  // All snapshots, oldest first. A snapshot that cannot be read is an error naming it.
+  Result<std::vector<std::pair<Id, Snapshot>>> ListSnapshots();
+  // Resolves "latest" (newest matching `filter`) or a unique hex prefix of a snapshot id.
+  // NotFound / InvalidArgument ("ambiguous") with a message that says what to do.
+  Result<std::pair<Id, Snapshot>> FindSnapshot(std::string_view ref,
+                                               const SnapshotFilter& filter = {});
+
+  // --- keys ---
+  Result<std::string> AddKey(std::string_view password, const KdfParams& kdf);
+  Status RemoveKey(const std::string& name);
+
+ private:
+  Repository(std::unique_ptr<Backend> backend, RepositoryConfig config, MasterKey master,
+             std::string key_name);
+
+  std::unique_ptr<Backend> backend_;
+  RepositoryConfig config_;
+  MasterKey master_;
+  std::string key_name_;
+  crypto::Aead aead_;
+  crypto::HmacSha256 id_mac_;
+  BlobCodec codec_;
+  GearTable gear_;
+  Chunker chunker_;
+  MasterIndex index_;
+};
+
+// Encodes/decodes the config object (§4) — exposed for `cat config` and tests.
+Result<Bytes> EncodeConfig(const RepositoryConfig& c, const crypto::Aead& aead);
+Result<RepositoryConfig> DecodeConfig(ByteView data, const crypto::Aead& aead);
+// Checks the unencrypted magic and version only.
+Status CheckConfigHeader(ByteView data);
+std::string ConfigToJson(const RepositoryConfig& c);
+
+// Walks key files and returns (name, info) for each.
+Result<std::vector<std::pair<std::string, KeyFileInfo>>> ListKeys(Backend& backend);
+
+}  // namespace lifeboat

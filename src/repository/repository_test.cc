@@ -1,0 +1,1003 @@
+// Tests for Repository (init/open, keys, snapshots, blobs), BlobSaver and RepositoryLock, all on a
+// MemoryBackend.
+
+#include "repository/repository.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "backend/memory_backend.h"
+#include "repository/blob_saver.h"
+#include "repository/lock.h"
+
+namespace lifeboat {
+namespace {
+
+// Init's default KdfParams read LIFEBOAT_KDF_N: keep scrypt cheap in every test.
+[[maybe_unused]] const bool kFastKdf = [] { return setenv("LIFEBOAT_KDF_N", "1024", 1) == 0; }();
+
+// Shared between a test and the SharedBackend a Repository owns.
+struct BackendControl {
+  std::atomic<bool> fail_saves{false};
+  std::atomic<bool> fail_index_saves{false};  // only index files
+  std::atomic<bool> fail_stats{false};        // Stat returns Unavailable
+  std::atomic<bool> fail_key_loads{false};    // Load of key files returns Unavailable
+  std::atomic<int> saves{0}, failed_saves{0};
+};
+
+// A Backend that forwards to a store the test keeps (so several Repository objects can share it
+// and the test can inspect it), and fails Save on demand.
+class SharedBackend : public Backend {
+ public:
+  SharedBackend(Backend* inner, std::shared_ptr<BackendControl> control)
+      : inner_(inner), control_(std::move(control)) {}
+  std::string Location() const override { return "shared:" + inner_->Location(); }
+  Status Save(const ObjectHandle& h, ByteView data) override {
+    if (control_->fail_saves || (control_->fail_index_saves && h.type == ObjectType::kIndex)) {
+      control_->failed_saves++;
+      return Status::IOError("injected: save of " + DescribeObject(h) + " failed");
+    }
+    control_->saves++;
+    return inner_->Save(h, data);
+  }
+  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
+    if (control_->fail_key_loads && h.type == ObjectType::kKey)
+      return Status::Unavailable("injected: load of " + DescribeObject(h) + " failed");
+    return inner_->Load(h, offset, length);
+  }
+  Result<ObjectInfo> Stat(const ObjectHandle& h) override {
+    if (control_->fail_stats) return Status::Unavailable("injected: stat failed");
+    return inner_->Stat(h);
+  }
+  Status List(ObjectType type, std::string_view prefix,
+              const std::function<Status(const ObjectInfo&)>& fn) override {
+    return inner_->List(type, prefix, fn);
+  }
+  Status Remove(const ObjectHandle& h) override { return inner_->Remove(h); }
+
+ private:
+  Backend* inner_;
+  std::shared_ptr<BackendControl> control_;
+};
+
+constexpr ObjectType kAllTypes[] = {ObjectType::kConfig, ObjectType::kKey,      ObjectType::kPack,
+                                    ObjectType::kIndex,  ObjectType::kSnapshot, ObjectType::kLock};
+
+Bytes RandomData(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Bytes out(n);
+  for (auto& b : out) b = static_cast<uint8_t>(rng());
+  return out;
+}
+
+bool SameKey(const MasterKey& a, const MasterKey& b) {
+  return a.enc.bytes == b.enc.bytes && a.id.bytes == b.id.bytes &&
+         a.chunker.bytes == b.chunker.bytes;
+}
+
+class RepositoryTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Backend> NewBackend() {
+    return std::make_unique<SharedBackend>(&store_, control_);
+  }
+
+  std::unique_ptr<Repository> InitRepo(std::string_view password = "pw") {
+    auto repo = Repository::Init(NewBackend(), password, InitOptions{});
+    EXPECT_TRUE(repo.ok()) << repo.status().ToString();
+    return repo.ok() ? std::move(*repo) : nullptr;
+  }
+
+  std::unique_ptr<Repository> OpenRepo(std::string_view password = "pw") {
+    auto repo = Repository::Open(NewBackend(), password);
+    EXPECT_TRUE(repo.ok()) << repo.status().ToString();
+    return repo.ok() ? std::move(*repo) : nullptr;
+  }
+
+  // Every object: (type, name) -> SHA-256 of its content.
+  std::map<std::pair<int, std::string>, std::string> Listing() {
+    std::map<std::pair<int, std::string>, std::string> out;
+    for (ObjectType t : kAllTypes) {
+      Status st = store_.List(t, "", [&](const ObjectInfo& info) {
+        auto data = store_.Load({t, info.name}, 0, 0);
+        EXPECT_TRUE(data.ok());
+        out[{static_cast<int>(t), info.name}] = HexEncode(crypto::Sha256(*data));
+        return Status::Ok();
+      });
+      EXPECT_TRUE(st.ok());
+    }
+    return out;
+  }
+
+  std::vector<std::string> Names(ObjectType type) {
+    std::vector<std::string> names;
+    EXPECT_TRUE(store_
+                    .List(type, "",
+                          [&](const ObjectInfo& info) {
+                            names.push_back(info.name);
+                            return Status::Ok();
+                          })
+                    .ok());
+    return names;
+  }
+
+  MemoryBackend store_;
+  std::shared_ptr<BackendControl> control_ = std::make_shared<BackendControl>();
+};
+
+// ---------------------------------------------------------------- init / open
+
+TEST_F(RepositoryTest, InitThenOpen) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  EXPECT_EQ(Names(ObjectType::kKey).size(), 1u);
+  EXPECT_TRUE(store_.HasConfig());
+  EXPECT_FALSE(repo->config().id.IsZero());
+  EXPECT_EQ(repo->config().compression_level, 3);
+  EXPECT_EQ(repo->config().pack_size, 16u << 20);
+  EXPECT_EQ(repo->key_name(), Names(ObjectType::kKey)[0]);
+  auto info = ListKeys(store_);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ((*info)[0].second.params.n, 1024u);  // LIFEBOAT_KDF_N reached Init
+
+  auto opened = OpenRepo();
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->config().id, repo->config().id);
+  EXPECT_EQ(opened->config().created, repo->config().created);
+  EXPECT_EQ(opened->config().chunker.avg_size, repo->config().chunker.avg_size);
+  EXPECT_EQ(opened->key_name(), repo->key_name());
+  EXPECT_TRUE(SameKey(opened->master_key(), repo->master_key()));
+  // Blob ids agree between the two handles.
+  EXPECT_EQ(opened->codec().ComputeId(AsBytes("x")), repo->codec().ComputeId(AsBytes("x")));
+}
+
+TEST_F(RepositoryTest, InitRejectsBadOptions) {
+  InitOptions bad_level;
+  bad_level.compression_level = 23;
+  EXPECT_EQ(Repository::Init(NewBackend(), "pw", bad_level).status().code(),
+            StatusCode::kInvalidArgument);
+  InitOptions small_pack;
+  small_pack.pack_size = 1000;
+  EXPECT_EQ(Repository::Init(NewBackend(), "pw", small_pack).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Repository::Init(NewBackend(), "", InitOptions{}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Listing().empty());
+}
+
+TEST_F(RepositoryTest, InitTwiceIsAlreadyExists) {
+  ASSERT_TRUE(InitRepo());
+  auto before = Listing();
+  auto again = Repository::Init(NewBackend(), "other", InitOptions{});
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists) << again.status().ToString();
+  EXPECT_EQ(Listing(), before);
+}
+
+TEST_F(RepositoryTest, OpenEmptyBackendIsNotFound) {
+  auto repo = Repository::Open(NewBackend(), "pw");
+  EXPECT_EQ(repo.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(repo.status().message().find("lifeboat init"), std::string::npos)
+      << repo.status().message();
+  EXPECT_TRUE(Listing().empty());
+}
+
+TEST_F(RepositoryTest, OpenWithWrongPasswordWritesNothing) {
+  ASSERT_TRUE(InitRepo("right"));
+  auto before = Listing();
+  int saves = control_->saves;
+  auto repo = Repository::Open(NewBackend(), "wrong");
+  EXPECT_EQ(repo.status().code(), StatusCode::kUnauthenticated) << repo.status().ToString();
+  EXPECT_EQ(Listing(), before);
+  EXPECT_EQ(control_->saves.load(), saves);
+}
+
+TEST_F(RepositoryTest, InitWritesNothingWhenItCannotTellWhetherARepositoryExists) {
+  ASSERT_TRUE(InitRepo("pw"));
+  auto before = Listing();
+  control_->fail_stats = true;
+  auto again = Repository::Init(NewBackend(), "other", InitOptions{});
+  control_->fail_stats = false;
+  EXPECT_EQ(again.status().code(), StatusCode::kUnavailable) << again.status().ToString();
+  EXPECT_EQ(Listing(), before);  // no stray key file in the existing repository
+}
+
+TEST_F(RepositoryTest, OpenSkipsAKeyThatWrapsOtherMasterKeys) {
+  // A key file for the same password but other master keys (as an interrupted init into an
+  // existing repository could leave behind) must not stop Open from trying the real key, whatever
+  // order the names sort in.
+  auto repo = InitRepo("pw");
+  ASSERT_TRUE(repo);
+  bool stray_sorts_first = false;
+  for (int i = 0; i < 64 && !stray_sorts_first; ++i) {
+    auto stray = CreateKeyFile(MasterKey::Generate(), "pw", KdfParams{1024, 8, 1});
+    ASSERT_TRUE(stray.ok());
+    std::string name = HexEncode(crypto::Sha256(*stray));
+    ASSERT_TRUE(store_.Save({ObjectType::kKey, name}, *stray).ok());
+    stray_sorts_first = name < repo->key_name();
+  }
+  ASSERT_TRUE(stray_sorts_first);
+  auto opened = OpenRepo("pw");
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->key_name(), repo->key_name());
+  EXPECT_TRUE(SameKey(opened->master_key(), repo->master_key()));
+  // With only stray keys left, the mismatch is reported as such, not as a wrong password.
+  ASSERT_TRUE(store_.Remove({ObjectType::kKey, repo->key_name()}).ok());
+  auto stray_only = Repository::Open(NewBackend(), "pw");
+  EXPECT_EQ(stray_only.status().code(), StatusCode::kCorruption) << stray_only.status().ToString();
+  EXPECT_EQ(Repository::Open(NewBackend(), "wrong").status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(RepositoryTest, UnreadableKeyIsNotReportedAsAWrongPassword) {
+  ASSERT_TRUE(InitRepo("pw"));
+  control_->fail_key_loads = true;
+  auto repo = Repository::Open(NewBackend(), "pw");
+  control_->fail_key_loads = false;
+  EXPECT_EQ(repo.status().code(), StatusCode::kUnavailable) << repo.status().ToString();
+  EXPECT_TRUE(OpenRepo("pw"));
+}
+
+TEST_F(RepositoryTest, OpenRejectsAForeignConfig) {
+  ASSERT_TRUE(store_.Save({ObjectType::kConfig, ""}, AsBytes("not a lifeboat config")).ok());
+  EXPECT_FALSE(Repository::Open(NewBackend(), "pw").ok());
+}
+
+TEST_F(RepositoryTest, DamagedConfigNeverOpens) {
+  ASSERT_TRUE(InitRepo());
+  auto config = store_.Load({ObjectType::kConfig, ""}, 0, 0);
+  ASSERT_TRUE(config.ok());
+  // Every 5th bit (each Open runs scrypt once): no flipped config may open.
+  for (size_t bit = 0; bit < config->size() * 8; bit += 5) {
+    Bytes bad = *config;
+    bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+    ASSERT_TRUE(store_.ReplaceForTesting({ObjectType::kConfig, ""}, bad).ok());
+    auto repo = Repository::Open(NewBackend(), "pw");
+    ASSERT_FALSE(repo.ok()) << "bit " << bit;
+  }
+  ASSERT_TRUE(store_.ReplaceForTesting({ObjectType::kConfig, ""}, *config).ok());
+  EXPECT_TRUE(OpenRepo());
+}
+
+TEST_F(RepositoryTest, ConfigCodec) {
+  crypto::Aead aead(crypto::SecretKey::Random());
+  RepositoryConfig c;
+  c.id.bytes.fill(7);
+  c.compression_level = 9;
+  c.pack_size = 4u << 20;
+  c.created = FormatTime(0);
+  auto enc = EncodeConfig(c, aead);
+  ASSERT_TRUE(enc.ok());
+  EXPECT_TRUE(CheckConfigHeader(*enc).ok());
+  auto dec = DecodeConfig(*enc, aead);
+  ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+  EXPECT_EQ(dec->id, c.id);
+  EXPECT_EQ(dec->compression_level, 9);
+  EXPECT_EQ(dec->pack_size, 4u << 20);
+  EXPECT_EQ(dec->created, c.created);
+  Bytes newer = *enc;
+  newer[8] = 2;
+  EXPECT_EQ(CheckConfigHeader(newer).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(CheckConfigHeader(AsBytes("LIFEBOA")).code(), StatusCode::kInvalidArgument);
+  crypto::Aead other(crypto::SecretKey::Random());
+  EXPECT_EQ(DecodeConfig(*enc, other).status().code(), StatusCode::kCorruption);
+}
+
+// ---------------------------------------------------------------- keys
+
+TEST_F(RepositoryTest, AddAndRemoveKeys) {
+  auto repo = InitRepo("first");
+  ASSERT_TRUE(repo);
+  std::string first = repo->key_name();
+  EXPECT_EQ(repo->AddKey("", KdfParams{1024, 8, 1}).status().code(), StatusCode::kInvalidArgument);
+  auto second = repo->AddKey("second", KdfParams{1024, 8, 1});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  auto keys = ListKeys(store_);
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(keys->size(), 2u);
+
+  auto via_second = OpenRepo("second");
+  ASSERT_TRUE(via_second);
+  EXPECT_EQ(via_second->key_name(), *second);
+  EXPECT_TRUE(SameKey(via_second->master_key(), repo->master_key()));
+  EXPECT_EQ(via_second->config().id, repo->config().id);
+
+  EXPECT_TRUE(repo->RemoveKey(std::string(64, '0')).IsNotFound());
+  ASSERT_TRUE(repo->RemoveKey(first).ok());
+  EXPECT_EQ(Repository::Open(NewBackend(), "first").status().code(), StatusCode::kUnauthenticated);
+  EXPECT_TRUE(OpenRepo("second"));
+  Status last = repo->RemoveKey(*second);
+  EXPECT_EQ(last.code(), StatusCode::kFailedPrecondition) << last.ToString();
+  EXPECT_EQ(Names(ObjectType::kKey).size(), 1u);
+}
+
+TEST_F(RepositoryTest, DamagedKeyFileIsSkippedForAnotherKey) {
+  auto repo = InitRepo("pw");
+  ASSERT_TRUE(repo);
+  ASSERT_TRUE(repo->AddKey("pw", KdfParams{1024, 8, 1}).ok());
+  ASSERT_TRUE(store_.ReplaceForTesting({ObjectType::kKey, repo->key_name()}, AsBytes("{}")).ok());
+  auto opened = OpenRepo("pw");
+  ASSERT_TRUE(opened);
+  EXPECT_NE(opened->key_name(), repo->key_name());
+  // ListKeys notices that the damaged file no longer matches its name.
+  EXPECT_EQ(ListKeys(store_).status().code(), StatusCode::kCorruption);
+}
+
+// ---------------------------------------------------------------- unpacked objects
+
+TEST_F(RepositoryTest, UnpackedObjectsAreNamedByTheirHash) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  auto id = repo->SaveUnpacked(ObjectType::kSnapshot, AsBytes("hello"));
+  ASSERT_TRUE(id.ok());
+  auto stored = store_.Load({ObjectType::kSnapshot, id->Hex()}, 0, 0);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(Id{crypto::Sha256(*stored)}, *id);
+  EXPECT_EQ(stored->size(), 5 + crypto::kSealOverhead);
+  auto plain = repo->LoadUnpacked(ObjectType::kSnapshot, id->Hex());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(AsString(*plain), "hello");
+  EXPECT_TRUE(
+      repo->LoadUnpacked(ObjectType::kSnapshot, std::string(64, 'a')).status().IsNotFound());
+}
+
+// ---------------------------------------------------------------- BlobSaver
+
+TEST_F(RepositoryTest, SavingTheSameDataTwiceAddsNothing) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  std::vector<Bytes> blobs;
+  for (int i = 0; i < 20; ++i) blobs.push_back(RandomData(10000 + i, i));
+  {
+    BlobSaver saver(*repo, BlobSaverOptions{2, 1u << 20, 4});
+    for (const auto& b : blobs) {
+      auto added = saver.Save(BlobType::kData, repo->codec().ComputeId(b), b);
+      ASSERT_TRUE(added.ok() && *added);
+    }
+    // Again, before Flush: known as pending.
+    for (const auto& b : blobs) {
+      EXPECT_TRUE(saver.Known(BlobType::kData, repo->codec().ComputeId(b)));
+      auto added = saver.Save(BlobType::kData, repo->codec().ComputeId(b), b);
+      ASSERT_TRUE(added.ok());
+      EXPECT_FALSE(*added);
+    }
+    ASSERT_TRUE(saver.Flush().ok());
+    BlobSaverStats s = saver.stats();
+    EXPECT_EQ(s.new_blobs, 20u);
+    EXPECT_EQ(s.new_data_blobs, 20u);
+    EXPECT_EQ(s.new_tree_blobs, 0u);
+    EXPECT_GE(s.packs, 1u);
+    EXPECT_LE(s.packs, 2u);  // at most one partial pack per worker
+    EXPECT_EQ(s.index_files, 1u);
+    EXPECT_GT(s.new_raw_bytes, 200000u);
+    EXPECT_GT(s.new_stored_bytes, s.new_raw_bytes);  // random data: raw frames plus overhead
+  }
+  auto after_first = Listing();
+  EXPECT_EQ(Names(ObjectType::kPack).size(), 1u + (Names(ObjectType::kPack).size() > 1));
+  // A second saver on the same repository: everything is already in the index.
+  {
+    BlobSaver saver(*repo, BlobSaverOptions{2, 1u << 20, 4});
+    for (const auto& b : blobs) {
+      auto added = saver.Save(BlobType::kData, repo->codec().ComputeId(b), b);
+      ASSERT_TRUE(added.ok());
+      EXPECT_FALSE(*added);
+    }
+    ASSERT_TRUE(saver.Flush().ok());
+    BlobSaverStats s = saver.stats();
+    EXPECT_EQ(s.new_blobs, 0u);
+    EXPECT_EQ(s.packs, 0u);
+    EXPECT_EQ(s.index_files, 0u);
+    EXPECT_EQ(s.new_raw_bytes, 0u);
+  }
+  EXPECT_EQ(Listing(), after_first);
+  // And through a freshly opened repository that loaded the index files.
+  auto fresh = OpenRepo();
+  ASSERT_TRUE(fresh);
+  ASSERT_TRUE(fresh->LoadIndex().ok());
+  {
+    BlobSaver saver(*fresh, BlobSaverOptions{1, 1u << 20, 4});
+    for (const auto& b : blobs) {
+      auto added = saver.Save(BlobType::kData, fresh->codec().ComputeId(b), b);
+      ASSERT_TRUE(added.ok());
+      EXPECT_FALSE(*added);
+    }
+    // The same bytes as a tree blob are a different blob.
+    auto tree = saver.Save(BlobType::kTree, fresh->codec().ComputeId(blobs[0]), blobs[0]);
+    ASSERT_TRUE(tree.ok());
+    EXPECT_TRUE(*tree);
+    ASSERT_TRUE(saver.Flush().ok());
+    EXPECT_EQ(saver.stats().new_blobs, 1u);
+    EXPECT_EQ(saver.stats().new_tree_blobs, 1u);
+  }
+  EXPECT_EQ(Listing().size(), after_first.size() + 2);  // one pack, one index file
+}
+
+// Reads every pack header in the store and returns how often each (type, id) is stored.
+std::map<std::pair<BlobType, Id>, int> StoredBlobs(MemoryBackend& store, const crypto::Aead& aead) {
+  std::map<std::pair<BlobType, Id>, int> out;
+  Status st = store.List(ObjectType::kPack, "", [&](const ObjectInfo& info) {
+    auto blobs = ReadPackHeader(store, aead, info.name, info.size);
+    EXPECT_TRUE(blobs.ok()) << blobs.status().ToString();
+    if (blobs.ok())
+      for (const auto& b : *blobs) out[{b.type, b.id}]++;
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok());
+  return out;
+}
+
+TEST_F(RepositoryTest, ConcurrentSavesFromFourThreads) {
+  InitOptions opts;
+  opts.pack_size = 1u << 20;  // the smallest allowed: several packs and index files
+  auto init = Repository::Init(NewBackend(), "pw", opts);
+  ASSERT_TRUE(init.ok());
+  auto repo = std::move(*init);
+  constexpr int kUnique = 300;
+  std::vector<Bytes> data;
+  std::vector<Id> ids;
+  for (int i = 0; i < kUnique; ++i) {
+    // Half incompressible, half compressible.
+    Bytes b =
+        i % 2 ? RandomData(8000 + 37 * i, 1000 + i) : Bytes(20000 + i, static_cast<uint8_t>(i));
+    ids.push_back(repo->codec().ComputeId(b));
+    data.push_back(std::move(b));
+  }
+  // A small queue so Save() blocks often, and all four threads offer the same blobs in nearly
+  // the same order, so they race on every id.
+  BlobSaver saver(*repo, BlobSaverOptions{3, 64u << 10, 2});
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < kUnique; ++k) {
+        int i = (k + t) % kUnique;
+        BlobType type = i % 5 == 0 ? BlobType::kTree : BlobType::kData;
+        auto added = saver.Save(type, ids[i], data[i]);
+        if (!added.ok()) {
+          ADD_FAILURE() << added.status().ToString();
+          return;
+        }
+        if (*added) accepted++;
+        if (!saver.Known(type, ids[i])) ADD_FAILURE() << "blob " << i << " not known after Save";
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(saver.Flush().ok());
+  EXPECT_EQ(accepted.load(), kUnique);
+  BlobSaverStats s = saver.stats();
+  EXPECT_EQ(s.new_blobs, static_cast<uint64_t>(kUnique));
+  EXPECT_EQ(s.new_tree_blobs, static_cast<uint64_t>(kUnique / 5));
+  EXPECT_GE(s.packs, 3u);
+  EXPECT_EQ(s.packs, Names(ObjectType::kPack).size());
+  EXPECT_EQ(s.index_files, Names(ObjectType::kIndex).size());
+  // Every blob is stored exactly once.
+  auto stored = StoredBlobs(store_, repo->aead());
+  EXPECT_EQ(stored.size(), static_cast<size_t>(kUnique));
+  for (const auto& [key, count] : stored) EXPECT_EQ(count, 1) << key.second.Hex();
+
+  // A fresh repository object finds everything through the index files alone.
+  auto fresh = OpenRepo();
+  ASSERT_TRUE(fresh);
+  ASSERT_TRUE(fresh->LoadIndex().ok());
+  EXPECT_EQ(fresh->index().blob_count(), static_cast<size_t>(kUnique));
+  for (int i = 0; i < kUnique; ++i) {
+    BlobType type = i % 5 == 0 ? BlobType::kTree : BlobType::kData;
+    auto blob = fresh->LoadBlob(type, ids[i]);
+    ASSERT_TRUE(blob.ok()) << i << ": " << blob.status().ToString();
+    EXPECT_EQ(*blob, data[i]) << i;
+    BlobType other = type == BlobType::kTree ? BlobType::kData : BlobType::kTree;
+    EXPECT_TRUE(fresh->LoadBlob(other, ids[i]).status().IsNotFound());
+  }
+  // Every index file names only packs that exist.
+  for (const auto& name : Names(ObjectType::kIndex)) {
+    auto plain = fresh->LoadUnpacked(ObjectType::kIndex, name);
+    ASSERT_TRUE(plain.ok());
+    auto file = DecodeIndexFile(*plain);
+    ASSERT_TRUE(file.ok());
+    for (const auto& p : file->packs)
+      EXPECT_TRUE(store_.Stat({ObjectType::kPack, p.name.Hex()}).ok()) << p.name.Hex();
+  }
+}
+
+TEST_F(RepositoryTest, TreesRoundTripThroughTheRepository) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  Tree t;
+  Node n;
+  n.name = "file";
+  n.content = {repo->codec().ComputeId(AsBytes("abc"))};
+  t.nodes.push_back(n);
+  Bytes enc = EncodeTree(t);
+  Id tree_id = repo->codec().ComputeId(enc);
+  {
+    BlobSaver saver(*repo, {});
+    ASSERT_TRUE(saver.Save(BlobType::kData, n.content[0], Bytes{'a', 'b', 'c'}).ok());
+    ASSERT_TRUE(saver.Save(BlobType::kTree, tree_id, enc).ok());
+    ASSERT_TRUE(saver.Flush().ok());
+  }
+  auto back = repo->LoadTree(tree_id);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->nodes.size(), 1u);
+  EXPECT_EQ(back->nodes[0], n);
+  // The data blob is not a tree.
+  EXPECT_TRUE(repo->LoadTree(n.content[0]).status().IsNotFound());
+}
+
+TEST_F(RepositoryTest, DamagedPackIsReportedWhenTheBlobIsRead) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  Bytes data = RandomData(5000, 1);
+  Id id = repo->codec().ComputeId(data);
+  {
+    BlobSaver saver(*repo, {});
+    ASSERT_TRUE(saver.Save(BlobType::kData, id, data).ok());
+    ASSERT_TRUE(saver.Flush().ok());
+  }
+  auto loc = repo->index().Find(BlobType::kData, id);
+  ASSERT_TRUE(loc);
+  ObjectHandle h{ObjectType::kPack, loc->pack.Hex()};
+  auto pack = store_.Load(h, 0, 0);
+  ASSERT_TRUE(pack.ok());
+  Bytes bad = *pack;
+  bad[loc->offset + 100] ^= 1;
+  ASSERT_TRUE(store_.ReplaceForTesting(h, bad).ok());
+  auto blob = repo->LoadBlob(BlobType::kData, id);
+  EXPECT_EQ(blob.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(blob.status().message().find(loc->pack.Hex()), std::string::npos);
+  EXPECT_NE(blob.status().message().find(id.Hex()), std::string::npos);
+}
+
+TEST_F(RepositoryTest, BackendFailureStopsTheSaver) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  BlobSaver saver(*repo, BlobSaverOptions{2, 1u << 20, 1});
+  control_->fail_saves = true;
+  for (int i = 0; i < 5; ++i) {
+    Bytes b = RandomData(1000, i);
+    (void)saver.Save(BlobType::kData, repo->codec().ComputeId(b), b);
+  }
+  Status st = saver.Flush();
+  EXPECT_EQ(st.code(), StatusCode::kIOError) << st.ToString();
+  // The error sticks.
+  Bytes b = RandomData(1000, 99);
+  EXPECT_FALSE(saver.Save(BlobType::kData, repo->codec().ComputeId(b), b).ok());
+  EXPECT_FALSE(saver.Flush().ok());
+  EXPECT_EQ(repo->index().blob_count(), 0u);
+  EXPECT_TRUE(Names(ObjectType::kPack).empty());
+  EXPECT_TRUE(Names(ObjectType::kIndex).empty());
+  control_->fail_saves = false;
+}
+
+TEST_F(RepositoryTest, FailedIndexWriteIsRetriedByTheNextFlush) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  BlobSaver saver(*repo, BlobSaverOptions{1, 1u << 20, 1});
+  Bytes b = RandomData(1000, 1);
+  Id id = repo->codec().ComputeId(b);
+  ASSERT_TRUE(saver.Save(BlobType::kData, id, b).ok());
+  control_->fail_index_saves = true;
+  Status st = saver.Flush();
+  EXPECT_EQ(st.code(), StatusCode::kIOError) << st.ToString();
+  EXPECT_EQ(Names(ObjectType::kPack).size(), 1u);  // the pack landed
+  EXPECT_TRUE(Names(ObjectType::kIndex).empty());
+  control_->fail_index_saves = false;
+  ASSERT_TRUE(saver.Flush().ok());
+  EXPECT_EQ(Names(ObjectType::kIndex).size(), 1u);
+  EXPECT_EQ(saver.stats().index_files, 1u);
+  auto fresh = OpenRepo();
+  ASSERT_TRUE(fresh);
+  ASSERT_TRUE(fresh->LoadIndex().ok());
+  auto back = fresh->LoadBlob(BlobType::kData, id);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, b);
+}
+
+TEST_F(RepositoryTest, IndexWriteFailureDuringBackupIsRetried) {
+  // packs_per_index = 1: a worker writes an index file after every pack. Index writes fail for
+  // a while; the entries are kept and written by Flush once the backend works again.
+  InitOptions opts;
+  opts.pack_size = 1u << 20;
+  auto init = Repository::Init(NewBackend(), "pw", opts);
+  ASSERT_TRUE(init.ok());
+  auto repo = std::move(*init);
+  BlobSaver saver(*repo, BlobSaverOptions{1, 1u << 20, 1});
+  control_->fail_index_saves = true;
+  std::vector<Bytes> blobs;
+  for (int i = 0; i < 40; ++i) {
+    blobs.push_back(RandomData(100000, 500 + i));  // 4 MB: several packs
+    auto added = saver.Save(BlobType::kData, repo->codec().ComputeId(blobs.back()), blobs.back());
+    ASSERT_TRUE(added.ok()) << added.status().ToString();
+  }
+  EXPECT_FALSE(saver.Flush().ok());
+  EXPECT_GE(Names(ObjectType::kPack).size(), 3u);
+  control_->fail_index_saves = false;
+  ASSERT_TRUE(saver.Flush().ok());
+  auto fresh = OpenRepo();
+  ASSERT_TRUE(fresh);
+  ASSERT_TRUE(fresh->LoadIndex().ok());
+  EXPECT_EQ(fresh->index().blob_count(), blobs.size());
+}
+
+// ---------------------------------------------------------------- snapshots
+
+Snapshot MakeSnapshot(int64_t time_ns, std::string host, Id tree) {
+  Snapshot s;
+  s.time_ns = time_ns;
+  s.hostname = std::move(host);
+  s.username = "root";
+  s.uid = 0;
+  s.gid = 0;
+  s.paths = {"/srv/data"};
+  s.tags = {"daily", "db"};
+  s.tree = tree;
+  s.excludes = {"*.tmp"};
+  s.program_version = "lifeboat 0.1.0";
+  s.summary.backup_start_ns = time_ns - 1000;
+  s.summary.backup_end_ns = time_ns;
+  s.summary.files_new = 3;
+  s.summary.data_added = 12345;
+  return s;
+}
+
+TEST_F(RepositoryTest, SnapshotsSaveListAndLatest) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  Id tree;
+  tree.bytes.fill(0x11);
+  const int64_t t0 = int64_t{1795428000} * 1000000000;
+  auto a = repo->SaveSnapshot(MakeSnapshot(t0 + 2, "db1", tree));
+  auto b = repo->SaveSnapshot(MakeSnapshot(t0, "db1", tree));
+  Snapshot newest = MakeSnapshot(t0 + 5, "web1", tree);
+  newest.parent = *a;
+  newest.tags = {"weekly"};
+  newest.incomplete = true;
+  auto c = repo->SaveSnapshot(newest);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+
+  auto all = repo->ListSnapshots();
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].first, *b);  // oldest first
+  EXPECT_EQ((*all)[1].first, *a);
+  EXPECT_EQ((*all)[2].first, *c);
+
+  auto latest = repo->FindSnapshot("latest");
+  ASSERT_TRUE(latest.ok());
+  EXPECT_EQ(latest->first, *c);
+  const Snapshot& s = latest->second;
+  EXPECT_EQ(s.time_ns, t0 + 5);
+  EXPECT_EQ(s.hostname, "web1");
+  EXPECT_EQ(s.parent, std::optional<Id>(*a));
+  EXPECT_EQ(s.tags, std::vector<std::string>{"weekly"});
+  EXPECT_TRUE(s.incomplete);
+  EXPECT_EQ(s.tree, tree);
+  EXPECT_EQ(s.paths, std::vector<std::string>{"/srv/data"});
+  EXPECT_EQ(s.excludes, std::vector<std::string>{"*.tmp"});
+  EXPECT_EQ(s.program_version, "lifeboat 0.1.0");
+  EXPECT_EQ(s.summary.backup_start_ns, t0 + 5 - 1000);
+  EXPECT_EQ(s.summary.files_new, 3u);
+  EXPECT_EQ(s.summary.data_added, 12345u);
+
+  SnapshotFilter db1;
+  db1.hosts = {"db1"};
+  auto latest_db1 = repo->FindSnapshot("latest", db1);
+  ASSERT_TRUE(latest_db1.ok());
+  EXPECT_EQ(latest_db1->first, *a);
+  SnapshotFilter tags;
+  tags.tags = {"daily,db"};
+  EXPECT_EQ(repo->FindSnapshot("latest", tags)->first, *a);
+  tags.tags = {"daily,weekly"};
+  EXPECT_TRUE(repo->FindSnapshot("latest", tags).status().IsNotFound());
+  tags.tags = {"nope", "weekly"};  // OR of groups
+  EXPECT_EQ(repo->FindSnapshot("latest", tags)->first, *c);
+  SnapshotFilter nobody;
+  nobody.hosts = {"nobody"};
+  EXPECT_TRUE(repo->FindSnapshot("latest", nobody).status().IsNotFound());
+}
+
+TEST_F(RepositoryTest, LatestOnAnEmptyRepositoryIsNotFound) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  auto latest = repo->FindSnapshot("latest");
+  EXPECT_TRUE(latest.status().IsNotFound());
+  EXPECT_NE(latest.status().message().find("no snapshots"), std::string::npos);
+}
+
+TEST_F(RepositoryTest, SnapshotPrefixes) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  Id tree;
+  std::vector<Id> ids;
+  std::map<char, int> first_chars;
+  // Pigeonhole: among 17 ids two share their first hex character; stop as soon as that happens.
+  for (int i = 0; i < 17; ++i) {
+    auto id = repo->SaveSnapshot(MakeSnapshot(int64_t{i} * 1000000000, "h", tree));
+    ASSERT_TRUE(id.ok());
+    ids.push_back(*id);
+    if (++first_chars[id->Hex()[0]] == 2) break;
+  }
+  char shared = 0;
+  for (const auto& [ch, n] : first_chars)
+    if (n >= 2) shared = ch;
+  ASSERT_NE(shared, 0);
+  auto ambiguous = repo->FindSnapshot(std::string(1, shared));
+  EXPECT_EQ(ambiguous.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(ambiguous.status().message().find("ambiguous"), std::string::npos);
+
+  for (const Id& id : ids) {
+    std::string hex = id.Hex();
+    // The shortest prefix no other id shares.
+    size_t len = 1;
+    for (const Id& other : ids) {
+      if (other == id) continue;
+      std::string o = other.Hex();
+      size_t common = 0;
+      while (common < 64 && o[common] == hex[common]) ++common;
+      len = std::max(len, common + 1);
+    }
+    auto found = repo->FindSnapshot(hex.substr(0, len));
+    ASSERT_TRUE(found.ok()) << hex.substr(0, len) << ": " << found.status().ToString();
+    EXPECT_EQ(found->first, id);
+    std::string upper = hex.substr(0, std::max<size_t>(len, 8));
+    for (auto& ch : upper) ch = static_cast<char>(std::toupper(ch));
+    auto found_upper = repo->FindSnapshot(upper);
+    ASSERT_TRUE(found_upper.ok()) << upper;
+    EXPECT_EQ(found_upper->first, id);
+    EXPECT_EQ(repo->FindSnapshot(hex)->first, id);
+  }
+  // An id prefix that matches nothing: flip the last character of a full id.
+  std::string unknown = ids[0].Hex();
+  unknown.back() = unknown.back() == '0' ? '1' : '0';
+  auto missing = repo->FindSnapshot(unknown);
+  EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
+  for (std::string_view bad :
+       {"", "xyz", "latest2",
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0"}) {
+    EXPECT_EQ(repo->FindSnapshot(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST_F(RepositoryTest, DamagedSnapshotIsNamed) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  auto id = repo->SaveSnapshot(MakeSnapshot(1, "h", Id{}));
+  ASSERT_TRUE(id.ok());
+  ObjectHandle h{ObjectType::kSnapshot, id->Hex()};
+  auto data = store_.Load(h, 0, 0);
+  ASSERT_TRUE(data.ok());
+  Bytes bad = *data;
+  bad[30] ^= 4;
+  ASSERT_TRUE(store_.ReplaceForTesting(h, bad).ok());
+  auto all = repo->ListSnapshots();
+  EXPECT_EQ(all.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(all.status().message().find(id->Hex()), std::string::npos);
+  EXPECT_EQ(repo->FindSnapshot(id->Hex().substr(0, 8)).status().code(), StatusCode::kCorruption);
+}
+
+// ---------------------------------------------------------------- locks
+
+class LockTest : public RepositoryTest {
+ protected:
+  void SetUp() override {
+    repo_ = InitRepo();
+    ASSERT_TRUE(repo_);
+  }
+  Result<std::unique_ptr<RepositoryLock>> Acquire(LockKind kind, LockOptions options = {}) {
+    return RepositoryLock::Acquire(*repo_, kind, std::move(options));
+  }
+  size_t LockCount() { return Names(ObjectType::kLock).size(); }
+  // Stores a lock object as another process would have written it.
+  std::string WriteForeignLock(bool exclusive, int64_t pid, const std::string& host,
+                               int64_t time_ns) {
+    nlohmann::json j = {{"version", 1},     {"time", FormatTime(time_ns)}, {"exclusive", exclusive},
+                        {"hostname", host}, {"username", "other"},         {"pid", pid}};
+    std::string s = j.dump();
+    auto id = repo_->SaveUnpacked(ObjectType::kLock, AsBytes(s));
+    EXPECT_TRUE(id.ok());
+    return id.ok() ? id->Hex() : "";
+  }
+  // A pid that certainly ran on this host and has exited and been reaped.
+  static pid_t DeadPid() {
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    int status = 0;
+    EXPECT_EQ(waitpid(child, &status, 0), child);
+    return child;
+  }
+
+  std::unique_ptr<Repository> repo_;
+};
+
+TEST_F(LockTest, SharedLocksCoexist) {
+  auto a = Acquire(LockKind::kShared);
+  auto b = Acquire(LockKind::kShared);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(LockCount(), 2u);
+  EXPECT_TRUE((*a)->Check().ok());
+  ASSERT_TRUE((*a)->Release().ok());
+  EXPECT_EQ((*a)->Check().code(), StatusCode::kCancelled);
+  EXPECT_TRUE((*a)->Release().ok());  // idempotent
+  EXPECT_EQ(LockCount(), 1u);
+  b->reset();  // the destructor releases
+  EXPECT_EQ(LockCount(), 0u);
+}
+
+TEST_F(LockTest, ExclusiveConflictsWithShared) {
+  auto shared = Acquire(LockKind::kShared);
+  ASSERT_TRUE(shared.ok());
+  auto excl = Acquire(LockKind::kExclusive);
+  EXPECT_EQ(excl.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(excl.status().message().find("lifeboat unlock"), std::string::npos)
+      << excl.status().message();
+  EXPECT_EQ(LockCount(), 1u);  // the failed attempt removed its own lock
+  shared->reset();
+  auto excl2 = Acquire(LockKind::kExclusive);
+  ASSERT_TRUE(excl2.ok()) << excl2.status().ToString();
+}
+
+TEST_F(LockTest, SharedConflictsWithExclusive) {
+  auto excl = Acquire(LockKind::kExclusive);
+  ASSERT_TRUE(excl.ok());
+  auto shared = Acquire(LockKind::kShared);
+  EXPECT_EQ(shared.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(shared.status().message().find("exclusively"), std::string::npos)
+      << shared.status().message();
+  auto excl2 = Acquire(LockKind::kExclusive);
+  EXPECT_EQ(excl2.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(LockCount(), 1u);
+}
+
+TEST_F(LockTest, StaleByAge) {
+  LockOptions old;
+  old.now = [] { return NowNs() - 31LL * 60 * 1000000000; };
+  auto ancient = Acquire(LockKind::kExclusive, old);
+  ASSERT_TRUE(ancient.ok());
+  // The exclusive lock is more than 30 minutes old: ignored.
+  auto shared = Acquire(LockKind::kShared);
+  ASSERT_TRUE(shared.ok()) << shared.status().ToString();
+  auto locks = ListLocks(*repo_);
+  ASSERT_TRUE(locks.ok());
+  ASSERT_EQ(locks->size(), 2u);
+  int stale = 0;
+  for (const auto& l : *locks) {
+    if (l.stale) {
+      ++stale;
+      EXPECT_TRUE(l.exclusive);
+      EXPECT_NE(l.stale_reason.find("not refreshed"), std::string::npos) << l.stale_reason;
+    }
+  }
+  EXPECT_EQ(stale, 1);
+  // Just under the limit is not stale.
+  WriteForeignLock(/*exclusive=*/false, 1, "far-away", NowNs() - 29LL * 60 * 1000000000);
+  EXPECT_EQ(Acquire(LockKind::kExclusive).status().code(), StatusCode::kFailedPrecondition);
+
+  auto removed = RemoveLocks(*repo_, /*all=*/false);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1);
+  EXPECT_EQ(LockCount(), 2u);
+  EXPECT_TRUE((*ancient)->Release().ok());  // already gone: still OK
+}
+
+TEST_F(LockTest, StaleByDeadProcessOnThisHost) {
+  pid_t dead = DeadPid();
+  WriteForeignLock(/*exclusive=*/true, dead, Hostname(), NowNs());
+  auto locks = ListLocks(*repo_);
+  ASSERT_TRUE(locks.ok());
+  ASSERT_EQ(locks->size(), 1u);
+  EXPECT_TRUE((*locks)[0].stale);
+  EXPECT_EQ((*locks)[0].pid, dead);
+  EXPECT_NE((*locks)[0].stale_reason.find("no longer runs"), std::string::npos);
+  auto excl = Acquire(LockKind::kExclusive);
+  ASSERT_TRUE(excl.ok()) << excl.status().ToString();
+  excl->reset();
+
+  // The same dead pid on another host cannot be checked: the lock holds.
+  std::string remote = WriteForeignLock(true, dead, Hostname() + "-elsewhere", NowNs());
+  EXPECT_EQ(Acquire(LockKind::kShared).status().code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store_.Remove({ObjectType::kLock, remote}).ok());
+  // A live process on this host holds its lock.
+  WriteForeignLock(true, getppid(), Hostname(), NowNs());
+  EXPECT_EQ(Acquire(LockKind::kShared).status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(LockTest, RemoveLocks) {
+  pid_t dead = DeadPid();
+  WriteForeignLock(false, dead, Hostname(), NowNs());                        // stale
+  WriteForeignLock(false, 1, "far-away", NowNs() - 40LL * 60 * 1000000000);  // stale
+  WriteForeignLock(false, 1, "far-away", NowNs());                           // fresh
+  ASSERT_TRUE(store_.Save({ObjectType::kLock, std::string(64, 'f')}, AsBytes("junk")).ok());
+  auto locks = ListLocks(*repo_);
+  ASSERT_TRUE(locks.ok());
+  EXPECT_EQ(locks->size(), 4u);
+  auto removed = RemoveLocks(*repo_, false);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 3);  // dead pid, too old, unreadable
+  EXPECT_EQ(LockCount(), 1u);
+  auto all = RemoveLocks(*repo_, true);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, 1);
+  EXPECT_EQ(LockCount(), 0u);
+}
+
+TEST_F(LockTest, RefreshReplacesTheLockObject) {
+  LockOptions fast;
+  fast.refresh_interval_ns = 1000000;  // 1 ms
+  auto lock = Acquire(LockKind::kShared, fast);
+  ASSERT_TRUE(lock.ok());
+  std::string first = Names(ObjectType::kLock)[0];
+  int saves = control_->saves;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (control_->saves < saves + 5 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_GE(control_->saves.load(), saves + 5);
+  EXPECT_TRUE((*lock)->Check().ok());
+  ASSERT_TRUE((*lock)->Release().ok());
+  EXPECT_EQ(LockCount(), 0u);
+  EXPECT_FALSE(store_.Stat({ObjectType::kLock, first}).ok());
+}
+
+TEST_F(LockTest, ReleaseDuringRefreshLeavesNoLockBehind) {
+  // Regression: Release() used to remove the name it read before joining the refresher, so a
+  // refresh that completed meanwhile left its new lock object behind.
+  LockOptions busy;
+  busy.refresh_interval_ns = 1;  // refresh continuously
+  for (int i = 0; i < 300; ++i) {
+    int before = control_->saves;
+    auto lock = Acquire(LockKind::kExclusive, busy);
+    ASSERT_TRUE(lock.ok()) << i << ": " << lock.status().ToString();
+    // Let one to three refreshes complete; the next one is then in flight when Release runs.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (control_->saves < before + 2 + i % 3 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::yield();
+    ASSERT_GE(control_->saves.load(), before + 2 + i % 3);
+    ASSERT_TRUE((*lock)->Release().ok());
+    ASSERT_EQ(LockCount(), 0u) << "iteration " << i;
+  }
+}
+
+TEST_F(LockTest, CheckIsCancelledWhenRefreshFailsTooLong) {
+  std::atomic<int64_t> fake_now{NowNs()};
+  LockOptions opts;
+  opts.now = [&] { return fake_now.load(); };
+  opts.refresh_interval_ns = 1000000;  // real-time waits: 1 ms
+  opts.retry_interval_ns = 1000000;
+  opts.lost_after_ns = 1000000000;  // fake time: 1 s
+  auto lock = Acquire(LockKind::kShared, opts);
+  ASSERT_TRUE(lock.ok());
+  EXPECT_TRUE((*lock)->Check().ok());
+
+  control_->fail_saves = true;
+  int failed = control_->failed_saves;
+  auto wait_for = [](const std::function<bool()>& cond) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!cond() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return cond();
+  };
+  ASSERT_TRUE(wait_for([&] { return control_->failed_saves >= failed + 3; }));
+  fake_now += 500000000;  // 0.5 s without a successful refresh: still held
+  EXPECT_TRUE((*lock)->Check().ok());
+  fake_now += 600000000;  // 1.1 s: lost
+  Status st = (*lock)->Check();
+  EXPECT_EQ(st.code(), StatusCode::kCancelled) << st.ToString();
+  EXPECT_NE(st.message().find("stopping before committing"), std::string::npos);
+
+  // Once refreshing works again the lock is held again.
+  control_->fail_saves = false;
+  ASSERT_TRUE(wait_for([&] { return (*lock)->Check().ok(); }));
+  ASSERT_TRUE((*lock)->Release().ok());
+  EXPECT_EQ(LockCount(), 0u);
+}
+
+}  // namespace
+}  // namespace lifeboat

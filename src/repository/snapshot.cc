@@ -1,0 +1,139 @@
+#include "repository/snapshot.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "repository/keys.h"
+
+namespace lifeboat {
+
+using nlohmann::json;
+
+bool Snapshot::HasTag(std::string_view tag) const {
+  return std::find(tags.begin(), tags.end(), tag) != tags.end();
+}
+
+Bytes EncodeSnapshot(const Snapshot& s) {
+  const SnapshotSummary& m = s.summary;
+  json summary = {{"backup_start", FormatTime(m.backup_start_ns)},
+                  {"backup_end", FormatTime(m.backup_end_ns)},
+                  {"files_new", m.files_new},
+                  {"files_changed", m.files_changed},
+                  {"files_unmodified", m.files_unmodified},
+                  {"dirs_new", m.dirs_new},
+                  {"dirs_changed", m.dirs_changed},
+                  {"dirs_unmodified", m.dirs_unmodified},
+                  {"data_blobs", m.data_blobs},
+                  {"tree_blobs", m.tree_blobs},
+                  {"data_added", m.data_added},
+                  {"data_added_packed", m.data_added_packed},
+                  {"total_files_processed", m.total_files_processed},
+                  {"total_bytes_processed", m.total_bytes_processed},
+                  {"bytes_read", m.bytes_read},
+                  {"errors", m.errors}};
+  json j = {{"version", 1},
+            {"time", FormatTime(s.time_ns)},
+            {"hostname", s.hostname},
+            {"username", s.username},
+            {"uid", s.uid},
+            {"gid", s.gid},
+            {"paths", s.paths},
+            {"tags", s.tags},
+            {"tree", s.tree.Hex()},
+            {"excludes", s.excludes},
+            {"program_version", s.program_version},
+            {"incomplete", s.incomplete},
+            {"summary", summary}};
+  if (s.parent) j["parent"] = s.parent->Hex();
+  std::string text = j.dump();
+  return Bytes(text.begin(), text.end());
+}
+
+Result<Snapshot> DecodeSnapshot(ByteView data) {
+  json j = json::parse(data.begin(), data.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption("snapshot is not JSON");
+  Snapshot s;
+  try {
+    int version = j.at("version").get<int>();
+    if (version != 1)
+      return Status::Corruption("snapshot version " + std::to_string(version) +
+                                " is not supported by this Lifeboat (knows 1)");
+    LB_ASSIGN_OR_RETURN(s.time_ns, ParseTime(j.at("time").get<std::string>()));
+    s.hostname = j.at("hostname").get<std::string>();
+    s.username = j.value("username", "");
+    s.uid = j.value("uid", 0u);
+    s.gid = j.value("gid", 0u);
+    s.paths = j.at("paths").get<std::vector<std::string>>();
+    s.tags = j.value("tags", std::vector<std::string>{});
+    s.excludes = j.value("excludes", std::vector<std::string>{});
+    s.program_version = j.value("program_version", "");
+    s.incomplete = j.value("incomplete", false);
+    auto tree = Id::FromHex(j.at("tree").get<std::string>());
+    if (!tree) return Status::Corruption("snapshot has a bad tree id");
+    s.tree = *tree;
+    if (j.contains("parent")) {
+      auto parent = Id::FromHex(j["parent"].get<std::string>());
+      if (!parent) return Status::Corruption("snapshot has a bad parent id");
+      s.parent = *parent;
+    }
+    if (j.contains("summary")) {
+      const json& m = j["summary"];
+      SnapshotSummary& out = s.summary;
+      auto t = [&](const char* k) -> int64_t {
+        auto r = ParseTime(m.value(k, std::string("1970-01-01T00:00:00Z")));
+        return r.ok() ? *r : 0;
+      };
+      out.backup_start_ns = t("backup_start");
+      out.backup_end_ns = t("backup_end");
+      out.files_new = m.value("files_new", 0ull);
+      out.files_changed = m.value("files_changed", 0ull);
+      out.files_unmodified = m.value("files_unmodified", 0ull);
+      out.dirs_new = m.value("dirs_new", 0ull);
+      out.dirs_changed = m.value("dirs_changed", 0ull);
+      out.dirs_unmodified = m.value("dirs_unmodified", 0ull);
+      out.data_blobs = m.value("data_blobs", 0ull);
+      out.tree_blobs = m.value("tree_blobs", 0ull);
+      out.data_added = m.value("data_added", 0ull);
+      out.data_added_packed = m.value("data_added_packed", 0ull);
+      out.total_files_processed = m.value("total_files_processed", 0ull);
+      out.total_bytes_processed = m.value("total_bytes_processed", 0ull);
+      out.bytes_read = m.value("bytes_read", 0ull);
+      out.errors = m.value("errors", 0ull);
+    }
+  } catch (const json::exception& e) {
+    return Status::Corruption(std::string("snapshot: ") + e.what());
+  }
+  return s;
+}
+
+static std::vector<std::string> SplitComma(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    if (comma > start) out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+bool SnapshotFilter::Matches(const Snapshot& s) const {
+  if (!hosts.empty() && std::find(hosts.begin(), hosts.end(), s.hostname) == hosts.end())
+    return false;
+  if (!tags.empty()) {
+    bool any = false;
+    for (const auto& group : tags) {
+      bool all = true;
+      for (const auto& t : SplitComma(group)) all = all && s.HasTag(t);
+      any = any || all;
+    }
+    if (!any) return false;
+  }
+  for (const auto& p : paths) {
+    if (std::find(s.paths.begin(), s.paths.end(), p) == s.paths.end()) return false;
+  }
+  return true;
+}
+
+}  // namespace lifeboat

@@ -1,0 +1,57 @@
+// Snapshots: one backup's record (doc/repository-format.md §9).
+//
+//   Snapshot s; s.paths = {"/srv"}; s.tree = root_id;
+//   LB_ASSIGN_OR_RETURN(Id id, repo.SaveSnapshot(s));
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/bytes.h"
+#include "util/id.h"
+#include "util/status.h"
+
+namespace lifeboat {
+
+struct SnapshotSummary {
+  int64_t backup_start_ns = 0, backup_end_ns = 0;
+  uint64_t files_new = 0, files_changed = 0, files_unmodified = 0;
+  uint64_t dirs_new = 0, dirs_changed = 0, dirs_unmodified = 0;
+  uint64_t data_blobs = 0, tree_blobs = 0;
+  uint64_t data_added = 0;         // plaintext bytes of new blobs
+  uint64_t data_added_packed = 0;  // stored (compressed + sealed) bytes of new blobs
+  uint64_t total_files_processed = 0, total_bytes_processed = 0;
+  uint64_t bytes_read = 0;
+  uint64_t errors = 0;
+};
+
+struct Snapshot {
+  int64_t time_ns = 0;
+  std::string hostname, username;
+  uint32_t uid = 0, gid = 0;
+  std::vector<std::string> paths;  // absolute, cleaned, sorted
+  std::vector<std::string> tags;
+  std::optional<Id> parent;
+  Id tree;
+  std::vector<std::string> excludes;
+  std::string program_version;
+  bool incomplete = false;
+  SnapshotSummary summary;
+
+  bool HasTag(std::string_view tag) const;
+};
+
+Bytes EncodeSnapshot(const Snapshot& s);
+Result<Snapshot> DecodeSnapshot(ByteView json);
+
+// Which snapshots a command applies to (`--host`, `--tag`, `--path`); empty fields match all.
+struct SnapshotFilter {
+  std::vector<std::string> hosts;
+  std::vector<std::string> tags;   // each entry "a,b" means a AND b; entries are ORed
+  std::vector<std::string> paths;  // snapshot must contain all of these paths
+  bool Matches(const Snapshot& s) const;
+};
+
+}  // namespace lifeboat
