@@ -1,0 +1,849 @@
+#include "archiver/archiver.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "archiver/fs_metadata.h"
+#include "repository/blob_saver.h"
+#include "util/file_io.h"
+
+namespace lifeboat {
+
+// ---------------------------------------------------------------------------------------------
+// Paths and excludes
+
+std::string CleanPath(const std::string& path) {
+  std::string abs = path;
+  if (abs.empty() || abs[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd)) abs = std::string(cwd) + "/" + abs;
+  }
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  while (pos <= abs.size()) {
+    size_t slash = abs.find('/', pos);
+    if (slash == std::string::npos) slash = abs.size();
+    std::string part = abs.substr(pos, slash - pos);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    pos = slash + 1;
+  }
+  std::string out;
+  for (const auto& p : parts) out += "/" + p;
+  return out.empty() ? "/" : out;
+}
+
+bool ExcludeMatcher::Excluded(const std::string& abs_path, std::string_view name) const {
+  std::string n(name);
+  for (const auto& p : patterns_) {
+    if (p.find('/') == std::string::npos) {
+      if (::fnmatch(p.c_str(), n.c_str(), 0) == 0) return true;
+    } else {
+      // Anchored: the pattern must match the whole path or one of its leading directories;
+      // the walk stops at an excluded directory, so matching the path itself suffices.
+      std::string pat = p;
+      while (pat.size() > 1 && pat.back() == '/') pat.pop_back();
+      if (::fnmatch(pat.c_str(), abs_path.c_str(), FNM_PATHNAME) == 0) return true;
+    }
+  }
+  return false;
+}
+
+Result<std::vector<std::string>> ReadExcludeFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("cannot read exclude file " + path);
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;
+    size_t e = line.find_last_not_of(" \t\r");
+    out.push_back(line.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+namespace {
+
+constexpr char kCacheDirTagSignature[] = "Signature: 8a477f597d28d172789f06886806bc55";
+
+bool IsCacheDir(int dirfd) {
+  int fd = ::openat(dirfd, "CACHEDIR.TAG", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[sizeof kCacheDirTagSignature - 1];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  return n == static_cast<ssize_t>(sizeof buf) && std::memcmp(buf, kCacheDirTagSignature, n) == 0;
+}
+
+std::string JoinPath(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+const Node* FindChild(const Tree* tree, const std::string& name) {
+  if (!tree) return nullptr;
+  auto it = std::lower_bound(tree->nodes.begin(), tree->nodes.end(), name,
+                             [](const Node& n, const std::string& v) { return n.name < v; });
+  if (it == tree->nodes.end() || it->name != name) return nullptr;
+  return &*it;
+}
+
+// A fixed set of threads running jobs from a bounded queue; Submit blocks while it is full.
+class JobPool {
+ public:
+  JobPool(int threads, size_t max_queued) : max_queued_(max_queued) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  }
+  ~JobPool() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  void Submit(std::function<void()> job) {
+    std::unique_lock lock(mu_);
+    space_cv_.wait(lock, [&] { return jobs_.size() < max_queued_; });
+    jobs_.push_back(std::move(job));
+    lock.unlock();
+    cv_.notify_one();
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      space_cv_.notify_one();
+      job();
+    }
+  }
+  size_t max_queued_;
+  std::mutex mu_;
+  std::condition_variable cv_, space_cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// One directory being assembled. Children fill fixed slots; `pending` counts outstanding
+// children plus one hold by the walker. Whoever drops it to zero finishes the tree.
+struct DirState {
+  std::string path;
+  Node node;
+  std::vector<Node> children;
+  std::vector<uint8_t> valid;
+  std::atomic<int64_t> pending{1};
+  std::shared_ptr<DirState> parent;
+  size_t slot = 0;
+  const Node* old = nullptr;  // this directory in the parent snapshot (owned by old_trees)
+};
+
+struct PathTrie {
+  std::map<std::string, PathTrie> children;
+  bool target = false;
+};
+
+class Archiver {
+ public:
+  Archiver(Repository& repo, const BackupOptions& options)
+      : repo_(repo),
+        options_(options),
+        excludes_(options.excludes),
+        cancel_(options.cancel) {
+    if (!options_.dry_run) {
+      BlobSaverOptions so;
+      so.workers = options_.save_workers;
+      saver_ = std::make_unique<BlobSaver>(repo_, so);
+    }
+    int readers = options_.read_workers > 0
+                      ? options_.read_workers
+                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    pool_ = std::make_unique<JobPool>(readers, static_cast<size_t>(readers) * 16);
+    start_ = std::chrono::steady_clock::now();
+    summary_.backup_start_ns = NowNs();
+  }
+
+  ~Archiver() {
+    StopReporter();
+    pool_.reset();  // join readers before the saver goes away
+  }
+
+  Result<BackupResult> RunPaths(const Snapshot* parent_snapshot, std::optional<Id> parent_id);
+  Result<BackupResult> RunStream(int fd, const std::string& filename,
+                                 const std::function<Status()>& finish);
+
+ private:
+  bool Cancelled() const { return cancel_ && cancel_->load(); }
+  void Issue(const std::string& path, const std::string& message, bool error);
+  void Fatal(const Status& st) {
+    std::lock_guard lock(mu_);
+    if (fatal_.ok()) fatal_ = st;
+  }
+  Status FatalStatus() {
+    std::lock_guard lock(mu_);
+    return fatal_;
+  }
+
+  // Chunks the stream of `fd`, storing new blobs; fills content and returns bytes read.
+  Result<uint64_t> ChunkStream(int fd, std::vector<Id>* content);
+  Status StoreChunk(ByteView chunk, std::vector<Id>* content);
+
+  void WalkVirtual(const std::shared_ptr<DirState>& dir, const PathTrie& trie,
+                   const Tree* old_tree);
+  void WalkDir(const std::shared_ptr<DirState>& dir, const Tree* old_tree);
+  // Handles one entry of a real or virtual directory. `trie` is non-null for virtual entries.
+  void AddEntry(const std::shared_ptr<DirState>& dir, size_t slot, const std::string& name,
+                const struct stat& st, const Tree* old_tree, const PathTrie* trie);
+  void ReadFileJob(const std::shared_ptr<DirState>& dir, size_t slot, std::string path,
+                   Node node);
+  void Release(const std::shared_ptr<DirState>& dir);
+  void Complete(const std::shared_ptr<DirState>& dir);
+
+  void StartReporter();
+  void StopReporter();
+  BackupProgress Progress();
+  Result<BackupResult> Commit(const Id& root, std::optional<Id> parent_id);
+
+  Repository& repo_;
+  const BackupOptions& options_;
+  ExcludeMatcher excludes_;
+  const std::atomic<bool>* cancel_;
+  std::unique_ptr<BlobSaver> saver_;
+  std::unique_ptr<JobPool> pool_;
+  std::chrono::steady_clock::time_point start_;
+
+  std::mutex mu_;
+  Status fatal_;                       // GUARDED_BY(mu_)
+  std::vector<BackupIssue> errors_;    // GUARDED_BY(mu_)
+  std::vector<BackupIssue> warnings_;  // GUARDED_BY(mu_)
+  std::condition_variable root_cv_;
+  std::optional<Id> root_id_;          // GUARDED_BY(mu_)
+  bool root_done_ = false;             // GUARDED_BY(mu_)
+  std::deque<Tree> old_trees_;         // parent trees kept alive for DirState::old; GUARDED_BY(mu_)
+
+  SnapshotSummary summary_;  // counters below are folded in at the end
+  std::atomic<uint64_t> files_new_{0}, files_changed_{0}, files_unmodified_{0};
+  std::atomic<uint64_t> dirs_new_{0}, dirs_changed_{0}, dirs_unmodified_{0};
+  std::atomic<uint64_t> files_done_{0}, dirs_done_{0}, bytes_done_{0}, bytes_read_{0};
+  std::atomic<uint64_t> dry_new_bytes_{0}, dry_new_blobs_{0};
+  std::atomic<uint64_t> scan_files_{0}, scan_bytes_{0};
+  std::atomic<bool> scan_finished_{false};
+  std::atomic<bool> scan_stop_{false};
+
+  std::thread reporter_, scanner_;
+  std::mutex reporter_mu_;
+  std::condition_variable reporter_cv_;
+  bool reporter_stop_ = false;
+  std::string current_path_;  // GUARDED_BY(mu_)
+};
+
+void Archiver::Issue(const std::string& path, const std::string& message, bool error) {
+  std::lock_guard lock(mu_);
+  BackupIssue issue{path, message};
+  (error ? errors_ : warnings_).push_back(issue);
+  if (options_.on_issue) options_.on_issue(issue, error);
+}
+
+Status Archiver::StoreChunk(ByteView chunk, std::vector<Id>* content) {
+  Id id = repo_.codec().ComputeId(chunk);
+  content->push_back(id);
+  if (options_.dry_run) {
+    if (!repo_.index().Has(BlobType::kData, id)) {
+      dry_new_blobs_++;
+      dry_new_bytes_ += chunk.size();
+    }
+    return Status::Ok();
+  }
+  if (saver_->Known(BlobType::kData, id)) return Status::Ok();
+  auto added = saver_->Save(BlobType::kData, id, Bytes(chunk.begin(), chunk.end()));
+  return added.status();
+}
+
+Result<uint64_t> Archiver::ChunkStream(int fd, std::vector<Id>* content) {
+  const Chunker& chunker = repo_.chunker();
+  const size_t max = chunker.params().max_size;
+  thread_local Bytes buf;
+  if (buf.size() < 3 * max) buf.resize(3 * max);
+  size_t begin = 0, end = 0;
+  bool eof = false;
+  uint64_t total = 0;
+  for (;;) {
+    if (!eof && end - begin < max) {
+      if (begin > 0) {
+        std::memmove(buf.data(), buf.data() + begin, end - begin);
+        end -= begin;
+        begin = 0;
+      }
+      while (!eof && end < buf.size()) {
+        ssize_t n = ::read(fd, buf.data() + end, buf.size() - end);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          return PosixError("read");
+        }
+        if (n == 0) eof = true;
+        end += static_cast<size_t>(n);
+        total += static_cast<uint64_t>(n);
+        bytes_read_ += static_cast<uint64_t>(n);
+        bytes_done_ += static_cast<uint64_t>(n);
+        if (Cancelled()) return Status::Cancelled("interrupted");
+      }
+    }
+    if (begin == end && eof) break;
+    ByteView data(buf.data() + begin, end - begin);
+    size_t cut = chunker.NextCut(data, eof);
+    if (cut == 0) continue;  // cannot happen with >= max bytes buffered; defensive
+    LB_RETURN_IF_ERROR(StoreChunk(data.first(cut), content));
+    begin += cut;
+  }
+  return total;
+}
+
+void Archiver::Release(const std::shared_ptr<DirState>& dir) {
+  if (dir->pending.fetch_sub(1) == 1) Complete(dir);
+}
+
+void Archiver::Complete(const std::shared_ptr<DirState>& dir) {
+  Tree tree;
+  for (size_t i = 0; i < dir->children.size(); ++i)
+    if (dir->valid[i]) tree.nodes.push_back(std::move(dir->children[i]));
+  dir->children.clear();
+  SortTree(&tree);
+  Bytes encoded = EncodeTree(tree);
+  Id id = repo_.codec().ComputeId(encoded);
+  if (!options_.dry_run) {
+    auto added = saver_->Save(BlobType::kTree, id, std::move(encoded));
+    if (!added.ok()) Fatal(added.status().WithContext("saving tree of " + dir->path));
+  }
+  dir->node.subtree = id;
+  dirs_done_++;
+  if (!dir->old || dir->old->type != NodeType::kDir) dirs_new_++;
+  else if (dir->old->subtree == id) dirs_unmodified_++;
+  else dirs_changed_++;
+  if (auto parent = dir->parent) {
+    parent->children[dir->slot] = std::move(dir->node);
+    parent->valid[dir->slot] = 1;
+    dir->parent.reset();
+    Release(parent);
+  } else {
+    std::lock_guard lock(mu_);
+    root_id_ = id;
+    root_done_ = true;
+    root_cv_.notify_all();
+  }
+}
+
+void Archiver::ReadFileJob(const std::shared_ptr<DirState>& dir, size_t slot, std::string path,
+                           Node node) {
+  if (Cancelled() || !FatalStatus().ok()) {
+    Release(dir);
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    current_path_ = path;
+  }
+  int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME;
+  int fd = ::open(path.c_str(), flags);
+  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), flags & ~O_NOATIME);
+  if (fd < 0) {
+    Status st = PosixError("open");
+    Issue(path, errno == ENOENT ? "file vanished before it could be read" : st.message(), true);
+    Release(dir);
+    return;
+  }
+  FileDescriptor guard(fd);
+  struct stat before, after;
+  if (::fstat(fd, &before) != 0 || !S_ISREG(before.st_mode)) {
+    Issue(path, "is no longer a regular file", true);
+    Release(dir);
+    return;
+  }
+  std::vector<Id> content;
+  auto total = ChunkStream(fd, &content);
+  if (!total.ok()) {
+    if (total.status().code() == StatusCode::kCancelled) {
+      Release(dir);
+      return;
+    }
+    if (total.status().code() == StatusCode::kIOError ||
+        total.status().code() == StatusCode::kPermissionDenied ||
+        total.status().code() == StatusCode::kNotFound ||
+        total.status().message().rfind("read", 0) == 0) {
+      Issue(path, total.status().message(), true);
+    } else {
+      Fatal(total.status().WithContext(path));
+    }
+    Release(dir);
+    return;
+  }
+  if (::fstat(fd, &after) == 0 &&
+      (after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+       after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
+       after.st_ctim.tv_sec != before.st_ctim.tv_sec ||
+       after.st_ctim.tv_nsec != before.st_ctim.tv_nsec ||
+       static_cast<off_t>(*total) != after.st_size)) {
+    Issue(path, "file changed while it was being read; the snapshot holds what was read", false);
+  }
+  // The node describes exactly what was stored.
+  Node n = NodeFromStat(node.name, before);
+  n.xattrs = std::move(node.xattrs);
+  n.size = *total;
+  n.content = std::move(content);
+  dir->children[slot] = std::move(n);
+  dir->valid[slot] = 1;
+  files_done_++;
+  Release(dir);
+}
+
+void Archiver::AddEntry(const std::shared_ptr<DirState>& dir, size_t slot, const std::string& name,
+                        const struct stat& st, const Tree* old_tree, const PathTrie* trie) {
+  std::string path = JoinPath(dir->path, name);
+  const Node* old = FindChild(old_tree, name);
+  Node node = NodeFromStat(name, st);
+  Status xs = ReadExtendedMetadata(path, &node);
+  if (!xs.ok()) Issue(path, xs.message(), true);
+
+  bool virtual_dir = trie && !trie->target;
+  if (node.type == NodeType::kDir) {
+    auto child = std::make_shared<DirState>();
+    child->path = path;
+    child->node = std::move(node);
+    child->parent = dir;
+    child->slot = slot;
+    child->old = old;
+    dir->pending.fetch_add(1);
+    const Tree* child_old = nullptr;
+    if (old && old->type == NodeType::kDir && old->subtree) {
+      auto t = repo_.LoadTree(*old->subtree);
+      if (t.ok()) {
+        std::lock_guard lock(mu_);
+        old_trees_.push_back(std::move(*t));
+        child_old = &old_trees_.back();
+      } else {
+        Issue(path, "parent snapshot tree unreadable, reading everything: " +
+                        t.status().message(), false);
+      }
+    }
+    if (virtual_dir) {
+      WalkVirtual(child, *trie, child_old);
+    } else if (options_.one_file_system && !trie &&
+               st.st_dev != static_cast<dev_t>(dir->node.device)) {
+      Release(child);  // mount point: keep the directory itself, not its contents
+    } else {
+      WalkDir(child, child_old);
+    }
+    return;
+  }
+  if (virtual_dir) {
+    Issue(path, "is not a directory", true);
+    return;
+  }
+  if (node.type == NodeType::kFile) {
+    if (options_.exclude_larger_than && node.size > options_.exclude_larger_than) return;
+    bool unchanged = old && old->type == NodeType::kFile && old->size == node.size &&
+                     old->mtime_ns == node.mtime_ns && old->ctime_ns == node.ctime_ns &&
+                     old->inode == node.inode;
+    if (unchanged) {
+      for (const Id& id : old->content)
+        if (!repo_.index().Has(BlobType::kData, id)) unchanged = false;
+    }
+    if (unchanged) {
+      node.content = old->content;
+      dir->children[slot] = std::move(node);
+      dir->valid[slot] = 1;
+      files_unmodified_++;
+      files_done_++;
+      bytes_done_ += old->size;
+      return;
+    }
+    (old ? files_changed_ : files_new_)++;
+    dir->pending.fetch_add(1);
+    pool_->Submit([this, dir, slot, path, node = std::move(node)]() mutable {
+      ReadFileJob(dir, slot, std::move(path), std::move(node));
+    });
+    return;
+  }
+  dir->children[slot] = std::move(node);
+  dir->valid[slot] = 1;
+}
+
+void Archiver::WalkVirtual(const std::shared_ptr<DirState>& dir, const PathTrie& trie,
+                           const Tree* old_tree) {
+  dir->children.resize(trie.children.size());
+  dir->valid.assign(trie.children.size(), 0);
+  size_t slot = 0;
+  for (const auto& [name, sub] : trie.children) {
+    std::string path = JoinPath(dir->path, name);
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) {
+      Issue(path, PosixError("lstat").message(), true);
+    } else if (Cancelled()) {
+      break;
+    } else {
+      AddEntry(dir, slot, name, st, old_tree, &sub);
+    }
+    ++slot;
+  }
+  Release(dir);
+}
+
+void Archiver::WalkDir(const std::shared_ptr<DirState>& dir, const Tree* old_tree) {
+  // O_NOATIME: reading a directory must not change its atime, or every backup would see a
+  // changed node and store new trees all the way up.
+  const int dflags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  int dfd = ::open(dir->path.c_str(), dflags | O_NOATIME);
+  if (dfd < 0 && errno == EPERM) dfd = ::open(dir->path.c_str(), dflags);
+  if (dfd < 0) {
+    Issue(dir->path, PosixError("open directory").message() + " (saved without contents)", true);
+    Release(dir);
+    return;
+  }
+  DIR* d = ::fdopendir(dfd);
+  if (!d) {
+    ::close(dfd);
+    Issue(dir->path, PosixError("opendir").message(), true);
+    Release(dir);
+    return;
+  }
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    names.emplace_back(e->d_name);
+  }
+  if (errno != 0) Issue(dir->path, PosixError("readdir").message(), true);
+  std::sort(names.begin(), names.end());
+  bool cache_dir = options_.exclude_caches && IsCacheDir(::dirfd(d));
+  dir->children.resize(names.size());
+  dir->valid.assign(names.size(), 0);
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (Cancelled() || !FatalStatus().ok()) break;
+    const std::string& name = names[i];
+    if (cache_dir && name != "CACHEDIR.TAG") continue;
+    std::string path = JoinPath(dir->path, name);
+    if (!excludes_.empty() && excludes_.Excluded(path, name)) continue;
+    struct stat st;
+    if (::fstatat(::dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) Issue(path, "vanished before it could be read", true);
+      else Issue(path, PosixError("lstat").message(), true);
+      continue;
+    }
+    AddEntry(dir, i, name, st, old_tree, nullptr);
+  }
+  ::closedir(d);
+  Release(dir);
+}
+
+BackupProgress Archiver::Progress() {
+  BackupProgress p;
+  p.files_done = files_done_;
+  p.dirs_done = dirs_done_;
+  p.bytes_done = bytes_done_;
+  p.files_total = scan_files_;
+  p.bytes_total = scan_bytes_;
+  p.scan_finished = scan_finished_;
+  p.bytes_added = saver_ ? saver_->stats().new_raw_bytes : dry_new_bytes_.load();
+  p.elapsed_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  std::lock_guard lock(mu_);
+  p.errors = errors_.size();
+  p.current_path = current_path_;
+  return p;
+}
+
+// Counts files and bytes for the progress ETA, applying the same excludes as the walk.
+static void Scan(const std::string& path, const ExcludeMatcher& ex, const BackupOptions& opt,
+                 std::atomic<uint64_t>& files, std::atomic<uint64_t>& bytes,
+                 const std::atomic<bool>& stop, int depth) {
+  struct stat st;
+  if (stop || depth > 4096 || ::lstat(path.c_str(), &st) != 0) return;
+  if (!S_ISDIR(st.st_mode)) {
+    if (S_ISREG(st.st_mode) &&
+        !(opt.exclude_larger_than && static_cast<uint64_t>(st.st_size) > opt.exclude_larger_than)) {
+      files++;
+      bytes += static_cast<uint64_t>(st.st_size);
+    }
+    return;
+  }
+  const int dflags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  int dfd = ::open(path.c_str(), dflags | O_NOATIME);  // scanning must not touch atimes
+  if (dfd < 0 && errno == EPERM) dfd = ::open(path.c_str(), dflags);
+  if (dfd < 0) return;
+  DIR* d = ::fdopendir(dfd);
+  if (!d) {
+    ::close(dfd);
+    return;
+  }
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) names.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  for (const auto& n : names) {
+    std::string p = JoinPath(path, n);
+    if (!ex.empty() && ex.Excluded(p, n)) continue;
+    Scan(p, ex, opt, files, bytes, stop, depth + 1);
+  }
+}
+
+void Archiver::StartReporter() {
+  if (!options_.progress) return;
+  reporter_ = std::thread([this] {
+    std::unique_lock lock(reporter_mu_);
+    while (!reporter_stop_) {
+      reporter_cv_.wait_for(lock, std::chrono::milliseconds(options_.progress_interval_ms),
+                            [&] { return reporter_stop_; });
+      if (reporter_stop_) break;
+      lock.unlock();
+      options_.progress(Progress());
+      lock.lock();
+    }
+  });
+}
+
+void Archiver::StopReporter() {
+  scan_stop_ = true;
+  {
+    std::lock_guard lock(reporter_mu_);
+    reporter_stop_ = true;
+  }
+  reporter_cv_.notify_all();
+  if (reporter_.joinable()) reporter_.join();
+  if (scanner_.joinable()) scanner_.join();
+}
+
+Result<BackupResult> Archiver::Commit(const Id& root, std::optional<Id> parent_id) {
+  if (Cancelled()) {
+    // Make what was uploaded reusable by the next run, then stop without a snapshot.
+    if (saver_) saver_->Flush().IgnoreError();
+    return Status::Cancelled("backup interrupted; no snapshot was written");
+  }
+  LB_RETURN_IF_ERROR(FatalStatus());
+  if (saver_) LB_RETURN_IF_ERROR(saver_->Flush());
+  StopReporter();
+  if (options_.progress) options_.progress(Progress());
+
+  BackupResult result;
+  Snapshot& s = result.snapshot;
+  s.time_ns = summary_.backup_start_ns;
+  s.hostname = options_.host.empty() ? Hostname() : options_.host;
+  s.username = Username();
+  s.uid = ::getuid();
+  s.gid = ::getgid();
+  s.paths = options_.paths;
+  s.tags = options_.tags;
+  s.excludes = options_.excludes;
+  s.parent = parent_id;
+  s.tree = root;
+  s.program_version = "lifeboat 0.1.0";
+  {
+    std::lock_guard lock(mu_);
+    result.errors = errors_;
+    result.warnings = warnings_;
+  }
+  result.parent_id = parent_id;
+  result.incomplete = !result.errors.empty() || !result.warnings.empty();
+  s.incomplete = result.incomplete;
+  SnapshotSummary& m = s.summary;
+  m = summary_;
+  m.files_new = files_new_;
+  m.files_changed = files_changed_;
+  m.files_unmodified = files_unmodified_;
+  m.dirs_new = dirs_new_;
+  m.dirs_changed = dirs_changed_;
+  m.dirs_unmodified = dirs_unmodified_;
+  m.total_files_processed = files_done_;
+  m.total_bytes_processed = bytes_done_;
+  m.bytes_read = bytes_read_;
+  m.errors = result.errors.size();
+  if (saver_) {
+    BlobSaverStats st = saver_->stats();
+    m.data_blobs = st.new_data_blobs;
+    m.tree_blobs = st.new_tree_blobs;
+    m.data_added = st.new_raw_bytes;
+    m.data_added_packed = st.new_stored_bytes;
+  } else {
+    m.data_blobs = dry_new_blobs_;
+    m.data_added = dry_new_bytes_;
+  }
+  m.backup_end_ns = NowNs();
+  if (options_.dry_run) return result;
+  // The last moment to notice a lost lock: after this the snapshot exists.
+  if (options_.lock) LB_RETURN_IF_ERROR(options_.lock->Check());
+  LB_ASSIGN_OR_RETURN(Id id, repo_.SaveSnapshot(s));
+  result.snapshot_id = id;
+  return result;
+}
+
+Result<BackupResult> Archiver::RunPaths(const Snapshot* parent_snapshot,
+                                        std::optional<Id> parent_id) {
+  PathTrie trie;
+  std::vector<std::string> paths;
+  for (const auto& p : options_.paths) paths.push_back(CleanPath(p));
+  std::sort(paths.begin(), paths.end());
+  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+  for (const auto& p : paths) {
+    PathTrie* t = &trie;
+    if (p == "/") {
+      t->target = true;
+      continue;
+    }
+    size_t pos = 1;
+    while (pos <= p.size()) {
+      size_t slash = p.find('/', pos);
+      if (slash == std::string::npos) slash = p.size();
+      t = &t->children[p.substr(pos, slash - pos)];
+      if (t->target) break;  // an ancestor is already backed up whole
+      pos = slash + 1;
+    }
+    t->target = true;
+    t->children.clear();  // everything below is covered by this path
+  }
+  size_t missing = 0;
+  for (const auto& p : paths) {
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0) ++missing;
+  }
+  if (missing == paths.size())
+    return Status::InvalidArgument("none of the paths to back up exists: " + paths[0] +
+                                   (paths.size() > 1 ? " ..." : ""));
+
+  Tree old_root;
+  const Tree* old_root_ptr = nullptr;
+  if (parent_snapshot) {
+    auto t = repo_.LoadTree(parent_snapshot->tree);
+    if (!t.ok()) return t.status().WithContext("loading the parent snapshot's tree");
+    old_root = std::move(*t);
+    old_root_ptr = &old_root;
+  }
+
+  if (options_.progress) {
+    scanner_ = std::thread([this, paths] {
+      for (const auto& p : paths)
+        Scan(p, excludes_, options_, scan_files_, scan_bytes_, scan_stop_, 0);
+      scan_finished_ = true;
+    });
+  }
+  StartReporter();
+
+  auto root = std::make_shared<DirState>();
+  root->path = "/";
+  if (trie.target) {
+    // Backing up "/" itself: the root tree is the real root directory.
+    struct stat st;
+    if (::lstat("/", &st) == 0) root->node = NodeFromStat("", st);
+    WalkDir(root, old_root_ptr);
+  } else {
+    WalkVirtual(root, trie, old_root_ptr);
+  }
+  {
+    std::unique_lock lock(mu_);
+    root_cv_.wait(lock, [&] { return root_done_; });
+  }
+  return Commit(*root_id_, parent_id);
+}
+
+Result<BackupResult> Archiver::RunStream(int fd, const std::string& filename,
+                                         const std::function<Status()>& finish) {
+  StartReporter();
+  std::vector<Id> content;
+  auto total = ChunkStream(fd, &content);
+  Status finished = finish ? finish() : Status::Ok();
+  if (!total.ok()) return total.status().WithContext("reading the stream");
+  LB_RETURN_IF_ERROR(finished);
+  Node n;
+  n.name = filename;
+  n.type = NodeType::kFile;
+  n.mode = 0600;
+  n.uid = ::getuid();
+  n.gid = ::getgid();
+  n.mtime_ns = n.atime_ns = n.ctime_ns = NowNs();
+  n.links = 1;
+  n.size = *total;
+  n.content = std::move(content);
+  files_new_++;
+  files_done_++;
+  Tree tree;
+  tree.nodes.push_back(std::move(n));
+  Bytes encoded = EncodeTree(tree);
+  Id root = repo_.codec().ComputeId(encoded);
+  if (saver_) {
+    auto added = saver_->Save(BlobType::kTree, root, std::move(encoded));
+    if (!added.ok()) return added.status();
+  }
+  dirs_new_++;
+  return Commit(root, std::nullopt);
+}
+
+}  // namespace
+
+Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
+  if (options.paths.empty()) return Status::InvalidArgument("no paths to back up");
+  std::vector<std::string> clean;
+  for (const auto& p : options.paths) clean.push_back(CleanPath(p));
+  std::sort(clean.begin(), clean.end());
+  clean.erase(std::unique(clean.begin(), clean.end()), clean.end());
+
+  std::optional<Id> parent_id;
+  std::optional<Snapshot> parent;
+  std::string host = options.host.empty() ? Hostname() : options.host;
+  if (options.parent) {
+    auto s = repo.LoadSnapshot(*options.parent);
+    if (!s.ok()) return s.status().WithContext("loading the parent snapshot");
+    parent_id = options.parent;
+    parent = std::move(*s);
+  } else if (!options.no_parent) {
+    LB_ASSIGN_OR_RETURN(auto all, repo.ListSnapshots());
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      if (it->second.hostname == host && it->second.paths == clean) {
+        parent_id = it->first;
+        parent = std::move(it->second);
+        break;
+      }
+    }
+  }
+  BackupOptions opts = options;
+  opts.paths = clean;
+  opts.host = host;
+  Archiver archiver(repo, opts);
+  return archiver.RunPaths(parent ? &*parent : nullptr, parent_id);
+}
+
+Result<BackupResult> RunStreamBackup(Repository& repo, int fd, const std::string& filename,
+                                     const BackupOptions& options,
+                                     const std::function<Status()>& finish) {
+  if (!IsValidNodeName(filename))
+    return Status::InvalidArgument("'" + filename + "' is not a valid file name for the stream");
+  BackupOptions opts = options;
+  opts.paths = {"/" + filename};
+  Archiver archiver(repo, opts);
+  auto r = archiver.RunStream(fd, filename, finish);
+  return r;
+}
+
+}  // namespace lifeboat
