@@ -1,0 +1,1071 @@
+#include "restorer/restorer.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "restorer/path_filter.h"
+#include "util/file_io.h"
+
+namespace lifeboat {
+namespace {
+
+constexpr uint64_t kJobBytes = 4u << 20;   // one content job covers about this many bytes
+constexpr size_t kCacheBytes = 64u << 20;  // LRU cache of recently loaded blobs
+constexpr auto kProgressInterval = std::chrono::milliseconds(250);
+
+bool RunningAsRoot() { return ::geteuid() == 0; }
+
+std::string JoinPath(std::string_view dir, std::string_view name) {
+  std::string s(dir);
+  if (s.empty() || s.back() != '/') s += '/';
+  s += name;
+  return s;
+}
+
+std::string ParentRel(const std::string& rel) {
+  size_t slash = rel.rfind('/');
+  return slash == std::string::npos ? std::string() : rel.substr(0, slash);
+}
+
+bool AllZero(const Bytes& b) {
+  if (b.empty()) return true;
+  return b[0] == 0 && std::memcmp(b.data(), b.data() + 1, b.size() - 1) == 0;
+}
+
+timespec ToTimespec(int64_t ns) {
+  int64_t sec = ns / 1000000000, rem = ns % 1000000000;
+  if (rem < 0) {
+    rem += 1000000000;
+    sec -= 1;
+  }
+  timespec ts;
+  ts.tv_sec = static_cast<time_t>(sec);
+  ts.tv_nsec = static_cast<long>(rem);
+  return ts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plan: every entry to restore, in pre-order (a directory before its contents).
+
+struct PlanEntry {
+  Node node;
+  std::string snap_path;   // "/srv/data/x"
+  std::string rel;         // relative to the target: "data/x"
+  uint32_t depth = 0;      // 1 = directly inside the target
+  int64_t primary = -1;    // hardlink names: index of the entry restored as the file
+  bool has_links = false;  // a file that later entries link to
+};
+
+struct Plan {
+  std::vector<PlanEntry> entries;
+  std::vector<RestoreError> errors;  // directories whose tree could not be read
+};
+
+class Walker {
+ public:
+  Walker(Repository& repo, const PathFilter& filter, Plan* plan)
+      : repo_(repo), filter_(filter), plan_(plan) {}
+
+  // Appends the selected nodes of `tree` (snapshot path `snap_dir`, target-relative `rel_dir`) and
+  // everything selected below them. `selected`: an ancestor matched an include (or there are no
+  // includes). Returns whether anything was appended.
+  bool Walk(Tree tree, const std::string& snap_dir, const std::string& rel_dir, uint32_t depth,
+            bool selected) {
+    bool kept_any = false;
+    for (Node& n : tree.nodes) {
+      std::string path = JoinPath(snap_dir, n.name);
+      if (!IsValidNodeName(n.name)) {  // DecodeTree rejects these; never trust a name blindly
+        plan_->errors.push_back({path, "invalid file name in the snapshot; not restored"});
+        continue;
+      }
+      const bool is_dir = n.type == NodeType::kDir;
+      if (filter_.Excluded(path, is_dir)) continue;
+      const bool sel = selected || filter_.Included(path, is_dir);
+      if (!is_dir && !sel) continue;
+      if (is_dir && !sel && !filter_.MayIncludeBelow(path)) continue;
+
+      const size_t index = plan_->entries.size();
+      std::optional<Id> subtree = n.subtree;
+      PlanEntry e;
+      e.rel = rel_dir.empty() ? n.name : rel_dir + "/" + n.name;
+      e.depth = depth;
+      e.snap_path = path;
+      e.node = std::move(n);
+      plan_->entries.push_back(std::move(e));
+      if (!is_dir) {
+        kept_any = true;
+        continue;
+      }
+      bool kept_below = false;
+      if (!subtree) {
+        plan_->errors.push_back({path, "directory node has no subtree id (corrupt tree)"});
+      } else {
+        auto sub = repo_.LoadTree(*subtree);
+        if (!sub.ok()) {
+          plan_->errors.push_back(
+              {path, "cannot read directory contents: " + sub.status().message()});
+        } else {
+          std::string rel = plan_->entries[index].rel;
+          kept_below = Walk(std::move(*sub), path, rel, depth + 1, sel);
+        }
+      }
+      if (sel || kept_below) {
+        kept_any = true;
+      } else {
+        plan_->entries.resize(index);  // walked only because an include might match below
+      }
+    }
+    return kept_any;
+  }
+
+ private:
+  Repository& repo_;
+  const PathFilter& filter_;
+  Plan* plan_;
+};
+
+Result<Plan> BuildPlan(Repository& repo, const Id& root, const RestoreOptions& o,
+                       const PathFilter& filter) {
+  auto loaded = repo.LoadTree(root);
+  if (!loaded.ok()) return loaded.status().WithContext("loading the snapshot's root tree");
+  Tree tree = std::move(*loaded);
+  Plan plan;
+  Walker walker(repo, filter, &plan);
+  bool selected = !filter.has_includes();
+  std::string snap_dir = "/";
+  auto comps = SplitPath(o.subtree);
+  for (size_t i = 0; i < comps.size(); ++i) {
+    auto it = std::lower_bound(tree.nodes.begin(), tree.nodes.end(), comps[i],
+                               [](const Node& n, std::string_view name) { return n.name < name; });
+    if (it == tree.nodes.end() || it->name != comps[i])
+      return Status::NotFound("\"" + o.subtree + "\" is not in the snapshot (no \"" +
+                              std::string(comps[i]) + "\" in " + snap_dir +
+                              "); list the snapshot with `lifeboat ls`");
+    std::string path = JoinPath(snap_dir, it->name);
+    const bool is_dir = it->type == NodeType::kDir;
+    if (filter.Excluded(path, is_dir)) return plan;  // everything below is excluded
+    if (filter.Included(path, is_dir)) selected = true;
+    if (!is_dir) {
+      if (i + 1 != comps.size())
+        return Status::InvalidArgument(path + " is not a directory (subtree \"" + o.subtree +
+                                       "\")");
+      Tree single;
+      single.nodes.push_back(std::move(*it));
+      walker.Walk(std::move(single), snap_dir, "", 1, selected);
+      return plan;
+    }
+    if (!it->subtree) return Status::Corruption(path + ": directory node has no subtree id");
+    auto sub = repo.LoadTree(*it->subtree);
+    if (!sub.ok()) return sub.status().WithContext("loading " + path);
+    tree = std::move(*sub);
+    snap_dir = path;
+  }
+  walker.Walk(std::move(tree), snap_dir, "", 1, selected);
+  return plan;
+}
+
+// Marks every file with links > 1 whose (device, inode) was seen before as a link to the first.
+void GroupHardlinks(Plan* plan) {
+  std::map<std::pair<uint64_t, uint64_t>, size_t> first;
+  for (size_t i = 0; i < plan->entries.size(); ++i) {
+    PlanEntry& e = plan->entries[i];
+    if (e.node.type != NodeType::kFile || e.node.links <= 1) continue;
+    auto [it, inserted] = first.emplace(std::make_pair(e.node.device, e.node.inode), i);
+    if (!inserted) {
+      e.primary = static_cast<int64_t>(it->second);
+      plan->entries[it->second].has_links = true;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers shared by restore and verify.
+
+// A fixed pool of threads running tasks from a bounded queue. Submit blocks while it is full.
+class TaskPool {
+ public:
+  TaskPool(int threads, size_t capacity) : capacity_(capacity) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  }
+  ~TaskPool() {
+    {
+      std::lock_guard l(mu_);
+      stop_ = true;
+    }
+    work_cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  void Submit(std::function<void()> task) {
+    std::unique_lock l(mu_);
+    space_cv_.wait(l, [&] { return queue_.size() < capacity_; });
+    queue_.push_back(std::move(task));
+    work_cv_.notify_one();
+  }
+  // Blocks until every submitted task has finished.
+  void Wait() {
+    std::unique_lock l(mu_);
+    idle_cv_.wait(l, [&] { return queue_.empty() && active_ == 0; });
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock l(mu_);
+        work_cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        task = std::move(queue_.front());
+        queue_.pop_front();
+        ++active_;
+      }
+      space_cv_.notify_one();
+      task();
+      {
+        std::lock_guard l(mu_);
+        --active_;
+        if (queue_.empty() && active_ == 0) idle_cv_.notify_all();
+      }
+    }
+  }
+
+  const size_t capacity_;
+  std::mutex mu_;
+  std::condition_variable work_cv_, space_cv_, idle_cv_;
+  std::deque<std::function<void()>> queue_;  // GUARDED_BY(mu_)
+  size_t active_ = 0;                        // GUARDED_BY(mu_)
+  bool stop_ = false;                        // GUARDED_BY(mu_)
+  std::vector<std::thread> threads_;
+};
+
+// Least-recently-used cache of decoded blobs, bounded in bytes. Thread-safe.
+class BlobCache {
+ public:
+  explicit BlobCache(size_t capacity) : capacity_(capacity) {}
+  std::shared_ptr<const Bytes> Get(const Id& id) {
+    std::lock_guard l(mu_);
+    auto it = map_.find(id);
+    if (it == map_.end()) return nullptr;
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->second;
+  }
+  void Put(const Id& id, std::shared_ptr<const Bytes> data) {
+    if (data->size() > capacity_ / 4) return;
+    std::lock_guard l(mu_);
+    if (map_.count(id)) return;
+    size_ += data->size();
+    lru_.emplace_front(id, std::move(data));
+    map_[id] = lru_.begin();
+    while (size_ > capacity_ && !lru_.empty()) {
+      size_ -= lru_.back().second->size();
+      map_.erase(lru_.back().first);
+      lru_.pop_back();
+    }
+  }
+
+ private:
+  const size_t capacity_;
+  std::mutex mu_;
+  std::list<std::pair<Id, std::shared_ptr<const Bytes>>> lru_;    // GUARDED_BY(mu_), newest first
+  std::unordered_map<Id, decltype(lru_)::iterator, IdHash> map_;  // GUARDED_BY(mu_)
+  size_t size_ = 0;                                               // GUARDED_BY(mu_)
+};
+
+// Calls `fn` with `snapshot()` every kProgressInterval on its own thread, and once more with
+// final = true from Stop().
+class ProgressReporter {
+ public:
+  ProgressReporter(std::function<void(const RestoreProgress&)> fn,
+                   std::function<RestoreProgress()> snapshot)
+      : fn_(std::move(fn)), snapshot_(std::move(snapshot)) {
+    if (!fn_) return;
+    thread_ = std::thread([this] {
+      std::unique_lock l(mu_);
+      while (!stop_) {
+        if (cv_.wait_for(l, kProgressInterval, [&] { return stop_; })) break;
+        l.unlock();
+        fn_(snapshot_());
+        l.lock();
+      }
+      l.unlock();
+      RestoreProgress p = snapshot_();
+      p.final = true;
+      fn_(p);
+    });
+  }
+  ~ProgressReporter() { Stop(); }
+  void Stop() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::function<void(const RestoreProgress&)> fn_;
+  std::function<RestoreProgress()> snapshot_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+int WorkerCount(const RestoreOptions& o) {
+  if (o.workers > 0) return o.workers;
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 2 : static_cast<int>(n);
+}
+
+// Opens the directory `rel` below `root_fd` one component at a time, refusing symlinks.
+Result<FileDescriptor> OpenDirBeneath(int root_fd, const std::string& rel) {
+  FileDescriptor cur(::fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
+  if (!cur.valid()) return PosixError("dup target directory");
+  for (std::string_view comp : SplitPath(rel)) {
+    std::string name(comp);
+    FileDescriptor next(
+        ::openat(cur.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next.valid()) {
+      int err = errno;
+      if (err == ELOOP || err == ENOTDIR)
+        return Status::FailedPrecondition("\"" + rel + "\": \"" + name +
+                                          "\" is not a directory (a symlink is never followed)");
+      return PosixError("open directory \"" + rel + "\"", err);
+    }
+    cur = std::move(next);
+  }
+  return cur;
+}
+
+// Locations of a file's blobs, in order. NotFound naming the first blob the index lacks.
+Result<std::vector<BlobLocation>> LocateContent(Repository& repo, const Node& node) {
+  std::vector<BlobLocation> locs;
+  locs.reserve(node.content.size());
+  for (size_t k = 0; k < node.content.size(); ++k) {
+    auto loc = repo.index().Find(BlobType::kData, node.content[k]);
+    if (!loc)
+      return Status::NotFound("data blob " + node.content[k].Hex() + " (part " +
+                              std::to_string(k + 1) + " of " + std::to_string(node.content.size()) +
+                              ") is not in the index; run `lifeboat check`");
+    locs.push_back(*loc);
+  }
+  return locs;
+}
+
+// Re-reads the restored file of `e` below `root_fd` and compares its blob ids with the snapshot.
+Status VerifyFile(Repository& repo, int root_fd, const PlanEntry& e) {
+  LB_ASSIGN_OR_RETURN(FileDescriptor dir, OpenDirBeneath(root_fd, ParentRel(e.rel)));
+  const char* name = e.node.name.c_str();
+  // O_NOATIME keeps the restored atime (allowed for the owner and for root).
+  int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+  FileDescriptor fd(::openat(dir.get(), name, flags | O_NOATIME));
+  if (!fd.valid() && errno == EPERM) fd = FileDescriptor(::openat(dir.get(), name, flags));
+  if (!fd.valid()) {
+    if (errno == ELOOP) return Status::Corruption("is a symlink, the snapshot has a file");
+    return PosixError("open for verification");
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return PosixError("stat");
+  if (!S_ISREG(st.st_mode)) return Status::Corruption("is not a regular file");
+  LB_ASSIGN_OR_RETURN(auto locs, LocateContent(repo, e.node));
+  uint64_t total = 0;
+  for (const auto& l : locs) total += l.raw_length;
+  if (static_cast<uint64_t>(st.st_size) != total)
+    return Status::Corruption("size is " + std::to_string(st.st_size) +
+                              " bytes, the snapshot has " + std::to_string(total));
+  Bytes buf;
+  uint64_t offset = 0;
+  for (size_t k = 0; k < locs.size(); ++k) {
+    buf.resize(locs[k].raw_length);
+    LB_RETURN_IF_ERROR(PReadExact(fd.get(), buf.data(), buf.size(), offset, "restored file"));
+    if (repo.codec().ComputeId(buf) != e.node.content[k])
+      return Status::Corruption(
+          "content differs from the snapshot in bytes " + std::to_string(offset) + ".." +
+          std::to_string(offset + buf.size()) + " (blob " + e.node.content[k].Hex() + ")");
+    offset += buf.size();
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The restore itself.
+
+enum EntryState : uint8_t { kPending = 0, kDone, kFailed, kSkipped };
+
+class Restorer {
+ public:
+  Restorer(Repository& repo, const RestoreOptions& options, Plan plan)
+      : repo_(repo),
+        opt_(options),
+        plan_(std::move(plan)),
+        root_(RunningAsRoot()),
+        states_(plan_.entries.size()),
+        cache_(kCacheBytes) {
+    for (auto& e : plan_.errors) AddError(e.path, e.message);
+    for (const auto& e : plan_.entries) {
+      if (e.node.type == NodeType::kFile && e.primary < 0) {
+        files_total_++;
+        bytes_total_ += e.node.size;
+      }
+    }
+  }
+
+  RestoreResult DryRun();
+  Result<RestoreResult> Run();
+
+ private:
+  struct PendingLink {
+    size_t entry;
+    std::shared_ptr<FileDescriptor> dir;
+  };
+  // One regular file being restored; shared by its content jobs.
+  struct FileWork {
+    size_t entry = 0;
+    std::shared_ptr<FileDescriptor> dir;  // the parent directory
+    FileDescriptor fd;                    // written by jobs, closed by Finish
+    std::vector<BlobLocation> locs;
+    std::vector<uint64_t> offsets;
+    uint64_t size = 0;
+    std::atomic<size_t> jobs_left{0};
+    std::atomic<bool> failed{false};
+    std::mutex mu;
+    Status error;                    // GUARDED_BY(mu): first content error
+    bool done = false, ok = false;   // GUARDED_BY(mu)
+    std::vector<PendingLink> links;  // GUARDED_BY(mu): names to link once done
+  };
+  enum class Made { kCreated, kSkipped };
+
+  void AddError(const std::string& path, std::string message) {
+    std::lock_guard l(result_mu_);
+    result_.errors.push_back({path, std::move(message)});
+    error_count_++;
+  }
+  void AddWarning(const std::string& path, std::string message) {
+    std::lock_guard l(result_mu_);
+    result_.warnings.push_back({path, std::move(message)});
+  }
+  RestoreProgress Progress() const {
+    RestoreProgress p;
+    p.files_total = files_total_;
+    p.bytes_total = bytes_total_;
+    p.files_done = files_done_.load();
+    p.bytes_done = bytes_done_.load();
+    p.errors = error_count_.load();
+    return p;
+  }
+
+  void CreateEntry(size_t i);
+  void CreateDir(size_t i, int dirfd);
+  void StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir);
+  void RunJob(const std::shared_ptr<FileWork>& w, size_t begin, size_t end);
+  Status WriteBlob(FileWork& w, size_t k);
+  void FinishFile(const std::shared_ptr<FileWork>& w);
+  void LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir);
+  void MakeLink(const FileWork& w, size_t i, int dirfd);
+  void CreateSpecial(size_t i, int dirfd);
+  // Runs `create` (returns 0 or -1 with errno); on EEXIST replaces the existing non-directory
+  // when overwrite is set, or reports kSkipped.
+  Result<Made> CreateReplacing(int dirfd, const std::string& name,
+                               const std::function<int()>& create);
+  // Ownership, mode, xattrs, times. Uses `fd` when >= 0, else (dirfd, name) without following.
+  void ApplyMetadata(const PlanEntry& e, int fd, int dirfd);
+  void FinishDirs();
+  void VerifyAll(TaskPool& pool);
+
+  Repository& repo_;
+  const RestoreOptions& opt_;
+  Plan plan_;
+  const bool root_;
+  std::vector<std::atomic<uint8_t>> states_;  // EntryState per plan entry
+  BlobCache cache_;
+  std::mutex zero_mu_;
+  std::unordered_set<Id, IdHash> zero_blobs_;  // GUARDED_BY(zero_mu_)
+
+  FileDescriptor root_fd_;
+  TaskPool* pool_ = nullptr;
+  std::vector<std::shared_ptr<FileDescriptor>> dir_stack_;  // main thread: open dirs by depth
+  std::unordered_map<size_t, std::shared_ptr<FileWork>> link_targets_;  // main thread
+
+  std::mutex result_mu_;
+  RestoreResult result_;  // errors, warnings GUARDED_BY(result_mu_); counters below
+  std::atomic<uint64_t> files_{0}, dirs_{0}, other_{0}, bytes_{0}, hardlinks_{0}, skipped_{0},
+      verified_{0};
+  uint64_t files_total_ = 0, bytes_total_ = 0;
+  std::atomic<uint64_t> files_done_{0}, bytes_done_{0}, error_count_{0};
+};
+
+RestoreResult Restorer::DryRun() {
+  for (size_t i = 0; i < plan_.entries.size(); ++i) {
+    const PlanEntry& e = plan_.entries[i];
+    switch (e.node.type) {
+      case NodeType::kDir:
+        dirs_++;
+        break;
+      case NodeType::kFile:
+        if (e.primary >= 0) {
+          hardlinks_++;
+        } else {
+          auto locs = LocateContent(repo_, e.node);
+          if (!locs.ok()) {
+            AddError(e.snap_path, locs.status().message());
+          } else {
+            files_++;
+            for (const auto& l : *locs) bytes_ += l.raw_length;
+          }
+        }
+        break;
+      case NodeType::kSocket:
+        AddWarning(e.snap_path, "socket: would be skipped (sockets cannot be restored)");
+        break;
+      case NodeType::kCharDevice:
+      case NodeType::kBlockDevice:
+        if (!root_) {
+          AddError(e.snap_path, "device node: restoring it needs root");
+          break;
+        }
+        other_++;
+        break;
+      default:
+        other_++;
+    }
+  }
+  result_.files = files_;
+  result_.dirs = dirs_;
+  result_.other = other_;
+  result_.bytes = bytes_;
+  result_.hardlinks = hardlinks_;
+  return std::move(result_);
+}
+
+Result<RestoreResult> Restorer::Run() {
+  LB_RETURN_IF_ERROR(CreateDirectories(opt_.target).WithContext("creating restore target"));
+  root_fd_ = FileDescriptor(::open(opt_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd_.valid()) return PosixError("open restore target " + opt_.target);
+
+  ProgressReporter reporter(opt_.progress, [this] { return Progress(); });
+  {
+    const int workers = WorkerCount(opt_);
+    TaskPool pool(workers, static_cast<size_t>(workers) * 4);
+    pool_ = &pool;
+    dir_stack_.assign(
+        1, std::make_shared<FileDescriptor>(::fcntl(root_fd_.get(), F_DUPFD_CLOEXEC, 0)));
+    for (size_t i = 0; i < plan_.entries.size(); ++i) CreateEntry(i);
+    dir_stack_.clear();
+    pool.Wait();  // every file finished (and its pending links made)
+    link_targets_.clear();
+    if (opt_.verify) VerifyAll(pool);
+    pool_ = nullptr;
+  }
+  FinishDirs();
+  reporter.Stop();
+
+  result_.files = files_;
+  result_.dirs = dirs_;
+  result_.other = other_;
+  result_.bytes = bytes_;
+  result_.hardlinks = hardlinks_;
+  result_.skipped = skipped_;
+  result_.verified_files = verified_;
+  return std::move(result_);
+}
+
+void Restorer::CreateEntry(size_t i) {
+  const PlanEntry& e = plan_.entries[i];
+  dir_stack_.resize(e.depth);  // keeps the ancestors 0..depth-1
+  std::shared_ptr<FileDescriptor> parent = dir_stack_[e.depth - 1];
+  if (!parent) {  // the parent was not restored; its error (or skip) covers this entry
+    states_[i] = kFailed;
+    if (e.node.type == NodeType::kFile && e.primary < 0) {
+      files_done_++;
+      bytes_done_ += e.node.size;
+    }
+    if (e.node.type == NodeType::kDir) dir_stack_.push_back(nullptr);
+    return;
+  }
+  switch (e.node.type) {
+    case NodeType::kDir:
+      CreateDir(i, parent->get());
+      break;
+    case NodeType::kFile:
+      if (e.primary >= 0) {
+        LinkEntry(i, parent);
+      } else {
+        StartFile(i, parent);
+      }
+      break;
+    case NodeType::kSocket:
+      AddWarning(e.snap_path, "socket not restored (sockets cannot be restored)");
+      states_[i] = kSkipped;
+      break;
+    default:
+      CreateSpecial(i, parent->get());
+  }
+}
+
+Result<Restorer::Made> Restorer::CreateReplacing(int dirfd, const std::string& name,
+                                                 const std::function<int()>& create) {
+  if (create() == 0) return Made::kCreated;
+  if (errno != EEXIST) return PosixError("create");
+  if (!opt_.overwrite) return Made::kSkipped;
+  struct stat st;
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return PosixError("stat existing entry");
+  if (S_ISDIR(st.st_mode))
+    return Status::FailedPrecondition("a directory exists at this path; it is not replaced");
+  if (::unlinkat(dirfd, name.c_str(), 0) != 0) return PosixError("remove existing entry");
+  if (create() == 0) return Made::kCreated;
+  return PosixError("create");
+}
+
+void Restorer::CreateDir(size_t i, int dirfd) {
+  const PlanEntry& e = plan_.entries[i];
+  const char* name = e.node.name.c_str();
+  auto fail = [&](const Status& st) {
+    AddError(e.snap_path, "directory not restored (nor anything inside it): " + st.message());
+    states_[i] = kFailed;
+    dir_stack_.push_back(nullptr);
+  };
+  // 0700 while we fill it; the real mode is set in FinishDirs.
+  if (::mkdirat(dirfd, name, 0700) != 0) {
+    if (errno != EEXIST) return fail(PosixError("mkdir"));
+    struct stat st;
+    if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return fail(PosixError("stat"));
+    if (!S_ISDIR(st.st_mode)) {
+      if (!opt_.overwrite) {
+        skipped_++;
+        states_[i] = kSkipped;
+        dir_stack_.push_back(nullptr);
+        return;
+      }
+      // A file or symlink is in the way: remove it (a symlink is never followed).
+      if (::unlinkat(dirfd, name, 0) != 0) return fail(PosixError("remove existing entry"));
+      if (::mkdirat(dirfd, name, 0700) != 0) return fail(PosixError("mkdir"));
+    }
+  }
+  auto fd = std::make_shared<FileDescriptor>(
+      ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd->valid()) return fail(PosixError("open directory"));
+  // A reused directory (an earlier restore) may be read-only; without root we need rwx to fill
+  // it. FinishDirs sets the snapshot's mode afterwards.
+  struct stat st;
+  if (!root_ && ::fstat(fd->get(), &st) == 0 && (st.st_mode & 0700) != 0700 &&
+      ::fchmod(fd->get(), (st.st_mode & 07777) | 0700) != 0)
+    return fail(PosixError("make directory writable"));
+  dirs_++;
+  states_[i] = kDone;
+  dir_stack_.push_back(std::move(fd));
+}
+
+void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
+  const PlanEntry& e = plan_.entries[i];
+  auto give_up = [&](const Status& st) {
+    AddError(e.snap_path, st.message());
+    states_[i] = kFailed;
+    files_done_++;
+    bytes_done_ += e.node.size;
+  };
+  auto locs = LocateContent(repo_, e.node);
+  if (!locs.ok()) return give_up(locs.status());  // nothing created
+
+  auto w = std::make_shared<FileWork>();
+  w->entry = i;
+  w->dir = dir;
+  w->locs = std::move(*locs);
+  w->offsets.reserve(w->locs.size());
+  for (const auto& l : w->locs) {
+    w->offsets.push_back(w->size);
+    w->size += l.raw_length;
+  }
+  if (w->size != e.node.size)
+    AddWarning(e.snap_path, "the snapshot records " + std::to_string(e.node.size) +
+                                " bytes but the content has " + std::to_string(w->size) +
+                                "; restoring the content");
+
+  auto made = CreateReplacing(dir->get(), e.node.name, [&] {
+    w->fd = FileDescriptor(::openat(dir->get(), e.node.name.c_str(),
+                                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    return w->fd.valid() ? 0 : -1;
+  });
+  if (!made.ok()) return give_up(made.status());
+  if (*made == Made::kSkipped) {
+    skipped_++;
+    states_[i] = kSkipped;
+    files_done_++;
+    bytes_done_ += e.node.size;
+    return;
+  }
+  if (e.has_links) link_targets_[i] = w;
+
+  // Jobs of consecutive blobs covering about kJobBytes each.
+  std::vector<std::pair<size_t, size_t>> jobs;
+  for (size_t b = 0; b < w->locs.size();) {
+    size_t end = b;
+    uint64_t bytes = 0;
+    while (end < w->locs.size() && (end == b || bytes < kJobBytes))
+      bytes += w->locs[end++].raw_length;
+    jobs.emplace_back(b, end);
+    b = end;
+  }
+  if (jobs.empty()) return FinishFile(w);
+  w->jobs_left = jobs.size();
+  for (auto [b, end] : jobs) pool_->Submit([this, w, b = b, end = end] { RunJob(w, b, end); });
+}
+
+void Restorer::RunJob(const std::shared_ptr<FileWork>& w, size_t begin, size_t end) {
+  for (size_t k = begin; k < end && !w->failed; ++k) {
+    Status st = WriteBlob(*w, k);
+    if (!st.ok()) {
+      std::lock_guard l(w->mu);
+      if (w->error.ok()) w->error = st;
+      w->failed = true;
+    }
+  }
+  uint64_t bytes = 0;
+  for (size_t k = begin; k < end; ++k) bytes += w->locs[k].raw_length;
+  bytes_done_ += bytes;
+  if (--w->jobs_left == 0) FinishFile(w);
+}
+
+Status Restorer::WriteBlob(FileWork& w, size_t k) {
+  const Id& id = plan_.entries[w.entry].node.content[k];
+  {
+    std::lock_guard l(zero_mu_);
+    if (zero_blobs_.count(id)) return Status::Ok();  // a hole
+  }
+  std::shared_ptr<const Bytes> data = cache_.Get(id);
+  if (!data) {
+    auto loaded = repo_.LoadBlobAt(w.locs[k], id);
+    if (!loaded.ok()) return loaded.status();
+    if (AllZero(*loaded)) {
+      std::lock_guard l(zero_mu_);
+      zero_blobs_.insert(id);
+      return Status::Ok();
+    }
+    data = std::make_shared<const Bytes>(std::move(*loaded));
+    cache_.Put(id, data);
+  }
+  return PWriteAll(w.fd.get(), *data, w.offsets[k],
+                   "blob " + id.Hex() + " at offset " + std::to_string(w.offsets[k]));
+}
+
+void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
+  const PlanEntry& e = plan_.entries[w->entry];
+  Status st;
+  {
+    std::lock_guard l(w->mu);
+    st = w->error;
+  }
+  if (st.ok() && ::ftruncate(w->fd.get(), static_cast<off_t>(w->size)) != 0)
+    st = PosixError("truncate to " + std::to_string(w->size) + " bytes");
+  if (st.ok()) {
+    ApplyMetadata(e, w->fd.get(), -1);
+    st = w->fd.Close("restored file");
+  }
+  if (!st.ok()) {
+    w->fd = FileDescriptor();  // close
+    // Never leave an incomplete file that looks restored.
+    if (::unlinkat(w->dir->get(), e.node.name.c_str(), 0) != 0 && errno != ENOENT)
+      st = st.WithContext("could not remove the incomplete file (" +
+                          std::string(std::strerror(errno)) + ")");
+    AddError(e.snap_path, "file not restored: " + st.message());
+    states_[w->entry] = kFailed;
+  } else {
+    files_++;
+    bytes_ += w->size;
+    states_[w->entry] = kDone;
+  }
+  files_done_++;
+  w->locs.clear();
+  w->locs.shrink_to_fit();
+  w->offsets.clear();
+  w->offsets.shrink_to_fit();
+
+  std::vector<PendingLink> links;
+  {
+    std::lock_guard l(w->mu);
+    w->done = true;
+    w->ok = st.ok();
+    links.swap(w->links);
+  }
+  for (const auto& link : links) {
+    if (st.ok()) {
+      MakeLink(*w, link.entry, link.dir->get());
+    } else {
+      AddError(plan_.entries[link.entry].snap_path,
+               "hardlink not restored: its file " + e.snap_path + " failed");
+      states_[link.entry] = kFailed;
+    }
+  }
+}
+
+void Restorer::LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
+  const PlanEntry& e = plan_.entries[i];
+  const size_t p = static_cast<size_t>(e.primary);
+  auto it = link_targets_.find(p);
+  if (it == link_targets_.end()) {
+    if (states_[p] == kSkipped) {
+      skipped_++;
+      states_[i] = kSkipped;
+    } else {
+      AddError(e.snap_path, "hardlink not restored: its file " + plan_.entries[p].snap_path +
+                                " was not restored");
+      states_[i] = kFailed;
+    }
+    return;
+  }
+  FileWork& w = *it->second;
+  bool ok;
+  {
+    std::lock_guard l(w.mu);
+    if (!w.done) {
+      w.links.push_back({i, dir});
+      return;
+    }
+    ok = w.ok;
+  }
+  if (ok) {
+    MakeLink(w, i, dir->get());
+  } else {
+    AddError(e.snap_path,
+             "hardlink not restored: its file " + plan_.entries[p].snap_path + " failed");
+    states_[i] = kFailed;
+  }
+}
+
+void Restorer::MakeLink(const FileWork& w, size_t i, int dirfd) {
+  const PlanEntry& e = plan_.entries[i];
+  const std::string& from = plan_.entries[w.entry].node.name;
+  auto made = CreateReplacing(dirfd, e.node.name, [&] {
+    return ::linkat(w.dir->get(), from.c_str(), dirfd, e.node.name.c_str(), 0);
+  });
+  if (!made.ok()) {
+    AddError(e.snap_path, "hardlink to " + plan_.entries[w.entry].snap_path +
+                              " not created: " + made.status().message());
+    states_[i] = kFailed;
+  } else if (*made == Made::kSkipped) {
+    skipped_++;
+    states_[i] = kSkipped;
+  } else {
+    hardlinks_++;
+    states_[i] = kDone;
+  }
+}
+
+void Restorer::CreateSpecial(size_t i, int dirfd) {
+  const PlanEntry& e = plan_.entries[i];
+  const Node& n = e.node;
+  const char* name = n.name.c_str();
+  std::function<int()> create;
+  switch (n.type) {
+    case NodeType::kSymlink:
+      create = [&] { return ::symlinkat(n.link_target.c_str(), dirfd, name); };
+      break;
+    case NodeType::kFifo:
+      create = [&] { return ::mkfifoat(dirfd, name, n.mode & 0777); };
+      break;
+    case NodeType::kCharDevice:
+    case NodeType::kBlockDevice:
+      if (!root_) {
+        AddError(e.snap_path, "device node not restored: creating devices needs root");
+        states_[i] = kFailed;
+        return;
+      }
+      create = [&] {
+        mode_t type = n.type == NodeType::kCharDevice ? S_IFCHR : S_IFBLK;
+        return ::mknodat(dirfd, name, type | (n.mode & 0777), static_cast<dev_t>(n.rdev));
+      };
+      break;
+    default:
+      AddError(e.snap_path, "unknown node type " + std::to_string(static_cast<int>(n.type)));
+      states_[i] = kFailed;
+      return;
+  }
+  auto made = CreateReplacing(dirfd, n.name, create);
+  if (!made.ok()) {
+    AddError(e.snap_path,
+             std::string(NodeTypeName(n.type)) + " not restored: " + made.status().message());
+    states_[i] = kFailed;
+    return;
+  }
+  if (*made == Made::kSkipped) {
+    skipped_++;
+    states_[i] = kSkipped;
+    return;
+  }
+  ApplyMetadata(e, -1, dirfd);
+  other_++;
+  states_[i] = kDone;
+}
+
+void Restorer::ApplyMetadata(const PlanEntry& e, int fd, int dirfd) {
+  const Node& n = e.node;
+  const char* name = n.name.c_str();
+  auto posix = [&](std::string what) { AddError(e.snap_path, PosixError(what).message()); };
+
+  if (root_) {
+    uid_t uid = n.uid;
+    gid_t gid = n.gid;
+    if (opt_.owner_by_name) {
+      char buf[16384];
+      if (!n.user.empty()) {
+        struct passwd pw, *found = nullptr;
+        if (::getpwnam_r(n.user.c_str(), &pw, buf, sizeof buf, &found) == 0 && found)
+          uid = found->pw_uid;
+      }
+      if (!n.group.empty()) {
+        struct group gr, *found = nullptr;
+        if (::getgrnam_r(n.group.c_str(), &gr, buf, sizeof buf, &found) == 0 && found)
+          gid = found->gr_gid;
+      }
+    }
+    int rc =
+        fd >= 0 ? ::fchown(fd, uid, gid) : ::fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+    if (rc != 0) posix("chown to " + std::to_string(uid) + ":" + std::to_string(gid));
+  }
+
+  if (n.type != NodeType::kSymlink) {
+    int rc = fd >= 0 ? ::fchmod(fd, n.mode & 07777) : ::fchmodat(dirfd, name, n.mode & 07777, 0);
+    if (rc != 0) posix("chmod");
+  }
+
+  if (!n.xattrs.empty()) {
+    // Objects without an fd (symlinks, fifos, devices): the /proc path resolves the directory
+    // descriptor, and lsetxattr does not follow the final name.
+    std::string proc_path;
+    if (fd < 0) proc_path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + n.name;
+    for (const auto& [key, value] : n.xattrs) {
+      int rc = fd >= 0 ? ::fsetxattr(fd, key.c_str(), value.data(), value.size(), 0)
+                       : ::lsetxattr(proc_path.c_str(), key.c_str(), value.data(), value.size(), 0);
+      if (rc == 0) continue;
+      std::string msg = PosixError("set extended attribute " + key).message();
+      const bool privileged = key.rfind("security.", 0) == 0 || key.rfind("trusted.", 0) == 0;
+      if (privileged && !root_) {
+        AddWarning(e.snap_path, msg + " (needs root)");
+      } else {
+        AddError(e.snap_path, msg);
+      }
+    }
+  }
+
+  timespec ts[2] = {ToTimespec(n.atime_ns), ToTimespec(n.mtime_ns)};
+  int rc = fd >= 0 ? ::futimens(fd, ts) : ::utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
+  if (rc != 0) posix("set times");
+}
+
+// Directory metadata, children before parents (reverse pre-order), after all content and links.
+void Restorer::FinishDirs() {
+  for (size_t i = plan_.entries.size(); i-- > 0;) {
+    const PlanEntry& e = plan_.entries[i];
+    if (e.node.type != NodeType::kDir || states_[i] != kDone) continue;
+    auto fd = OpenDirBeneath(root_fd_.get(), e.rel);
+    if (!fd.ok()) {
+      AddError(e.snap_path, "setting directory metadata: " + fd.status().message());
+      continue;
+    }
+    ApplyMetadata(e, fd->get(), -1);
+  }
+}
+
+void Restorer::VerifyAll(TaskPool& pool) {
+  for (size_t i = 0; i < plan_.entries.size(); ++i) {
+    const PlanEntry& e = plan_.entries[i];
+    if (e.node.type != NodeType::kFile || e.primary >= 0 || states_[i] != kDone) continue;
+    pool.Submit([this, &e] {
+      Status st = VerifyFile(repo_, root_fd_.get(), e);
+      if (st.ok()) {
+        verified_++;
+      } else {
+        AddError(e.snap_path, "verification failed: " + st.message());
+      }
+    });
+  }
+  pool.Wait();
+}
+
+}  // namespace
+
+Result<RestoreResult> RestoreTree(Repository& repo, const Id& root, const RestoreOptions& options) {
+  if (options.target.empty() && !options.dry_run)
+    return Status::InvalidArgument("no restore target given");
+  LB_ASSIGN_OR_RETURN(PathFilter filter, PathFilter::Make(options.includes, options.excludes));
+  LB_ASSIGN_OR_RETURN(Plan plan, BuildPlan(repo, root, options, filter));
+  GroupHardlinks(&plan);
+  Restorer restorer(repo, options, std::move(plan));
+  if (options.dry_run) return restorer.DryRun();
+  return restorer.Run();
+}
+
+Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
+                                     const RestoreOptions& options) {
+  LB_ASSIGN_OR_RETURN(PathFilter filter, PathFilter::Make(options.includes, options.excludes));
+  LB_ASSIGN_OR_RETURN(Plan plan, BuildPlan(repo, root, options, filter));
+  FileDescriptor root_fd(::open(options.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) return PosixError("open restore target " + options.target);
+
+  RestoreResult result;
+  std::mutex mu;
+  std::atomic<uint64_t> verified{0};
+  for (auto& e : plan.errors) result.errors.push_back(e);
+  {
+    const int workers = WorkerCount(options);
+    TaskPool pool(workers, static_cast<size_t>(workers) * 4);
+    for (const PlanEntry& e : plan.entries) {
+      if (e.node.type == NodeType::kSymlink) {
+        result.other++;
+        auto dir = OpenDirBeneath(root_fd.get(), ParentRel(e.rel));
+        std::string target(4096, '\0');
+        ssize_t n = -1;
+        if (dir.ok())
+          n = ::readlinkat(dir->get(), e.node.name.c_str(), target.data(), target.size());
+        std::lock_guard l(mu);
+        if (!dir.ok()) {
+          result.errors.push_back({e.snap_path, dir.status().message()});
+        } else if (n < 0) {
+          result.errors.push_back({e.snap_path, PosixError("read symlink").message()});
+        } else if (target.resize(static_cast<size_t>(n)); target != e.node.link_target) {
+          result.errors.push_back({e.snap_path, "symlink points to \"" + target +
+                                                    "\", the snapshot has \"" + e.node.link_target +
+                                                    "\""});
+        }
+        continue;
+      }
+      if (e.node.type != NodeType::kFile) continue;
+      result.files++;
+      result.bytes += e.node.size;
+      pool.Submit([&, fd = root_fd.get()] {
+        Status st = VerifyFile(repo, fd, e);
+        if (st.ok()) {
+          verified++;
+          return;
+        }
+        std::lock_guard l(mu);
+        result.errors.push_back({e.snap_path, st.message()});
+      });
+    }
+    pool.Wait();
+  }
+  result.verified_files = verified;
+  return result;
+}
+
+}  // namespace lifeboat

@@ -1,0 +1,565 @@
+#include "restorer/restorer.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+#include "backend/memory_backend.h"
+#include "repository/blob_saver.h"
+#include "util/file_io.h"
+
+namespace lifeboat {
+namespace {
+
+namespace fs = std::filesystem;
+
+Bytes RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Bytes b(n);
+  for (auto& x : b) x = static_cast<uint8_t>(rng());
+  return b;
+}
+
+Bytes Concat(const std::vector<Bytes>& parts) {
+  Bytes out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+Bytes ReadFile(const std::string& path) {
+  auto r = ReadWholeFile(path);
+  EXPECT_TRUE(r.ok()) << path << ": " << r.status().ToString();
+  return r.ok() ? *r : Bytes{};
+}
+
+bool HasError(const RestoreResult& r, const std::string& path, const std::string& needle = "") {
+  for (const auto& e : r.errors)
+    if (e.path == path && e.message.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+std::string Errors(const RestoreResult& r) {
+  std::string s;
+  for (const auto& e : r.errors) s += e.path + ": " + e.message + "\n";
+  return s;
+}
+
+constexpr int64_t kMtime = 1600000000123456789;
+constexpr int64_t kAtime = 1500000000987654321;
+
+class RestorerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::setenv("LIFEBOAT_KDF_N", "1024", 1);
+    auto backend = std::make_unique<MemoryBackend>();
+    backend_ = backend.get();
+    InitOptions io;
+    io.kdf = DefaultKdfParams();
+    auto repo = Repository::Init(std::move(backend), "pw", io);
+    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+    repo_ = std::move(*repo);
+    saver_ = std::make_unique<BlobSaver>(*repo_, BlobSaverOptions{});
+    char tmpl[] = "/tmp/lb-restorer-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    tmp_ = tmpl;
+    target_ = tmp_ + "/target";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    // Restored directories may be read-only (0555) for a non-root run: open them up first.
+    for (auto it = fs::recursive_directory_iterator(tmp_, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (it->is_directory() && !it->is_symlink())
+        fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
+    }
+    fs::remove_all(tmp_, ec);
+  }
+
+  Id SaveBlob(const Bytes& data) {
+    Id id = repo_->codec().ComputeId(data);
+    auto r = saver_->Save(BlobType::kData, id, data);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return id;
+  }
+  Id SaveTree(Tree t) {
+    SortTree(&t);
+    Bytes b = EncodeTree(t);
+    Id id = repo_->codec().ComputeId(b);
+    auto r = saver_->Save(BlobType::kTree, id, b);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return id;
+  }
+  void Flush() { ASSERT_TRUE(saver_->Flush().ok()); }
+
+  static Node Meta(const std::string& name, NodeType type, uint32_t mode) {
+    Node n;
+    n.name = name;
+    n.type = type;
+    n.mode = mode;
+    n.uid = 1234;
+    n.gid = 5678;
+    n.mtime_ns = kMtime;
+    n.atime_ns = kAtime;
+    n.links = 1;
+    return n;
+  }
+  Node File(const std::string& name, const std::vector<Bytes>& chunks, uint32_t mode = 0644) {
+    Node n = Meta(name, NodeType::kFile, mode);
+    for (const auto& c : chunks) {
+      n.content.push_back(SaveBlob(c));
+      n.size += c.size();
+    }
+    return n;
+  }
+  Node Dir(const std::string& name, std::vector<Node> children, uint32_t mode = 0755) {
+    Node n = Meta(name, NodeType::kDir, mode);
+    Tree t;
+    t.nodes = std::move(children);
+    n.subtree = SaveTree(std::move(t));
+    return n;
+  }
+  Id Root(std::vector<Node> children) {
+    Tree t;
+    t.nodes = std::move(children);
+    Id id = SaveTree(std::move(t));
+    Flush();
+    return id;
+  }
+  RestoreOptions Options() {
+    RestoreOptions o;
+    o.target = target_;
+    o.workers = 4;
+    return o;
+  }
+  RestoreResult Restore(const Id& root, const RestoreOptions& o) {
+    auto r = RestoreTree(*repo_, root, o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::move(*r) : RestoreResult{};
+  }
+
+  MemoryBackend* backend_ = nullptr;
+  std::unique_ptr<Repository> repo_;
+  std::unique_ptr<BlobSaver> saver_;
+  std::string tmp_, target_;
+};
+
+TEST_F(RestorerTest, RestoresNestedTreeBitExactWithMetadata) {
+  // 20 MiB in blobs of different sizes, restored by several threads.
+  std::vector<Bytes> big;
+  size_t sizes[] = {1u << 20, (3u << 20) + 7, (5u << 20) - 3, 2u << 20, 777, (4u << 20) + 1};
+  size_t total = 0;
+  for (size_t i = 0; i < std::size(sizes); ++i) {
+    big.push_back(RandomBytes(sizes[i], static_cast<uint32_t>(i + 1)));
+    total += sizes[i];
+  }
+  big.push_back(RandomBytes((20u << 20) - total, 99));
+  Bytes small = RandomBytes(1000, 7);
+  Node symlink = Meta("link", NodeType::kSymlink, 0777);
+  symlink.link_target = "../nowhere/at all";
+  Node fifo = Meta("pipe", NodeType::kFifo, 0620);
+  Node socket = Meta("sock", NodeType::kSocket, 0755);
+  Id root = Root({Dir("a",
+                      {Dir("b", {File("small", {small}, 0640), File("empty", {}, 0600)}, 0555),
+                       File("big", big, 0604), symlink, fifo, socket},
+                      0711),
+                  File("top", {small}, 04755)});
+
+  RestoreOptions o = Options();
+  o.verify = true;
+  std::atomic<int> calls{0};
+  std::atomic<bool> saw_final{false};
+  o.progress = [&](const RestoreProgress& p) {
+    calls++;
+    if (p.final) {
+      saw_final = true;
+      EXPECT_EQ(p.files_done, p.files_total);
+      EXPECT_EQ(p.bytes_done, p.bytes_total);
+    }
+  };
+  RestoreResult r = Restore(root, o);
+  EXPECT_TRUE(r.errors.empty()) << Errors(r);
+  EXPECT_EQ(r.files, 4u);
+  EXPECT_EQ(r.dirs, 2u);
+  EXPECT_EQ(r.other, 2u);
+  EXPECT_EQ(r.bytes, (20u << 20) + 2000);
+  EXPECT_EQ(r.verified_files, 4u);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0].path, "/a/sock");
+  EXPECT_TRUE(saw_final);
+  EXPECT_GE(calls.load(), 1);
+
+  EXPECT_FALSE(fs::exists(fs::symlink_status(target_ + "/a/sock")));
+
+  struct stat st;
+  ASSERT_EQ(::lstat((target_ + "/a/link").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_EQ(fs::read_symlink(target_ + "/a/link"), "../nowhere/at all");
+  EXPECT_EQ(st.st_mtim.tv_sec, kMtime / 1000000000);
+  EXPECT_EQ(st.st_mtim.tv_nsec, kMtime % 1000000000);
+  ASSERT_EQ(::lstat((target_ + "/a/pipe").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0620u);
+
+  struct Want {
+    const char* path;
+    uint32_t mode;
+  } wants[] = {{"/a", 0711},         {"/a/b", 0555},   {"/a/b/small", 0640},
+               {"/a/b/empty", 0600}, {"/a/big", 0604}, {"/top", 04755}};
+  for (const auto& w : wants) {
+    ASSERT_EQ(::lstat((target_ + w.path).c_str(), &st), 0) << w.path;
+    EXPECT_EQ(st.st_mode & 07777, w.mode) << w.path;
+    // Directories keep their mtime although entries were created in them afterwards.
+    EXPECT_EQ(st.st_mtim.tv_sec, kMtime / 1000000000) << w.path;
+    EXPECT_EQ(st.st_mtim.tv_nsec, kMtime % 1000000000) << w.path;
+    EXPECT_EQ(st.st_atim.tv_sec, kAtime / 1000000000) << w.path;
+    EXPECT_EQ(st.st_atim.tv_nsec, kAtime % 1000000000) << w.path;
+    if (::geteuid() == 0) {
+      EXPECT_EQ(st.st_uid, 1234u) << w.path;
+      EXPECT_EQ(st.st_gid, 5678u) << w.path;
+    }
+  }
+
+  // Content last: reading updates atimes (verification itself reads with O_NOATIME).
+  EXPECT_EQ(ReadFile(target_ + "/a/big"), Concat(big));
+  EXPECT_EQ(ReadFile(target_ + "/a/b/small"), small);
+  EXPECT_EQ(ReadFile(target_ + "/top"), small);
+  EXPECT_TRUE(ReadFile(target_ + "/a/b/empty").empty());
+
+  // A second restore over the first replaces everything (overwrite) and stays exact.
+  RestoreResult again = Restore(root, o);
+  EXPECT_TRUE(again.errors.empty()) << Errors(again);
+  EXPECT_EQ(again.files, 4u);
+  EXPECT_EQ(ReadFile(target_ + "/a/big"), Concat(big));
+}
+
+TEST_F(RestorerTest, ZeroBlobsBecomeHoles) {
+  Bytes head = RandomBytes(64 << 10, 3);
+  Bytes zeros(4u << 20, 0);
+  Bytes tail = RandomBytes(100, 4);
+  Node f = File("sparse", {head, zeros, zeros, zeros, tail});
+  f.sparse = true;
+  Node trailing = File("trailing", {head, zeros});  // ends in a hole: ftruncate sets the size
+  Node repeated = File("repeated", {tail, head, tail, head});  // the cache serves repeats
+  Id root = Root({f, trailing, repeated});
+  RestoreResult r = Restore(root, Options());
+  EXPECT_TRUE(r.errors.empty()) << Errors(r);
+  EXPECT_EQ(ReadFile(target_ + "/sparse"), Concat({head, zeros, zeros, zeros, tail}));
+  EXPECT_EQ(ReadFile(target_ + "/trailing"), Concat({head, zeros}));
+  EXPECT_EQ(ReadFile(target_ + "/repeated"), Concat({tail, head, tail, head}));
+  struct stat st;
+  ASSERT_EQ(::stat((target_ + "/sparse").c_str(), &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), f.size);
+  EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, f.size / 2) << "zero blobs should be holes";
+  ASSERT_EQ(::stat((target_ + "/trailing").c_str(), &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), trailing.size);
+  EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, trailing.size / 2);
+}
+
+TEST_F(RestorerTest, HardlinksBecomeOneInode) {
+  Bytes data = RandomBytes(5000, 11);
+  Node a = File("a", {data});
+  a.links = 2;
+  a.device = 42;
+  a.inode = 7;
+  Node b = a;
+  b.name = "b";
+  Node unrelated = File("c", {data});  // same content, other inode: its own file
+  unrelated.links = 2;
+  unrelated.device = 42;
+  unrelated.inode = 8;
+  Id root = Root({a, Dir("sub", {b}), unrelated});
+  RestoreResult r = Restore(root, Options());
+  EXPECT_TRUE(r.errors.empty()) << Errors(r);
+  EXPECT_EQ(r.files, 2u);
+  EXPECT_EQ(r.hardlinks, 1u);
+  struct stat sa, sb, sc;
+  ASSERT_EQ(::stat((target_ + "/a").c_str(), &sa), 0);
+  ASSERT_EQ(::stat((target_ + "/sub/b").c_str(), &sb), 0);
+  ASSERT_EQ(::stat((target_ + "/c").c_str(), &sc), 0);
+  EXPECT_EQ(sa.st_ino, sb.st_ino);
+  EXPECT_EQ(sa.st_nlink, 2u);
+  EXPECT_NE(sa.st_ino, sc.st_ino);
+  EXPECT_EQ(ReadFile(target_ + "/sub/b"), data);
+}
+
+TEST_F(RestorerTest, ExtendedAttributes) {
+  // Does this file system take user xattrs at all?
+  std::string probe = tmp_ + "/probe";
+  ASSERT_TRUE(WriteFileDurably(probe, AsBytes("x"), true).ok());
+  if (::setxattr(probe.c_str(), "user.probe", "1", 1, 0) != 0)
+    GTEST_SKIP() << "file system refuses user xattrs: " << std::strerror(errno);
+
+  Node f = File("f", {RandomBytes(10, 1)});
+  f.xattrs = {
+      {"trusted.lifeboat", "t"}, {"user.empty", ""}, {"user.lifeboat", std::string("v\0al", 4)}};
+  Node d = Dir("d", {});
+  d.xattrs = {{"user.dir", "yes"}};
+  Id root = Root({f, d});
+  RestoreResult r = Restore(root, Options());
+  EXPECT_TRUE(r.errors.empty()) << Errors(r);
+  char buf[64];
+  ssize_t n = ::lgetxattr((target_ + "/f").c_str(), "user.lifeboat", buf, sizeof buf);
+  ASSERT_EQ(n, 4);
+  EXPECT_EQ(std::string(buf, 4), std::string("v\0al", 4));
+  EXPECT_EQ(::lgetxattr((target_ + "/f").c_str(), "user.empty", buf, sizeof buf), 0);
+  n = ::lgetxattr((target_ + "/d").c_str(), "user.dir", buf, sizeof buf);
+  ASSERT_EQ(n, 3);
+  EXPECT_EQ(std::string(buf, 3), "yes");
+  // trusted.* needs root: without it, a warning rather than an error.
+  if (::geteuid() == 0) {
+    EXPECT_TRUE(r.warnings.empty());
+    EXPECT_EQ(::lgetxattr((target_ + "/f").c_str(), "trusted.lifeboat", buf, sizeof buf), 1);
+  } else {
+    ASSERT_EQ(r.warnings.size(), 1u);
+    EXPECT_EQ(r.warnings[0].path, "/f");
+    EXPECT_NE(r.warnings[0].message.find("trusted.lifeboat"), std::string::npos);
+  }
+}
+
+class FilterTest : public RestorerTest {
+ protected:
+  void SetUp() override {
+    RestorerTest::SetUp();
+    if (HasFatalFailure()) return;
+    root_ = Root({Dir("srv", {Dir("data", {File("a.conf", {RandomBytes(10, 1)}),
+                                           File("b.txt", {RandomBytes(10, 2)}),
+                                           Dir("sub", {File("c.conf", {RandomBytes(10, 3)}),
+                                                       File("d.txt", {RandomBytes(10, 4)})})})}),
+                  Dir("etc", {File("x", {RandomBytes(10, 5)})})});
+  }
+  std::vector<std::string> Listing() {
+    std::vector<std::string> out;
+    for (auto& e : fs::recursive_directory_iterator(target_))
+      out.push_back(e.path().string().substr(target_.size()));
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  Id root_;
+};
+
+TEST_F(FilterTest, IncludeFilesCreatesOnlyTheirParents) {
+  RestoreOptions o = Options();
+  o.includes = {"/srv/data/*.conf"};
+  RestoreResult r = Restore(root_, o);
+  EXPECT_TRUE(r.errors.empty()) << Errors(r);
+  EXPECT_EQ(Listing(), (std::vector<std::string>{"/srv", "/srv/data", "/srv/data/a.conf"}));
+  EXPECT_EQ(r.files, 1u);
+  EXPECT_EQ(r.dirs, 2u);
+}
+
+TEST_F(FilterTest, IncludedDirectoryBringsItsSubtreeMinusExcludes) {
+  RestoreOptions o = Options();
+  o.includes = {"/srv/data/sub", "/etc"};
+  o.excludes = {"*.txt"};
+  Restore(root_, o);
+  EXPECT_EQ(Listing(), (std::vector<std::string>{"/etc", "/etc/x", "/srv", "/srv/data",
+                                                 "/srv/data/sub", "/srv/data/sub/c.conf"}));
+}
+
+TEST_F(FilterTest, ExcludedDirectorySkipsItsSubtree) {
+  RestoreOptions o = Options();
+  o.excludes = {"/srv/data/sub", "etc"};
+  Restore(root_, o);
+  EXPECT_EQ(Listing(),
+            (std::vector<std::string>{"/srv", "/srv/data", "/srv/data/a.conf", "/srv/data/b.txt"}));
+}
+
+TEST_F(FilterTest, SubtreeRestoresThatDirectorysContents) {
+  RestoreOptions o = Options();
+  o.subtree = "/srv/data";
+  o.excludes = {"/srv/data/sub/d.txt"};  // patterns still see full snapshot paths
+  Restore(root_, o);
+  EXPECT_EQ(Listing(), (std::vector<std::string>{"/a.conf", "/b.txt", "/sub", "/sub/c.conf"}));
+
+  fs::remove_all(target_);
+  o.subtree = "/srv/data/sub/c.conf";
+  o.excludes.clear();
+  Restore(root_, o);
+  EXPECT_EQ(Listing(), (std::vector<std::string>{"/c.conf"}));
+
+  o.subtree = "/srv/nope";
+  auto r = RestoreTree(*repo_, root_, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsNotFound()) << r.status().ToString();
+}
+
+TEST_F(FilterTest, DryRunWritesNothing) {
+  RestoreOptions o = Options();
+  o.dry_run = true;
+  RestoreResult r = Restore(root_, o);
+  EXPECT_TRUE(r.errors.empty()) << Errors(r);
+  EXPECT_EQ(r.files, 5u);
+  EXPECT_EQ(r.dirs, 4u);
+  EXPECT_EQ(r.bytes, 50u);
+  EXPECT_FALSE(fs::exists(target_));
+}
+
+TEST_F(RestorerTest, DamagedBlobFailsOnlyItsFile) {
+  Bytes good = RandomBytes(3000, 1);
+  Bytes bad = RandomBytes(200000, 2);
+  Bytes gone = RandomBytes(100, 3);
+  Node ok1 = File("ok1", {good});
+  Node ok2 = File("ok2", {RandomBytes(100, 4)});
+  Flush();
+  // "corrupt" and "deleted" each get a pack of their own.
+  Node corrupt = File("corrupt", {good, bad});
+  Flush();
+  Node deleted = File("deleted", {gone});
+  Flush();
+  Node unknown = Meta("unknown", NodeType::kFile, 0644);
+  Id never_saved = repo_->codec().ComputeId(AsBytes("never saved"));
+  unknown.content = {never_saved};
+  unknown.size = 11;
+  Id root = Root({ok1, Dir("d", {ok2, corrupt, deleted}), unknown});
+
+  auto bad_loc = repo_->index().Find(BlobType::kData, corrupt.content[1]);
+  ASSERT_TRUE(bad_loc);
+  auto pack = backend_->Load({ObjectType::kPack, bad_loc->pack.Hex()}, 0, 0);
+  ASSERT_TRUE(pack.ok());
+  (*pack)[bad_loc->offset + bad_loc->stored_length / 2] ^= 0x40;
+  ASSERT_TRUE(backend_->ReplaceForTesting({ObjectType::kPack, bad_loc->pack.Hex()}, *pack).ok());
+  auto gone_loc = repo_->index().Find(BlobType::kData, deleted.content[0]);
+  ASSERT_TRUE(gone_loc);
+  ASSERT_NE(gone_loc->pack, bad_loc->pack);
+  ASSERT_TRUE(backend_->Remove({ObjectType::kPack, gone_loc->pack.Hex()}).ok());
+
+  RestoreResult r = Restore(root, Options());
+  EXPECT_EQ(r.errors.size(), 3u) << Errors(r);
+  EXPECT_TRUE(HasError(r, "/d/corrupt", corrupt.content[1].Hex())) << Errors(r);
+  EXPECT_TRUE(HasError(r, "/d/deleted", deleted.content[0].Hex())) << Errors(r);
+  EXPECT_TRUE(HasError(r, "/unknown", never_saved.Hex())) << Errors(r);
+  EXPECT_EQ(r.files, 2u);
+  EXPECT_EQ(ReadFile(target_ + "/ok1"), good);
+  EXPECT_EQ(ReadFile(target_ + "/d/ok2").size(), 100u);
+  EXPECT_FALSE(fs::exists(target_ + "/d/corrupt"));
+  EXPECT_FALSE(fs::exists(target_ + "/d/deleted"));
+  EXPECT_FALSE(fs::exists(target_ + "/unknown"));
+
+  // A dry run sees the blob missing from the index, but cannot know about the damaged packs.
+  RestoreOptions o = Options();
+  o.dry_run = true;
+  RestoreResult dry = Restore(root, o);
+  EXPECT_EQ(dry.errors.size(), 1u) << Errors(dry);
+  EXPECT_TRUE(HasError(dry, "/unknown", never_saved.Hex()));
+}
+
+TEST_F(RestorerTest, NeverWritesThroughSymlinks) {
+  std::string outside = tmp_ + "/outside";
+  ASSERT_EQ(::mkdir(outside.c_str(), 0755), 0);
+  Node evil_link = Meta("a", NodeType::kSymlink, 0777);
+  evil_link.link_target = outside;
+  Id first = Root({evil_link});
+  const Bytes owned = {'o', 'w', 'n', 'e', 'd'};
+  Id second = Root({Dir("a", {File("passwd", {owned})})});
+
+  RestoreResult r1 = Restore(first, Options());
+  EXPECT_TRUE(r1.errors.empty()) << Errors(r1);
+  struct stat st;
+  ASSERT_EQ(::lstat((target_ + "/a").c_str(), &st), 0);
+  ASSERT_TRUE(S_ISLNK(st.st_mode));
+
+  // Without overwrite the symlink stays and nothing is written below it.
+  RestoreOptions keep = Options();
+  keep.overwrite = false;
+  RestoreResult r2 = Restore(second, keep);
+  EXPECT_EQ(r2.skipped, 1u);
+  EXPECT_TRUE(fs::is_empty(outside));
+  ASSERT_EQ(::lstat((target_ + "/a").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+
+  // With overwrite the symlink is replaced by the directory; still nothing outside.
+  RestoreResult r3 = Restore(second, Options());
+  EXPECT_TRUE(r3.errors.empty()) << Errors(r3);
+  EXPECT_TRUE(fs::is_empty(outside));
+  ASSERT_EQ(::lstat((target_ + "/a").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(ReadFile(target_ + "/a/passwd"), (Bytes{'o', 'w', 'n', 'e', 'd'}));
+
+  // A file restored over an existing symlink replaces the link, not the link's target.
+  std::string victim = outside + "/victim";
+  ASSERT_TRUE(WriteFileDurably(victim, AsBytes("keep"), true).ok());
+  ASSERT_EQ(::unlink((target_ + "/a/passwd").c_str()), 0);
+  ASSERT_EQ(::symlink(victim.c_str(), (target_ + "/a/passwd").c_str()), 0);
+  RestoreResult r4 = Restore(second, Options());
+  EXPECT_TRUE(r4.errors.empty()) << Errors(r4);
+  EXPECT_EQ(ReadFile(victim), (Bytes{'k', 'e', 'e', 'p'}));
+  ASSERT_EQ(::lstat((target_ + "/a/passwd").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+}
+
+TEST_F(RestorerTest, VerifyDetectsChangedFiles) {
+  Bytes data = RandomBytes(300000, 5);
+  Node link = Meta("l", NodeType::kSymlink, 0777);
+  link.link_target = "f";
+  Id root = Root({File("f", {data, RandomBytes(1000, 6)}), File("g", {data}), link});
+  RestoreResult r = Restore(root, Options());
+  ASSERT_TRUE(r.errors.empty()) << Errors(r);
+
+  auto v = VerifyRestored(*repo_, root, Options());
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_TRUE(v->errors.empty()) << Errors(*v);
+  EXPECT_EQ(v->verified_files, 2u);
+
+  {
+    FileDescriptor fd(::open((target_ + "/f").c_str(), O_WRONLY));
+    ASSERT_TRUE(fd.valid());
+    ASSERT_TRUE(PWriteAll(fd.get(), AsBytes("X"), 1234, "f").ok());
+  }
+  ASSERT_EQ(::truncate((target_ + "/g").c_str(), 10), 0);
+  ASSERT_EQ(::unlink((target_ + "/l").c_str()), 0);
+  ASSERT_EQ(::symlink("elsewhere", (target_ + "/l").c_str()), 0);
+  v = VerifyRestored(*repo_, root, Options());
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->verified_files, 0u);
+  EXPECT_EQ(v->errors.size(), 3u) << Errors(*v);
+  EXPECT_TRUE(HasError(*v, "/f", "differs"));
+  EXPECT_TRUE(HasError(*v, "/g", "size"));
+  EXPECT_TRUE(HasError(*v, "/l", "elsewhere"));
+
+  RestoreOptions missing = Options();
+  missing.target = tmp_ + "/does-not-exist";
+  EXPECT_FALSE(VerifyRestored(*repo_, root, missing).ok());
+}
+
+TEST_F(RestorerTest, DevicesNeedRoot) {
+  Node dev = Meta("null", NodeType::kCharDevice, 0666);
+  dev.rdev = makedev(1, 3);
+  Id root = Root({dev});
+  RestoreResult r = Restore(root, Options());
+  if (::geteuid() != 0) {
+    EXPECT_TRUE(HasError(r, "/null", "root")) << Errors(r);
+    return;
+  }
+  // Root in a container may still lack CAP_MKNOD; then the node is an error, not a crash.
+  struct stat st;
+  if (!r.errors.empty()) {
+    EXPECT_TRUE(HasError(r, "/null", "not restored")) << Errors(r);
+    EXPECT_NE(::lstat((target_ + "/null").c_str(), &st), 0);
+    return;
+  }
+  ASSERT_EQ(::lstat((target_ + "/null").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_EQ(st.st_rdev, makedev(1, 3));
+  EXPECT_EQ(r.other, 1u);
+}
+
+TEST_F(RestorerTest, MissingRootTreeStopsEverything) {
+  Id bogus = repo_->codec().ComputeId(AsBytes("no such tree"));
+  auto r = RestoreTree(*repo_, bogus, Options());
+  EXPECT_FALSE(r.ok());
+  RestoreOptions o = Options();
+  o.includes = {""};
+  Id root = Root({});
+  EXPECT_EQ(RestoreTree(*repo_, root, o).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace lifeboat
