@@ -1,0 +1,690 @@
+#include "checker/checker.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "crypto/crypto.h"
+#include "pack/pack.h"
+
+namespace lifeboat {
+
+std::string_view CheckPhaseName(CheckPhase phase) {
+  switch (phase) {
+    case CheckPhase::kIndex:
+      return "index";
+    case CheckPhase::kPacks:
+      return "packs";
+    case CheckPhase::kSnapshots:
+      return "snapshots";
+    case CheckPhase::kReadData:
+      return "read-data";
+    case CheckPhase::kTrees:
+      return "trees";
+  }
+  return "unknown";
+}
+
+Status ParseReadDataSubset(std::string_view spec, CheckOptions* options) {
+  auto bad = [&] {
+    return Status::InvalidArgument("--read-data-subset '" + std::string(spec) +
+                                   "' is not valid: use n/m (1 <= n <= m <= 256, e.g. 1/7) or a "
+                                   "percentage (e.g. 10%)");
+  };
+  if (spec.empty()) return bad();
+  if (spec.back() == '%') {
+    std::string number(spec.substr(0, spec.size() - 1));
+    if (number.empty() || number.find_first_not_of("0123456789.") != std::string::npos)
+      return bad();
+    char* end = nullptr;
+    double pct = std::strtod(number.c_str(), &end);
+    if (end != number.c_str() + number.size() || !(pct > 0) || pct > 100) return bad();
+    options->subset_percent = pct;
+    options->subset.reset();
+    return Status::Ok();
+  }
+  size_t slash = spec.find('/');
+  if (slash == std::string_view::npos) return bad();
+  auto parse = [](std::string_view s, uint32_t* out) {
+    if (s.empty()) return false;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && p == s.data() + s.size();
+  };
+  uint32_t n = 0, m = 0;
+  if (!parse(spec.substr(0, slash), &n) || !parse(spec.substr(slash + 1), &m)) return bad();
+  if (n < 1 || m < 1 || n > m || m > 256) return bad();
+  options->subset = std::make_pair(n, m);
+  options->subset_percent.reset();
+  return Status::Ok();
+}
+
+namespace {
+
+struct BlobKey {
+  Id id;
+  BlobType type;
+  bool operator==(const BlobKey&) const = default;
+};
+struct BlobKeyHash {
+  size_t operator()(const BlobKey& k) const { return IdHash()(k.id) ^ static_cast<size_t>(k.type); }
+};
+
+// Problems found by many threads. Problems with the same kind and object are merged, so a pack
+// that many files need is one error listing (some of) those files.
+class ProblemLog {
+ public:
+  static constexpr int64_t kDropped = -1;
+
+  // Records an error and returns a handle for AddAffected (kDropped when the per-kind cap was
+  // reached). Thread-safe.
+  int64_t Error(const std::string& kind, const std::string& object, const std::string& message) {
+    std::lock_guard lock(mu_);
+    return Add(errors_, error_keys_, error_kinds_, kind, object, message);
+  }
+  void Warning(const std::string& kind, const std::string& object, const std::string& message) {
+    std::lock_guard lock(mu_);
+    (void)Add(warnings_, warning_keys_, warning_kinds_, kind, object, message);
+  }
+  // Adds "snapshot abcd1234: /path" to an error, up to kMaxAffectedPerProblem. Thread-safe.
+  void AddAffected(int64_t handle, std::string where) {
+    if (handle < 0) return;
+    std::lock_guard lock(mu_);
+    CheckProblem& p = errors_[static_cast<size_t>(handle)];
+    if (std::find(p.affected.begin(), p.affected.end(), where) != p.affected.end()) return;
+    if (p.affected.size() < kMaxAffectedPerProblem) {
+      p.affected.push_back(std::move(where));
+    } else {
+      ++p.affected_omitted;
+    }
+  }
+  uint64_t error_count() {
+    std::lock_guard lock(mu_);
+    uint64_t n = errors_.size();
+    for (const auto& [kind, counts] : error_kinds_) n += counts.omitted;
+    return n;
+  }
+  // Moves everything into `r`, with one "summary" entry per kind whose problems were capped.
+  void MoveInto(CheckResult* r) {
+    std::lock_guard lock(mu_);
+    auto finish = [](std::vector<CheckProblem>& list, const KindCounts& kinds,
+                     std::vector<CheckProblem>* out) {
+      *out = std::move(list);
+      for (const auto& [kind, counts] : kinds) {
+        if (counts.omitted == 0) continue;
+        out->push_back(CheckProblem{"summary",
+                                    "",
+                                    std::to_string(counts.omitted) + " further " + kind +
+                                        " problems were found but not listed",
+                                    {},
+                                    0});
+      }
+    };
+    finish(errors_, error_kinds_, &r->errors);
+    finish(warnings_, warning_kinds_, &r->warnings);
+  }
+
+ private:
+  struct Counts {
+    size_t listed = 0;
+    uint64_t omitted = 0;
+  };
+  using KindCounts = std::unordered_map<std::string, Counts>;
+
+  // REQUIRES: mu_ held.
+  static int64_t Add(std::vector<CheckProblem>& list, std::unordered_map<std::string, size_t>& keys,
+                     KindCounts& kinds, const std::string& kind, const std::string& object,
+                     const std::string& message) {
+    std::string key = kind + '\0' + object;
+    auto it = keys.find(key);
+    if (it != keys.end()) {
+      CheckProblem& p = list[it->second];
+      if (p.message.find(message) == std::string::npos) p.message += "; " + message;
+      return static_cast<int64_t>(it->second);
+    }
+    Counts& c = kinds[kind];
+    if (c.listed >= kMaxProblemsPerKind) {
+      ++c.omitted;
+      return kDropped;
+    }
+    ++c.listed;
+    list.push_back(CheckProblem{kind, object, message, {}, 0});
+    keys.emplace(std::move(key), list.size() - 1);
+    return static_cast<int64_t>(list.size() - 1);
+  }
+
+  std::mutex mu_;
+  std::vector<CheckProblem> errors_, warnings_;           // GUARDED_BY(mu_)
+  std::unordered_map<std::string, size_t> error_keys_;    // GUARDED_BY(mu_)
+  std::unordered_map<std::string, size_t> warning_keys_;  // GUARDED_BY(mu_)
+  KindCounts error_kinds_, warning_kinds_;                // GUARDED_BY(mu_)
+};
+
+bool IsCancelled(const std::atomic<bool>* cancel) { return cancel && cancel->load(); }
+
+// Runs fn(i) for every i in [0, n) on up to `workers` threads; stops early when cancelled.
+void ParallelFor(size_t n, int workers, const std::atomic<bool>* cancel,
+                 const std::function<void(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  auto run = [&] {
+    for (;;) {
+      if (IsCancelled(cancel)) return;
+      size_t i = next.fetch_add(1);
+      if (i >= n) return;
+      fn(i);
+    }
+  };
+  size_t threads = std::min<size_t>(static_cast<size_t>(std::max(workers, 1)), n);
+  if (threads <= 1) {
+    run();
+    return;
+  }
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < threads; ++t) pool.emplace_back(run);
+  for (auto& t : pool) t.join();
+}
+
+std::string ShortList(const std::vector<std::string>& items, uint64_t total) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  if (total > items.size()) out += ", ...";
+  return out;
+}
+
+class Checker {
+ public:
+  Checker(Repository& repo, const CheckOptions& options)
+      : repo_(repo),
+        options_(options),
+        workers_(options.workers > 0
+                     ? options.workers
+                     : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()))) {}
+
+  Result<CheckResult> Run() {
+    CheckConfigAndKeys();
+    LB_RETURN_IF_ERROR(ListPacks());
+    LB_RETURN_IF_ERROR(LoadIndexFiles());
+    LB_RETURN_IF_ERROR(CheckPackHeaders());
+    LB_RETURN_IF_ERROR(LoadSnapshots());
+    if (options_.read_data || options_.subset || options_.subset_percent)
+      LB_RETURN_IF_ERROR(ReadData());
+    // The walk runs last, once every kind of damage is known, so it can name the files that
+    // each damaged pack or blob affects in a single pass over the trees.
+    LB_RETURN_IF_ERROR(WalkTrees());
+    if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+    result_.trees = trees_;
+    result_.packs_read = packs_read_;
+    log_.MoveInto(&result_);
+    return std::move(result_);
+  }
+
+ private:
+  struct WalkItem {
+    Id tree;
+    uint32_t snapshot;  // index into snapshots_
+    std::string path;   // "" for the root
+  };
+
+  void Progress(CheckPhase phase, uint64_t done, uint64_t total, uint64_t bytes_done = 0,
+                uint64_t bytes_total = 0) {
+    if (!options_.progress) return;
+    std::lock_guard lock(progress_mu_);
+    CheckProgress p;
+    p.phase = phase;
+    p.done = done;
+    p.total = total;
+    p.bytes_done = bytes_done;
+    p.bytes_total = bytes_total;
+    p.errors = log_.error_count();
+    options_.progress(p);
+  }
+
+  std::string Where(uint32_t snapshot, const std::string& path) const {
+    return "snapshot " + snapshots_[snapshot].first.Short() + ": " + (path.empty() ? "/" : path);
+  }
+
+  void CheckConfigAndKeys() {
+    Backend& backend = repo_.backend();
+    auto data = backend.Load({ObjectType::kConfig, ""}, 0, 0);
+    if (!data.ok()) {
+      log_.Error("config", "config", "cannot be read: " + data.status().message());
+    } else {
+      auto config = DecodeConfig(*data, repo_.aead());
+      if (!config.ok()) {
+        log_.Error("config", "config", config.status().message());
+      } else if (config->id != repo_.config().id) {
+        log_.Error("config", "config", "repository id changed while the repository was open");
+      }
+    }
+    std::vector<std::string> keys;
+    Status st = backend.List(ObjectType::kKey, "", [&](const ObjectInfo& info) {
+      keys.push_back(info.name);
+      return Status::Ok();
+    });
+    if (!st.ok()) {
+      log_.Error("key", "", "key files cannot be listed: " + st.message());
+      return;
+    }
+    for (const auto& name : keys) {
+      auto file = backend.Load({ObjectType::kKey, name}, 0, 0);
+      if (!file.ok()) {
+        log_.Error("key", name, "cannot be read: " + file.status().message());
+      } else if (HexEncode(crypto::Sha256(*file)) != name) {
+        log_.Error("key", name, "content does not match its name (damaged)");
+      } else if (auto info = ParseKeyFileInfo(*file); !info.ok()) {
+        log_.Error("key", name, info.status().message());
+      }
+    }
+  }
+
+  Status ListPacks() {
+    return repo_.backend().List(ObjectType::kPack, "", [&](const ObjectInfo& info) {
+      auto id = Id::FromHex(info.name);
+      if (!id) {
+        log_.Warning("pack", info.name, "object in the pack area whose name is not a pack id");
+      } else {
+        pack_sizes_[*id] = info.size;
+      }
+      return Status::Ok();
+    });
+  }
+
+  Status LoadIndexFiles() {
+    std::vector<std::string> names;
+    LB_RETURN_IF_ERROR(repo_.backend().List(ObjectType::kIndex, "", [&](const ObjectInfo& info) {
+      names.push_back(info.name);
+      return Status::Ok();
+    }));
+    std::sort(names.begin(), names.end());
+    std::atomic<uint64_t> done{0};
+    ParallelFor(names.size(), workers_, options_.cancel, [&](size_t i) {
+      auto plain = repo_.LoadUnpacked(ObjectType::kIndex, names[i]);
+      Result<IndexFile> file =
+          plain.ok() ? DecodeIndexFile(*plain) : Result<IndexFile>(plain.status());
+      if (!file.ok()) {
+        log_.Error("index", names[i],
+                   file.status().message() +
+                       " (the blobs it lists count as missing until the index is rebuilt)");
+      } else {
+        for (const auto& pack : file->packs) repo_.index().BulkAdd(pack.name, pack.blobs);
+      }
+      Progress(CheckPhase::kIndex, ++done, names.size());
+    });
+    if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+    repo_.index().Compact();
+    return Status::Ok();
+  }
+
+  // Compares every indexed pack's header with the index, and finds missing and unreferenced
+  // packs. Memory: the index itself plus bookkeeping for damaged packs only.
+  Status CheckPackHeaders() {
+    MasterIndex& index = repo_.index();
+    std::unordered_map<Id, uint32_t, IdHash> counts;
+    index.ForEach([&](const Id& pack, const PackedBlob& b) {
+      ++counts[pack];
+      if (b.type == BlobType::kData) ++result_.data_blobs;
+    });
+    indexed_packs_ = index.Packs();
+    std::sort(indexed_packs_.begin(), indexed_packs_.end());
+    result_.packs = indexed_packs_.size();
+
+    std::unordered_set<Id, IdHash> indexed(indexed_packs_.begin(), indexed_packs_.end());
+    for (const auto& [pack, size] : pack_sizes_) {
+      if (!indexed.count(pack))
+        log_.Warning("pack", pack.Hex(),
+                     "unreferenced pack (" + std::to_string(size) +
+                         " bytes) that no index names; it can be removed by prune or added back "
+                         "by repair index");
+    }
+
+    enum class What { kMissing, kUnreadable, kMismatch };
+    struct Outcome {
+      What what;
+      std::string message;
+      std::unordered_map<BlobKey, PackedBlob, BlobKeyHash> header;  // kMismatch only
+      uint64_t bad = 0;
+      std::vector<std::string> examples;
+    };
+    std::mutex mu;
+    std::unordered_map<Id, Outcome, IdHash> outcomes;  // GUARDED_BY(mu)
+    std::atomic<uint64_t> done{0};
+    ParallelFor(indexed_packs_.size(), workers_, options_.cancel, [&](size_t i) {
+      const Id& pack = indexed_packs_[i];
+      auto finish = [&] { Progress(CheckPhase::kPacks, ++done, indexed_packs_.size()); };
+      auto size = pack_sizes_.find(pack);
+      if (size == pack_sizes_.end()) {
+        std::lock_guard lock(mu);
+        outcomes.emplace(pack, Outcome{What::kMissing, "", {}, 0, {}});
+        return finish();
+      }
+      auto header = ReadPackHeader(repo_.backend(), repo_.aead(), pack.Hex(), size->second);
+      if (!header.ok()) {
+        std::lock_guard lock(mu);
+        outcomes.emplace(pack, Outcome{What::kUnreadable, header.status().message(), {}, 0, {}});
+        return finish();
+      }
+      uint64_t matched = 0, unindexed = 0;
+      for (const PackedBlob& e : *header) {
+        auto loc = index.Find(e.type, e.id);
+        if (!loc) {
+          ++unindexed;
+        } else if (loc->pack == pack && loc->offset == e.offset &&
+                   loc->stored_length == e.stored_length && loc->raw_length == e.raw_length) {
+          ++matched;
+        }
+      }
+      if (unindexed > 0)
+        log_.Warning("pack", pack.Hex(),
+                     std::to_string(unindexed) +
+                         " blob(s) in the pack header are not in any index; repair index can "
+                         "add them");
+      auto count = counts.find(pack);
+      if (matched != (count == counts.end() ? 0 : count->second)) {
+        Outcome o{What::kMismatch, "", {}, 0, {}};
+        for (const PackedBlob& e : *header) o.header.emplace(BlobKey{e.id, e.type}, e);
+        std::lock_guard lock(mu);
+        outcomes.emplace(pack, std::move(o));
+      }
+      finish();
+    });
+    if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+    if (outcomes.empty()) return Status::Ok();
+
+    // One pass over the index names the blobs of every damaged pack.
+    std::vector<std::pair<Id, BlobKey>> mismatched;
+    index.ForEach([&](const Id& pack, const PackedBlob& b) {
+      auto it = outcomes.find(pack);
+      if (it == outcomes.end()) return;
+      Outcome& o = it->second;
+      std::string name = std::string(BlobTypeName(b.type)) + " " + b.id.Short();
+      if (o.what != What::kMismatch) {
+        ++o.bad;
+        if (o.examples.size() < 5) o.examples.push_back(name);
+        return;
+      }
+      auto h = o.header.find(BlobKey{b.id, b.type});
+      std::string detail;
+      if (h == o.header.end()) {
+        detail = name + " is not in the pack";
+      } else if (h->second.offset != b.offset || h->second.stored_length != b.stored_length ||
+                 h->second.raw_length != b.raw_length) {
+        detail = name + ": index says offset " + std::to_string(b.offset) + " length " +
+                 std::to_string(b.stored_length) + "/" + std::to_string(b.raw_length) +
+                 ", pack header says offset " + std::to_string(h->second.offset) + " length " +
+                 std::to_string(h->second.stored_length) + "/" +
+                 std::to_string(h->second.raw_length);
+      } else {
+        return;
+      }
+      ++o.bad;
+      if (o.examples.size() < 3) o.examples.push_back(detail);
+      mismatched.emplace_back(pack, BlobKey{b.id, b.type});
+    });
+    std::unordered_map<Id, int64_t, IdHash> handles;
+    for (auto& [pack, o] : outcomes) {
+      std::string message;
+      switch (o.what) {
+        case What::kMissing:
+          message = "pack is missing from the backend; the index lists " + std::to_string(o.bad) +
+                    " blob(s) in it (" + ShortList(o.examples, o.bad) +
+                    ") which are lost unless another copy exists";
+          break;
+        case What::kUnreadable:
+          message = o.message + "; its " + std::to_string(o.bad) + " indexed blob(s) (" +
+                    ShortList(o.examples, o.bad) + ") cannot be read";
+          break;
+        case What::kMismatch:
+          if (o.bad == 0) continue;  // header changed between the two looks; nothing to say
+          message = "index and pack header disagree about " + std::to_string(o.bad) +
+                    " blob(s): " + ShortList(o.examples, o.bad);
+          break;
+      }
+      int64_t h = log_.Error("pack", pack.Hex(), message);
+      handles[pack] = h;
+      if (o.what != What::kMismatch) damaged_packs_.emplace(pack, h);
+    }
+    for (const auto& [pack, key] : mismatched) damaged_blobs_.emplace(key, handles[pack]);
+    return Status::Ok();
+  }
+
+  Status LoadSnapshots() {
+    std::vector<std::string> names;
+    LB_RETURN_IF_ERROR(repo_.backend().List(ObjectType::kSnapshot, "", [&](const ObjectInfo& info) {
+      names.push_back(info.name);
+      return Status::Ok();
+    }));
+    std::sort(names.begin(), names.end());
+    std::mutex mu;
+    std::atomic<uint64_t> done{0};
+    ParallelFor(names.size(), workers_, options_.cancel, [&](size_t i) {
+      auto id = Id::FromHex(names[i]);
+      if (!id) {
+        log_.Error("snapshot", names[i], "object name is not a snapshot id");
+      } else if (auto s = repo_.LoadSnapshot(*id); !s.ok()) {
+        log_.Error("snapshot", names[i], s.status().message());
+      } else {
+        std::lock_guard lock(mu);
+        snapshots_.emplace_back(*id, std::move(*s));
+      }
+      Progress(CheckPhase::kSnapshots, ++done, names.size());
+    });
+    if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+    std::sort(snapshots_.begin(), snapshots_.end(), [](const auto& a, const auto& b) {
+      if (a.second.time_ns != b.second.time_ns) return a.second.time_ns < b.second.time_ns;
+      return a.first < b.first;
+    });
+    result_.snapshots = snapshots_.size();
+    return Status::Ok();
+  }
+
+  std::vector<Id> SelectPacksToRead() {
+    std::vector<Id> candidates;
+    for (const Id& pack : indexed_packs_)
+      if (pack_sizes_.count(pack)) candidates.push_back(pack);
+    if (options_.subset) {
+      auto [n, m] = *options_.subset;
+      std::vector<Id> out;
+      for (const Id& pack : candidates)
+        if (pack.bytes[0] % m == n - 1) out.push_back(pack);
+      return out;
+    }
+    if (options_.subset_percent) {
+      double pct = std::clamp(*options_.subset_percent, 0.0, 100.0);
+      size_t k = static_cast<size_t>(std::ceil(pct / 100.0 * double(candidates.size())));
+      if (k == 0 && !candidates.empty() && pct > 0) k = 1;
+      k = std::min(k, candidates.size());
+      uint64_t seed = options_.subset_seed;
+      if (seed == 0) seed = (uint64_t{std::random_device()()} << 32) ^ std::random_device()();
+      std::mt19937_64 rng(seed);
+      std::shuffle(candidates.begin(), candidates.end(), rng);
+      candidates.resize(k);
+      std::sort(candidates.begin(), candidates.end());
+    }
+    return candidates;
+  }
+
+  // Loads each selected pack whole and verifies its name, header and every blob.
+  Status ReadData() {
+    std::vector<Id> packs = SelectPacksToRead();
+    uint64_t bytes_total = 0;
+    for (const Id& p : packs) bytes_total += pack_sizes_[p];
+    std::mutex damage_mu;
+    std::atomic<uint64_t> done{0}, bytes_done{0};
+    ParallelFor(packs.size(), workers_, options_.cancel, [&](size_t i) {
+      const Id& pack = packs[i];
+      std::string name = pack.Hex();
+      auto data = repo_.backend().Load({ObjectType::kPack, name}, 0, 0);
+      if (!data.ok()) {
+        int64_t h = log_.Error("pack", name, "cannot be read: " + data.status().message());
+        std::lock_guard lock(damage_mu);
+        damaged_packs_.emplace(pack, h);
+      } else {
+        bytes_done += data->size();
+        if (Id{crypto::Sha256(*data)} != pack)
+          log_.Error("pack", name, "content does not match its name (the pack is damaged)");
+        auto blobs = ParsePack(repo_.aead(), name, *data);
+        if (!blobs.ok()) {
+          int64_t h = log_.Error("pack", name, blobs.status().message());
+          std::lock_guard lock(damage_mu);
+          damaged_packs_.emplace(pack, h);
+        } else {
+          Bytes plain;
+          for (const PackedBlob& b : *blobs) {
+            ByteView stored = ByteView(*data).subspan(b.offset, b.stored_length);
+            Status st = repo_.codec().Decode(stored, b.id, b.raw_length, &plain);
+            if (st.ok()) continue;
+            std::string why = st.message();
+            std::string prefix = "blob " + b.id.Hex() + ": ";
+            if (why.rfind(prefix, 0) == 0) why.erase(0, prefix.size());
+            int64_t h = log_.Error(b.type == BlobType::kTree ? "tree" : "blob", b.id.Hex(),
+                                   std::string(BlobTypeName(b.type)) + " blob in pack " + name +
+                                       " is damaged: " + why);
+            // Only the copy that readers use affects files; another damaged copy is still
+            // reported above.
+            auto loc = repo_.index().Find(b.type, b.id);
+            if (loc && loc->pack == pack) {
+              std::lock_guard lock(damage_mu);
+              damaged_blobs_.emplace(BlobKey{b.id, b.type}, h);
+            }
+          }
+        }
+      }
+      ++packs_read_;
+      Progress(CheckPhase::kReadData, ++done, packs.size(), bytes_done, bytes_total);
+    });
+    result_.bytes_read = bytes_done;
+    if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+    return Status::Ok();
+  }
+
+  // Checks one reference from a tree: in the index, and not in known damage. Returns false when
+  // the blob is not in the index. Runs on walker threads; damaged_* are not written any more.
+  bool CheckReference(BlobType type, const Id& id, uint32_t snapshot, const std::string& path) {
+    auto loc = repo_.index().Find(type, id);
+    if (!loc) {
+      int64_t h =
+          log_.Error(type == BlobType::kTree ? "tree" : "blob", id.Hex(),
+                     std::string(BlobTypeName(type)) + " blob is missing: no index lists it");
+      log_.AddAffected(h, Where(snapshot, path));
+      return false;
+    }
+    if (!damaged_packs_.empty()) {
+      auto it = damaged_packs_.find(loc->pack);
+      if (it != damaged_packs_.end()) log_.AddAffected(it->second, Where(snapshot, path));
+    }
+    if (!damaged_blobs_.empty()) {
+      auto it = damaged_blobs_.find(BlobKey{id, type});
+      if (it != damaged_blobs_.end()) log_.AddAffected(it->second, Where(snapshot, path));
+    }
+    return true;
+  }
+
+  // Loads one tree, checks every reference in it and returns the subtrees to visit.
+  void VisitTree(const WalkItem& item, std::vector<WalkItem>* children) {
+    auto tree = repo_.LoadTree(item.tree);
+    if (!tree.ok()) {
+      int64_t h = log_.Error("tree", item.tree.Hex(), tree.status().message());
+      log_.AddAffected(h, Where(item.snapshot, item.path));
+      return;
+    }
+    ++trees_;
+    for (const Node& node : tree->nodes) {
+      std::string path = item.path + "/" + node.name;
+      for (const Id& blob : node.content)
+        CheckReference(BlobType::kData, blob, item.snapshot, path);
+      if (node.type == NodeType::kDir) {
+        if (!node.subtree) {
+          int64_t h =
+              log_.Error("tree", item.tree.Hex(), "directory '" + node.name + "' has no subtree");
+          log_.AddAffected(h, Where(item.snapshot, path));
+        } else if (CheckReference(BlobType::kTree, *node.subtree, item.snapshot, path)) {
+          children->push_back(WalkItem{*node.subtree, item.snapshot, std::move(path)});
+        }
+      }
+    }
+  }
+
+  // Walks every snapshot's trees, each distinct tree once, on workers_ threads.
+  Status WalkTrees() {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<WalkItem> stack;             // GUARDED_BY(mu); depth-first keeps it small
+    std::unordered_set<Id, IdHash> visited;  // GUARDED_BY(mu)
+    size_t active = 0;                       // GUARDED_BY(mu)
+    uint64_t done = 0;                       // GUARDED_BY(mu)
+    for (uint32_t s = 0; s < snapshots_.size(); ++s) {
+      const Id& root = snapshots_[s].second.tree;
+      if (CheckReference(BlobType::kTree, root, s, "") && visited.insert(root).second)
+        stack.push_back(WalkItem{root, s, ""});
+    }
+    std::reverse(stack.begin(), stack.end());  // oldest snapshot first
+    auto worker = [&] {
+      std::unique_lock lock(mu);
+      for (;;) {
+        cv.wait(lock,
+                [&] { return !stack.empty() || active == 0 || IsCancelled(options_.cancel); });
+        if (stack.empty() || IsCancelled(options_.cancel)) {
+          cv.notify_all();
+          return;
+        }
+        WalkItem item = std::move(stack.back());
+        stack.pop_back();
+        ++active;
+        lock.unlock();
+        std::vector<WalkItem> children;
+        VisitTree(item, &children);
+        lock.lock();
+        size_t pushed = 0;
+        for (auto it = children.rbegin(); it != children.rend(); ++it) {
+          if (!visited.insert(it->tree).second) continue;
+          stack.push_back(std::move(*it));
+          ++pushed;
+        }
+        --active;
+        ++done;
+        if (pushed > 0 || active == 0) cv.notify_all();
+        if (options_.progress) {
+          uint64_t d = done;
+          lock.unlock();
+          Progress(CheckPhase::kTrees, d, 0);
+          lock.lock();
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 0; t < workers_; ++t) pool.emplace_back(worker);
+    for (auto& t : pool) t.join();
+    if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+    return Status::Ok();
+  }
+
+  Repository& repo_;
+  const CheckOptions& options_;
+  const int workers_;
+  ProblemLog log_;
+  std::mutex progress_mu_;
+  CheckResult result_;  // counters written by one thread; the parallel ones are below
+  std::atomic<uint64_t> trees_{0}, packs_read_{0};
+
+  std::unordered_map<Id, uint64_t, IdHash> pack_sizes_;  // backend listing; read-only after
+  std::vector<Id> indexed_packs_;                        // sorted
+  std::vector<std::pair<Id, Snapshot>> snapshots_;       // loaded snapshots, oldest first
+  // Known damage, each mapped to the error that files using it are added to. Written before the
+  // tree walk only (under a mutex where parallel); read without locking during the walk.
+  std::unordered_map<Id, int64_t, IdHash> damaged_packs_;
+  std::unordered_map<BlobKey, int64_t, BlobKeyHash> damaged_blobs_;
+};
+
+}  // namespace
+
+Result<CheckResult> CheckRepository(Repository& repo, const CheckOptions& options) {
+  Checker checker(repo, options);
+  return checker.Run();
+}
+
+}  // namespace lifeboat

@@ -1,0 +1,120 @@
+// Checker: verifies a repository — its structure always, every byte of its data on request — and
+// says which snapshots and files any damage affects. The engine behind `lifeboat check`.
+//
+//   LB_ASSIGN_OR_RETURN(CheckResult r, CheckRepository(*repo, CheckOptions{.read_data = true}));
+//   for (const CheckProblem& p : r.errors) std::cerr << p.kind << " " << p.object << ": " <<
+//   p.message;
+//
+// What is checked (doc/repository-format.md):
+//   structure (always): the config decodes; every key file matches its name; every index file
+//   loads and decodes (one by one, so one bad file does not hide the rest); every pack an index
+//   names exists and its header agrees with the index (type, offset, lengths); packs no index
+//   names are warnings; every snapshot loads; every tree reachable from a snapshot loads and
+//   decodes, and every data blob and subtree it references is in the index and not in a pack
+//   known to be damaged.
+//   data (read_data or a subset): each selected pack is loaded whole, its SHA-256 must equal its
+//   name, its header must parse, and every blob must decrypt, decompress and match its id.
+// Damage is reported as CheckProblem values, never as a failed Result: the Result fails only when
+// the check itself cannot run (the backend cannot list objects, or it was cancelled).
+//
+// Memory: the repository index (48 bytes per blob), one visited-set entry per distinct tree, one
+// whole pack per worker while reading data, and bookkeeping proportional to the damage found
+// (at most kMaxAffectedPerProblem paths per problem, kMaxProblemsPerKind problems per kind).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "repository/repository.h"
+#include "util/status.h"
+
+namespace lifeboat {
+
+enum class CheckPhase {
+  kIndex,      // loading index files
+  kPacks,      // comparing every indexed pack's header with the index
+  kSnapshots,  // loading snapshots
+  kReadData,   // reading whole packs
+  kTrees,      // walking the trees of every snapshot
+};
+// "index", "packs", "snapshots", "read-data", "trees".
+std::string_view CheckPhaseName(CheckPhase phase);
+
+struct CheckProgress {
+  CheckPhase phase = CheckPhase::kIndex;
+  uint64_t done = 0;
+  uint64_t total = 0;                        // 0 when not known in advance (the tree walk)
+  uint64_t bytes_done = 0, bytes_total = 0;  // read-data only
+  uint64_t errors = 0;                       // errors found so far, all phases
+};
+
+struct CheckOptions {
+  // Read every pack fully (or only the subset below when one is set).
+  bool read_data = false;
+  // Read only packs whose first name byte mod m == n-1 (`--read-data-subset n/m`). Implies reading
+  // data for those packs.
+  std::optional<std::pair<uint32_t, uint32_t>> subset;
+  // Read a random selection of this percentage of the packs, (0, 100] (`--read-data-subset 10%`).
+  // At least one pack is read when the repository has any. Implies reading data.
+  std::optional<double> subset_percent;
+  // Seed for the percentage selection; 0 draws a random seed.
+  uint64_t subset_seed = 0;
+  // Threads for index loading, pack headers, pack reading and the tree walk; 0: one per core
+  // (at least 2, since most of the work waits on the backend).
+  int workers = 0;
+  // Called from worker threads, never concurrently with itself, after each unit of work.
+  std::function<void(const CheckProgress&)> progress;
+  // When set and true, the check stops early and returns Cancelled.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+// Per-problem and per-kind caps that keep memory bounded on a badly damaged repository.
+inline constexpr size_t kMaxAffectedPerProblem = 10;
+inline constexpr size_t kMaxProblemsPerKind = 1000;
+
+struct CheckProblem {
+  // "config", "key", "index", "pack", "blob", "tree", "snapshot", "summary".
+  std::string kind;
+  // The damaged object: a file name (hex id) for config/key/index/pack/snapshot objects, the blob
+  // or tree id for blobs and trees; empty for "summary" entries.
+  std::string object;
+  std::string message;
+  // Up to kMaxAffectedPerProblem "snapshot abcd1234: /path/to/file" entries, in discovery order.
+  // A tree shared by several snapshots is walked once, so its contents are named under the first
+  // snapshot that reached it.
+  std::vector<std::string> affected;
+  // How many further affected entries were found but not stored (past the cap, a path reached
+  // twice may be counted twice).
+  uint64_t affected_omitted = 0;
+};
+
+struct CheckResult {
+  std::vector<CheckProblem> errors;
+  std::vector<CheckProblem> warnings;
+  uint64_t snapshots = 0;   // snapshots that loaded
+  uint64_t trees = 0;       // distinct trees that loaded and decoded
+  uint64_t data_blobs = 0;  // data blobs in the index
+  uint64_t packs = 0;       // packs named by the index
+  uint64_t packs_read = 0;  // packs loaded whole (read-data)
+  uint64_t bytes_read = 0;  // bytes of those packs
+  bool healthy() const { return errors.empty(); }
+};
+
+// Checks `repo`. Fills repo.index() from every index file that can be read (entries already
+// there stay). Thread-safety: `repo` must not be written to during the check (the CLI holds an
+// exclusive lock); the call itself uses options.workers threads and blocks until done.
+// Returns an error only when the check cannot run: listing objects fails, or `cancel` was set.
+Result<CheckResult> CheckRepository(Repository& repo, const CheckOptions& options);
+
+// Parses a `--read-data-subset` value into options: "n/m" with 1 <= n <= m <= 256 sets `subset`
+// (the buckets go by the first byte of the pack name, so more than 256 would leave some empty);
+// "P%" with 0 < P <= 100 sets `subset_percent`. InvalidArgument says what is expected.
+Status ParseReadDataSubset(std::string_view spec, CheckOptions* options);
+
+}  // namespace lifeboat

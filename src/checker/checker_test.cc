@@ -1,0 +1,550 @@
+#include "checker/checker.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <random>
+#include <set>
+
+#include "backend/memory_backend.h"
+#include "repository/blob_saver.h"
+
+namespace lifeboat {
+namespace {
+
+// Forwards to a MemoryBackend the test keeps, so the test can damage objects behind the
+// repository's back and open the repository afresh (with an empty index), as `check` does.
+class SharedBackend : public Backend {
+ public:
+  explicit SharedBackend(MemoryBackend* inner) : inner_(inner) {}
+  std::string Location() const override { return inner_->Location(); }
+  Status Save(const ObjectHandle& h, ByteView data) override { return inner_->Save(h, data); }
+  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
+    return inner_->Load(h, offset, length);
+  }
+  Result<ObjectInfo> Stat(const ObjectHandle& h) override { return inner_->Stat(h); }
+  Status List(ObjectType type, std::string_view prefix,
+              const std::function<Status(const ObjectInfo&)>& fn) override {
+    return inner_->List(type, prefix, fn);
+  }
+  Status Remove(const ObjectHandle& h) override { return inner_->Remove(h); }
+
+ private:
+  MemoryBackend* inner_;
+};
+
+Bytes RandomData(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Bytes b(n);
+  for (auto& x : b) x = static_cast<uint8_t>(rng());
+  return b;
+}
+
+CheckOptions ReadData() {
+  CheckOptions o;
+  o.read_data = true;
+  return o;
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+std::string Describe(const std::vector<CheckProblem>& problems) {
+  std::string out;
+  for (const auto& p : problems) {
+    out += p.kind + " " + p.object + ": " + p.message + "\n";
+    for (const auto& a : p.affected) out += "    " + a + "\n";
+  }
+  return out;
+}
+
+const CheckProblem* FindProblem(const std::vector<CheckProblem>& problems, const std::string& kind,
+                                const std::string& object) {
+  for (const auto& p : problems)
+    if (p.kind == kind && p.object == object) return &p;
+  return nullptr;
+}
+
+class CheckerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("LIFEBOAT_KDF_N", "1024", 1);
+    InitOptions options;  // after setenv: the default KDF reads it
+    auto repo = Repository::Init(std::make_unique<SharedBackend>(&mem_), "pw", options);
+    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+    writer_ = std::move(*repo);
+
+    // One pack per group, so that damage to one pack hits known files only:
+    //   pack_a_: /home/alice/a.txt (two blobs)   pack_b_: /home/alice/b.txt
+    //   pack_c_: /home/bob/c.txt, /home/d.txt     pack_t_: all trees
+    BlobSaver saver(*writer_, BlobSaverOptions{.workers = 1});
+    a_ = {SaveBlob(saver, RandomData(3000, 1)), SaveBlob(saver, RandomData(2000, 2))};
+    ASSERT_TRUE(saver.Flush().ok());
+    b_ = SaveBlob(saver, RandomData(1500, 3));
+    ASSERT_TRUE(saver.Flush().ok());
+    c_ = SaveBlob(saver, RandomData(1200, 4));
+    d_ = SaveBlob(saver, RandomData(900, 5));
+    ASSERT_TRUE(saver.Flush().ok());
+
+    Id alice = SaveTree(saver, {File("a.txt", a_), File("b.txt", {b_})});
+    Id bob = SaveTree(saver, {File("c.txt", {c_})});
+    Id home = SaveTree(saver, {Dir("alice", alice), Dir("bob", bob)});
+    Id root = SaveTree(saver, {Dir("home", home)});
+    Id home2 = SaveTree(saver, {Dir("bob", bob), File("d.txt", {d_})});
+    Id root2 = SaveTree(saver, {Dir("home", home2)});
+    ASSERT_TRUE(saver.Flush().ok());
+
+    pack_a_ = PackOf(a_[0]);
+    pack_b_ = PackOf(b_);
+    pack_c_ = PackOf(c_);
+    pack_t_ = writer_->index().Find(BlobType::kTree, root)->pack;
+    ASSERT_EQ(PackOf(a_[1]), pack_a_);
+    std::set<Id> distinct{pack_a_, pack_b_, pack_c_, pack_t_};
+    ASSERT_EQ(distinct.size(), 4u);
+
+    Snapshot s1;
+    s1.time_ns = 1000;
+    s1.hostname = "host";
+    s1.paths = {"/home"};
+    s1.tree = root;
+    auto id1 = writer_->SaveSnapshot(s1);
+    ASSERT_TRUE(id1.ok());
+    snap1_ = *id1;
+    Snapshot s2 = s1;
+    s2.time_ns = 2000;
+    s2.tree = root2;
+    auto id2 = writer_->SaveSnapshot(s2);
+    ASSERT_TRUE(id2.ok());
+    snap2_ = *id2;
+  }
+
+  Id SaveBlob(BlobSaver& saver, Bytes data) {
+    Id id = writer_->codec().ComputeId(data);
+    auto added = saver.Save(BlobType::kData, id, std::move(data));
+    EXPECT_TRUE(added.ok());
+    return id;
+  }
+  Id SaveTree(BlobSaver& saver, std::vector<Node> nodes) {
+    Tree t;
+    t.nodes = std::move(nodes);
+    SortTree(&t);
+    Bytes b = EncodeTree(t);
+    Id id = writer_->codec().ComputeId(b);
+    auto added = saver.Save(BlobType::kTree, id, std::move(b));
+    EXPECT_TRUE(added.ok());
+    return id;
+  }
+  static Node File(const std::string& name, std::vector<Id> content) {
+    Node n;
+    n.name = name;
+    n.type = NodeType::kFile;
+    n.mode = 0644;
+    n.content = std::move(content);
+    return n;
+  }
+  static Node Dir(const std::string& name, const Id& subtree) {
+    Node n;
+    n.name = name;
+    n.type = NodeType::kDir;
+    n.mode = 0755;
+    n.subtree = subtree;
+    return n;
+  }
+  Id PackOf(const Id& data_blob) { return writer_->index().Find(BlobType::kData, data_blob)->pack; }
+  std::string In1(const std::string& path) { return "snapshot " + snap1_.Short() + ": " + path; }
+  std::string In2(const std::string& path) { return "snapshot " + snap2_.Short() + ": " + path; }
+  // The bob tree is shared by both snapshots and walked once, under whichever snapshot's walk
+  // reaches it first (walks run in parallel): its files are named under exactly one of them.
+  bool InEither(const std::vector<std::string>& affected, const std::string& path) {
+    return Contains(affected, In1(path)) != Contains(affected, In2(path));
+  }
+
+  Bytes LoadObject(ObjectType type, const std::string& name) {
+    auto b = mem_.Load({type, name}, 0, 0);
+    EXPECT_TRUE(b.ok()) << b.status().ToString();
+    return b.ok() ? *b : Bytes();
+  }
+  void Replace(ObjectType type, const std::string& name, ByteView data) {
+    ASSERT_TRUE(mem_.ReplaceForTesting({type, name}, data).ok());
+  }
+  std::vector<std::string> Names(ObjectType type) {
+    std::vector<std::string> names;
+    EXPECT_TRUE(mem_.List(type, "",
+                          [&](const ObjectInfo& i) {
+                            names.push_back(i.name);
+                            return Status::Ok();
+                          })
+                    .ok());
+    return names;
+  }
+  // The index file that names `pack`.
+  std::string IndexFileOf(const Id& pack) {
+    for (const auto& name : Names(ObjectType::kIndex)) {
+      auto plain = writer_->LoadUnpacked(ObjectType::kIndex, name);
+      if (!plain.ok()) continue;
+      auto file = DecodeIndexFile(*plain);
+      if (!file.ok()) continue;
+      for (const auto& p : file->packs)
+        if (p.name == pack) return name;
+    }
+    ADD_FAILURE() << "no index file names pack " << pack.Hex();
+    return "";
+  }
+
+  // Opens the repository afresh and checks it.
+  CheckResult Check(CheckOptions options = {}) {
+    auto repo = Repository::Open(std::make_unique<SharedBackend>(&mem_), "pw");
+    EXPECT_TRUE(repo.ok()) << repo.status().ToString();
+    if (!repo.ok()) return {};
+    if (options.workers == 0) options.workers = 3;
+    auto r = CheckRepository(**repo, options);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : CheckResult{};
+  }
+
+  MemoryBackend mem_;
+  std::unique_ptr<Repository> writer_;
+  std::vector<Id> a_;
+  Id b_, c_, d_;
+  Id pack_a_, pack_b_, pack_c_, pack_t_;
+  Id snap1_, snap2_;
+};
+
+TEST_F(CheckerTest, HealthyRepositoryHasNoProblems) {
+  CheckResult r = Check();
+  EXPECT_TRUE(r.healthy()) << Describe(r.errors);
+  EXPECT_TRUE(r.warnings.empty()) << Describe(r.warnings);
+  EXPECT_EQ(r.snapshots, 2u);
+  EXPECT_EQ(r.trees, 6u);  // root, home, alice, bob, root2, home2 (bob shared)
+  EXPECT_EQ(r.data_blobs, 5u);
+  EXPECT_EQ(r.packs, 4u);
+  EXPECT_EQ(r.packs_read, 0u);
+
+  CheckResult full = Check(ReadData());
+  EXPECT_TRUE(full.healthy()) << Describe(full.errors);
+  EXPECT_EQ(full.packs_read, 4u);
+  uint64_t total = 0;
+  for (const auto& name : Names(ObjectType::kPack))
+    total += LoadObject(ObjectType::kPack, name).size();
+  EXPECT_EQ(full.bytes_read, total);
+}
+
+TEST_F(CheckerTest, DeletedPackNamesPackAndAffectedFiles) {
+  ASSERT_TRUE(mem_.Remove({ObjectType::kPack, pack_a_.Hex()}).ok());
+  CheckResult r = Check();
+  ASSERT_FALSE(r.healthy());
+  const CheckProblem* p = FindProblem(r.errors, "pack", pack_a_.Hex());
+  ASSERT_NE(p, nullptr) << Describe(r.errors);
+  EXPECT_NE(p->message.find("missing"), std::string::npos) << p->message;
+  EXPECT_NE(p->message.find(a_[0].Short()), std::string::npos) << p->message;
+  EXPECT_TRUE(Contains(p->affected, In1("/home/alice/a.txt"))) << Describe(r.errors);
+  EXPECT_FALSE(Contains(p->affected, In1("/home/alice/b.txt")));
+  EXPECT_EQ(r.errors.size(), 1u) << Describe(r.errors);
+}
+
+TEST_F(CheckerTest, BitFlipInBlobIsFoundByReadData) {
+  auto loc = writer_->index().Find(BlobType::kData, a_[1]);
+  ASSERT_TRUE(loc.has_value());
+  Bytes pack = LoadObject(ObjectType::kPack, pack_a_.Hex());
+  pack[loc->offset + 30] ^= 0x10;
+  Replace(ObjectType::kPack, pack_a_.Hex(), pack);
+
+  CheckResult structure = Check();
+  EXPECT_TRUE(structure.healthy()) << Describe(structure.errors);
+
+  CheckResult r = Check(ReadData());
+  ASSERT_FALSE(r.healthy());
+  const CheckProblem* blob = FindProblem(r.errors, "blob", a_[1].Hex());
+  ASSERT_NE(blob, nullptr) << Describe(r.errors);
+  EXPECT_NE(blob->message.find(pack_a_.Hex()), std::string::npos) << blob->message;
+  EXPECT_TRUE(Contains(blob->affected, In1("/home/alice/a.txt"))) << Describe(r.errors);
+  EXPECT_EQ(blob->affected.size(), 1u);
+  const CheckProblem* p = FindProblem(r.errors, "pack", pack_a_.Hex());
+  ASSERT_NE(p, nullptr) << Describe(r.errors);
+  EXPECT_NE(p->message.find("does not match its name"), std::string::npos);
+  EXPECT_EQ(FindProblem(r.errors, "blob", a_[0].Hex()), nullptr) << "the other blob is intact";
+}
+
+TEST_F(CheckerTest, ReadDataSubsetSelectsPacksByFirstByte) {
+  auto loc = writer_->index().Find(BlobType::kData, a_[0]);
+  Bytes pack = LoadObject(ObjectType::kPack, pack_a_.Hex());
+  pack[loc->offset + 50] ^= 0x01;
+  Replace(ObjectType::kPack, pack_a_.Hex(), pack);
+
+  uint32_t bucket = pack_a_.bytes[0] % 2 + 1;  // the bucket holding the damaged pack
+  uint32_t other = 3 - bucket;
+  uint64_t in_other = 0;
+  for (const Id& p : {pack_a_, pack_b_, pack_c_, pack_t_})
+    in_other += (p.bytes[0] % 2 == other - 1);
+
+  CheckOptions skip;
+  skip.subset = std::make_pair(other, 2u);
+  CheckResult r = Check(skip);
+  EXPECT_TRUE(r.healthy()) << Describe(r.errors);
+  EXPECT_EQ(r.packs_read, in_other);
+
+  CheckOptions hit;
+  hit.subset = std::make_pair(bucket, 2u);
+  r = Check(hit);
+  EXPECT_FALSE(r.healthy());
+  EXPECT_EQ(r.packs_read, 4 - in_other);
+  EXPECT_NE(FindProblem(r.errors, "blob", a_[0].Hex()), nullptr) << Describe(r.errors);
+}
+
+TEST_F(CheckerTest, ReadDataPercentage) {
+  CheckOptions all;
+  ASSERT_TRUE(ParseReadDataSubset("100%", &all).ok());
+  EXPECT_EQ(Check(all).packs_read, 4u);
+
+  CheckOptions quarter;
+  ASSERT_TRUE(ParseReadDataSubset("25%", &quarter).ok());
+  EXPECT_EQ(Check(quarter).packs_read, 1u);
+
+  CheckOptions tiny;
+  ASSERT_TRUE(ParseReadDataSubset("0.1%", &tiny).ok());
+  EXPECT_EQ(Check(tiny).packs_read, 1u) << "at least one pack is read";
+
+  // A fixed seed selects the same packs each time; over seeds every pack gets picked.
+  std::set<uint64_t> sizes;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    CheckOptions o;
+    o.subset_percent = 25;
+    o.subset_seed = seed;
+    CheckResult a = Check(o), b = Check(o);
+    EXPECT_EQ(a.bytes_read, b.bytes_read);
+    sizes.insert(a.bytes_read);
+  }
+  EXPECT_GT(sizes.size(), 1u);
+}
+
+TEST_F(CheckerTest, ParseReadDataSubset) {
+  CheckOptions o;
+  ASSERT_TRUE(ParseReadDataSubset("2/5", &o).ok());
+  ASSERT_TRUE(o.subset.has_value());
+  EXPECT_EQ(o.subset->first, 2u);
+  EXPECT_EQ(o.subset->second, 5u);
+  EXPECT_FALSE(o.subset_percent.has_value());
+  ASSERT_TRUE(ParseReadDataSubset("12.5%", &o).ok());
+  EXPECT_DOUBLE_EQ(*o.subset_percent, 12.5);
+  EXPECT_FALSE(o.subset.has_value());
+  for (const char* bad : {"", "0/3", "4/3", "1/0", "1/257", "a/b", "1/", "/2", "2", "0%", "101%",
+                          "%", "-5%", "1e3%", "1/2/3", "1 /2", "nan%"}) {
+    CheckOptions x;
+    Status st = ParseReadDataSubset(bad, &x);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << "'" << bad << "'";
+    EXPECT_FALSE(x.subset.has_value() || x.subset_percent.has_value()) << bad;
+  }
+}
+
+TEST_F(CheckerTest, CorruptSnapshotIsAnError) {
+  std::string name = snap2_.Hex();
+  Bytes s = LoadObject(ObjectType::kSnapshot, name);
+  s[s.size() / 2] ^= 0x80;
+  Replace(ObjectType::kSnapshot, name, s);
+  CheckResult r = Check();
+  const CheckProblem* p = FindProblem(r.errors, "snapshot", name);
+  ASSERT_NE(p, nullptr) << Describe(r.errors);
+  EXPECT_NE(p->message.find("damaged"), std::string::npos) << p->message;
+  EXPECT_EQ(r.errors.size(), 1u) << Describe(r.errors);
+  EXPECT_EQ(r.snapshots, 1u);
+  EXPECT_EQ(r.trees, 4u);
+}
+
+TEST_F(CheckerTest, CorruptIndexFileIsAnErrorAndItsBlobsMissing) {
+  std::string index = IndexFileOf(pack_b_);
+  Bytes data = LoadObject(ObjectType::kIndex, index);
+  data[10] ^= 0x01;
+  Replace(ObjectType::kIndex, index, data);
+  CheckResult r = Check();
+  const CheckProblem* p = FindProblem(r.errors, "index", index);
+  ASSERT_NE(p, nullptr) << Describe(r.errors);
+  const CheckProblem* missing = FindProblem(r.errors, "blob", b_.Hex());
+  ASSERT_NE(missing, nullptr) << Describe(r.errors);
+  EXPECT_TRUE(Contains(missing->affected, In1("/home/alice/b.txt")));
+  // Its pack is still there, but now nothing names it.
+  EXPECT_NE(FindProblem(r.warnings, "pack", pack_b_.Hex()), nullptr) << Describe(r.warnings);
+  EXPECT_EQ(r.errors.size(), 2u) << Describe(r.errors);
+}
+
+TEST_F(CheckerTest, UnreferencedPackIsOnlyAWarning) {
+  PackWriter w(writer_->aead());
+  Bytes data = RandomData(700, 99);
+  Id id = writer_->codec().ComputeId(data);
+  Bytes stored;
+  ASSERT_TRUE(writer_->codec().Encode(data, id, &stored).ok());
+  w.Add(BlobType::kData, id, std::move(stored), static_cast<uint32_t>(data.size()));
+  auto pack = w.Finish();
+  ASSERT_TRUE(pack.ok());
+  ASSERT_TRUE(mem_.Save({ObjectType::kPack, pack->name.Hex()}, pack->data).ok());
+
+  CheckResult r = Check(ReadData());
+  EXPECT_TRUE(r.healthy()) << Describe(r.errors);
+  const CheckProblem* p = FindProblem(r.warnings, "pack", pack->name.Hex());
+  ASSERT_NE(p, nullptr) << Describe(r.warnings);
+  EXPECT_NE(p->message.find("unreferenced"), std::string::npos);
+  EXPECT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.packs_read, 4u) << "unreferenced packs are not read";
+}
+
+TEST_F(CheckerTest, TruncatedPackIsAnError) {
+  Bytes pack = LoadObject(ObjectType::kPack, pack_b_.Hex());
+  pack.resize(pack.size() / 2);
+  Replace(ObjectType::kPack, pack_b_.Hex(), pack);
+  CheckResult r = Check();
+  const CheckProblem* p = FindProblem(r.errors, "pack", pack_b_.Hex());
+  ASSERT_NE(p, nullptr) << Describe(r.errors);
+  EXPECT_TRUE(Contains(p->affected, In1("/home/alice/b.txt"))) << Describe(r.errors);
+  EXPECT_EQ(r.errors.size(), 1u) << Describe(r.errors);
+
+  CheckResult full = Check(ReadData());
+  p = FindProblem(full.errors, "pack", pack_b_.Hex());
+  ASSERT_NE(p, nullptr) << Describe(full.errors);
+  EXPECT_TRUE(Contains(p->affected, In1("/home/alice/b.txt")));
+}
+
+TEST_F(CheckerTest, MissingTreePackNamesDirectories) {
+  ASSERT_TRUE(mem_.Remove({ObjectType::kPack, pack_t_.Hex()}).ok());
+  CheckResult r = Check();
+  const CheckProblem* p = FindProblem(r.errors, "pack", pack_t_.Hex());
+  ASSERT_NE(p, nullptr) << Describe(r.errors);
+  EXPECT_TRUE(Contains(p->affected, In1("/"))) << Describe(r.errors);
+  EXPECT_TRUE(Contains(p->affected, In2("/"))) << Describe(r.errors);
+  Id root = writer_->LoadSnapshot(snap1_)->tree;
+  EXPECT_NE(FindProblem(r.errors, "tree", root.Hex()), nullptr) << Describe(r.errors);
+  EXPECT_EQ(r.trees, 0u);
+}
+
+TEST_F(CheckerTest, IndexDisagreeingWithPackHeaderIsAnError) {
+  // Replace the index file of pack_c_ by one that puts blob c at a wrong offset.
+  std::string old_index = IndexFileOf(pack_c_);
+  auto plain = writer_->LoadUnpacked(ObjectType::kIndex, old_index);
+  ASSERT_TRUE(plain.ok());
+  auto file = DecodeIndexFile(*plain);
+  ASSERT_TRUE(file.ok());
+  bool changed = false;
+  for (auto& p : file->packs)
+    for (auto& b : p.blobs)
+      if (b.id == c_) {
+        b.offset += 1;
+        changed = true;
+      }
+  ASSERT_TRUE(changed);
+  ASSERT_TRUE(writer_->SaveUnpacked(ObjectType::kIndex, EncodeIndexFile(*file)).ok());
+  ASSERT_TRUE(mem_.Remove({ObjectType::kIndex, old_index}).ok());
+
+  CheckResult r = Check();
+  const CheckProblem* p = FindProblem(r.errors, "pack", pack_c_.Hex());
+  ASSERT_NE(p, nullptr) << Describe(r.errors);
+  EXPECT_NE(p->message.find("disagree about 1 blob"), std::string::npos) << p->message;
+  EXPECT_NE(p->message.find(c_.Short()), std::string::npos) << p->message;
+  EXPECT_TRUE(InEither(p->affected, "/home/bob/c.txt")) << Describe(r.errors);
+  EXPECT_FALSE(Contains(p->affected, In2("/home/d.txt"))) << "blob d is indexed correctly";
+}
+
+TEST_F(CheckerTest, DamagedConfigAndKeyAreErrors) {
+  std::string key = Names(ObjectType::kKey).at(0);
+  Bytes k = LoadObject(ObjectType::kKey, key);
+  k.push_back(' ');  // still parses as JSON, no longer matches its name
+  Replace(ObjectType::kKey, key, k);
+  // Opening uses the key and config before the damage below is done.
+  auto repo = Repository::Open(std::make_unique<SharedBackend>(&mem_), "pw");
+  ASSERT_TRUE(repo.ok());
+  Bytes config = LoadObject(ObjectType::kConfig, "");
+  config.back() ^= 1;
+  Replace(ObjectType::kConfig, "", config);
+  auto r = CheckRepository(**repo, {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_NE(FindProblem(r->errors, "key", key), nullptr) << Describe(r->errors);
+  EXPECT_NE(FindProblem(r->errors, "config", "config"), nullptr) << Describe(r->errors);
+  EXPECT_EQ(r->errors.size(), 2u) << Describe(r->errors);
+}
+
+TEST_F(CheckerTest, GarbageNeverCrashesAndIsAlwaysReported) {
+  // Every pack, index file and snapshot replaced by garbage of awkward sizes.
+  std::vector<size_t> sizes = {0, 1, 3, 4, 40, 45, 100, 5000};
+  size_t i = 0;
+  for (ObjectType type : {ObjectType::kPack, ObjectType::kIndex, ObjectType::kSnapshot})
+    for (const auto& name : Names(type)) {
+      Bytes garbage = RandomData(sizes[i % sizes.size()], static_cast<uint32_t>(i));
+      ++i;
+      Replace(type, name, garbage);
+    }
+  CheckResult r = Check(ReadData());
+  EXPECT_FALSE(r.healthy());
+  EXPECT_GE(r.errors.size(), Names(ObjectType::kIndex).size() + 2) << Describe(r.errors);
+  EXPECT_EQ(r.snapshots, 0u);
+}
+
+TEST_F(CheckerTest, PackTrailerPointingEverywhereIsReported) {
+  // Headers that claim absurd lengths must be rejected, not followed.
+  Bytes pack = LoadObject(ObjectType::kPack, pack_c_.Hex());
+  for (uint32_t len : {0u, 1u, 0xffffffffu, static_cast<uint32_t>(pack.size())}) {
+    Bytes bad = pack;
+    StoreLE32(bad.data() + bad.size() - 4, len);
+    Replace(ObjectType::kPack, pack_c_.Hex(), bad);
+    CheckResult r = Check(ReadData());
+    const CheckProblem* p = FindProblem(r.errors, "pack", pack_c_.Hex());
+    ASSERT_NE(p, nullptr) << len << "\n" << Describe(r.errors);
+    EXPECT_TRUE(InEither(p->affected, "/home/bob/c.txt")) << Describe(r.errors);
+    EXPECT_TRUE(Contains(p->affected, In2("/home/d.txt")));
+  }
+}
+
+TEST_F(CheckerTest, ProgressAndCancel) {
+  std::set<CheckPhase> phases;
+  std::atomic<int> concurrent{0};
+  bool overlapped = false;
+  CheckOptions o;
+  o.read_data = true;
+  o.progress = [&](const CheckProgress& p) {
+    if (concurrent.fetch_add(1) != 0) overlapped = true;
+    phases.insert(p.phase);
+    if (p.total) {
+      EXPECT_LE(p.done, p.total);
+    }
+    concurrent.fetch_sub(1);
+  };
+  CheckResult r = Check(o);
+  EXPECT_TRUE(r.healthy());
+  EXPECT_FALSE(overlapped);
+  EXPECT_EQ(phases,
+            (std::set<CheckPhase>{CheckPhase::kIndex, CheckPhase::kPacks, CheckPhase::kSnapshots,
+                                  CheckPhase::kReadData, CheckPhase::kTrees}));
+
+  auto repo = Repository::Open(std::make_unique<SharedBackend>(&mem_), "pw");
+  ASSERT_TRUE(repo.ok());
+  std::atomic<bool> cancel{true};
+  CheckOptions c;
+  c.cancel = &cancel;
+  auto cancelled = CheckRepository(**repo, c);
+  EXPECT_EQ(cancelled.status().code(), StatusCode::kCancelled);
+}
+
+TEST_F(CheckerTest, AffectedListIsCapped) {
+  // 30 snapshots, each a distinct root naming the same damaged blob b.
+  for (int i = 0; i < 30; ++i) {
+    BlobSaver saver(*writer_, BlobSaverOptions{.workers = 1});
+    Tree t;
+    t.nodes.push_back(File("f" + std::to_string(i), {b_}));
+    Bytes enc = EncodeTree(t);
+    Id id = writer_->codec().ComputeId(enc);
+    ASSERT_TRUE(saver.Save(BlobType::kTree, id, std::move(enc)).ok());
+    ASSERT_TRUE(saver.Flush().ok());
+    Snapshot s;
+    s.time_ns = 5000 + i;
+    s.tree = id;
+    ASSERT_TRUE(writer_->SaveSnapshot(s).ok());
+  }
+  ASSERT_TRUE(mem_.Remove({ObjectType::kPack, pack_b_.Hex()}).ok());
+  CheckResult r = Check();
+  const CheckProblem* p = FindProblem(r.errors, "pack", pack_b_.Hex());
+  ASSERT_NE(p, nullptr) << Describe(r.errors);
+  EXPECT_EQ(p->affected.size(), kMaxAffectedPerProblem);
+  EXPECT_EQ(p->affected_omitted, 31 - kMaxAffectedPerProblem);
+}
+
+}  // namespace
+}  // namespace lifeboat
