@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Set-up command 2: runs the whole test suite: a release build and an ASan+UBSan build, each
+# with all unit and integration tests (ctest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+jobs="$(nproc 2>/dev/null || echo 2)"
+status=0
+for kind in release asan; do
+  echo "==> building $kind"
+  bash scripts/build.sh "$kind"
+  echo "==> testing $kind"
+  if [ "$kind" = asan ]; then
+    export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  fi
+  if ! ctest --test-dir "build/$kind" --output-on-failure -j "$jobs" --timeout 1500; then
+    status=1
+  fi
+done
+exit $status

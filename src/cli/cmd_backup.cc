@@ -1,0 +1,290 @@
+// lifeboat backup: backs up files and directories, or a stream from stdin or a command.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <mutex>
+
+#include "archiver/archiver.h"
+#include "cli/common.h"
+
+namespace lifeboat::cli {
+namespace {
+
+struct BackupFlags {
+  std::vector<std::string> paths;
+  std::vector<std::string> excludes;
+  std::vector<std::string> exclude_files;
+  bool exclude_caches = false;
+  bool one_file_system = false;
+  std::string exclude_larger_than;
+  std::vector<std::string> tags;
+  std::string host;
+  std::string parent;
+  bool force = false;
+  bool dry_run = false;
+  bool stdin_mode = false;
+  std::string stdin_filename = "stdin";
+  bool stdin_from_command = false;
+  int read_workers = 0;
+};
+
+Result<uint64_t> ParseSize(const std::string& text) {
+  if (text.empty()) return uint64_t{0};
+  size_t pos = 0;
+  unsigned long long v;
+  try {
+    v = std::stoull(text, &pos);
+  } catch (...) {
+    return Status::InvalidArgument("bad size '" + text + "' (examples: 500K, 20M, 1G)");
+  }
+  std::string unit = text.substr(pos);
+  uint64_t mult = 1;
+  if (unit == "" || unit == "b" || unit == "B") mult = 1;
+  else if (unit == "k" || unit == "K") mult = 1ull << 10;
+  else if (unit == "m" || unit == "M") mult = 1ull << 20;
+  else if (unit == "g" || unit == "G") mult = 1ull << 30;
+  else if (unit == "t" || unit == "T") mult = 1ull << 40;
+  else return Status::InvalidArgument("bad size unit in '" + text + "' (use K, M, G or T)");
+  return v * mult;
+}
+
+// Runs argv with stdout connected to a pipe; returns the read end and the pid.
+Result<std::pair<int, pid_t>> StartCommand(const std::vector<std::string>& argv) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return PosixError("pipe");
+  pid_t pid = ::fork();
+  if (pid < 0) return PosixError("fork");
+  if (pid == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    fprintf(stderr, "lifeboat: cannot run %s: %s\n", args[0], strerror(errno));
+    _exit(127);
+  }
+  ::close(fds[1]);
+  return std::make_pair(fds[0], pid);
+}
+
+class ProgressPrinter {
+ public:
+  explicit ProgressPrinter(const GlobalOptions& g) : g_(g), tty_(StderrIsTerminal()) {}
+  void operator()(const BackupProgress& p) {
+    std::lock_guard lock(mu_);
+    if (g_.json) {
+      nlohmann::json j = {{"message_type", "status"},
+                          {"seconds_elapsed", p.elapsed_seconds},
+                          {"files_done", p.files_done},
+                          {"bytes_done", p.bytes_done},
+                          {"total_files", p.files_total},
+                          {"total_bytes", p.bytes_total},
+                          {"scan_finished", p.scan_finished},
+                          {"bytes_added", p.bytes_added},
+                          {"error_count", p.errors}};
+      if (p.bytes_total > 0)
+        j["percent_done"] = std::min(1.0, double(p.bytes_done) / double(p.bytes_total));
+      std::cout << j.dump() << std::endl;
+      return;
+    }
+    if (!tty_ || g_.quiet) return;
+    double rate = p.elapsed_seconds > 0 ? double(p.bytes_done) / p.elapsed_seconds : 0;
+    std::string eta = "?";
+    if (p.scan_finished && rate > 0 && p.bytes_total >= p.bytes_done)
+      eta = FormatDuration(double(p.bytes_total - p.bytes_done) / rate);
+    char line[256];
+    snprintf(line, sizeof line, "\r[%s] %llu/%llu files, %s/%s, %s/s, ETA %s, %llu errors   ",
+             FormatDuration(p.elapsed_seconds).c_str(),
+             static_cast<unsigned long long>(p.files_done),
+             static_cast<unsigned long long>(p.files_total), FormatBytes(p.bytes_done).c_str(),
+             FormatBytes(p.bytes_total).c_str(), FormatBytes(static_cast<uint64_t>(rate)).c_str(),
+             eta.c_str(), static_cast<unsigned long long>(p.errors));
+    std::cerr << line << std::flush;
+    printed_ = true;
+  }
+  void Finish() {
+    std::lock_guard lock(mu_);
+    if (printed_) std::cerr << "\n";
+  }
+
+ private:
+  const GlobalOptions& g_;
+  bool tty_;
+  bool printed_ = false;
+  std::mutex mu_;
+};
+
+int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
+  if (f.stdin_mode && f.stdin_from_command)
+    return ReportError(g, Status::InvalidArgument("use either --stdin or --stdin-from-command"));
+  if (!f.stdin_mode && !f.stdin_from_command && f.paths.empty())
+    return ReportError(g, Status::InvalidArgument(
+                              "nothing to back up: give one or more paths, --stdin, or "
+                              "--stdin-from-command -- CMD ARGS..."));
+  if (f.stdin_from_command && f.paths.empty())
+    return ReportError(g, Status::InvalidArgument(
+                              "--stdin-from-command needs the command after `--`"));
+  BackupOptions opt;
+  if (!f.stdin_mode && !f.stdin_from_command) opt.paths = f.paths;
+  opt.excludes = f.excludes;
+  for (const auto& file : f.exclude_files) {
+    auto patterns = ReadExcludeFile(file);
+    if (!patterns.ok()) return ReportError(g, patterns.status());
+    opt.excludes.insert(opt.excludes.end(), patterns->begin(), patterns->end());
+  }
+  opt.exclude_caches = f.exclude_caches;
+  opt.one_file_system = f.one_file_system;
+  auto limit = ParseSize(f.exclude_larger_than);
+  if (!limit.ok()) return ReportError(g, limit.status());
+  opt.exclude_larger_than = *limit;
+  opt.tags = f.tags;
+  opt.host = f.host;
+  opt.dry_run = f.dry_run;
+  opt.no_parent = f.force;
+  opt.read_workers = f.read_workers;
+  opt.cancel = &g_interrupted;
+
+  auto repo = OpenRepository(g);
+  if (!repo.ok()) return ReportError(g, repo.status());
+  if (!f.parent.empty()) {
+    auto p = (*repo)->FindSnapshot(f.parent);
+    if (!p.ok()) return ReportError(g, p.status().WithContext("--parent"));
+    opt.parent = p->first;
+  }
+  auto lock = LockRepository(g, **repo, LockKind::kShared);
+  if (!lock.ok()) return ReportError(g, lock.status());
+  opt.lock = lock->get();
+  Status st = (*repo)->LoadIndex();
+  if (!st.ok()) return ReportError(g, st);
+
+  ProgressPrinter printer(g);
+  if (g.json || StderrIsTerminal()) {
+    opt.progress = [&printer](const BackupProgress& p) { printer(p); };
+  }
+  opt.on_issue = [&g](const BackupIssue& issue, bool error) {
+    if (g.json) {
+      std::cout << nlohmann::json({{"message_type", error ? "error" : "warning"},
+                                   {"item", issue.path},
+                                   {"message", issue.message}})
+                       .dump()
+                << std::endl;
+    } else {
+      std::cerr << "\r" << (error ? "error: " : "warning: ") << issue.path << ": "
+                << issue.message << std::endl;
+    }
+  };
+
+  Result<BackupResult> result = Status::Internal("unset");
+  if (f.stdin_mode) {
+    result = RunStreamBackup(**repo, STDIN_FILENO, f.stdin_filename, opt, nullptr);
+  } else if (f.stdin_from_command) {
+    auto started = StartCommand(f.paths);
+    if (!started.ok()) return ReportError(g, started.status());
+    auto [fd, pid] = *started;
+    std::string name = f.paths[0];
+    auto finish = [fd = fd, pid = pid, name]() -> Status {
+      ::close(fd);
+      int wstatus = 0;
+      while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+      }
+      if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return Status::Ok();
+      if (WIFEXITED(wstatus))
+        return Status::FailedPrecondition("command '" + name + "' failed with exit status " +
+                                          std::to_string(WEXITSTATUS(wstatus)) +
+                                          "; no snapshot was written");
+      return Status::FailedPrecondition("command '" + name + "' was killed by signal " +
+                                        std::to_string(WTERMSIG(wstatus)) +
+                                        "; no snapshot was written");
+    };
+    result = RunStreamBackup(**repo, fd, f.stdin_filename, opt, finish);
+  } else {
+    result = RunBackup(**repo, opt);
+  }
+  printer.Finish();
+  if (lock->get()) lock->get()->Release().IgnoreError();
+  if (!result.ok()) return ReportError(g, result.status());
+  const BackupResult& r = *result;
+  const SnapshotSummary& m = r.snapshot.summary;
+  double seconds = double(m.backup_end_ns - m.backup_start_ns) / 1e9;
+  if (g.json) {
+    nlohmann::json j = {{"message_type", "summary"},
+                        {"dry_run", f.dry_run},
+                        {"files_new", m.files_new},
+                        {"files_changed", m.files_changed},
+                        {"files_unmodified", m.files_unmodified},
+                        {"dirs_new", m.dirs_new},
+                        {"dirs_changed", m.dirs_changed},
+                        {"dirs_unmodified", m.dirs_unmodified},
+                        {"data_blobs", m.data_blobs},
+                        {"tree_blobs", m.tree_blobs},
+                        {"data_added", m.data_added},
+                        {"data_added_packed", m.data_added_packed},
+                        {"total_files_processed", m.total_files_processed},
+                        {"total_bytes_processed", m.total_bytes_processed},
+                        {"bytes_read", m.bytes_read},
+                        {"total_duration", seconds},
+                        {"errors", r.errors.size()},
+                        {"warnings", r.warnings.size()},
+                        {"incomplete", r.incomplete}};
+    if (r.snapshot_id) j["snapshot_id"] = r.snapshot_id->Hex();
+    if (r.parent_id) j["parent"] = r.parent_id->Hex();
+    PrintJson(j);
+  } else {
+    if (r.parent_id) Say(g, "using parent snapshot " + r.parent_id->Short());
+    Say(g, "Files:       " + std::to_string(m.files_new) + " new, " +
+               std::to_string(m.files_changed) + " changed, " +
+               std::to_string(m.files_unmodified) + " unmodified");
+    Say(g, "Dirs:        " + std::to_string(m.dirs_new) + " new, " +
+               std::to_string(m.dirs_changed) + " changed, " +
+               std::to_string(m.dirs_unmodified) + " unmodified");
+    Say(g, std::string(f.dry_run ? "Would add:   " : "Added:       ") +
+               FormatBytes(m.data_added) + " (" + FormatBytes(m.data_added_packed) +
+               " stored)");
+    Say(g, "Processed:   " + std::to_string(m.total_files_processed) + " files, " +
+               FormatBytes(m.total_bytes_processed) + " in " + FormatDuration(seconds));
+    if (r.snapshot_id) Say(g, "snapshot " + r.snapshot_id->Short() + " saved");
+    else Say(g, "dry run: nothing was stored");
+  }
+  if (r.incomplete) {
+    std::cerr << "lifeboat: warning: backup is incomplete: " << r.errors.size()
+              << " item(s) could not be read, " << r.warnings.size() << " warning(s):\n";
+    for (const auto& e : r.errors) std::cerr << "  error: " << e.path << ": " << e.message << "\n";
+    for (const auto& w : r.warnings)
+      std::cerr << "  warning: " << w.path << ": " << w.message << "\n";
+    return kExitIncomplete;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterBackup(CLI::App& app, GlobalOptions& g, Runner* runner) {
+  auto* cmd = app.add_subcommand("backup", "create a snapshot of files, directories or a stream");
+  auto f = std::make_shared<BackupFlags>();
+  cmd->add_option("paths", f->paths, "files and directories to back up (with "
+                                     "--stdin-from-command: the command and its arguments)");
+  cmd->add_option("-e,--exclude", f->excludes, "exclude paths matching this glob (repeatable)");
+  cmd->add_option("--exclude-file", f->exclude_files, "read exclude globs from a file");
+  cmd->add_flag("--exclude-caches", f->exclude_caches,
+                "skip the contents of directories holding a CACHEDIR.TAG");
+  cmd->add_flag("-x,--one-file-system", f->one_file_system, "stay on the starting filesystems");
+  cmd->add_option("--exclude-larger-than", f->exclude_larger_than,
+                  "skip files larger than this (e.g. 2G)");
+  cmd->add_option("--tag", f->tags, "add a tag to the snapshot (repeatable)");
+  cmd->add_option("--host", f->host, "hostname recorded in the snapshot (default: this host)");
+  cmd->add_option("--parent", f->parent, "use this snapshot as parent (id prefix or latest)");
+  cmd->add_flag("-f,--force", f->force, "read every file, do not use a parent snapshot");
+  cmd->add_flag("-n,--dry-run", f->dry_run, "read and hash everything but store nothing");
+  cmd->add_flag("--stdin", f->stdin_mode, "back up standard input as one file");
+  cmd->add_option("--stdin-filename", f->stdin_filename, "file name for --stdin data");
+  cmd->add_flag("--stdin-from-command", f->stdin_from_command,
+                "back up the output of the command given after `--`; if the command fails, "
+                "no snapshot is written");
+  cmd->add_option("--read-concurrency", f->read_workers, "files read in parallel (default: cores)");
+  cmd->callback([&g, runner, f] { *runner = [&g, f] { return RunBackupCommand(g, *f); }; });
+}
+
+}  // namespace lifeboat::cli

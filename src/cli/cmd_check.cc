@@ -1,0 +1,158 @@
+// lifeboat check: verifies the repository's structure and, with --read-data or
+// --read-data-subset, every byte of its data; names the snapshots and files any damage affects.
+// Exit 0 when healthy, 4 (kExitDamaged) when damage was found, 1 when the check could not run.
+#include <chrono>
+#include <iostream>
+#include <mutex>
+
+#include "checker/checker.h"
+#include "cli/common.h"
+
+namespace lifeboat::cli {
+namespace {
+
+struct CheckFlags {
+  bool read_data = false;
+  std::string subset;
+  int workers = 0;
+};
+
+// Prints one self-overwriting progress line on stderr, at most ten times a second.
+class CheckProgressPrinter {
+ public:
+  void operator()(const CheckProgress& p) {
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    bool phase_done = p.total > 0 && p.done == p.total;
+    if (!phase_done && p.phase == last_phase_ && now - last_ < std::chrono::milliseconds(100))
+      return;
+    last_ = now;
+    last_phase_ = p.phase;
+    std::string line = "\r[" + std::string(CheckPhaseName(p.phase)) + "] " + std::to_string(p.done);
+    if (p.total) line += "/" + std::to_string(p.total);
+    if (p.phase == CheckPhase::kTrees) line += " trees";
+    if (p.bytes_total) line += ", " + FormatBytes(p.bytes_done) + "/" + FormatBytes(p.bytes_total);
+    line += ", " + std::to_string(p.errors) + " errors";
+    if (line.size() < width_) line += std::string(width_ - line.size(), ' ');
+    width_ = line.size();
+    std::cerr << line << std::flush;
+    printed_ = true;
+  }
+  void Finish() {
+    std::lock_guard lock(mu_);
+    if (printed_) std::cerr << "\r" << std::string(width_, ' ') << "\r" << std::flush;
+  }
+
+ private:
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point last_{};
+  CheckPhase last_phase_ = CheckPhase::kIndex;
+  size_t width_ = 0;
+  bool printed_ = false;
+};
+
+nlohmann::json ProblemJson(const CheckProblem& p) {
+  return {{"kind", p.kind},
+          {"object", p.object},
+          {"message", p.message},
+          {"affected", p.affected},
+          {"affected_omitted", p.affected_omitted}};
+}
+
+std::string ProblemLine(const char* level, const CheckProblem& p) {
+  std::string line = std::string(level) + ": ";
+  if (p.kind == "summary" || p.object.empty())
+    line += p.kind + ": ";
+  else if (p.object == p.kind)
+    line += p.object + ": ";
+  else
+    line += p.kind + " " + p.object + ": ";
+  return line + p.message;
+}
+
+int RunCheckCommand(const GlobalOptions& g, const CheckFlags& f) {
+  CheckOptions options;
+  options.read_data = f.read_data;
+  if (!f.subset.empty()) {
+    Status st = ParseReadDataSubset(f.subset, &options);
+    if (!st.ok()) return ReportError(g, st);
+  }
+  if (f.workers < 0) return ReportError(g, Status::InvalidArgument("--workers must be >= 0"));
+  options.workers = f.workers;
+  options.cancel = &g_interrupted;
+
+  auto repo = OpenRepository(g);
+  if (!repo.ok()) return ReportError(g, repo.status());
+  // Exclusive: a backup finishing during the check would add snapshots whose index files the
+  // check did not load, and a prune would remove packs under it; both would look like damage.
+  auto lock = LockRepository(g, **repo, LockKind::kExclusive);
+  if (!lock.ok()) return ReportError(g, lock.status());
+
+  CheckProgressPrinter printer;
+  if (!g.json && !g.quiet && StderrIsTerminal())
+    options.progress = [&printer](const CheckProgress& p) { printer(p); };
+  auto result = CheckRepository(**repo, options);
+  printer.Finish();
+  if (lock->get()) lock->get()->Release().IgnoreError();
+  if (!result.ok()) return ReportError(g, result.status());
+  const CheckResult& r = *result;
+
+  if (g.json) {
+    nlohmann::json errors = nlohmann::json::array(), warnings = nlohmann::json::array();
+    for (const auto& p : r.errors) errors.push_back(ProblemJson(p));
+    for (const auto& p : r.warnings) warnings.push_back(ProblemJson(p));
+    PrintJson({{"message_type", "summary"},
+               {"healthy", r.healthy()},
+               {"snapshots", r.snapshots},
+               {"trees", r.trees},
+               {"data_blobs", r.data_blobs},
+               {"packs", r.packs},
+               {"packs_read", r.packs_read},
+               {"bytes_read", r.bytes_read},
+               {"num_errors", r.errors.size()},
+               {"num_warnings", r.warnings.size()},
+               {"errors", errors},
+               {"warnings", warnings}});
+    return r.healthy() ? kExitOk : kExitDamaged;
+  }
+
+  std::string summary = "checked " + std::to_string(r.snapshots) + " snapshots, " +
+                        std::to_string(r.trees) + " trees, " + std::to_string(r.packs) +
+                        " packs (" + std::to_string(r.data_blobs) + " data blobs)";
+  if (options.read_data || options.subset || options.subset_percent)
+    summary +=
+        "; read " + std::to_string(r.packs_read) + " packs (" + FormatBytes(r.bytes_read) + ")";
+  Say(g, summary);
+  for (const auto& p : r.warnings) Say(g, ProblemLine("warning", p));
+  // Errors are the point of the command: printed even with --quiet.
+  for (const auto& p : r.errors) {
+    std::cout << ProblemLine("error", p) << "\n";
+    for (const auto& a : p.affected) std::cout << "    affects " << a << "\n";
+    if (p.affected_omitted)
+      std::cout << "    ... and " << p.affected_omitted << " more affected files\n";
+  }
+  std::cout << std::flush;
+  if (r.healthy()) {
+    Say(g, "no errors were found");
+    return kExitOk;
+  }
+  std::cerr << "lifeboat: the repository is damaged: " << r.errors.size()
+            << " error(s) were found (listed above)" << std::endl;
+  return kExitDamaged;
+}
+
+}  // namespace
+
+void RegisterCheck(CLI::App& app, GlobalOptions& g, Runner* runner) {
+  auto* cmd = app.add_subcommand("check", "verify the repository; exit 4 when damage is found");
+  auto f = std::make_shared<CheckFlags>();
+  cmd->add_flag("--read-data", f->read_data,
+                "also read every pack and verify every blob (slow: reads the whole repository)");
+  cmd->add_option("--read-data-subset", f->subset,
+                  "read only a subset of the packs: n/m (bucket n of m, e.g. 1/7 on Mondays) "
+                  "or a random percentage (e.g. 10%)");
+  cmd->add_option("--workers", f->workers, "parallel workers (default: cores, at least 2)");
+  cmd->callback([&g, runner, f] { *runner = [&g, f] { return RunCheckCommand(g, *f); }; });
+}
+
+}  // namespace lifeboat::cli

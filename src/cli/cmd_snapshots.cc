@@ -1,0 +1,96 @@
+// lifeboat snapshots: lists snapshots (table or --json), filtered by host, tag and path.
+#include <algorithm>
+#include <iostream>
+#include <map>
+
+#include "cli/common.h"
+
+namespace lifeboat::cli {
+
+static std::string Join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+  return out;
+}
+
+nlohmann::json SnapshotJson(const Id& id, const Snapshot& s) {
+  nlohmann::json j = {{"id", id.Hex()},
+                      {"short_id", id.Short()},
+                      {"time", FormatTime(s.time_ns)},
+                      {"hostname", s.hostname},
+                      {"username", s.username},
+                      {"paths", s.paths},
+                      {"tags", s.tags},
+                      {"tree", s.tree.Hex()},
+                      {"incomplete", s.incomplete},
+                      {"program_version", s.program_version}};
+  if (s.parent) j["parent"] = s.parent->Hex();
+  const SnapshotSummary& m = s.summary;
+  j["summary"] = {{"files_new", m.files_new},
+                  {"files_changed", m.files_changed},
+                  {"files_unmodified", m.files_unmodified},
+                  {"dirs_new", m.dirs_new},
+                  {"dirs_changed", m.dirs_changed},
+                  {"dirs_unmodified", m.dirs_unmodified},
+                  {"data_blobs", m.data_blobs},
+                  {"tree_blobs", m.tree_blobs},
+                  {"data_added", m.data_added},
+                  {"data_added_packed", m.data_added_packed},
+                  {"total_files_processed", m.total_files_processed},
+                  {"total_bytes_processed", m.total_bytes_processed},
+                  {"bytes_read", m.bytes_read},
+                  {"errors", m.errors},
+                  {"backup_start", FormatTime(m.backup_start_ns)},
+                  {"backup_end", FormatTime(m.backup_end_ns)}};
+  return j;
+}
+
+void RegisterSnapshots(CLI::App& app, GlobalOptions& g, Runner* runner) {
+  auto* cmd = app.add_subcommand("snapshots", "list snapshots");
+  auto filter = std::make_shared<SnapshotFilter>();
+  AddSnapshotFilterOptions(cmd, filter.get());
+  auto latest = std::make_shared<int>(0);
+  cmd->add_option("--latest", *latest, "only the newest N snapshots per host and paths");
+  cmd->callback([&g, runner, filter, latest] {
+    *runner = [&g, filter, latest]() -> int {
+      auto repo = OpenRepository(g);
+      if (!repo.ok()) return ReportError(g, repo.status());
+      auto all = (*repo)->ListSnapshots();
+      if (!all.ok()) return ReportError(g, all.status());
+      std::vector<std::pair<Id, Snapshot>> shown;
+      for (auto& e : *all)
+        if (filter->Matches(e.second)) shown.push_back(std::move(e));
+      if (*latest > 0) {
+        std::map<std::string, int> seen;
+        std::vector<std::pair<Id, Snapshot>> kept;
+        for (auto it = shown.rbegin(); it != shown.rend(); ++it) {
+          std::string key = it->second.hostname + "\n" + Join(it->second.paths, "\n");
+          if (seen[key]++ < *latest) kept.push_back(std::move(*it));
+        }
+        std::reverse(kept.begin(), kept.end());
+        shown = std::move(kept);
+      }
+      if (g.json) {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& [id, s] : shown) arr.push_back(SnapshotJson(id, s));
+        PrintJson(arr);
+        return kExitOk;
+      }
+      char line[512];
+      snprintf(line, sizeof line, "%-9s %-19s %-16s %-16s %s", "ID", "Time", "Host", "Tags",
+               "Paths");
+      std::cout << line << "\n" << std::string(80, '-') << "\n";
+      for (const auto& [id, s] : shown) {
+        snprintf(line, sizeof line, "%-9s %-19s %-16s %-16s %s%s", id.Short().c_str(),
+                 FormatLocalTime(s.time_ns).c_str(), s.hostname.c_str(),
+                 Join(s.tags, ",").c_str(), Join(s.paths, " ").c_str(),
+                 s.incomplete ? "  (incomplete)" : "");
+        std::cout << line << "\n";
+      }
+      std::cout << std::string(80, '-') << "\n" << shown.size() << " snapshots" << std::endl;
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace lifeboat::cli

@@ -1,0 +1,104 @@
+// Shared plumbing of the command-line interface: global options, password handling, opening the
+// repository, exit codes and output. Each verb lives in its own cmd_<verb>.cc and registers
+// itself through a Register<Verb>() function called from main.cc.
+//
+//   LB_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
+//   return ExitCodeFor(status);
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "repository/lock.h"
+#include "repository/repository.h"
+
+namespace lifeboat::cli {
+
+// Exit codes (also in doc/exit-codes.md and `lifeboat --help`).
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitError = 1,          // the command failed
+  kExitUsage = 2,          // bad command line or invalid argument
+  kExitIncomplete = 3,     // finished, but some files could not be read or written
+  kExitDamaged = 4,        // check found damage
+  kExitNoRepository = 10,  // the repository does not exist
+  kExitLocked = 11,        // the repository lock could not be taken or was lost
+  kExitWrongPassword = 12, // no key matches the password
+  kExitInterrupted = 130,  // Ctrl-C / SIGTERM
+};
+
+struct GlobalOptions {
+  std::string repo;  // --repo / LIFEBOAT_REPOSITORY
+  std::string password_file;
+  std::string password_command;
+  bool json = false;
+  bool quiet = false;
+  int verbose = 0;
+  bool no_lock = false;
+};
+
+// The command to run after parsing; returns the exit code.
+using Runner = std::function<int()>;
+
+// Set by SIGINT/SIGTERM.
+extern std::atomic<bool> g_interrupted;
+void InstallSignalHandlers();
+
+// Resolves the password: --password-file, LIFEBOAT_PASSWORD_FILE, --password-command,
+// LIFEBOAT_PASSWORD_COMMAND, LIFEBOAT_PASSWORD, else a prompt on the terminal. `confirm` asks
+// twice (init, key add).
+Result<std::string> GetPassword(const GlobalOptions& g, bool confirm,
+                                const std::string& prompt = "enter password for repository: ");
+// Runs a command through /bin/sh and returns its first output line (for --password-command).
+Result<std::string> RunPasswordCommand(const std::string& command);
+
+Result<std::unique_ptr<Backend>> OpenRepositoryBackend(const GlobalOptions& g, bool create);
+// Opens the repository named by --repo with the password.
+Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& g);
+// Takes a lock unless --no-lock.
+Result<std::unique_ptr<RepositoryLock>> LockRepository(const GlobalOptions& g, Repository& repo,
+                                                       LockKind kind);
+
+// Maps a failure to an exit code and prints "lifeboat: error: ..." to stderr (JSON on --json).
+int ReportError(const GlobalOptions& g, const Status& st);
+int ExitCodeFor(const Status& st);
+
+// Prints to stdout unless --quiet; for human-readable progress and results.
+void Say(const GlobalOptions& g, const std::string& line);
+void PrintJson(const nlohmann::json& j);
+
+std::string FormatBytes(uint64_t bytes);
+std::string FormatDuration(double seconds);
+std::string FormatLocalTime(int64_t unix_ns);
+bool StdoutIsTerminal();
+bool StderrIsTerminal();
+
+// Adds the verbs. Each sets *runner when its subcommand is chosen.
+void RegisterInit(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterBackup(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterSnapshots(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterLs(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterDiff(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterCheck(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterStats(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterCat(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterKey(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterUnlock(CLI::App& app, GlobalOptions& g, Runner* runner);
+
+// The JSON form of a snapshot used by `snapshots --json` and other listings.
+nlohmann::json SnapshotJson(const Id& id, const Snapshot& s);
+
+// The JSON form of one tree node, used by `ls --json` (with "path" added) and `cat tree`.
+// `with_ids` adds "content" (data blob ids), "subtree" and "xattrs" (values hex); without it
+// "content_blobs" is only the number of data blobs. Defined in cmd_ls.cc.
+nlohmann::json NodeJson(const Node& node, bool with_ids);
+
+// Adds --host/--tag/--path snapshot filter options to a subcommand.
+void AddSnapshotFilterOptions(CLI::App* cmd, SnapshotFilter* filter);
+
+}  // namespace lifeboat::cli

@@ -1,0 +1,72 @@
+// lifeboat: command-line entry point. Parses global options, dispatches to one verb.
+#include <iostream>
+
+#include "cli/common.h"
+
+namespace lifeboat::cli {
+
+static const char kExitCodesHelp[] = R"(Exit codes:
+  0    success
+  1    the command failed
+  2    bad command line or invalid argument
+  3    finished, but some files could not be read or written (incomplete)
+  4    check found damage in the repository
+  10   the repository does not exist
+  11   the repository lock could not be taken, or was lost
+  12   no key matches the password
+  130  interrupted (Ctrl-C or SIGTERM)
+
+Environment: LIFEBOAT_REPOSITORY, LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE,
+LIFEBOAT_PASSWORD_COMMAND. See doc/ for the repository format.)";
+
+int Main(int argc, char** argv) {
+  CLI::App app{"Lifeboat: deduplicating, encrypted backup and disaster recovery", "lifeboat"};
+  app.footer(kExitCodesHelp);
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "lifeboat 0.1.0");
+  GlobalOptions g;
+  app.add_option("-r,--repo", g.repo, "repository location (env LIFEBOAT_REPOSITORY)");
+  app.add_option("-p,--password-file", g.password_file, "read the password from this file");
+  app.add_option("--password-command", g.password_command, "run this to get the password");
+  app.add_flag("--json", g.json, "machine-readable JSON output");
+  app.add_flag("-q,--quiet", g.quiet, "print only errors");
+  app.add_flag("-v,--verbose", g.verbose, "more output (repeatable)");
+  app.add_flag("--no-lock", g.no_lock, "do not lock the repository (read-only commands only)");
+  app.fallthrough();
+
+  Runner runner;
+  RegisterInit(app, g, &runner);
+  RegisterBackup(app, g, &runner);
+  RegisterRestore(app, g, &runner);
+  RegisterSnapshots(app, g, &runner);
+  RegisterLs(app, g, &runner);
+  RegisterDiff(app, g, &runner);
+  RegisterCheck(app, g, &runner);
+  RegisterStats(app, g, &runner);
+  RegisterCat(app, g, &runner);
+  RegisterKey(app, g, &runner);
+  RegisterUnlock(app, g, &runner);
+
+  // A repeatable option takes exactly one value per occurrence: `--tag a /path` must leave
+  // /path to the positional arguments.
+  std::function<void(CLI::App*)> one_value_each = [&](CLI::App* a) {
+    for (CLI::Option* o : a->get_options())
+      if (!o->get_positional()) o->allow_extra_args(false);
+    for (CLI::App* sub : a->get_subcommands({})) one_value_each(sub);
+  };
+  one_value_each(&app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  if (!runner) return kExitUsage;
+  InstallSignalHandlers();
+  return runner();
+}
+
+}  // namespace lifeboat::cli
+
+int main(int argc, char** argv) { return lifeboat::cli::Main(argc, argv); }

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# CLI integration test: init, backup, snapshots, restore + compare, incremental, stdin backups,
+# wrong password, missing repository, bad snapshot ids, interrupts, stale locks, and kill -9 at
+# many points of a backup (via the fault-injecting backend), each followed by check --read-data,
+# restore of earlier snapshots and a successful re-run.
+# Usage: tests/cli_test.sh /path/to/lifeboat
+set -uo pipefail
+LIFEBOAT="${1:?usage: $0 /path/to/lifeboat}"
+WORK="$(mktemp -d /tmp/lifeboat-cli-XXXXXX)"
+trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+export LIFEBOAT_REPOSITORY="$WORK/repo"
+export LIFEBOAT_PASSWORD="correct horse"
+export LIFEBOAT_KDF_N=1024
+unset LIFEBOAT_PASSWORD_FILE LIFEBOAT_PASSWORD_COMMAND
+PASS=0 FAIL=0
+ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; }
+check() { local name="$1"; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+lb() { "$LIFEBOAT" "$@"; }
+expect_rc() {  # expect_rc NAME CODE CMD...
+  local name="$1" want="$2"; shift 2
+  "$@" >"$WORK/out" 2>"$WORK/err"; local rc=$?
+  if [ "$rc" = "$want" ]; then ok "$name (exit $rc)"; else bad "$name: exit $rc, want $want; stderr: $(head -c 400 "$WORK/err")"; fi
+}
+# diff -r, except that it reports two fifos as different; anything else is a real difference.
+same_tree() { ! diff -r --no-dereference "$1" "$2" | grep -v 'is a fifo while file .* is a fifo' | grep -q .; }
+snapshot_count() { lb snapshots --json 2>/dev/null | grep -o '"short_id"' | wc -l; }
+repo_listing() { (cd "$LIFEBOAT_REPOSITORY" && find . -type f | sort); }
+
+# --- sample data: ~12 MiB in several files, so a backup writes several 1 MiB packs ---
+SRC="$WORK/src"
+mkdir -p "$SRC/a/b" "$SRC/empty"
+head -c 6000000 /dev/urandom >"$SRC/a/random1.bin"
+head -c 4000000 /dev/urandom >"$SRC/a/b/random2.bin"
+for i in $(seq 1 40); do echo "file $i $(date +%N)" >"$SRC/a/small-$i.txt"; done
+seq 1 200000 >"$SRC/numbers.txt"
+ln -s a/small-1.txt "$SRC/link"
+mkfifo "$SRC/fifo"
+
+expect_rc "missing repository" 10 lb snapshots
+expect_rc "init" 0 lb init --pack-size 1
+expect_rc "init twice refused" 1 lb init
+expect_rc "backup without paths is a usage error" 2 lb backup
+expect_rc "first backup" 0 lb backup --tag first "$SRC"
+check "one snapshot" [ "$(snapshot_count)" = 1 ]
+expect_rc "restore" 0 lb restore latest --target "$WORK/r1" --verify
+check "restore identical" same_tree "$SRC" "$WORK/r1$SRC"
+
+# Wrong password: clear error, exit 12, nothing written.
+before="$(repo_listing)"
+LIFEBOAT_PASSWORD=wrong "$LIFEBOAT" backup "$SRC" >"$WORK/out" 2>"$WORK/err"; rc=$?
+check "wrong password exits 12" [ "$rc" = 12 ]
+check "wrong password says no key matches" grep -q "no key" "$WORK/err"
+check "wrong password writes nothing" [ "$before" = "$(repo_listing)" ]
+
+# Incremental: nothing changed, nothing read.
+lb backup --json "$SRC" >"$WORK/inc.json" 2>/dev/null
+check "unchanged backup reads nothing" grep -q '"bytes_read":0' "$WORK/inc.json"
+check "unchanged backup adds no data blobs" grep -q '"data_blobs":0' "$WORK/inc.json"
+echo "changed" >>"$SRC/a/small-3.txt"
+rm "$SRC/a/small-4.txt"
+echo new >"$SRC/new.txt"
+lb backup --json "$SRC" >"$WORK/inc2.json" 2>/dev/null
+check "changed backup sees 1 changed file" grep -q '"files_changed":1' "$WORK/inc2.json"
+check "changed backup sees 1 new file" grep -q '"files_new":1' "$WORK/inc2.json"
+
+# Snapshot ids.
+expect_rc "unknown snapshot id" 1 lb restore deadbeef --target "$WORK/x"
+check "unknown id message" grep -q "no snapshot id starts with" "$WORK/err"
+expect_rc "invalid snapshot id" 2 lb restore 'zz!' --target "$WORK/x"
+
+# Streams.
+seq 1 100000 | lb backup --stdin --stdin-filename numbers.sql >/dev/null 2>&1
+check "stdin backup" [ $? = 0 ]
+n="$(snapshot_count)"
+expect_rc "failing stdin command fails the backup" 1 lb backup --stdin-filename db.sql --stdin-from-command -- sh -c 'echo partial; exit 3'
+check "failing command wrote no snapshot" [ "$(snapshot_count)" = "$n" ]
+expect_rc "stdin-from-command" 0 lb backup --stdin-filename db.sql --stdin-from-command -- sh -c 'seq 1 5000'
+lb restore latest --target "$WORK/rs" >/dev/null 2>&1
+check "stdin-from-command content restored" cmp -s "$WORK/rs/db.sql" <(seq 1 5000)
+
+expect_rc "check healthy" 0 lb check
+
+# SIGINT during a backup: exit 130, no snapshot, re-run works.
+head -c 30000000 /dev/urandom >"$SRC/big.bin"
+n="$(snapshot_count)"
+lb backup "$SRC" >/dev/null 2>&1 & pid=$!
+sleep 0.3; kill -INT $pid; wait $pid; rc=$?
+if [ "$rc" = 130 ]; then
+  check "interrupted backup wrote no snapshot" [ "$(snapshot_count)" = "$n" ]
+  ok "SIGINT exits 130"
+elif [ "$rc" = 0 ]; then
+  ok "backup finished before SIGINT arrived (fast machine)"
+else
+  bad "SIGINT exit code $rc"
+fi
+expect_rc "check after interrupt" 0 lb check --read-data
+
+# kill -9 at many points of a backup: the fault backend SIGKILLs the process at its N-th write.
+rm -rf "$WORK/r1"
+lb backup "$SRC" >/dev/null 2>&1
+base_snapshots="$(snapshot_count)"
+lb snapshots --json >"$WORK/before.json"
+kills=0
+for n in 1 2 3 4 5 7 9 12 15 20 25 30 40; do
+  head -c 3000000 /dev/urandom >"$SRC/a/churn-$n.bin"
+  LIFEBOAT_FAULT_KILL_AFTER_OPS=$n LIFEBOAT_FAULT_SEED=$n lb backup "$SRC" >/dev/null 2>&1; rc=$?
+  if [ "$rc" = 137 ] || [ "$rc" = 265 ]; then
+    kills=$((kills + 1))
+    now="$(snapshot_count)"
+    [ "$now" = "$base_snapshots" ] || bad "kill at op $n left $now snapshots (want $base_snapshots)"
+    lb check --read-data >"$WORK/check.out" 2>&1 || bad "check --read-data after kill at op $n: $(tail -3 "$WORK/check.out")"
+  fi
+  lb backup "$SRC" >/dev/null 2>&1 || bad "re-run after kill at op $n"
+  base_snapshots="$(snapshot_count)"
+done
+check "kill -9 happened at several points ($kills)" [ "$kills" -ge 5 ]
+# A killed process leaves its lock behind: exclusive commands see it is stale (dead pid), and
+# unlock removes it.
+LIFEBOAT_FAULT_KILL_AFTER_OPS=3 lb backup --force "$SRC" >/dev/null 2>&1
+check "a lock was left behind" [ -n "$(ls "$LIFEBOAT_REPOSITORY/locks")" ]
+expect_rc "exclusive lock ignores the dead process's lock" 0 lb check
+expect_rc "unlock" 0 lb unlock
+check "unlock removed the stale lock" [ -z "$(ls "$LIFEBOAT_REPOSITORY/locks")" ]
+# Every snapshot that existed still restores bit-exact (the first one is the original tree).
+first_id="$(lb snapshots --json | grep -o '"id":"[0-9a-f]*"' | head -1 | cut -d'"' -f4)"
+lb restore "$first_id" --target "$WORK/after-kills" --verify >/dev/null 2>&1
+check "first snapshot restores after all kills" [ $? = 0 ]
+expect_rc "final check --read-data" 0 lb check --read-data
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
