@@ -22,7 +22,7 @@
 # Environment:
 #   BENCH_WORK       work directory for datasets, repositories, logs (default: bench/work)
 #   LIFEBOAT_BIN     Lifeboat CLI (default: $BENCH_BUILD_DIR/src/cli/lifeboat); skipped if missing
-#   BENCH_BUILD_DIR  CMake build dir holding lifeboat and the bench helpers (default: build/)
+#   BENCH_BUILD_DIR  CMake build dir holding lifeboat and the bench helpers (default: build/release)
 #   BENCH_CPUS       CPU list every tool is pinned to with taskset (default: 0,1 = two cores)
 #
 # For each dataset and tool: init; backup of v1; backup of v2 (changed); backup of v2 again
@@ -92,7 +92,7 @@ done
 
 WORK=$(mkdir -p "${BENCH_WORK:-$BENCH_DIR/work}" && cd "${BENCH_WORK:-$BENCH_DIR/work}" && pwd)
 readonly WORK
-readonly BUILD_DIR=${BENCH_BUILD_DIR:-$REPO_ROOT/build}
+readonly BUILD_DIR=${BENCH_BUILD_DIR:-$REPO_ROOT/build/release}
 readonly LIFEBOAT=${LIFEBOAT_BIN:-$BUILD_DIR/src/cli/lifeboat}
 readonly CPUS=${BENCH_CPUS:-0,1}
 readonly RESULTS="$WORK/results.tsv"
