@@ -32,6 +32,7 @@ Result<FinishedPack> PackWriter::Finish() {
     b.raw_length = p.raw_length;
     out.data.insert(out.data.end(), p.stored.begin(), p.stored.end());
     out.blobs.push_back(b);
+    p.stored = Bytes();  // free as we go: peak memory is one pack, not two
   }
   pending_.clear();
   bytes_ = 0;
