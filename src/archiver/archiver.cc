@@ -269,8 +269,36 @@ void Archiver::Issue(const std::string& path, const std::string& message, bool e
   if (options_.on_issue) options_.on_issue(issue, error);
 }
 
+// True when every byte is zero (holes of sparse files, zeroed regions of disk images).
+static bool IsAllZero(ByteView data) {
+  if (data.empty() || data[0] != 0) return false;
+  return std::memcmp(data.data(), data.data() + 1, data.size() - 1) == 0;
+}
+
 Status Archiver::StoreChunk(ByteView chunk, std::vector<Id>* content) {
-  Id id = repo_.codec().ComputeId(chunk);
+  // Runs of zeros are frequent (sparse files, disk images) and always yield the same few chunks:
+  // remember their ids instead of hashing the zeros again.
+  thread_local std::vector<std::pair<size_t, Id>> zero_ids;
+  thread_local Id zero_ids_repo;  // ids depend on the repository's key: one cache per repo
+  if (zero_ids_repo != repo_.config().id) {
+    zero_ids.clear();
+    zero_ids_repo = repo_.config().id;
+  }
+  Id id;
+  bool zero = IsAllZero(chunk);
+  bool known_zero = false;
+  if (zero) {
+    for (const auto& [len, zid] : zero_ids)
+      if (len == chunk.size()) {
+        id = zid;
+        known_zero = true;
+        break;
+      }
+  }
+  if (!known_zero) {
+    id = repo_.codec().ComputeId(chunk);
+    if (zero && zero_ids.size() < 64) zero_ids.emplace_back(chunk.size(), id);
+  }
   content->push_back(id);
   if (options_.dry_run) {
     if (!repo_.index().Has(BlobType::kData, id)) {
@@ -288,7 +316,7 @@ Result<uint64_t> Archiver::ChunkStream(int fd, std::vector<Id>* content) {
   const Chunker& chunker = repo_.chunker();
   const size_t max = chunker.params().max_size;
   thread_local Bytes buf;
-  if (buf.size() < 3 * max) buf.resize(3 * max);
+  if (buf.size() < 2 * max) buf.resize(2 * max);
   size_t begin = 0, end = 0;
   bool eof = false;
   uint64_t total = 0;

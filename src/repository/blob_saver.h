@@ -27,7 +27,7 @@ namespace lifeboat {
 
 struct BlobSaverOptions {
   int workers = 0;                      // 0: one per core
-  size_t max_queued_bytes = 64u << 20;  // Save() blocks while more than this waits for encoding
+  size_t max_queued_bytes = 16u << 20;  // Save() blocks while more than this waits for encoding
   size_t packs_per_index = 4;           // write an index file after this many packs
 };
 
