@@ -6,6 +6,7 @@ BlobSaver::BlobSaver(Repository& repo, BlobSaverOptions options)
     : repo_(repo), options_(options) {
   int n = options_.workers > 0 ? options_.workers
                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  inline_writer_ = std::make_unique<PackWriter>(repo_.aead());
   for (int i = 0; i < n; ++i) writers_.push_back(std::make_unique<PackWriter>(repo_.aead()));
   for (int i = 0; i < n; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
 }
@@ -49,6 +50,17 @@ Result<bool> BlobSaver::Save(BlobType type, const Id& id, Bytes plaintext) {
     if (!error_.ok()) return error_;
   }
   pending_.insert(Key{id, type});
+  if (plaintext.size() <= options_.inline_max_bytes) {
+    // Small blobs are encoded right here, in the caller's thread: handing thousands of tiny
+    // blobs to a worker costs more in wake-ups than the encoding itself.
+    lock.unlock();
+    Status st = EncodeInline(type, id, plaintext);
+    if (!st.ok()) {
+      SetError(st);
+      return st;
+    }
+    return true;
+  }
   queued_bytes_ += plaintext.size();
   queue_.push_back(Job{type, id, std::move(plaintext)});
   lock.unlock();
@@ -96,6 +108,26 @@ void BlobSaver::WorkerLoop(size_t worker) {
     }
     space_cv_.notify_all();
   }
+}
+
+Status BlobSaver::EncodeInline(BlobType type, const Id& id, ByteView plaintext) {
+  Bytes stored;
+  LB_RETURN_IF_ERROR(repo_.codec().Encode(plaintext, id, &stored));
+  new_blobs_++;
+  (type == BlobType::kData ? new_data_blobs_ : new_tree_blobs_)++;
+  new_raw_bytes_ += plaintext.size();
+  new_stored_bytes_ += stored.size();
+  std::unique_ptr<PackWriter> full;
+  {
+    std::lock_guard lock(inline_mu_);
+    inline_writer_->Add(type, id, std::move(stored), static_cast<uint32_t>(plaintext.size()));
+    if (inline_writer_->bytes() >= repo_.config().pack_size) {
+      full = std::move(inline_writer_);
+      inline_writer_ = std::make_unique<PackWriter>(repo_.aead());
+    }
+  }
+  if (full) return UploadPack(*full);
+  return Status::Ok();
 }
 
 Status BlobSaver::UploadPack(PackWriter& writer) {
@@ -151,7 +183,16 @@ Status BlobSaver::Flush() {
     space_cv_.wait(lock, [&] { return (queue_.empty() && active_ == 0); });
     if (!error_.ok()) return error_;
   }
-  // All workers are idle and wait for work; their writers are safe to use from here.
+  // All workers are idle and wait for work; their writers are safe to use from here. Callers
+  // do not Save() during Flush(), so the inline writer is idle too.
+  {
+    std::lock_guard lock(inline_mu_);
+    Status st = UploadPack(*inline_writer_);
+    if (!st.ok()) {
+      SetError(st);
+      return st;
+    }
+  }
   for (auto& writer : writers_) {
     Status st = UploadPack(*writer);
     if (!st.ok()) {

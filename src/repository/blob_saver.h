@@ -29,6 +29,7 @@ struct BlobSaverOptions {
   int workers = 0;                      // 0: one per core
   size_t max_queued_bytes = 16u << 20;  // Save() blocks while more than this waits for encoding
   size_t packs_per_index = 4;           // write an index file after this many packs
+  size_t inline_max_bytes = 256u << 10;  // blobs up to this size are encoded in Save()'s caller
 };
 
 struct BlobSaverStats {
@@ -46,7 +47,8 @@ class BlobSaver {
 
   // Accepts a blob whose id the caller computed with repo.codec().ComputeId. Returns true when
   // the blob was new and is now queued, false when the repository or this saver already has it.
-  // Blocks while the queue is full. Returns the first error any worker hit. Thread-safe.
+  // Blobs up to inline_max_bytes are encoded in the calling thread; larger ones are queued for
+  // the workers (blocking while the queue is full). Returns the first error hit. Thread-safe.
   Result<bool> Save(BlobType type, const Id& id, Bytes plaintext);
 
   // True if the blob is in the index or queued here. Thread-safe.
@@ -77,6 +79,7 @@ class BlobSaver {
 
   void WorkerLoop(size_t worker);
   Status UploadPack(PackWriter& writer);  // finishes, stores, indexes; thread-safe
+  Status EncodeInline(BlobType type, const Id& id, ByteView plaintext);
   Status WriteIndex(bool all);            // writes pending index entries
   void SetError(const Status& st);
 
@@ -94,6 +97,9 @@ class BlobSaver {
   std::unordered_set<Key, KeyHash> pending_;  // accepted, not yet indexed; GUARDED_BY(mu_)
   std::vector<std::unique_ptr<PackWriter>> writers_;  // one per worker
   std::vector<std::thread> threads_;
+
+  std::mutex inline_mu_;
+  std::unique_ptr<PackWriter> inline_writer_;  // small blobs encoded by callers; GUARDED_BY(inline_mu_)
 
   std::mutex index_mu_;
   IndexFile unindexed_;  // GUARDED_BY(index_mu_)

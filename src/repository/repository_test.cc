@@ -452,7 +452,9 @@ TEST_F(RepositoryTest, ConcurrentSavesFromFourThreads) {
   }
   // A small queue so Save() blocks often, and all four threads offer the same blobs in nearly
   // the same order, so they race on every id.
-  BlobSaver saver(*repo, BlobSaverOptions{3, 64u << 10, 2});
+  // inline_max_bytes = 0: every blob goes through the worker queue (the inline path is covered
+  // by the other tests, which use the defaults).
+  BlobSaver saver(*repo, BlobSaverOptions{3, 64u << 10, 2, 0});
   std::atomic<int> accepted{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {

@@ -28,7 +28,7 @@ namespace lifeboat {
 namespace {
 
 constexpr uint64_t kJobBytes = 4u << 20;   // one content job covers about this many bytes
-constexpr size_t kCacheBytes = 64u << 20;  // LRU cache of recently loaded blobs
+constexpr size_t kCacheBytes = 16u << 20;  // LRU cache of recently loaded blobs (>= 2 max-size blobs)
 constexpr auto kProgressInterval = std::chrono::milliseconds(250);
 
 bool RunningAsRoot() { return ::geteuid() == 0; }
