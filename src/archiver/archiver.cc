@@ -244,6 +244,7 @@ class Archiver {
   std::condition_variable root_cv_;
   std::optional<Id> root_id_;          // GUARDED_BY(mu_)
   bool root_done_ = false;             // GUARDED_BY(mu_)
+  std::optional<Id> old_root_tree_;   // the parent snapshot's root tree, if any
   std::deque<Tree> old_trees_;         // parent trees kept alive for DirState::old; GUARDED_BY(mu_)
 
   SnapshotSummary summary_;  // counters below are folded in at the end
@@ -369,7 +370,10 @@ void Archiver::Complete(const std::shared_ptr<DirState>& dir) {
   }
   dir->node.subtree = id;
   dirs_done_++;
-  if (!dir->old || dir->old->type != NodeType::kDir) dirs_new_++;
+  if (!dir->parent && old_root_tree_) {
+    // The root has no node in the parent snapshot; compare with the parent's root tree.
+    (*old_root_tree_ == id ? dirs_unmodified_ : dirs_changed_)++;
+  } else if (!dir->old || dir->old->type != NodeType::kDir) dirs_new_++;
   else if (dir->old->subtree == id) dirs_unmodified_++;
   else dirs_changed_++;
   if (auto parent = dir->parent) {
@@ -768,6 +772,7 @@ Result<BackupResult> Archiver::RunPaths(const Snapshot* parent_snapshot,
     if (!t.ok()) return t.status().WithContext("loading the parent snapshot's tree");
     old_root = std::move(*t);
     old_root_ptr = &old_root;
+    old_root_tree_ = parent_snapshot->tree;
   }
 
   if (options_.progress) {
