@@ -210,25 +210,13 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   const SnapshotSummary& m = r.snapshot.summary;
   double seconds = double(m.backup_end_ns - m.backup_start_ns) / 1e9;
   if (g.json) {
-    nlohmann::json j = {{"message_type", "summary"},
-                        {"dry_run", f.dry_run},
-                        {"files_new", m.files_new},
-                        {"files_changed", m.files_changed},
-                        {"files_unmodified", m.files_unmodified},
-                        {"dirs_new", m.dirs_new},
-                        {"dirs_changed", m.dirs_changed},
-                        {"dirs_unmodified", m.dirs_unmodified},
-                        {"data_blobs", m.data_blobs},
-                        {"tree_blobs", m.tree_blobs},
-                        {"data_added", m.data_added},
-                        {"data_added_packed", m.data_added_packed},
-                        {"total_files_processed", m.total_files_processed},
-                        {"total_bytes_processed", m.total_bytes_processed},
-                        {"bytes_read", m.bytes_read},
-                        {"total_duration", seconds},
-                        {"errors", r.errors.size()},
-                        {"warnings", r.warnings.size()},
-                        {"incomplete", r.incomplete}};
+    nlohmann::json j = SummaryJson(m);
+    j["message_type"] = "summary";
+    j["dry_run"] = f.dry_run;
+    j["total_duration"] = seconds;
+    j["errors"] = r.errors.size();
+    j["warnings"] = r.warnings.size();
+    j["incomplete"] = r.incomplete;
     if (r.snapshot_id) j["snapshot_id"] = r.snapshot_id->Hex();
     if (r.parent_id) j["parent"] = r.parent_id->Hex();
     PrintJson(j);

@@ -248,22 +248,20 @@ void RegisterDiff(CLI::App& app, GlobalOptions& g, Runner* runner) {
   AddSnapshotFilterOptions(cmd, &f->filter);
   cmd->callback([&g, runner, f] {
     *runner = [&g, f]() -> int {
-      auto repo = OpenRepository(g);
-      if (!repo.ok()) return ReportError(g, repo.status());
-      auto lock = LockRepository(g, **repo, LockKind::kShared);
-      if (!lock.ok()) return ReportError(g, lock.status());
-      Status st = (*repo)->LoadIndex();
-      if (!st.ok()) return ReportError(g, st);
-      auto a = (*repo)->FindSnapshot(f->first, f->filter);
+      auto opened = OpenLockedRepository(g, LockKind::kShared);
+      if (!opened.ok()) return ReportError(g, opened.status());
+      Repository& repo = *opened->repo;
+      std::unique_ptr<RepositoryLock>& lock = opened->lock;
+      auto a = repo.FindSnapshot(f->first, f->filter);
       if (!a.ok()) return ReportError(g, a.status());
-      auto b = (*repo)->FindSnapshot(f->second, f->filter);
+      auto b = repo.FindSnapshot(f->second, f->filter);
       if (!b.ok()) return ReportError(g, b.status());
       if (!g.json)
         Say(g, "comparing snapshot " + a->first.Short() + " to " + b->first.Short() + ":");
-      SnapshotDiffer differ(g, **repo, f->metadata);
-      st = differ.CompareTrees(a->second.tree, b->second.tree, "/");
+      SnapshotDiffer differ(g, repo, f->metadata);
+      Status st = differ.CompareTrees(a->second.tree, b->second.tree, "/");
       std::cout << std::flush;
-      if (lock->get()) lock->get()->Release().IgnoreError();
+      if (lock) lock->Release().IgnoreError();
       if (!st.ok()) return ReportError(g, st);
       differ.PrintSummary(a->first, b->first);
       return kExitOk;

@@ -213,13 +213,11 @@ void RegisterLs(CLI::App& app, GlobalOptions& g, Runner* runner) {
   AddSnapshotFilterOptions(cmd, &f->filter);
   cmd->callback([&g, runner, f] {
     *runner = [&g, f]() -> int {
-      auto repo = OpenRepository(g);
-      if (!repo.ok()) return ReportError(g, repo.status());
-      auto lock = LockRepository(g, **repo, LockKind::kShared);
-      if (!lock.ok()) return ReportError(g, lock.status());
-      Status st = (*repo)->LoadIndex();
-      if (!st.ok()) return ReportError(g, st);
-      auto snap = (*repo)->FindSnapshot(f->snapshot, f->filter);
+      auto opened = OpenLockedRepository(g, LockKind::kShared);
+      if (!opened.ok()) return ReportError(g, opened.status());
+      Repository& repo = *opened->repo;
+      std::unique_ptr<RepositoryLock>& lock = opened->lock;
+      auto snap = repo.FindSnapshot(f->snapshot, f->filter);
       if (!snap.ok()) return ReportError(g, snap.status());
       std::string header;
       if (g.json) {
@@ -233,11 +231,11 @@ void RegisterLs(CLI::App& app, GlobalOptions& g, Runner* runner) {
                  FormatLocalTime(snap->second.time_ns) +
                  (f->path == "/" ? "" : " filtered by " + f->path) + ":";
       }
-      Lister lister(g, **repo, *f, std::move(header));
-      st = lister.ListPath(snap->second.tree, f->path);
+      Lister lister(g, repo, *f, std::move(header));
+      Status st = lister.ListPath(snap->second.tree, f->path);
       if (st.ok()) lister.FlushHeader();
       std::cout << std::flush;
-      if (lock->get()) lock->get()->Release().IgnoreError();
+      if (lock) lock->Release().IgnoreError();
       if (!st.ok()) return ReportError(g, st);
       return kExitOk;
     };

@@ -39,14 +39,12 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
   AddSnapshotFilterOptions(cmd, &f->filter);
   cmd->callback([&g, runner, f] {
     *runner = [&g, f]() -> int {
-      auto repo = OpenRepository(g);
-      if (!repo.ok()) return ReportError(g, repo.status());
-      auto lock = LockRepository(g, **repo, LockKind::kShared);
-      if (!lock.ok()) return ReportError(g, lock.status());
-      Status st = (*repo)->LoadIndex();
-      if (!st.ok()) return ReportError(g, st);
+      auto opened = OpenLockedRepository(g, LockKind::kShared);
+      if (!opened.ok()) return ReportError(g, opened.status());
+      Repository& repo = *opened->repo;
+      std::unique_ptr<RepositoryLock>& lock = opened->lock;
       auto [ref, subpath] = SplitSubpath(f->snapshot);
-      auto snap = (*repo)->FindSnapshot(ref, f->filter);
+      auto snap = repo.FindSnapshot(ref, f->filter);
       if (!snap.ok()) return ReportError(g, snap.status());
       RestoreOptions opt;
       opt.target = f->target;
@@ -55,8 +53,8 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
       opt.subtree = subpath;
       opt.verify = f->verify;
       opt.dry_run = f->dry_run;
-      auto r = RestoreTree(**repo, snap->second.tree, opt);
-      if (lock->get()) lock->get()->Release().IgnoreError();
+      auto r = RestoreTree(repo, snap->second.tree, opt);
+      if (lock) lock->Release().IgnoreError();
       if (!r.ok()) return ReportError(g, r.status());
       if (g.json) {
         nlohmann::json errors = nlohmann::json::array();

@@ -119,6 +119,14 @@ Result<std::unique_ptr<RepositoryLock>> LockRepository(const GlobalOptions& g, R
   return RepositoryLock::Acquire(repo, kind, options);
 }
 
+Result<OpenedRepository> OpenLockedRepository(const GlobalOptions& g, LockKind kind) {
+  OpenedRepository out;
+  LB_ASSIGN_OR_RETURN(out.repo, OpenRepository(g));
+  LB_ASSIGN_OR_RETURN(out.lock, LockRepository(g, *out.repo, kind));
+  LB_RETURN_IF_ERROR(out.repo->LoadIndex());
+  return out;
+}
+
 int ExitCodeFor(const Status& st) {
   switch (st.code()) {
     case StatusCode::kOk: return kExitOk;

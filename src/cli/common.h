@@ -63,6 +63,14 @@ Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& g);
 Result<std::unique_ptr<RepositoryLock>> LockRepository(const GlobalOptions& g, Repository& repo,
                                                        LockKind kind);
 
+// A repository opened for a command: the lock (if any) is released before the repository.
+struct OpenedRepository {
+  std::unique_ptr<Repository> repo;
+  std::unique_ptr<RepositoryLock> lock;  // null with --no-lock
+};
+// Opens the repository, takes a lock of `kind` unless --no-lock, and loads the index.
+Result<OpenedRepository> OpenLockedRepository(const GlobalOptions& g, LockKind kind);
+
 // Maps a failure to an exit code and prints "lifeboat: error: ..." to stderr (JSON on --json).
 int ReportError(const GlobalOptions& g, const Status& st);
 int ExitCodeFor(const Status& st);
@@ -92,6 +100,8 @@ void RegisterUnlock(CLI::App& app, GlobalOptions& g, Runner* runner);
 
 // The JSON form of a snapshot used by `snapshots --json` and other listings.
 nlohmann::json SnapshotJson(const Id& id, const Snapshot& s);
+// The counters of a snapshot summary, as used in SnapshotJson and the backup summary.
+nlohmann::json SummaryJson(const SnapshotSummary& m);
 
 // The JSON form of one tree node, used by `ls --json` (with "path" added) and `cat tree`.
 // `with_ids` adds "content" (data blob ids), "subtree" and "xattrs" (values hex); without it
