@@ -226,6 +226,34 @@ Status Repository::LoadIndex() {
     names.push_back(info.name);
     return Status::Ok();
   }));
+  // Pass 1 loads everything; superseded files exist only after a crash in the middle of prune or
+  // `repair index`, so only then is a second pass (without them) needed.
+  std::unordered_set<Id, IdHash> superseded;
+  std::vector<Id> loaded;
+  LB_RETURN_IF_ERROR(LoadIndexFiles(names, &superseded, &loaded));
+  std::vector<std::string> in_force;
+  superseded_index_files_.clear();
+  for (const auto& name : names) {
+    auto id = Id::FromHex(name);
+    if (id && superseded.count(*id))
+      superseded_index_files_.push_back(*id);
+    else
+      in_force.push_back(name);
+  }
+  if (!superseded_index_files_.empty()) {
+    index_.Clear();
+    std::unordered_set<Id, IdHash> ignored;
+    loaded.clear();
+    LB_RETURN_IF_ERROR(LoadIndexFiles(in_force, &ignored, &loaded));
+  }
+  index_files_ = std::move(loaded);
+  index_.Compact();
+  return Status::Ok();
+}
+
+Status Repository::LoadIndexFiles(const std::vector<std::string>& names,
+                                  std::unordered_set<Id, IdHash>* superseded,
+                                  std::vector<Id>* loaded) {
   // Decrypting and decoding is CPU-bound: spread it over the cores.
   std::mutex mu;
   Status first_error;
@@ -246,15 +274,16 @@ Status Repository::LoadIndex() {
         return;
       }
       for (const auto& pack : file->packs) index_.BulkAdd(pack.name, pack.blobs);
+      std::lock_guard lock(mu);
+      superseded->insert(file->supersedes.begin(), file->supersedes.end());
+      if (auto id = Id::FromHex(names[i])) loaded->push_back(*id);
     }
   };
   size_t n = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), names.size());
   std::vector<std::thread> threads;
   for (size_t t = 0; t < n; ++t) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
-  LB_RETURN_IF_ERROR(first_error);
-  index_.Compact();
-  return Status::Ok();
+  return first_error;
 }
 
 Result<Bytes> Repository::LoadBlobAt(const BlobLocation& loc, const Id& id) {

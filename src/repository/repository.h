@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -67,9 +68,14 @@ class Repository {
   const std::string& key_name() const { return key_name_; }
 
   // --- index ---
-  // Loads every index file into index() (replacing nothing already there). Corrupt index files
-  // are an error naming the file.
+  // Loads every index file in force into index() (replacing nothing already there). An index
+  // file named in another file's superseded list (§7) is skipped: it was replaced by prune or
+  // `repair index`, which crashed before removing it. Corrupt index files are an error naming the
+  // file.
   Status LoadIndex();
+  // After LoadIndex(): the index files that were loaded, and those skipped as superseded.
+  const std::vector<Id>& index_files() const { return index_files_; }
+  const std::vector<Id>& superseded_index_files() const { return superseded_index_files_; }
   MasterIndex& index() { return index_; }
   const MasterIndex& index() const { return index_; }
 
@@ -102,6 +108,8 @@ class Repository {
  private:
   Repository(std::unique_ptr<Backend> backend, RepositoryConfig config, MasterKey master,
              std::string key_name);
+  Status LoadIndexFiles(const std::vector<std::string>& names,
+                        std::unordered_set<Id, IdHash>* superseded, std::vector<Id>* loaded);
 
   std::unique_ptr<Backend> backend_;
   RepositoryConfig config_;
@@ -113,6 +121,8 @@ class Repository {
   GearTable gear_;
   Chunker chunker_;
   MasterIndex index_;
+  std::vector<Id> index_files_;
+  std::vector<Id> superseded_index_files_;
 };
 
 // Encodes/decodes the config object (§4) — exposed for `cat config` and tests.

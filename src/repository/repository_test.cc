@@ -2,6 +2,7 @@
 // MemoryBackend.
 
 #include "repository/repository.h"
+#include "repository/index_writer.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -999,6 +1000,87 @@ TEST_F(LockTest, CheckIsCancelledWhenRefreshFailsTooLong) {
   ASSERT_TRUE(wait_for([&] { return (*lock)->Check().ok(); }));
   ASSERT_TRUE((*lock)->Release().ok());
   EXPECT_EQ(LockCount(), 0u);
+}
+
+}  // namespace
+}  // namespace lifeboat
+
+namespace lifeboat {
+namespace {
+
+// A replacement index supersedes the old files: a crash before removing them (simulated by not
+// removing them) leaves them ignored; a crash before the superseding file (simulated by writing
+// only the new files) leaves both in force.
+TEST_F(RepositoryTest, ReplacementIndexSupersedesOldFiles) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  std::vector<Id> ids;
+  for (int round = 0; round < 3; ++round) {  // three backups: three index files, three packs
+    BlobSaver saver(*repo, BlobSaverOptions{1, 1u << 20, 4});
+    Bytes b = RandomData(5000, 100 + round);
+    ids.push_back(repo->codec().ComputeId(b));
+    ASSERT_TRUE(saver.Save(BlobType::kData, ids.back(), b).ok());
+    ASSERT_TRUE(saver.Flush().ok());
+  }
+  auto fresh = OpenRepo();
+  ASSERT_TRUE(fresh && fresh->LoadIndex().ok());
+  ASSERT_EQ(fresh->index_files().size(), 3u);
+  EXPECT_TRUE(fresh->superseded_index_files().empty());
+  Id dropped = fresh->index().Find(BlobType::kData, ids[1])->pack;
+  std::vector<Id> old = fresh->index_files();
+  auto written = WriteReplacementIndex(
+      *fresh, fresh->index(), [&](const Id& pack) { return pack != dropped; }, old);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  ASSERT_EQ(written->size(), 1u);
+
+  // Old files still present but superseded: the dropped pack's blob is gone from the index.
+  auto reopened = OpenRepo();
+  ASSERT_TRUE(reopened && reopened->LoadIndex().ok());
+  EXPECT_EQ(reopened->index_files(), *written);
+  EXPECT_EQ(reopened->superseded_index_files().size(), 3u);
+  EXPECT_TRUE(reopened->index().Has(BlobType::kData, ids[0]));
+  EXPECT_FALSE(reopened->index().Has(BlobType::kData, ids[1]));
+  EXPECT_TRUE(reopened->index().Has(BlobType::kData, ids[2]));
+
+  ASSERT_TRUE(RemoveIndexFiles(*reopened, old).ok());
+  ASSERT_TRUE(RemoveIndexFiles(*reopened, old).ok());  // again: already gone is fine
+  EXPECT_EQ(Names(ObjectType::kIndex).size(), 1u);
+  auto last = OpenRepo();
+  ASSERT_TRUE(last && last->LoadIndex().ok());
+  EXPECT_TRUE(last->superseded_index_files().empty());
+  EXPECT_EQ(last->index().blob_count(), 2u);
+}
+
+TEST_F(RepositoryTest, ReplacementIndexSplitsFilesAndOnlyTheLastSupersedes) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  IndexFile big;
+  std::mt19937_64 rng(5);
+  auto next_id = [&] {
+    Id id;
+    for (auto& b : id.bytes) b = static_cast<uint8_t>(rng());
+    return id;
+  };
+  for (size_t p = 0; p < kPacksPerIndexFile * 2 + 3; ++p)
+    big.packs.push_back({next_id(), {PackedBlob{BlobType::kData, next_id(), 0, 100, 80}}});
+  auto old = repo->SaveUnpacked(ObjectType::kIndex, EncodeIndexFile(big));
+  ASSERT_TRUE(old.ok());
+  ASSERT_TRUE(repo->LoadIndex().ok());
+  auto written = WriteReplacementIndex(
+      *repo, repo->index(), [](const Id&) { return true; }, {*old});
+  ASSERT_TRUE(written.ok());
+  ASSERT_EQ(written->size(), 3u);
+  for (size_t i = 0; i < written->size(); ++i) {
+    auto plain = repo->LoadUnpacked(ObjectType::kIndex, (*written)[i].Hex());
+    ASSERT_TRUE(plain.ok());
+    auto file = DecodeIndexFile(*plain);
+    ASSERT_TRUE(file.ok());
+    EXPECT_EQ(file->supersedes.size(), i + 1 == written->size() ? 1u : 0u);
+  }
+  auto fresh = OpenRepo();
+  ASSERT_TRUE(fresh && fresh->LoadIndex().ok());
+  EXPECT_EQ(fresh->index().blob_count(), big.packs.size());
+  EXPECT_EQ(fresh->superseded_index_files(), std::vector<Id>{*old});
 }
 
 }  // namespace
