@@ -11,6 +11,9 @@ void RegisterInit(CLI::App& app, GlobalOptions& g, Runner* runner) {
   auto pack_mib = std::make_shared<uint64_t>(16);
   cmd->add_option("--pack-size", *pack_mib, "target pack size in MiB (default 16)")
       ->check(CLI::Range(1, 1024));
+  cmd->add_flag("--append-only", opts->append_only,
+                "make the repository append-only for good: no key may ever remove data "
+                "(forget/prune refused; see doc/append-only.md)");
   cmd->callback([&g, runner, opts, pack_mib] {
     opts->pack_size = *pack_mib << 20;
     *runner = [&g, opts]() -> int {

@@ -6,7 +6,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <ctime>
 #include <iostream>
 
@@ -108,15 +111,74 @@ Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& g) {
   return Repository::Open(std::move(backend), password);
 }
 
+// Parses "30s", "10m", "2h", "1h30m" or plain seconds.
+static Result<int64_t> ParseRetryDuration(const std::string& spec) {
+  int64_t total = 0;
+  size_t i = 0;
+  auto bad = [&] {
+    return Status::InvalidArgument("--retry-lock " + spec +
+                                   ": use a duration like 30s, 10m, 2h or 1h30m");
+  };
+  if (spec.empty()) return bad();
+  while (i < spec.size()) {
+    size_t start = i;
+    while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i]))) ++i;
+    if (i == start || i - start > 9) return bad();
+    int64_t v = std::stoll(spec.substr(start, i - start));
+    int64_t unit = 1;
+    if (i < spec.size()) {
+      switch (spec[i++]) {
+        case 's': unit = 1; break;
+        case 'm': unit = 60; break;
+        case 'h': unit = 3600; break;
+        default: return bad();
+      }
+    } else if (start != 0) {
+      return bad();  // "1h30" is ambiguous
+    }
+    total += v * unit;
+  }
+  return total * 1000000000LL;
+}
+
 Result<std::unique_ptr<RepositoryLock>> LockRepository(const GlobalOptions& g, Repository& repo,
                                                        LockKind kind) {
   if (g.no_lock) return std::unique_ptr<RepositoryLock>();
   LockOptions options;
-  if (const char* s = std::getenv("LIFEBOAT_LOCK_REFRESH_SECONDS")) {
-    long v = std::atol(s);
-    if (v > 0) options.refresh_interval_ns = v * 1000000000LL;
+  // Test knobs (seconds): make refresh, loss and staleness observable in seconds, not minutes.
+  auto seconds = [](const char* name, int64_t* out) {
+    if (const char* s = std::getenv(name)) {
+      long v = std::atol(s);
+      if (v > 0) *out = v * 1000000000LL;
+    }
+  };
+  seconds("LIFEBOAT_LOCK_REFRESH_SECONDS", &options.refresh_interval_ns);
+  seconds("LIFEBOAT_LOCK_LOST_SECONDS", &options.lost_after_ns);
+  seconds("LIFEBOAT_LOCK_STALE_SECONDS", &options.stale_after_ns);
+  options.retry_interval_ns = std::min(options.retry_interval_ns, options.refresh_interval_ns);
+  int64_t retry_ns = 0;
+  if (!g.retry_lock.empty()) {
+    LB_ASSIGN_OR_RETURN(retry_ns, ParseRetryDuration(g.retry_lock));
   }
-  return RepositoryLock::Acquire(repo, kind, options);
+  int64_t deadline = NowNs() + retry_ns;
+  bool said = false;
+  for (;;) {
+    auto lock = RepositoryLock::Acquire(repo, kind, options);
+    if (lock.ok() || lock.status().code() != StatusCode::kFailedPrecondition ||
+        NowNs() >= deadline)
+      return lock;
+    if (!said && !g.quiet) {
+      std::cerr << "lifeboat: " << lock.status().message() << "\nlifeboat: retrying for up to "
+                << g.retry_lock << std::endl;
+      said = true;
+    }
+    // Poll every few seconds (at most until the deadline), waking early on Ctrl-C.
+    int64_t until = std::min<int64_t>(deadline, NowNs() + 5000000000LL);
+    while (NowNs() < until) {
+      if (g_interrupted) return Status::Cancelled("interrupted while waiting for the lock");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
 }
 
 Result<OpenedRepository> OpenLockedRepository(const GlobalOptions& g, LockKind kind) {

@@ -39,6 +39,7 @@ struct GlobalOptions {
   bool quiet = false;
   int verbose = 0;
   bool no_lock = false;
+  std::string retry_lock;  // --retry-lock DURATION: keep trying to take the lock this long
 };
 
 // The command to run after parsing; returns the exit code.
@@ -97,6 +98,7 @@ void RegisterStats(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterCat(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterKey(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterUnlock(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterPrune(CLI::App& app, GlobalOptions& g, Runner* runner);
 
 // The JSON form of a snapshot used by `snapshots --json` and other listings.
 nlohmann::json SnapshotJson(const Id& id, const Snapshot& s);

@@ -34,6 +34,8 @@ int Main(int argc, char** argv) {
   app.add_flag("-q,--quiet", g.quiet, "print only errors");
   app.add_flag("-v,--verbose", g.verbose, "more output (repeatable)");
   app.add_flag("--no-lock", g.no_lock, "do not lock the repository (read-only commands only)");
+  app.add_option("--retry-lock", g.retry_lock,
+                 "when the repository is locked, keep retrying this long (e.g. 10m, 1h)");
   app.fallthrough();
 
   Runner runner;
@@ -48,6 +50,7 @@ int Main(int argc, char** argv) {
   RegisterCat(app, g, &runner);
   RegisterKey(app, g, &runner);
   RegisterUnlock(app, g, &runner);
+  RegisterPrune(app, g, &runner);
 
   // A repeatable option takes exactly one value per occurrence: `--tag a /path` must leave
   // /path to the positional arguments.

@@ -1,5 +1,7 @@
 #include "repository/repository.h"
 
+#include "backend/append_only_backend.h"
+
 #include <algorithm>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -19,6 +21,7 @@ std::string ConfigToJson(const RepositoryConfig& c) {
             {"compression", c.compression_level},
             {"pack_size", c.pack_size},
             {"created", c.created}};
+  if (c.append_only) j["append_only"] = true;
   return j.dump();
 }
 
@@ -59,6 +62,7 @@ Result<RepositoryConfig> DecodeConfig(ByteView data, const crypto::Aead& aead) {
     c.compression_level = j.at("compression").get<int>();
     c.pack_size = j.at("pack_size").get<uint64_t>();
     c.created = j.value("created", "");
+    c.append_only = j.value("append_only", false);
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("config: ") + e.what());
   }
@@ -102,6 +106,7 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<Backend> ba
   config.compression_level = options.compression_level;
   config.pack_size = options.pack_size;
   config.created = FormatTime(NowNs());
+  config.append_only = options.append_only;
   MasterKey master = MasterKey::Generate();
   LB_ASSIGN_OR_RETURN(Bytes key_file, CreateKeyFile(master, password, options.kdf));
   std::string key_name = HexEncode(crypto::Sha256(key_file));
@@ -111,8 +116,26 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<Backend> ba
   crypto::Aead aead(master.enc);
   LB_ASSIGN_OR_RETURN(Bytes config_bytes, EncodeConfig(config, aead));
   LB_RETURN_IF_ERROR(backend->Save({ObjectType::kConfig, ""}, config_bytes));
-  return std::unique_ptr<Repository>(
+  std::unique_ptr<Repository> repo(
       new Repository(std::move(backend), std::move(config), std::move(master), key_name));
+  repo->EnforceAppendOnly(nullptr);
+  return repo;
+}
+
+void Repository::EnforceAppendOnly(const KeyFileInfo* key) {
+  if (config_.append_only)
+    append_only_reason_ = "the repository is append-only (set at init, permanent)";
+  key_append_only_ = key && key->append_only;
+  if (!config_.append_only && key_append_only_)
+    append_only_reason_ = "key " + key_name_.substr(0, 8) +
+                          " is append-only; use a key without that restriction for maintenance";
+  if (append_only())
+    backend_ = std::make_unique<AppendOnlyBackend>(std::move(backend_), append_only_reason_);
+}
+
+Status Repository::CheckNotAppendOnly(std::string_view what) const {
+  if (!append_only()) return Status::Ok();
+  return Status::FailedPrecondition(std::string(what) + " is refused: " + append_only_reason_);
 }
 
 Result<std::vector<std::pair<std::string, KeyFileInfo>>> ListKeys(Backend& backend) {
@@ -174,8 +197,12 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
       config_problem = config.status().WithContext("with key " + name);
       continue;
     }
-    return std::unique_ptr<Repository>(new Repository(std::move(backend), std::move(*config),
-                                                      std::move(*master), name));
+    auto info = ParseKeyFileInfo(*file);
+    if (!info.ok()) return info.status().WithContext("key " + name);
+    std::unique_ptr<Repository> repo(new Repository(std::move(backend), std::move(*config),
+                                                    std::move(*master), name));
+    repo->EnforceAppendOnly(&*info);
+    return repo;
   }
   if (!config_problem.ok()) return config_problem;
   if (!load_problem.ok()) return load_problem;
@@ -184,9 +211,10 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
   return Status::Unauthenticated(msg);
 }
 
-Result<std::string> Repository::AddKey(std::string_view password, const KdfParams& kdf) {
+Result<std::string> Repository::AddKey(std::string_view password, const KdfParams& kdf,
+                                       bool append_only) {
   if (password.empty()) return Status::InvalidArgument("an empty password is not allowed");
-  LB_ASSIGN_OR_RETURN(Bytes file, CreateKeyFile(master_, password, kdf));
+  LB_ASSIGN_OR_RETURN(Bytes file, CreateKeyFile(master_, password, kdf, append_only || key_append_only_));
   std::string name = HexEncode(crypto::Sha256(file));
   LB_RETURN_IF_ERROR(backend_->Save({ObjectType::kKey, name}, file));
   return name;

@@ -35,12 +35,15 @@ struct RepositoryConfig {
   int compression_level = 3;
   uint64_t pack_size = 16u << 20;
   std::string created;
+  // Set at init, permanent: nothing but locks may ever be removed (doc/append-only.md).
+  bool append_only = false;
 };
 
 struct InitOptions {
   int compression_level = 3;
   uint64_t pack_size = 16u << 20;
   KdfParams kdf = DefaultKdfParams();
+  bool append_only = false;  // the whole repository, for good (RepositoryConfig::append_only)
 };
 
 class Repository {
@@ -66,6 +69,14 @@ class Repository {
   const Chunker& chunker() const { return chunker_; }
   // Name of the key file that matched the password.
   const std::string& key_name() const { return key_name_; }
+
+  // True when the repository (config) or the key that opened it is append-only. Then backend()
+  // refuses every removal except of locks, and maintenance that deletes must refuse to start.
+  bool append_only() const { return !append_only_reason_.empty(); }
+  // Why, for error messages: "the repository is append-only" / "key <name> is append-only".
+  const std::string& append_only_reason() const { return append_only_reason_; }
+  // FailedPrecondition naming `what` (e.g. "prune") and the reason when append_only(); else OK.
+  Status CheckNotAppendOnly(std::string_view what) const;
 
   // --- index ---
   // Loads every index file in force into index() (replacing nothing already there). An index
@@ -102,12 +113,17 @@ class Repository {
                                                const SnapshotFilter& filter = {});
 
   // --- keys ---
-  Result<std::string> AddKey(std::string_view password, const KdfParams& kdf);
+  // Adds a key file for `password`. A session opened with an append-only key can only add
+  // append-only keys (`append_only` is forced on), so it cannot escalate.
+  Result<std::string> AddKey(std::string_view password, const KdfParams& kdf,
+                             bool append_only = false);
   Status RemoveKey(const std::string& name);
 
  private:
   Repository(std::unique_ptr<Backend> backend, RepositoryConfig config, MasterKey master,
              std::string key_name);
+  // Puts an AppendOnlyBackend under the repository when the config or `key` says so.
+  void EnforceAppendOnly(const KeyFileInfo* key);
   Status LoadIndexFiles(const std::vector<std::string>& names,
                         std::unordered_set<Id, IdHash>* superseded, std::vector<Id>* loaded);
 
@@ -115,6 +131,8 @@ class Repository {
   RepositoryConfig config_;
   MasterKey master_;
   std::string key_name_;
+  std::string append_only_reason_;  // empty unless append-only
+  bool key_append_only_ = false;
   crypto::Aead aead_;
   crypto::HmacSha256 id_mac_;
   BlobCodec codec_;

@@ -995,11 +995,56 @@ TEST_F(LockTest, CheckIsCancelledWhenRefreshFailsTooLong) {
   EXPECT_EQ(st.code(), StatusCode::kCancelled) << st.ToString();
   EXPECT_NE(st.message().find("stopping before committing"), std::string::npos);
 
-  // Once refreshing works again the lock is held again.
+  // Lost is final: even once saves work again, the lock is not revived (others may have judged
+  // it stale meanwhile and pruned data this process relies on).
   control_->fail_saves = false;
-  ASSERT_TRUE(wait_for([&] { return (*lock)->Check().ok(); }));
+  int saves = control_->saves;
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // many refresh intervals
+  EXPECT_EQ(control_->saves.load(), saves) << "a lost lock must not be refreshed";
+  EXPECT_EQ((*lock)->Check().code(), StatusCode::kCancelled);
   ASSERT_TRUE((*lock)->Release().ok());
   EXPECT_EQ(LockCount(), 0u);
+}
+
+TEST_F(LockTest, ASuspendedProcessDoesNotReviveItsLock) {
+  // The process sleeps (SIGSTOP, a suspended VM) past lost_after without any failed save: the
+  // first refresh after waking must declare the lock lost instead of writing a fresh one.
+  std::atomic<int64_t> fake_now{NowNs()};
+  LockOptions opts;
+  opts.now = [&] { return fake_now.load(); };
+  opts.refresh_interval_ns = 1000000;  // 1 ms real time
+  opts.lost_after_ns = 1000000000;     // 1 s fake time
+  auto lock = Acquire(LockKind::kShared, opts);
+  ASSERT_TRUE(lock.ok());
+  fake_now += 5000000000;  // "woke up" 5 s later
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((*lock)->Check().ok() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  int saves = control_->saves;
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(control_->saves.load(), saves);
+  Status st = (*lock)->Check();
+  EXPECT_EQ(st.code(), StatusCode::kCancelled);
+  EXPECT_NE(st.message().find("not refreshed"), std::string::npos) << st.ToString();
+}
+
+TEST_F(LockTest, ALockRemovedByAnotherProcessIsLost) {
+  LockOptions fast;
+  fast.refresh_interval_ns = 1000000;  // 1 ms
+  auto lock = Acquire(LockKind::kShared, fast);
+  ASSERT_TRUE(lock.ok());
+  // Another process runs `unlock --remove-all` (or judged the lock stale) and removes it. A
+  // refresh may replace the object between that process's listing and its removal, so it keeps
+  // removing until the holder notices.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((*lock)->Check().ok() && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(RemoveLocks(*repo_, /*all=*/true).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  Status st = (*lock)->Check();
+  EXPECT_EQ(st.code(), StatusCode::kCancelled);
+  EXPECT_NE(st.message().find("removed by another process"), std::string::npos) << st.ToString();
+  (*lock)->Release().IgnoreError();
 }
 
 }  // namespace

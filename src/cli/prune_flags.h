@@ -1,0 +1,21 @@
+// Prune's command-line flags, shared by `prune` and `forget --prune` (cmd_prune.cc).
+#pragma once
+
+#include <string>
+
+#include "cli/common.h"
+
+namespace lifeboat::cli {
+
+struct PruneFlags {
+  std::string max_unused = "5%";
+  std::string max_repack_size;  // empty: no limit
+};
+
+void AddPruneFlags(CLI::App* cmd, PruneFlags* flags);
+// Prunes the opened repository (which must hold the exclusive lock) and prints what happened.
+// Returns the exit code.
+int RunPrune(const GlobalOptions& g, OpenedRepository& opened, const PruneFlags& flags,
+             bool dry_run);
+
+}  // namespace lifeboat::cli
