@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
+#include <thread>
 #include <cstdlib>
 
 namespace lifeboat {
@@ -43,7 +45,8 @@ Status ParseProbability(const char* name, const char* text, double* out) {
 
 bool FaultOptions::enabled() const {
   return transient_probability > 0 || permanent_probability > 0 || lost_ack_probability > 0 ||
-         short_read_probability > 0 || bit_flip_probability > 0 || kill_after_ops > 0;
+         short_read_probability > 0 || bit_flip_probability > 0 || kill_after_ops > 0 ||
+         delay_ms > 0;
 }
 
 Result<std::optional<FaultOptions>> FaultOptions::FromEnvironment(
@@ -52,6 +55,10 @@ Result<std::optional<FaultOptions>> FaultOptions::FromEnvironment(
   bool any = false;
   if (const char* v = GetEnv(getenv, "LIFEBOAT_FAULT_KILL_AFTER_OPS")) {
     LB_RETURN_IF_ERROR(ParseUnsigned("LIFEBOAT_FAULT_KILL_AFTER_OPS", v, &o.kill_after_ops));
+    any = true;
+  }
+  if (const char* v = GetEnv(getenv, "LIFEBOAT_FAULT_DELAY_MS")) {
+    LB_RETURN_IF_ERROR(ParseUnsigned("LIFEBOAT_FAULT_DELAY_MS", v, &o.delay_ms));
     any = true;
   }
   if (const char* v = GetEnv(getenv, "LIFEBOAT_FAULT_KILL_WHEN")) {
@@ -142,6 +149,8 @@ Status FaultInjectingBackend::Mutate(std::string_view op, const ObjectHandle& h,
     if (fault == Injected::kNone && lost_ack) ++stats_.lost_acks;
   }
   if (kill_before) KillSelf();
+  if (options_.delay_ms > 0 && h.type != ObjectType::kLock)
+    std::this_thread::sleep_for(std::chrono::milliseconds(options_.delay_ms));
   if (fault != Injected::kNone) {
     if (kill_after) KillSelf();
     return FailureStatus(fault, op, &h);

@@ -166,6 +166,12 @@ Status BlobSaver::WriteIndex(bool all) {
     file.packs = std::move(unindexed_.packs);
     unindexed_.packs.clear();
   }
+  Status allowed = options_.before_index_write ? options_.before_index_write() : Status::Ok();
+  if (!allowed.ok()) {
+    std::lock_guard lock(index_mu_);
+    for (auto& p : file.packs) unindexed_.packs.push_back(std::move(p));
+    return allowed;
+  }
   auto id = repo_.SaveUnpacked(ObjectType::kIndex, EncodeIndexFile(file));
   if (!id.ok()) {
     // Put the entries back so a later Flush() can retry them.

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -34,6 +35,11 @@ struct BlobSaverOptions {
   // repo.index(). Prune passes the index it is building, so blobs it repacks out of packs about
   // to be deleted are stored again and indexed at their new place.
   MasterIndex* index = nullptr;
+  // Called right before each index file is written; an error stops the write (and is returned
+  // from Flush). Backups pass their lock's Check(): a process whose lock was lost (say it was
+  // suspended while a prune judged the lock stale and deleted its unindexed packs) must not
+  // publish index entries for packs that may be gone.
+  std::function<Status()> before_index_write;
 };
 
 struct BlobSaverStats {

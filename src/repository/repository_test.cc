@@ -25,6 +25,16 @@
 namespace lifeboat {
 namespace {
 
+BlobSaverOptions SaverOptions(int workers, size_t max_queued_bytes, size_t packs_per_index,
+                              size_t inline_max_bytes = 256u << 10) {
+  BlobSaverOptions o;
+  o.workers = workers;
+  o.max_queued_bytes = max_queued_bytes;
+  o.packs_per_index = packs_per_index;
+  o.inline_max_bytes = inline_max_bytes;
+  return o;
+}
+
 // Init's default KdfParams read LIFEBOAT_KDF_N: keep scrypt cheap in every test.
 [[maybe_unused]] const bool kFastKdf = [] { return setenv("LIFEBOAT_KDF_N", "1024", 1) == 0; }();
 
@@ -358,7 +368,7 @@ TEST_F(RepositoryTest, SavingTheSameDataTwiceAddsNothing) {
   std::vector<Bytes> blobs;
   for (int i = 0; i < 20; ++i) blobs.push_back(RandomData(10000 + i, i));
   {
-    BlobSaver saver(*repo, BlobSaverOptions{2, 1u << 20, 4});
+    BlobSaver saver(*repo, SaverOptions(2, 1u << 20, 4));
     for (const auto& b : blobs) {
       auto added = saver.Save(BlobType::kData, repo->codec().ComputeId(b), b);
       ASSERT_TRUE(added.ok() && *added);
@@ -385,7 +395,7 @@ TEST_F(RepositoryTest, SavingTheSameDataTwiceAddsNothing) {
   EXPECT_EQ(Names(ObjectType::kPack).size(), 1u + (Names(ObjectType::kPack).size() > 1));
   // A second saver on the same repository: everything is already in the index.
   {
-    BlobSaver saver(*repo, BlobSaverOptions{2, 1u << 20, 4});
+    BlobSaver saver(*repo, SaverOptions(2, 1u << 20, 4));
     for (const auto& b : blobs) {
       auto added = saver.Save(BlobType::kData, repo->codec().ComputeId(b), b);
       ASSERT_TRUE(added.ok());
@@ -404,7 +414,7 @@ TEST_F(RepositoryTest, SavingTheSameDataTwiceAddsNothing) {
   ASSERT_TRUE(fresh);
   ASSERT_TRUE(fresh->LoadIndex().ok());
   {
-    BlobSaver saver(*fresh, BlobSaverOptions{1, 1u << 20, 4});
+    BlobSaver saver(*fresh, SaverOptions(1, 1u << 20, 4));
     for (const auto& b : blobs) {
       auto added = saver.Save(BlobType::kData, fresh->codec().ComputeId(b), b);
       ASSERT_TRUE(added.ok());
@@ -455,7 +465,7 @@ TEST_F(RepositoryTest, ConcurrentSavesFromFourThreads) {
   // the same order, so they race on every id.
   // inline_max_bytes = 0: every blob goes through the worker queue (the inline path is covered
   // by the other tests, which use the defaults).
-  BlobSaver saver(*repo, BlobSaverOptions{3, 64u << 10, 2, 0});
+  BlobSaver saver(*repo, SaverOptions(3, 64u << 10, 2, 0));
   std::atomic<int> accepted{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -562,7 +572,7 @@ TEST_F(RepositoryTest, DamagedPackIsReportedWhenTheBlobIsRead) {
 TEST_F(RepositoryTest, BackendFailureStopsTheSaver) {
   auto repo = InitRepo();
   ASSERT_TRUE(repo);
-  BlobSaver saver(*repo, BlobSaverOptions{2, 1u << 20, 1});
+  BlobSaver saver(*repo, SaverOptions(2, 1u << 20, 1));
   control_->fail_saves = true;
   for (int i = 0; i < 5; ++i) {
     Bytes b = RandomData(1000, i);
@@ -583,7 +593,7 @@ TEST_F(RepositoryTest, BackendFailureStopsTheSaver) {
 TEST_F(RepositoryTest, FailedIndexWriteIsRetriedByTheNextFlush) {
   auto repo = InitRepo();
   ASSERT_TRUE(repo);
-  BlobSaver saver(*repo, BlobSaverOptions{1, 1u << 20, 1});
+  BlobSaver saver(*repo, SaverOptions(1, 1u << 20, 1));
   Bytes b = RandomData(1000, 1);
   Id id = repo->codec().ComputeId(b);
   ASSERT_TRUE(saver.Save(BlobType::kData, id, b).ok());
@@ -612,7 +622,7 @@ TEST_F(RepositoryTest, IndexWriteFailureDuringBackupIsRetried) {
   auto init = Repository::Init(NewBackend(), "pw", opts);
   ASSERT_TRUE(init.ok());
   auto repo = std::move(*init);
-  BlobSaver saver(*repo, BlobSaverOptions{1, 1u << 20, 1});
+  BlobSaver saver(*repo, SaverOptions(1, 1u << 20, 1));
   control_->fail_index_saves = true;
   std::vector<Bytes> blobs;
   for (int i = 0; i < 40; ++i) {
@@ -1061,7 +1071,7 @@ TEST_F(RepositoryTest, ReplacementIndexSupersedesOldFiles) {
   ASSERT_TRUE(repo);
   std::vector<Id> ids;
   for (int round = 0; round < 3; ++round) {  // three backups: three index files, three packs
-    BlobSaver saver(*repo, BlobSaverOptions{1, 1u << 20, 4});
+    BlobSaver saver(*repo, SaverOptions(1, 1u << 20, 4));
     Bytes b = RandomData(5000, 100 + round);
     ids.push_back(repo->codec().ComputeId(b));
     ASSERT_TRUE(saver.Save(BlobType::kData, ids.back(), b).ok());
