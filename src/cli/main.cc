@@ -48,6 +48,7 @@ int Main(int argc, char** argv) {
   RegisterCat(app, g, &runner);
   RegisterKey(app, g, &runner);
   RegisterUnlock(app, g, &runner);
+  RegisterForget(app, g, &runner);
 
   // A repeatable option takes exactly one value per occurrence: `--tag a /path` must leave
   // /path to the positional arguments.
