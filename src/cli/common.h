@@ -99,6 +99,7 @@ void RegisterCat(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterKey(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterUnlock(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterPrune(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner);
 
 // The JSON form of a snapshot used by `snapshots --json` and other listings.
 nlohmann::json SnapshotJson(const Id& id, const Snapshot& s);

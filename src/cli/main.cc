@@ -51,6 +51,7 @@ int Main(int argc, char** argv) {
   RegisterKey(app, g, &runner);
   RegisterUnlock(app, g, &runner);
   RegisterPrune(app, g, &runner);
+  RegisterForget(app, g, &runner);
 
   // A repeatable option takes exactly one value per occurrence: `--tag a /path` must leave
   // /path to the positional arguments.
