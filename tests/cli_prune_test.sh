@@ -59,7 +59,10 @@ second="$(snapshot_ids | grep -v "$first")"
 
 expect_rc "prune with nothing unused" 0 lb prune
 before="$(data_listing)"
-rm "$LIFEBOAT_REPOSITORY/snapshots/$first"  # forget the first snapshot
+expect_rc "forget --keep-last 1 --prune --dry-run" 0 lb forget --keep-last 1 --prune --dry-run --max-unused 0%
+check "forget --prune --dry-run plans the prune without the forgotten snapshot" grep -q "would delete\|would repack" "$WORK/out"
+check "forget --prune --dry-run changes nothing" [ "$(data_listing)" = "$before" ]
+expect_rc "forget the first snapshot" 0 lb forget "$first"
 expect_rc "prune --dry-run" 0 lb prune --dry-run --max-unused 0%
 check "dry run says what it would delete" grep -q "would delete" "$WORK/out"
 check "dry run changes nothing" [ "$(data_listing)" = "$(echo "$before" | grep -v "snapshots/$first")" ]
@@ -91,7 +94,7 @@ check "the concurrent backup's data restores bit-exact" cmp -s "$WORK/dump.bin" 
 check "second snapshot still restores" restores_as "$second" "$SRC"
 
 # --- prune runs (slowly) while a backup is started ---
-rm "$LIFEBOAT_REPOSITORY/snapshots/$second"
+expect_rc "forget the second snapshot" 0 lb forget "$second"
 LIFEBOAT_FAULT_DELAY_MS=400 "$LIFEBOAT" prune --max-unused 0% >"$WORK/prune.out" 2>&1 &
 pr=$!; BG_PIDS+=("$pr")
 check "prune holds a lock" wait_for_lock
@@ -128,6 +131,9 @@ export LIFEBOAT_REPOSITORY="$WORK/ao"
 expect_rc "init --append-only" 0 lb init --append-only --pack-size 1
 expect_rc "backup into an append-only repository" 0 lb backup "$WORK/src-v1"
 expect_rc "prune refused on an append-only repository" 1 lb prune
+check "refusal says append-only" grep -q "append-only" "$WORK/err"
+expect_rc "forget refused on an append-only repository" 1 lb forget --keep-last 1
+expect_rc "forget --dry-run still works there" 0 lb forget --keep-last 1 --dry-run
 check "refusal says append-only" grep -q "append-only" "$WORK/err"
 export LIFEBOAT_REPOSITORY="$WORK/repo"
 echo "backup-host pw" >"$WORK/ao.pw"

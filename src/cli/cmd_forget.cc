@@ -12,6 +12,7 @@
 #include <set>
 
 #include "cli/common.h"
+#include "cli/prune_flags.h"
 #include "retention/retention.h"
 #include "util/file_io.h"
 
@@ -72,6 +73,8 @@ struct ForgetFlags {
   std::string policy_file;
   SnapshotFilter filter;
   bool dry_run = false;
+  bool prune = false;
+  PruneFlags prune_flags;
   std::vector<std::string> ids;
 };
 
@@ -223,6 +226,8 @@ int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
 
   auto repo = OpenRepository(g);
   if (!repo.ok()) return ReportError(g, repo.status());
+  if (!f.dry_run)
+    if (Status st = (*repo)->CheckNotAppendOnly("forget"); !st.ok()) return ReportError(g, st);
   auto lock = LockRepository(g, **repo, LockKind::kExclusive);
   if (!lock.ok()) return ReportError(g, lock.status());
   RepositoryLock* held = lock->get();
@@ -329,7 +334,6 @@ int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
       if (!stopped.ok()) break;
     }
   }
-  release();
 
   if (g.json) {
     nlohmann::json out = nlohmann::json::array();
@@ -354,11 +358,33 @@ int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
                 << (failed.empty() ? "" : ", " + std::to_string(failed.size()) + " failed")
                 << std::endl;
   }
-  if (!stopped.ok()) return ReportError(g, stopped);
-  if (!failed.empty())
+  if (!stopped.ok()) {
+    release();
+    return ReportError(g, stopped);
+  }
+  if (!failed.empty()) {
+    release();
     return ReportError(g, Status::IOError(Plural(failed.size(), "snapshot") +
-                                          " could not be removed (see above); run forget again"));
-  return kExitOk;
+                                          " could not be removed (see above); run forget again" +
+                                          (f.prune ? " (prune was not run)" : "")));
+  }
+  if (!f.prune) {
+    release();
+    return kExitOk;
+  }
+  // Prune under the same exclusive lock. A dry run removed nothing, so prune plans as if the
+  // snapshots forget would remove were gone.
+  if (Status st = (*repo)->LoadIndex(); !st.ok()) {
+    release();
+    return ReportError(g, st);
+  }
+  OpenedRepository opened{std::move(*repo), std::move(*lock)};
+  std::vector<Id> would_remove;
+  if (f.dry_run)
+    for (const auto& gd : groups)
+      for (const auto& d : gd.snapshots)
+        if (!d.keep) would_remove.push_back(d.id);
+  return RunPrune(g, opened, f.prune_flags, f.dry_run, std::move(would_remove));
 }
 
 }  // namespace
@@ -388,6 +414,9 @@ void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner) {
                   "with --keep-* or --group-by");
   AddSnapshotFilterOptions(cmd, &f->filter);
   cmd->add_flag("-n,--dry-run", f->dry_run, "print what would be kept and removed, remove nothing");
+  cmd->add_flag("--prune", f->prune,
+                "run prune afterwards, under the same lock (with --json: a second JSON line)");
+  AddPruneFlags(cmd, &f->prune_flags);
   cmd->add_option("snapshots", f->ids,
                   "snapshot ids (or unique prefixes, or 'latest') to remove; not combinable with "
                   "retention rules");

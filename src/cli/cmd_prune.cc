@@ -14,9 +14,10 @@ void AddPruneFlags(CLI::App* cmd, PruneFlags* flags) {
 }
 
 int RunPrune(const GlobalOptions& g, OpenedRepository& opened, const PruneFlags& flags,
-             bool dry_run) {
+             bool dry_run, std::vector<Id> assume_removed) {
   PruneOptions options;
   options.dry_run = dry_run;
+  options.assume_removed = std::move(assume_removed);
   options.lock = opened.lock.get();
   options.cancel = &g_interrupted;
   Status st = ParseMaxUnused(flags.max_unused, &options);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "cli/common.h"
 
@@ -15,7 +16,8 @@ struct PruneFlags {
 void AddPruneFlags(CLI::App* cmd, PruneFlags* flags);
 // Prunes the opened repository (which must hold the exclusive lock) and prints what happened.
 // Returns the exit code.
+// `assume_removed` (dry runs only): snapshots to plan as if they were gone.
 int RunPrune(const GlobalOptions& g, OpenedRepository& opened, const PruneFlags& flags,
-             bool dry_run);
+             bool dry_run, std::vector<Id> assume_removed = {});
 
 }  // namespace lifeboat::cli

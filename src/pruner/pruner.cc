@@ -146,9 +146,14 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
     return Status::FailedPrecondition(
         "prune refuses to run: " + snapshots.status().message() +
         ". Nothing was deleted. Remove or repair that snapshot first (`lifeboat check`).");
-  stats.snapshots = snapshots->size();
+  if (!options.assume_removed.empty() && !options.dry_run)
+    return Status::InvalidArgument("assume_removed is only allowed in a dry run");
+  std::unordered_set<Id, IdHash> removed(options.assume_removed.begin(),
+                                         options.assume_removed.end());
   std::vector<std::pair<Id, Id>> roots;
-  for (const auto& [id, s] : *snapshots) roots.emplace_back(id, s.tree);
+  for (const auto& [id, s] : *snapshots)
+    if (!removed.count(id)) roots.emplace_back(id, s.tree);
+  stats.snapshots = roots.size();
   AtomicBitset used(index.blob_count());
   int workers = options.workers > 0
                     ? options.workers

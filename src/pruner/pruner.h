@@ -44,6 +44,9 @@ struct PruneOptions {
   std::optional<uint64_t> max_repack_bytes;
   // Plan only: compute and return the statistics, change nothing.
   bool dry_run = false;
+  // Snapshots to treat as already removed (`forget --prune --dry-run` plans as if its removals
+  // had happened). Only allowed together with dry_run.
+  std::vector<Id> assume_removed;
   // Threads for the tree walk; 0: one per core (at least 2, since most of it waits on the backend).
   int workers = 0;
   // The caller's exclusive lock, checked before each destructive step (may be null in tests).
