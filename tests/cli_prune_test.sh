@@ -133,8 +133,8 @@ expect_rc "backup into an append-only repository" 0 lb backup "$WORK/src-v1"
 expect_rc "prune refused on an append-only repository" 1 lb prune
 check "refusal says append-only" grep -q "append-only" "$WORK/err"
 expect_rc "forget refused on an append-only repository" 1 lb forget --keep-last 1
+check "the forget refusal says append-only" grep -q "append-only" "$WORK/err"
 expect_rc "forget --dry-run still works there" 0 lb forget --keep-last 1 --dry-run
-check "refusal says append-only" grep -q "append-only" "$WORK/err"
 export LIFEBOAT_REPOSITORY="$WORK/repo"
 echo "backup-host pw" >"$WORK/ao.pw"
 expect_rc "key add --append-only" 0 lb key add --append-only --new-password-file "$WORK/ao.pw"

@@ -14,6 +14,12 @@
 namespace lifeboat {
 namespace {
 
+BlobSaverOptions OneWorkerSaver() {
+  BlobSaverOptions o;
+  o.workers = 1;
+  return o;
+}
+
 // Forwards to a MemoryBackend the test keeps, so the test can damage objects behind the
 // repository's back and open the repository afresh (with an empty index), as `check` does.
 class SharedBackend : public Backend {
@@ -80,7 +86,7 @@ class CheckerTest : public ::testing::Test {
     // One pack per group, so that damage to one pack hits known files only:
     //   pack_a_: /home/alice/a.txt (two blobs)   pack_b_: /home/alice/b.txt
     //   pack_c_: /home/bob/c.txt, /home/d.txt     pack_t_: all trees
-    BlobSaver saver(*writer_, BlobSaverOptions{.workers = 1});
+    BlobSaver saver(*writer_, OneWorkerSaver());
     a_ = {SaveBlob(saver, RandomData(3000, 1)), SaveBlob(saver, RandomData(2000, 2))};
     ASSERT_TRUE(saver.Flush().ok());
     b_ = SaveBlob(saver, RandomData(1500, 3));
@@ -526,7 +532,7 @@ TEST_F(CheckerTest, ProgressAndCancel) {
 TEST_F(CheckerTest, AffectedListIsCapped) {
   // 30 snapshots, each a distinct root naming the same damaged blob b.
   for (int i = 0; i < 30; ++i) {
-    BlobSaver saver(*writer_, BlobSaverOptions{.workers = 1});
+    BlobSaver saver(*writer_, OneWorkerSaver());
     Tree t;
     t.nodes.push_back(File("f" + std::to_string(i), {b_}));
     Bytes enc = EncodeTree(t);

@@ -63,11 +63,13 @@ static Result<std::string> ReadPasswordFile(const std::string& path) {
   return s;
 }
 
-static Result<std::string> Prompt(const std::string& prompt) {
+static Result<std::string> Prompt(
+    const std::string& prompt,
+    std::string_view how_to_give = "set LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE or "
+                                   "--password-command") {
   if (!isatty(STDIN_FILENO))
-    return Status::InvalidArgument(
-        "no password given: set LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE or "
-        "--password-command (stdin is not a terminal, so Lifeboat cannot ask)");
+    return Status::InvalidArgument("no password given: " + std::string(how_to_give) +
+                                   " (stdin is not a terminal, so Lifeboat cannot ask)");
   std::cerr << prompt << std::flush;
   struct termios old, quiet;
   bool restore = tcgetattr(STDIN_FILENO, &old) == 0;
@@ -96,6 +98,38 @@ Result<std::string> GetPassword(const GlobalOptions& g, bool confirm, const std:
     if (first != second) return Status::InvalidArgument("passwords do not match");
   }
   return first;
+}
+
+void AddSourcePasswordOptions(CLI::App* cmd, SourceRepositoryOptions* source) {
+  cmd->add_option("--from-password-file", source->password_file,
+                  "read the source repository's password from this file "
+                  "(env LIFEBOAT_FROM_PASSWORD_FILE; or LIFEBOAT_FROM_PASSWORD)");
+  cmd->add_option("--from-password-command", source->password_command,
+                  "run this to get the source repository's password "
+                  "(env LIFEBOAT_FROM_PASSWORD_COMMAND)");
+}
+
+Result<std::string> GetSourcePassword(const SourceRepositoryOptions& source) {
+  std::string file =
+      !source.password_file.empty() ? source.password_file : Env("LIFEBOAT_FROM_PASSWORD_FILE");
+  if (!file.empty()) return ReadPasswordFile(file);
+  std::string command = !source.password_command.empty() ? source.password_command
+                                                         : Env("LIFEBOAT_FROM_PASSWORD_COMMAND");
+  if (!command.empty()) return RunPasswordCommand(command);
+  if (const char* pw = std::getenv("LIFEBOAT_FROM_PASSWORD")) return std::string(pw);
+  return Prompt("enter password for source repository " + source.repo + ": ",
+                "set LIFEBOAT_FROM_PASSWORD, LIFEBOAT_FROM_PASSWORD_FILE or "
+                "--from-password-file for the source repository");
+}
+
+Result<std::unique_ptr<Repository>> OpenSourceRepository(const SourceRepositoryOptions& source) {
+  auto opened = [&]() -> Result<std::unique_ptr<Repository>> {
+    LB_ASSIGN_OR_RETURN(auto backend, OpenBackend(source.repo, false));
+    LB_ASSIGN_OR_RETURN(std::string password, GetSourcePassword(source));
+    return Repository::Open(std::move(backend), password);
+  }();
+  if (!opened.ok()) return opened.status().WithContext("source repository");
+  return opened;
 }
 
 Result<std::unique_ptr<Backend>> OpenRepositoryBackend(const GlobalOptions& g, bool create) {

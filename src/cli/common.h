@@ -57,6 +57,21 @@ Result<std::string> GetPassword(const GlobalOptions& g, bool confirm,
 // Runs a command through /bin/sh and returns its first output line (for --password-command).
 Result<std::string> RunPasswordCommand(const std::string& command);
 
+// The other repository of `copy --from` and `init --replica-of`, with its own password options.
+struct SourceRepositoryOptions {
+  std::string repo;              // location (copy: --from, else env LIFEBOAT_FROM_REPOSITORY)
+  std::string password_file;     // --from-password-file
+  std::string password_command;  // --from-password-command
+};
+// Adds --from-password-file and --from-password-command to a subcommand.
+void AddSourcePasswordOptions(CLI::App* cmd, SourceRepositoryOptions* source);
+// Resolves the source repository's password: --from-password-file, LIFEBOAT_FROM_PASSWORD_FILE,
+// --from-password-command, LIFEBOAT_FROM_PASSWORD_COMMAND, LIFEBOAT_FROM_PASSWORD, else a prompt
+// on the terminal. Never falls back to the target's password.
+Result<std::string> GetSourcePassword(const SourceRepositoryOptions& source);
+// Opens the source repository (never creates one). Errors say "source repository: ...".
+Result<std::unique_ptr<Repository>> OpenSourceRepository(const SourceRepositoryOptions& source);
+
 Result<std::unique_ptr<Backend>> OpenRepositoryBackend(const GlobalOptions& g, bool create);
 // Opens the repository named by --repo with the password.
 Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& g);
@@ -94,6 +109,7 @@ void RegisterSnapshots(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterLs(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterDiff(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterCheck(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterCopy(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterStats(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterCat(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterKey(CLI::App& app, GlobalOptions& g, Runner* runner);

@@ -19,7 +19,9 @@ static const char kExitCodesHelp[] = R"(Exit codes:
   130  interrupted (Ctrl-C or SIGTERM)
 
 Environment: LIFEBOAT_REPOSITORY, LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE,
-LIFEBOAT_PASSWORD_COMMAND. See doc/ for the repository format.)";
+LIFEBOAT_PASSWORD_COMMAND; for the source of `copy` and `init --replica-of`:
+LIFEBOAT_FROM_REPOSITORY (copy only), LIFEBOAT_FROM_PASSWORD, LIFEBOAT_FROM_PASSWORD_FILE,
+LIFEBOAT_FROM_PASSWORD_COMMAND. See doc/ for the repository format.)";
 
 int Main(int argc, char** argv) {
   CLI::App app{"Lifeboat: deduplicating, encrypted backup and disaster recovery", "lifeboat"};
@@ -46,6 +48,7 @@ int Main(int argc, char** argv) {
   RegisterLs(app, g, &runner);
   RegisterDiff(app, g, &runner);
   RegisterCheck(app, g, &runner);
+  RegisterCopy(app, g, &runner);
   RegisterStats(app, g, &runner);
   RegisterCat(app, g, &runner);
   RegisterKey(app, g, &runner);

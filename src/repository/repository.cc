@@ -22,6 +22,7 @@ std::string ConfigToJson(const RepositoryConfig& c) {
             {"pack_size", c.pack_size},
             {"created", c.created}};
   if (c.append_only) j["append_only"] = true;
+  if (c.replica_of) j["replica_of"] = c.replica_of->Hex();
   return j.dump();
 }
 
@@ -63,6 +64,11 @@ Result<RepositoryConfig> DecodeConfig(ByteView data, const crypto::Aead& aead) {
     c.pack_size = j.at("pack_size").get<uint64_t>();
     c.created = j.value("created", "");
     c.append_only = j.value("append_only", false);
+    if (j.contains("replica_of")) {
+      auto source = Id::FromHex(j["replica_of"].get<std::string>());
+      if (!source) return Status::Corruption("config: bad replica_of id");
+      c.replica_of = *source;
+    }
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("config: ") + e.what());
   }
@@ -107,7 +113,15 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<Backend> ba
   config.pack_size = options.pack_size;
   config.created = FormatTime(NowNs());
   config.append_only = options.append_only;
-  MasterKey master = MasterKey::Generate();
+  MasterKey master;
+  if (options.replica_of) {
+    LB_RETURN_IF_ERROR(Chunker::ValidateParams(options.replica_of->chunker));
+    config.chunker = options.replica_of->chunker;
+    config.replica_of = options.replica_of->repository_id;
+    master = options.replica_of->master;
+  } else {
+    master = MasterKey::Generate();
+  }
   LB_ASSIGN_OR_RETURN(Bytes key_file, CreateKeyFile(master, password, options.kdf));
   std::string key_name = HexEncode(crypto::Sha256(key_file));
   // Key first, config last: a repository without config is not a repository yet, so an

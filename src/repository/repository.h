@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -37,6 +38,19 @@ struct RepositoryConfig {
   std::string created;
   // Set at init, permanent: nothing but locks may ever be removed (doc/append-only.md).
   bool append_only = false;
+  // Informational: the id of the repository whose key material this replica shares (set by
+  // `init --replica-of`). Whether two repositories really share material is decided by comparing
+  // the keys (copier.h), never by this field.
+  std::optional<Id> replica_of;
+};
+
+// What a replica repository takes over from its source (doc/replication.md): the master key
+// material and the chunker parameters, so that blob ids, chunk boundaries and sealed packs are
+// valid in both and packs copy between them verbatim.
+struct ReplicaSource {
+  Id repository_id;  // the source's id, recorded as the config's "replica_of"
+  MasterKey master;
+  ChunkerParams chunker;
 };
 
 struct InitOptions {
@@ -44,11 +58,15 @@ struct InitOptions {
   uint64_t pack_size = 16u << 20;
   KdfParams kdf = DefaultKdfParams();
   bool append_only = false;  // the whole repository, for good (RepositoryConfig::append_only)
+  // Set: create a replica sharing this key material and chunker parameters (own id, own key
+  // file). Unset: fresh random key material, default chunker parameters.
+  std::optional<ReplicaSource> replica_of;
 };
 
 class Repository {
  public:
-  // Creates a new repository on an empty backend: config and a first key for `password`.
+  // Creates a new repository on an empty backend: config and a first key for `password`. With
+  // options.replica_of the master key material and chunker parameters come from there.
   // AlreadyExists if the backend already holds a config; the backend's error (nothing written) if
   // it cannot tell whether one exists.
   static Result<std::unique_ptr<Repository>> Init(std::unique_ptr<Backend> backend,
