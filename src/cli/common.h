@@ -93,6 +93,7 @@ void RegisterSnapshots(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterLs(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterDiff(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterCheck(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterRepair(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterStats(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterCat(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterKey(CLI::App& app, GlobalOptions& g, Runner* runner);

@@ -44,6 +44,7 @@ int Main(int argc, char** argv) {
   RegisterLs(app, g, &runner);
   RegisterDiff(app, g, &runner);
   RegisterCheck(app, g, &runner);
+  RegisterRepair(app, g, &runner);
   RegisterStats(app, g, &runner);
   RegisterCat(app, g, &runner);
   RegisterKey(app, g, &runner);
