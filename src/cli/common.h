@@ -110,6 +110,7 @@ void RegisterLs(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterDiff(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterCheck(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterCopy(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterRepair(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterStats(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterCat(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterKey(CLI::App& app, GlobalOptions& g, Runner* runner);

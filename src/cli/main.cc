@@ -49,6 +49,7 @@ int Main(int argc, char** argv) {
   RegisterDiff(app, g, &runner);
   RegisterCheck(app, g, &runner);
   RegisterCopy(app, g, &runner);
+  RegisterRepair(app, g, &runner);
   RegisterStats(app, g, &runner);
   RegisterCat(app, g, &runner);
   RegisterKey(app, g, &runner);

@@ -40,6 +40,12 @@ struct BlobSaverOptions {
   // suspended while a prune judged the lock stale and deleted its unindexed packs) must not
   // publish index entries for packs that may be gone.
   std::function<Status()> before_index_write;
+
+  static BlobSaverOptions WithWorkers(int n) {
+    BlobSaverOptions o;
+    o.workers = n;
+    return o;
+  }
 };
 
 struct BlobSaverStats {
