@@ -107,7 +107,7 @@ FaultInjectingBackend::FaultInjectingBackend(std::unique_ptr<Backend> inner, Fau
 
 FaultInjectingBackend::~FaultInjectingBackend() {
   if (options_.stats_file.empty()) return;
-  if (FILE* f = std::fopen(options_.stats_file.c_str(), "w")) {
+  if (FILE* f = std::fopen(options_.stats_file.c_str(), "a")) {
     std::fprintf(f, "mutating_ops %llu\n", static_cast<unsigned long long>(stats_.mutating_ops));
     std::fclose(f);
   }

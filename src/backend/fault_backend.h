@@ -43,8 +43,9 @@ struct FaultOptions {
   // Each mutating call (Save, Remove) other than of a lock sleeps this long first: a slow
   // backend, so tests can run one command while another is still in the middle of its work.
   uint64_t delay_ms = 0;
-  // When set, the backend writes "mutating_ops N" (Save and Remove calls it saw) to this file
-  // when it is destroyed: the crash harness uses it to learn how many kill points a command has.
+  // When set, the backend appends "mutating_ops N" (Save and Remove calls it saw) to this file
+  // when it is destroyed (one line per backend: `copy` opens two): the crash harness uses it to
+  // learn how many kill points a command has.
   std::string stats_file;
 
   // True if any fault is configured.
