@@ -164,6 +164,11 @@ BlobLocation MasterIndex::AtPosition(size_t position) const {
   return ToLocation(sorted_[position]);
 }
 
+Id MasterIndex::IdAtPosition(size_t position) const {
+  std::shared_lock lock(mu_);
+  return sorted_[position].id;
+}
+
 Status MasterIndex::ForEachPack(
     const std::function<Status(const Id& pack, const std::vector<PackedBlob>& blobs)>& fn) const {
   std::shared_lock lock(mu_);

@@ -70,8 +70,10 @@ class MasterIndex {
   // the call; fn must not call back into it. Stops at and returns the first error fn returns.
   Status ForEachPack(
       const std::function<Status(const Id& pack, const std::vector<PackedBlob>& blobs)>& fn) const;
-  // The location stored at `position` (from Position()). REQUIRES: position < sorted size.
+  // The location / blob id stored at `position` (from Position(), or any value below
+  // blob_count() of a compacted index). REQUIRES: position < sorted size. Thread-safe.
   BlobLocation AtPosition(size_t position) const;
+  Id IdAtPosition(size_t position) const;
 
   // Calls fn(pack, blob) for every entry, grouped by nothing in particular.
   void ForEach(const std::function<void(const Id& pack, const PackedBlob& blob)>& fn) const;

@@ -172,22 +172,22 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
     stats.pack_bytes += info.size;
     return Status::Ok();
   }));
+  // Positions index the sorted array directly (AtPosition), so nothing here calls back into the
+  // index while it is locked.
   std::unordered_set<Id, IdHash> indexed;
-  LB_RETURN_IF_ERROR(index.ForEachPack([&](const Id& pack, const std::vector<PackedBlob>& blobs) {
-    indexed.insert(pack);
-    PackUsage& u = packs[pack];
-    for (const PackedBlob& b : blobs) {
-      auto pos = index.Position(b.type, b.id);
-      if (pos && used.Test(*pos)) {
-        u.used_blobs++;
-        u.used_bytes += b.stored_length;
-      } else {
-        u.unused_blobs++;
-        u.unused_bytes += b.stored_length;
-      }
+  const size_t blob_count = index.blob_count();
+  for (size_t pos = 0; pos < blob_count; ++pos) {
+    BlobLocation loc = index.AtPosition(pos);
+    indexed.insert(loc.pack);
+    PackUsage& u = packs[loc.pack];
+    if (used.Test(pos)) {
+      u.used_blobs++;
+      u.used_bytes += loc.stored_length;
+    } else {
+      u.unused_blobs++;
+      u.unused_bytes += loc.stored_length;
     }
-    return Status::Ok();
-  }));
+  }
 
   // 3. Decide.
   std::vector<Id> to_delete;  // packs holding nothing used, and unindexed packs
@@ -282,15 +282,17 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
     BlobSaver saver(repo, saver_options);
     // Each repacked pack's used blobs, in pack order, so each pack is read once.
     std::unordered_map<Id, std::vector<PackedBlob>, IdHash> wanted;
-    LB_RETURN_IF_ERROR(index.ForEachPack([&](const Id& pack, const std::vector<PackedBlob>& blobs) {
-      if (!repack.count(pack)) return Status::Ok();
-      auto& list = wanted[pack];
-      for (const PackedBlob& b : blobs) {
-        auto pos = index.Position(b.type, b.id);
-        if (pos && used.Test(*pos)) list.push_back(b);
-      }
-      return Status::Ok();
-    }));
+    for (size_t pos = 0; pos < blob_count; ++pos) {
+      if (!used.Test(pos)) continue;
+      BlobLocation loc = index.AtPosition(pos);
+      if (!repack.count(loc.pack)) continue;
+      // BlobLocation has no id: IdAtPosition gives it.
+      wanted[loc.pack].push_back(PackedBlob{loc.type, index.IdAtPosition(pos), loc.offset,
+                                            loc.stored_length, loc.raw_length});
+    }
+    for (auto& [pack, blobs] : wanted)
+      std::sort(blobs.begin(), blobs.end(),
+                [](const PackedBlob& a, const PackedBlob& b) { return a.offset < b.offset; });
     uint64_t done = 0;
     for (const auto& [pack, blobs] : wanted) {
       LB_RETURN_IF_ERROR(CheckStillAllowed(options));
