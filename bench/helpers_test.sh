@@ -111,6 +111,22 @@ check "tree: added copies are edited, not verbatim" test "$copy_ok" -eq 1
 check "tree: refuses to mutate a missing directory" \
   bash -c "! '$mutate_tree' '$tmp/missing' 2>/dev/null"
 
+# Successive versions of one tree (bench/lifecycle.sh): each mutation names its copies with its
+# own --copy-suffix, so a file picked for a copy twice does not collide; reusing a suffix does.
+cp -a "$tmp/m1" "$tmp/m1again"
+"$mutate_tree" --seed 5 --copy-suffix .v3copy "$tmp/m1again" 2>/dev/null
+v3copies=$(find "$tmp/m1again" -name '*.v3copy' | wc -l)
+check "tree: --copy-suffix names the new copies ($v3copies)" \
+  test "$v3copies" -eq $(((files - deleted + added) * 2 / 1000))
+check "tree: --copy-suffix leaves the earlier copies" \
+  test "$(find "$tmp/m1again" -name '*.v2copy' | wc -l)" -eq "$added"
+cp -a "$tmp/m1" "$tmp/m1same"
+check "tree: refuses to write a copy over an existing file" \
+  bash -c "! '$mutate_tree' --seed 3 --add-permille 1000 --edit-permille 0 --delete-permille 0 \
+    '$tmp/m1same' 2>/dev/null"
+check "tree: rejects a --copy-suffix with a slash" \
+  bash -c "! '$mutate_tree' --copy-suffix a/b '$tmp/m1same' 2>/dev/null"
+
 if [[ $failures -ne 0 ]]; then
   echo "$failures check(s) failed"
   exit 1

@@ -6,6 +6,9 @@
 //   cp -a kernel-v1 kernel-v2
 //   lifeboat_bench_mutate_tree --seed 1 kernel-v2
 //
+// Mutating the same tree again (successive versions, as bench/lifecycle.sh does) needs a new
+// --copy-suffix each time: an edited copy is never written over an existing file.
+//
 // Stand-alone on purpose (no Lifeboat libraries). The same input tree and seed always give the
 // same output bytes and the same file set; edited files get the current time as mtime, which is
 // what makes backup tools notice them.
@@ -28,7 +31,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kCopySuffix[] = ".v2copy";
+constexpr char kDefaultCopySuffix[] = ".v2copy";
 
 uint64_t SplitMix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -59,6 +62,7 @@ struct Options {
   uint64_t edit_permille = 10;
   uint64_t delete_permille = 2;
   uint64_t add_permille = 2;
+  std::string copy_suffix = kDefaultCopySuffix;
   std::string root;
 };
 
@@ -138,10 +142,11 @@ bool ParseUint(std::string_view text, uint64_t* out) {
 void Usage() {
   std::fprintf(stderr,
                "usage: lifeboat_bench_mutate_tree [--seed N] [--edit-permille N]\n"
-               "           [--delete-permille N] [--add-permille N] DIR\n"
+               "           [--delete-permille N] [--add-permille N] [--copy-suffix S] DIR\n"
                "  Mutates DIR in place (run it on a copy). Defaults: seed 1, edit 10 (1%%),\n"
-               "  delete 2 (0.2%%), add 2 (0.2%% edited copies named <file>%s).\n",
-               kCopySuffix);
+               "  delete 2 (0.2%%), add 2 (0.2%% edited copies named <file>S), S = %s.\n"
+               "  Give each further mutation of the same tree its own suffix (e.g. .v3copy).\n",
+               kDefaultCopySuffix);
 }
 
 bool ParseArgs(int argc, char** argv, Options* options) {
@@ -152,7 +157,15 @@ bool ParseArgs(int argc, char** argv, Options* options) {
     if (arg == "--edit-permille") target = &options->edit_permille;
     if (arg == "--delete-permille") target = &options->delete_permille;
     if (arg == "--add-permille") target = &options->add_permille;
-    if (target != nullptr) {
+    if (arg == "--copy-suffix") {
+      // A suffix must keep the copy in the same directory and make a new name.
+      if (i + 1 >= argc || argv[i + 1][0] == '\0' ||
+          std::string_view(argv[i + 1]).find('/') != std::string_view::npos) {
+        std::fprintf(stderr, "mutate_tree: --copy-suffix needs a non-empty value without '/'\n");
+        return false;
+      }
+      options->copy_suffix = argv[++i];
+    } else if (target != nullptr) {
       if (i + 1 >= argc || !ParseUint(argv[++i], target)) {
         std::fprintf(stderr, "mutate_tree: %s needs a non-negative integer\n", argv[i - 1]);
         return false;
@@ -230,10 +243,11 @@ int main(int argc, char** argv) {
       if (::unlink(path.c_str()) != 0) err = "unlink " + path + ": " + std::strerror(errno);
       ++counts.deleted;
     } else {
-      const std::string copy_path = path + kCopySuffix;
+      const std::string copy_path = path + options.copy_suffix;
       err = ReadFile(path, &data);
       if (err.empty() && ::access(copy_path.c_str(), F_OK) == 0) {
-        err = copy_path + " already exists (mutating an already mutated tree?)";
+        err = copy_path +
+              " already exists (mutating an already mutated tree? give it another --copy-suffix)";
       }
       if (err.empty()) {
         counts.bytes_changed += EditInMiddle(&data, &rng);

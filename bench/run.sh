@@ -21,6 +21,7 @@
 #
 # Environment:
 #   BENCH_WORK       work directory for datasets, repositories, logs (default: bench/work)
+#   BENCH_DATA       where the datasets are generated and reused (default: $BENCH_WORK/data)
 #   LIFEBOAT_BIN     Lifeboat CLI (default: $BENCH_BUILD_DIR/src/cli/lifeboat); skipped if missing
 #   BENCH_BUILD_DIR  CMake build dir holding lifeboat and the bench helpers (default: build/release)
 #   BENCH_CPUS       CPU list every tool is pinned to with taskset (default: 0,1 = two cores)
@@ -38,10 +39,6 @@ set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO_ROOT
 readonly BENCH_DIR="$REPO_ROOT/bench"
-readonly PASSWORD="lifeboat-bench-password"
-readonly KERNEL_TARBALL=/usr/src/linux-source-6.1.tar.xz
-readonly KERNEL_PACKAGE=linux-source-6.1
-readonly TIME_BIN=/usr/bin/time
 readonly STEPS=(init backup-v1 backup-v2 backup-v2-again restore)
 
 dataset=all
@@ -56,12 +53,8 @@ usage() {
   sed -n '3,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
 }
 
-die() {
-  echo "run.sh: $*" >&2
-  exit 2
-}
-
-log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -97,28 +90,11 @@ readonly LIFEBOAT=${LIFEBOAT_BIN:-$BUILD_DIR/src/cli/lifeboat}
 readonly CPUS=${BENCH_CPUS:-0,1}
 readonly RESULTS="$WORK/results.tsv"
 mkdir -p "$WORK"/{bin,data,live,repo,restore,cache,logs}
+DATA=$(mkdir -p "${BENCH_DATA:-$WORK/data}" && cd "${BENCH_DATA:-$WORK/data}" && pwd)
+readonly DATA
 
 # ---------------------------------------------------------------------------------------------
 # Prerequisites
-
-as_root() {
-  if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
-
-apt_updated=0
-apt_install() {  # apt_install PACKAGE...: installs the packages (apt-get update once per run).
-  log "installing $*"
-  if [[ $apt_updated -eq 0 ]]; then
-    as_root apt-get update -q >&2 || return 1
-    apt_updated=1
-  fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2
-}
-
-need_command() {  # need_command COMMAND PACKAGE: installs PACKAGE if COMMAND is missing.
-  command -v "$1" >/dev/null 2>&1 || apt_install "$2" || return 1
-  command -v "$1" >/dev/null 2>&1
-}
 
 [[ -x $TIME_BIN ]] || apt_install time || die "cannot install GNU time ($TIME_BIN)"
 need_command rsync rsync || die "cannot install rsync"
@@ -136,48 +112,17 @@ for tool in "${tool_list[@]}"; do
   esac
 done
 
-pin=()
-if command -v taskset >/dev/null 2>&1 && [[ $(nproc --all) -ge 2 ]]; then
-  pin=(taskset -c "$CPUS")
-  cpu_note="all tools pinned to CPUs $CPUS with taskset (2 cores); restic also gets GOMAXPROCS=2"
-else
-  cpu_note="taskset unavailable or fewer than 2 CPUs: tools not pinned; restic gets GOMAXPROCS=2"
-fi
-
-# Builds (or finds) a dataset helper: $BUILD_DIR/bench/<name> if CMake built it, else compiles
-# the single source file into $WORK/bin.
-helper() {  # helper TARGET SOURCE -> prints the path of the binary
-  local target=$1 source=$BENCH_DIR/$2
-  if [[ -x $BUILD_DIR/bench/$target && $BUILD_DIR/bench/$target -nt $source ]]; then
-    echo "$BUILD_DIR/bench/$target"
-    return
-  fi
-  if [[ ! -x $WORK/bin/$target || $source -nt $WORK/bin/$target ]]; then
-    log "compiling $target"
-    "${CXX:-c++}" -std=c++20 -O2 -Wall -Wextra -o "$WORK/bin/$target" "$source" >&2 ||
-      die "cannot compile $source"
-  fi
-  echo "$WORK/bin/$target"
-}
+setup_pinning
 
 # ---------------------------------------------------------------------------------------------
 # Datasets: prepare_<name> sets v1_dir and v2_dir (read-only masters) and dataset_note.
-
-warm() {  # warm DIR: reads every file once so the step runs on a warm page cache.
-  find "$1" -type f -print0 | xargs -0 -r cat >/dev/null
-}
-
-tree_stats() {  # tree_stats DIR -> "N files, X MiB" (regular files, without our marker)
-  find "$1" -type f ! -path "$1/.complete" -printf '%s\n' |
-    awk '{ n++; b += $1 } END { printf "%d file%s, %.1f MiB", n, n == 1 ? "" : "s", b / 1048576 }'
-}
 
 prepare_image() {
   local make_image name
   make_image=$(helper lifeboat_bench_make_image make_image.cc)
   name="image-$image_size-seed$seed"
-  v1_dir="$WORK/data/$name-v1"
-  v2_dir="$WORK/data/$name-extent$image_extent-v2"
+  v1_dir="$DATA/$name-v1"
+  v2_dir="$DATA/$name-extent$image_extent-v2"
   local variant dir
   for variant in 1 2; do
     dir=$v1_dir
@@ -197,40 +142,17 @@ v2: ~1% of 4 KiB blocks rewritten with new random data ($where), 64 KiB inserted
 }
 
 prepare_kernel() {
-  local mutate_tree key top
+  local mutate_tree
   mutate_tree=$(helper lifeboat_bench_mutate_tree mutate_tree.cc)
-  if [[ ! -f $KERNEL_TARBALL ]]; then
-    apt_install "$KERNEL_PACKAGE" || die "cannot install $KERNEL_PACKAGE"
-    [[ -f $KERNEL_TARBALL ]] || die "$KERNEL_PACKAGE did not provide $KERNEL_TARBALL"
-  fi
-  key=full
-  [[ -n $kernel_subset ]] && key=subset-$(tr -c 'A-Za-z0-9._-' '_' <<<"$kernel_subset" | sed 's/_$//')
-  v1_dir="$WORK/data/kernel-$key-v1"
-  v2_dir="$WORK/data/kernel-$key-seed$seed-v2"
-  if [[ ! -f $v1_dir/.complete ]]; then
-    log "extracting $KERNEL_TARBALL${kernel_subset:+ (subset: $kernel_subset)}"
-    top=$(tar -tJf "$KERNEL_TARBALL" | head -n1 | cut -d/ -f1) || true
-    [[ -n $top ]] || die "cannot list $KERNEL_TARBALL"
-    local members=()
-    if [[ -n $kernel_subset ]]; then
-      local path
-      IFS=, read -r -a paths <<<"$kernel_subset"
-      for path in "${paths[@]}"; do members+=("$top/${path#/}"); done
-    fi
-    rm -rf "$v1_dir" "$v1_dir.tmp" && mkdir -p "$v1_dir.tmp"
-    tar -xJf "$KERNEL_TARBALL" -C "$v1_dir.tmp" --wildcards "${members[@]}" ||
-      die "extracting $KERNEL_TARBALL failed"
-    mv "$v1_dir.tmp/$top" "$v1_dir" && rmdir "$v1_dir.tmp"
-    touch "$v1_dir/.complete"
-  fi
+  extract_kernel_v1
+  v2_dir="$DATA/kernel-$kernel_key-seed$seed-v2"
   if [[ ! -f $v2_dir/.complete ]]; then
     log "creating $v2_dir"
     rm -rf "$v2_dir" && cp -a "$v1_dir" "$v2_dir" && rm -f "$v2_dir/.complete"
     "$mutate_tree" --seed "$seed" "$v2_dir" || die "mutate_tree failed"
     touch "$v2_dir/.complete"
   fi
-  dataset_note="Linux 6.1 source ($KERNEL_TARBALL, $(dpkg-query -W -f='${Version}' \
-"$KERNEL_PACKAGE" 2>/dev/null || echo '?')${kernel_subset:+, subset: $kernel_subset}). \
+  dataset_note="$(kernel_source_note). \
 v2 (seed $seed): 1% of files edited in the middle, 0.2% deleted, 0.2% edited copies added."
 }
 
@@ -269,37 +191,12 @@ tool_cmd() {  # tool_cmd TOOL STEP: fills `cmd`.
   esac
 }
 
-tool_version() {
-  case $1 in
-    restic) restic version 2>/dev/null | head -n1 ;;
-    borg) borg --version 2>/dev/null ;;
-    lifeboat)
-      local v
-      v=$(timeout 10 "$LIFEBOAT" version 2>/dev/null | head -n1) || v=
-      [[ -n $v ]] || v=$(timeout 10 "$LIFEBOAT" --version 2>/dev/null | head -n1) || v=
-      echo "${v:-lifeboat (version unknown)} [$LIFEBOAT]" ;;
-  esac
-}
-
 tool_settings() {
   case $1 in
     restic) echo "repository version 2, compression auto (default)" ;;
     borg) echo "repokey-blake2, --compression zstd,3" ;;
     lifeboat) echo "defaults" ;;
   esac
-}
-
-# Where a restore of $live into $target ended up: restic and borg keep the absolute path.
-restored_root() {
-  local candidate first
-  first=$(find "$live" -mindepth 1 -maxdepth 1 -printf '%f' -quit)
-  for candidate in "$target$live" "$target/$(basename "$live")" "$target"; do
-    if [[ -e $candidate/$first ]]; then
-      echo "$candidate"
-      return
-    fi
-  done
-  echo "$target$live"
 }
 
 # run_step TOOL STEP: runs and records one timed step. Returns the step's exit status.
@@ -366,8 +263,7 @@ report() {
   cat <<EOF
 # Lifeboat benchmark: $(date -u '+%Y-%m-%d %H:%M UTC')
 
-- Host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc --all) CPUs, \
-$(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)
+$(host_line)
 - CPU: $cpu_note.
 - Cache: **warm page cache** -- caches are not dropped; the source data (before a backup) or the
   repository (before a restore) is read once right before each timed step. Each tool starts with

@@ -178,6 +178,7 @@ class Archiver {
     if (!options_.dry_run) {
       BlobSaverOptions so;
       so.workers = options_.save_workers;
+      if (RepositoryLock* lock = options_.lock) so.before_index_write = [lock] { return lock->Check(); };
       saver_ = std::make_unique<BlobSaver>(repo_, so);
     }
     int readers = options_.read_workers > 0

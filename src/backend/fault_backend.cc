@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstdio>
+#include <chrono>
+#include <thread>
 #include <cstdlib>
 
 namespace lifeboat {
@@ -43,7 +46,8 @@ Status ParseProbability(const char* name, const char* text, double* out) {
 
 bool FaultOptions::enabled() const {
   return transient_probability > 0 || permanent_probability > 0 || lost_ack_probability > 0 ||
-         short_read_probability > 0 || bit_flip_probability > 0 || kill_after_ops > 0;
+         short_read_probability > 0 || bit_flip_probability > 0 || kill_after_ops > 0 ||
+         delay_ms > 0 || !stats_file.empty();
 }
 
 Result<std::optional<FaultOptions>> FaultOptions::FromEnvironment(
@@ -52,6 +56,14 @@ Result<std::optional<FaultOptions>> FaultOptions::FromEnvironment(
   bool any = false;
   if (const char* v = GetEnv(getenv, "LIFEBOAT_FAULT_KILL_AFTER_OPS")) {
     LB_RETURN_IF_ERROR(ParseUnsigned("LIFEBOAT_FAULT_KILL_AFTER_OPS", v, &o.kill_after_ops));
+    any = true;
+  }
+  if (const char* v = GetEnv(getenv, "LIFEBOAT_FAULT_STATS_FILE")) {
+    o.stats_file = v;
+    any = true;
+  }
+  if (const char* v = GetEnv(getenv, "LIFEBOAT_FAULT_DELAY_MS")) {
+    LB_RETURN_IF_ERROR(ParseUnsigned("LIFEBOAT_FAULT_DELAY_MS", v, &o.delay_ms));
     any = true;
   }
   if (const char* v = GetEnv(getenv, "LIFEBOAT_FAULT_KILL_WHEN")) {
@@ -92,6 +104,14 @@ Result<std::optional<FaultOptions>> FaultOptions::FromEnvironment(
 
 FaultInjectingBackend::FaultInjectingBackend(std::unique_ptr<Backend> inner, FaultOptions options)
     : inner_(std::move(inner)), options_(options), rng_(options.seed) {}
+
+FaultInjectingBackend::~FaultInjectingBackend() {
+  if (options_.stats_file.empty()) return;
+  if (FILE* f = std::fopen(options_.stats_file.c_str(), "a")) {
+    std::fprintf(f, "mutating_ops %llu\n", static_cast<unsigned long long>(stats_.mutating_ops));
+    std::fclose(f);
+  }
+}
 
 std::string FaultInjectingBackend::Location() const { return inner_->Location(); }
 
@@ -142,6 +162,8 @@ Status FaultInjectingBackend::Mutate(std::string_view op, const ObjectHandle& h,
     if (fault == Injected::kNone && lost_ack) ++stats_.lost_acks;
   }
   if (kill_before) KillSelf();
+  if (options_.delay_ms > 0 && h.type != ObjectType::kLock)
+    std::this_thread::sleep_for(std::chrono::milliseconds(options_.delay_ms));
   if (fault != Injected::kNone) {
     if (kill_after) KillSelf();
     return FailureStatus(fault, op, &h);

@@ -40,12 +40,20 @@ struct FaultOptions {
   // SIGKILL on this process, before or after performing it.
   uint64_t kill_after_ops = 0;
   KillWhen kill_when = KillWhen::kBefore;
+  // Each mutating call (Save, Remove) other than of a lock sleeps this long first: a slow
+  // backend, so tests can run one command while another is still in the middle of its work.
+  uint64_t delay_ms = 0;
+  // When set, the backend appends "mutating_ops N" (Save and Remove calls it saw) to this file
+  // when it is destroyed (one line per backend: `copy` opens two): the crash harness uses it to
+  // learn how many kill points a command has.
+  std::string stats_file;
 
   // True if any fault is configured.
   bool enabled() const;
 
   // Reads LIFEBOAT_FAULT_KILL_AFTER_OPS (integer), LIFEBOAT_FAULT_KILL_WHEN (before|after),
-  // LIFEBOAT_FAULT_SEED (integer), and the probabilities (decimals in [0, 1])
+  // LIFEBOAT_FAULT_SEED (integer), LIFEBOAT_FAULT_DELAY_MS (integer), LIFEBOAT_FAULT_STATS_FILE (path), and the
+  // probabilities (decimals in [0, 1])
   // LIFEBOAT_FAULT_TRANSIENT, LIFEBOAT_FAULT_PERMANENT, LIFEBOAT_FAULT_LOST_ACK,
   // LIFEBOAT_FAULT_SHORT_READ, LIFEBOAT_FAULT_BITFLIP. Returns nullopt when none is set (or set
   // to an empty string); InvalidArgument naming the variable when a value does not parse.
@@ -68,6 +76,7 @@ class FaultInjectingBackend : public Backend {
  public:
   // Takes ownership of `inner`.
   FaultInjectingBackend(std::unique_ptr<Backend> inner, FaultOptions options);
+  ~FaultInjectingBackend() override;
 
   // "<inner location>" — faults do not change where the data lives.
   std::string Location() const override;

@@ -35,14 +35,17 @@ Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, bool c
   } else {
     LB_ASSIGN_OR_RETURN(backend, LocalBackend::Open(path));
   }
+  RetryOptions retry = options.retry;
   if (options.faults_from_environment) {
     LB_ASSIGN_OR_RETURN(std::optional<FaultOptions> faults, FaultOptions::FromEnvironment());
     if (faults && faults->enabled()) {
       backend = std::make_unique<FaultInjectingBackend>(std::move(backend), *faults);
+      // Injected faults need no real backoff: keep the attempts, shorten the waits (tests).
+      retry.initial_delay = std::chrono::milliseconds(5);
+      retry.max_delay = std::chrono::milliseconds(50);
     }
   }
-  return std::unique_ptr<Backend>(
-      std::make_unique<RetryBackend>(std::move(backend), options.retry));
+  return std::unique_ptr<Backend>(std::make_unique<RetryBackend>(std::move(backend), retry));
 }
 
 }  // namespace lifeboat

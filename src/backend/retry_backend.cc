@@ -88,6 +88,16 @@ Status RetryBackend::Save(const ObjectHandle& h, ByteView data) {
 Result<Bytes> RetryBackend::Load(const ObjectHandle& h, uint64_t offset, uint64_t length) {
   return Run("load " + DescribeObject(h), [&](int) -> Result<Bytes> {
     Result<Bytes> r = inner_->Load(h, offset, length);
+    if (r.ok() && length == 0) {
+      // "To the end": the expected size comes from Stat, so a short read is caught here too
+      // (one extra metadata call per whole-object load; packs are read by range).
+      Result<ObjectInfo> info = inner_->Stat(h);
+      if (!info.ok()) return info.status();
+      if (info->size > offset && r->size() < info->size - offset)
+        return Status::Unavailable("short read of " + DescribeObject(h) + ": got " +
+                                   std::to_string(r->size()) + " of " +
+                                   std::to_string(info->size - offset) + " bytes");
+    }
     if (r.ok() && length > 0 && r->size() != length) {
       if (r->size() > length) {
         return Status::Internal("backend returned " + std::to_string(r->size()) + " bytes of " +

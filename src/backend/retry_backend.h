@@ -10,8 +10,9 @@
 //    retried Save gets AlreadyExists, the stored object is Stat'ed and loaded and compared with
 //    `data`: equal means success, different means Corruption.
 //  - Remove: NotFound on a retried Remove means an earlier attempt removed it: success.
-//  - Load: fewer bytes than the explicit `length` asked for is a short read and retried. (With
-//    length 0 the expected size is unknown; such loads are not checked here.)
+//  - Load: fewer bytes than the explicit `length` asked for is a short read and retried. With
+//    length 0 ("to the end") the object is Stat'ed after the load and a result shorter than the
+//    object is a short read too.
 //  - List: a listing that fails part-way is restarted, and names already passed to fn are not
 //    passed again. An error returned by fn itself is never retried.
 #pragma once

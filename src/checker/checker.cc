@@ -1,6 +1,7 @@
 #include "checker/checker.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <condition_variable>
@@ -31,11 +32,45 @@ std::string_view CheckPhaseName(CheckPhase phase) {
   return "unknown";
 }
 
+std::optional<uint64_t> ParseSize(std::string_view text) {
+  size_t digits_end = 0;
+  while (digits_end < text.size() &&
+         ((text[digits_end] >= '0' && text[digits_end] <= '9') || text[digits_end] == '.'))
+    ++digits_end;
+  std::string number(text.substr(0, digits_end));
+  std::string unit(text.substr(digits_end));
+  std::transform(unit.begin(), unit.end(), unit.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  size_t dot = number.find('.');
+  if (number.empty() || number[0] == '.' || number.back() == '.' ||
+      (dot != std::string::npos && number.find('.', dot + 1) != std::string::npos))
+    return std::nullopt;
+  static const std::pair<const char*, int> kUnits[] = {
+      {"b", 0},  {"k", 1},   {"kb", 1}, {"kib", 1}, {"m", 2},  {"mb", 2},  {"mib", 2},
+      {"g", 3},  {"gb", 3},  {"gib", 3}, {"t", 4},  {"tb", 4}, {"tib", 4}};
+  int power = -1;
+  for (const auto& [name, p] : kUnits)
+    if (unit == name) power = p;
+  if (power < 0) return std::nullopt;
+  constexpr uint64_t kLimit = uint64_t{1} << 62;
+  const uint64_t scale = uint64_t{1} << (10 * power);
+  if (dot == std::string::npos) {
+    if (number.size() > 19) return std::nullopt;  // more than fits, whatever the unit
+    uint64_t v = std::stoull(number);
+    if (v == 0 || v >= kLimit / scale) return std::nullopt;
+    return v * scale;
+  }
+  double v = std::strtod(number.c_str(), nullptr) * static_cast<double>(scale);
+  if (!(v >= 1) || v >= static_cast<double>(kLimit)) return std::nullopt;
+  return static_cast<uint64_t>(v);
+}
+
 Status ParseReadDataSubset(std::string_view spec, CheckOptions* options) {
   auto bad = [&] {
-    return Status::InvalidArgument("--read-data-subset '" + std::string(spec) +
-                                   "' is not valid: use n/m (1 <= n <= m <= 256, e.g. 1/7) or a "
-                                   "percentage (e.g. 10%)");
+    return Status::InvalidArgument(
+        "--read-data-subset '" + std::string(spec) +
+        "' is not valid: use n/m (1 <= n <= m <= 256, e.g. 1/7), a percentage (e.g. 10%) or a "
+        "size with a unit (e.g. 500M, 2G, 1.5GiB; units are powers of 1024)");
   };
   if (spec.empty()) return bad();
   if (spec.back() == '%') {
@@ -47,10 +82,18 @@ Status ParseReadDataSubset(std::string_view spec, CheckOptions* options) {
     if (end != number.c_str() + number.size() || !(pct > 0) || pct > 100) return bad();
     options->subset_percent = pct;
     options->subset.reset();
+    options->subset_bytes.reset();
     return Status::Ok();
   }
   size_t slash = spec.find('/');
-  if (slash == std::string_view::npos) return bad();
+  if (slash == std::string_view::npos) {
+    std::optional<uint64_t> bytes = ParseSize(spec);
+    if (!bytes) return bad();
+    options->subset_bytes = *bytes;
+    options->subset.reset();
+    options->subset_percent.reset();
+    return Status::Ok();
+  }
   auto parse = [](std::string_view s, uint32_t* out) {
     if (s.empty()) return false;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
@@ -61,6 +104,7 @@ Status ParseReadDataSubset(std::string_view spec, CheckOptions* options) {
   if (n < 1 || m < 1 || n > m || m > 256) return bad();
   options->subset = std::make_pair(n, m);
   options->subset_percent.reset();
+  options->subset_bytes.reset();
   return Status::Ok();
 }
 
@@ -211,14 +255,17 @@ class Checker {
     LB_RETURN_IF_ERROR(LoadIndexFiles());
     LB_RETURN_IF_ERROR(CheckPackHeaders());
     LB_RETURN_IF_ERROR(LoadSnapshots());
-    if (options_.read_data || options_.subset || options_.subset_percent)
+    if (options_.read_data || options_.subset || options_.subset_percent || options_.subset_bytes)
       LB_RETURN_IF_ERROR(ReadData());
     // The walk runs last, once every kind of damage is known, so it can name the files that
     // each damaged pack or blob affects in a single pass over the trees.
     LB_RETURN_IF_ERROR(WalkTrees());
     if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+    ComputeUnused();
     result_.trees = trees_;
     result_.packs_read = packs_read_;
+    result_.damaged_packs.assign(packs_to_repair_.begin(), packs_to_repair_.end());
+    std::sort(result_.damaged_packs.begin(), result_.damaged_packs.end());
     log_.MoveInto(&result_);
     return std::move(result_);
   }
@@ -294,6 +341,9 @@ class Checker {
     });
   }
 
+  // Loads every index file in force. Files that another file supersedes (§7) are leftovers of an
+  // interrupted prune or repair: a warning, and their entries are dropped again (a second pass,
+  // needed only then).
   Status LoadIndexFiles() {
     std::vector<std::string> names;
     LB_RETURN_IF_ERROR(repo_.backend().List(ObjectType::kIndex, "", [&](const ObjectInfo& info) {
@@ -301,22 +351,70 @@ class Checker {
       return Status::Ok();
     }));
     std::sort(names.begin(), names.end());
+    std::mutex mu;
+    std::unordered_set<Id, IdHash> superseded;            // GUARDED_BY(mu)
+    std::vector<std::pair<size_t, std::string>> failed;  // GUARDED_BY(mu)
+    std::vector<char> loaded(names.size(), 0);           // one writer per element
     std::atomic<uint64_t> done{0};
-    ParallelFor(names.size(), workers_, options_.cancel, [&](size_t i) {
+    auto load = [&](size_t i) -> Result<IndexFile> {
       auto plain = repo_.LoadUnpacked(ObjectType::kIndex, names[i]);
-      Result<IndexFile> file =
-          plain.ok() ? DecodeIndexFile(*plain) : Result<IndexFile>(plain.status());
+      if (!plain.ok()) return plain.status();
+      return DecodeIndexFile(*plain);
+    };
+    ParallelFor(names.size(), workers_, options_.cancel, [&](size_t i) {
+      Result<IndexFile> file = load(i);
       if (!file.ok()) {
-        log_.Error("index", names[i],
-                   file.status().message() +
-                       " (the blobs it lists count as missing until the index is rebuilt)");
+        std::lock_guard lock(mu);
+        failed.emplace_back(i, file.status().message());
       } else {
         for (const auto& pack : file->packs) repo_.index().BulkAdd(pack.name, pack.blobs);
+        loaded[i] = 1;
+        std::lock_guard lock(mu);
+        superseded.insert(file->supersedes.begin(), file->supersedes.end());
       }
       Progress(CheckPhase::kIndex, ++done, names.size());
     });
     if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+    auto is_superseded = [&](size_t i) {
+      auto id = Id::FromHex(names[i]);
+      return id && superseded.count(*id) > 0;
+    };
+    std::sort(failed.begin(), failed.end());
+    for (const auto& [i, message] : failed) {
+      if (is_superseded(i)) continue;  // replaced anyway; warned about below
+      walk_complete_ = false;          // its blobs are missing, so "unused" would be wrong
+      log_.Error("index", names[i],
+                 message + " (the blobs it lists count as missing until the index is rebuilt "
+                           "with `lifeboat repair index`)");
+    }
+    bool reload = false;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (!is_superseded(i)) continue;
+      log_.Warning("index", names[i],
+                   "superseded by a newer index file (left over from an interrupted prune or "
+                   "repair); it is ignored, and the next prune or repair index removes it");
+      reload = reload || loaded[i];
+    }
+    if (reload) {
+      repo_.index().Clear();
+      std::vector<size_t> in_force;
+      for (size_t i = 0; i < names.size(); ++i)
+        if (loaded[i] && !is_superseded(i)) in_force.push_back(i);
+      ParallelFor(in_force.size(), workers_, options_.cancel, [&](size_t k) {
+        Result<IndexFile> file = load(in_force[k]);
+        if (!file.ok()) {  // it loaded a moment ago: the backend changed under the check
+          walk_complete_ = false;
+          log_.Error("index", names[in_force[k]], file.status().message());
+          return;
+        }
+        for (const auto& pack : file->packs) repo_.index().BulkAdd(pack.name, pack.blobs);
+      });
+      if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+    }
     repo_.index().Compact();
+    size_t blobs = repo_.index().blob_count();
+    used_blob_count_ = blobs;
+    used_ = std::vector<std::atomic<uint64_t>>((blobs + 63) / 64);
     return Status::Ok();
   }
 
@@ -446,7 +544,10 @@ class Checker {
       }
       int64_t h = log_.Error("pack", pack.Hex(), message);
       handles[pack] = h;
-      if (o.what != What::kMismatch) damaged_packs_.emplace(pack, h);
+      if (o.what != What::kMismatch) {
+        damaged_packs_.emplace(pack, h);
+        packs_to_repair_.insert(pack);
+      }
     }
     for (const auto& [pack, key] : mismatched) damaged_blobs_.emplace(key, handles[pack]);
     return Status::Ok();
@@ -464,8 +565,10 @@ class Checker {
     ParallelFor(names.size(), workers_, options_.cancel, [&](size_t i) {
       auto id = Id::FromHex(names[i]);
       if (!id) {
+        walk_complete_ = false;
         log_.Error("snapshot", names[i], "object name is not a snapshot id");
       } else if (auto s = repo_.LoadSnapshot(*id); !s.ok()) {
+        walk_complete_ = false;
         log_.Error("snapshot", names[i], s.status().message());
       } else {
         std::lock_guard lock(mu);
@@ -493,16 +596,23 @@ class Checker {
         if (pack.bytes[0] % m == n - 1) out.push_back(pack);
       return out;
     }
-    if (options_.subset_percent) {
-      double pct = std::clamp(*options_.subset_percent, 0.0, 100.0);
-      size_t k = static_cast<size_t>(std::ceil(pct / 100.0 * double(candidates.size())));
-      if (k == 0 && !candidates.empty() && pct > 0) k = 1;
-      k = std::min(k, candidates.size());
+    if (options_.subset_percent || options_.subset_bytes) {
       uint64_t seed = options_.subset_seed;
       if (seed == 0) seed = (uint64_t{std::random_device()()} << 32) ^ std::random_device()();
       std::mt19937_64 rng(seed);
       std::shuffle(candidates.begin(), candidates.end(), rng);
-      candidates.resize(k);
+      size_t k = 0;
+      if (options_.subset_percent) {
+        double pct = std::clamp(*options_.subset_percent, 0.0, 100.0);
+        k = static_cast<size_t>(std::ceil(pct / 100.0 * double(candidates.size())));
+        if (k == 0 && pct > 0) k = 1;
+      } else {
+        // Draw until the total reaches the size: at least one pack, at most one pack too many.
+        uint64_t total = 0;
+        while (k < candidates.size() && (k == 0 || total < *options_.subset_bytes))
+          total += pack_sizes_[candidates[k++]];
+      }
+      candidates.resize(std::min(k, candidates.size()));
       std::sort(candidates.begin(), candidates.end());
     }
     return candidates;
@@ -523,15 +633,20 @@ class Checker {
         int64_t h = log_.Error("pack", name, "cannot be read: " + data.status().message());
         std::lock_guard lock(damage_mu);
         damaged_packs_.emplace(pack, h);
+        packs_to_repair_.insert(pack);
       } else {
         bytes_done += data->size();
-        if (Id{crypto::Sha256(*data)} != pack)
+        if (Id{crypto::Sha256(*data)} != pack) {
           log_.Error("pack", name, "content does not match its name (the pack is damaged)");
+          std::lock_guard lock(damage_mu);
+          packs_to_repair_.insert(pack);
+        }
         auto blobs = ParsePack(repo_.aead(), name, *data);
         if (!blobs.ok()) {
           int64_t h = log_.Error("pack", name, blobs.status().message());
           std::lock_guard lock(damage_mu);
           damaged_packs_.emplace(pack, h);
+          packs_to_repair_.insert(pack);
         } else {
           Bytes plain;
           for (const PackedBlob& b : *blobs) {
@@ -547,10 +662,9 @@ class Checker {
             // Only the copy that readers use affects files; another damaged copy is still
             // reported above.
             auto loc = repo_.index().Find(b.type, b.id);
-            if (loc && loc->pack == pack) {
-              std::lock_guard lock(damage_mu);
-              damaged_blobs_.emplace(BlobKey{b.id, b.type}, h);
-            }
+            std::lock_guard lock(damage_mu);
+            packs_to_repair_.insert(pack);
+            if (loc && loc->pack == pack) damaged_blobs_.emplace(BlobKey{b.id, b.type}, h);
           }
         }
       }
@@ -566,7 +680,13 @@ class Checker {
   // the blob is not in the index. Runs on walker threads; damaged_* are not written any more.
   bool CheckReference(BlobType type, const Id& id, uint32_t snapshot, const std::string& path) {
     auto loc = repo_.index().Find(type, id);
-    if (!loc) {
+    if (loc) {
+      if (auto pos = repo_.index().Position(type, id); pos && *pos < used_blob_count_)
+        used_[*pos / 64].fetch_or(uint64_t{1} << (*pos % 64), std::memory_order_relaxed);
+    } else {
+      // A missing tree hides what it references; a missing blob may sit in a pack that no index
+      // names, which the unused count would then call removable.
+      walk_complete_ = false;
       int64_t h =
           log_.Error(type == BlobType::kTree ? "tree" : "blob", id.Hex(),
                      std::string(BlobTypeName(type)) + " blob is missing: no index lists it");
@@ -588,6 +708,7 @@ class Checker {
   void VisitTree(const WalkItem& item, std::vector<WalkItem>* children) {
     auto tree = repo_.LoadTree(item.tree);
     if (!tree.ok()) {
+      walk_complete_ = false;
       int64_t h = log_.Error("tree", item.tree.Hex(), tree.status().message());
       log_.AddAffected(h, Where(item.snapshot, item.path));
       return;
@@ -599,6 +720,7 @@ class Checker {
         CheckReference(BlobType::kData, blob, item.snapshot, path);
       if (node.type == NodeType::kDir) {
         if (!node.subtree) {
+          walk_complete_ = false;
           int64_t h =
               log_.Error("tree", item.tree.Hex(), "directory '" + node.name + "' has no subtree");
           log_.AddAffected(h, Where(item.snapshot, path));
@@ -663,6 +785,37 @@ class Checker {
     return Status::Ok();
   }
 
+  // Counts indexed data that no snapshot references (what prune would remove), when the walk saw
+  // every reference.
+  void ComputeUnused() {
+    if (!walk_complete_) return;
+    CheckResult::Unused u;
+    const MasterIndex& index = repo_.index();
+    std::unordered_map<Id, bool, IdHash> pack_used;
+    for (const Id& p : indexed_packs_) pack_used.emplace(p, false);
+    for (size_t i = 0; i < used_blob_count_; ++i) {
+      BlobLocation loc = index.AtPosition(i);
+      if (used_[i / 64].load(std::memory_order_relaxed) >> (i % 64) & 1) {
+        pack_used[loc.pack] = true;
+      } else {
+        ++u.blobs;
+        u.blob_bytes += loc.stored_length;
+      }
+    }
+    for (const auto& [pack, used] : pack_used) {
+      auto size = pack_sizes_.find(pack);
+      if (used || size == pack_sizes_.end()) continue;  // a missing pack is an error already
+      ++u.packs;
+      u.pack_bytes += size->second;
+    }
+    for (const auto& [pack, size] : pack_sizes_) {
+      if (pack_used.count(pack)) continue;
+      ++u.unindexed_packs;
+      u.unindexed_pack_bytes += size;
+    }
+    result_.unused = u;
+  }
+
   Repository& repo_;
   const CheckOptions& options_;
   const int workers_;
@@ -678,6 +831,15 @@ class Checker {
   // tree walk only (under a mutex where parallel); read without locking during the walk.
   std::unordered_map<Id, int64_t, IdHash> damaged_packs_;
   std::unordered_map<BlobKey, int64_t, BlobKeyHash> damaged_blobs_;
+  // Packs for `repair packs` (CheckResult::damaged_packs); written like damaged_packs_.
+  std::unordered_set<Id, IdHash> packs_to_repair_;
+  // One bit per position in the compacted index: referenced by some snapshot. Sized once the
+  // index is loaded; set by walker threads.
+  std::vector<std::atomic<uint64_t>> used_;
+  size_t used_blob_count_ = 0;
+  // False once damage hid references (unreadable snapshot or tree, missing tree, unreadable
+  // index file): then unused data is not reported.
+  std::atomic<bool> walk_complete_{true};
 };
 
 }  // namespace

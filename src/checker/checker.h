@@ -7,19 +7,24 @@
 //
 // What is checked (doc/repository-format.md):
 //   structure (always): the config decodes; every key file matches its name; every index file
-//   loads and decodes (one by one, so one bad file does not hide the rest); every pack an index
+//   loads and decodes (one by one, so one bad file does not hide the rest; files that another
+//   index file supersedes (§7) are leftovers of an interrupted prune or repair: a warning, and
+//   their entries are not used); every pack an index
 //   names exists and its header agrees with the index (type, offset, lengths); packs no index
 //   names are warnings; every snapshot loads; every tree reachable from a snapshot loads and
 //   decodes, and every data blob and subtree it references is in the index and not in a pack
 //   known to be damaged.
 //   data (read_data or a subset): each selected pack is loaded whole, its SHA-256 must equal its
 //   name, its header must parse, and every blob must decrypt, decompress and match its id.
+//   unused data (informational, never an error): indexed blobs that no snapshot references, and
+//   packs that hold only such blobs or that no index names — what prune would remove.
 // Damage is reported as CheckProblem values, never as a failed Result: the Result fails only when
 // the check itself cannot run (the backend cannot list objects, or it was cancelled).
 //
 // Memory: the repository index (48 bytes per blob), one visited-set entry per distinct tree, one
 // whole pack per worker while reading data, and bookkeeping proportional to the damage found
-// (at most kMaxAffectedPerProblem paths per problem, kMaxProblemsPerKind problems per kind).
+// (at most kMaxAffectedPerProblem paths per problem, kMaxProblemsPerKind problems per kind), and
+// one bit per indexed blob for the unused-data count.
 #pragma once
 
 #include <atomic>
@@ -63,7 +68,12 @@ struct CheckOptions {
   // Read a random selection of this percentage of the packs, (0, 100] (`--read-data-subset 10%`).
   // At least one pack is read when the repository has any. Implies reading data.
   std::optional<double> subset_percent;
-  // Seed for the percentage selection; 0 draws a random seed.
+  // Read a random selection of packs whose sizes add up to about this many bytes
+  // (`--read-data-subset 500M`): packs are drawn in random order until their total reaches the
+  // size (so it may be exceeded by at most one pack), or all are taken. At least one pack is read
+  // when the repository has any. Implies reading data.
+  std::optional<uint64_t> subset_bytes;
+  // Seed for the percentage and size selections; 0 draws a random seed.
   uint64_t subset_seed = 0;
   // Threads for index loading, pack headers, pack reading and the tree walk; 0: one per core
   // (at least 2, since most of the work waits on the backend).
@@ -103,6 +113,19 @@ struct CheckResult {
   uint64_t packs = 0;       // packs named by the index
   uint64_t packs_read = 0;  // packs loaded whole (read-data)
   uint64_t bytes_read = 0;  // bytes of those packs
+  // Packs an index names that are missing, cannot be read, or whose content is damaged (header,
+  // name hash or any blob): what `repair packs` takes. Sorted. A pack whose header merely
+  // disagrees with the index is not listed: that is the index's fault (`repair index`).
+  std::vector<Id> damaged_packs;
+  // Data no snapshot uses: what prune would remove. Not set when damage hid some references (a
+  // snapshot, tree or index file that cannot be read, a blob that no index lists), since unused
+  // data cannot be told apart from data that only the damaged objects would show to be used.
+  struct Unused {
+    uint64_t blobs = 0, blob_bytes = 0;  // indexed blobs no snapshot references; stored bytes
+    uint64_t packs = 0, pack_bytes = 0;  // indexed packs that hold only such blobs
+    uint64_t unindexed_packs = 0, unindexed_pack_bytes = 0;  // packs no index names
+  };
+  std::optional<Unused> unused;
   bool healthy() const { return errors.empty(); }
 };
 
@@ -114,7 +137,15 @@ Result<CheckResult> CheckRepository(Repository& repo, const CheckOptions& option
 
 // Parses a `--read-data-subset` value into options: "n/m" with 1 <= n <= m <= 256 sets `subset`
 // (the buckets go by the first byte of the pack name, so more than 256 would leave some empty);
-// "P%" with 0 < P <= 100 sets `subset_percent`. InvalidArgument says what is expected.
+// "P%" with 0 < P <= 100 sets `subset_percent`; a size such as "500M", "2G" or "1.5GiB" sets
+// `subset_bytes` (see ParseSize). Clears the other two. InvalidArgument says what is expected.
 Status ParseReadDataSubset(std::string_view spec, CheckOptions* options);
+
+// Parses a size: a decimal number (digits, at most one '.') and a unit, case-insensitive:
+// B, K/KB/KiB, M/MB/MiB, G/GB/GiB, T/TB/TiB. Every unit is a power of 1024 (restic's convention:
+// "1M" and "1MB" are both 1048576 bytes). The unit is required, so that "500" is never read as a
+// byte count by mistake. The result must be at least one byte and below 2^62. Returns nullopt
+// when `text` is not such a size.
+std::optional<uint64_t> ParseSize(std::string_view text);
 
 }  // namespace lifeboat

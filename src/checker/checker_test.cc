@@ -10,9 +10,16 @@
 
 #include "backend/memory_backend.h"
 #include "repository/blob_saver.h"
+#include "repository/index_writer.h"
 
 namespace lifeboat {
 namespace {
+
+BlobSaverOptions OneWorkerSaver() {
+  BlobSaverOptions o;
+  o.workers = 1;
+  return o;
+}
 
 // Forwards to a MemoryBackend the test keeps, so the test can damage objects behind the
 // repository's back and open the repository afresh (with an empty index), as `check` does.
@@ -80,7 +87,7 @@ class CheckerTest : public ::testing::Test {
     // One pack per group, so that damage to one pack hits known files only:
     //   pack_a_: /home/alice/a.txt (two blobs)   pack_b_: /home/alice/b.txt
     //   pack_c_: /home/bob/c.txt, /home/d.txt     pack_t_: all trees
-    BlobSaver saver(*writer_, BlobSaverOptions{.workers = 1});
+    BlobSaver saver(*writer_, OneWorkerSaver());
     a_ = {SaveBlob(saver, RandomData(3000, 1)), SaveBlob(saver, RandomData(2000, 2))};
     ASSERT_TRUE(saver.Flush().ok());
     b_ = SaveBlob(saver, RandomData(1500, 3));
@@ -320,6 +327,126 @@ TEST_F(CheckerTest, ReadDataPercentage) {
   EXPECT_GT(sizes.size(), 1u);
 }
 
+TEST_F(CheckerTest, ReadDataSubsetBySize) {
+  std::vector<uint64_t> sizes;
+  uint64_t total = 0;
+  for (const Id& p : {pack_a_, pack_b_, pack_c_, pack_t_}) {
+    sizes.push_back(LoadObject(ObjectType::kPack, p.Hex()).size());
+    total += sizes.back();
+  }
+  uint64_t largest = *std::max_element(sizes.begin(), sizes.end());
+
+  CheckOptions one;
+  one.subset_bytes = 1;
+  CheckResult r = Check(one);
+  EXPECT_EQ(r.packs_read, 1u) << "at least one pack, and one is enough for a byte";
+  EXPECT_TRUE(r.healthy());
+
+  CheckOptions all;
+  ASSERT_TRUE(ParseReadDataSubset("1G", &all).ok());
+  EXPECT_EQ(Check(all).packs_read, 4u) << "more than the repository holds: every pack";
+
+  // About half: at least the size, and at most one pack more than it.
+  std::set<uint64_t> seen;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    CheckOptions o;
+    o.subset_bytes = total / 2;
+    o.subset_seed = seed;
+    CheckResult half = Check(o);
+    EXPECT_GE(half.bytes_read, total / 2) << seed;
+    EXPECT_LT(half.bytes_read, total / 2 + largest) << seed;
+    seen.insert(half.bytes_read);
+  }
+  EXPECT_GT(seen.size(), 1u) << "the selection is random";
+}
+
+TEST_F(CheckerTest, DamagedPacksAreListedForRepair) {
+  auto loc = writer_->index().Find(BlobType::kData, a_[1]);
+  Bytes pack = LoadObject(ObjectType::kPack, pack_a_.Hex());
+  pack[loc->offset + 30] ^= 0x10;
+  Replace(ObjectType::kPack, pack_a_.Hex(), pack);
+  ASSERT_TRUE(mem_.Remove({ObjectType::kPack, pack_c_.Hex()}).ok());
+  CheckResult r = Check(ReadData());
+  std::vector<Id> want = {pack_a_, pack_c_};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(r.damaged_packs, want) << Describe(r.errors);
+  EXPECT_TRUE(Check().damaged_packs == std::vector<Id>{pack_c_})
+      << "without read-data only the missing pack is known";
+}
+
+TEST_F(CheckerTest, UnusedDataIsInformationNotAnError) {
+  CheckResult clean = Check();
+  ASSERT_TRUE(clean.unused.has_value());
+  EXPECT_EQ(clean.unused->blobs, 0u);
+  EXPECT_EQ(clean.unused->packs, 0u);
+  EXPECT_EQ(clean.unused->unindexed_packs, 0u);
+
+  // Two blobs no snapshot uses, alone in one pack; and one pack that no index names.
+  BlobSaver saver(*writer_, BlobSaverOptions::WithWorkers(1));
+  Id x = SaveBlob(saver, RandomData(800, 50));
+  Id y = SaveBlob(saver, RandomData(600, 51));
+  ASSERT_TRUE(saver.Flush().ok());
+  auto lx = writer_->index().Find(BlobType::kData, x);
+  auto ly = writer_->index().Find(BlobType::kData, y);
+  ASSERT_EQ(lx->pack, ly->pack);
+  PackWriter w(writer_->aead());
+  Bytes data = RandomData(700, 99);
+  Id id = writer_->codec().ComputeId(data);
+  Bytes stored;
+  ASSERT_TRUE(writer_->codec().Encode(data, id, &stored).ok());
+  w.Add(BlobType::kData, id, std::move(stored), static_cast<uint32_t>(data.size()));
+  auto orphan = w.Finish();
+  ASSERT_TRUE(orphan.ok());
+  ASSERT_TRUE(mem_.Save({ObjectType::kPack, orphan->name.Hex()}, orphan->data).ok());
+
+  CheckResult r = Check(ReadData());
+  EXPECT_TRUE(r.healthy()) << Describe(r.errors);
+  ASSERT_TRUE(r.unused.has_value());
+  EXPECT_EQ(r.unused->blobs, 2u);
+  EXPECT_EQ(r.unused->blob_bytes, uint64_t{lx->stored_length} + ly->stored_length);
+  EXPECT_EQ(r.unused->packs, 1u);
+  EXPECT_EQ(r.unused->pack_bytes, LoadObject(ObjectType::kPack, lx->pack.Hex()).size());
+  EXPECT_EQ(r.unused->unindexed_packs, 1u);
+  EXPECT_EQ(r.unused->unindexed_pack_bytes, orphan->data.size());
+
+  // A snapshot that cannot be read hides which blobs it uses: no unused count then.
+  Bytes snap = LoadObject(ObjectType::kSnapshot, snap2_.Hex());
+  snap[5] ^= 1;
+  Replace(ObjectType::kSnapshot, snap2_.Hex(), snap);
+  CheckResult damaged = Check();
+  EXPECT_FALSE(damaged.healthy());
+  EXPECT_FALSE(damaged.unused.has_value());
+}
+
+TEST_F(CheckerTest, SupersededIndexFilesAreIgnoredWithAWarning) {
+  // An interrupted replacement: the new index (without pack b) is written, the old files remain.
+  auto repo = Repository::Open(std::make_unique<SharedBackend>(&mem_), "pw");
+  ASSERT_TRUE(repo.ok());
+  ASSERT_TRUE((*repo)->LoadIndex().ok());
+  std::vector<Id> old = (*repo)->index_files();
+  ASSERT_FALSE(old.empty());
+  auto written = WriteReplacementIndex(
+      **repo, (*repo)->index(), [&](const Id& p) { return p != pack_b_; }, old);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+
+  CheckResult r = Check();
+  for (const Id& name : old)
+    EXPECT_NE(FindProblem(r.warnings, "index", name.Hex()), nullptr) << Describe(r.warnings);
+  // The old files still name pack b, but they are not in force: b's blob is missing.
+  const CheckProblem* missing = FindProblem(r.errors, "blob", b_.Hex());
+  ASSERT_NE(missing, nullptr) << Describe(r.errors);
+  EXPECT_TRUE(Contains(missing->affected, In1("/home/alice/b.txt")));
+  EXPECT_EQ(r.errors.size(), 1u) << Describe(r.errors);
+
+  // A damaged superseded file is not an error either: it no longer counts.
+  Bytes bad = LoadObject(ObjectType::kIndex, old[0].Hex());
+  bad[3] ^= 1;
+  Replace(ObjectType::kIndex, old[0].Hex(), bad);
+  CheckResult r2 = Check();
+  EXPECT_EQ(FindProblem(r2.errors, "index", old[0].Hex()), nullptr) << Describe(r2.errors);
+  EXPECT_EQ(r2.errors.size(), 1u) << Describe(r2.errors);
+}
+
 TEST_F(CheckerTest, ParseReadDataSubset) {
   CheckOptions o;
   ASSERT_TRUE(ParseReadDataSubset("2/5", &o).ok());
@@ -330,13 +457,41 @@ TEST_F(CheckerTest, ParseReadDataSubset) {
   ASSERT_TRUE(ParseReadDataSubset("12.5%", &o).ok());
   EXPECT_DOUBLE_EQ(*o.subset_percent, 12.5);
   EXPECT_FALSE(o.subset.has_value());
+  ASSERT_TRUE(ParseReadDataSubset("500M", &o).ok());
+  EXPECT_EQ(o.subset_bytes, uint64_t{500} << 20);
+  EXPECT_FALSE(o.subset.has_value() || o.subset_percent.has_value());
+  ASSERT_TRUE(ParseReadDataSubset("3/4", &o).ok());
+  EXPECT_FALSE(o.subset_bytes.has_value()) << "each form clears the others";
   for (const char* bad : {"", "0/3", "4/3", "1/0", "1/257", "a/b", "1/", "/2", "2", "0%", "101%",
-                          "%", "-5%", "1e3%", "1/2/3", "1 /2", "nan%"}) {
+                          "%", "-5%", "1e3%", "1/2/3", "1 /2", "nan%", "500", "0M", "1X", "M",
+                          "1.2.3G", ".5G", "5.G", "-1G", "1 G", "99999999999T"}) {
     CheckOptions x;
     Status st = ParseReadDataSubset(bad, &x);
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << "'" << bad << "'";
-    EXPECT_FALSE(x.subset.has_value() || x.subset_percent.has_value()) << bad;
+    EXPECT_FALSE(x.subset.has_value() || x.subset_percent.has_value() ||
+                 x.subset_bytes.has_value())
+        << bad;
   }
+}
+
+TEST(ParseSizeTest, UnitsArePowersOf1024) {
+  EXPECT_EQ(ParseSize("1B"), 1u);
+  EXPECT_EQ(ParseSize("4096b"), 4096u);
+  EXPECT_EQ(ParseSize("1K"), 1024u);
+  EXPECT_EQ(ParseSize("2kb"), 2048u);
+  EXPECT_EQ(ParseSize("3KiB"), 3072u);
+  EXPECT_EQ(ParseSize("500M"), uint64_t{500} << 20);
+  EXPECT_EQ(ParseSize("500MB"), uint64_t{500} << 20);
+  EXPECT_EQ(ParseSize("2G"), uint64_t{2} << 30);
+  EXPECT_EQ(ParseSize("1.5GiB"), uint64_t{3} << 29);
+  EXPECT_EQ(ParseSize("0.5k"), 512u);
+  EXPECT_EQ(ParseSize("2t"), uint64_t{2} << 40);
+  EXPECT_EQ(ParseSize("4194303T"), uint64_t{4194303} << 40);  // just below 2^62
+  EXPECT_EQ(ParseSize("4194304T"), std::nullopt);              // 2^62
+  EXPECT_EQ(ParseSize("0.1B"), std::nullopt);                  // less than a byte
+  EXPECT_EQ(ParseSize("12"), std::nullopt);                    // the unit is required
+  EXPECT_EQ(ParseSize("12Mi"), std::nullopt);
+  EXPECT_EQ(ParseSize("12 M"), std::nullopt);
 }
 
 TEST_F(CheckerTest, CorruptSnapshotIsAnError) {
@@ -526,7 +681,7 @@ TEST_F(CheckerTest, ProgressAndCancel) {
 TEST_F(CheckerTest, AffectedListIsCapped) {
   // 30 snapshots, each a distinct root naming the same damaged blob b.
   for (int i = 0; i < 30; ++i) {
-    BlobSaver saver(*writer_, BlobSaverOptions{.workers = 1});
+    BlobSaver saver(*writer_, OneWorkerSaver());
     Tree t;
     t.nodes.push_back(File("f" + std::to_string(i), {b_}));
     Bytes enc = EncodeTree(t);

@@ -1,6 +1,8 @@
 // lifeboat check: verifies the repository's structure and, with --read-data or
 // --read-data-subset, every byte of its data; names the snapshots and files any damage affects.
-// Exit 0 when healthy, 4 (kExitDamaged) when damage was found, 1 when the check could not run.
+// Data that no snapshot uses is reported for information (what prune would remove), never as
+// damage. Exit 0 when healthy, 4 (kExitDamaged) when damage was found, 1 when the check could not
+// run.
 #include <chrono>
 #include <iostream>
 #include <mutex>
@@ -70,6 +72,60 @@ std::string ProblemLine(const char* level, const CheckProblem& p) {
   return line + p.message;
 }
 
+nlohmann::json UnusedJson(const std::optional<CheckResult::Unused>& u) {
+  if (!u) return nullptr;
+  return {{"blobs", u->blobs},
+          {"blob_bytes", u->blob_bytes},
+          {"packs", u->packs},
+          {"pack_bytes", u->pack_bytes},
+          {"unindexed_packs", u->unindexed_packs},
+          {"unindexed_pack_bytes", u->unindexed_pack_bytes}};
+}
+
+// "info: ..." line about unused data, or "" when there is none.
+std::string UnusedLine(const CheckResult::Unused& u) {
+  std::vector<std::string> parts;
+  if (u.blobs)
+    parts.push_back(std::to_string(u.blobs) + " blobs (" + FormatBytes(u.blob_bytes) +
+                    ") that no snapshot uses, " + std::to_string(u.packs) + " whole packs (" +
+                    FormatBytes(u.pack_bytes) + ") of them");
+  if (u.unindexed_packs)
+    parts.push_back(std::to_string(u.unindexed_packs) + " packs (" +
+                    FormatBytes(u.unindexed_pack_bytes) + ") that no index names");
+  if (parts.empty()) return "";
+  std::string line = "info: ";
+  for (size_t i = 0; i < parts.size(); ++i) line += (i ? "; " : "") + parts[i];
+  return line + "; prune would remove them (not an error)";
+}
+
+// What to run next, by the kinds of damage found.
+std::vector<std::string> RepairHints(const CheckResult& r) {
+  bool index = false, missing = false, unindexed = false, trees_or_blobs = false;
+  for (const auto& p : r.errors) {
+    index = index || p.kind == "index" ||
+            (p.kind == "pack" && p.message.find("index and pack header disagree") !=
+                                     std::string::npos);
+    missing = missing || p.message.find("no index lists it") != std::string::npos;
+    trees_or_blobs = trees_or_blobs || p.kind == "blob" || p.kind == "tree" || p.kind == "pack";
+  }
+  // A blob that no index lists may still be in a pack that no index names.
+  for (const auto& p : r.warnings)
+    unindexed = unindexed || (p.kind == "pack" && (p.message.find("no index names") !=
+                                                       std::string::npos ||
+                                                   p.message.find("not in any index") !=
+                                                       std::string::npos));
+  index = index || (missing && unindexed);
+  std::vector<std::string> hints;
+  if (index) hints.push_back("`lifeboat repair index` rebuilds the index from the pack headers");
+  if (!r.damaged_packs.empty())
+    hints.push_back("`lifeboat repair packs` salvages what is intact in the " +
+                    std::to_string(r.damaged_packs.size()) + " damaged pack(s)");
+  if (trees_or_blobs)
+    hints.push_back(std::string(hints.empty() ? "" : "then ") +
+                    "`lifeboat repair snapshots` removes what is lost from the snapshots");
+  return hints;
+}
+
 int RunCheckCommand(const GlobalOptions& g, const CheckFlags& f) {
   CheckOptions options;
   options.read_data = f.read_data;
@@ -101,6 +157,8 @@ int RunCheckCommand(const GlobalOptions& g, const CheckFlags& f) {
     nlohmann::json errors = nlohmann::json::array(), warnings = nlohmann::json::array();
     for (const auto& p : r.errors) errors.push_back(ProblemJson(p));
     for (const auto& p : r.warnings) warnings.push_back(ProblemJson(p));
+    nlohmann::json damaged = nlohmann::json::array();
+    for (const Id& pack : r.damaged_packs) damaged.push_back(pack.Hex());
     PrintJson({{"message_type", "summary"},
                {"healthy", r.healthy()},
                {"snapshots", r.snapshots},
@@ -112,18 +170,24 @@ int RunCheckCommand(const GlobalOptions& g, const CheckFlags& f) {
                {"num_errors", r.errors.size()},
                {"num_warnings", r.warnings.size()},
                {"errors", errors},
-               {"warnings", warnings}});
+               {"warnings", warnings},
+               {"damaged_packs", damaged},
+               {"unused", UnusedJson(r.unused)}});
     return r.healthy() ? kExitOk : kExitDamaged;
   }
 
   std::string summary = "checked " + std::to_string(r.snapshots) + " snapshots, " +
                         std::to_string(r.trees) + " trees, " + std::to_string(r.packs) +
                         " packs (" + std::to_string(r.data_blobs) + " data blobs)";
-  if (options.read_data || options.subset || options.subset_percent)
+  if (options.read_data || options.subset || options.subset_percent || options.subset_bytes)
     summary +=
         "; read " + std::to_string(r.packs_read) + " packs (" + FormatBytes(r.bytes_read) + ")";
   Say(g, summary);
   for (const auto& p : r.warnings) Say(g, ProblemLine("warning", p));
+  if (r.unused) {
+    std::string line = UnusedLine(*r.unused);
+    if (!line.empty()) Say(g, line);
+  }
   // Errors are the point of the command: printed even with --quiet.
   for (const auto& p : r.errors) {
     std::cout << ProblemLine("error", p) << "\n";
@@ -138,6 +202,8 @@ int RunCheckCommand(const GlobalOptions& g, const CheckFlags& f) {
   }
   std::cerr << "lifeboat: the repository is damaged: " << r.errors.size()
             << " error(s) were found (listed above)" << std::endl;
+  for (const std::string& hint : RepairHints(r)) std::cerr << "  to repair: " << hint << "\n";
+  std::cerr << std::flush;
   return kExitDamaged;
 }
 
@@ -149,8 +215,9 @@ void RegisterCheck(CLI::App& app, GlobalOptions& g, Runner* runner) {
   cmd->add_flag("--read-data", f->read_data,
                 "also read every pack and verify every blob (slow: reads the whole repository)");
   cmd->add_option("--read-data-subset", f->subset,
-                  "read only a subset of the packs: n/m (bucket n of m, e.g. 1/7 on Mondays) "
-                  "or a random percentage (e.g. 10%)");
+                  "read only a subset of the packs: n/m (bucket n of m, e.g. 1/7 on Mondays), "
+                  "a random percentage (e.g. 10%) or random packs adding up to a size (e.g. "
+                  "500M, 2G, 1.5GiB; units are powers of 1024)");
   cmd->add_option("--workers", f->workers, "parallel workers (default: cores, at least 2)");
   cmd->callback([&g, runner, f] { *runner = [&g, f] { return RunCheckCommand(g, *f); }; });
 }

@@ -11,9 +11,32 @@ void RegisterInit(CLI::App& app, GlobalOptions& g, Runner* runner) {
   auto pack_mib = std::make_shared<uint64_t>(16);
   cmd->add_option("--pack-size", *pack_mib, "target pack size in MiB (default 16)")
       ->check(CLI::Range(1, 1024));
-  cmd->callback([&g, runner, opts, pack_mib] {
+  cmd->add_flag("--append-only", opts->append_only,
+                "make the repository append-only for good: no key may ever remove data "
+                "(forget/prune refused; see doc/append-only.md)");
+  auto replica_of = std::make_shared<SourceRepositoryOptions>();
+  cmd->add_option("--replica-of", replica_of->repo,
+                  "create a replica of this repository: same master key and chunker parameters "
+                  "(own id and password), so `copy` moves packs verbatim between the two");
+  AddSourcePasswordOptions(cmd, replica_of.get());
+  cmd->callback([&g, runner, opts, pack_mib, replica_of] {
     opts->pack_size = *pack_mib << 20;
-    *runner = [&g, opts]() -> int {
+    *runner = [&g, opts, replica_of]() -> int {
+      if (replica_of->repo.empty() &&
+          (!replica_of->password_file.empty() || !replica_of->password_command.empty()))
+        return ReportError(g, Status::InvalidArgument(
+                                  "--from-password-file/--from-password-command need "
+                                  "--replica-of"));
+      std::string source_location;
+      if (!replica_of->repo.empty()) {
+        // Only the config and a key are read from the source; nothing is written there.
+        // Opened first, so that a wrong source password leaves no trace at the new location.
+        auto source = OpenSourceRepository(*replica_of);
+        if (!source.ok()) return ReportError(g, source.status());
+        opts->replica_of = ReplicaSource{(*source)->config().id, (*source)->master_key(),
+                                         (*source)->config().chunker};
+        source_location = (*source)->backend().Location();
+      }
       auto backend = OpenRepositoryBackend(g, true);
       if (!backend.ok()) return ReportError(g, backend.status());
       if ((*backend)->HasConfig())
@@ -23,13 +46,21 @@ void RegisterInit(CLI::App& app, GlobalOptions& g, Runner* runner) {
       if (!password.ok()) return ReportError(g, password.status());
       auto repo = Repository::Init(std::move(*backend), *password, *opts);
       if (!repo.ok()) return ReportError(g, repo.status());
+      const RepositoryConfig& config = (*repo)->config();
       if (g.json) {
-        PrintJson({{"message_type", "initialized"},
-                   {"id", (*repo)->config().id.Hex()},
-                   {"repository", (*repo)->backend().Location()}});
+        nlohmann::json j = {{"message_type", "initialized"},
+                            {"id", config.id.Hex()},
+                            {"repository", (*repo)->backend().Location()}};
+        if (config.replica_of) j["replica_of"] = config.replica_of->Hex();
+        PrintJson(j);
       } else {
-        Say(g, "created Lifeboat repository " + (*repo)->config().id.Short() + " at " +
+        Say(g, "created Lifeboat repository " + config.id.Short() + " at " +
                    (*repo)->backend().Location());
+        if (config.replica_of)
+          Say(g, "It is a replica of " + config.replica_of->Short() + " (" + source_location +
+                     "): both share one master key, so `lifeboat copy` moves packs between "
+                     "them verbatim, and a password of either repository can decrypt the data "
+                     "of both.");
         Say(g, "Please note that knowledge of your password is required to access the "
                "repository. Losing your password means that your data is irrecoverably lost.");
       }

@@ -19,6 +19,7 @@ namespace {
 struct NewPasswordFlags {
   std::string file;
   std::string command;
+  bool append_only = false;  // key add only
 };
 
 // Reads the new password. Runs before any lock is taken (so no other thread is running): the
@@ -93,17 +94,19 @@ int RunList(const GlobalOptions& g) {
                      {"kdf", info.kdf},
                      {"n", info.params.n},
                      {"r", info.params.r},
-                     {"p", info.params.p}});
+                     {"p", info.params.p},
+                     {"append_only", info.append_only}});
     PrintJson(arr);
     return kExitOk;
   }
   char line[512];
-  snprintf(line, sizeof line, " %-9s %-12s %-20s %s", "ID", "User", "Host", "Created");
+  snprintf(line, sizeof line, " %-9s %-12s %-20s %-20s %s", "ID", "User", "Host", "Created",
+           "Rights");
   std::cout << line << "\n" << std::string(64, '-') << "\n";
   for (const auto& [name, info] : *keys) {
-    snprintf(line, sizeof line, "%c%-9s %-12s %-20s %s", name == current ? '*' : ' ',
+    snprintf(line, sizeof line, "%c%-9s %-12s %-20s %-20s %s", name == current ? '*' : ' ',
              Short(name).c_str(), info.username.c_str(), info.hostname.c_str(),
-             CreatedLocal(info.created).c_str());
+             CreatedLocal(info.created).c_str(), info.append_only ? "append-only" : "full");
     std::cout << line << "\n";
   }
   std::cout << std::string(64, '-') << std::endl;
@@ -117,19 +120,22 @@ int RunAdd(const GlobalOptions& g, const NewPasswordFlags& f) {
   if (!pw.ok()) return ReportError(g, pw.status());
   auto lock = LockRepository(g, **repo, LockKind::kShared);
   if (!lock.ok()) return ReportError(g, lock.status());
-  auto name = (*repo)->AddKey(*pw, DefaultKdfParams());
+  bool append_only = f.append_only || (*repo)->append_only();
+  auto name = (*repo)->AddKey(*pw, DefaultKdfParams(), append_only);
   if (lock->get()) lock->get()->Release().IgnoreError();
   if (!name.ok()) return ReportError(g, name.status());
   if (g.json)
-    PrintJson({{"message_type", "key_added"}, {"id", *name}});
+    PrintJson({{"message_type", "key_added"}, {"id", *name}, {"append_only", append_only}});
   else
-    Say(g, "saved new key as " + Short(*name));
+    Say(g, "saved new " + std::string(append_only ? "append-only " : "") + "key as " +
+               Short(*name));
   return kExitOk;
 }
 
 int RunRemove(const GlobalOptions& g, const std::string& ref) {
   auto repo = OpenRepository(g);
   if (!repo.ok()) return ReportError(g, repo.status());
+  if (Status st = (*repo)->CheckNotAppendOnly("key remove"); !st.ok()) return ReportError(g, st);
   auto name = ResolveKey((*repo)->backend(), ref);
   if (!name.ok()) return ReportError(g, name.status());
   if (*name == (*repo)->key_name())
@@ -154,6 +160,8 @@ int RunRemove(const GlobalOptions& g, const std::string& ref) {
 int RunPasswd(const GlobalOptions& g, const NewPasswordFlags& f) {
   auto repo = OpenRepository(g);
   if (!repo.ok()) return ReportError(g, repo.status());
+  if (Status st = (*repo)->CheckNotAppendOnly("key passwd (it removes the old key)"); !st.ok())
+    return ReportError(g, st);
   auto pw = GetNewPassword(f);
   if (!pw.ok()) return ReportError(g, pw.status());
   auto lock = LockRepository(g, **repo, LockKind::kExclusive);
@@ -199,6 +207,9 @@ void RegisterKey(CLI::App& app, GlobalOptions& g, Runner* runner) {
   auto add_flags = std::make_shared<NewPasswordFlags>();
   auto* add = cmd->add_subcommand("add", "add a key for a new password");
   AddNewPasswordOptions(add, add_flags.get());
+  add->add_flag("--append-only", add_flags->append_only,
+                "the new key may add data but never remove any (for backup hosts; "
+                "doc/append-only.md)");
   add->callback(
       [&g, runner, add_flags] { *runner = [&g, add_flags]() { return RunAdd(g, *add_flags); }; });
 

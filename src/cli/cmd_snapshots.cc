@@ -44,6 +44,8 @@ nlohmann::json SnapshotJson(const Id& id, const Snapshot& s) {
                       {"incomplete", s.incomplete},
                       {"program_version", s.program_version}};
   if (s.parent) j["parent"] = s.parent->Hex();
+  if (s.original) j["original"] = s.original->Hex();  // set on copies (doc/replication.md)
+  if (s.repaired_from) j["repaired_from"] = s.repaired_from->Hex();
   j["summary"] = SummaryJson(s.summary);
   return j;
 }

@@ -6,7 +6,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <ctime>
 #include <iostream>
 
@@ -60,11 +63,13 @@ static Result<std::string> ReadPasswordFile(const std::string& path) {
   return s;
 }
 
-static Result<std::string> Prompt(const std::string& prompt) {
+static Result<std::string> Prompt(
+    const std::string& prompt,
+    std::string_view how_to_give = "set LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE or "
+                                   "--password-command") {
   if (!isatty(STDIN_FILENO))
-    return Status::InvalidArgument(
-        "no password given: set LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE or "
-        "--password-command (stdin is not a terminal, so Lifeboat cannot ask)");
+    return Status::InvalidArgument("no password given: " + std::string(how_to_give) +
+                                   " (stdin is not a terminal, so Lifeboat cannot ask)");
   std::cerr << prompt << std::flush;
   struct termios old, quiet;
   bool restore = tcgetattr(STDIN_FILENO, &old) == 0;
@@ -95,6 +100,38 @@ Result<std::string> GetPassword(const GlobalOptions& g, bool confirm, const std:
   return first;
 }
 
+void AddSourcePasswordOptions(CLI::App* cmd, SourceRepositoryOptions* source) {
+  cmd->add_option("--from-password-file", source->password_file,
+                  "read the source repository's password from this file "
+                  "(env LIFEBOAT_FROM_PASSWORD_FILE; or LIFEBOAT_FROM_PASSWORD)");
+  cmd->add_option("--from-password-command", source->password_command,
+                  "run this to get the source repository's password "
+                  "(env LIFEBOAT_FROM_PASSWORD_COMMAND)");
+}
+
+Result<std::string> GetSourcePassword(const SourceRepositoryOptions& source) {
+  std::string file =
+      !source.password_file.empty() ? source.password_file : Env("LIFEBOAT_FROM_PASSWORD_FILE");
+  if (!file.empty()) return ReadPasswordFile(file);
+  std::string command = !source.password_command.empty() ? source.password_command
+                                                         : Env("LIFEBOAT_FROM_PASSWORD_COMMAND");
+  if (!command.empty()) return RunPasswordCommand(command);
+  if (const char* pw = std::getenv("LIFEBOAT_FROM_PASSWORD")) return std::string(pw);
+  return Prompt("enter password for source repository " + source.repo + ": ",
+                "set LIFEBOAT_FROM_PASSWORD, LIFEBOAT_FROM_PASSWORD_FILE or "
+                "--from-password-file for the source repository");
+}
+
+Result<std::unique_ptr<Repository>> OpenSourceRepository(const SourceRepositoryOptions& source) {
+  auto opened = [&]() -> Result<std::unique_ptr<Repository>> {
+    LB_ASSIGN_OR_RETURN(auto backend, OpenBackend(source.repo, false));
+    LB_ASSIGN_OR_RETURN(std::string password, GetSourcePassword(source));
+    return Repository::Open(std::move(backend), password);
+  }();
+  if (!opened.ok()) return opened.status().WithContext("source repository");
+  return opened;
+}
+
 Result<std::unique_ptr<Backend>> OpenRepositoryBackend(const GlobalOptions& g, bool create) {
   std::string location = !g.repo.empty() ? g.repo : Env("LIFEBOAT_REPOSITORY");
   if (location.empty())
@@ -108,15 +145,74 @@ Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& g) {
   return Repository::Open(std::move(backend), password);
 }
 
+// Parses "30s", "10m", "2h", "1h30m" or plain seconds.
+static Result<int64_t> ParseRetryDuration(const std::string& spec) {
+  int64_t total = 0;
+  size_t i = 0;
+  auto bad = [&] {
+    return Status::InvalidArgument("--retry-lock " + spec +
+                                   ": use a duration like 30s, 10m, 2h or 1h30m");
+  };
+  if (spec.empty()) return bad();
+  while (i < spec.size()) {
+    size_t start = i;
+    while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i]))) ++i;
+    if (i == start || i - start > 9) return bad();
+    int64_t v = std::stoll(spec.substr(start, i - start));
+    int64_t unit = 1;
+    if (i < spec.size()) {
+      switch (spec[i++]) {
+        case 's': unit = 1; break;
+        case 'm': unit = 60; break;
+        case 'h': unit = 3600; break;
+        default: return bad();
+      }
+    } else if (start != 0) {
+      return bad();  // "1h30" is ambiguous
+    }
+    total += v * unit;
+  }
+  return total * 1000000000LL;
+}
+
 Result<std::unique_ptr<RepositoryLock>> LockRepository(const GlobalOptions& g, Repository& repo,
                                                        LockKind kind) {
   if (g.no_lock) return std::unique_ptr<RepositoryLock>();
   LockOptions options;
-  if (const char* s = std::getenv("LIFEBOAT_LOCK_REFRESH_SECONDS")) {
-    long v = std::atol(s);
-    if (v > 0) options.refresh_interval_ns = v * 1000000000LL;
+  // Test knobs (seconds): make refresh, loss and staleness observable in seconds, not minutes.
+  auto seconds = [](const char* name, int64_t* out) {
+    if (const char* s = std::getenv(name)) {
+      long v = std::atol(s);
+      if (v > 0) *out = v * 1000000000LL;
+    }
+  };
+  seconds("LIFEBOAT_LOCK_REFRESH_SECONDS", &options.refresh_interval_ns);
+  seconds("LIFEBOAT_LOCK_LOST_SECONDS", &options.lost_after_ns);
+  seconds("LIFEBOAT_LOCK_STALE_SECONDS", &options.stale_after_ns);
+  options.retry_interval_ns = std::min(options.retry_interval_ns, options.refresh_interval_ns);
+  int64_t retry_ns = 0;
+  if (!g.retry_lock.empty()) {
+    LB_ASSIGN_OR_RETURN(retry_ns, ParseRetryDuration(g.retry_lock));
   }
-  return RepositoryLock::Acquire(repo, kind, options);
+  int64_t deadline = NowNs() + retry_ns;
+  bool said = false;
+  for (;;) {
+    auto lock = RepositoryLock::Acquire(repo, kind, options);
+    if (lock.ok() || lock.status().code() != StatusCode::kFailedPrecondition ||
+        NowNs() >= deadline)
+      return lock;
+    if (!said && !g.quiet) {
+      std::cerr << "lifeboat: " << lock.status().message() << "\nlifeboat: retrying for up to "
+                << g.retry_lock << std::endl;
+      said = true;
+    }
+    // Poll every few seconds (at most until the deadline), waking early on Ctrl-C.
+    int64_t until = std::min<int64_t>(deadline, NowNs() + 5000000000LL);
+    while (NowNs() < until) {
+      if (g_interrupted) return Status::Cancelled("interrupted while waiting for the lock");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
 }
 
 Result<OpenedRepository> OpenLockedRepository(const GlobalOptions& g, LockKind kind) {

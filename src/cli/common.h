@@ -39,6 +39,7 @@ struct GlobalOptions {
   bool quiet = false;
   int verbose = 0;
   bool no_lock = false;
+  std::string retry_lock;  // --retry-lock DURATION: keep trying to take the lock this long
 };
 
 // The command to run after parsing; returns the exit code.
@@ -55,6 +56,21 @@ Result<std::string> GetPassword(const GlobalOptions& g, bool confirm,
                                 const std::string& prompt = "enter password for repository: ");
 // Runs a command through /bin/sh and returns its first output line (for --password-command).
 Result<std::string> RunPasswordCommand(const std::string& command);
+
+// The other repository of `copy --from` and `init --replica-of`, with its own password options.
+struct SourceRepositoryOptions {
+  std::string repo;              // location (copy: --from, else env LIFEBOAT_FROM_REPOSITORY)
+  std::string password_file;     // --from-password-file
+  std::string password_command;  // --from-password-command
+};
+// Adds --from-password-file and --from-password-command to a subcommand.
+void AddSourcePasswordOptions(CLI::App* cmd, SourceRepositoryOptions* source);
+// Resolves the source repository's password: --from-password-file, LIFEBOAT_FROM_PASSWORD_FILE,
+// --from-password-command, LIFEBOAT_FROM_PASSWORD_COMMAND, LIFEBOAT_FROM_PASSWORD, else a prompt
+// on the terminal. Never falls back to the target's password.
+Result<std::string> GetSourcePassword(const SourceRepositoryOptions& source);
+// Opens the source repository (never creates one). Errors say "source repository: ...".
+Result<std::unique_ptr<Repository>> OpenSourceRepository(const SourceRepositoryOptions& source);
 
 Result<std::unique_ptr<Backend>> OpenRepositoryBackend(const GlobalOptions& g, bool create);
 // Opens the repository named by --repo with the password.
@@ -93,10 +109,14 @@ void RegisterSnapshots(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterLs(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterDiff(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterCheck(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterCopy(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterRepair(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterStats(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterCat(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterKey(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterUnlock(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterPrune(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner);
 
 // The JSON form of a snapshot used by `snapshots --json` and other listings.
 nlohmann::json SnapshotJson(const Id& id, const Snapshot& s);

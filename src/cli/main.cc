@@ -19,7 +19,9 @@ static const char kExitCodesHelp[] = R"(Exit codes:
   130  interrupted (Ctrl-C or SIGTERM)
 
 Environment: LIFEBOAT_REPOSITORY, LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE,
-LIFEBOAT_PASSWORD_COMMAND. See doc/ for the repository format.)";
+LIFEBOAT_PASSWORD_COMMAND; for the source of `copy` and `init --replica-of`:
+LIFEBOAT_FROM_REPOSITORY (copy only), LIFEBOAT_FROM_PASSWORD, LIFEBOAT_FROM_PASSWORD_FILE,
+LIFEBOAT_FROM_PASSWORD_COMMAND. See doc/ for the repository format.)";
 
 int Main(int argc, char** argv) {
   CLI::App app{"Lifeboat: deduplicating, encrypted backup and disaster recovery", "lifeboat"};
@@ -34,6 +36,8 @@ int Main(int argc, char** argv) {
   app.add_flag("-q,--quiet", g.quiet, "print only errors");
   app.add_flag("-v,--verbose", g.verbose, "more output (repeatable)");
   app.add_flag("--no-lock", g.no_lock, "do not lock the repository (read-only commands only)");
+  app.add_option("--retry-lock", g.retry_lock,
+                 "when the repository is locked, keep retrying this long (e.g. 10m, 1h)");
   app.fallthrough();
 
   Runner runner;
@@ -44,10 +48,14 @@ int Main(int argc, char** argv) {
   RegisterLs(app, g, &runner);
   RegisterDiff(app, g, &runner);
   RegisterCheck(app, g, &runner);
+  RegisterCopy(app, g, &runner);
+  RegisterRepair(app, g, &runner);
   RegisterStats(app, g, &runner);
   RegisterCat(app, g, &runner);
   RegisterKey(app, g, &runner);
   RegisterUnlock(app, g, &runner);
+  RegisterPrune(app, g, &runner);
+  RegisterForget(app, g, &runner);
 
   // A repeatable option takes exactly one value per occurrence: `--tag a /path` must leave
   // /path to the positional arguments.

@@ -142,6 +142,59 @@ void MasterIndex::ForEach(
     for (const auto& e : block) emit(e);
 }
 
+void MasterIndex::Clear() {
+  std::unique_lock lock(mu_);
+  sorted_ = {};
+  overlay_ = {};
+  bulk_ = {};
+  packs_ = {};
+  pack_numbers_ = {};
+  std::fill(directory_.begin(), directory_.end(), 0);
+}
+
+std::optional<size_t> MasterIndex::Position(BlobType type, const Id& id) const {
+  std::shared_lock lock(mu_);
+  const Entry* e = FindSorted(type, id);
+  if (!e) return std::nullopt;
+  return static_cast<size_t>(e - sorted_.data());
+}
+
+BlobLocation MasterIndex::AtPosition(size_t position) const {
+  std::shared_lock lock(mu_);
+  return ToLocation(sorted_[position]);
+}
+
+Status MasterIndex::ForEachPack(
+    const std::function<Status(const Id& pack, const std::vector<PackedBlob>& blobs)>& fn) const {
+  std::shared_lock lock(mu_);
+  // Everything not in sorted_ is copied next to it, so one ordering covers all entries.
+  std::vector<Entry> extra;
+  for (const auto& [k, e] : overlay_) extra.push_back(e);
+  for (const auto& block : bulk_) extra.insert(extra.end(), block.begin(), block.end());
+  auto at = [&](uint32_t i) -> const Entry& {
+    return i < sorted_.size() ? sorted_[i] : extra[i - sorted_.size()];
+  };
+  std::vector<uint32_t> order(sorted_.size() + extra.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const Entry& x = at(a);
+    const Entry& y = at(b);
+    return x.pack != y.pack ? x.pack < y.pack : x.offset < y.offset;
+  });
+  std::vector<PackedBlob> blobs;
+  for (size_t i = 0; i < order.size();) {
+    uint32_t pack = at(order[i]).pack;
+    blobs.clear();
+    for (; i < order.size() && at(order[i]).pack == pack; ++i) {
+      const Entry& e = at(order[i]);
+      blobs.push_back(
+          PackedBlob{TypeOf(e), e.id, e.offset, e.stored_length, e.raw_and_type & 0x7fffffffu});
+    }
+    LB_RETURN_IF_ERROR(fn(packs_[pack], blobs));
+  }
+  return Status::Ok();
+}
+
 std::vector<Id> MasterIndex::Packs() const {
   std::shared_lock lock(mu_);
   return packs_;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <shared_mutex>
 #include <unordered_map>
@@ -53,6 +54,24 @@ class MasterIndex {
   size_t pack_count() const;
   // Bytes of heap memory held (entries, directory, overlay estimate, pack table).
   size_t MemoryUsage() const;
+
+  // Drops every entry and pack. Thread-safe.
+  void Clear();
+
+  // Position of a blob in the sorted array, in [0, blob_count()), or nullopt when the blob is not
+  // there (unknown, or only in the overlay / bulk entries: call Compact() first). Positions are
+  // stable until the next Add/BulkAdd/Compact/Clear, so a caller can keep one bit per blob in a
+  // vector indexed by position (prune's "used" set). Thread-safe.
+  std::optional<size_t> Position(BlobType type, const Id& id) const;
+
+  // Calls fn(pack, blobs) once per pack that has entries, blobs sorted by offset. Requires a
+  // compacted index (overlay and bulk entries are included too, but cost a copy). Extra memory:
+  // 4 bytes per blob for the ordering plus one pack's blob list. The index must not change during
+  // the call; fn must not call back into it. Stops at and returns the first error fn returns.
+  Status ForEachPack(
+      const std::function<Status(const Id& pack, const std::vector<PackedBlob>& blobs)>& fn) const;
+  // The location stored at `position` (from Position()). REQUIRES: position < sorted size.
+  BlobLocation AtPosition(size_t position) const;
 
   // Calls fn(pack, blob) for every entry, grouped by nothing in particular.
   void ForEach(const std::function<void(const Id& pack, const PackedBlob& blob)>& fn) const;

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
+#include <set>
 #include <memory>
 #include <random>
 #include <thread>
@@ -454,6 +456,74 @@ TEST(IndexFileTest, EveryBitFlipInASealedIndexFileIsRejected) {
   ASSERT_TRUE((*repo)->LoadIndex().ok());
   for (const auto& p : f.packs)
     for (const auto& b : p.blobs) ExpectAt((*repo)->index(), b, p.name);
+}
+
+}  // namespace
+}  // namespace lifeboat
+
+namespace lifeboat {
+namespace {
+
+TEST(MasterIndexTest, ForEachPackGroupsByPackInOffsetOrderAndPositionsAreStable) {
+  IdGen gen(77);
+  MasterIndex index;
+  Id pack1 = gen.Next(), pack2 = gen.Next();
+  auto blobs1 = MakeBlobs(gen, 50);
+  auto blobs2 = MakeBlobs(gen, 30, BlobType::kTree);
+  index.BulkAdd(pack1, blobs1);
+  index.BulkAdd(pack2, blobs2);
+  index.Compact();
+  Id pack3 = gen.Next();
+  auto blobs3 = MakeBlobs(gen, 5);
+  index.AddPack(pack3, blobs3);  // overlay entries are included too
+
+  std::map<Id, std::vector<PackedBlob>> seen;
+  ASSERT_TRUE(index
+                  .ForEachPack([&](const Id& pack, const std::vector<PackedBlob>& blobs) {
+                    EXPECT_FALSE(seen.count(pack)) << "pack reported twice";
+                    seen[pack] = blobs;
+                    return Status::Ok();
+                  })
+                  .ok());
+  ASSERT_EQ(seen.size(), 3u);
+  for (auto [pack, want] : {std::pair{pack1, blobs1}, {pack2, blobs2}, {pack3, blobs3}}) {
+    const auto& got = seen[pack];
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].id, want[i].id);
+      EXPECT_EQ(got[i].offset, want[i].offset);
+      EXPECT_EQ(got[i].type, want[i].type);
+      EXPECT_EQ(got[i].raw_length, want[i].raw_length);
+    }
+  }
+  // An error from fn stops the walk and is returned.
+  int calls = 0;
+  Status st = index.ForEachPack([&](const Id&, const std::vector<PackedBlob>&) {
+    ++calls;
+    return Status::Corruption("stop");
+  });
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_EQ(calls, 1);
+
+  // Positions: distinct, in range, and AtPosition returns the same location as Find.
+  index.Compact();
+  std::set<size_t> positions;
+  for (const auto& b : blobs1) {
+    auto pos = index.Position(b.type, b.id);
+    ASSERT_TRUE(pos.has_value());
+    EXPECT_LT(*pos, index.blob_count());
+    positions.insert(*pos);
+    EXPECT_EQ(index.AtPosition(*pos).offset, index.Find(b.type, b.id)->offset);
+  }
+  EXPECT_EQ(positions.size(), blobs1.size());
+  EXPECT_FALSE(index.Position(BlobType::kTree, blobs1[0].id).has_value());  // wrong type
+
+  index.Clear();
+  EXPECT_EQ(index.blob_count(), 0u);
+  EXPECT_EQ(index.pack_count(), 0u);
+  EXPECT_FALSE(index.Find(blobs1[0].type, blobs1[0].id).has_value());
+  index.AddPack(pack1, blobs1);
+  ExpectAt(index, blobs1[7], pack1);
 }
 
 }  // namespace

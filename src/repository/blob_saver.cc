@@ -3,7 +3,7 @@
 namespace lifeboat {
 
 BlobSaver::BlobSaver(Repository& repo, BlobSaverOptions options)
-    : repo_(repo), options_(options) {
+    : repo_(repo), options_(options), index_(options.index ? *options.index : repo.index()) {
   int n = options_.workers > 0 ? options_.workers
                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   inline_writer_ = std::make_unique<PackWriter>(repo_.aead());
@@ -33,18 +33,18 @@ bool BlobSaver::Known(BlobType type, const Id& id) {
   // pending_ first, then the index: a worker adds a blob to the index before erasing it from
   // pending_, so in this order a blob that is in either is always seen in one of them.
   std::lock_guard lock(mu_);
-  return pending_.count(Key{id, type}) > 0 || repo_.index().Has(type, id);
+  return pending_.count(Key{id, type}) > 0 || index_.Has(type, id);
 }
 
 Result<bool> BlobSaver::Save(BlobType type, const Id& id, Bytes plaintext) {
-  if (repo_.index().Has(type, id)) return false;
+  if (index_.Has(type, id)) return false;
   std::unique_lock lock(mu_);
   if (!error_.ok()) return error_;
   // Re-check under the lock: a worker indexes a blob before erasing it from pending_, so a blob
   // is always in at least one of the two. Waiting for queue space releases the lock, so another
   // thread may accept the same blob meanwhile: check again after every wait.
   for (;;) {
-    if (pending_.count(Key{id, type}) || repo_.index().Has(type, id)) return false;
+    if (pending_.count(Key{id, type}) || index_.Has(type, id)) return false;
     if (queued_bytes_ < options_.max_queued_bytes) break;
     space_cv_.wait(lock);
     if (!error_.ok()) return error_;
@@ -137,7 +137,7 @@ Status BlobSaver::UploadPack(PackWriter& writer) {
   // The same pack bytes cannot reappear (random seeds), but a retried save may have landed.
   if (!st.ok()) return st.WithContext("saving pack " + pack.name.Hex());
   packs_++;
-  repo_.index().AddPack(pack.name, pack.blobs);
+  index_.AddPack(pack.name, pack.blobs);
   {
     std::lock_guard lock(mu_);
     for (const auto& b : pack.blobs) pending_.erase(Key{b.id, b.type});
@@ -166,6 +166,12 @@ Status BlobSaver::WriteIndex(bool all) {
     file.packs = std::move(unindexed_.packs);
     unindexed_.packs.clear();
   }
+  Status allowed = options_.before_index_write ? options_.before_index_write() : Status::Ok();
+  if (!allowed.ok()) {
+    std::lock_guard lock(index_mu_);
+    for (auto& p : file.packs) unindexed_.packs.push_back(std::move(p));
+    return allowed;
+  }
   auto id = repo_.SaveUnpacked(ObjectType::kIndex, EncodeIndexFile(file));
   if (!id.ok()) {
     // Put the entries back so a later Flush() can retry them.
@@ -174,6 +180,8 @@ Status BlobSaver::WriteIndex(bool all) {
     return id.status().WithContext("saving index");
   }
   index_files_++;
+  std::lock_guard lock(index_mu_);
+  written_index_files_.push_back(*id);
   return Status::Ok();
 }
 
@@ -202,6 +210,11 @@ Status BlobSaver::Flush() {
   }
   // Not sticky: the entries were put back, so calling Flush() again retries the index write.
   return WriteIndex(true);
+}
+
+std::vector<Id> BlobSaver::index_files() const {
+  std::lock_guard lock(index_mu_);
+  return written_index_files_;
 }
 
 BlobSaverStats BlobSaver::stats() const {

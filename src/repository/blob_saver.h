@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -30,6 +31,21 @@ struct BlobSaverOptions {
   size_t max_queued_bytes = 16u << 20;  // Save() blocks while more than this waits for encoding
   size_t packs_per_index = 4;           // write an index file after this many packs
   size_t inline_max_bytes = 256u << 10;  // blobs up to this size are encoded in Save()'s caller
+  // The index that decides what is already stored and that learns every new pack; null means
+  // repo.index(). Prune passes the index it is building, so blobs it repacks out of packs about
+  // to be deleted are stored again and indexed at their new place.
+  MasterIndex* index = nullptr;
+  // Called right before each index file is written; an error stops the write (and is returned
+  // from Flush). Backups pass their lock's Check(): a process whose lock was lost (say it was
+  // suspended while a prune judged the lock stale and deleted its unindexed packs) must not
+  // publish index entries for packs that may be gone.
+  std::function<Status()> before_index_write;
+
+  static BlobSaverOptions WithWorkers(int n) {
+    BlobSaverOptions o;
+    o.workers = n;
+    return o;
+  }
 };
 
 struct BlobSaverStats {
@@ -61,6 +77,8 @@ class BlobSaver {
   Status Flush();
 
   BlobSaverStats stats() const;
+  // Names of the index files this saver has written so far. Thread-safe.
+  std::vector<Id> index_files() const;
 
  private:
   struct Job {
@@ -85,6 +103,7 @@ class BlobSaver {
 
   Repository& repo_;
   BlobSaverOptions options_;
+  MasterIndex& index_;  // options_.index or repo_.index()
 
   std::mutex mu_;
   std::condition_variable work_cv_;   // jobs available or stopping
@@ -101,8 +120,9 @@ class BlobSaver {
   std::mutex inline_mu_;
   std::unique_ptr<PackWriter> inline_writer_;  // small blobs encoded by callers; GUARDED_BY(inline_mu_)
 
-  std::mutex index_mu_;
+  mutable std::mutex index_mu_;
   IndexFile unindexed_;  // GUARDED_BY(index_mu_)
+  std::vector<Id> written_index_files_;  // GUARDED_BY(index_mu_)
 
   std::atomic<uint64_t> new_blobs_{0}, new_data_blobs_{0}, new_tree_blobs_{0};
   std::atomic<uint64_t> new_raw_bytes_{0}, new_stored_bytes_{0}, packs_{0}, index_files_{0};

@@ -98,7 +98,8 @@ std::string Username() {
 
 static constexpr uint8_t kMaterialVersion = 1;
 
-Result<Bytes> CreateKeyFile(const MasterKey& mk, std::string_view password, const KdfParams& kdf) {
+Result<Bytes> CreateKeyFile(const MasterKey& mk, std::string_view password, const KdfParams& kdf,
+                            bool append_only) {
   Bytes salt(32);
   LB_RETURN_IF_ERROR(crypto::RandomBytes(salt));
   LB_ASSIGN_OR_RETURN(crypto::SecretKey wrap,
@@ -119,7 +120,7 @@ Result<Bytes> CreateKeyFile(const MasterKey& mk, std::string_view password, cons
             {"created", FormatTime(NowNs())},
             {"hostname", Hostname()},
             {"username", Username()},
-            {"append_only", false},
+            {"append_only", append_only},
             {"data", HexEncode(sealed)}};
   std::string text = j.dump();
   return Bytes(text.begin(), text.end());

@@ -38,7 +38,8 @@ struct KeyFileInfo {
 };
 
 // Builds a key file wrapping `mk` with a key derived from `password` (fresh random salt).
-Result<Bytes> CreateKeyFile(const MasterKey& mk, std::string_view password, const KdfParams& kdf);
+Result<Bytes> CreateKeyFile(const MasterKey& mk, std::string_view password, const KdfParams& kdf,
+                            bool append_only = false);
 // Unwraps a key file. Unauthenticated when the password does not match; Corruption when the
 // file is malformed.
 Result<MasterKey> OpenKeyFile(ByteView file, std::string_view password);

@@ -141,8 +141,24 @@ void RepositoryLock::RefreshLoop() {
     cv_.wait_for(lock, std::chrono::nanoseconds(wait_ns), [&] { return stop_; });
     if (stop_) return;
     std::string old = name_;
-    lock.unlock();
     int64_t now = options_.now();
+    // A lock that went too long without a refresh (the process was suspended, the clock jumped,
+    // the backend was unreachable) may already look stale to others, and a prune may have
+    // removed data this process still relies on. Lost is final: never revive it.
+    if (now - last_ok_ns_ > options_.lost_after_ns) {
+      lost_ = "the repository lock was not refreshed for " +
+              std::to_string((now - last_ok_ns_) / 1000000000) + " s";
+      return;
+    }
+    lock.unlock();
+    // If our lock object is gone, someone removed it (`unlock --remove-all`, or they judged it
+    // stale): another command may already hold an exclusive lock.
+    auto exists = repo_.backend().Stat({ObjectType::kLock, old});
+    if (!exists.ok() && exists.status().IsNotFound()) {
+      lock.lock();
+      lost_ = "the repository lock " + old + " was removed by another process";
+      return;
+    }
     auto id = repo_.SaveUnpacked(ObjectType::kLock, EncodeLock(kind_, now));
     lock.lock();
     if (id.ok()) {
@@ -161,6 +177,7 @@ void RepositoryLock::RefreshLoop() {
 Status RepositoryLock::Check() const {
   std::lock_guard lock(mu_);
   if (released_) return Status::Cancelled("lock was released");
+  if (!lost_.empty()) return Status::Cancelled(lost_ + "; stopping before committing anything");
   int64_t age = options_.now() - last_ok_ns_;
   if (age > options_.lost_after_ns)
     return Status::Cancelled("the repository lock could not be refreshed for " +

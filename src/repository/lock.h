@@ -48,8 +48,10 @@ class RepositoryLock {
   // Stops refreshing and removes the lock object (errors ignored; the lock goes stale).
   ~RepositoryLock();
 
-  // OK while the lock is fresh; Cancelled once no refresh succeeded for lost_after_ns (the
-  // caller must stop before committing anything). Thread-safe.
+  // OK while the lock is fresh; Cancelled once no refresh succeeded for lost_after_ns, or once
+  // the refresher found its lock object removed by someone else. Lost is final: a later
+  // successful write does not revive the lock (the caller must stop before committing anything
+  // or deleting anything). Thread-safe.
   Status Check() const;
   // Stops refreshing and removes the lock object.
   Status Release();
@@ -68,6 +70,7 @@ class RepositoryLock {
   int64_t last_ok_ns_;         // GUARDED_BY(mu_)
   bool stop_ = false;          // GUARDED_BY(mu_)
   bool released_ = false;      // GUARDED_BY(mu_)
+  std::string lost_;           // why the lock is lost for good; GUARDED_BY(mu_)
   std::thread refresher_;
 };
 

@@ -1,5 +1,7 @@
 #include "repository/repository.h"
 
+#include "backend/append_only_backend.h"
+
 #include <algorithm>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -21,6 +23,8 @@ std::string ConfigToJson(const RepositoryConfig& c) {
             {"compression", c.compression_level},
             {"pack_size", c.pack_size},
             {"created", c.created}};
+  if (c.append_only) j["append_only"] = true;
+  if (c.replica_of) j["replica_of"] = c.replica_of->Hex();
   return j.dump();
 }
 
@@ -61,6 +65,12 @@ Result<RepositoryConfig> DecodeConfig(ByteView data, const crypto::Aead& aead) {
     c.compression_level = json_fields::IntegerAt<int>(j, "compression");
     c.pack_size = json_fields::IntegerAt<uint64_t>(j, "pack_size");
     c.created = j.value("created", "");
+    c.append_only = j.value("append_only", false);
+    if (j.contains("replica_of")) {
+      auto source = Id::FromHex(j["replica_of"].get<std::string>());
+      if (!source) return Status::Corruption("config: bad replica_of id");
+      c.replica_of = *source;
+    }
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("config: ") + e.what());
   }
@@ -108,7 +118,16 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<Backend> ba
   config.compression_level = options.compression_level;
   config.pack_size = options.pack_size;
   config.created = FormatTime(NowNs());
-  MasterKey master = MasterKey::Generate();
+  config.append_only = options.append_only;
+  MasterKey master;
+  if (options.replica_of) {
+    LB_RETURN_IF_ERROR(Chunker::ValidateParams(options.replica_of->chunker));
+    config.chunker = options.replica_of->chunker;
+    config.replica_of = options.replica_of->repository_id;
+    master = options.replica_of->master;
+  } else {
+    master = MasterKey::Generate();
+  }
   LB_ASSIGN_OR_RETURN(Bytes key_file, CreateKeyFile(master, password, options.kdf));
   std::string key_name = HexEncode(crypto::Sha256(key_file));
   // Key first, config last: a repository without config is not a repository yet, so an
@@ -117,8 +136,26 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<Backend> ba
   crypto::Aead aead(master.enc);
   LB_ASSIGN_OR_RETURN(Bytes config_bytes, EncodeConfig(config, aead));
   LB_RETURN_IF_ERROR(backend->Save({ObjectType::kConfig, ""}, config_bytes));
-  return std::unique_ptr<Repository>(
+  std::unique_ptr<Repository> repo(
       new Repository(std::move(backend), std::move(config), std::move(master), key_name));
+  repo->EnforceAppendOnly(nullptr);
+  return repo;
+}
+
+void Repository::EnforceAppendOnly(const KeyFileInfo* key) {
+  if (config_.append_only)
+    append_only_reason_ = "the repository is append-only (set at init, permanent)";
+  key_append_only_ = key && key->append_only;
+  if (!config_.append_only && key_append_only_)
+    append_only_reason_ = "key " + key_name_.substr(0, 8) +
+                          " is append-only; use a key without that restriction for maintenance";
+  if (append_only())
+    backend_ = std::make_unique<AppendOnlyBackend>(std::move(backend_), append_only_reason_);
+}
+
+Status Repository::CheckNotAppendOnly(std::string_view what) const {
+  if (!append_only()) return Status::Ok();
+  return Status::FailedPrecondition(std::string(what) + " is refused: " + append_only_reason_);
 }
 
 Result<std::vector<std::pair<std::string, KeyFileInfo>>> ListKeys(Backend& backend) {
@@ -180,8 +217,12 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
       config_problem = config.status().WithContext("with key " + name);
       continue;
     }
-    return std::unique_ptr<Repository>(new Repository(std::move(backend), std::move(*config),
-                                                      std::move(*master), name));
+    auto info = ParseKeyFileInfo(*file);
+    if (!info.ok()) return info.status().WithContext("key " + name);
+    std::unique_ptr<Repository> repo(new Repository(std::move(backend), std::move(*config),
+                                                    std::move(*master), name));
+    repo->EnforceAppendOnly(&*info);
+    return repo;
   }
   if (!config_problem.ok()) return config_problem;
   if (!load_problem.ok()) return load_problem;
@@ -190,9 +231,10 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
   return Status::Unauthenticated(msg);
 }
 
-Result<std::string> Repository::AddKey(std::string_view password, const KdfParams& kdf) {
+Result<std::string> Repository::AddKey(std::string_view password, const KdfParams& kdf,
+                                       bool append_only) {
   if (password.empty()) return Status::InvalidArgument("an empty password is not allowed");
-  LB_ASSIGN_OR_RETURN(Bytes file, CreateKeyFile(master_, password, kdf));
+  LB_ASSIGN_OR_RETURN(Bytes file, CreateKeyFile(master_, password, kdf, append_only || key_append_only_));
   std::string name = HexEncode(crypto::Sha256(file));
   LB_RETURN_IF_ERROR(backend_->Save({ObjectType::kKey, name}, file));
   return name;
@@ -218,8 +260,15 @@ Result<Bytes> Repository::LoadUnpacked(ObjectType type, const std::string& name)
   std::string what = std::string(ObjectTypeName(type)) + " " + name;
   auto data = backend_->Load({type, name}, 0, 0);
   if (!data.ok()) return data.status().WithContext(what);
-  if (HexEncode(crypto::Sha256(*data)) != name)
-    return Status::Corruption(what + " is damaged: its content does not match its name");
+  if (HexEncode(crypto::Sha256(*data)) != name) {
+    // Bytes damaged in transit (a flaky link, a short read the backend could not notice) differ
+    // from one read to the next; damage at rest does not. Read once more before calling it
+    // damaged.
+    data = backend_->Load({type, name}, 0, 0);
+    if (!data.ok()) return data.status().WithContext(what);
+    if (HexEncode(crypto::Sha256(*data)) != name)
+      return Status::Corruption(what + " is damaged: its content does not match its name");
+  }
   Bytes plain;
   if (!aead_.Open(*data, &plain).ok())
     return Status::Corruption(what + " is damaged: authentication failed");
@@ -232,6 +281,34 @@ Status Repository::LoadIndex() {
     names.push_back(info.name);
     return Status::Ok();
   }));
+  // Pass 1 loads everything; superseded files exist only after a crash in the middle of prune or
+  // `repair index`, so only then is a second pass (without them) needed.
+  std::unordered_set<Id, IdHash> superseded;
+  std::vector<Id> loaded;
+  LB_RETURN_IF_ERROR(LoadIndexFiles(names, &superseded, &loaded));
+  std::vector<std::string> in_force;
+  superseded_index_files_.clear();
+  for (const auto& name : names) {
+    auto id = Id::FromHex(name);
+    if (id && superseded.count(*id))
+      superseded_index_files_.push_back(*id);
+    else
+      in_force.push_back(name);
+  }
+  if (!superseded_index_files_.empty()) {
+    index_.Clear();
+    std::unordered_set<Id, IdHash> ignored;
+    loaded.clear();
+    LB_RETURN_IF_ERROR(LoadIndexFiles(in_force, &ignored, &loaded));
+  }
+  index_files_ = std::move(loaded);
+  index_.Compact();
+  return Status::Ok();
+}
+
+Status Repository::LoadIndexFiles(const std::vector<std::string>& names,
+                                  std::unordered_set<Id, IdHash>* superseded,
+                                  std::vector<Id>* loaded) {
   // Decrypting and decoding is CPU-bound: spread it over the cores.
   std::mutex mu;
   Status first_error;
@@ -252,27 +329,36 @@ Status Repository::LoadIndex() {
         return;
       }
       for (const auto& pack : file->packs) index_.BulkAdd(pack.name, pack.blobs);
+      std::lock_guard lock(mu);
+      superseded->insert(file->supersedes.begin(), file->supersedes.end());
+      if (auto id = Id::FromHex(names[i])) loaded->push_back(*id);
     }
   };
   size_t n = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), names.size());
   std::vector<std::thread> threads;
   for (size_t t = 0; t < n; ++t) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
-  LB_RETURN_IF_ERROR(first_error);
-  index_.Compact();
-  return Status::Ok();
+  return first_error;
 }
 
 Result<Bytes> Repository::LoadBlobAt(const BlobLocation& loc, const Id& id) {
-  auto stored = backend_->Load({ObjectType::kPack, loc.pack.Hex()}, loc.offset, loc.stored_length);
-  if (!stored.ok())
-    return stored.status().WithContext("blob " + id.Hex() + " in pack " + loc.pack.Hex());
-  if (stored->size() != loc.stored_length)
-    return Status::Corruption("blob " + id.Hex() + " in pack " + loc.pack.Hex() + ": short read");
-  Bytes plain;
-  Status st = codec_.Decode(*stored, id, loc.raw_length, &plain);
-  if (!st.ok()) return st.WithContext("pack " + loc.pack.Hex());
-  return plain;
+  Status st;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto stored =
+        backend_->Load({ObjectType::kPack, loc.pack.Hex()}, loc.offset, loc.stored_length);
+    if (!stored.ok())
+      return stored.status().WithContext("blob " + id.Hex() + " in pack " + loc.pack.Hex());
+    if (stored->size() != loc.stored_length) {
+      st = Status::Corruption("blob " + id.Hex() + " in pack " + loc.pack.Hex() + ": short read");
+      continue;
+    }
+    Bytes plain;
+    st = codec_.Decode(*stored, id, loc.raw_length, &plain);
+    if (st.ok()) return plain;
+    st = st.WithContext("pack " + loc.pack.Hex());
+    // A second read tells damage in transit (gone on re-read) from damage at rest (stays).
+  }
+  return st;
 }
 
 Result<Bytes> Repository::LoadBlob(BlobType type, const Id& id) {

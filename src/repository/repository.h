@@ -10,7 +10,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -34,17 +36,37 @@ struct RepositoryConfig {
   int compression_level = 3;
   uint64_t pack_size = 16u << 20;
   std::string created;
+  // Set at init, permanent: nothing but locks may ever be removed (doc/append-only.md).
+  bool append_only = false;
+  // Informational: the id of the repository whose key material this replica shares (set by
+  // `init --replica-of`). Whether two repositories really share material is decided by comparing
+  // the keys (copier.h), never by this field.
+  std::optional<Id> replica_of;
+};
+
+// What a replica repository takes over from its source (doc/replication.md): the master key
+// material and the chunker parameters, so that blob ids, chunk boundaries and sealed packs are
+// valid in both and packs copy between them verbatim.
+struct ReplicaSource {
+  Id repository_id;  // the source's id, recorded as the config's "replica_of"
+  MasterKey master;
+  ChunkerParams chunker;
 };
 
 struct InitOptions {
   int compression_level = 3;
   uint64_t pack_size = 16u << 20;
   KdfParams kdf = DefaultKdfParams();
+  bool append_only = false;  // the whole repository, for good (RepositoryConfig::append_only)
+  // Set: create a replica sharing this key material and chunker parameters (own id, own key
+  // file). Unset: fresh random key material, default chunker parameters.
+  std::optional<ReplicaSource> replica_of;
 };
 
 class Repository {
  public:
-  // Creates a new repository on an empty backend: config and a first key for `password`.
+  // Creates a new repository on an empty backend: config and a first key for `password`. With
+  // options.replica_of the master key material and chunker parameters come from there.
   // AlreadyExists if the backend already holds a config; the backend's error (nothing written) if
   // it cannot tell whether one exists.
   static Result<std::unique_ptr<Repository>> Init(std::unique_ptr<Backend> backend,
@@ -66,10 +88,23 @@ class Repository {
   // Name of the key file that matched the password.
   const std::string& key_name() const { return key_name_; }
 
+  // True when the repository (config) or the key that opened it is append-only. Then backend()
+  // refuses every removal except of locks, and maintenance that deletes must refuse to start.
+  bool append_only() const { return !append_only_reason_.empty(); }
+  // Why, for error messages: "the repository is append-only" / "key <name> is append-only".
+  const std::string& append_only_reason() const { return append_only_reason_; }
+  // FailedPrecondition naming `what` (e.g. "prune") and the reason when append_only(); else OK.
+  Status CheckNotAppendOnly(std::string_view what) const;
+
   // --- index ---
-  // Loads every index file into index() (replacing nothing already there). Corrupt index files
-  // are an error naming the file.
+  // Loads every index file in force into index() (replacing nothing already there). An index
+  // file named in another file's superseded list (§7) is skipped: it was replaced by prune or
+  // `repair index`, which crashed before removing it. Corrupt index files are an error naming the
+  // file.
   Status LoadIndex();
+  // After LoadIndex(): the index files that were loaded, and those skipped as superseded.
+  const std::vector<Id>& index_files() const { return index_files_; }
+  const std::vector<Id>& superseded_index_files() const { return superseded_index_files_; }
   MasterIndex& index() { return index_; }
   const MasterIndex& index() const { return index_; }
 
@@ -96,23 +131,34 @@ class Repository {
                                                const SnapshotFilter& filter = {});
 
   // --- keys ---
-  Result<std::string> AddKey(std::string_view password, const KdfParams& kdf);
+  // Adds a key file for `password`. A session opened with an append-only key can only add
+  // append-only keys (`append_only` is forced on), so it cannot escalate.
+  Result<std::string> AddKey(std::string_view password, const KdfParams& kdf,
+                             bool append_only = false);
   Status RemoveKey(const std::string& name);
 
  private:
   Repository(std::unique_ptr<Backend> backend, RepositoryConfig config, MasterKey master,
              std::string key_name);
+  // Puts an AppendOnlyBackend under the repository when the config or `key` says so.
+  void EnforceAppendOnly(const KeyFileInfo* key);
+  Status LoadIndexFiles(const std::vector<std::string>& names,
+                        std::unordered_set<Id, IdHash>* superseded, std::vector<Id>* loaded);
 
   std::unique_ptr<Backend> backend_;
   RepositoryConfig config_;
   MasterKey master_;
   std::string key_name_;
+  std::string append_only_reason_;  // empty unless append-only
+  bool key_append_only_ = false;
   crypto::Aead aead_;
   crypto::HmacSha256 id_mac_;
   BlobCodec codec_;
   GearTable gear_;
   Chunker chunker_;
   MasterIndex index_;
+  std::vector<Id> index_files_;
+  std::vector<Id> superseded_index_files_;
 };
 
 // Encodes/decodes the config object (§4) — exposed for `cat config` and tests.

@@ -2,6 +2,7 @@
 // MemoryBackend.
 
 #include "repository/repository.h"
+#include "repository/index_writer.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -25,6 +26,16 @@
 
 namespace lifeboat {
 namespace {
+
+BlobSaverOptions SaverOptions(int workers, size_t max_queued_bytes, size_t packs_per_index,
+                              size_t inline_max_bytes = 256u << 10) {
+  BlobSaverOptions o;
+  o.workers = workers;
+  o.max_queued_bytes = max_queued_bytes;
+  o.packs_per_index = packs_per_index;
+  o.inline_max_bytes = inline_max_bytes;
+  return o;
+}
 
 // Init's default KdfParams read LIFEBOAT_KDF_N: keep scrypt cheap in every test.
 [[maybe_unused]] const bool kFastKdf = [] { return setenv("LIFEBOAT_KDF_N", "1024", 1) == 0; }();
@@ -391,7 +402,7 @@ TEST_F(RepositoryTest, SavingTheSameDataTwiceAddsNothing) {
   std::vector<Bytes> blobs;
   for (int i = 0; i < 20; ++i) blobs.push_back(RandomData(10000 + i, i));
   {
-    BlobSaver saver(*repo, BlobSaverOptions{2, 1u << 20, 4});
+    BlobSaver saver(*repo, SaverOptions(2, 1u << 20, 4));
     for (const auto& b : blobs) {
       auto added = saver.Save(BlobType::kData, repo->codec().ComputeId(b), b);
       ASSERT_TRUE(added.ok() && *added);
@@ -418,7 +429,7 @@ TEST_F(RepositoryTest, SavingTheSameDataTwiceAddsNothing) {
   EXPECT_EQ(Names(ObjectType::kPack).size(), 1u + (Names(ObjectType::kPack).size() > 1));
   // A second saver on the same repository: everything is already in the index.
   {
-    BlobSaver saver(*repo, BlobSaverOptions{2, 1u << 20, 4});
+    BlobSaver saver(*repo, SaverOptions(2, 1u << 20, 4));
     for (const auto& b : blobs) {
       auto added = saver.Save(BlobType::kData, repo->codec().ComputeId(b), b);
       ASSERT_TRUE(added.ok());
@@ -437,7 +448,7 @@ TEST_F(RepositoryTest, SavingTheSameDataTwiceAddsNothing) {
   ASSERT_TRUE(fresh);
   ASSERT_TRUE(fresh->LoadIndex().ok());
   {
-    BlobSaver saver(*fresh, BlobSaverOptions{1, 1u << 20, 4});
+    BlobSaver saver(*fresh, SaverOptions(1, 1u << 20, 4));
     for (const auto& b : blobs) {
       auto added = saver.Save(BlobType::kData, fresh->codec().ComputeId(b), b);
       ASSERT_TRUE(added.ok());
@@ -488,7 +499,7 @@ TEST_F(RepositoryTest, ConcurrentSavesFromFourThreads) {
   // the same order, so they race on every id.
   // inline_max_bytes = 0: every blob goes through the worker queue (the inline path is covered
   // by the other tests, which use the defaults).
-  BlobSaver saver(*repo, BlobSaverOptions{3, 64u << 10, 2, 0});
+  BlobSaver saver(*repo, SaverOptions(3, 64u << 10, 2, 0));
   std::atomic<int> accepted{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -595,7 +606,7 @@ TEST_F(RepositoryTest, DamagedPackIsReportedWhenTheBlobIsRead) {
 TEST_F(RepositoryTest, BackendFailureStopsTheSaver) {
   auto repo = InitRepo();
   ASSERT_TRUE(repo);
-  BlobSaver saver(*repo, BlobSaverOptions{2, 1u << 20, 1});
+  BlobSaver saver(*repo, SaverOptions(2, 1u << 20, 1));
   control_->fail_saves = true;
   for (int i = 0; i < 5; ++i) {
     Bytes b = RandomData(1000, i);
@@ -616,7 +627,7 @@ TEST_F(RepositoryTest, BackendFailureStopsTheSaver) {
 TEST_F(RepositoryTest, FailedIndexWriteIsRetriedByTheNextFlush) {
   auto repo = InitRepo();
   ASSERT_TRUE(repo);
-  BlobSaver saver(*repo, BlobSaverOptions{1, 1u << 20, 1});
+  BlobSaver saver(*repo, SaverOptions(1, 1u << 20, 1));
   Bytes b = RandomData(1000, 1);
   Id id = repo->codec().ComputeId(b);
   ASSERT_TRUE(saver.Save(BlobType::kData, id, b).ok());
@@ -645,7 +656,7 @@ TEST_F(RepositoryTest, IndexWriteFailureDuringBackupIsRetried) {
   auto init = Repository::Init(NewBackend(), "pw", opts);
   ASSERT_TRUE(init.ok());
   auto repo = std::move(*init);
-  BlobSaver saver(*repo, BlobSaverOptions{1, 1u << 20, 1});
+  BlobSaver saver(*repo, SaverOptions(1, 1u << 20, 1));
   control_->fail_index_saves = true;
   std::vector<Bytes> blobs;
   for (int i = 0; i < 40; ++i) {
@@ -1083,11 +1094,137 @@ TEST_F(LockTest, CheckIsCancelledWhenRefreshFailsTooLong) {
   EXPECT_EQ(st.code(), StatusCode::kCancelled) << st.ToString();
   EXPECT_NE(st.message().find("stopping before committing"), std::string::npos);
 
-  // Once refreshing works again the lock is held again.
+  // Lost is final: even once saves work again, the lock is not revived (others may have judged
+  // it stale meanwhile and pruned data this process relies on).
   control_->fail_saves = false;
-  ASSERT_TRUE(wait_for([&] { return (*lock)->Check().ok(); }));
+  int saves = control_->saves;
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // many refresh intervals
+  EXPECT_EQ(control_->saves.load(), saves) << "a lost lock must not be refreshed";
+  EXPECT_EQ((*lock)->Check().code(), StatusCode::kCancelled);
   ASSERT_TRUE((*lock)->Release().ok());
   EXPECT_EQ(LockCount(), 0u);
+}
+
+TEST_F(LockTest, ASuspendedProcessDoesNotReviveItsLock) {
+  // The process sleeps (SIGSTOP, a suspended VM) past lost_after without any failed save: the
+  // first refresh after waking must declare the lock lost instead of writing a fresh one.
+  std::atomic<int64_t> fake_now{NowNs()};
+  LockOptions opts;
+  opts.now = [&] { return fake_now.load(); };
+  opts.refresh_interval_ns = 1000000;  // 1 ms real time
+  opts.lost_after_ns = 1000000000;     // 1 s fake time
+  auto lock = Acquire(LockKind::kShared, opts);
+  ASSERT_TRUE(lock.ok());
+  fake_now += 5000000000;  // "woke up" 5 s later
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((*lock)->Check().ok() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  int saves = control_->saves;
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(control_->saves.load(), saves);
+  Status st = (*lock)->Check();
+  EXPECT_EQ(st.code(), StatusCode::kCancelled);
+  EXPECT_NE(st.message().find("not refreshed"), std::string::npos) << st.ToString();
+}
+
+TEST_F(LockTest, ALockRemovedByAnotherProcessIsLost) {
+  LockOptions fast;
+  fast.refresh_interval_ns = 1000000;  // 1 ms
+  auto lock = Acquire(LockKind::kShared, fast);
+  ASSERT_TRUE(lock.ok());
+  // Another process runs `unlock --remove-all` (or judged the lock stale) and removes it. A
+  // refresh may replace the object between that process's listing and its removal, so it keeps
+  // removing until the holder notices.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((*lock)->Check().ok() && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(RemoveLocks(*repo_, /*all=*/true).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  Status st = (*lock)->Check();
+  EXPECT_EQ(st.code(), StatusCode::kCancelled);
+  EXPECT_NE(st.message().find("removed by another process"), std::string::npos) << st.ToString();
+  (*lock)->Release().IgnoreError();
+}
+
+}  // namespace
+}  // namespace lifeboat
+
+namespace lifeboat {
+namespace {
+
+// A replacement index supersedes the old files: a crash before removing them (simulated by not
+// removing them) leaves them ignored; a crash before the superseding file (simulated by writing
+// only the new files) leaves both in force.
+TEST_F(RepositoryTest, ReplacementIndexSupersedesOldFiles) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  std::vector<Id> ids;
+  for (int round = 0; round < 3; ++round) {  // three backups: three index files, three packs
+    BlobSaver saver(*repo, SaverOptions(1, 1u << 20, 4));
+    Bytes b = RandomData(5000, 100 + round);
+    ids.push_back(repo->codec().ComputeId(b));
+    ASSERT_TRUE(saver.Save(BlobType::kData, ids.back(), b).ok());
+    ASSERT_TRUE(saver.Flush().ok());
+  }
+  auto fresh = OpenRepo();
+  ASSERT_TRUE(fresh && fresh->LoadIndex().ok());
+  ASSERT_EQ(fresh->index_files().size(), 3u);
+  EXPECT_TRUE(fresh->superseded_index_files().empty());
+  Id dropped = fresh->index().Find(BlobType::kData, ids[1])->pack;
+  std::vector<Id> old = fresh->index_files();
+  auto written = WriteReplacementIndex(
+      *fresh, fresh->index(), [&](const Id& pack) { return pack != dropped; }, old);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  ASSERT_EQ(written->size(), 1u);
+
+  // Old files still present but superseded: the dropped pack's blob is gone from the index.
+  auto reopened = OpenRepo();
+  ASSERT_TRUE(reopened && reopened->LoadIndex().ok());
+  EXPECT_EQ(reopened->index_files(), *written);
+  EXPECT_EQ(reopened->superseded_index_files().size(), 3u);
+  EXPECT_TRUE(reopened->index().Has(BlobType::kData, ids[0]));
+  EXPECT_FALSE(reopened->index().Has(BlobType::kData, ids[1]));
+  EXPECT_TRUE(reopened->index().Has(BlobType::kData, ids[2]));
+
+  ASSERT_TRUE(RemoveIndexFiles(*reopened, old).ok());
+  ASSERT_TRUE(RemoveIndexFiles(*reopened, old).ok());  // again: already gone is fine
+  EXPECT_EQ(Names(ObjectType::kIndex).size(), 1u);
+  auto last = OpenRepo();
+  ASSERT_TRUE(last && last->LoadIndex().ok());
+  EXPECT_TRUE(last->superseded_index_files().empty());
+  EXPECT_EQ(last->index().blob_count(), 2u);
+}
+
+TEST_F(RepositoryTest, ReplacementIndexSplitsFilesAndOnlyTheLastSupersedes) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  IndexFile big;
+  std::mt19937_64 rng(5);
+  auto next_id = [&] {
+    Id id;
+    for (auto& b : id.bytes) b = static_cast<uint8_t>(rng());
+    return id;
+  };
+  for (size_t p = 0; p < kPacksPerIndexFile * 2 + 3; ++p)
+    big.packs.push_back({next_id(), {PackedBlob{BlobType::kData, next_id(), 0, 100, 80}}});
+  auto old = repo->SaveUnpacked(ObjectType::kIndex, EncodeIndexFile(big));
+  ASSERT_TRUE(old.ok());
+  ASSERT_TRUE(repo->LoadIndex().ok());
+  auto written = WriteReplacementIndex(
+      *repo, repo->index(), [](const Id&) { return true; }, {*old});
+  ASSERT_TRUE(written.ok());
+  ASSERT_EQ(written->size(), 3u);
+  for (size_t i = 0; i < written->size(); ++i) {
+    auto plain = repo->LoadUnpacked(ObjectType::kIndex, (*written)[i].Hex());
+    ASSERT_TRUE(plain.ok());
+    auto file = DecodeIndexFile(*plain);
+    ASSERT_TRUE(file.ok());
+    EXPECT_EQ(file->supersedes.size(), i + 1 == written->size() ? 1u : 0u);
+  }
+  auto fresh = OpenRepo();
+  ASSERT_TRUE(fresh && fresh->LoadIndex().ok());
+  EXPECT_EQ(fresh->index().blob_count(), big.packs.size());
+  EXPECT_EQ(fresh->superseded_index_files(), std::vector<Id>{*old});
 }
 
 }  // namespace

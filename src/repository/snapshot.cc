@@ -48,6 +48,8 @@ Bytes EncodeSnapshot(const Snapshot& s) {
             {"incomplete", s.incomplete},
             {"summary", summary}};
   if (s.parent) j["parent"] = s.parent->Hex();
+  if (s.original) j["original"] = s.original->Hex();
+  if (s.repaired_from) j["repaired_from"] = s.repaired_from->Hex();
   std::string text = j.dump();
   return Bytes(text.begin(), text.end());
 }
@@ -81,6 +83,13 @@ Result<Snapshot> DecodeSnapshot(ByteView data) {
       auto parent = Id::FromHex(j["parent"].get<std::string>());
       if (!parent) return Status::Corruption("snapshot has a bad parent id");
       s.parent = *parent;
+    }
+    for (auto [key, field] : {std::pair{"original", &s.original},
+                              std::pair{"repaired_from", &s.repaired_from}}) {
+      if (!j.contains(key)) continue;
+      auto id = Id::FromHex(j[key].get<std::string>());
+      if (!id) return Status::Corruption(std::string("snapshot has a bad ") + key + " id");
+      *field = *id;
     }
     if (j.contains("summary")) {
       const json& m = j["summary"];

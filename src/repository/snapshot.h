@@ -39,6 +39,14 @@ struct Snapshot {
   std::string program_version;
   bool incomplete = false;
   SnapshotSummary summary;
+  // Set by `copy`: the id of the snapshot this one was copied from (or that one's `original`), so
+  // a copy is recognised in every repository it reaches, whatever its own id.
+  std::optional<Id> original;
+  // Set by `repair snapshots`: the damaged snapshot this one replaces (lost data dropped).
+  std::optional<Id> repaired_from;
+
+  // The identity `copy` compares: `original` when set, else the snapshot's own id.
+  Id Identity(const Id& own_id) const { return original ? *original : own_id; }
 
   bool HasTag(std::string_view tag) const;
 };

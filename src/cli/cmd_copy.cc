@@ -1,0 +1,195 @@
+// lifeboat copy: copies snapshots from another repository into this one (doc/replication.md).
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+
+#include "cli/common.h"
+#include "copier/copier.h"
+
+namespace lifeboat::cli {
+namespace {
+
+struct CopyFlags {
+  SourceRepositoryOptions from;
+  SnapshotFilter filter;
+  std::vector<std::string> snapshots;
+};
+
+// One status line on a terminal's stderr, at most a few times a second.
+class CopyProgressPrinter {
+ public:
+  void operator()(const CopyProgress& p) {
+    auto now = std::chrono::steady_clock::now();
+    if (printed_ && now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    double seconds = std::chrono::duration<double>(now - start_).count();
+    const CopyStats& s = p.stats;
+    std::string line = "\r[" + FormatDuration(seconds) + "] snapshot " +
+                       std::to_string(std::min(p.snapshots_done + 1, p.snapshots_total)) + "/" +
+                       std::to_string(p.snapshots_total);
+    if (s.packs_copied || s.packs_reused)
+      line += ", " + std::to_string(s.packs_copied) + " packs copied (" +
+              FormatBytes(s.pack_bytes_copied) + "), " + std::to_string(s.packs_reused) +
+              " reused";
+    if (s.blobs_loaded)
+      line += ", " + std::to_string(s.blobs_loaded) + " blobs read (" +
+              FormatBytes(s.bytes_loaded) + ")";
+    std::cerr << line << "   " << std::flush;
+    printed_ = true;
+  }
+  void Finish() {
+    if (printed_) std::cerr << "\n";
+    printed_ = false;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_;
+  bool printed_ = false;
+};
+
+nlohmann::json PairsJson(const std::vector<std::pair<Id, Id>>& pairs) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [source, target] : pairs)
+    out.push_back({{"source_id", source.Hex()}, {"target_id", target.Hex()}});
+  return out;
+}
+
+int RunCopyCommand(const GlobalOptions& g, CopyFlags f) {
+  if (f.from.repo.empty()) {
+    const char* env = std::getenv("LIFEBOAT_FROM_REPOSITORY");
+    if (env) f.from.repo = env;
+  }
+  if (f.from.repo.empty())
+    return ReportError(g, Status::InvalidArgument(
+                              "no source repository: use --from REPO or set "
+                              "LIFEBOAT_FROM_REPOSITORY"));
+  auto source = OpenSourceRepository(f.from);
+  if (!source.ok()) return ReportError(g, source.status());
+  auto target = OpenRepository(g);
+  if (!target.ok()) return ReportError(g, target.status().WithContext("target repository"));
+  // Shared locks on both sides, like a backup: other backups may run meanwhile, prune may not.
+  auto source_lock = LockRepository(g, **source, LockKind::kShared);
+  if (!source_lock.ok())
+    return ReportError(g, source_lock.status().WithContext("source repository"));
+  auto target_lock = LockRepository(g, **target, LockKind::kShared);
+  if (!target_lock.ok())
+    return ReportError(g, target_lock.status().WithContext("target repository"));
+  Status st = (*source)->LoadIndex();
+  if (!st.ok()) return ReportError(g, st.WithContext("source repository"));
+  st = (*target)->LoadIndex();
+  if (!st.ok()) return ReportError(g, st.WithContext("target repository"));
+
+  bool replica = SharesKeyMaterial(**source, **target);
+  if (!g.json)
+    Say(g, "copying from " + (*source)->backend().Location() + " to " +
+               (*target)->backend().Location() +
+               (replica ? " (replica: packs are copied verbatim)"
+                        : " (different keys: data is re-encrypted)"));
+
+  CopyOptions o;
+  o.snapshots = f.snapshots;
+  o.filter = f.filter;
+  o.source_lock = source_lock->get();
+  o.target_lock = target_lock->get();
+  o.cancel = &g_interrupted;
+  CopyProgressPrinter printer;
+  std::mutex out_mu;
+  if (!g.json && !g.quiet && StderrIsTerminal())
+    o.progress = [&](const CopyProgress& p) {
+      std::lock_guard lock(out_mu);
+      printer(p);
+    };
+  o.on_copied = [&](const CopiedSnapshot& c) {
+    std::lock_guard lock(out_mu);
+    if (g.json) {
+      PrintJson({{"message_type", "copied"},
+                 {"source_id", c.source_id.Hex()},
+                 {"target_id", c.target_id.Hex()},
+                 {"time", FormatTime(c.snapshot.time_ns)},
+                 {"hostname", c.snapshot.hostname},
+                 {"paths", c.snapshot.paths}});
+      return;
+    }
+    printer.Finish();
+    Say(g, "snapshot " + c.source_id.Short() + " of " + c.snapshot.hostname + " at " +
+               FormatLocalTime(c.snapshot.time_ns) + " copied as " + c.target_id.Short());
+  };
+  auto result = CopySnapshots(**source, **target, o);
+  {
+    std::lock_guard lock(out_mu);
+    printer.Finish();
+  }
+  if (target_lock->get()) target_lock->get()->Release().IgnoreError();
+  if (source_lock->get()) source_lock->get()->Release().IgnoreError();
+  if (!result.ok()) return ReportError(g, result.status());
+
+  const CopyStats& s = result->stats;
+  if (g.json) {
+    nlohmann::json copied = nlohmann::json::array();
+    for (const auto& c : result->copied)
+      copied.push_back({{"source_id", c.source_id.Hex()}, {"target_id", c.target_id.Hex()}});
+    PrintJson({{"message_type", "summary"},
+               {"mode", result->replica ? "replica" : "re-encrypt"},
+               {"snapshots_selected", s.snapshots_selected},
+               {"snapshots_copied", s.snapshots_copied},
+               {"snapshots_skipped", s.snapshots_skipped},
+               {"packs_copied", s.packs_copied},
+               {"pack_bytes_copied", s.pack_bytes_copied},
+               {"packs_reused", s.packs_reused},
+               {"trees_walked", s.trees_walked},
+               {"trees_reused", s.trees_reused},
+               {"blobs_loaded", s.blobs_loaded},
+               {"bytes_loaded", s.bytes_loaded},
+               {"blobs_reencrypted", s.blobs_reencrypted},
+               {"bytes_reencrypted", s.bytes_reencrypted},
+               {"bytes_reencrypted_stored", s.bytes_reencrypted_stored},
+               {"index_files", s.index_files},
+               {"copied", copied},
+               {"skipped", PairsJson(result->skipped)}});
+    return kExitOk;
+  }
+  if (s.snapshots_selected == 0) {
+    Say(g, "no snapshot in the source matches the selection");
+    return kExitOk;
+  }
+  Say(g, "Snapshots:   " + std::to_string(s.snapshots_copied) + " copied, " +
+             std::to_string(s.snapshots_skipped) + " already in the target");
+  if (result->replica)
+    Say(g, "Packs:       " + std::to_string(s.packs_copied) + " copied verbatim (" +
+               FormatBytes(s.pack_bytes_copied) + "), " + std::to_string(s.packs_reused) +
+               " already there");
+  else
+    Say(g, "Blobs:       " + std::to_string(s.blobs_loaded) + " read (" +
+               FormatBytes(s.bytes_loaded) + "), " + std::to_string(s.blobs_reencrypted) +
+               " new in the target (" + FormatBytes(s.bytes_reencrypted) + ", " +
+               FormatBytes(s.bytes_reencrypted_stored) + " stored)");
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterCopy(CLI::App& app, GlobalOptions& g, Runner* runner) {
+  auto* cmd = app.add_subcommand(
+      "copy",
+      "copy snapshots from another repository (--from) into this one (--repo); snapshots "
+      "already copied are skipped");
+  auto f = std::make_shared<CopyFlags>();
+  cmd->add_option("--from", f->from.repo,
+                  "the repository to copy from (env LIFEBOAT_FROM_REPOSITORY)");
+  AddSourcePasswordOptions(cmd, &f->from);
+  AddSnapshotFilterOptions(cmd, &f->filter);
+  cmd->add_option("snapshots", f->snapshots,
+                  "source snapshot ids (or prefixes, or 'latest'); default: every snapshot "
+                  "matching --host/--tag/--path");
+  static const char kSourceHelp[] =
+      "The source password comes from --from-password-file, LIFEBOAT_FROM_PASSWORD_FILE, "
+      "--from-password-command, LIFEBOAT_FROM_PASSWORD_COMMAND or LIFEBOAT_FROM_PASSWORD (never "
+      "from the target's). Between replicas (`init --replica-of`) packs are copied verbatim; "
+      "otherwise data is re-encrypted. See doc/replication.md.";
+  cmd->footer(std::string(kSourceHelp) + "\n\n" + cmd->get_footer());
+  cmd->callback([&g, runner, f] { *runner = [&g, f] { return RunCopyCommand(g, *f); }; });
+}
+
+}  // namespace lifeboat::cli

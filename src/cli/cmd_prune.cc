@@ -1,0 +1,99 @@
+// lifeboat prune: removes data no snapshot references and rewrites mostly-unused packs
+// (src/pruner/pruner.h; protocol in doc/prune.md). Also run by `forget --prune`.
+#include "cli/prune_flags.h"
+#include "pruner/pruner.h"
+
+namespace lifeboat::cli {
+
+void AddPruneFlags(CLI::App* cmd, PruneFlags* flags) {
+  cmd->add_option("--max-unused", flags->max_unused,
+                  "unused data allowed to remain in kept packs: a percentage, a size (200M) or "
+                  "\"unlimited\" (default 5%)");
+  cmd->add_option("--max-repack-size", flags->max_repack_size,
+                  "rewrite at most this many bytes of packs in this run (e.g. 2G)");
+}
+
+int RunPrune(const GlobalOptions& g, OpenedRepository& opened, const PruneFlags& flags,
+             bool dry_run, std::vector<Id> assume_removed) {
+  PruneOptions options;
+  options.dry_run = dry_run;
+  options.assume_removed = std::move(assume_removed);
+  options.lock = opened.lock.get();
+  options.cancel = &g_interrupted;
+  Status st = ParseMaxUnused(flags.max_unused, &options);
+  if (!st.ok()) return ReportError(g, st);
+  if (!flags.max_repack_size.empty()) {
+    auto bytes = ParseByteSize(flags.max_repack_size);
+    if (!bytes.ok()) return ReportError(g, bytes.status().WithContext("--max-repack-size"));
+    options.max_repack_bytes = *bytes;
+  }
+  auto stats = Prune(*opened.repo, options);
+  if (!stats.ok()) return ReportError(g, stats.status());
+  const PruneStats& s = *stats;
+  if (g.json) {
+    PrintJson({{"message_type", "prune"},
+               {"dry_run", s.dry_run},
+               {"snapshots", s.snapshots},
+               {"trees", s.trees},
+               {"packs", s.packs},
+               {"pack_bytes", s.pack_bytes},
+               {"used_blobs", s.used_blobs},
+               {"used_bytes", s.used_bytes},
+               {"unused_blobs", s.unused_blobs},
+               {"unused_bytes", s.unused_bytes},
+               {"unindexed_packs", s.unindexed_packs},
+               {"unindexed_bytes", s.unindexed_bytes},
+               {"missing_packs", s.missing_packs},
+               {"delete_packs", s.delete_packs},
+               {"delete_bytes", s.delete_bytes},
+               {"repack_packs", s.repack_packs},
+               {"repack_bytes", s.repack_bytes},
+               {"repack_blobs", s.repack_blobs},
+               {"repack_blob_bytes", s.repack_blob_bytes},
+               {"remaining_unused_bytes", s.remaining_unused_bytes},
+               {"packs_after", s.packs_after},
+               {"pack_bytes_after", s.pack_bytes_after},
+               {"index_files_written", s.index_files_written},
+               {"index_files_removed", s.index_files_removed}});
+    return kExitOk;
+  }
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  Say(g, (s.dry_run ? "would prune (dry run, nothing changed):" : "prune:"));
+  Say(g, "  " + n(s.snapshots) + " snapshots, " + n(s.trees) + " trees walked");
+  Say(g, "  repository: " + n(s.packs) + " packs, " + FormatBytes(s.pack_bytes));
+  Say(g, "  used:   " + n(s.used_blobs) + " blobs, " + FormatBytes(s.used_bytes));
+  Say(g, "  unused: " + n(s.unused_blobs) + " blobs, " + FormatBytes(s.unused_bytes));
+  std::string verb = s.dry_run ? "would " : "";
+  Say(g, "  " + verb + "delete " + n(s.delete_packs) + " unused packs (" +
+             FormatBytes(s.delete_bytes) + ") and " + n(s.unindexed_packs) +
+             " unindexed leftover packs (" + FormatBytes(s.unindexed_bytes) + ")");
+  Say(g, "  " + verb + "repack " + n(s.repack_packs) + " packs (" + FormatBytes(s.repack_bytes) +
+             "), keeping " + n(s.repack_blobs) + " blobs (" + FormatBytes(s.repack_blob_bytes) +
+             ")");
+  if (s.missing_packs > 0)
+    Say(g, "  " + verb + "drop " + n(s.missing_packs) +
+               " missing packs that held nothing used from the index");
+  Say(g, "  " + verb + "write " + n(s.index_files_written) + " index files, remove " +
+             n(s.index_files_removed));
+  Say(g, "  after: " + n(s.packs_after) + " packs, " + FormatBytes(s.pack_bytes_after) + ", " +
+             FormatBytes(s.remaining_unused_bytes) + " of it unused");
+  return kExitOk;
+}
+
+void RegisterPrune(CLI::App& app, GlobalOptions& g, Runner* runner) {
+  auto* cmd = app.add_subcommand(
+      "prune", "remove data no snapshot references; rewrite packs that are mostly unused");
+  auto flags = std::make_shared<PruneFlags>();
+  auto dry_run = std::make_shared<bool>(false);
+  AddPruneFlags(cmd, flags.get());
+  cmd->add_flag("-n,--dry-run", *dry_run, "only say what would be deleted and rewritten");
+  cmd->callback([&g, runner, flags, dry_run] {
+    *runner = [&g, flags, dry_run]() -> int {
+      auto opened = OpenLockedRepository(g, LockKind::kExclusive);
+      if (!opened.ok()) return ReportError(g, opened.status());
+      return RunPrune(g, *opened, *flags, *dry_run);
+    };
+  });
+}
+
+}  // namespace lifeboat::cli

@@ -1,0 +1,598 @@
+#include "copier/copier.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "crypto/crypto.h"
+#include "index/index.h"
+#include "pack/pack.h"
+#include "repository/blob_saver.h"
+#include "repository/tree.h"
+
+namespace lifeboat {
+
+bool SharesKeyMaterial(const Repository& a, const Repository& b) {
+  const MasterKey& x = a.master_key();
+  const MasterKey& y = b.master_key();
+  // Non-short-circuit on purpose: the comparison takes the same time whichever key differs.
+  return crypto::ConstantTimeEqual(x.enc.view(), y.enc.view()) &
+         crypto::ConstantTimeEqual(x.id.view(), y.id.view()) &
+         crypto::ConstantTimeEqual(x.chunker.view(), y.chunker.view());
+}
+
+namespace {
+
+struct BlobRef {
+  BlobType type;
+  Id id;
+  auto operator<=>(const BlobRef&) const = default;
+  bool operator==(const BlobRef&) const = default;
+};
+
+// Source tree id and the target tree id of an earlier copy of it (re-encrypt mode).
+struct TreePair {
+  Id source;
+  Id target;
+};
+
+// Blobs re-encrypted recently (source id -> target id); cleared when full, so memory stays bounded
+// while repeated chunks close together (zero blocks, duplicated files) are loaded once.
+constexpr size_t kRecentBlobs = 1 << 16;
+
+// Runs fn(0..n-1) on up to `workers` threads. Stops handing out work after the first error and
+// returns it.
+Status ParallelFor(size_t n, int workers, const std::function<Status(size_t)>& fn) {
+  size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(1, workers)));
+  if (threads <= 1) {
+    for (size_t i = 0; i < n; ++i) LB_RETURN_IF_ERROR(fn(i));
+    return Status::Ok();
+  }
+  std::mutex mu;
+  size_t next = 0;
+  Status first_error;
+  auto worker = [&] {
+    for (;;) {
+      size_t i;
+      {
+        std::lock_guard lock(mu);
+        if (next >= n || !first_error.ok()) return;
+        i = next++;
+      }
+      Status st = fn(i);
+      if (!st.ok()) {
+        std::lock_guard lock(mu);
+        if (first_error.ok()) first_error = st;
+        return;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  return first_error;
+}
+
+// True when `copy` looks like the re-encrypted form of `original`: the same entries with the same
+// metadata, only blob and subtree ids differing. Guards the incremental shortcut against pairing
+// trees that do not belong together.
+bool Corresponds(const Tree& original, const Tree& copy) {
+  if (original.nodes.size() != copy.nodes.size()) return false;
+  for (size_t i = 0; i < original.nodes.size(); ++i) {
+    const Node& a = original.nodes[i];
+    const Node& b = copy.nodes[i];
+    if (a.name != b.name || a.type != b.type || a.size != b.size || a.mtime_ns != b.mtime_ns ||
+        a.mode != b.mode || a.content.size() != b.content.size() ||
+        a.subtree.has_value() != b.subtree.has_value())
+      return false;
+  }
+  return true;
+}
+
+class CopyRun {
+ public:
+  CopyRun(Repository& source, Repository& target, const CopyOptions& options)
+      : src_(source), dst_(target), opt_(options) {}
+
+  Result<CopyResult> Run();
+
+ private:
+  struct TargetEntry {
+    Id id;
+    Snapshot snapshot;
+  };
+
+  // Lists both repositories and returns the indexes (into source_snapshots_) of the selected
+  // snapshots not yet in the target, oldest first; records the others as skipped.
+  Result<std::vector<size_t>> Select();
+  Status CheckCancelled() const;
+  Status CheckLocks() const;
+  void Report();
+  void Committed(const Id& source_id, const Snapshot& source, const Id& target_id,
+                 Snapshot stored);
+
+  // Replica mode.
+  Status CopyReplica(const Id& id, const Snapshot& s);
+  Status CollectMissing(const Id& id, const Snapshot& s,
+                        std::map<Id, std::vector<BlobRef>>* by_pack);
+  Status CopyPacks(const std::map<Id, std::vector<BlobRef>>& by_pack);
+  Result<std::vector<PackedBlob>> TransferPack(const Id& pack);
+
+  // Re-encrypt mode.
+  Status CopyReencrypted(const Id& id, const Snapshot& s);
+  std::optional<TreePair> FindEarlierCopy(size_t index);
+  std::optional<Id> MapParent(const Snapshot& s) const;
+  Result<Id> RewriteTree(const Id& source_tree, const std::optional<TreePair>& earlier);
+  Result<Id> MapDataBlob(const Id& source_blob, const std::unordered_map<Id, Id, IdHash>& earlier);
+  bool SameBlobSize(const Id& source_blob, const Id& target_blob) const;
+
+  Repository& src_;
+  Repository& dst_;
+  const CopyOptions& opt_;
+  CopyResult result_;
+  std::vector<std::pair<Id, Snapshot>> source_snapshots_;     // oldest first
+  std::unordered_map<Id, size_t, IdHash> source_by_id_;       // into source_snapshots_
+  std::unordered_map<Id, TargetEntry, IdHash> target_by_identity_;
+  std::unordered_set<Id, IdHash> visited_trees_;              // replica: trees walked this run
+  std::unordered_map<Id, Id, IdHash> tree_map_;               // re-encrypt: source -> target tree
+  std::unordered_map<Id, Id, IdHash> recent_blobs_;           // re-encrypt: bounded cache
+  std::unique_ptr<BlobSaver> saver_;                          // re-encrypt
+  std::mutex mu_;  // serialises stats updates and progress calls from pack workers
+  CopyProgress progress_;  // GUARDED_BY(mu_)
+};
+
+Status CopyRun::CheckCancelled() const {
+  if (opt_.cancel && opt_.cancel->load())
+    return Status::Cancelled(
+        "copy interrupted; snapshots not yet written are copied by the next run, which reuses "
+        "the data already transferred");
+  return Status::Ok();
+}
+
+Status CopyRun::CheckLocks() const {
+  if (opt_.source_lock) LB_RETURN_IF_ERROR(opt_.source_lock->Check().WithContext("source lock"));
+  if (opt_.target_lock) LB_RETURN_IF_ERROR(opt_.target_lock->Check().WithContext("target lock"));
+  return Status::Ok();
+}
+
+void CopyRun::Report() {
+  std::lock_guard lock(mu_);
+  progress_.stats = result_.stats;
+  if (opt_.progress) opt_.progress(progress_);
+}
+
+void CopyRun::Committed(const Id& source_id, const Snapshot& source, const Id& target_id,
+                        Snapshot stored) {
+  {
+    std::lock_guard lock(mu_);
+    result_.stats.snapshots_copied++;
+    progress_.snapshots_done++;
+  }
+  target_by_identity_[source.Identity(source_id)] = TargetEntry{target_id, stored};
+  result_.copied.push_back(CopiedSnapshot{source_id, target_id, std::move(stored)});
+  if (opt_.on_copied) opt_.on_copied(result_.copied.back());
+  Report();
+}
+
+Result<std::vector<size_t>> CopyRun::Select() {
+  auto listed = src_.ListSnapshots();
+  if (!listed.ok()) return listed.status().WithContext("source repository");
+  source_snapshots_ = std::move(*listed);
+  for (size_t i = 0; i < source_snapshots_.size(); ++i)
+    source_by_id_.emplace(source_snapshots_[i].first, i);
+  auto targets = dst_.ListSnapshots();
+  if (!targets.ok()) return targets.status().WithContext("target repository");
+  for (auto& [id, s] : *targets) {
+    Id identity = s.Identity(id);
+    target_by_identity_.emplace(identity, TargetEntry{id, std::move(s)});
+  }
+
+  std::vector<size_t> chosen;
+  if (opt_.snapshots.empty()) {
+    for (size_t i = 0; i < source_snapshots_.size(); ++i)
+      if (opt_.filter.Matches(source_snapshots_[i].second)) chosen.push_back(i);
+  } else {
+    std::unordered_set<size_t> seen;
+    for (const auto& ref : opt_.snapshots) {
+      auto found = src_.FindSnapshot(ref, opt_.filter);
+      if (!found.ok()) return found.status().WithContext("source repository");
+      auto it = source_by_id_.find(found->first);
+      size_t index;
+      if (it != source_by_id_.end()) {
+        index = it->second;
+      } else {  // written to the source after it was listed
+        index = source_snapshots_.size();
+        source_by_id_.emplace(found->first, index);
+        source_snapshots_.push_back(std::move(*found));
+      }
+      if (seen.insert(index).second) chosen.push_back(index);
+    }
+    std::sort(chosen.begin(), chosen.end(), [&](size_t a, size_t b) {
+      const auto& x = source_snapshots_[a];
+      const auto& y = source_snapshots_[b];
+      if (x.second.time_ns != y.second.time_ns) return x.second.time_ns < y.second.time_ns;
+      return x.first < y.first;
+    });
+  }
+  result_.stats.snapshots_selected = chosen.size();
+  std::vector<size_t> to_copy;
+  for (size_t i : chosen) {
+    const auto& [id, s] = source_snapshots_[i];
+    auto it = target_by_identity_.find(s.Identity(id));
+    if (it != target_by_identity_.end()) {
+      result_.skipped.emplace_back(id, it->second.id);
+      result_.stats.snapshots_skipped++;
+    } else {
+      to_copy.push_back(i);
+    }
+  }
+  return to_copy;
+}
+
+Result<CopyResult> CopyRun::Run() {
+  result_.replica = SharesKeyMaterial(src_, dst_);
+  LB_ASSIGN_OR_RETURN(std::vector<size_t> to_copy, Select());
+  progress_.snapshots_total = to_copy.size();
+  if (!result_.replica && !to_copy.empty()) {
+    BlobSaverOptions so;
+    so.workers = opt_.save_workers;
+    saver_ = std::make_unique<BlobSaver>(dst_, so);
+  }
+  for (size_t i : to_copy) {
+    LB_RETURN_IF_ERROR(CheckCancelled());
+    const auto& [id, s] = source_snapshots_[i];
+    // Two source snapshots may share an identity (a copy next to its original): the first one
+    // copied covers the other.
+    auto it = target_by_identity_.find(s.Identity(id));
+    if (it != target_by_identity_.end()) {
+      std::lock_guard lock(mu_);
+      result_.skipped.emplace_back(id, it->second.id);
+      result_.stats.snapshots_skipped++;
+      progress_.snapshots_total--;
+      continue;
+    }
+    {
+      std::lock_guard lock(mu_);
+      progress_.current = id;
+    }
+    Report();
+    Status st = result_.replica ? CopyReplica(id, s) : CopyReencrypted(id, s);
+    if (!st.ok()) return st.WithContext("copying snapshot " + id.Short());
+  }
+  return std::move(result_);
+}
+
+// --- replica mode ---
+
+Status CopyRun::CopyReplica(const Id& id, const Snapshot& s) {
+  std::map<Id, std::vector<BlobRef>> by_pack;
+  LB_RETURN_IF_ERROR(CollectMissing(id, s, &by_pack));
+  LB_RETURN_IF_ERROR(CopyPacks(by_pack));
+  // Everything the snapshot refers to is stored and indexed: now the snapshot, byte for byte.
+  ObjectHandle h{ObjectType::kSnapshot, id.Hex()};
+  auto raw = src_.backend().Load(h, 0, 0);
+  if (!raw.ok()) return raw.status().WithContext("loading snapshot " + id.Hex() + " from the source");
+  if (Id{crypto::Sha256(*raw)} != id)
+    return Status::Corruption("snapshot " + id.Hex() +
+                              " in the source is damaged: its content does not match its name");
+  if (!dst_.index().Has(BlobType::kTree, s.tree))
+    return Status::Internal("root tree " + s.tree.Hex() + " is not in the target index after copying");
+  LB_RETURN_IF_ERROR(CheckLocks());
+  Status st = dst_.backend().Save(h, *raw);
+  // Same name means same bytes (the name is their SHA-256): an earlier run stored it already.
+  if (!st.ok() && st.code() != StatusCode::kAlreadyExists)
+    return st.WithContext("storing snapshot " + id.Hex() + " in the target");
+  Committed(id, s, id, s);
+  return Status::Ok();
+}
+
+Status CopyRun::CollectMissing(const Id& id, const Snapshot& s,
+                               std::map<Id, std::vector<BlobRef>>* by_pack) {
+  auto need = [&](BlobType type, const Id& blob) -> Status {
+    if (dst_.index().Has(type, blob)) return Status::Ok();
+    auto loc = src_.index().Find(type, blob);
+    if (!loc)
+      return Status::NotFound(std::string(BlobTypeName(type)) + " blob " + blob.Hex() +
+                              " of snapshot " + id.Short() +
+                              " is not in the source index (data missing in the source; run "
+                              "`lifeboat check` there)");
+    (*by_pack)[loc->pack].push_back(BlobRef{type, blob});
+    return Status::Ok();
+  };
+  std::vector<Id> stack;
+  if (visited_trees_.insert(s.tree).second) stack.push_back(s.tree);
+  while (!stack.empty()) {
+    LB_RETURN_IF_ERROR(CheckCancelled());
+    Id tree_id = stack.back();
+    stack.pop_back();
+    LB_RETURN_IF_ERROR(need(BlobType::kTree, tree_id));
+    auto tree = src_.LoadTree(tree_id);
+    if (!tree.ok()) return tree.status().WithContext("source repository");
+    {
+      std::lock_guard lock(mu_);
+      result_.stats.trees_walked++;
+    }
+    for (const Node& node : tree->nodes) {
+      for (const Id& blob : node.content) LB_RETURN_IF_ERROR(need(BlobType::kData, blob));
+      if (node.subtree && visited_trees_.insert(*node.subtree).second)
+        stack.push_back(*node.subtree);
+    }
+  }
+  for (auto& [pack, blobs] : *by_pack) {
+    std::sort(blobs.begin(), blobs.end());
+    blobs.erase(std::unique(blobs.begin(), blobs.end()), blobs.end());
+  }
+  return Status::Ok();
+}
+
+Status CopyRun::CopyPacks(const std::map<Id, std::vector<BlobRef>>& by_pack) {
+  std::vector<const std::pair<const Id, std::vector<BlobRef>>*> packs;
+  for (const auto& entry : by_pack) packs.push_back(&entry);
+  size_t per_index = std::max<size_t>(1, opt_.packs_per_index);
+  for (size_t start = 0; start < packs.size(); start += per_index) {
+    size_t count = std::min(per_index, packs.size() - start);
+    std::vector<std::vector<PackedBlob>> headers(count);
+    LB_RETURN_IF_ERROR(ParallelFor(count, opt_.pack_workers, [&](size_t k) -> Status {
+      LB_RETURN_IF_ERROR(CheckCancelled());
+      const auto& [pack, needed] = *packs[start + k];
+      LB_ASSIGN_OR_RETURN(headers[k], TransferPack(pack));
+      // The source index placed these blobs in this pack; its header must agree, or the target
+      // would get a snapshot whose data it cannot find.
+      std::vector<BlobRef> present;
+      present.reserve(headers[k].size());
+      for (const PackedBlob& b : headers[k]) present.push_back(BlobRef{b.type, b.id});
+      std::sort(present.begin(), present.end());
+      for (const BlobRef& b : needed)
+        if (!std::binary_search(present.begin(), present.end(), b))
+          return Status::Corruption("the source index places " +
+                                    std::string(BlobTypeName(b.type)) + " blob " + b.id.Hex() +
+                                    " in pack " + pack.Hex() +
+                                    ", but the pack's header does not list it (run `lifeboat "
+                                    "check` on the source)");
+      return Status::Ok();
+    }));
+    // The packs are stored; now the index file that makes them findable.
+    IndexFile file;
+    for (size_t k = 0; k < count; ++k) {
+      const Id& pack = packs[start + k]->first;
+      dst_.index().AddPack(pack, headers[k]);
+      file.packs.push_back(IndexFile::Pack{pack, std::move(headers[k])});
+    }
+    auto written = dst_.SaveUnpacked(ObjectType::kIndex, EncodeIndexFile(file));
+    if (!written.ok()) return written.status().WithContext("saving an index file in the target");
+    {
+      std::lock_guard lock(mu_);
+      result_.stats.index_files++;
+    }
+    Report();
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<PackedBlob>> CopyRun::TransferPack(const Id& pack) {
+  const std::string name = pack.Hex();
+  const ObjectHandle h{ObjectType::kPack, name};
+  auto existing = dst_.backend().Stat(h);
+  if (existing.ok()) {
+    // Stored by an earlier, interrupted copy (objects are written atomically, so it is whole), but
+    // not indexed. Verified like a transfer before it is indexed, without moving it again.
+    auto stored = dst_.backend().Load(h, 0, 0);
+    if (!stored.ok())
+      return stored.status().WithContext("loading pack " + name + " already in the target");
+    if (Id{crypto::Sha256(*stored)} != pack)
+      return Status::Corruption(
+          "pack " + name +
+          " already in the target (from an earlier, interrupted copy) is damaged: its content "
+          "does not match its name; run `lifeboat check` on the target");
+    auto blobs = ParsePack(dst_.aead(), name, *stored);
+    if (!blobs.ok()) return blobs.status().WithContext("target repository");
+    {
+      std::lock_guard lock(mu_);
+      result_.stats.packs_reused++;
+    }
+    Report();
+    return blobs;
+  }
+  if (!existing.status().IsNotFound())
+    return existing.status().WithContext("checking the target for pack " + name);
+
+  auto data = src_.backend().Load(h, 0, 0);
+  if (!data.ok()) return data.status().WithContext("loading pack " + name + " from the source");
+  if (Id{crypto::Sha256(*data)} != pack)
+    return Status::Corruption("pack " + name +
+                              " in the source is damaged: its content does not match its name; "
+                              "it was not copied (run `lifeboat check --read-data` on the source)");
+  auto blobs = ParsePack(src_.aead(), name, *data);
+  if (!blobs.ok()) return blobs.status().WithContext("source repository");
+  Status st = dst_.backend().Save(h, *data);
+  // AlreadyExists: stored meanwhile (or a retried save whose first attempt landed); the name is
+  // the SHA-256 of the bytes, so it holds the same pack.
+  if (!st.ok() && st.code() != StatusCode::kAlreadyExists)
+    return st.WithContext("storing pack " + name + " in the target");
+  {
+    std::lock_guard lock(mu_);
+    result_.stats.packs_copied++;
+    result_.stats.pack_bytes_copied += data->size();
+  }
+  Report();
+  return blobs;
+}
+
+// --- re-encrypt mode ---
+
+Status CopyRun::CopyReencrypted(const Id& id, const Snapshot& s) {
+  std::optional<TreePair> earlier = FindEarlierCopy(source_by_id_.at(id));
+  LB_ASSIGN_OR_RETURN(Id root, RewriteTree(s.tree, earlier));
+  // Every blob stored and indexed before the snapshot refers to them.
+  LB_RETURN_IF_ERROR(saver_->Flush());
+  BlobSaverStats saved = saver_->stats();
+  {
+    std::lock_guard lock(mu_);
+    result_.stats.blobs_reencrypted = saved.new_blobs;
+    result_.stats.bytes_reencrypted = saved.new_raw_bytes;
+    result_.stats.bytes_reencrypted_stored = saved.new_stored_bytes;
+    result_.stats.index_files = saved.index_files;
+  }
+  Snapshot out = s;
+  out.tree = root;
+  out.original = s.Identity(id);
+  out.parent = MapParent(s);
+  LB_RETURN_IF_ERROR(CheckLocks());
+  auto new_id = dst_.SaveSnapshot(out);
+  if (!new_id.ok()) return new_id.status().WithContext("storing the snapshot in the target");
+  Committed(id, s, *new_id, std::move(out));
+  return Status::Ok();
+}
+
+std::optional<Id> CopyRun::MapParent(const Snapshot& s) const {
+  if (!s.parent) return std::nullopt;
+  auto it = source_by_id_.find(*s.parent);
+  if (it == source_by_id_.end()) return std::nullopt;
+  const auto& [pid, parent] = source_snapshots_[it->second];
+  auto t = target_by_identity_.find(parent.Identity(pid));
+  if (t == target_by_identity_.end()) return std::nullopt;
+  return t->second.id;
+}
+
+// An earlier source snapshot whose copy is already in the target — the parent, else the newest
+// older one of the same host and paths — as (its source root tree, its target root tree).
+std::optional<TreePair> CopyRun::FindEarlierCopy(size_t index) {
+  const auto& [id, s] = source_snapshots_[index];
+  auto usable = [&](size_t i) -> std::optional<TreePair> {
+    const auto& [pid, p] = source_snapshots_[i];
+    if (pid == id) return std::nullopt;
+    auto t = target_by_identity_.find(p.Identity(pid));
+    if (t == target_by_identity_.end()) return std::nullopt;
+    const Snapshot& copy = t->second.snapshot;
+    // A copy keeps these fields; anything else (say, a repaired snapshot) is not used.
+    if (copy.time_ns != p.time_ns || copy.hostname != p.hostname || copy.paths != p.paths ||
+        copy.repaired_from != p.repaired_from)
+      return std::nullopt;
+    return TreePair{p.tree, copy.tree};
+  };
+  if (s.parent) {
+    auto it = source_by_id_.find(*s.parent);
+    if (it != source_by_id_.end())
+      if (auto pair = usable(it->second)) return pair;
+  }
+  for (size_t i = index; i-- > 0;) {
+    const Snapshot& p = source_snapshots_[i].second;
+    if (p.hostname != s.hostname || p.paths != s.paths || p.time_ns > s.time_ns) continue;
+    if (auto pair = usable(i)) return pair;
+  }
+  return std::nullopt;
+}
+
+bool CopyRun::SameBlobSize(const Id& source_blob, const Id& target_blob) const {
+  auto a = src_.index().Find(BlobType::kData, source_blob);
+  auto b = dst_.index().Find(BlobType::kData, target_blob);
+  return a && b && a->raw_length == b->raw_length;
+}
+
+Result<Id> CopyRun::RewriteTree(const Id& source_tree, const std::optional<TreePair>& earlier) {
+  if (auto it = tree_map_.find(source_tree); it != tree_map_.end()) return it->second;
+  // Unchanged since the earlier copy: its target tree is complete (its snapshot was committed).
+  if (earlier && earlier->source == source_tree &&
+      dst_.index().Has(BlobType::kTree, earlier->target)) {
+    tree_map_.emplace(source_tree, earlier->target);
+    std::lock_guard lock(mu_);
+    result_.stats.trees_reused++;
+    return earlier->target;
+  }
+  LB_RETURN_IF_ERROR(CheckCancelled());
+  auto loaded = src_.LoadTree(source_tree);
+  if (!loaded.ok()) return loaded.status().WithContext("source repository");
+  Tree tree = std::move(*loaded);
+  {
+    std::lock_guard lock(mu_);
+    result_.stats.trees_walked++;
+  }
+  // The earlier copy's trees at this path, used only while they still correspond node by node.
+  // Failing to read them is not an error: the shortcut is simply not taken.
+  std::optional<Tree> prev_src, prev_dst;
+  if (earlier) {
+    auto a = src_.LoadTree(earlier->source);
+    auto b = dst_.LoadTree(earlier->target);
+    if (a.ok() && b.ok() && Corresponds(*a, *b)) {
+      prev_src = std::move(*a);
+      prev_dst = std::move(*b);
+    }
+  }
+  Tree out;
+  out.nodes.reserve(tree.nodes.size());
+  size_t j = 0;
+  std::unordered_map<Id, Id, IdHash> earlier_blobs;
+  for (Node& node : tree.nodes) {
+    const Node* ps = nullptr;
+    const Node* pd = nullptr;
+    if (prev_src) {
+      while (j < prev_src->nodes.size() && prev_src->nodes[j].name < node.name) ++j;
+      if (j < prev_src->nodes.size() && prev_src->nodes[j].name == node.name) {
+        ps = &prev_src->nodes[j];
+        pd = &prev_dst->nodes[j];
+      }
+    }
+    if (node.subtree) {
+      std::optional<TreePair> child;
+      if (ps && ps->subtree && pd->subtree) child = TreePair{*ps->subtree, *pd->subtree};
+      LB_ASSIGN_OR_RETURN(Id sub, RewriteTree(*node.subtree, child));
+      node.subtree = sub;
+    }
+    if (!node.content.empty()) {
+      earlier_blobs.clear();
+      if (ps && pd && ps->content.size() == pd->content.size())
+        for (size_t i = 0; i < ps->content.size(); ++i)
+          earlier_blobs.emplace(ps->content[i], pd->content[i]);
+      for (Id& blob : node.content) {
+        LB_ASSIGN_OR_RETURN(blob, MapDataBlob(blob, earlier_blobs));
+      }
+    }
+    out.nodes.push_back(std::move(node));
+  }
+  Bytes encoded = EncodeTree(out);
+  Id new_id = dst_.codec().ComputeId(encoded);
+  auto saved = saver_->Save(BlobType::kTree, new_id, std::move(encoded));
+  if (!saved.ok()) return saved.status().WithContext("target repository");
+  tree_map_.emplace(source_tree, new_id);
+  return new_id;
+}
+
+Result<Id> CopyRun::MapDataBlob(const Id& source_blob,
+                                const std::unordered_map<Id, Id, IdHash>& earlier) {
+  if (auto it = earlier.find(source_blob); it != earlier.end() && SameBlobSize(source_blob, it->second))
+    return it->second;
+  if (auto it = recent_blobs_.find(source_blob); it != recent_blobs_.end()) return it->second;
+  LB_RETURN_IF_ERROR(CheckCancelled());
+  auto plain = src_.LoadBlob(BlobType::kData, source_blob);
+  if (!plain.ok()) return plain.status().WithContext("source repository");
+  Id target_blob = dst_.codec().ComputeId(*plain);
+  uint64_t size = plain->size();
+  auto saved = saver_->Save(BlobType::kData, target_blob, std::move(*plain));
+  if (!saved.ok()) return saved.status().WithContext("target repository");
+  if (recent_blobs_.size() >= kRecentBlobs) recent_blobs_.clear();
+  recent_blobs_.emplace(source_blob, target_blob);
+  bool report;
+  {
+    std::lock_guard lock(mu_);
+    result_.stats.blobs_loaded++;
+    result_.stats.bytes_loaded += size;
+    report = result_.stats.blobs_loaded % 64 == 0;
+  }
+  if (report) Report();
+  return target_blob;
+}
+
+}  // namespace
+
+Result<CopyResult> CopySnapshots(Repository& source, Repository& target,
+                                 const CopyOptions& options) {
+  CopyRun run(source, target, options);
+  return run.Run();
+}
+
+}  // namespace lifeboat

@@ -1,0 +1,418 @@
+#include "pruner/pruner.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "crypto/hash.h"
+#include "repository/blob_saver.h"
+#include "repository/index_writer.h"
+
+namespace lifeboat {
+namespace {
+
+// One bit per index position, set concurrently by the tree walkers.
+class AtomicBitset {
+ public:
+  explicit AtomicBitset(size_t n) : words_((n + 63) / 64) {}
+  // Sets the bit; returns whether it was set before.
+  bool TestAndSet(size_t pos) {
+    uint64_t bit = uint64_t{1} << (pos & 63);
+    return words_[pos >> 6].fetch_or(bit, std::memory_order_relaxed) & bit;
+  }
+  bool Test(size_t pos) const {
+    return words_[pos >> 6].load(std::memory_order_relaxed) & (uint64_t{1} << (pos & 63));
+  }
+
+ private:
+  std::vector<std::atomic<uint64_t>> words_;
+};
+
+constexpr size_t kMaxReportedMissing = 10;
+
+// Marks every blob reachable from `roots` in `used` (by index position), walking each distinct
+// tree once with `workers` threads. A referenced blob that is not in the index, or a tree that does
+// not load, is collected; the walk goes on so the message can list several.
+Status MarkUsed(Repository& repo, const std::vector<std::pair<Id, Id>>& roots, AtomicBitset* used,
+                int workers, const PruneOptions& options, uint64_t* trees_walked) {
+  const MasterIndex& index = repo.index();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Id> stack;  // trees marked but not yet walked
+  size_t active = 0;
+  std::vector<std::string> problems;  // GUARDED_BY(mu)
+  uint64_t problem_count = 0;         // GUARDED_BY(mu)
+  uint64_t walked = 0;                // GUARDED_BY(mu)
+  Status fatal;                       // GUARDED_BY(mu): cancellation
+  auto problem = [&](std::string what) {
+    std::lock_guard lock(mu);
+    if (problems.size() < kMaxReportedMissing) problems.push_back(std::move(what));
+    problem_count++;
+  };
+  for (const auto& [snapshot, tree] : roots) {
+    auto pos = index.Position(BlobType::kTree, tree);
+    if (!pos) {
+      problem("snapshot " + snapshot.Hex().substr(0, 8) + ": root tree " + tree.Hex() +
+              " is not in the index");
+      continue;
+    }
+    if (!used->TestAndSet(*pos)) stack.push_back(tree);
+  }
+  auto worker = [&] {
+    std::unique_lock lock(mu);
+    for (;;) {
+      cv.wait(lock, [&] { return !stack.empty() || active == 0 || !fatal.ok(); });
+      if (!fatal.ok() || (stack.empty() && active == 0)) return;
+      Id id = stack.back();
+      stack.pop_back();
+      active++;
+      lock.unlock();
+      std::vector<Id> children;
+      auto tree = repo.LoadTree(id);
+      if (!tree.ok()) {
+        problem("tree " + id.Hex() + ": " + tree.status().message());
+      } else {
+        for (const Node& node : tree->nodes) {
+          for (const Id& blob : node.content) {
+            auto pos = index.Position(BlobType::kData, blob);
+            if (!pos)
+              problem("data blob " + blob.Hex() + " (file " + node.name + " in tree " +
+                      id.Hex().substr(0, 8) + ") is not in the index");
+            else
+              used->TestAndSet(*pos);
+          }
+          if (node.subtree) {
+            auto pos = index.Position(BlobType::kTree, *node.subtree);
+            if (!pos)
+              problem("tree " + node.subtree->Hex() + " (directory " + node.name + ") is not in the index");
+            else if (!used->TestAndSet(*pos))
+              children.push_back(*node.subtree);
+          }
+        }
+      }
+      lock.lock();
+      active--;
+      walked++;
+      stack.insert(stack.end(), children.begin(), children.end());
+      if (options.cancel && options.cancel->load()) fatal = Status::Cancelled("prune interrupted");
+      if (options.progress) options.progress(PruneProgress{"trees", walked, 0});
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < workers; ++i) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  *trees_walked = walked;
+  LB_RETURN_IF_ERROR(fatal);
+  if (problem_count == 0) return Status::Ok();
+  std::string msg = "prune refuses to run: " + std::to_string(problem_count) +
+                    " object(s) that snapshots need are missing or damaged, so it cannot tell what "
+                    "is unused. Nothing was deleted. Run `lifeboat check` to see which snapshots "
+                    "are affected, then `lifeboat repair index` / `repair snapshots`. First ones:";
+  for (const auto& p : problems) msg += "\n  " + p;
+  return Status::FailedPrecondition(msg);
+}
+
+struct PackUsage {
+  uint64_t size = 0;  // bytes on the backend (0 when missing)
+  bool on_backend = false;
+  uint64_t used_blobs = 0, used_bytes = 0, unused_blobs = 0, unused_bytes = 0;
+};
+
+Status CheckStillAllowed(const PruneOptions& options) {
+  if (options.cancel && options.cancel->load())
+    return Status::Cancelled("prune interrupted before deleting anything further");
+  if (options.lock) LB_RETURN_IF_ERROR(options.lock->Check());
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
+  LB_RETURN_IF_ERROR(repo.CheckNotAppendOnly("prune"));
+  PruneStats stats;
+  stats.dry_run = options.dry_run;
+  MasterIndex& index = repo.index();
+  index.Compact();  // positions cover every entry
+
+  // 1. What the snapshots use. Every snapshot must load: one we cannot read might need anything.
+  auto snapshots = repo.ListSnapshots();
+  if (!snapshots.ok())
+    return Status::FailedPrecondition(
+        "prune refuses to run: " + snapshots.status().message() +
+        ". Nothing was deleted. Remove or repair that snapshot first (`lifeboat check`).");
+  if (!options.assume_removed.empty() && !options.dry_run)
+    return Status::InvalidArgument("assume_removed is only allowed in a dry run");
+  std::unordered_set<Id, IdHash> removed(options.assume_removed.begin(),
+                                         options.assume_removed.end());
+  std::vector<std::pair<Id, Id>> roots;
+  for (const auto& [id, s] : *snapshots)
+    if (!removed.count(id)) roots.emplace_back(id, s.tree);
+  stats.snapshots = roots.size();
+  AtomicBitset used(index.blob_count());
+  int workers = options.workers > 0
+                    ? options.workers
+                    : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  LB_RETURN_IF_ERROR(MarkUsed(repo, roots, &used, workers, options, &stats.trees));
+
+  // 2. Per pack: bytes on the backend, used and unused blobs.
+  std::unordered_map<Id, PackUsage, IdHash> packs;
+  LB_RETURN_IF_ERROR(repo.backend().List(ObjectType::kPack, "", [&](const ObjectInfo& info) {
+    auto id = Id::FromHex(info.name);
+    if (!id) return Status::Ok();  // not a pack name; never ours to delete
+    PackUsage& u = packs[*id];
+    u.size = info.size;
+    u.on_backend = true;
+    stats.packs++;
+    stats.pack_bytes += info.size;
+    return Status::Ok();
+  }));
+  std::unordered_set<Id, IdHash> indexed;
+  LB_RETURN_IF_ERROR(index.ForEachPack([&](const Id& pack, const std::vector<PackedBlob>& blobs) {
+    indexed.insert(pack);
+    PackUsage& u = packs[pack];
+    for (const PackedBlob& b : blobs) {
+      auto pos = index.Position(b.type, b.id);
+      if (pos && used.Test(*pos)) {
+        u.used_blobs++;
+        u.used_bytes += b.stored_length;
+      } else {
+        u.unused_blobs++;
+        u.unused_bytes += b.stored_length;
+      }
+    }
+    return Status::Ok();
+  }));
+
+  // 3. Decide.
+  std::vector<Id> to_delete;  // packs holding nothing used, and unindexed packs
+  std::vector<std::pair<Id, const PackUsage*>> partial;
+  std::unordered_set<Id, IdHash> dropped;  // packs the new index will not name
+  for (const auto& [id, u] : packs) {
+    stats.used_blobs += u.used_blobs;
+    stats.used_bytes += u.used_bytes;
+    stats.unused_blobs += u.unused_blobs;
+    stats.unused_bytes += u.unused_bytes;
+    bool is_indexed = indexed.count(id) > 0;
+    if (!u.on_backend) {
+      if (u.used_blobs > 0)
+        return Status::FailedPrecondition(
+            "prune refuses to run: pack " + id.Hex() + " holds " + std::to_string(u.used_blobs) +
+            " blob(s) that snapshots need, but it is missing from the repository. Nothing was "
+            "deleted. Run `lifeboat check` and `lifeboat repair packs`/`repair snapshots`.");
+      stats.missing_packs++;
+      dropped.insert(id);
+    } else if (!is_indexed) {
+      stats.unindexed_packs++;
+      stats.unindexed_bytes += u.size;
+      to_delete.push_back(id);
+    } else if (u.used_blobs == 0) {
+      stats.delete_packs++;
+      stats.delete_bytes += u.size;
+      to_delete.push_back(id);
+      dropped.insert(id);
+    } else if (u.unused_blobs > 0) {
+      partial.emplace_back(id, &u);
+    }
+  }
+  uint64_t remaining_unused = 0;
+  for (const auto& [id, u] : partial) remaining_unused += u->unused_bytes;
+  uint64_t allowed_unused;
+  if (options.max_unused_bytes) {
+    allowed_unused = *options.max_unused_bytes;
+  } else if (options.max_unused_percent >= 100) {
+    allowed_unused = UINT64_MAX;
+  } else {
+    double p = std::max(0.0, options.max_unused_percent);
+    allowed_unused = static_cast<uint64_t>(p / (100 - p) * static_cast<double>(stats.used_bytes));
+  }
+  // Most-unused packs first: each rewritten byte then frees the most space.
+  std::sort(partial.begin(), partial.end(), [](const auto& a, const auto& b) {
+    double fa = double(a.second->unused_bytes) / double(a.second->used_bytes + a.second->unused_bytes);
+    double fb = double(b.second->unused_bytes) / double(b.second->used_bytes + b.second->unused_bytes);
+    return fa != fb ? fa > fb : a.first < b.first;
+  });
+  std::unordered_set<Id, IdHash> repack;
+  for (const auto& [id, u] : partial) {
+    if (remaining_unused <= allowed_unused) break;
+    if (options.max_repack_bytes && stats.repack_bytes + u->size > *options.max_repack_bytes)
+      continue;
+    repack.insert(id);
+    dropped.insert(id);
+    stats.repack_packs++;
+    stats.repack_bytes += u->size;
+    stats.repack_blobs += u->used_blobs;
+    stats.repack_blob_bytes += u->used_bytes;
+    remaining_unused -= u->unused_bytes;
+  }
+  stats.remaining_unused_bytes = remaining_unused;
+  stats.packs_after = stats.packs - stats.unindexed_packs - stats.delete_packs - stats.repack_packs;
+  stats.pack_bytes_after = stats.pack_bytes - stats.unindexed_bytes - stats.delete_bytes -
+                           stats.repack_bytes + stats.repack_blob_bytes;
+  std::vector<Id> old_index = repo.index_files();
+  const auto& superseded = repo.superseded_index_files();
+  old_index.insert(old_index.end(), superseded.begin(), superseded.end());
+  bool nothing_to_do = to_delete.empty() && repack.empty() && dropped.empty() && superseded.empty();
+  if (options.dry_run || nothing_to_do) {
+    if (!nothing_to_do) {
+      stats.index_files_removed = old_index.size();
+      stats.index_files_written =
+          std::max<uint64_t>(1, (stats.packs_after + kPacksPerIndexFile - 1) / kPacksPerIndexFile);
+    }
+    return stats;
+  }
+
+  // 4. The new index: every kept pack, then the blobs repacked out of doomed packs.
+  LB_RETURN_IF_ERROR(CheckStillAllowed(options));
+  MasterIndex fresh;
+  LB_RETURN_IF_ERROR(index.ForEachPack([&](const Id& pack, const std::vector<PackedBlob>& blobs) {
+    if (!dropped.count(pack)) fresh.BulkAdd(pack, blobs);
+    return Status::Ok();
+  }));
+  fresh.Compact();
+  std::vector<Id> repack_index_files;
+  if (!repack.empty()) {
+    BlobSaverOptions saver_options;
+    saver_options.index = &fresh;
+    BlobSaver saver(repo, saver_options);
+    // Each repacked pack's used blobs, in pack order, so each pack is read once.
+    std::unordered_map<Id, std::vector<PackedBlob>, IdHash> wanted;
+    LB_RETURN_IF_ERROR(index.ForEachPack([&](const Id& pack, const std::vector<PackedBlob>& blobs) {
+      if (!repack.count(pack)) return Status::Ok();
+      auto& list = wanted[pack];
+      for (const PackedBlob& b : blobs) {
+        auto pos = index.Position(b.type, b.id);
+        if (pos && used.Test(*pos)) list.push_back(b);
+      }
+      return Status::Ok();
+    }));
+    uint64_t done = 0;
+    for (const auto& [pack, blobs] : wanted) {
+      LB_RETURN_IF_ERROR(CheckStillAllowed(options));
+      auto data = repo.backend().Load({ObjectType::kPack, pack.Hex()}, 0, 0);
+      if (!data.ok()) return data.status().WithContext("repacking pack " + pack.Hex());
+      for (const PackedBlob& b : blobs) {
+        if (uint64_t{b.offset} + b.stored_length > data->size())
+          return Status::Corruption("pack " + pack.Hex() + " is shorter than the index says (blob " +
+                                    b.id.Hex() + "); nothing was deleted; run `lifeboat check "
+                                    "--read-data` and `lifeboat repair packs`");
+        Bytes plain;
+        Status st = repo.codec().Decode(ByteView(*data).subspan(b.offset, b.stored_length), b.id,
+                                        b.raw_length, &plain);
+        if (!st.ok())
+          return Status::Corruption("blob " + b.id.Hex() + " in pack " + pack.Hex() +
+                                    " is damaged (" + st.message() +
+                                    "); nothing was deleted; run `lifeboat check --read-data` "
+                                    "and `lifeboat repair packs`");
+        LB_RETURN_IF_ERROR(saver.Save(b.type, b.id, std::move(plain)).status());
+      }
+      if (options.progress) options.progress(PruneProgress{"repack", ++done, wanted.size()});
+    }
+    LB_RETURN_IF_ERROR(saver.Flush());
+    repack_index_files = saver.index_files();
+    // Every used blob of a repacked pack must now be in the new index at a kept place.
+    for (const auto& [pack, blobs] : wanted)
+      for (const PackedBlob& b : blobs) {
+        auto loc = fresh.Find(b.type, b.id);
+        if (!loc || dropped.count(loc->pack))
+          return Status::Internal("repacked blob " + b.id.Hex() + " is not in the new index");
+      }
+  }
+
+  // 5. Replace the index: the last new file supersedes every old one (and the repack's own).
+  LB_RETURN_IF_ERROR(CheckStillAllowed(options));
+  if (options.progress) options.progress(PruneProgress{"index", 0, 0});
+  std::vector<Id> supersedes = old_index;
+  supersedes.insert(supersedes.end(), repack_index_files.begin(), repack_index_files.end());
+  LB_ASSIGN_OR_RETURN(auto written,
+                      WriteReplacementIndex(repo, fresh, [](const Id&) { return true; }, supersedes));
+  stats.index_files_written = written.size();
+  LB_RETURN_IF_ERROR(RemoveIndexFiles(repo, supersedes));
+  stats.index_files_removed = supersedes.size();
+
+  // 6. Delete the packs no index names any more. Only packs listed before prune started: a pack
+  // that appeared since is nobody's leftover.
+  for (const Id& id : repack) to_delete.push_back(id);
+  uint64_t deleted = 0;
+  for (const Id& id : to_delete) {
+    LB_RETURN_IF_ERROR(CheckStillAllowed(options));
+    Status st = repo.backend().Remove({ObjectType::kPack, id.Hex()});
+    if (!st.ok() && !st.IsNotFound()) return st.WithContext("removing pack " + id.Hex());
+    if (options.progress) options.progress(PruneProgress{"delete", ++deleted, to_delete.size()});
+  }
+
+  // The repository object stays usable: reload the index from the new files.
+  index.Clear();
+  LB_RETURN_IF_ERROR(repo.LoadIndex());
+  return stats;
+}
+
+Result<uint64_t> ParseByteSize(std::string_view spec) {
+  std::string s(spec);
+  auto bad = [&] {
+    return Status::InvalidArgument("\"" + s +
+                                   "\" is not a size: use a number with an optional suffix K, M, "
+                                   "G or T (binary: 1K = 1024 bytes), e.g. 500M or 1.5G");
+  };
+  size_t i = 0;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+  if (i == 0) return bad();
+  double value;
+  try {
+    size_t used = 0;
+    value = std::stod(s.substr(0, i), &used);
+    if (used != i) return bad();
+  } catch (...) {
+    return bad();
+  }
+  std::string unit = s.substr(i);
+  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (unit.size() == 3 && unit.substr(1) == "IB") unit = unit.substr(0, 1);
+  if (unit.size() == 2 && unit[1] == 'B') unit = unit.substr(0, 1);
+  double mult = 1;
+  if (unit.empty() || unit == "B") mult = 1;
+  else if (unit == "K") mult = 1024.0;
+  else if (unit == "M") mult = 1024.0 * 1024;
+  else if (unit == "G") mult = 1024.0 * 1024 * 1024;
+  else if (unit == "T") mult = 1024.0 * 1024 * 1024 * 1024;
+  else return bad();
+  double bytes = value * mult;
+  if (!std::isfinite(bytes) || bytes >= 1.8e19) return bad();
+  return static_cast<uint64_t>(bytes);
+}
+
+Status ParseMaxUnused(std::string_view spec, PruneOptions* options) {
+  if (spec == "unlimited") {
+    options->max_unused_percent = 100;
+    options->max_unused_bytes.reset();
+    return Status::Ok();
+  }
+  if (!spec.empty() && spec.back() == '%') {
+    std::string num(spec.substr(0, spec.size() - 1));
+    try {
+      size_t used = 0;
+      double p = std::stod(num, &used);
+      if (used == num.size() && p >= 0 && p <= 100) {
+        options->max_unused_percent = p;
+        options->max_unused_bytes.reset();
+        return Status::Ok();
+      }
+    } catch (...) {
+    }
+    return Status::InvalidArgument("--max-unused " + std::string(spec) +
+                                   ": a percentage must be between 0% and 100%");
+  }
+  auto bytes = ParseByteSize(spec);
+  if (!bytes.ok())
+    return Status::InvalidArgument("--max-unused " + std::string(spec) +
+                                   ": use a percentage (5%), a size (200M) or \"unlimited\"");
+  options->max_unused_bytes = *bytes;
+  return Status::Ok();
+}
+
+}  // namespace lifeboat

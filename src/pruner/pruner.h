@@ -1,0 +1,91 @@
+// Pruner: removes data that no snapshot references and rewrites packs that are mostly unused —
+// the engine behind `lifeboat prune` and `forget --prune` (protocol in doc/prune.md).
+//
+//   LB_ASSIGN_OR_RETURN(auto opened, OpenLockedRepository(g, LockKind::kExclusive));
+//   PruneOptions options;
+//   options.lock = opened.lock.get();
+//   LB_ASSIGN_OR_RETURN(PruneStats stats, Prune(*opened.repo, options));
+//
+// Safety (doc/prune.md): the caller holds the exclusive lock, so no backup, copy or other
+// maintenance writes meanwhile, and a backup whose lock went stale can no longer commit
+// (RepositoryLock::Check is final once lost). Every snapshot must load and every blob they
+// reference must be in the index, otherwise prune deletes nothing and says what to run. Order of
+// writes: repacked blobs are stored and indexed, then a replacement index that no longer names the
+// doomed packs supersedes every old index file, then the old index files go, then the packs. A
+// crash at any point leaves a repository whose snapshots are all complete; the next prune removes
+// the leftovers.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "repository/lock.h"
+#include "repository/repository.h"
+#include "util/status.h"
+
+namespace lifeboat {
+
+struct PruneProgress {
+  std::string phase;  // "trees", "packs", "repack", "index", "delete"
+  uint64_t done = 0, total = 0;  // total 0 when not known in advance
+};
+
+struct PruneOptions {
+  // Unused data allowed to stay in partly used packs after prune, as a percentage of the used
+  // data's share of the repository: with 5, at most 5% of the packs' bytes are unused afterwards.
+  // 100 means unlimited (never repack). Ignored when max_unused_bytes is set.
+  double max_unused_percent = 5.0;
+  std::optional<uint64_t> max_unused_bytes;
+  // Upper bound for the bytes of packs rewritten in this run (`--max-repack-size`).
+  std::optional<uint64_t> max_repack_bytes;
+  // Plan only: compute and return the statistics, change nothing.
+  bool dry_run = false;
+  // Snapshots to treat as already removed (`forget --prune --dry-run` plans as if its removals
+  // had happened). Only allowed together with dry_run.
+  std::vector<Id> assume_removed;
+  // Threads for the tree walk; 0: one per core (at least 2, since most of it waits on the backend).
+  int workers = 0;
+  // The caller's exclusive lock, checked before each destructive step (may be null in tests).
+  const RepositoryLock* lock = nullptr;
+  // Called from the calling thread and from walker threads (never concurrently with itself).
+  std::function<void(const PruneProgress&)> progress;
+  // When set and true, prune stops before its next destructive step and returns Cancelled.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct PruneStats {
+  bool dry_run = false;
+  uint64_t snapshots = 0;
+  uint64_t trees = 0;                           // distinct trees walked
+  uint64_t packs = 0, pack_bytes = 0;           // packs on the backend before prune
+  uint64_t used_blobs = 0, used_bytes = 0;      // referenced by some snapshot (stored bytes)
+  uint64_t unused_blobs = 0, unused_bytes = 0;  // indexed, referenced by no snapshot
+  uint64_t unindexed_packs = 0, unindexed_bytes = 0;  // on the backend, named by no index
+  uint64_t missing_packs = 0;                   // indexed, absent, holding nothing used
+  uint64_t delete_packs = 0, delete_bytes = 0;  // packs holding nothing used
+  uint64_t repack_packs = 0, repack_bytes = 0;  // partly used packs rewritten
+  uint64_t repack_blobs = 0, repack_blob_bytes = 0;  // used blobs copied out of them
+  uint64_t remaining_unused_bytes = 0;          // unused bytes left in kept packs
+  uint64_t packs_after = 0, pack_bytes_after = 0;    // estimate for dry runs
+  uint64_t index_files_removed = 0, index_files_written = 0;
+};
+
+// Plans and (unless dry_run) carries out a prune. REQUIRES: repo.LoadIndex() has run. On success
+// (not a dry run) repo.index() is reloaded from the new index files. Returns:
+//   FailedPrecondition: the repository or key is append-only; a snapshot, tree or referenced blob
+//     is missing or unreadable (nothing was deleted; the message says to run check/repair);
+//   Corruption: a blob to repack failed verification (nothing was deleted);
+//   Cancelled: options.cancel was set, or the lock was lost, before a destructive step;
+//   the backend's error otherwise. Any failure leaves every snapshot restorable.
+Result<PruneStats> Prune(Repository& repo, const PruneOptions& options);
+
+// Parses `--max-unused`: "5%", "unlimited", or a size ("200M", "1.5G", bytes without a suffix).
+Status ParseMaxUnused(std::string_view spec, PruneOptions* options);
+// Parses a size with an optional binary suffix K, M, G, T (also KiB/MiB/GiB/TiB; case-insensitive).
+Result<uint64_t> ParseByteSize(std::string_view spec);
+
+}  // namespace lifeboat

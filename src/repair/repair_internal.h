@@ -1,0 +1,76 @@
+// Helpers shared by the three repairs (not part of the module's API).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "repair/repair.h"
+
+namespace lifeboat::repair_internal {
+
+inline bool IsCancelled(const std::atomic<bool>* cancel) { return cancel && cancel->load(); }
+
+inline int Workers(int requested) {
+  if (requested > 0) return requested;
+  return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+}
+
+// Runs fn(i) for every i in [0, n) on up to `workers` threads; stops handing out work once
+// cancelled or once fn returned false.
+inline void ParallelFor(size_t n, int workers, const std::atomic<bool>* cancel,
+                        const std::function<bool(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  auto run = [&] {
+    while (!stop && !IsCancelled(cancel)) {
+      size_t i = next.fetch_add(1);
+      if (i >= n) return;
+      if (!fn(i)) stop = true;
+    }
+  };
+  size_t threads = std::min<size_t>(static_cast<size_t>(std::max(workers, 1)), n);
+  if (threads <= 1) {
+    run();
+    return;
+  }
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < threads; ++t) pool.emplace_back(run);
+  for (auto& t : pool) t.join();
+}
+
+// Every object of `type` in the backend, sorted by name.
+inline Result<std::vector<ObjectInfo>> ListObjects(Backend& backend, ObjectType type) {
+  std::vector<ObjectInfo> out;
+  LB_RETURN_IF_ERROR(backend.List(type, "", [&](const ObjectInfo& info) {
+    out.push_back(info);
+    return Status::Ok();
+  }));
+  std::sort(out.begin(), out.end(),
+            [](const ObjectInfo& a, const ObjectInfo& b) { return a.name < b.name; });
+  return out;
+}
+
+// OK for a dry run; otherwise the lock must be held and fresh. `step` names what comes next.
+inline Status CheckLock(const RepositoryLock* lock, const std::atomic<bool>* cancel,
+                        const std::string& step) {
+  if (IsCancelled(cancel)) return Status::Cancelled("repair interrupted before " + step);
+  if (!lock) return Status::Ok();
+  return lock->Check().WithContext("before " + step);
+}
+
+struct BlobRefHash {
+  size_t operator()(const BlobRef& r) const { return IdHash()(r.id) ^ static_cast<size_t>(r.type); }
+};
+
+inline Status RequireLock(const RepositoryLock* lock, bool dry_run, const char* what) {
+  if (lock || dry_run) return Status::Ok();
+  return Status::InvalidArgument(std::string(what) +
+                                 " changes the repository and needs its exclusive lock (only a "
+                                 "dry run can go without)");
+}
+
+}  // namespace lifeboat::repair_internal

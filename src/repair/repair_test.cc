@@ -1,0 +1,629 @@
+#include "repair/repair.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <functional>
+#include <random>
+#include <set>
+
+#include "backend/memory_backend.h"
+#include "checker/checker.h"
+#include "repository/blob_saver.h"
+#include "repository/index_writer.h"
+
+namespace lifeboat {
+namespace {
+
+// Forwards to a MemoryBackend the test keeps, so the test can damage objects behind the
+// repository's back, make removals fail (a crash before them), and open the repository afresh.
+class SharedBackend : public Backend {
+ public:
+  SharedBackend(MemoryBackend* inner, std::function<Status(const ObjectHandle&)>* on_remove)
+      : inner_(inner), on_remove_(on_remove) {}
+  std::string Location() const override { return inner_->Location(); }
+  Status Save(const ObjectHandle& h, ByteView data) override { return inner_->Save(h, data); }
+  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
+    return inner_->Load(h, offset, length);
+  }
+  Result<ObjectInfo> Stat(const ObjectHandle& h) override { return inner_->Stat(h); }
+  Status List(ObjectType type, std::string_view prefix,
+              const std::function<Status(const ObjectInfo&)>& fn) override {
+    return inner_->List(type, prefix, fn);
+  }
+  Status Remove(const ObjectHandle& h) override {
+    if (on_remove_ && *on_remove_) LB_RETURN_IF_ERROR((*on_remove_)(h));
+    return inner_->Remove(h);
+  }
+
+ private:
+  MemoryBackend* inner_;
+  std::function<Status(const ObjectHandle&)>* on_remove_;
+};
+
+Bytes RandomData(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Bytes b(n);
+  for (auto& x : b) x = static_cast<uint8_t>(rng());
+  return b;
+}
+
+std::string Describe(const std::vector<CheckProblem>& problems) {
+  std::string out;
+  for (const auto& p : problems) {
+    out += p.kind + " " + p.object + ": " + p.message + "\n";
+    for (const auto& a : p.affected) out += "    " + a + "\n";
+  }
+  return out;
+}
+
+const CheckProblem* FindProblem(const std::vector<CheckProblem>& problems, const std::string& kind,
+                                const std::string& object) {
+  for (const auto& p : problems)
+    if (p.kind == kind && p.object == object) return &p;
+  return nullptr;
+}
+
+bool StartsWithAny(const std::vector<std::string>& list, const std::string& prefix) {
+  return std::any_of(list.begin(), list.end(),
+                     [&](const std::string& s) { return s.rfind(prefix, 0) == 0; });
+}
+
+// The same layout as the checker's tests: one pack per group, so that damage to one pack hits
+// known files only.
+//   pack_a_: /home/alice/a.txt (two blobs)   pack_b_: /home/alice/b.txt
+//   pack_c_: /home/bob/c.txt, /home/d.txt     pack_t_: all trees
+//   snapshot 1: /home/{alice/{a.txt,b.txt}, bob/c.txt}   snapshot 2: /home/{bob/c.txt, d.txt}
+class RepairTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("LIFEBOAT_KDF_N", "1024", 1);
+    InitOptions options;
+    auto repo = Repository::Init(Backend(), "pw", options);
+    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+    writer_ = std::move(*repo);
+
+    BlobSaver saver(*writer_, BlobSaverOptions::WithWorkers(1));
+    data_a_ = {RandomData(3000, 1), RandomData(2000, 2)};
+    a_ = {SaveBlob(saver, data_a_[0]), SaveBlob(saver, data_a_[1])};
+    ASSERT_TRUE(saver.Flush().ok());
+    b_ = SaveBlob(saver, RandomData(1500, 3));
+    ASSERT_TRUE(saver.Flush().ok());
+    c_ = SaveBlob(saver, RandomData(1200, 4));
+    d_ = SaveBlob(saver, RandomData(900, 5));
+    ASSERT_TRUE(saver.Flush().ok());
+
+    alice_ = SaveTree(saver, {File("a.txt", a_), File("b.txt", {b_})});
+    bob_ = SaveTree(saver, {File("c.txt", {c_})});
+    Id home = SaveTree(saver, {Dir("alice", alice_), Dir("bob", bob_)});
+    Id root = SaveTree(saver, {Dir("home", home)});
+    Id home2 = SaveTree(saver, {Dir("bob", bob_), File("d.txt", {d_})});
+    Id root2 = SaveTree(saver, {Dir("home", home2)});
+    ASSERT_TRUE(saver.Flush().ok());
+
+    pack_a_ = PackOf(a_[0]);
+    pack_b_ = PackOf(b_);
+    pack_c_ = PackOf(c_);
+    pack_t_ = writer_->index().Find(BlobType::kTree, root)->pack;
+    std::set<Id> distinct{pack_a_, pack_b_, pack_c_, pack_t_};
+    ASSERT_EQ(distinct.size(), 4u);
+
+    Snapshot s1;
+    s1.time_ns = 1000;
+    s1.hostname = "host";
+    s1.paths = {"/home"};
+    s1.tags = {"nightly"};
+    s1.tree = root;
+    snap1_ = *writer_->SaveSnapshot(s1);
+    Snapshot s2 = s1;
+    s2.time_ns = 2000;
+    s2.tree = root2;
+    snap2_ = *writer_->SaveSnapshot(s2);
+  }
+
+  std::unique_ptr<lifeboat::Backend> Backend() {
+    return std::make_unique<SharedBackend>(&mem_, &on_remove_);
+  }
+  Id SaveBlob(BlobSaver& saver, Bytes data) {
+    Id id = writer_->codec().ComputeId(data);
+    EXPECT_TRUE(saver.Save(BlobType::kData, id, std::move(data)).ok());
+    return id;
+  }
+  Id SaveTree(BlobSaver& saver, std::vector<Node> nodes) {
+    Tree t;
+    t.nodes = std::move(nodes);
+    SortTree(&t);
+    Bytes b = EncodeTree(t);
+    Id id = writer_->codec().ComputeId(b);
+    EXPECT_TRUE(saver.Save(BlobType::kTree, id, std::move(b)).ok());
+    return id;
+  }
+  static Node File(const std::string& name, std::vector<Id> content) {
+    Node n;
+    n.name = name;
+    n.type = NodeType::kFile;
+    n.mode = 0644;
+    n.content = std::move(content);
+    return n;
+  }
+  static Node Dir(const std::string& name, const Id& subtree) {
+    Node n;
+    n.name = name;
+    n.type = NodeType::kDir;
+    n.mode = 0755;
+    n.subtree = subtree;
+    return n;
+  }
+  Id PackOf(const Id& data_blob) { return writer_->index().Find(BlobType::kData, data_blob)->pack; }
+  std::string In1(const std::string& path) { return "snapshot " + snap1_.Short() + ": " + path; }
+
+  Bytes LoadObject(ObjectType type, const std::string& name) {
+    auto b = mem_.Load({type, name}, 0, 0);
+    EXPECT_TRUE(b.ok()) << b.status().ToString();
+    return b.ok() ? *b : Bytes();
+  }
+  void Replace(ObjectType type, const std::string& name, ByteView data) {
+    ASSERT_TRUE(mem_.ReplaceForTesting({type, name}, data).ok());
+  }
+  std::vector<std::string> Names(ObjectType type) {
+    std::vector<std::string> names;
+    EXPECT_TRUE(mem_.List(type, "",
+                          [&](const ObjectInfo& i) {
+                            names.push_back(i.name);
+                            return Status::Ok();
+                          })
+                    .ok());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+  // Every object of every type that repairs touch.
+  std::vector<std::string> Listing() {
+    std::vector<std::string> all;
+    for (ObjectType t : {ObjectType::kPack, ObjectType::kIndex, ObjectType::kSnapshot})
+      for (const auto& n : Names(t)) all.push_back(std::string(ObjectTypeName(t)) + "/" + n);
+    return all;
+  }
+  void FlipBitInBlob(const Id& blob, size_t at) {
+    auto loc = writer_->index().Find(BlobType::kData, blob);
+    ASSERT_TRUE(loc.has_value());
+    Bytes pack = LoadObject(ObjectType::kPack, loc->pack.Hex());
+    pack[loc->offset + at] ^= 0x10;
+    Replace(ObjectType::kPack, loc->pack.Hex(), pack);
+  }
+
+  std::unique_ptr<Repository> Open() {
+    auto repo = Repository::Open(Backend(), "pw");
+    EXPECT_TRUE(repo.ok()) << repo.status().ToString();
+    return repo.ok() ? std::move(*repo) : nullptr;
+  }
+  std::unique_ptr<RepositoryLock> Lock(Repository& repo, LockOptions options = {}) {
+    auto lock = RepositoryLock::Acquire(repo, LockKind::kExclusive, std::move(options));
+    EXPECT_TRUE(lock.ok()) << lock.status().ToString();
+    return lock.ok() ? std::move(*lock) : nullptr;
+  }
+  // Opens the repository afresh and checks it with --read-data.
+  CheckResult Check() {
+    auto repo = Open();
+    if (!repo) return {};
+    CheckOptions options;
+    options.read_data = true;
+    options.workers = 3;
+    auto r = CheckRepository(*repo, options);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : CheckResult{};
+  }
+
+  Result<RepairIndexResult> RunRepairIndex(RepairIndexOptions options = {}) {
+    auto repo = Open();
+    auto lock = Lock(*repo);
+    options.workers = 3;
+    return RepairIndex(*repo, lock.get(), options);
+  }
+  Result<RepairPacksResult> RunRepairPacks(std::vector<Id> packs, bool dry_run = false) {
+    auto repo = Open();
+    auto lock = Lock(*repo);
+    RepairPacksOptions options;
+    options.packs = std::move(packs);
+    options.dry_run = dry_run;
+    options.workers = 2;
+    return RepairPacks(*repo, lock.get(), options);
+  }
+  Result<RepairSnapshotsResult> RunRepairSnapshots(RepairSnapshotsOptions options = {}) {
+    auto repo = Open();
+    EXPECT_TRUE(repo->LoadIndex().ok());
+    auto lock = Lock(*repo);
+    options.workers = 2;
+    return RepairSnapshots(*repo, lock.get(), options);
+  }
+
+  // Every data blob the snapshot's files need, by path, loaded and verified.
+  std::map<std::string, Bytes> Files(Repository& repo, const Id& tree, const std::string& prefix) {
+    std::map<std::string, Bytes> out;
+    auto t = repo.LoadTree(tree);
+    EXPECT_TRUE(t.ok()) << t.status().ToString();
+    if (!t.ok()) return out;
+    for (const Node& n : t->nodes) {
+      std::string path = prefix + "/" + n.name;
+      if (n.type == NodeType::kDir) {
+        auto sub = Files(repo, *n.subtree, path);
+        out.insert(sub.begin(), sub.end());
+        out[path + "/"] = {};
+      } else {
+        Bytes content;
+        for (const Id& id : n.content) {
+          auto blob = repo.LoadBlob(BlobType::kData, id);
+          EXPECT_TRUE(blob.ok()) << path << ": " << blob.status().ToString();
+          if (blob.ok()) content.insert(content.end(), blob->begin(), blob->end());
+        }
+        out[path] = content;
+      }
+    }
+    return out;
+  }
+
+  MemoryBackend mem_;
+  std::function<Status(const ObjectHandle&)> on_remove_;
+  std::unique_ptr<Repository> writer_;
+  std::vector<Bytes> data_a_;
+  std::vector<Id> a_;
+  Id b_, c_, d_, alice_, bob_;
+  Id pack_a_, pack_b_, pack_c_, pack_t_;
+  Id snap1_, snap2_;
+};
+
+TEST_F(RepairTest, RepairIndexAfterIndexFilesWereDeleted) {
+  for (const auto& name : Names(ObjectType::kIndex))
+    ASSERT_TRUE(mem_.Remove({ObjectType::kIndex, name}).ok());
+  ASSERT_FALSE(Check().healthy());
+
+  // A dry run reads and reports, and writes nothing.
+  std::vector<std::string> before = Listing();
+  auto dry = RunRepairIndex({.dry_run = true});
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  EXPECT_EQ(dry->packs_indexed, 4u);
+  EXPECT_TRUE(dry->index_files_written.empty());
+  EXPECT_EQ(Listing(), before);
+
+  auto r = RunRepairIndex();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->packs, 4u);
+  EXPECT_EQ(r->packs_indexed, 4u);
+  EXPECT_EQ(r->blobs, 11u);  // 5 data blobs, 6 trees
+  EXPECT_TRUE(r->unreadable_packs.empty());
+  EXPECT_EQ(r->index_files_old, 0u);
+  EXPECT_EQ(r->index_files_written.size(), 1u);
+
+  CheckResult c = Check();
+  EXPECT_TRUE(c.healthy()) << Describe(c.errors);
+  EXPECT_TRUE(c.warnings.empty()) << Describe(c.warnings);
+  // Every blob the writer knew is findable, at the same place.
+  auto repo = Open();
+  ASSERT_TRUE(repo->LoadIndex().ok());
+  size_t n = 0;
+  writer_->index().ForEach([&](const Id& pack, const PackedBlob& b) {
+    auto loc = repo->index().Find(b.type, b.id);
+    ASSERT_TRUE(loc.has_value()) << b.id.Hex();
+    EXPECT_EQ(loc->pack, pack);
+    EXPECT_EQ(loc->offset, b.offset);
+    ++n;
+  });
+  EXPECT_EQ(n, 11u);
+}
+
+TEST_F(RepairTest, RepairIndexReplacesDamagedAndSupersededIndexFiles) {
+  std::vector<std::string> old = Names(ObjectType::kIndex);
+  ASSERT_GE(old.size(), 2u);
+  Bytes bad = LoadObject(ObjectType::kIndex, old[0]);
+  bad[bad.size() / 2] ^= 1;
+  Replace(ObjectType::kIndex, old[0], bad);
+
+  auto r = RunRepairIndex();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->index_files_old, old.size());
+  EXPECT_EQ(r->index_files_undecodable, 1u);
+  EXPECT_EQ(r->index_files_removed, old.size());
+  std::vector<std::string> now = Names(ObjectType::kIndex);
+  for (const auto& name : old) EXPECT_EQ(std::count(now.begin(), now.end(), name), 0) << name;
+  CheckResult c = Check();
+  EXPECT_TRUE(c.healthy()) << Describe(c.errors);
+  EXPECT_TRUE(c.warnings.empty()) << Describe(c.warnings);
+}
+
+TEST_F(RepairTest, RepairIndexWithoutLockOrWithALostLockWritesNothing) {
+  auto repo = Open();
+  auto unlocked = RepairIndex(*repo, nullptr, {});
+  EXPECT_EQ(unlocked.status().code(), StatusCode::kInvalidArgument);
+
+  std::atomic<int64_t> now{NowNs()};
+  LockOptions lo;
+  lo.now = [&] { return now.load(); };
+  auto lock = Lock(*repo, lo);
+  std::vector<std::string> before = Listing();
+  now += 11LL * 60 * 1000000000;  // no refresh for 11 minutes: the lock is lost
+  auto r = RepairIndex(*repo, lock.get(), {});
+  EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().ToString();
+  EXPECT_EQ(Listing(), before);
+}
+
+TEST_F(RepairTest, BitFlipRepairPacksThenSnapshots) {
+  FlipBitInBlob(a_[1], 30);
+  CheckResult damaged = Check();
+  ASSERT_EQ(damaged.damaged_packs, std::vector<Id>{pack_a_}) << Describe(damaged.errors);
+
+  // Dry run: the same report, nothing written.
+  std::vector<std::string> before = Listing();
+  auto dry = RunRepairPacks(damaged.damaged_packs, /*dry_run=*/true);
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  EXPECT_EQ(dry->blobs_salvaged, 1u);
+  EXPECT_EQ(dry->blobs_lost, 1u);
+  EXPECT_EQ(Listing(), before);
+
+  auto r = RunRepairPacks(damaged.damaged_packs);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->packs.size(), 1u);
+  const PackRepairReport& p = r->packs[0];
+  EXPECT_EQ(p.pack, pack_a_);
+  EXPECT_TRUE(p.found);
+  EXPECT_TRUE(p.header_readable);
+  EXPECT_EQ(p.blobs_known, 2u);
+  EXPECT_EQ(p.salvaged, 1u);
+  EXPECT_EQ(p.lost, (std::vector<BlobRef>{{BlobType::kData, a_[1]}}));
+  EXPECT_TRUE(p.removed);
+  EXPECT_EQ(r->new_packs, 1u);
+  EXPECT_EQ(r->packs_removed, 1u);
+  EXPECT_FALSE(mem_.Stat({ObjectType::kPack, pack_a_.Hex()}).ok()) << "the damaged pack is gone";
+
+  // Only the truly lost blob remains an error, naming only the file that needs it.
+  CheckResult after = Check();
+  ASSERT_EQ(after.errors.size(), 1u) << Describe(after.errors);
+  const CheckProblem* missing = FindProblem(after.errors, "blob", a_[1].Hex());
+  ASSERT_NE(missing, nullptr) << Describe(after.errors);
+  EXPECT_EQ(missing->affected, std::vector<std::string>{In1("/home/alice/a.txt")});
+  EXPECT_TRUE(after.warnings.empty()) << Describe(after.warnings);
+  EXPECT_TRUE(after.damaged_packs.empty());
+
+  RepairSnapshotsOptions so;
+  so.forget = true;
+  auto s = RunRepairSnapshots(so);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->snapshots_checked, 2u);
+  ASSERT_EQ(s->snapshots.size(), 1u) << "snapshot 2 is undamaged";
+  const SnapshotRepairReport& sr = s->snapshots[0];
+  EXPECT_EQ(sr.snapshot, snap1_);
+  EXPECT_EQ(sr.files_dropped, 1u);
+  EXPECT_EQ(sr.dirs_emptied, 0u);
+  ASSERT_EQ(sr.lost.size(), 1u);
+  EXPECT_EQ(sr.lost[0].rfind("/home/alice/a.txt: file dropped", 0), 0u) << sr.lost[0];
+  ASSERT_TRUE(sr.repaired.has_value());
+  EXPECT_TRUE(sr.forgotten);
+  EXPECT_EQ(s->snapshots_written, 1u);
+  EXPECT_EQ(s->trees_written, 3u);  // alice, home, root
+
+  CheckResult healthy = Check();
+  EXPECT_TRUE(healthy.healthy()) << Describe(healthy.errors);
+
+  auto repo = Open();
+  ASSERT_TRUE(repo->LoadIndex().ok());
+  EXPECT_FALSE(repo->LoadSnapshot(snap1_).ok()) << "forgotten";
+  auto untouched = repo->LoadSnapshot(snap2_);
+  ASSERT_TRUE(untouched.ok()) << "undamaged snapshots keep their id";
+  auto fixed = repo->LoadSnapshot(*sr.repaired);
+  ASSERT_TRUE(fixed.ok());
+  EXPECT_EQ(fixed->repaired_from, snap1_);
+  EXPECT_EQ(fixed->tags, (std::vector<std::string>{"nightly", "repaired"}));
+  EXPECT_EQ(fixed->time_ns, 1000);
+  EXPECT_EQ(fixed->hostname, "host");
+  EXPECT_EQ(fixed->paths, std::vector<std::string>{"/home"});
+  std::map<std::string, Bytes> files = Files(*repo, fixed->tree, "");
+  std::map<std::string, Bytes> want = {{"/home/", {}},
+                                       {"/home/alice/", {}},
+                                       {"/home/alice/b.txt", RandomData(1500, 3)},
+                                       {"/home/bob/", {}},
+                                       {"/home/bob/c.txt", RandomData(1200, 4)}};
+  EXPECT_EQ(files, want);
+}
+
+TEST_F(RepairTest, TruncatedPackIsSalvagedThroughTheIndex) {
+  // The end of the pack (header and trailer) is cut off; the blobs before it are intact.
+  Bytes pack = LoadObject(ObjectType::kPack, pack_a_.Hex());
+  pack.resize(pack.size() - 20);
+  Replace(ObjectType::kPack, pack_a_.Hex(), pack);
+  CheckResult damaged = Check();
+  ASSERT_EQ(damaged.damaged_packs, std::vector<Id>{pack_a_}) << Describe(damaged.errors);
+
+  // repair index keeps the old entries that verify, so the blobs stay findable and salvageable.
+  auto ri = RunRepairIndex();
+  ASSERT_TRUE(ri.ok()) << ri.status().ToString();
+  ASSERT_EQ(ri->unreadable_packs.size(), 1u);
+  EXPECT_EQ(ri->unreadable_packs[0].pack, pack_a_);
+  EXPECT_NE(ri->unreadable_packs[0].message.find("2 of the 2"), std::string::npos)
+      << ri->unreadable_packs[0].message;
+  EXPECT_NE(ri->unreadable_packs[0].message.find("repair packs"), std::string::npos);
+
+  auto r = RunRepairPacks({pack_a_});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->packs[0].header_readable);
+  EXPECT_EQ(r->packs[0].salvaged, 2u);
+  EXPECT_TRUE(r->packs[0].lost.empty());
+  CheckResult c = Check();
+  EXPECT_TRUE(c.healthy()) << Describe(c.errors);
+  auto repo = Open();
+  ASSERT_TRUE(repo->LoadIndex().ok());
+  EXPECT_EQ(Files(*repo, alice_, "")["/a.txt"].size(), 5000u);
+}
+
+TEST_F(RepairTest, RepairIndexReadAllPacksLeavesDamagedBlobsOut) {
+  FlipBitInBlob(a_[1], 40);
+  auto r = RunRepairIndex({.read_all_packs = true});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->damaged_blobs, 1u);
+  ASSERT_EQ(r->damaged_packs.size(), 1u);
+  EXPECT_EQ(r->damaged_packs[0].pack, pack_a_);
+  EXPECT_EQ(r->blobs, 10u);
+  auto repo = Open();
+  ASSERT_TRUE(repo->LoadIndex().ok());
+  EXPECT_FALSE(repo->index().Has(BlobType::kData, a_[1]));
+  EXPECT_TRUE(repo->index().Has(BlobType::kData, a_[0]));
+}
+
+TEST_F(RepairTest, MissingPackAndDuplicateCopies) {
+  // Blob c also lives in a second pack (as after an interrupted backup); then pack_c_ vanishes.
+  PackWriter w(writer_->aead());
+  Bytes plain = RandomData(1200, 4);
+  Bytes stored;
+  ASSERT_TRUE(writer_->codec().Encode(plain, c_, &stored).ok());
+  w.Add(BlobType::kData, c_, std::move(stored), 1200);
+  auto dup = w.Finish();
+  ASSERT_TRUE(dup.ok());
+  ASSERT_TRUE(mem_.Save({ObjectType::kPack, dup->name.Hex()}, dup->data).ok());
+  IndexFile f;
+  f.packs.push_back(IndexFile::Pack{dup->name, dup->blobs});
+  ASSERT_TRUE(writer_->SaveUnpacked(ObjectType::kIndex, EncodeIndexFile(f)).ok());
+  ASSERT_TRUE(mem_.Remove({ObjectType::kPack, pack_c_.Hex()}).ok());
+
+  auto r = RunRepairPacks({pack_c_});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const PackRepairReport& p = r->packs.at(0);
+  EXPECT_FALSE(p.found);
+  EXPECT_EQ(p.elsewhere, 1u) << "c is in the duplicate pack";
+  EXPECT_EQ(p.lost, (std::vector<BlobRef>{{BlobType::kData, d_}}));
+  CheckResult c = Check();
+  ASSERT_EQ(c.errors.size(), 1u) << Describe(c.errors);
+  EXPECT_NE(FindProblem(c.errors, "blob", d_.Hex()), nullptr) << Describe(c.errors);
+
+  // An id that is neither in the backend nor in the index is refused.
+  Id typo;
+  typo.bytes[0] = 0x42;
+  EXPECT_EQ(RunRepairPacks({typo}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(RepairTest, RepairSnapshotsWithoutForgetKeepsOriginalAndIsIdempotent) {
+  ASSERT_TRUE(mem_.Remove({ObjectType::kPack, pack_b_.Hex()}).ok());
+  std::vector<std::string> before = Listing();
+  auto dry = RunRepairSnapshots({.snapshots = {}, .forget = false, .dry_run = true});
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  ASSERT_EQ(dry->snapshots.size(), 1u);
+  EXPECT_EQ(dry->snapshots[0].files_dropped, 1u);
+  EXPECT_FALSE(dry->snapshots[0].repaired.has_value());
+  EXPECT_EQ(Listing(), before);
+
+  auto first = RunRepairSnapshots();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->snapshots.size(), 1u);
+  ASSERT_TRUE(first->snapshots[0].repaired.has_value());
+  EXPECT_FALSE(first->snapshots[0].forgotten);
+  EXPECT_EQ(Names(ObjectType::kSnapshot).size(), 3u);
+
+  auto again = RunRepairSnapshots();
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->snapshots.size(), 1u);
+  EXPECT_TRUE(again->snapshots[0].already_repaired);
+  EXPECT_EQ(again->snapshots[0].repaired, first->snapshots[0].repaired);
+  EXPECT_EQ(again->snapshots_written, 0u);
+  EXPECT_EQ(Names(ObjectType::kSnapshot).size(), 3u) << "not repaired twice";
+
+  auto forget = RunRepairSnapshots({.snapshots = {}, .forget = true});
+  ASSERT_TRUE(forget.ok());
+  EXPECT_EQ(forget->snapshots_forgotten, 1u);
+  EXPECT_EQ(Names(ObjectType::kSnapshot).size(), 2u);
+  // The index still names the missing pack until repair index (or packs) drops it.
+  CheckResult c = Check();
+  EXPECT_NE(FindProblem(c.errors, "pack", pack_b_.Hex()), nullptr) << Describe(c.errors);
+  EXPECT_EQ(c.errors.size(), 1u) << Describe(c.errors);
+  ASSERT_TRUE(RunRepairIndex().ok());
+  c = Check();
+  EXPECT_TRUE(c.healthy()) << Describe(c.errors);
+}
+
+TEST_F(RepairTest, LostSubtreeBecomesAnEmptyDirectory) {
+  // Snapshot 3: /keep (the bob tree) and /sub, whose tree is alone in its own pack.
+  BlobSaver saver(*writer_, BlobSaverOptions::WithWorkers(1));
+  Id sub = SaveTree(saver, {File("x", {d_})});
+  ASSERT_TRUE(saver.Flush().ok());
+  Id sub_pack = writer_->index().Find(BlobType::kTree, sub)->pack;
+  Id root = SaveTree(saver, {Dir("keep", bob_), Dir("sub", sub)});
+  ASSERT_TRUE(saver.Flush().ok());
+  Snapshot s3;
+  s3.time_ns = 3000;
+  s3.tree = root;
+  Id snap3 = *writer_->SaveSnapshot(s3);
+  ASSERT_TRUE(mem_.Remove({ObjectType::kPack, sub_pack.Hex()}).ok());
+
+  auto r = RunRepairSnapshots({.snapshots = {snap3}, .forget = true});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->snapshots_checked, 1u);
+  ASSERT_EQ(r->snapshots.size(), 1u);
+  EXPECT_EQ(r->snapshots[0].dirs_emptied, 1u);
+  EXPECT_TRUE(StartsWithAny(r->snapshots[0].lost, "/sub/: directory emptied"));
+  auto packs = RunRepairPacks({sub_pack});
+  ASSERT_TRUE(packs.ok()) << packs.status().ToString();
+  EXPECT_EQ(packs->packs[0].lost, (std::vector<BlobRef>{{BlobType::kTree, sub}}));
+  CheckResult c = Check();
+  EXPECT_TRUE(c.healthy()) << Describe(c.errors);
+  auto repo = Open();
+  ASSERT_TRUE(repo->LoadIndex().ok());
+  auto fixed = repo->LoadSnapshot(*r->snapshots[0].repaired);
+  ASSERT_TRUE(fixed.ok());
+  std::map<std::string, Bytes> want = {
+      {"/keep/", {}}, {"/keep/c.txt", RandomData(1200, 4)}, {"/sub/", {}}};
+  EXPECT_EQ(Files(*repo, fixed->tree, ""), want);
+}
+
+TEST_F(RepairTest, LostRootTreeLeavesNothingToKeep) {
+  ASSERT_TRUE(mem_.Remove({ObjectType::kPack, pack_t_.Hex()}).ok());
+  auto keep = RunRepairSnapshots();
+  ASSERT_TRUE(keep.ok()) << keep.status().ToString();
+  ASSERT_EQ(keep->snapshots.size(), 2u);
+  EXPECT_TRUE(keep->snapshots[0].root_lost);
+  EXPECT_FALSE(keep->snapshots[0].repaired.has_value());
+  EXPECT_EQ(Names(ObjectType::kSnapshot).size(), 2u) << "nothing is removed without forget";
+
+  auto forget = RunRepairSnapshots({.snapshots = {}, .forget = true});
+  ASSERT_TRUE(forget.ok());
+  EXPECT_EQ(forget->snapshots_forgotten, 2u);
+  EXPECT_TRUE(Names(ObjectType::kSnapshot).empty());
+}
+
+TEST_F(RepairTest, InterruptedRepairPacksLeavesIgnoredLeftovers) {
+  FlipBitInBlob(a_[1], 30);
+  std::vector<std::string> old_index = Names(ObjectType::kIndex);
+  // A crash right after the replacement index is stored: every removal fails.
+  on_remove_ = [](const ObjectHandle& h) {
+    if (h.type == ObjectType::kLock) return Status::Ok();
+    return Status::IOError("simulated crash");
+  };
+  auto r = RunRepairPacks({pack_a_});
+  EXPECT_EQ(r.status().code(), StatusCode::kIOError);
+  on_remove_ = nullptr;
+  for (const auto& name : old_index)
+    EXPECT_TRUE(mem_.Stat({ObjectType::kIndex, name}).ok()) << "old file left over: " << name;
+  EXPECT_TRUE(mem_.Stat({ObjectType::kPack, pack_a_.Hex()}).ok()) << "the damaged pack is still there";
+
+  // The leftovers are ignored: the replacement index is in force (blob a[0] in its new pack,
+  // the damaged pack unreferenced), and check only reports the truly lost blob.
+  auto repo = Open();
+  ASSERT_TRUE(repo->LoadIndex().ok());
+  EXPECT_EQ(repo->superseded_index_files().size(), old_index.size() + 1)
+      << "the old files and the salvage's own index file";
+  EXPECT_NE(repo->index().Find(BlobType::kData, a_[0])->pack, pack_a_);
+  EXPECT_FALSE(repo->index().Has(BlobType::kData, a_[1]));
+  CheckResult c = Check();
+  ASSERT_EQ(c.errors.size(), 1u) << Describe(c.errors);
+  EXPECT_NE(FindProblem(c.errors, "blob", a_[1].Hex()), nullptr);
+  EXPECT_NE(FindProblem(c.warnings, "pack", pack_a_.Hex()), nullptr) << Describe(c.warnings);
+
+  // Running the repair again finishes the job.
+  auto again = RunRepairPacks({pack_a_});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->packs[0].elsewhere, 1u);
+  EXPECT_EQ(again->packs[0].lost.size(), 1u);
+  EXPECT_FALSE(mem_.Stat({ObjectType::kPack, pack_a_.Hex()}).ok());
+  CheckResult done = Check();
+  EXPECT_EQ(done.errors.size(), 1u) << Describe(done.errors);
+  EXPECT_TRUE(done.warnings.empty()) << Describe(done.warnings);
+}
+
+}  // namespace
+}  // namespace lifeboat
