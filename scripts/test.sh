@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set-up command 2: runs the whole test suite: a release build and an ASan+UBSan build, each
-# with all unit and integration tests (ctest).
+# with all unit and integration tests (ctest), then a clang libFuzzer build whose fuzz targets
+# each run briefly on their seed corpus (fuzz/run.sh; about 2.5 minutes in all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -18,4 +19,10 @@ for kind in release asan; do
     status=1
   fi
 done
+echo "==> building fuzz"
+bash scripts/build.sh fuzz
+echo "==> fuzzing (${LIFEBOAT_FUZZ_SECONDS:-15} s per target)"
+if ! bash fuzz/run.sh build/fuzz "${LIFEBOAT_FUZZ_SECONDS:-15}"; then
+  status=1
+fi
 exit $status

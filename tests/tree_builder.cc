@@ -205,7 +205,9 @@ std::vector<std::string> CompareTrees(const std::string& a, const std::string& b
     auto it = eb.find(rel);
     if (it == eb.end()) continue;
     const Entry& y = it->second;
-    auto diff = [&](const std::string& what) { diffs.push_back(rel + ": " + what + " differs"); };
+    // clang 14 cannot capture a structured binding in a lambda: capture a plain reference.
+    const std::string& path = rel;
+    auto diff = [&](const std::string& what) { diffs.push_back(path + ": " + what + " differs"); };
     if ((x.st.st_mode & S_IFMT) != (y.st.st_mode & S_IFMT)) {
       diff("type");
       continue;

@@ -8,6 +8,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "repository/json_fields.h"
+
 namespace lifeboat {
 
 using nlohmann::json;
@@ -67,7 +69,18 @@ Result<int64_t> ParseTime(std::string_view text) {
     for (; digits < 9; ++digits) frac *= 10;
   }
   if (std::string_view(rest) != "Z") return Status::InvalidArgument("bad time '" + s + "'");
-  return static_cast<int64_t>(timegm(&tm)) * 1000000000 + frac;
+  // Times are int64 nanoseconds, 1677-09-21 to 2262-04-11: refuse a year outside that range (the
+  // parser takes 0 to 9999) instead of overflowing.
+  int64_t secs = static_cast<int64_t>(timegm(&tm));
+  if (secs < 0 && frac > 0) {  // so that the earliest time, secs * 10^9 + frac = INT64_MIN, fits
+    ++secs;
+    frac -= 1000000000;
+  }
+  int64_t ns;
+  if (__builtin_mul_overflow(secs, int64_t{1000000000}, &ns) ||
+      __builtin_add_overflow(ns, frac, &ns))
+    return Status::InvalidArgument("time '" + s + "' is outside 1677-09-21 .. 2262-04-11");
+  return ns;
 }
 
 std::string Hostname() {
@@ -123,11 +136,11 @@ Result<KeyFileInfo> ParseKeyFileInfo(ByteView file) {
   LB_ASSIGN_OR_RETURN(json j, ParseKeyJson(file));
   KeyFileInfo info;
   try {
-    info.version = j.at("version").get<uint32_t>();
+    info.version = json_fields::IntegerAt<uint32_t>(j, "version");
     info.kdf = j.at("kdf").get<std::string>();
-    info.params.n = j.at("n").get<uint64_t>();
-    info.params.r = j.at("r").get<uint32_t>();
-    info.params.p = j.at("p").get<uint32_t>();
+    info.params.n = json_fields::IntegerAt<uint64_t>(j, "n");
+    info.params.r = json_fields::IntegerAt<uint32_t>(j, "r");
+    info.params.p = json_fields::IntegerAt<uint32_t>(j, "p");
     info.created = j.value("created", "");
     info.hostname = j.value("hostname", "");
     info.username = j.value("username", "");

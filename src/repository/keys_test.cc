@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lifeboat {
 namespace {
@@ -171,6 +173,36 @@ TEST(KeysTest, AbsurdOrInvalidScryptParametersAreCorruption) {
   EXPECT_EQ(with("n", 2048).code(), StatusCode::kUnauthenticated);
 }
 
+// Found by fuzz/key_fuzzer: a float made get<uint64_t>() undefined behaviour, and integers out of
+// a field's range wrapped (version 2^32 + 1 read as 1).
+TEST(KeysTest, NumbersThatDoNotFitTheirFieldAreCorruption) {
+  MasterKey mk = MasterKey::Generate();
+  auto file = CreateKeyFile(mk, "pw", kFastKdf);
+  ASSERT_TRUE(file.ok());
+  std::string text(file->begin(), file->end());
+  auto with = [&](const std::string& field, const std::string& literal) {
+    auto j = nlohmann::json::parse(text);
+    std::string s = j.dump();
+    // Splice the literal in as written (nlohmann would normalise 1e300 or 1024.0).
+    std::string key = "\"" + field + "\":";
+    size_t at = s.find(key);
+    EXPECT_NE(at, std::string::npos);
+    size_t end = s.find_first_of(",}", at);
+    s.replace(at + key.size(), end - at - key.size(), literal);
+    return s;
+  };
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"n", "1e300"},    {"n", "-1e300"},     {"n", "1024.0"}, {"n", "-1"},
+      {"r", "8.5"},      {"r", "4294967304"}, {"p", "1e10"},   {"version", "4294967297"},
+      {"version", "1.0"}};
+  for (const auto& [field, literal] : bad) {
+    std::string s = with(field, literal);
+    EXPECT_EQ(ParseKeyFileInfo(AsBytes(s)).status().code(), StatusCode::kCorruption) << s;
+    EXPECT_EQ(OpenKeyFile(AsBytes(s), "pw").status().code(), StatusCode::kCorruption) << s;
+  }
+  EXPECT_TRUE(OpenKeyFile(AsBytes(with("n", "1024")), "pw").ok());
+}
+
 TEST(KeysTest, DefaultKdfParamsHonoursTheEnvironment) {
   const char* old = std::getenv("LIFEBOAT_KDF_N");
   std::string saved = old ? old : "";
@@ -220,6 +252,24 @@ TEST(TimeTest, ParseAcceptsShortFractions) {
   auto c = ParseTime("2026-11-23T10:00:00.123456789123Z");  // extra digits are dropped
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(*c, int64_t{1795428000123456789});
+}
+
+// Found by fuzz/key_fuzzer: year 3641 overflowed int64 nanoseconds (undefined behaviour).
+TEST(TimeTest, ParseRejectsTimesOutsideTheInt64Range) {
+  for (std::string_view s :
+       {"3641-01-01T00:00:00.123456789Z", "9999-12-31T23:59:59Z", "2262-04-11T23:47:16.854775808Z",
+        "1677-09-21T00:12:43.145224191Z", "1600-01-01T00:00:00Z", "0000-01-01T00:00:00Z"}) {
+    auto t = ParseTime(s);
+    EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument) << s;
+  }
+  auto max = ParseTime("2262-04-11T23:47:16.854775807Z");
+  ASSERT_TRUE(max.ok()) << max.status().ToString();
+  EXPECT_EQ(*max, INT64_MAX);
+  EXPECT_EQ(FormatTime(INT64_MAX), "2262-04-11T23:47:16.854775807Z");
+  auto min = ParseTime("1677-09-21T00:12:43.145224192Z");
+  ASSERT_TRUE(min.ok()) << min.status().ToString();
+  EXPECT_EQ(*min, INT64_MIN);
+  EXPECT_EQ(FormatTime(INT64_MIN), "1677-09-21T00:12:43.145224192Z");
 }
 
 TEST(TimeTest, ParseRejectsGarbage) {

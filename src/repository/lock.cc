@@ -3,7 +3,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
+
+#include "repository/json_fields.h"
 
 namespace lifeboat {
 
@@ -29,7 +32,7 @@ static Result<LockInfo> DecodeLock(ByteView data) {
     info.exclusive = j.at("exclusive").get<bool>();
     info.hostname = j.value("hostname", "");
     info.username = j.value("username", "");
-    info.pid = j.value("pid", int64_t{0});
+    info.pid = json_fields::IntegerOr<int64_t>(j, "pid", 0);
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("lock: ") + e.what());
   }
@@ -37,7 +40,12 @@ static Result<LockInfo> DecodeLock(ByteView data) {
 }
 
 static void MarkStale(LockInfo* info, const LockOptions& options) {
-  int64_t age = options.now() - info->time_ns;
+  // The time comes from another process or a damaged object and may be anywhere in the int64
+  // range: saturate instead of overflowing.
+  int64_t now = options.now();
+  int64_t age;
+  if (__builtin_sub_overflow(now, info->time_ns, &age))
+    age = info->time_ns < now ? INT64_MAX : INT64_MIN;
   if (age > options.stale_after_ns) {
     info->stale = true;
     info->stale_reason = "not refreshed for " + std::to_string(age / 60000000000LL) + " minutes";

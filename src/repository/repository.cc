@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "repository/json_fields.h"
+
 namespace lifeboat {
 
 using nlohmann::json;
@@ -53,15 +55,15 @@ Result<RepositoryConfig> DecodeConfig(ByteView data, const crypto::Aead& aead) {
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("config is not JSON");
   RepositoryConfig c;
   try {
-    c.version = j.at("version").get<uint32_t>();
+    c.version = json_fields::IntegerAt<uint32_t>(j, "version");
     auto id = Id::FromHex(j.at("id").get<std::string>());
     if (!id) return Status::Corruption("config: bad repository id");
     c.id = *id;
-    c.chunker.min_size = j.at("chunker").at("min").get<size_t>();
-    c.chunker.avg_size = j.at("chunker").at("avg").get<size_t>();
-    c.chunker.max_size = j.at("chunker").at("max").get<size_t>();
-    c.compression_level = j.at("compression").get<int>();
-    c.pack_size = j.at("pack_size").get<uint64_t>();
+    c.chunker.min_size = json_fields::IntegerAt<size_t>(j.at("chunker"), "min");
+    c.chunker.avg_size = json_fields::IntegerAt<size_t>(j.at("chunker"), "avg");
+    c.chunker.max_size = json_fields::IntegerAt<size_t>(j.at("chunker"), "max");
+    c.compression_level = json_fields::IntegerAt<int>(j, "compression");
+    c.pack_size = json_fields::IntegerAt<uint64_t>(j, "pack_size");
     c.created = j.value("created", "");
     c.append_only = j.value("append_only", false);
     if (j.contains("replica_of")) {
@@ -72,6 +74,10 @@ Result<RepositoryConfig> DecodeConfig(ByteView data, const crypto::Aead& aead) {
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("config: ") + e.what());
   }
+  if (c.version != kRepositoryVersion)
+    return Status::Corruption("config: sealed version " + std::to_string(c.version) +
+                              " does not match the header's version " +
+                              std::to_string(kRepositoryVersion));
   Status st = Chunker::ValidateParams(c.chunker);
   if (!st.ok()) return Status::Corruption("config: " + st.message());
   if (c.chunker.max_size > kMaxBlobSize || c.pack_size < (1u << 20) || c.pack_size > (1u << 30) ||

@@ -17,6 +17,8 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "backend/memory_backend.h"
 #include "repository/blob_saver.h"
@@ -300,6 +302,38 @@ TEST_F(RepositoryTest, ConfigCodec) {
   EXPECT_EQ(CheckConfigHeader(AsBytes("LIFEBOA")).code(), StatusCode::kInvalidArgument);
   crypto::Aead other(crypto::SecretKey::Random());
   EXPECT_EQ(DecodeConfig(*enc, other).status().code(), StatusCode::kCorruption);
+}
+
+// Found by fuzz/config_fuzzer: a float in an integer field was undefined behaviour (get<int>), and
+// a sealed version other than the header's was accepted (and re-encoded with a different header).
+TEST_F(RepositoryTest, ConfigWithBadNumbersIsCorruption) {
+  crypto::Aead aead(crypto::SecretKey::Random());
+  RepositoryConfig c;
+  c.id.bytes.fill(7);
+  std::string good = ConfigToJson(c);
+  auto stored = [&](std::string json) {
+    Bytes out = {'L', 'I', 'F', 'E', 'B', 'O', 'A', 'T', 1, 0, 0, 0};
+    EXPECT_TRUE(aead.SealAppend(AsBytes(json), &out).ok());
+    return out;
+  };
+  ASSERT_TRUE(DecodeConfig(stored(good), aead).ok());
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string json = good;
+    size_t at = json.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return stored(json.replace(at, from.size(), to));
+  };
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"\"version\":1", "\"version\":0"},
+           {"\"version\":1", "\"version\":4294967297"},
+           {"\"compression\":3", "\"compression\":1e300"},
+           {"\"compression\":3", "\"compression\":4294967299"},
+           {"\"compression\":3", "\"compression\":3.0"},
+           {"\"pack_size\":16777216", "\"pack_size\":-1e300"},
+           {"\"max\":8388608", "\"max\":8388608.5"}}) {
+    auto dec = DecodeConfig(with(from, to), aead);
+    EXPECT_EQ(dec.status().code(), StatusCode::kCorruption) << to;
+  }
 }
 
 // ---------------------------------------------------------------- keys
@@ -796,6 +830,37 @@ TEST_F(RepositoryTest, DamagedSnapshotIsNamed) {
   EXPECT_EQ(repo->FindSnapshot(id->Hex().substr(0, 8)).status().code(), StatusCode::kCorruption);
 }
 
+// Found by fuzz/snapshot_fuzzer: a damaged time was reported as InvalidArgument (a usage error,
+// exit 2) instead of Corruption, and floats in integer fields were undefined behaviour.
+TEST_F(RepositoryTest, SnapshotWithBadFieldsIsCorruption) {
+  Snapshot s = MakeSnapshot(1767225600123456789, "db1", Id{});
+  s.summary.files_new = 3;
+  Bytes enc = EncodeSnapshot(s);
+  std::string good(enc.begin(), enc.end());
+  ASSERT_TRUE(DecodeSnapshot(enc).ok());
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string json = good;
+    size_t at = json.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    json.replace(at, from.size(), to);
+    return Bytes(json.begin(), json.end());
+  };
+  const std::string time = "\"time\":\"" + FormatTime(s.time_ns) + "\"";
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {time, "\"time\":\"2026-01-0f4245484b1T00:00:00.123456789Z\""},
+           {time, "\"time\":\"3641-01-01T00:00:00Z\""},
+           {"\"version\":1", "\"version\":1e300"},
+           {"\"version\":1", "\"version\":4294967297"},
+           {"\"uid\":0", "\"uid\":-1"},
+           {"\"gid\":0", "\"gid\":0.5"},
+           {"\"files_new\":3", "\"files_new\":1e300"},
+           {"\"files_new\":3", "\"files_new\":-3"}}) {
+    auto dec = DecodeSnapshot(with(from, to));
+    EXPECT_EQ(dec.status().code(), StatusCode::kCorruption)
+        << to << ": " << dec.status().ToString();
+  }
+}
+
 // ---------------------------------------------------------------- locks
 
 class LockTest : public RepositoryTest {
@@ -899,6 +964,30 @@ TEST_F(LockTest, StaleByAge) {
   EXPECT_EQ(*removed, 1);
   EXPECT_EQ(LockCount(), 2u);
   EXPECT_TRUE((*ancient)->Release().ok());  // already gone: still OK
+}
+
+// Found by fuzz/lock_fuzzer: the age of a lock from before 1733 overflowed int64 (undefined
+// behaviour); such a lock is simply stale.
+TEST_F(LockTest, LockFromTheDistantPastIsStale) {
+  WriteForeignLock(/*exclusive=*/true, 1, "far-away", INT64_MIN);
+  WriteForeignLock(/*exclusive=*/true, 1, "far-away-too", int64_t{-8835868800} * 1000000000);
+  auto locks = ListLocks(*repo_);
+  ASSERT_TRUE(locks.ok()) << locks.status().ToString();
+  ASSERT_EQ(locks->size(), 2u);
+  for (const auto& l : *locks) {
+    EXPECT_TRUE(l.stale) << l.hostname;
+    EXPECT_NE(l.stale_reason.find("not refreshed"), std::string::npos) << l.stale_reason;
+  }
+  // A lock from the far future is not stale (a clock ahead of ours), and nothing overflows.
+  LockOptions early;
+  early.now = [] { return INT64_MIN + 1; };
+  WriteForeignLock(/*exclusive=*/false, 1, "future", INT64_MAX);
+  auto later = ListLocks(*repo_, early);
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->size(), 3u);
+  auto removed = RemoveLocks(*repo_, /*all=*/false);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 2);
 }
 
 TEST_F(LockTest, StaleByDeadProcessOnThisHost) {

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "repository/json_fields.h"
 #include "repository/keys.h"
 
 namespace lifeboat {
 
+using json_fields::IntegerAt;
+using json_fields::IntegerOr;
 using nlohmann::json;
 
 bool Snapshot::HasTag(std::string_view tag) const {
@@ -56,15 +59,18 @@ Result<Snapshot> DecodeSnapshot(ByteView data) {
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("snapshot is not JSON");
   Snapshot s;
   try {
-    int version = j.at("version").get<int>();
+    int64_t version = IntegerAt<int64_t>(j, "version");
     if (version != 1)
       return Status::Corruption("snapshot version " + std::to_string(version) +
                                 " is not supported by this Lifeboat (knows 1)");
-    LB_ASSIGN_OR_RETURN(s.time_ns, ParseTime(j.at("time").get<std::string>()));
+    auto time = ParseTime(j.at("time").get<std::string>());
+    if (!time.ok())
+      return Status::Corruption("snapshot has a bad time: " + time.status().message());
+    s.time_ns = *time;
     s.hostname = j.at("hostname").get<std::string>();
     s.username = j.value("username", "");
-    s.uid = j.value("uid", 0u);
-    s.gid = j.value("gid", 0u);
+    s.uid = IntegerOr<uint32_t>(j, "uid", 0);
+    s.gid = IntegerOr<uint32_t>(j, "gid", 0);
     s.paths = j.at("paths").get<std::vector<std::string>>();
     s.tags = j.value("tags", std::vector<std::string>{});
     s.excludes = j.value("excludes", std::vector<std::string>{});
@@ -94,20 +100,20 @@ Result<Snapshot> DecodeSnapshot(ByteView data) {
       };
       out.backup_start_ns = t("backup_start");
       out.backup_end_ns = t("backup_end");
-      out.files_new = m.value("files_new", 0ull);
-      out.files_changed = m.value("files_changed", 0ull);
-      out.files_unmodified = m.value("files_unmodified", 0ull);
-      out.dirs_new = m.value("dirs_new", 0ull);
-      out.dirs_changed = m.value("dirs_changed", 0ull);
-      out.dirs_unmodified = m.value("dirs_unmodified", 0ull);
-      out.data_blobs = m.value("data_blobs", 0ull);
-      out.tree_blobs = m.value("tree_blobs", 0ull);
-      out.data_added = m.value("data_added", 0ull);
-      out.data_added_packed = m.value("data_added_packed", 0ull);
-      out.total_files_processed = m.value("total_files_processed", 0ull);
-      out.total_bytes_processed = m.value("total_bytes_processed", 0ull);
-      out.bytes_read = m.value("bytes_read", 0ull);
-      out.errors = m.value("errors", 0ull);
+      out.files_new = IntegerOr<uint64_t>(m, "files_new", 0);
+      out.files_changed = IntegerOr<uint64_t>(m, "files_changed", 0);
+      out.files_unmodified = IntegerOr<uint64_t>(m, "files_unmodified", 0);
+      out.dirs_new = IntegerOr<uint64_t>(m, "dirs_new", 0);
+      out.dirs_changed = IntegerOr<uint64_t>(m, "dirs_changed", 0);
+      out.dirs_unmodified = IntegerOr<uint64_t>(m, "dirs_unmodified", 0);
+      out.data_blobs = IntegerOr<uint64_t>(m, "data_blobs", 0);
+      out.tree_blobs = IntegerOr<uint64_t>(m, "tree_blobs", 0);
+      out.data_added = IntegerOr<uint64_t>(m, "data_added", 0);
+      out.data_added_packed = IntegerOr<uint64_t>(m, "data_added_packed", 0);
+      out.total_files_processed = IntegerOr<uint64_t>(m, "total_files_processed", 0);
+      out.total_bytes_processed = IntegerOr<uint64_t>(m, "total_bytes_processed", 0);
+      out.bytes_read = IntegerOr<uint64_t>(m, "bytes_read", 0);
+      out.errors = IntegerOr<uint64_t>(m, "errors", 0);
     }
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("snapshot: ") + e.what());

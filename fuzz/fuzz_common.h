@@ -1,0 +1,91 @@
+// Shared by the libFuzzer targets (fuzz/*_fuzzer.cc) and the seed-corpus tool (make_fuzz_corpus).
+//
+// Input layout of every target: byte 0 selects a mode (byte % number of modes), the rest is the
+// payload. Targets whose decoder sits behind a sealed object (doc/repository-format.md §2.1) have
+// a "raw" mode, which feeds the payload as the stored bytes (so only inputs sealed with the fixed
+// test key below get past the GCM tag), and a "sealed" or "plain" mode, which seals the payload
+// with that key first or calls the plaintext decoder directly, so that the fuzzer explores the
+// decoder behind the authentication.
+//
+//   auto in = fuzz::SplitMode(data, size, 2);
+//   if (!in) return 0;
+//   if (in->mode == 0) ... DecodeX(in->payload) ... else ... DecodeX(fuzz::SealFixed(...)) ...
+//   FUZZ_CHECK(re_encoded == original);  // aborts: libFuzzer records the input as a crash
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "crypto/crypto.h"
+#include "util/bytes.h"
+
+namespace lifeboat::fuzz {
+
+struct Input {
+  uint8_t mode;
+  ByteView payload;
+};
+
+// Splits an input into its mode byte and payload; nullopt for the empty input.
+inline std::optional<Input> SplitMode(const uint8_t* data, size_t size, uint8_t modes) {
+  if (size == 0) return std::nullopt;
+  return Input{static_cast<uint8_t>(data[0] % modes), ByteView(data + 1, size - 1)};
+}
+
+// Prepends the mode byte (for the corpus tool).
+inline Bytes WithMode(uint8_t mode, ByteView payload) {
+  Bytes out;
+  out.reserve(payload.size() + 1);
+  out.push_back(mode);
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+// The fixed test keys: enc_key bytes are 0x01..0x20, id_key bytes 0x41..0x60, chunker secret
+// bytes 0x81..0xa0. Never used outside fuzzing.
+inline crypto::SecretKey FixedKey(uint8_t first) {
+  crypto::SecretKey k;
+  for (size_t i = 0; i < k.bytes.size(); ++i) k.bytes[i] = static_cast<uint8_t>(first + i);
+  return k;
+}
+inline const crypto::Aead& FixedAead() {
+  static const crypto::Aead* aead = new crypto::Aead(FixedKey(0x01));
+  return *aead;
+}
+inline const crypto::HmacSha256& FixedIdMac() {
+  static const crypto::HmacSha256* mac = new crypto::HmacSha256(FixedKey(0x41));
+  return *mac;
+}
+
+[[noreturn]] inline void Fail(const char* what, const char* file, int line) {
+  std::fprintf(stderr, "%s:%d: fuzz check failed: %s\n", file, line, what);
+  std::abort();
+}
+
+// Seals with the fixed key; a failure here is a broken environment, not a finding about input.
+inline Bytes SealFixed(ByteView plaintext) {
+  auto sealed = FixedAead().Seal(plaintext);
+  if (!sealed.ok()) Fail(sealed.status().message().c_str(), __FILE__, __LINE__);
+  return std::move(*sealed);
+}
+
+// Reads a little-endian u32 from the front of *v and advances it; 0 if fewer than 4 bytes.
+inline uint32_t TakeU32(ByteView* v) {
+  if (v->size() < 4) {
+    *v = v->subspan(v->size());
+    return 0;
+  }
+  uint32_t x = LoadLE32(v->data());
+  *v = v->subspan(4);
+  return x;
+}
+
+}  // namespace lifeboat::fuzz
+
+// An invariant the code under test promises (round trips, agreement of two decoders). Aborts,
+// so libFuzzer saves the input as a crash.
+#define FUZZ_CHECK(cond) \
+  ((cond) ? static_cast<void>(0) : ::lifeboat::fuzz::Fail(#cond, __FILE__, __LINE__))
