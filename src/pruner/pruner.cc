@@ -251,7 +251,12 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
     remaining_unused -= u->unused_bytes;
   }
   stats.remaining_unused_bytes = remaining_unused;
-  stats.packs_after = stats.packs - stats.unindexed_packs - stats.delete_packs - stats.repack_packs;
+  // Repacked blobs go to new packs, trees and data apart: an estimate until they are written.
+  const uint64_t pack_size = repo.config().pack_size;
+  uint64_t new_packs_estimate =
+      stats.repack_blobs == 0 ? 0 : 1 + (stats.repack_blob_bytes + pack_size - 1) / pack_size;
+  stats.packs_after = stats.packs - stats.unindexed_packs - stats.delete_packs -
+                      stats.repack_packs + new_packs_estimate;
   stats.pack_bytes_after = stats.pack_bytes - stats.unindexed_bytes - stats.delete_bytes -
                            stats.repack_bytes + stats.repack_blob_bytes;
   std::vector<Id> old_index = repo.index_files();
@@ -293,30 +298,64 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
     for (auto& [pack, blobs] : wanted)
       std::sort(blobs.begin(), blobs.end(),
                 [](const PackedBlob& a, const PackedBlob& b) { return a.offset < b.offset; });
-    uint64_t done = 0;
-    for (const auto& [pack, blobs] : wanted) {
+    // Packs are read and their blobs verified by `workers` threads; verified blobs are packed
+    // again in their stored form (no second compression or encryption).
+    std::vector<const std::pair<const Id, std::vector<PackedBlob>>*> jobs;
+    for (const auto& entry : wanted) jobs.push_back(&entry);
+    std::mutex mu;
+    Status failure;  // GUARDED_BY(mu)
+    size_t next = 0, done = 0;  // GUARDED_BY(mu)
+    auto repack_one = [&](const Id& pack, const std::vector<PackedBlob>& blobs) -> Status {
       LB_RETURN_IF_ERROR(CheckStillAllowed(options));
       auto data = repo.backend().Load({ObjectType::kPack, pack.Hex()}, 0, 0);
       if (!data.ok()) return data.status().WithContext("repacking pack " + pack.Hex());
+      Bytes plain;
       for (const PackedBlob& b : blobs) {
         if (uint64_t{b.offset} + b.stored_length > data->size())
           return Status::Corruption("pack " + pack.Hex() + " is shorter than the index says (blob " +
                                     b.id.Hex() + "); nothing was deleted; run `lifeboat check "
                                     "--read-data` and `lifeboat repair packs`");
-        Bytes plain;
-        Status st = repo.codec().Decode(ByteView(*data).subspan(b.offset, b.stored_length), b.id,
-                                        b.raw_length, &plain);
+        ByteView stored = ByteView(*data).subspan(b.offset, b.stored_length);
+        plain.clear();
+        Status st = repo.codec().Decode(stored, b.id, b.raw_length, &plain);
         if (!st.ok())
           return Status::Corruption("blob " + b.id.Hex() + " in pack " + pack.Hex() +
                                     " is damaged (" + st.message() +
                                     "); nothing was deleted; run `lifeboat check --read-data` "
                                     "and `lifeboat repair packs`");
-        LB_RETURN_IF_ERROR(saver.Save(b.type, b.id, std::move(plain)).status());
+        LB_RETURN_IF_ERROR(
+            saver.SaveStored(b.type, b.id, Bytes(stored.begin(), stored.end()), b.raw_length)
+                .status());
       }
-      if (options.progress) options.progress(PruneProgress{"repack", ++done, wanted.size()});
+      return Status::Ok();
+    };
+    auto repack_worker = [&] {
+      for (;;) {
+        const std::pair<const Id, std::vector<PackedBlob>>* job;
+        {
+          std::lock_guard lock(mu);
+          if (!failure.ok() || next == jobs.size()) return;
+          job = jobs[next++];
+        }
+        Status st = repack_one(job->first, job->second);
+        std::lock_guard lock(mu);
+        if (!st.ok()) {
+          if (failure.ok()) failure = st;
+          return;
+        }
+        if (options.progress) options.progress(PruneProgress{"repack", ++done, jobs.size()});
+      }
+    };
+    {
+      std::vector<std::thread> threads;
+      int repack_workers = std::min<int>(workers, static_cast<int>(jobs.size()));
+      for (int i = 0; i < repack_workers; ++i) threads.emplace_back(repack_worker);
+      for (auto& t : threads) t.join();
     }
+    LB_RETURN_IF_ERROR(failure);
     LB_RETURN_IF_ERROR(saver.Flush());
     repack_index_files = saver.index_files();
+    stats.packs_after = stats.packs_after - new_packs_estimate + saver.stats().packs;
     // Every used blob of a repacked pack must now be in the new index at a kept place.
     for (const auto& [pack, blobs] : wanted)
       for (const PackedBlob& b : blobs) {

@@ -6,8 +6,10 @@ BlobSaver::BlobSaver(Repository& repo, BlobSaverOptions options)
     : repo_(repo), options_(options), index_(options.index ? *options.index : repo.index()) {
   int n = options_.workers > 0 ? options_.workers
                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  inline_writer_ = std::make_unique<PackWriter>(repo_.aead());
-  for (int i = 0; i < n; ++i) writers_.push_back(std::make_unique<PackWriter>(repo_.aead()));
+  for (auto& w : inline_writers_) w = std::make_unique<PackWriter>(repo_.aead());
+  writers_.resize(n);
+  for (auto& per_type : writers_)
+    for (auto& w : per_type) w = std::make_unique<PackWriter>(repo_.aead());
   for (int i = 0; i < n; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
 }
 
@@ -36,7 +38,7 @@ bool BlobSaver::Known(BlobType type, const Id& id) {
   return pending_.count(Key{id, type}) > 0 || index_.Has(type, id);
 }
 
-Result<bool> BlobSaver::Save(BlobType type, const Id& id, Bytes plaintext) {
+Result<bool> BlobSaver::Accept(BlobType type, const Id& id) {
   if (index_.Has(type, id)) return false;
   std::unique_lock lock(mu_);
   if (!error_.ok()) return error_;
@@ -50,10 +52,15 @@ Result<bool> BlobSaver::Save(BlobType type, const Id& id, Bytes plaintext) {
     if (!error_.ok()) return error_;
   }
   pending_.insert(Key{id, type});
+  return true;
+}
+
+Result<bool> BlobSaver::Save(BlobType type, const Id& id, Bytes plaintext) {
+  LB_ASSIGN_OR_RETURN(bool accepted, Accept(type, id));
+  if (!accepted) return false;
   if (plaintext.size() <= options_.inline_max_bytes) {
     // Small blobs are encoded right here, in the caller's thread: handing thousands of tiny
     // blobs to a worker costs more in wake-ups than the encoding itself.
-    lock.unlock();
     Status st = EncodeInline(type, id, plaintext);
     if (!st.ok()) {
       SetError(st);
@@ -61,15 +68,28 @@ Result<bool> BlobSaver::Save(BlobType type, const Id& id, Bytes plaintext) {
     }
     return true;
   }
-  queued_bytes_ += plaintext.size();
-  queue_.push_back(Job{type, id, std::move(plaintext)});
-  lock.unlock();
+  {
+    std::lock_guard lock(mu_);
+    queued_bytes_ += plaintext.size();
+    queue_.push_back(Job{type, id, std::move(plaintext)});
+  }
   work_cv_.notify_one();
   return true;
 }
 
+Result<bool> BlobSaver::SaveStored(BlobType type, const Id& id, Bytes stored,
+                                   uint32_t raw_length) {
+  LB_ASSIGN_OR_RETURN(bool accepted, Accept(type, id));
+  if (!accepted) return false;
+  Status st = AddInline(type, id, std::move(stored), raw_length);
+  if (!st.ok()) {
+    SetError(st);
+    return st;
+  }
+  return true;
+}
+
 void BlobSaver::WorkerLoop(size_t worker) {
-  PackWriter& writer = *writers_[worker];
   Bytes stored;
   for (;;) {
     Job job;
@@ -97,6 +117,7 @@ void BlobSaver::WorkerLoop(size_t worker) {
       (job.type == BlobType::kData ? new_data_blobs_ : new_tree_blobs_)++;
       new_raw_bytes_ += raw;
       new_stored_bytes_ += stored.size();
+      PackWriter& writer = *writers_[worker][static_cast<size_t>(job.type)];
       writer.Add(job.type, job.id, std::move(stored), static_cast<uint32_t>(raw));
       stored = Bytes();
       if (writer.bytes() >= repo_.config().pack_size) st = UploadPack(writer);
@@ -113,17 +134,22 @@ void BlobSaver::WorkerLoop(size_t worker) {
 Status BlobSaver::EncodeInline(BlobType type, const Id& id, ByteView plaintext) {
   Bytes stored;
   LB_RETURN_IF_ERROR(repo_.codec().Encode(plaintext, id, &stored));
+  return AddInline(type, id, std::move(stored), static_cast<uint32_t>(plaintext.size()));
+}
+
+Status BlobSaver::AddInline(BlobType type, const Id& id, Bytes stored, uint32_t raw_length) {
   new_blobs_++;
   (type == BlobType::kData ? new_data_blobs_ : new_tree_blobs_)++;
-  new_raw_bytes_ += plaintext.size();
+  new_raw_bytes_ += raw_length;
   new_stored_bytes_ += stored.size();
   std::unique_ptr<PackWriter> full;
   {
     std::lock_guard lock(inline_mu_);
-    inline_writer_->Add(type, id, std::move(stored), static_cast<uint32_t>(plaintext.size()));
-    if (inline_writer_->bytes() >= repo_.config().pack_size) {
-      full = std::move(inline_writer_);
-      inline_writer_ = std::make_unique<PackWriter>(repo_.aead());
+    std::unique_ptr<PackWriter>& writer = inline_writers_[static_cast<size_t>(type)];
+    writer->Add(type, id, std::move(stored), raw_length);
+    if (writer->bytes() >= repo_.config().pack_size) {
+      full = std::move(writer);
+      writer = std::make_unique<PackWriter>(repo_.aead());
     }
   }
   if (full) return UploadPack(*full);
@@ -195,19 +221,22 @@ Status BlobSaver::Flush() {
   // do not Save() during Flush(), so the inline writer is idle too.
   {
     std::lock_guard lock(inline_mu_);
-    Status st = UploadPack(*inline_writer_);
-    if (!st.ok()) {
-      SetError(st);
-      return st;
+    for (auto& writer : inline_writers_) {
+      Status st = UploadPack(*writer);
+      if (!st.ok()) {
+        SetError(st);
+        return st;
+      }
     }
   }
-  for (auto& writer : writers_) {
-    Status st = UploadPack(*writer);
-    if (!st.ok()) {
-      SetError(st);
-      return st;
+  for (auto& per_type : writers_)
+    for (auto& writer : per_type) {
+      Status st = UploadPack(*writer);
+      if (!st.ok()) {
+        SetError(st);
+        return st;
+      }
     }
-  }
   // Not sticky: the entries were put back, so calling Flush() again retries the index write.
   return WriteIndex(true);
 }

@@ -5,12 +5,17 @@
 //   LB_ASSIGN_OR_RETURN(bool added, saver.Save(BlobType::kData, id, std::move(chunk)));
 //   LB_RETURN_IF_ERROR(saver.Flush());   // only now is every accepted blob durable and indexed
 //
+// Tree blobs and data blobs never share a pack (doc/repository-format.md §6): the trees of
+// forgotten snapshots then fill whole packs that prune deletes, instead of leaving holes in data
+// packs that prune would have to rewrite, and tree-only packs are quick to read for walks.
+//
 // Ordering guarantee (what makes crashes safe): a pack is stored before any index file naming it,
 // and Flush() returns only after every pack and index file is stored, so a snapshot written after
 // Flush() never refers to missing data. Work still queued when the saver is destroyed without
 // Flush() is dropped; it was never referenced by an index, so it leaves at most unreferenced packs.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -67,6 +72,13 @@ class BlobSaver {
   // the workers (blocking while the queue is full). Returns the first error hit. Thread-safe.
   Result<bool> Save(BlobType type, const Id& id, Bytes plaintext);
 
+  // Like Save(), for a blob already in its stored form (compressed and sealed, as in a pack) that
+  // the caller has just verified with repo.codec().Decode() against `id` and `raw_length`. It is
+  // packed as is, without being encoded again: prune uses this to move blobs out of packs it
+  // deletes. Stored forms are independent of the pack that holds them (format §5), so the bytes
+  // stay valid in a new pack. Thread-safe.
+  Result<bool> SaveStored(BlobType type, const Id& id, Bytes stored, uint32_t raw_length);
+
   // True if the blob is in the index or queued here. Thread-safe.
   bool Known(BlobType type, const Id& id);
 
@@ -98,6 +110,9 @@ class BlobSaver {
   void WorkerLoop(size_t worker);
   Status UploadPack(PackWriter& writer);  // finishes, stores, indexes; thread-safe
   Status EncodeInline(BlobType type, const Id& id, ByteView plaintext);
+  Status AddInline(BlobType type, const Id& id, Bytes stored, uint32_t raw_length);
+  // Accepts (type, id) into pending_ unless it is known; waits while the queue is full.
+  Result<bool> Accept(BlobType type, const Id& id);
   Status WriteIndex(bool all);            // writes pending index entries
   void SetError(const Status& st);
 
@@ -114,11 +129,13 @@ class BlobSaver {
   bool stopping_ = false;             // GUARDED_BY(mu_)
   Status error_;                      // GUARDED_BY(mu_)
   std::unordered_set<Key, KeyHash> pending_;  // accepted, not yet indexed; GUARDED_BY(mu_)
-  std::vector<std::unique_ptr<PackWriter>> writers_;  // one per worker
+  // Per worker, one writer per blob type (indexed by BlobType): trees and data never share a pack.
+  std::vector<std::array<std::unique_ptr<PackWriter>, 2>> writers_;
   std::vector<std::thread> threads_;
 
   std::mutex inline_mu_;
-  std::unique_ptr<PackWriter> inline_writer_;  // small blobs encoded by callers; GUARDED_BY(inline_mu_)
+  // Small blobs encoded by callers, one writer per blob type; GUARDED_BY(inline_mu_).
+  std::array<std::unique_ptr<PackWriter>, 2> inline_writers_;
 
   mutable std::mutex index_mu_;
   IndexFile unindexed_;  // GUARDED_BY(index_mu_)

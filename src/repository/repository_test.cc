@@ -555,6 +555,78 @@ TEST_F(RepositoryTest, ConcurrentSavesFromFourThreads) {
   }
 }
 
+TEST_F(RepositoryTest, TreesAndDataNeverShareAPack) {
+  InitOptions opts;
+  opts.pack_size = 1u << 20;
+  auto init = Repository::Init(NewBackend(), "pw", opts);
+  ASSERT_TRUE(init.ok());
+  auto repo = std::move(*init);
+  // Sizes on both sides of inline_max_bytes, so the inline writers and the workers' writers both
+  // receive trees and data.
+  BlobSaver saver(*repo, SaverOptions(2, 256u << 10, 2, 4096));
+  std::map<Id, BlobType> types;
+  for (int i = 0; i < 400; ++i) {
+    Bytes b = RandomData(i % 3 == 0 ? 9000 + i : 500 + i, 7000 + i);
+    Id id = repo->codec().ComputeId(b);
+    BlobType type = i % 4 == 0 ? BlobType::kTree : BlobType::kData;
+    types[id] = type;
+    ASSERT_TRUE(saver.Save(type, id, std::move(b)).ok());
+  }
+  ASSERT_TRUE(saver.Flush().ok());
+  auto fresh = OpenRepo();
+  ASSERT_TRUE(fresh);
+  ASSERT_TRUE(fresh->LoadIndex().ok());
+  size_t tree_packs = 0, data_packs = 0, blobs = 0;
+  ASSERT_TRUE(fresh->index()
+                  .ForEachPack([&](const Id& pack, const std::vector<PackedBlob>& in_pack) {
+                    std::set<BlobType> seen;
+                    for (const PackedBlob& b : in_pack) {
+                      seen.insert(b.type);
+                      EXPECT_EQ(types.at(b.id), b.type);
+                      blobs++;
+                    }
+                    EXPECT_EQ(seen.size(), 1u) << "pack " << pack.Hex() << " mixes trees and data";
+                    (*seen.begin() == BlobType::kTree ? tree_packs : data_packs)++;
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(blobs, types.size());
+  EXPECT_GE(tree_packs, 1u);
+  EXPECT_GE(data_packs, 2u);
+}
+
+TEST_F(RepositoryTest, SaveStoredPacksTheVerifiedStoredFormAsIs) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  Bytes data = RandomData(70000, 3);
+  Id id = repo->codec().ComputeId(data);
+  Bytes stored;
+  ASSERT_TRUE(repo->codec().Encode(data, id, &stored).ok());
+  {
+    BlobSaver saver(*repo, {});
+    auto added = saver.SaveStored(BlobType::kData, id, stored, static_cast<uint32_t>(data.size()));
+    ASSERT_TRUE(added.ok()) << added.status().ToString();
+    EXPECT_TRUE(*added);
+    // Known blobs are not packed twice, by either path.
+    EXPECT_FALSE(*saver.SaveStored(BlobType::kData, id, stored, 70000));
+    EXPECT_FALSE(*saver.Save(BlobType::kData, id, data));
+    ASSERT_TRUE(saver.Flush().ok());
+    EXPECT_EQ(saver.stats().new_blobs, 1u);
+    EXPECT_EQ(saver.stats().new_raw_bytes, data.size());
+  }
+  auto loc = repo->index().Find(BlobType::kData, id);
+  ASSERT_TRUE(loc);
+  auto pack = store_.Load({ObjectType::kPack, loc->pack.Hex()}, loc->offset, loc->stored_length);
+  ASSERT_TRUE(pack.ok());
+  EXPECT_EQ(*pack, stored);  // byte for byte: not encoded again
+  auto fresh = OpenRepo();
+  ASSERT_TRUE(fresh);
+  ASSERT_TRUE(fresh->LoadIndex().ok());
+  auto back = fresh->LoadBlob(BlobType::kData, id);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, data);
+}
+
 TEST_F(RepositoryTest, TreesRoundTripThroughTheRepository) {
   auto repo = InitRepo();
   ASSERT_TRUE(repo);
