@@ -7,21 +7,8 @@
 # Usage: tests/cli_copy_test.sh /path/to/lifeboat
 set -uo pipefail
 LIFEBOAT="${1:?usage: $0 /path/to/lifeboat}"
-WORK="$(mktemp -d /tmp/lifeboat-copy-XXXXXX)"
-trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
-export LIFEBOAT_KDF_N=1024
-unset LIFEBOAT_REPOSITORY LIFEBOAT_PASSWORD LIFEBOAT_PASSWORD_FILE LIFEBOAT_PASSWORD_COMMAND
-unset LIFEBOAT_FROM_REPOSITORY LIFEBOAT_FROM_PASSWORD LIFEBOAT_FROM_PASSWORD_FILE LIFEBOAT_FROM_PASSWORD_COMMAND
-PASS=0 FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; }
-check() { local name="$1"; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-expect_rc() {  # expect_rc NAME CODE CMD...
-  local name="$1" want="$2"; shift 2
-  "$@" >"$WORK/out" 2>"$WORK/err"; local rc=$?
-  if [ "$rc" = "$want" ]; then ok "$name (exit $rc)"; else bad "$name: exit $rc, want $want; stderr: $(head -c 400 "$WORK/err")"; fi
-}
-same_tree() { ! diff -r --no-dereference "$1" "$2" | grep -q .; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+lb_test_init copy
 
 SITE1="$WORK/site1" SITE2="$WORK/site2" SITE3="$WORK/site3"
 printf 'pw-one\n' >"$WORK/pw1"
@@ -148,5 +135,4 @@ expect_rc "copy from a damaged source fails" 1 env LIFEBOAT_PASSWORD=pw-d LIFEBO
 check "the error names the damaged pack" grep -q "$(basename "$pack")" "$WORK/err"
 check "the damaged pack was not copied" [ -z "$(find "$WORK/from-damaged/data" -name "$(basename "$pack")")" ]
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+lb_test_finish

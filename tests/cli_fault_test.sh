@@ -8,23 +8,10 @@
 # Usage: tests/cli_fault_test.sh /path/to/lifeboat
 set -uo pipefail
 LIFEBOAT="${1:?usage: $0 /path/to/lifeboat}"
-WORK="$(mktemp -d /tmp/lifeboat-fault-XXXXXX)"
-trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+lb_test_init fault
 export LIFEBOAT_REPOSITORY="$WORK/repo"
 export LIFEBOAT_PASSWORD="correct horse"
-export LIFEBOAT_KDF_N=1024
-unset LIFEBOAT_PASSWORD_FILE LIFEBOAT_PASSWORD_COMMAND
-PASS=0 FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; }
-check() { local name="$1"; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-lb() { "$LIFEBOAT" "$@"; }
-expect_rc() {
-  local name="$1" want="$2"; shift 2
-  "$@" >"$WORK/out" 2>"$WORK/err"; local rc=$?
-  if [ "$rc" = "$want" ]; then ok "$name (exit $rc)"; else bad "$name: exit $rc, want $want; stderr: $(head -c 400 "$WORK/err")"; fi
-}
-snapshot_count() { lb snapshots --json 2>/dev/null | grep -o '"short_id"' | wc -l; }
 
 SRC="$WORK/src"
 mkdir -p "$SRC/d"
@@ -73,5 +60,4 @@ for seed in 6 7 8; do
   if [ "$rc" = 0 ]; then check "exit 0 only when everything is right" diff -r "$SRC" "$WORK/r2$SRC"; fi
 done
 
-echo "passed $PASS, failed $FAIL"
-[ "$FAIL" = 0 ]
+lb_test_finish

@@ -10,28 +10,14 @@
 # Usage: tests/cli_prune_test.sh /path/to/lifeboat
 set -uo pipefail
 LIFEBOAT="${1:?usage: $0 /path/to/lifeboat}"
-WORK="$(mktemp -d /tmp/lifeboat-prune-XXXXXX)"
 BG_PIDS=()
-cleanup() {
+on_exit() {
   for p in "${BG_PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
-  [ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
-trap cleanup EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+lb_test_init prune
 export LIFEBOAT_REPOSITORY="$WORK/repo"
 export LIFEBOAT_PASSWORD="correct horse"
-export LIFEBOAT_KDF_N=1024
-unset LIFEBOAT_PASSWORD_FILE LIFEBOAT_PASSWORD_COMMAND
-PASS=0 FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; }
-check() { local name="$1"; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-lb() { "$LIFEBOAT" "$@"; }
-expect_rc() {  # expect_rc NAME CODE CMD...
-  local name="$1" want="$2"; shift 2
-  "$@" >"$WORK/out" 2>"$WORK/err"; local rc=$?
-  if [ "$rc" = "$want" ]; then ok "$name (exit $rc)"; else bad "$name: exit $rc, want $want; stderr: $(head -c 600 "$WORK/err")"; fi
-}
-same_tree() { diff -r --no-dereference "$1" "$2" >/dev/null; }
 snapshot_ids() { lb snapshots --json 2>/dev/null | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4; }
 data_listing() { (cd "$LIFEBOAT_REPOSITORY" && find data index snapshots -type f | sort); }
 lock_count() { find "$LIFEBOAT_REPOSITORY/locks" -type f 2>/dev/null | wc -l; }
@@ -149,5 +135,4 @@ expect_rc "the added key is append-only too" 1 lb -p "$WORK/esc.pw" prune
 expect_rc "the full key can still prune" 0 lb prune
 expect_rc "check after all of it" 0 lb check --read-data
 
-echo "passed $PASS, failed $FAIL"
-[ "$FAIL" = 0 ]
+lb_test_finish

@@ -7,24 +7,11 @@
 # Usage: tests/cli_repair_test.sh /path/to/lifeboat
 set -uo pipefail
 LIFEBOAT="${1:?usage: $0 /path/to/lifeboat}"
-WORK="$(mktemp -d /tmp/lifeboat-repair-XXXXXX)"
-trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+lb_test_init repair
 export LIFEBOAT_REPOSITORY="$WORK/repo"
 export LIFEBOAT_PASSWORD="correct horse"
-export LIFEBOAT_KDF_N=1024
-unset LIFEBOAT_PASSWORD_FILE LIFEBOAT_PASSWORD_COMMAND
-PASS=0 FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; }
-check() { local name="$1"; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-lb() { "$LIFEBOAT" "$@"; }
-expect_rc() {  # expect_rc NAME CODE CMD...
-  local name="$1" want="$2"; shift 2
-  "$@" >"$WORK/out" 2>"$WORK/err"; local rc=$?
-  if [ "$rc" = "$want" ]; then ok "$name (exit $rc)"; else bad "$name: exit $rc, want $want; stderr: $(head -c 600 "$WORK/err")"; fi
-}
 repo_listing() { (cd "$LIFEBOAT_REPOSITORY" && find . -type f -not -path './locks/*' | sort); }
-snapshot_count() { lb snapshots --json 2>/dev/null | grep -o '"short_id"' | wc -l; }
 
 # --- sample data: ~9 MiB in several files; 1 MiB packs, so data lands in several packs ---
 SRC="$WORK/src"
@@ -126,5 +113,4 @@ check "some files were lost ($missing)" [ "$missing" -ge 1 ]
 check "the other files were restored ($restored)" [ "$restored" -ge 30 ]
 check "every named file is really missing" [ "$(grep -o 'file dropped' "$WORK/snaps.json" | wc -l)" = "$missing" ]
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+lb_test_finish

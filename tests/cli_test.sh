@@ -6,25 +6,10 @@
 # Usage: tests/cli_test.sh /path/to/lifeboat
 set -uo pipefail
 LIFEBOAT="${1:?usage: $0 /path/to/lifeboat}"
-WORK="$(mktemp -d /tmp/lifeboat-cli-XXXXXX)"
-trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+lb_test_init cli
 export LIFEBOAT_REPOSITORY="$WORK/repo"
 export LIFEBOAT_PASSWORD="correct horse"
-export LIFEBOAT_KDF_N=1024
-unset LIFEBOAT_PASSWORD_FILE LIFEBOAT_PASSWORD_COMMAND
-PASS=0 FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; }
-check() { local name="$1"; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-lb() { "$LIFEBOAT" "$@"; }
-expect_rc() {  # expect_rc NAME CODE CMD...
-  local name="$1" want="$2"; shift 2
-  "$@" >"$WORK/out" 2>"$WORK/err"; local rc=$?
-  if [ "$rc" = "$want" ]; then ok "$name (exit $rc)"; else bad "$name: exit $rc, want $want; stderr: $(head -c 400 "$WORK/err")"; fi
-}
-# diff -r, except that it reports two fifos as different; anything else is a real difference.
-same_tree() { ! diff -r --no-dereference "$1" "$2" | grep -v 'is a fifo while file .* is a fifo' | grep -q .; }
-snapshot_count() { lb snapshots --json 2>/dev/null | grep -o '"short_id"' | wc -l; }
 repo_listing() { (cd "$LIFEBOAT_REPOSITORY" && find . -type f | sort); }
 
 # --- sample data: ~12 MiB in several files, so a backup writes several 1 MiB packs ---
@@ -132,5 +117,4 @@ lb restore "$first_id" --target "$WORK/after-kills" --verify >/dev/null 2>&1
 check "first snapshot restores after all kills" [ $? = 0 ]
 expect_rc "final check --read-data" 0 lb check --read-data
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+lb_test_finish

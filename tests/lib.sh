@@ -1,0 +1,60 @@
+# Shared helpers for the shell integration tests (sourced, not run).
+#
+#   LIFEBOAT="${1:?usage: $0 /path/to/lifeboat}"
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+#   lb_test_init prune                # $WORK = /tmp/lifeboat-prune-XXXXXX, removed at exit
+#   export LIFEBOAT_REPOSITORY="$WORK/repo" LIFEBOAT_PASSWORD="correct horse"
+#   expect_rc "init" 0 lb init --pack-size 1
+#   check "one snapshot" [ "$(snapshot_count)" = 1 ]
+#   lb_test_finish                    # prints the counts; exit status 0 only if nothing failed
+#
+# lb_test_init clears every LIFEBOAT_* variable that names a repository or a password (so the
+# caller's environment cannot leak in) and sets LIFEBOAT_KDF_N=1024 (cheap scrypt for tests).
+# Set KEEP=1 to keep $WORK for inspection. A script that needs more cleanup at exit defines
+# on_exit(); it runs before $WORK is removed.
+
+PASS=0 FAIL=0
+
+lb_test_init() {  # lb_test_init NAME
+  WORK="$(mktemp -d "/tmp/lifeboat-$1-XXXXXX")" || exit 1
+  trap lb_test_cleanup EXIT
+  unset LIFEBOAT_REPOSITORY LIFEBOAT_PASSWORD LIFEBOAT_PASSWORD_FILE LIFEBOAT_PASSWORD_COMMAND
+  unset LIFEBOAT_FROM_REPOSITORY LIFEBOAT_FROM_PASSWORD LIFEBOAT_FROM_PASSWORD_FILE
+  unset LIFEBOAT_FROM_PASSWORD_COMMAND
+  export LIFEBOAT_KDF_N=1024
+}
+
+lb_test_cleanup() {
+  if declare -F on_exit >/dev/null; then on_exit; fi
+  [ -n "${KEEP:-}" ] || rm -rf "$WORK"
+}
+
+ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; }
+check() { local name="$1"; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+lb() { "$LIFEBOAT" "$@"; }
+
+# expect_rc NAME CODE CMD...: runs CMD with stdout in $WORK/out and stderr in $WORK/err.
+expect_rc() {
+  local name="$1" want="$2"; shift 2
+  "$@" >"$WORK/out" 2>"$WORK/err"; local rc=$?
+  if [ "$rc" = "$want" ]; then
+    ok "$name (exit $rc)"
+  else
+    bad "$name: exit $rc, want $want; stderr: $(head -c 600 "$WORK/err")"
+  fi
+}
+
+# Like diff -r, but two fifos count as equal (diff reports them as different); anything else
+# that differs, a missing file or a missing tree (diff's errors are read too) makes it fail.
+same_tree() {
+  [ -d "$1" ] && [ -d "$2" ] &&
+    ! diff -r --no-dereference "$1" "$2" 2>&1 | grep -v 'is a fifo while file .* is a fifo' | grep -q .
+}
+
+snapshot_count() { lb snapshots --json 2>/dev/null | grep -o '"short_id"' | wc -l; }
+
+lb_test_finish() {
+  echo "$PASS passed, $FAIL failed"
+  [ "$FAIL" = 0 ]
+}
