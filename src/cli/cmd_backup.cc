@@ -210,7 +210,7 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   const SnapshotSummary& m = r.snapshot.summary;
   double seconds = double(m.backup_end_ns - m.backup_start_ns) / 1e9;
   if (g.json) {
-    nlohmann::json j = SummaryJson(m);
+    nlohmann::json j = SummaryToJson(m);
     j["message_type"] = "summary";
     j["dry_run"] = f.dry_run;
     j["total_duration"] = seconds;

@@ -13,25 +13,6 @@ static std::string Join(const std::vector<std::string>& v, const std::string& se
   return out;
 }
 
-nlohmann::json SummaryJson(const SnapshotSummary& m) {
-  return {{"files_new", m.files_new},
-          {"files_changed", m.files_changed},
-          {"files_unmodified", m.files_unmodified},
-          {"dirs_new", m.dirs_new},
-          {"dirs_changed", m.dirs_changed},
-          {"dirs_unmodified", m.dirs_unmodified},
-          {"data_blobs", m.data_blobs},
-          {"tree_blobs", m.tree_blobs},
-          {"data_added", m.data_added},
-          {"data_added_packed", m.data_added_packed},
-          {"total_files_processed", m.total_files_processed},
-          {"total_bytes_processed", m.total_bytes_processed},
-          {"bytes_read", m.bytes_read},
-          {"errors", m.errors},
-          {"backup_start", FormatTime(m.backup_start_ns)},
-          {"backup_end", FormatTime(m.backup_end_ns)}};
-}
-
 nlohmann::json SnapshotJson(const Id& id, const Snapshot& s) {
   nlohmann::json j = {{"id", id.Hex()},
                       {"short_id", id.Short()},
@@ -46,7 +27,7 @@ nlohmann::json SnapshotJson(const Id& id, const Snapshot& s) {
   if (s.parent) j["parent"] = s.parent->Hex();
   if (s.original) j["original"] = s.original->Hex();  // set on copies (doc/replication.md)
   if (s.repaired_from) j["repaired_from"] = s.repaired_from->Hex();
-  j["summary"] = SummaryJson(s.summary);
+  j["summary"] = SummaryToJson(s.summary);
   return j;
 }
 

@@ -120,8 +120,6 @@ void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner);
 
 // The JSON form of a snapshot used by `snapshots --json` and other listings.
 nlohmann::json SnapshotJson(const Id& id, const Snapshot& s);
-// The counters of a snapshot summary, as used in SnapshotJson and the backup summary.
-nlohmann::json SummaryJson(const SnapshotSummary& m);
 
 // The JSON form of one tree node, used by `ls --json` (with "path" added) and `cat tree`.
 // `with_ids` adds "content" (data blob ids), "subtree" and "xattrs" (values hex); without it

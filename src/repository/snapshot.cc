@@ -16,24 +16,26 @@ bool Snapshot::HasTag(std::string_view tag) const {
   return std::find(tags.begin(), tags.end(), tag) != tags.end();
 }
 
+json SummaryToJson(const SnapshotSummary& m) {
+  return {{"backup_start", FormatTime(m.backup_start_ns)},
+          {"backup_end", FormatTime(m.backup_end_ns)},
+          {"files_new", m.files_new},
+          {"files_changed", m.files_changed},
+          {"files_unmodified", m.files_unmodified},
+          {"dirs_new", m.dirs_new},
+          {"dirs_changed", m.dirs_changed},
+          {"dirs_unmodified", m.dirs_unmodified},
+          {"data_blobs", m.data_blobs},
+          {"tree_blobs", m.tree_blobs},
+          {"data_added", m.data_added},
+          {"data_added_packed", m.data_added_packed},
+          {"total_files_processed", m.total_files_processed},
+          {"total_bytes_processed", m.total_bytes_processed},
+          {"bytes_read", m.bytes_read},
+          {"errors", m.errors}};
+}
+
 Bytes EncodeSnapshot(const Snapshot& s) {
-  const SnapshotSummary& m = s.summary;
-  json summary = {{"backup_start", FormatTime(m.backup_start_ns)},
-                  {"backup_end", FormatTime(m.backup_end_ns)},
-                  {"files_new", m.files_new},
-                  {"files_changed", m.files_changed},
-                  {"files_unmodified", m.files_unmodified},
-                  {"dirs_new", m.dirs_new},
-                  {"dirs_changed", m.dirs_changed},
-                  {"dirs_unmodified", m.dirs_unmodified},
-                  {"data_blobs", m.data_blobs},
-                  {"tree_blobs", m.tree_blobs},
-                  {"data_added", m.data_added},
-                  {"data_added_packed", m.data_added_packed},
-                  {"total_files_processed", m.total_files_processed},
-                  {"total_bytes_processed", m.total_bytes_processed},
-                  {"bytes_read", m.bytes_read},
-                  {"errors", m.errors}};
   json j = {{"version", 1},
             {"time", FormatTime(s.time_ns)},
             {"hostname", s.hostname},
@@ -46,7 +48,7 @@ Bytes EncodeSnapshot(const Snapshot& s) {
             {"excludes", s.excludes},
             {"program_version", s.program_version},
             {"incomplete", s.incomplete},
-            {"summary", summary}};
+            {"summary", SummaryToJson(s.summary)}};
   if (s.parent) j["parent"] = s.parent->Hex();
   if (s.original) j["original"] = s.original->Hex();
   if (s.repaired_from) j["repaired_from"] = s.repaired_from->Hex();

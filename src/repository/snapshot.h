@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,8 @@ struct Snapshot {
 };
 
 Bytes EncodeSnapshot(const Snapshot& s);
+// The "summary" object of a snapshot's JSON (format §9); the CLI's --json output uses it too.
+nlohmann::json SummaryToJson(const SnapshotSummary& m);
 Result<Snapshot> DecodeSnapshot(ByteView json);
 
 // Which snapshots a command applies to (`--host`, `--tag`, `--path`); empty fields match all.
