@@ -123,6 +123,40 @@ Status Aead::Open(ByteView sealed, Bytes* out) const {
   return status;
 }
 
+Status Aead::OpenInPieces(ByteView sealed,
+                          const std::function<Status(ByteView)>& piece) const {
+  if (sealed.size() < kSealOverhead || sealed[0] != kSealVersion) return AuthenticationFailed();
+  const size_t n = sealed.size() - kSealOverhead;
+  thread_local Bytes buffer;
+  buffer.resize(std::min(n, kOpenPieceSize));
+  EVP_CIPHER_CTX* ctx = nullptr;
+  LB_RETURN_IF_ERROR(StartObject(key_deriver_, sealed.data(), /*encrypt=*/0, &ctx));
+  const uint8_t* in = sealed.data() + kSealHeaderSize;
+  for (size_t done = 0; done < n;) {
+    const size_t len = std::min(n - done, buffer.size());
+    LB_RETURN_IF_ERROR(Transform(ctx, in + done, len, buffer.data()));
+    done += len;
+    Status st = piece(ByteView(buffer.data(), len));
+    if (!st.ok()) {
+      OPENSSL_cleanse(buffer.data(), buffer.size());
+      return st;
+    }
+  }
+  uint8_t tag[kSealTagSize];
+  std::memcpy(tag, sealed.data() + kSealHeaderSize + n, kSealTagSize);
+  uint8_t unused[16];
+  int len = 0;
+  Status status;
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kSealTagSize), tag) != 1) {
+    status = Status::Internal(internal::OpenSslError("AES-GCM set tag"));
+  } else if (EVP_DecryptFinal_ex(ctx, unused, &len) != 1) {
+    ERR_clear_error();
+    status = AuthenticationFailed();
+  }
+  if (!buffer.empty()) OPENSSL_cleanse(buffer.data(), buffer.size());
+  return status;
+}
+
 Result<Bytes> Aead::Open(ByteView sealed) const {
   Bytes out;
   LB_RETURN_IF_ERROR(Open(sealed, &out));

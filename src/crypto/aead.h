@@ -30,6 +30,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 #include "crypto/hash.h"
 #include "crypto/random.h"
@@ -70,6 +71,16 @@ class Aead {
   Status Open(ByteView sealed, Bytes* out) const;
   // Convenience: the plaintext in a new buffer. Same errors as Open.
   Result<Bytes> Open(ByteView sealed) const;
+
+  // Decrypts `sealed` in pieces of at most kOpenPieceSize bytes, passing each to `piece` in order
+  // (nothing of the object's size is allocated), then checks the tag. The pieces are NOT yet
+  // authenticated when `piece` sees them: the caller may only compute on them (hash, decompress
+  // into scratch space) and must discard every result unless this returns Ok. Errors: as Open;
+  // the first error `piece` returns stops the decryption and is returned as is. `piece` must not
+  // call Aead methods itself (they share this thread's cipher context). Used to verify freshly
+  // encoded blobs without a second full-size copy.
+  static constexpr size_t kOpenPieceSize = 128u << 10;
+  Status OpenInPieces(ByteView sealed, const std::function<Status(ByteView)>& piece) const;
 
  private:
   HmacSha256 key_deriver_;  // HMAC-SHA-256 under enc_key, for K

@@ -190,6 +190,28 @@ TEST(HmacSha256Test, MatchesOpenSslAndMac2Splits) {
   EXPECT_EQ(moved.Mac(data), mac.Mac(data));
 }
 
+TEST(HmacSha256Test, StreamMatchesMacForAnySplit) {
+  const SecretKey key = SecretKey::Random();
+  const HmacSha256 mac(key);
+  const Bytes data = Pattern(1000, 11);
+  for (size_t n : {0, 1, 63, 64, 65, 1000}) {
+    ByteView d = ByteView(data).first(n);
+    for (size_t step : {size_t{1}, size_t{7}, size_t{64}, size_t{1000}}) {
+      HmacSha256::Stream s = mac.Begin();
+      for (size_t at = 0; at < n; at += step) s.Update(d.subspan(at, std::min(step, n - at)));
+      EXPECT_EQ(Hex(s.Finish()), ReferenceHmac(key, d)) << n << "/" << step;
+    }
+  }
+  // A stream is independent of Mac() calls on the same thread in between, and of other streams.
+  HmacSha256::Stream a = mac.Begin(), b = mac.Begin();
+  a.Update(ByteView(data).first(500));
+  EXPECT_EQ(mac.Mac(AsBytes("x")), mac.Mac(AsBytes("x")));
+  b.Update(AsBytes("other"));
+  a.Update(ByteView(data).subspan(500));
+  EXPECT_EQ(a.Finish(), mac.Mac(data));
+  EXPECT_EQ(b.Finish(), mac.Mac(AsBytes("other")));
+}
+
 TEST(HmacSha256Test, OneMiB) {
   const SecretKey key = SecretKey::Random();
   const Bytes data = Pattern(1 << 20, 3);
@@ -268,6 +290,46 @@ TEST_F(AeadTest, RoundTripSizes) {
     ASSERT_TRUE(opened2.ok());
     EXPECT_EQ(*opened2, plain);
   }
+}
+
+TEST_F(AeadTest, OpenInPiecesYieldsThePlaintextThenChecksTheTag) {
+  for (size_t n : {size_t{0}, size_t{1}, Aead::kOpenPieceSize, Aead::kOpenPieceSize + 1,
+                   size_t{3} * Aead::kOpenPieceSize + 17}) {
+    const Bytes plain = Pattern(n, static_cast<uint32_t>(n + 1));
+    Result<Bytes> sealed = aead_.Seal(plain);
+    ASSERT_TRUE(sealed.ok());
+    Bytes got;
+    size_t pieces = 0;
+    Status st = aead_.OpenInPieces(*sealed, [&](ByteView piece) {
+      EXPECT_LE(piece.size(), Aead::kOpenPieceSize);
+      got.insert(got.end(), piece.begin(), piece.end());
+      pieces++;
+      return Status::Ok();
+    });
+    ASSERT_TRUE(st.ok()) << n << ": " << st.ToString();
+    EXPECT_EQ(got, plain) << n;
+    EXPECT_EQ(pieces, (n + Aead::kOpenPieceSize - 1) / Aead::kOpenPieceSize) << n;
+
+    // A flipped bit in the ciphertext or the tag: the pieces may have been seen, but the result
+    // is an authentication failure.
+    if (n == 0) continue;
+    for (size_t at : {kSealHeaderSize + n / 2, sealed->size() - 1, size_t{3}}) {
+      Bytes bad = *sealed;
+      bad[at] ^= 0x04;
+      EXPECT_EQ(aead_.OpenInPieces(bad, [](ByteView) { return Status::Ok(); }).code(),
+                StatusCode::kCorruption)
+          << n << " at " << at;
+    }
+    // The sink's error stops it and comes back unchanged.
+    EXPECT_EQ(aead_
+                  .OpenInPieces(*sealed,
+                                [](ByteView) { return Status::InvalidArgument("enough"); })
+                  .message(),
+              "enough");
+  }
+  EXPECT_EQ(aead_.OpenInPieces(Bytes(kSealOverhead - 1), [](ByteView) { return Status::Ok(); })
+                .code(),
+            StatusCode::kCorruption);
 }
 
 TEST_F(AeadTest, SealAppendKeepsPrefix) {

@@ -115,4 +115,22 @@ Digest HmacSha256::Mac2(ByteView a, ByteView b) const {
   return FinalCtx(ctx);
 }
 
+HmacSha256::Stream HmacSha256::Begin() const {
+  return Stream(*this, CopyOrDie(inner_.get()));
+}
+
+HmacSha256::Stream::Stream(const HmacSha256& mac, evp_md_ctx_st* ctx) : mac_(&mac), ctx_(ctx) {}
+HmacSha256::Stream::Stream(Stream&&) noexcept = default;
+HmacSha256::Stream& HmacSha256::Stream::operator=(Stream&&) noexcept = default;
+HmacSha256::Stream::~Stream() = default;
+
+void HmacSha256::Stream::Update(ByteView data) { UpdateCtx(ctx_.get(), data); }
+
+Digest HmacSha256::Stream::Finish() {
+  const Digest inner = FinalCtx(ctx_.get());
+  CheckOpenSsl(EVP_MD_CTX_copy_ex(ctx_.get(), mac_->outer_.get()), "EVP_MD_CTX_copy_ex");
+  UpdateCtx(ctx_.get(), inner);
+  return FinalCtx(ctx_.get());
+}
+
 }  // namespace lifeboat::crypto

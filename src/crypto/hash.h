@@ -53,6 +53,11 @@ class Sha256Stream {
 // Thread-safe: Mac()/Mac2() are const and may run concurrently on one object from any threads.
 // Copyable (copies the precomputed states) and movable; a moved-from object must not be used.
 class HmacSha256 {
+  struct CtxFree {
+    void operator()(evp_md_ctx_st* c) const;
+  };
+  using CtxPtr = std::unique_ptr<evp_md_ctx_st, CtxFree>;
+
  public:
   explicit HmacSha256(const SecretKey& key);
   HmacSha256(const HmacSha256& other);
@@ -66,11 +71,28 @@ class HmacSha256 {
   // HMAC(key, a || b) without concatenating the inputs.
   Digest Mac2(ByteView a, ByteView b) const;
 
- private:
-  struct CtxFree {
-    void operator()(evp_md_ctx_st* c) const;
+  // Incremental HMAC: Update() any number of times, then Finish() equals Mac() of the
+  // concatenation. Owns its OpenSSL context (not the per-thread scratch one), so it may be used
+  // while this thread calls Mac()/Mac2() or Aead methods. Not thread-safe; movable, not copyable;
+  // must not outlive the HmacSha256 that began it.
+  class Stream {
+   public:
+    Stream(Stream&&) noexcept;
+    Stream& operator=(Stream&&) noexcept;
+    ~Stream();
+    void Update(ByteView data);
+    // The MAC of everything passed to Update. The stream must not be used afterwards.
+    Digest Finish();
+
+   private:
+    friend class HmacSha256;
+    Stream(const HmacSha256& mac, evp_md_ctx_st* ctx);
+    const HmacSha256* mac_;
+    CtxPtr ctx_;
   };
-  using CtxPtr = std::unique_ptr<evp_md_ctx_st, CtxFree>;
+  Stream Begin() const;
+
+ private:
   CtxPtr inner_;  // SHA-256 state after absorbing key ^ ipad
   CtxPtr outer_;  // SHA-256 state after absorbing key ^ opad
 };

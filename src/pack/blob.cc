@@ -48,13 +48,59 @@ Status DecodeFrame(ByteView frame, uint32_t raw_length, Bytes* out) {
 
 }  // namespace
 
+Status BlobCodec::VerifyStored(ByteView stored, size_t raw_length, const Id& id) const {
+  thread_local Bytes window(ZSTD_DStreamOutSize());
+  ZSTD_DCtx* dctx = ThreadDCtx();
+  if (ZSTD_isError(ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only)))
+    return Status::Internal("zstd: cannot reset the decompression context");
+  crypto::HmacSha256::Stream mac = id_mac_.Begin();
+  int kind = -1;          // the frame's compression byte, once seen
+  uint64_t produced = 0;  // plaintext bytes hashed so far
+  size_t zstd_left = 1;   // ZSTD_decompressStream's last return: 0 = frame complete and flushed
+  auto emit = [&](const uint8_t* data, size_t n) -> Status {
+    produced += n;
+    if (produced > raw_length) return Status::Corruption("blob decodes to more bytes than it had");
+    mac.Update(ByteView(data, n));
+    return Status::Ok();
+  };
+  Status st = aead_.OpenInPieces(stored, [&](ByteView piece) -> Status {
+    if (kind < 0) {
+      if (piece.empty()) return Status::Ok();
+      kind = piece[0];
+      piece = piece.subspan(1);
+      if (kind != kFrameRaw && kind != kFrameZstd)
+        return Status::Corruption("unknown blob compression");
+    }
+    if (kind == kFrameRaw) return emit(piece.data(), piece.size());
+    if (zstd_left == 0 && !piece.empty()) return Status::Corruption("data after the zstd frame");
+    ZSTD_inBuffer in{piece.data(), piece.size(), 0};
+    // Call again while input remains or the last call filled the output (more may be pending).
+    for (bool full = true; in.pos < in.size || full;) {
+      ZSTD_outBuffer o{window.data(), window.size(), 0};
+      zstd_left = ZSTD_decompressStream(dctx, &o, &in);
+      if (ZSTD_isError(zstd_left)) return Status::Corruption("zstd decompression failed");
+      LB_RETURN_IF_ERROR(emit(window.data(), o.pos));
+      full = o.pos == o.size;
+      if (zstd_left == 0 && in.pos < in.size) return Status::Corruption("data after the zstd frame");
+      if (zstd_left == 0) break;
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  if (kind < 0) return Status::Corruption("empty blob frame");
+  if (kind == kFrameZstd && zstd_left != 0) return Status::Corruption("zstd frame is truncated");
+  if (produced != raw_length) return Status::Corruption("blob decodes to fewer bytes than it had");
+  if (Id{mac.Finish()} != id) return Status::Corruption("id mismatch");
+  return Status::Ok();
+}
+
 std::string_view BlobTypeName(BlobType t) { return t == BlobType::kTree ? "tree" : "data"; }
 
 Status BlobCodec::Encode(ByteView plaintext, const Id& id, Bytes* out) const {
   if (plaintext.size() > kMaxBlobSize) return Status::InvalidArgument("blob too large");
   // Per-thread scratch buffers: reused across blobs, so encoding does not fault in fresh pages
   // for every chunk.
-  thread_local Bytes frame, check_frame, check_plain;
+  thread_local Bytes frame;
   size_t bound = ZSTD_compressBound(plaintext.size());
   frame.resize(1 + bound);
   frame[0] = kFrameZstd;
@@ -70,21 +116,10 @@ Status BlobCodec::Encode(ByteView plaintext, const Id& id, Bytes* out) const {
   size_t start = out->size();
   LB_RETURN_IF_ERROR(aead_.SealAppend(frame, out));
 
-  // Verify what we are about to commit: open, decompress, re-hash.
+  // Verify what we are about to commit: open, decompress, re-hash — in pieces, so verification
+  // needs no second and third buffer of the blob's size (it used to take two per encoding thread).
   ByteView stored(out->data() + start, out->size() - start);
-  Status st = aead_.Open(stored, &check_frame);
-  if (st.ok()) {
-    ByteView decoded;
-    if (!check_frame.empty() && check_frame[0] == kFrameRaw) {
-      // Raw frame: the decrypted payload itself is what gets re-hashed (no copy needed).
-      decoded = ByteView(check_frame).subspan(1);
-      if (decoded.size() != plaintext.size()) st = Status::Corruption("raw blob has wrong length");
-    } else {
-      st = DecodeFrame(check_frame, static_cast<uint32_t>(plaintext.size()), &check_plain);
-      decoded = check_plain;
-    }
-    if (st.ok() && ComputeId(decoded) != id) st = Status::Corruption("id mismatch");
-  }
+  Status st = VerifyStored(stored, plaintext.size(), id);
   if (!st.ok()) {
     out->resize(start);
     return Status::Internal("blob " + id.Short() +

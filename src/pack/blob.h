@@ -39,6 +39,11 @@ class BlobCodec {
   // the frame or the id does not match. `raw_length` is the expected plaintext size.
   Status Decode(ByteView stored, const Id& id, uint32_t raw_length, Bytes* out) const;
 
+  // Checks a stored blob without keeping its plaintext: opens it, decompresses and re-hashes it in
+  // pieces (memory: a few hundred KiB, not the blob's size). Corruption (not naming the blob) when
+  // the tag, the frame, the length or the id does not match. Encode uses it on its own output.
+  Status VerifyStored(ByteView stored, size_t raw_length, const Id& id) const;
+
  private:
   const crypto::Aead& aead_;
   const crypto::HmacSha256& id_mac_;

@@ -230,6 +230,58 @@ TEST_F(PackTest, EveryBitFlipInAStoredBlobIsRejected) {
   }
 }
 
+TEST_F(PackTest, VerifyStoredAcceptsEncodedBlobsOfEverySize) {
+  // Compressible and raw frames, empty, and larger than one decryption piece and one zstd
+  // output window, so the piecewise paths are all taken.
+  for (Bytes plain : {TextData(3 << 20), RandomData(300000, 5), TextData(10), Bytes{}}) {
+    Id id = codec_.ComputeId(plain);
+    Bytes stored = Encode(plain);
+    Status st = codec_.VerifyStored(stored, plain.size(), id);
+    EXPECT_TRUE(st.ok()) << plain.size() << ": " << st.ToString();
+    // Wrong id, or a length off by one either way.
+    EXPECT_EQ(codec_.VerifyStored(stored, plain.size(), codec_.ComputeId(AsBytes("x"))).code(),
+              StatusCode::kCorruption);
+    EXPECT_EQ(codec_.VerifyStored(stored, plain.size() + 1, id).code(), StatusCode::kCorruption);
+    if (!plain.empty()) {
+      EXPECT_EQ(codec_.VerifyStored(stored, plain.size() - 1, id).code(),
+                StatusCode::kCorruption);
+    }
+  }
+}
+
+TEST_F(PackTest, VerifyStoredRejectsDamageAndMalformedFrames) {
+  for (Bytes plain : {TextData(200), RandomData(24, 4), Bytes{}}) {
+    Id id = codec_.ComputeId(plain);
+    Bytes stored = Encode(plain);
+    for (size_t bit = 0; bit < stored.size() * 8; ++bit) {
+      Bytes bad = stored;
+      bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+      ASSERT_EQ(codec_.VerifyStored(bad, plain.size(), id).code(), StatusCode::kCorruption)
+          << "bit " << bit << " of " << plain.size();
+    }
+    for (size_t n = 0; n < stored.size(); ++n)
+      ASSERT_EQ(codec_.VerifyStored(ByteView(stored).first(n), plain.size(), id).code(),
+                StatusCode::kCorruption);
+  }
+  // Frames sealed with the right key but malformed inside: an unknown compression byte, bytes
+  // after a complete zstd frame, a truncated zstd frame, an empty frame.
+  Bytes text = TextData(5000);
+  Id id = codec_.ComputeId(text);
+  Bytes frame = Frame(Encode(text));
+  ASSERT_EQ(frame[0], 0x01);
+  auto sealed = [&](Bytes f) { return *aead_.Seal(f); };
+  Bytes unknown = frame;
+  unknown[0] = 0x02;
+  Bytes trailing = frame;
+  trailing.push_back(0);
+  Bytes truncated(frame.begin(), frame.end() - 3);
+  for (const Bytes& f : {unknown, trailing, truncated, Bytes{}}) {
+    Status st = codec_.VerifyStored(sealed(f), text.size(), id);
+    EXPECT_EQ(st.code(), StatusCode::kCorruption) << f.size() << " " << st.ToString();
+  }
+  EXPECT_TRUE(codec_.VerifyStored(sealed(frame), text.size(), id).ok());
+}
+
 TEST_F(PackTest, EncodeRejectsOversizedBlob) {
   Bytes big(kMaxBlobSize + 1);
   Bytes stored;

@@ -6,11 +6,8 @@ BlobSaver::BlobSaver(Repository& repo, BlobSaverOptions options)
     : repo_(repo), options_(options), index_(options.index ? *options.index : repo.index()) {
   int n = options_.workers > 0 ? options_.workers
                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  for (auto& w : inline_writers_) w = std::make_unique<PackWriter>(repo_.aead());
-  writers_.resize(n);
-  for (auto& per_type : writers_)
-    for (auto& w : per_type) w = std::make_unique<PackWriter>(repo_.aead());
-  for (int i = 0; i < n; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
+  for (auto& w : writers_) w = std::make_unique<PackWriter>(repo_.aead());
+  for (int i = 0; i < n; ++i) threads_.emplace_back([this] { WorkerLoop(); });
 }
 
 BlobSaver::~BlobSaver() {
@@ -81,7 +78,7 @@ Result<bool> BlobSaver::SaveStored(BlobType type, const Id& id, Bytes stored,
                                    uint32_t raw_length) {
   LB_ASSIGN_OR_RETURN(bool accepted, Accept(type, id));
   if (!accepted) return false;
-  Status st = AddInline(type, id, std::move(stored), raw_length);
+  Status st = AddToPack(type, id, std::move(stored), raw_length);
   if (!st.ok()) {
     SetError(st);
     return st;
@@ -89,7 +86,7 @@ Result<bool> BlobSaver::SaveStored(BlobType type, const Id& id, Bytes stored,
   return true;
 }
 
-void BlobSaver::WorkerLoop(size_t worker) {
+void BlobSaver::WorkerLoop() {
   Bytes stored;
   for (;;) {
     Job job;
@@ -112,16 +109,10 @@ void BlobSaver::WorkerLoop(size_t worker) {
     stored.clear();
     Status st = repo_.codec().Encode(job.plaintext, job.id, &stored);
     if (st.ok()) {
-      uint64_t raw = job.plaintext.size();
-      new_blobs_++;
-      (job.type == BlobType::kData ? new_data_blobs_ : new_tree_blobs_)++;
-      new_raw_bytes_ += raw;
-      new_stored_bytes_ += stored.size();
-      PackWriter& writer = *writers_[worker][static_cast<size_t>(job.type)];
-      writer.Add(job.type, job.id, std::move(stored), static_cast<uint32_t>(raw));
-      stored = Bytes();
-      if (writer.bytes() >= repo_.config().pack_size) st = UploadPack(writer);
+      st = AddToPack(job.type, job.id, std::move(stored),
+                     static_cast<uint32_t>(job.plaintext.size()));
     }
+    stored = Bytes();
     if (!st.ok()) SetError(st);
     {
       std::lock_guard lock(mu_);
@@ -134,24 +125,25 @@ void BlobSaver::WorkerLoop(size_t worker) {
 Status BlobSaver::EncodeInline(BlobType type, const Id& id, ByteView plaintext) {
   Bytes stored;
   LB_RETURN_IF_ERROR(repo_.codec().Encode(plaintext, id, &stored));
-  return AddInline(type, id, std::move(stored), static_cast<uint32_t>(plaintext.size()));
+  return AddToPack(type, id, std::move(stored), static_cast<uint32_t>(plaintext.size()));
 }
 
-Status BlobSaver::AddInline(BlobType type, const Id& id, Bytes stored, uint32_t raw_length) {
+Status BlobSaver::AddToPack(BlobType type, const Id& id, Bytes stored, uint32_t raw_length) {
   new_blobs_++;
   (type == BlobType::kData ? new_data_blobs_ : new_tree_blobs_)++;
   new_raw_bytes_ += raw_length;
   new_stored_bytes_ += stored.size();
   std::unique_ptr<PackWriter> full;
   {
-    std::lock_guard lock(inline_mu_);
-    std::unique_ptr<PackWriter>& writer = inline_writers_[static_cast<size_t>(type)];
+    std::lock_guard lock(pack_mu_);
+    std::unique_ptr<PackWriter>& writer = writers_[static_cast<size_t>(type)];
     writer->Add(type, id, std::move(stored), raw_length);
     if (writer->bytes() >= repo_.config().pack_size) {
       full = std::move(writer);
       writer = std::make_unique<PackWriter>(repo_.aead());
     }
   }
+  // Finished and stored outside the lock: others keep filling the next pack meanwhile.
   if (full) return UploadPack(*full);
   return Status::Ok();
 }
@@ -220,8 +212,8 @@ Status BlobSaver::Flush() {
   // All workers are idle and wait for work; their writers are safe to use from here. Callers
   // do not Save() during Flush(), so the inline writer is idle too.
   {
-    std::lock_guard lock(inline_mu_);
-    for (auto& writer : inline_writers_) {
+    std::lock_guard lock(pack_mu_);
+    for (auto& writer : writers_) {
       Status st = UploadPack(*writer);
       if (!st.ok()) {
         SetError(st);
@@ -229,14 +221,6 @@ Status BlobSaver::Flush() {
       }
     }
   }
-  for (auto& per_type : writers_)
-    for (auto& writer : per_type) {
-      Status st = UploadPack(*writer);
-      if (!st.ok()) {
-        SetError(st);
-        return st;
-      }
-    }
   // Not sticky: the entries were put back, so calling Flush() again retries the index write.
   return WriteIndex(true);
 }

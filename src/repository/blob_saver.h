@@ -107,10 +107,11 @@ class BlobSaver {
     size_t operator()(const Key& k) const { return IdHash()(k.id) ^ static_cast<size_t>(k.type); }
   };
 
-  void WorkerLoop(size_t worker);
+  void WorkerLoop();
   Status UploadPack(PackWriter& writer);  // finishes, stores, indexes; thread-safe
   Status EncodeInline(BlobType type, const Id& id, ByteView plaintext);
-  Status AddInline(BlobType type, const Id& id, Bytes stored, uint32_t raw_length);
+  // Adds an encoded blob to the open pack of its type; stores the pack when it is full.
+  Status AddToPack(BlobType type, const Id& id, Bytes stored, uint32_t raw_length);
   // Accepts (type, id) into pending_ unless it is known; waits while the queue is full.
   Result<bool> Accept(BlobType type, const Id& id);
   Status WriteIndex(bool all);            // writes pending index entries
@@ -129,13 +130,12 @@ class BlobSaver {
   bool stopping_ = false;             // GUARDED_BY(mu_)
   Status error_;                      // GUARDED_BY(mu_)
   std::unordered_set<Key, KeyHash> pending_;  // accepted, not yet indexed; GUARDED_BY(mu_)
-  // Per worker, one writer per blob type (indexed by BlobType): trees and data never share a pack.
-  std::vector<std::array<std::unique_ptr<PackWriter>, 2>> writers_;
   std::vector<std::thread> threads_;
 
-  std::mutex inline_mu_;
-  // Small blobs encoded by callers, one writer per blob type; GUARDED_BY(inline_mu_).
-  std::array<std::unique_ptr<PackWriter>, 2> inline_writers_;
+  // The open pack of each blob type (indexed by BlobType), shared by all threads: one pack in
+  // memory per type, however many workers (trees and data never share a pack).
+  std::mutex pack_mu_;
+  std::array<std::unique_ptr<PackWriter>, 2> writers_;  // GUARDED_BY(pack_mu_)
 
   mutable std::mutex index_mu_;
   IndexFile unindexed_;  // GUARDED_BY(index_mu_)
