@@ -408,7 +408,7 @@ Per tool, one after the other: replica init; copy of every snapshot into the rep
 EOF
   echo
   awk -F'\t' -v snapshots="$SNAPSHOTS" -v keep="$KEEP_LAST" -v increments="$increments" \
-    -f "$BENCH_DIR/lifecycle_report.awk" "$RESULTS"
+    -f "$BENCH_DIR/report_lib.awk" -f "$BENCH_DIR/lifecycle_report.awk" "$RESULTS"
 }
 
 report_text=$(report)

@@ -1,14 +1,13 @@
 # Turns bench/lifecycle.sh's results.tsv into the Markdown tables of its report.
-#   awk -F'\t' -v snapshots=11 -v keep=3 -v increments=10 -f bench/lifecycle_report.awk results.tsv
+#   awk -F'\t' -v snapshots=11 -v keep=3 -v increments=10 -f bench/report_lib.awk \
+#       -f bench/lifecycle_report.awk results.tsv
 # Input columns: tool step kind rc wall_s user_s sys_s peak_rss_kib repo_bytes verify
 #   step: init, backup-01..backup-NN, replica-init, copy, check-read-data, forget-prune, check,
 #         restore-latest (verification only, nothing timed)
 #   kind: build, replica, target, sanity, verify
 #   rc:   exit status, "skipped" (an earlier step failed) or "unavailable" (no such command)
+# mib(), ratio() and ok() come from bench/report_lib.awk; rss[] holds KiB as recorded.
 
-function mib(kib_or_bytes, div) { return sprintf("%.1f", kib_or_bytes / div) }
-function ratio(a, b) { return (b > 0) ? sprintf("%.2f", a / b) : "n/a" }
-function ok(tool, step) { return ((tool SUBSEP step) in rc) && rc[tool, step] == "0" }
 function status(tool, step,    r, v) {
   r = rc[tool, step]; v = verify[tool, step]
   if (r == "skipped") return "skipped (earlier step failed)"
@@ -81,7 +80,7 @@ END {
           tool = t == 1 ? "lifeboat" : "restic"
           if (!ok(tool, step)) value[t] = status(tool, step)
           else if (measure == 1) value[t] = sprintf("%.2f s", wall[tool, step])
-          else value[t] = mib(rss[tool, step], 1024) " MiB"
+          else value[t] = mib(rss[tool, step] * 1024) " MiB"
         }
         if (!ok("lifeboat", step) || !ok("restic", step)) {
           printf "| %s | %s | %s | n/a | not measured |\n", name, value[1], value[2]
@@ -111,7 +110,7 @@ END {
         continue
       }
       printf "| %s | %s | %.2f | %.2f | %s | %s | %s |\n", tool, label(step), wall[tool, step],
-             cpu[tool, step], mib(rss[tool, step], 1024), mib(repo[tool, step], 1048576),
+             cpu[tool, step], mib(rss[tool, step] * 1024), mib(repo[tool, step]),
              status(tool, step)
     }
   }
@@ -156,7 +155,7 @@ END {
     for (t = 1; t <= ntools; t++) {
       tool = tools[t]
       if (ok(tool, step))
-        line = line sprintf(" %.2f | %s |", wall[tool, step], mib(repo[tool, step], 1048576))
+        line = line sprintf(" %.2f | %s |", wall[tool, step], mib(repo[tool, step]))
       else
         line = line " " (((tool SUBSEP step) in rc) ? status(tool, step) : "") " | |"
     }

@@ -1,11 +1,8 @@
 # Turns bench/run.sh's results.tsv into Markdown tables for one dataset.
-#   awk -F'\t' -v ds=image -f bench/report.awk work/results.tsv
+#   awk -F'\t' -v ds=image -f bench/report_lib.awk -f bench/report.awk work/results.tsv
 # Input columns: dataset tool step rc wall_s user_s sys_s peak_rss_kib repo_bytes verify
 # (rc is "skipped" for steps not run after an earlier failure).
-
-function mib(bytes) { return sprintf("%.1f", bytes / 1048576) }
-function ratio(a, b) { return (b > 0 && a != "") ? sprintf("%.2f", a / b) : "n/a" }
-function ok(tool, step) { return ((tool SUBSEP step) in rc) && rc[tool, step] == "0" }
+# mib(), ratio() and ok() come from bench/report_lib.awk.
 
 $1 == ds {
   tool = $2; step = $3

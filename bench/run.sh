@@ -288,7 +288,7 @@ EOF
     echo
     echo "${dataset_notes[$ds]}"
     echo
-    awk -F'\t' -v ds="$ds" -f "$BENCH_DIR/report.awk" "$RESULTS"
+    awk -F'\t' -v ds="$ds" -f "$BENCH_DIR/report_lib.awk" -f "$BENCH_DIR/report.awk" "$RESULTS"
   done
 }
 

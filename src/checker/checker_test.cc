@@ -4,50 +4,14 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
-#include <random>
 #include <set>
 
-#include "backend/memory_backend.h"
 #include "repository/blob_saver.h"
 #include "repository/index_writer.h"
+#include "small_repo_fixture.h"
 
 namespace lifeboat {
 namespace {
-
-BlobSaverOptions OneWorkerSaver() {
-  BlobSaverOptions o;
-  o.workers = 1;
-  return o;
-}
-
-// Forwards to a MemoryBackend the test keeps, so the test can damage objects behind the
-// repository's back and open the repository afresh (with an empty index), as `check` does.
-class SharedBackend : public Backend {
- public:
-  explicit SharedBackend(MemoryBackend* inner) : inner_(inner) {}
-  std::string Location() const override { return inner_->Location(); }
-  Status Save(const ObjectHandle& h, ByteView data) override { return inner_->Save(h, data); }
-  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
-    return inner_->Load(h, offset, length);
-  }
-  Result<ObjectInfo> Stat(const ObjectHandle& h) override { return inner_->Stat(h); }
-  Status List(ObjectType type, std::string_view prefix,
-              const std::function<Status(const ObjectInfo&)>& fn) override {
-    return inner_->List(type, prefix, fn);
-  }
-  Status Remove(const ObjectHandle& h) override { return inner_->Remove(h); }
-
- private:
-  MemoryBackend* inner_;
-};
-
-Bytes RandomData(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  Bytes b(n);
-  for (auto& x : b) x = static_cast<uint8_t>(rng());
-  return b;
-}
 
 CheckOptions ReadData() {
   CheckOptions o;
@@ -59,109 +23,9 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-std::string Describe(const std::vector<CheckProblem>& problems) {
-  std::string out;
-  for (const auto& p : problems) {
-    out += p.kind + " " + p.object + ": " + p.message + "\n";
-    for (const auto& a : p.affected) out += "    " + a + "\n";
-  }
-  return out;
-}
-
-const CheckProblem* FindProblem(const std::vector<CheckProblem>& problems, const std::string& kind,
-                                const std::string& object) {
-  for (const auto& p : problems)
-    if (p.kind == kind && p.object == object) return &p;
-  return nullptr;
-}
-
-class CheckerTest : public ::testing::Test {
+// The layout is SmallRepoFixture's (tests/small_repo_fixture.h).
+class CheckerTest : public lifeboat::testing::SmallRepoFixture {
  protected:
-  void SetUp() override {
-    setenv("LIFEBOAT_KDF_N", "1024", 1);
-    InitOptions options;  // after setenv: the default KDF reads it
-    auto repo = Repository::Init(std::make_unique<SharedBackend>(&mem_), "pw", options);
-    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
-    writer_ = std::move(*repo);
-
-    // One pack per group, so that damage to one pack hits known files only:
-    //   pack_a_: /home/alice/a.txt (two blobs)   pack_b_: /home/alice/b.txt
-    //   pack_c_: /home/bob/c.txt, /home/d.txt     pack_t_: all trees
-    BlobSaver saver(*writer_, OneWorkerSaver());
-    a_ = {SaveBlob(saver, RandomData(3000, 1)), SaveBlob(saver, RandomData(2000, 2))};
-    ASSERT_TRUE(saver.Flush().ok());
-    b_ = SaveBlob(saver, RandomData(1500, 3));
-    ASSERT_TRUE(saver.Flush().ok());
-    c_ = SaveBlob(saver, RandomData(1200, 4));
-    d_ = SaveBlob(saver, RandomData(900, 5));
-    ASSERT_TRUE(saver.Flush().ok());
-
-    Id alice = SaveTree(saver, {File("a.txt", a_), File("b.txt", {b_})});
-    Id bob = SaveTree(saver, {File("c.txt", {c_})});
-    Id home = SaveTree(saver, {Dir("alice", alice), Dir("bob", bob)});
-    Id root = SaveTree(saver, {Dir("home", home)});
-    Id home2 = SaveTree(saver, {Dir("bob", bob), File("d.txt", {d_})});
-    Id root2 = SaveTree(saver, {Dir("home", home2)});
-    ASSERT_TRUE(saver.Flush().ok());
-
-    pack_a_ = PackOf(a_[0]);
-    pack_b_ = PackOf(b_);
-    pack_c_ = PackOf(c_);
-    pack_t_ = writer_->index().Find(BlobType::kTree, root)->pack;
-    ASSERT_EQ(PackOf(a_[1]), pack_a_);
-    std::set<Id> distinct{pack_a_, pack_b_, pack_c_, pack_t_};
-    ASSERT_EQ(distinct.size(), 4u);
-
-    Snapshot s1;
-    s1.time_ns = 1000;
-    s1.hostname = "host";
-    s1.paths = {"/home"};
-    s1.tree = root;
-    auto id1 = writer_->SaveSnapshot(s1);
-    ASSERT_TRUE(id1.ok());
-    snap1_ = *id1;
-    Snapshot s2 = s1;
-    s2.time_ns = 2000;
-    s2.tree = root2;
-    auto id2 = writer_->SaveSnapshot(s2);
-    ASSERT_TRUE(id2.ok());
-    snap2_ = *id2;
-  }
-
-  Id SaveBlob(BlobSaver& saver, Bytes data) {
-    Id id = writer_->codec().ComputeId(data);
-    auto added = saver.Save(BlobType::kData, id, std::move(data));
-    EXPECT_TRUE(added.ok());
-    return id;
-  }
-  Id SaveTree(BlobSaver& saver, std::vector<Node> nodes) {
-    Tree t;
-    t.nodes = std::move(nodes);
-    SortTree(&t);
-    Bytes b = EncodeTree(t);
-    Id id = writer_->codec().ComputeId(b);
-    auto added = saver.Save(BlobType::kTree, id, std::move(b));
-    EXPECT_TRUE(added.ok());
-    return id;
-  }
-  static Node File(const std::string& name, std::vector<Id> content) {
-    Node n;
-    n.name = name;
-    n.type = NodeType::kFile;
-    n.mode = 0644;
-    n.content = std::move(content);
-    return n;
-  }
-  static Node Dir(const std::string& name, const Id& subtree) {
-    Node n;
-    n.name = name;
-    n.type = NodeType::kDir;
-    n.mode = 0755;
-    n.subtree = subtree;
-    return n;
-  }
-  Id PackOf(const Id& data_blob) { return writer_->index().Find(BlobType::kData, data_blob)->pack; }
-  std::string In1(const std::string& path) { return "snapshot " + snap1_.Short() + ": " + path; }
   std::string In2(const std::string& path) { return "snapshot " + snap2_.Short() + ": " + path; }
   // The bob tree is shared by both snapshots and walked once, under whichever snapshot's walk
   // reaches it first (walks run in parallel): its files are named under exactly one of them.
@@ -169,24 +33,6 @@ class CheckerTest : public ::testing::Test {
     return Contains(affected, In1(path)) != Contains(affected, In2(path));
   }
 
-  Bytes LoadObject(ObjectType type, const std::string& name) {
-    auto b = mem_.Load({type, name}, 0, 0);
-    EXPECT_TRUE(b.ok()) << b.status().ToString();
-    return b.ok() ? *b : Bytes();
-  }
-  void Replace(ObjectType type, const std::string& name, ByteView data) {
-    ASSERT_TRUE(mem_.ReplaceForTesting({type, name}, data).ok());
-  }
-  std::vector<std::string> Names(ObjectType type) {
-    std::vector<std::string> names;
-    EXPECT_TRUE(mem_.List(type, "",
-                          [&](const ObjectInfo& i) {
-                            names.push_back(i.name);
-                            return Status::Ok();
-                          })
-                    .ok());
-    return names;
-  }
   // The index file that names `pack`.
   std::string IndexFileOf(const Id& pack) {
     for (const auto& name : Names(ObjectType::kIndex)) {
@@ -203,7 +49,7 @@ class CheckerTest : public ::testing::Test {
 
   // Opens the repository afresh and checks it.
   CheckResult Check(CheckOptions options = {}) {
-    auto repo = Repository::Open(std::make_unique<SharedBackend>(&mem_), "pw");
+    auto repo = Repository::Open(NewBackend(), "pw");
     EXPECT_TRUE(repo.ok()) << repo.status().ToString();
     if (!repo.ok()) return {};
     if (options.workers == 0) options.workers = 3;
@@ -211,13 +57,6 @@ class CheckerTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : CheckResult{};
   }
-
-  MemoryBackend mem_;
-  std::unique_ptr<Repository> writer_;
-  std::vector<Id> a_;
-  Id b_, c_, d_;
-  Id pack_a_, pack_b_, pack_c_, pack_t_;
-  Id snap1_, snap2_;
 };
 
 TEST_F(CheckerTest, HealthyRepositoryHasNoProblems) {
@@ -420,7 +259,7 @@ TEST_F(CheckerTest, UnusedDataIsInformationNotAnError) {
 
 TEST_F(CheckerTest, SupersededIndexFilesAreIgnoredWithAWarning) {
   // An interrupted replacement: the new index (without pack b) is written, the old files remain.
-  auto repo = Repository::Open(std::make_unique<SharedBackend>(&mem_), "pw");
+  auto repo = Repository::Open(NewBackend(), "pw");
   ASSERT_TRUE(repo.ok());
   ASSERT_TRUE((*repo)->LoadIndex().ok());
   std::vector<Id> old = (*repo)->index_files();
@@ -605,7 +444,7 @@ TEST_F(CheckerTest, DamagedConfigAndKeyAreErrors) {
   k.push_back(' ');  // still parses as JSON, no longer matches its name
   Replace(ObjectType::kKey, key, k);
   // Opening uses the key and config before the damage below is done.
-  auto repo = Repository::Open(std::make_unique<SharedBackend>(&mem_), "pw");
+  auto repo = Repository::Open(NewBackend(), "pw");
   ASSERT_TRUE(repo.ok());
   Bytes config = LoadObject(ObjectType::kConfig, "");
   config.back() ^= 1;
@@ -669,7 +508,7 @@ TEST_F(CheckerTest, ProgressAndCancel) {
             (std::set<CheckPhase>{CheckPhase::kIndex, CheckPhase::kPacks, CheckPhase::kSnapshots,
                                   CheckPhase::kReadData, CheckPhase::kTrees}));
 
-  auto repo = Repository::Open(std::make_unique<SharedBackend>(&mem_), "pw");
+  auto repo = Repository::Open(NewBackend(), "pw");
   ASSERT_TRUE(repo.ok());
   std::atomic<bool> cancel{true};
   CheckOptions c;
@@ -681,7 +520,7 @@ TEST_F(CheckerTest, ProgressAndCancel) {
 TEST_F(CheckerTest, AffectedListIsCapped) {
   // 30 snapshots, each a distinct root naming the same damaged blob b.
   for (int i = 0; i < 30; ++i) {
-    BlobSaver saver(*writer_, OneWorkerSaver());
+    BlobSaver saver(*writer_, BlobSaverOptions::WithWorkers(1));
     Tree t;
     t.nodes.push_back(File("f" + std::to_string(i), {b_}));
     Bytes enc = EncodeTree(t);

@@ -4,180 +4,25 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
-#include <functional>
-#include <random>
-#include <set>
+#include <map>
 
-#include "backend/memory_backend.h"
 #include "checker/checker.h"
 #include "repository/blob_saver.h"
 #include "repository/index_writer.h"
+#include "small_repo_fixture.h"
 
 namespace lifeboat {
 namespace {
-
-// Forwards to a MemoryBackend the test keeps, so the test can damage objects behind the
-// repository's back, make removals fail (a crash before them), and open the repository afresh.
-class SharedBackend : public Backend {
- public:
-  SharedBackend(MemoryBackend* inner, std::function<Status(const ObjectHandle&)>* on_remove)
-      : inner_(inner), on_remove_(on_remove) {}
-  std::string Location() const override { return inner_->Location(); }
-  Status Save(const ObjectHandle& h, ByteView data) override { return inner_->Save(h, data); }
-  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
-    return inner_->Load(h, offset, length);
-  }
-  Result<ObjectInfo> Stat(const ObjectHandle& h) override { return inner_->Stat(h); }
-  Status List(ObjectType type, std::string_view prefix,
-              const std::function<Status(const ObjectInfo&)>& fn) override {
-    return inner_->List(type, prefix, fn);
-  }
-  Status Remove(const ObjectHandle& h) override {
-    if (on_remove_ && *on_remove_) LB_RETURN_IF_ERROR((*on_remove_)(h));
-    return inner_->Remove(h);
-  }
-
- private:
-  MemoryBackend* inner_;
-  std::function<Status(const ObjectHandle&)>* on_remove_;
-};
-
-Bytes RandomData(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  Bytes b(n);
-  for (auto& x : b) x = static_cast<uint8_t>(rng());
-  return b;
-}
-
-std::string Describe(const std::vector<CheckProblem>& problems) {
-  std::string out;
-  for (const auto& p : problems) {
-    out += p.kind + " " + p.object + ": " + p.message + "\n";
-    for (const auto& a : p.affected) out += "    " + a + "\n";
-  }
-  return out;
-}
-
-const CheckProblem* FindProblem(const std::vector<CheckProblem>& problems, const std::string& kind,
-                                const std::string& object) {
-  for (const auto& p : problems)
-    if (p.kind == kind && p.object == object) return &p;
-  return nullptr;
-}
 
 bool StartsWithAny(const std::vector<std::string>& list, const std::string& prefix) {
   return std::any_of(list.begin(), list.end(),
                      [&](const std::string& s) { return s.rfind(prefix, 0) == 0; });
 }
 
-// The same layout as the checker's tests: one pack per group, so that damage to one pack hits
-// known files only.
-//   pack_a_: /home/alice/a.txt (two blobs)   pack_b_: /home/alice/b.txt
-//   pack_c_: /home/bob/c.txt, /home/d.txt     pack_t_: all trees
-//   snapshot 1: /home/{alice/{a.txt,b.txt}, bob/c.txt}   snapshot 2: /home/{bob/c.txt, d.txt}
-class RepairTest : public ::testing::Test {
+// The layout is SmallRepoFixture's (tests/small_repo_fixture.h); on_remove_ can make removals
+// fail (a crash before them).
+class RepairTest : public lifeboat::testing::SmallRepoFixture {
  protected:
-  void SetUp() override {
-    setenv("LIFEBOAT_KDF_N", "1024", 1);
-    InitOptions options;
-    auto repo = Repository::Init(Backend(), "pw", options);
-    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
-    writer_ = std::move(*repo);
-
-    BlobSaver saver(*writer_, BlobSaverOptions::WithWorkers(1));
-    data_a_ = {RandomData(3000, 1), RandomData(2000, 2)};
-    a_ = {SaveBlob(saver, data_a_[0]), SaveBlob(saver, data_a_[1])};
-    ASSERT_TRUE(saver.Flush().ok());
-    b_ = SaveBlob(saver, RandomData(1500, 3));
-    ASSERT_TRUE(saver.Flush().ok());
-    c_ = SaveBlob(saver, RandomData(1200, 4));
-    d_ = SaveBlob(saver, RandomData(900, 5));
-    ASSERT_TRUE(saver.Flush().ok());
-
-    alice_ = SaveTree(saver, {File("a.txt", a_), File("b.txt", {b_})});
-    bob_ = SaveTree(saver, {File("c.txt", {c_})});
-    Id home = SaveTree(saver, {Dir("alice", alice_), Dir("bob", bob_)});
-    Id root = SaveTree(saver, {Dir("home", home)});
-    Id home2 = SaveTree(saver, {Dir("bob", bob_), File("d.txt", {d_})});
-    Id root2 = SaveTree(saver, {Dir("home", home2)});
-    ASSERT_TRUE(saver.Flush().ok());
-
-    pack_a_ = PackOf(a_[0]);
-    pack_b_ = PackOf(b_);
-    pack_c_ = PackOf(c_);
-    pack_t_ = writer_->index().Find(BlobType::kTree, root)->pack;
-    std::set<Id> distinct{pack_a_, pack_b_, pack_c_, pack_t_};
-    ASSERT_EQ(distinct.size(), 4u);
-
-    Snapshot s1;
-    s1.time_ns = 1000;
-    s1.hostname = "host";
-    s1.paths = {"/home"};
-    s1.tags = {"nightly"};
-    s1.tree = root;
-    snap1_ = *writer_->SaveSnapshot(s1);
-    Snapshot s2 = s1;
-    s2.time_ns = 2000;
-    s2.tree = root2;
-    snap2_ = *writer_->SaveSnapshot(s2);
-  }
-
-  std::unique_ptr<lifeboat::Backend> Backend() {
-    return std::make_unique<SharedBackend>(&mem_, &on_remove_);
-  }
-  Id SaveBlob(BlobSaver& saver, Bytes data) {
-    Id id = writer_->codec().ComputeId(data);
-    EXPECT_TRUE(saver.Save(BlobType::kData, id, std::move(data)).ok());
-    return id;
-  }
-  Id SaveTree(BlobSaver& saver, std::vector<Node> nodes) {
-    Tree t;
-    t.nodes = std::move(nodes);
-    SortTree(&t);
-    Bytes b = EncodeTree(t);
-    Id id = writer_->codec().ComputeId(b);
-    EXPECT_TRUE(saver.Save(BlobType::kTree, id, std::move(b)).ok());
-    return id;
-  }
-  static Node File(const std::string& name, std::vector<Id> content) {
-    Node n;
-    n.name = name;
-    n.type = NodeType::kFile;
-    n.mode = 0644;
-    n.content = std::move(content);
-    return n;
-  }
-  static Node Dir(const std::string& name, const Id& subtree) {
-    Node n;
-    n.name = name;
-    n.type = NodeType::kDir;
-    n.mode = 0755;
-    n.subtree = subtree;
-    return n;
-  }
-  Id PackOf(const Id& data_blob) { return writer_->index().Find(BlobType::kData, data_blob)->pack; }
-  std::string In1(const std::string& path) { return "snapshot " + snap1_.Short() + ": " + path; }
-
-  Bytes LoadObject(ObjectType type, const std::string& name) {
-    auto b = mem_.Load({type, name}, 0, 0);
-    EXPECT_TRUE(b.ok()) << b.status().ToString();
-    return b.ok() ? *b : Bytes();
-  }
-  void Replace(ObjectType type, const std::string& name, ByteView data) {
-    ASSERT_TRUE(mem_.ReplaceForTesting({type, name}, data).ok());
-  }
-  std::vector<std::string> Names(ObjectType type) {
-    std::vector<std::string> names;
-    EXPECT_TRUE(mem_.List(type, "",
-                          [&](const ObjectInfo& i) {
-                            names.push_back(i.name);
-                            return Status::Ok();
-                          })
-                    .ok());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
   // Every object of every type that repairs touch.
   std::vector<std::string> Listing() {
     std::vector<std::string> all;
@@ -194,7 +39,7 @@ class RepairTest : public ::testing::Test {
   }
 
   std::unique_ptr<Repository> Open() {
-    auto repo = Repository::Open(Backend(), "pw");
+    auto repo = Repository::Open(NewBackend(), "pw");
     EXPECT_TRUE(repo.ok()) << repo.status().ToString();
     return repo.ok() ? std::move(*repo) : nullptr;
   }
@@ -263,14 +108,6 @@ class RepairTest : public ::testing::Test {
     return out;
   }
 
-  MemoryBackend mem_;
-  std::function<Status(const ObjectHandle&)> on_remove_;
-  std::unique_ptr<Repository> writer_;
-  std::vector<Bytes> data_a_;
-  std::vector<Id> a_;
-  Id b_, c_, d_, alice_, bob_;
-  Id pack_a_, pack_b_, pack_c_, pack_t_;
-  Id snap1_, snap2_;
 };
 
 TEST_F(RepairTest, RepairIndexAfterIndexFilesWereDeleted) {
