@@ -210,9 +210,11 @@ class Archiver {
     return fatal_;
   }
 
-  // Chunks the stream of `fd`, storing new blobs; fills content and returns bytes read.
-  Result<uint64_t> ChunkStream(int fd, std::vector<Id>* content);
-  Status StoreChunk(ByteView chunk, std::vector<Id>* content);
+  // Chunks the stream of `fd` to its end, storing new blobs; fills content and returns the bytes
+  // read. `size_hint` (a regular file's size from fstat; nullopt for pipes) only sizes buffers.
+  Result<uint64_t> ChunkStream(int fd, std::optional<uint64_t> size_hint,
+                               std::vector<Id>* content);
+  Status StoreChunk(Bytes chunk, std::vector<Id>* content);
 
   void WalkVirtual(const std::shared_ptr<DirState>& dir, const PathTrie& trie,
                    const Tree* old_tree);
@@ -277,7 +279,7 @@ static bool IsAllZero(ByteView data) {
   return std::memcmp(data.data(), data.data() + 1, data.size() - 1) == 0;
 }
 
-Status Archiver::StoreChunk(ByteView chunk, std::vector<Id>* content) {
+Status Archiver::StoreChunk(Bytes chunk, std::vector<Id>* content) {
   // Runs of zeros are frequent (sparse files, disk images) and always yield the same few chunks:
   // remember their ids instead of hashing the zeros again.
   thread_local std::vector<std::pair<size_t, Id>> zero_ids;
@@ -310,45 +312,68 @@ Status Archiver::StoreChunk(ByteView chunk, std::vector<Id>* content) {
     return Status::Ok();
   }
   if (saver_->Known(BlobType::kData, id)) return Status::Ok();
-  auto added = saver_->Save(BlobType::kData, id, Bytes(chunk.begin(), chunk.end()));
+  auto added = saver_->Save(BlobType::kData, id, std::move(chunk));
   return added.status();
 }
 
-Result<uint64_t> Archiver::ChunkStream(int fd, std::vector<Id>* content) {
+// Each chunk is assembled in its own buffer (reads of at most 256 KiB are appended to it), which
+// then goes to the saver as is; only the bytes of the last read that lie past a boundary are
+// copied, into the next chunk's buffer. Memory: the chunk being formed (at most max_size) plus one
+// small read buffer per thread. A file of known size gets exactly sized buffers, so a small file
+// costs one allocation of its own size; bytes beyond the hint (a growing file) are still read.
+Result<uint64_t> Archiver::ChunkStream(int fd, std::optional<uint64_t> size_hint,
+                                       std::vector<Id>* content) {
+  constexpr size_t kReadPiece = 256u << 10;
   const Chunker& chunker = repo_.chunker();
   const size_t max = chunker.params().max_size;
-  thread_local Bytes buf;
-  if (buf.size() < 2 * max) buf.resize(2 * max);
-  size_t begin = 0, end = 0;
+  uint64_t total = 0;  // bytes read from fd so far
   bool eof = false;
-  uint64_t total = 0;
+  auto new_chunk = [&](ByteView leftover) {
+    Bytes b;
+    uint64_t unread = size_hint && *size_hint > total ? *size_hint - total : 0;
+    b.reserve(size_hint ? std::min<uint64_t>(max, leftover.size() + unread) : max);
+    b.assign(leftover.begin(), leftover.end());
+    return b;
+  };
+  Bytes chunk = new_chunk({});  // starts at a chunk boundary
+  size_t scanned = 0;           // NextCut found no boundary within chunk[0, scanned)
   for (;;) {
-    if (!eof && end - begin < max) {
-      if (begin > 0) {
-        std::memmove(buf.data(), buf.data() + begin, end - begin);
-        end -= begin;
-        begin = 0;
+    if (!eof && chunk.size() < max) {
+      ssize_t n;
+      if (size_hint && total >= *size_hint) {
+        // Everything the size promised is read: probe for the end without growing the buffer.
+        uint8_t probe[4096];
+        do n = ::read(fd, probe, sizeof(probe));
+        while (n < 0 && errno == EINTR);
+        if (n > 0) chunk.insert(chunk.end(), probe, probe + n);  // the file grew
+      } else {
+        // Into a small per-thread buffer that stays in cache, then appended: the chunk's own
+        // pages are written once (no zero-filling ahead of the read).
+        thread_local Bytes piece(kReadPiece);
+        size_t want = std::min(kReadPiece, max - chunk.size());
+        if (size_hint) want = static_cast<size_t>(std::min<uint64_t>(want, *size_hint - total));
+        do n = ::read(fd, piece.data(), want);
+        while (n < 0 && errno == EINTR);
+        if (n > 0) chunk.insert(chunk.end(), piece.data(), piece.data() + n);
       }
-      while (!eof && end < buf.size()) {
-        ssize_t n = ::read(fd, buf.data() + end, buf.size() - end);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          return PosixError("read");
-        }
-        if (n == 0) eof = true;
-        end += static_cast<size_t>(n);
-        total += static_cast<uint64_t>(n);
-        bytes_read_ += static_cast<uint64_t>(n);
-        bytes_done_ += static_cast<uint64_t>(n);
-        if (Cancelled()) return Status::Cancelled("interrupted");
-      }
+      if (n < 0) return PosixError("read");
+      if (n == 0) eof = true;
+      total += static_cast<uint64_t>(n);
+      bytes_read_ += static_cast<uint64_t>(n);
+      bytes_done_ += static_cast<uint64_t>(n);
+      if (Cancelled()) return Status::Cancelled("interrupted");
     }
-    if (begin == end && eof) break;
-    ByteView data(buf.data() + begin, end - begin);
-    size_t cut = chunker.NextCut(data, eof);
-    if (cut == 0) continue;  // cannot happen with >= max bytes buffered; defensive
-    LB_RETURN_IF_ERROR(StoreChunk(data.first(cut), content));
-    begin += cut;
+    if (chunk.empty() && eof) break;
+    size_t cut = chunker.NextCut(chunk, eof, scanned);
+    if (cut == 0) {  // no boundary yet and fewer than max bytes: read more
+      scanned = chunk.size();
+      continue;
+    }
+    Bytes next = new_chunk(ByteView(chunk).subspan(cut));
+    chunk.resize(cut);
+    LB_RETURN_IF_ERROR(StoreChunk(std::move(chunk), content));
+    chunk = std::move(next);
+    scanned = 0;
   }
   return total;
 }
@@ -417,7 +442,7 @@ void Archiver::ReadFileJob(const std::shared_ptr<DirState>& dir, size_t slot, st
     return;
   }
   std::vector<Id> content;
-  auto total = ChunkStream(fd, &content);
+  auto total = ChunkStream(fd, static_cast<uint64_t>(before.st_size), &content);
   if (!total.ok()) {
     if (total.status().code() == StatusCode::kCancelled) {
       Release(dir);
@@ -806,7 +831,7 @@ Result<BackupResult> Archiver::RunStream(int fd, const std::string& filename,
                                          const std::function<Status()>& finish) {
   StartReporter();
   std::vector<Id> content;
-  auto total = ChunkStream(fd, &content);
+  auto total = ChunkStream(fd, std::nullopt, &content);
   Status finished = finish ? finish() : Status::Ok();
   if (!total.ok()) return total.status().WithContext("reading the stream");
   LB_RETURN_IF_ERROR(finished);

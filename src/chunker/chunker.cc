@@ -114,7 +114,7 @@ Chunker::Chunker(const GearTable& table, ChunkerParams params)
   mask_loose_ = ~uint64_t{0} << (64 - (bits - 2));
 }
 
-size_t Chunker::NextCut(ByteView data, bool eof) const {
+size_t Chunker::NextCut(ByteView data, bool eof, size_t scanned) const {
   const size_t n = data.size();
   const size_t min_size = params_.min_size;
   const size_t avg_size = params_.avg_size;
@@ -124,23 +124,26 @@ size_t Chunker::NextCut(ByteView data, bool eof) const {
   const uint8_t* p = data.data();
   const uint64_t* gear = table_.data();
   const size_t limit = std::min(n, max_size);  // lengths L <= limit are decidable
+  // The first length to test: min_size, or the first one an earlier call did not test.
+  const size_t first = std::max(min_size, std::min(scanned, limit) + 1);
 
-  // Warm-up: h(min_size) depends only on bytes [min_size - 64, min_size), so start from h = 0
-  // there. Bytes up to index min_size - 2 are hashed without a test; from index min_size - 1
-  // on (length L = index + 1 >= min_size) every step tests the mask.
-  uint64_t h = 0;
-  for (size_t i = min_size - kWindow; i < min_size - 1; ++i) h = (h << 1) + gear[p[i]];
-
-  // Lengths [min_size, avg_size): strict mask. Byte index i gives length i + 1.
-  const size_t strict_end = std::min(limit, avg_size - 1);
-  if (size_t cut = Scan(p, min_size - 1, strict_end, mask_strict_, gear, &h); cut != 0) {
-    return cut;
-  }
-  // Lengths [avg_size, max_size): loose mask.
-  if (limit > strict_end) {
+  if (first <= limit) {
+    // Warm-up: h(first) depends only on bytes [first - 64, first), so start from h = 0 there.
+    // Bytes up to index first - 2 are hashed without a test; from index first - 1 on (length
+    // L = index + 1 >= first) every step tests the mask.
+    uint64_t h = 0;
+    for (size_t i = first - kWindow; i < first - 1; ++i) h = (h << 1) + gear[p[i]];
+    // Lengths [min_size, avg_size): strict mask. Byte index i gives length i + 1.
+    const size_t strict_end = std::min(limit, avg_size - 1);
+    size_t i = first - 1;
+    if (i < strict_end) {
+      if (size_t cut = Scan(p, i, strict_end, mask_strict_, gear, &h); cut != 0) return cut;
+      i = strict_end;
+    }
+    // Lengths [avg_size, max_size): loose mask.
     const size_t loose_end = std::min(limit, max_size - 1);
-    if (size_t cut = Scan(p, strict_end, loose_end, mask_loose_, gear, &h); cut != 0) {
-      return cut;
+    if (i < loose_end) {
+      if (size_t cut = Scan(p, i, loose_end, mask_loose_, gear, &h); cut != 0) return cut;
     }
   }
   if (n >= max_size) return max_size;  // forced cut

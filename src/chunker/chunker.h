@@ -96,12 +96,14 @@ class Chunker {
   //   however much more data the buffer holds.
   // - No boundary within `data`, data.size() < max_size and !eof: returns 0. The caller must
   //   supply more data and call again with the same start; supplying at least max_size bytes (or
-  //   everything left, with eof = true) guarantees a non-zero answer. Smaller increments work
-  //   but rescan the buffer each time.
+  //   everything left, with eof = true) guarantees a non-zero answer. To grow the buffer in small
+  //   increments without rescanning it, pass as `scanned` the size of the data given to the last
+  //   call that returned 0 for this start: lengths up to `scanned` are then not tested again
+  //   (they cannot be boundaries), and the result is the same as with scanned = 0.
   // - eof = true: `data` is all that remains; returns min(data.size(), L), so 0 only for empty
   //   data, and a final chunk shorter than min_size is possible.
   // Never returns more than max_size. Thread-safe (const, no shared mutable state); no I/O.
-  size_t NextCut(ByteView data, bool eof) const;
+  size_t NextCut(ByteView data, bool eof, size_t scanned = 0) const;
 
   const ChunkerParams& params() const { return params_; }
   uint64_t strict_mask() const { return mask_strict_; }

@@ -342,20 +342,24 @@ TEST(ChunkerTest, MeanChunkSizeOnRandomData) {
 // Drives NextCut the way a file reader does: keeps a buffer that starts at a chunk boundary and,
 // whenever NextCut returns 0, reads more (pieces of varying size from `next_read`). With
 // `fill_to_max`, it keeps reading until the buffer holds max_size bytes or the input is done, as
-// the header recommends; without, it retries after every single read.
+// the header recommends; without, it retries after every single read. With `resume`, each retry
+// passes the size it last scanned (NextCut's `scanned`), as the archiver does.
 std::vector<size_t> CutStreaming(const Chunker& chunker, ByteView input,
-                                 const std::function<size_t()>& next_read, bool fill_to_max) {
+                                 const std::function<size_t()>& next_read, bool fill_to_max,
+                                 bool resume = false) {
   std::vector<size_t> cuts;
   Bytes buf;
   size_t buf_start = 0;  // chunk start within buf
   size_t read_pos = 0;   // bytes of input consumed
   size_t emitted = 0;
+  size_t scanned = 0;  // of the chunk starting at buf_start
   const size_t max_size = chunker.params().max_size;
   for (;;) {
     const bool eof = read_pos == input.size();
     ByteView view(buf.data() + buf_start, buf.size() - buf_start);
-    size_t cut = chunker.NextCut(view, eof);
+    size_t cut = chunker.NextCut(view, eof, resume ? scanned : 0);
     if (cut == 0) {
+      scanned = view.size();
       if (eof) {
         EXPECT_TRUE(view.empty());
         break;
@@ -373,6 +377,7 @@ std::vector<size_t> CutStreaming(const Chunker& chunker, ByteView input,
     }
     EXPECT_LE(cut, view.size());
     EXPECT_LE(cut, max_size);
+    scanned = 0;
     buf_start += cut;
     emitted += cut;
     cuts.push_back(emitted);
@@ -407,6 +412,25 @@ TEST(ChunkerTest, StreamingWithSmallReadsMatchesOneBuffer) {
   };
   EXPECT_EQ(CutStreaming(c, data, next_read, /*fill_to_max=*/false), expected);
   EXPECT_EQ(CutStreaming(c, data, next_read, /*fill_to_max=*/true), expected);
+  EXPECT_EQ(CutStreaming(c, data, next_read, /*fill_to_max=*/false, /*resume=*/true), expected);
+}
+
+TEST(ChunkerTest, ResumingAfterSmallReadsMatchesOneBuffer) {
+  // The archiver's pattern: 256 KiB reads, NextCut after each one, resuming where it stopped.
+  ByteView data = Random64MiB();
+  Chunker c(GearTable::FromSecret(Secret(8)), ChunkerParams{});
+  std::vector<size_t> expected = CutAll(c, data);
+  uint64_t rng = 99;
+  auto next_read = [&rng] {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng % 4 == 0 ? static_cast<size_t>(1 + rng % 1000) : size_t{256} * 1024;
+  };
+  EXPECT_EQ(CutStreaming(c, data, next_read, /*fill_to_max=*/false, /*resume=*/true), expected);
+  // Zeros reach max_size without a natural boundary: forced cuts, also when resuming.
+  Bytes zeros(20 * kMiB + 12345, 0);
+  EXPECT_EQ(CutStreaming(c, zeros, next_read, false, true), CutAll(c, zeros));
 }
 
 }  // namespace
