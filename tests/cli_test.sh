@@ -115,6 +115,13 @@ check "unlock removed the stale lock" [ -z "$(ls "$LIFEBOAT_REPOSITORY/locks")" 
 first_id="$(lb snapshots --json | grep -o '"id":"[0-9a-f]*"' | head -1 | cut -d'"' -f4)"
 lb restore "$first_id" --target "$WORK/after-kills" --verify >/dev/null 2>&1
 check "first snapshot restores after all kills" [ $? = 0 ]
+# A file holding more than its size says (as /proc files do: size 0): everything is read, and the
+# difference is reported as a change during the read (exit 3, snapshot written).
+expect_rc "backup of a file longer than its size" 3 lb backup /proc/version
+check "the change is reported" grep -q "changed while it was being read" "$WORK/err"
+expect_rc "restore it" 0 lb restore latest --target "$WORK/proc"
+check "all of its content was stored" bash -c "cat /proc/version | cmp -s - \"$WORK/proc/proc/version\""
+
 expect_rc "final check --read-data" 0 lb check --read-data
 
 lb_test_finish

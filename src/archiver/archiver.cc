@@ -214,7 +214,9 @@ class Archiver {
   // read. `size_hint` (a regular file's size from fstat; nullopt for pipes) only sizes buffers.
   Result<uint64_t> ChunkStream(int fd, std::optional<uint64_t> size_hint,
                                std::vector<Id>* content);
-  Status StoreChunk(Bytes chunk, std::vector<Id>* content);
+  // Stores one chunk unless the repository has it. A chunk that was not handed to the saver is
+  // given back in *unused, so the caller can reuse its buffer.
+  Status StoreChunk(Bytes chunk, std::vector<Id>* content, Bytes* unused);
 
   void WalkVirtual(const std::shared_ptr<DirState>& dir, const PathTrie& trie,
                    const Tree* old_tree);
@@ -279,7 +281,7 @@ static bool IsAllZero(ByteView data) {
   return std::memcmp(data.data(), data.data() + 1, data.size() - 1) == 0;
 }
 
-Status Archiver::StoreChunk(Bytes chunk, std::vector<Id>* content) {
+Status Archiver::StoreChunk(Bytes chunk, std::vector<Id>* content, Bytes* unused) {
   // Runs of zeros are frequent (sparse files, disk images) and always yield the same few chunks:
   // remember their ids instead of hashing the zeros again.
   thread_local std::vector<std::pair<size_t, Id>> zero_ids;
@@ -309,9 +311,13 @@ Status Archiver::StoreChunk(Bytes chunk, std::vector<Id>* content) {
       dry_new_blobs_++;
       dry_new_bytes_ += chunk.size();
     }
+    *unused = std::move(chunk);
     return Status::Ok();
   }
-  if (saver_->Known(BlobType::kData, id)) return Status::Ok();
+  if (saver_->Known(BlobType::kData, id)) {
+    *unused = std::move(chunk);
+    return Status::Ok();
+  }
   auto added = saver_->Save(BlobType::kData, id, std::move(chunk));
   return added.status();
 }
@@ -328,8 +334,13 @@ Result<uint64_t> Archiver::ChunkStream(int fd, std::optional<uint64_t> size_hint
   const size_t max = chunker.params().max_size;
   uint64_t total = 0;  // bytes read from fd so far
   bool eof = false;
+  // The buffer of a chunk the repository already had: reused for the next chunk, so that
+  // re-reading a large file whose chunks are mostly known does not fault in fresh memory for each.
+  Bytes spare;
   auto new_chunk = [&](ByteView leftover) {
-    Bytes b;
+    Bytes b = std::move(spare);
+    spare = Bytes();
+    b.clear();
     uint64_t unread = size_hint && *size_hint > total ? *size_hint - total : 0;
     b.reserve(size_hint ? std::min<uint64_t>(max, leftover.size() + unread) : max);
     b.assign(leftover.begin(), leftover.end());
@@ -369,10 +380,11 @@ Result<uint64_t> Archiver::ChunkStream(int fd, std::optional<uint64_t> size_hint
       scanned = chunk.size();
       continue;
     }
-    Bytes next = new_chunk(ByteView(chunk).subspan(cut));
+    thread_local Bytes carry;  // bytes past the boundary: the start of the next chunk
+    carry.assign(chunk.begin() + static_cast<ptrdiff_t>(cut), chunk.end());
     chunk.resize(cut);
-    LB_RETURN_IF_ERROR(StoreChunk(std::move(chunk), content));
-    chunk = std::move(next);
+    LB_RETURN_IF_ERROR(StoreChunk(std::move(chunk), content, &spare));
+    chunk = new_chunk(carry);
     scanned = 0;
   }
   return total;
