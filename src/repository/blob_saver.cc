@@ -209,8 +209,8 @@ Status BlobSaver::Flush() {
     space_cv_.wait(lock, [&] { return (queue_.empty() && active_ == 0); });
     if (!error_.ok()) return error_;
   }
-  // All workers are idle and wait for work; their writers are safe to use from here. Callers
-  // do not Save() during Flush(), so the inline writer is idle too.
+  // All workers are idle and callers do not Save() during Flush(), so no pack is being filled
+  // or stored by anyone else: the open packs are stored here, under the lock all the same.
   {
     std::lock_guard lock(pack_mu_);
     for (auto& writer : writers_) {
