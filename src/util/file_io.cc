@@ -120,6 +120,10 @@ Status WriteFileDurably(const std::string& path, ByteView data, bool overwrite) 
   if (!fd.valid()) return PosixError("create " + tmp);
   Status st = WriteAll(fd.get(), data, tmp);
   if (st.ok() && ::fsync(fd.get()) != 0) st = PosixError("fsync " + tmp);
+  if (st.ok() && data.size() >= kDropFromCacheSize) {
+    // Only a hint (the data is already on disk), so its result does not matter.
+    (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+  }
   if (st.ok()) st = fd.Close(tmp);
   if (st.ok()) {
     if (overwrite) {

@@ -48,6 +48,11 @@ Status PReadExact(int fd, uint8_t* buf, size_t length, uint64_t offset, std::str
 // sees a partial file: writes "<path>.tmp-<random>" in the same directory, fsyncs it, renames it
 // into place and fsyncs the directory. With overwrite=false an existing `path` is left untouched
 // and AlreadyExists is returned. Creates missing parent directories (and syncs them).
+// Files of kDropFromCacheSize bytes or more (packs) leave the page cache once they are on disk:
+// a backup does not push the machine's working set out of memory, and the kernel recycles those
+// pages for the next write instead of taking fresh ones (which costs several times more,
+// especially in virtual machines).
+inline constexpr size_t kDropFromCacheSize = size_t{1} << 20;
 Status WriteFileDurably(const std::string& path, ByteView data, bool overwrite);
 
 // fsyncs a directory so that entries created or renamed in it are durable.
