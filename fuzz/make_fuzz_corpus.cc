@@ -123,7 +123,8 @@ void PackAndBlobSeeds(CorpusWriter& w) {
       pw.Add(type, id, std::move(stored), static_cast<uint32_t>(plains[i].size()));
     }
     FinishedPack pack = Must(pw.Finish(), "pack finish");
-    w.Add("pack", 1, pack.data);
+    const Bytes whole = pack.Joined();
+    w.Add("pack", 1, whole);
     Bytes header = EncodePackHeader(pack.blobs);
     uint32_t blobs_end = 0;
     for (const auto& b : pack.blobs) blobs_end += b.stored_length;
@@ -136,7 +137,7 @@ void PackAndBlobSeeds(CorpusWriter& w) {
     sealed_mode.insert(sealed_mode.end(), header.begin(), header.end());
     w.Add("pack", 2, sealed_mode);
     w.Add("aead", 0,
-          ByteView(pack.data)
+          ByteView(whole)
               .last(header.size() + crypto::kSealOverhead + 4)
               .first(header.size() + crypto::kSealOverhead));
   }

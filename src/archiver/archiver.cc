@@ -19,6 +19,7 @@
 
 #include "archiver/fs_metadata.h"
 #include "repository/blob_saver.h"
+#include "util/buffer_pool.h"
 #include "util/file_io.h"
 
 namespace lifeboat {
@@ -81,6 +82,11 @@ Result<std::vector<std::string>> ReadExcludeFile(const std::string& path) {
 }
 
 namespace {
+
+// Memory of chunk buffers a backup keeps for reuse (util/buffer_pool.h). Measured on the 1 GiB
+// image benchmark: 8 MiB cuts page faults by a third (sys time 1.3 -> 1.0 s) for about 6-13 MiB
+// more peak memory; 16 MiB gains little more and costs another 8.
+constexpr size_t kPooledBufferBytes = 8u << 20;
 
 constexpr char kCacheDirTagSignature[] = "Signature: 8a477f597d28d172789f06886806bc55";
 
@@ -178,6 +184,7 @@ class Archiver {
     if (!options_.dry_run) {
       BlobSaverOptions so;
       so.workers = options_.save_workers;
+      so.buffers = &buffers_;
       if (RepositoryLock* lock = options_.lock) so.before_index_write = [lock] { return lock->Check(); };
       saver_ = std::make_unique<BlobSaver>(repo_, so);
     }
@@ -214,9 +221,9 @@ class Archiver {
   // read. `size_hint` (a regular file's size from fstat; nullopt for pipes) only sizes buffers.
   Result<uint64_t> ChunkStream(int fd, std::optional<uint64_t> size_hint,
                                std::vector<Id>* content);
-  // Stores one chunk unless the repository has it. A chunk that was not handed to the saver is
-  // given back in *unused, so the caller can reuse its buffer.
-  Status StoreChunk(Bytes chunk, std::vector<Id>* content, Bytes* unused);
+  // Stores one chunk unless the repository has it. The buffer of a chunk that is not handed to
+  // the saver goes back to buffers_ at once.
+  Status StoreChunk(Bytes chunk, std::vector<Id>* content);
 
   void WalkVirtual(const std::shared_ptr<DirState>& dir, const PathTrie& trie,
                    const Tree* old_tree);
@@ -238,6 +245,10 @@ class Archiver {
   const BackupOptions& options_;
   ExcludeMatcher excludes_;
   const std::atomic<bool>* cancel_;
+  // Chunk buffers circulate: the reader takes one per chunk, the saver gives it back once the
+  // chunk is encoded (or the reader does, when the repository already has the chunk). Declared
+  // before saver_, which uses it.
+  BufferPool buffers_{kPooledBufferBytes};
   std::unique_ptr<BlobSaver> saver_;
   std::unique_ptr<JobPool> pool_;
   std::chrono::steady_clock::time_point start_;
@@ -281,7 +292,7 @@ static bool IsAllZero(ByteView data) {
   return std::memcmp(data.data(), data.data() + 1, data.size() - 1) == 0;
 }
 
-Status Archiver::StoreChunk(Bytes chunk, std::vector<Id>* content, Bytes* unused) {
+Status Archiver::StoreChunk(Bytes chunk, std::vector<Id>* content) {
   // Runs of zeros are frequent (sparse files, disk images) and always yield the same few chunks:
   // remember their ids instead of hashing the zeros again.
   thread_local std::vector<std::pair<size_t, Id>> zero_ids;
@@ -311,11 +322,11 @@ Status Archiver::StoreChunk(Bytes chunk, std::vector<Id>* content, Bytes* unused
       dry_new_blobs_++;
       dry_new_bytes_ += chunk.size();
     }
-    *unused = std::move(chunk);
+    buffers_.Give(std::move(chunk));
     return Status::Ok();
   }
   if (saver_->Known(BlobType::kData, id)) {
-    *unused = std::move(chunk);
+    buffers_.Give(std::move(chunk));
     return Status::Ok();
   }
   auto added = saver_->Save(BlobType::kData, id, std::move(chunk));
@@ -334,15 +345,10 @@ Result<uint64_t> Archiver::ChunkStream(int fd, std::optional<uint64_t> size_hint
   const size_t max = chunker.params().max_size;
   uint64_t total = 0;  // bytes read from fd so far
   bool eof = false;
-  // The buffer of a chunk the repository already had: reused for the next chunk, so that
-  // re-reading a large file whose chunks are mostly known does not fault in fresh memory for each.
-  Bytes spare;
   auto new_chunk = [&](ByteView leftover) {
-    Bytes b = std::move(spare);
-    spare = Bytes();
-    b.clear();
     uint64_t unread = size_hint && *size_hint > total ? *size_hint - total : 0;
-    b.reserve(size_hint ? std::min<uint64_t>(max, leftover.size() + unread) : max);
+    Bytes b = buffers_.Take(
+        static_cast<size_t>(size_hint ? std::min<uint64_t>(max, leftover.size() + unread) : max));
     b.assign(leftover.begin(), leftover.end());
     return b;
   };
@@ -383,7 +389,7 @@ Result<uint64_t> Archiver::ChunkStream(int fd, std::optional<uint64_t> size_hint
     thread_local Bytes carry;  // bytes past the boundary: the start of the next chunk
     carry.assign(chunk.begin() + static_cast<ptrdiff_t>(cut), chunk.end());
     chunk.resize(cut);
-    LB_RETURN_IF_ERROR(StoreChunk(std::move(chunk), content, &spare));
+    LB_RETURN_IF_ERROR(StoreChunk(std::move(chunk), content));
     chunk = new_chunk(carry);
     scanned = 0;
   }

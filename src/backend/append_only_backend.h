@@ -23,6 +23,9 @@ class AppendOnlyBackend : public Backend {
 
   std::string Location() const override { return inner_->Location(); }
   Status Save(const ObjectHandle& h, ByteView data) override { return inner_->Save(h, data); }
+  Status SaveParts(const ObjectHandle& h, ByteParts parts) override {
+    return inner_->SaveParts(h, parts);
+  }
   Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
     return inner_->Load(h, offset, length);
   }

@@ -36,6 +36,16 @@ Status ValidateObjectHandle(const ObjectHandle& h) {
   return Status::Ok();
 }
 
+Status Backend::SaveParts(const ObjectHandle& h, ByteParts parts) {
+  if (parts.size() == 1) return Save(h, parts[0]);
+  size_t total = 0;
+  for (ByteView part : parts) total += part.size();
+  Bytes joined;
+  joined.reserve(total);
+  for (ByteView part : parts) joined.insert(joined.end(), part.begin(), part.end());
+  return Save(h, joined);
+}
+
 std::string DescribeObject(const ObjectHandle& h) {
   if (h.type == ObjectType::kConfig) return "config";
   return std::string(ObjectTypeName(h.type)) + " " + h.name;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -42,6 +43,10 @@ Status ValidateObjectHandle(const ObjectHandle& h);
 // How errors name an object: "pack 0123...ef" (the full name) or "config".
 std::string DescribeObject(const ObjectHandle& h);
 
+// An object given as consecutive pieces (a pack: its blobs, then its header), saved without
+// joining them into one buffer first.
+using ByteParts = std::span<const ByteView>;
+
 struct ObjectInfo {
   std::string name;
   uint64_t size = 0;
@@ -58,6 +63,10 @@ class Backend {
   // crash, and no reader ever sees a partial object. An existing object is never replaced:
   // AlreadyExists is returned and the stored object is left as it was.
   virtual Status Save(const ObjectHandle& h, ByteView data) = 0;
+
+  // Save of the concatenation of `parts`, with the same guarantees. Backends that can write
+  // pieces directly override it; this default joins them in memory and calls Save.
+  virtual Status SaveParts(const ObjectHandle& h, ByteParts parts);
 
   // Returns `length` bytes starting at `offset`; length 0 means "to the end". NotFound if the
   // object does not exist; Corruption if the object is shorter than offset+length.

@@ -159,8 +159,12 @@ std::string LocalBackend::PathOf(const ObjectHandle& h) const {
 }
 
 Status LocalBackend::Save(const ObjectHandle& h, ByteView data) {
+  return SaveParts(h, ByteParts(&data, 1));
+}
+
+Status LocalBackend::SaveParts(const ObjectHandle& h, ByteParts parts) {
   LB_RETURN_IF_ERROR(ValidateObjectHandle(h));
-  Status st = WriteFileDurably(PathOf(h), data, /*overwrite=*/false);
+  Status st = WriteFileDurably(PathOf(h), parts, /*overwrite=*/false);
   if (st.code() == StatusCode::kAlreadyExists) {
     return Status::AlreadyExists(DescribeObject(h) + " already exists; refusing to overwrite");
   }

@@ -35,6 +35,8 @@ class LocalBackend : public Backend {
   // The Backend contract; all methods are thread-safe (the object holds no mutable state) and
   // block on disk I/O. Names are checked with ValidateObjectHandle (InvalidArgument otherwise).
   Status Save(const ObjectHandle& h, ByteView data) override;
+  // Writes the parts one after the other into the temporary file (writev), no joined copy.
+  Status SaveParts(const ObjectHandle& h, ByteParts parts) override;
   Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override;
   Result<ObjectInfo> Stat(const ObjectHandle& h) override;
   // Lists by reading directories; names containing '.' (temporary files, hidden files) and

@@ -60,27 +60,37 @@ auto RetryBackend::Run(const std::string& what, Call&& call, const bool* stop)
   }
 }
 
-Status RetryBackend::VerifyExisting(const ObjectHandle& h, ByteView data) {
+Status RetryBackend::VerifyExisting(const ObjectHandle& h, ByteParts parts) {
   LB_ASSIGN_OR_RETURN(ObjectInfo info, inner_->Stat(h));
   const std::string mismatch =
       DescribeObject(h) + " already exists with different content after a failed save";
-  if (info.size != data.size()) return Status::Corruption(mismatch);
+  uint64_t size = 0;
+  for (ByteView part : parts) size += part.size();
+  if (info.size != size) return Status::Corruption(mismatch);
   if (info.size == 0) return Status::Ok();
   LB_ASSIGN_OR_RETURN(Bytes stored, inner_->Load(h, 0, info.size));
   if (stored.size() < info.size) {
     return Status::Unavailable("short read of " + DescribeObject(h) + " while verifying it");
   }
-  if (!std::equal(stored.begin(), stored.end(), data.begin(), data.end())) {
-    return Status::Corruption(mismatch);
+  size_t at = 0;
+  for (ByteView part : parts) {
+    if (!std::equal(part.begin(), part.end(), stored.begin() + static_cast<ptrdiff_t>(at))) {
+      return Status::Corruption(mismatch);
+    }
+    at += part.size();
   }
   return Status::Ok();
 }
 
 Status RetryBackend::Save(const ObjectHandle& h, ByteView data) {
+  return SaveParts(h, ByteParts(&data, 1));
+}
+
+Status RetryBackend::SaveParts(const ObjectHandle& h, ByteParts parts) {
   return Run("save " + DescribeObject(h), [&](int attempt) -> Status {
-    Status st = inner_->Save(h, data);
+    Status st = inner_->SaveParts(h, parts);
     // Attempts after the first only happen after a retryable failure, which may have landed.
-    if (st.code() == StatusCode::kAlreadyExists && attempt > 1) return VerifyExisting(h, data);
+    if (st.code() == StatusCode::kAlreadyExists && attempt > 1) return VerifyExisting(h, parts);
     return st;
   });
 }

@@ -64,6 +64,7 @@ class RetryBackend : public Backend {
   // When all attempts fail, the last error is returned with context "giving up after N
   // attempts" (its code unchanged).
   Status Save(const ObjectHandle& h, ByteView data) override;
+  Status SaveParts(const ObjectHandle& h, ByteParts parts) override;
   Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override;
   Result<ObjectInfo> Stat(const ObjectHandle& h) override;
   Status List(ObjectType type, std::string_view prefix,
@@ -78,8 +79,8 @@ class RetryBackend : public Backend {
   template <typename Call>
   auto Run(const std::string& what, Call&& call, const bool* stop = nullptr) -> decltype(call(1));
   std::chrono::milliseconds Delay(int failed_attempt);
-  // After a retried Save hit AlreadyExists: OK if the stored object equals data.
-  Status VerifyExisting(const ObjectHandle& h, ByteView data);
+  // After a retried Save hit AlreadyExists: OK if the stored object equals the parts joined.
+  Status VerifyExisting(const ObjectHandle& h, ByteParts parts);
 
   const std::unique_ptr<Backend> inner_;
   const RetryOptions options_;

@@ -236,7 +236,7 @@ TEST_F(CheckerTest, UnusedDataIsInformationNotAnError) {
   w.Add(BlobType::kData, id, std::move(stored), static_cast<uint32_t>(data.size()));
   auto orphan = w.Finish();
   ASSERT_TRUE(orphan.ok());
-  ASSERT_TRUE(mem_.Save({ObjectType::kPack, orphan->name.Hex()}, orphan->data).ok());
+  ASSERT_TRUE(mem_.Save({ObjectType::kPack, orphan->name.Hex()}, orphan->Joined()).ok());
 
   CheckResult r = Check(ReadData());
   EXPECT_TRUE(r.healthy()) << Describe(r.errors);
@@ -246,7 +246,7 @@ TEST_F(CheckerTest, UnusedDataIsInformationNotAnError) {
   EXPECT_EQ(r.unused->packs, 1u);
   EXPECT_EQ(r.unused->pack_bytes, LoadObject(ObjectType::kPack, lx->pack.Hex()).size());
   EXPECT_EQ(r.unused->unindexed_packs, 1u);
-  EXPECT_EQ(r.unused->unindexed_pack_bytes, orphan->data.size());
+  EXPECT_EQ(r.unused->unindexed_pack_bytes, orphan->size);
 
   // A snapshot that cannot be read hides which blobs it uses: no unused count then.
   Bytes snap = LoadObject(ObjectType::kSnapshot, snap2_.Hex());
@@ -372,7 +372,7 @@ TEST_F(CheckerTest, UnreferencedPackIsOnlyAWarning) {
   w.Add(BlobType::kData, id, std::move(stored), static_cast<uint32_t>(data.size()));
   auto pack = w.Finish();
   ASSERT_TRUE(pack.ok());
-  ASSERT_TRUE(mem_.Save({ObjectType::kPack, pack->name.Hex()}, pack->data).ok());
+  ASSERT_TRUE(mem_.Save({ObjectType::kPack, pack->name.Hex()}, pack->Joined()).ok());
 
   CheckResult r = Check(ReadData());
   EXPECT_TRUE(r.healthy()) << Describe(r.errors);

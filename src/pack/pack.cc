@@ -22,28 +22,40 @@ Result<FinishedPack> PackWriter::Finish() {
     }
   }
   FinishedPack out;
-  out.data.reserve(bytes_ + pending_.size() * kPackHeaderEntrySize + 128);
+  out.parts.reserve(pending_.size() + 1);
+  out.blobs.reserve(pending_.size());
+  crypto::Sha256Stream name;
   for (auto& p : pending_) {
     PackedBlob b;
     b.type = p.type;
     b.id = p.id;
-    b.offset = static_cast<uint32_t>(out.data.size());
+    b.offset = static_cast<uint32_t>(out.size);
     b.stored_length = static_cast<uint32_t>(p.stored.size());
     b.raw_length = p.raw_length;
-    out.data.insert(out.data.end(), p.stored.begin(), p.stored.end());
+    out.size += p.stored.size();
+    name.Update(p.stored);
+    out.parts.push_back(std::move(p.stored));
     out.blobs.push_back(b);
-    p.stored = Bytes();  // free as we go: peak memory is one pack, not two
   }
   pending_.clear();
   bytes_ = 0;
-  size_t header_start = out.data.size();
-  LB_RETURN_IF_ERROR(aead_.SealAppend(EncodePackHeader(out.blobs), &out.data));
-  uint32_t header_len = static_cast<uint32_t>(out.data.size() - header_start);
+  Bytes header;
+  LB_RETURN_IF_ERROR(aead_.SealAppend(EncodePackHeader(out.blobs), &header));
   uint8_t trailer[4];
-  StoreLE32(trailer, header_len);
-  out.data.insert(out.data.end(), trailer, trailer + 4);
-  out.name = Id{crypto::Sha256(out.data)};
+  StoreLE32(trailer, static_cast<uint32_t>(header.size()));
+  header.insert(header.end(), trailer, trailer + 4);
+  out.size += header.size();
+  name.Update(header);
+  out.parts.push_back(std::move(header));
+  out.name = Id{name.Finish()};
   return out;
+}
+
+Bytes FinishedPack::Joined() const {
+  Bytes joined;
+  joined.reserve(size);
+  for (const Bytes& part : parts) joined.insert(joined.end(), part.begin(), part.end());
+  return joined;
 }
 
 Bytes EncodePackHeader(const std::vector<PackedBlob>& blobs) {

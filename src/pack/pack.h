@@ -3,8 +3,9 @@
 //
 //   PackWriter w(aead);
 //   w.Add(BlobType::kData, id, std::move(stored), raw_len);
-//   LB_ASSIGN_OR_RETURN(FinishedPack p, w.Finish());    // p.name = SHA-256 of p.data
-//   LB_ASSIGN_OR_RETURN(auto blobs, ReadPackHeader(backend, aead, p.name.Hex(), p.data.size()));
+//   LB_ASSIGN_OR_RETURN(FinishedPack p, w.Finish());    // p.name = SHA-256 of the pack
+//   LB_RETURN_IF_ERROR(backend.SaveParts({ObjectType::kPack, p.name.Hex()}, p.Views()));
+//   LB_ASSIGN_OR_RETURN(auto blobs, ReadPackHeader(backend, aead, p.name.Hex(), p.size));
 #pragma once
 
 #include <cstdint>
@@ -29,10 +30,18 @@ struct PackedBlob {
   uint32_t raw_length = 0;     // plaintext bytes
 };
 
+// A finished pack, kept as its pieces: the pack object is the concatenation of `parts` (each
+// blob's stored bytes in pack order, then the sealed header with its length trailer), so it is
+// written without being copied into one buffer (Backend::SaveParts).
 struct FinishedPack {
-  Id name;                       // SHA-256 of data
-  Bytes data;                    // the whole pack object
-  std::vector<PackedBlob> blobs; // in pack order, with offsets
+  Id name;                        // SHA-256 of the pack object
+  std::vector<Bytes> parts;       // the pack object, in pieces
+  std::vector<PackedBlob> blobs;  // in pack order, with offsets
+  uint64_t size = 0;              // bytes in the pack object
+
+  std::vector<ByteView> Views() const { return {parts.begin(), parts.end()}; }
+  // The whole pack object in one buffer (tests, tools).
+  Bytes Joined() const;
 };
 
 // Collects stored blobs for one pack. Not thread-safe: one writer per thread.

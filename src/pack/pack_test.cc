@@ -294,10 +294,12 @@ TEST_F(PackTest, EncodeRejectsOversizedBlob) {
 TEST_F(PackTest, PackRoundTripInMemory) {
   auto blobs = MakeBlobs(100, 3000, 10);
   FinishedPack pack = MakePack(blobs);
-  EXPECT_EQ(pack.name, Id{crypto::Sha256(pack.data)});
-  auto parsed = ParsePack(aead_, pack.name.Hex(), pack.data);
+  EXPECT_EQ(pack.size, pack.Joined().size());
+  EXPECT_EQ(pack.parts.size(), blobs.size() + 1);  // each blob's own buffer, then the header
+  EXPECT_EQ(pack.name, Id{crypto::Sha256(pack.Joined())});
+  auto parsed = ParsePack(aead_, pack.name.Hex(), pack.Joined());
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-  ExpectPackContains(pack.data, *parsed, blobs);
+  ExpectPackContains(pack.Joined(), *parsed, blobs);
   // The writer's own list agrees with the header.
   ASSERT_EQ(pack.blobs.size(), parsed->size());
   for (size_t i = 0; i < parsed->size(); ++i) {
@@ -344,9 +346,9 @@ TEST_F(PackTest, ShuffleMovesEveryPositionAcrossManyPacks) {
 TEST_F(PackTest, SingleBlobPack) {
   auto blobs = MakeBlobs(1, 100, 40);
   FinishedPack pack = MakePack(blobs);
-  auto parsed = ParsePack(aead_, pack.name.Hex(), pack.data);
+  auto parsed = ParsePack(aead_, pack.name.Hex(), pack.Joined());
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-  ExpectPackContains(pack.data, *parsed, blobs);
+  ExpectPackContains(pack.Joined(), *parsed, blobs);
 }
 
 // Counts range loads, to check ReadPackHeader's "two loads at most".
@@ -364,11 +366,11 @@ TEST_F(PackTest, PackRoundTripThroughBackend) {
     auto blobs = MakeBlobs(n, 20000, 50 + n);
     FinishedPack pack = MakePack(blobs);
     CountingBackend be;
-    ASSERT_TRUE(be.Save({ObjectType::kPack, pack.name.Hex()}, pack.data).ok());
-    auto parsed = ReadPackHeader(be, aead_, pack.name.Hex(), pack.data.size());
+    ASSERT_TRUE(be.SaveParts({ObjectType::kPack, pack.name.Hex()}, pack.Views()).ok());
+    auto parsed = ReadPackHeader(be, aead_, pack.name.Hex(), pack.size);
     ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
     EXPECT_EQ(be.loads.load(), 1);  // header fits in the last 64 KiB
-    ExpectPackContains(pack.data, *parsed, blobs);
+    ExpectPackContains(pack.Joined(), *parsed, blobs);
   }
 }
 
@@ -389,11 +391,12 @@ TEST_F(PackTest, LargeHeaderNeedsSecondLoad) {
   }
   auto pack = w.Finish();
   ASSERT_TRUE(pack.ok());
-  uint32_t header_len = LoadLE32(pack->data.data() + pack->data.size() - 4);
+  const Bytes whole = pack->Joined();
+  uint32_t header_len = LoadLE32(whole.data() + whole.size() - 4);
   ASSERT_GT(header_len, 64u * 1024);
   CountingBackend be;
-  ASSERT_TRUE(be.Save({ObjectType::kPack, pack->name.Hex()}, pack->data).ok());
-  auto parsed = ReadPackHeader(be, aead_, pack->name.Hex(), pack->data.size());
+  ASSERT_TRUE(be.SaveParts({ObjectType::kPack, pack->name.Hex()}, pack->Views()).ok());
+  auto parsed = ReadPackHeader(be, aead_, pack->name.Hex(), pack->size);
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_EQ(be.loads.load(), 2);
   ASSERT_EQ(parsed->size(), 3000u);
@@ -405,10 +408,10 @@ TEST_F(PackTest, LargeHeaderNeedsSecondLoad) {
     trees += p.type == BlobType::kTree;
     Bytes out;
     ASSERT_TRUE(
-        codec_.Decode(ByteView(pack->data).subspan(p.offset, p.stored_length), p.id, 0, &out).ok());
+        codec_.Decode(ByteView(whole).subspan(p.offset, p.stored_length), p.id, 0, &out).ok());
   }
   EXPECT_EQ(trees, 1500u);
-  auto parsed2 = ParsePack(aead_, pack->name.Hex(), pack->data);
+  auto parsed2 = ParsePack(aead_, pack->name.Hex(), whole);
   ASSERT_TRUE(parsed2.ok());
   EXPECT_EQ(parsed2->size(), 3000u);
 }
@@ -427,8 +430,8 @@ TEST_F(PackTest, HeaderAroundThe64KiBReadBoundary) {
     auto pack = w.Finish();
     ASSERT_TRUE(pack.ok());
     CountingBackend be;
-    ASSERT_TRUE(be.Save({ObjectType::kPack, pack->name.Hex()}, pack->data).ok());
-    auto parsed = ReadPackHeader(be, aead_, pack->name.Hex(), pack->data.size());
+    ASSERT_TRUE(be.Save({ObjectType::kPack, pack->name.Hex()}, pack->Joined()).ok());
+    auto parsed = ReadPackHeader(be, aead_, pack->name.Hex(), pack->size);
     ASSERT_TRUE(parsed.ok()) << n << ": " << parsed.status().ToString();
     EXPECT_EQ(parsed->size(), n);
     EXPECT_EQ(be.loads.load(), n <= 1597 ? 1 : 2) << n;
@@ -438,27 +441,27 @@ TEST_F(PackTest, HeaderAroundThe64KiBReadBoundary) {
 TEST_F(PackTest, SmallPackShorterThanTheFirstRead) {
   auto blobs = MakeBlobs(2, 10, 60);
   FinishedPack pack = MakePack(blobs);
-  ASSERT_LT(pack.data.size(), 1000u);
+  ASSERT_LT(pack.size, 1000u);
   MemoryBackend be;
-  ASSERT_TRUE(be.Save({ObjectType::kPack, pack.name.Hex()}, pack.data).ok());
-  auto parsed = ReadPackHeader(be, aead_, pack.name.Hex(), pack.data.size());
+  ASSERT_TRUE(be.Save({ObjectType::kPack, pack.name.Hex()}, pack.Joined()).ok());
+  auto parsed = ReadPackHeader(be, aead_, pack.name.Hex(), pack.size);
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-  ExpectPackContains(pack.data, *parsed, blobs);
+  ExpectPackContains(pack.Joined(), *parsed, blobs);
 }
 
 TEST_F(PackTest, WrongSizeOrMissingPackIsAnError) {
   auto blobs = MakeBlobs(3, 100, 70);
   FinishedPack pack = MakePack(blobs);
   MemoryBackend be;
-  ASSERT_TRUE(be.Save({ObjectType::kPack, pack.name.Hex()}, pack.data).ok());
-  EXPECT_FALSE(ReadPackHeader(be, aead_, pack.name.Hex(), pack.data.size() + 1).ok());
-  EXPECT_EQ(ReadPackHeader(be, aead_, pack.name.Hex(), pack.data.size() - 1).status().code(),
+  ASSERT_TRUE(be.Save({ObjectType::kPack, pack.name.Hex()}, pack.Joined()).ok());
+  EXPECT_FALSE(ReadPackHeader(be, aead_, pack.name.Hex(), pack.size + 1).ok());
+  EXPECT_EQ(ReadPackHeader(be, aead_, pack.name.Hex(), pack.size - 1).status().code(),
             StatusCode::kCorruption);
   EXPECT_EQ(ReadPackHeader(be, aead_, pack.name.Hex(), 10).status().code(),
             StatusCode::kCorruption);
   EXPECT_TRUE(ReadPackHeader(be, aead_, std::string(64, 'a'), 1000).status().IsNotFound());
   crypto::Aead other(crypto::SecretKey::Random());
-  auto st = ReadPackHeader(be, other, pack.name.Hex(), pack.data.size()).status();
+  auto st = ReadPackHeader(be, other, pack.name.Hex(), pack.size).status();
   EXPECT_EQ(st.code(), StatusCode::kCorruption);
   EXPECT_NE(st.message().find(pack.name.Hex()), std::string::npos) << st.message();
 }
@@ -466,12 +469,13 @@ TEST_F(PackTest, WrongSizeOrMissingPackIsAnError) {
 TEST_F(PackTest, EveryBitFlipInHeaderOrTrailerIsRejected) {
   auto blobs = MakeBlobs(3, 50, 80);
   FinishedPack pack = MakePack(blobs);
-  uint32_t header_len = LoadLE32(pack.data.data() + pack.data.size() - 4);
-  size_t header_start = pack.data.size() - 4 - header_len;
+  const Bytes whole = pack.Joined();
+  uint32_t header_len = LoadLE32(whole.data() + whole.size() - 4);
+  size_t header_start = whole.size() - 4 - header_len;
   std::string name = pack.name.Hex();
   MemoryBackend be;
-  for (size_t bit = header_start * 8; bit < pack.data.size() * 8; ++bit) {
-    Bytes bad = pack.data;
+  for (size_t bit = header_start * 8; bit < pack.size * 8; ++bit) {
+    Bytes bad = whole;
     bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
     auto parsed = ParsePack(aead_, name, bad);
     ASSERT_EQ(parsed.status().code(), StatusCode::kCorruption) << "bit " << bit;
@@ -480,8 +484,8 @@ TEST_F(PackTest, EveryBitFlipInHeaderOrTrailerIsRejected) {
     ASSERT_EQ(read.status().code(), StatusCode::kCorruption) << "bit " << bit;
   }
   // Truncating the pack anywhere is rejected too.
-  for (size_t n = 0; n < pack.data.size(); ++n) {
-    ASSERT_EQ(ParsePack(aead_, name, ByteView(pack.data).subspan(0, n)).status().code(),
+  for (size_t n = 0; n < whole.size(); ++n) {
+    ASSERT_EQ(ParsePack(aead_, name, ByteView(whole).subspan(0, n)).status().code(),
               StatusCode::kCorruption)
         << n;
   }
@@ -490,9 +494,10 @@ TEST_F(PackTest, EveryBitFlipInHeaderOrTrailerIsRejected) {
 TEST_F(PackTest, BitFlipInABlobIsCaughtWhenTheBlobIsRead) {
   auto blobs = MakeBlobs(3, 50, 90);
   FinishedPack pack = MakePack(blobs);
+  const Bytes whole = pack.Joined();
   const PackedBlob& victim = pack.blobs[1];
   for (size_t bit = victim.offset * 8; bit < (victim.offset + victim.stored_length) * 8; ++bit) {
-    Bytes bad = pack.data;
+    Bytes bad = whole;
     bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
     auto parsed = ParsePack(aead_, pack.name.Hex(), bad);
     ASSERT_TRUE(parsed.ok());  // the header does not cover blob contents

@@ -314,7 +314,7 @@ TEST_F(RepairTest, MissingPackAndDuplicateCopies) {
   w.Add(BlobType::kData, c_, std::move(stored), 1200);
   auto dup = w.Finish();
   ASSERT_TRUE(dup.ok());
-  ASSERT_TRUE(mem_.Save({ObjectType::kPack, dup->name.Hex()}, dup->data).ok());
+  ASSERT_TRUE(mem_.Save({ObjectType::kPack, dup->name.Hex()}, dup->Joined()).ok());
   IndexFile f;
   f.packs.push_back(IndexFile::Pack{dup->name, dup->blobs});
   ASSERT_TRUE(writer_->SaveUnpacked(ObjectType::kIndex, EncodeIndexFile(f)).ok());

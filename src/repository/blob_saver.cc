@@ -87,7 +87,6 @@ Result<bool> BlobSaver::SaveStored(BlobType type, const Id& id, Bytes stored,
 }
 
 void BlobSaver::WorkerLoop() {
-  Bytes stored;
   for (;;) {
     Job job;
     {
@@ -106,13 +105,13 @@ void BlobSaver::WorkerLoop() {
       }
     }
     space_cv_.notify_all();
-    stored.clear();
+    const size_t raw_length = job.plaintext.size();
+    Bytes stored;
     Status st = repo_.codec().Encode(job.plaintext, job.id, &stored);
+    if (options_.buffers) options_.buffers->Give(std::move(job.plaintext));
     if (st.ok()) {
-      st = AddToPack(job.type, job.id, std::move(stored),
-                     static_cast<uint32_t>(job.plaintext.size()));
+      st = AddToPack(job.type, job.id, std::move(stored), static_cast<uint32_t>(raw_length));
     }
-    stored = Bytes();
     if (!st.ok()) SetError(st);
     {
       std::lock_guard lock(mu_);
@@ -151,7 +150,7 @@ Status BlobSaver::AddToPack(BlobType type, const Id& id, Bytes stored, uint32_t 
 Status BlobSaver::UploadPack(PackWriter& writer) {
   if (writer.empty()) return Status::Ok();
   LB_ASSIGN_OR_RETURN(FinishedPack pack, writer.Finish());
-  Status st = repo_.backend().Save({ObjectType::kPack, pack.name.Hex()}, pack.data);
+  Status st = repo_.backend().SaveParts({ObjectType::kPack, pack.name.Hex()}, pack.Views());
   // The same pack bytes cannot reappear (random seeds), but a retried save may have landed.
   if (!st.ok()) return st.WithContext("saving pack " + pack.name.Hex());
   packs_++;

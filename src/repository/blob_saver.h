@@ -28,6 +28,7 @@
 #include "index/index.h"
 #include "pack/pack.h"
 #include "repository/repository.h"
+#include "util/buffer_pool.h"
 
 namespace lifeboat {
 
@@ -45,6 +46,9 @@ struct BlobSaverOptions {
   // suspended while a prune judged the lock stale and deleted its unindexed packs) must not
   // publish index entries for packs that may be gone.
   std::function<Status()> before_index_write;
+  // Where the plaintext buffer of each queued blob goes once it is encoded; null: it is freed.
+  // The backup's reader takes its chunk buffers from the same pool, so they circulate.
+  BufferPool* buffers = nullptr;
 
   static BlobSaverOptions WithWorkers(int n) {
     BlobSaverOptions o;

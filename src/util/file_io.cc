@@ -1,13 +1,18 @@
 #include "util/file_io.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <atomic>
 #include <chrono>
 #include <random>
+#include <vector>
 
 namespace lifeboat {
 
@@ -41,6 +46,32 @@ Status WriteAll(int fd, ByteView data, std::string_view what) {
       return PosixError(std::string("write ") += what);
     }
     done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+// Writes all of `parts` in order, as few writev calls as the iovec limit allows, resuming after
+// short writes.
+static Status WriteAllParts(int fd, std::span<const ByteView> parts, std::string_view what) {
+  std::vector<struct iovec> iov;
+  iov.reserve(parts.size());
+  for (ByteView part : parts) {
+    if (!part.empty()) iov.push_back({const_cast<uint8_t*>(part.data()), part.size()});
+  }
+  size_t next = 0;  // first iovec not completely written
+  while (next < iov.size()) {
+    int count = static_cast<int>(std::min<size_t>(iov.size() - next, IOV_MAX));
+    ssize_t n = ::writev(fd, iov.data() + next, count);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return PosixError(std::string("write ") += what);
+    }
+    size_t left = static_cast<size_t>(n);
+    while (left > 0 && left >= iov[next].iov_len) left -= iov[next++].iov_len;
+    if (left > 0) {  // a short write ended inside this iovec
+      iov[next].iov_base = static_cast<uint8_t*>(iov[next].iov_base) + left;
+      iov[next].iov_len -= left;
+    }
   }
   return Status::Ok();
 }
@@ -110,6 +141,12 @@ static std::string TempSuffix() {
 }
 
 Status WriteFileDurably(const std::string& path, ByteView data, bool overwrite) {
+  return WriteFileDurably(path, std::span<const ByteView>(&data, 1), overwrite);
+}
+
+Status WriteFileDurably(const std::string& path, std::span<const ByteView> parts, bool overwrite) {
+  size_t size = 0;
+  for (ByteView part : parts) size += part.size();
   std::string dir = ParentOf(path);
   std::string tmp = path + TempSuffix();
   FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
@@ -118,9 +155,9 @@ Status WriteFileDurably(const std::string& path, ByteView data, bool overwrite) 
     fd = FileDescriptor(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   }
   if (!fd.valid()) return PosixError("create " + tmp);
-  Status st = WriteAll(fd.get(), data, tmp);
+  Status st = WriteAllParts(fd.get(), parts, tmp);
   if (st.ok() && ::fsync(fd.get()) != 0) st = PosixError("fsync " + tmp);
-  if (st.ok() && data.size() >= kDropFromCacheSize) {
+  if (st.ok() && size >= kDropFromCacheSize) {
     // Only a hint (the data is already on disk), so its result does not matter.
     (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
   }

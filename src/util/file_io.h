@@ -4,6 +4,7 @@
 //   LB_RETURN_IF_ERROR(WriteFileDurably("/repo/config", bytes, /*overwrite=*/false));
 #pragma once
 
+#include <span>
 #include <string>
 
 #include "util/bytes.h"
@@ -54,6 +55,8 @@ Status PReadExact(int fd, uint8_t* buf, size_t length, uint64_t offset, std::str
 // especially in virtual machines).
 inline constexpr size_t kDropFromCacheSize = size_t{1} << 20;
 Status WriteFileDurably(const std::string& path, ByteView data, bool overwrite);
+// The same for the concatenation of `parts`, written with writev (no joined copy in memory).
+Status WriteFileDurably(const std::string& path, std::span<const ByteView> parts, bool overwrite);
 
 // fsyncs a directory so that entries created or renamed in it are durable.
 Status SyncDirectory(const std::string& dir);
