@@ -6,7 +6,7 @@ set -euo pipefail
 # libFuzzer (/usr/lib/llvm-14/lib/clang/14*/lib/linux/libclang_rt.fuzzer-x86_64.a).
 PACKAGES=(
   build-essential cmake g++ clang libclang-rt-14-dev pkg-config
-  libssl-dev libzstd-dev libcli11-dev nlohmann-json3-dev
+  libssl-dev libsodium-dev libzstd-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   diffutils coreutils procps
 )

@@ -1,32 +1,20 @@
 #include "crypto/kdf.h"
 
-#include <openssl/core_names.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
+#include <sodium.h>
 
-#include <memory>
+#include <cerrno>
+#include <cstring>
 #include <string>
-
-#include "crypto/internal_openssl.h"
 
 namespace lifeboat::crypto {
 namespace {
 
-struct KdfFree {
-  void operator()(EVP_KDF* k) const { EVP_KDF_free(k); }
-};
-struct KdfCtxFree {
-  void operator()(EVP_KDF_CTX* c) const { EVP_KDF_CTX_free(c); }
-};
-
-// OpenSSL's own accounting: B = 128 * r * p, V = 128 * r * (N + 2) bytes. Returns false on
-// overflow or when the total exceeds kMaxScryptMemory.
-bool ScryptMemory(uint64_t n, uint64_t r, uint64_t p, uint64_t* bytes) {
+// The working set: B = 128 * r * p, V = 128 * r * N and scratch of 256 * r + 64 bytes (libsodium's
+// escrypt), rounded up to 128 * r * (N + 2). False when it exceeds kMaxScryptMemory.
+bool ScryptMemoryFits(uint64_t n, uint64_t r, uint64_t p) {
   const unsigned __int128 total = static_cast<unsigned __int128>(128) * r * p +
                                   static_cast<unsigned __int128>(128) * r * (n + 2);
-  if (total > kMaxScryptMemory) return false;
-  *bytes = static_cast<uint64_t>(total);
-  return true;
+  return total <= kMaxScryptMemory;
 }
 
 }  // namespace
@@ -46,35 +34,20 @@ Result<SecretKey> DeriveKeyScrypt(std::string_view password, ByteView salt, uint
   if (16 * uint64_t{r} < 64 && n >= (uint64_t{1} << (16 * r))) {
     return Status::InvalidArgument("scrypt N must be < 2^(16 r)" + params);
   }
-  uint64_t memory = 0;
-  if (!ScryptMemory(n, r, p, &memory)) {
+  if (!ScryptMemoryFits(n, r, p)) {
     return Status::InvalidArgument("scrypt parameters need more than " +
                                    std::to_string(kMaxScryptMemory >> 20) + " MiB" + params);
   }
 
-  std::unique_ptr<EVP_KDF, KdfFree> kdf(EVP_KDF_fetch(nullptr, "SCRYPT", nullptr));
-  if (!kdf) return Status::Internal(internal::OpenSslError("fetching scrypt"));
-  std::unique_ptr<EVP_KDF_CTX, KdfCtxFree> ctx(EVP_KDF_CTX_new(kdf.get()));
-  if (!ctx) return Status::Internal(internal::OpenSslError("EVP_KDF_CTX_new"));
-
-  // OSSL_PARAM wants non-const pointers (it only reads them here) and a non-null pointer even for
-  // empty strings.
-  static const char kEmpty[1] = {0};
-  char* pass_ptr = const_cast<char*>(password.empty() ? kEmpty : password.data());
-  void* salt_ptr = const_cast<void*>(salt.empty() ? static_cast<const void*>(kEmpty) : salt.data());
-  uint64_t maxmem = memory + (uint64_t{1} << 20);  // slack for OpenSSL's bookkeeping
-  OSSL_PARAM ossl_params[] = {
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, pass_ptr, password.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt_ptr, salt.size()),
-      OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n),
-      OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r),
-      OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p),
-      OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
-      OSSL_PARAM_construct_end(),
-  };
+  // Idempotent and thread-safe; picks the SIMD implementation of salsa20/8 for this CPU.
+  if (sodium_init() < 0) return Status::Internal("libsodium could not be initialised");
+  static const uint8_t kEmpty[1] = {0};
   SecretKey key;
-  if (EVP_KDF_derive(ctx.get(), key.bytes.data(), key.bytes.size(), ossl_params) != 1) {
-    return Status::Internal(internal::OpenSslError("scrypt failed" + params));
+  if (crypto_pwhash_scryptsalsa208sha256_ll(
+          reinterpret_cast<const uint8_t*>(password.empty() ? "" : password.data()),
+          password.size(), salt.empty() ? kEmpty : salt.data(), salt.size(), n, r, p,
+          key.bytes.data(), key.bytes.size()) != 0) {
+    return Status::Internal("scrypt failed" + params + ": " + std::strerror(errno));
   }
   return key;
 }
