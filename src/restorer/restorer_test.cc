@@ -244,14 +244,15 @@ TEST_F(RestorerTest, ZeroBlobsBecomeHoles) {
   Bytes head = RandomBytes(64 << 10, 3);
   Bytes zeros(4u << 20, 0);
   Bytes tail = RandomBytes(100, 4);
-  Node f = File("sparse", {head, zeros, zeros, zeros, tail});
+  // Over 16 MiB: written through to disk job by job, holes and all.
+  Node f = File("sparse", {head, zeros, zeros, zeros, zeros, tail});
   f.sparse = true;
   Node trailing = File("trailing", {head, zeros});  // ends in a hole: ftruncate sets the size
   Node repeated = File("repeated", {tail, head, tail, head});  // the cache serves repeats
   Id root = Root({f, trailing, repeated});
   RestoreResult r = Restore(root, Options());
   EXPECT_TRUE(r.errors.empty()) << Errors(r);
-  EXPECT_EQ(ReadFile(target_ + "/sparse"), Concat({head, zeros, zeros, zeros, tail}));
+  EXPECT_EQ(ReadFile(target_ + "/sparse"), Concat({head, zeros, zeros, zeros, zeros, tail}));
   EXPECT_EQ(ReadFile(target_ + "/trailing"), Concat({head, zeros}));
   EXPECT_EQ(ReadFile(target_ + "/repeated"), Concat({tail, head, tail, head}));
   struct stat st;
