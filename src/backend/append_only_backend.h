@@ -29,6 +29,9 @@ class AppendOnlyBackend : public Backend {
   Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
     return inner_->Load(h, offset, length);
   }
+  Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override {
+    return inner_->LoadInto(h, offset, length, out);
+  }
   Result<ObjectInfo> Stat(const ObjectHandle& h) override { return inner_->Stat(h); }
   Status List(ObjectType type, std::string_view prefix,
               const std::function<Status(const ObjectInfo&)>& fn) override {

@@ -36,6 +36,11 @@ Status ValidateObjectHandle(const ObjectHandle& h) {
   return Status::Ok();
 }
 
+Status Backend::LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) {
+  LB_ASSIGN_OR_RETURN(*out, Load(h, offset, length));
+  return Status::Ok();
+}
+
 Status Backend::SaveParts(const ObjectHandle& h, ByteParts parts) {
   if (parts.size() == 1) return Save(h, parts[0]);
   size_t total = 0;

@@ -72,6 +72,11 @@ class Backend {
   // object does not exist; Corruption if the object is shorter than offset+length.
   virtual Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) = 0;
 
+  // Load into *out, whose contents are replaced; backends that can read in place override it
+  // to reuse out's memory (restore reads every blob into one per-thread buffer this way). On
+  // error *out's contents are unspecified. The default calls Load.
+  virtual Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out);
+
   // Size of an object (ObjectInfo::name is the handle's name; "" for the config). NotFound if it
   // does not exist.
   virtual Result<ObjectInfo> Stat(const ObjectHandle& h) = 0;

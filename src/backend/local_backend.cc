@@ -172,6 +172,13 @@ Status LocalBackend::SaveParts(const ObjectHandle& h, ByteParts parts) {
 }
 
 Result<Bytes> LocalBackend::Load(const ObjectHandle& h, uint64_t offset, uint64_t length) {
+  Bytes out;
+  LB_RETURN_IF_ERROR(LoadInto(h, offset, length, &out));
+  return out;
+}
+
+Status LocalBackend::LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length,
+                              Bytes* out) {
   LB_RETURN_IF_ERROR(ValidateObjectHandle(h));
   const std::string what = DescribeObject(h);
   const std::string path = PathOf(h);
@@ -187,9 +194,8 @@ Result<Bytes> LocalBackend::Load(const ObjectHandle& h, uint64_t offset, uint64_
                               " at offset " + std::to_string(offset));
   }
   const uint64_t n = length == 0 ? size - offset : length;
-  Bytes out(static_cast<size_t>(n));
-  LB_RETURN_IF_ERROR(PReadExact(fd.get(), out.data(), out.size(), offset, what));
-  return out;
+  out->resize(static_cast<size_t>(n));
+  return PReadExact(fd.get(), out->data(), out->size(), offset, what);
 }
 
 Result<ObjectInfo> LocalBackend::Stat(const ObjectHandle& h) {

@@ -38,6 +38,7 @@ class LocalBackend : public Backend {
   // Writes the parts one after the other into the temporary file (writev), no joined copy.
   Status SaveParts(const ObjectHandle& h, ByteParts parts) override;
   Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override;
+  Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override;
   Result<ObjectInfo> Stat(const ObjectHandle& h) override;
   // Lists by reading directories; names containing '.' (temporary files, hidden files) and
   // non-regular files are skipped. A pack prefix of 2+ characters reads only one data/xx

@@ -96,29 +96,36 @@ Status RetryBackend::SaveParts(const ObjectHandle& h, ByteParts parts) {
 }
 
 Result<Bytes> RetryBackend::Load(const ObjectHandle& h, uint64_t offset, uint64_t length) {
-  return Run("load " + DescribeObject(h), [&](int) -> Result<Bytes> {
-    Result<Bytes> r = inner_->Load(h, offset, length);
-    if (r.ok() && length == 0) {
+  Bytes out;
+  LB_RETURN_IF_ERROR(LoadInto(h, offset, length, &out));
+  return out;
+}
+
+Status RetryBackend::LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length,
+                              Bytes* out) {
+  return Run("load " + DescribeObject(h), [&](int) -> Status {
+    LB_RETURN_IF_ERROR(inner_->LoadInto(h, offset, length, out));
+    const size_t got = out->size();
+    if (length == 0) {
       // "To the end": the expected size comes from Stat, so a short read is caught here too
       // (one extra metadata call per whole-object load; packs are read by range).
-      Result<ObjectInfo> info = inner_->Stat(h);
-      if (!info.ok()) return info.status();
-      if (info->size > offset && r->size() < info->size - offset)
+      LB_ASSIGN_OR_RETURN(ObjectInfo info, inner_->Stat(h));
+      if (info.size > offset && got < info.size - offset)
         return Status::Unavailable("short read of " + DescribeObject(h) + ": got " +
-                                   std::to_string(r->size()) + " of " +
-                                   std::to_string(info->size - offset) + " bytes");
+                                   std::to_string(got) + " of " +
+                                   std::to_string(info.size - offset) + " bytes");
     }
-    if (r.ok() && length > 0 && r->size() != length) {
-      if (r->size() > length) {
-        return Status::Internal("backend returned " + std::to_string(r->size()) + " bytes of " +
+    if (length > 0 && got != length) {
+      if (got > length) {
+        return Status::Internal("backend returned " + std::to_string(got) + " bytes of " +
                                 DescribeObject(h) + " for " + std::to_string(length) +
                                 " requested");
       }
       return Status::Unavailable("short read of " + DescribeObject(h) + ": got " +
-                                 std::to_string(r->size()) + " of " + std::to_string(length) +
+                                 std::to_string(got) + " of " + std::to_string(length) +
                                  " bytes at offset " + std::to_string(offset));
     }
-    return r;
+    return Status::Ok();
   });
 }
 

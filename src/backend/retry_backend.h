@@ -66,6 +66,7 @@ class RetryBackend : public Backend {
   Status Save(const ObjectHandle& h, ByteView data) override;
   Status SaveParts(const ObjectHandle& h, ByteParts parts) override;
   Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override;
+  Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override;
   Result<ObjectInfo> Stat(const ObjectHandle& h) override;
   Status List(ObjectType type, std::string_view prefix,
               const std::function<Status(const ObjectInfo&)>& fn) override;

@@ -95,10 +95,12 @@ Result<Bytes> Aead::Seal(ByteView plaintext) const {
 }
 
 Status Aead::Open(ByteView sealed, Bytes* out) const {
-  out->clear();
-  if (sealed.size() < kSealOverhead || sealed[0] != kSealVersion) return AuthenticationFailed();
+  if (sealed.size() < kSealOverhead || sealed[0] != kSealVersion) {
+    out->clear();
+    return AuthenticationFailed();
+  }
   const size_t n = sealed.size() - kSealOverhead;
-  out->resize(n);
+  out->resize(n);  // reuses *out's memory: no zero-filling of bytes it already had
 
   EVP_CIPHER_CTX* ctx = nullptr;
   Status status = StartObject(key_deriver_, sealed.data(), /*encrypt=*/0, &ctx);

@@ -130,7 +130,7 @@ Status BlobCodec::Encode(ByteView plaintext, const Id& id, Bytes* out) const {
 }
 
 Status BlobCodec::Decode(ByteView stored, const Id& id, uint32_t raw_length, Bytes* out) const {
-  Bytes frame;
+  thread_local Bytes frame;  // reused: no fresh, zero-filled buffer per blob
   Status st = aead_.Open(stored, &frame);
   if (st.ok()) st = DecodeFrame(frame, raw_length, out);
   if (st.ok() && ComputeId(*out) != id) st = Status::Corruption("content does not match its id");

@@ -343,17 +343,19 @@ Status Repository::LoadIndexFiles(const std::vector<std::string>& names,
 
 Result<Bytes> Repository::LoadBlobAt(const BlobLocation& loc, const Id& id) {
   Status st;
+  // The stored form is read into a per-thread buffer: restores and checks read blob after blob,
+  // and reusing one buffer spares a fresh, zero-filled allocation for each.
+  thread_local Bytes stored;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto stored =
-        backend_->Load({ObjectType::kPack, loc.pack.Hex()}, loc.offset, loc.stored_length);
-    if (!stored.ok())
-      return stored.status().WithContext("blob " + id.Hex() + " in pack " + loc.pack.Hex());
-    if (stored->size() != loc.stored_length) {
+    Status loaded = backend_->LoadInto({ObjectType::kPack, loc.pack.Hex()}, loc.offset,
+                                       loc.stored_length, &stored);
+    if (!loaded.ok()) return loaded.WithContext("blob " + id.Hex() + " in pack " + loc.pack.Hex());
+    if (stored.size() != loc.stored_length) {
       st = Status::Corruption("blob " + id.Hex() + " in pack " + loc.pack.Hex() + ": short read");
       continue;
     }
     Bytes plain;
-    st = codec_.Decode(*stored, id, loc.raw_length, &plain);
+    st = codec_.Decode(stored, id, loc.raw_length, &plain);
     if (st.ok()) return plain;
     st = st.WithContext("pack " + loc.pack.Hex());
     // A second read tells damage in transit (gone on re-read) from damage at rest (stays).
