@@ -2,6 +2,8 @@
 
 #include <zstd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 
 namespace lifeboat {
@@ -98,23 +100,28 @@ std::string_view BlobTypeName(BlobType t) { return t == BlobType::kTree ? "tree"
 
 Status BlobCodec::Encode(ByteView plaintext, const Id& id, Bytes* out) const {
   if (plaintext.size() > kMaxBlobSize) return Status::InvalidArgument("blob too large");
-  // Per-thread scratch buffers: reused across blobs, so encoding does not fault in fresh pages
-  // for every chunk.
-  thread_local Bytes frame;
-  size_t bound = ZSTD_compressBound(plaintext.size());
-  frame.resize(1 + bound);
-  frame[0] = kFrameZstd;
-  size_t n = ZSTD_compressCCtx(ThreadCCtx(), frame.data() + 1, bound, plaintext.data(),
+  // Per-thread scratch buffer, reused across blobs so that encoding does not fault in fresh
+  // pages for every chunk. Not a Bytes: growing it must not zero-fill (touch) the whole
+  // compression bound, only the bytes zstd writes are touched, so a worker that once compressed
+  // an 8 MiB run of zeros does not keep 8 MiB of memory for good.
+  thread_local std::unique_ptr<uint8_t[]> frame;
+  thread_local size_t frame_capacity = 0;
+  const size_t bound = 1 + std::max(ZSTD_compressBound(plaintext.size()), plaintext.size());
+  if (frame_capacity < bound) {
+    frame.reset(new uint8_t[bound]);  // default-initialised: not zero-filled
+    frame_capacity = bound;
+  }
+  size_t n = ZSTD_compressCCtx(ThreadCCtx(), frame.get() + 1, bound - 1, plaintext.data(),
                                plaintext.size(), level_);
   if (ZSTD_isError(n) || n >= plaintext.size()) {
-    frame.resize(1 + plaintext.size());
     frame[0] = kFrameRaw;
-    if (!plaintext.empty()) std::memcpy(frame.data() + 1, plaintext.data(), plaintext.size());
+    if (!plaintext.empty()) std::memcpy(frame.get() + 1, plaintext.data(), plaintext.size());
+    n = plaintext.size();
   } else {
-    frame.resize(1 + n);
+    frame[0] = kFrameZstd;
   }
   size_t start = out->size();
-  LB_RETURN_IF_ERROR(aead_.SealAppend(frame, out));
+  LB_RETURN_IF_ERROR(aead_.SealAppend(ByteView(frame.get(), 1 + n), out));
 
   // Verify what we are about to commit: open, decompress, re-hash — in pieces, so verification
   // needs no second and third buffer of the blob's size (it used to take two per encoding thread).
