@@ -221,9 +221,11 @@ class Archiver {
   // read. `size_hint` (a regular file's size from fstat; nullopt for pipes) only sizes buffers.
   Result<uint64_t> ChunkStream(int fd, std::optional<uint64_t> size_hint,
                                std::vector<Id>* content);
-  // Stores one chunk unless the repository has it. The buffer of a chunk that is not handed to
-  // the saver goes back to buffers_ at once.
-  Status StoreChunk(Bytes chunk, std::vector<Id>* content);
+  // Stores one chunk unless the repository has it and appends its id to *content. Large chunks
+  // are hashed by the saver's workers (SaveUnhashed): their ids appear in *content once
+  // pending->Wait() returns. The buffer of a chunk that is not handed to the saver goes back to
+  // buffers_ at once.
+  Status StoreChunk(Bytes chunk, std::deque<Id>* content, PendingIds* pending);
 
   void WalkVirtual(const std::shared_ptr<DirState>& dir, const PathTrie& trie,
                    const Tree* old_tree);
@@ -292,7 +294,7 @@ static bool IsAllZero(ByteView data) {
   return std::memcmp(data.data(), data.data() + 1, data.size() - 1) == 0;
 }
 
-Status Archiver::StoreChunk(Bytes chunk, std::vector<Id>* content) {
+Status Archiver::StoreChunk(Bytes chunk, std::deque<Id>* content, PendingIds* pending) {
   // Runs of zeros are frequent (sparse files, disk images) and always yield the same few chunks:
   // remember their ids instead of hashing the zeros again.
   thread_local std::vector<std::pair<size_t, Id>> zero_ids;
@@ -301,8 +303,14 @@ Status Archiver::StoreChunk(Bytes chunk, std::vector<Id>* content) {
     zero_ids.clear();
     zero_ids_repo = repo_.config().id;
   }
-  Id id;
   bool zero = IsAllZero(chunk);
+  if (!zero && !options_.dry_run && chunk.size() > saver_->inline_max_bytes()) {
+    // Hashed by a saver worker: the reading thread only reads and chunks, so one large file
+    // keeps every core busy. (Zero runs are rarely new and their ids are cached below.)
+    Id& slot = content->emplace_back();  // a deque: the reference stays valid as it grows
+    return saver_->SaveUnhashed(BlobType::kData, std::move(chunk), &slot, pending);
+  }
+  Id id;
   bool known_zero = false;
   if (zero) {
     for (const auto& [len, zid] : zero_ids)
@@ -345,6 +353,14 @@ Result<uint64_t> Archiver::ChunkStream(int fd, std::optional<uint64_t> size_hint
   const size_t max = chunker.params().max_size;
   uint64_t total = 0;  // bytes read from fd so far
   bool eof = false;
+  // Ids of this stream's chunks, some filled in by saver workers (StoreChunk): the deque keeps
+  // their addresses stable, and every exit waits for the workers before it goes away.
+  std::deque<Id> ids;
+  PendingIds pending;
+  struct WaitForIds {
+    PendingIds& pending;
+    ~WaitForIds() { pending.Wait(); }
+  } wait_for_ids{pending};
   auto new_chunk = [&](ByteView leftover) {
     uint64_t unread = size_hint && *size_hint > total ? *size_hint - total : 0;
     Bytes b = buffers_.Take(
@@ -389,10 +405,14 @@ Result<uint64_t> Archiver::ChunkStream(int fd, std::optional<uint64_t> size_hint
     thread_local Bytes carry;  // bytes past the boundary: the start of the next chunk
     carry.assign(chunk.begin() + static_cast<ptrdiff_t>(cut), chunk.end());
     chunk.resize(cut);
-    LB_RETURN_IF_ERROR(StoreChunk(std::move(chunk), content));
+    LB_RETURN_IF_ERROR(StoreChunk(std::move(chunk), &ids, &pending));
     chunk = new_chunk(carry);
     scanned = 0;
   }
+  pending.Wait();
+  // A saver that failed may have left ids unset; its error also fails the backup at Flush().
+  if (saver_) LB_RETURN_IF_ERROR(saver_->status());
+  content->insert(content->end(), ids.begin(), ids.end());
   return total;
 }
 

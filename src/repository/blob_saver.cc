@@ -15,6 +15,9 @@ BlobSaver::~BlobSaver() {
     std::lock_guard lock(mu_);
     stopping_ = true;
     // Work not flushed is dropped (see the header): nothing refers to it yet.
+    for (Job& job : queue_) {
+      if (job.pending) job.pending->Done();
+    }
     queue_.clear();
     queued_bytes_ = 0;
   }
@@ -74,6 +77,20 @@ Result<bool> BlobSaver::Save(BlobType type, const Id& id, Bytes plaintext) {
   return true;
 }
 
+Status BlobSaver::SaveUnhashed(BlobType type, Bytes plaintext, Id* id_out,
+                               PendingIds* pending) {
+  {
+    std::unique_lock lock(mu_);
+    space_cv_.wait(lock, [&] { return !error_.ok() || queued_bytes_ < options_.max_queued_bytes; });
+    if (!error_.ok()) return error_;
+    pending->Add();
+    queued_bytes_ += plaintext.size();
+    queue_.push_back(Job{type, Id(), std::move(plaintext), id_out, pending});
+  }
+  work_cv_.notify_one();
+  return Status::Ok();
+}
+
 Result<bool> BlobSaver::SaveStored(BlobType type, const Id& id, Bytes stored,
                                    uint32_t raw_length) {
   LB_ASSIGN_OR_RETURN(bool accepted, Accept(type, id));
@@ -100,11 +117,32 @@ void BlobSaver::WorkerLoop() {
       ++active_;
       if (!error_.ok()) {  // drain without work after an error
         --active_;
+        if (job.pending) job.pending->Done();
         space_cv_.notify_all();
         continue;
       }
     }
     space_cv_.notify_all();
+    if (job.id_out) {
+      job.id = repo_.codec().ComputeId(job.plaintext);
+      *job.id_out = job.id;
+      bool known;
+      {
+        // The same check as Accept(): pending_ first, then the index.
+        std::lock_guard lock(mu_);
+        const Key key{job.id, job.type};
+        known = pending_.count(key) > 0 || index_.Has(job.type, job.id);
+        if (!known) pending_.insert(key);
+      }
+      job.pending->Done();  // the id is set; nothing below touches *id_out or the caller's state
+      if (known) {
+        if (options_.buffers) options_.buffers->Give(std::move(job.plaintext));
+        std::lock_guard lock(mu_);
+        --active_;
+        space_cv_.notify_all();
+        continue;
+      }
+    }
     const size_t raw_length = job.plaintext.size();
     Bytes stored;
     Status st = repo_.codec().Encode(job.plaintext, job.id, &stored);

@@ -57,6 +57,29 @@ struct BlobSaverOptions {
   }
 };
 
+// Counts the blobs a caller handed to BlobSaver::SaveUnhashed whose ids are not known yet. The
+// caller waits on it before reading the ids. Thread-safe.
+class PendingIds {
+ public:
+  void Add() {
+    std::lock_guard lock(mu_);
+    ++count_;
+  }
+  void Done() {
+    std::lock_guard lock(mu_);
+    if (--count_ == 0) cv_.notify_all();
+  }
+  void Wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return count_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t count_ = 0;  // GUARDED_BY(mu_)
+};
+
 struct BlobSaverStats {
   uint64_t new_blobs = 0, new_data_blobs = 0, new_tree_blobs = 0;
   uint64_t new_raw_bytes = 0, new_stored_bytes = 0;
@@ -83,6 +106,15 @@ class BlobSaver {
   // stay valid in a new pack. Thread-safe.
   Result<bool> SaveStored(BlobType type, const Id& id, Bytes stored, uint32_t raw_length);
 
+  // Like Save(), for a blob whose id is not computed yet: a worker computes it
+  // (repo.codec().ComputeId), writes it to *id_out, then stores the blob unless the repository or
+  // this saver already has it. So a single large file is hashed on all cores, not only by the
+  // thread that reads it. `pending` counts the blob until *id_out is set; the caller must
+  // pending->Wait() before reading *id_out and keep both alive until then. If the saver fails,
+  // *id_out may stay unset: the error is returned by every later call and by Flush(). Blocks
+  // while the queue is full. Thread-safe.
+  Status SaveUnhashed(BlobType type, Bytes plaintext, Id* id_out, PendingIds* pending);
+
   // True if the blob is in the index or queued here. Thread-safe.
   bool Known(BlobType type, const Id& id);
 
@@ -93,6 +125,13 @@ class BlobSaver {
   Status Flush();
 
   BlobSaverStats stats() const;
+  // The first error that stopped the saver (sticky), or OK.
+  Status status() {
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+  // Blobs up to this size are encoded in the caller's thread by Save().
+  size_t inline_max_bytes() const { return options_.inline_max_bytes; }
   // Names of the index files this saver has written so far. Thread-safe.
   std::vector<Id> index_files() const;
 
@@ -101,6 +140,8 @@ class BlobSaver {
     BlobType type;
     Id id;
     Bytes plaintext;
+    Id* id_out = nullptr;          // SaveUnhashed: the id is computed by the worker
+    PendingIds* pending = nullptr;  // SaveUnhashed: told once id_out is set (or dropped)
   };
   struct Key {
     Id id;

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <deque>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -673,6 +674,72 @@ TEST_F(RepositoryTest, DamagedPackIsReportedWhenTheBlobIsRead) {
   EXPECT_EQ(blob.status().code(), StatusCode::kCorruption);
   EXPECT_NE(blob.status().message().find(loc->pack.Hex()), std::string::npos);
   EXPECT_NE(blob.status().message().find(id.Hex()), std::string::npos);
+}
+
+TEST_F(RepositoryTest, SaveUnhashedComputesIdsOnWorkersAndDeduplicates) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  constexpr int kUnique = 30;
+  std::vector<Bytes> data;
+  for (int i = 0; i < kUnique; ++i) data.push_back(RandomData(5000 + 13 * i, 500 + i));
+  // One blob the repository has before: known, so not stored again.
+  {
+    BlobSaver first(*repo, SaverOptions(1, 1u << 20, 4));
+    ASSERT_TRUE(first.Save(BlobType::kData, repo->codec().ComputeId(data[0]), data[0]).ok());
+    ASSERT_TRUE(first.Flush().ok());
+  }
+  BlobSaver saver(*repo, SaverOptions(3, 32u << 10, 2));
+  // Two threads offer every blob twice (so the same id races on the workers) and wait for ids.
+  std::vector<std::thread> threads;
+  std::vector<std::deque<Id>> got(2);
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      PendingIds pending;
+      for (int round = 0; round < 2; ++round) {
+        for (int i = 0; i < kUnique; ++i) {
+          Status st = saver.SaveUnhashed(BlobType::kData, data[i], &got[t].emplace_back(), &pending);
+          if (!st.ok()) ADD_FAILURE() << st.ToString();
+        }
+      }
+      pending.Wait();
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(saver.Flush().ok());
+  for (int t = 0; t < 2; ++t) {
+    ASSERT_EQ(got[t].size(), 2u * kUnique);
+    for (int i = 0; i < 2 * kUnique; ++i)
+      EXPECT_EQ(got[t][i], repo->codec().ComputeId(data[i % kUnique])) << t << " " << i;
+  }
+  EXPECT_EQ(saver.stats().new_blobs, static_cast<uint64_t>(kUnique - 1));
+  for (const Bytes& b : data) {
+    Id id = repo->codec().ComputeId(b);
+    auto loaded = repo->LoadBlob(BlobType::kData, id);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    EXPECT_EQ(*loaded, b);
+  }
+}
+
+TEST_F(RepositoryTest, SaveUnhashedAfterAFailureReturnsTheErrorAndReleasesWaiters) {
+  InitOptions small_packs;
+  small_packs.pack_size = 1u << 20;
+  auto repo = Repository::Init(NewBackend(), "pw", small_packs);
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  BlobSaver saver(**repo, SaverOptions(2, 1u << 20, 1, 0));
+  control_->fail_saves = true;
+  PendingIds pending;
+  std::deque<Id> ids;
+  Status last;
+  // 64 KiB blobs fill a 1 MiB pack every 16 or so; its store fails, and so do later calls.
+  for (int i = 0; i < 200 && last.ok(); ++i) {
+    last = saver.SaveUnhashed(BlobType::kData, RandomData(64u << 10, 700 + i), &ids.emplace_back(),
+                              &pending);
+  }
+  pending.Wait();  // must return: dropped jobs are released too
+  EXPECT_EQ(last.code(), StatusCode::kIOError) << last.ToString();
+  EXPECT_FALSE(saver.Flush().ok());
+  EXPECT_FALSE(saver.status().ok());
+  control_->fail_saves = false;
 }
 
 TEST_F(RepositoryTest, BackendFailureStopsTheSaver) {
