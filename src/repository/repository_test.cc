@@ -112,6 +112,15 @@ class RepositoryTest : public ::testing::Test {
     return repo.ok() ? std::move(*repo) : nullptr;
   }
 
+  // pack_size 1 MiB, the smallest allowed: a few blobs make several packs and index files.
+  std::unique_ptr<Repository> InitRepoWithSmallPacks() {
+    InitOptions opts;
+    opts.pack_size = 1u << 20;
+    auto repo = Repository::Init(NewBackend(), "pw", opts);
+    EXPECT_TRUE(repo.ok()) << repo.status().ToString();
+    return repo.ok() ? std::move(*repo) : nullptr;
+  }
+
   std::unique_ptr<Repository> OpenRepo(std::string_view password = "pw") {
     auto repo = Repository::Open(NewBackend(), password);
     EXPECT_TRUE(repo.ok()) << repo.status().ToString();
@@ -481,11 +490,8 @@ std::map<std::pair<BlobType, Id>, int> StoredBlobs(MemoryBackend& store, const c
 }
 
 TEST_F(RepositoryTest, ConcurrentSavesFromFourThreads) {
-  InitOptions opts;
-  opts.pack_size = 1u << 20;  // the smallest allowed: several packs and index files
-  auto init = Repository::Init(NewBackend(), "pw", opts);
-  ASSERT_TRUE(init.ok());
-  auto repo = std::move(*init);
+  auto repo = InitRepoWithSmallPacks();
+  ASSERT_TRUE(repo);
   constexpr int kUnique = 300;
   std::vector<Bytes> data;
   std::vector<Id> ids;
@@ -557,11 +563,8 @@ TEST_F(RepositoryTest, ConcurrentSavesFromFourThreads) {
 }
 
 TEST_F(RepositoryTest, TreesAndDataNeverShareAPack) {
-  InitOptions opts;
-  opts.pack_size = 1u << 20;
-  auto init = Repository::Init(NewBackend(), "pw", opts);
-  ASSERT_TRUE(init.ok());
-  auto repo = std::move(*init);
+  auto repo = InitRepoWithSmallPacks();
+  ASSERT_TRUE(repo);
   // Sizes on both sides of inline_max_bytes, so the inline writers and the workers' writers both
   // receive trees and data.
   BlobSaver saver(*repo, SaverOptions(2, 256u << 10, 2, 4096));
@@ -721,11 +724,9 @@ TEST_F(RepositoryTest, SaveUnhashedComputesIdsOnWorkersAndDeduplicates) {
 }
 
 TEST_F(RepositoryTest, SaveUnhashedAfterAFailureReturnsTheErrorAndReleasesWaiters) {
-  InitOptions small_packs;
-  small_packs.pack_size = 1u << 20;
-  auto repo = Repository::Init(NewBackend(), "pw", small_packs);
-  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
-  BlobSaver saver(**repo, SaverOptions(2, 1u << 20, 1, 0));
+  auto repo = InitRepoWithSmallPacks();
+  ASSERT_TRUE(repo);
+  BlobSaver saver(*repo, SaverOptions(2, 1u << 20, 1, 0));
   control_->fail_saves = true;
   PendingIds pending;
   std::deque<Id> ids;
@@ -790,11 +791,8 @@ TEST_F(RepositoryTest, FailedIndexWriteIsRetriedByTheNextFlush) {
 TEST_F(RepositoryTest, IndexWriteFailureDuringBackupIsRetried) {
   // packs_per_index = 1: a worker writes an index file after every pack. Index writes fail for
   // a while; the entries are kept and written by Flush once the backend works again.
-  InitOptions opts;
-  opts.pack_size = 1u << 20;
-  auto init = Repository::Init(NewBackend(), "pw", opts);
-  ASSERT_TRUE(init.ok());
-  auto repo = std::move(*init);
+  auto repo = InitRepoWithSmallPacks();
+  ASSERT_TRUE(repo);
   BlobSaver saver(*repo, SaverOptions(1, 1u << 20, 1));
   control_->fail_index_saves = true;
   std::vector<Bytes> blobs;
