@@ -28,9 +28,9 @@ namespace lifeboat {
 namespace {
 
 constexpr uint64_t kJobBytes = 4u << 20;   // one content job covers about this many bytes
-constexpr size_t kCacheBytes = 16u << 20;
+constexpr size_t kCacheBytes = 16u << 20;  // LRU cache of recently loaded blobs (>= 2 max-size blobs)
 // Files at least this large are written through (WriteThrough) job by job.
-constexpr uint64_t kWriteThroughBytes = 16u << 20;  // LRU cache of recently loaded blobs (>= 2 max-size blobs)
+constexpr uint64_t kWriteThroughBytes = 16u << 20;
 constexpr auto kProgressInterval = std::chrono::milliseconds(250);
 
 bool RunningAsRoot() { return ::geteuid() == 0; }
@@ -339,7 +339,6 @@ int WorkerCount(const RestoreOptions& o) {
   return n == 0 ? 2 : static_cast<int>(n);
 }
 
-// Opens the directory `rel` below `root_fd` one component at a time, refusing symlinks.
 // Writes [offset, offset + length) of a restored file to disk and drops it from the page cache,
 // so that restoring a large file does not fill memory with dirty pages and the next writes reuse
 // these pages instead of fresh ones (which cost several times more, above all in virtual
@@ -359,6 +358,7 @@ Status WriteThrough(int fd, uint64_t offset, uint64_t length) {
   return Status::Ok();
 }
 
+// Opens the directory `rel` below `root_fd` one component at a time, refusing symlinks.
 Result<FileDescriptor> OpenDirBeneath(int root_fd, const std::string& rel) {
   FileDescriptor cur(::fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
   if (!cur.valid()) return PosixError("dup target directory");

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-
 #include <atomic>
 #include <chrono>
 #include <random>
