@@ -102,7 +102,7 @@ discard() {
   for path in "$@"; do
     [[ -e $path ]] || continue
     mkdir -p "$TRASH"
-    mv "$path" "$(mktemp -d "$TRASH/XXXXXX")/" || die "cannot move $path to $TRASH"
+    mv "$path" "$(mktemp -d "$TRASH/discarded.XXXXXX")/" || die "cannot move $path to $TRASH"
   done
 }
 DATA=$(mkdir -p "${BENCH_DATA:-$WORK/data}" && cd "${BENCH_DATA:-$WORK/data}" && pwd)
@@ -334,7 +334,7 @@ if [[ -n $out_file ]]; then
 fi
 log "raw results: $RESULTS; logs: $WORK/logs"
 if [[ -d $TRASH ]]; then
-  log "emptying $TRASH (start the next run a few minutes after this one: see above discard())"
+  log "emptying $TRASH; ext4 allocates inodes slowly for a few minutes after a mass delete, so start the next run a few minutes from now"
   rm -rf "$TRASH"
 fi
 exit "$any_failure"

@@ -13,6 +13,14 @@ namespace {
 
 constexpr size_t kMiB = 1024 * 1024;
 
+// One step of xorshift64 (13, 7, 17): advances *state and returns the new value.
+uint64_t Xorshift64(uint64_t* state) {
+  *state ^= *state << 13;
+  *state ^= *state >> 7;
+  *state ^= *state << 17;
+  return *state;
+}
+
 // xorshift64 (13, 7, 17), each state emitted as 8 little-endian bytes. The known-answer vectors
 // below were produced by an independent Python implementation of the spec in chunker.h using
 // the same generator.
@@ -20,9 +28,7 @@ Bytes XorshiftBytes(uint64_t seed, size_t n) {
   Bytes out(n);
   uint64_t s = seed;
   for (size_t i = 0; i < n; i += 8) {
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
+    Xorshift64(&s);
     for (size_t b = 0; b < 8 && i + b < n; ++b) out[i + b] = static_cast<uint8_t>(s >> (8 * b));
   }
   return out;
@@ -391,10 +397,7 @@ TEST(ChunkerTest, StreamingMatchesOneBuffer) {
   std::vector<size_t> expected = CutAll(c, data);
   uint64_t rng = 12345;
   auto next_read = [&rng] {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return static_cast<size_t>(1 + rng % (3 * kMiB));  // 1 byte .. 3 MiB
+    return static_cast<size_t>(1 + Xorshift64(&rng) % (3 * kMiB));  // 1 byte .. 3 MiB
   };
   EXPECT_EQ(CutStreaming(c, data, next_read, /*fill_to_max=*/true), expected);
 }
@@ -404,12 +407,7 @@ TEST(ChunkerTest, StreamingWithSmallReadsMatchesOneBuffer) {
   Chunker c(GearTable::FromSecret(Secret(9)), ChunkerParams{100, 256, 1000});
   std::vector<size_t> expected = CutAll(c, data);
   uint64_t rng = 6789;
-  auto next_read = [&rng] {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return static_cast<size_t>(1 + rng % 97);
-  };
+  auto next_read = [&rng] { return static_cast<size_t>(1 + Xorshift64(&rng) % 97); };
   EXPECT_EQ(CutStreaming(c, data, next_read, /*fill_to_max=*/false), expected);
   EXPECT_EQ(CutStreaming(c, data, next_read, /*fill_to_max=*/true), expected);
   EXPECT_EQ(CutStreaming(c, data, next_read, /*fill_to_max=*/false, /*resume=*/true), expected);
@@ -422,10 +420,8 @@ TEST(ChunkerTest, ResumingAfterSmallReadsMatchesOneBuffer) {
   std::vector<size_t> expected = CutAll(c, data);
   uint64_t rng = 99;
   auto next_read = [&rng] {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng % 4 == 0 ? static_cast<size_t>(1 + rng % 1000) : size_t{256} * 1024;
+    uint64_t r = Xorshift64(&rng);
+    return r % 4 == 0 ? static_cast<size_t>(1 + r % 1000) : size_t{256} * 1024;
   };
   EXPECT_EQ(CutStreaming(c, data, next_read, /*fill_to_max=*/false, /*resume=*/true), expected);
   // Zeros reach max_size without a natural boundary: forced cuts, also when resuming.

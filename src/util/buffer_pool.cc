@@ -54,7 +54,7 @@ void BufferPool::Give(Bytes buffer) {
   if (buffer.capacity() < kMinPooledCapacity) return;
   {
     std::lock_guard lock(mu_);
-    if (pooled_ + std::min(buffer.size(), buffer.capacity()) > max_bytes_) return;  // freed below
+    if (pooled_ + buffer.size() > max_bytes_) return;  // no room: the buffer is freed on return
   }
   const size_t resident = ReleaseUnusedPages(buffer);  // outside the lock: a system call
   buffer.clear();
