@@ -58,12 +58,5 @@ void FuzzRoundTrip(ByteView p) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace lifeboat;
-  auto in = fuzz::SplitMode(data, size, 2);
-  if (!in) return 0;
-  if (in->mode == 0) {
-    FuzzOpen(in->payload);
-  } else {
-    FuzzRoundTrip(in->payload);
-  }
-  return 0;
+  return fuzz::Dispatch(data, size, {FuzzOpen, FuzzRoundTrip});
 }

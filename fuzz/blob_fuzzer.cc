@@ -43,6 +43,9 @@ void FuzzDecode(ByteView p, bool seal) {
   FUZZ_CHECK(Codec(3).ComputeId(out) == id);
 }
 
+void FuzzRaw(ByteView p) { FuzzDecode(p, /*seal=*/false); }
+void FuzzSealed(ByteView p) { FuzzDecode(p, /*seal=*/true); }
+
 void FuzzRoundTrip(ByteView p) {
   if (p.empty()) return;
   const BlobCodec& codec = Codec(p[0]);
@@ -63,18 +66,5 @@ void FuzzRoundTrip(ByteView p) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace lifeboat;
-  auto in = fuzz::SplitMode(data, size, 3);
-  if (!in) return 0;
-  switch (in->mode) {
-    case 0:
-      FuzzDecode(in->payload, /*seal=*/false);
-      break;
-    case 1:
-      FuzzDecode(in->payload, /*seal=*/true);
-      break;
-    case 2:
-      FuzzRoundTrip(in->payload);
-      break;
-  }
-  return 0;
+  return fuzz::Dispatch(data, size, {FuzzRaw, FuzzSealed, FuzzRoundTrip});
 }

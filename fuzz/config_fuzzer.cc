@@ -36,19 +36,16 @@ void FuzzStored(ByteView stored) {
   FUZZ_CHECK(ConfigToJson(*back) == ConfigToJson(*config));
 }
 
+void FuzzSealed(ByteView json) {
+  Bytes stored = {'L', 'I', 'F', 'E', 'B', 'O', 'A', 'T', 1, 0, 0, 0};
+  FUZZ_CHECK(fuzz::FixedAead().SealAppend(json, &stored).ok());
+  FuzzStored(stored);
+}
+
 }  // namespace
 }  // namespace lifeboat
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace lifeboat;
-  auto in = fuzz::SplitMode(data, size, 2);
-  if (!in) return 0;
-  if (in->mode == 0) {
-    FuzzStored(in->payload);
-  } else {
-    Bytes stored = {'L', 'I', 'F', 'E', 'B', 'O', 'A', 'T', 1, 0, 0, 0};
-    FUZZ_CHECK(fuzz::FixedAead().SealAppend(in->payload, &stored).ok());
-    FuzzStored(stored);
-  }
-  return 0;
+  return fuzz::Dispatch(data, size, {FuzzStored, FuzzSealed});
 }

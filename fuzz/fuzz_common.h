@@ -1,21 +1,25 @@
 // Shared by the libFuzzer targets (fuzz/*_fuzzer.cc) and the seed-corpus tool (make_fuzz_corpus).
 //
-// Input layout of every target: byte 0 selects a mode (byte % number of modes), the rest is the
-// payload. Targets whose decoder sits behind a sealed object (doc/repository-format.md §2.1) have
-// a "raw" mode, which feeds the payload as the stored bytes (so only inputs sealed with the fixed
-// test key below get past the GCM tag), and a "sealed" or "plain" mode, which seals the payload
-// with that key first or calls the plaintext decoder directly, so that the fuzzer explores the
-// decoder behind the authentication.
+// Input layout of every target but tree_fuzzer (one mode, no mode byte): byte 0 selects a mode
+// (byte % number of modes), the rest is the payload; Dispatch below does the split. Targets whose
+// decoder sits behind a sealed object (doc/repository-format.md §2.1) have a "raw" mode, which
+// feeds the payload as the stored bytes (so only inputs sealed with the fixed test key below get
+// past the GCM tag), and a "sealed" or "plain" mode, which seals the payload with that key first or
+// calls the plaintext decoder directly, so that the fuzzer explores the decoder behind the
+// authentication.
 //
-//   auto in = fuzz::SplitMode(data, size, 2);
-//   if (!in) return 0;
-//   if (in->mode == 0) ... DecodeX(in->payload) ... else ... DecodeX(fuzz::SealFixed(...)) ...
+//   void FuzzRaw(ByteView stored) { ... DecodeX(stored) ... }
+//   void FuzzSealed(ByteView plain) { ... DecodeX(fuzz::SealFixed(plain)) ... }
+//   extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+//     return fuzz::Dispatch(data, size, {FuzzRaw, FuzzSealed});  // mode 0 raw, mode 1 sealed
+//   }
 //   FUZZ_CHECK(re_encoded == original);  // aborts: libFuzzer records the input as a crash
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -33,6 +37,20 @@ struct Input {
 inline std::optional<Input> SplitMode(const uint8_t* data, size_t size, uint8_t modes) {
   if (size == 0) return std::nullopt;
   return Input{static_cast<uint8_t>(data[0] % modes), ByteView(data + 1, size - 1)};
+}
+
+// One mode of a target: checks what the code under test does with the payload.
+using ModeFunction = void (*)(ByteView payload);
+
+// The whole of a target's LLVMFuzzerTestOneInput: SplitMode over modes.size() modes, then the
+// payload goes to modes[mode]. The order of `modes` is the mode numbering that the target's
+// header comment documents and make_fuzz_corpus's WithMode seeds rely on; at least one mode.
+// Returns 0 (libFuzzer's "keep going"), also for the empty input.
+inline int Dispatch(const uint8_t* data, size_t size, std::initializer_list<ModeFunction> modes) {
+  auto in = SplitMode(data, size, static_cast<uint8_t>(modes.size()));
+  if (!in) return 0;
+  modes.begin()[in->mode](in->payload);
+  return 0;
 }
 
 // Prepends the mode byte (for the corpus tool).

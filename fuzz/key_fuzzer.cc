@@ -88,18 +88,5 @@ void FuzzTime(ByteView text) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace lifeboat;
-  auto in = fuzz::SplitMode(data, size, 3);
-  if (!in) return 0;
-  switch (in->mode) {
-    case 0:
-      FuzzRaw(in->payload);
-      break;
-    case 1:
-      FuzzMaterial(in->payload);
-      break;
-    case 2:
-      FuzzTime(in->payload);
-      break;
-  }
-  return 0;
+  return fuzz::Dispatch(data, size, {FuzzRaw, FuzzMaterial, FuzzTime});
 }

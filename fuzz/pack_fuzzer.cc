@@ -64,32 +64,21 @@ void FuzzPack(ByteView pack) {
   CheckHeader(*parsed, pack.size() - 4 - header_len);
 }
 
+void FuzzSealed(ByteView p) {
+  size_t filler = p.size() >= 2 ? (size_t{p[0]} | size_t{p[1]} << 8) : 0;
+  p = p.subspan(std::min<size_t>(2, p.size()));
+  Bytes pack(filler, 0xAB);
+  FUZZ_CHECK(fuzz::FixedAead().SealAppend(p, &pack).ok());
+  uint8_t trailer[4];
+  StoreLE32(trailer, static_cast<uint32_t>(p.size() + crypto::kSealOverhead));
+  pack.insert(pack.end(), trailer, trailer + 4);
+  FuzzPack(pack);
+}
+
 }  // namespace
 }  // namespace lifeboat
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace lifeboat;
-  auto in = fuzz::SplitMode(data, size, 3);
-  if (!in) return 0;
-  switch (in->mode) {
-    case 0:
-      FuzzPlain(in->payload);
-      break;
-    case 1:
-      FuzzPack(in->payload);
-      break;
-    case 2: {
-      ByteView p = in->payload;
-      size_t filler = p.size() >= 2 ? (size_t{p[0]} | size_t{p[1]} << 8) : 0;
-      p = p.subspan(std::min<size_t>(2, p.size()));
-      Bytes pack(filler, 0xAB);
-      FUZZ_CHECK(fuzz::FixedAead().SealAppend(p, &pack).ok());
-      uint8_t trailer[4];
-      StoreLE32(trailer, static_cast<uint32_t>(p.size() + crypto::kSealOverhead));
-      pack.insert(pack.end(), trailer, trailer + 4);
-      FuzzPack(pack);
-      break;
-    }
-  }
-  return 0;
+  return fuzz::Dispatch(data, size, {FuzzPlain, FuzzPack, FuzzSealed});
 }
