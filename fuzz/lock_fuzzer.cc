@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "backend/memory_backend.h"
 #include "fuzz/fuzz_common.h"
@@ -39,23 +40,9 @@ Fixture& TheFixture() {
   return *f;
 }
 
-}  // namespace
-}  // namespace lifeboat
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace lifeboat;
-  auto in = fuzz::SplitMode(data, size, 2);
-  if (!in) return 0;
+// Lists and removes the one lock in the repository, `name`, which the caller has just saved.
+void CheckListAndRemove(const std::string& name) {
   Fixture& fx = TheFixture();
-  std::string name;
-  if (in->mode == 0) {
-    auto id = fx.repo->SaveUnpacked(ObjectType::kLock, in->payload);
-    FUZZ_CHECK(id.ok());
-    name = id->Hex();
-  } else {
-    name = HexEncode(crypto::Sha256(in->payload));
-    FUZZ_CHECK(fx.backend->Save({ObjectType::kLock, name}, in->payload).ok());
-  }
   // A fixed clock (2026-01-01T00:00:00Z) keeps staleness a function of the input alone (apart
   // from the pid check, which asks the kernel whether a process exists on this host).
   LockOptions options;
@@ -77,5 +64,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (deterministic) FUZZ_CHECK(*removed == (info.stale ? 1 : 0));
   if (*removed == 0) FUZZ_CHECK(fx.backend->Remove({ObjectType::kLock, name}).ok());
   FUZZ_CHECK(!fx.backend->Stat({ObjectType::kLock, name}).ok());
-  return 0;
+}
+
+void FuzzPlain(ByteView json) {
+  auto id = TheFixture().repo->SaveUnpacked(ObjectType::kLock, json);
+  FUZZ_CHECK(id.ok());
+  CheckListAndRemove(id->Hex());
+}
+
+void FuzzRaw(ByteView stored) {
+  std::string name = HexEncode(crypto::Sha256(stored));
+  FUZZ_CHECK(TheFixture().backend->Save({ObjectType::kLock, name}, stored).ok());
+  CheckListAndRemove(name);
+}
+
+}  // namespace
+}  // namespace lifeboat
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace lifeboat;
+  return fuzz::Dispatch(data, size, {FuzzPlain, FuzzRaw});
 }
