@@ -90,6 +90,16 @@ inline Bytes SealFixed(ByteView plaintext) {
   return std::move(*sealed);
 }
 
+// The raw mode of a target whose plaintext mode is Plain: opens the payload as a stored object
+// with the fixed key and hands the plaintext to Plain. Payloads that do not open (nearly all that
+// the fuzzer makes up) are skipped: refusing them is Aead's job, which aead_fuzzer checks.
+//   return fuzz::Dispatch(data, size, {FuzzPlain, fuzz::OpenFixedThen<FuzzPlain>});
+template <ModeFunction Plain>
+void OpenFixedThen(ByteView stored) {
+  auto plain = FixedAead().Open(stored);
+  if (plain.ok()) Plain(*plain);
+}
+
 // Reads a little-endian u32 from the front of *v and advances it; 0 if fewer than 4 bytes.
 inline uint32_t TakeU32(ByteView* v) {
   if (v->size() < 4) {

@@ -87,13 +87,5 @@ void FuzzPlain(ByteView plain) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace lifeboat;
-  auto in = fuzz::SplitMode(data, size, 2);
-  if (!in) return 0;
-  if (in->mode == 0) {
-    FuzzPlain(in->payload);
-  } else {
-    Bytes plain;
-    if (fuzz::FixedAead().Open(in->payload, &plain).ok()) FuzzPlain(plain);
-  }
-  return 0;
+  return fuzz::Dispatch(data, size, {FuzzPlain, fuzz::OpenFixedThen<FuzzPlain>});
 }
