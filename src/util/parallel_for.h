@@ -1,0 +1,45 @@
+// ParallelFor: runs fn(i) for every i in [0, n) on a few threads that take the next index from a
+// shared counter, so a slow item never holds up the others. The checker, the repairs, the copier
+// and prune spread their per-pack and per-file work with it.
+//
+//   ParallelFor(packs.size(), workers, options.cancel, [&](size_t i) { CheckPack(packs[i]); });
+//   Status st = ParallelForUntilError(jobs.size(), workers, [&](size_t i) { return Do(jobs[i]); });
+//
+// Threads: min(workers, n) of them (workers <= 0 counts as 1); with one, fn runs inline on the
+// caller's thread and no thread is started. Otherwise fn is called concurrently from several
+// threads, so whatever it shares must be thread-safe; fn must not throw. Every call blocks until
+// all calls of fn have returned.
+//
+// Order: indices are handed out in increasing order and each at most once, so the indices that
+// ran always form a prefix [0, m) of [0, n), m == n unless the loop stopped early.
+//
+// Stopping: `cancel` (may be null) is read, and for ParallelForWhile the stop that fn returning
+// false sets, before each index is taken. Calls already running finish; the thread that set the
+// stop or saw it takes no further index, and another thread that checked just before the stop may
+// still start one more call. ParallelFor and ParallelForWhile do not say whether they stopped:
+// the caller checks its own state (e.g. reads `cancel` again).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+
+#include "util/status.h"
+
+namespace lifeboat {
+
+// Runs fn(i) for every i in [0, n) on up to `workers` threads; stops handing out indices once
+// *cancel is true.
+void ParallelFor(size_t n, int workers, const std::atomic<bool>* cancel,
+                 const std::function<void(size_t)>& fn);
+
+// As ParallelFor, but fn returning false also stops the loop, for every thread.
+void ParallelForWhile(size_t n, int workers, const std::atomic<bool>* cancel,
+                      const std::function<bool(size_t)>& fn);
+
+// As ParallelForWhile, stopping at the first error, which it returns (when several calls fail at
+// once, the first one recorded). OK when every call returned OK. There is no cancel flag: fn
+// reports cancellation as an error of its own.
+Status ParallelForUntilError(size_t n, int workers, const std::function<Status(size_t)>& fn);
+
+}  // namespace lifeboat
