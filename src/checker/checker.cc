@@ -13,6 +13,7 @@
 
 #include "crypto/crypto.h"
 #include "pack/pack.h"
+#include "util/parallel_for.h"
 
 namespace lifeboat {
 
@@ -210,28 +211,6 @@ class ProblemLog {
 };
 
 bool IsCancelled(const std::atomic<bool>* cancel) { return cancel && cancel->load(); }
-
-// Runs fn(i) for every i in [0, n) on up to `workers` threads; stops early when cancelled.
-void ParallelFor(size_t n, int workers, const std::atomic<bool>* cancel,
-                 const std::function<void(size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  auto run = [&] {
-    for (;;) {
-      if (IsCancelled(cancel)) return;
-      size_t i = next.fetch_add(1);
-      if (i >= n) return;
-      fn(i);
-    }
-  };
-  size_t threads = std::min<size_t>(static_cast<size_t>(std::max(workers, 1)), n);
-  if (threads <= 1) {
-    run();
-    return;
-  }
-  std::vector<std::thread> pool;
-  for (size_t t = 0; t < threads; ++t) pool.emplace_back(run);
-  for (auto& t : pool) t.join();
-}
 
 std::string ShortList(const std::vector<std::string>& items, uint64_t total) {
   std::string out;
