@@ -15,7 +15,6 @@ namespace lifeboat {
 using repair_internal::CheckLock;
 using repair_internal::IsCancelled;
 using repair_internal::ListObjects;
-using repair_internal::ParallelFor;
 using repair_internal::Workers;
 
 namespace {
@@ -60,7 +59,7 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
   Status first_error;                                     // GUARDED_BY(mu)
   std::unordered_map<Id, std::string, IdHash> unreadable;  // pack -> why; GUARDED_BY(mu)
   std::atomic<uint64_t> indexed{0}, damaged_blobs{0};
-  ParallelFor(packs.size(), workers, options.cancel, [&](size_t i) {
+  ParallelForWhile(packs.size(), workers, options.cancel, [&](size_t i) {
     const auto& [id, size] = packs[i];
     const std::string name = id.Hex();
     Result<std::vector<PackedBlob>> header = std::vector<PackedBlob>();
@@ -109,7 +108,7 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
   //    that blobs still intact in them stay findable (and salvageable by `repair packs`).
   std::unordered_map<Id, std::vector<PackedBlob>, IdHash> old_entries;  // GUARDED_BY(mu)
   std::atomic<uint64_t> undecodable{0};
-  ParallelFor(index_infos.size(), workers, options.cancel, [&](size_t i) {
+  ParallelForWhile(index_infos.size(), workers, options.cancel, [&](size_t i) {
     auto plain = repo.LoadUnpacked(ObjectType::kIndex, index_infos[i].name);
     Result<IndexFile> file =
         plain.ok() ? DecodeIndexFile(*plain) : Result<IndexFile>(plain.status());

@@ -3,12 +3,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "repair/repair.h"
+#include "util/parallel_for.h"
 
 namespace lifeboat::repair_internal {
 
@@ -17,29 +17,6 @@ inline bool IsCancelled(const std::atomic<bool>* cancel) { return cancel && canc
 inline int Workers(int requested) {
   if (requested > 0) return requested;
   return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
-}
-
-// Runs fn(i) for every i in [0, n) on up to `workers` threads; stops handing out work once
-// cancelled or once fn returned false.
-inline void ParallelFor(size_t n, int workers, const std::atomic<bool>* cancel,
-                        const std::function<bool(size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> stop{false};
-  auto run = [&] {
-    while (!stop && !IsCancelled(cancel)) {
-      size_t i = next.fetch_add(1);
-      if (i >= n) return;
-      if (!fn(i)) stop = true;
-    }
-  };
-  size_t threads = std::min<size_t>(static_cast<size_t>(std::max(workers, 1)), n);
-  if (threads <= 1) {
-    run();
-    return;
-  }
-  std::vector<std::thread> pool;
-  for (size_t t = 0; t < threads; ++t) pool.emplace_back(run);
-  for (auto& t : pool) t.join();
 }
 
 // Every object of `type` in the backend, sorted by name.

@@ -18,7 +18,6 @@ using repair_internal::BlobRefHash;
 using repair_internal::CheckLock;
 using repair_internal::IsCancelled;
 using repair_internal::ListObjects;
-using repair_internal::ParallelFor;
 using repair_internal::Workers;
 
 namespace {
@@ -34,7 +33,7 @@ Status LoadIndexWithout(Repository& repo, const std::vector<Id>& files,
   damaged_entries->clear();
   std::mutex mu;
   Status first_error;  // GUARDED_BY(mu)
-  ParallelFor(files.size(), workers, nullptr, [&](size_t i) {
+  ParallelForWhile(files.size(), workers, nullptr, [&](size_t i) {
     const std::string name = files[i].Hex();
     auto plain = repo.LoadUnpacked(ObjectType::kIndex, name);
     Result<IndexFile> file = plain.ok() ? DecodeIndexFile(*plain) : Result<IndexFile>(plain.status());
@@ -119,7 +118,7 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
     std::mutex mu;
     Status first_error;                                  // GUARDED_BY(mu)
     std::unordered_map<Id, std::string, IdHash> failed;  // GUARDED_BY(mu)
-    ParallelFor(elsewhere.size(), workers, options.cancel, [&](size_t i) {
+    ParallelForWhile(elsewhere.size(), workers, options.cancel, [&](size_t i) {
       const auto& [ref, loc] = elsewhere[i];
       auto blob = repo.LoadBlobAt(loc, ref.id);
       if (blob.ok()) return true;
