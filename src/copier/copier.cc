@@ -5,7 +5,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -14,6 +13,7 @@
 #include "pack/pack.h"
 #include "repository/blob_saver.h"
 #include "repository/tree.h"
+#include "util/parallel_for.h"
 
 namespace lifeboat {
 
@@ -44,39 +44,6 @@ struct TreePair {
 // Blobs re-encrypted recently (source id -> target id); cleared when full, so memory stays bounded
 // while repeated chunks close together (zero blocks, duplicated files) are loaded once.
 constexpr size_t kRecentBlobs = 1 << 16;
-
-// Runs fn(0..n-1) on up to `workers` threads. Stops handing out work after the first error and
-// returns it.
-Status ParallelFor(size_t n, int workers, const std::function<Status(size_t)>& fn) {
-  size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(1, workers)));
-  if (threads <= 1) {
-    for (size_t i = 0; i < n; ++i) LB_RETURN_IF_ERROR(fn(i));
-    return Status::Ok();
-  }
-  std::mutex mu;
-  size_t next = 0;
-  Status first_error;
-  auto worker = [&] {
-    for (;;) {
-      size_t i;
-      {
-        std::lock_guard lock(mu);
-        if (next >= n || !first_error.ok()) return;
-        i = next++;
-      }
-      Status st = fn(i);
-      if (!st.ok()) {
-        std::lock_guard lock(mu);
-        if (first_error.ok()) first_error = st;
-        return;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
-  return first_error;
-}
 
 // True when `copy` looks like the re-encrypted form of `original`: the same entries with the same
 // metadata, only blob and subtree ids differing. Guards the incremental shortcut against pairing
@@ -337,7 +304,7 @@ Status CopyRun::CopyPacks(const std::map<Id, std::vector<BlobRef>>& by_pack) {
   for (size_t start = 0; start < packs.size(); start += per_index) {
     size_t count = std::min(per_index, packs.size() - start);
     std::vector<std::vector<PackedBlob>> headers(count);
-    LB_RETURN_IF_ERROR(ParallelFor(count, opt_.pack_workers, [&](size_t k) -> Status {
+    LB_RETURN_IF_ERROR(ParallelForUntilError(count, opt_.pack_workers, [&](size_t k) -> Status {
       LB_RETURN_IF_ERROR(CheckCancelled());
       const auto& [pack, needed] = *packs[start + k];
       LB_ASSIGN_OR_RETURN(headers[k], TransferPack(pack));
