@@ -12,6 +12,7 @@
 #include "crypto/hash.h"
 #include "repository/blob_saver.h"
 #include "repository/index_writer.h"
+#include "util/parallel_for.h"
 
 namespace lifeboat {
 namespace {
@@ -303,8 +304,7 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
     std::vector<const std::pair<const Id, std::vector<PackedBlob>>*> jobs;
     for (const auto& entry : wanted) jobs.push_back(&entry);
     std::mutex mu;
-    Status failure;  // GUARDED_BY(mu)
-    size_t next = 0, done = 0;  // GUARDED_BY(mu)
+    size_t done = 0;  // GUARDED_BY(mu)
     auto repack_one = [&](const Id& pack, const std::vector<PackedBlob>& blobs) -> Status {
       LB_RETURN_IF_ERROR(CheckStillAllowed(options));
       auto data = repo.backend().Load({ObjectType::kPack, pack.Hex()}, 0, 0);
@@ -329,30 +329,12 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
       }
       return Status::Ok();
     };
-    auto repack_worker = [&] {
-      for (;;) {
-        const std::pair<const Id, std::vector<PackedBlob>>* job;
-        {
-          std::lock_guard lock(mu);
-          if (!failure.ok() || next == jobs.size()) return;
-          job = jobs[next++];
-        }
-        Status st = repack_one(job->first, job->second);
-        std::lock_guard lock(mu);
-        if (!st.ok()) {
-          if (failure.ok()) failure = st;
-          return;
-        }
-        if (options.progress) options.progress(PruneProgress{"repack", ++done, jobs.size()});
-      }
-    };
-    {
-      std::vector<std::thread> threads;
-      int repack_workers = std::min<int>(workers, static_cast<int>(jobs.size()));
-      for (int i = 0; i < repack_workers; ++i) threads.emplace_back(repack_worker);
-      for (auto& t : threads) t.join();
-    }
-    LB_RETURN_IF_ERROR(failure);
+    LB_RETURN_IF_ERROR(ParallelForUntilError(jobs.size(), workers, [&](size_t k) -> Status {
+      LB_RETURN_IF_ERROR(repack_one(jobs[k]->first, jobs[k]->second));
+      std::lock_guard lock(mu);
+      if (options.progress) options.progress(PruneProgress{"repack", ++done, jobs.size()});
+      return Status::Ok();
+    }));
     LB_RETURN_IF_ERROR(saver.Flush());
     repack_index_files = saver.index_files();
     stats.packs_after = stats.packs_after - new_packs_estimate + saver.stats().packs;
