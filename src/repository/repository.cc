@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "repository/json_fields.h"
+#include "util/parallel_for.h"
 
 namespace lifeboat {
 
@@ -311,34 +312,18 @@ Status Repository::LoadIndexFiles(const std::vector<std::string>& names,
                                   std::vector<Id>* loaded) {
   // Decrypting and decoding is CPU-bound: spread it over the cores.
   std::mutex mu;
-  Status first_error;
-  size_t next = 0;
-  auto worker = [&] {
-    for (;;) {
-      size_t i;
-      {
-        std::lock_guard lock(mu);
-        if (next >= names.size() || !first_error.ok()) return;
-        i = next++;
-      }
-      auto plain = LoadUnpacked(ObjectType::kIndex, names[i]);
-      Result<IndexFile> file = plain.ok() ? DecodeIndexFile(*plain) : Result<IndexFile>(plain.status());
-      if (!file.ok()) {
-        std::lock_guard lock(mu);
-        if (first_error.ok()) first_error = file.status().WithContext("index " + names[i]);
-        return;
-      }
-      for (const auto& pack : file->packs) index_.BulkAdd(pack.name, pack.blobs);
-      std::lock_guard lock(mu);
-      superseded->insert(file->supersedes.begin(), file->supersedes.end());
-      if (auto id = Id::FromHex(names[i])) loaded->push_back(*id);
-    }
-  };
-  size_t n = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), names.size());
-  std::vector<std::thread> threads;
-  for (size_t t = 0; t < n; ++t) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
-  return first_error;
+  int workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return ParallelForUntilError(names.size(), workers, [&](size_t i) -> Status {
+    auto plain = LoadUnpacked(ObjectType::kIndex, names[i]);
+    Result<IndexFile> file =
+        plain.ok() ? DecodeIndexFile(*plain) : Result<IndexFile>(plain.status());
+    if (!file.ok()) return file.status().WithContext("index " + names[i]);
+    for (const auto& pack : file->packs) index_.BulkAdd(pack.name, pack.blobs);
+    std::lock_guard lock(mu);
+    superseded->insert(file->supersedes.begin(), file->supersedes.end());
+    if (auto id = Id::FromHex(names[i])) loaded->push_back(*id);
+    return Status::Ok();
+  });
 }
 
 Result<Bytes> Repository::LoadBlobAt(const BlobLocation& loc, const Id& id) {
