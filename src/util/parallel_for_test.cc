@@ -173,13 +173,21 @@ TEST(ParallelForTest, CancelledBeforeStartCallsNothing) {
 
 TEST(ParallelForTest, CancelInlineStopsRightAfterTheCurrentCall) {
   constexpr size_t kN = 100, kCancelAt = 37;
-  std::atomic<bool> cancel{false};
-  Visits visits(kN);
-  ParallelFor(kN, 1, &cancel, [&](size_t i) {
-    visits.Record(i);
-    if (i == kCancelAt) cancel = true;
-  });
-  EXPECT_EQ(visits.ExpectPrefixVisitedOnce(), kCancelAt + 1);
+  for (bool with_while : {false, true}) {
+    SCOPED_TRACE(with_while ? "ParallelForWhile" : "ParallelFor");
+    std::atomic<bool> cancel{false};
+    Visits visits(kN);
+    auto fn = [&](size_t i) {
+      visits.Record(i);
+      if (i == kCancelAt) cancel = true;
+      return true;
+    };
+    if (with_while)
+      ParallelForWhile(kN, 1, &cancel, fn);
+    else
+      ParallelFor(kN, 1, &cancel, [&](size_t i) { fn(i); });
+    EXPECT_EQ(visits.ExpectPrefixVisitedOnce(), kCancelAt + 1);
+  }
 }
 
 TEST(ParallelForTest, CancelReachesEveryThread) {
@@ -231,18 +239,6 @@ TEST(ParallelForWhileTest, FalseStopsEveryThread) {
     });
     run.Check();
   }
-}
-
-TEST(ParallelForWhileTest, CancelStopsItToo) {
-  constexpr size_t kN = 100, kCancelAt = 10;
-  std::atomic<bool> cancel{false};
-  Visits visits(kN);
-  ParallelForWhile(kN, 1, &cancel, [&](size_t i) {
-    visits.Record(i);
-    if (i == kCancelAt) cancel = true;
-    return true;
-  });
-  EXPECT_EQ(visits.ExpectPrefixVisitedOnce(), kCancelAt + 1);
 }
 
 TEST(ParallelForUntilErrorTest, OkWhenEveryCallSucceeds) {
