@@ -1,14 +1,14 @@
 // ParallelFor: runs fn(i) for every i in [0, n) on a few threads that take the next index from a
-// shared counter, so a slow item never holds up the others. The checker, the repairs, the copier
-// and prune spread their per-pack and per-file work with it.
+// shared counter, so a slow item never holds up the others. The checker, the repairs, the copier,
+// prune and the repository's index loading spread their per-pack and per-file work with it.
 //
 //   ParallelFor(packs.size(), workers, options.cancel, [&](size_t i) { CheckPack(packs[i]); });
 //   Status st = ParallelForUntilError(jobs.size(), workers, [&](size_t i) { return Do(jobs[i]); });
 //
 // Threads: min(workers, n) of them (workers <= 0 counts as 1); with one, fn runs inline on the
 // caller's thread and no thread is started. Otherwise fn is called concurrently from several
-// threads, so whatever it shares must be thread-safe; fn must not throw. Every call blocks until
-// all calls of fn have returned.
+// threads, so whatever it shares must be thread-safe; fn must not throw. All three block until
+// every call of fn has returned.
 //
 // Order: indices are handed out in increasing order and each at most once, so the indices that
 // ran always form a prefix [0, m) of [0, n), m == n unless the loop stopped early.
@@ -33,7 +33,8 @@ namespace lifeboat {
 void ParallelFor(size_t n, int workers, const std::atomic<bool>* cancel,
                  const std::function<void(size_t)>& fn);
 
-// As ParallelFor, but fn returning false also stops the loop, for every thread.
+// As ParallelFor, but fn returning false also stops the loop, for every thread. (ParallelFor
+// accepts a callback that returns bool too, and ignores what it returns.)
 void ParallelForWhile(size_t n, int workers, const std::atomic<bool>* cancel,
                       const std::function<bool(size_t)>& fn);
 
