@@ -108,22 +108,21 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
   //    that blobs still intact in them stay findable (and salvageable by `repair packs`).
   std::unordered_map<Id, std::vector<PackedBlob>, IdHash> old_entries;  // GUARDED_BY(mu)
   std::atomic<uint64_t> undecodable{0};
-  ParallelForWhile(index_infos.size(), workers, options.cancel, [&](size_t i) {
+  ParallelFor(index_infos.size(), workers, options.cancel, [&](size_t i) {
     auto plain = repo.LoadUnpacked(ObjectType::kIndex, index_infos[i].name);
     Result<IndexFile> file =
         plain.ok() ? DecodeIndexFile(*plain) : Result<IndexFile>(plain.status());
     if (!file.ok()) {
       ++undecodable;
-      return true;
+      return;
     }
-    if (unreadable.empty()) return true;
+    if (unreadable.empty()) return;
     std::lock_guard guard(mu);
     for (auto& p : file->packs) {
       if (!unreadable.count(p.name)) continue;
       auto& list = old_entries[p.name];
       list.insert(list.end(), p.blobs.begin(), p.blobs.end());
     }
-    return true;
   });
   if (IsCancelled(options.cancel)) return Status::Cancelled("repair index interrupted");
   r.index_files_undecodable = undecodable;
