@@ -1,8 +1,10 @@
 // End-to-end engine tests through the library API (the same API the CLI uses): backup of a tree
 // with every file kind and all metadata, restore, programmatic comparison; incremental
 // correctness; dedup of identical data; wrong password.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "archiver/archiver.h"
@@ -148,6 +150,94 @@ TEST_F(EngineTest, SameDataTwiceAddsNothing) {
   ASSERT_TRUE(third.ok());
   EXPECT_EQ(third->snapshot.summary.data_blobs, 0u);
   EXPECT_EQ(third->snapshot.summary.bytes_read, 5u << 20);
+}
+
+// Opens (creating with mkdir_mode >= 0) the directory chain `names` below `root`, one name at a
+// time: the whole path is longer than PATH_MAX, so no path-based call could reach it.
+static int OpenChain(const std::string& root, const std::vector<std::string>& names,
+                     int mkdir_mode) {
+  int fd = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  for (const auto& name : names) {
+    if (fd < 0) return -1;
+    if (mkdir_mode >= 0) mkdirat(fd, name.c_str(), static_cast<mode_t>(mkdir_mode));
+    int next = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(fd);
+    fd = next;
+  }
+  return fd;
+}
+
+static std::string ReadAt(int dirfd, const char* name) {
+  std::string out;
+  int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "<cannot open>";
+  char buf[65536];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
+
+static void WriteAt(int dirfd, const char* name, const std::string& content) {
+  int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  close(fd);
+}
+
+TEST_F(EngineTest, PathsLongerThanPathMaxRoundTrip) {
+  // 24 directories of 250-byte names: the deepest entries lie ~6,000 bytes below src.
+  std::vector<std::string> chain;
+  for (int i = 0; i < 24; ++i) chain.push_back(std::string(247, 'a' + i % 26) + std::to_string(100 + i));
+  int deep = OpenChain(src_, chain, 0755);
+  ASSERT_GE(deep, 0);
+  const std::string content = testing::RandomBytes(3 << 20, 11);  // several chunks
+  WriteAt(deep, "data.bin", content);
+  ASSERT_EQ(symlinkat("data.bin", deep, "link"), 0);
+  ASSERT_EQ(linkat(deep, "data.bin", deep, "hard", 0), 0);
+  int f = openat(deep, "data.bin", O_RDONLY | O_CLOEXEC);
+  const bool xattrs = fsetxattr(f, "user.deep", "yes", 3, 0) == 0;
+  close(f);
+  close(deep);
+
+  BackupResult first = Backup();
+  ASSERT_TRUE(first.snapshot_id.has_value());
+  EXPECT_FALSE(first.incomplete) << (first.errors.empty() ? "" : first.errors[0].path + ": " +
+                                                                     first.errors[0].message);
+  EXPECT_EQ(first.snapshot.summary.files_new, 2u);  // data.bin and its hardlink
+  // Unchanged, then one deep file changed: the parent snapshot is matched at that depth too.
+  BackupResult again = Backup();
+  EXPECT_EQ(again.snapshot.summary.files_unmodified, 2u);
+  EXPECT_EQ(again.snapshot.summary.bytes_read, 0u);
+  deep = OpenChain(src_, chain, -1);
+  ASSERT_GE(deep, 0);
+  WriteAt(deep, "new.txt", "added deep down");
+  close(deep);
+  BackupResult third = Backup();
+  EXPECT_FALSE(third.incomplete);
+  EXPECT_EQ(third.snapshot.summary.files_new, 1u);
+  EXPECT_EQ(third.snapshot.summary.files_unmodified, 2u);
+
+  repo_ = Reopen();
+  std::string restored = Restore(*third.snapshot_id, "restore");
+  deep = OpenChain(restored, chain, -1);
+  ASSERT_GE(deep, 0) << "the deep directory was not restored";
+  EXPECT_TRUE(ReadAt(deep, "data.bin") == content);
+  EXPECT_EQ(ReadAt(deep, "new.txt"), "added deep down");
+  char target[64] = {};
+  EXPECT_EQ(readlinkat(deep, "link", target, sizeof target - 1), 8);
+  EXPECT_STREQ(target, "data.bin");
+  struct stat a, b;
+  ASSERT_EQ(fstatat(deep, "data.bin", &a, AT_SYMLINK_NOFOLLOW), 0);
+  ASSERT_EQ(fstatat(deep, "hard", &b, AT_SYMLINK_NOFOLLOW), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino) << "the hardlink was restored as a copy";
+  if (xattrs) {
+    f = openat(deep, "data.bin", O_RDONLY | O_CLOEXEC);
+    char value[8] = {};
+    EXPECT_EQ(fgetxattr(f, "user.deep", value, sizeof value), 3);
+    EXPECT_STREQ(value, "yes");
+    close(f);
+  }
+  close(deep);
 }
 
 TEST_F(EngineTest, UnreadableFileIsReportedAndSnapshotStillWritten) {

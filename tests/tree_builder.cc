@@ -27,9 +27,40 @@ std::string MakeTempDir(const std::string& tag) {
   return buf.data();
 }
 
+// Removes everything below the directory open as `dirfd`, at any depth (names only, never a
+// path longer than one name).
+static void RemoveBelow(int dirfd) {
+  int list_fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  DIR* d = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
+  if (!d) {
+    if (list_fd >= 0) ::close(list_fd);
+    return;
+  }
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(d))
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+      names.emplace_back(e->d_name);
+  ::closedir(d);
+  for (const auto& name : names) {
+    if (::unlinkat(dirfd, name.c_str(), 0) == 0) continue;
+    int sub = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) continue;
+    RemoveBelow(sub);
+    ::close(sub);
+    ::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR);
+  }
+}
+
 void RemoveTree(const std::string& path) {
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
+  if (!ec) return;
+  // Paths longer than PATH_MAX defeat remove_all: descend by descriptors instead.
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  RemoveBelow(fd);
+  ::close(fd);
+  ::rmdir(path.c_str());
 }
 
 void WriteFile(const std::string& path, const std::string& content) {

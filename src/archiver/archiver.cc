@@ -99,6 +99,21 @@ bool IsCacheDir(int dirfd) {
   return n == static_cast<ssize_t>(sizeof buf) && std::memcmp(buf, kCacheDirTagSignature, n) == 0;
 }
 
+// Opens the entry `name` of the directory open as `dirfd` (by `path` when dirfd < 0) without
+// touching its atime where the kernel allows that (O_NOATIME needs ownership or CAP_FOWNER).
+int OpenEntry(int dirfd, const std::string& name, const std::string& path, int flags) {
+  auto open = [&](int f) {
+    return dirfd >= 0 ? ::openat(dirfd, name.c_str(), f) : ::open(path.c_str(), f);
+  };
+  int fd = open(flags | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = open(flags);
+  return fd;
+}
+
+// Deeper directories are saved without their contents and reported: the walk recurses and
+// holds one descriptor per level.
+constexpr int kMaxDirDepth = 4096;
+
 std::string JoinPath(const std::string& dir, const std::string& name) {
   return dir == "/" ? "/" + name : dir + "/" + name;
 }
@@ -164,6 +179,12 @@ class JobPool {
 // children plus one hold by the walker. Whoever drops it to zero finishes the tree.
 struct DirState {
   std::string path;
+  // The directory, open while its entries are read (WalkDir to Complete): entries are opened,
+  // stat'ed and their xattrs read relative to it, so no path is ever longer than a name and
+  // paths beyond PATH_MAX are backed up. Not open for the virtual directories above the paths
+  // given (their entries are reached by path).
+  FileDescriptor fd;
+  int depth = 0;  // below the root of the walk
   Node node;
   std::vector<Node> children;
   std::vector<uint8_t> valid;
@@ -428,6 +449,7 @@ void Archiver::Release(const std::shared_ptr<DirState>& dir) {
 }
 
 void Archiver::Complete(const std::shared_ptr<DirState>& dir) {
+  dir->fd = FileDescriptor();  // every entry is done: close the directory now, not when freed
   Tree tree;
   for (size_t i = 0; i < dir->children.size(); ++i)
     if (dir->valid[i]) tree.nodes.push_back(std::move(dir->children[i]));
@@ -470,9 +492,7 @@ void Archiver::ReadFileJob(const std::shared_ptr<DirState>& dir, size_t slot, st
     std::lock_guard lock(mu_);
     current_path_ = path;
   }
-  int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME;
-  int fd = ::open(path.c_str(), flags);
-  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), flags & ~O_NOATIME);
+  int fd = OpenEntry(dir->fd.get(), node.name, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     Status st = PosixError("open");
     Issue(path, errno == ENOENT ? "file vanished before it could be read" : st.message(), true);
@@ -528,7 +548,7 @@ void Archiver::AddEntry(const std::shared_ptr<DirState>& dir, size_t slot, const
   std::string path = JoinPath(dir->path, name);
   const Node* old = FindChild(old_tree, name);
   Node node = NodeFromStat(name, st);
-  Status xs = ReadExtendedMetadata(path, &node);
+  Status xs = ReadExtendedMetadata(dir->fd.get(), name, path, &node);
   if (!xs.ok()) Issue(path, xs.message(), true);
 
   bool virtual_dir = trie && !trie->target;
@@ -539,6 +559,7 @@ void Archiver::AddEntry(const std::shared_ptr<DirState>& dir, size_t slot, const
     child->parent = dir;
     child->slot = slot;
     child->old = old;
+    child->depth = dir->depth + 1;
     dir->pending.fetch_add(1);
     const Tree* child_old = nullptr;
     if (old && old->type == NodeType::kDir && old->subtree) {
@@ -557,6 +578,10 @@ void Archiver::AddEntry(const std::shared_ptr<DirState>& dir, size_t slot, const
     } else if (options_.one_file_system && !trie &&
                st.st_dev != static_cast<dev_t>(dir->node.device)) {
       Release(child);  // mount point: keep the directory itself, not its contents
+    } else if (child->depth > kMaxDirDepth) {
+      Issue(path, "nested more than " + std::to_string(kMaxDirDepth) +
+                      " directories deep; saved without contents", true);
+      Release(child);
     } else {
       WalkDir(child, child_old);
     }
@@ -618,18 +643,23 @@ void Archiver::WalkVirtual(const std::shared_ptr<DirState>& dir, const PathTrie&
 void Archiver::WalkDir(const std::shared_ptr<DirState>& dir, const Tree* old_tree) {
   // O_NOATIME: reading a directory must not change its atime, or every backup would see a
   // changed node and store new trees all the way up.
-  const int dflags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-  int dfd = ::open(dir->path.c_str(), dflags | O_NOATIME);
-  if (dfd < 0 && errno == EPERM) dfd = ::open(dir->path.c_str(), dflags);
-  if (dfd < 0) {
+  // Below a real directory the parent is open (it is being walked); a directory given as a path
+  // to back up, or "/", is opened by its path.
+  const int parent_fd = dir->parent ? dir->parent->fd.get() : -1;
+  dir->fd = FileDescriptor(OpenEntry(parent_fd, dir->node.name, dir->path,
+                                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir->fd.valid()) {
     Issue(dir->path, PosixError("open directory").message() + " (saved without contents)", true);
     Release(dir);
     return;
   }
-  DIR* d = ::fdopendir(dfd);
+  // The listing reads through a copy of the descriptor (closedir closes it); dir->fd stays open.
+  int list_fd = ::fcntl(dir->fd.get(), F_DUPFD_CLOEXEC, 0);
+  DIR* d = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
   if (!d) {
-    ::close(dfd);
-    Issue(dir->path, PosixError("opendir").message(), true);
+    Issue(dir->path, PosixError("opendir").message() + " (saved without contents)", true);
+    if (list_fd >= 0) ::close(list_fd);
+    dir->fd = FileDescriptor();
     Release(dir);
     return;
   }
@@ -640,8 +670,9 @@ void Archiver::WalkDir(const std::shared_ptr<DirState>& dir, const Tree* old_tre
     names.emplace_back(e->d_name);
   }
   if (errno != 0) Issue(dir->path, PosixError("readdir").message(), true);
+  ::closedir(d);
   std::sort(names.begin(), names.end());
-  bool cache_dir = options_.exclude_caches && IsCacheDir(::dirfd(d));
+  bool cache_dir = options_.exclude_caches && IsCacheDir(dir->fd.get());
   dir->children.resize(names.size());
   dir->valid.assign(names.size(), 0);
   for (size_t i = 0; i < names.size(); ++i) {
@@ -651,14 +682,13 @@ void Archiver::WalkDir(const std::shared_ptr<DirState>& dir, const Tree* old_tre
     std::string path = JoinPath(dir->path, name);
     if (!excludes_.empty() && excludes_.Excluded(path, name)) continue;
     struct stat st;
-    if (::fstatat(::dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (::fstatat(dir->fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) Issue(path, "vanished before it could be read", true);
       else Issue(path, PosixError("lstat").message(), true);
       continue;
     }
     AddEntry(dir, i, name, st, old_tree, nullptr);
   }
-  ::closedir(d);
   Release(dir);
 }
 
@@ -679,12 +709,16 @@ BackupProgress Archiver::Progress() {
   return p;
 }
 
-// Counts files and bytes for the progress ETA, applying the same excludes as the walk.
-static void Scan(const std::string& path, const ExcludeMatcher& ex, const BackupOptions& opt,
-                 std::atomic<uint64_t>& files, std::atomic<uint64_t>& bytes,
-                 const std::atomic<bool>& stop, int depth) {
+// Counts files and bytes for the progress ETA, applying the same excludes as the walk. Like the
+// walk, it works below directory descriptors (`dirfd` < 0: `path` itself).
+static void Scan(int dirfd, const std::string& name, const std::string& path,
+                 const ExcludeMatcher& ex, const BackupOptions& opt, std::atomic<uint64_t>& files,
+                 std::atomic<uint64_t>& bytes, const std::atomic<bool>& stop, int depth) {
   struct stat st;
-  if (stop || depth > 4096 || ::lstat(path.c_str(), &st) != 0) return;
+  if (stop || depth > kMaxDirDepth) return;
+  if ((dirfd >= 0 ? ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW)
+                  : ::lstat(path.c_str(), &st)) != 0)
+    return;
   if (!S_ISDIR(st.st_mode)) {
     if (S_ISREG(st.st_mode) &&
         !(opt.exclude_larger_than && static_cast<uint64_t>(st.st_size) > opt.exclude_larger_than)) {
@@ -693,13 +727,12 @@ static void Scan(const std::string& path, const ExcludeMatcher& ex, const Backup
     }
     return;
   }
-  const int dflags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-  int dfd = ::open(path.c_str(), dflags | O_NOATIME);  // scanning must not touch atimes
-  if (dfd < 0 && errno == EPERM) dfd = ::open(path.c_str(), dflags);
-  if (dfd < 0) return;
-  DIR* d = ::fdopendir(dfd);
+  FileDescriptor fd(OpenEntry(dirfd, name, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return;
+  int list_fd = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0);
+  DIR* d = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
   if (!d) {
-    ::close(dfd);
+    if (list_fd >= 0) ::close(list_fd);
     return;
   }
   std::vector<std::string> names;
@@ -710,7 +743,7 @@ static void Scan(const std::string& path, const ExcludeMatcher& ex, const Backup
   for (const auto& n : names) {
     std::string p = JoinPath(path, n);
     if (!ex.empty() && ex.Excluded(p, n)) continue;
-    Scan(p, ex, opt, files, bytes, stop, depth + 1);
+    Scan(fd.get(), n, p, ex, opt, files, bytes, stop, depth + 1);
   }
 }
 
@@ -849,7 +882,7 @@ Result<BackupResult> Archiver::RunPaths(const Snapshot* parent_snapshot,
   if (options_.progress) {
     scanner_ = std::thread([this, paths] {
       for (const auto& p : paths)
-        Scan(p, excludes_, options_, scan_files_, scan_bytes_, scan_stop_, 0);
+        Scan(-1, "", p, excludes_, options_, scan_files_, scan_bytes_, scan_stop_, 0);
       scan_finished_ = true;
     });
   }

@@ -1,8 +1,10 @@
 #include "archiver/archiver.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -53,13 +55,37 @@ TEST(FsMetadataTest, ReadsSymlinkAndXattrs) {
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   std::string dir = tmpl;
   std::string link = dir + "/l";
+  std::string file = dir + "/f";
   ASSERT_EQ(symlink("target/path", link.c_str()), 0);
-  struct stat st;
-  ASSERT_EQ(lstat(link.c_str(), &st), 0);
-  Node n = NodeFromStat("l", st);
-  EXPECT_EQ(n.type, NodeType::kSymlink);
-  ASSERT_TRUE(ReadExtendedMetadata(link, &n).ok());
-  EXPECT_EQ(n.link_target, "target/path");
+  { std::ofstream(file) << "x"; }
+  const bool xattrs = setxattr(file.c_str(), "user.lifeboat", "v1", 2, 0) == 0;
+  int dirfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(dirfd, 0);
+  // By path (dirfd < 0) and below the directory's descriptor: the same result.
+  for (int fd : {-1, dirfd}) {
+    SCOPED_TRACE(fd < 0 ? "by path" : "below a directory descriptor");
+    struct stat st;
+    ASSERT_EQ(lstat(link.c_str(), &st), 0);
+    Node n = NodeFromStat("l", st);
+    EXPECT_EQ(n.type, NodeType::kSymlink);
+    ASSERT_TRUE(ReadExtendedMetadata(fd, "l", link, &n).ok());
+    EXPECT_EQ(n.link_target, "target/path");
+    ASSERT_EQ(lstat(file.c_str(), &st), 0);
+    Node f = NodeFromStat("f", st);
+    ASSERT_TRUE(ReadExtendedMetadata(fd, "f", file, &f).ok());
+    if (xattrs) {
+      ASSERT_EQ(f.xattrs.size(), 1u);
+      EXPECT_EQ(f.xattrs[0].first, "user.lifeboat");
+      EXPECT_EQ(f.xattrs[0].second, "v1");
+    }
+  }
+  // A name that is not there is an error naming the path, not an empty result.
+  Node missing;
+  missing.type = NodeType::kFile;
+  Status st = ReadExtendedMetadata(dirfd, "gone", dir + "/gone", &missing);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find(dir + "/gone"), std::string::npos) << st.message();
+  close(dirfd);
   std::filesystem::remove_all(dir);
 }
 

@@ -1,10 +1,13 @@
 #include "archiver/fs_metadata.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <climits>
 #include <mutex>
 #include <unordered_map>
 
@@ -77,11 +80,29 @@ Node NodeFromStat(const std::string& name, const struct stat& st) {
   return n;
 }
 
-Status ReadExtendedMetadata(const std::string& path, Node* node) {
+// True when /proc/self/fd/N names the directory open as N (procfs is mounted), so that xattrs
+// can be read relative to a directory descriptor. Checked once.
+static bool ProcFdUsable() {
+  static const bool usable = [] {
+    int fd = ::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat a, b;
+    bool same = ::fstat(fd, &a) == 0 &&
+                ::stat(("/proc/self/fd/" + std::to_string(fd)).c_str(), &b) == 0 &&
+                a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    ::close(fd);
+    return same;
+  }();
+  return usable;
+}
+
+Status ReadExtendedMetadata(int dirfd, const std::string& name, const std::string& path,
+                            Node* node) {
   if (node->type == NodeType::kSymlink) {
     std::string target(4096, '\0');
     for (;;) {
-      ssize_t len = ::readlink(path.c_str(), target.data(), target.size());
+      ssize_t len = dirfd >= 0 ? ::readlinkat(dirfd, name.c_str(), target.data(), target.size())
+                               : ::readlink(path.c_str(), target.data(), target.size());
       if (len < 0) return PosixError("readlink " + path);
       if (static_cast<size_t>(len) < target.size()) {
         target.resize(static_cast<size_t>(len));
@@ -91,16 +112,23 @@ Status ReadExtendedMetadata(const std::string& path, Node* node) {
     }
     node->link_target = std::move(target);
   }
+  // The l*xattr calls take a path and do not follow the final symlink. A path too long for the
+  // kernel goes through /proc and the directory descriptor instead. Not always: resolving
+  // /proc/self/fd costs more than a cached lookup of the whole path (backup of the unchanged
+  // kernel tree: 0.15 s more system time).
+  const std::string at = dirfd >= 0 && path.size() >= PATH_MAX && ProcFdUsable()
+                             ? "/proc/self/fd/" + std::to_string(dirfd) + "/" + name
+                             : path;
   std::string names;
   for (;;) {
-    ssize_t len = ::llistxattr(path.c_str(), nullptr, 0);
+    ssize_t len = ::llistxattr(at.c_str(), nullptr, 0);
     if (len < 0) {
       if (errno == ENOTSUP || errno == ENODATA) return Status::Ok();
       return PosixError("listxattr " + path);
     }
     if (len == 0) return Status::Ok();
     names.resize(static_cast<size_t>(len));
-    len = ::llistxattr(path.c_str(), names.data(), names.size());
+    len = ::llistxattr(at.c_str(), names.data(), names.size());
     if (len < 0 && errno == ERANGE) continue;  // grew meanwhile
     if (len < 0) return PosixError("listxattr " + path);
     names.resize(static_cast<size_t>(len));
@@ -112,13 +140,13 @@ Status ReadExtendedMetadata(const std::string& path, Node* node) {
     if (key.empty()) continue;
     std::string value;
     for (;;) {
-      ssize_t len = ::lgetxattr(path.c_str(), key.c_str(), nullptr, 0);
+      ssize_t len = ::lgetxattr(at.c_str(), key.c_str(), nullptr, 0);
       if (len < 0) {
         if (errno == ENODATA) break;  // removed meanwhile
         return PosixError("getxattr " + key + " of " + path);
       }
       value.resize(static_cast<size_t>(len));
-      len = ::lgetxattr(path.c_str(), key.c_str(), value.data(), value.size());
+      len = ::lgetxattr(at.c_str(), key.c_str(), value.data(), value.size());
       if (len < 0 && errno == ERANGE) continue;
       if (len < 0) return PosixError("getxattr " + key + " of " + path);
       value.resize(static_cast<size_t>(len));
