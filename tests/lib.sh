@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the shell integration tests (sourced, not run).
 #
 #   LIFEBOAT="${1:?usage: $0 /path/to/lifeboat}"
@@ -6,6 +7,9 @@
 #   export LIFEBOAT_REPOSITORY="$WORK/repo" LIFEBOAT_PASSWORD="correct horse"
 #   expect_rc "init" 0 lb init --pack-size 1
 #   check "one snapshot" [ "$(snapshot_count)" = 1 ]
+#   check_eq "one snapshot" 1 "$(snapshot_count)"  # the same; a failure shows both values
+#   expect_rc "list" 0 lb snapshots
+#   check_has "it lists host a" "$WORK/out" "host a"  # a fixed string; check_lacks: the opposite
 #   lb_test_finish                    # prints the counts; exit status 0 only if nothing failed
 #
 # lb_test_init clears every LIFEBOAT_* variable that names a repository or a password (so the
@@ -32,6 +36,26 @@ lb_test_cleanup() {
 ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; }
 check() { local name="$1"; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+# check_eq NAME WANT GOT: passes when the two strings are equal.
+check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$3', want '$2'"; fi; }
+# check_has NAME FILE TEXT: passes when FILE contains the fixed string TEXT; a failure shows the
+# first 40 lines of FILE. check_lacks NAME FILE TEXT: passes when FILE exists and lacks TEXT.
+check_has() {
+  if grep -qF -- "$3" "$2"; then
+    ok "$1"
+  else
+    bad "$1: ${2#"$WORK/"} lacks '$3'"
+    head -n 40 "$2" | sed 's/^/    | /'
+  fi
+}
+check_lacks() {
+  grep -qF -- "$3" "$2"
+  case $? in
+    1) ok "$1" ;;
+    0) bad "$1: ${2#"$WORK/"} has '$3'" ;;
+    *) bad "$1: cannot read $2" ;;
+  esac
+}
 lb() { "$LIFEBOAT" "$@"; }
 
 # expect_rc NAME CODE CMD...: runs CMD with stdout in $WORK/out and stderr in $WORK/err.
