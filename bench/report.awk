@@ -1,5 +1,6 @@
 # Turns bench/run.sh's results.tsv into Markdown tables for one dataset.
-#   awk -F'\t' -v ds=image -f bench/report_lib.awk -f bench/report.awk work/results.tsv
+#   awk -F'\t' -v ds=image [-v floor_v1=CPU_S -v floor_v2=CPU_S -v cores=2] \
+#       -f bench/report_lib.awk -f bench/report.awk work/results.tsv
 # Input columns: dataset tool step rc wall_s user_s sys_s peak_rss_kib repo_bytes verify
 # (rc is "skipped" for steps not run after an earlier failure).
 # mib(), ratio() and ok() come from bench/report_lib.awk.
@@ -46,6 +47,25 @@ END {
     added[tool] = repo[tool, "backup-v2"] - repo[tool, "backup-v1"]
     printf "| %s | %s | %s | %.2f |\n", tool, mib(repo[tool, "backup-v1"]),
            mib(repo[tool, "backup-v2"]), added[tool] / 1048576
+  }
+
+  if (floor_v1 != "") {
+    print ""
+    print "CPU floor of Lifeboat's design (bench/floor_bench: read, chunk, id, compress, seal and the"
+    print "mandatory open-decompress-re-hash check, on one thread, without packs, index or writes);"
+    print "its CPU time over " cores " cores is the best wall time any implementation could reach:"
+    print ""
+    print "| Step | Floor CPU (s) | Floor wall on " cores " cores (s) | Floor / restic wall | Lifeboat / floor wall |"
+    print "|---|--:|--:|--:|--:|"
+    floor_cpu["backup-v1"] = floor_v1; floor_cpu["backup-v2"] = floor_v2
+    for (f = 1; f <= 2; f++) {
+      step = "backup-v" f
+      if (floor_cpu[step] == "") continue
+      best = floor_cpu[step] / cores
+      printf "| %s | %.2f | %.2f | %s | %s |\n", step, floor_cpu[step], best,
+             ok("restic", step) ? ratio(best, wall["restic", step]) : "n/a",
+             ok("lifeboat", step) ? ratio(wall["lifeboat", step], best) : "n/a"
+    }
   }
 
   print ""

@@ -270,6 +270,28 @@ run_tool() {  # run_tool TOOL: all steps of TOOL on the current dataset.
   done
 }
 
+# run_floor: the CPU floor of Lifeboat's design on the current dataset (bench/floor_bench.cc:
+# read, chunk, id, encode and verify on one thread, no packs or writes), for backup-v1 and for
+# backup-v2 after v1. Appends "dataset step cpu_seconds" lines to $FLOOR. Not a tool: it does
+# not back anything up; it shows how close any implementation of the design could get.
+run_floor() {
+  local floor_bench=$BUILD_DIR/bench/floor_bench cpu
+  if [[ ! -x $floor_bench ]]; then
+    log "no $floor_bench (build the floor_bench target): the CPU floor is not measured"
+    return 0
+  fi
+  warm "$v1_dir"
+  log "$current_dataset / CPU floor of backup-v1"
+  cpu=$("${pin[@]}" "$floor_bench" "$v1_dir" | awk '$1 == "total" { print $2 }') ||
+    die "floor_bench failed on $v1_dir"
+  printf '%s\tbackup-v1\t%s\n' "$current_dataset" "$cpu" >>"$FLOOR"
+  warm "$v1_dir" "$v2_dir"
+  log "$current_dataset / CPU floor of backup-v2"
+  cpu=$("${pin[@]}" "$floor_bench" --known "$v1_dir" "$v2_dir" | awk '$1 == "total" { print $2 }') ||
+    die "floor_bench failed on $v2_dir"
+  printf '%s\tbackup-v2\t%s\n' "$current_dataset" "$cpu" >>"$FLOOR"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Report (Markdown, from results.tsv)
 
@@ -303,13 +325,19 @@ EOF
     echo
     echo "${dataset_notes[$ds]}"
     echo
-    awk -F'\t' -v ds="$ds" -f "$BENCH_DIR/report_lib.awk" -f "$BENCH_DIR/report.awk" "$RESULTS"
+    awk -F'\t' -v ds="$ds" -v cores="$floor_cores" \
+      -v floor_v1="$(awk -F'\t' -v ds="$ds" '$1 == ds && $2 == "backup-v1" { print $3 }' "$FLOOR")" \
+      -v floor_v2="$(awk -F'\t' -v ds="$ds" '$1 == ds && $2 == "backup-v2" { print $3 }' "$FLOOR")" \
+      -f "$BENCH_DIR/report_lib.awk" -f "$BENCH_DIR/report.awk" "$RESULTS"
   done
 }
 
 # ---------------------------------------------------------------------------------------------
 
 : >"$RESULTS"
+readonly FLOOR="$WORK/floor.tsv"
+: >"$FLOOR"
+floor_cores=$("${pin[@]}" nproc)
 any_failure=0
 declare -A dataset_notes=()
 live=
@@ -324,6 +352,7 @@ v1: $(tree_stats "$v1_dir"); v2: $(tree_stats "$v2_dir"). Backed-up path: \`$liv
     [[ -n ${skip_reason[$tool]:-} ]] && continue
     run_tool "$tool"
   done
+  [[ " ${tool_list[*]} " == *" lifeboat "* ]] && run_floor
 done
 
 report_text=$(report)
