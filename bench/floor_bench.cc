@@ -45,15 +45,23 @@ double ThreadCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-// Regular files below `root` (or `root` itself), sorted, as the walk visits them.
-std::vector<std::string> RegularFiles(const std::string& root) {
+// Regular files below `root` (or `root` itself), sorted, as the walk visits them. False, with a
+// message, when `root` cannot be walked.
+bool RegularFiles(const std::string& root, std::vector<std::string>* out) {
   namespace fs = std::filesystem;
-  std::vector<std::string> out;
-  if (fs::is_regular_file(fs::symlink_status(root))) return {root};
-  for (const auto& e : fs::recursive_directory_iterator(root))
-    if (e.is_regular_file() && !e.is_symlink()) out.push_back(e.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
+  std::error_code ec;
+  if (fs::is_regular_file(fs::symlink_status(root, ec))) {
+    *out = {root};
+    return true;
+  }
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec))
+    if (it->is_regular_file() && !it->is_symlink()) out->push_back(it->path().string());
+  if (ec) {
+    std::fprintf(stderr, "floor_bench: cannot walk %s: %s\n", root.c_str(), ec.message().c_str());
+    return false;
+  }
+  std::sort(out->begin(), out->end());
+  return true;
 }
 
 // What the archiver compares with the parent snapshot to skip a file (inode and ctime aside:
@@ -96,7 +104,9 @@ class Floor {
   // Runs the per-byte work on every file of `path`; `store` false only records the ids and
   // the files' keys, which a later run compares with to skip unchanged files.
   bool Run(const std::string& path, bool store, Totals* t) {
-    for (const auto& file : RegularFiles(path)) {
+    std::vector<std::string> files;
+    if (!RegularFiles(path, &files)) return false;
+    for (const auto& file : files) {
       struct stat st;
       if (::stat(file.c_str(), &st) != 0) {
         std::fprintf(stderr, "floor_bench: cannot stat %s: %s\n", file.c_str(), strerror(errno));
