@@ -210,8 +210,6 @@ class ProblemLog {
   KindCounts error_kinds_, warning_kinds_;                // GUARDED_BY(mu_)
 };
 
-bool IsCancelled(const std::atomic<bool>* cancel) { return cancel && cancel->load(); }
-
 std::string ShortList(const std::vector<std::string>& items, uint64_t total) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];

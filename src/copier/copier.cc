@@ -114,7 +114,7 @@ class CopyRun {
 };
 
 Status CopyRun::CheckCancelled() const {
-  if (opt_.cancel && opt_.cancel->load())
+  if (IsCancelled(opt_.cancel))
     return Status::Cancelled(
         "copy interrupted; snapshots not yet written are copied by the next run, which reuses "
         "the data already transferred");

@@ -100,7 +100,7 @@ Status MarkUsed(Repository& repo, const std::vector<std::pair<Id, Id>>& roots, A
       active--;
       walked++;
       stack.insert(stack.end(), children.begin(), children.end());
-      if (options.cancel && options.cancel->load()) fatal = Status::Cancelled("prune interrupted");
+      if (IsCancelled(options.cancel)) fatal = Status::Cancelled("prune interrupted");
       if (options.progress) options.progress(PruneProgress{"trees", walked, 0});
       cv.notify_all();
     }
@@ -126,7 +126,7 @@ struct PackUsage {
 };
 
 Status CheckStillAllowed(const PruneOptions& options) {
-  if (options.cancel && options.cancel->load())
+  if (IsCancelled(options.cancel))
     return Status::Cancelled("prune interrupted before deleting anything further");
   if (options.lock) LB_RETURN_IF_ERROR(options.lock->Check());
   return Status::Ok();

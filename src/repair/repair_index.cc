@@ -13,7 +13,6 @@
 namespace lifeboat {
 
 using repair_internal::CheckLock;
-using repair_internal::IsCancelled;
 using repair_internal::ListObjects;
 using repair_internal::Workers;
 

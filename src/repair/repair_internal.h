@@ -12,8 +12,6 @@
 
 namespace lifeboat::repair_internal {
 
-inline bool IsCancelled(const std::atomic<bool>* cancel) { return cancel && cancel->load(); }
-
 inline int Workers(int requested) {
   if (requested > 0) return requested;
   return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));

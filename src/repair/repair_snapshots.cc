@@ -10,7 +10,6 @@
 namespace lifeboat {
 
 using repair_internal::CheckLock;
-using repair_internal::IsCancelled;
 using repair_internal::ListObjects;
 
 namespace {

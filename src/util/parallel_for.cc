@@ -20,7 +20,7 @@ void ParallelForWhile(size_t n, int workers, const std::atomic<bool>* cancel,
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
   auto run = [&] {
-    while (!stop && !(cancel && cancel->load())) {
+    while (!stop && !IsCancelled(cancel)) {
       size_t i = next.fetch_add(1);
       if (i >= n) return;
       if (!fn(i)) stop = true;

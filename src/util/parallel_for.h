@@ -28,6 +28,10 @@
 
 namespace lifeboat {
 
+// The cancellation flags the long-running operations take (options.cancel): set by a signal
+// handler or another thread, null when the caller never cancels.
+inline bool IsCancelled(const std::atomic<bool>* cancel) { return cancel && cancel->load(); }
+
 // Runs fn(i) for every i in [0, n) on up to `workers` threads; stops handing out indices once
 // *cancel is true.
 void ParallelFor(size_t n, int workers, const std::atomic<bool>* cancel,
