@@ -30,17 +30,12 @@ Status LoadIndexWithout(Repository& repo, const std::vector<Id>& files,
                         int workers) {
   repo.index().Clear();
   damaged_entries->clear();
-  std::mutex mu;
-  Status first_error;  // GUARDED_BY(mu)
-  ParallelForWhile(files.size(), workers, nullptr, [&](size_t i) {
+  std::mutex mu;  // guards *damaged_entries
+  LB_RETURN_IF_ERROR(ParallelForUntilError(files.size(), workers, [&](size_t i) -> Status {
     const std::string name = files[i].Hex();
     auto plain = repo.LoadUnpacked(ObjectType::kIndex, name);
     Result<IndexFile> file = plain.ok() ? DecodeIndexFile(*plain) : Result<IndexFile>(plain.status());
-    if (!file.ok()) {
-      std::lock_guard guard(mu);
-      if (first_error.ok()) first_error = file.status().WithContext("index " + name);
-      return false;
-    }
+    if (!file.ok()) return file.status().WithContext("index " + name);
     for (auto& p : file->packs) {
       if (!damaged.count(p.name)) {
         repo.index().BulkAdd(p.name, p.blobs);
@@ -50,9 +45,8 @@ Status LoadIndexWithout(Repository& repo, const std::vector<Id>& files,
       auto& list = (*damaged_entries)[p.name];
       list.insert(list.end(), p.blobs.begin(), p.blobs.end());
     }
-    return true;
-  });
-  LB_RETURN_IF_ERROR(first_error);
+    return Status::Ok();
+  }));
   repo.index().Compact();
   return Status::Ok();
 }
