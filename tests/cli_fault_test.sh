@@ -8,6 +8,7 @@
 # Usage: tests/cli_fault_test.sh /path/to/lifeboat
 set -uo pipefail
 LIFEBOAT="${1:?usage: $0 /path/to/lifeboat}"
+# shellcheck source=tests/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lb_test_init fault
 export LIFEBOAT_REPOSITORY="$WORK/repo"

@@ -14,6 +14,7 @@ BG_PIDS=()
 on_exit() {
   for p in "${BG_PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
 }
+# shellcheck source=tests/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lb_test_init prune
 export LIFEBOAT_REPOSITORY="$WORK/repo"

@@ -7,6 +7,7 @@
 # Usage: tests/cli_repair_test.sh /path/to/lifeboat
 set -uo pipefail
 LIFEBOAT="${1:?usage: $0 /path/to/lifeboat}"
+# shellcheck source=tests/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lb_test_init repair
 export LIFEBOAT_REPOSITORY="$WORK/repo"
