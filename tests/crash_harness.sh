@@ -155,7 +155,9 @@ for point in $(seq 1 "$POINTS"); do
   if [ "$kind" != backup ] && [ "$got" != "$want" ]; then fail "$label: duplicate snapshots [$got]"; fi
   "$LIFEBOAT" -r "$repo" -q check --read-data >/dev/null 2>&1 || fail "$label: check after re-run"
   newest="$(echo "$after" | grep -E " (v2|v3)$" | tail -1)"
-  [ -n "$newest" ] && restores_exact "$repo" "${newest% *}" "${newest#* }" || fail "$label: ${newest#* } does not restore after re-run"
+  if [ -z "$newest" ] || ! restores_exact "$repo" "${newest% *}" "${newest#* }"; then
+    fail "$label: ${newest#* } does not restore after re-run"
+  fi
 done
 
 total_killed=0; total_completed=0
