@@ -21,11 +21,6 @@ export LIFEBOAT_REPOSITORY="$WORK/repo"
 export LIFEBOAT_PASSWORD="correct horse"
 snapshot_ids() { lb snapshots --json 2>/dev/null | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4; }
 data_listing() { (cd "$LIFEBOAT_REPOSITORY" && find data index snapshots -type f | sort); }
-lock_count() { find "$LIFEBOAT_REPOSITORY/locks" -type f 2>/dev/null | wc -l; }
-wait_for_lock() {  # wait until at least one lock object exists (max 20 s)
-  for _ in $(seq 1 200); do [ "$(lock_count)" -gt 0 ] && return 0; sleep 0.1; done
-  return 1
-}
 # Restores snapshot $1 and compares it with directory $2.
 restores_as() {
   rm -rf "$WORK/rs"

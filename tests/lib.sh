@@ -10,6 +10,7 @@
 #   check_eq "one snapshot" 1 "$(snapshot_count)"  # the same; a failure shows both values
 #   expect_rc "list" 0 lb snapshots
 #   check_has "it lists host a" "$WORK/out" "host a"  # a fixed string; check_lacks: the opposite
+#   lb backup "$SRC" & check "the backup holds a lock" wait_for_lock  # polls locks/, 20 s at most
 #   lb_test_finish                    # prints the counts; exit status 0 only if nothing failed
 #
 # lb_test_init clears every LIFEBOAT_* variable that names a repository or a password (so the
@@ -77,6 +78,19 @@ same_tree() {
 }
 
 snapshot_count() { lb snapshots --json 2>/dev/null | grep -o '"short_id"' | wc -l; }
+
+# wait_for_lock [SECONDS]: waits until $LIFEBOAT_REPOSITORY/locks holds a file, i.e. a command
+# started in the background has taken its lock. Looks every 0.1 s for up to SECONDS (whole
+# seconds, default 20); returns 0 as soon as a lock is there, 1 if none appeared in time, so
+# `check "the backup holds a lock" wait_for_lock` counts a lock that never appears as a failure.
+wait_for_lock() {
+  local _
+  for _ in $(seq 1 "$(( ${1:-20} * 10 ))"); do
+    [ -n "$(find "$LIFEBOAT_REPOSITORY/locks" -type f 2>/dev/null)" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
 
 lb_test_finish() {
   echo "$PASS passed, $FAIL failed"
