@@ -168,11 +168,7 @@ mkfifo "$WORK/fifo"
 exec 3<>"$WORK/fifo"
 "$LIFEBOAT" backup --stdin <"$WORK/fifo" >/dev/null 2>&1 &
 BLOCKER_PID=$!
-for _ in $(seq 1 100); do
-  [ -n "$(ls "$LIFEBOAT_REPOSITORY/locks")" ] && break
-  sleep 0.1
-done
-check "the blocking backup took a lock" [ -n "$(ls "$LIFEBOAT_REPOSITORY/locks")" ]
+check "the blocking backup took a lock" wait_for_lock
 expect_rc "forget while a backup runs" 11 lb forget --keep-last 1
 check_has "forget while a backup runs" "$ERR" "lock"
 check_eq "locked forget removed nothing" "$(ids "$B2" "$C1" "$D1" "$D2")" "$(snapshot_ids)"

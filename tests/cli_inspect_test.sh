@@ -256,11 +256,7 @@ exec 3<>"$WORK/fifo"
 start_blocker() {
   "$LIFEBOAT" backup --stdin <"$WORK/fifo" >/dev/null 2>&1 &
   BLOCKER_PID=$!
-  for _ in $(seq 1 100); do
-    [ -n "$(ls "$LIFEBOAT_REPOSITORY/locks")" ] && break
-    sleep 0.1
-  done
-  check "the blocking backup took a lock" [ -n "$(ls "$LIFEBOAT_REPOSITORY/locks")" ]
+  check "the blocking backup took a lock" wait_for_lock
 }
 start_blocker
 expect_rc "unlock with a live lock" 0 lb --json unlock
