@@ -2,7 +2,8 @@
 # Checks the benchmark dataset helpers: same arguments give the same bytes, and version 2 differs
 # from version 1 the way bench/README.md says (1% of blocks/files changed, 64 KiB inserted, ...).
 #
-#   bench/helpers_test.sh build/bench/lifeboat_bench_make_image build/bench/lifeboat_bench_mutate_tree
+#   bench/helpers_test.sh build/release/bench/lifeboat_bench_make_image \
+#     build/release/bench/lifeboat_bench_mutate_tree
 set -euo pipefail
 
 make_image=${1:?usage: helpers_test.sh MAKE_IMAGE_BIN MUTATE_TREE_BIN}

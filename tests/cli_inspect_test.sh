@@ -3,7 +3,7 @@
 # Creates a repository in a temporary directory, backs up a generated tree twice (changing it in
 # between) and checks the commands' text and JSON output with grep/awk only.
 #
-#   tests/cli_inspect_test.sh build/src/cli/lifeboat
+#   tests/cli_inspect_test.sh build/release/src/cli/lifeboat
 #
 # Prints every check (ok or FAIL). Exits 0 when every check passed, 1 otherwise, 2 on bad usage.
 set -uo pipefail
