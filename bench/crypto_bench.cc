@@ -1,6 +1,6 @@
 // Micro-benchmarks for the crypto module on 1 MiB objects (the typical blob/pack-part size).
 //
-//   make -C build crypto_bench && build/bench/crypto_bench --benchmark_filter=Seal
+//   cmake --build build/release --target crypto_bench && build/release/bench/crypto_bench --benchmark_filter=Seal
 
 #include <benchmark/benchmark.h>
 
