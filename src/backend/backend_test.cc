@@ -1,5 +1,6 @@
 // Tests of the backend module: one conformance suite that every backend runs, then the
-// LocalBackend layout, RetryBackend, FaultInjectingBackend and OpenBackend specifics.
+// LocalBackend layout, ForwardingBackend, RetryBackend, FaultInjectingBackend and OpenBackend
+// specifics.
 #include "backend/backend.h"
 
 #include <gtest/gtest.h>
@@ -17,8 +18,11 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "backend/fault_backend.h"
+#include "backend/forwarding_backend.h"
 #include "backend/local_backend.h"
 #include "backend/memory_backend.h"
 #include "backend/open_backend.h"
@@ -123,6 +127,11 @@ std::vector<BackendFactory> AllBackends() {
       {"Memory",
        [] {
          return BackendUnderTest{std::make_unique<MemoryBackend>(), nullptr};
+       }},
+      {"ForwardingOverMemory",
+       [] {
+         return BackendUnderTest{
+             std::make_unique<ForwardingBackend>(std::make_unique<MemoryBackend>()), nullptr};
        }},
       {"RetryOverMemory",
        [] {
@@ -631,6 +640,209 @@ TEST(LocalBackendTest, ListsManyPacksQuickly) {
       ab.size(),
       static_cast<long long>(
           std::chrono::duration_cast<std::chrono::microseconds>(one_dir).count()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// ForwardingBackend.
+
+// A MemoryBackend that records which of its methods ran, so that a test can tell a forwarded
+// SaveParts from a SaveParts that a forwarder turned into Save. Sets *destroyed (when given) in
+// its destructor. Not thread-safe.
+class RecordingBackend : public MemoryBackend {
+ public:
+  explicit RecordingBackend(bool* destroyed = nullptr) : destroyed_(destroyed) {}
+  ~RecordingBackend() override {
+    if (destroyed_ != nullptr) *destroyed_ = true;
+  }
+
+  std::string Location() const override {
+    calls_.push_back("location");
+    return "recording:";
+  }
+  Status Save(const ObjectHandle& h, ByteView data) override {
+    calls_.push_back("save");
+    return MemoryBackend::Save(h, data);
+  }
+  // Joins the parts itself: MemoryBackend's SaveParts would call Save, which records "save".
+  Status SaveParts(const ObjectHandle& h, ByteParts parts) override {
+    calls_.push_back("save_parts");
+    Bytes joined;
+    for (ByteView part : parts) joined.insert(joined.end(), part.begin(), part.end());
+    return MemoryBackend::Save(h, joined);
+  }
+  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
+    calls_.push_back("load");
+    return MemoryBackend::Load(h, offset, length);
+  }
+  Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override {
+    calls_.push_back("load_into");
+    LB_ASSIGN_OR_RETURN(*out, MemoryBackend::Load(h, offset, length));
+    return Status::Ok();
+  }
+  Result<ObjectInfo> Stat(const ObjectHandle& h) override {
+    calls_.push_back("stat");
+    return MemoryBackend::Stat(h);
+  }
+  Status List(ObjectType type, std::string_view prefix,
+              const std::function<Status(const ObjectInfo&)>& fn) override {
+    calls_.push_back("list");
+    return MemoryBackend::List(type, prefix, fn);
+  }
+  Status Remove(const ObjectHandle& h) override {
+    calls_.push_back("remove");
+    return MemoryBackend::Remove(h);
+  }
+
+  // The methods that ran since the last TakeCalls, oldest first.
+  std::vector<std::string> TakeCalls() { return std::exchange(calls_, {}); }
+
+ private:
+  bool* const destroyed_;
+  mutable std::vector<std::string> calls_;
+};
+
+using Calls = std::vector<std::string>;
+
+// Makes each Backend call once through `be`, which forwards to `inner`, and checks that the
+// method of the same name, and only that one, ran in `inner`, and that arguments, results and
+// errors passed through unchanged.
+void ExpectForwardsEachCall(Backend& be, RecordingBackend& inner) {
+  inner.TakeCalls();
+  EXPECT_EQ(be.Location(), "recording:");
+  EXPECT_EQ(inner.TakeCalls(), Calls{"location"});
+
+  const ObjectHandle snap{ObjectType::kSnapshot, Id(1)};
+  ASSERT_TRUE(be.Save(snap, AsBytes("snapshot")).ok());
+  EXPECT_EQ(inner.TakeCalls(), Calls{"save"});
+  EXPECT_EQ(be.Save(snap, AsBytes("other")).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(inner.TakeCalls(), Calls{"save"});
+
+  const ObjectHandle pack = Pack(Id(2));
+  const ByteView parts[] = {AsBytes("blobs"), AsBytes("header")};
+  ASSERT_TRUE(be.SaveParts(pack, parts).ok());
+  EXPECT_EQ(inner.TakeCalls(), Calls{"save_parts"});
+
+  Result<Bytes> loaded = be.Load(snap, 0, 0);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(AsString(*loaded), "snapshot");
+  EXPECT_EQ(inner.TakeCalls(), Calls{"load"});
+
+  Bytes out = Pattern(100, 1);  // replaced, not appended to
+  ASSERT_TRUE(be.LoadInto(pack, 3, 5, &out).ok());
+  EXPECT_EQ(AsString(out), "bshea");  // "blobsheader"[3, 8)
+  EXPECT_EQ(inner.TakeCalls(), Calls{"load_into"});
+
+  Result<ObjectInfo> info = be.Stat(pack);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->name, pack.name);
+  EXPECT_EQ(info->size, 11u);
+  EXPECT_EQ(inner.TakeCalls(), Calls{"stat"});
+
+  std::vector<std::string> listed;
+  Status st = be.List(ObjectType::kPack, "", [&](const ObjectInfo& i) {
+    listed.push_back(i.name);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(listed, std::vector<std::string>{pack.name});
+  EXPECT_EQ(inner.TakeCalls(), Calls{"list"});
+  st = be.List(ObjectType::kPack, "", [](const ObjectInfo&) { return Status::Cancelled("stop"); });
+  EXPECT_EQ(st.code(), StatusCode::kCancelled) << st.ToString();
+  EXPECT_EQ(inner.TakeCalls(), Calls{"list"});
+
+  ASSERT_TRUE(be.Remove(snap).ok());
+  EXPECT_EQ(inner.TakeCalls(), Calls{"remove"});
+  EXPECT_TRUE(be.Remove(snap).IsNotFound());
+  EXPECT_TRUE(be.Stat(snap).status().IsNotFound());
+  EXPECT_TRUE(be.Load(snap, 0, 0).status().IsNotFound());
+}
+
+TEST(ForwardingBackendTest, OwningForwardsEachCallAndDeletesTheInnerBackend) {
+  bool destroyed = false;
+  auto owned = std::make_unique<RecordingBackend>(&destroyed);
+  RecordingBackend* inner = owned.get();
+  auto be = std::make_unique<ForwardingBackend>(std::move(owned));
+  EXPECT_EQ(be->inner(), inner);
+  ExpectForwardsEachCall(*be, *inner);
+  EXPECT_FALSE(destroyed);
+  be.reset();
+  EXPECT_TRUE(destroyed);
+}
+
+TEST(ForwardingBackendTest, BorrowingForwardsEachCallAndLeavesTheInnerBackendAlive) {
+  bool destroyed = false;
+  RecordingBackend inner(&destroyed);
+  {
+    ForwardingBackend be(&inner);
+    EXPECT_EQ(be.inner(), &inner);
+    ExpectForwardsEachCall(be, inner);
+  }
+  EXPECT_FALSE(destroyed);
+  EXPECT_EQ(ListNames(inner, ObjectType::kPack), std::set<std::string>{Id(2)});
+}
+
+// Changes Location and Remove; everything else is ForwardingBackend's.
+class NoRemoveBackend : public ForwardingBackend {
+ public:
+  using ForwardingBackend::ForwardingBackend;
+  std::string Location() const override { return "no-remove:" + ForwardingBackend::Location(); }
+  Status Remove(const ObjectHandle& h) override {
+    return Status::PermissionDenied("not removing " + DescribeObject(h));
+  }
+};
+
+TEST(ForwardingBackendTest, OverridesInASubclassTakeEffectAndTheRestIsForwarded) {
+  RecordingBackend inner;
+  NoRemoveBackend no_remove(&inner);
+  Backend& be = no_remove;
+  const ObjectHandle snap{ObjectType::kSnapshot, Id(1)};
+  ASSERT_TRUE(be.Save(snap, AsBytes("snapshot")).ok());
+  EXPECT_EQ(be.Location(), "no-remove:recording:");
+  EXPECT_EQ(be.Remove(snap).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(inner.TakeCalls(), (Calls{"save", "location"}));
+  EXPECT_TRUE(be.Stat(snap).ok());
+  EXPECT_EQ(inner.TakeCalls(), Calls{"stat"});
+}
+
+// Counts Save and Load calls, and routes SaveParts and LoadInto through them, as the test doubles
+// that count or fail saves do.
+class CountingBackend : public ForwardingBackend {
+ public:
+  using ForwardingBackend::ForwardingBackend;
+  Status Save(const ObjectHandle& h, ByteView data) override {
+    saved.emplace_back(AsString(data));
+    return ForwardingBackend::Save(h, data);
+  }
+  Status SaveParts(const ObjectHandle& h, ByteParts parts) override {
+    return SavePartsThroughSave(h, parts);
+  }
+  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
+    ++loads;
+    return ForwardingBackend::Load(h, offset, length);
+  }
+  Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override {
+    return LoadIntoThroughLoad(h, offset, length, out);
+  }
+
+  std::vector<std::string> saved;  // what Save was given, in order
+  int loads = 0;
+};
+
+TEST(ForwardingBackendTest, ThroughSaveAndLoadHelpersLetASubclassSeeEverySaveAndLoad) {
+  RecordingBackend inner;
+  CountingBackend counting(&inner);
+  Backend& be = counting;
+  const ObjectHandle pack = Pack(Id(2));
+  const ByteView parts[] = {AsBytes("blobs"), AsBytes("header")};
+  ASSERT_TRUE(be.SaveParts(pack, parts).ok());
+  EXPECT_EQ(counting.saved, std::vector<std::string>{"blobsheader"});
+  EXPECT_EQ(inner.TakeCalls(), Calls{"save"});
+
+  Bytes out;
+  ASSERT_TRUE(be.LoadInto(pack, 5, 0, &out).ok());
+  EXPECT_EQ(AsString(out), "header");
+  EXPECT_EQ(counting.loads, 1);
+  EXPECT_EQ(inner.TakeCalls(), Calls{"load"});
 }
 
 // ---------------------------------------------------------------------------------------------
