@@ -3,7 +3,7 @@
 namespace lifeboat {
 
 Status AppendOnlyBackend::Remove(const ObjectHandle& h) {
-  if (h.type == ObjectType::kLock) return inner_->Remove(h);
+  if (h.type == ObjectType::kLock) return ForwardingBackend::Remove(h);
   return Status::FailedPrecondition("refusing to remove " + std::string(ObjectTypeName(h.type)) +
                                     " " + h.name + ": " + reason_);
 }

@@ -1,6 +1,6 @@
 // Tests of the backend module: one conformance suite that every backend runs, then the
-// LocalBackend layout, ForwardingBackend, RetryBackend, FaultInjectingBackend and OpenBackend
-// specifics.
+// LocalBackend layout, ForwardingBackend, AppendOnlyBackend, RetryBackend, FaultInjectingBackend
+// and OpenBackend specifics.
 #include "backend/backend.h"
 
 #include <gtest/gtest.h>
@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "backend/append_only_backend.h"
 #include "backend/fault_backend.h"
 #include "backend/forwarding_backend.h"
 #include "backend/local_backend.h"
@@ -643,7 +644,7 @@ TEST(LocalBackendTest, ListsManyPacksQuickly) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// ForwardingBackend.
+// ForwardingBackend and AppendOnlyBackend.
 
 // A MemoryBackend that records which of its methods ran, so that a test can tell a forwarded
 // SaveParts from a SaveParts that a forwarder turned into Save. Sets *destroyed (when given) in
@@ -843,6 +844,33 @@ TEST(ForwardingBackendTest, ThroughSaveAndLoadHelpersLetASubclassSeeEverySaveAnd
   EXPECT_EQ(AsString(out), "header");
   EXPECT_EQ(counting.loads, 1);
   EXPECT_EQ(inner.TakeCalls(), Calls{"load"});
+}
+
+// AppendOnlyBackend sits on the production path: packs must reach the inner backend's SaveParts
+// (written without joining them) and blobs its LoadInto; only Remove is changed.
+TEST(AppendOnlyBackendTest, ForwardsAllButRemoveAndRemovesOnlyLocks) {
+  auto owned = std::make_unique<RecordingBackend>();
+  RecordingBackend* inner = owned.get();
+  AppendOnlyBackend be(std::move(owned), "the key is append-only");
+  const ObjectHandle pack = Pack(Id(2));
+  const ByteView parts[] = {AsBytes("blobs"), AsBytes("header")};
+  ASSERT_TRUE(be.SaveParts(pack, parts).ok());
+  Bytes out;
+  ASSERT_TRUE(be.LoadInto(pack, 0, 5, &out).ok());
+  EXPECT_EQ(AsString(out), "blobs");
+  EXPECT_EQ(inner->TakeCalls(), (Calls{"save_parts", "load_into"}));
+
+  Status refused = be.Remove(pack);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.ToString().find("the key is append-only"), std::string::npos)
+      << refused.ToString();
+  EXPECT_EQ(inner->TakeCalls(), Calls{});
+  EXPECT_TRUE(be.Stat(pack).ok());
+
+  const ObjectHandle lock{ObjectType::kLock, Id(3)};
+  ASSERT_TRUE(be.Save(lock, AsBytes("lock")).ok());
+  EXPECT_TRUE(be.Remove(lock).ok());
+  EXPECT_TRUE(be.Stat(lock).status().IsNotFound());
 }
 
 // ---------------------------------------------------------------------------------------------
