@@ -12,7 +12,7 @@ namespace lifeboat::testing {
 
 Status SharedBackend::Remove(const ObjectHandle& h) {
   if (on_remove_ && *on_remove_) LB_RETURN_IF_ERROR((*on_remove_)(h));
-  return inner_->Remove(h);
+  return ForwardingBackend::Remove(h);
 }
 
 void SmallRepoFixture::SetUp() {

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/forwarding_backend.h"
 #include "backend/memory_backend.h"
 #include "checker/checker.h"
 #include "repository/blob_saver.h"
@@ -44,26 +45,17 @@ using RemoveHook = std::function<Status(const ObjectHandle&)>;
 
 // A Backend forwarding to a MemoryBackend the test keeps, so the test can damage objects behind
 // the repository's back and open the repository afresh (with an empty index), as the CLI does.
+// Only Remove is changed (it calls the hook first); every other call, SaveParts and LoadInto
+// included, goes straight to `inner`.
 // Does not own `inner` or `on_remove`; both must outlive it. `on_remove` may be null (no hook).
 // Thread-safe as far as `inner` is, provided the hook is not changed while a call runs.
-class SharedBackend : public Backend {
+class SharedBackend : public ForwardingBackend {
  public:
   explicit SharedBackend(MemoryBackend* inner, const RemoveHook* on_remove = nullptr)
-      : inner_(inner), on_remove_(on_remove) {}
-  std::string Location() const override { return inner_->Location(); }
-  Status Save(const ObjectHandle& h, ByteView data) override { return inner_->Save(h, data); }
-  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
-    return inner_->Load(h, offset, length);
-  }
-  Result<ObjectInfo> Stat(const ObjectHandle& h) override { return inner_->Stat(h); }
-  Status List(ObjectType type, std::string_view prefix,
-              const std::function<Status(const ObjectInfo&)>& fn) override {
-    return inner_->List(type, prefix, fn);
-  }
+      : ForwardingBackend(inner), on_remove_(on_remove) {}
   Status Remove(const ObjectHandle& h) override;
 
  private:
-  MemoryBackend* inner_;
   const RemoveHook* on_remove_;
 };
 
