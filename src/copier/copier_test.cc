@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 
+#include "backend/forwarding_backend.h"
 #include "backend/memory_backend.h"
 #include "checker/checker.h"
 #include "repository/blob_saver.h"
@@ -42,12 +43,13 @@ struct BackendControl {
 };
 
 // Forwards to a MemoryBackend the test keeps, so several Repository objects can share it and the
-// test can inspect or damage it.
-class SharedBackend : public Backend {
+// test can inspect or damage it. Counts and fails saves, counts whole-pack loads: SaveParts and
+// LoadInto go through Save and Load so that none is missed.
+class SharedBackend : public ForwardingBackend {
  public:
   SharedBackend(MemoryBackend* inner, std::shared_ptr<BackendControl> control)
-      : inner_(inner), control_(std::move(control)) {}
-  std::string Location() const override { return "shared:" + inner_->Location(); }
+      : ForwardingBackend(inner), control_(std::move(control)) {}
+  std::string Location() const override { return "shared:" + ForwardingBackend::Location(); }
   Status Save(const ObjectHandle& h, ByteView data) override {
     // Locks are not what these tests count or break.
     if (h.type != ObjectType::kLock) {
@@ -61,21 +63,20 @@ class SharedBackend : public Backend {
       }
       control_->saves++;
     }
-    return inner_->Save(h, data);
+    return ForwardingBackend::Save(h, data);
+  }
+  Status SaveParts(const ObjectHandle& h, ByteParts parts) override {
+    return SavePartsThroughSave(h, parts);
   }
   Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
     if (h.type == ObjectType::kPack && offset == 0 && length == 0) control_->pack_loads++;
-    return inner_->Load(h, offset, length);
+    return ForwardingBackend::Load(h, offset, length);
   }
-  Result<ObjectInfo> Stat(const ObjectHandle& h) override { return inner_->Stat(h); }
-  Status List(ObjectType type, std::string_view prefix,
-              const std::function<Status(const ObjectInfo&)>& fn) override {
-    return inner_->List(type, prefix, fn);
+  Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override {
+    return LoadIntoThroughLoad(h, offset, length, out);
   }
-  Status Remove(const ObjectHandle& h) override { return inner_->Remove(h); }
 
  private:
-  MemoryBackend* inner_;
   std::shared_ptr<BackendControl> control_;
 };
 
