@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "backend/forwarding_backend.h"
 #include "backend/memory_backend.h"
 #include "repository/blob_saver.h"
 #include "repository/lock.h"
@@ -51,37 +52,38 @@ struct BackendControl {
 };
 
 // A Backend that forwards to a store the test keeps (so several Repository objects can share it
-// and the test can inspect it), and fails Save on demand.
-class SharedBackend : public Backend {
+// and the test can inspect it), and fails Save, key loads and Stat on demand. SaveParts and
+// LoadInto go through Save and Load, so that every save is counted and can fail.
+class SharedBackend : public ForwardingBackend {
  public:
   SharedBackend(Backend* inner, std::shared_ptr<BackendControl> control)
-      : inner_(inner), control_(std::move(control)) {}
-  std::string Location() const override { return "shared:" + inner_->Location(); }
+      : ForwardingBackend(inner), control_(std::move(control)) {}
+  std::string Location() const override { return "shared:" + ForwardingBackend::Location(); }
   Status Save(const ObjectHandle& h, ByteView data) override {
     if (control_->fail_saves || (control_->fail_index_saves && h.type == ObjectType::kIndex)) {
       control_->failed_saves++;
       return Status::IOError("injected: save of " + DescribeObject(h) + " failed");
     }
     control_->saves++;
-    return inner_->Save(h, data);
+    return ForwardingBackend::Save(h, data);
+  }
+  Status SaveParts(const ObjectHandle& h, ByteParts parts) override {
+    return SavePartsThroughSave(h, parts);
   }
   Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
     if (control_->fail_key_loads && h.type == ObjectType::kKey)
       return Status::Unavailable("injected: load of " + DescribeObject(h) + " failed");
-    return inner_->Load(h, offset, length);
+    return ForwardingBackend::Load(h, offset, length);
+  }
+  Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override {
+    return LoadIntoThroughLoad(h, offset, length, out);
   }
   Result<ObjectInfo> Stat(const ObjectHandle& h) override {
     if (control_->fail_stats) return Status::Unavailable("injected: stat failed");
-    return inner_->Stat(h);
+    return ForwardingBackend::Stat(h);
   }
-  Status List(ObjectType type, std::string_view prefix,
-              const std::function<Status(const ObjectInfo&)>& fn) override {
-    return inner_->List(type, prefix, fn);
-  }
-  Status Remove(const ObjectHandle& h) override { return inner_->Remove(h); }
 
  private:
-  Backend* inner_;
   std::shared_ptr<BackendControl> control_;
 };
 
