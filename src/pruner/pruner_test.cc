@@ -9,6 +9,7 @@
 #include <map>
 
 #include "archiver/archiver.h"
+#include "backend/forwarding_backend.h"
 #include "backend/local_backend.h"
 #include "checker/checker.h"
 #include "restorer/restorer.h"
@@ -24,32 +25,26 @@ using testing::RemoveTree;
 using testing::WriteFile;
 
 // Fails every Save and Remove after the first `budget` of them, like a process killed there: the
-// repository on disk is left exactly as it was at that moment.
-class StopAfterWritesBackend : public Backend {
+// repository on disk is left exactly as it was at that moment. SaveParts (how packs are written)
+// goes through Save so that it counts too; reads go straight to `inner`.
+class StopAfterWritesBackend : public ForwardingBackend {
  public:
   StopAfterWritesBackend(std::unique_ptr<Backend> inner, int budget)
-      : inner_(std::move(inner)), budget_(budget) {}
-  std::string Location() const override { return inner_->Location(); }
+      : ForwardingBackend(std::move(inner)), budget_(budget) {}
   Status Save(const ObjectHandle& h, ByteView data) override {
     if (h.type != ObjectType::kLock && budget_-- <= 0) return Status::IOError("stopped");
-    return inner_->Save(h, data);
+    return ForwardingBackend::Save(h, data);
   }
-  Result<Bytes> Load(const ObjectHandle& h, uint64_t o, uint64_t n) override {
-    return inner_->Load(h, o, n);
-  }
-  Result<ObjectInfo> Stat(const ObjectHandle& h) override { return inner_->Stat(h); }
-  Status List(ObjectType t, std::string_view p,
-              const std::function<Status(const ObjectInfo&)>& fn) override {
-    return inner_->List(t, p, fn);
+  Status SaveParts(const ObjectHandle& h, ByteParts parts) override {
+    return SavePartsThroughSave(h, parts);
   }
   Status Remove(const ObjectHandle& h) override {
     if (h.type != ObjectType::kLock && budget_-- <= 0) return Status::IOError("stopped");
-    return inner_->Remove(h);
+    return ForwardingBackend::Remove(h);
   }
   bool exhausted() const { return budget_ < 0; }
 
  private:
-  std::unique_ptr<Backend> inner_;
   int budget_;
 };
 
