@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <map>
 
@@ -26,7 +27,8 @@ using testing::WriteFile;
 
 // Fails every Save and Remove after the first `budget` of them, like a process killed there: the
 // repository on disk is left exactly as it was at that moment. SaveParts (how packs are written)
-// goes through Save so that it counts too; reads go straight to `inner`.
+// goes through Save so that it counts too; reads go straight to `inner`. Thread-safe: prune's
+// repack workers write packs concurrently.
 class StopAfterWritesBackend : public ForwardingBackend {
  public:
   StopAfterWritesBackend(std::unique_ptr<Backend> inner, int budget)
@@ -45,7 +47,7 @@ class StopAfterWritesBackend : public ForwardingBackend {
   bool exhausted() const { return budget_ < 0; }
 
  private:
-  int budget_;
+  std::atomic<int> budget_;
 };
 
 class PrunerTest : public ::testing::Test {
