@@ -110,6 +110,27 @@ int OpenEntry(int dirfd, const std::string& name, const std::string& path, int f
   return fd;
 }
 
+// Reads the names in the directory open as `dirfd` (not "." or "..") into *names, through a copy
+// of the descriptor (closedir closes it), so `dirfd` stays open. When the listing cannot be
+// opened *names stays empty; when reading it fails, *names keeps the names read before.
+Status ListNames(int dirfd, std::vector<std::string>* names) {
+  int list_fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  DIR* d = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
+  if (!d) {
+    Status st = PosixError("opendir");
+    if (list_fd >= 0) ::close(list_fd);
+    return st;
+  }
+  errno = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+      names->emplace_back(e->d_name);
+  }
+  Status st = errno != 0 ? PosixError("readdir") : Status::Ok();
+  ::closedir(d);
+  return st;
+}
+
 // Deeper directories are saved without their contents and reported: the walk recurses and
 // holds one descriptor per level.
 constexpr int kMaxDirDepth = 4096;
@@ -653,24 +674,10 @@ void Archiver::WalkDir(const std::shared_ptr<DirState>& dir, const Tree* old_tre
     Release(dir);
     return;
   }
-  // The listing reads through a copy of the descriptor (closedir closes it); dir->fd stays open.
-  int list_fd = ::fcntl(dir->fd.get(), F_DUPFD_CLOEXEC, 0);
-  DIR* d = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
-  if (!d) {
-    Issue(dir->path, PosixError("opendir").message() + " (saved without contents)", true);
-    if (list_fd >= 0) ::close(list_fd);
-    dir->fd = FileDescriptor();
-    Release(dir);
-    return;
-  }
   std::vector<std::string> names;
-  errno = 0;
-  while (struct dirent* e = ::readdir(d)) {
-    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-    names.emplace_back(e->d_name);
-  }
-  if (errno != 0) Issue(dir->path, PosixError("readdir").message(), true);
-  ::closedir(d);
+  Status listed = ListNames(dir->fd.get(), &names);
+  if (!listed.ok())
+    Issue(dir->path, listed.message() + (names.empty() ? " (saved without contents)" : ""), true);
   std::sort(names.begin(), names.end());
   bool cache_dir = options_.exclude_caches && IsCacheDir(dir->fd.get());
   dir->children.resize(names.size());
@@ -729,17 +736,8 @@ static void Scan(int dirfd, const std::string& name, const std::string& path,
   }
   FileDescriptor fd(OpenEntry(dirfd, name, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) return;
-  int list_fd = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0);
-  DIR* d = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
-  if (!d) {
-    if (list_fd >= 0) ::close(list_fd);
-    return;
-  }
   std::vector<std::string> names;
-  while (struct dirent* e = ::readdir(d)) {
-    if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) names.emplace_back(e->d_name);
-  }
-  ::closedir(d);
+  ListNames(fd.get(), &names).IgnoreError();  // an estimate: what can be listed
   for (const auto& n : names) {
     std::string p = JoinPath(path, n);
     if (!ex.empty() && ex.Excluded(p, n)) continue;
