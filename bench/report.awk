@@ -52,8 +52,9 @@ END {
   if (floor_v1 != "") {
     print ""
     print "CPU floor of Lifeboat's design (bench/floor_bench: read, chunk, id, compress, seal and the"
-    print "mandatory open-decompress-re-hash check, on one thread, without packs, index or writes);"
-    print "its CPU time over " cores " cores is the best wall time any implementation could reach:"
+    print "mandatory open-decompress-re-hash check of the files a backup must read, on one thread;"
+    print "without directory walking and metadata, packs and their SHA-256 names, index or writes);"
+    print "its CPU time over " cores " cores is a lower bound on the wall time of any implementation:"
     print ""
     print "| Step | Floor CPU (s) | Floor wall on " cores " cores (s) | Floor / restic wall | Lifeboat / floor wall |"
     print "|---|--:|--:|--:|--:|"
