@@ -1,7 +1,6 @@
 // lifeboat backup: backs up files and directories, or a stream from stdin or a command.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,17 +49,6 @@ Result<uint64_t> ParseSize(const std::string& text) {
   else if (unit == "t" || unit == "T") mult = 1ull << 40;
   else return Status::InvalidArgument("bad size unit in '" + text + "' (use K, M, G or T)");
   return v * mult;
-}
-
-// The walk holds a descriptor for each directory level it is in (and for directories whose files
-// are still being read): lift the soft limit on open files to the hard one, or a deep tree would
-// run out at the usual 1024. Best effort: what cannot be opened is reported by the walk.
-void RaiseOpenFileLimit() {
-  struct rlimit rl;
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-  }
 }
 
 // Runs argv with stdout connected to a pipe; returns the read end and the pid.

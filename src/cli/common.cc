@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -21,6 +22,14 @@ namespace lifeboat::cli {
 std::atomic<bool> g_interrupted{false};
 
 static void OnSignal(int) { g_interrupted.store(true); }
+
+void RaiseOpenFileLimit() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
 
 void InstallSignalHandlers() {
   struct sigaction sa = {};

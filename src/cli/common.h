@@ -49,6 +49,12 @@ using Runner = std::function<int()>;
 extern std::atomic<bool> g_interrupted;
 void InstallSignalHandlers();
 
+// Lifts the soft limit on open files to the hard one. Backup and restore hold one directory
+// descriptor per level of nesting they are in, so a deep tree would run out at the usual 1024.
+// Best effort: what cannot be opened is reported. Call it only where no child process is
+// started afterwards (a child would inherit the raised limit).
+void RaiseOpenFileLimit();
+
 // Resolves the password: --password-file, LIFEBOAT_PASSWORD_FILE, --password-command,
 // LIFEBOAT_PASSWORD_COMMAND, LIFEBOAT_PASSWORD, else a prompt on the terminal. `confirm` asks
 // twice (init, key add).

@@ -997,18 +997,44 @@ void Restorer::ApplyMetadata(const PlanEntry& e, int fd, int dirfd) {
   if (rc != 0) posix("set times");
 }
 
-// Directory metadata, children before parents (reverse pre-order), after all content and links.
+// Directory metadata, after all content and links, children before parents: the plan is walked
+// in pre-order keeping the chain of directories the walk is in open, and a directory is finished
+// once the walk has left it (post-order). Each directory is opened once, from its parent's
+// descriptor, however deep it lies (opening each from the target root cost O(depth) apiece:
+// 19 s for a chain of 4,100 directories).
 void Restorer::FinishDirs() {
-  for (size_t i = plan_.entries.size(); i-- > 0;) {
+  struct OpenDir {
+    size_t entry;
+    FileDescriptor fd;
+  };
+  std::vector<OpenDir> chain;  // ancestors of the walk's position, outermost first
+  auto finish_from = [&](uint32_t depth) {  // finishes the open directories at `depth` or deeper
+    while (!chain.empty() && plan_.entries[chain.back().entry].depth >= depth) {
+      ApplyMetadata(plan_.entries[chain.back().entry], chain.back().fd.get(), -1);
+      chain.pop_back();
+    }
+  };
+  for (size_t i = 0; i < plan_.entries.size(); ++i) {
     const PlanEntry& e = plan_.entries[i];
-    if (e.node.type != NodeType::kDir || states_[i] != kDone) continue;
-    auto fd = OpenDirBeneath(root_fd_.get(), e.rel);
+    if (e.node.type != NodeType::kDir) continue;
+    finish_from(e.depth);
+    if (states_[i] != kDone) continue;
+    Result<FileDescriptor> fd = Status::Internal("unset");
+    if (!chain.empty() && plan_.entries[chain.back().entry].rel == ParentRel(e.rel)) {
+      FileDescriptor child(::openat(chain.back().fd.get(), e.node.name.c_str(),
+                                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      fd = child.valid() ? Result<FileDescriptor>(std::move(child))
+                         : Result<FileDescriptor>(PosixError("open directory \"" + e.rel + "\""));
+    } else {
+      fd = OpenDirBeneath(root_fd_.get(), e.rel);  // the parent is not open (not restored here)
+    }
     if (!fd.ok()) {
       AddError(e.snap_path, "setting directory metadata: " + fd.status().message());
       continue;
     }
-    ApplyMetadata(e, fd->get(), -1);
+    chain.push_back({i, std::move(*fd)});
   }
+  finish_from(0);
 }
 
 void Restorer::VerifyAll(TaskPool& pool) {
