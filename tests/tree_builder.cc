@@ -17,6 +17,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "util/file_io.h"
+
 namespace lifeboat::testing {
 
 std::string MakeTempDir(const std::string& tag) {
@@ -30,17 +32,8 @@ std::string MakeTempDir(const std::string& tag) {
 // Removes everything below the directory open as `dirfd`, at any depth (names only, never a
 // path longer than one name).
 static void RemoveBelow(int dirfd) {
-  int list_fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-  DIR* d = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
-  if (!d) {
-    if (list_fd >= 0) ::close(list_fd);
-    return;
-  }
   std::vector<std::string> names;
-  while (struct dirent* e = ::readdir(d))
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-      names.emplace_back(e->d_name);
-  ::closedir(d);
+  ListNames(dirfd, &names).IgnoreError();  // best effort: what remains is left behind
   for (const auto& name : names) {
     if (::unlinkat(dirfd, name.c_str(), 0) == 0) continue;
     int sub = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -1,6 +1,5 @@
 #include "archiver/archiver.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
@@ -108,27 +107,6 @@ int OpenEntry(int dirfd, const std::string& name, const std::string& path, int f
   int fd = open(flags | O_NOATIME);
   if (fd < 0 && errno == EPERM) fd = open(flags);
   return fd;
-}
-
-// Reads the names in the directory open as `dirfd` (not "." or "..") into *names, through a copy
-// of the descriptor (closedir closes it), so `dirfd` stays open. When the listing cannot be
-// opened *names stays empty; when reading it fails, *names keeps the names read before.
-Status ListNames(int dirfd, std::vector<std::string>* names) {
-  int list_fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-  DIR* d = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
-  if (!d) {
-    Status st = PosixError("opendir");
-    if (list_fd >= 0) ::close(list_fd);
-    return st;
-  }
-  errno = 0;
-  while (struct dirent* e = ::readdir(d)) {
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-      names->emplace_back(e->d_name);
-  }
-  Status st = errno != 0 ? PosixError("readdir") : Status::Ok();
-  ::closedir(d);
-  return st;
 }
 
 // Deeper directories are saved without their contents and reported: the walk recurses and

@@ -1,5 +1,6 @@
 #include "util/file_io.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -185,6 +187,25 @@ Result<Bytes> ReadWholeFile(const std::string& path) {
   Bytes out(static_cast<size_t>(st.st_size));
   LB_RETURN_IF_ERROR(PReadExact(fd.get(), out.data(), out.size(), 0, path));
   return out;
+}
+
+Status ListNames(int dirfd, std::vector<std::string>* names) {
+  int list_fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  DIR* d = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
+  if (!d) {
+    Status st = PosixError("opendir");
+    if (list_fd >= 0) ::close(list_fd);
+    return st;
+  }
+  ::rewinddir(d);  // the copy shares dirfd's position, which an earlier listing left at the end
+  errno = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+      names->emplace_back(e->d_name);
+  }
+  Status st = errno != 0 ? PosixError("readdir") : Status::Ok();
+  ::closedir(d);
+  return st;
 }
 
 }  // namespace lifeboat

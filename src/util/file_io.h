@@ -6,6 +6,7 @@
 
 #include <span>
 #include <string>
+#include <vector>
 
 #include "util/bytes.h"
 #include "util/status.h"
@@ -65,5 +66,12 @@ Status CreateDirectories(const std::string& dir);
 
 // Reads a whole file.
 Result<Bytes> ReadWholeFile(const std::string& path);
+
+// Appends the names in the directory open as `dirfd` (not "." or "..") to *names, in directory
+// order, reading through a copy of the descriptor so that `dirfd` stays open. The copy shares the
+// directory's read position: the listing starts from the beginning whatever that position was,
+// and leaves it at the end. When the listing cannot be opened nothing is appended; when reading
+// it fails, the names read before the error are kept and the error is returned.
+Status ListNames(int dirfd, std::vector<std::string>* names);
 
 }  // namespace lifeboat
