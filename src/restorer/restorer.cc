@@ -358,22 +358,24 @@ Status WriteThrough(int fd, uint64_t offset, uint64_t length) {
   return Status::Ok();
 }
 
+// Opens the directory `name` in the directory open as `dirfd`, never following a symlink. `rel`
+// (the path below the target that `name` ends) names it in errors.
+Result<FileDescriptor> OpenChildDir(int dirfd, const std::string& name, const std::string& rel) {
+  FileDescriptor fd(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.valid()) return fd;
+  int err = errno;
+  if (err == ELOOP || err == ENOTDIR)
+    return Status::FailedPrecondition("\"" + rel + "\": \"" + name +
+                                      "\" is not a directory (a symlink is never followed)");
+  return PosixError("open directory \"" + rel + "\"", err);
+}
+
 // Opens the directory `rel` below `root_fd` one component at a time, refusing symlinks.
 Result<FileDescriptor> OpenDirBeneath(int root_fd, const std::string& rel) {
   FileDescriptor cur(::fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
   if (!cur.valid()) return PosixError("dup target directory");
   for (std::string_view comp : SplitPath(rel)) {
-    std::string name(comp);
-    FileDescriptor next(
-        ::openat(cur.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!next.valid()) {
-      int err = errno;
-      if (err == ELOOP || err == ENOTDIR)
-        return Status::FailedPrecondition("\"" + rel + "\": \"" + name +
-                                          "\" is not a directory (a symlink is never followed)");
-      return PosixError("open directory \"" + rel + "\"", err);
-    }
-    cur = std::move(next);
+    LB_ASSIGN_OR_RETURN(cur, OpenChildDir(cur.get(), std::string(comp), rel));
   }
   return cur;
 }
@@ -1019,15 +1021,12 @@ void Restorer::FinishDirs() {
     if (e.node.type != NodeType::kDir) continue;
     finish_from(e.depth);
     if (states_[i] != kDone) continue;
-    Result<FileDescriptor> fd = Status::Internal("unset");
-    if (!chain.empty() && plan_.entries[chain.back().entry].rel == ParentRel(e.rel)) {
-      FileDescriptor child(::openat(chain.back().fd.get(), e.node.name.c_str(),
-                                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      fd = child.valid() ? Result<FileDescriptor>(std::move(child))
-                         : Result<FileDescriptor>(PosixError("open directory \"" + e.rel + "\""));
-    } else {
-      fd = OpenDirBeneath(root_fd_.get(), e.rel);  // the parent is not open (not restored here)
-    }
+    // From the open parent; from the target root when the parent is not open (not restored here).
+    const bool parent_open =
+        !chain.empty() && plan_.entries[chain.back().entry].rel == ParentRel(e.rel);
+    Result<FileDescriptor> fd = parent_open
+                                    ? OpenChildDir(chain.back().fd.get(), e.node.name, e.rel)
+                                    : OpenDirBeneath(root_fd_.get(), e.rel);
     if (!fd.ok()) {
       AddError(e.snap_path, "setting directory metadata: " + fd.status().message());
       continue;
