@@ -116,19 +116,22 @@ Status ReadExtendedMetadata(int dirfd, const std::string& name, const std::strin
   // kernel goes through /proc and the directory descriptor instead. Not always: resolving
   // /proc/self/fd costs more than a cached lookup of the whole path (backup of the unchanged
   // kernel tree: 0.15 s more system time).
-  const std::string at = dirfd >= 0 && path.size() >= PATH_MAX && ProcFdUsable()
-                             ? "/proc/self/fd/" + std::to_string(dirfd) + "/" + name
-                             : path;
+  std::string proc_path;
+  const char* at = path.c_str();
+  if (dirfd >= 0 && path.size() >= PATH_MAX && ProcFdUsable()) {
+    proc_path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
+    at = proc_path.c_str();
+  }
   std::string names;
   for (;;) {
-    ssize_t len = ::llistxattr(at.c_str(), nullptr, 0);
+    ssize_t len = ::llistxattr(at, nullptr, 0);
     if (len < 0) {
       if (errno == ENOTSUP || errno == ENODATA) return Status::Ok();
       return PosixError("listxattr " + path);
     }
     if (len == 0) return Status::Ok();
     names.resize(static_cast<size_t>(len));
-    len = ::llistxattr(at.c_str(), names.data(), names.size());
+    len = ::llistxattr(at, names.data(), names.size());
     if (len < 0 && errno == ERANGE) continue;  // grew meanwhile
     if (len < 0) return PosixError("listxattr " + path);
     names.resize(static_cast<size_t>(len));
@@ -140,13 +143,13 @@ Status ReadExtendedMetadata(int dirfd, const std::string& name, const std::strin
     if (key.empty()) continue;
     std::string value;
     for (;;) {
-      ssize_t len = ::lgetxattr(at.c_str(), key.c_str(), nullptr, 0);
+      ssize_t len = ::lgetxattr(at, key.c_str(), nullptr, 0);
       if (len < 0) {
         if (errno == ENODATA) break;  // removed meanwhile
         return PosixError("getxattr " + key + " of " + path);
       }
       value.resize(static_cast<size_t>(len));
-      len = ::lgetxattr(at.c_str(), key.c_str(), value.data(), value.size());
+      len = ::lgetxattr(at, key.c_str(), value.data(), value.size());
       if (len < 0 && errno == ERANGE) continue;
       if (len < 0) return PosixError("getxattr " + key + " of " + path);
       value.resize(static_cast<size_t>(len));
