@@ -1,7 +1,10 @@
 #include "util/parallel_for.h"
 
 #include <algorithm>
+#include <exception>
 #include <mutex>
+#include <new>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -19,6 +22,8 @@ void ParallelForWhile(size_t n, int workers, const std::atomic<bool>* cancel,
                       const std::function<bool(size_t)>& fn) {
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::exception_ptr failure;  // GUARDED_BY(mu): the first exception fn threw on a thread
   auto run = [&] {
     while (!stop && !IsCancelled(cancel)) {
       size_t i = next.fetch_add(1);
@@ -31,21 +36,43 @@ void ParallelForWhile(size_t n, int workers, const std::atomic<bool>* cancel,
     run();
     return;
   }
+  auto guarded = [&] {
+    try {
+      run();
+    } catch (...) {  // must not escape the thread (std::terminate): rethrown below
+      stop = true;
+      std::lock_guard lock(mu);
+      if (!failure) failure = std::current_exception();
+    }
+  };
   std::vector<std::thread> pool;
-  for (size_t t = 0; t < threads; ++t) pool.emplace_back(run);
+  pool.reserve(threads);
+  for (size_t t = 0; t < threads; ++t) {
+    try {
+      pool.emplace_back(guarded);
+    } catch (const std::system_error&) {
+      break;  // the system starts no more threads (a process or memory limit): use fewer
+    }
+  }
+  if (pool.empty()) guarded();  // not even one: the caller's thread does the work
   for (auto& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
 }
 
 Status ParallelForUntilError(size_t n, int workers, const std::function<Status(size_t)>& fn) {
   std::mutex mu;
   Status first_error;  // GUARDED_BY(mu)
-  ParallelForWhile(n, workers, /*cancel=*/nullptr, [&](size_t i) {
-    Status st = fn(i);
-    if (st.ok()) return true;
-    std::lock_guard lock(mu);
-    if (first_error.ok()) first_error = std::move(st);
-    return false;
-  });
+  try {
+    ParallelForWhile(n, workers, /*cancel=*/nullptr, [&](size_t i) {
+      Status st = fn(i);
+      if (st.ok()) return true;
+      std::lock_guard lock(mu);
+      if (first_error.ok()) first_error = std::move(st);
+      return false;
+    });
+  } catch (const std::bad_alloc&) {
+    return Status::Unavailable("out of memory (a memory limit such as ulimit -v is too low)");
+  }
   return first_error;
 }
 

@@ -7,8 +7,14 @@
 //
 // Threads: min(workers, n) of them (workers <= 0 counts as 1); with one, fn runs inline on the
 // caller's thread and no thread is started. Otherwise fn is called concurrently from several
-// threads, so whatever it shares must be thread-safe; fn must not throw. All three block until
-// every call of fn has returned.
+// threads, so whatever it shares must be thread-safe. All three block until every call of fn has
+// returned. When the system refuses to start a thread (a process or memory limit), the loop runs
+// on the threads it has, or on the caller's thread when it has none.
+//
+// Exceptions (std::bad_alloc; fn should not throw otherwise): one thrown by fn stops the loop as
+// fn returning false would, and once every thread has stopped it is rethrown on the caller's
+// thread, just as if fn had run there; it never ends the process. ParallelForUntilError returns
+// std::bad_alloc as an Unavailable ("out of memory") status instead.
 //
 // Order: indices are handed out in increasing order and each at most once, so the indices that
 // ran always form a prefix [0, m) of [0, n), m == n unless the loop stopped early.

@@ -1,6 +1,7 @@
 #include "util/parallel_for.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <new>
 #include <mutex>
 #include <set>
 #include <string>
@@ -278,6 +280,57 @@ TEST(ParallelForUntilErrorTest, SeveralFailuresGiveOneOfThem) {
       64, 8, [&](size_t i) { return Status::NotFound("item " + std::to_string(i)); });
   EXPECT_EQ(st.code(), StatusCode::kNotFound);
   EXPECT_EQ(st.message().rfind("item ", 0), 0u) << st.message();
+}
+
+// Issue 11 item 7: an exception on a worker thread (std::bad_alloc under a memory limit) used to
+// end the process through std::terminate.
+TEST(ParallelForTest, AnExceptionOnAWorkerReachesTheCallerInsteadOfEndingTheProcess) {
+  for (int workers : {1, 4}) {
+    SCOPED_TRACE("workers " + std::to_string(workers));
+    std::atomic<int> calls{0};
+    EXPECT_THROW(ParallelFor(1000, workers, nullptr,
+                             [&](size_t i) {
+                               calls++;
+                               if (i == 10) throw std::bad_alloc();
+                             }),
+                 std::bad_alloc);
+    EXPECT_LT(calls.load(), 1000);  // it stopped handing out indices
+  }
+}
+
+TEST(ParallelForUntilErrorTest, OutOfMemoryOnAWorkerIsAnError) {
+  for (int workers : {1, 4}) {
+    SCOPED_TRACE("workers " + std::to_string(workers));
+    Status st = ParallelForUntilError(100, workers, [&](size_t i) -> Status {
+      if (i == 5) throw std::bad_alloc();
+      return Status::Ok();
+    });
+    EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+    EXPECT_NE(st.message().find("out of memory"), std::string::npos) << st.message();
+  }
+}
+
+// The system refuses new threads (here: no address space left for their stacks): the loop runs
+// on the caller's thread and still visits every index once.
+TEST(ParallelForTest, RunsWithoutThreadsWhenNoneCanBeStarted) {
+  EXPECT_EXIT(
+      {
+        std::vector<std::atomic<int>> counts(500);
+        long pages = 0;
+        if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+          if (std::fscanf(f, "%ld", &pages) != 1) pages = 0;
+          std::fclose(f);
+        }
+        if (pages <= 0) std::_Exit(0);  // no /proc: nothing to test
+        struct rlimit rl;
+        rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(pages) * 4096 + (2 << 20);
+        if (setrlimit(RLIMIT_AS, &rl) != 0) std::_Exit(3);
+        ParallelFor(counts.size(), 8, nullptr, [&](size_t i) { counts[i]++; });
+        for (auto& c : counts)
+          if (c.load() != 1) std::_Exit(1);
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
