@@ -1,13 +1,43 @@
 #include "repository/blob_saver.h"
 
+#include <new>
+#include <system_error>
+#include <utility>
+
 namespace lifeboat {
+
+namespace {
+
+// The status for an exception caught on a worker: std::bad_alloc is "out of memory".
+Status WorkerFailure(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::bad_alloc&) {
+    return Status::Unavailable(
+        "out of memory while encoding blobs (a memory limit such as ulimit -v is too low)");
+  } catch (const std::exception& ex) {
+    return Status::Internal(std::string("blob saver worker: unexpected exception: ") + ex.what());
+  } catch (...) {
+    return Status::Internal("blob saver worker: unexpected exception");
+  }
+}
+
+}  // namespace
 
 BlobSaver::BlobSaver(Repository& repo, BlobSaverOptions options)
     : repo_(repo), options_(options), index_(options.index ? *options.index : repo.index()) {
   int n = options_.workers > 0 ? options_.workers
                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (auto& w : writers_) w = std::make_unique<PackWriter>(repo_.aead());
-  for (int i = 0; i < n; ++i) threads_.emplace_back([this] { WorkerLoop(); });
+  for (int i = 0; i < n; ++i) {
+    try {
+      threads_.emplace_back([this] { WorkerLoop(); });
+    } catch (const std::system_error&) {
+      break;  // the system starts no more threads: run with fewer (none: callers encode)
+    } catch (const std::bad_alloc&) {
+      break;
+    }
+  }
 }
 
 BlobSaver::~BlobSaver() {
@@ -58,7 +88,7 @@ Result<bool> BlobSaver::Accept(BlobType type, const Id& id) {
 Result<bool> BlobSaver::Save(BlobType type, const Id& id, Bytes plaintext) {
   LB_ASSIGN_OR_RETURN(bool accepted, Accept(type, id));
   if (!accepted) return false;
-  if (plaintext.size() <= options_.inline_max_bytes) {
+  if (plaintext.size() <= options_.inline_max_bytes || threads_.empty()) {
     // Small blobs are encoded right here, in the caller's thread: handing thousands of tiny
     // blobs to a worker costs more in wake-ups than the encoding itself.
     Status st = EncodeInline(type, id, plaintext);
@@ -79,6 +109,11 @@ Result<bool> BlobSaver::Save(BlobType type, const Id& id, Bytes plaintext) {
 
 Status BlobSaver::SaveUnhashed(BlobType type, Bytes plaintext, Id* id_out,
                                PendingIds* pending) {
+  if (threads_.empty()) {  // no worker could be started: hash and store in the caller's thread
+    *id_out = repo_.codec().ComputeId(plaintext);
+    auto added = Save(type, *id_out, std::move(plaintext));
+    return added.status();
+  }
   {
     std::unique_lock lock(mu_);
     space_cv_.wait(lock, [&] { return !error_.ok() || queued_bytes_ < options_.max_queued_bytes; });
@@ -123,40 +158,49 @@ void BlobSaver::WorkerLoop() {
       }
     }
     space_cv_.notify_all();
-    if (job.id_out) {
-      job.id = repo_.codec().ComputeId(job.plaintext);
-      *job.id_out = job.id;
-      bool known;
-      {
-        // The same check as Accept(): pending_ first, then the index.
-        std::lock_guard lock(mu_);
-        const Key key{job.id, job.type};
-        known = pending_.count(key) > 0 || index_.Has(job.type, job.id);
-        if (!known) pending_.insert(key);
-      }
-      job.pending->Done();  // the id is set; nothing below touches *id_out or the caller's state
-      if (known) {
-        if (options_.buffers) options_.buffers->Give(std::move(job.plaintext));
-        std::lock_guard lock(mu_);
-        --active_;
-        space_cv_.notify_all();
-        continue;
-      }
+    // An exception (std::bad_alloc) must not escape the thread (std::terminate): it becomes the
+    // saver's error, and a caller waiting for this job's id is told it is done.
+    try {
+      RunJob(job);
+    } catch (...) {
+      if (job.pending) job.pending->Done();
+      SetError(WorkerFailure(std::current_exception()));
     }
-    const size_t raw_length = job.plaintext.size();
-    Bytes stored;
-    Status st = repo_.codec().Encode(job.plaintext, job.id, &stored);
-    if (options_.buffers) options_.buffers->Give(std::move(job.plaintext));
-    if (st.ok()) {
-      st = AddToPack(job.type, job.id, std::move(stored), static_cast<uint32_t>(raw_length));
-    }
-    if (!st.ok()) SetError(st);
     {
       std::lock_guard lock(mu_);
       --active_;
     }
     space_cv_.notify_all();
   }
+}
+
+void BlobSaver::RunJob(Job& job) {
+  if (job.id_out) {
+    job.id = repo_.codec().ComputeId(job.plaintext);
+    *job.id_out = job.id;
+    bool known;
+    {
+      // The same check as Accept(): pending_ first, then the index.
+      std::lock_guard lock(mu_);
+      const Key key{job.id, job.type};
+      known = pending_.count(key) > 0 || index_.Has(job.type, job.id);
+      if (!known) pending_.insert(key);
+    }
+    // The id is set; nothing below touches *id_out or the caller's state.
+    std::exchange(job.pending, nullptr)->Done();
+    if (known) {
+      if (options_.buffers) options_.buffers->Give(std::move(job.plaintext));
+      return;
+    }
+  }
+  const size_t raw_length = job.plaintext.size();
+  Bytes stored;
+  Status st = repo_.codec().Encode(job.plaintext, job.id, &stored);
+  if (options_.buffers) options_.buffers->Give(std::move(job.plaintext));
+  if (st.ok()) {
+    st = AddToPack(job.type, job.id, std::move(stored), static_cast<uint32_t>(raw_length));
+  }
+  if (!st.ok()) SetError(st);
 }
 
 Status BlobSaver::EncodeInline(BlobType type, const Id& id, ByteView plaintext) {

@@ -13,6 +13,10 @@
 // and Flush() returns only after every pack and index file is stored, so a snapshot written after
 // Flush() never refers to missing data. Work still queued when the saver is destroyed without
 // Flush() is dropped; it was never referenced by an index, so it leaves at most unreferenced packs.
+//
+// Threads: `workers` encoding threads, or fewer when the system refuses to start more (a process
+// or memory limit); with none, every blob is encoded in the thread that saves it. Running out of
+// memory on a worker (std::bad_alloc) becomes the saver's sticky error, like a failed upload.
 #pragma once
 
 #include <array>
@@ -153,6 +157,7 @@ class BlobSaver {
   };
 
   void WorkerLoop();
+  void RunJob(Job& job);  // one queued blob: hash if needed, encode, pack; may throw bad_alloc
   Status UploadPack(PackWriter& writer);  // finishes, stores, indexes; thread-safe
   Status EncodeInline(BlobType type, const Id& id, ByteView plaintext);
   // Adds an encoded blob to the open pack of its type; stores the pack when it is full.

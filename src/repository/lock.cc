@@ -130,8 +130,16 @@ Result<std::unique_ptr<RepositoryLock>> RepositoryLock::Acquire(Repository& repo
           "; wait for that command to finish, or if it is gone, run `lifeboat unlock`");
     }
   }
-  return std::unique_ptr<RepositoryLock>(
-      new RepositoryLock(repo, kind, std::move(options), id.Hex(), now));
+  try {
+    return std::unique_ptr<RepositoryLock>(
+        new RepositoryLock(repo, kind, std::move(options), id.Hex(), now));
+  } catch (const std::exception& e) {
+    // No thread for the refresher (a process or memory limit) or no memory: leave no lock
+    // behind that would block others until it goes stale.
+    repo.backend().Remove({ObjectType::kLock, id.Hex()}).IgnoreError();
+    return Status::Unavailable(std::string("cannot start the lock's refresh thread: ") +
+                               e.what() + " (a process or memory limit is too low; raise it)");
+  }
 }
 
 void RepositoryLock::RefreshLoop() {
