@@ -3,6 +3,8 @@
 // correctness; dedup of identical data; wrong password.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <grp.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -238,6 +240,83 @@ TEST_F(EngineTest, PathsLongerThanPathMaxRoundTrip) {
     close(f);
   }
   close(deep);
+}
+
+// Issue 11 item 20: a file that cannot be opened is an error, and only an error: it is not in
+// the snapshot and not counted as a new file. Run as an unprivileged user (root reads anything):
+// in a child process that drops to nobody when the test runs as root.
+[[noreturn]] static void BackupWithAnUnreadableFile(const std::string& src) {
+  if (geteuid() == 0 && (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+                         setresuid(65534, 65534, 65534) != 0))
+    std::_Exit(2);
+  auto repo = Repository::Init(std::make_unique<MemoryBackend>(), "pw", InitOptions{});
+  if (!repo.ok()) std::_Exit(3);
+  BackupOptions opt;
+  opt.paths = {src};
+  auto r = RunBackup(**repo, opt);
+  if (!r.ok()) std::_Exit(4);
+  const SnapshotSummary& m = r->snapshot.summary;
+  if (r->errors.size() != 1 || r->errors[0].path != src + "/secret.txt") std::_Exit(5);
+  if (!r->incomplete || !r->snapshot_id || !r->snapshot.incomplete) std::_Exit(6);
+  if (m.files_new != 1) std::_Exit(7);  // ok.txt only
+  if (m.total_files_processed != 1 || m.errors != 1) std::_Exit(8);
+  std::_Exit(0);
+}
+
+TEST_F(EngineTest, UnreadableFileIsCountedAsAnErrorNotAsNew) {
+  WriteFile(src_ + "/ok.txt", "fine");
+  WriteFile(src_ + "/secret.txt", "no access");
+  ASSERT_EQ(chmod((src_ + "/secret.txt").c_str(), 0), 0);
+  ASSERT_EQ(chmod(work_.c_str(), 0755), 0);  // nobody must reach src
+  EXPECT_EXIT(BackupWithAnUnreadableFile(src_), ::testing::ExitedWithCode(0), "");
+}
+
+// Issue 11 item 2: symlinks in the leading components of a path given are followed, and the
+// path is recorded as given (link/sub are directories in the snapshot); a path that is itself a
+// symlink is stored as the symlink (as restic does).
+TEST_F(EngineTest, SymlinksLeadingToAPathGivenAreFollowedThePathItselfIsNot) {
+  mkdir((src_ + "/real").c_str(), 0755);
+  mkdir((src_ + "/real/sub").c_str(), 0755);
+  WriteFile(src_ + "/real/sub/f", "below a symlinked directory");
+  ASSERT_EQ(symlink("real", (src_ + "/link").c_str()), 0);
+  BackupResult r = Backup({src_ + "/link/sub"});
+  ASSERT_TRUE(r.snapshot_id.has_value());
+  EXPECT_FALSE(r.incomplete) << (r.errors.empty() ? "" : r.errors[0].path + ": " + r.errors[0].message);
+  EXPECT_EQ(r.snapshot.summary.files_new, 1u);
+  EXPECT_EQ(r.snapshot.paths, std::vector<std::string>{src_ + "/link/sub"});
+  std::string restored = Restore(*r.snapshot_id, "r");  // .../r + src_
+  struct stat st;
+  ASSERT_EQ(lstat((restored + "/link").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode)) << "link/ is a directory in the snapshot";
+  EXPECT_EQ(testing::ReadFileOrDie(restored + "/link/sub/f"), "below a symlinked directory");
+
+  BackupResult link_itself = Backup({src_ + "/link"});
+  EXPECT_FALSE(link_itself.incomplete);
+  std::string restored_link = Restore(*link_itself.snapshot_id, "l");
+  ASSERT_EQ(lstat((restored_link + "/link").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode)) << "a path that names a symlink is stored as the symlink";
+}
+
+// Issue 11 item 10: a tree deeper than the open-file limit allows descriptors for.
+TEST_F(EngineTest, DeepTreeIsBackedUpCompletelyWithFewFileDescriptors) {
+  std::string path = src_;
+  for (int i = 1; i <= 150; ++i) {
+    path += "/d" + std::to_string(i);
+    ASSERT_EQ(mkdir(path.c_str(), 0755), 0);
+    WriteFile(path + "/f", "level " + std::to_string(i));
+  }
+  struct rlimit saved, low;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  low = saved;
+  low.rlim_cur = 16;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  BackupResult r = Backup();
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_TRUE(r.snapshot_id.has_value());
+  EXPECT_FALSE(r.incomplete) << (r.errors.empty() ? "" : r.errors[0].path + ": " + r.errors[0].message);
+  EXPECT_EQ(r.snapshot.summary.files_new, 150u);
+  std::string restored = Restore(*r.snapshot_id, "deep");
+  for (const auto& d : CompareTrees(src_, restored, {})) ADD_FAILURE() << d;
 }
 
 TEST_F(EngineTest, UnreadableFileIsReportedAndSnapshotStillWritten) {

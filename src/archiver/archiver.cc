@@ -1,7 +1,6 @@
 #include "archiver/archiver.h"
 
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,13 +9,16 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
+#include "archiver/dir_descriptors.h"
 #include "archiver/fs_metadata.h"
+#include "archiver/job_pool.h"
+#include "archiver/walk_rules.h"
 #include "repository/blob_saver.h"
 #include "util/buffer_pool.h"
 #include "util/file_io.h"
@@ -50,53 +52,12 @@ std::string CleanPath(const std::string& path) {
   return out.empty() ? "/" : out;
 }
 
-bool ExcludeMatcher::Excluded(const std::string& abs_path, std::string_view name) const {
-  std::string n(name);
-  for (const auto& p : patterns_) {
-    if (p.find('/') == std::string::npos) {
-      if (::fnmatch(p.c_str(), n.c_str(), 0) == 0) return true;
-    } else {
-      // Anchored: the pattern must match the whole path or one of its leading directories;
-      // the walk stops at an excluded directory, so matching the path itself suffices.
-      std::string pat = p;
-      while (pat.size() > 1 && pat.back() == '/') pat.pop_back();
-      if (::fnmatch(pat.c_str(), abs_path.c_str(), FNM_PATHNAME) == 0) return true;
-    }
-  }
-  return false;
-}
-
-Result<std::vector<std::string>> ReadExcludeFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound("cannot read exclude file " + path);
-  std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t b = line.find_first_not_of(" \t\r");
-    if (b == std::string::npos || line[b] == '#') continue;
-    size_t e = line.find_last_not_of(" \t\r");
-    out.push_back(line.substr(b, e - b + 1));
-  }
-  return out;
-}
-
 namespace {
 
 // Memory of chunk buffers a backup keeps for reuse (util/buffer_pool.h). Measured on the 1 GiB
 // image benchmark: 8 MiB cuts page faults by a third (sys time 1.3 -> 1.0 s) for about 6-13 MiB
 // more peak memory; 16 MiB gains little more and costs another 8.
 constexpr size_t kPooledBufferBytes = 8u << 20;
-
-constexpr char kCacheDirTagSignature[] = "Signature: 8a477f597d28d172789f06886806bc55";
-
-bool IsCacheDir(int dirfd) {
-  int fd = ::openat(dirfd, "CACHEDIR.TAG", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[sizeof kCacheDirTagSignature - 1];
-  ssize_t n = ::read(fd, buf, sizeof buf);
-  ::close(fd);
-  return n == static_cast<ssize_t>(sizeof buf) && std::memcmp(buf, kCacheDirTagSignature, n) == 0;
-}
 
 // Opens the entry `name` of the directory open as `dirfd` (by `path` when dirfd < 0) without
 // touching its atime where the kernel allows that (O_NOATIME needs ownership or CAP_FOWNER).
@@ -109,14 +70,6 @@ int OpenEntry(int dirfd, const std::string& name, const std::string& path, int f
   return fd;
 }
 
-// Deeper directories are saved without their contents and reported: the walk recurses and
-// holds one descriptor per level.
-constexpr int kMaxDirDepth = 4096;
-
-std::string JoinPath(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
-
 const Node* FindChild(const Tree* tree, const std::string& name) {
   if (!tree) return nullptr;
   auto it = std::lower_bound(tree->nodes.begin(), tree->nodes.end(), name,
@@ -125,64 +78,16 @@ const Node* FindChild(const Tree* tree, const std::string& name) {
   return &*it;
 }
 
-// A fixed set of threads running jobs from a bounded queue. Submit blocks while it is full and
-// resumes once the queue has drained to half: the walker that submits is woken once per
-// max_queued/2 jobs, not once per job (kernel tree backup: 100k context switches -> 11k, 0.4 s).
-class JobPool {
- public:
-  JobPool(int threads, size_t max_queued) : max_queued_(max_queued) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
-  }
-  ~JobPool() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  void Submit(std::function<void()> job) {
-    std::unique_lock lock(mu_);
-    space_cv_.wait(lock, [&] { return jobs_.size() < max_queued_; });
-    jobs_.push_back(std::move(job));
-    lock.unlock();
-    cv_.notify_one();
-  }
-
- private:
-  void Loop() {
-    for (;;) {
-      std::function<void()> job;
-      bool wake;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
-        if (jobs_.empty()) return;
-        job = std::move(jobs_.front());
-        jobs_.pop_front();
-        wake = jobs_.size() == max_queued_ / 2;
-      }
-      if (wake) space_cv_.notify_all();
-      job();
-    }
-  }
-  size_t max_queued_;
-  std::mutex mu_;
-  std::condition_variable cv_, space_cv_;
-  std::deque<std::function<void()>> jobs_;
-  bool stop_ = false;
-  std::vector<std::thread> threads_;
-};
-
 // One directory being assembled. Children fill fixed slots; `pending` counts outstanding
 // children plus one hold by the walker. Whoever drops it to zero finishes the tree.
 struct DirState {
   std::string path;
-  // The directory, open while its entries are read (WalkDir to Complete): entries are opened,
-  // stat'ed and their xattrs read relative to it, so no path is ever longer than a name and
-  // paths beyond PATH_MAX are backed up. Not open for the virtual directories above the paths
-  // given (their entries are reached by path).
-  FileDescriptor fd;
+  // How to open the directory (dirs_): its entries are opened, stat'ed and their xattrs read
+  // relative to its descriptor, so no path is ever longer than a name and paths beyond PATH_MAX
+  // are backed up. Unused for the virtual directories above the paths given (`is_virtual`:
+  // their entries are reached by path, following symlinks in those leading components).
+  DirLink link;
+  bool is_virtual = false;
   int depth = 0;  // below the root of the walk
   Node node;
   std::vector<Node> children;
@@ -193,6 +98,13 @@ struct DirState {
   const Node* old = nullptr;  // this directory in the parent snapshot (owned by old_trees)
 };
 
+// A directory AddEntry found that the walk enters next, once the caller has let go of its own
+// directory's descriptor (so the walk holds descriptors for a window of levels, not all).
+struct Descent {
+  std::shared_ptr<DirState> dir;
+  const Tree* old_tree = nullptr;
+};
+
 struct PathTrie {
   std::map<std::string, PathTrie> children;
   bool target = false;
@@ -200,10 +112,10 @@ struct PathTrie {
 
 class Archiver {
  public:
-  Archiver(Repository& repo, const BackupOptions& options)
+  Archiver(Repository& repo, const BackupOptions& options, ExcludeMatcher excludes)
       : repo_(repo),
         options_(options),
-        excludes_(options.excludes),
+        rules_(options, std::move(excludes)),
         cancel_(options.cancel) {
     if (!options_.dry_run) {
       BlobSaverOptions so;
@@ -215,7 +127,8 @@ class Archiver {
     int readers = options_.read_workers > 0
                       ? options_.read_workers
                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    pool_ = std::make_unique<JobPool>(readers, static_cast<size_t>(readers) * 16);
+    pool_ = std::make_unique<JobPool>(readers, static_cast<size_t>(readers) * 16,
+                                      [this](const Status& st) { Fatal(st); });
     start_ = std::chrono::steady_clock::now();
     summary_.backup_start_ns = NowNs();
   }
@@ -235,6 +148,7 @@ class Archiver {
   void Fatal(const Status& st) {
     std::lock_guard lock(mu_);
     if (fatal_.ok()) fatal_ = st;
+    root_cv_.notify_all();  // the walk's end may never come (a job failed mid-way): stop waiting
   }
   Status FatalStatus() {
     std::lock_guard lock(mu_);
@@ -254,11 +168,17 @@ class Archiver {
   void WalkVirtual(const std::shared_ptr<DirState>& dir, const PathTrie& trie,
                    const Tree* old_tree);
   void WalkDir(const std::shared_ptr<DirState>& dir, const Tree* old_tree);
-  // Handles one entry of a real or virtual directory. `trie` is non-null for virtual entries.
-  void AddEntry(const std::shared_ptr<DirState>& dir, size_t slot, const std::string& name,
-                const struct stat& st, const Tree* old_tree, const PathTrie* trie);
+  // Handles one entry of a real or virtual directory, `dirfd` being that directory's descriptor
+  // (-1 for a virtual one). `trie` is non-null for virtual entries. A directory to walk is
+  // returned, not walked, except virtual ones.
+  Descent AddEntry(const std::shared_ptr<DirState>& dir, int dirfd, size_t slot,
+                   const std::string& name, const struct stat& st, const Tree* old_tree,
+                   const PathTrie* trie);
+  // Reads a file the walk found new or changed (`had_old`: it is in the parent snapshot).
   void ReadFileJob(const std::shared_ptr<DirState>& dir, size_t slot, std::string path,
-                   Node node);
+                   Node node, bool had_old);
+  // Opens a file of `dir` to read it; -1 with errno set on failure.
+  int OpenFile(DirState& dir, const std::string& name, const std::string& path);
   void Release(const std::shared_ptr<DirState>& dir);
   void Complete(const std::shared_ptr<DirState>& dir);
 
@@ -269,8 +189,12 @@ class Archiver {
 
   Repository& repo_;
   const BackupOptions& options_;
-  ExcludeMatcher excludes_;
+  const WalkRules rules_;  // what is included: shared with the progress scan
   const std::atomic<bool>* cancel_;
+  // The walk's directory descriptors, for a window of directories (dir_descriptors.h); the
+  // scanner has its own. Declared before every holder of a DirState (jobs in pool_).
+  DirDescriptors dirs_{DirDescriptors::DefaultCapacity()};
+  DirDescriptors scan_dirs_{std::max<size_t>(2, DirDescriptors::DefaultCapacity() / 4)};
   // Chunk buffers circulate: the reader takes one per chunk, the saver gives it back once the
   // chunk is encoded (or the reader does, when the repository already has the chunk). Declared
   // before saver_, which uses it.
@@ -448,7 +372,7 @@ void Archiver::Release(const std::shared_ptr<DirState>& dir) {
 }
 
 void Archiver::Complete(const std::shared_ptr<DirState>& dir) {
-  dir->fd = FileDescriptor();  // every entry is done: close the directory now, not when freed
+  dirs_.Close(dir->link);  // every entry is done: close the directory now, not when freed
   Tree tree;
   for (size_t i = 0; i < dir->children.size(); ++i)
     if (dir->valid[i]) tree.nodes.push_back(std::move(dir->children[i]));
@@ -481,8 +405,34 @@ void Archiver::Complete(const std::shared_ptr<DirState>& dir) {
   }
 }
 
+int Archiver::OpenFile(DirState& dir, const std::string& name, const std::string& path) {
+  const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+  for (int attempt = 0;; ++attempt) {
+    int fd;
+    if (dir.is_virtual) {
+      fd = OpenEntry(-1, name, path, flags);  // a path given to back up: by its path
+    } else {
+      auto lease = dirs_.Open(dir.link);
+      if (!lease.ok()) {
+        Issue(path, lease.status().message(), true);
+        errno = 0;  // reported
+        return -1;
+      }
+      fd = OpenEntry(lease->fd(), name, path, flags);
+    }
+    // Out of descriptors: the walk closes its idle ones, or other threads are given a moment
+    // to finish with theirs, and the open is retried rather than the file left out.
+    if (fd >= 0 || !IsOutOfDescriptors(errno)) return fd;
+    const int err = errno;
+    if (scan_dirs_.CloseIdle() == 0 && !dirs_.MakeRoom(attempt)) {
+      errno = err;
+      return -1;
+    }
+  }
+}
+
 void Archiver::ReadFileJob(const std::shared_ptr<DirState>& dir, size_t slot, std::string path,
-                           Node node) {
+                           Node node, bool had_old) {
   if (Cancelled() || !FatalStatus().ok()) {
     Release(dir);
     return;
@@ -491,10 +441,12 @@ void Archiver::ReadFileJob(const std::shared_ptr<DirState>& dir, size_t slot, st
     std::lock_guard lock(mu_);
     current_path_ = path;
   }
-  int fd = OpenEntry(dir->fd.get(), node.name, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = OpenFile(*dir, node.name, path);
   if (fd < 0) {
-    Status st = PosixError("open");
-    Issue(path, errno == ENOENT ? "file vanished before it could be read" : st.message(), true);
+    if (errno != 0) {
+      Status st = PosixError("open");
+      Issue(path, errno == ENOENT ? "file vanished before it could be read" : st.message(), true);
+    }
     Release(dir);
     return;
   }
@@ -538,19 +490,26 @@ void Archiver::ReadFileJob(const std::shared_ptr<DirState>& dir, size_t slot, st
   n.content = std::move(content);
   dir->children[slot] = std::move(n);
   dir->valid[slot] = 1;
+  // Counted once stored: a file that could not be read is an error, not a new or changed file.
+  (had_old ? files_changed_ : files_new_)++;
   files_done_++;
   Release(dir);
 }
 
-void Archiver::AddEntry(const std::shared_ptr<DirState>& dir, size_t slot, const std::string& name,
-                        const struct stat& st, const Tree* old_tree, const PathTrie* trie) {
+Descent Archiver::AddEntry(const std::shared_ptr<DirState>& dir, int dirfd, size_t slot,
+                           const std::string& name, const struct stat& st, const Tree* old_tree,
+                           const PathTrie* trie) {
   std::string path = JoinPath(dir->path, name);
   const Node* old = FindChild(old_tree, name);
   Node node = NodeFromStat(name, st);
-  Status xs = ReadExtendedMetadata(dir->fd.get(), name, path, &node);
+  bool virtual_dir = trie && !trie->target;
+  // A leading component of a path given that is a symlink to a directory was followed (st is
+  // the directory's): its xattrs are the directory's, read through "name/.".
+  struct stat lst;
+  const bool followed = virtual_dir && ::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode);
+  Status xs = ReadExtendedMetadata(dirfd, name, followed ? path + "/." : path, &node);
   if (!xs.ok()) Issue(path, xs.message(), true);
 
-  bool virtual_dir = trie && !trie->target;
   if (node.type == NodeType::kDir) {
     auto child = std::make_shared<DirState>();
     child->path = path;
@@ -559,6 +518,15 @@ void Archiver::AddEntry(const std::shared_ptr<DirState>& dir, size_t slot, const
     child->slot = slot;
     child->old = old;
     child->depth = dir->depth + 1;
+    child->is_virtual = virtual_dir;
+    if (dir->is_virtual) {
+      child->link.path = path;  // a path given (or below one only by name): opened by its path
+    } else {
+      child->link.up = &dir->link;
+      child->link.name = name;
+    }
+    child->link.dev = st.st_dev;
+    child->link.ino = st.st_ino;
     dir->pending.fetch_add(1);
     const Tree* child_old = nullptr;
     if (old && old->type == NodeType::kDir && old->subtree) {
@@ -574,24 +542,29 @@ void Archiver::AddEntry(const std::shared_ptr<DirState>& dir, size_t slot, const
     }
     if (virtual_dir) {
       WalkVirtual(child, *trie, child_old);
-    } else if (options_.one_file_system && !trie &&
-               st.st_dev != static_cast<dev_t>(dir->node.device)) {
+      return {};
+    }
+    // A path given is walked whatever its filesystem; below it, the rules decide.
+    WalkRules::Descend into =
+        trie ? WalkRules::Descend::kYes
+             : rules_.IntoDirectory(st, static_cast<dev_t>(dir->node.device), child->depth);
+    if (into == WalkRules::Descend::kOtherFilesystem) {
       Release(child);  // mount point: keep the directory itself, not its contents
-    } else if (child->depth > kMaxDirDepth) {
+    } else if (into == WalkRules::Descend::kTooDeep || child->depth > kMaxDirDepth) {
       Issue(path, "nested more than " + std::to_string(kMaxDirDepth) +
                       " directories deep; saved without contents", true);
       Release(child);
     } else {
-      WalkDir(child, child_old);
+      return {child, child_old};
     }
-    return;
+    return {};
   }
   if (virtual_dir) {
     Issue(path, "is not a directory", true);
-    return;
+    return {};
   }
   if (node.type == NodeType::kFile) {
-    if (options_.exclude_larger_than && node.size > options_.exclude_larger_than) return;
+    if (!rules_.IncludesFile(st)) return {};
     bool unchanged = old && old->type == NodeType::kFile && old->size == node.size &&
                      old->mtime_ns == node.mtime_ns && old->ctime_ns == node.ctime_ns &&
                      old->inode == node.inode;
@@ -606,17 +579,17 @@ void Archiver::AddEntry(const std::shared_ptr<DirState>& dir, size_t slot, const
       files_unmodified_++;
       files_done_++;
       bytes_done_ += old->size;
-      return;
+      return {};
     }
-    (old ? files_changed_ : files_new_)++;
     dir->pending.fetch_add(1);
-    pool_->Submit([this, dir, slot, path, node = std::move(node)]() mutable {
-      ReadFileJob(dir, slot, std::move(path), std::move(node));
+    pool_->Submit([this, dir, slot, path, node = std::move(node), had_old = old != nullptr]() mutable {
+      ReadFileJob(dir, slot, std::move(path), std::move(node), had_old);
     });
-    return;
+    return {};
   }
   dir->children[slot] = std::move(node);
   dir->valid[slot] = 1;
+  return {};
 }
 
 void Archiver::WalkVirtual(const std::shared_ptr<DirState>& dir, const PathTrie& trie,
@@ -626,13 +599,16 @@ void Archiver::WalkVirtual(const std::shared_ptr<DirState>& dir, const PathTrie&
   size_t slot = 0;
   for (const auto& [name, sub] : trie.children) {
     std::string path = JoinPath(dir->path, name);
+    // Symlinks among the leading components of a path given are followed to reach what it
+    // names (restic does the same); the path itself is not: a symlink given is stored as one.
     struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) {
-      Issue(path, PosixError("lstat").message(), true);
+    const bool leading = !sub.target;
+    if ((leading ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) != 0) {
+      Issue(path, PosixError(leading ? "stat" : "lstat").message(), true);
     } else if (Cancelled()) {
       break;
-    } else {
-      AddEntry(dir, slot, name, st, old_tree, &sub);
+    } else if (Descent next = AddEntry(dir, -1, slot, name, st, old_tree, &sub); next.dir) {
+      WalkDir(next.dir, next.old_tree);
     }
     ++slot;
   }
@@ -640,40 +616,42 @@ void Archiver::WalkVirtual(const std::shared_ptr<DirState>& dir, const PathTrie&
 }
 
 void Archiver::WalkDir(const std::shared_ptr<DirState>& dir, const Tree* old_tree) {
-  // O_NOATIME: reading a directory must not change its atime, or every backup would see a
-  // changed node and store new trees all the way up.
-  // Below a real directory the parent is open (it is being walked); a directory given as a path
-  // to back up, or "/", is opened by its path.
-  const int parent_fd = dir->parent ? dir->parent->fd.get() : -1;
-  dir->fd = FileDescriptor(OpenEntry(parent_fd, dir->node.name, dir->path,
-                                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir->fd.valid()) {
-    Issue(dir->path, PosixError("open directory").message() + " (saved without contents)", true);
-    Release(dir);
-    return;
-  }
-  std::vector<std::string> names;
-  Status listed = ListNames(dir->fd.get(), &names);
-  if (!listed.ok())
-    Issue(dir->path, listed.message() + (names.empty() ? " (saved without contents)" : ""), true);
-  std::sort(names.begin(), names.end());
-  bool cache_dir = options_.exclude_caches && IsCacheDir(dir->fd.get());
-  dir->children.resize(names.size());
-  dir->valid.assign(names.size(), 0);
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (Cancelled() || !FatalStatus().ok()) break;
-    const std::string& name = names[i];
-    if (cache_dir && name != "CACHEDIR.TAG") continue;
-    std::string path = JoinPath(dir->path, name);
-    if (!excludes_.empty() && excludes_.Excluded(path, name)) continue;
-    struct stat st;
-    if (::fstatat(dir->fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) Issue(path, "vanished before it could be read", true);
-      else Issue(path, PosixError("lstat").message(), true);
-      continue;
+  std::vector<WalkEntry> entries;
+  auto on_error = [this](const std::string& path, const std::string& message) {
+    Issue(path, message, true);
+  };
+  {
+    auto lease = dirs_.Open(dir->link);
+    if (!lease.ok()) {
+      Issue(dir->path, lease.status().message() + " (saved without contents)", true);
+      Release(dir);
+      return;
     }
-    AddEntry(dir, i, name, st, old_tree, nullptr);
+    rules_.List(dirs_, lease->fd(), dir->path, &entries, on_error);
   }
+  dir->children.resize(entries.size());
+  dir->valid.assign(entries.size(), 0);
+  // The directory's descriptor is held while its entries are handled, and let go while a
+  // subdirectory is walked: it may be closed meanwhile (a deep tree) and is reopened after.
+  DirDescriptors::Lease lease;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (Cancelled() || !FatalStatus().ok()) break;
+    if (!lease.valid()) {
+      auto reopened = dirs_.Open(dir->link);
+      if (!reopened.ok()) {
+        Issue(dir->path, reopened.status().message() + " (the rest of its entries were left out)",
+              true);
+        break;
+      }
+      lease = std::move(*reopened);
+    }
+    Descent next = AddEntry(dir, lease.fd(), i, entries[i].name, entries[i].st, old_tree, nullptr);
+    if (next.dir) {
+      lease.reset();
+      WalkDir(next.dir, next.old_tree);
+    }
+  }
+  lease.reset();
   Release(dir);
 }
 
@@ -694,48 +672,27 @@ BackupProgress Archiver::Progress() {
   return p;
 }
 
-// Counts files and bytes for the progress ETA, applying the same excludes as the walk. Like the
-// walk, it works below directory descriptors (`dirfd` < 0: `path` itself).
-static void Scan(int dirfd, const std::string& name, const std::string& path,
-                 const ExcludeMatcher& ex, const BackupOptions& opt, std::atomic<uint64_t>& files,
-                 std::atomic<uint64_t>& bytes, const std::atomic<bool>& stop, int depth) {
-  struct stat st;
-  if (stop || depth > kMaxDirDepth) return;
-  if ((dirfd >= 0 ? ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW)
-                  : ::lstat(path.c_str(), &st)) != 0)
-    return;
-  if (!S_ISDIR(st.st_mode)) {
-    if (S_ISREG(st.st_mode) &&
-        !(opt.exclude_larger_than && static_cast<uint64_t>(st.st_size) > opt.exclude_larger_than)) {
-      files++;
-      bytes += static_cast<uint64_t>(st.st_size);
-    }
-    return;
-  }
-  FileDescriptor fd(OpenEntry(dirfd, name, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) return;
-  std::vector<std::string> names;
-  ListNames(fd.get(), &names).IgnoreError();  // an estimate: what can be listed
-  for (const auto& n : names) {
-    std::string p = JoinPath(path, n);
-    if (!ex.empty() && ex.Excluded(p, n)) continue;
-    Scan(fd.get(), n, p, ex, opt, files, bytes, stop, depth + 1);
-  }
-}
-
 void Archiver::StartReporter() {
   if (!options_.progress) return;
-  reporter_ = std::thread([this] {
-    std::unique_lock lock(reporter_mu_);
-    while (!reporter_stop_) {
-      reporter_cv_.wait_for(lock, std::chrono::milliseconds(options_.progress_interval_ms),
-                            [&] { return reporter_stop_; });
-      if (reporter_stop_) break;
-      lock.unlock();
-      options_.progress(Progress());
-      lock.lock();
-    }
-  });
+  try {
+    reporter_ = std::thread([this] {
+      std::unique_lock lock(reporter_mu_);
+      while (!reporter_stop_) {
+        reporter_cv_.wait_for(lock, std::chrono::milliseconds(options_.progress_interval_ms),
+                              [&] { return reporter_stop_; });
+        if (reporter_stop_) break;
+        lock.unlock();
+        try {
+          options_.progress(Progress());
+        } catch (...) {
+          // Out of memory while reporting progress: skip this report, not the backup.
+        }
+        lock.lock();
+      }
+    });
+  } catch (const std::system_error&) {
+    // No thread for progress reports (a process or memory limit): the backup goes on without.
+  }
 }
 
 void Archiver::StopReporter() {
@@ -856,11 +813,18 @@ Result<BackupResult> Archiver::RunPaths(const Snapshot* parent_snapshot,
   }
 
   if (options_.progress) {
-    scanner_ = std::thread([this, paths] {
-      for (const auto& p : paths)
-        Scan(-1, "", p, excludes_, options_, scan_files_, scan_bytes_, scan_stop_, 0);
-      scan_finished_ = true;
-    });
+    try {
+      scanner_ = std::thread([this, paths] {
+        try {
+          ScanTree(paths, rules_, scan_dirs_, scan_files_, scan_bytes_, scan_stop_);
+          scan_finished_ = true;
+        } catch (...) {
+          // Out of memory while counting: the progress goes without totals.
+        }
+      });
+    } catch (const std::system_error&) {
+      // No thread for the scan (a process or memory limit): progress without totals.
+    }
   }
   StartReporter();
 
@@ -869,14 +833,21 @@ Result<BackupResult> Archiver::RunPaths(const Snapshot* parent_snapshot,
   if (trie.target) {
     // Backing up "/" itself: the root tree is the real root directory.
     struct stat st;
-    if (::lstat("/", &st) == 0) root->node = NodeFromStat("", st);
+    if (::lstat("/", &st) == 0) {
+      root->node = NodeFromStat("", st);
+      root->link.dev = st.st_dev;
+      root->link.ino = st.st_ino;
+    }
+    root->link.path = "/";
     WalkDir(root, old_root_ptr);
   } else {
+    root->is_virtual = true;
     WalkVirtual(root, trie, old_root_ptr);
   }
   {
     std::unique_lock lock(mu_);
-    root_cv_.wait(lock, [&] { return root_done_; });
+    root_cv_.wait(lock, [&] { return root_done_ || !fatal_.ok(); });
+    if (!root_done_) return fatal_;
   }
   return Commit(*root_id_, parent_id);
 }
@@ -917,34 +888,41 @@ Result<BackupResult> Archiver::RunStream(int fd, const std::string& filename,
 
 Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
   if (options.paths.empty()) return Status::InvalidArgument("no paths to back up");
-  std::vector<std::string> clean;
-  for (const auto& p : options.paths) clean.push_back(CleanPath(p));
-  std::sort(clean.begin(), clean.end());
-  clean.erase(std::unique(clean.begin(), clean.end()), clean.end());
+  LB_ASSIGN_OR_RETURN(ExcludeMatcher excludes, ExcludeMatcher::Compile(options.excludes));
+  try {
+    std::vector<std::string> clean;
+    for (const auto& p : options.paths) clean.push_back(CleanPath(p));
+    std::sort(clean.begin(), clean.end());
+    clean.erase(std::unique(clean.begin(), clean.end()), clean.end());
 
-  std::optional<Id> parent_id;
-  std::optional<Snapshot> parent;
-  std::string host = options.host.empty() ? Hostname() : options.host;
-  if (options.parent) {
-    auto s = repo.LoadSnapshot(*options.parent);
-    if (!s.ok()) return s.status().WithContext("loading the parent snapshot");
-    parent_id = options.parent;
-    parent = std::move(*s);
-  } else if (!options.no_parent) {
-    LB_ASSIGN_OR_RETURN(auto all, repo.ListSnapshots());
-    for (auto it = all.rbegin(); it != all.rend(); ++it) {
-      if (it->second.hostname == host && it->second.paths == clean) {
-        parent_id = it->first;
-        parent = std::move(it->second);
-        break;
+    std::optional<Id> parent_id;
+    std::optional<Snapshot> parent;
+    std::string host = options.host.empty() ? Hostname() : options.host;
+    if (options.parent) {
+      auto s = repo.LoadSnapshot(*options.parent);
+      if (!s.ok()) return s.status().WithContext("loading the parent snapshot");
+      parent_id = options.parent;
+      parent = std::move(*s);
+    } else if (!options.no_parent) {
+      LB_ASSIGN_OR_RETURN(auto all, repo.ListSnapshots());
+      for (auto it = all.rbegin(); it != all.rend(); ++it) {
+        if (it->second.hostname == host && it->second.paths == clean) {
+          parent_id = it->first;
+          parent = std::move(it->second);
+          break;
+        }
       }
     }
+    BackupOptions opts = options;
+    opts.paths = clean;
+    opts.host = host;
+    Archiver archiver(repo, opts, std::move(excludes));
+    return archiver.RunPaths(parent ? &*parent : nullptr, parent_id);
+  } catch (...) {
+    // Out of memory (or out of threads) in the walking thread; the other threads' failures
+    // arrive as statuses. Nothing was committed: no snapshot.
+    return StatusFromException(std::current_exception(), "the backup");
   }
-  BackupOptions opts = options;
-  opts.paths = clean;
-  opts.host = host;
-  Archiver archiver(repo, opts);
-  return archiver.RunPaths(parent ? &*parent : nullptr, parent_id);
 }
 
 Result<BackupResult> RunStreamBackup(Repository& repo, int fd, const std::string& filename,
@@ -952,11 +930,14 @@ Result<BackupResult> RunStreamBackup(Repository& repo, int fd, const std::string
                                      const std::function<Status()>& finish) {
   if (!IsValidNodeName(filename))
     return Status::InvalidArgument("'" + filename + "' is not a valid file name for the stream");
-  BackupOptions opts = options;
-  opts.paths = {"/" + filename};
-  Archiver archiver(repo, opts);
-  auto r = archiver.RunStream(fd, filename, finish);
-  return r;
+  try {
+    BackupOptions opts = options;
+    opts.paths = {"/" + filename};
+    Archiver archiver(repo, opts, ExcludeMatcher());
+    return archiver.RunStream(fd, filename, finish);
+  } catch (...) {
+    return StatusFromException(std::current_exception(), "the backup");
+  }
 }
 
 }  // namespace lifeboat

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "archiver/exclude.h"
 #include "repository/lock.h"
 #include "repository/repository.h"
 
@@ -39,7 +40,7 @@ struct BackupIssue {
 
 struct BackupOptions {
   std::vector<std::string> paths;  // files or directories; made absolute and cleaned
-  std::vector<std::string> excludes;  // glob patterns (see ExcludeMatcher)
+  std::vector<std::string> excludes;  // glob patterns (exclude.h); invalid ones fail RunBackup
   bool exclude_caches = false;        // skip contents of dirs holding a valid CACHEDIR.TAG
   bool one_file_system = false;       // do not descend into other filesystems
   uint64_t exclude_larger_than = 0;   // bytes; 0 = no limit
@@ -79,23 +80,6 @@ Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options);
 Result<BackupResult> RunStreamBackup(Repository& repo, int fd, const std::string& filename,
                                      const BackupOptions& options,
                                      const std::function<Status()>& finish);
-
-// Exclude patterns, restic-style: a pattern without '/' matches any single path component
-// (e.g. "*.tmp", "node_modules"); a pattern with '/' matches the whole absolute path from the
-// start (e.g. "/var/cache/*") and everything below a matching directory. fnmatch(3) syntax.
-class ExcludeMatcher {
- public:
-  explicit ExcludeMatcher(std::vector<std::string> patterns) : patterns_(std::move(patterns)) {}
-  bool Excluded(const std::string& abs_path, std::string_view name) const;
-  bool empty() const { return patterns_.empty(); }
-
- private:
-  std::vector<std::string> patterns_;
-};
-
-// Reads patterns from an exclude file: one per line, '#' comments and blank lines ignored,
-// surrounding whitespace trimmed.
-Result<std::vector<std::string>> ReadExcludeFile(const std::string& path);
 
 // Makes a path absolute and removes ".", "..", duplicate and trailing slashes.
 std::string CleanPath(const std::string& path);

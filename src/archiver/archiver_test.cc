@@ -3,14 +3,17 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "archiver/fs_metadata.h"
+#include "archiver/walk_rules.h"
 #include "backend/memory_backend.h"
 
 namespace lifeboat {
@@ -27,7 +30,9 @@ TEST(CleanPathTest, Normalizes) {
 }
 
 TEST(ExcludeMatcherTest, ComponentAndAnchoredPatterns) {
-  ExcludeMatcher m({"*.tmp", "node_modules", "/var/cache/*", "/srv/skip/"});
+  auto compiled = ExcludeMatcher::Compile({"*.tmp", "node_modules", "/var/cache/*", "/srv/skip/"});
+  ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
+  const ExcludeMatcher& m = *compiled;
   EXPECT_TRUE(m.Excluded("/home/a/x.tmp", "x.tmp"));
   EXPECT_FALSE(m.Excluded("/home/a/x.tmpl", "x.tmpl"));
   EXPECT_TRUE(m.Excluded("/p/node_modules", "node_modules"));
@@ -35,6 +40,26 @@ TEST(ExcludeMatcherTest, ComponentAndAnchoredPatterns) {
   EXPECT_FALSE(m.Excluded("/var/cache", "cache"));
   EXPECT_TRUE(m.Excluded("/srv/skip", "skip"));
   EXPECT_FALSE(m.Excluded("/srv/skipped", "skipped"));
+}
+
+TEST(ExcludeMatcherTest, InvalidPatternsAreRejectedNotSilentlyMatchingNothing) {
+  for (const char* bad : {"[", "a\\", "[a-", "x[ab", "[]", "[[:nope:]]", "[[:alpha:]", ""}) {
+    SCOPED_TRACE(bad);
+    auto m = ExcludeMatcher::Compile({"*.ok", bad});
+    ASSERT_FALSE(m.ok());
+    EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(m.status().message().find("invalid exclude pattern '" + std::string(bad) + "'"),
+              std::string::npos)
+        << m.status().message();
+  }
+  // Bracket expressions, classes and escapes that fnmatch understands stay valid and work.
+  auto m = ExcludeMatcher::Compile({"[!a]x", "[]]y", "[[:digit:]]z", "\\[q\\]", "w[a-]"});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_TRUE(m->Excluded("/bx", "bx"));
+  EXPECT_TRUE(m->Excluded("/]y", "]y"));
+  EXPECT_TRUE(m->Excluded("/7z", "7z"));
+  EXPECT_TRUE(m->Excluded("/[q]", "[q]"));
+  EXPECT_TRUE(m->Excluded("/w-", "w-"));
 }
 
 TEST(ExcludeFileTest, ReadsPatternsSkippingCommentsAndBlanks) {
@@ -48,6 +73,21 @@ TEST(ExcludeFileTest, ReadsPatternsSkippingCommentsAndBlanks) {
   EXPECT_EQ(*p, (std::vector<std::string>{"*.log", "/var/tmp/*"}));
   unlink(path.c_str());
   EXPECT_FALSE(ReadExcludeFile("/nonexistent/exclude").ok());
+}
+
+TEST(ExcludeFileTest, InvalidLineIsNamedByFileAndLine) {
+  std::string path = "/tmp/lifeboat-exclude-bad-" + std::to_string(getpid());
+  {
+    std::ofstream out(path);
+    out << "# comment\n*.log\n\n  [a-  \n";
+  }
+  auto p = ReadExcludeFile(path);
+  unlink(path.c_str());
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(p.status().message().find(path + ":4: invalid exclude pattern '[a-'"),
+            std::string::npos)
+      << p.status().message();
 }
 
 TEST(FsMetadataTest, ReadsSymlinkAndXattrs) {
@@ -123,6 +163,111 @@ TEST_F(ArchiverTest, DryRunStoresNothing) {
                         })
                   .ok());
   EXPECT_EQ(packs, 0);
+}
+
+TEST_F(ArchiverTest, InvalidExcludePatternFailsTheBackupBeforeAnythingIsStored) {
+  std::ofstream(dir_ + "/f") << "data";
+  BackupOptions opt;
+  opt.paths = {dir_};
+  opt.excludes = {"*.tmp", "["};
+  auto r = RunBackup(*repo_, opt);
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+  auto snaps = repo_->ListSnapshots();
+  ASSERT_TRUE(snaps.ok());
+  EXPECT_TRUE(snaps->empty());
+}
+
+// The progress pre-scan applies the walk's rules (item 18 of issue 11): its totals are what the
+// backup processes, with excluded names, cache directories and files over the size limit left
+// out of both.
+TEST_F(ArchiverTest, ProgressScanCountsExactlyWhatTheBackupReads) {
+  std::filesystem::create_directories(dir_ + "/keep/cache");
+  std::ofstream(dir_ + "/keep/a") << "aaaa";
+  std::ofstream(dir_ + "/keep/skip.tmp") << "excluded by name";
+  std::ofstream(dir_ + "/keep/cache/CACHEDIR.TAG") << "Signature: 8a477f597d28d172789f06886806bc55";
+  for (int i = 0; i < 50; ++i) std::ofstream(dir_ + "/keep/cache/c" + std::to_string(i)) << i;
+  ASSERT_EQ(truncate((dir_ + "/keep/a").c_str(), 4), 0);
+  {
+    std::ofstream huge(dir_ + "/huge");  // over the size limit, sparse
+  }
+  ASSERT_EQ(truncate((dir_ + "/huge").c_str(), 64 << 20), 0);
+  // Enough data to read that the scan is done long before the backup.
+  std::string data(8 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 2654435761u) >> 13);
+  std::ofstream(dir_ + "/data") << data;
+
+  BackupOptions opt;
+  opt.paths = {dir_};
+  opt.excludes = {"*.tmp"};
+  opt.exclude_caches = true;
+  opt.exclude_larger_than = 32 << 20;
+  opt.progress_interval_ms = 5;
+  BackupProgress last;
+  opt.progress = [&](const BackupProgress& p) { last = p; };
+  auto r = RunBackup(*repo_, opt);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(last.scan_finished);
+  const SnapshotSummary& m = r->snapshot.summary;
+  EXPECT_EQ(m.total_files_processed, 3u);  // a, data, CACHEDIR.TAG
+  EXPECT_EQ(last.files_total, m.total_files_processed);
+  EXPECT_EQ(last.bytes_total, m.total_bytes_processed);
+}
+
+// --one-file-system in the scan: /dev/shm is another filesystem than /dev on most systems.
+TEST_F(ArchiverTest, ProgressScanStaysOnOneFileSystemLikeTheBackup) {
+  struct stat dev, shm;
+  if (stat("/dev", &dev) != 0 || stat("/dev/shm", &shm) != 0 || dev.st_dev == shm.st_dev)
+    GTEST_SKIP() << "/dev/shm is not a separate filesystem here";
+  const std::string marker = "/dev/shm/lifeboat-scan-test-" + std::to_string(getpid());
+  if (!std::ofstream(marker).good()) GTEST_SKIP() << "cannot write to /dev/shm";
+  std::ofstream(marker) << "on another filesystem";
+  BackupOptions opt;
+  opt.paths = {"/dev"};
+  opt.one_file_system = true;
+  std::atomic<uint64_t> files{0}, bytes{0}, all_files{0}, all_bytes{0};
+  std::atomic<bool> stop{false};
+  DirDescriptors dirs(8);
+  ScanTree({"/dev"}, WalkRules(opt, ExcludeMatcher()), dirs, files, bytes, stop);
+  opt.dry_run = true;
+  auto r = RunBackup(*repo_, opt);
+  opt.one_file_system = false;
+  ScanTree({"/dev"}, WalkRules(opt, ExcludeMatcher()), dirs, all_files, all_bytes, stop);
+  unlink(marker.c_str());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(files.load(), r->snapshot.summary.total_files_processed);
+  EXPECT_EQ(bytes.load(), r->snapshot.summary.total_bytes_processed);
+  EXPECT_GT(all_files.load(), files.load()) << "the scan without --one-file-system sees " << marker;
+}
+
+// Issue 11 item 7: with no address space for more thread stacks, a backup must not end the
+// process (std::system_error from std::thread used to reach std::terminate). It completes with
+// the threads it could start (none: the walking thread reads and encodes), or fails cleanly.
+[[noreturn]] static void BackupWithoutThreads(Repository& repo, const std::string& dir) {
+  long pages = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld", &pages) != 1) pages = 0;
+    std::fclose(f);
+  }
+  if (pages <= 0) std::_Exit(0);  // no /proc: nothing to test
+  struct rlimit rl;
+  rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(pages) * 4096 + (6 << 20);
+  if (setrlimit(RLIMIT_AS, &rl) != 0) std::_Exit(2);
+  BackupOptions opt;
+  opt.paths = {dir};
+  opt.read_workers = 4;
+  opt.save_workers = 4;
+  opt.progress = [](const BackupProgress&) {};  // the scanner and reporter threads too
+  auto r = RunBackup(repo, opt);
+  if (r.ok()) std::_Exit(r->incomplete || r->snapshot.summary.files_new != 2 ? 3 : 0);
+  std::_Exit(r.status().code() == StatusCode::kUnavailable ? 0 : 4);
+}
+
+TEST_F(ArchiverTest, NoThreadsToStartIsNotACrash) {
+  std::ofstream(dir_ + "/a") << "small";
+  std::string big(600 << 10, 'x');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 2654435761u) >> 9);
+  std::ofstream(dir_ + "/b") << big;
+  EXPECT_EXIT(BackupWithoutThreads(*repo_, dir_), ::testing::ExitedWithCode(0), "");
 }
 
 TEST_F(ArchiverTest, MissingPathsFail) {

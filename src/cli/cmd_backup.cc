@@ -135,6 +135,9 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
     if (!patterns.ok()) return ReportError(g, patterns.status());
     opt.excludes.insert(opt.excludes.end(), patterns->begin(), patterns->end());
   }
+  // Before the repository is opened: a bad pattern is a usage error (RunBackup checks again).
+  if (auto compiled = ExcludeMatcher::Compile(opt.excludes); !compiled.ok())
+    return ReportError(g, compiled.status());
   opt.exclude_caches = f.exclude_caches;
   opt.one_file_system = f.one_file_system;
   auto limit = ParseSize(f.exclude_larger_than);
