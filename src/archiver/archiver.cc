@@ -194,7 +194,7 @@ class Archiver {
   // The walk's directory descriptors, for a window of directories (dir_descriptors.h); the
   // scanner has its own. Declared before every holder of a DirState (jobs in pool_).
   DirDescriptors dirs_{DirDescriptors::DefaultCapacity()};
-  DirDescriptors scan_dirs_{std::max<size_t>(2, DirDescriptors::DefaultCapacity() / 4)};
+  DirDescriptors scan_dirs_{std::max<size_t>(1, DirDescriptors::DefaultCapacity() / 4)};
   // Chunk buffers circulate: the reader takes one per chunk, the saver gives it back once the
   // chunk is encoded (or the reader does, when the repository already has the chunk). Declared
   // before saver_, which uses it.

@@ -36,7 +36,7 @@ void DirDescriptors::Lease::reset() {
 size_t DirDescriptors::DefaultCapacity() {
   struct rlimit rl;
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1024;
-  return std::clamp<size_t>(static_cast<size_t>(rl.rlim_cur) / 4, 2, 1024);
+  return std::clamp<size_t>(static_cast<size_t>(rl.rlim_cur) / 16, 1, 1024);
 }
 
 Result<FileDescriptor> DirDescriptors::OpenOne(int parent_fd, const DirLink& dir) {
@@ -100,6 +100,7 @@ Result<DirDescriptors::Lease> DirDescriptors::Open(DirLink& dir) {
     ++open_;
     child->leases_ = 1;
     ReleaseLocked(base);
+    CloseIdleLocked(capacity_);  // a long chain must not hold a descriptor per step
     base = child;
   }
   CloseIdleLocked(capacity_);

@@ -85,7 +85,8 @@ class DirDescriptors {
   DirDescriptors(const DirDescriptors&) = delete;
   DirDescriptors& operator=(const DirDescriptors&) = delete;
   // A window that leaves most of the open-file limit (RLIMIT_NOFILE) to the rest of the process
-  // (files being read, packs being written): a quarter of the soft limit, between 2 and 1024.
+  // (files being read, packs and index files being written, the lock, descriptors inherited):
+  // a sixteenth of the soft limit, between 1 and 1024. At `ulimit -n 16` that is 1.
   static size_t DefaultCapacity();
 
   // Opens `dir` (or reuses its open descriptor). Errors: the open's own (e.g. EACCES, ENOENT),

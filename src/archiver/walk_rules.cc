@@ -50,13 +50,7 @@ bool WalkRules::IncludesFile(const struct stat& st) const {
 void WalkRules::List(DirDescriptors& dirs, int dirfd, const std::string& path,
                      std::vector<WalkEntry>* entries, const OnError& on_error) const {
   std::vector<std::string> names;
-  Status listed;
-  for (int attempt = 0;; ++attempt) {
-    listed = ListNames(dirfd, &names);
-    // Nothing listed because the copy of the descriptor could not be made: make room, retry.
-    if (listed.ok() || !names.empty() || !IsOutOfDescriptors(errno) || !dirs.MakeRoom(attempt))
-      break;
-  }
+  Status listed = ListNames(dirfd, &names);  // opens no descriptor
   if (!listed.ok())
     on_error(path, listed.message() + (names.empty() ? " (saved without contents)" : ""));
   std::sort(names.begin(), names.end());

@@ -44,8 +44,8 @@ class WalkRules {
   // the included ones to *entries, sorted by name. Left out: names matching an exclude pattern,
   // everything but CACHEDIR.TAG in a directory holding a valid CACHEDIR.TAG (exclude_caches),
   // regular files larger than exclude_larger_than, and entries that cannot be stat'ed (reported
-  // to on_error, like a listing that fails). Runs out of descriptors gracefully: idle ones of
-  // `dirs` are closed and the call retried. Thread-safe.
+  // to on_error, like a listing that fails). Out of descriptors for CACHEDIR.TAG, idle ones of
+  // `dirs` are closed and the open retried. Thread-safe.
   void List(DirDescriptors& dirs, int dirfd, const std::string& path,
             std::vector<WalkEntry>* entries, const OnError& on_error) const;
 

@@ -190,22 +190,22 @@ Result<Bytes> ReadWholeFile(const std::string& path) {
 }
 
 Status ListNames(int dirfd, std::vector<std::string>* names) {
-  int list_fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-  DIR* d = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
-  if (!d) {
-    Status st = PosixError("opendir");
-    if (list_fd >= 0) ::close(list_fd);
-    return st;
+  // getdents64 on the descriptor itself: no second descriptor (a walk under a low open-file
+  // limit needs every one), and the position is reset first so a second listing sees it all.
+  if (::lseek(dirfd, 0, SEEK_SET) < 0) return PosixError("readdir");
+  alignas(8) char buf[32 << 10];
+  for (;;) {
+    ssize_t n = ::getdents64(dirfd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return PosixError("readdir");
+    if (n == 0) return Status::Ok();
+    for (ssize_t pos = 0; pos < n;) {
+      const auto* e = reinterpret_cast<const struct dirent64*>(buf + pos);
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+        names->emplace_back(e->d_name);
+      pos += e->d_reclen;
+    }
   }
-  ::rewinddir(d);  // the copy shares dirfd's position, which an earlier listing left at the end
-  errno = 0;
-  while (struct dirent* e = ::readdir(d)) {
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-      names->emplace_back(e->d_name);
-  }
-  Status st = errno != 0 ? PosixError("readdir") : Status::Ok();
-  ::closedir(d);
-  return st;
 }
 
 }  // namespace lifeboat

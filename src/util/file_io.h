@@ -68,10 +68,10 @@ Status CreateDirectories(const std::string& dir);
 Result<Bytes> ReadWholeFile(const std::string& path);
 
 // Appends the names in the directory open as `dirfd` (not "." or "..") to *names, in directory
-// order, reading through a copy of the descriptor so that `dirfd` stays open. The copy shares the
-// directory's read position: the listing starts from the beginning whatever that position was,
-// and leaves it at the end. When the listing cannot be opened nothing is appended; when reading
-// it fails, the names read before the error are kept and the error is returned.
+// order. Reads the descriptor itself (getdents64), opening no other: it rewinds it first, so the
+// listing starts from the beginning whatever its position, and leaves it at the end; other
+// threads may use the descriptor meanwhile for *at() calls, but not to list it. When reading
+// fails, the names read before the error are kept and the error is returned.
 Status ListNames(int dirfd, std::vector<std::string>* names);
 
 }  // namespace lifeboat
