@@ -9,6 +9,10 @@
 // encrypt, verify and pack new blobs. Directory trees are finished bottom-up as their last child
 // completes. Memory is bounded by the job queue, the read buffers and the saver's queue.
 // Incremental: a file whose size, mtime, ctime and inode match the parent snapshot is not read.
+// What is included is decided by WalkRules (walk_rules.h), for the walk and the progress scan
+// alike; directory descriptors are kept for a window of directories (dir_descriptors.h), so
+// trees deeper than the open-file limit are walked whole. Threads that cannot be started are
+// done without, and running out of memory is an error, never an abort (doc/design.md).
 #pragma once
 
 #include <atomic>
@@ -39,7 +43,9 @@ struct BackupIssue {
 };
 
 struct BackupOptions {
-  std::vector<std::string> paths;  // files or directories; made absolute and cleaned
+  // Files or directories; made absolute and cleaned. Symlinks among a path's leading components
+  // are followed (the path is recorded as given); a path that names a symlink stores the symlink.
+  std::vector<std::string> paths;
   std::vector<std::string> excludes;  // glob patterns (exclude.h); invalid ones fail RunBackup
   bool exclude_caches = false;        // skip contents of dirs holding a valid CACHEDIR.TAG
   bool one_file_system = false;       // do not descend into other filesystems
