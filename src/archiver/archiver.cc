@@ -886,43 +886,49 @@ Result<BackupResult> Archiver::RunStream(int fd, const std::string& filename,
 
 }  // namespace
 
+// Runs the archiver; an exception in the walking thread (out of memory, out of threads) is an
+// error, not an abort; the other threads' failures arrive as statuses. Nothing was committed.
+static Result<BackupResult> RunArchiver(Repository& repo, const BackupOptions& options,
+                                        ExcludeMatcher excludes, const Snapshot* parent,
+                                        std::optional<Id> parent_id) {
+  try {
+    Archiver archiver(repo, options, std::move(excludes));
+    return archiver.RunPaths(parent, parent_id);
+  } catch (...) {
+    return StatusFromException(std::current_exception(), "the backup");
+  }
+}
+
 Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
   if (options.paths.empty()) return Status::InvalidArgument("no paths to back up");
   LB_ASSIGN_OR_RETURN(ExcludeMatcher excludes, ExcludeMatcher::Compile(options.excludes));
-  try {
-    std::vector<std::string> clean;
-    for (const auto& p : options.paths) clean.push_back(CleanPath(p));
-    std::sort(clean.begin(), clean.end());
-    clean.erase(std::unique(clean.begin(), clean.end()), clean.end());
+  std::vector<std::string> clean;
+  for (const auto& p : options.paths) clean.push_back(CleanPath(p));
+  std::sort(clean.begin(), clean.end());
+  clean.erase(std::unique(clean.begin(), clean.end()), clean.end());
 
-    std::optional<Id> parent_id;
-    std::optional<Snapshot> parent;
-    std::string host = options.host.empty() ? Hostname() : options.host;
-    if (options.parent) {
-      auto s = repo.LoadSnapshot(*options.parent);
-      if (!s.ok()) return s.status().WithContext("loading the parent snapshot");
-      parent_id = options.parent;
-      parent = std::move(*s);
-    } else if (!options.no_parent) {
-      LB_ASSIGN_OR_RETURN(auto all, repo.ListSnapshots());
-      for (auto it = all.rbegin(); it != all.rend(); ++it) {
-        if (it->second.hostname == host && it->second.paths == clean) {
-          parent_id = it->first;
-          parent = std::move(it->second);
-          break;
-        }
+  std::optional<Id> parent_id;
+  std::optional<Snapshot> parent;
+  std::string host = options.host.empty() ? Hostname() : options.host;
+  if (options.parent) {
+    auto s = repo.LoadSnapshot(*options.parent);
+    if (!s.ok()) return s.status().WithContext("loading the parent snapshot");
+    parent_id = options.parent;
+    parent = std::move(*s);
+  } else if (!options.no_parent) {
+    LB_ASSIGN_OR_RETURN(auto all, repo.ListSnapshots());
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      if (it->second.hostname == host && it->second.paths == clean) {
+        parent_id = it->first;
+        parent = std::move(it->second);
+        break;
       }
     }
-    BackupOptions opts = options;
-    opts.paths = clean;
-    opts.host = host;
-    Archiver archiver(repo, opts, std::move(excludes));
-    return archiver.RunPaths(parent ? &*parent : nullptr, parent_id);
-  } catch (...) {
-    // Out of memory (or out of threads) in the walking thread; the other threads' failures
-    // arrive as statuses. Nothing was committed: no snapshot.
-    return StatusFromException(std::current_exception(), "the backup");
   }
+  BackupOptions opts = options;
+  opts.paths = clean;
+  opts.host = host;
+  return RunArchiver(repo, opts, std::move(excludes), parent ? &*parent : nullptr, parent_id);
 }
 
 Result<BackupResult> RunStreamBackup(Repository& repo, int fd, const std::string& filename,
