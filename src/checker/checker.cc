@@ -1,8 +1,6 @@
 #include "checker/checker.h"
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
@@ -12,103 +10,12 @@
 #include <unordered_set>
 
 #include "checker/affected_files.h"
+#include "checker/problem_log.h"
 #include "crypto/crypto.h"
 #include "pack/pack.h"
 #include "util/parallel_for.h"
 
 namespace lifeboat {
-
-std::string_view CheckPhaseName(CheckPhase phase) {
-  switch (phase) {
-    case CheckPhase::kIndex:
-      return "index";
-    case CheckPhase::kPacks:
-      return "packs";
-    case CheckPhase::kSnapshots:
-      return "snapshots";
-    case CheckPhase::kReadData:
-      return "read-data";
-    case CheckPhase::kTrees:
-      return "trees";
-  }
-  return "unknown";
-}
-
-std::optional<uint64_t> ParseSize(std::string_view text) {
-  size_t digits_end = 0;
-  while (digits_end < text.size() &&
-         ((text[digits_end] >= '0' && text[digits_end] <= '9') || text[digits_end] == '.'))
-    ++digits_end;
-  std::string number(text.substr(0, digits_end));
-  std::string unit(text.substr(digits_end));
-  std::transform(unit.begin(), unit.end(), unit.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  size_t dot = number.find('.');
-  if (number.empty() || number[0] == '.' || number.back() == '.' ||
-      (dot != std::string::npos && number.find('.', dot + 1) != std::string::npos))
-    return std::nullopt;
-  static const std::pair<const char*, int> kUnits[] = {
-      {"b", 0},  {"k", 1},   {"kb", 1}, {"kib", 1}, {"m", 2},  {"mb", 2},  {"mib", 2},
-      {"g", 3},  {"gb", 3},  {"gib", 3}, {"t", 4},  {"tb", 4}, {"tib", 4}};
-  int power = -1;
-  for (const auto& [name, p] : kUnits)
-    if (unit == name) power = p;
-  if (power < 0) return std::nullopt;
-  constexpr uint64_t kLimit = uint64_t{1} << 62;
-  const uint64_t scale = uint64_t{1} << (10 * power);
-  if (dot == std::string::npos) {
-    if (number.size() > 19) return std::nullopt;  // more than fits, whatever the unit
-    uint64_t v = std::stoull(number);
-    if (v == 0 || v >= kLimit / scale) return std::nullopt;
-    return v * scale;
-  }
-  double v = std::strtod(number.c_str(), nullptr) * static_cast<double>(scale);
-  if (!(v >= 1) || v >= static_cast<double>(kLimit)) return std::nullopt;
-  return static_cast<uint64_t>(v);
-}
-
-Status ParseReadDataSubset(std::string_view spec, CheckOptions* options) {
-  auto bad = [&] {
-    return Status::InvalidArgument(
-        "--read-data-subset '" + std::string(spec) +
-        "' is not valid: use n/m (1 <= n <= m <= 256, e.g. 1/7), a percentage (e.g. 10%) or a "
-        "size with a unit (e.g. 500M, 2G, 1.5GiB; units are powers of 1024)");
-  };
-  if (spec.empty()) return bad();
-  if (spec.back() == '%') {
-    std::string number(spec.substr(0, spec.size() - 1));
-    if (number.empty() || number.find_first_not_of("0123456789.") != std::string::npos)
-      return bad();
-    char* end = nullptr;
-    double pct = std::strtod(number.c_str(), &end);
-    if (end != number.c_str() + number.size() || !(pct > 0) || pct > 100) return bad();
-    options->subset_percent = pct;
-    options->subset.reset();
-    options->subset_bytes.reset();
-    return Status::Ok();
-  }
-  size_t slash = spec.find('/');
-  if (slash == std::string_view::npos) {
-    std::optional<uint64_t> bytes = ParseSize(spec);
-    if (!bytes) return bad();
-    options->subset_bytes = *bytes;
-    options->subset.reset();
-    options->subset_percent.reset();
-    return Status::Ok();
-  }
-  auto parse = [](std::string_view s, uint32_t* out) {
-    if (s.empty()) return false;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-    return ec == std::errc() && p == s.data() + s.size();
-  };
-  uint32_t n = 0, m = 0;
-  if (!parse(spec.substr(0, slash), &n) || !parse(spec.substr(slash + 1), &m)) return bad();
-  if (n < 1 || m < 1 || n > m || m > 256) return bad();
-  options->subset = std::make_pair(n, m);
-  options->subset_percent.reset();
-  options->subset_bytes.reset();
-  return Status::Ok();
-}
 
 namespace {
 
@@ -121,95 +28,7 @@ struct BlobKeyHash {
   size_t operator()(const BlobKey& k) const { return IdHash()(k.id) ^ static_cast<size_t>(k.type); }
 };
 
-// Problems found by many threads. Problems with the same kind and object are merged, so a pack
-// that many files need is one error listing (some of) those files.
-class ProblemLog {
- public:
-  static constexpr int64_t kDropped = -1;
-
-  // Records an error and returns a handle for AddAffected (kDropped when the per-kind cap was
-  // reached). Thread-safe.
-  int64_t Error(const std::string& kind, const std::string& object, const std::string& message) {
-    std::lock_guard lock(mu_);
-    return Add(errors_, error_keys_, error_kinds_, kind, object, message);
-  }
-  void Warning(const std::string& kind, const std::string& object, const std::string& message) {
-    std::lock_guard lock(mu_);
-    (void)Add(warnings_, warning_keys_, warning_kinds_, kind, object, message);
-  }
-  // Adds "snapshot abcd1234: /path" to an error, up to kMaxAffectedPerProblem. Thread-safe.
-  void AddAffected(int64_t handle, std::string where) {
-    if (handle < 0) return;
-    std::lock_guard lock(mu_);
-    CheckProblem& p = errors_[static_cast<size_t>(handle)];
-    if (std::find(p.affected.begin(), p.affected.end(), where) != p.affected.end()) return;
-    if (p.affected.size() < kMaxAffectedPerProblem) {
-      p.affected.push_back(std::move(where));
-    } else {
-      ++p.affected_omitted;
-    }
-  }
-  uint64_t error_count() {
-    std::lock_guard lock(mu_);
-    uint64_t n = errors_.size();
-    for (const auto& [kind, counts] : error_kinds_) n += counts.omitted;
-    return n;
-  }
-  // Moves everything into `r`, with one "summary" entry per kind whose problems were capped.
-  void MoveInto(CheckResult* r) {
-    std::lock_guard lock(mu_);
-    auto finish = [](std::vector<CheckProblem>& list, const KindCounts& kinds,
-                     std::vector<CheckProblem>* out) {
-      *out = std::move(list);
-      for (const auto& [kind, counts] : kinds) {
-        if (counts.omitted == 0) continue;
-        out->push_back(CheckProblem{"summary",
-                                    "",
-                                    std::to_string(counts.omitted) + " further " + kind +
-                                        " problems were found but not listed",
-                                    {},
-                                    0});
-      }
-    };
-    finish(errors_, error_kinds_, &r->errors);
-    finish(warnings_, warning_kinds_, &r->warnings);
-  }
-
- private:
-  struct Counts {
-    size_t listed = 0;
-    uint64_t omitted = 0;
-  };
-  using KindCounts = std::unordered_map<std::string, Counts>;
-
-  // REQUIRES: mu_ held.
-  static int64_t Add(std::vector<CheckProblem>& list, std::unordered_map<std::string, size_t>& keys,
-                     KindCounts& kinds, const std::string& kind, const std::string& object,
-                     const std::string& message) {
-    std::string key = kind + '\0' + object;
-    auto it = keys.find(key);
-    if (it != keys.end()) {
-      CheckProblem& p = list[it->second];
-      if (p.message.find(message) == std::string::npos) p.message += "; " + message;
-      return static_cast<int64_t>(it->second);
-    }
-    Counts& c = kinds[kind];
-    if (c.listed >= kMaxProblemsPerKind) {
-      ++c.omitted;
-      return kDropped;
-    }
-    ++c.listed;
-    list.push_back(CheckProblem{kind, object, message, {}, 0});
-    keys.emplace(std::move(key), list.size() - 1);
-    return static_cast<int64_t>(list.size() - 1);
-  }
-
-  std::mutex mu_;
-  std::vector<CheckProblem> errors_, warnings_;           // GUARDED_BY(mu_)
-  std::unordered_map<std::string, size_t> error_keys_;    // GUARDED_BY(mu_)
-  std::unordered_map<std::string, size_t> warning_keys_;  // GUARDED_BY(mu_)
-  KindCounts error_kinds_, warning_kinds_;                // GUARDED_BY(mu_)
-};
+using checker_internal::ProblemLog;
 
 std::string ShortList(const std::vector<std::string>& items, uint64_t total) {
   std::string out;
