@@ -112,8 +112,7 @@ class AffectedFinder {
       for (const Id& blob : n.content) damage_.reference(BlobType::kData, blob, &problems);
       if (n.type == NodeType::kDir && n.subtree)
         damage_.reference(BlobType::kTree, *n.subtree, &problems);
-      if (n.type == NodeType::kDir && !n.subtree && damage_.missing_subtree(id))
-        f.damaged = true;
+      if (n.type == NodeType::kDir && !n.subtree && damage_.missing_subtree(id)) f.damaged = true;
     }
     f.damaged = f.damaged || !problems.empty();
     stack->push_back(std::move(f));
@@ -159,12 +158,12 @@ class AffectedFinder {
 
 }  // namespace
 
-Status FindAffectedFiles(Repository& repo, const std::vector<Id>& roots,
-                         const DamageLookup& damage, const std::atomic<bool>* cancel,
-                         const AffectedSink& sink) {
+Status FindAffectedFiles(Repository& repo, const std::vector<Id>& roots, const DamageLookup& damage,
+                         const std::atomic<bool>* cancel, const AffectedSink& sink) {
   AffectedFinder finder(repo, damage, cancel);
   LB_RETURN_IF_ERROR(finder.MarkDamagedTrees(roots));
-  for (size_t s = 0; s < roots.size(); ++s) LB_RETURN_IF_ERROR(finder.ReportSnapshot(s, roots[s], sink));
+  for (size_t s = 0; s < roots.size(); ++s)
+    LB_RETURN_IF_ERROR(finder.ReportSnapshot(s, roots[s], sink));
   return Status::Ok();
 }
 

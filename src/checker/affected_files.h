@@ -45,8 +45,7 @@ using AffectedSink = std::function<void(size_t snapshot, const std::string& path
 // Runs both steps above. A tree that cannot be loaded counts as damaged (the caller reported it
 // through `damage.reference`) and is not entered. Returns Cancelled when `cancel` is set (may be
 // null), otherwise Ok.
-Status FindAffectedFiles(Repository& repo, const std::vector<Id>& roots,
-                         const DamageLookup& damage, const std::atomic<bool>* cancel,
-                         const AffectedSink& sink);
+Status FindAffectedFiles(Repository& repo, const std::vector<Id>& roots, const DamageLookup& damage,
+                         const std::atomic<bool>* cancel, const AffectedSink& sink);
 
 }  // namespace lifeboat::checker_internal

@@ -263,7 +263,7 @@ void RegisterBackup(CLI::App& app, GlobalOptions& g, Runner* runner) {
   cmd->add_flag("-x,--one-file-system", f->one_file_system, "stay on the starting filesystems");
   cmd->add_option("--exclude-larger-than", f->exclude_larger_than,
                   "skip files larger than this (e.g. 2G)");
-  cmd->add_option("--tag", f->tags, "add a tag to the snapshot (repeatable)");
+  cmd->add_option("--tag", f->tags, "add a tag to the snapshot (repeatable; UTF-8 text)");
   cmd->add_option("--host", f->host, "hostname recorded in the snapshot (default: this host)");
   cmd->add_option("--parent", f->parent, "use this snapshot as parent (id prefix or latest)");
   cmd->add_flag("-f,--force", f->force, "read every file, do not use a parent snapshot");

@@ -105,7 +105,8 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   static const std::array<int8_t, 256> kValue = [] {
     std::array<int8_t, 256> v{};
     v.fill(-1);
-    for (int k = 0; k < 64; ++k) v[static_cast<unsigned char>(kAlphabet[k])] = static_cast<int8_t>(k);
+    for (int k = 0; k < 64; ++k)
+      v[static_cast<unsigned char>(kAlphabet[k])] = static_cast<int8_t>(k);
     return v;
   }();
   if (text.size() % 4 != 0) return std::nullopt;
@@ -170,8 +171,7 @@ Result<std::string> GetBytes(const nlohmann::json& obj, const std::string& key) 
   return it->get<std::string>();
 }
 
-Result<std::vector<std::string>> GetBytesArray(const nlohmann::json& obj,
-                                               const std::string& key) {
+Result<std::vector<std::string>> GetBytesArray(const nlohmann::json& obj, const std::string& key) {
   if (!obj.is_object()) return Status::Corruption("'" + key + "': not inside an object");
   std::vector<std::string> out;
   auto it = obj.find(key);

@@ -30,15 +30,17 @@ TEST(JsonBytesTest, EveryByteValueRoundTrips) {
 
 TEST(JsonBytesTest, TheDocumentedExample) {
   nlohmann::json j = nlohmann::json::object();
-  PutBytes(j, "path", "/x/bad\xff" "dir");
+  PutBytes(j, "path",
+           "/x/bad\xff"
+           "dir");
   EXPECT_EQ(DumpJson(j), "{\"path\":\"/x/bad" + kFffd + "dir\",\"path_raw\":\"L3gvYmFk/2Rpcg==\"}");
 }
 
 TEST(JsonBytesTest, ValidUtf8IsKeptAsIs) {
-  for (std::string s : {std::string(""), std::string("plain"), std::string("caf\xC3\xA9"),
-                        std::string("\xE2\x82\xAC"), std::string("\xF0\x9F\x98\x80"),
-                        std::string("\xF4\x8F\xBF\xBF"), std::string("\xED\x9F\xBF"),
-                        std::string("a\0b", 3)}) {
+  for (std::string s :
+       {std::string(""), std::string("plain"), std::string("caf\xC3\xA9"),
+        std::string("\xE2\x82\xAC"), std::string("\xF0\x9F\x98\x80"),
+        std::string("\xF4\x8F\xBF\xBF"), std::string("\xED\x9F\xBF"), std::string("a\0b", 3)}) {
     EXPECT_TRUE(IsValidUtf8(s)) << s;
     EXPECT_EQ(ToValidUtf8(s), s);
     nlohmann::json j = nlohmann::json::object();
@@ -53,15 +55,15 @@ TEST(JsonBytesTest, IllFormedSequencesAreReplacedPerMaximalSubpart) {
   } cases[] = {
       {"\xFF", kFffd},
       {"\x80", kFffd},
-      {"\xC0\xAF", kFffd + kFffd},                  // overlong '/': C0 never starts a sequence
-      {"\xC1\xBF", kFffd + kFffd},                  // overlong
-      {"\xE0\x80\xAF", kFffd + kFffd + kFffd},      // overlong 3-byte form
+      {"\xC0\xAF", kFffd + kFffd},              // overlong '/': C0 never starts a sequence
+      {"\xC1\xBF", kFffd + kFffd},              // overlong
+      {"\xE0\x80\xAF", kFffd + kFffd + kFffd},  // overlong 3-byte form
       {"\xF0\x80\x80\xAF", kFffd + kFffd + kFffd + kFffd},  // overlong 4-byte form
-      {"\xED\xA0\x80", kFffd + kFffd + kFffd},      // U+D800, a surrogate
-      {"\xED\xBF\xBF", kFffd + kFffd + kFffd},      // U+DFFF
+      {"\xED\xA0\x80", kFffd + kFffd + kFffd},              // U+D800, a surrogate
+      {"\xED\xBF\xBF", kFffd + kFffd + kFffd},              // U+DFFF
       {"\xF4\x90\x80\x80", kFffd + kFffd + kFffd + kFffd},  // above U+10FFFF
       {"\xF5\x80", kFffd + kFffd},
-      {"\xE2\x82", kFffd},                          // truncated: one subpart
+      {"\xE2\x82", kFffd},  // truncated: one subpart
       {"\xE2\x82x", kFffd + "x"},
       {"\xF0\x9F\x98", kFffd},
       {"a\xC3", "a" + kFffd},
@@ -88,8 +90,8 @@ TEST(JsonBytesTest, Base64IsStandardPaddedAndCanonical) {
   EXPECT_EQ(Base64Encode("\xff\xfe\xfd"), "//79");
   for (std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar"})
     EXPECT_EQ(Base64Decode(Base64Encode(s)), s);
-  for (std::string bad : {"Zg", "Zg=", "Zh==", "Zm9=", "Z===", "Zg==Zg==", "Zm 9", "Zm-_", "====",
-                          "Zm9v\n"})
+  for (std::string bad :
+       {"Zg", "Zg=", "Zh==", "Zm9=", "Z===", "Zg==Zg==", "Zm 9", "Zm-_", "====", "Zm9v\n"})
     EXPECT_EQ(Base64Decode(bad), std::nullopt) << bad;
 }
 
@@ -126,7 +128,10 @@ TEST(JsonBytesTest, BadRawFieldsAreCorruption) {
 }
 
 TEST(JsonBytesTest, DumpNeverThrows) {
-  nlohmann::json j = {{"message", "cannot open /x/bad\xff" "dir"}, {"list", {"\xfe", "ok"}}};
+  nlohmann::json j = {{"message",
+                       "cannot open /x/bad\xff"
+                       "dir"},
+                      {"list", {"\xfe", "ok"}}};
   EXPECT_THROW((void)j.dump(), nlohmann::json::type_error);
   std::string text;
   ASSERT_NO_THROW(text = DumpJson(j));
