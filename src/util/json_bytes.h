@@ -3,8 +3,8 @@
 // (doc/json.md), and the one way Lifeboat serializes JSON, which never throws.
 //
 //   nlohmann::json j;
-//   PutBytes(j, "path", "/x/bad\xff" "dir");  //
-//   {"path":"/x/bad\uFFFDdir","path_raw":"L3gvYmFk/2Rpcg=="} std::cout << DumpJson(j) << "\n";
+//   PutBytes(j, "path", "/x/bad\xff" "dir");
+//   std::cout << DumpJson(j) << "\n";  // {"path":"/x/bad\uFFFDdir","path_raw":"L3gvYmFk/2Rpcg=="}
 //
 // The rule: bytes that are valid UTF-8 become the string itself; other bytes become the string
 // with each invalid sequence replaced by U+FFFD (for display) plus a sibling "<key>_raw" holding

@@ -30,9 +30,7 @@ TEST(JsonBytesTest, EveryByteValueRoundTrips) {
 
 TEST(JsonBytesTest, TheDocumentedExample) {
   nlohmann::json j = nlohmann::json::object();
-  PutBytes(j, "path",
-           "/x/bad\xff"
-           "dir");
+  PutBytes(j, "path", std::string("/x/bad\xff") + "dir");
   EXPECT_EQ(DumpJson(j), "{\"path\":\"/x/bad" + kFffd + "dir\",\"path_raw\":\"L3gvYmFk/2Rpcg==\"}");
 }
 
@@ -128,9 +126,7 @@ TEST(JsonBytesTest, BadRawFieldsAreCorruption) {
 }
 
 TEST(JsonBytesTest, DumpNeverThrows) {
-  nlohmann::json j = {{"message",
-                       "cannot open /x/bad\xff"
-                       "dir"},
+  nlohmann::json j = {{"message", std::string("cannot open /x/bad\xff") + "dir"},
                       {"list", {"\xfe", "ok"}}};
   EXPECT_THROW((void)j.dump(), nlohmann::json::type_error);
   std::string text;
