@@ -38,6 +38,8 @@ expect_rc "--tag that is not UTF-8 is refused" 2 lb backup --tag "t$(printf '\xf
 check_has "the error says why" "$WORK/err" "not valid UTF-8"
 check_eq "nothing was stored" 1 "$(snapshot_count)"
 check "no lock is left after the refused backup" no_locks
+expect_rc "--host that is not UTF-8 is refused" 2 lb backup --host "h$(printf '\xff')" "$WORK/src"
+check_eq "nothing was stored" 1 "$(snapshot_count)"
 
 expect_rc "--exclude that is not UTF-8 works" 0 lb backup --exclude "x$(printf '\xff')" "$WORK/src"
 check "no lock is left" no_locks
