@@ -391,7 +391,9 @@ class Checker {
       int64_t h = log_.Error(b.type == BlobType::kTree ? "tree" : "blob", b.id.Hex(),
                              std::string(BlobTypeName(b.type)) + " blob in pack " + name +
                                  " (whose header is damaged) is damaged: " + reason);
-      damaged_blobs_.emplace(BlobKey{b.id, b.type}, h);
+      // Only the copy that readers use affects files (as in ReadData).
+      auto loc = repo_.index().Find(b.type, b.id);
+      if (loc && loc->pack == pack) damaged_blobs_.emplace(BlobKey{b.id, b.type}, h);
     }
     return true;
   }
