@@ -374,9 +374,10 @@ class Checker {
     packs_to_repair_.insert(pack);
     std::string name = pack.Hex();
     std::string n = std::to_string(indexed.size());
-    std::string reason = why;
-    if (reason.rfind("pack " + name + ": ", 0) == 0) reason.erase(0, name.size() + 7);
-    std::string message = "pack header is damaged (" + reason + "); ";
+    std::string header_problem = why;  // without the "pack <name>: " the error already shows
+    if (header_problem.rfind("pack " + name + ": ", 0) == 0)
+      header_problem.erase(0, name.size() + 7);
+    std::string message = "pack header is damaged (" + header_problem + "); ";
     if (failed.empty()) {
       message += "all " + n + " blob(s) the index lists in it read and verify one by one, so " +
                  "the data is reachable and no file is affected; `lifeboat repair packs " +
