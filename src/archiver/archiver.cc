@@ -917,6 +917,7 @@ Result<BackupResult> Archiver::RunStream(int fd, const std::string& filename,
 
 Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
   if (options.paths.empty()) return Status::InvalidArgument("no paths to back up");
+  LB_RETURN_IF_ERROR(CheckSnapshotLabels(options.tags, options.host));
   std::vector<std::string> clean;
   for (const auto& p : options.paths) clean.push_back(CleanPath(p));
   std::sort(clean.begin(), clean.end());
@@ -950,6 +951,7 @@ Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
 Result<BackupResult> RunStreamBackup(Repository& repo, int fd, const std::string& filename,
                                      const BackupOptions& options,
                                      const std::function<Status()>& finish) {
+  LB_RETURN_IF_ERROR(CheckSnapshotLabels(options.tags, options.host));
   if (!IsValidNodeName(filename))
     return Status::InvalidArgument("'" + filename + "' is not a valid file name for the stream");
   BackupOptions opts = options;

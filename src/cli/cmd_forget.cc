@@ -320,12 +320,11 @@ int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
         }
         failed[d.id] = st.message();
         if (g.json)
-          std::cerr << nlohmann::json({{"message_type", "error"},
-                                       {"code", std::string(StatusCodeName(st.code()))},
-                                       {"snapshot", d.id.Hex()},
-                                       {"message", "removing snapshot " + d.id.Short() + ": " +
-                                                       st.message()}})
-                           .dump()
+          std::cerr << DumpJson({{"message_type", "error"},
+                                 {"code", std::string(StatusCodeName(st.code()))},
+                                 {"snapshot", d.id.Hex()},
+                                 {"message", "removing snapshot " + d.id.Short() + ": " +
+                                                 st.message()}})
                     << std::endl;
         else
           std::cerr << "lifeboat: error: removing snapshot " << d.id.Short() << ": "

@@ -271,8 +271,8 @@ int RunRepairSnapshots(const GlobalOptions& g, const RepairFlags& f) {
                           {"forgotten", s.forgotten},
                           {"files_dropped", s.files_dropped},
                           {"dirs_emptied", s.dirs_emptied},
-                          {"lost", s.lost},
                           {"paths_omitted", s.paths_omitted}};
+      PutBytesArray(j, "lost", s.lost);  // "lost_raw" when a path is not UTF-8 (doc/json.md)
       j["repaired"] = s.repaired ? nlohmann::json(s.repaired->Hex()) : nlohmann::json(nullptr);
       snapshots.push_back(std::move(j));
     }

@@ -59,7 +59,11 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
       if (!r.ok()) return ReportError(g, r.status());
       if (g.json) {
         nlohmann::json errors = nlohmann::json::array();
-        for (const auto& e : r->errors) errors.push_back({{"path", e.path}, {"message", e.message}});
+        for (const auto& e : r->errors) {
+          nlohmann::json error = {{"message", ToValidUtf8(e.message)}};
+          PutBytes(error, "path", e.path);
+          errors.push_back(std::move(error));
+        }
         PrintJson({{"message_type", "summary"},
                    {"snapshot_id", snap->first.Hex()},
                    {"files", r->files},

@@ -17,13 +17,13 @@ nlohmann::json SnapshotJson(const Id& id, const Snapshot& s) {
   nlohmann::json j = {{"id", id.Hex()},
                       {"short_id", id.Short()},
                       {"time", FormatTime(s.time_ns)},
-                      {"hostname", s.hostname},
-                      {"username", s.username},
-                      {"paths", s.paths},
-                      {"tags", s.tags},
                       {"tree", s.tree.Hex()},
                       {"incomplete", s.incomplete},
                       {"program_version", s.program_version}};
+  PutBytes(j, "hostname", s.hostname);
+  PutBytes(j, "username", s.username);
+  PutBytesArray(j, "paths", s.paths);  // names are bytes: "paths_raw" when needed (doc/json.md)
+  PutBytesArray(j, "tags", s.tags);
   if (s.parent) j["parent"] = s.parent->Hex();
   if (s.original) j["original"] = s.original->Hex();  // set on copies (doc/replication.md)
   if (s.repaired_from) j["repaired_from"] = s.repaired_from->Hex();

@@ -15,6 +15,7 @@
 
 #include "repository/lock.h"
 #include "repository/repository.h"
+#include "util/json_bytes.h"
 
 namespace lifeboat::cli {
 
@@ -99,6 +100,8 @@ int ExitCodeFor(const Status& st);
 
 // Prints to stdout unless --quiet; for human-readable progress and results.
 void Say(const GlobalOptions& g, const std::string& line);
+// One line of JSON on stdout; never throws (util/json_bytes.h: DumpJson). Fields that hold names
+// or paths are set with PutBytes/PutBytesArray so that they survive exactly (doc/json.md).
 void PrintJson(const nlohmann::json& j);
 
 std::string FormatBytes(uint64_t bytes);
