@@ -375,6 +375,24 @@ TEST_F(RepositoryTest, AddAndRemoveKeys) {
   EXPECT_EQ(Names(ObjectType::kKey).size(), 1u);
 }
 
+// Issue 11, item 1 (review of key remove): counting key files is a partial view: a stray key
+// (other master keys, left by an interrupted init) counts as a key but opens nothing. The key in
+// use is only removed when another key is known to open the repository.
+TEST_F(RepositoryTest, RemoveKeyNeverLeavesOnlyKeysNotKnownToOpenTheRepository) {
+  auto repo = InitRepo("pw");
+  ASSERT_TRUE(repo);
+  auto stray = CreateKeyFile(MasterKey::Generate(), "other", KdfParams{1024, 8, 1});
+  ASSERT_TRUE(stray.ok());
+  std::string stray_name = HexEncode(crypto::Sha256(*stray));
+  ASSERT_TRUE(store_.Save({ObjectType::kKey, stray_name}, *stray).ok());
+  Status st = repo->RemoveKey(repo->key_name());
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("currently in use"), std::string::npos) << st.message();
+  EXPECT_EQ(Names(ObjectType::kKey).size(), 2u);
+  EXPECT_TRUE(OpenRepo("pw"));
+  EXPECT_TRUE(repo->RemoveKey(stray_name).ok());  // the stray itself may go
+}
+
 TEST_F(RepositoryTest, DamagedKeyFileIsSkippedForAnotherKey) {
   auto repo = InitRepo("pw");
   ASSERT_TRUE(repo);

@@ -57,6 +57,15 @@ Bytes EncodeSnapshot(const Snapshot& s);
 nlohmann::json SummaryToJson(const SnapshotSummary& m);
 Result<Snapshot> DecodeSnapshot(ByteView json);
 
+// A snapshot file that cannot be used: damaged (its content does not match its name, does not
+// decrypt or does not decode) or not named like a snapshot. Returned by ListSnapshots(&damaged).
+struct DamagedSnapshot {
+  std::string name;  // the file's name under snapshots/
+  Status problem;
+};
+// "snapshot file snapshots/<name> is damaged (<why>) and was skipped; ..." with what to run.
+std::string DescribeDamagedSnapshot(const DamagedSnapshot& d);
+
 // Which snapshots a command applies to (`--host`, `--tag`, `--path`); empty fields match all.
 struct SnapshotFilter {
   std::vector<std::string> hosts;
