@@ -931,7 +931,11 @@ Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
     parent_id = options.parent;
     parent = std::move(*s);
   } else if (!options.no_parent) {
-    LB_ASSIGN_OR_RETURN(auto all, repo.ListSnapshots());
+    // A damaged snapshot file cannot be a parent: it is reported and the others are searched.
+    std::vector<DamagedSnapshot> damaged;
+    LB_ASSIGN_OR_RETURN(auto all, repo.ListSnapshots(&damaged));
+    for (const DamagedSnapshot& d : damaged)
+      if (options.on_issue) options.on_issue({"snapshots/" + d.name, DescribeDamagedSnapshot(d)}, false);
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
       if (it->second.hostname == host && it->second.paths == clean) {
         parent_id = it->first;

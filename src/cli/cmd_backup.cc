@@ -150,7 +150,9 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   auto repo = OpenRepository(g);
   if (!repo.ok()) return ReportError(g, repo.status());
   if (!f.parent.empty()) {
-    auto p = (*repo)->FindSnapshot(f.parent);
+    std::vector<DamagedSnapshot> damaged;
+    auto p = (*repo)->FindSnapshot(f.parent, {}, &damaged);
+    WarnDamagedSnapshots(g, damaged);
     if (!p.ok()) return ReportError(g, p.status().WithContext("--parent"));
     opt.parent = p->first;
   }

@@ -48,6 +48,7 @@ struct BackendControl {
   std::atomic<bool> fail_index_saves{false};  // only index files
   std::atomic<bool> fail_stats{false};        // Stat returns Unavailable
   std::atomic<bool> fail_key_loads{false};    // Load of key files returns Unavailable
+  std::atomic<bool> fail_snapshot_loads{false};  // Load of snapshot files returns Unavailable
   std::atomic<int> saves{0}, failed_saves{0};
 };
 
@@ -71,7 +72,8 @@ class SharedBackend : public ForwardingBackend {
     return SavePartsThroughSave(h, parts);
   }
   Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
-    if (control_->fail_key_loads && h.type == ObjectType::kKey)
+    if ((control_->fail_key_loads && h.type == ObjectType::kKey) ||
+        (control_->fail_snapshot_loads && h.type == ObjectType::kSnapshot))
       return Status::Unavailable("injected: load of " + DescribeObject(h) + " failed");
     return ForwardingBackend::Load(h, offset, length);
   }
@@ -984,6 +986,48 @@ TEST_F(RepositoryTest, DamagedSnapshotIsNamed) {
   EXPECT_EQ(all.status().code(), StatusCode::kCorruption);
   EXPECT_NE(all.status().message().find(id->Hex()), std::string::npos);
   EXPECT_EQ(repo->FindSnapshot(id->Hex().substr(0, 8)).status().code(), StatusCode::kCorruption);
+}
+
+// Issue 11, item 12: one damaged snapshot file blocked every listing. On request it is skipped
+// and named; "latest" is then the newest readable snapshot. Damage only: a snapshot that cannot
+// be read for another reason is never skipped (a caller must not act as if it did not exist).
+TEST_F(RepositoryTest, DamagedSnapshotIsSkippedOnRequestAndNamed) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  auto a = repo->SaveSnapshot(MakeSnapshot(1000, "h", Id{}));
+  auto b = repo->SaveSnapshot(MakeSnapshot(2000, "h", Id{}));
+  auto c = repo->SaveSnapshot(MakeSnapshot(3000, "h", Id{}));
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  ObjectHandle h{ObjectType::kSnapshot, c->Hex()};
+  Bytes bad = *store_.Load(h, 0, 0);
+  bad[30] ^= 4;
+  ASSERT_TRUE(store_.ReplaceForTesting(h, bad).ok());
+
+  EXPECT_EQ(repo->ListSnapshots().status().code(), StatusCode::kCorruption);
+  std::vector<DamagedSnapshot> damaged;
+  auto all = repo->ListSnapshots(&damaged);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].first, *a);
+  EXPECT_EQ((*all)[1].first, *b);
+  ASSERT_EQ(damaged.size(), 1u);
+  EXPECT_EQ(damaged[0].name, c->Hex());
+  EXPECT_TRUE(damaged[0].problem.IsCorruption());
+  std::string warning = DescribeDamagedSnapshot(damaged[0]);
+  EXPECT_NE(warning.find("snapshots/" + c->Hex()), std::string::npos) << warning;
+  EXPECT_NE(warning.find("lifeboat repair snapshots --forget " + c->Hex()), std::string::npos);
+
+  std::vector<DamagedSnapshot> skipped;
+  auto latest = repo->FindSnapshot("latest", {}, &skipped);
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  EXPECT_EQ(latest->first, *b);
+  EXPECT_EQ(skipped.size(), 1u);
+  EXPECT_EQ(repo->FindSnapshot("latest").status().code(), StatusCode::kCorruption);
+
+  control_->fail_snapshot_loads = true;
+  std::vector<DamagedSnapshot> none;
+  EXPECT_EQ(repo->ListSnapshots(&none).status().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(none.empty());
 }
 
 // Found by fuzz/snapshot_fuzzer: a damaged time was reported as InvalidArgument (a usage error,

@@ -157,9 +157,9 @@ std::string DescribeDamagedSnapshot(const DamagedSnapshot& d) {
   if (!Id::FromHex(d.name))
     return "snapshots/" + d.name + " is not named like a snapshot (" + d.problem.message() +
            ") and was skipped; if nothing of yours put it there, remove the file";
-  return "snapshot file snapshots/" + d.name + " is damaged (" + d.problem.message() +
-         ") and was skipped; its snapshot cannot be used. If no other repository holds an intact "
-         "copy to bring back, remove it with `lifeboat repair snapshots --forget " + d.name + "`";
+  return "skipped damaged snapshot file snapshots/" + d.name + " (" + d.problem.message() +
+         "). If no other repository holds an intact copy to bring back, remove it with "
+         "`lifeboat repair snapshots --forget " + d.name + "`";
 }
 
 }  // namespace lifeboat

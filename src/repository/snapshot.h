@@ -63,7 +63,7 @@ struct DamagedSnapshot {
   std::string name;  // the file's name under snapshots/
   Status problem;
 };
-// "snapshot file snapshots/<name> is damaged (<why>) and was skipped; ..." with what to run.
+// "skipped damaged snapshot file snapshots/<name> (<why>). ..." with what to run.
 std::string DescribeDamagedSnapshot(const DamagedSnapshot& d);
 
 // Which snapshots a command applies to (`--host`, `--tag`, `--path`); empty fields match all.
