@@ -937,7 +937,9 @@ Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
     for (const DamagedSnapshot& d : damaged)
       if (options.on_issue) options.on_issue({"snapshots/" + d.name, DescribeDamagedSnapshot(d)}, false);
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
-      if (it->second.hostname == host && it->second.paths == clean) {
+      // A parent whose root tree is not indexed (its pack is missing) is no help: read everything.
+      if (it->second.hostname == host && it->second.paths == clean &&
+          repo.index().Has(BlobType::kTree, it->second.tree)) {
         parent_id = it->first;
         parent = std::move(it->second);
         break;

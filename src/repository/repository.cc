@@ -327,7 +327,8 @@ Status Repository::LoadIndex() {
 Status Repository::LoadIndexFiles(const std::vector<std::string>& names,
                                   std::unordered_set<Id, IdHash>* superseded,
                                   std::vector<Id>* loaded,
-                                  const std::unordered_set<Id, IdHash>* skip) {
+                                  const std::unordered_set<Id, IdHash>* skip,
+                                  uint64_t* skipped_blobs) {
   // Decrypting and decoding is CPU-bound: spread it over the cores.
   std::mutex mu;
   int workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -336,9 +337,15 @@ Status Repository::LoadIndexFiles(const std::vector<std::string>& names,
     Result<IndexFile> file =
         plain.ok() ? DecodeIndexFile(*plain) : Result<IndexFile>(plain.status());
     if (!file.ok()) return file.status().WithContext("index " + names[i]);
-    for (const auto& pack : file->packs)
-      if (!skip || !skip->count(pack.name)) index_.BulkAdd(pack.name, pack.blobs);
+    uint64_t skipped = 0;
+    for (const auto& pack : file->packs) {
+      if (!skip || !skip->count(pack.name))
+        index_.BulkAdd(pack.name, pack.blobs);
+      else
+        skipped += pack.blobs.size();
+    }
     std::lock_guard lock(mu);
+    if (skipped_blobs) *skipped_blobs += skipped;
     superseded->insert(file->supersedes.begin(), file->supersedes.end());
     if (auto id = Id::FromHex(names[i])) loaded->push_back(*id);
     return Status::Ok();
@@ -368,8 +375,6 @@ Result<MissingPacks> Repository::DropMissingPacks() {
   MissingPacks out;
   if (inv.missing.empty()) return out;
   std::unordered_set<Id, IdHash> missing(inv.missing.begin(), inv.missing.end());
-  index_.Compact();
-  index_.ForEach([&](const Id& pack, const PackedBlob&) { out.blobs += missing.count(pack); });
   out.packs = std::move(inv.missing);
   // Reloaded rather than filtered: the index keeps one location per blob, and a copy in a pack
   // that exists (a blob stored twice) must stay findable.
@@ -378,7 +383,7 @@ Result<MissingPacks> Repository::DropMissingPacks() {
   index_.Clear();
   std::unordered_set<Id, IdHash> ignored;
   std::vector<Id> loaded;
-  LB_RETURN_IF_ERROR(LoadIndexFiles(names, &ignored, &loaded, &missing));
+  LB_RETURN_IF_ERROR(LoadIndexFiles(names, &ignored, &loaded, &missing, &out.blobs));
   index_files_ = std::move(loaded);
   index_.Compact();
   return out;

@@ -74,7 +74,7 @@ struct PackInventory {
 // What Repository::DropMissingPacks left out of the index.
 struct MissingPacks {
   std::vector<Id> packs;  // sorted
-  uint64_t blobs = 0;     // index entries in them (counting each blob once per pack)
+  uint64_t blobs = 0;     // entries the index files list in them
 };
 
 class Repository {
@@ -180,10 +180,12 @@ class Repository {
              std::string key_name);
   // Puts an AppendOnlyBackend under the repository when the config or `key` says so.
   void EnforceAppendOnly(const KeyFileInfo* key);
-  // Loads `names` into index_, leaving out the packs in `skip` (may be null).
+  // Loads `names` into index_, leaving out the packs in `skip` (may be null; *skipped_blobs
+  // counts their entries).
   Status LoadIndexFiles(const std::vector<std::string>& names,
                         std::unordered_set<Id, IdHash>* superseded, std::vector<Id>* loaded,
-                        const std::unordered_set<Id, IdHash>* skip = nullptr);
+                        const std::unordered_set<Id, IdHash>* skip = nullptr,
+                        uint64_t* skipped_blobs = nullptr);
 
   std::unique_ptr<Backend> backend_;
   RepositoryConfig config_;

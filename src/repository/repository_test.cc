@@ -1030,6 +1030,50 @@ TEST_F(RepositoryTest, DamagedSnapshotIsSkippedOnRequestAndNamed) {
   EXPECT_TRUE(none.empty());
 }
 
+// Issue 11, item 3: a backup after a pack was lost reused its blobs. DropMissingPacks (one
+// listing) leaves the missing pack's blobs out of the index, keeping copies in packs that exist.
+TEST_F(RepositoryTest, DropMissingPacksMakesTheirBlobsAbsent) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  Bytes x = RandomData(5000, 1), x2 = RandomData(6000, 2), y = RandomData(7000, 3);
+  Id xid = repo->codec().ComputeId(x), x2id = repo->codec().ComputeId(x2),
+     yid = repo->codec().ComputeId(y);
+  auto save = [&](std::vector<std::pair<Id, Bytes>> blobs, MasterIndex* own_index) {
+    BlobSaverOptions o = SaverOptions(1, 1u << 20, 4);
+    o.index = own_index;  // a separate index: stores a second copy of x
+    BlobSaver saver(*repo, o);
+    for (auto& [id, b] : blobs) ASSERT_TRUE(saver.Save(BlobType::kData, id, b).ok());
+    ASSERT_TRUE(saver.Flush().ok());
+  };
+  save({{xid, x}, {x2id, x2}}, nullptr);
+  Id lost = repo->index().Find(BlobType::kData, xid)->pack;
+  save({{yid, y}}, nullptr);
+  MasterIndex separate;
+  save({{xid, x}}, &separate);
+  ASSERT_EQ(Names(ObjectType::kPack).size(), 3u);
+  ASSERT_TRUE(store_.Remove({ObjectType::kPack, lost.Hex()}).ok());
+
+  auto fresh = OpenRepo();
+  ASSERT_TRUE(fresh && fresh->LoadIndex().ok());
+  auto inventory = fresh->TakePackInventory();
+  ASSERT_TRUE(inventory.ok()) << inventory.status().ToString();
+  EXPECT_EQ(inventory->missing, std::vector<Id>{lost});
+  EXPECT_TRUE(inventory->unindexed.empty());
+  auto dropped = fresh->DropMissingPacks();
+  ASSERT_TRUE(dropped.ok()) << dropped.status().ToString();
+  EXPECT_EQ(dropped->packs, std::vector<Id>{lost});
+  EXPECT_EQ(dropped->blobs, 2u);
+  EXPECT_FALSE(fresh->index().Has(BlobType::kData, x2id)) << "only in the lost pack";
+  auto x_loc = fresh->index().Find(BlobType::kData, xid);
+  ASSERT_TRUE(x_loc.has_value()) << "the copy in a pack that exists stays";
+  EXPECT_NE(x_loc->pack, lost);
+  EXPECT_TRUE(fresh->LoadBlob(BlobType::kData, xid).ok());
+  EXPECT_TRUE(fresh->index().Has(BlobType::kData, yid));
+  auto again = fresh->DropMissingPacks();
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->packs.empty());
+}
+
 // Found by fuzz/snapshot_fuzzer: a damaged time was reported as InvalidArgument (a usage error,
 // exit 2) instead of Corruption, and floats in integer fields were undefined behaviour.
 TEST_F(RepositoryTest, SnapshotWithBadFieldsIsCorruption) {
