@@ -932,9 +932,15 @@ Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
     parent_id = options.parent;
     parent = std::move(*s);
   } else if (!options.no_parent) {
-    LB_ASSIGN_OR_RETURN(auto all, repo.ListSnapshots());
+    // A damaged snapshot file cannot be a parent: it is reported and the others are searched.
+    std::vector<DamagedSnapshot> damaged;
+    LB_ASSIGN_OR_RETURN(auto all, repo.ListSnapshots(&damaged));
+    for (const DamagedSnapshot& d : damaged)
+      if (options.on_issue) options.on_issue({"snapshots/" + d.name, DescribeDamagedSnapshot(d)}, false);
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
-      if (it->second.hostname == host && it->second.paths == clean) {
+      // A parent whose root tree is not indexed (its pack is missing) is no help: read everything.
+      if (it->second.hostname == host && it->second.paths == clean &&
+          repo.index().Has(BlobType::kTree, it->second.tree)) {
         parent_id = it->first;
         parent = std::move(it->second);
         break;

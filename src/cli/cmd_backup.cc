@@ -152,7 +152,9 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   auto repo = OpenRepository(g);
   if (!repo.ok()) return ReportError(g, repo.status());
   if (!f.parent.empty()) {
-    auto p = (*repo)->FindSnapshot(f.parent);
+    std::vector<DamagedSnapshot> damaged;
+    auto p = (*repo)->FindSnapshot(f.parent, {}, &damaged);
+    WarnDamagedSnapshots(g, damaged);
     if (!p.ok()) return ReportError(g, p.status().WithContext("--parent"));
     opt.parent = p->first;
   }
@@ -161,6 +163,29 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   opt.lock = lock->get();
   Status st = (*repo)->LoadIndex();
   if (!st.ok()) return ReportError(g, st);
+  // Deduplication trusts the index only for packs that exist (doc/design.md, "Missing packs").
+  auto missing = (*repo)->DropMissingPacks();
+  if (!missing.ok()) return ReportError(g, missing.status().WithContext("listing the packs"));
+  if (!missing->packs.empty()) {
+    std::string message =
+        "the index names " + std::to_string(missing->packs.size()) +
+        " pack(s) that are missing from the repository (e.g. " + missing->packs[0].Hex() +
+        "), with " + std::to_string(missing->blobs) +
+        " blob(s) in them: this backup treats those blobs as absent and stores again the ones "
+        "it needs. Run "
+        "`lifeboat repair index` to drop the missing packs from the index, then `lifeboat "
+        "check` (snapshots that need blobs no backup stored again stay damaged: `lifeboat "
+        "repair snapshots`)";
+    if (g.json)  // like the backup's other warnings: a JSON line on stdout
+      std::cout << nlohmann::json({{"message_type", "warning"},
+                                   {"missing_packs", missing->packs.size()},
+                                   {"missing_blobs", missing->blobs},
+                                   {"message", message}})
+                       .dump()
+                << std::endl;
+    else
+      std::cerr << "lifeboat: warning: " << message << std::endl;
+  }
 
   ProgressPrinter printer(g);
   if (g.json || StderrIsTerminal()) {

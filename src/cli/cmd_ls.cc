@@ -222,7 +222,9 @@ void RegisterLs(CLI::App& app, GlobalOptions& g, Runner* runner) {
       if (!opened.ok()) return ReportError(g, opened.status());
       Repository& repo = *opened->repo;
       std::unique_ptr<RepositoryLock>& lock = opened->lock;
-      auto snap = repo.FindSnapshot(f->snapshot, f->filter);
+      std::vector<DamagedSnapshot> damaged;
+      auto snap = repo.FindSnapshot(f->snapshot, f->filter, &damaged);
+      WarnDamagedSnapshots(g, damaged);
       if (!snap.ok()) return ReportError(g, snap.status());
       std::string header;
       if (g.json) {

@@ -249,7 +249,9 @@ int RunRepairSnapshots(const GlobalOptions& g, const RepairFlags& f) {
       options.snapshots.push_back(*id);
       continue;
     }
-    auto found = repo.FindSnapshot(ref);
+    std::vector<DamagedSnapshot> damaged;  // repaired (forgotten) by naming their full ids
+    auto found = repo.FindSnapshot(ref, {}, &damaged);
+    WarnDamagedSnapshots(g, damaged);
     if (!found.ok()) return ReportError(g, found.status());
     options.snapshots.push_back(found->first);
   }

@@ -44,7 +44,9 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
       Repository& repo = *opened->repo;
       std::unique_ptr<RepositoryLock>& lock = opened->lock;
       auto [ref, subpath] = SplitSubpath(f->snapshot);
-      auto snap = repo.FindSnapshot(ref, f->filter);
+      std::vector<DamagedSnapshot> damaged;
+      auto snap = repo.FindSnapshot(ref, f->filter, &damaged);
+      WarnDamagedSnapshots(g, damaged);
       if (!snap.ok()) return ReportError(g, snap.status());
       RestoreOptions opt;
       opt.target = f->target;

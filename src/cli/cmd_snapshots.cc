@@ -31,6 +31,20 @@ nlohmann::json SnapshotJson(const Id& id, const Snapshot& s) {
   return j;
 }
 
+void WarnDamagedSnapshots(const GlobalOptions& g, const std::vector<DamagedSnapshot>& damaged) {
+  for (const DamagedSnapshot& d : damaged) {
+    if (g.json)
+      std::cerr << nlohmann::json({{"message_type", "warning"},
+                                   {"code", std::string(StatusCodeName(d.problem.code()))},
+                                   {"snapshot_file", d.name},
+                                   {"message", DescribeDamagedSnapshot(d)}})
+                       .dump()
+                << std::endl;
+    else
+      std::cerr << "lifeboat: warning: " << DescribeDamagedSnapshot(d) << std::endl;
+  }
+}
+
 void RegisterSnapshots(CLI::App& app, GlobalOptions& g, Runner* runner) {
   auto* cmd = app.add_subcommand("snapshots", "list snapshots");
   auto filter = std::make_shared<SnapshotFilter>();
@@ -41,8 +55,11 @@ void RegisterSnapshots(CLI::App& app, GlobalOptions& g, Runner* runner) {
     *runner = [&g, filter, latest]() -> int {
       auto repo = OpenRepository(g);
       if (!repo.ok()) return ReportError(g, repo.status());
-      auto all = (*repo)->ListSnapshots();
+      // A damaged snapshot file is named (stderr) and the others are listed: exit 0.
+      std::vector<DamagedSnapshot> damaged;
+      auto all = (*repo)->ListSnapshots(&damaged);
       if (!all.ok()) return ReportError(g, all.status());
+      WarnDamagedSnapshots(g, damaged);
       std::vector<std::pair<Id, Snapshot>> shown;
       for (auto& e : *all)
         if (filter->Matches(e.second)) shown.push_back(std::move(e));

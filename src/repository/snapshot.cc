@@ -190,4 +190,13 @@ bool SnapshotFilter::Matches(const Snapshot& s) const {
   return true;
 }
 
+std::string DescribeDamagedSnapshot(const DamagedSnapshot& d) {
+  if (!Id::FromHex(d.name))
+    return "snapshots/" + d.name + " is not named like a snapshot (" + d.problem.message() +
+           ") and was skipped; if nothing of yours put it there, remove the file";
+  return "skipped damaged snapshot file snapshots/" + d.name + " (" + d.problem.message() +
+         "). If no other repository holds an intact copy to bring back, remove it with "
+         "`lifeboat repair snapshots --forget " + d.name + "`";
+}
+
 }  // namespace lifeboat

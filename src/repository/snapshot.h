@@ -68,6 +68,15 @@ Result<Snapshot> DecodeSnapshot(ByteView json);
 // InvalidArgument naming the offending value (invalid bytes shown as \xNN) otherwise.
 Status CheckSnapshotLabels(const std::vector<std::string>& tags, const std::string& host);
 
+// A snapshot file that cannot be used: damaged (its content does not match its name, does not
+// decrypt or does not decode) or not named like a snapshot. Returned by ListSnapshots(&damaged).
+struct DamagedSnapshot {
+  std::string name;  // the file's name under snapshots/
+  Status problem;
+};
+// "skipped damaged snapshot file snapshots/<name> (<why>). ..." with what to run.
+std::string DescribeDamagedSnapshot(const DamagedSnapshot& d);
+
 // Which snapshots a command applies to (`--host`, `--tag`, `--path`); empty fields match all.
 struct SnapshotFilter {
   std::vector<std::string> hosts;
