@@ -22,6 +22,7 @@
 #include <unordered_set>
 
 #include "restorer/path_filter.h"
+#include "restorer/sparse_write.h"
 #include "util/file_io.h"
 
 namespace lifeboat {
@@ -45,11 +46,6 @@ std::string JoinPath(std::string_view dir, std::string_view name) {
 std::string ParentRel(const std::string& rel) {
   size_t slash = rel.rfind('/');
   return slash == std::string::npos ? std::string() : rel.substr(0, slash);
-}
-
-bool AllZero(const Bytes& b) {
-  if (b.empty()) return true;
-  return b[0] == 0 && std::memcmp(b.data(), b.data() + 1, b.size() - 1) == 0;
 }
 
 timespec ToTimespec(int64_t ns) {
@@ -525,6 +521,7 @@ class Restorer {
   std::unordered_set<Id, IdHash> zero_blobs_;  // GUARDED_BY(zero_mu_)
 
   FileDescriptor root_fd_;
+  size_t hole_block_ = 4096;  // zero blocks of this size are left as holes (HoleBlockSize)
   TaskPool* pool_ = nullptr;
   std::vector<std::shared_ptr<FileDescriptor>> dir_stack_;  // main thread: open dirs by depth
   std::unordered_map<size_t, std::shared_ptr<FileWork>> link_targets_;  // main thread
@@ -584,6 +581,7 @@ Result<RestoreResult> Restorer::Run() {
   LB_RETURN_IF_ERROR(CreateDirectories(opt_.target).WithContext("creating restore target"));
   root_fd_ = FileDescriptor(::open(opt_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd_.valid()) return PosixError("open restore target " + opt_.target);
+  hole_block_ = HoleBlockSize(root_fd_.get());
 
   ProgressReporter reporter(opt_.progress, [this] { return Progress(); });
   {
@@ -783,7 +781,7 @@ Status Restorer::WriteBlob(FileWork& w, size_t k) {
   if (!data) {
     auto loaded = repo_.LoadBlobAt(w.locs[k], id);
     if (!loaded.ok()) return loaded.status();
-    if (AllZero(*loaded)) {
+    if (IsAllZero(loaded->data(), loaded->size())) {
       std::lock_guard l(zero_mu_);
       zero_blobs_.insert(id);
       return Status::Ok();
@@ -791,8 +789,8 @@ Status Restorer::WriteBlob(FileWork& w, size_t k) {
     data = std::make_shared<const Bytes>(std::move(*loaded));
     cache_.Put(id, data);
   }
-  return PWriteAll(w.fd.get(), *data, w.offsets[k],
-                   "blob " + id.Hex() + " at offset " + std::to_string(w.offsets[k]));
+  return WriteSkippingZeroBlocks(w.fd.get(), *data, w.offsets[k], hole_block_,
+                                 "blob " + id.Hex() + " at offset " + std::to_string(w.offsets[k]));
 }
 
 void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {

@@ -8,8 +8,10 @@
 // What is written, and how:
 //   - Regular file content is restored by a pool of `workers` threads. A job is (file, range of its
 //     blobs); one large file is written by several threads with pwrite at offsets computed from the
-//     blobs' raw lengths in the index. All-zero blobs are not written, so they become holes, and
-//     each file is ftruncate'd to its final size. A small LRU cache serves blobs that repeat.
+//     blobs' raw lengths in the index. Every file-system block that is all zero, inside a blob or
+//     across two, is left unwritten (sparse_write.h), so it stays a hole whether or not the file
+//     was sparse when it was backed up; each file is ftruncate'd to its final size, so a trailing
+//     hole stays a hole. A small LRU cache serves blobs that repeat.
 //   - Metadata, in this order: ownership (only when running as root; numeric uid/gid unless
 //     `owner_by_name`), mode (not for symlinks), extended attributes (POSIX ACLs included),
 //     atime/mtime with nanoseconds. Files get theirs when their content is complete; directories
