@@ -52,9 +52,9 @@ class SparseFileTest : public ::testing::Test {
 TEST_F(SparseFileTest, OnlyBlocksWithDataAreAllocated) {
   constexpr size_t kBlock = 4096, kSize = 64 * kBlock;
   Bytes want(kSize, 0);
-  want[3 * kBlock + 17] = 1;             // block 3
-  want[10 * kBlock] = 2;                 // block 10, first byte
-  want[20 * kBlock + kBlock - 1] = 3;    // block 20, last byte
+  want[3 * kBlock + 17] = 1;                                             // block 3
+  want[10 * kBlock] = 2;                                                 // block 10, first byte
+  want[20 * kBlock + kBlock - 1] = 3;                                    // block 20, last byte
   std::fill(want.begin() + 30 * kBlock, want.begin() + 33 * kBlock, 4);  // blocks 30..32
   // Pieces of odd lengths, as content-defined chunks are.
   size_t cuts[] = {0, 1000, 3 * kBlock + 17, 10 * kBlock + 5, 25 * kBlock + 123, kSize};
