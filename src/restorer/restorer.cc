@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "restorer/dir_chain.h"
 #include "restorer/path_filter.h"
 #include "restorer/sparse_write.h"
 #include "util/file_io.h"
@@ -354,28 +355,6 @@ Status WriteThrough(int fd, uint64_t offset, uint64_t length) {
   return Status::Ok();
 }
 
-// Opens the directory `name` in the directory open as `dirfd`, never following a symlink. `rel`
-// (the path below the target that `name` ends) names it in errors.
-Result<FileDescriptor> OpenChildDir(int dirfd, const std::string& name, const std::string& rel) {
-  FileDescriptor fd(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (fd.valid()) return fd;
-  int err = errno;
-  if (err == ELOOP || err == ENOTDIR)
-    return Status::FailedPrecondition("\"" + rel + "\": \"" + name +
-                                      "\" is not a directory (a symlink is never followed)");
-  return PosixError("open directory \"" + rel + "\"", err);
-}
-
-// Opens the directory `rel` below `root_fd` one component at a time, refusing symlinks.
-Result<FileDescriptor> OpenDirBeneath(int root_fd, const std::string& rel) {
-  FileDescriptor cur(::fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
-  if (!cur.valid()) return PosixError("dup target directory");
-  for (std::string_view comp : SplitPath(rel)) {
-    LB_ASSIGN_OR_RETURN(cur, OpenChildDir(cur.get(), std::string(comp), rel));
-  }
-  return cur;
-}
-
 // Locations of a file's blobs, in order. NotFound naming the first blob the index lacks.
 Result<std::vector<BlobLocation>> LocateContent(Repository& repo, const Node& node) {
   std::vector<BlobLocation> locs;
@@ -424,6 +403,29 @@ Status VerifyFile(Repository& repo, int root_fd, const PlanEntry& e) {
     offset += buf.size();
   }
   return Status::Ok();
+}
+
+// How many threads, queued jobs and open directories the descriptors left allow. Each worker
+// may hold a pack file while it reads; each file being written holds its descriptor and may hold
+// its directory's; a reopened directory needs two while it is opened. The defaults (cores, 4 jobs
+// per worker) apply whenever the limit is not tiny; under `ulimit -n 16` this is one worker, one
+// queued job and two open directories.
+struct DescriptorBudget {
+  int workers;
+  size_t queue;
+  size_t dirs;
+};
+
+DescriptorBudget BudgetDescriptors(int workers) {
+  const size_t spare = SpareDescriptors();
+  workers = std::clamp(workers, 1, static_cast<int>(std::clamp<size_t>(spare / 8, 1, 4096)));
+  const size_t w = static_cast<size_t>(workers);
+  const size_t reserve = 4 + 2 * w;  // pack reads, a reopening, the lock's refresh
+  const size_t avail = spare > reserve ? spare - reserve : 0;
+  const size_t queue = std::clamp<size_t>(avail / 3, 1, 4 * w);
+  const size_t files = queue + w + 1;
+  const size_t dirs = avail > 2 * files + 2 ? avail - 2 * files : 2;
+  return {workers, queue, dirs};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -510,6 +512,15 @@ class Restorer {
   void ApplyMetadata(const PlanEntry& e, int fd, int dirfd);
   void FinishDirs();
   void VerifyAll(TaskPool& pool);
+  // After an open failed for lack of descriptors: releases the walk's shallower directories and
+  // waits for the files being written (their descriptors close). Main thread only.
+  void FreeDescriptors() {
+    if (chain_) chain_->ReleaseAllButDeepest();
+    if (pool_) pool_->Wait();
+  }
+  // The directory `e` is created in (the walk's level e.depth - 1), reopened if it was released;
+  // null when it was not restored or cannot be reopened (then an error names `e`).
+  std::shared_ptr<FileDescriptor> ParentDir(const PlanEntry& e);
 
   Repository& repo_;
   const RestoreOptions& opt_;
@@ -522,8 +533,9 @@ class Restorer {
 
   FileDescriptor root_fd_;
   size_t hole_block_ = 4096;  // zero blocks of this size are left as holes (HoleBlockSize)
+  DescriptorBudget budget_{1, 1, 2};
   TaskPool* pool_ = nullptr;
-  std::vector<std::shared_ptr<FileDescriptor>> dir_stack_;  // main thread: open dirs by depth
+  DirChain* chain_ = nullptr;  // main thread: the directories the walk is in, by depth
   std::unordered_map<size_t, std::shared_ptr<FileWork>> link_targets_;  // main thread
 
   std::mutex result_mu_;
@@ -582,16 +594,18 @@ Result<RestoreResult> Restorer::Run() {
   root_fd_ = FileDescriptor(::open(opt_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd_.valid()) return PosixError("open restore target " + opt_.target);
   hole_block_ = HoleBlockSize(root_fd_.get());
+  budget_ = BudgetDescriptors(WorkerCount(opt_));
 
   ProgressReporter reporter(opt_.progress, [this] { return Progress(); });
   {
-    const int workers = WorkerCount(opt_);
-    TaskPool pool(workers, static_cast<size_t>(workers) * 4);
+    TaskPool pool(budget_.workers, budget_.queue);
     pool_ = &pool;
-    dir_stack_.assign(
-        1, std::make_shared<FileDescriptor>(::fcntl(root_fd_.get(), F_DUPFD_CLOEXEC, 0)));
-    for (size_t i = 0; i < plan_.entries.size(); ++i) CreateEntry(i);
-    dir_stack_.clear();
+    {
+      DirChain chain(root_fd_.get(), budget_.dirs);
+      chain_ = &chain;
+      for (size_t i = 0; i < plan_.entries.size(); ++i) CreateEntry(i);
+      chain_ = nullptr;
+    }
     pool.Wait();  // every file finished (and its pending links made)
     link_targets_.clear();
     if (opt_.verify) VerifyAll(pool);
@@ -612,15 +626,15 @@ Result<RestoreResult> Restorer::Run() {
 
 void Restorer::CreateEntry(size_t i) {
   const PlanEntry& e = plan_.entries[i];
-  dir_stack_.resize(e.depth);  // keeps the ancestors 0..depth-1
-  std::shared_ptr<FileDescriptor> parent = dir_stack_[e.depth - 1];
+  chain_->Truncate(e.depth);  // keeps the ancestors 0..depth-1
+  std::shared_ptr<FileDescriptor> parent = ParentDir(e);
   if (!parent) {  // the parent was not restored; its error (or skip) covers this entry
     states_[i] = kFailed;
     if (e.node.type == NodeType::kFile && e.primary < 0) {
       files_done_++;
       bytes_done_ += e.node.size;
     }
-    if (e.node.type == NodeType::kDir) dir_stack_.push_back(nullptr);
+    if (e.node.type == NodeType::kDir) chain_->Push(e.rel, nullptr);
     return;
   }
   switch (e.node.type) {
@@ -641,6 +655,17 @@ void Restorer::CreateEntry(size_t i) {
     default:
       CreateSpecial(i, parent->get());
   }
+}
+
+std::shared_ptr<FileDescriptor> Restorer::ParentDir(const PlanEntry& e) {
+  auto dir = chain_->At(e.depth - 1);
+  if (!dir.ok()) {  // reopening a released directory: perhaps out of descriptors
+    FreeDescriptors();
+    dir = chain_->At(e.depth - 1);
+  }
+  if (dir.ok()) return *dir;
+  AddError(e.snap_path, "not restored: cannot reopen its directory: " + dir.status().message());
+  return nullptr;
 }
 
 Result<Restorer::Made> Restorer::CreateReplacing(int dirfd, const std::string& name,
@@ -664,7 +689,7 @@ void Restorer::CreateDir(size_t i, int dirfd) {
   auto fail = [&](const Status& st) {
     AddError(e.snap_path, "directory not restored (nor anything inside it): " + st.message());
     states_[i] = kFailed;
-    dir_stack_.push_back(nullptr);
+    chain_->Push(e.rel, nullptr);
   };
   // 0700 while we fill it; the real mode is set in FinishDirs.
   if (::mkdirat(dirfd, name, 0700) != 0) {
@@ -675,7 +700,7 @@ void Restorer::CreateDir(size_t i, int dirfd) {
       if (!opt_.overwrite) {
         skipped_++;
         states_[i] = kSkipped;
-        dir_stack_.push_back(nullptr);
+        chain_->Push(e.rel, nullptr);
         return;
       }
       // A file or symlink is in the way: remove it (a symlink is never followed).
@@ -683,8 +708,15 @@ void Restorer::CreateDir(size_t i, int dirfd) {
       if (::mkdirat(dirfd, name, 0700) != 0) return fail(PosixError("mkdir"));
     }
   }
-  auto fd = std::make_shared<FileDescriptor>(
-      ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  auto open_dir = [&] {
+    return ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  };
+  int raw = open_dir();
+  if (raw < 0 && OutOfDescriptors(errno)) {
+    FreeDescriptors();
+    raw = open_dir();
+  }
+  auto fd = std::make_shared<FileDescriptor>(raw);
   if (!fd->valid()) return fail(PosixError("open directory"));
   // A reused directory (an earlier restore) may be read-only; without root we need rwx to fill
   // it. FinishDirs sets the snapshot's mode afterwards.
@@ -694,7 +726,7 @@ void Restorer::CreateDir(size_t i, int dirfd) {
     return fail(PosixError("make directory writable"));
   dirs_++;
   states_[i] = kDone;
-  dir_stack_.push_back(std::move(fd));
+  chain_->Push(e.rel, std::move(fd));
 }
 
 void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
@@ -723,8 +755,15 @@ void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
                                 "; restoring the content");
 
   auto made = CreateReplacing(dir->get(), e.node.name, [&] {
-    w->fd = FileDescriptor(::openat(dir->get(), e.node.name.c_str(),
-                                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    auto create = [&] {
+      return ::openat(dir->get(), e.node.name.c_str(),
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    };
+    w->fd = FileDescriptor(create());
+    if (!w->fd.valid() && OutOfDescriptors(errno)) {
+      FreeDescriptors();
+      w->fd = FileDescriptor(create());
+    }
     return w->fd.valid() ? 0 : -1;
   });
   if (!made.ok()) return give_up(made.status());
@@ -998,40 +1037,59 @@ void Restorer::ApplyMetadata(const PlanEntry& e, int fd, int dirfd) {
 }
 
 // Directory metadata, after all content and links, children before parents: the plan is walked
-// in pre-order keeping the chain of directories the walk is in open, and a directory is finished
-// once the walk has left it (post-order). Each directory is opened once, from its parent's
-// descriptor, however deep it lies (opening each from the target root cost O(depth) apiece:
-// 19 s for a chain of 4,100 directories).
+// in pre-order keeping the chain of directories the walk is in (DirChain), and a directory is
+// finished once the walk has left it (post-order). Each directory is opened once, from its
+// parent's descriptor, however deep it lies (opening each from the target root cost O(depth)
+// apiece: 19 s for a chain of 4,100 directories), unless the descriptor budget made the chain
+// release it; then it is reopened from the nearest open ancestor.
 void Restorer::FinishDirs() {
-  struct OpenDir {
-    size_t entry;
-    FileDescriptor fd;
-  };
-  std::vector<OpenDir> chain;  // ancestors of the walk's position, outermost first
-  auto finish_from = [&](uint32_t depth) {  // finishes the open directories at `depth` or deeper
-    while (!chain.empty() && plan_.entries[chain.back().entry].depth >= depth) {
-      ApplyMetadata(plan_.entries[chain.back().entry], chain.back().fd.get(), -1);
-      chain.pop_back();
+  DirChain chain(root_fd_.get(), budget_.dirs);
+  std::vector<size_t> entry_at(1, 0);  // plan entry of each level of the chain (0: the target)
+  auto finish_from = [&](size_t depth) {  // finishes the directories at `depth` or deeper
+    while (chain.depth() > depth) {
+      const size_t level = chain.depth() - 1;
+      auto fd = chain.At(level);
+      if (!fd.ok()) {
+        chain.ReleaseAllButDeepest();
+        fd = chain.At(level);
+      }
+      const PlanEntry& e = plan_.entries[entry_at[level]];
+      if (!fd.ok()) {
+        AddError(e.snap_path, "setting directory metadata: " + fd.status().message());
+      } else if (*fd) {
+        ApplyMetadata(e, (*fd)->get(), -1);
+      }
+      chain.Truncate(level);
+      entry_at.pop_back();
     }
   };
   for (size_t i = 0; i < plan_.entries.size(); ++i) {
     const PlanEntry& e = plan_.entries[i];
     if (e.node.type != NodeType::kDir) continue;
-    finish_from(e.depth);
-    if (states_[i] != kDone) continue;
-    // From the open parent; from the target root when the parent is not open (not restored here).
-    const bool parent_open =
-        !chain.empty() && plan_.entries[chain.back().entry].rel == ParentRel(e.rel);
-    Result<FileDescriptor> fd = parent_open
-                                    ? OpenChildDir(chain.back().fd.get(), e.node.name, e.rel)
-                                    : OpenDirBeneath(root_fd_.get(), e.rel);
-    if (!fd.ok()) {
-      AddError(e.snap_path, "setting directory metadata: " + fd.status().message());
+    finish_from(e.depth);  // now the chain ends with e's parent
+    entry_at.push_back(i);
+    std::shared_ptr<FileDescriptor> parent;
+    if (states_[i] == kDone) {
+      auto at = chain.At(e.depth - 1);
+      if (at.ok()) parent = *at;
+    }
+    if (!parent) {  // not restored here (its error was reported), or its parent cannot be opened
+      chain.Push(e.rel, nullptr);
       continue;
     }
-    chain.push_back({i, std::move(*fd)});
+    auto fd = OpenChildDir(parent->get(), e.node.name, e.rel);
+    if (!fd.ok()) {  // perhaps out of descriptors: keep only the parent open and try again
+      chain.ReleaseAllButDeepest();
+      fd = OpenChildDir(parent->get(), e.node.name, e.rel);
+    }
+    if (!fd.ok()) {
+      AddError(e.snap_path, "setting directory metadata: " + fd.status().message());
+      chain.Push(e.rel, nullptr);
+      continue;
+    }
+    chain.Push(e.rel, std::make_shared<FileDescriptor>(std::move(*fd)));
   }
-  finish_from(0);
+  finish_from(1);
 }
 
 void Restorer::VerifyAll(TaskPool& pool) {

@@ -22,7 +22,8 @@
 //   - Safety: every entry is created relative to an open directory descriptor with O_NOFOLLOW, and
 //     directories are opened component by component with O_NOFOLLOW, so a symlink already in the
 //     target (or restored from a snapshot) is never followed to write outside the target. The
-//     target path itself may be a symlink (the user chose it).
+//     target path itself may be a symlink (the user chose it). Descriptors are budgeted from
+//     RLIMIT_NOFILE (dir_chain.h): a deep tree restores under `ulimit -n 16`.
 //   - Existing entries: with `overwrite`, files, symlinks, fifos and devices are unlinked and
 //     created anew (an existing file's inode is never written to: it may be linked elsewhere);
 //     existing directories are reused, and a non-directory where a directory belongs is removed
@@ -75,7 +76,7 @@ struct RestoreOptions {
   bool overwrite = true;       // existing entries are replaced (see header comment)
   bool owner_by_name = false;  // as root: map the snapshot's user/group names to local ids when
                                // they exist here; numeric uid/gid otherwise (and by default)
-  int workers = 0;             // 0 = number of cores
+  int workers = 0;             // 0 = number of cores (fewer when few file descriptors are left)
   // Optional; called about every 250 ms and once at the end (final = true), always from one
   // thread that is not the caller's. Must not call back into the restore. Not called for dry
   // runs or VerifyRestored.
@@ -112,8 +113,8 @@ Result<RestoreResult> RestoreTree(Repository& repo, const Id& root, const Restor
 // Checks an earlier restore of `root` into options.target (same includes/excludes/subtree): every
 // regular file must exist and have the snapshot's content (same blob ids over the same lengths),
 // every symlink the snapshot's target. Each difference is an error; verified_files counts matches,
-// files counts the files examined. Does not compare metadata. Writes nothing. Non-OK status only
-// when the walk cannot start (as RestoreTree) or the target does not exist.
+// files counts the files examined. Does not compare metadata. Writes nothing (holes stay holes).
+// Non-OK status only when the walk cannot start (as RestoreTree) or the target does not exist.
 Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
                                      const RestoreOptions& options);
 
