@@ -25,6 +25,7 @@
 #include "restorer/path_filter.h"
 #include "restorer/sparse_write.h"
 #include "util/file_io.h"
+#include "util/parallel_for.h"
 
 namespace lifeboat {
 namespace {
@@ -80,8 +81,8 @@ struct Plan {
 
 class Walker {
  public:
-  Walker(Repository& repo, const PathFilter& filter, Plan* plan)
-      : repo_(repo), filter_(filter), plan_(plan) {}
+  Walker(Repository& repo, const PathFilter& filter, const std::atomic<bool>* cancel, Plan* plan)
+      : repo_(repo), filter_(filter), cancel_(cancel), plan_(plan) {}
 
   // Appends the selected nodes of `tree` (snapshot path `snap_dir`, target-relative `rel_dir`) and
   // everything selected below them. `selected`: an ancestor matched an include (or there are no
@@ -90,6 +91,7 @@ class Walker {
             bool selected) {
     bool kept_any = false;
     for (Node& n : tree.nodes) {
+      if (IsCancelled(cancel_)) return kept_any;  // BuildPlan reports it
       std::string path = JoinPath(snap_dir, n.name);
       if (!IsValidNodeName(n.name)) {  // DecodeTree rejects these; never trust a name blindly
         plan_->errors.push_back({path, "invalid file name in the snapshot; not restored"});
@@ -138,6 +140,7 @@ class Walker {
  private:
   Repository& repo_;
   const PathFilter& filter_;
+  const std::atomic<bool>* cancel_;
   Plan* plan_;
 };
 
@@ -147,7 +150,7 @@ Result<Plan> BuildPlan(Repository& repo, const Id& root, const RestoreOptions& o
   if (!loaded.ok()) return loaded.status().WithContext("loading the snapshot's root tree");
   Tree tree = std::move(*loaded);
   Plan plan;
-  Walker walker(repo, filter, &plan);
+  Walker walker(repo, filter, o.cancel, &plan);
   bool selected = !filter.has_includes();
   std::string snap_dir = "/";
   auto comps = SplitPath(o.subtree);
@@ -178,6 +181,9 @@ Result<Plan> BuildPlan(Repository& repo, const Id& root, const RestoreOptions& o
     snap_dir = path;
   }
   walker.Walk(std::move(tree), snap_dir, "", 1, selected);
+  if (IsCancelled(o.cancel))
+    return Status::Cancelled("restore interrupted while reading the snapshot's directories; "
+                             "nothing was written");
   return plan;
 }
 
@@ -371,7 +377,9 @@ Result<std::vector<BlobLocation>> LocateContent(Repository& repo, const Node& no
 }
 
 // Re-reads the restored file of `e` below `root_fd` and compares its blob ids with the snapshot.
-Status VerifyFile(Repository& repo, int root_fd, const PlanEntry& e) {
+// Cancelled when `cancel` is set (checked before each blob).
+Status VerifyFile(Repository& repo, int root_fd, const PlanEntry& e,
+                  const std::atomic<bool>* cancel) {
   LB_ASSIGN_OR_RETURN(FileDescriptor dir, OpenDirBeneath(root_fd, ParentRel(e.rel)));
   const char* name = e.node.name.c_str();
   // O_NOATIME keeps the restored atime (allowed for the owner and for root).
@@ -394,6 +402,7 @@ Status VerifyFile(Repository& repo, int root_fd, const PlanEntry& e) {
   Bytes buf;
   uint64_t offset = 0;
   for (size_t k = 0; k < locs.size(); ++k) {
+    if (IsCancelled(cancel)) return Status::Cancelled("verification interrupted");
     buf.resize(locs[k].raw_length);
     LB_RETURN_IF_ERROR(PReadExact(fd.get(), buf.data(), buf.size(), offset, "restored file"));
     if (repo.codec().ComputeId(buf) != e.node.content[k])
@@ -512,6 +521,7 @@ class Restorer {
   void ApplyMetadata(const PlanEntry& e, int fd, int dirfd);
   void FinishDirs();
   void VerifyAll(TaskPool& pool);
+  bool Cancelled() const { return IsCancelled(opt_.cancel); }
   // After an open failed for lack of descriptors: releases the walk's shallower directories and
   // waits for the files being written (their descriptors close). Main thread only.
   void FreeDescriptors() {
@@ -603,16 +613,26 @@ Result<RestoreResult> Restorer::Run() {
     {
       DirChain chain(root_fd_.get(), budget_.dirs);
       chain_ = &chain;
-      for (size_t i = 0; i < plan_.entries.size(); ++i) CreateEntry(i);
+      for (size_t i = 0; i < plan_.entries.size() && !Cancelled(); ++i) CreateEntry(i);
       chain_ = nullptr;
     }
     pool.Wait();  // every file finished (and its pending links made)
     link_targets_.clear();
-    if (opt_.verify) VerifyAll(pool);
+    if (opt_.verify && !Cancelled()) VerifyAll(pool);
     pool_ = nullptr;
   }
-  FinishDirs();
+  if (!Cancelled()) FinishDirs();
   reporter.Stop();
+  if (Cancelled()) {
+    std::lock_guard l(result_mu_);
+    return Status::Cancelled(
+        "restore interrupted: " + std::to_string(files_.load()) + " of " +
+        std::to_string(files_total_) + " files restored, " +
+        std::to_string(result_.errors.size()) +
+        " error(s) before the interrupt; files that were being written were removed, "
+        "directories keep temporary permissions (0700) and times; run the same restore again "
+        "to complete it");
+  }
 
   result_.files = files_;
   result_.dirs = dirs_;
@@ -793,7 +813,9 @@ void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
 
 void Restorer::RunJob(const std::shared_ptr<FileWork>& w, size_t begin, size_t end) {
   Status st;
-  for (size_t k = begin; k < end && st.ok() && !w->failed; ++k) st = WriteBlob(*w, k);
+  for (size_t k = begin; k < end && st.ok() && !w->failed; ++k) {
+    st = Cancelled() ? Status::Cancelled("interrupted") : WriteBlob(*w, k);
+  }
   if (st.ok() && !w->failed && w->size >= kWriteThroughBytes) {
     const uint64_t from = w->offsets[begin];
     const uint64_t to = end < w->offsets.size() ? w->offsets[end] : w->size;
@@ -851,7 +873,9 @@ void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
     if (::unlinkat(w->dir->get(), e.node.name.c_str(), 0) != 0 && errno != ENOENT)
       st = st.WithContext("could not remove the incomplete file (" +
                           std::string(std::strerror(errno)) + ")");
-    AddError(e.snap_path, "file not restored: " + st.message());
+    // An interrupted file is not an error of its own: the restore reports the interrupt.
+    if (st.code() != StatusCode::kCancelled)
+      AddError(e.snap_path, "file not restored: " + st.message());
     states_[w->entry] = kFailed;
   } else {
     files_++;
@@ -875,8 +899,9 @@ void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
     if (st.ok()) {
       MakeLink(*w, link.entry, link.dir->get());
     } else {
-      AddError(plan_.entries[link.entry].snap_path,
-               "hardlink not restored: its file " + e.snap_path + " failed");
+      if (st.code() != StatusCode::kCancelled)
+        AddError(plan_.entries[link.entry].snap_path,
+                 "hardlink not restored: its file " + e.snap_path + " failed");
       states_[link.entry] = kFailed;
     }
   }
@@ -1063,7 +1088,7 @@ void Restorer::FinishDirs() {
       entry_at.pop_back();
     }
   };
-  for (size_t i = 0; i < plan_.entries.size(); ++i) {
+  for (size_t i = 0; i < plan_.entries.size() && !Cancelled(); ++i) {
     const PlanEntry& e = plan_.entries[i];
     if (e.node.type != NodeType::kDir) continue;
     finish_from(e.depth);  // now the chain ends with e's parent
@@ -1089,18 +1114,19 @@ void Restorer::FinishDirs() {
     }
     chain.Push(e.rel, std::make_shared<FileDescriptor>(std::move(*fd)));
   }
-  finish_from(1);
+  if (!Cancelled()) finish_from(1);
 }
 
 void Restorer::VerifyAll(TaskPool& pool) {
   for (size_t i = 0; i < plan_.entries.size(); ++i) {
     const PlanEntry& e = plan_.entries[i];
     if (e.node.type != NodeType::kFile || e.primary >= 0 || states_[i] != kDone) continue;
+    if (Cancelled()) break;
     pool.Submit([this, &e] {
-      Status st = VerifyFile(repo_, root_fd_.get(), e);
+      Status st = VerifyFile(repo_, root_fd_.get(), e, opt_.cancel);
       if (st.ok()) {
         verified_++;
-      } else {
+      } else if (st.code() != StatusCode::kCancelled) {
         AddError(e.snap_path, "verification failed: " + st.message());
       }
     });
@@ -1136,6 +1162,7 @@ Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
     const int workers = WorkerCount(options);
     TaskPool pool(workers, static_cast<size_t>(workers) * 4);
     for (const PlanEntry& e : plan.entries) {
+      if (IsCancelled(options.cancel)) break;
       if (e.node.type == NodeType::kSymlink) {
         result.other++;
         auto dir = OpenDirBeneath(root_fd.get(), ParentRel(e.rel));
@@ -1159,17 +1186,21 @@ Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
       result.files++;
       result.bytes += e.node.size;
       pool.Submit([&, fd = root_fd.get()] {
-        Status st = VerifyFile(repo, fd, e);
+        Status st = VerifyFile(repo, fd, e, options.cancel);
         if (st.ok()) {
           verified++;
           return;
         }
+        if (st.code() == StatusCode::kCancelled) return;
         std::lock_guard l(mu);
         result.errors.push_back({e.snap_path, st.message()});
       });
     }
     pool.Wait();
   }
+  if (IsCancelled(options.cancel))
+    return Status::Cancelled("verification interrupted after " + std::to_string(verified.load()) +
+                             " of " + std::to_string(result.files) + " files");
   result.verified_files = verified;
   return result;
 }
