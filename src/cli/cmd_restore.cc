@@ -59,8 +59,10 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
       if (lock) lock->Release().IgnoreError();
       if (!r.ok()) return ReportError(g, r.status());
       if (g.json) {
-        nlohmann::json errors = nlohmann::json::array();
+        nlohmann::json errors = nlohmann::json::array(), warnings = nlohmann::json::array();
         for (const auto& e : r->errors) errors.push_back({{"path", e.path}, {"message", e.message}});
+        for (const auto& w : r->warnings)
+          warnings.push_back({{"path", w.path}, {"message", w.message}});
         PrintJson({{"message_type", "summary"},
                    {"snapshot_id", snap->first.Hex()},
                    {"files", r->files},
@@ -70,7 +72,9 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
                    {"bytes", r->bytes},
                    {"verified_files", r->verified_files},
                    {"dry_run", f->dry_run},
-                   {"errors", errors}});
+                   {"setid_dropped", r->setid_dropped},
+                   {"errors", errors},
+                   {"warnings", warnings}});
       } else {
         Say(g, std::string(f->dry_run ? "would restore" : "restored") + " snapshot " +
                    snap->first.Short() + " to " + f->target + ": " + std::to_string(r->files) +
@@ -79,6 +83,9 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
         if (f->verify)
           Say(g, "verified " + std::to_string(r->verified_files) + " files against the snapshot");
       }
+      if (!g.json)
+        for (const auto& w : r->warnings)
+          std::cerr << "lifeboat: warning: " << w.path << ": " << w.message << "\n";
       if (!r->errors.empty()) {
         std::cerr << "lifeboat: " << r->errors.size() << " error(s) during restore:\n";
         for (const auto& e : r->errors) std::cerr << "  " << e.path << ": " << e.message << "\n";

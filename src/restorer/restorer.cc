@@ -519,6 +519,8 @@ class Restorer {
                                const std::function<int()>& create);
   // Ownership, mode, xattrs, times. Uses `fd` when >= 0, else (dirfd, name) without following.
   void ApplyMetadata(const PlanEntry& e, int fd, int dirfd);
+  // Whether ownership of `n` is what the snapshot has after ApplyMetadata's chown step.
+  bool OwnerRestored(const Node& n, int fd, int dirfd, uid_t uid, gid_t gid);
   void FinishDirs();
   void VerifyAll(TaskPool& pool);
   bool Cancelled() const { return IsCancelled(opt_.cancel); }
@@ -551,7 +553,9 @@ class Restorer {
   std::mutex result_mu_;
   RestoreResult result_;  // errors, warnings GUARDED_BY(result_mu_); counters below
   std::atomic<uint64_t> files_{0}, dirs_{0}, other_{0}, bytes_{0}, hardlinks_{0}, skipped_{0},
-      verified_{0};
+      verified_{0}, setid_dropped_{0};
+  std::mutex setid_mu_;
+  std::string first_setid_dropped_;  // GUARDED_BY(setid_mu_): named in the warning
   uint64_t files_total_ = 0, bytes_total_ = 0;
   std::atomic<uint64_t> files_done_{0}, bytes_done_{0}, error_count_{0};
 };
@@ -633,6 +637,17 @@ Result<RestoreResult> Restorer::Run() {
         "directories keep temporary permissions (0700) and times; run the same restore again "
         "to complete it");
   }
+  if (setid_dropped_ > 0) {
+    std::string first;
+    {
+      std::lock_guard l(setid_mu_);
+      first = first_setid_dropped_;
+    }
+    AddWarning(first,
+               "setuid/setgid bits dropped from " + std::to_string(setid_dropped_.load()) +
+                   " file(s) (this one and others) because their owner could not be restored; "
+                   "restore as root to keep them");
+  }
 
   result_.files = files_;
   result_.dirs = dirs_;
@@ -641,6 +656,7 @@ Result<RestoreResult> Restorer::Run() {
   result_.hardlinks = hardlinks_;
   result_.skipped = skipped_;
   result_.verified_files = verified_;
+  result_.setid_dropped = setid_dropped_;
   return std::move(result_);
 }
 
@@ -1011,9 +1027,9 @@ void Restorer::ApplyMetadata(const PlanEntry& e, int fd, int dirfd) {
   const char* name = n.name.c_str();
   auto posix = [&](std::string what) { AddError(e.snap_path, PosixError(what).message()); };
 
+  uid_t uid = n.uid;
+  gid_t gid = n.gid;
   if (root_) {
-    uid_t uid = n.uid;
-    gid_t gid = n.gid;
     if (opt_.owner_by_name) {
       char buf[16384];
       if (!n.user.empty()) {
@@ -1033,7 +1049,19 @@ void Restorer::ApplyMetadata(const PlanEntry& e, int fd, int dirfd) {
   }
 
   if (n.type != NodeType::kSymlink) {
-    int rc = fd >= 0 ? ::fchmod(fd, n.mode & 07777) : ::fchmodat(dirfd, name, n.mode & 07777, 0);
+    mode_t mode = n.mode & 07777;
+    // A setuid/setgid file must not end up owned by someone else than in the snapshot (the user
+    // restoring it, who could then run it with those rights): GNU tar drops the bits then too.
+    // Directories keep setgid: it only makes new entries inherit the directory's group.
+    if ((mode & (S_ISUID | S_ISGID)) != 0 && n.type != NodeType::kDir &&
+        !OwnerRestored(n, fd, dirfd, uid, gid)) {
+      mode &= ~static_cast<mode_t>(S_ISUID | S_ISGID);
+      if (setid_dropped_++ == 0) {
+        std::lock_guard l(setid_mu_);
+        first_setid_dropped_ = e.snap_path;
+      }
+    }
+    int rc = fd >= 0 ? ::fchmod(fd, mode) : ::fchmodat(dirfd, name, mode, 0);
     if (rc != 0) posix("chmod");
   }
 
@@ -1059,6 +1087,20 @@ void Restorer::ApplyMetadata(const PlanEntry& e, int fd, int dirfd) {
   timespec ts[2] = {ToTimespec(n.atime_ns), ToTimespec(n.mtime_ns)};
   int rc = fd >= 0 ? ::futimens(fd, ts) : ::utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
   if (rc != 0) posix("set times");
+}
+
+bool Restorer::OwnerRestored(const Node& n, int fd, int dirfd, uid_t uid, gid_t gid) {
+  if (!root_) {
+    // Not root: the file is ours. It has the snapshot's owner if that is us and the group is one
+    // of ours (chown to our own uid and a group we are in is allowed; anything else fails).
+    if (uid != ::geteuid()) return false;
+    int rc = fd >= 0 ? ::fchown(fd, uid, gid)
+                     : ::fchownat(dirfd, n.name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW);
+    if (rc != 0) return false;
+  }
+  struct stat st;
+  int rc = fd >= 0 ? ::fstat(fd, &st) : ::fstatat(dirfd, n.name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+  return rc == 0 && st.st_uid == uid && st.st_gid == gid;
 }
 
 // Directory metadata, after all content and links, children before parents: the plan is walked

@@ -13,7 +13,8 @@
 //     was sparse when it was backed up; each file is ftruncate'd to its final size, so a trailing
 //     hole stays a hole. A small LRU cache serves blobs that repeat.
 //   - Metadata, in this order: ownership (only when running as root; numeric uid/gid unless
-//     `owner_by_name`), mode (not for symlinks), extended attributes (POSIX ACLs included),
+//     `owner_by_name`), mode (not for symlinks; without the setuid/setgid bits when the owner
+//     could not be restored, as GNU tar does), extended attributes (POSIX ACLs included),
 //     atime/mtime with nanoseconds. Files get theirs when their content is complete; directories
 //     after everything inside them (post-order), symlinks/fifos/devices right after creation.
 //   - Hardlinks: file nodes with links > 1 and equal (device, inode) in the restored set become one
@@ -103,6 +104,9 @@ struct RestoreResult {
   // security.* / trusted.* xattrs when not root, size field disagreeing with the content).
   std::vector<RestoreError> warnings;
   uint64_t verified_files = 0;  // files whose content was re-read and matched
+  // Files restored without their setuid/setgid bits because their owner could not be restored
+  // (not root, or chown failed); one warning in `warnings` names how many.
+  uint64_t setid_dropped = 0;
 };
 
 // Restores the tree `root` (a snapshot's root tree id) into options.target. One damaged file never

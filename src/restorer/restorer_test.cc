@@ -404,6 +404,54 @@ TEST_F(RestorerTest, CancelStopsPromptlyAndLeavesNoPartialFile) {
   EXPECT_LE(complete, 4) << "20 blobs hold at most 2 files, plus the ones in flight";
 }
 
+// Issue 11 item 5: restored by a user who cannot give files their owner, setuid/setgid files
+// would belong to that user with the bits on. They are dropped (as GNU tar does) and one warning
+// says how many; a file that the restoring user owns in the snapshot keeps them. Run as root,
+// the test restores with the effective ids of nobody (65534), in this process.
+TEST_F(RestorerTest, SetidBitsDroppedWhenOwnerCannotBeRestored) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to restore as another user (65534)";
+  Bytes data = RandomBytes(100, 3);
+  Node suid = File("suid", {data}, 04755);  // uid 1234: cannot be given as nobody
+  Node sgid = File("sgid", {data}, 02750);
+  Node own = File("own", {data}, 06755);  // nobody's own file: keeps its bits
+  own.uid = 65534;
+  own.gid = 65534;
+  Node plain = File("plain", {data}, 0644);
+  Id root = Root({Dir("d", {suid, sgid, own, plain}, 02775)});
+  ASSERT_EQ(::chmod(tmp_.c_str(), 0777), 0);
+  ASSERT_EQ(::setegid(65534), 0);
+  ASSERT_EQ(::seteuid(65534), 0);
+  auto r = RestoreTree(*repo_, root, Options());
+  ASSERT_EQ(::seteuid(0), 0);
+  ASSERT_EQ(::setegid(0), 0);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->errors.empty()) << Errors(*r);
+  EXPECT_EQ(r->setid_dropped, 2u);
+  int mentions = 0;
+  for (const auto& w : r->warnings)
+    if (w.message.find("setuid/setgid bits dropped from 2 file(s)") != std::string::npos)
+      mentions++;
+  EXPECT_EQ(mentions, 1) << "one warning for all files";
+  struct Want {
+    const char* path;
+    uint32_t mode;
+  } wants[] = {{"/d/suid", 0755}, {"/d/sgid", 0750}, {"/d/own", 06755}, {"/d/plain", 0644},
+               {"/d", 02775}};
+  for (const auto& w : wants) {
+    struct stat st;
+    ASSERT_EQ(::lstat((target_ + w.path).c_str(), &st), 0) << w.path;
+    EXPECT_EQ(st.st_uid, 65534u) << w.path;
+    EXPECT_EQ(st.st_mode & 07777, w.mode) << w.path;
+  }
+  // As root the owner is restored, and so are the bits.
+  RestoreResult again = Restore(root, Options());
+  EXPECT_EQ(again.setid_dropped, 0u);
+  struct stat st;
+  ASSERT_EQ(::lstat((target_ + "/d/suid").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 1234u);
+  EXPECT_EQ(st.st_mode & 07777, 04755u);
+}
+
 TEST_F(RestorerTest, HardlinksBecomeOneInode) {
   Bytes data = RandomBytes(5000, 11);
   Node a = File("a", {data});
