@@ -9,12 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <list>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -23,6 +18,8 @@
 
 #include "restorer/dir_chain.h"
 #include "restorer/path_filter.h"
+#include "restorer/restore_plan.h"
+#include "restorer/restore_pool.h"
 #include "restorer/sparse_write.h"
 #include "util/file_io.h"
 #include "util/parallel_for.h"
@@ -30,25 +27,21 @@
 namespace lifeboat {
 namespace {
 
+using restore::BlobCache;
+using restore::BuildPlan;
+using restore::GroupHardlinks;
+using restore::ParentRel;
+using restore::Plan;
+using restore::PlanEntry;
+using restore::ProgressReporter;
+using restore::TaskPool;
+
 constexpr uint64_t kJobBytes = 4u << 20;   // one content job covers about this many bytes
 constexpr size_t kCacheBytes = 16u << 20;  // LRU cache of recently loaded blobs (>= 2 max-size blobs)
 // Files at least this large are written through (WriteThrough) job by job.
 constexpr uint64_t kWriteThroughBytes = 16u << 20;
-constexpr auto kProgressInterval = std::chrono::milliseconds(250);
 
 bool RunningAsRoot() { return ::geteuid() == 0; }
-
-std::string JoinPath(std::string_view dir, std::string_view name) {
-  std::string s(dir);
-  if (s.empty() || s.back() != '/') s += '/';
-  s += name;
-  return s;
-}
-
-std::string ParentRel(const std::string& rel) {
-  size_t slash = rel.rfind('/');
-  return slash == std::string::npos ? std::string() : rel.substr(0, slash);
-}
 
 timespec ToTimespec(int64_t ns) {
   int64_t sec = ns / 1000000000, rem = ns % 1000000000;
@@ -63,278 +56,7 @@ timespec ToTimespec(int64_t ns) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The plan: every entry to restore, in pre-order (a directory before its contents).
-
-struct PlanEntry {
-  Node node;
-  std::string snap_path;   // "/srv/data/x"
-  std::string rel;         // relative to the target: "data/x"
-  uint32_t depth = 0;      // 1 = directly inside the target
-  int64_t primary = -1;    // hardlink names: index of the entry restored as the file
-  bool has_links = false;  // a file that later entries link to
-};
-
-struct Plan {
-  std::vector<PlanEntry> entries;
-  std::vector<RestoreError> errors;  // directories whose tree could not be read
-};
-
-class Walker {
- public:
-  Walker(Repository& repo, const PathFilter& filter, const std::atomic<bool>* cancel, Plan* plan)
-      : repo_(repo), filter_(filter), cancel_(cancel), plan_(plan) {}
-
-  // Appends the selected nodes of `tree` (snapshot path `snap_dir`, target-relative `rel_dir`) and
-  // everything selected below them. `selected`: an ancestor matched an include (or there are no
-  // includes). Returns whether anything was appended.
-  bool Walk(Tree tree, const std::string& snap_dir, const std::string& rel_dir, uint32_t depth,
-            bool selected) {
-    bool kept_any = false;
-    for (Node& n : tree.nodes) {
-      if (IsCancelled(cancel_)) return kept_any;  // BuildPlan reports it
-      std::string path = JoinPath(snap_dir, n.name);
-      if (!IsValidNodeName(n.name)) {  // DecodeTree rejects these; never trust a name blindly
-        plan_->errors.push_back({path, "invalid file name in the snapshot; not restored"});
-        continue;
-      }
-      const bool is_dir = n.type == NodeType::kDir;
-      if (filter_.Excluded(path, is_dir)) continue;
-      const bool sel = selected || filter_.Included(path, is_dir);
-      if (!is_dir && !sel) continue;
-      if (is_dir && !sel && !filter_.MayIncludeBelow(path)) continue;
-
-      const size_t index = plan_->entries.size();
-      std::optional<Id> subtree = n.subtree;
-      PlanEntry e;
-      e.rel = rel_dir.empty() ? n.name : rel_dir + "/" + n.name;
-      e.depth = depth;
-      e.snap_path = path;
-      e.node = std::move(n);
-      plan_->entries.push_back(std::move(e));
-      if (!is_dir) {
-        kept_any = true;
-        continue;
-      }
-      bool kept_below = false;
-      if (!subtree) {
-        plan_->errors.push_back({path, "directory node has no subtree id (corrupt tree)"});
-      } else {
-        auto sub = repo_.LoadTree(*subtree);
-        if (!sub.ok()) {
-          plan_->errors.push_back(
-              {path, "cannot read directory contents: " + sub.status().message()});
-        } else {
-          std::string rel = plan_->entries[index].rel;
-          kept_below = Walk(std::move(*sub), path, rel, depth + 1, sel);
-        }
-      }
-      if (sel || kept_below) {
-        kept_any = true;
-      } else {
-        plan_->entries.resize(index);  // walked only because an include might match below
-      }
-    }
-    return kept_any;
-  }
-
- private:
-  Repository& repo_;
-  const PathFilter& filter_;
-  const std::atomic<bool>* cancel_;
-  Plan* plan_;
-};
-
-Result<Plan> BuildPlan(Repository& repo, const Id& root, const RestoreOptions& o,
-                       const PathFilter& filter) {
-  auto loaded = repo.LoadTree(root);
-  if (!loaded.ok()) return loaded.status().WithContext("loading the snapshot's root tree");
-  Tree tree = std::move(*loaded);
-  Plan plan;
-  Walker walker(repo, filter, o.cancel, &plan);
-  bool selected = !filter.has_includes();
-  std::string snap_dir = "/";
-  auto comps = SplitPath(o.subtree);
-  for (size_t i = 0; i < comps.size(); ++i) {
-    auto it = std::lower_bound(tree.nodes.begin(), tree.nodes.end(), comps[i],
-                               [](const Node& n, std::string_view name) { return n.name < name; });
-    if (it == tree.nodes.end() || it->name != comps[i])
-      return Status::NotFound("\"" + o.subtree + "\" is not in the snapshot (no \"" +
-                              std::string(comps[i]) + "\" in " + snap_dir +
-                              "); list the snapshot with `lifeboat ls`");
-    std::string path = JoinPath(snap_dir, it->name);
-    const bool is_dir = it->type == NodeType::kDir;
-    if (filter.Excluded(path, is_dir)) return plan;  // everything below is excluded
-    if (filter.Included(path, is_dir)) selected = true;
-    if (!is_dir) {
-      if (i + 1 != comps.size())
-        return Status::InvalidArgument(path + " is not a directory (subtree \"" + o.subtree +
-                                       "\")");
-      Tree single;
-      single.nodes.push_back(std::move(*it));
-      walker.Walk(std::move(single), snap_dir, "", 1, selected);
-      return plan;
-    }
-    if (!it->subtree) return Status::Corruption(path + ": directory node has no subtree id");
-    auto sub = repo.LoadTree(*it->subtree);
-    if (!sub.ok()) return sub.status().WithContext("loading " + path);
-    tree = std::move(*sub);
-    snap_dir = path;
-  }
-  walker.Walk(std::move(tree), snap_dir, "", 1, selected);
-  if (IsCancelled(o.cancel))
-    return Status::Cancelled("restore interrupted while reading the snapshot's directories; "
-                             "nothing was written");
-  return plan;
-}
-
-// Marks every file with links > 1 whose (device, inode) was seen before as a link to the first.
-void GroupHardlinks(Plan* plan) {
-  std::map<std::pair<uint64_t, uint64_t>, size_t> first;
-  for (size_t i = 0; i < plan->entries.size(); ++i) {
-    PlanEntry& e = plan->entries[i];
-    if (e.node.type != NodeType::kFile || e.node.links <= 1) continue;
-    auto [it, inserted] = first.emplace(std::make_pair(e.node.device, e.node.inode), i);
-    if (!inserted) {
-      e.primary = static_cast<int64_t>(it->second);
-      plan->entries[it->second].has_links = true;
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Helpers shared by restore and verify.
-
-// A fixed pool of threads running tasks from a bounded queue. Submit blocks while it is full.
-class TaskPool {
- public:
-  TaskPool(int threads, size_t capacity) : capacity_(capacity) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
-  }
-  ~TaskPool() {
-    {
-      std::lock_guard l(mu_);
-      stop_ = true;
-    }
-    work_cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  void Submit(std::function<void()> task) {
-    std::unique_lock l(mu_);
-    space_cv_.wait(l, [&] { return queue_.size() < capacity_; });
-    queue_.push_back(std::move(task));
-    work_cv_.notify_one();
-  }
-  // Blocks until every submitted task has finished.
-  void Wait() {
-    std::unique_lock l(mu_);
-    idle_cv_.wait(l, [&] { return queue_.empty() && active_ == 0; });
-  }
-
- private:
-  void Loop() {
-    for (;;) {
-      std::function<void()> task;
-      {
-        std::unique_lock l(mu_);
-        work_cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        task = std::move(queue_.front());
-        queue_.pop_front();
-        ++active_;
-      }
-      space_cv_.notify_one();
-      task();
-      {
-        std::lock_guard l(mu_);
-        --active_;
-        if (queue_.empty() && active_ == 0) idle_cv_.notify_all();
-      }
-    }
-  }
-
-  const size_t capacity_;
-  std::mutex mu_;
-  std::condition_variable work_cv_, space_cv_, idle_cv_;
-  std::deque<std::function<void()>> queue_;  // GUARDED_BY(mu_)
-  size_t active_ = 0;                        // GUARDED_BY(mu_)
-  bool stop_ = false;                        // GUARDED_BY(mu_)
-  std::vector<std::thread> threads_;
-};
-
-// Least-recently-used cache of decoded blobs, bounded in bytes. Thread-safe.
-class BlobCache {
- public:
-  explicit BlobCache(size_t capacity) : capacity_(capacity) {}
-  std::shared_ptr<const Bytes> Get(const Id& id) {
-    std::lock_guard l(mu_);
-    auto it = map_.find(id);
-    if (it == map_.end()) return nullptr;
-    lru_.splice(lru_.begin(), lru_, it->second);
-    return it->second->second;
-  }
-  void Put(const Id& id, std::shared_ptr<const Bytes> data) {
-    if (data->size() > capacity_ / 4) return;
-    std::lock_guard l(mu_);
-    if (map_.count(id)) return;
-    size_ += data->size();
-    lru_.emplace_front(id, std::move(data));
-    map_[id] = lru_.begin();
-    while (size_ > capacity_ && !lru_.empty()) {
-      size_ -= lru_.back().second->size();
-      map_.erase(lru_.back().first);
-      lru_.pop_back();
-    }
-  }
-
- private:
-  const size_t capacity_;
-  std::mutex mu_;
-  std::list<std::pair<Id, std::shared_ptr<const Bytes>>> lru_;    // GUARDED_BY(mu_), newest first
-  std::unordered_map<Id, decltype(lru_)::iterator, IdHash> map_;  // GUARDED_BY(mu_)
-  size_t size_ = 0;                                               // GUARDED_BY(mu_)
-};
-
-// Calls `fn` with `snapshot()` every kProgressInterval on its own thread, and once more with
-// final = true from Stop().
-class ProgressReporter {
- public:
-  ProgressReporter(std::function<void(const RestoreProgress&)> fn,
-                   std::function<RestoreProgress()> snapshot)
-      : fn_(std::move(fn)), snapshot_(std::move(snapshot)) {
-    if (!fn_) return;
-    thread_ = std::thread([this] {
-      std::unique_lock l(mu_);
-      while (!stop_) {
-        if (cv_.wait_for(l, kProgressInterval, [&] { return stop_; })) break;
-        l.unlock();
-        fn_(snapshot_());
-        l.lock();
-      }
-      l.unlock();
-      RestoreProgress p = snapshot_();
-      p.final = true;
-      fn_(p);
-    });
-  }
-  ~ProgressReporter() { Stop(); }
-  void Stop() {
-    if (!thread_.joinable()) return;
-    {
-      std::lock_guard l(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::function<void(const RestoreProgress&)> fn_;
-  std::function<RestoreProgress()> snapshot_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // GUARDED_BY(mu_)
-  std::thread thread_;
-};
 
 int WorkerCount(const RestoreOptions& o) {
   if (o.workers > 0) return o.workers;
