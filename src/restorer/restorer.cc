@@ -193,7 +193,9 @@ class Restorer {
   // One regular file being restored; shared by its content jobs.
   struct FileWork {
     size_t entry = 0;
-    std::shared_ptr<FileDescriptor> dir;  // the parent directory
+    // The parent directory. Set before the jobs start; once `done`, the main thread may drop it
+    // (ReleaseLinkDirs) under `mu`.
+    std::shared_ptr<FileDescriptor> dir;
     FileDescriptor fd;                    // written by jobs, closed by Finish
     std::vector<BlobLocation> locs;
     std::vector<uint64_t> offsets;
@@ -233,7 +235,11 @@ class Restorer {
   Status WriteBlob(FileWork& w, size_t k);
   void FinishFile(const std::shared_ptr<FileWork>& w);
   void LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir);
-  void MakeLink(const FileWork& w, size_t i, int dirfd);
+  // Links entry i (in the directory `dirfd`) to w's file, which is in `from_dirfd`.
+  void MakeLink(const FileWork& w, int from_dirfd, size_t i, int dirfd);
+  // Drops the directory descriptors that finished files with later hardlinks hold (LinkEntry
+  // reopens the directory when it needs it). Main thread.
+  void ReleaseLinkDirs();
   void CreateSpecial(size_t i, int dirfd);
   // Runs `create` (returns 0 or -1 with errno); on EEXIST replaces the existing non-directory
   // when overwrite is set, or reports kSkipped.
@@ -251,6 +257,7 @@ class Restorer {
   void FreeDescriptors() {
     if (chain_) chain_->ReleaseAllButDeepest();
     if (pool_) pool_->Wait();
+    ReleaseLinkDirs();
   }
   // The directory `e` is created in (the walk's level e.depth - 1), reopened if it was released;
   // null when it was not restored or cannot be reopened (then an error names `e`).
@@ -271,6 +278,7 @@ class Restorer {
   TaskPool* pool_ = nullptr;
   DirChain* chain_ = nullptr;  // main thread: the directories the walk is in, by depth
   std::unordered_map<size_t, std::shared_ptr<FileWork>> link_targets_;  // main thread
+  size_t link_dirs_held_ = 0;  // main thread: link_targets_ that may still hold their directory
 
   std::mutex result_mu_;
   RestoreResult result_;  // errors, warnings GUARDED_BY(result_mu_); counters below
@@ -532,7 +540,10 @@ void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
     bytes_done_ += e.node.size;
     return;
   }
-  if (e.has_links) link_targets_[i] = w;
+  if (e.has_links) {
+    link_targets_[i] = w;
+    if (++link_dirs_held_ > budget_.dirs) ReleaseLinkDirs();
+  }
 
   // Jobs of consecutive blobs covering about kJobBytes each.
   std::vector<std::pair<size_t, size_t>> jobs;
@@ -594,6 +605,8 @@ Status Restorer::WriteBlob(FileWork& w, size_t k) {
 
 void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
   const PlanEntry& e = plan_.entries[w->entry];
+  // Our own reference: once `done` is set, the main thread may drop w->dir (ReleaseLinkDirs).
+  const std::shared_ptr<FileDescriptor> dir = w->dir;
   Status st;
   {
     std::lock_guard l(w->mu);
@@ -608,7 +621,7 @@ void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
   if (!st.ok()) {
     w->fd = FileDescriptor();  // close
     // Never leave an incomplete file that looks restored.
-    if (::unlinkat(w->dir->get(), e.node.name.c_str(), 0) != 0 && errno != ENOENT)
+    if (::unlinkat(dir->get(), e.node.name.c_str(), 0) != 0 && errno != ENOENT)
       st = st.WithContext("could not remove the incomplete file (" +
                           std::string(std::strerror(errno)) + ")");
     // An interrupted file is not an error of its own: the restore reports the interrupt.
@@ -635,7 +648,7 @@ void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
   }
   for (const auto& link : links) {
     if (st.ok()) {
-      MakeLink(*w, link.entry, link.dir->get());
+      MakeLink(*w, dir->get(), link.entry, link.dir->get());
     } else {
       if (st.code() != StatusCode::kCancelled)
         AddError(plan_.entries[link.entry].snap_path,
@@ -662,6 +675,7 @@ void Restorer::LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
   }
   FileWork& w = *it->second;
   bool ok;
+  std::shared_ptr<FileDescriptor> from_dir;
   {
     std::lock_guard l(w.mu);
     if (!w.done) {
@@ -669,9 +683,25 @@ void Restorer::LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
       return;
     }
     ok = w.ok;
+    from_dir = w.dir;
+  }
+  if (ok && !from_dir) {  // released: reopen the file's directory from the target
+    const std::string from_rel = ParentRel(plan_.entries[p].rel);
+    auto reopened = OpenDirBeneath(root_fd_.get(), from_rel);
+    if (!reopened.ok()) {
+      FreeDescriptors();
+      reopened = OpenDirBeneath(root_fd_.get(), from_rel);
+    }
+    if (!reopened.ok()) {
+      AddError(e.snap_path, "hardlink to " + plan_.entries[p].snap_path +
+                                " not created: " + reopened.status().message());
+      states_[i] = kFailed;
+      return;
+    }
+    from_dir = std::make_shared<FileDescriptor>(std::move(*reopened));
   }
   if (ok) {
-    MakeLink(w, i, dir->get());
+    MakeLink(w, from_dir->get(), i, dir->get());
   } else {
     AddError(e.snap_path,
              "hardlink not restored: its file " + plan_.entries[p].snap_path + " failed");
@@ -679,11 +709,11 @@ void Restorer::LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
   }
 }
 
-void Restorer::MakeLink(const FileWork& w, size_t i, int dirfd) {
+void Restorer::MakeLink(const FileWork& w, int from_dirfd, size_t i, int dirfd) {
   const PlanEntry& e = plan_.entries[i];
   const std::string& from = plan_.entries[w.entry].node.name;
   auto made = CreateReplacing(dirfd, e.node.name, [&] {
-    return ::linkat(w.dir->get(), from.c_str(), dirfd, e.node.name.c_str(), 0);
+    return ::linkat(from_dirfd, from.c_str(), dirfd, e.node.name.c_str(), 0);
   });
   if (!made.ok()) {
     AddError(e.snap_path, "hardlink to " + plan_.entries[w.entry].snap_path +
@@ -695,6 +725,18 @@ void Restorer::MakeLink(const FileWork& w, size_t i, int dirfd) {
   } else {
     hardlinks_++;
     states_[i] = kDone;
+  }
+}
+
+void Restorer::ReleaseLinkDirs() {
+  link_dirs_held_ = 0;
+  for (auto& [entry, w] : link_targets_) {
+    std::lock_guard l(w->mu);
+    if (w->done) {
+      w->dir.reset();
+    } else if (w->dir) {
+      link_dirs_held_++;
+    }
   }
 }
 

@@ -313,12 +313,23 @@ TEST_F(RestorerTest, ZeroBlocksInsideChunksBecomeHoles) {
 // `ulimit -n 64`. With 11 descriptors to spare (`ulimit -n 16` for a process with 5 open) the
 // restore and its verification must complete; directory metadata is applied at every level.
 TEST_F(RestorerTest, DeepTreeWithFewDescriptors) {
-  Node inner = File("f", {RandomBytes(3000, 1)});
-  Node deepest = Dir("level150", {inner}, 0750);
-  Node level = deepest;
+  // Each level also holds a file hardlinked from the deepest directory: the link is made long
+  // after its file was restored, from a directory that is no longer open.
+  Bytes shared = RandomBytes(50, 2);
+  auto hardlinked = [&](const std::string& name, int i) {
+    Node n = File(name, {shared});
+    n.links = 2;
+    n.device = 1;
+    n.inode = static_cast<uint64_t>(i);
+    return n;
+  };
+  std::vector<Node> deepest_children = {File("f", {RandomBytes(3000, 1)})};
+  for (int i = 1; i <= 149; ++i) deepest_children.push_back(hardlinked("h" + std::to_string(i), i));
+  Node level = Dir("level150", deepest_children, 0750);
   for (int i = 149; i >= 1; --i) {
     Node file = File("f" + std::to_string(i), {RandomBytes(100, static_cast<uint32_t>(i))});
-    level = Dir("level" + std::to_string(i), {level, file, Dir("side", {file})}, 0750);
+    level = Dir("level" + std::to_string(i), {hardlinked("a", i), level, file, Dir("side", {file})},
+                0750);
   }
   Id root = Root({level});
   struct rlimit saved;
@@ -333,7 +344,7 @@ TEST_F(RestorerTest, DeepTreeWithFewDescriptors) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->errors.empty()) << Errors(*r);
   EXPECT_EQ(r->dirs, 150u + 149u);  // the levels and their side directories
-  EXPECT_EQ(r->verified_files, 1u + 2 * 149u);
+  EXPECT_EQ(r->verified_files, 1u + 3 * 149u);
   std::string path = target_;
   for (int i = 1; i <= 150; ++i) {
     path += "/level" + std::to_string(i);
@@ -343,6 +354,10 @@ TEST_F(RestorerTest, DeepTreeWithFewDescriptors) {
     EXPECT_EQ(st.st_mtim.tv_sec, kMtime / 1000000000) << i;
   }
   EXPECT_EQ(ReadFile(path + "/f").size(), 3000u);
+  EXPECT_EQ(r->hardlinks, 149u);
+  struct stat st;
+  ASSERT_EQ(::stat((path + "/h77").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 2u);
 }
 
 // Sets `cancel` once `after` pack reads have gone through after Arm() (as a Ctrl-C would).

@@ -14,7 +14,7 @@ export LIFEBOAT_REPOSITORY="$WORK/repo" LIFEBOAT_PASSWORD="correct horse"
 identical() { diff -r --no-dereference "$1" "$2" >/dev/null 2>&1; }
 
 # 150 levels; each holds a file, a symlink and a side directory with a file of its own, so the
-# walk goes down and comes back up at every level. Directory modes and times differ per level.
+# walk goes down and comes back up at every level. Directory modes differ per level.
 SRC="$WORK/src"
 d="$SRC"
 for i in $(seq 1 150); do
@@ -24,6 +24,11 @@ for i in $(seq 1 150); do
   echo "side $i" >"$d/side/s"
   ln -s f "$d/link"
 done
+# Every level's file also has a name in the deepest directory: hardlinks made long after their
+# file was restored, from a directory no longer open.
+deepest="$d"
+d="$SRC"
+for i in $(seq 1 150); do d="$d/level$i"; ln "$d/f" "$deepest/h$i"; done
 find "$SRC" -depth -type d -name 'level*' | awk '{print NR % 2 ? 755 : 750, $0}' |
   while read -r mode dir; do chmod "$mode" "$dir"; touch -d "2020-01-02 03:04:05" "$dir"; done
 listing() { (cd "$1" && find . -mindepth 1 -type d -printf '%m %TY-%Tm-%Td %p\n' | sort); }
@@ -38,6 +43,7 @@ check "every level restored with its content" identical "$SRC" "$WORK/r$SRC"
 check "directory modes and times restored at every level" \
   [ "$(listing "$SRC")" = "$(listing "$WORK/r$SRC")" ]
 check "150 levels deep" [ -f "$WORK/r$SRC$(printf '/level%d' $(seq 1 150))/side/s" ]
+check_eq "hardlinks restored" 2 "$(stat -c %h "$WORK/r$SRC/level1/f" 2>/dev/null)"
 
 # Over an existing restore (every entry is replaced) and with the limit at 64 as in the report.
 (ulimit -n 64 && exec "$LIFEBOAT" restore latest --target "$WORK/r" --verify) \
