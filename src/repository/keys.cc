@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "repository/json_fields.h"
+#include "util/json_bytes.h"
 
 namespace lifeboat {
 
@@ -122,7 +123,7 @@ Result<Bytes> CreateKeyFile(const MasterKey& mk, std::string_view password, cons
             {"username", Username()},
             {"append_only", append_only},
             {"data", HexEncode(sealed)}};
-  std::string text = j.dump();
+  std::string text = DumpJson(j);  // a host or user name that is not UTF-8 becomes U+FFFD
   return Bytes(text.begin(), text.end());
 }
 
