@@ -895,7 +895,7 @@ static Result<BackupResult> RunArchiver(Repository& repo, const BackupOptions& o
     Archiver archiver(repo, options, std::move(excludes));
     return archiver.RunPaths(parent, parent_id);
   } catch (...) {
-    return StatusFromException(std::current_exception(), "the backup");
+    return StatusFromCurrentException("the backup");
   }
 }
 
@@ -950,7 +950,7 @@ Result<BackupResult> RunStreamBackup(Repository& repo, int fd, const std::string
     Archiver archiver(repo, opts, ExcludeMatcher());
     return archiver.RunStream(fd, filename, finish);
   } catch (...) {
-    return StatusFromException(std::current_exception(), "the backup");
+    return StatusFromCurrentException("the backup");
   }
 }
 

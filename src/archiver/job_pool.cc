@@ -1,38 +1,12 @@
 #include "archiver/job_pool.h"
 
-#include <new>
-#include <system_error>
 
 namespace lifeboat {
 
-Status StatusFromException(const std::exception_ptr& e, const std::string& where) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::bad_alloc&) {
-    return Status::Unavailable(
-        "out of memory in " + where +
-        " (a memory limit such as ulimit -v is too low; raise it, or use fewer workers)");
-  } catch (const std::system_error& se) {
-    return Status::Unavailable(where + ": " + se.what() +
-                               " (a process or memory limit is too low; raise it)");
-  } catch (const std::exception& ex) {
-    return Status::Internal(where + ": unexpected exception: " + ex.what());
-  } catch (...) {
-    return Status::Internal(where + ": unexpected exception");
-  }
-}
-
 JobPool::JobPool(int threads, size_t max_queued, std::function<void(const Status&)> on_failure)
     : max_queued_(max_queued ? max_queued : 1), on_failure_(std::move(on_failure)) {
-  for (int i = 0; i < threads; ++i) {
-    try {
-      threads_.emplace_back([this] { Loop(); });
-    } catch (const std::system_error&) {
-      break;  // the system will not start more threads: run with those started
-    } catch (const std::bad_alloc&) {
-      break;
-    }
-  }
+  // The system may start fewer threads than asked for (or none: Submit then runs jobs inline).
+  StartThreads(&threads_, threads > 0 ? static_cast<size_t>(threads) : 0, [this] { Loop(); });
 }
 
 JobPool::~JobPool() {
@@ -48,7 +22,7 @@ void JobPool::Run(std::function<void()>& job) {
   try {
     job();
   } catch (...) {
-    if (on_failure_) on_failure_(StatusFromException(std::current_exception(), "a backup job"));
+    if (on_failure_) on_failure_(StatusFromCurrentException("a backup job"));
   }
 }
 

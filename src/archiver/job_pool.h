@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "util/status.h"
+#include "util/thread_start.h"
 
 namespace lifeboat {
 
@@ -49,9 +50,5 @@ class JobPool {
   bool stop_ = false;                       // GUARDED_BY(mu_)
   std::vector<std::thread> threads_;
 };
-
-// The Status for an exception caught at a thread's top: out of memory for std::bad_alloc, else
-// an internal error carrying what() and `where`.
-Status StatusFromException(const std::exception_ptr& e, const std::string& where);
 
 }  // namespace lifeboat

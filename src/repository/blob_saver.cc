@@ -1,43 +1,18 @@
 #include "repository/blob_saver.h"
 
-#include <new>
-#include <system_error>
 #include <utility>
 
+#include "util/thread_start.h"
+
 namespace lifeboat {
-
-namespace {
-
-// The status for an exception caught on a worker: std::bad_alloc is "out of memory".
-Status WorkerFailure(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::bad_alloc&) {
-    return Status::Unavailable(
-        "out of memory while encoding blobs (a memory limit such as ulimit -v is too low)");
-  } catch (const std::exception& ex) {
-    return Status::Internal(std::string("blob saver worker: unexpected exception: ") + ex.what());
-  } catch (...) {
-    return Status::Internal("blob saver worker: unexpected exception");
-  }
-}
-
-}  // namespace
 
 BlobSaver::BlobSaver(Repository& repo, BlobSaverOptions options)
     : repo_(repo), options_(options), index_(options.index ? *options.index : repo.index()) {
   int n = options_.workers > 0 ? options_.workers
                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (auto& w : writers_) w = std::make_unique<PackWriter>(repo_.aead());
-  for (int i = 0; i < n; ++i) {
-    try {
-      threads_.emplace_back([this] { WorkerLoop(); });
-    } catch (const std::system_error&) {
-      break;  // the system starts no more threads: run with fewer (none: callers encode)
-    } catch (const std::bad_alloc&) {
-      break;
-    }
-  }
+  // The system may start fewer threads than asked for (none: callers encode themselves).
+  StartThreads(&threads_, static_cast<size_t>(n), [this] { WorkerLoop(); });
 }
 
 BlobSaver::~BlobSaver() {
@@ -164,7 +139,7 @@ void BlobSaver::WorkerLoop() {
       RunJob(job);
     } catch (...) {
       if (job.pending) job.pending->Done();
-      SetError(WorkerFailure(std::current_exception()));
+      SetError(StatusFromCurrentException("the blob saver"));
     }
     {
       std::lock_guard lock(mu_);

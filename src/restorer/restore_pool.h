@@ -21,16 +21,21 @@
 #include "restorer/restorer.h"
 #include "util/bytes.h"
 #include "util/id.h"
+#include "util/status.h"
+#include "util/thread_start.h"
 
 namespace lifeboat::restore {
 
 constexpr auto kProgressInterval = std::chrono::milliseconds(250);
 
 // A fixed pool of threads running tasks from a bounded queue. Submit blocks while it is full.
+// Under a process or memory limit the pool runs with the threads the system would start; with
+// none, Submit runs each task in the caller's thread. A task that throws (std::bad_alloc) is
+// caught on its thread: the first such failure is kept for failure(), and the pool carries on.
 class TaskPool {
  public:
   TaskPool(int threads, size_t capacity) : capacity_(capacity) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+    StartThreads(&threads_, threads > 0 ? static_cast<size_t>(threads) : 0, [this] { Loop(); });
   }
   ~TaskPool() {
     {
@@ -41,6 +46,10 @@ class TaskPool {
     for (auto& t : threads_) t.join();
   }
   void Submit(std::function<void()> task) {
+    if (threads_.empty()) {
+      Run(task);
+      return;
+    }
     std::unique_lock l(mu_);
     space_cv_.wait(l, [&] { return queue_.size() < capacity_; });
     queue_.push_back(std::move(task));
@@ -50,6 +59,12 @@ class TaskPool {
   void Wait() {
     std::unique_lock l(mu_);
     idle_cv_.wait(l, [&] { return queue_.empty() && active_ == 0; });
+  }
+  // The first exception a task threw, as a Status (OK when none did). The restore that used the
+  // pool has failed when this is not OK: a task stopped part-way through its file.
+  Status failure() {
+    std::lock_guard l(mu_);
+    return failure_;
   }
 
  private:
@@ -65,7 +80,7 @@ class TaskPool {
         ++active_;
       }
       space_cv_.notify_one();
-      task();
+      Run(task);
       {
         std::lock_guard l(mu_);
         --active_;
@@ -74,9 +89,20 @@ class TaskPool {
     }
   }
 
+  void Run(std::function<void()>& task) {
+    try {
+      task();
+    } catch (...) {  // must not reach std::terminate: kept for failure()
+      Status st = StatusFromCurrentException("a restore job");
+      std::lock_guard l(mu_);
+      if (failure_.ok()) failure_ = std::move(st);
+    }
+  }
+
   const size_t capacity_;
   std::mutex mu_;
   std::condition_variable work_cv_, space_cv_, idle_cv_;
+  Status failure_;                           // GUARDED_BY(mu_)
   std::deque<std::function<void()>> queue_;  // GUARDED_BY(mu_)
   size_t active_ = 0;                        // GUARDED_BY(mu_)
   bool stop_ = false;                        // GUARDED_BY(mu_)
@@ -124,7 +150,9 @@ class ProgressReporter {
                    std::function<RestoreProgress()> snapshot)
       : fn_(std::move(fn)), snapshot_(std::move(snapshot)) {
     if (!fn_) return;
-    thread_ = std::thread([this] {
+    // Progress is optional: when the system starts no thread for it, the restore goes on without.
+    std::vector<std::thread> started;
+    StartThreads(&started, 1, [this] {
       std::unique_lock l(mu_);
       while (!stop_) {
         if (cv_.wait_for(l, kProgressInterval, [&] { return stop_; })) break;
@@ -137,6 +165,7 @@ class ProgressReporter {
       p.final = true;
       fn_(p);
     });
+    if (!started.empty()) thread_ = std::move(started.front());
   }
   ~ProgressReporter() { Stop(); }
   void Stop() {

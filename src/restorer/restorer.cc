@@ -352,8 +352,10 @@ Result<RestoreResult> Restorer::Run() {
     }
     pool.Wait();  // every file finished (and its pending links made)
     link_targets_.clear();
-    if (opt_.verify && !Cancelled()) VerifyAll(pool);
+    if (opt_.verify && !Cancelled() && pool.failure().ok()) VerifyAll(pool);
     pool_ = nullptr;
+    // A job that threw (out of memory) stopped part-way through a file: the restore failed.
+    if (!pool.failure().ok()) return pool.failure().WithContext("restore failed");
   }
   if (!Cancelled()) FinishDirs();
   reporter.Stop();
@@ -1003,6 +1005,7 @@ Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
       });
     }
     pool.Wait();
+    if (!pool.failure().ok()) return pool.failure().WithContext("verification failed");
   }
   if (IsCancelled(options.cancel))
     return Status::Cancelled("verification interrupted after " + std::to_string(verified.load()) +

@@ -4,9 +4,10 @@
 #include <exception>
 #include <mutex>
 #include <new>
-#include <system_error>
 #include <thread>
 #include <vector>
+
+#include "util/thread_start.h"
 
 namespace lifeboat {
 
@@ -47,13 +48,7 @@ void ParallelForWhile(size_t n, int workers, const std::atomic<bool>* cancel,
   };
   std::vector<std::thread> pool;
   pool.reserve(threads);
-  for (size_t t = 0; t < threads; ++t) {
-    try {
-      pool.emplace_back(guarded);
-    } catch (const std::system_error&) {
-      break;  // the system starts no more threads (a process or memory limit): use fewer
-    }
-  }
+  StartThreads(&pool, threads, guarded);  // fewer under a process or memory limit
   if (pool.empty()) guarded();  // not even one: the caller's thread does the work
   for (auto& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);

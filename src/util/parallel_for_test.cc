@@ -1,5 +1,9 @@
 #include "util/parallel_for.h"
 
+#include <stdexcept>
+
+#include "util/thread_start.h"
+
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
@@ -331,6 +335,38 @@ TEST(ParallelForTest, RunsWithoutThreadsWhenNoneCanBeStarted) {
         std::_Exit(0);
       },
       ::testing::ExitedWithCode(0), "");
+}
+
+
+// StartThreads and StatusFromCurrentException (util/thread_start.h): what every pool uses.
+TEST(ThreadStartTest, StartsTheThreadsAskedForWhenTheSystemAllows) {
+  std::atomic<int> ran{0};
+  std::vector<std::thread> threads;
+  EXPECT_EQ(StartThreads(&threads, 3, [&] { ran++; }), 3u);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ran.load(), 3);
+}
+
+TEST(ThreadStartTest, OutOfMemoryBecomesUnavailableNamingWhere) {
+  Status st;
+  try {
+    throw std::bad_alloc();
+  } catch (...) {
+    st = StatusFromCurrentException("a restore job");
+  }
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_NE(st.message().find("out of memory in a restore job"), std::string::npos) << st.ToString();
+}
+
+TEST(ThreadStartTest, OtherExceptionsAreInternalWithWhat) {
+  Status st;
+  try {
+    throw std::runtime_error("boom");
+  } catch (...) {
+    st = StatusFromCurrentException("the backup");
+  }
+  EXPECT_EQ(st.code(), StatusCode::kInternal);
+  EXPECT_NE(st.message().find("the backup: unexpected exception: boom"), std::string::npos);
 }
 
 }  // namespace
