@@ -79,7 +79,7 @@ struct PruneStats {
 //   FailedPrecondition: the repository or key is append-only; a snapshot, tree or referenced blob
 //     is missing or unreadable (nothing was deleted; the message says to run check/repair);
 //   Corruption: a blob to repack failed verification (nothing was deleted);
-//   Cancelled: options.cancel was set, or the lock was lost, before a destructive step;
+//   Cancelled: options.cancel was set before a destructive step; Locked: the lock was lost;
 //   the backend's error otherwise. Any failure leaves every snapshot restorable.
 Result<PruneStats> Prune(Repository& repo, const PruneOptions& options);
 

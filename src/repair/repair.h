@@ -22,7 +22,7 @@
 //
 // Locking: each repair requires an exclusive lock (maintenance) held by the caller, and calls
 // lock->Check() right before each step that removes or replaces something; a lost lock stops
-// the repair with Cancelled before that step. `lock` may be null only for a dry run.
+// the repair with Locked before that step. `lock` may be null only for a dry run.
 //
 // Thread safety: a repair must be the only user of `repo` while it runs. It blocks until done and
 // uses options.workers threads for I/O-bound work.
@@ -83,7 +83,7 @@ struct RepairIndexResult {
 // repo.LoadIndex() (index files may be what is broken). On success (not a dry run) repo.index()
 // holds exactly the new index (repo.index_files() is stale: LoadIndex() refreshes it); after a
 // failure it may hold part of it, so LoadIndex() again before using it. Errors: listing fails, a pack read fails for a reason other than
-// damage (I/O: nothing is written then), storing the index fails, the lock is lost (Cancelled).
+// damage (I/O: nothing is written then), storing the index fails, the lock is lost (Locked).
 Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lock,
                                       const RepairIndexOptions& options);
 
