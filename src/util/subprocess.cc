@@ -117,7 +117,8 @@ Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOptions& o
   ::close(fds[1]);
   if (rc != 0) {
     ::close(fds[0]);
-    return PosixError("cannot run " + what + " (" + options.argv[0] + ")", rc);
+    if (what.find(options.argv[0]) == std::string::npos) what += " (" + options.argv[0] + ")";
+    return PosixError("cannot run " + what, rc);
   }
   std::unique_ptr<Subprocess> child(new Subprocess(options, pid, fds[0]));
   try {
@@ -165,8 +166,10 @@ void Subprocess::Watch() {
     // Has the leader exited? WNOWAIT leaves it a zombie, so its pid (= the group id) cannot be
     // reused while the rest of the group is killed.
     siginfo_t info = {};
-    int rc = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT);
-    if ((rc == 0 && info.si_pid == pid_) || (rc < 0 && errno == ECHILD)) {
+    int rc = ::waitid(P_PID, static_cast<id_t>(pid_), &info,
+                      WEXITED | WSTOPPED | WNOHANG | WNOWAIT);
+    bool exited = rc == 0 && info.si_pid == pid_ && info.si_code != CLD_STOPPED;
+    if (exited || (rc < 0 && errno == ECHILD)) {
       ::kill(-pid_, SIGKILL);  // whatever it started and left behind
       int ws = 0;
       while (::waitpid(pid_, &ws, 0) < 0 && errno == EINTR) {
@@ -178,7 +181,15 @@ void Subprocess::Watch() {
     }
     Clock::time_point now = Clock::now();
     if (!stop_requested_) {
-      if (IsCancelledFlag()) {
+      if (rc == 0 && info.si_pid == pid_ && info.si_code == CLD_STOPPED &&
+          (info.si_status == SIGTTIN || info.si_status == SIGTTOU)) {
+        // Not in the terminal's foreground group, it stopped to read the terminal: it would
+        // wait forever.
+        stop_requested_ = true;
+        stop_reason_ = Status::FailedPrecondition(
+            description_ + " tried to use the terminal, which commands started by Lifeboat "
+                           "cannot do (give it its input another way, e.g. a file)");
+      } else if (IsCancelledFlag()) {
         stop_requested_ = true;
         stop_reason_ = Status::Cancelled(description_ + " was interrupted");
       } else if (options_.timeout.count() > 0 && now - start_ >= options_.timeout) {
@@ -189,6 +200,7 @@ void Subprocess::Watch() {
     }
     if (stop_requested_ && !term_sent) {
       ::kill(-pid_, SIGTERM);
+      ::kill(-pid_, SIGCONT);  // a stopped process acts on SIGTERM only once it runs
       term_sent = now;
     } else if (term_sent && !kill_sent && now - *term_sent >= options_.kill_grace) {
       ::kill(-pid_, SIGKILL);

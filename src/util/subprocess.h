@@ -21,7 +21,9 @@
 // Exit decoding (Wait): exit 0 is OK; another exit status or death by a signal is
 // FailedPrecondition ("<description> failed with exit status 3", "... was killed by signal 9
 // (SIGKILL)"); a timeout is Unavailable ("... did not finish within 60 s and was stopped"); a
-// cancel is Cancelled; a capture over the limit is FailedPrecondition. A program that cannot be
+// cancel is Cancelled; a capture over the limit is FailedPrecondition. A child runs outside the
+// terminal's foreground process group, so it cannot read the terminal: when it stops trying to
+// (SIGTTIN/SIGTTOU), it is stopped with FailedPrecondition instead of waiting forever. A program that cannot be
 // started (not found, not executable) fails in Start with the errno's code.
 //
 // Threads: one watchdog thread per running child. A Subprocess object is used by one thread at

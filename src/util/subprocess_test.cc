@@ -148,6 +148,15 @@ TEST(SubprocessTest, DestroyingTheOwnerStopsTheChild) {
   ::unlink(pidfile.c_str());
 }
 
+TEST(SubprocessTest, AChildStoppedForTheTerminalIsStoppedNotWaitedFor) {
+  SubprocessOptions o = Shell("kill -TTIN $$; echo not reached");
+  auto start = Clock::now();
+  Status st = RunAndCapture(o).status();
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("tried to use the terminal"), std::string::npos) << st.ToString();
+  EXPECT_LT(SecondsSince(start), 5);
+}
+
 TEST(SubprocessTest, RunsInItsOwnProcessGroup) {
   auto out = RunAndCapture(Shell("echo $$; cut -d' ' -f5 /proc/$$/stat"));
   ASSERT_TRUE(out.ok()) << out.status().ToString();
