@@ -41,7 +41,9 @@ int Main(int argc, char** argv) {
   GlobalOptions g;
   app.add_option("-r,--repo", g.repo, "repository location (env LIFEBOAT_REPOSITORY)");
   app.add_option("-p,--password-file", g.password_file, "read the password from this file");
-  app.add_option("--password-command", g.password_command, "run this to get the password");
+  app.add_option("--password-command", g.password_command,
+                 "run this through /bin/sh to get the password (first output line; stopped "
+                 "after 60 s; it gets no LIFEBOAT_*PASSWORD* variable)");
   app.add_flag("--json", g.json, "machine-readable JSON output");
   app.add_flag("-q,--quiet", g.quiet, "print only errors");
   app.add_flag("-v,--verbose", g.verbose, "more output (repeatable)");
