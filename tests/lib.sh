@@ -75,9 +75,14 @@ expect_rc() {
 
 # Like diff -r, but two fifos count as equal (diff reports them as different); anything else
 # that differs, a missing file or a missing tree (diff's errors are read too) makes it fail.
+# diff's output is taken first and read apart from its exit status: in a pipeline under
+# `set -o pipefail` (every test script here) diff's status 1 would become the pipeline's, and the
+# negation would then pass on trees that differ.
 same_tree() {
-  [ -d "$1" ] && [ -d "$2" ] &&
-    ! diff -r --no-dereference "$1" "$2" 2>&1 | grep -v 'is a fifo while file .* is a fifo' | grep -q .
+  [ -d "$1" ] && [ -d "$2" ] || return 1
+  local differences
+  differences="$(diff -r --no-dereference "$1" "$2" 2>&1 | grep -v 'is a fifo while file .* is a fifo')"
+  [ -z "$differences" ]
 }
 
 snapshot_count() { lb snapshots --json 2>/dev/null | grep -o '"short_id"' | wc -l; }

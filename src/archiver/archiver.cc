@@ -917,6 +917,7 @@ Result<BackupResult> Archiver::RunStream(int fd, const std::string& filename,
 
 Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
   if (options.paths.empty()) return Status::InvalidArgument("no paths to back up");
+  LB_RETURN_IF_ERROR(CheckSnapshotLabels(options.tags, options.host));
   std::vector<std::string> clean;
   for (const auto& p : options.paths) clean.push_back(CleanPath(p));
   std::sort(clean.begin(), clean.end());
@@ -931,9 +932,15 @@ Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
     parent_id = options.parent;
     parent = std::move(*s);
   } else if (!options.no_parent) {
-    LB_ASSIGN_OR_RETURN(auto all, repo.ListSnapshots());
+    // A damaged snapshot file cannot be a parent: it is reported and the others are searched.
+    std::vector<DamagedSnapshot> damaged;
+    LB_ASSIGN_OR_RETURN(auto all, repo.ListSnapshots(&damaged));
+    for (const DamagedSnapshot& d : damaged)
+      if (options.on_issue) options.on_issue({"snapshots/" + d.name, DescribeDamagedSnapshot(d)}, false);
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
-      if (it->second.hostname == host && it->second.paths == clean) {
+      // A parent whose root tree is not indexed (its pack is missing) is no help: read everything.
+      if (it->second.hostname == host && it->second.paths == clean &&
+          repo.index().Has(BlobType::kTree, it->second.tree)) {
         parent_id = it->first;
         parent = std::move(it->second);
         break;
@@ -950,6 +957,7 @@ Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
 Result<BackupResult> RunStreamBackup(Repository& repo, int fd, const std::string& filename,
                                      const BackupOptions& options,
                                      const std::function<Status()>& finish) {
+  LB_RETURN_IF_ERROR(CheckSnapshotLabels(options.tags, options.host));
   if (!IsValidNodeName(filename))
     return Status::InvalidArgument("'" + filename + "' is not a valid file name for the stream");
   BackupOptions opts = options;

@@ -43,8 +43,8 @@ struct BackupOptions {
   bool exclude_caches = false;        // skip contents of dirs holding a valid CACHEDIR.TAG
   bool one_file_system = false;       // do not descend into other filesystems
   uint64_t exclude_larger_than = 0;   // bytes; 0 = no limit
-  std::vector<std::string> tags;
-  std::string host;                   // empty: this machine's hostname
+  std::vector<std::string> tags;      // valid UTF-8 (CheckSnapshotLabels), else InvalidArgument
+  std::string host;                   // empty: this machine's hostname; valid UTF-8 like tags
   std::optional<Id> parent;           // empty: newest snapshot with same host and paths
   bool no_parent = false;             // read every file (full backup)
   bool dry_run = false;               // read and hash, store nothing, write no snapshot

@@ -1,8 +1,6 @@
 #include "checker/checker.h"
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
@@ -11,103 +9,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "checker/affected_files.h"
+#include "checker/problem_log.h"
 #include "crypto/crypto.h"
 #include "pack/pack.h"
 #include "util/parallel_for.h"
 
 namespace lifeboat {
-
-std::string_view CheckPhaseName(CheckPhase phase) {
-  switch (phase) {
-    case CheckPhase::kIndex:
-      return "index";
-    case CheckPhase::kPacks:
-      return "packs";
-    case CheckPhase::kSnapshots:
-      return "snapshots";
-    case CheckPhase::kReadData:
-      return "read-data";
-    case CheckPhase::kTrees:
-      return "trees";
-  }
-  return "unknown";
-}
-
-std::optional<uint64_t> ParseSize(std::string_view text) {
-  size_t digits_end = 0;
-  while (digits_end < text.size() &&
-         ((text[digits_end] >= '0' && text[digits_end] <= '9') || text[digits_end] == '.'))
-    ++digits_end;
-  std::string number(text.substr(0, digits_end));
-  std::string unit(text.substr(digits_end));
-  std::transform(unit.begin(), unit.end(), unit.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  size_t dot = number.find('.');
-  if (number.empty() || number[0] == '.' || number.back() == '.' ||
-      (dot != std::string::npos && number.find('.', dot + 1) != std::string::npos))
-    return std::nullopt;
-  static const std::pair<const char*, int> kUnits[] = {
-      {"b", 0},  {"k", 1},   {"kb", 1}, {"kib", 1}, {"m", 2},  {"mb", 2},  {"mib", 2},
-      {"g", 3},  {"gb", 3},  {"gib", 3}, {"t", 4},  {"tb", 4}, {"tib", 4}};
-  int power = -1;
-  for (const auto& [name, p] : kUnits)
-    if (unit == name) power = p;
-  if (power < 0) return std::nullopt;
-  constexpr uint64_t kLimit = uint64_t{1} << 62;
-  const uint64_t scale = uint64_t{1} << (10 * power);
-  if (dot == std::string::npos) {
-    if (number.size() > 19) return std::nullopt;  // more than fits, whatever the unit
-    uint64_t v = std::stoull(number);
-    if (v == 0 || v >= kLimit / scale) return std::nullopt;
-    return v * scale;
-  }
-  double v = std::strtod(number.c_str(), nullptr) * static_cast<double>(scale);
-  if (!(v >= 1) || v >= static_cast<double>(kLimit)) return std::nullopt;
-  return static_cast<uint64_t>(v);
-}
-
-Status ParseReadDataSubset(std::string_view spec, CheckOptions* options) {
-  auto bad = [&] {
-    return Status::InvalidArgument(
-        "--read-data-subset '" + std::string(spec) +
-        "' is not valid: use n/m (1 <= n <= m <= 256, e.g. 1/7), a percentage (e.g. 10%) or a "
-        "size with a unit (e.g. 500M, 2G, 1.5GiB; units are powers of 1024)");
-  };
-  if (spec.empty()) return bad();
-  if (spec.back() == '%') {
-    std::string number(spec.substr(0, spec.size() - 1));
-    if (number.empty() || number.find_first_not_of("0123456789.") != std::string::npos)
-      return bad();
-    char* end = nullptr;
-    double pct = std::strtod(number.c_str(), &end);
-    if (end != number.c_str() + number.size() || !(pct > 0) || pct > 100) return bad();
-    options->subset_percent = pct;
-    options->subset.reset();
-    options->subset_bytes.reset();
-    return Status::Ok();
-  }
-  size_t slash = spec.find('/');
-  if (slash == std::string_view::npos) {
-    std::optional<uint64_t> bytes = ParseSize(spec);
-    if (!bytes) return bad();
-    options->subset_bytes = *bytes;
-    options->subset.reset();
-    options->subset_percent.reset();
-    return Status::Ok();
-  }
-  auto parse = [](std::string_view s, uint32_t* out) {
-    if (s.empty()) return false;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-    return ec == std::errc() && p == s.data() + s.size();
-  };
-  uint32_t n = 0, m = 0;
-  if (!parse(spec.substr(0, slash), &n) || !parse(spec.substr(slash + 1), &m)) return bad();
-  if (n < 1 || m < 1 || n > m || m > 256) return bad();
-  options->subset = std::make_pair(n, m);
-  options->subset_percent.reset();
-  options->subset_bytes.reset();
-  return Status::Ok();
-}
 
 namespace {
 
@@ -120,95 +28,7 @@ struct BlobKeyHash {
   size_t operator()(const BlobKey& k) const { return IdHash()(k.id) ^ static_cast<size_t>(k.type); }
 };
 
-// Problems found by many threads. Problems with the same kind and object are merged, so a pack
-// that many files need is one error listing (some of) those files.
-class ProblemLog {
- public:
-  static constexpr int64_t kDropped = -1;
-
-  // Records an error and returns a handle for AddAffected (kDropped when the per-kind cap was
-  // reached). Thread-safe.
-  int64_t Error(const std::string& kind, const std::string& object, const std::string& message) {
-    std::lock_guard lock(mu_);
-    return Add(errors_, error_keys_, error_kinds_, kind, object, message);
-  }
-  void Warning(const std::string& kind, const std::string& object, const std::string& message) {
-    std::lock_guard lock(mu_);
-    (void)Add(warnings_, warning_keys_, warning_kinds_, kind, object, message);
-  }
-  // Adds "snapshot abcd1234: /path" to an error, up to kMaxAffectedPerProblem. Thread-safe.
-  void AddAffected(int64_t handle, std::string where) {
-    if (handle < 0) return;
-    std::lock_guard lock(mu_);
-    CheckProblem& p = errors_[static_cast<size_t>(handle)];
-    if (std::find(p.affected.begin(), p.affected.end(), where) != p.affected.end()) return;
-    if (p.affected.size() < kMaxAffectedPerProblem) {
-      p.affected.push_back(std::move(where));
-    } else {
-      ++p.affected_omitted;
-    }
-  }
-  uint64_t error_count() {
-    std::lock_guard lock(mu_);
-    uint64_t n = errors_.size();
-    for (const auto& [kind, counts] : error_kinds_) n += counts.omitted;
-    return n;
-  }
-  // Moves everything into `r`, with one "summary" entry per kind whose problems were capped.
-  void MoveInto(CheckResult* r) {
-    std::lock_guard lock(mu_);
-    auto finish = [](std::vector<CheckProblem>& list, const KindCounts& kinds,
-                     std::vector<CheckProblem>* out) {
-      *out = std::move(list);
-      for (const auto& [kind, counts] : kinds) {
-        if (counts.omitted == 0) continue;
-        out->push_back(CheckProblem{"summary",
-                                    "",
-                                    std::to_string(counts.omitted) + " further " + kind +
-                                        " problems were found but not listed",
-                                    {},
-                                    0});
-      }
-    };
-    finish(errors_, error_kinds_, &r->errors);
-    finish(warnings_, warning_kinds_, &r->warnings);
-  }
-
- private:
-  struct Counts {
-    size_t listed = 0;
-    uint64_t omitted = 0;
-  };
-  using KindCounts = std::unordered_map<std::string, Counts>;
-
-  // REQUIRES: mu_ held.
-  static int64_t Add(std::vector<CheckProblem>& list, std::unordered_map<std::string, size_t>& keys,
-                     KindCounts& kinds, const std::string& kind, const std::string& object,
-                     const std::string& message) {
-    std::string key = kind + '\0' + object;
-    auto it = keys.find(key);
-    if (it != keys.end()) {
-      CheckProblem& p = list[it->second];
-      if (p.message.find(message) == std::string::npos) p.message += "; " + message;
-      return static_cast<int64_t>(it->second);
-    }
-    Counts& c = kinds[kind];
-    if (c.listed >= kMaxProblemsPerKind) {
-      ++c.omitted;
-      return kDropped;
-    }
-    ++c.listed;
-    list.push_back(CheckProblem{kind, object, message, {}, 0});
-    keys.emplace(std::move(key), list.size() - 1);
-    return static_cast<int64_t>(list.size() - 1);
-  }
-
-  std::mutex mu_;
-  std::vector<CheckProblem> errors_, warnings_;           // GUARDED_BY(mu_)
-  std::unordered_map<std::string, size_t> error_keys_;    // GUARDED_BY(mu_)
-  std::unordered_map<std::string, size_t> warning_keys_;  // GUARDED_BY(mu_)
-  KindCounts error_kinds_, warning_kinds_;                // GUARDED_BY(mu_)
-};
+using checker_internal::ProblemLog;
 
 std::string ShortList(const std::vector<std::string>& items, uint64_t total) {
   std::string out;
@@ -234,9 +54,10 @@ class Checker {
     LB_RETURN_IF_ERROR(LoadSnapshots());
     if (options_.read_data || options_.subset || options_.subset_percent || options_.subset_bytes)
       LB_RETURN_IF_ERROR(ReadData());
-    // The walk runs last, once every kind of damage is known, so it can name the files that
-    // each damaged pack or blob affects in a single pass over the trees.
+    // The walk runs once every kind of damage in packs is known; then every (snapshot, path)
+    // that runs into any damage found is named.
     LB_RETURN_IF_ERROR(WalkTrees());
+    LB_RETURN_IF_ERROR(NameAffectedFiles());
     if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
     ComputeUnused();
     result_.trees = trees_;
@@ -248,12 +69,6 @@ class Checker {
   }
 
  private:
-  struct WalkItem {
-    Id tree;
-    uint32_t snapshot;  // index into snapshots_
-    std::string path;   // "" for the root
-  };
-
   void Progress(CheckPhase phase, uint64_t done, uint64_t total, uint64_t bytes_done = 0,
                 uint64_t bytes_total = 0) {
     if (!options_.progress) return;
@@ -424,6 +239,7 @@ class Checker {
       std::unordered_map<BlobKey, PackedBlob, BlobKeyHash> header;  // kMismatch only
       uint64_t bad = 0;
       std::vector<std::string> examples;
+      std::vector<PackedBlob> indexed;  // kUnreadable only: where the index says the blobs are
     };
     std::mutex mu;
     std::unordered_map<Id, Outcome, IdHash> outcomes;  // GUARDED_BY(mu)
@@ -434,13 +250,14 @@ class Checker {
       auto size = pack_sizes_.find(pack);
       if (size == pack_sizes_.end()) {
         std::lock_guard lock(mu);
-        outcomes.emplace(pack, Outcome{What::kMissing, "", {}, 0, {}});
+        outcomes.emplace(pack, Outcome{What::kMissing, "", {}, 0, {}, {}});
         return finish();
       }
       auto header = ReadPackHeader(repo_.backend(), repo_.aead(), pack.Hex(), size->second);
       if (!header.ok()) {
         std::lock_guard lock(mu);
-        outcomes.emplace(pack, Outcome{What::kUnreadable, header.status().message(), {}, 0, {}});
+        outcomes.emplace(pack,
+                         Outcome{What::kUnreadable, header.status().message(), {}, 0, {}, {}});
         return finish();
       }
       uint64_t matched = 0, unindexed = 0;
@@ -460,7 +277,7 @@ class Checker {
                          "add them");
       auto count = counts.find(pack);
       if (matched != (count == counts.end() ? 0 : count->second)) {
-        Outcome o{What::kMismatch, "", {}, 0, {}};
+        Outcome o{What::kMismatch, "", {}, 0, {}, {}};
         for (const PackedBlob& e : *header) o.header.emplace(BlobKey{e.id, e.type}, e);
         std::lock_guard lock(mu);
         outcomes.emplace(pack, std::move(o));
@@ -480,6 +297,7 @@ class Checker {
       if (o.what != What::kMismatch) {
         ++o.bad;
         if (o.examples.size() < 5) o.examples.push_back(name);
+        if (o.what == What::kUnreadable) o.indexed.push_back(b);
         return;
       }
       auto h = o.header.find(BlobKey{b.id, b.type});
@@ -509,10 +327,14 @@ class Checker {
                     " blob(s) in it (" + ShortList(o.examples, o.bad) +
                     ") which are lost unless another copy exists";
           break;
-        case What::kUnreadable:
+        case What::kUnreadable: {
+          // Each blob is authenticated by itself: the index may still reach all of them.
+          auto data = repo_.backend().Load({ObjectType::kPack, pack.Hex()}, 0, 0);
+          if (data.ok() && ExamineHeaderlessPack(pack, o.message, *data, o.indexed)) continue;
           message = o.message + "; its " + std::to_string(o.bad) + " indexed blob(s) (" +
                     ShortList(o.examples, o.bad) + ") cannot be read";
           break;
+        }
         case What::kMismatch:
           if (o.bad == 0) continue;  // header changed between the two looks; nothing to say
           message = "index and pack header disagree about " + std::to_string(o.bad) +
@@ -528,6 +350,53 @@ class Checker {
     }
     for (const auto& [pack, key] : mismatched) damaged_blobs_.emplace(key, handles[pack]);
     return Status::Ok();
+  }
+
+  // A pack whose header cannot be read (`why`), whose bytes are `data`: verifies each blob where
+  // the index says it is (`indexed`). When some verify, reports the pack precisely (header
+  // damaged, which blobs are still reachable), marks the ones that do not as damaged blobs, lists
+  // the pack for `repair packs` and returns true. Returns false, reporting nothing, when none
+  // verifies: the caller reports the pack as unreadable. REQUIRES: not called concurrently
+  // (ReadData holds its damage mutex).
+  bool ExamineHeaderlessPack(const Id& pack, const std::string& why, ByteView data,
+                             const std::vector<PackedBlob>& indexed) {
+    std::vector<std::pair<PackedBlob, std::string>> failed;
+    Bytes plain;
+    for (const PackedBlob& b : indexed) {
+      Status st = uint64_t{b.offset} + b.stored_length > data.size()
+                      ? Status::Corruption("lies beyond the end of the pack")
+                      : repo_.codec().Decode(data.subspan(b.offset, b.stored_length), b.id,
+                                             b.raw_length, &plain);
+      if (!st.ok()) failed.emplace_back(b, st.message());
+    }
+    if (indexed.empty() || failed.size() == indexed.size()) return false;
+    header_examined_.insert(pack);
+    packs_to_repair_.insert(pack);
+    std::string name = pack.Hex();
+    std::string n = std::to_string(indexed.size());
+    std::string header_problem = why;  // without the "pack <name>: " the error already shows
+    if (header_problem.rfind("pack " + name + ": ", 0) == 0)
+      header_problem.erase(0, name.size() + 7);
+    std::string message = "pack header is damaged (" + header_problem + "); ";
+    if (failed.empty()) {
+      message += "all " + n + " blob(s) the index lists in it read and verify one by one, so " +
+                 "the data is reachable and no file is affected; `lifeboat repair packs " +
+                 pack.Short() + "` rewrites them into a pack with a sound header";
+    } else {
+      message += std::to_string(indexed.size() - failed.size()) + " of the " + n +
+                 " blob(s) the index lists in it read and verify one by one (reachable); " +
+                 std::to_string(failed.size()) + " are damaged (reported below)";
+    }
+    log_.Error("pack", name, message);
+    for (const auto& [b, reason] : failed) {
+      int64_t h = log_.Error(b.type == BlobType::kTree ? "tree" : "blob", b.id.Hex(),
+                             std::string(BlobTypeName(b.type)) + " blob in pack " + name +
+                                 " (whose header is damaged) is damaged: " + reason);
+      // Only the copy that readers use affects files (as in ReadData).
+      auto loc = repo_.index().Find(b.type, b.id);
+      if (loc && loc->pack == pack) damaged_blobs_.emplace(BlobKey{b.id, b.type}, h);
+    }
+    return true;
   }
 
   Status LoadSnapshots() {
@@ -620,10 +489,16 @@ class Checker {
         }
         auto blobs = ParsePack(repo_.aead(), name, *data);
         if (!blobs.ok()) {
-          int64_t h = log_.Error("pack", name, blobs.status().message());
+          std::vector<PackedBlob> indexed;
+          repo_.index().ForEach([&](const Id& p, const PackedBlob& b) {
+            if (p == pack) indexed.push_back(b);
+          });
           std::lock_guard lock(damage_mu);
-          damaged_packs_.emplace(pack, h);
-          packs_to_repair_.insert(pack);
+          if (header_examined_.count(pack) == 0 &&
+              !ExamineHeaderlessPack(pack, blobs.status().message(), *data, indexed)) {
+            damaged_packs_.emplace(pack, log_.Error("pack", name, blobs.status().message()));
+            packs_to_repair_.insert(pack);
+          }
         } else {
           Bytes plain;
           for (const PackedBlob& b : *blobs) {
@@ -653,73 +528,115 @@ class Checker {
     return Status::Ok();
   }
 
-  // Checks one reference from a tree: in the index, and not in known damage. Returns false when
-  // the blob is not in the index. Runs on walker threads; damaged_* are not written any more.
-  bool CheckReference(BlobType type, const Id& id, uint32_t snapshot, const std::string& path) {
-    auto loc = repo_.index().Find(type, id);
-    if (loc) {
-      if (auto pos = repo_.index().Position(type, id); pos && *pos < used_blob_count_)
+  // Checks one reference from a tree: in the index (else an error, remembered for
+  // NameAffectedFiles), and marks it used. Returns false when the blob is not in the index. Runs
+  // on walker threads.
+  bool CheckReference(BlobType type, const Id& id) {
+    if (auto pos = repo_.index().Position(type, id)) {
+      if (*pos < used_blob_count_)
         used_[*pos / 64].fetch_or(uint64_t{1} << (*pos % 64), std::memory_order_relaxed);
-    } else {
-      // A missing tree hides what it references; a missing blob may sit in a pack that no index
-      // names, which the unused count would then call removable.
-      walk_complete_ = false;
-      int64_t h =
-          log_.Error(type == BlobType::kTree ? "tree" : "blob", id.Hex(),
-                     std::string(BlobTypeName(type)) + " blob is missing: no index lists it");
-      log_.AddAffected(h, Where(snapshot, path));
-      return false;
+      return true;
     }
-    if (!damaged_packs_.empty()) {
-      auto it = damaged_packs_.find(loc->pack);
-      if (it != damaged_packs_.end()) log_.AddAffected(it->second, Where(snapshot, path));
-    }
-    if (!damaged_blobs_.empty()) {
-      auto it = damaged_blobs_.find(BlobKey{id, type});
-      if (it != damaged_blobs_.end()) log_.AddAffected(it->second, Where(snapshot, path));
-    }
-    return true;
+    if (repo_.index().Find(type, id)) return true;  // found, but not in the compacted positions
+    // A missing tree hides what it references; a missing blob may sit in a pack that no index
+    // names, which the unused count would then call removable.
+    walk_complete_ = false;
+    int64_t h = log_.Error(type == BlobType::kTree ? "tree" : "blob", id.Hex(),
+                           std::string(BlobTypeName(type)) + " blob is missing: no index lists it");
+    std::lock_guard lock(walk_damage_mu_);
+    missing_blobs_.emplace(BlobKey{id, type}, h);
+    return false;
   }
 
   // Loads one tree, checks every reference in it and returns the subtrees to visit.
-  void VisitTree(const WalkItem& item, std::vector<WalkItem>* children) {
-    auto tree = repo_.LoadTree(item.tree);
+  void VisitTree(const Id& id, std::vector<Id>* children) {
+    auto tree = repo_.LoadTree(id);
     if (!tree.ok()) {
       walk_complete_ = false;
-      int64_t h = log_.Error("tree", item.tree.Hex(), tree.status().message());
-      log_.AddAffected(h, Where(item.snapshot, item.path));
+      int64_t h = log_.Error("tree", id.Hex(), tree.status().message());
+      std::lock_guard lock(walk_damage_mu_);
+      unloadable_trees_.emplace(id, h);
       return;
     }
     ++trees_;
     for (const Node& node : tree->nodes) {
-      std::string path = item.path + "/" + node.name;
-      for (const Id& blob : node.content)
-        CheckReference(BlobType::kData, blob, item.snapshot, path);
-      if (node.type == NodeType::kDir) {
-        if (!node.subtree) {
-          walk_complete_ = false;
-          int64_t h =
-              log_.Error("tree", item.tree.Hex(), "directory '" + node.name + "' has no subtree");
-          log_.AddAffected(h, Where(item.snapshot, path));
-        } else if (CheckReference(BlobType::kTree, *node.subtree, item.snapshot, path)) {
-          children->push_back(WalkItem{*node.subtree, item.snapshot, std::move(path)});
-        }
+      for (const Id& blob : node.content) CheckReference(BlobType::kData, blob);
+      if (node.type != NodeType::kDir) continue;
+      if (!node.subtree) {
+        walk_complete_ = false;
+        int64_t h = log_.Error("tree", id.Hex(), "directory '" + node.name + "' has no subtree");
+        std::lock_guard lock(walk_damage_mu_);
+        trees_missing_subtree_.emplace(id, h);
+      } else if (CheckReference(BlobType::kTree, *node.subtree)) {
+        children->push_back(*node.subtree);
       }
     }
+  }
+
+  // The problems a reference to (type, id) runs into. Called after the walk (read-only maps).
+  void DamageOf(BlobType type, const Id& id, std::vector<int64_t>* problems) const {
+    BlobKey key{id, type};
+    if (auto it = missing_blobs_.find(key); it != missing_blobs_.end()) {
+      problems->push_back(it->second);
+    } else if (!damaged_packs_.empty()) {
+      if (auto loc = repo_.index().Find(type, id)) {
+        auto it = damaged_packs_.find(loc->pack);
+        if (it != damaged_packs_.end()) problems->push_back(it->second);
+      }
+    }
+    if (auto it = damaged_blobs_.find(key); it != damaged_blobs_.end())
+      problems->push_back(it->second);
+    if (type == BlobType::kTree)
+      if (auto it = unloadable_trees_.find(id); it != unloadable_trees_.end())
+        problems->push_back(it->second);
+  }
+
+  // Names every (snapshot, path) that runs into the damage found, in each problem's `affected`
+  // list and in CheckResult::affected_snapshots (affected_files.h). Nothing to do when healthy.
+  Status NameAffectedFiles() {
+    if (missing_blobs_.empty() && damaged_packs_.empty() && damaged_blobs_.empty() &&
+        unloadable_trees_.empty() && trees_missing_subtree_.empty())
+      return Status::Ok();
+    checker_internal::DamageLookup damage;
+    damage.reference = [this](BlobType type, const Id& id, std::vector<int64_t>* problems) {
+      DamageOf(type, id, problems);
+    };
+    damage.missing_subtree = [this](const Id& tree) -> std::optional<int64_t> {
+      auto it = trees_missing_subtree_.find(tree);
+      if (it == trees_missing_subtree_.end()) return std::nullopt;
+      return it->second;
+    };
+    std::vector<Id> roots;
+    for (const auto& [id, snapshot] : snapshots_) roots.push_back(snapshot.tree);
+    std::vector<CheckResult::AffectedSnapshot>& out = result_.affected_snapshots;
+    std::vector<size_t> slot(snapshots_.size(), SIZE_MAX);  // snapshot -> index in `out`
+    return checker_internal::FindAffectedFiles(
+        repo_, roots, damage, options_.cancel,
+        [&](size_t s, const std::string& path, const std::vector<int64_t>& problems) {
+          std::string where = Where(static_cast<uint32_t>(s), path);
+          for (int64_t h : problems) log_.AddAffected(h, where);
+          if (slot[s] == SIZE_MAX) {
+            slot[s] = out.size();
+            out.push_back({snapshots_[s].first, snapshots_[s].second.time_ns, 0, {}});
+          }
+          CheckResult::AffectedSnapshot& a = out[slot[s]];
+          ++a.count;
+          if (a.paths.size() < kMaxAffectedPerSnapshot) a.paths.push_back(path.empty() ? "/" : path);
+        });
   }
 
   // Walks every snapshot's trees, each distinct tree once, on workers_ threads.
   Status WalkTrees() {
     std::mutex mu;
     std::condition_variable cv;
-    std::vector<WalkItem> stack;             // GUARDED_BY(mu); depth-first keeps it small
+    std::vector<Id> stack;                   // GUARDED_BY(mu); depth-first keeps it small
     std::unordered_set<Id, IdHash> visited;  // GUARDED_BY(mu)
     size_t active = 0;                       // GUARDED_BY(mu)
     uint64_t done = 0;                       // GUARDED_BY(mu)
-    for (uint32_t s = 0; s < snapshots_.size(); ++s) {
-      const Id& root = snapshots_[s].second.tree;
-      if (CheckReference(BlobType::kTree, root, s, "") && visited.insert(root).second)
-        stack.push_back(WalkItem{root, s, ""});
+    for (const auto& [id, snapshot] : snapshots_) {
+      const Id& root = snapshot.tree;
+      if (CheckReference(BlobType::kTree, root) && visited.insert(root).second)
+        stack.push_back(root);
     }
     std::reverse(stack.begin(), stack.end());  // oldest snapshot first
     auto worker = [&] {
@@ -731,17 +648,17 @@ class Checker {
           cv.notify_all();
           return;
         }
-        WalkItem item = std::move(stack.back());
+        Id tree = stack.back();
         stack.pop_back();
         ++active;
         lock.unlock();
-        std::vector<WalkItem> children;
-        VisitTree(item, &children);
+        std::vector<Id> children;
+        VisitTree(tree, &children);
         lock.lock();
         size_t pushed = 0;
         for (auto it = children.rbegin(); it != children.rend(); ++it) {
-          if (!visited.insert(it->tree).second) continue;
-          stack.push_back(std::move(*it));
+          if (!visited.insert(*it).second) continue;
+          stack.push_back(*it);
           ++pushed;
         }
         --active;
@@ -805,11 +722,20 @@ class Checker {
   std::vector<Id> indexed_packs_;                        // sorted
   std::vector<std::pair<Id, Snapshot>> snapshots_;       // loaded snapshots, oldest first
   // Known damage, each mapped to the error that files using it are added to. Written before the
-  // tree walk only (under a mutex where parallel); read without locking during the walk.
+  // tree walk only (under a mutex where parallel); read without locking afterwards.
   std::unordered_map<Id, int64_t, IdHash> damaged_packs_;
   std::unordered_map<BlobKey, int64_t, BlobKeyHash> damaged_blobs_;
+  // Damage the tree walk finds, the same way; written under walk_damage_mu_ during the walk,
+  // read without locking after it.
+  std::mutex walk_damage_mu_;
+  std::unordered_map<BlobKey, int64_t, BlobKeyHash> missing_blobs_;  // no index lists them
+  std::unordered_map<Id, int64_t, IdHash> unloadable_trees_;
+  std::unordered_map<Id, int64_t, IdHash> trees_missing_subtree_;  // a dir node without subtree
   // Packs for `repair packs` (CheckResult::damaged_packs); written like damaged_packs_.
   std::unordered_set<Id, IdHash> packs_to_repair_;
+  // Packs whose header is damaged but whose blobs were verified through the index
+  // (ExamineHeaderlessPack); written like damaged_packs_.
+  std::unordered_set<Id, IdHash> header_examined_;
   // One bit per position in the compacted index: referenced by some snapshot. Sized once the
   // index is loaded; set by walker threads.
   std::vector<std::atomic<uint64_t>> used_;

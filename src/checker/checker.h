@@ -21,10 +21,15 @@
 // Damage is reported as CheckProblem values, never as a failed Result: the Result fails only when
 // the check itself cannot run (the backend cannot list objects, or it was cancelled).
 //
+// Damage is then traced to every (snapshot, path) that runs into it: deduplication puts one blob
+// in many files and one tree in many snapshots, and each of them is named
+// (CheckResult::affected_snapshots, CheckProblem::affected).
 // Memory: the repository index (48 bytes per blob), one visited-set entry per distinct tree, one
 // whole pack per worker while reading data, and bookkeeping proportional to the damage found
-// (at most kMaxAffectedPerProblem paths per problem, kMaxProblemsPerKind problems per kind), and
-// one bit per indexed blob for the unused-data count.
+// (at most kMaxAffectedPerProblem paths per problem, kMaxProblemsPerKind problems per kind,
+// kMaxAffectedPerSnapshot paths per affected snapshot), and one bit per indexed blob for the
+// unused-data count. When there is damage, naming what it affects loads the trees once more
+// (src/checker/affected_files.h).
 #pragma once
 
 #include <atomic>
@@ -86,6 +91,7 @@ struct CheckOptions {
 
 // Per-problem and per-kind caps that keep memory bounded on a badly damaged repository.
 inline constexpr size_t kMaxAffectedPerProblem = 10;
+inline constexpr size_t kMaxAffectedPerSnapshot = 100;
 inline constexpr size_t kMaxProblemsPerKind = 1000;
 
 struct CheckProblem {
@@ -95,12 +101,11 @@ struct CheckProblem {
   // or tree id for blobs and trees; empty for "summary" entries.
   std::string object;
   std::string message;
-  // Up to kMaxAffectedPerProblem "snapshot abcd1234: /path/to/file" entries, in discovery order.
-  // A tree shared by several snapshots is walked once, so its contents are named under the first
-  // snapshot that reached it.
+  // Up to kMaxAffectedPerProblem "snapshot abcd1234: /path/to/file" entries: every snapshot that
+  // holds an affected path is named, also when snapshots share the tree (deduplication); oldest
+  // snapshot first, then in tree order. A directory stands for everything below it.
   std::vector<std::string> affected;
-  // How many further affected entries were found but not stored (past the cap, a path reached
-  // twice may be counted twice).
+  // How many further affected entries were found but not stored.
   uint64_t affected_omitted = 0;
 };
 
@@ -126,6 +131,16 @@ struct CheckResult {
     uint64_t unindexed_packs = 0, unindexed_pack_bytes = 0;  // packs no index names
   };
   std::optional<Unused> unused;
+  // Every snapshot that damage affects, oldest first: `count` paths in it (files, and directories
+  // standing for everything below them) run into some error; the first kMaxAffectedPerSnapshot
+  // of them, in tree order, in `paths`.
+  struct AffectedSnapshot {
+    Id id;
+    int64_t time_ns = 0;
+    uint64_t count = 0;
+    std::vector<std::string> paths;
+  };
+  std::vector<AffectedSnapshot> affected_snapshots;
   bool healthy() const { return errors.empty(); }
 };
 

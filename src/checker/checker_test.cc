@@ -27,10 +27,9 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
 class CheckerTest : public lifeboat::testing::SmallRepoFixture {
  protected:
   std::string In2(const std::string& path) { return "snapshot " + snap2_.Short() + ": " + path; }
-  // The bob tree is shared by both snapshots and walked once, under whichever snapshot's walk
-  // reaches it first (walks run in parallel): its files are named under exactly one of them.
-  bool InEither(const std::vector<std::string>& affected, const std::string& path) {
-    return Contains(affected, In1(path)) != Contains(affected, In2(path));
+  // The bob tree is shared by both snapshots (deduplication): its files are named under both.
+  bool InBoth(const std::vector<std::string>& affected, const std::string& path) {
+    return Contains(affected, In1(path)) && Contains(affected, In2(path));
   }
 
   // The index file that names `pack`.
@@ -434,7 +433,7 @@ TEST_F(CheckerTest, IndexDisagreeingWithPackHeaderIsAnError) {
   ASSERT_NE(p, nullptr) << Describe(r.errors);
   EXPECT_NE(p->message.find("disagree about 1 blob"), std::string::npos) << p->message;
   EXPECT_NE(p->message.find(c_.Short()), std::string::npos) << p->message;
-  EXPECT_TRUE(InEither(p->affected, "/home/bob/c.txt")) << Describe(r.errors);
+  EXPECT_TRUE(InBoth(p->affected, "/home/bob/c.txt")) << Describe(r.errors);
   EXPECT_FALSE(Contains(p->affected, In2("/home/d.txt"))) << "blob d is indexed correctly";
 }
 
@@ -473,7 +472,8 @@ TEST_F(CheckerTest, GarbageNeverCrashesAndIsAlwaysReported) {
 }
 
 TEST_F(CheckerTest, PackTrailerPointingEverywhereIsReported) {
-  // Headers that claim absurd lengths must be rejected, not followed.
+  // Headers that claim absurd lengths must be rejected, not followed. The blobs themselves are
+  // intact and the index knows where they are: the data is reachable, no file is affected.
   Bytes pack = LoadObject(ObjectType::kPack, pack_c_.Hex());
   for (uint32_t len : {0u, 1u, 0xffffffffu, static_cast<uint32_t>(pack.size())}) {
     Bytes bad = pack;
@@ -482,9 +482,104 @@ TEST_F(CheckerTest, PackTrailerPointingEverywhereIsReported) {
     CheckResult r = Check(ReadData());
     const CheckProblem* p = FindProblem(r.errors, "pack", pack_c_.Hex());
     ASSERT_NE(p, nullptr) << len << "\n" << Describe(r.errors);
-    EXPECT_TRUE(InEither(p->affected, "/home/bob/c.txt")) << Describe(r.errors);
-    EXPECT_TRUE(Contains(p->affected, In2("/home/d.txt")));
+    EXPECT_NE(p->message.find("header is damaged"), std::string::npos) << p->message;
+    EXPECT_NE(p->message.find("all 2 blob(s)"), std::string::npos) << p->message;
+    EXPECT_TRUE(p->affected.empty()) << Describe(r.errors);
+    EXPECT_TRUE(r.affected_snapshots.empty());
+    EXPECT_EQ(r.damaged_packs, std::vector<Id>{pack_c_}) << "repair packs rewrites it";
   }
+}
+
+// Issue 11 item 14: a damaged pack header used to make every blob of the pack "unreadable" and
+// every file using them affected, although the index reaches each blob and each one verifies.
+TEST_F(CheckerTest, DamagedPackHeaderWithReachableBlobsIsReportedPrecisely) {
+  Bytes pack = LoadObject(ObjectType::kPack, pack_c_.Hex());
+  pack[pack.size() - 10] ^= 0x01;  // inside the sealed header: it no longer authenticates
+  Replace(ObjectType::kPack, pack_c_.Hex(), pack);
+  for (const CheckOptions& options : {CheckOptions{}, ReadData()}) {
+    CheckResult r = Check(options);
+    EXPECT_FALSE(r.healthy()) << "a damaged header is damage (exit 4)";
+    const CheckProblem* p = FindProblem(r.errors, "pack", pack_c_.Hex());
+    ASSERT_NE(p, nullptr) << Describe(r.errors);
+    EXPECT_NE(p->message.find("pack header is damaged"), std::string::npos) << p->message;
+    EXPECT_NE(p->message.find("reachable"), std::string::npos) << p->message;
+    EXPECT_NE(p->message.find("repair packs"), std::string::npos) << p->message;
+    EXPECT_EQ(p->message.find("cannot be read"), std::string::npos) << p->message;
+    EXPECT_TRUE(p->affected.empty()) << Describe(r.errors);
+    EXPECT_EQ(FindProblem(r.errors, "blob", c_.Hex()), nullptr) << Describe(r.errors);
+    EXPECT_EQ(FindProblem(r.errors, "blob", d_.Hex()), nullptr) << Describe(r.errors);
+    EXPECT_TRUE(r.affected_snapshots.empty());
+    EXPECT_EQ(r.damaged_packs, std::vector<Id>{pack_c_});
+  }
+}
+
+TEST_F(CheckerTest, DamagedPackHeaderAndOneDamagedBlobNamesOnlyThatBlobsFiles) {
+  auto loc = writer_->index().Find(BlobType::kData, d_);
+  ASSERT_TRUE(loc.has_value());
+  Bytes pack = LoadObject(ObjectType::kPack, pack_c_.Hex());
+  pack[pack.size() - 10] ^= 0x01;
+  pack[loc->offset + 20] ^= 0x01;
+  Replace(ObjectType::kPack, pack_c_.Hex(), pack);
+  CheckResult r = Check();
+  const CheckProblem* p = FindProblem(r.errors, "pack", pack_c_.Hex());
+  ASSERT_NE(p, nullptr) << Describe(r.errors);
+  EXPECT_NE(p->message.find("1 of the 2 blob(s)"), std::string::npos) << p->message;
+  const CheckProblem* blob = FindProblem(r.errors, "blob", d_.Hex());
+  ASSERT_NE(blob, nullptr) << Describe(r.errors);
+  EXPECT_EQ(blob->affected, std::vector<std::string>{In2("/home/d.txt")});
+  EXPECT_EQ(FindProblem(r.errors, "blob", c_.Hex()), nullptr) << Describe(r.errors);
+}
+
+// Issue 11 item 13: damage in a blob that deduplication shares names every snapshot and every
+// file that uses it, not only the first snapshot whose walk reached the shared tree.
+TEST_F(CheckerTest, DamageNamesEverySnapshotAndFileThatSharesTheBlob) {
+  // Snapshot 3 (newest): blob c in a new file /other/copy.txt, and the shared bob tree again.
+  Id snap3;
+  {
+    BlobSaver saver(*writer_, BlobSaverOptions::WithWorkers(1));
+    Id other = SaveTree(saver, {File("copy.txt", {c_}), File("clean.txt", {b_})});
+    Id root = SaveTree(saver, {Dir("bob", bob_), Dir("other", other)});
+    ASSERT_TRUE(saver.Flush().ok());
+    Snapshot s;
+    s.time_ns = 3000;
+    s.paths = {"/"};
+    s.tree = root;
+    auto id = writer_->SaveSnapshot(s);
+    ASSERT_TRUE(id.ok());
+    snap3 = *id;
+  }
+  auto loc = writer_->index().Find(BlobType::kData, c_);
+  Bytes pack = LoadObject(ObjectType::kPack, pack_c_.Hex());
+  pack[loc->offset + 30] ^= 0x10;
+  Replace(ObjectType::kPack, pack_c_.Hex(), pack);
+
+  CheckResult r = Check(ReadData());
+  const CheckProblem* blob = FindProblem(r.errors, "blob", c_.Hex());
+  ASSERT_NE(blob, nullptr) << Describe(r.errors);
+  std::string in3 = "snapshot " + snap3.Short() + ": ";
+  EXPECT_EQ(blob->affected,
+            (std::vector<std::string>{In1("/home/bob/c.txt"), In2("/home/bob/c.txt"),
+                                      in3 + "/bob/c.txt", in3 + "/other/copy.txt"}))
+      << Describe(r.errors);
+  ASSERT_EQ(r.affected_snapshots.size(), 3u);
+  EXPECT_EQ(r.affected_snapshots[0].id, snap1_);
+  EXPECT_EQ(r.affected_snapshots[0].paths, std::vector<std::string>{"/home/bob/c.txt"});
+  EXPECT_EQ(r.affected_snapshots[1].id, snap2_);
+  EXPECT_EQ(r.affected_snapshots[1].paths, std::vector<std::string>{"/home/bob/c.txt"});
+  EXPECT_EQ(r.affected_snapshots[2].id, snap3);
+  EXPECT_EQ(r.affected_snapshots[2].count, 2u);
+  EXPECT_EQ(r.affected_snapshots[2].paths,
+            (std::vector<std::string>{"/bob/c.txt", "/other/copy.txt"}));
+}
+
+TEST_F(CheckerTest, LostTreePackNamesTheRootOfEverySnapshot) {
+  ASSERT_TRUE(mem_.Remove({ObjectType::kPack, pack_t_.Hex()}).ok());
+  CheckResult r = Check();
+  const CheckProblem* p = FindProblem(r.errors, "pack", pack_t_.Hex());
+  ASSERT_NE(p, nullptr) << Describe(r.errors);
+  ASSERT_EQ(r.affected_snapshots.size(), 2u) << Describe(r.errors);
+  EXPECT_EQ(r.affected_snapshots[0].paths, std::vector<std::string>{"/"});
+  EXPECT_EQ(r.affected_snapshots[1].paths, std::vector<std::string>{"/"});
 }
 
 TEST_F(CheckerTest, ProgressAndCancel) {

@@ -78,7 +78,7 @@ class ProgressPrinter {
                           {"error_count", p.errors}};
       if (p.bytes_total > 0)
         j["percent_done"] = std::min(1.0, double(p.bytes_done) / double(p.bytes_total));
-      std::cout << j.dump() << std::endl;
+      std::cout << DumpJson(j) << std::endl;
       return;
     }
     if (!tty_ || g_.quiet) return;
@@ -118,6 +118,8 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   if (f.stdin_from_command && f.paths.empty())
     return ReportError(g, Status::InvalidArgument(
                               "--stdin-from-command needs the command after `--`"));
+  // Before the password is asked for or anything is read (the archiver checks this again).
+  if (Status st = CheckSnapshotLabels(f.tags, f.host); !st.ok()) return ReportError(g, st);
   BackupOptions opt;
   if (!f.stdin_mode && !f.stdin_from_command) opt.paths = f.paths;
   opt.excludes = f.excludes;
@@ -141,7 +143,9 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   auto repo = OpenRepository(g);
   if (!repo.ok()) return ReportError(g, repo.status());
   if (!f.parent.empty()) {
-    auto p = (*repo)->FindSnapshot(f.parent);
+    std::vector<DamagedSnapshot> damaged;
+    auto p = (*repo)->FindSnapshot(f.parent, {}, &damaged);
+    WarnDamagedSnapshots(g, damaged);
     if (!p.ok()) return ReportError(g, p.status().WithContext("--parent"));
     opt.parent = p->first;
   }
@@ -150,6 +154,29 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   opt.lock = lock->get();
   Status st = (*repo)->LoadIndex();
   if (!st.ok()) return ReportError(g, st);
+  // Deduplication trusts the index only for packs that exist (doc/design.md, "Missing packs").
+  auto missing = (*repo)->DropMissingPacks();
+  if (!missing.ok()) return ReportError(g, missing.status().WithContext("listing the packs"));
+  if (!missing->packs.empty()) {
+    std::string message =
+        "the index names " + std::to_string(missing->packs.size()) +
+        " pack(s) that are missing from the repository (e.g. " + missing->packs[0].Hex() +
+        "), with " + std::to_string(missing->blobs) +
+        " blob(s) in them: this backup treats those blobs as absent and stores again the ones "
+        "it needs. Run "
+        "`lifeboat repair index` to drop the missing packs from the index, then `lifeboat "
+        "check` (snapshots that need blobs no backup stored again stay damaged: `lifeboat "
+        "repair snapshots`)";
+    if (g.json)  // like the backup's other warnings: a JSON line on stdout
+      std::cout << nlohmann::json({{"message_type", "warning"},
+                                   {"missing_packs", missing->packs.size()},
+                                   {"missing_blobs", missing->blobs},
+                                   {"message", message}})
+                       .dump()
+                << std::endl;
+    else
+      std::cerr << "lifeboat: warning: " << message << std::endl;
+  }
 
   ProgressPrinter printer(g);
   if (g.json || StderrIsTerminal()) {
@@ -157,11 +184,10 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   }
   opt.on_issue = [&g](const BackupIssue& issue, bool error) {
     if (g.json) {
-      std::cout << nlohmann::json({{"message_type", error ? "error" : "warning"},
-                                   {"item", issue.path},
-                                   {"message", issue.message}})
-                       .dump()
-                << std::endl;
+      nlohmann::json j = {{"message_type", error ? "error" : "warning"},
+                          {"message", ToValidUtf8(issue.message)}};
+      PutBytes(j, "item", issue.path);
+      std::cout << DumpJson(j) << std::endl;
     } else {
       std::cerr << "\r" << (error ? "error: " : "warning: ") << issue.path << ": "
                 << issue.message << std::endl;
@@ -244,7 +270,7 @@ void RegisterBackup(CLI::App& app, GlobalOptions& g, Runner* runner) {
   cmd->add_flag("-x,--one-file-system", f->one_file_system, "stay on the starting filesystems");
   cmd->add_option("--exclude-larger-than", f->exclude_larger_than,
                   "skip files larger than this (e.g. 2G)");
-  cmd->add_option("--tag", f->tags, "add a tag to the snapshot (repeatable)");
+  cmd->add_option("--tag", f->tags, "add a tag to the snapshot (repeatable; UTF-8 text)");
   cmd->add_option("--host", f->host, "hostname recorded in the snapshot (default: this host)");
   cmd->add_option("--parent", f->parent, "use this snapshot as parent (id prefix or latest)");
   cmd->add_flag("-f,--force", f->force, "read every file, do not use a parent snapshot");

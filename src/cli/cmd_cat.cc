@@ -185,7 +185,7 @@ void RegisterCat(CLI::App& app, GlobalOptions& g, Runner* runner) {
       }
       auto j = CatJson(**repo, f->type, f->id);
       if (!j.ok()) return ReportError(g, j.status());
-      std::cout << (g.json ? j->dump() : j->dump(2)) << std::endl;
+      std::cout << DumpJson(*j, g.json ? -1 : 2) << std::endl;
       return kExitOk;
     };
   });

@@ -1,7 +1,8 @@
 // lifeboat check: verifies the repository's structure and, with --read-data or
 // --read-data-subset, every byte of its data; names the snapshots and files any damage affects.
 // Data that no snapshot uses is reported for information (what prune would remove), never as
-// damage. Exit 0 when healthy, 4 (kExitDamaged) when damage was found, 1 when the check could not
+// damage. Exit 0 when healthy, 4 (kExitDamaged) when damage was found (also a damaged pack header
+// whose blobs all stay reachable through the index: doc/repair.md), 1 when the check could not
 // run.
 #include <chrono>
 #include <iostream>
@@ -54,11 +55,40 @@ class CheckProgressPrinter {
 };
 
 nlohmann::json ProblemJson(const CheckProblem& p) {
-  return {{"kind", p.kind},
-          {"object", p.object},
-          {"message", p.message},
-          {"affected", p.affected},
-          {"affected_omitted", p.affected_omitted}};
+  nlohmann::json j = {{"kind", p.kind},
+                      {"object", p.object},
+                      {"message", ToValidUtf8(p.message)},
+                      {"affected_omitted", p.affected_omitted}};
+  PutBytesArray(j, "affected", p.affected);  // entries hold paths: bytes (doc/json.md)
+  return j;
+}
+
+nlohmann::json AffectedSnapshotsJson(const CheckResult& r) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& a : r.affected_snapshots) {
+    nlohmann::json j = {{"id", a.id.Hex()},
+                        {"short_id", a.id.Short()},
+                        {"time", FormatTime(a.time_ns)},
+                        {"count", a.count},
+                        {"paths_omitted", a.count - a.paths.size()}};
+    PutBytesArray(j, "paths", a.paths);
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+// Which snapshots damage reaches and which of their paths: every one, for the text output.
+void PrintAffectedSnapshots(const CheckResult& r) {
+  if (r.affected_snapshots.empty()) return;
+  std::cout << "damage affects " << r.affected_snapshots.size() << " of " << r.snapshots
+            << " snapshot(s); restoring these paths from them fails:\n";
+  for (const auto& a : r.affected_snapshots) {
+    std::cout << "  snapshot " << a.id.Short() << " of " << FormatLocalTime(a.time_ns) << ": "
+              << a.count << " path(s)\n";
+    for (const auto& path : a.paths) std::cout << "    " << path << "\n";
+    if (a.count > a.paths.size())
+      std::cout << "    ... and " << a.count - a.paths.size() << " more\n";
+  }
 }
 
 std::string ProblemLine(const char* level, const CheckProblem& p) {
@@ -100,13 +130,14 @@ std::string UnusedLine(const CheckResult::Unused& u) {
 
 // What to run next, by the kinds of damage found.
 std::vector<std::string> RepairHints(const CheckResult& r) {
-  bool index = false, missing = false, unindexed = false, trees_or_blobs = false;
+  bool index = false, missing = false, unindexed = false;
+  // Only lost data needs `repair snapshots`: a pack whose damaged header hides nothing does not.
+  bool trees_or_blobs = !r.affected_snapshots.empty();
   for (const auto& p : r.errors) {
     index = index || p.kind == "index" ||
             (p.kind == "pack" && p.message.find("index and pack header disagree") !=
                                      std::string::npos);
     missing = missing || p.message.find("no index lists it") != std::string::npos;
-    trees_or_blobs = trees_or_blobs || p.kind == "blob" || p.kind == "tree" || p.kind == "pack";
   }
   // A blob that no index lists may still be in a pack that no index names.
   for (const auto& p : r.warnings)
@@ -172,6 +203,7 @@ int RunCheckCommand(const GlobalOptions& g, const CheckFlags& f) {
                {"errors", errors},
                {"warnings", warnings},
                {"damaged_packs", damaged},
+               {"affected_snapshots", AffectedSnapshotsJson(r)},
                {"unused", UnusedJson(r.unused)}});
     return r.healthy() ? kExitOk : kExitDamaged;
   }
@@ -195,6 +227,7 @@ int RunCheckCommand(const GlobalOptions& g, const CheckFlags& f) {
     if (p.affected_omitted)
       std::cout << "    ... and " << p.affected_omitted << " more affected files\n";
   }
+  PrintAffectedSnapshots(r);
   std::cout << std::flush;
   if (r.healthy()) {
     Say(g, "no errors were found");

@@ -104,12 +104,13 @@ int RunCopyCommand(const GlobalOptions& g, CopyFlags f) {
   o.on_copied = [&](const CopiedSnapshot& c) {
     std::lock_guard lock(out_mu);
     if (g.json) {
-      PrintJson({{"message_type", "copied"},
-                 {"source_id", c.source_id.Hex()},
-                 {"target_id", c.target_id.Hex()},
-                 {"time", FormatTime(c.snapshot.time_ns)},
-                 {"hostname", c.snapshot.hostname},
-                 {"paths", c.snapshot.paths}});
+      nlohmann::json j = {{"message_type", "copied"},
+                          {"source_id", c.source_id.Hex()},
+                          {"target_id", c.target_id.Hex()},
+                          {"time", FormatTime(c.snapshot.time_ns)},
+                          {"hostname", c.snapshot.hostname}};
+      PutBytesArray(j, "paths", c.snapshot.paths);
+      PrintJson(j);
       return;
     }
     printer.Finish();

@@ -147,10 +147,11 @@ class SnapshotDiffer {
   void Emit(char modifier, const std::string& path, const Node& n) {
     if (modifier == 'U' && !show_metadata_) return;
     if (g_.json) {
-      PrintJson({{"message_type", "change"},
-                 {"modifier", std::string(1, modifier)},
-                 {"path", path},
-                 {"type", std::string(NodeTypeName(n.type))}});
+      nlohmann::json j = {{"message_type", "change"},
+                          {"modifier", std::string(1, modifier)},
+                          {"type", std::string(NodeTypeName(n.type))}};
+      PutBytes(j, "path", path);
+      PrintJson(j);
     } else if (!g_.quiet) {
       std::cout << modifier << "    " << path << "\n";
     }

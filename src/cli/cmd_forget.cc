@@ -240,7 +240,9 @@ int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
   if (by_ids) {
     std::vector<std::pair<Id, Snapshot>> named;
     for (const std::string& ref : f.ids) {
-      auto found = (*repo)->FindSnapshot(ref, f.filter);
+      std::vector<DamagedSnapshot> damaged;
+      auto found = (*repo)->FindSnapshot(ref, f.filter, &damaged);
+      WarnDamagedSnapshots(g, damaged);
       if (!found.ok()) {
         release();
         return ReportError(g, found.status().WithContext("nothing removed"));
@@ -256,11 +258,15 @@ int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
       groups.push_back(std::move(gd));
     }
   } else {
-    auto all = (*repo)->ListSnapshots();
+    // A damaged snapshot file is named and left alone: it is neither kept nor removed by the
+    // policy and takes no keep slot, so every readable snapshot the policy keeps is kept.
+    std::vector<DamagedSnapshot> damaged;
+    auto all = (*repo)->ListSnapshots(&damaged);
     if (!all.ok()) {
       release();
       return ReportError(g, all.status());
     }
+    WarnDamagedSnapshots(g, damaged);
     std::vector<std::pair<Id, Snapshot>> matching;
     for (auto& e : *all)
       if (f.filter.Matches(e.second)) matching.push_back(std::move(e));
@@ -320,12 +326,11 @@ int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
         }
         failed[d.id] = st.message();
         if (g.json)
-          std::cerr << nlohmann::json({{"message_type", "error"},
-                                       {"code", std::string(StatusCodeName(st.code()))},
-                                       {"snapshot", d.id.Hex()},
-                                       {"message", "removing snapshot " + d.id.Short() + ": " +
-                                                       st.message()}})
-                           .dump()
+          std::cerr << DumpJson({{"message_type", "error"},
+                                 {"code", std::string(StatusCodeName(st.code()))},
+                                 {"snapshot", d.id.Hex()},
+                                 {"message", "removing snapshot " + d.id.Short() + ": " +
+                                                 st.message()}})
                     << std::endl;
         else
           std::cerr << "lifeboat: error: removing snapshot " << d.id.Short() << ": "

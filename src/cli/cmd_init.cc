@@ -48,9 +48,8 @@ void RegisterInit(CLI::App& app, GlobalOptions& g, Runner* runner) {
       if (!repo.ok()) return ReportError(g, repo.status());
       const RepositoryConfig& config = (*repo)->config();
       if (g.json) {
-        nlohmann::json j = {{"message_type", "initialized"},
-                            {"id", config.id.Hex()},
-                            {"repository", (*repo)->backend().Location()}};
+        nlohmann::json j = {{"message_type", "initialized"}, {"id", config.id.Hex()}};
+        PutBytes(j, "repository", (*repo)->backend().Location());  // a path: bytes (doc/json.md)
         if (config.replica_of) j["replica_of"] = config.replica_of->Hex();
         PrintJson(j);
       } else {

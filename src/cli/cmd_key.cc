@@ -138,13 +138,7 @@ int RunRemove(const GlobalOptions& g, const std::string& ref) {
   if (Status st = (*repo)->CheckNotAppendOnly("key remove"); !st.ok()) return ReportError(g, st);
   auto name = ResolveKey((*repo)->backend(), ref);
   if (!name.ok()) return ReportError(g, name.status());
-  if (*name == (*repo)->key_name())
-    return ReportError(
-        g, Status::FailedPrecondition(
-               "refusing to remove key " + Short(*name) +
-               ": it is the key currently in use (the one your password opened); open the "
-               "repository with another key's password to remove it, or use `lifeboat key "
-               "passwd` to replace it"));
+  // Repository::RemoveKey refuses the key in use (no other key is known to open the repository).
   auto lock = LockRepository(g, **repo, LockKind::kExclusive);
   if (!lock.ok()) return ReportError(g, lock.status());
   Status st = (*repo)->RemoveKey(*name);

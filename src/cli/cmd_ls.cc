@@ -97,7 +97,8 @@ class Lister {
     if (g_.json) {
       nlohmann::json j = NodeJson(n, /*with_ids=*/false);
       j.erase("name");
-      j["path"] = path;
+      j.erase("name_raw");
+      PutBytes(j, "path", path);
       j["message_type"] = "node";
       PrintJson(j);
       return;
@@ -170,14 +171,11 @@ class Lister {
 }  // namespace
 
 nlohmann::json NodeJson(const Node& n, bool with_ids) {
-  nlohmann::json j = {{"name", n.name},
-                      {"type", std::string(NodeTypeName(n.type))},
+  nlohmann::json j = {{"type", std::string(NodeTypeName(n.type))},
                       {"mode", n.mode},
                       {"permissions", ModeString(n)},
                       {"uid", n.uid},
                       {"gid", n.gid},
-                      {"user", n.user},
-                      {"group", n.group},
                       {"size", n.size},
                       {"mtime", FormatTime(n.mtime_ns)},
                       {"atime", FormatTime(n.atime_ns)},
@@ -185,8 +183,12 @@ nlohmann::json NodeJson(const Node& n, bool with_ids) {
                       {"device", n.device},
                       {"inode", n.inode},
                       {"links", n.links},
-                      {"link_target", n.link_target},
                       {"content_blobs", n.content.size()}};
+  // Names are bytes: each gets a "<field>_raw" sibling when it is not UTF-8 (doc/json.md).
+  PutBytes(j, "name", n.name);
+  PutBytes(j, "user", n.user);
+  PutBytes(j, "group", n.group);
+  PutBytes(j, "link_target", n.link_target);
   if (n.type == NodeType::kCharDevice || n.type == NodeType::kBlockDevice) j["rdev"] = n.rdev;
   if (n.sparse) j["sparse"] = true;
   if (with_ids) {
@@ -195,8 +197,11 @@ nlohmann::json NodeJson(const Node& n, bool with_ids) {
     j["content"] = content;
     if (n.subtree) j["subtree"] = n.subtree->Hex();
     nlohmann::json xattrs = nlohmann::json::array();
-    for (const auto& [name, value] : n.xattrs)
-      xattrs.push_back({{"name", name}, {"value", HexEncode(AsBytes(value))}});
+    for (const auto& [name, value] : n.xattrs) {
+      nlohmann::json x = {{"value", HexEncode(AsBytes(value))}};
+      PutBytes(x, "name", name);
+      xattrs.push_back(std::move(x));
+    }
     j["xattrs"] = xattrs;
   }
   return j;
@@ -217,13 +222,15 @@ void RegisterLs(CLI::App& app, GlobalOptions& g, Runner* runner) {
       if (!opened.ok()) return ReportError(g, opened.status());
       Repository& repo = *opened->repo;
       std::unique_ptr<RepositoryLock>& lock = opened->lock;
-      auto snap = repo.FindSnapshot(f->snapshot, f->filter);
+      std::vector<DamagedSnapshot> damaged;
+      auto snap = repo.FindSnapshot(f->snapshot, f->filter, &damaged);
+      WarnDamagedSnapshots(g, damaged);
       if (!snap.ok()) return ReportError(g, snap.status());
       std::string header;
       if (g.json) {
         nlohmann::json j = SnapshotJson(snap->first, snap->second);
         j["message_type"] = "snapshot";
-        header = j.dump();
+        header = DumpJson(j);
       } else {
         std::string paths;
         for (const auto& p : snap->second.paths) paths += (paths.empty() ? "" : " ") + p;

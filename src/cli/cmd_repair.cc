@@ -249,7 +249,9 @@ int RunRepairSnapshots(const GlobalOptions& g, const RepairFlags& f) {
       options.snapshots.push_back(*id);
       continue;
     }
-    auto found = repo.FindSnapshot(ref);
+    std::vector<DamagedSnapshot> damaged;  // repaired (forgotten) by naming their full ids
+    auto found = repo.FindSnapshot(ref, {}, &damaged);
+    WarnDamagedSnapshots(g, damaged);
     if (!found.ok()) return ReportError(g, found.status());
     options.snapshots.push_back(found->first);
   }
@@ -271,8 +273,8 @@ int RunRepairSnapshots(const GlobalOptions& g, const RepairFlags& f) {
                           {"forgotten", s.forgotten},
                           {"files_dropped", s.files_dropped},
                           {"dirs_emptied", s.dirs_emptied},
-                          {"lost", s.lost},
                           {"paths_omitted", s.paths_omitted}};
+      PutBytesArray(j, "lost", s.lost);  // "lost_raw" when a path is not UTF-8 (doc/json.md)
       j["repaired"] = s.repaired ? nlohmann::json(s.repaired->Hex()) : nlohmann::json(nullptr);
       snapshots.push_back(std::move(j));
     }

@@ -44,7 +44,9 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
       Repository& repo = *opened->repo;
       std::unique_ptr<RepositoryLock>& lock = opened->lock;
       auto [ref, subpath] = SplitSubpath(f->snapshot);
-      auto snap = repo.FindSnapshot(ref, f->filter);
+      std::vector<DamagedSnapshot> damaged;
+      auto snap = repo.FindSnapshot(ref, f->filter, &damaged);
+      WarnDamagedSnapshots(g, damaged);
       if (!snap.ok()) return ReportError(g, snap.status());
       RestoreOptions opt;
       opt.target = f->target;
@@ -53,13 +55,23 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
       opt.subtree = subpath;
       opt.verify = f->verify;
       opt.dry_run = f->dry_run;
+      opt.cancel = &g_interrupted;
       RaiseOpenFileLimit();  // one descriptor per directory level; restore starts no process
       auto r = RestoreTree(repo, snap->second.tree, opt);
       if (lock) lock->Release().IgnoreError();
       if (!r.ok()) return ReportError(g, r.status());
       if (g.json) {
-        nlohmann::json errors = nlohmann::json::array();
-        for (const auto& e : r->errors) errors.push_back({{"path", e.path}, {"message", e.message}});
+        nlohmann::json errors = nlohmann::json::array(), warnings = nlohmann::json::array();
+        for (const auto& e : r->errors) {
+          nlohmann::json error = {{"message", ToValidUtf8(e.message)}};
+          PutBytes(error, "path", e.path);
+          errors.push_back(std::move(error));
+        }
+        for (const auto& w : r->warnings) {
+          nlohmann::json warning = {{"message", ToValidUtf8(w.message)}};
+          PutBytes(warning, "path", w.path);
+          warnings.push_back(std::move(warning));
+        }
         PrintJson({{"message_type", "summary"},
                    {"snapshot_id", snap->first.Hex()},
                    {"files", r->files},
@@ -69,7 +81,9 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
                    {"bytes", r->bytes},
                    {"verified_files", r->verified_files},
                    {"dry_run", f->dry_run},
-                   {"errors", errors}});
+                   {"setid_dropped", r->setid_dropped},
+                   {"errors", errors},
+                   {"warnings", warnings}});
       } else {
         Say(g, std::string(f->dry_run ? "would restore" : "restored") + " snapshot " +
                    snap->first.Short() + " to " + f->target + ": " + std::to_string(r->files) +
@@ -78,6 +92,9 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
         if (f->verify)
           Say(g, "verified " + std::to_string(r->verified_files) + " files against the snapshot");
       }
+      if (!g.json)
+        for (const auto& w : r->warnings)
+          std::cerr << "lifeboat: warning: " << w.path << ": " << w.message << "\n";
       if (!r->errors.empty()) {
         std::cerr << "lifeboat: " << r->errors.size() << " error(s) during restore:\n";
         for (const auto& e : r->errors) std::cerr << "  " << e.path << ": " << e.message << "\n";

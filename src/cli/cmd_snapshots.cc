@@ -17,18 +17,32 @@ nlohmann::json SnapshotJson(const Id& id, const Snapshot& s) {
   nlohmann::json j = {{"id", id.Hex()},
                       {"short_id", id.Short()},
                       {"time", FormatTime(s.time_ns)},
-                      {"hostname", s.hostname},
-                      {"username", s.username},
-                      {"paths", s.paths},
-                      {"tags", s.tags},
                       {"tree", s.tree.Hex()},
                       {"incomplete", s.incomplete},
                       {"program_version", s.program_version}};
+  PutBytes(j, "hostname", s.hostname);
+  PutBytes(j, "username", s.username);
+  PutBytesArray(j, "paths", s.paths);  // names are bytes: "paths_raw" when needed (doc/json.md)
+  PutBytesArray(j, "tags", s.tags);
   if (s.parent) j["parent"] = s.parent->Hex();
   if (s.original) j["original"] = s.original->Hex();  // set on copies (doc/replication.md)
   if (s.repaired_from) j["repaired_from"] = s.repaired_from->Hex();
   j["summary"] = SummaryToJson(s.summary);
   return j;
+}
+
+void WarnDamagedSnapshots(const GlobalOptions& g, const std::vector<DamagedSnapshot>& damaged) {
+  for (const DamagedSnapshot& d : damaged) {
+    if (g.json)
+      std::cerr << nlohmann::json({{"message_type", "warning"},
+                                   {"code", std::string(StatusCodeName(d.problem.code()))},
+                                   {"snapshot_file", d.name},
+                                   {"message", DescribeDamagedSnapshot(d)}})
+                       .dump()
+                << std::endl;
+    else
+      std::cerr << "lifeboat: warning: " << DescribeDamagedSnapshot(d) << std::endl;
+  }
 }
 
 void RegisterSnapshots(CLI::App& app, GlobalOptions& g, Runner* runner) {
@@ -41,8 +55,11 @@ void RegisterSnapshots(CLI::App& app, GlobalOptions& g, Runner* runner) {
     *runner = [&g, filter, latest]() -> int {
       auto repo = OpenRepository(g);
       if (!repo.ok()) return ReportError(g, repo.status());
-      auto all = (*repo)->ListSnapshots();
+      // A damaged snapshot file is named (stderr) and the others are listed: exit 0.
+      std::vector<DamagedSnapshot> damaged;
+      auto all = (*repo)->ListSnapshots(&damaged);
       if (!all.ok()) return ReportError(g, all.status());
+      WarnDamagedSnapshots(g, damaged);
       std::vector<std::pair<Id, Snapshot>> shown;
       for (auto& e : *all)
         if (filter->Matches(e.second)) shown.push_back(std::move(e));

@@ -16,6 +16,7 @@
 
 #include "backend/open_backend.h"
 #include "util/file_io.h"
+#include "util/json_bytes.h"
 #include "util/subprocess.h"
 
 namespace lifeboat::cli {
@@ -246,11 +247,12 @@ int ExitCodeFor(const Status& st) {
 int ReportError(const GlobalOptions& g, const Status& st) {
   int code = ExitCodeFor(st);
   if (g.json) {
+    // The message may quote a path that is not UTF-8: shown with U+FFFD (doc/json.md).
     nlohmann::json j = {{"message_type", "error"},
                         {"code", std::string(StatusCodeName(st.code()))},
-                        {"message", st.message()},
+                        {"message", ToValidUtf8(st.message())},
                         {"exit_code", code}};
-    std::cerr << j.dump() << std::endl;
+    std::cerr << DumpJson(j) << std::endl;
   } else {
     std::cerr << "lifeboat: error: " << st.message() << std::endl;
   }
@@ -262,7 +264,7 @@ void Say(const GlobalOptions& g, const std::string& line) {
   std::cout << line << std::endl;
 }
 
-void PrintJson(const nlohmann::json& j) { std::cout << j.dump() << std::endl; }
+void PrintJson(const nlohmann::json& j) { std::cout << DumpJson(j) << std::endl; }
 
 std::string FormatBytes(uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};

@@ -16,6 +16,7 @@
 
 #include "repository/lock.h"
 #include "repository/repository.h"
+#include "util/json_bytes.h"
 
 namespace lifeboat::cli {
 
@@ -108,6 +109,8 @@ int ExitCodeFor(const Status& st);
 
 // Prints to stdout unless --quiet; for human-readable progress and results.
 void Say(const GlobalOptions& g, const std::string& line);
+// One line of JSON on stdout; never throws (util/json_bytes.h: DumpJson). Fields that hold names
+// or paths are set with PutBytes/PutBytesArray so that they survive exactly (doc/json.md).
 void PrintJson(const nlohmann::json& j);
 
 std::string FormatBytes(uint64_t bytes);
@@ -135,6 +138,9 @@ void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner);
 
 // The JSON form of a snapshot used by `snapshots --json` and other listings.
 nlohmann::json SnapshotJson(const Id& id, const Snapshot& s);
+// Warns on stderr about each snapshot file that a listing skipped as damaged (text, or one JSON
+// object per line with --json, so that stdout stays valid JSON). Defined in cmd_snapshots.cc.
+void WarnDamagedSnapshots(const GlobalOptions& g, const std::vector<DamagedSnapshot>& damaged);
 
 // The JSON form of one tree node, used by `ls --json` (with "path" added) and `cat tree`.
 // `with_ids` adds "content" (data blob ids), "subtree" and "xattrs" (values hex); without it

@@ -86,7 +86,13 @@ int Main(int argc, char** argv) {
   }
   if (!runner) return kExitUsage;
   InstallSignalHandlers();
-  return runner();
+  // Last line of defence: an exception escaping a command is a bug, but catching it here unwinds
+  // the command (its lock is released by RAII) and ends with exit 1 instead of an abort.
+  try {
+    return runner();
+  } catch (const std::exception& e) {
+    return ReportError(g, Status::Internal(std::string("internal error: ") + e.what()));
+  }
 }
 
 }  // namespace lifeboat::cli

@@ -142,11 +142,22 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
   index.Compact();  // positions cover every entry
 
   // 1. What the snapshots use. Every snapshot must load: one we cannot read might need anything.
-  auto snapshots = repo.ListSnapshots();
+  std::vector<DamagedSnapshot> damaged;
+  auto snapshots = repo.ListSnapshots(&damaged);
   if (!snapshots.ok())
     return Status::FailedPrecondition(
         "prune refuses to run: " + snapshots.status().message() +
         ". Nothing was deleted. Remove or repair that snapshot first (`lifeboat check`).");
+  if (!damaged.empty()) {
+    std::string msg = "prune refuses to run: " + std::to_string(damaged.size()) +
+                      " snapshot file(s) cannot be read, so prune cannot tell which data they "
+                      "need. Nothing was deleted. Bring back an intact copy, or remove each "
+                      "with `lifeboat repair snapshots --forget ID` (its data then counts as "
+                      "unused), and prune again:";
+    for (const DamagedSnapshot& d : damaged)
+      msg += "\n  snapshots/" + d.name + ": " + d.problem.message();
+    return Status::FailedPrecondition(msg);
+  }
   if (!options.assume_removed.empty() && !options.dry_run)
     return Status::InvalidArgument("assume_removed is only allowed in a dry run");
   std::unordered_set<Id, IdHash> removed(options.assume_removed.begin(),
@@ -159,7 +170,22 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
   int workers = options.workers > 0
                     ? options.workers
                     : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
-  LB_RETURN_IF_ERROR(MarkUsed(repo, roots, &used, workers, options, &stats.trees));
+  Status marked = MarkUsed(repo, roots, &used, workers, options, &stats.trees);
+  if (marked.code() == StatusCode::kFailedPrecondition) {
+    // Objects the snapshots need are not in the index. If packs exist that no index names, the
+    // index is incomplete (lost or damaged index files) and those objects are most likely there:
+    // the remedy is `repair index`, never deleting around them.
+    auto inventory = repo.TakePackInventory();
+    if (inventory.ok() && !inventory->unindexed.empty())
+      return Status::FailedPrecondition(
+          "prune refuses to run: the index is incomplete: " +
+          std::to_string(inventory->unindexed.size()) +
+          " pack(s) in the repository are named by no index file, and objects the snapshots "
+          "need are not in the index (they are probably in those packs). Nothing was deleted. "
+          "Run `lifeboat repair index` first (it rebuilds the index from the packs), then "
+          "prune again. Details: " + marked.message());
+  }
+  LB_RETURN_IF_ERROR(marked);
 
   // 2. Per pack: bytes on the backend, used and unused blobs.
   std::unordered_map<Id, PackUsage, IdHash> packs;

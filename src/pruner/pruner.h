@@ -76,8 +76,9 @@ struct PruneStats {
 
 // Plans and (unless dry_run) carries out a prune. REQUIRES: repo.LoadIndex() has run. On success
 // (not a dry run) repo.index() is reloaded from the new index files. Returns:
-//   FailedPrecondition: the repository or key is append-only; a snapshot, tree or referenced blob
-//     is missing or unreadable (nothing was deleted; the message says to run check/repair);
+//   FailedPrecondition: the repository or key is append-only; a snapshot file is damaged; a
+//     tree or referenced blob is missing or unreadable (nothing was deleted; the message says
+//     to run check/repair, and `repair index` first when packs exist that no index names);
 //   Corruption: a blob to repack failed verification (nothing was deleted);
 //   Cancelled: options.cancel was set before a destructive step; Locked: the lock was lost;
 //   the backend's error otherwise. Any failure leaves every snapshot restorable.

@@ -227,6 +227,57 @@ TEST_F(PrunerTest, RefusesWhenUsedDataIsMissingAndDeletesNothing) {
   (void)kept;
 }
 
+// Issue 11, item 1: with the index files lost, every pack is unindexed and the snapshots' trees
+// "missing". Prune must say that the index is incomplete and that `repair index` comes first.
+TEST_F(PrunerTest, RefusesWhenTheIndexIsIncompleteAndSaysToRepairItFirst) {
+  for (int i = 0; i < 4; ++i) WriteFile(src_ + "/f" + std::to_string(i), RandomBytes(300000, i));
+  Id snapshot = Backup();
+  {
+    auto repo = Open();
+    std::vector<std::string> names;
+    ASSERT_TRUE(repo->backend()
+                    .List(ObjectType::kIndex, "",
+                          [&](const ObjectInfo& info) {
+                            names.push_back(info.name);
+                            return Status::Ok();
+                          })
+                    .ok());
+    for (const auto& n : names) ASSERT_TRUE(repo->backend().Remove({ObjectType::kIndex, n}).ok());
+  }
+  auto before = Listing();
+  auto r = Prune(*Open(), PruneOptions{});
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("index is incomplete"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("Run `lifeboat repair index` first"), std::string::npos);
+  EXPECT_EQ(Listing(), before);
+  (void)snapshot;
+}
+
+// Issue 11, item 12: a damaged snapshot file means prune cannot know what is used: it refuses,
+// naming the file, until the snapshot is explicitly removed.
+TEST_F(PrunerTest, RefusesWhileASnapshotFileIsDamagedAndNamesIt) {
+  Id kept = TwoSnapshotsForgetFirst();
+  Id other = Backup();
+  {
+    auto repo = Open();
+    ObjectHandle h{ObjectType::kSnapshot, other.Hex()};
+    auto data = repo->backend().Load(h, 0, 0);
+    ASSERT_TRUE(data.ok());
+    (*data)[20] ^= 0x20;
+    ASSERT_TRUE(repo->backend().Remove(h).ok());
+    ASSERT_TRUE(repo->backend().Save(h, *data).ok());
+  }
+  auto before = Listing();
+  auto r = Prune(*Open(), PruneOptions{});
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("snapshots/" + other.Hex()), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("repair snapshots --forget"), std::string::npos);
+  EXPECT_EQ(Listing(), before);
+  (void)kept;
+}
+
 TEST_F(PrunerTest, RefusesWhenABlobToRepackIsDamagedAndDeletesNothing) {
   TwoSnapshotsForgetFirst();
   PruneOptions dry;

@@ -72,7 +72,7 @@ struct RepairIndexResult {
   std::vector<PackProblem> damaged_packs;
   uint64_t damaged_blobs = 0;
   uint64_t index_files_old = 0;          // index files found (all are superseded)
-  uint64_t index_files_undecodable = 0;  // of those, files that could not be read or decoded
+  uint64_t index_files_undecodable = 0;  // of those, damaged files (do not decrypt or decode)
   std::vector<Id> index_files_written;   // empty for a dry run
   uint64_t index_files_removed = 0;
 };
@@ -82,8 +82,10 @@ struct RepairIndexResult {
 // backend (including ones that cannot be decoded), then removes those files. Does not need
 // repo.LoadIndex() (index files may be what is broken). On success (not a dry run) repo.index()
 // holds exactly the new index (repo.index_files() is stale: LoadIndex() refreshes it); after a
-// failure it may hold part of it, so LoadIndex() again before using it. Errors: listing fails, a pack read fails for a reason other than
-// damage (I/O: nothing is written then), storing the index fails, the lock is lost (Locked).
+// failure it may hold part of it, so LoadIndex() again before using it. Errors: listing fails, a
+// pack or an old index file cannot be read for a reason other than damage (I/O: nothing is
+// written then, since the old files are removed at the end and what they say would be lost),
+// storing the index fails, the lock is lost (Locked).
 Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lock,
                                       const RepairIndexOptions& options);
 
@@ -198,6 +200,10 @@ struct RepairSnapshotsResult {
 // the original's fields with the new root tree, repaired_from = the original's id and the tag
 // kRepairedTag added. Undamaged snapshots are not touched (same id). A damaged snapshot that a
 // stored snapshot already names in repaired_from (an earlier run) is not repaired twice.
+// A complete view first (doc/repair.md): when data is found gone while packs exist that no index
+// names, the repair stops with FailedPrecondition before writing or removing anything (also in a
+// dry run) and says to run RepairIndex first: the "lost" data is probably in those packs.
+// Snapshot files that cannot be read do not depend on the index and are handled regardless.
 // REQUIRES: repo.LoadIndex() succeeded.
 Result<RepairSnapshotsResult> RepairSnapshots(Repository& repo, const RepositoryLock* lock,
                                               const RepairSnapshotsOptions& options);

@@ -105,6 +105,8 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
 
   // 2. The old index files: counted, and read for what they say about the unreadable packs, so
   //    that blobs still intact in them stay findable (and salvageable by `repair packs`).
+  //    Every old file is removed at the end, so one that could not be read for a reason other
+  //    than damage (I/O, network) stops the repair: what it says would be lost with it.
   std::unordered_map<Id, std::vector<PackedBlob>, IdHash> old_entries;  // GUARDED_BY(mu)
   std::atomic<uint64_t> undecodable{0};
   ParallelFor(index_infos.size(), workers, options.cancel, [&](size_t i) {
@@ -112,6 +114,14 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
     Result<IndexFile> file =
         plain.ok() ? DecodeIndexFile(*plain) : Result<IndexFile>(plain.status());
     if (!file.ok()) {
+      if (!file.status().IsCorruption()) {
+        std::lock_guard guard(mu);
+        if (first_error.ok())
+          first_error = file.status().WithContext(
+              "reading old index file " + index_infos[i].name +
+              " (nothing was changed; run the repair again once it can be read)");
+        return;
+      }
       ++undecodable;
       return;
     }
@@ -123,6 +133,7 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
       list.insert(list.end(), p.blobs.begin(), p.blobs.end());
     }
   });
+  if (!first_error.ok()) return first_error;
   if (IsCancelled(options.cancel)) return Status::Cancelled("repair index interrupted");
   r.index_files_undecodable = undecodable;
 

@@ -31,11 +31,13 @@ void AddPath(std::vector<std::string>* list, uint64_t* omitted, std::string path
     ++*omitted;
 }
 
-// Walks trees depth-first, rewriting each damaged one once (memoized by tree id).
+// Walks trees depth-first, rewriting each damaged one once (memoized by tree id). Rewritten
+// trees are only kept in memory (they are few: those on the paths to damage) until Store():
+// nothing is written before the caller has decided that the repair may go ahead.
 class TreeRepairer {
  public:
-  TreeRepairer(Repository& repo, BlobSaver* saver, std::unordered_set<Id, IdHash> packs)
-      : repo_(repo), saver_(saver), packs_(std::move(packs)) {}
+  TreeRepairer(Repository& repo, std::unordered_set<Id, IdHash> packs)
+      : repo_(repo), packs_(std::move(packs)) {}
 
   Result<TreeOutcome> Visit(const Id& tree) {
     if (intact_.count(tree)) return TreeOutcome{};
@@ -99,7 +101,16 @@ class TreeRepairer {
     return out;
   }
 
-  uint64_t trees_written() const { return trees_written_; }
+  // Saves the rewritten trees through `saver`; returns how many were new to the repository.
+  Result<uint64_t> Store(BlobSaver& saver) {
+    uint64_t added_count = 0;
+    for (auto& [id, encoded] : pending_) {
+      LB_ASSIGN_OR_RETURN(bool added, saver.Save(BlobType::kTree, id, std::move(encoded)));
+      if (added) ++added_count;
+    }
+    pending_.clear();
+    return added_count;
+  }
 
  private:
   // The first content blob that is not in the index, or whose pack is not in the backend.
@@ -114,10 +125,7 @@ class TreeRepairer {
   Result<Id> Save(const Tree& tree) {
     Bytes encoded = EncodeTree(tree);
     Id id = repo_.codec().ComputeId(encoded);
-    if (saver_) {
-      LB_ASSIGN_OR_RETURN(bool added, saver_->Save(BlobType::kTree, id, std::move(encoded)));
-      if (added) ++trees_written_;
-    }
+    if (pending_ids_.insert(id).second) pending_.emplace_back(id, std::move(encoded));
     return id;
   }
 
@@ -130,12 +138,12 @@ class TreeRepairer {
   }
 
   Repository& repo_;
-  BlobSaver* saver_;  // null for a dry run
   const std::unordered_set<Id, IdHash> packs_;
   std::unordered_set<Id, IdHash> intact_;
   std::unordered_map<Id, TreeOutcome, IdHash> done_;  // changed or lost trees
   std::optional<Id> empty_tree_;
-  uint64_t trees_written_ = 0;
+  std::vector<std::pair<Id, Bytes>> pending_;  // rewritten trees, not yet stored
+  std::unordered_set<Id, IdHash> pending_ids_;
 };
 
 }  // namespace
@@ -146,10 +154,8 @@ Result<RepairSnapshotsResult> RepairSnapshots(Repository& repo, const Repository
   Backend& backend = repo.backend();
   RepairSnapshotsResult r;
 
-  LB_ASSIGN_OR_RETURN(std::vector<ObjectInfo> pack_infos, ListObjects(backend, ObjectType::kPack));
-  std::unordered_set<Id, IdHash> packs;
-  for (const ObjectInfo& info : pack_infos)
-    if (auto id = Id::FromHex(info.name)) packs.insert(*id);
+  // One listing of the packs: which exist, and whether the index names them all.
+  LB_ASSIGN_OR_RETURN(PackInventory inventory, repo.TakePackInventory());
 
   // Every snapshot is loaded: a replacement from an earlier run may exist for a selected one.
   LB_ASSIGN_OR_RETURN(std::vector<ObjectInfo> snapshot_infos,
@@ -181,10 +187,7 @@ Result<RepairSnapshotsResult> RepairSnapshots(Repository& repo, const Repository
   }
   auto wanted = [&](const Id& id) { return selected.empty() || selected.count(id) > 0; };
 
-  std::unique_ptr<BlobSaver> saver;
-  if (!options.dry_run)
-    saver = std::make_unique<BlobSaver>(repo, BlobSaverOptions::WithWorkers(options.workers));
-  TreeRepairer trees(repo, saver.get(), std::move(packs));
+  TreeRepairer trees(repo, std::move(inventory.present));
 
   struct Pending {
     size_t report;  // into r.snapshots
@@ -235,13 +238,28 @@ Result<RepairSnapshotsResult> RepairSnapshots(Repository& repo, const Repository
     }
     r.snapshots.push_back(std::move(report));
   }
+  // Data counts as gone only if the view is complete: packs that no index names probably hold
+  // it (index files lost or damaged). Dropping files, or forgetting a snapshot whose root "is
+  // gone", would then throw away what `repair index` recovers (doc/repair.md, "A complete view").
+  bool data_gone = std::any_of(r.snapshots.begin(), r.snapshots.end(),
+                               [](const SnapshotRepairReport& s) { return !s.unreadable; });
+  if (data_gone && !inventory.unindexed.empty())
+    return Status::FailedPrecondition(
+        "repair snapshots refuses to run: the index is incomplete: " +
+        std::to_string(inventory.unindexed.size()) +
+        " pack(s) in the repository are named by no index file, so data the snapshots need "
+        "may only look lost (e.g. pack " + inventory.unindexed.front().Hex() +
+        "). Nothing was changed. Run `lifeboat repair index` first (it rebuilds the index from "
+        "the packs), then `lifeboat check` and, if still needed, repair snapshots again.");
   if (options.dry_run) return r;
 
   // The rewritten trees are durable before any snapshot names them, and each replacement is
   // stored before its original may be forgotten.
-  LB_RETURN_IF_ERROR(saver->Flush().WithContext("saving repaired trees"));
-  r.trees_written = trees.trees_written();
-  saver.reset();
+  {
+    BlobSaver saver(repo, BlobSaverOptions::WithWorkers(options.workers));
+    LB_ASSIGN_OR_RETURN(r.trees_written, trees.Store(saver));
+    LB_RETURN_IF_ERROR(saver.Flush().WithContext("saving repaired trees"));
+  }
   if (!to_write.empty())
     LB_RETURN_IF_ERROR(CheckLock(lock, options.cancel, "storing the repaired snapshots"));
   for (Pending& p : to_write) {

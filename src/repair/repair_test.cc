@@ -149,6 +149,71 @@ TEST_F(RepairTest, RepairIndexAfterIndexFilesWereDeleted) {
   EXPECT_EQ(n, 11u);
 }
 
+// Issue 11, item 1: with every index file gone, all data looked lost, and `repair snapshots
+// --forget` forgot every snapshot although every pack was intact. Now it refuses (a dry run too)
+// while packs exist that no index names, and changes nothing; after `repair index` all is well.
+TEST_F(RepairTest, RepairSnapshotsRefusesWhileTheIndexIsIncomplete) {
+  for (const auto& name : Names(ObjectType::kIndex))
+    ASSERT_TRUE(mem_.Remove({ObjectType::kIndex, name}).ok());
+  std::vector<std::string> before = Listing();
+  for (bool dry_run : {true, false}) {
+    auto r = RunRepairSnapshots({.snapshots = {}, .forget = true, .dry_run = dry_run});
+    EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("Run `lifeboat repair index` first"), std::string::npos)
+        << r.status().message();
+    EXPECT_EQ(Listing(), before);
+  }
+  ASSERT_TRUE(RunRepairIndex().ok());
+  auto r = RunRepairSnapshots({.snapshots = {}, .forget = true});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->snapshots.empty());
+  EXPECT_EQ(Names(ObjectType::kSnapshot).size(), 2u);
+  EXPECT_TRUE(Check().healthy());
+}
+
+// A damaged snapshot file does not depend on the index: an incomplete index does not stop it
+// from being forgotten (the other snapshots, intact in unindexed packs, are left alone).
+TEST_F(RepairTest, UnreadableSnapshotFileIsForgottenEvenWithAnIncompleteIndex) {
+  Bytes bad = LoadObject(ObjectType::kSnapshot, snap2_.Hex());
+  bad[bad.size() / 2] ^= 1;
+  Replace(ObjectType::kSnapshot, snap2_.Hex(), bad);
+  ASSERT_TRUE(mem_.Remove({ObjectType::kIndex, Names(ObjectType::kIndex)[0]}).ok());
+  auto r = RunRepairSnapshots({.snapshots = {snap2_}, .forget = true});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->snapshots.size(), 1u);
+  EXPECT_TRUE(r->snapshots[0].unreadable);
+  EXPECT_EQ(Names(ObjectType::kSnapshot), std::vector<std::string>{snap1_.Hex()});
+}
+
+// An old index file that cannot be read for a reason other than damage (I/O) stops repair index
+// before it writes anything: the old files are removed at the end, and what this one says about
+// unreadable packs would be lost with it.
+TEST_F(RepairTest, RepairIndexStopsWhenAnOldIndexFileCannotBeRead) {
+  class FailingIndexLoad : public ForwardingBackend {
+   public:
+    FailingIndexLoad(Backend* inner, std::string name)
+        : ForwardingBackend(inner), name_(std::move(name)) {}
+    Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
+      if (h.type == ObjectType::kIndex && h.name == name_)
+        return Status::IOError("simulated read error");
+      return ForwardingBackend::Load(h, offset, length);
+    }
+
+   private:
+    std::string name_;
+  };
+  std::vector<std::string> before = Listing();
+  auto repo = Repository::Open(
+      std::make_unique<FailingIndexLoad>(&mem_, Names(ObjectType::kIndex)[0]), "pw");
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  auto lock = Lock(**repo);
+  auto r = RepairIndex(**repo, lock.get(), {});
+  EXPECT_EQ(r.status().code(), StatusCode::kIOError) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("nothing was changed"), std::string::npos);
+  lock.reset();
+  EXPECT_EQ(Listing(), before);
+}
+
 TEST_F(RepairTest, RepairIndexReplacesDamagedAndSupersededIndexFiles) {
   std::vector<std::string> old = Names(ObjectType::kIndex);
   ASSERT_GE(old.size(), 2u);
@@ -180,7 +245,7 @@ TEST_F(RepairTest, RepairIndexWithoutLockOrWithALostLockWritesNothing) {
   std::vector<std::string> before = Listing();
   now += 11LL * 60 * 1000000000;  // no refresh for 11 minutes: the lock is lost
   auto r = RepairIndex(*repo, lock.get(), {});
-  EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().ToString();
+  EXPECT_EQ(r.status().code(), StatusCode::kLocked) << r.status().ToString();
   EXPECT_EQ(Listing(), before);
 }
 

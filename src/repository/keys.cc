@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "repository/json_fields.h"
+#include "util/json_bytes.h"
 
 namespace lifeboat {
 
@@ -127,7 +128,7 @@ Result<Bytes> CreateKeyFile(const MasterKey& mk, std::string_view password, cons
             {"username", Username()},
             {"append_only", append_only},
             {"data", HexEncode(sealed)}};
-  std::string text = j.dump();
+  std::string text = DumpJson(j);  // a host or user name that is not UTF-8 becomes U+FFFD
   return Bytes(text.begin(), text.end());
 }
 
@@ -197,11 +198,13 @@ Result<MasterKey> OpenNamedKeyFile(std::string_view name, ByteView file,
     return Status::Corruption("key file " + std::string(name) + " is damaged: " +
                               std::string(why));
   };
-  if (HexEncode(crypto::Sha256(file)) != name)
-    return damaged("its content does not match its name (the SHA-256 of the file)");
   auto master = OpenKeyFile(file, password);
-  if (!master.ok() && master.status().code() == StatusCode::kCorruption)
-    return damaged(master.status().message());
+  // Opened: the AEAD authenticated the master key material, so it is the real one even if the
+  // file was altered elsewhere (`check` reports such a file).
+  if (master.ok()) return master;
+  if (master.status().code() == StatusCode::kCorruption) return damaged(master.status().message());
+  if (HexEncode(crypto::Sha256(file)) != name)  // a wrong password cannot be told from the damage
+    return damaged("its content does not match its name (the SHA-256 of the file)");
   return master;
 }
 

@@ -53,10 +53,11 @@ Result<Bytes> CreateKeyFile(const MasterKey& mk, std::string_view password, cons
 // Unwraps a key file. Unauthenticated when the password does not match; Corruption when the
 // file is malformed.
 Result<MasterKey> OpenKeyFile(ByteView file, std::string_view password);
-// Unwraps the key file stored as keys/<name>. Key files are named by their SHA-256 (format §1), so
-// a file whose content does not hash to its name, or that does not parse, is damaged:
-// Corruption "key file <name> is damaged: ...". Unauthenticated ("password does not match this
-// key") only for an intact file the password does not open.
+// Unwraps the key file stored as keys/<name>. Key files are named by their SHA-256 (format §1): a
+// file that does not parse, or that the password does not open and whose content does not hash
+// to its name, is damaged: Corruption "key file <name> is damaged: ...". Unauthenticated
+// ("password does not match this key") only for an intact file the password does not open. A
+// file the password opens is used even if its hash is off (the AEAD authenticated the key).
 Result<MasterKey> OpenNamedKeyFile(std::string_view name, ByteView file,
                                    std::string_view password);
 // Parses the public fields (no password needed).

@@ -234,6 +234,12 @@ TEST(KeysTest, ANamedKeyFileThatDoesNotMatchItsNameIsDamagedNotAWrongPassword) {
     EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
     EXPECT_NE(st.message().find("key file " + name + " is damaged"), std::string::npos) << st.message();
   }
+  // Damage outside the sealed key: the password still opens it (the AEAD vouches for the key),
+  // and a password it does not open cannot be told from the damage.
+  Bytes spaced = *file;
+  spaced.push_back(' ');
+  EXPECT_TRUE(OpenNamedKeyFile(name, spaced, "pw").ok());
+  EXPECT_EQ(OpenNamedKeyFile(name, spaced, "wrong").status().code(), StatusCode::kCorruption);
   // Content that hashes to its name but does not parse is damaged too.
   std::string junk_text = "not json";
   ByteView junk = AsBytes(junk_text);

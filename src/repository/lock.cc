@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "repository/json_fields.h"
+#include "util/json_bytes.h"
 
 namespace lifeboat {
 
@@ -34,7 +35,7 @@ static Bytes EncodeLock(LockKind kind, int64_t time_ns) {
             {"hostname", Hostname()},
             {"username", Username()},
             {"pid", static_cast<int64_t>(getpid())}};
-  std::string s = j.dump();
+  std::string s = DumpJson(j);  // a host or user name that is not UTF-8 becomes U+FFFD
   return Bytes(s.begin(), s.end());
 }
 
@@ -64,7 +65,7 @@ static void MarkStale(LockInfo* info, const LockOptions& options) {
   if (age > options.stale_after_ns) {
     info->stale = true;
     info->stale_reason = "not refreshed for " + std::to_string(age / 60000000000LL) + " minutes";
-  } else if (info->hostname == Hostname() && info->pid > 0 &&
+  } else if (info->hostname == ToValidUtf8(Hostname()) && info->pid > 0 &&
              ::kill(static_cast<pid_t>(info->pid), 0) != 0 && errno == ESRCH) {
     info->stale = true;
     info->stale_reason = "process " + std::to_string(info->pid) + " no longer runs on this host";

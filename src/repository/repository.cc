@@ -271,6 +271,7 @@ Result<std::string> Repository::AddKey(std::string_view password, const KdfParam
   LB_ASSIGN_OR_RETURN(Bytes file, CreateKeyFile(master_, password, kdf, append_only || key_append_only_));
   std::string name = HexEncode(crypto::Sha256(file));
   LB_RETURN_IF_ERROR(backend_->Save({ObjectType::kKey, name}, file));
+  keys_added_.push_back(name);
   return name;
 }
 
@@ -279,8 +280,24 @@ Status Repository::RemoveKey(const std::string& name) {
   bool found = false;
   for (const auto& [n, info] : keys) found = found || n == name;
   if (!found) return Status::NotFound("no key named " + name);
-  if (keys.size() == 1) return Status::FailedPrecondition("refusing to remove the last key");
-  return backend_->Remove({ObjectType::kKey, name});
+  // Counting key files is not enough: one may be a stray key of an interrupted init, which opens
+  // nothing. Only keys proven in this session (opened with, or added) count as a way back in.
+  std::vector<std::string> proven = keys_added_;
+  proven.push_back(key_name_);
+  bool other = false;
+  for (const auto& k : proven) {
+    bool gone = std::find(keys_removed_.begin(), keys_removed_.end(), k) != keys_removed_.end();
+    other = other || (k != name && !gone);
+  }
+  if (!other)
+    return Status::FailedPrecondition(
+        "refusing to remove key " + name.substr(0, 8) +
+        ": it is the key currently in use (the one your password opened), and no other key is "
+        "known to open this repository; open the repository with another key's password to "
+        "remove it, or use `lifeboat key passwd` to replace it");
+  LB_RETURN_IF_ERROR(backend_->Remove({ObjectType::kKey, name}));
+  keys_removed_.push_back(name);
+  return Status::Ok();
 }
 
 Result<Id> Repository::SaveUnpacked(ObjectType type, ByteView plaintext) {
@@ -342,7 +359,9 @@ Status Repository::LoadIndex() {
 
 Status Repository::LoadIndexFiles(const std::vector<std::string>& names,
                                   std::unordered_set<Id, IdHash>* superseded,
-                                  std::vector<Id>* loaded) {
+                                  std::vector<Id>* loaded,
+                                  const std::unordered_set<Id, IdHash>* skip,
+                                  uint64_t* skipped_blobs) {
   // Decrypting and decoding is CPU-bound: spread it over the cores.
   std::mutex mu;
   int workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -351,12 +370,56 @@ Status Repository::LoadIndexFiles(const std::vector<std::string>& names,
     Result<IndexFile> file =
         plain.ok() ? DecodeIndexFile(*plain) : Result<IndexFile>(plain.status());
     if (!file.ok()) return file.status().WithContext("index " + names[i]);
-    for (const auto& pack : file->packs) index_.BulkAdd(pack.name, pack.blobs);
+    uint64_t skipped = 0;
+    for (const auto& pack : file->packs) {
+      if (!skip || !skip->count(pack.name))
+        index_.BulkAdd(pack.name, pack.blobs);
+      else
+        skipped += pack.blobs.size();
+    }
     std::lock_guard lock(mu);
+    if (skipped_blobs) *skipped_blobs += skipped;
     superseded->insert(file->supersedes.begin(), file->supersedes.end());
     if (auto id = Id::FromHex(names[i])) loaded->push_back(*id);
     return Status::Ok();
   });
+}
+
+Result<PackInventory> Repository::TakePackInventory() {
+  PackInventory inv;
+  LB_RETURN_IF_ERROR(backend_->List(ObjectType::kPack, "", [&](const ObjectInfo& info) {
+    if (auto id = Id::FromHex(info.name)) inv.present.insert(*id);
+    return Status::Ok();
+  }));
+  std::unordered_set<Id, IdHash> indexed;
+  for (const Id& pack : index_.Packs()) {
+    indexed.insert(pack);
+    if (!inv.present.count(pack)) inv.missing.push_back(pack);
+  }
+  for (const Id& pack : inv.present)
+    if (!indexed.count(pack)) inv.unindexed.push_back(pack);
+  std::sort(inv.missing.begin(), inv.missing.end());
+  std::sort(inv.unindexed.begin(), inv.unindexed.end());
+  return inv;
+}
+
+Result<MissingPacks> Repository::DropMissingPacks() {
+  LB_ASSIGN_OR_RETURN(PackInventory inv, TakePackInventory());
+  MissingPacks out;
+  if (inv.missing.empty()) return out;
+  std::unordered_set<Id, IdHash> missing(inv.missing.begin(), inv.missing.end());
+  out.packs = std::move(inv.missing);
+  // Reloaded rather than filtered: the index keeps one location per blob, and a copy in a pack
+  // that exists (a blob stored twice) must stay findable.
+  std::vector<std::string> names;
+  for (const Id& id : index_files_) names.push_back(id.Hex());
+  index_.Clear();
+  std::unordered_set<Id, IdHash> ignored;
+  std::vector<Id> loaded;
+  LB_RETURN_IF_ERROR(LoadIndexFiles(names, &ignored, &loaded, &missing, &out.blobs));
+  index_files_ = std::move(loaded);
+  index_.Compact();
+  return out;
 }
 
 Result<Bytes> Repository::LoadBlobAt(const BlobLocation& loc, const Id& id) {
@@ -407,18 +470,31 @@ Result<Snapshot> Repository::LoadSnapshot(const Id& id) {
   return s;
 }
 
-Result<std::vector<std::pair<Id, Snapshot>>> Repository::ListSnapshots() {
+Result<std::vector<std::pair<Id, Snapshot>>> Repository::ListSnapshots(
+    std::vector<DamagedSnapshot>* damaged) {
   std::vector<Id> ids;
   LB_RETURN_IF_ERROR(backend_->List(ObjectType::kSnapshot, "", [&](const ObjectInfo& info) {
     auto id = Id::FromHex(info.name);
-    if (!id) return Status::Corruption("snapshot object with a bad name: " + info.name);
-    ids.push_back(*id);
+    if (id) {
+      ids.push_back(*id);
+      return Status::Ok();
+    }
+    Status bad = Status::Corruption("snapshot object with a bad name: " + info.name);
+    if (!damaged) return bad;
+    damaged->push_back(DamagedSnapshot{info.name, bad});
     return Status::Ok();
   }));
   std::vector<std::pair<Id, Snapshot>> out;
   for (const Id& id : ids) {
-    LB_ASSIGN_OR_RETURN(Snapshot s, LoadSnapshot(id));
-    out.emplace_back(id, std::move(s));
+    auto s = LoadSnapshot(id);
+    if (!s.ok()) {
+      // Only damage is skipped: a snapshot that could not be read for another reason (I/O, a
+      // network error) may be perfectly fine, and a caller must not act as if it did not exist.
+      if (!damaged || !s.status().IsCorruption()) return s.status();
+      damaged->push_back(DamagedSnapshot{id.Hex(), s.status()});
+      continue;
+    }
+    out.emplace_back(id, std::move(*s));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     if (a.second.time_ns != b.second.time_ns) return a.second.time_ns < b.second.time_ns;
@@ -428,9 +504,10 @@ Result<std::vector<std::pair<Id, Snapshot>>> Repository::ListSnapshots() {
 }
 
 Result<std::pair<Id, Snapshot>> Repository::FindSnapshot(std::string_view ref,
-                                                         const SnapshotFilter& filter) {
+                                                         const SnapshotFilter& filter,
+                                                         std::vector<DamagedSnapshot>* damaged) {
   if (ref == "latest") {
-    LB_ASSIGN_OR_RETURN(auto all, ListSnapshots());
+    LB_ASSIGN_OR_RETURN(auto all, ListSnapshots(damaged));
     for (auto it = all.rbegin(); it != all.rend(); ++it)
       if (filter.Matches(it->second)) return std::move(*it);
     return Status::NotFound("no snapshot matches 'latest'" +

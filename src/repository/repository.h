@@ -63,6 +63,20 @@ struct InitOptions {
   std::optional<ReplicaSource> replica_of;
 };
 
+// The packs in the backend compared with the index (Repository::TakePackInventory): the view a
+// decision to delete or to reuse data must start from (doc/repair.md, "A complete view").
+struct PackInventory {
+  std::unordered_set<Id, IdHash> present;  // pack objects in the backend
+  std::vector<Id> unindexed;  // present, named by no loaded index file (sorted)
+  std::vector<Id> missing;    // named by the index, not present (sorted)
+};
+
+// What Repository::DropMissingPacks left out of the index.
+struct MissingPacks {
+  std::vector<Id> packs;  // sorted
+  uint64_t blobs = 0;     // entries the index files list in them
+};
+
 class Repository {
  public:
   // Creates a new repository on an empty backend: config and a first key for `password`. With
@@ -75,7 +89,7 @@ class Repository {
   // Opens an existing repository. NoRepository when there is no config or it is not Lifeboat's
   // (a restic repository is named as such); Unauthenticated when no intact key matches
   // `password` (damaged key files are listed too); Corruption when every key file is damaged
-  // (content not matching its name, or not parsing: each is named) or when a key matched but the
+  // (not parsing, or not opened and not matching its name: each is named) or when a key matched but the
   // config does not decrypt with it; the backend's error when a key file could not be read (the
   // password could not be checked against it). Nothing is written in any case.
   static Result<std::unique_ptr<Repository>> Open(std::unique_ptr<Backend> backend,
@@ -110,6 +124,17 @@ class Repository {
   MasterIndex& index() { return index_; }
   const MasterIndex& index() const { return index_; }
 
+  // Lists the packs in the backend (one listing, no reads) and compares them with index().
+  // REQUIRES: LoadIndex() has run. The backend's error if the listing fails.
+  Result<PackInventory> TakePackInventory();
+  // For backup (doc/design.md, "Missing packs"): takes the inventory and, when index() names
+  // packs that are missing from the backend, reloads the index files without them, so their
+  // blobs count as absent and are stored again instead of being reused. Duplicates of those blobs
+  // in packs that exist stay indexed. Returns what was dropped (nothing when no pack is missing).
+  // The index files themselves are left alone: `lifeboat repair index` removes the entries.
+  // REQUIRES: LoadIndex() has run; no other user of the index meanwhile.
+  Result<MissingPacks> DropMissingPacks();
+
   // --- unpacked objects: index, snapshot, lock ---
   // Seals `plaintext` and stores it under the SHA-256 of the stored bytes.
   Result<Id> SaveUnpacked(ObjectType type, ByteView plaintext);
@@ -125,18 +150,31 @@ class Repository {
   // --- snapshots ---
   Result<Id> SaveSnapshot(const Snapshot& s);
   Result<Snapshot> LoadSnapshot(const Id& id);
-  // All snapshots, oldest first. A snapshot that cannot be read is an error naming it.
-  Result<std::vector<std::pair<Id, Snapshot>>> ListSnapshots();
+  // All snapshots, oldest first. With `damaged` null, a snapshot file that is damaged (or not
+  // named like a snapshot) is an error naming it: for callers that need every snapshot (prune,
+  // copy). With `damaged` set, such files are appended there instead and the readable snapshots
+  // are returned (listings, `latest`: warn with DescribeDamagedSnapshot and carry on). Any other
+  // failure (listing, I/O) is an error either way: a snapshot is never skipped for it.
+  Result<std::vector<std::pair<Id, Snapshot>>> ListSnapshots(
+      std::vector<DamagedSnapshot>* damaged = nullptr);
   // Resolves "latest" (newest matching `filter`) or a unique hex prefix of a snapshot id.
-  // NotFound / InvalidArgument ("ambiguous") with a message that says what to do.
+  // NotFound / InvalidArgument ("ambiguous") with a message that says what to do. For "latest",
+  // `damaged` works as in ListSnapshots: set, damaged snapshot files are skipped and named there
+  // (a damaged file cannot be matched against the filter, so "latest" is the newest readable).
   Result<std::pair<Id, Snapshot>> FindSnapshot(std::string_view ref,
-                                               const SnapshotFilter& filter = {});
+                                               const SnapshotFilter& filter = {},
+                                               std::vector<DamagedSnapshot>* damaged = nullptr);
 
   // --- keys ---
   // Adds a key file for `password`. A session opened with an append-only key can only add
   // append-only keys (`append_only` is forced on), so it cannot escalate.
   Result<std::string> AddKey(std::string_view password, const KdfParams& kdf,
                              bool append_only = false);
+  // Removes key file `name`. Refused (FailedPrecondition, nothing removed) when no other key
+  // known to open this repository would be left: the key this session was opened with and the
+  // keys it added are the only ones known to (other key files may be stray or damaged; no
+  // password is at hand to try them). So the key in use can only be removed after AddKey.
+  // NotFound when there is no such key file; the backend's error if a key cannot be listed/read.
   Status RemoveKey(const std::string& name);
 
  private:
@@ -144,8 +182,12 @@ class Repository {
              std::string key_name);
   // Puts an AppendOnlyBackend under the repository when the config or `key` says so.
   void EnforceAppendOnly(const KeyFileInfo* key);
+  // Loads `names` into index_, leaving out the packs in `skip` (may be null; *skipped_blobs
+  // counts their entries).
   Status LoadIndexFiles(const std::vector<std::string>& names,
-                        std::unordered_set<Id, IdHash>* superseded, std::vector<Id>* loaded);
+                        std::unordered_set<Id, IdHash>* superseded, std::vector<Id>* loaded,
+                        const std::unordered_set<Id, IdHash>* skip = nullptr,
+                        uint64_t* skipped_blobs = nullptr);
 
   std::unique_ptr<Backend> backend_;
   RepositoryConfig config_;
@@ -158,6 +200,8 @@ class Repository {
   BlobCodec codec_;
   GearTable gear_;
   Chunker chunker_;
+  std::vector<std::string> keys_added_;    // by AddKey in this session: known to open it
+  std::vector<std::string> keys_removed_;  // by RemoveKey in this session
   MasterIndex index_;
   std::vector<Id> index_files_;
   std::vector<Id> superseded_index_files_;

@@ -1,10 +1,12 @@
 #include "repository/snapshot.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "repository/json_fields.h"
 #include "repository/keys.h"
+#include "util/json_bytes.h"
 
 namespace lifeboat {
 
@@ -42,17 +44,17 @@ Bytes EncodeSnapshot(const Snapshot& s) {
             {"username", s.username},
             {"uid", s.uid},
             {"gid", s.gid},
-            {"paths", s.paths},
             {"tags", s.tags},
             {"tree", s.tree.Hex()},
-            {"excludes", s.excludes},
             {"program_version", s.program_version},
             {"incomplete", s.incomplete},
             {"summary", SummaryToJson(s.summary)}};
+  PutBytesArray(j, "paths", s.paths);
+  PutBytesArray(j, "excludes", s.excludes);
   if (s.parent) j["parent"] = s.parent->Hex();
   if (s.original) j["original"] = s.original->Hex();
   if (s.repaired_from) j["repaired_from"] = s.repaired_from->Hex();
-  std::string text = j.dump();
+  std::string text = DumpJson(j);
   return Bytes(text.begin(), text.end());
 }
 
@@ -73,9 +75,14 @@ Result<Snapshot> DecodeSnapshot(ByteView data) {
     s.username = j.value("username", "");
     s.uid = IntegerOr<uint32_t>(j, "uid", 0);
     s.gid = IntegerOr<uint32_t>(j, "gid", 0);
-    s.paths = j.at("paths").get<std::vector<std::string>>();
+    if (!j.contains("paths")) return Status::Corruption("snapshot has no paths");
+    auto paths = GetBytesArray(j, "paths");
+    if (!paths.ok()) return paths.status().WithContext("snapshot");
+    s.paths = std::move(*paths);
     s.tags = j.value("tags", std::vector<std::string>{});
-    s.excludes = j.value("excludes", std::vector<std::string>{});
+    auto excludes = GetBytesArray(j, "excludes");
+    if (!excludes.ok()) return excludes.status().WithContext("snapshot");
+    s.excludes = std::move(*excludes);
     s.program_version = j.value("program_version", "");
     s.incomplete = j.value("incomplete", false);
     auto tree = Id::FromHex(j.at("tree").get<std::string>());
@@ -123,6 +130,36 @@ Result<Snapshot> DecodeSnapshot(ByteView data) {
   return s;
 }
 
+// `s` with every byte that is not part of valid UTF-8 shown as \xNN, for error messages.
+static std::string ShowBytes(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    size_t n = 1;
+    while (n <= 4 && i + n <= s.size() && !IsValidUtf8(s.substr(i, n))) ++n;
+    if (n <= 4 && i + n <= s.size()) {
+      out += s.substr(i, n);
+      i += n;
+      continue;
+    }
+    char buf[8];
+    snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(s[i]));
+    out += buf;
+    ++i;
+  }
+  return out;
+}
+
+Status CheckSnapshotLabels(const std::vector<std::string>& tags, const std::string& host) {
+  for (const auto& tag : tags)
+    if (!IsValidUtf8(tag))
+      return Status::InvalidArgument("tag '" + ShowBytes(tag) +
+                                     "' is not valid UTF-8: tags are labels and must be text");
+  if (!IsValidUtf8(host))
+    return Status::InvalidArgument("host name '" + ShowBytes(host) +
+                                   "' is not valid UTF-8: host names are labels and must be text");
+  return Status::Ok();
+}
+
 static std::vector<std::string> SplitComma(const std::string& s) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -151,6 +188,15 @@ bool SnapshotFilter::Matches(const Snapshot& s) const {
     if (std::find(s.paths.begin(), s.paths.end(), p) == s.paths.end()) return false;
   }
   return true;
+}
+
+std::string DescribeDamagedSnapshot(const DamagedSnapshot& d) {
+  if (!Id::FromHex(d.name))
+    return "snapshots/" + d.name + " is not named like a snapshot (" + d.problem.message() +
+           ") and was skipped; if nothing of yours put it there, remove the file";
+  return "skipped damaged snapshot file snapshots/" + d.name + " (" + d.problem.message() +
+         "). If no other repository holds an intact copy to bring back, remove it with "
+         "`lifeboat repair snapshots --forget " + d.name + "`";
 }
 
 }  // namespace lifeboat

@@ -52,10 +52,30 @@ struct Snapshot {
   bool HasTag(std::string_view tag) const;
 };
 
+// The snapshot file's JSON (format §9). Paths and excludes are bytes: one that is not valid UTF-8
+// is written lossily in "paths"/"excludes" and exactly in the parallel "paths_raw"/"excludes_raw"
+// (doc/json.md). Tags, hostname and username are text; the archiver refuses tags and a --host
+// that are not valid UTF-8 (CheckSnapshotLabels), and any other invalid byte in them is written
+// as U+FFFD. Never throws.
 Bytes EncodeSnapshot(const Snapshot& s);
 // The "summary" object of a snapshot's JSON (format §9); the CLI's --json output uses it too.
 nlohmann::json SummaryToJson(const SnapshotSummary& m);
+// Reads "paths_raw"/"excludes_raw" when present (Corruption when they are not as long as
+// "paths"/"excludes" or not canonical base64).
 Result<Snapshot> DecodeSnapshot(ByteView json);
+
+// Tags and the host name are labels that people type and match: they must be valid UTF-8.
+// InvalidArgument naming the offending value (invalid bytes shown as \xNN) otherwise.
+Status CheckSnapshotLabels(const std::vector<std::string>& tags, const std::string& host);
+
+// A snapshot file that cannot be used: damaged (its content does not match its name, does not
+// decrypt or does not decode) or not named like a snapshot. Returned by ListSnapshots(&damaged).
+struct DamagedSnapshot {
+  std::string name;  // the file's name under snapshots/
+  Status problem;
+};
+// "skipped damaged snapshot file snapshots/<name> (<why>). ..." with what to run.
+std::string DescribeDamagedSnapshot(const DamagedSnapshot& d);
 
 // Which snapshots a command applies to (`--host`, `--tag`, `--path`); empty fields match all.
 struct SnapshotFilter {

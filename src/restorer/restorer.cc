@@ -9,48 +9,39 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <list>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "restorer/dir_chain.h"
 #include "restorer/path_filter.h"
+#include "restorer/restore_plan.h"
+#include "restorer/restore_pool.h"
+#include "restorer/sparse_write.h"
 #include "util/file_io.h"
+#include "util/parallel_for.h"
 
 namespace lifeboat {
 namespace {
+
+using restore::BlobCache;
+using restore::BuildPlan;
+using restore::GroupHardlinks;
+using restore::ParentRel;
+using restore::Plan;
+using restore::PlanEntry;
+using restore::ProgressReporter;
+using restore::TaskPool;
 
 constexpr uint64_t kJobBytes = 4u << 20;   // one content job covers about this many bytes
 constexpr size_t kCacheBytes = 16u << 20;  // LRU cache of recently loaded blobs (>= 2 max-size blobs)
 // Files at least this large are written through (WriteThrough) job by job.
 constexpr uint64_t kWriteThroughBytes = 16u << 20;
-constexpr auto kProgressInterval = std::chrono::milliseconds(250);
 
 bool RunningAsRoot() { return ::geteuid() == 0; }
-
-std::string JoinPath(std::string_view dir, std::string_view name) {
-  std::string s(dir);
-  if (s.empty() || s.back() != '/') s += '/';
-  s += name;
-  return s;
-}
-
-std::string ParentRel(const std::string& rel) {
-  size_t slash = rel.rfind('/');
-  return slash == std::string::npos ? std::string() : rel.substr(0, slash);
-}
-
-bool AllZero(const Bytes& b) {
-  if (b.empty()) return true;
-  return b[0] == 0 && std::memcmp(b.data(), b.data() + 1, b.size() - 1) == 0;
-}
 
 timespec ToTimespec(int64_t ns) {
   int64_t sec = ns / 1000000000, rem = ns % 1000000000;
@@ -65,273 +56,7 @@ timespec ToTimespec(int64_t ns) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The plan: every entry to restore, in pre-order (a directory before its contents).
-
-struct PlanEntry {
-  Node node;
-  std::string snap_path;   // "/srv/data/x"
-  std::string rel;         // relative to the target: "data/x"
-  uint32_t depth = 0;      // 1 = directly inside the target
-  int64_t primary = -1;    // hardlink names: index of the entry restored as the file
-  bool has_links = false;  // a file that later entries link to
-};
-
-struct Plan {
-  std::vector<PlanEntry> entries;
-  std::vector<RestoreError> errors;  // directories whose tree could not be read
-};
-
-class Walker {
- public:
-  Walker(Repository& repo, const PathFilter& filter, Plan* plan)
-      : repo_(repo), filter_(filter), plan_(plan) {}
-
-  // Appends the selected nodes of `tree` (snapshot path `snap_dir`, target-relative `rel_dir`) and
-  // everything selected below them. `selected`: an ancestor matched an include (or there are no
-  // includes). Returns whether anything was appended.
-  bool Walk(Tree tree, const std::string& snap_dir, const std::string& rel_dir, uint32_t depth,
-            bool selected) {
-    bool kept_any = false;
-    for (Node& n : tree.nodes) {
-      std::string path = JoinPath(snap_dir, n.name);
-      if (!IsValidNodeName(n.name)) {  // DecodeTree rejects these; never trust a name blindly
-        plan_->errors.push_back({path, "invalid file name in the snapshot; not restored"});
-        continue;
-      }
-      const bool is_dir = n.type == NodeType::kDir;
-      if (filter_.Excluded(path, is_dir)) continue;
-      const bool sel = selected || filter_.Included(path, is_dir);
-      if (!is_dir && !sel) continue;
-      if (is_dir && !sel && !filter_.MayIncludeBelow(path)) continue;
-
-      const size_t index = plan_->entries.size();
-      std::optional<Id> subtree = n.subtree;
-      PlanEntry e;
-      e.rel = rel_dir.empty() ? n.name : rel_dir + "/" + n.name;
-      e.depth = depth;
-      e.snap_path = path;
-      e.node = std::move(n);
-      plan_->entries.push_back(std::move(e));
-      if (!is_dir) {
-        kept_any = true;
-        continue;
-      }
-      bool kept_below = false;
-      if (!subtree) {
-        plan_->errors.push_back({path, "directory node has no subtree id (corrupt tree)"});
-      } else {
-        auto sub = repo_.LoadTree(*subtree);
-        if (!sub.ok()) {
-          plan_->errors.push_back(
-              {path, "cannot read directory contents: " + sub.status().message()});
-        } else {
-          std::string rel = plan_->entries[index].rel;
-          kept_below = Walk(std::move(*sub), path, rel, depth + 1, sel);
-        }
-      }
-      if (sel || kept_below) {
-        kept_any = true;
-      } else {
-        plan_->entries.resize(index);  // walked only because an include might match below
-      }
-    }
-    return kept_any;
-  }
-
- private:
-  Repository& repo_;
-  const PathFilter& filter_;
-  Plan* plan_;
-};
-
-Result<Plan> BuildPlan(Repository& repo, const Id& root, const RestoreOptions& o,
-                       const PathFilter& filter) {
-  auto loaded = repo.LoadTree(root);
-  if (!loaded.ok()) return loaded.status().WithContext("loading the snapshot's root tree");
-  Tree tree = std::move(*loaded);
-  Plan plan;
-  Walker walker(repo, filter, &plan);
-  bool selected = !filter.has_includes();
-  std::string snap_dir = "/";
-  auto comps = SplitPath(o.subtree);
-  for (size_t i = 0; i < comps.size(); ++i) {
-    auto it = std::lower_bound(tree.nodes.begin(), tree.nodes.end(), comps[i],
-                               [](const Node& n, std::string_view name) { return n.name < name; });
-    if (it == tree.nodes.end() || it->name != comps[i])
-      return Status::NotFound("\"" + o.subtree + "\" is not in the snapshot (no \"" +
-                              std::string(comps[i]) + "\" in " + snap_dir +
-                              "); list the snapshot with `lifeboat ls`");
-    std::string path = JoinPath(snap_dir, it->name);
-    const bool is_dir = it->type == NodeType::kDir;
-    if (filter.Excluded(path, is_dir)) return plan;  // everything below is excluded
-    if (filter.Included(path, is_dir)) selected = true;
-    if (!is_dir) {
-      if (i + 1 != comps.size())
-        return Status::InvalidArgument(path + " is not a directory (subtree \"" + o.subtree +
-                                       "\")");
-      Tree single;
-      single.nodes.push_back(std::move(*it));
-      walker.Walk(std::move(single), snap_dir, "", 1, selected);
-      return plan;
-    }
-    if (!it->subtree) return Status::Corruption(path + ": directory node has no subtree id");
-    auto sub = repo.LoadTree(*it->subtree);
-    if (!sub.ok()) return sub.status().WithContext("loading " + path);
-    tree = std::move(*sub);
-    snap_dir = path;
-  }
-  walker.Walk(std::move(tree), snap_dir, "", 1, selected);
-  return plan;
-}
-
-// Marks every file with links > 1 whose (device, inode) was seen before as a link to the first.
-void GroupHardlinks(Plan* plan) {
-  std::map<std::pair<uint64_t, uint64_t>, size_t> first;
-  for (size_t i = 0; i < plan->entries.size(); ++i) {
-    PlanEntry& e = plan->entries[i];
-    if (e.node.type != NodeType::kFile || e.node.links <= 1) continue;
-    auto [it, inserted] = first.emplace(std::make_pair(e.node.device, e.node.inode), i);
-    if (!inserted) {
-      e.primary = static_cast<int64_t>(it->second);
-      plan->entries[it->second].has_links = true;
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Helpers shared by restore and verify.
-
-// A fixed pool of threads running tasks from a bounded queue. Submit blocks while it is full.
-class TaskPool {
- public:
-  TaskPool(int threads, size_t capacity) : capacity_(capacity) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
-  }
-  ~TaskPool() {
-    {
-      std::lock_guard l(mu_);
-      stop_ = true;
-    }
-    work_cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  void Submit(std::function<void()> task) {
-    std::unique_lock l(mu_);
-    space_cv_.wait(l, [&] { return queue_.size() < capacity_; });
-    queue_.push_back(std::move(task));
-    work_cv_.notify_one();
-  }
-  // Blocks until every submitted task has finished.
-  void Wait() {
-    std::unique_lock l(mu_);
-    idle_cv_.wait(l, [&] { return queue_.empty() && active_ == 0; });
-  }
-
- private:
-  void Loop() {
-    for (;;) {
-      std::function<void()> task;
-      {
-        std::unique_lock l(mu_);
-        work_cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        task = std::move(queue_.front());
-        queue_.pop_front();
-        ++active_;
-      }
-      space_cv_.notify_one();
-      task();
-      {
-        std::lock_guard l(mu_);
-        --active_;
-        if (queue_.empty() && active_ == 0) idle_cv_.notify_all();
-      }
-    }
-  }
-
-  const size_t capacity_;
-  std::mutex mu_;
-  std::condition_variable work_cv_, space_cv_, idle_cv_;
-  std::deque<std::function<void()>> queue_;  // GUARDED_BY(mu_)
-  size_t active_ = 0;                        // GUARDED_BY(mu_)
-  bool stop_ = false;                        // GUARDED_BY(mu_)
-  std::vector<std::thread> threads_;
-};
-
-// Least-recently-used cache of decoded blobs, bounded in bytes. Thread-safe.
-class BlobCache {
- public:
-  explicit BlobCache(size_t capacity) : capacity_(capacity) {}
-  std::shared_ptr<const Bytes> Get(const Id& id) {
-    std::lock_guard l(mu_);
-    auto it = map_.find(id);
-    if (it == map_.end()) return nullptr;
-    lru_.splice(lru_.begin(), lru_, it->second);
-    return it->second->second;
-  }
-  void Put(const Id& id, std::shared_ptr<const Bytes> data) {
-    if (data->size() > capacity_ / 4) return;
-    std::lock_guard l(mu_);
-    if (map_.count(id)) return;
-    size_ += data->size();
-    lru_.emplace_front(id, std::move(data));
-    map_[id] = lru_.begin();
-    while (size_ > capacity_ && !lru_.empty()) {
-      size_ -= lru_.back().second->size();
-      map_.erase(lru_.back().first);
-      lru_.pop_back();
-    }
-  }
-
- private:
-  const size_t capacity_;
-  std::mutex mu_;
-  std::list<std::pair<Id, std::shared_ptr<const Bytes>>> lru_;    // GUARDED_BY(mu_), newest first
-  std::unordered_map<Id, decltype(lru_)::iterator, IdHash> map_;  // GUARDED_BY(mu_)
-  size_t size_ = 0;                                               // GUARDED_BY(mu_)
-};
-
-// Calls `fn` with `snapshot()` every kProgressInterval on its own thread, and once more with
-// final = true from Stop().
-class ProgressReporter {
- public:
-  ProgressReporter(std::function<void(const RestoreProgress&)> fn,
-                   std::function<RestoreProgress()> snapshot)
-      : fn_(std::move(fn)), snapshot_(std::move(snapshot)) {
-    if (!fn_) return;
-    thread_ = std::thread([this] {
-      std::unique_lock l(mu_);
-      while (!stop_) {
-        if (cv_.wait_for(l, kProgressInterval, [&] { return stop_; })) break;
-        l.unlock();
-        fn_(snapshot_());
-        l.lock();
-      }
-      l.unlock();
-      RestoreProgress p = snapshot_();
-      p.final = true;
-      fn_(p);
-    });
-  }
-  ~ProgressReporter() { Stop(); }
-  void Stop() {
-    if (!thread_.joinable()) return;
-    {
-      std::lock_guard l(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::function<void(const RestoreProgress&)> fn_;
-  std::function<RestoreProgress()> snapshot_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // GUARDED_BY(mu_)
-  std::thread thread_;
-};
 
 int WorkerCount(const RestoreOptions& o) {
   if (o.workers > 0) return o.workers;
@@ -358,28 +83,6 @@ Status WriteThrough(int fd, uint64_t offset, uint64_t length) {
   return Status::Ok();
 }
 
-// Opens the directory `name` in the directory open as `dirfd`, never following a symlink. `rel`
-// (the path below the target that `name` ends) names it in errors.
-Result<FileDescriptor> OpenChildDir(int dirfd, const std::string& name, const std::string& rel) {
-  FileDescriptor fd(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (fd.valid()) return fd;
-  int err = errno;
-  if (err == ELOOP || err == ENOTDIR)
-    return Status::FailedPrecondition("\"" + rel + "\": \"" + name +
-                                      "\" is not a directory (a symlink is never followed)");
-  return PosixError("open directory \"" + rel + "\"", err);
-}
-
-// Opens the directory `rel` below `root_fd` one component at a time, refusing symlinks.
-Result<FileDescriptor> OpenDirBeneath(int root_fd, const std::string& rel) {
-  FileDescriptor cur(::fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
-  if (!cur.valid()) return PosixError("dup target directory");
-  for (std::string_view comp : SplitPath(rel)) {
-    LB_ASSIGN_OR_RETURN(cur, OpenChildDir(cur.get(), std::string(comp), rel));
-  }
-  return cur;
-}
-
 // Locations of a file's blobs, in order. NotFound naming the first blob the index lacks.
 Result<std::vector<BlobLocation>> LocateContent(Repository& repo, const Node& node) {
   std::vector<BlobLocation> locs;
@@ -396,7 +99,9 @@ Result<std::vector<BlobLocation>> LocateContent(Repository& repo, const Node& no
 }
 
 // Re-reads the restored file of `e` below `root_fd` and compares its blob ids with the snapshot.
-Status VerifyFile(Repository& repo, int root_fd, const PlanEntry& e) {
+// Cancelled when `cancel` is set (checked before each blob).
+Status VerifyFile(Repository& repo, int root_fd, const PlanEntry& e,
+                  const std::atomic<bool>* cancel) {
   LB_ASSIGN_OR_RETURN(FileDescriptor dir, OpenDirBeneath(root_fd, ParentRel(e.rel)));
   const char* name = e.node.name.c_str();
   // O_NOATIME keeps the restored atime (allowed for the owner and for root).
@@ -419,6 +124,7 @@ Status VerifyFile(Repository& repo, int root_fd, const PlanEntry& e) {
   Bytes buf;
   uint64_t offset = 0;
   for (size_t k = 0; k < locs.size(); ++k) {
+    if (IsCancelled(cancel)) return Status::Cancelled("verification interrupted");
     buf.resize(locs[k].raw_length);
     LB_RETURN_IF_ERROR(PReadExact(fd.get(), buf.data(), buf.size(), offset, "restored file"));
     if (repo.codec().ComputeId(buf) != e.node.content[k])
@@ -428,6 +134,29 @@ Status VerifyFile(Repository& repo, int root_fd, const PlanEntry& e) {
     offset += buf.size();
   }
   return Status::Ok();
+}
+
+// How many threads, queued jobs and open directories the descriptors left allow. Each worker
+// may hold a pack file while it reads; each file being written holds its descriptor and may hold
+// its directory's; a reopened directory needs two while it is opened. The defaults (cores, 4 jobs
+// per worker) apply whenever the limit is not tiny; under `ulimit -n 16` this is one worker, one
+// queued job and two open directories.
+struct DescriptorBudget {
+  int workers;
+  size_t queue;
+  size_t dirs;
+};
+
+DescriptorBudget BudgetDescriptors(int workers) {
+  const size_t spare = SpareDescriptors();
+  workers = std::clamp(workers, 1, static_cast<int>(std::clamp<size_t>(spare / 8, 1, 4096)));
+  const size_t w = static_cast<size_t>(workers);
+  const size_t reserve = 4 + 2 * w;  // pack reads, a reopening, the lock's refresh
+  const size_t avail = spare > reserve ? spare - reserve : 0;
+  const size_t queue = std::clamp<size_t>(avail / 3, 1, 4 * w);
+  const size_t files = queue + w + 1;
+  const size_t dirs = avail > 2 * files + 2 ? avail - 2 * files : 2;
+  return {workers, queue, dirs};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -464,7 +193,9 @@ class Restorer {
   // One regular file being restored; shared by its content jobs.
   struct FileWork {
     size_t entry = 0;
-    std::shared_ptr<FileDescriptor> dir;  // the parent directory
+    // The parent directory. Set before the jobs start; once `done`, the main thread may drop it
+    // (ReleaseLinkDirs) under `mu`.
+    std::shared_ptr<FileDescriptor> dir;
     FileDescriptor fd;                    // written by jobs, closed by Finish
     std::vector<BlobLocation> locs;
     std::vector<uint64_t> offsets;
@@ -504,7 +235,11 @@ class Restorer {
   Status WriteBlob(FileWork& w, size_t k);
   void FinishFile(const std::shared_ptr<FileWork>& w);
   void LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir);
-  void MakeLink(const FileWork& w, size_t i, int dirfd);
+  // Links entry i (in the directory `dirfd`) to w's file, which is in `from_dirfd`.
+  void MakeLink(const FileWork& w, int from_dirfd, size_t i, int dirfd);
+  // Drops the directory descriptors that finished files with later hardlinks hold (LinkEntry
+  // reopens the directory when it needs it). Main thread.
+  void ReleaseLinkDirs();
   void CreateSpecial(size_t i, int dirfd);
   // Runs `create` (returns 0 or -1 with errno); on EEXIST replaces the existing non-directory
   // when overwrite is set, or reports kSkipped.
@@ -512,8 +247,21 @@ class Restorer {
                                const std::function<int()>& create);
   // Ownership, mode, xattrs, times. Uses `fd` when >= 0, else (dirfd, name) without following.
   void ApplyMetadata(const PlanEntry& e, int fd, int dirfd);
+  // Whether ownership of `n` is what the snapshot has after ApplyMetadata's chown step.
+  bool OwnerRestored(const Node& n, int fd, int dirfd, uid_t uid, gid_t gid);
   void FinishDirs();
   void VerifyAll(TaskPool& pool);
+  bool Cancelled() const { return IsCancelled(opt_.cancel); }
+  // After an open failed for lack of descriptors: releases the walk's shallower directories and
+  // waits for the files being written (their descriptors close). Main thread only.
+  void FreeDescriptors() {
+    if (chain_) chain_->ReleaseAllButDeepest();
+    if (pool_) pool_->Wait();
+    ReleaseLinkDirs();
+  }
+  // The directory `e` is created in (the walk's level e.depth - 1), reopened if it was released;
+  // null when it was not restored or cannot be reopened (then an error names `e`).
+  std::shared_ptr<FileDescriptor> ParentDir(const PlanEntry& e);
 
   Repository& repo_;
   const RestoreOptions& opt_;
@@ -525,14 +273,19 @@ class Restorer {
   std::unordered_set<Id, IdHash> zero_blobs_;  // GUARDED_BY(zero_mu_)
 
   FileDescriptor root_fd_;
+  size_t hole_block_ = 4096;  // zero blocks of this size are left as holes (HoleBlockSize)
+  DescriptorBudget budget_{1, 1, 2};
   TaskPool* pool_ = nullptr;
-  std::vector<std::shared_ptr<FileDescriptor>> dir_stack_;  // main thread: open dirs by depth
+  DirChain* chain_ = nullptr;  // main thread: the directories the walk is in, by depth
   std::unordered_map<size_t, std::shared_ptr<FileWork>> link_targets_;  // main thread
+  size_t link_dirs_held_ = 0;  // main thread: link_targets_ that may still hold their directory
 
   std::mutex result_mu_;
   RestoreResult result_;  // errors, warnings GUARDED_BY(result_mu_); counters below
   std::atomic<uint64_t> files_{0}, dirs_{0}, other_{0}, bytes_{0}, hardlinks_{0}, skipped_{0},
-      verified_{0};
+      verified_{0}, setid_dropped_{0};
+  std::mutex setid_mu_;
+  std::string first_setid_dropped_;  // GUARDED_BY(setid_mu_): named in the warning
   uint64_t files_total_ = 0, bytes_total_ = 0;
   std::atomic<uint64_t> files_done_{0}, bytes_done_{0}, error_count_{0};
 };
@@ -584,23 +337,47 @@ Result<RestoreResult> Restorer::Run() {
   LB_RETURN_IF_ERROR(CreateDirectories(opt_.target).WithContext("creating restore target"));
   root_fd_ = FileDescriptor(::open(opt_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd_.valid()) return PosixError("open restore target " + opt_.target);
+  hole_block_ = HoleBlockSize(root_fd_.get());
+  budget_ = BudgetDescriptors(WorkerCount(opt_));
 
   ProgressReporter reporter(opt_.progress, [this] { return Progress(); });
   {
-    const int workers = WorkerCount(opt_);
-    TaskPool pool(workers, static_cast<size_t>(workers) * 4);
+    TaskPool pool(budget_.workers, budget_.queue);
     pool_ = &pool;
-    dir_stack_.assign(
-        1, std::make_shared<FileDescriptor>(::fcntl(root_fd_.get(), F_DUPFD_CLOEXEC, 0)));
-    for (size_t i = 0; i < plan_.entries.size(); ++i) CreateEntry(i);
-    dir_stack_.clear();
+    {
+      DirChain chain(root_fd_.get(), budget_.dirs);
+      chain_ = &chain;
+      for (size_t i = 0; i < plan_.entries.size() && !Cancelled(); ++i) CreateEntry(i);
+      chain_ = nullptr;
+    }
     pool.Wait();  // every file finished (and its pending links made)
     link_targets_.clear();
-    if (opt_.verify) VerifyAll(pool);
+    if (opt_.verify && !Cancelled()) VerifyAll(pool);
     pool_ = nullptr;
   }
-  FinishDirs();
+  if (!Cancelled()) FinishDirs();
   reporter.Stop();
+  if (Cancelled()) {
+    std::lock_guard l(result_mu_);
+    return Status::Cancelled(
+        "restore interrupted: " + std::to_string(files_.load()) + " of " +
+        std::to_string(files_total_) + " files restored, " +
+        std::to_string(result_.errors.size()) +
+        " error(s) before the interrupt; files that were being written were removed, "
+        "directories keep temporary permissions (0700) and times; run the same restore again "
+        "to complete it");
+  }
+  if (setid_dropped_ > 0) {
+    std::string first;
+    {
+      std::lock_guard l(setid_mu_);
+      first = first_setid_dropped_;
+    }
+    AddWarning(first,
+               "setuid/setgid bits dropped from " + std::to_string(setid_dropped_.load()) +
+                   " file(s) (this one and others) because their owner could not be restored; "
+                   "restore as root to keep them");
+  }
 
   result_.files = files_;
   result_.dirs = dirs_;
@@ -609,20 +386,21 @@ Result<RestoreResult> Restorer::Run() {
   result_.hardlinks = hardlinks_;
   result_.skipped = skipped_;
   result_.verified_files = verified_;
+  result_.setid_dropped = setid_dropped_;
   return std::move(result_);
 }
 
 void Restorer::CreateEntry(size_t i) {
   const PlanEntry& e = plan_.entries[i];
-  dir_stack_.resize(e.depth);  // keeps the ancestors 0..depth-1
-  std::shared_ptr<FileDescriptor> parent = dir_stack_[e.depth - 1];
+  chain_->Truncate(e.depth);  // keeps the ancestors 0..depth-1
+  std::shared_ptr<FileDescriptor> parent = ParentDir(e);
   if (!parent) {  // the parent was not restored; its error (or skip) covers this entry
     states_[i] = kFailed;
     if (e.node.type == NodeType::kFile && e.primary < 0) {
       files_done_++;
       bytes_done_ += e.node.size;
     }
-    if (e.node.type == NodeType::kDir) dir_stack_.push_back(nullptr);
+    if (e.node.type == NodeType::kDir) chain_->Push(e.rel, nullptr);
     return;
   }
   switch (e.node.type) {
@@ -643,6 +421,17 @@ void Restorer::CreateEntry(size_t i) {
     default:
       CreateSpecial(i, parent->get());
   }
+}
+
+std::shared_ptr<FileDescriptor> Restorer::ParentDir(const PlanEntry& e) {
+  auto dir = chain_->At(e.depth - 1);
+  if (!dir.ok()) {  // reopening a released directory: perhaps out of descriptors
+    FreeDescriptors();
+    dir = chain_->At(e.depth - 1);
+  }
+  if (dir.ok()) return *dir;
+  AddError(e.snap_path, "not restored: cannot reopen its directory: " + dir.status().message());
+  return nullptr;
 }
 
 Result<Restorer::Made> Restorer::CreateReplacing(int dirfd, const std::string& name,
@@ -666,7 +455,7 @@ void Restorer::CreateDir(size_t i, int dirfd) {
   auto fail = [&](const Status& st) {
     AddError(e.snap_path, "directory not restored (nor anything inside it): " + st.message());
     states_[i] = kFailed;
-    dir_stack_.push_back(nullptr);
+    chain_->Push(e.rel, nullptr);
   };
   // 0700 while we fill it; the real mode is set in FinishDirs.
   if (::mkdirat(dirfd, name, 0700) != 0) {
@@ -677,7 +466,7 @@ void Restorer::CreateDir(size_t i, int dirfd) {
       if (!opt_.overwrite) {
         skipped_++;
         states_[i] = kSkipped;
-        dir_stack_.push_back(nullptr);
+        chain_->Push(e.rel, nullptr);
         return;
       }
       // A file or symlink is in the way: remove it (a symlink is never followed).
@@ -685,8 +474,15 @@ void Restorer::CreateDir(size_t i, int dirfd) {
       if (::mkdirat(dirfd, name, 0700) != 0) return fail(PosixError("mkdir"));
     }
   }
-  auto fd = std::make_shared<FileDescriptor>(
-      ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  auto open_dir = [&] {
+    return ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  };
+  int raw = open_dir();
+  if (raw < 0 && OutOfDescriptors(errno)) {
+    FreeDescriptors();
+    raw = open_dir();
+  }
+  auto fd = std::make_shared<FileDescriptor>(raw);
   if (!fd->valid()) return fail(PosixError("open directory"));
   // A reused directory (an earlier restore) may be read-only; without root we need rwx to fill
   // it. FinishDirs sets the snapshot's mode afterwards.
@@ -696,7 +492,7 @@ void Restorer::CreateDir(size_t i, int dirfd) {
     return fail(PosixError("make directory writable"));
   dirs_++;
   states_[i] = kDone;
-  dir_stack_.push_back(std::move(fd));
+  chain_->Push(e.rel, std::move(fd));
 }
 
 void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
@@ -725,8 +521,15 @@ void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
                                 "; restoring the content");
 
   auto made = CreateReplacing(dir->get(), e.node.name, [&] {
-    w->fd = FileDescriptor(::openat(dir->get(), e.node.name.c_str(),
-                                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    auto create = [&] {
+      return ::openat(dir->get(), e.node.name.c_str(),
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    };
+    w->fd = FileDescriptor(create());
+    if (!w->fd.valid() && OutOfDescriptors(errno)) {
+      FreeDescriptors();
+      w->fd = FileDescriptor(create());
+    }
     return w->fd.valid() ? 0 : -1;
   });
   if (!made.ok()) return give_up(made.status());
@@ -737,7 +540,10 @@ void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
     bytes_done_ += e.node.size;
     return;
   }
-  if (e.has_links) link_targets_[i] = w;
+  if (e.has_links) {
+    link_targets_[i] = w;
+    if (++link_dirs_held_ > budget_.dirs) ReleaseLinkDirs();
+  }
 
   // Jobs of consecutive blobs covering about kJobBytes each.
   std::vector<std::pair<size_t, size_t>> jobs;
@@ -756,7 +562,9 @@ void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
 
 void Restorer::RunJob(const std::shared_ptr<FileWork>& w, size_t begin, size_t end) {
   Status st;
-  for (size_t k = begin; k < end && st.ok() && !w->failed; ++k) st = WriteBlob(*w, k);
+  for (size_t k = begin; k < end && st.ok() && !w->failed; ++k) {
+    st = Cancelled() ? Status::Cancelled("interrupted") : WriteBlob(*w, k);
+  }
   if (st.ok() && !w->failed && w->size >= kWriteThroughBytes) {
     const uint64_t from = w->offsets[begin];
     const uint64_t to = end < w->offsets.size() ? w->offsets[end] : w->size;
@@ -783,7 +591,7 @@ Status Restorer::WriteBlob(FileWork& w, size_t k) {
   if (!data) {
     auto loaded = repo_.LoadBlobAt(w.locs[k], id);
     if (!loaded.ok()) return loaded.status();
-    if (AllZero(*loaded)) {
+    if (IsAllZero(loaded->data(), loaded->size())) {
       std::lock_guard l(zero_mu_);
       zero_blobs_.insert(id);
       return Status::Ok();
@@ -791,12 +599,14 @@ Status Restorer::WriteBlob(FileWork& w, size_t k) {
     data = std::make_shared<const Bytes>(std::move(*loaded));
     cache_.Put(id, data);
   }
-  return PWriteAll(w.fd.get(), *data, w.offsets[k],
-                   "blob " + id.Hex() + " at offset " + std::to_string(w.offsets[k]));
+  return WriteSkippingZeroBlocks(w.fd.get(), *data, w.offsets[k], hole_block_,
+                                 "blob " + id.Hex() + " at offset " + std::to_string(w.offsets[k]));
 }
 
 void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
   const PlanEntry& e = plan_.entries[w->entry];
+  // Our own reference: once `done` is set, the main thread may drop w->dir (ReleaseLinkDirs).
+  const std::shared_ptr<FileDescriptor> dir = w->dir;
   Status st;
   {
     std::lock_guard l(w->mu);
@@ -811,10 +621,12 @@ void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
   if (!st.ok()) {
     w->fd = FileDescriptor();  // close
     // Never leave an incomplete file that looks restored.
-    if (::unlinkat(w->dir->get(), e.node.name.c_str(), 0) != 0 && errno != ENOENT)
+    if (::unlinkat(dir->get(), e.node.name.c_str(), 0) != 0 && errno != ENOENT)
       st = st.WithContext("could not remove the incomplete file (" +
                           std::string(std::strerror(errno)) + ")");
-    AddError(e.snap_path, "file not restored: " + st.message());
+    // An interrupted file is not an error of its own: the restore reports the interrupt.
+    if (st.code() != StatusCode::kCancelled)
+      AddError(e.snap_path, "file not restored: " + st.message());
     states_[w->entry] = kFailed;
   } else {
     files_++;
@@ -836,10 +648,11 @@ void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
   }
   for (const auto& link : links) {
     if (st.ok()) {
-      MakeLink(*w, link.entry, link.dir->get());
+      MakeLink(*w, dir->get(), link.entry, link.dir->get());
     } else {
-      AddError(plan_.entries[link.entry].snap_path,
-               "hardlink not restored: its file " + e.snap_path + " failed");
+      if (st.code() != StatusCode::kCancelled)
+        AddError(plan_.entries[link.entry].snap_path,
+                 "hardlink not restored: its file " + e.snap_path + " failed");
       states_[link.entry] = kFailed;
     }
   }
@@ -862,6 +675,7 @@ void Restorer::LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
   }
   FileWork& w = *it->second;
   bool ok;
+  std::shared_ptr<FileDescriptor> from_dir;
   {
     std::lock_guard l(w.mu);
     if (!w.done) {
@@ -869,9 +683,25 @@ void Restorer::LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
       return;
     }
     ok = w.ok;
+    from_dir = w.dir;
+  }
+  if (ok && !from_dir) {  // released: reopen the file's directory from the target
+    const std::string from_rel = ParentRel(plan_.entries[p].rel);
+    auto reopened = OpenDirBeneath(root_fd_.get(), from_rel);
+    if (!reopened.ok()) {
+      FreeDescriptors();
+      reopened = OpenDirBeneath(root_fd_.get(), from_rel);
+    }
+    if (!reopened.ok()) {
+      AddError(e.snap_path, "hardlink to " + plan_.entries[p].snap_path +
+                                " not created: " + reopened.status().message());
+      states_[i] = kFailed;
+      return;
+    }
+    from_dir = std::make_shared<FileDescriptor>(std::move(*reopened));
   }
   if (ok) {
-    MakeLink(w, i, dir->get());
+    MakeLink(w, from_dir->get(), i, dir->get());
   } else {
     AddError(e.snap_path,
              "hardlink not restored: its file " + plan_.entries[p].snap_path + " failed");
@@ -879,11 +709,11 @@ void Restorer::LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
   }
 }
 
-void Restorer::MakeLink(const FileWork& w, size_t i, int dirfd) {
+void Restorer::MakeLink(const FileWork& w, int from_dirfd, size_t i, int dirfd) {
   const PlanEntry& e = plan_.entries[i];
   const std::string& from = plan_.entries[w.entry].node.name;
   auto made = CreateReplacing(dirfd, e.node.name, [&] {
-    return ::linkat(w.dir->get(), from.c_str(), dirfd, e.node.name.c_str(), 0);
+    return ::linkat(from_dirfd, from.c_str(), dirfd, e.node.name.c_str(), 0);
   });
   if (!made.ok()) {
     AddError(e.snap_path, "hardlink to " + plan_.entries[w.entry].snap_path +
@@ -895,6 +725,18 @@ void Restorer::MakeLink(const FileWork& w, size_t i, int dirfd) {
   } else {
     hardlinks_++;
     states_[i] = kDone;
+  }
+}
+
+void Restorer::ReleaseLinkDirs() {
+  link_dirs_held_ = 0;
+  for (auto& [entry, w] : link_targets_) {
+    std::lock_guard l(w->mu);
+    if (w->done) {
+      w->dir.reset();
+    } else if (w->dir) {
+      link_dirs_held_++;
+    }
   }
 }
 
@@ -949,9 +791,9 @@ void Restorer::ApplyMetadata(const PlanEntry& e, int fd, int dirfd) {
   const char* name = n.name.c_str();
   auto posix = [&](std::string what) { AddError(e.snap_path, PosixError(what).message()); };
 
+  uid_t uid = n.uid;
+  gid_t gid = n.gid;
   if (root_) {
-    uid_t uid = n.uid;
-    gid_t gid = n.gid;
     if (opt_.owner_by_name) {
       char buf[16384];
       if (!n.user.empty()) {
@@ -971,7 +813,19 @@ void Restorer::ApplyMetadata(const PlanEntry& e, int fd, int dirfd) {
   }
 
   if (n.type != NodeType::kSymlink) {
-    int rc = fd >= 0 ? ::fchmod(fd, n.mode & 07777) : ::fchmodat(dirfd, name, n.mode & 07777, 0);
+    mode_t mode = n.mode & 07777;
+    // A setuid/setgid file must not end up owned by someone else than in the snapshot (the user
+    // restoring it, who could then run it with those rights): GNU tar drops the bits then too.
+    // Directories keep setgid: it only makes new entries inherit the directory's group.
+    if ((mode & (S_ISUID | S_ISGID)) != 0 && n.type != NodeType::kDir &&
+        !OwnerRestored(n, fd, dirfd, uid, gid)) {
+      mode &= ~static_cast<mode_t>(S_ISUID | S_ISGID);
+      if (setid_dropped_++ == 0) {
+        std::lock_guard l(setid_mu_);
+        first_setid_dropped_ = e.snap_path;
+      }
+    }
+    int rc = fd >= 0 ? ::fchmod(fd, mode) : ::fchmodat(dirfd, name, mode, 0);
     if (rc != 0) posix("chmod");
   }
 
@@ -999,52 +853,86 @@ void Restorer::ApplyMetadata(const PlanEntry& e, int fd, int dirfd) {
   if (rc != 0) posix("set times");
 }
 
+bool Restorer::OwnerRestored(const Node& n, int fd, int dirfd, uid_t uid, gid_t gid) {
+  if (!root_) {
+    // Not root: the file is ours. It has the snapshot's owner if that is us and the group is one
+    // of ours (chown to our own uid and a group we are in is allowed; anything else fails).
+    if (uid != ::geteuid()) return false;
+    int rc = fd >= 0 ? ::fchown(fd, uid, gid)
+                     : ::fchownat(dirfd, n.name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW);
+    if (rc != 0) return false;
+  }
+  struct stat st;
+  int rc = fd >= 0 ? ::fstat(fd, &st) : ::fstatat(dirfd, n.name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+  return rc == 0 && st.st_uid == uid && st.st_gid == gid;
+}
+
 // Directory metadata, after all content and links, children before parents: the plan is walked
-// in pre-order keeping the chain of directories the walk is in open, and a directory is finished
-// once the walk has left it (post-order). Each directory is opened once, from its parent's
-// descriptor, however deep it lies (opening each from the target root cost O(depth) apiece:
-// 19 s for a chain of 4,100 directories).
+// in pre-order keeping the chain of directories the walk is in (DirChain), and a directory is
+// finished once the walk has left it (post-order). Each directory is opened once, from its
+// parent's descriptor, however deep it lies (opening each from the target root cost O(depth)
+// apiece: 19 s for a chain of 4,100 directories), unless the descriptor budget made the chain
+// release it; then it is reopened from the nearest open ancestor.
 void Restorer::FinishDirs() {
-  struct OpenDir {
-    size_t entry;
-    FileDescriptor fd;
-  };
-  std::vector<OpenDir> chain;  // ancestors of the walk's position, outermost first
-  auto finish_from = [&](uint32_t depth) {  // finishes the open directories at `depth` or deeper
-    while (!chain.empty() && plan_.entries[chain.back().entry].depth >= depth) {
-      ApplyMetadata(plan_.entries[chain.back().entry], chain.back().fd.get(), -1);
-      chain.pop_back();
+  DirChain chain(root_fd_.get(), budget_.dirs);
+  std::vector<size_t> entry_at(1, 0);  // plan entry of each level of the chain (0: the target)
+  auto finish_from = [&](size_t depth) {  // finishes the directories at `depth` or deeper
+    while (chain.depth() > depth) {
+      const size_t level = chain.depth() - 1;
+      auto fd = chain.At(level);
+      if (!fd.ok()) {
+        chain.ReleaseAllButDeepest();
+        fd = chain.At(level);
+      }
+      const PlanEntry& e = plan_.entries[entry_at[level]];
+      if (!fd.ok()) {
+        AddError(e.snap_path, "setting directory metadata: " + fd.status().message());
+      } else if (*fd) {
+        ApplyMetadata(e, (*fd)->get(), -1);
+      }
+      chain.Truncate(level);
+      entry_at.pop_back();
     }
   };
-  for (size_t i = 0; i < plan_.entries.size(); ++i) {
+  for (size_t i = 0; i < plan_.entries.size() && !Cancelled(); ++i) {
     const PlanEntry& e = plan_.entries[i];
     if (e.node.type != NodeType::kDir) continue;
-    finish_from(e.depth);
-    if (states_[i] != kDone) continue;
-    // From the open parent; from the target root when the parent is not open (not restored here).
-    const bool parent_open =
-        !chain.empty() && plan_.entries[chain.back().entry].rel == ParentRel(e.rel);
-    Result<FileDescriptor> fd = parent_open
-                                    ? OpenChildDir(chain.back().fd.get(), e.node.name, e.rel)
-                                    : OpenDirBeneath(root_fd_.get(), e.rel);
-    if (!fd.ok()) {
-      AddError(e.snap_path, "setting directory metadata: " + fd.status().message());
+    finish_from(e.depth);  // now the chain ends with e's parent
+    entry_at.push_back(i);
+    std::shared_ptr<FileDescriptor> parent;
+    if (states_[i] == kDone) {
+      auto at = chain.At(e.depth - 1);
+      if (at.ok()) parent = *at;
+    }
+    if (!parent) {  // not restored here (its error was reported), or its parent cannot be opened
+      chain.Push(e.rel, nullptr);
       continue;
     }
-    chain.push_back({i, std::move(*fd)});
+    auto fd = OpenChildDir(parent->get(), e.node.name, e.rel);
+    if (!fd.ok()) {  // perhaps out of descriptors: keep only the parent open and try again
+      chain.ReleaseAllButDeepest();
+      fd = OpenChildDir(parent->get(), e.node.name, e.rel);
+    }
+    if (!fd.ok()) {
+      AddError(e.snap_path, "setting directory metadata: " + fd.status().message());
+      chain.Push(e.rel, nullptr);
+      continue;
+    }
+    chain.Push(e.rel, std::make_shared<FileDescriptor>(std::move(*fd)));
   }
-  finish_from(0);
+  if (!Cancelled()) finish_from(1);
 }
 
 void Restorer::VerifyAll(TaskPool& pool) {
   for (size_t i = 0; i < plan_.entries.size(); ++i) {
     const PlanEntry& e = plan_.entries[i];
     if (e.node.type != NodeType::kFile || e.primary >= 0 || states_[i] != kDone) continue;
+    if (Cancelled()) break;
     pool.Submit([this, &e] {
-      Status st = VerifyFile(repo_, root_fd_.get(), e);
+      Status st = VerifyFile(repo_, root_fd_.get(), e, opt_.cancel);
       if (st.ok()) {
         verified_++;
-      } else {
+      } else if (st.code() != StatusCode::kCancelled) {
         AddError(e.snap_path, "verification failed: " + st.message());
       }
     });
@@ -1080,6 +968,7 @@ Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
     const int workers = WorkerCount(options);
     TaskPool pool(workers, static_cast<size_t>(workers) * 4);
     for (const PlanEntry& e : plan.entries) {
+      if (IsCancelled(options.cancel)) break;
       if (e.node.type == NodeType::kSymlink) {
         result.other++;
         auto dir = OpenDirBeneath(root_fd.get(), ParentRel(e.rel));
@@ -1103,17 +992,21 @@ Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
       result.files++;
       result.bytes += e.node.size;
       pool.Submit([&, fd = root_fd.get()] {
-        Status st = VerifyFile(repo, fd, e);
+        Status st = VerifyFile(repo, fd, e, options.cancel);
         if (st.ok()) {
           verified++;
           return;
         }
+        if (st.code() == StatusCode::kCancelled) return;
         std::lock_guard l(mu);
         result.errors.push_back({e.snap_path, st.message()});
       });
     }
     pool.Wait();
   }
+  if (IsCancelled(options.cancel))
+    return Status::Cancelled("verification interrupted after " + std::to_string(verified.load()) +
+                             " of " + std::to_string(result.files) + " files");
   result.verified_files = verified;
   return result;
 }

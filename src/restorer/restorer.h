@@ -8,10 +8,13 @@
 // What is written, and how:
 //   - Regular file content is restored by a pool of `workers` threads. A job is (file, range of its
 //     blobs); one large file is written by several threads with pwrite at offsets computed from the
-//     blobs' raw lengths in the index. All-zero blobs are not written, so they become holes, and
-//     each file is ftruncate'd to its final size. A small LRU cache serves blobs that repeat.
+//     blobs' raw lengths in the index. Every file-system block that is all zero, inside a blob or
+//     across two, is left unwritten (sparse_write.h), so it stays a hole whether or not the file
+//     was sparse when it was backed up; each file is ftruncate'd to its final size, so a trailing
+//     hole stays a hole. A small LRU cache serves blobs that repeat.
 //   - Metadata, in this order: ownership (only when running as root; numeric uid/gid unless
-//     `owner_by_name`), mode (not for symlinks), extended attributes (POSIX ACLs included),
+//     `owner_by_name`), mode (not for symlinks; without the setuid/setgid bits when the owner
+//     could not be restored, as GNU tar does), extended attributes (POSIX ACLs included),
 //     atime/mtime with nanoseconds. Files get theirs when their content is complete; directories
 //     after everything inside them (post-order), symlinks/fifos/devices right after creation.
 //   - Hardlinks: file nodes with links > 1 and equal (device, inode) in the restored set become one
@@ -20,7 +23,8 @@
 //   - Safety: every entry is created relative to an open directory descriptor with O_NOFOLLOW, and
 //     directories are opened component by component with O_NOFOLLOW, so a symlink already in the
 //     target (or restored from a snapshot) is never followed to write outside the target. The
-//     target path itself may be a symlink (the user chose it).
+//     target path itself may be a symlink (the user chose it). Descriptors are budgeted from
+//     RLIMIT_NOFILE (dir_chain.h): a deep tree restores under `ulimit -n 16`.
 //   - Existing entries: with `overwrite`, files, symlinks, fifos and devices are unlinked and
 //     created anew (an existing file's inode is never written to: it may be linked elsewhere);
 //     existing directories are reused, and a non-directory where a directory belongs is removed
@@ -37,6 +41,7 @@
 // that nothing incomplete looks restored. Metadata failures are recorded too, but the file stays.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -73,7 +78,9 @@ struct RestoreOptions {
   bool overwrite = true;       // existing entries are replaced (see header comment)
   bool owner_by_name = false;  // as root: map the snapshot's user/group names to local ids when
                                // they exist here; numeric uid/gid otherwise (and by default)
-  int workers = 0;             // 0 = number of cores
+  int workers = 0;             // 0 = number of cores (fewer when few file descriptors are left)
+  // Set (by a signal handler or another thread) to stop early: see RestoreTree. Null = never.
+  const std::atomic<bool>* cancel = nullptr;
   // Optional; called about every 250 ms and once at the end (final = true), always from one
   // thread that is not the caller's. Must not call back into the restore. Not called for dry
   // runs or VerifyRestored.
@@ -97,12 +104,18 @@ struct RestoreResult {
   // security.* / trusted.* xattrs when not root, size field disagreeing with the content).
   std::vector<RestoreError> warnings;
   uint64_t verified_files = 0;  // files whose content was re-read and matched
+  // Files restored without their setuid/setgid bits because their owner could not be restored
+  // (not root, or chown failed); one warning in `warnings` names how many.
+  uint64_t setid_dropped = 0;
 };
 
 // Restores the tree `root` (a snapshot's root tree id) into options.target. One damaged file never
 // stops the others: its error is recorded and the walk continues. Returns a non-OK status only for
 // failures that stop everything: bad patterns, cannot create/open the target, cannot load the root
-// tree, `subtree` not in the snapshot. Blocks until done. Requires repo.LoadIndex() to have run.
+// tree, `subtree` not in the snapshot, or Cancelled when `options.cancel` was set: the workers
+// stop within a blob, files being written are removed (so nothing incomplete looks restored),
+// what was completed stays, and directories keep their temporary mode (0700) and times.
+// Blocks until done. Requires repo.LoadIndex() to have run.
 // Thread-safe with respect to other readers of `repo`; do not restore two trees into the same
 // target concurrently.
 Result<RestoreResult> RestoreTree(Repository& repo, const Id& root, const RestoreOptions& options);
@@ -110,8 +123,9 @@ Result<RestoreResult> RestoreTree(Repository& repo, const Id& root, const Restor
 // Checks an earlier restore of `root` into options.target (same includes/excludes/subtree): every
 // regular file must exist and have the snapshot's content (same blob ids over the same lengths),
 // every symlink the snapshot's target. Each difference is an error; verified_files counts matches,
-// files counts the files examined. Does not compare metadata. Writes nothing. Non-OK status only
-// when the walk cannot start (as RestoreTree) or the target does not exist.
+// files counts the files examined. Does not compare metadata. Writes nothing (holes stay holes).
+// Non-OK status only when the walk cannot start (as RestoreTree), the target does not exist, or
+// `options.cancel` was set (Cancelled).
 Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
                                      const RestoreOptions& options);
 

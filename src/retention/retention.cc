@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "repository/keys.h"
+#include "util/json_bytes.h"
 
 namespace lifeboat::retention {
 
@@ -297,7 +298,10 @@ std::string GroupKey::ToString() const {
 nlohmann::json GroupKey::ToJson() const {
   nlohmann::json j = nlohmann::json::object();
   j["host"] = by.host ? nlohmann::json(host) : nlohmann::json(nullptr);
-  j["paths"] = by.paths ? nlohmann::json(paths) : nlohmann::json(nullptr);
+  if (by.paths)
+    PutBytesArray(j, "paths", paths);  // "paths_raw" when a path is not UTF-8 (doc/json.md)
+  else
+    j["paths"] = nullptr;
   j["tags"] = by.tags ? nlohmann::json(tags) : nlohmann::json(nullptr);
   return j;
 }
@@ -602,8 +606,8 @@ nlohmann::json GroupDecisionsToJson(const GroupDecisions& g) {
                         {"short_id", d.id.Short()},
                         {"time", FormatTime(d.snapshot.time_ns)},
                         {"hostname", d.snapshot.hostname},
-                        {"paths", d.snapshot.paths},
                         {"tags", d.snapshot.tags}};
+    PutBytesArray(e, "paths", d.snapshot.paths);
     if (d.keep) {
       e["reasons"] = d.reasons;
       keep.push_back(std::move(e));
