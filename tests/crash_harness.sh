@@ -6,10 +6,12 @@
 #   - every snapshot that existed before restores bit-exact (forget may already have removed the
 #     snapshots it was asked to remove),
 #   - re-running the interrupted command completes, and its result is checked.
-# Prints the counts per command. Usage:
-#   tests/crash_harness.sh /path/to/lifeboat [POINTS (default 200)] [SEED (default 1)]
+# Prints the counts per command. It needs the test executable `lifeboat_testing` (built with the
+# tests, beside them: build/release/tests/lifeboat_testing), which reads the LIFEBOAT_FAULT_* and
+# LIFEBOAT_KDF_N settings; the release `lifeboat` ignores them, and the harness refuses it. Usage:
+#   tests/crash_harness.sh build/release/tests/lifeboat_testing [POINTS (default 200)] [SEED (default 1)]
 set -uo pipefail
-LIFEBOAT="${1:?usage: $0 /path/to/lifeboat [points] [seed]}"
+LIFEBOAT="${1:?usage: $0 /path/to/lifeboat_testing [points] [seed]}"
 POINTS="${2:-200}"
 SEED="${3:-1}"
 WORK="$(mktemp -d /tmp/lifeboat-crash-XXXXXX)"
@@ -45,6 +47,11 @@ BASE="$WORK/base"          # v1 and v2
 REPLICA="$WORK/replica"    # replica of BASE holding v1
 FOREIGN="$WORK/foreign"    # independent repository holding v1 (copy re-encrypts)
 lb -r "$BASE" init --pack-size 1 || exit 1
+if ! grep -q '"n":1024,' "$BASE"/keys/*; then
+  echo "$LIFEBOAT ignores the test settings (LIFEBOAT_KDF_N, LIFEBOAT_FAULT_*): it is a release" \
+    "binary. Run the harness with the test executable, e.g. build/release/tests/lifeboat_testing." >&2
+  exit 2
+fi
 use_version() { rm -rf "$LIVE"; cp -a "$SRC/$1" "$LIVE"; }
 use_version v1; lb -r "$BASE" backup --tag v1 "$LIVE" || exit 1
 use_version v2; lb -r "$BASE" backup --tag v2 "$LIVE" || exit 1

@@ -27,7 +27,7 @@ using testing::WriteFile;
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    setenv("LIFEBOAT_KDF_N", "1024", 1);
+    lifeboat::SetKdfParamsOverrideForTesting(lifeboat::KdfParams{1024, 8, 2});
     work_ = MakeTempDir("engine");
     src_ = work_ + "/src";
     mkdir(src_.c_str(), 0755);

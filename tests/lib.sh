@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shared helpers for the shell integration tests (sourced, not run).
 #
-#   LIFEBOAT="${1:?usage: $0 /path/to/lifeboat}"
+#   LIFEBOAT="${1:?usage: $0 /path/to/lifeboat}"   # tests/CMakeLists.txt passes lifeboat_testing
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 #   lb_test_init prune                # $WORK = /tmp/lifeboat-prune-XXXXXX, removed at exit
 #   export LIFEBOAT_REPOSITORY="$WORK/repo" LIFEBOAT_PASSWORD="correct horse"
@@ -14,7 +14,10 @@
 #   lb_test_finish                    # prints the counts; exit status 0 only if nothing failed
 #
 # lb_test_init clears every LIFEBOAT_* variable that names a repository or a password (so the
-# caller's environment cannot leak in) and sets LIFEBOAT_KDF_N=1024 (cheap scrypt for tests).
+# caller's environment cannot leak in) and sets LIFEBOAT_KDF_N=1024 (cheap scrypt). Only the test
+# executable `lifeboat_testing` (tests/lifeboat_testing_main.cc) honours LIFEBOAT_KDF_N and the
+# other test settings (LIFEBOAT_FAULT_*, LIFEBOAT_LOCK_*_SECONDS); the release `lifeboat` ignores
+# them, so a script run against it pays real scrypt for every init and open: keep those few.
 # Set KEEP=1 to keep $WORK for inspection. A script that needs more cleanup at exit defines
 # on_exit(); it runs before $WORK is removed.
 

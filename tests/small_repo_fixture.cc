@@ -16,8 +16,8 @@ Status SharedBackend::Remove(const ObjectHandle& h) {
 }
 
 void SmallRepoFixture::SetUp() {
-  setenv("LIFEBOAT_KDF_N", "1024", 1);
-  InitOptions options;  // after setenv: the default KDF reads it
+  lifeboat::SetKdfParamsOverrideForTesting(lifeboat::KdfParams{1024, 8, 2});
+  InitOptions options;  // after the override: its default KDF takes it
   auto repo = Repository::Init(NewBackend(), "pw", options);
   ASSERT_TRUE(repo.ok()) << repo.status().ToString();
   writer_ = std::move(*repo);

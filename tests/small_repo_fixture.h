@@ -5,7 +5,7 @@
 //   class MyTest : public lifeboat::testing::SmallRepoFixture {};
 //   TEST_F(MyTest, X) { ASSERT_TRUE(mem_.Remove({ObjectType::kPack, pack_a_.Hex()}).ok()); ... }
 //
-// The layout SetUp builds (password "pw"; LIFEBOAT_KDF_N=1024 so that opening is fast). One pack
+// The layout SetUp builds (password "pw"; scrypt N=1024 so that opening is fast). One pack
 // per group, so that damage to one pack hits known files only:
 //   pack_a_: a_[0], a_[1] (3000, 2000 bytes; RandomData seeds 1, 2)  /home/alice/a.txt
 //   pack_b_: b_ (1500 bytes, seed 3)                                   /home/alice/b.txt

@@ -132,7 +132,7 @@ TEST(FsMetadataTest, ReadsSymlinkAndXattrs) {
 class ArchiverTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    setenv("LIFEBOAT_KDF_N", "1024", 1);
+    lifeboat::SetKdfParamsOverrideForTesting(lifeboat::KdfParams{1024, 8, 2});
     auto repo = Repository::Init(std::make_unique<MemoryBackend>(), "pw", InitOptions{});
     ASSERT_TRUE(repo.ok());
     repo_ = std::move(*repo);

@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <chrono>
 #include <thread>
-#include <cstdlib>
 
 namespace lifeboat {
 namespace {
@@ -18,7 +17,7 @@ namespace {
 }
 
 const char* GetEnv(const std::function<const char*(const char*)>& getenv, const char* name) {
-  const char* v = getenv ? getenv(name) : std::getenv(name);
+  const char* v = getenv ? getenv(name) : nullptr;
   return (v != nullptr && *v != '\0') ? v : nullptr;
 }
 

@@ -1,6 +1,7 @@
 // FaultInjectingBackend: a decorator that makes a healthy backend misbehave on purpose, for tests
 // and the crash harness: transient and permanent failures, lost acknowledgements, short reads,
-// bit flips, and SIGKILL of the own process around the N-th mutating operation.
+// bit flips, and SIGKILL of the own process around the N-th mutating operation. Only tests turn
+// it on (OpenBackendOptions::faults, SetFaultOptionsForTesting); the environment cannot.
 //
 //   FaultOptions f; f.seed = 7; f.transient_probability = 0.2;
 //   auto be = std::make_unique<FaultInjectingBackend>(std::make_unique<MemoryBackend>(), f);
@@ -57,9 +58,11 @@ struct FaultOptions {
   // LIFEBOAT_FAULT_TRANSIENT, LIFEBOAT_FAULT_PERMANENT, LIFEBOAT_FAULT_LOST_ACK,
   // LIFEBOAT_FAULT_SHORT_READ, LIFEBOAT_FAULT_BITFLIP. Returns nullopt when none is set (or set
   // to an empty string); InvalidArgument naming the variable when a value does not parse.
-  // `getenv` is injectable for tests; it must return nullptr for unset variables.
+  // Variables are looked up through `getenv` (nullptr for unset ones): the library never reads
+  // the process environment itself; the test executable (tests/lifeboat_testing_main.cc) passes
+  // std::getenv.
   static Result<std::optional<FaultOptions>> FromEnvironment(
-      const std::function<const char*(const char*)>& getenv = nullptr);
+      const std::function<const char*(const char*)>& getenv);
 };
 
 // Counts of injected faults, for tests and harness reports.

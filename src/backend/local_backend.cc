@@ -137,13 +137,13 @@ Result<std::unique_ptr<LocalBackend>> LocalBackend::Open(const std::string& root
   std::string root = NormalizeRoot(root_arg);
   struct stat st;
   if (::stat(root.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound(NotARepositoryMessage(root));
+    if (errno == ENOENT || errno == ENOTDIR) return Status::NoRepository(NotARepositoryMessage(root));
     return PosixError("stat " + root);
   }
-  if (!S_ISDIR(st.st_mode)) return Status::NotFound(NotARepositoryMessage(root));
+  if (!S_ISDIR(st.st_mode)) return Status::NoRepository(NotARepositoryMessage(root));
   std::string config = Join(root, "config");
   if (::stat(config.c_str(), &st) != 0) {
-    if (errno == ENOENT) return Status::NotFound(NotARepositoryMessage(root));
+    if (errno == ENOENT) return Status::NoRepository(NotARepositoryMessage(root));
     return PosixError("stat " + config);
   }
   return std::unique_ptr<LocalBackend>(new LocalBackend(std::move(root)));

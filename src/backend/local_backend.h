@@ -25,7 +25,7 @@ class LocalBackend : public Backend {
   // path component is not a directory. The caller owns the returned backend.
   static Result<std::unique_ptr<LocalBackend>> Create(const std::string& root);
 
-  // Opens an existing repository directory. NotFound ("<root> is not a Lifeboat repository (no
+  // Opens an existing repository directory. NoRepository ("<root> is not a Lifeboat repository (no
   // config); run `lifeboat init` first") if root or root/config is missing.
   static Result<std::unique_ptr<LocalBackend>> Open(const std::string& root);
 

@@ -1,5 +1,6 @@
 #include "backend/open_backend.h"
 
+#include <mutex>
 #include <string_view>
 
 #include "backend/fault_backend.h"
@@ -7,8 +8,23 @@
 
 namespace lifeboat {
 
+namespace {
+std::mutex testing_faults_mu;
+std::optional<FaultOptions> testing_faults;  // GUARDED_BY(testing_faults_mu)
+}  // namespace
+
+void SetFaultOptionsForTesting(std::optional<FaultOptions> faults) {
+  std::lock_guard lock(testing_faults_mu);
+  testing_faults = std::move(faults);
+}
+
 Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, bool create) {
-  return OpenBackend(location, create, OpenBackendOptions());
+  OpenBackendOptions options;
+  {
+    std::lock_guard lock(testing_faults_mu);
+    options.faults = testing_faults;
+  }
+  return OpenBackend(location, create, options);
 }
 
 Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, bool create,
@@ -36,14 +52,11 @@ Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, bool c
     LB_ASSIGN_OR_RETURN(backend, LocalBackend::Open(path));
   }
   RetryOptions retry = options.retry;
-  if (options.faults_from_environment) {
-    LB_ASSIGN_OR_RETURN(std::optional<FaultOptions> faults, FaultOptions::FromEnvironment());
-    if (faults && faults->enabled()) {
-      backend = std::make_unique<FaultInjectingBackend>(std::move(backend), *faults);
-      // Injected faults need no real backoff: keep the attempts, shorten the waits (tests).
-      retry.initial_delay = std::chrono::milliseconds(5);
-      retry.max_delay = std::chrono::milliseconds(50);
-    }
+  if (options.faults && options.faults->enabled()) {
+    backend = std::make_unique<FaultInjectingBackend>(std::move(backend), *options.faults);
+    // Injected faults need no real backoff: keep the attempts, shorten the waits (tests).
+    retry.initial_delay = std::chrono::milliseconds(5);
+    retry.max_delay = std::chrono::milliseconds(50);
   }
   return std::unique_ptr<Backend>(std::make_unique<RetryBackend>(std::move(backend), retry));
 }

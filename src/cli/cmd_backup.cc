@@ -1,7 +1,4 @@
 // lifeboat backup: backs up files and directories, or a stream from stdin or a command.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -9,6 +6,7 @@
 
 #include "archiver/archiver.h"
 #include "cli/common.h"
+#include "util/subprocess.h"
 
 namespace lifeboat::cli {
 namespace {
@@ -51,23 +49,16 @@ Result<uint64_t> ParseSize(const std::string& text) {
   return v * mult;
 }
 
-// Runs argv with stdout connected to a pipe; returns the read end and the pid.
-Result<std::pair<int, pid_t>> StartCommand(const std::vector<std::string>& argv) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return PosixError("pipe");
-  pid_t pid = ::fork();
-  if (pid < 0) return PosixError("fork");
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    fprintf(stderr, "lifeboat: cannot run %s: %s\n", args[0], strerror(errno));
-    _exit(127);
-  }
-  ::close(fds[1]);
-  return std::make_pair(fds[0], pid);
+// Starts the command of --stdin-from-command (util/subprocess.h): its own process group, no
+// Lifeboat secret in its environment, stdin inherited, no time limit; stopped with everything it
+// started on Ctrl-C/SIGTERM and on every way out of the backup.
+Result<std::unique_ptr<Subprocess>> StartCommand(const std::vector<std::string>& argv) {
+  SubprocessOptions o;
+  o.argv = argv;
+  o.description = "command '" + argv[0] + "'";
+  o.stdin_mode = SubprocessStdin::kInherit;
+  o.cancel = &g_interrupted;
+  return Subprocess::Start(o);
 }
 
 class ProgressPrinter {
@@ -210,23 +201,14 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   if (f.stdin_mode) {
     result = RunStreamBackup(**repo, STDIN_FILENO, f.stdin_filename, opt, nullptr);
   } else if (f.stdin_from_command) {
-    auto started = StartCommand(f.paths);
-    if (!started.ok()) return ReportError(g, started.status());
-    auto [fd, pid] = *started;
-    std::string name = f.paths[0];
-    auto finish = [fd = fd, pid = pid, name]() -> Status {
-      ::close(fd);
-      int wstatus = 0;
-      while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-      }
-      if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return Status::Ok();
-      if (WIFEXITED(wstatus))
-        return Status::FailedPrecondition("command '" + name + "' failed with exit status " +
-                                          std::to_string(WEXITSTATUS(wstatus)) +
-                                          "; no snapshot was written");
-      return Status::FailedPrecondition("command '" + name + "' was killed by signal " +
-                                        std::to_string(WTERMSIG(wstatus)) +
-                                        "; no snapshot was written");
+    auto command = StartCommand(f.paths);
+    if (!command.ok()) return ReportError(g, command.status());
+    Subprocess& child = **command;
+    int fd = child.stdout_fd();
+    auto finish = [&child]() -> Status {
+      Status st = child.Wait();
+      if (st.ok()) return st;
+      return Status(st.code(), st.message() + "; no snapshot was written");
     };
     result = RunStreamBackup(**repo, fd, f.stdin_filename, opt, finish);
   } else {

@@ -17,6 +17,7 @@
 #include "backend/open_backend.h"
 #include "util/file_io.h"
 #include "util/json_bytes.h"
+#include "util/subprocess.h"
 
 namespace lifeboat::cli {
 
@@ -47,20 +48,22 @@ static std::string Env(const char* name) {
 }
 
 Result<std::string> RunPasswordCommand(const std::string& command) {
-  FILE* p = ::popen(command.c_str(), "r");
-  if (!p) return PosixError("running password command");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = ::pclose(p);
-  if (rc != 0)
-    return Status::InvalidArgument("password command failed (exit status " +
-                                   std::to_string(WIFEXITED(rc) ? WEXITSTATUS(rc) : rc) + ")");
-  size_t nl = out.find('\n');
-  if (nl != std::string::npos) out.resize(nl);
-  if (!out.empty() && out.back() == '\r') out.pop_back();
-  return out;
+  SubprocessOptions o;
+  o.argv = ShellCommand(command);
+  o.description = "password command";
+  o.timeout = kPasswordCommandTimeout;
+  o.cancel = &g_interrupted;
+  o.max_output = 64 << 10;
+  auto out = RunAndCapture(o);
+  if (!out.ok()) {
+    // A command that failed or hung is a setting to fix (exit 2); Ctrl-C stays Cancelled (130).
+    if (out.status().code() == StatusCode::kCancelled) return out.status();
+    return Status::InvalidArgument(out.status().message());
+  }
+  size_t nl = out->find('\n');
+  if (nl != std::string::npos) out->resize(nl);
+  if (!out->empty() && out->back() == '\r') out->pop_back();
+  return std::move(*out);
 }
 
 static Result<std::string> ReadPasswordFile(const std::string& path) {
@@ -70,6 +73,12 @@ static Result<std::string> ReadPasswordFile(const std::string& path) {
   size_t nl = s.find('\n');
   if (nl != std::string::npos) s.resize(nl);
   if (!s.empty() && s.back() == '\r') s.pop_back();
+  // No key can have an empty password (init and key add refuse one): say so, not "no key
+  // matches".
+  if (s.empty())
+    return Status::InvalidArgument("password file " + path +
+                                   " holds an empty password (its first line is empty); an "
+                                   "empty password is not allowed");
   return s;
 }
 
@@ -188,17 +197,7 @@ static Result<int64_t> ParseRetryDuration(const std::string& spec) {
 Result<std::unique_ptr<RepositoryLock>> LockRepository(const GlobalOptions& g, Repository& repo,
                                                        LockKind kind) {
   if (g.no_lock) return std::unique_ptr<RepositoryLock>();
-  LockOptions options;
-  // Test knobs (seconds): make refresh, loss and staleness observable in seconds, not minutes.
-  auto seconds = [](const char* name, int64_t* out) {
-    if (const char* s = std::getenv(name)) {
-      long v = std::atol(s);
-      if (v > 0) *out = v * 1000000000LL;
-    }
-  };
-  seconds("LIFEBOAT_LOCK_REFRESH_SECONDS", &options.refresh_interval_ns);
-  seconds("LIFEBOAT_LOCK_LOST_SECONDS", &options.lost_after_ns);
-  seconds("LIFEBOAT_LOCK_STALE_SECONDS", &options.stale_after_ns);
+  LockOptions options = DefaultLockOptions();
   options.retry_interval_ns = std::min(options.retry_interval_ns, options.refresh_interval_ns);
   int64_t retry_ns = 0;
   if (!g.retry_lock.empty()) {
@@ -208,7 +207,7 @@ Result<std::unique_ptr<RepositoryLock>> LockRepository(const GlobalOptions& g, R
   bool said = false;
   for (;;) {
     auto lock = RepositoryLock::Acquire(repo, kind, options);
-    if (lock.ok() || lock.status().code() != StatusCode::kFailedPrecondition ||
+    if (lock.ok() || lock.status().code() != StatusCode::kLocked ||
         NowNs() >= deadline)
       return lock;
     if (!said && !g.quiet) {
@@ -238,14 +237,9 @@ int ExitCodeFor(const Status& st) {
     case StatusCode::kOk: return kExitOk;
     case StatusCode::kInvalidArgument: return kExitUsage;
     case StatusCode::kUnauthenticated: return kExitWrongPassword;
-    case StatusCode::kCancelled:
-      return g_interrupted ? kExitInterrupted : kExitLocked;
-    case StatusCode::kFailedPrecondition:
-      return st.message().find("locked") != std::string::npos ? kExitLocked : kExitError;
-    case StatusCode::kNotFound:
-      return st.message().find("not a Lifeboat repository") != std::string::npos
-                 ? kExitNoRepository
-                 : kExitError;
+    case StatusCode::kCancelled: return kExitInterrupted;
+    case StatusCode::kLocked: return kExitLocked;
+    case StatusCode::kNoRepository: return kExitNoRepository;
     default: return kExitError;
   }
 }

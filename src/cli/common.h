@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -43,6 +44,9 @@ struct GlobalOptions {
   std::string retry_lock;  // --retry-lock DURATION: keep trying to take the lock this long
 };
 
+// Parses argv, runs one verb, returns the process exit code (main.cc).
+int Main(int argc, char** argv);
+
 // The command to run after parsing; returns the exit code.
 using Runner = std::function<int()>;
 
@@ -61,7 +65,12 @@ void RaiseOpenFileLimit();
 // twice (init, key add).
 Result<std::string> GetPassword(const GlobalOptions& g, bool confirm,
                                 const std::string& prompt = "enter password for repository: ");
-// Runs a command through /bin/sh and returns its first output line (for --password-command).
+// How long a password command may run before it is stopped (doc/design.md, "Child processes").
+inline constexpr std::chrono::seconds kPasswordCommandTimeout{60};
+// Runs a command through /bin/sh (util/subprocess.h: own process group, no Lifeboat secret in its
+// environment, stdin /dev/null) and returns its first output line (for --password-command).
+// InvalidArgument when it fails or runs longer than kPasswordCommandTimeout; Cancelled on
+// Ctrl-C/SIGTERM.
 Result<std::string> RunPasswordCommand(const std::string& command);
 
 // The other repository of `copy --from` and `init --replica-of`, with its own password options.

@@ -1,4 +1,5 @@
-// lifeboat: command-line entry point. Parses global options, dispatches to one verb.
+// cli::Main: the command line. Parses global options, dispatches to one verb. The executables
+// are src/cli/lifeboat_main.cc (release) and tests/lifeboat_testing_main.cc (tests only).
 #include <malloc.h>
 
 #include <iostream>
@@ -13,7 +14,7 @@ static const char kExitCodesHelp[] = R"(Exit codes:
   2    bad command line or invalid argument
   3    finished, but some files could not be read or written (incomplete)
   4    check found damage in the repository
-  10   the repository does not exist
+  10   no Lifeboat repository at the location
   11   the repository lock could not be taken, or was lost
   12   no key matches the password
   130  interrupted (Ctrl-C or SIGTERM)
@@ -24,6 +25,15 @@ LIFEBOAT_FROM_REPOSITORY (copy only), LIFEBOAT_FROM_PASSWORD, LIFEBOAT_FROM_PASS
 LIFEBOAT_FROM_PASSWORD_COMMAND. See doc/ for the repository format.)";
 
 int Main(int argc, char** argv) {
+  // Pack-sized buffers (MiBs) come from mmap and go back to the system when freed, instead of
+  // lingering in per-thread malloc arenas: keeps peak memory close to what is really in use.
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  // Smaller blocks (stored blobs waiting in a pack, file buffers) are freed by the thousand and
+  // allocated again at once: keep up to 4 MiB of free heap top per arena instead of returning
+  // every 128 KiB to the system and faulting it back in. Backup of the kernel tree: 165k -> 70k
+  // page faults, 0.2-0.3 s less system time; peak RSS within noise (16 MiB saved a few more
+  // faults but cost the 1 GiB image backup ~18 MiB of peak RSS: one kept top per thread arena).
+  mallopt(M_TRIM_THRESHOLD, 4 << 20);
   CLI::App app{"Lifeboat: deduplicating, encrypted backup and disaster recovery", "lifeboat"};
   app.footer(kExitCodesHelp);
   app.require_subcommand(1);
@@ -31,7 +41,9 @@ int Main(int argc, char** argv) {
   GlobalOptions g;
   app.add_option("-r,--repo", g.repo, "repository location (env LIFEBOAT_REPOSITORY)");
   app.add_option("-p,--password-file", g.password_file, "read the password from this file");
-  app.add_option("--password-command", g.password_command, "run this to get the password");
+  app.add_option("--password-command", g.password_command,
+                 "run this through /bin/sh to get the password (first output line; stopped "
+                 "after 60 s; it gets no LIFEBOAT_*PASSWORD* variable)");
   app.add_flag("--json", g.json, "machine-readable JSON output");
   app.add_flag("-q,--quiet", g.quiet, "print only errors");
   app.add_flag("-v,--verbose", g.verbose, "more output (repeatable)");
@@ -84,16 +96,3 @@ int Main(int argc, char** argv) {
 }
 
 }  // namespace lifeboat::cli
-
-int main(int argc, char** argv) {
-  // Pack-sized buffers (MiBs) come from mmap and go back to the system when freed, instead of
-  // lingering in per-thread malloc arenas: keeps peak memory close to what is really in use.
-  mallopt(M_MMAP_THRESHOLD, 4 << 20);
-  // Smaller blocks (stored blobs waiting in a pack, file buffers) are freed by the thousand and
-  // allocated again at once: keep up to 4 MiB of free heap top per arena instead of returning
-  // every 128 KiB to the system and faulting it back in. Backup of the kernel tree: 165k -> 70k
-  // page faults, 0.2-0.3 s less system time; peak RSS within noise (16 MiB saved a few more
-  // faults but cost the 1 GiB image backup ~18 MiB of peak RSS: one kept top per thread arena).
-  mallopt(M_TRIM_THRESHOLD, 4 << 20);
-  return lifeboat::cli::Main(argc, argv);
-}

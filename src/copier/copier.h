@@ -92,7 +92,7 @@ struct CopyOptions {
   // matching `filter`). Empty: every source snapshot that matches `filter`.
   std::vector<std::string> snapshots;
   SnapshotFilter filter;
-  // Checked before each snapshot is written; a lost lock stops the copy (Cancelled) before
+  // Checked before each snapshot is written; a lost lock stops the copy (Locked) before
   // anything refers to what was transferred. Either may be null (--no-lock, tests).
   RepositoryLock* source_lock = nullptr;
   RepositoryLock* target_lock = nullptr;
@@ -129,8 +129,8 @@ bool SharesKeyMaterial(const Repository& a, const Repository& b);
 // (other processes may write to it under their own shared locks, as a backup does).
 // Errors: InvalidArgument / NotFound from resolving options.snapshots (nothing written);
 // Corruption naming the pack or blob when source data fails verification (that snapshot and the
-// ones after it are not written; nothing damaged is stored); Cancelled when `cancel` was set or a
-// lock was lost; the backend's error otherwise. Snapshots written before an error stay written
+// ones after it are not written; nothing damaged is stored); Cancelled when `cancel` was set;
+// Locked when a lock was lost; the backend's error otherwise. Snapshots written before an error stay written
 // and were reported through on_copied. Blocks; uses pack_workers / save_workers threads.
 Result<CopyResult> CopySnapshots(Repository& source, Repository& target,
                                  const CopyOptions& options);

@@ -29,8 +29,11 @@ BlobSaverOptions OneWorkerSaver() {
   return o;
 }
 
-// Init's default KdfParams read LIFEBOAT_KDF_N: keep scrypt cheap in every test.
-[[maybe_unused]] const bool kFastKdf = [] { return setenv("LIFEBOAT_KDF_N", "1024", 1) == 0; }();
+// Init takes DefaultKdfParams(): keep scrypt cheap in every test.
+[[maybe_unused]] const bool kFastKdf = [] {
+  lifeboat::SetKdfParamsOverrideForTesting(lifeboat::KdfParams{1024, 8, 2});
+  return true;
+}();
 
 constexpr size_t kChunk = 16 * 1024;  // tests split files into fixed-size blobs of this size
 
@@ -703,7 +706,7 @@ TEST_F(CopierTest, LostTargetLockStopsBeforeTheSnapshot) {
     CopyOptions options;
     options.target_lock = lock->get();
     auto r = CopySnapshots(*a_->repo, target, options);
-    EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().ToString();
+    EXPECT_EQ(r.status().code(), StatusCode::kLocked) << r.status().ToString();
     EXPECT_EQ(t->Count(ObjectType::kSnapshot), 0u);
   }
 }

@@ -19,7 +19,10 @@ namespace lifeboat {
 namespace {
 
 // Keep Repository::Init fast (scrypt N=1024) for the tests that need a sealed index file.
-[[maybe_unused]] const bool kFastKdf = [] { return setenv("LIFEBOAT_KDF_N", "1024", 1) == 0; }();
+[[maybe_unused]] const bool kFastKdf = [] {
+  lifeboat::SetKdfParamsOverrideForTesting(lifeboat::KdfParams{1024, 8, 2});
+  return true;
+}();
 
 // Fast, deterministic pseudo-random ids (not the CSPRNG: tests create millions).
 class IdGen {

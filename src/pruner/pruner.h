@@ -80,7 +80,7 @@ struct PruneStats {
 //     tree or referenced blob is missing or unreadable (nothing was deleted; the message says
 //     to run check/repair, and `repair index` first when packs exist that no index names);
 //   Corruption: a blob to repack failed verification (nothing was deleted);
-//   Cancelled: options.cancel was set, or the lock was lost, before a destructive step;
+//   Cancelled: options.cancel was set before a destructive step; Locked: the lock was lost;
 //   the backend's error otherwise. Any failure leaves every snapshot restorable.
 Result<PruneStats> Prune(Repository& repo, const PruneOptions& options);
 

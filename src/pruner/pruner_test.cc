@@ -53,7 +53,7 @@ class StopAfterWritesBackend : public ForwardingBackend {
 class PrunerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    setenv("LIFEBOAT_KDF_N", "1024", 1);
+    lifeboat::SetKdfParamsOverrideForTesting(lifeboat::KdfParams{1024, 8, 2});
     work_ = MakeTempDir("pruner");
     src_ = work_ + "/src";
     mkdir(src_.c_str(), 0755);

@@ -22,7 +22,7 @@
 //
 // Locking: each repair requires an exclusive lock (maintenance) held by the caller, and calls
 // lock->Check() right before each step that removes or replaces something; a lost lock stops
-// the repair with Cancelled before that step. `lock` may be null only for a dry run.
+// the repair with Locked before that step. `lock` may be null only for a dry run.
 //
 // Thread safety: a repair must be the only user of `repo` while it runs. It blocks until done and
 // uses options.workers threads for I/O-bound work.
@@ -85,7 +85,7 @@ struct RepairIndexResult {
 // failure it may hold part of it, so LoadIndex() again before using it. Errors: listing fails, a
 // pack or an old index file cannot be read for a reason other than damage (I/O: nothing is
 // written then, since the old files are removed at the end and what they say would be lost),
-// storing the index fails, the lock is lost (Cancelled).
+// storing the index fails, the lock is lost (Locked).
 Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lock,
                                       const RepairIndexOptions& options);
 

@@ -245,7 +245,7 @@ TEST_F(RepairTest, RepairIndexWithoutLockOrWithALostLockWritesNothing) {
   std::vector<std::string> before = Listing();
   now += 11LL * 60 * 1000000000;  // no refresh for 11 minutes: the lock is lost
   auto r = RepairIndex(*repo, lock.get(), {});
-  EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().ToString();
+  EXPECT_EQ(r.status().code(), StatusCode::kLocked) << r.status().ToString();
   EXPECT_EQ(Listing(), before);
 }
 

@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <ctime>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "repository/json_fields.h"
@@ -20,14 +20,19 @@ MasterKey MasterKey::Generate() {
                    crypto::SecretKey::Random()};
 }
 
+namespace {
+std::mutex kdf_override_mu;
+std::optional<KdfParams> kdf_override;  // GUARDED_BY(kdf_override_mu)
+}  // namespace
+
 KdfParams DefaultKdfParams() {
-  KdfParams p;
-  if (const char* n = std::getenv("LIFEBOAT_KDF_N")) {
-    char* end = nullptr;
-    unsigned long long v = std::strtoull(n, &end, 10);
-    if (end && *end == '\0' && v >= 2 && (v & (v - 1)) == 0) p.n = v;
-  }
-  return p;
+  std::lock_guard lock(kdf_override_mu);
+  return kdf_override.value_or(KdfParams{});
+}
+
+void SetKdfParamsOverrideForTesting(std::optional<KdfParams> params) {
+  std::lock_guard lock(kdf_override_mu);
+  kdf_override = params;
 }
 
 int64_t NowNs() {
@@ -185,6 +190,22 @@ Result<MasterKey> OpenKeyFile(ByteView file, std::string_view password) {
   std::memcpy(mk.chunker.bytes.data(), material.data() + 65, 32);
   std::fill(material.begin(), material.end(), 0);
   return mk;
+}
+
+Result<MasterKey> OpenNamedKeyFile(std::string_view name, ByteView file,
+                                   std::string_view password) {
+  auto damaged = [&](std::string_view why) {
+    return Status::Corruption("key file " + std::string(name) + " is damaged: " +
+                              std::string(why));
+  };
+  auto master = OpenKeyFile(file, password);
+  // Opened: the AEAD authenticated the master key material, so it is the real one even if the
+  // file was altered elsewhere (`check` reports such a file).
+  if (master.ok()) return master;
+  if (master.status().code() == StatusCode::kCorruption) return damaged(master.status().message());
+  if (HexEncode(crypto::Sha256(file)) != name)  // a wrong password cannot be told from the damage
+    return damaged("its content does not match its name (the SHA-256 of the file)");
+  return master;
 }
 
 }  // namespace lifeboat

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "crypto/crypto.h"
@@ -24,13 +25,19 @@ struct MasterKey {
 // New keys get scrypt N=2^15, r=8, p=2: 32 MiB and about 0.13 s here, the same cost per password
 // guess as restic 0.14 calibrates on this machine (its limit of 60 MiB gives N=2^15; it then
 // raised p to 2). Stored with each key, so older keys (N=2^16, p=1) keep working.
-// LIFEBOAT_KDF_N=<power of two> lowers N for tests.
 struct KdfParams {
   uint64_t n = 1u << 15;
   uint32_t r = 8;
   uint32_t p = 2;
 };
+// The parameters for new keys: KdfParams{} unless a test set an override. Nothing in the
+// environment changes them (the test executable tests/lifeboat_testing_main.cc reads
+// LIFEBOAT_KDF_N and calls SetKdfParamsOverrideForTesting). Thread-safe.
 KdfParams DefaultKdfParams();
+// For tests only: makes DefaultKdfParams() return `params` (nullopt: the defaults again), so that
+// a test suite does not spend real scrypt time on every key. Weak keys: never call it in a
+// program that makes real repositories.
+void SetKdfParamsOverrideForTesting(std::optional<KdfParams> params);
 
 struct KeyFileInfo {
   uint32_t version = 1;
@@ -46,6 +53,13 @@ Result<Bytes> CreateKeyFile(const MasterKey& mk, std::string_view password, cons
 // Unwraps a key file. Unauthenticated when the password does not match; Corruption when the
 // file is malformed.
 Result<MasterKey> OpenKeyFile(ByteView file, std::string_view password);
+// Unwraps the key file stored as keys/<name>. Key files are named by their SHA-256 (format §1): a
+// file that does not parse, or that the password does not open and whose content does not hash
+// to its name, is damaged: Corruption "key file <name> is damaged: ...". Unauthenticated
+// ("password does not match this key") only for an intact file the password does not open. A
+// file the password opens is used even if its hash is off (the AEAD authenticated the key).
+Result<MasterKey> OpenNamedKeyFile(std::string_view name, ByteView file,
+                                   std::string_view password);
 // Parses the public fields (no password needed).
 Result<KeyFileInfo> ParseKeyFileInfo(ByteView file);
 

@@ -203,20 +203,49 @@ TEST(KeysTest, NumbersThatDoNotFitTheirFieldAreCorruption) {
   EXPECT_TRUE(OpenKeyFile(AsBytes(with("n", "1024")), "pw").ok());
 }
 
-TEST(KeysTest, DefaultKdfParamsHonoursTheEnvironment) {
-  const char* old = std::getenv("LIFEBOAT_KDF_N");
-  std::string saved = old ? old : "";
-  setenv("LIFEBOAT_KDF_N", "2048", 1);
-  EXPECT_EQ(DefaultKdfParams().n, 2048u);
-  setenv("LIFEBOAT_KDF_N", "1000", 1);  // not a power of two: ignored
-  EXPECT_EQ(DefaultKdfParams().n, 1u << 15);
-  setenv("LIFEBOAT_KDF_N", "abc", 1);
-  EXPECT_EQ(DefaultKdfParams().n, 1u << 15);
-  unsetenv("LIFEBOAT_KDF_N");
+TEST(KeysTest, DefaultKdfParamsIgnoreTheEnvironmentAndTakeOnlyTheTestOverride) {
+  const KdfParams before = DefaultKdfParams();  // this binary's other tests use cheap keys
+  SetKdfParamsOverrideForTesting(std::nullopt);
+  setenv("LIFEBOAT_KDF_N", "2", 1);  // once a test knob of the release binary (issue 11, item 19)
   EXPECT_EQ(DefaultKdfParams().n, 1u << 15);  // 32 MiB, restic's cost on the reference machine
   EXPECT_EQ(DefaultKdfParams().r, 8u);
   EXPECT_EQ(DefaultKdfParams().p, 2u);
-  if (old) setenv("LIFEBOAT_KDF_N", saved.c_str(), 1);
+  unsetenv("LIFEBOAT_KDF_N");
+  SetKdfParamsOverrideForTesting(KdfParams{2048, 8, 1});
+  EXPECT_EQ(DefaultKdfParams().n, 2048u);
+  EXPECT_EQ(DefaultKdfParams().p, 1u);
+  SetKdfParamsOverrideForTesting(std::nullopt);
+  EXPECT_EQ(DefaultKdfParams().n, 1u << 15);
+  SetKdfParamsOverrideForTesting(before);
+}
+
+TEST(KeysTest, ANamedKeyFileThatDoesNotMatchItsNameIsDamagedNotAWrongPassword) {
+  MasterKey mk = MasterKey::Generate();
+  auto file = CreateKeyFile(mk, "pw", KdfParams{1024, 8, 1});
+  ASSERT_TRUE(file.ok());
+  std::string name = HexEncode(crypto::Sha256(*file));
+  EXPECT_TRUE(OpenNamedKeyFile(name, *file, "pw").ok());
+  EXPECT_EQ(OpenNamedKeyFile(name, *file, "wrong").status().code(),
+            StatusCode::kUnauthenticated);
+  Bytes flipped = *file;
+  flipped[flipped.size() / 2] ^= 0x01;  // a bit flip on disk: the name no longer matches
+  for (const char* pw : {"pw", "wrong"}) {
+    Status st = OpenNamedKeyFile(name, flipped, pw).status();
+    EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+    EXPECT_NE(st.message().find("key file " + name + " is damaged"), std::string::npos) << st.message();
+  }
+  // Damage outside the sealed key: the password still opens it (the AEAD vouches for the key),
+  // and a password it does not open cannot be told from the damage.
+  Bytes spaced = *file;
+  spaced.push_back(' ');
+  EXPECT_TRUE(OpenNamedKeyFile(name, spaced, "pw").ok());
+  EXPECT_EQ(OpenNamedKeyFile(name, spaced, "wrong").status().code(), StatusCode::kCorruption);
+  // Content that hashes to its name but does not parse is damaged too.
+  std::string junk_text = "not json";
+  ByteView junk = AsBytes(junk_text);
+  Status st = OpenNamedKeyFile(HexEncode(crypto::Sha256(junk)), junk, "pw").status();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find("is damaged"), std::string::npos) << st.message();
 }
 
 // ---------------------------------------------------------------- time

@@ -11,6 +11,21 @@
 
 namespace lifeboat {
 
+namespace {
+std::mutex lock_override_mu;
+std::optional<LockOptions> lock_override;  // GUARDED_BY(lock_override_mu)
+}  // namespace
+
+LockOptions DefaultLockOptions() {
+  std::lock_guard lock(lock_override_mu);
+  return lock_override.value_or(LockOptions{});
+}
+
+void SetLockOptionsOverrideForTesting(std::optional<LockOptions> options) {
+  std::lock_guard lock(lock_override_mu);
+  lock_override = std::move(options);
+}
+
 using nlohmann::json;
 
 static Bytes EncodeLock(LockKind kind, int64_t time_ns) {
@@ -124,7 +139,7 @@ Result<std::unique_ptr<RepositoryLock>> RepositoryLock::Acquire(Repository& repo
     if (l.name == id.Hex() || l.stale) continue;
     if (kind == LockKind::kExclusive || l.exclusive) {
       repo.backend().Remove({ObjectType::kLock, id.Hex()}).IgnoreError();
-      return Status::FailedPrecondition(
+      return Status::Locked(
           "repository is already locked " + std::string(l.exclusive ? "exclusively " : "") + "by " +
           l.username + "@" + l.hostname + " (pid " + std::to_string(l.pid) + ") since " +
           FormatTime(l.time_ns) +
@@ -185,11 +200,11 @@ void RepositoryLock::RefreshLoop() {
 
 Status RepositoryLock::Check() const {
   std::lock_guard lock(mu_);
-  if (released_) return Status::Cancelled("lock was released");
-  if (!lost_.empty()) return Status::Cancelled(lost_ + "; stopping before committing anything");
+  if (released_) return Status::Locked("lock was released");
+  if (!lost_.empty()) return Status::Locked(lost_ + "; stopping before committing anything");
   int64_t age = options_.now() - last_ok_ns_;
   if (age > options_.lost_after_ns)
-    return Status::Cancelled("the repository lock could not be refreshed for " +
+    return Status::Locked("the repository lock could not be refreshed for " +
                              std::to_string(age / 1000000000) +
                              " s; stopping before committing anything");
   return Status::Ok();

@@ -3,13 +3,14 @@
 //
 //   LB_ASSIGN_OR_RETURN(auto lock, RepositoryLock::Acquire(repo, LockKind::kShared, {}));
 //   ...
-//   LB_RETURN_IF_ERROR(lock->Check());   // before committing: Cancelled if the lock was lost
+//   LB_RETURN_IF_ERROR(lock->Check());   // before committing: Locked if the lock was lost
 #pragma once
 
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +29,14 @@ struct LockOptions {
   std::function<int64_t()> now = NowNs;             // wall clock, injectable for tests
 };
 
+// The options commands lock with: LockOptions{} unless a test set an override. Nothing in the
+// environment changes them (the test executable reads LIFEBOAT_LOCK_*_SECONDS and calls
+// SetLockOptionsOverrideForTesting): shorter times there would let a second process judge a
+// live lock stale. Thread-safe.
+LockOptions DefaultLockOptions();
+// For tests only: DefaultLockOptions() returns `options` (nullopt: the defaults again).
+void SetLockOptionsOverrideForTesting(std::optional<LockOptions> options);
+
 struct LockInfo {
   std::string name;
   int64_t time_ns = 0;
@@ -42,13 +51,13 @@ class RepositoryLock {
  public:
   // Writes a lock object and checks for conflicts: any non-stale exclusive lock, or any
   // non-stale lock when `kind` is exclusive. On conflict removes its own lock and returns
-  // FailedPrecondition naming the holder and saying how to proceed.
+  // Locked naming the holder and saying how to proceed.
   static Result<std::unique_ptr<RepositoryLock>> Acquire(Repository& repo, LockKind kind,
                                                          LockOptions options);
   // Stops refreshing and removes the lock object (errors ignored; the lock goes stale).
   ~RepositoryLock();
 
-  // OK while the lock is fresh; Cancelled once no refresh succeeded for lost_after_ns, or once
+  // OK while the lock is fresh; Locked once no refresh succeeded for lost_after_ns, or once
   // the refresher found its lock object removed by someone else. Lost is final: a later
   // successful write does not revive the lock (the caller must stop before committing anything
   // or deleting anything). Thread-safe.

@@ -39,7 +39,7 @@ Result<Bytes> EncodeConfig(const RepositoryConfig& c, const crypto::Aead& aead) 
 
 Status CheckConfigHeader(ByteView data) {
   if (data.size() < 12 || std::memcmp(data.data(), kConfigMagic, 8) != 0)
-    return Status::InvalidArgument("not a Lifeboat repository (config has no LIFEBOAT magic)");
+    return Status::NoRepository("not a Lifeboat repository (config has no LIFEBOAT magic)");
   uint32_t version = LoadLE32(data.data() + 8);
   if (version != kRepositoryVersion)
     return Status::FailedPrecondition("repository format version " + std::to_string(version) +
@@ -178,16 +178,39 @@ Result<std::vector<std::pair<std::string, KeyFileInfo>>> ListKeys(Backend& backe
   return out;
 }
 
+// True when the backend holds a restic repository: a config without Lifeboat's magic (restic's is
+// encrypted) beside key files in restic's JSON form ("kdf" and a capital "N"; Lifeboat writes "n").
+static bool IsResticRepository(Backend& backend) {
+  std::string first;
+  Status listed = backend.List(ObjectType::kKey, "", [&](const ObjectInfo& info) {
+    first = info.name;
+    return Status::Cancelled("one is enough");
+  });
+  if (first.empty()) return false;
+  listed.IgnoreError();
+  auto file = backend.Load({ObjectType::kKey, first}, 0, 0);
+  if (!file.ok()) return false;
+  json j = json::parse(file->begin(), file->end(), nullptr, /*allow_exceptions=*/false);
+  return j.is_object() && j.contains("kdf") && j.contains("N") && !j.contains("n") &&
+         j.contains("salt") && j.contains("data");
+}
+
 Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> backend,
                                                      std::string_view password) {
   auto config_bytes = backend->Load({ObjectType::kConfig, ""}, 0, 0);
   if (!config_bytes.ok()) {
     if (config_bytes.status().IsNotFound())
-      return Status::NotFound(backend->Location() +
-                              " is not a Lifeboat repository (no config); run `lifeboat init`");
+      return Status::NoRepository(backend->Location() +
+                                  " is not a Lifeboat repository (no config); run `lifeboat init`");
     return config_bytes.status();
   }
-  LB_RETURN_IF_ERROR(CheckConfigHeader(*config_bytes));
+  if (Status header = CheckConfigHeader(*config_bytes); !header.ok()) {
+    if (header.code() == StatusCode::kNoRepository && IsResticRepository(*backend))
+      return Status::NoRepository(backend->Location() +
+                                  " is a restic repository, not a Lifeboat one: Lifeboat cannot "
+                                  "read it (use restic; `lifeboat init` makes a new repository)");
+    return header.WithContext(backend->Location());
+  }
   std::vector<std::string> names;
   LB_RETURN_IF_ERROR(backend->List(ObjectType::kKey, "", [&](const ObjectInfo& info) {
     names.push_back(info.name);
@@ -195,19 +218,20 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
   }));
   if (names.empty()) return Status::Corruption(backend->Location() + " has no key files");
   std::sort(names.begin(), names.end());
-  Status last_problem;    // a damaged key file
-  Status load_problem;    // a key file that could not be read: the password is still unchecked
-  Status config_problem;  // a key that opened but does not decrypt the config (a stray key)
+  std::vector<std::string> damaged;  // "key file <name> is damaged: why", one per damaged key
+  bool intact_key = false;  // a key the password did not open, but whose file is sound
+  Status load_problem;      // a key file that could not be read: the password is still unchecked
+  Status config_problem;    // a key that opened but does not decrypt the config (a stray key)
   for (const auto& name : names) {
     auto file = backend->Load({ObjectType::kKey, name}, 0, 0);
     if (!file.ok()) {
       load_problem = file.status().WithContext("key " + name);
       continue;
     }
-    auto master = OpenKeyFile(*file, password);
+    auto master = OpenNamedKeyFile(name, *file, password);
     if (!master.ok()) {
-      if (master.status().code() != StatusCode::kUnauthenticated)
-        last_problem = master.status().WithContext("key " + name);
+      if (master.status().code() == StatusCode::kUnauthenticated) intact_key = true;
+      else damaged.push_back(master.status().message());
       continue;
     }
     crypto::Aead aead(master->enc);
@@ -227,8 +251,17 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
   }
   if (!config_problem.ok()) return config_problem;
   if (!load_problem.ok()) return load_problem;
+  std::string list;
+  for (const auto& d : damaged) list += "\n  " + d;
+  if (!intact_key)  // every key file is damaged: no password can be checked, let alone match
+    return Status::Corruption(
+        "no key of " + backend->Location() + " can be opened: every key file is damaged" + list +
+        "\nRestore the keys/ directory from a replica or a backup of the repository, or open a "
+        "replica (`init --replica-of`) with its own key.");
   std::string msg = "no key in " + backend->Location() + " matches the password";
-  if (!last_problem.ok()) msg += " (also: " + last_problem.message() + ")";
+  if (!damaged.empty())
+    msg += " (the password was checked only against the intact keys; if it belongs to a damaged "
+           "one, restore that key file from a replica or a backup):" + list;
   return Status::Unauthenticated(msg);
 }
 

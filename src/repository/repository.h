@@ -86,10 +86,12 @@ class Repository {
   static Result<std::unique_ptr<Repository>> Init(std::unique_ptr<Backend> backend,
                                                   std::string_view password,
                                                   const InitOptions& options);
-  // Opens an existing repository. NotFound when there is no config; Unauthenticated when no key
-  // matches `password`; the backend's error when a key file could not be read (the password
-  // could not be checked against it); Corruption when a key matched but the config does not
-  // decrypt with it. Nothing is written in any case.
+  // Opens an existing repository. NoRepository when there is no config or it is not Lifeboat's
+  // (a restic repository is named as such); Unauthenticated when no intact key matches
+  // `password` (damaged key files are listed too); Corruption when every key file is damaged
+  // (not parsing, or not opened and not matching its name: each is named) or when a key matched but the
+  // config does not decrypt with it; the backend's error when a key file could not be read (the
+  // password could not be checked against it). Nothing is written in any case.
   static Result<std::unique_ptr<Repository>> Open(std::unique_ptr<Backend> backend,
                                                   std::string_view password);
 

@@ -39,8 +39,11 @@ BlobSaverOptions SaverOptions(int workers, size_t max_queued_bytes, size_t packs
   return o;
 }
 
-// Init's default KdfParams read LIFEBOAT_KDF_N: keep scrypt cheap in every test.
-[[maybe_unused]] const bool kFastKdf = [] { return setenv("LIFEBOAT_KDF_N", "1024", 1) == 0; }();
+// Init takes DefaultKdfParams(): keep scrypt cheap in every test.
+[[maybe_unused]] const bool kFastKdf = [] {
+  lifeboat::SetKdfParamsOverrideForTesting(lifeboat::KdfParams{1024, 8, 2});
+  return true;
+}();
 
 // Shared between a test and the SharedBackend a Repository owns.
 struct BackendControl {
@@ -175,7 +178,7 @@ TEST_F(RepositoryTest, InitThenOpen) {
   EXPECT_EQ(repo->key_name(), Names(ObjectType::kKey)[0]);
   auto info = ListKeys(store_);
   ASSERT_TRUE(info.ok());
-  EXPECT_EQ((*info)[0].second.params.n, 1024u);  // LIFEBOAT_KDF_N reached Init
+  EXPECT_EQ((*info)[0].second.params.n, 1024u);  // the KDF override reached Init
 
   auto opened = OpenRepo();
   ASSERT_TRUE(opened);
@@ -210,9 +213,9 @@ TEST_F(RepositoryTest, InitTwiceIsAlreadyExists) {
   EXPECT_EQ(Listing(), before);
 }
 
-TEST_F(RepositoryTest, OpenEmptyBackendIsNotFound) {
+TEST_F(RepositoryTest, OpenEmptyBackendIsNoRepository) {
   auto repo = Repository::Open(NewBackend(), "pw");
-  EXPECT_EQ(repo.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(repo.status().code(), StatusCode::kNoRepository);
   EXPECT_NE(repo.status().message().find("lifeboat init"), std::string::npos)
       << repo.status().message();
   EXPECT_TRUE(Listing().empty());
@@ -244,14 +247,19 @@ TEST_F(RepositoryTest, OpenSkipsAKeyThatWrapsOtherMasterKeys) {
   // order the names sort in.
   auto repo = InitRepo("pw");
   ASSERT_TRUE(repo);
-  // Open tries keys in name order and does not derive names from contents, so the stray is
-  // stored under the lowest possible name: it is always tried first. (Waiting for a random
-  // name to sort first failed whenever the real key's name happened to be very low.)
-  auto stray = CreateKeyFile(MasterKey::Generate(), "pw", KdfParams{1024, 8, 1});
-  ASSERT_TRUE(stray.ok());
-  const std::string stray_name(64, '0');
+  // Open tries keys in name order, and a key file is named by its SHA-256 (a file under another
+  // name is damaged), so strays are made until one's name sorts before the real key's: it is
+  // then tried first.
+  Bytes stray;
+  std::string stray_name;
+  for (int i = 0; i < 4000 && (stray_name.empty() || stray_name >= repo->key_name()); ++i) {
+    auto file = CreateKeyFile(MasterKey::Generate(), "pw", KdfParams{1024, 8, 1});
+    ASSERT_TRUE(file.ok());
+    stray = *file;
+    stray_name = HexEncode(crypto::Sha256(stray));
+  }
   ASSERT_LT(stray_name, repo->key_name());
-  ASSERT_TRUE(store_.Save({ObjectType::kKey, stray_name}, *stray).ok());
+  ASSERT_TRUE(store_.Save({ObjectType::kKey, stray_name}, stray).ok());
   auto opened = OpenRepo("pw");
   ASSERT_TRUE(opened);
   EXPECT_EQ(opened->key_name(), repo->key_name());
@@ -261,6 +269,52 @@ TEST_F(RepositoryTest, OpenSkipsAKeyThatWrapsOtherMasterKeys) {
   auto stray_only = Repository::Open(NewBackend(), "pw");
   EXPECT_EQ(stray_only.status().code(), StatusCode::kCorruption) << stray_only.status().ToString();
   EXPECT_EQ(Repository::Open(NewBackend(), "wrong").status().code(), StatusCode::kUnauthenticated);
+}
+
+// Issue 11, item 15: a damaged key file was reported as a wrong password (exit 12).
+TEST_F(RepositoryTest, ADamagedKeyFileIsNamedAndIsNotAWrongPassword) {
+  auto repo = InitRepo("pw");
+  ASSERT_TRUE(repo);
+  const std::string first = repo->key_name();
+  auto second = repo->AddKey("other", KdfParams{1024, 8, 1});
+  ASSERT_TRUE(second.ok());
+  auto flip = [&](const std::string& name) {
+    auto file = store_.Load({ObjectType::kKey, name}, 0, 0);
+    ASSERT_TRUE(file.ok());
+    (*file)[file->size() / 2] ^= 0x01;
+    ASSERT_TRUE(store_.Remove({ObjectType::kKey, name}).ok());
+    ASSERT_TRUE(store_.Save({ObjectType::kKey, name}, *file).ok());
+  };
+  flip(first);
+  // The damaged key held "pw": the intact one does not match, so it is a wrong password, but the
+  // damaged file is named and the way out is said.
+  Status st = Repository::Open(NewBackend(), "pw").status();
+  EXPECT_EQ(st.code(), StatusCode::kUnauthenticated) << st.ToString();
+  EXPECT_NE(st.message().find("key file " + first + " is damaged"), std::string::npos)
+      << st.message();
+  EXPECT_TRUE(OpenRepo("other"));  // the intact key still opens the repository
+  // With every key file damaged no password can be checked: corruption, naming each file.
+  flip(*second);
+  for (const char* pw : {"pw", "other", "wrong"}) {
+    st = Repository::Open(NewBackend(), pw).status();
+    EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+    EXPECT_NE(st.message().find("every key file is damaged"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find(first), std::string::npos);
+    EXPECT_NE(st.message().find(*second), std::string::npos);
+  }
+}
+
+// Issue 11, item 20: a restic repository was "bad command line" (exit 2).
+TEST_F(RepositoryTest, AResticRepositoryIsNamedAsSuch) {
+  // restic's layout: an encrypted config (no magic) and JSON keys with a capital "N".
+  ASSERT_TRUE(store_.Save({ObjectType::kConfig, ""}, AsBytes("\x8f\x01random bytes")).ok());
+  std::string key = R"({"created":"2026-12-04T09:00:00Z","username":"u","hostname":"h",)"
+                    R"("kdf":"scrypt","N":32768,"r":8,"p":1,"salt":"c2FsdA==","data":"ZGF0YQ=="})";
+  ASSERT_TRUE(store_.Save({ObjectType::kKey, HexEncode(crypto::Sha256(AsBytes(key)))},
+                          AsBytes(key)).ok());
+  Status st = Repository::Open(NewBackend(), "pw").status();
+  EXPECT_EQ(st.code(), StatusCode::kNoRepository) << st.ToString();
+  EXPECT_NE(st.message().find("is a restic repository"), std::string::npos) << st.message();
 }
 
 TEST_F(RepositoryTest, UnreadableKeyIsNotReportedAsAWrongPassword) {
@@ -312,7 +366,7 @@ TEST_F(RepositoryTest, ConfigCodec) {
   Bytes newer = *enc;
   newer[8] = 2;
   EXPECT_EQ(CheckConfigHeader(newer).code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(CheckConfigHeader(AsBytes("LIFEBOA")).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckConfigHeader(AsBytes("LIFEBOA")).code(), StatusCode::kNoRepository);
   crypto::Aead other(crypto::SecretKey::Random());
   EXPECT_EQ(DecodeConfig(*enc, other).status().code(), StatusCode::kCorruption);
 }
@@ -1147,7 +1201,7 @@ TEST_F(LockTest, SharedLocksCoexist) {
   EXPECT_EQ(LockCount(), 2u);
   EXPECT_TRUE((*a)->Check().ok());
   ASSERT_TRUE((*a)->Release().ok());
-  EXPECT_EQ((*a)->Check().code(), StatusCode::kCancelled);
+  EXPECT_EQ((*a)->Check().code(), StatusCode::kLocked);
   EXPECT_TRUE((*a)->Release().ok());  // idempotent
   EXPECT_EQ(LockCount(), 1u);
   b->reset();  // the destructor releases
@@ -1158,7 +1212,7 @@ TEST_F(LockTest, ExclusiveConflictsWithShared) {
   auto shared = Acquire(LockKind::kShared);
   ASSERT_TRUE(shared.ok());
   auto excl = Acquire(LockKind::kExclusive);
-  EXPECT_EQ(excl.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(excl.status().code(), StatusCode::kLocked);
   EXPECT_NE(excl.status().message().find("lifeboat unlock"), std::string::npos)
       << excl.status().message();
   EXPECT_EQ(LockCount(), 1u);  // the failed attempt removed its own lock
@@ -1171,11 +1225,11 @@ TEST_F(LockTest, SharedConflictsWithExclusive) {
   auto excl = Acquire(LockKind::kExclusive);
   ASSERT_TRUE(excl.ok());
   auto shared = Acquire(LockKind::kShared);
-  EXPECT_EQ(shared.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(shared.status().code(), StatusCode::kLocked);
   EXPECT_NE(shared.status().message().find("exclusively"), std::string::npos)
       << shared.status().message();
   auto excl2 = Acquire(LockKind::kExclusive);
-  EXPECT_EQ(excl2.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(excl2.status().code(), StatusCode::kLocked);
   EXPECT_EQ(LockCount(), 1u);
 }
 
@@ -1201,7 +1255,7 @@ TEST_F(LockTest, StaleByAge) {
   EXPECT_EQ(stale, 1);
   // Just under the limit is not stale.
   WriteForeignLock(/*exclusive=*/false, 1, "far-away", NowNs() - 29LL * 60 * 1000000000);
-  EXPECT_EQ(Acquire(LockKind::kExclusive).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Acquire(LockKind::kExclusive).status().code(), StatusCode::kLocked);
 
   auto removed = RemoveLocks(*repo_, /*all=*/false);
   ASSERT_TRUE(removed.ok());
@@ -1249,11 +1303,11 @@ TEST_F(LockTest, StaleByDeadProcessOnThisHost) {
 
   // The same dead pid on another host cannot be checked: the lock holds.
   std::string remote = WriteForeignLock(true, dead, Hostname() + "-elsewhere", NowNs());
-  EXPECT_EQ(Acquire(LockKind::kShared).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Acquire(LockKind::kShared).status().code(), StatusCode::kLocked);
   ASSERT_TRUE(store_.Remove({ObjectType::kLock, remote}).ok());
   // A live process on this host holds its lock.
   WriteForeignLock(true, getppid(), Hostname(), NowNs());
-  EXPECT_EQ(Acquire(LockKind::kShared).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Acquire(LockKind::kShared).status().code(), StatusCode::kLocked);
 }
 
 TEST_F(LockTest, RemoveLocks) {
@@ -1335,7 +1389,7 @@ TEST_F(LockTest, CheckIsCancelledWhenRefreshFailsTooLong) {
   EXPECT_TRUE((*lock)->Check().ok());
   fake_now += 600000000;  // 1.1 s: lost
   Status st = (*lock)->Check();
-  EXPECT_EQ(st.code(), StatusCode::kCancelled) << st.ToString();
+  EXPECT_EQ(st.code(), StatusCode::kLocked) << st.ToString();
   EXPECT_NE(st.message().find("stopping before committing"), std::string::npos);
 
   // Lost is final: even once saves work again, the lock is not revived (others may have judged
@@ -1344,7 +1398,7 @@ TEST_F(LockTest, CheckIsCancelledWhenRefreshFailsTooLong) {
   int saves = control_->saves;
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // many refresh intervals
   EXPECT_EQ(control_->saves.load(), saves) << "a lost lock must not be refreshed";
-  EXPECT_EQ((*lock)->Check().code(), StatusCode::kCancelled);
+  EXPECT_EQ((*lock)->Check().code(), StatusCode::kLocked);
   ASSERT_TRUE((*lock)->Release().ok());
   EXPECT_EQ(LockCount(), 0u);
 }
@@ -1367,7 +1421,7 @@ TEST_F(LockTest, ASuspendedProcessDoesNotReviveItsLock) {
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   EXPECT_EQ(control_->saves.load(), saves);
   Status st = (*lock)->Check();
-  EXPECT_EQ(st.code(), StatusCode::kCancelled);
+  EXPECT_EQ(st.code(), StatusCode::kLocked);
   EXPECT_NE(st.message().find("not refreshed"), std::string::npos) << st.ToString();
 }
 
@@ -1385,7 +1439,7 @@ TEST_F(LockTest, ALockRemovedByAnotherProcessIsLost) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   Status st = (*lock)->Check();
-  EXPECT_EQ(st.code(), StatusCode::kCancelled);
+  EXPECT_EQ(st.code(), StatusCode::kLocked);
   EXPECT_NE(st.message().find("removed by another process"), std::string::npos) << st.ToString();
   (*lock)->Release().IgnoreError();
 }

@@ -70,7 +70,7 @@ constexpr int64_t kAtime = 1500000000987654321;
 class RestorerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ::setenv("LIFEBOAT_KDF_N", "1024", 1);
+    lifeboat::SetKdfParamsOverrideForTesting(lifeboat::KdfParams{1024, 8, 2});
     auto backend = std::make_unique<MemoryBackend>();
     backend_ = backend.get();
     InitOptions io;

@@ -18,6 +18,8 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kUnauthenticated: return "UNAUTHENTICATED";
     case StatusCode::kCancelled: return "CANCELLED";
     case StatusCode::kInternal: return "INTERNAL";
+    case StatusCode::kLocked: return "LOCKED";
+    case StatusCode::kNoRepository: return "NO_REPOSITORY";
   }
   return "UNKNOWN";
 }

@@ -2,7 +2,8 @@
 //
 // Every fallible function returns a Status (or Result<T> when it also produces a value). Both are
 // [[nodiscard]], so an error cannot be dropped silently. The code tells the caller whether a retry
-// can help (kUnavailable: yes; everything else: no) and how the CLI maps it to an exit code.
+// can help (kUnavailable: yes; everything else: no), and it alone decides the CLI's exit code
+// (cli::ExitCodeFor; doc/exit-codes.md): the message is for people and is never searched.
 //
 //   Result<Bytes> data = backend.Load(handle, 0, 0);
 //   if (!data.ok()) return data.status().WithContext("loading snapshot " + id);
@@ -26,10 +27,12 @@ enum class StatusCode {
   kIOError,             // local I/O failed permanently
   kUnavailable,         // transient: a retry may help (network, EAGAIN, busy)
   kPermissionDenied,    // OS or policy refused (e.g. append-only)
-  kFailedPrecondition,  // state does not allow the operation (e.g. locked repository)
+  kFailedPrecondition,  // state does not allow the operation (e.g. append-only repository)
   kUnauthenticated,     // no key matches the password
-  kCancelled,           // interrupted by the user or by a lost lock
+  kCancelled,           // interrupted by the user (Ctrl-C, SIGTERM, a cancel flag)
   kInternal,            // a bug
+  kLocked,              // another process holds the repository lock, or ours was lost
+  kNoRepository,        // the location holds no Lifeboat repository (nothing, or another tool's)
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -59,6 +62,8 @@ class [[nodiscard]] Status {
   }
   static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status Locked(std::string m) { return {StatusCode::kLocked, std::move(m)}; }
+  static Status NoRepository(std::string m) { return {StatusCode::kNoRepository, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

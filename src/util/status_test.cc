@@ -39,5 +39,15 @@ TEST(StatusTest, PosixErrorMapsErrno) {
   EXPECT_EQ(PosixError("open x", EIO).code(), StatusCode::kIOError);
 }
 
+TEST(StatusTest, LockedAndNoRepositoryAreKindsOfTheirOwn) {
+  // Issue 11, item 17: the CLI chose exit codes by searching messages for "locked" and "not a
+  // Lifeboat repository"; these kinds say it instead.
+  EXPECT_EQ(Status::Locked("x").code(), StatusCode::kLocked);
+  EXPECT_EQ(Status::NoRepository("x").code(), StatusCode::kNoRepository);
+  EXPECT_EQ(Status::Locked("held by pid 7").ToString(), "LOCKED: held by pid 7");
+  EXPECT_EQ(StatusCodeName(StatusCode::kNoRepository), "NO_REPOSITORY");
+  EXPECT_FALSE(Status::Locked("x").IsRetryable());
+}
+
 }  // namespace
 }  // namespace lifeboat
