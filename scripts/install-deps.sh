@@ -9,6 +9,7 @@ PACKAGES=(
   libssl-dev libsodium-dev libzstd-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   diffutils coreutils procps
+  restic  # tests/defects/item20_restic_repository.sh: a real restic repository given to Lifeboat
 )
 
 missing=()

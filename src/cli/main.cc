@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "util/thread_start.h"
 
 namespace lifeboat::cli {
 
@@ -86,12 +87,13 @@ int Main(int argc, char** argv) {
   }
   if (!runner) return kExitUsage;
   InstallSignalHandlers();
-  // Last line of defence: an exception escaping a command is a bug, but catching it here unwinds
-  // the command (its lock is released by RAII) and ends with exit 1 instead of an abort.
+  // Last line of defence: catching what escapes a command unwinds it (its lock is released by
+  // RAII) and ends with exit 1 instead of an abort. Out of memory (std::bad_alloc on this thread,
+  // under ulimit -v) is said as such; anything else is a bug, an internal error.
   try {
     return runner();
-  } catch (const std::exception& e) {
-    return ReportError(g, Status::Internal(std::string("internal error: ") + e.what()));
+  } catch (...) {
+    return ReportError(g, StatusFromCurrentException("lifeboat"));
   }
 }
 
