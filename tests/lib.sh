@@ -85,6 +85,16 @@ same_tree() {
   [ -z "$differences" ]
 }
 
+# flip_byte FILE OFFSET: xors the byte at OFFSET of FILE with 1 (damage for corruption tests;
+# repository files are read-only, so the file is made writable first).
+flip_byte() {
+  local b
+  chmod u+w "$1"
+  b="$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')"
+  # shellcheck disable=SC2059  # the format is the octal escape of the new byte
+  printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 snapshot_count() { lb snapshots --json 2>/dev/null | grep -o '"short_id"' | wc -l; }
 
 # wait_for_lock [SECONDS]: waits until $LIFEBOAT_REPOSITORY/locks holds a file, i.e. a command

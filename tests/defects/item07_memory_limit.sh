@@ -21,6 +21,7 @@ for i in $(seq 1 100); do head -c 20000 /dev/urandom >"$SRC/d/f$i"; done
 locks() { find "$LIFEBOAT_REPOSITORY/locks" -type f | wc -l; }
 clean_exit() { [ "$1" = 0 ] || [ "$1" = 1 ]; }
 for run in "200000 --read-concurrency 32" "150000 --read-concurrency 16" "100000" "80000"; do
+  # shellcheck disable=SC2086  # split "LIMIT FLAGS..." into words on purpose
   set -- $run
   limit="$1"; shift
   (ulimit -v "$limit"; exec "$LIFEBOAT" backup "$@" "$SRC") >"$WORK/out" 2>"$WORK/err"

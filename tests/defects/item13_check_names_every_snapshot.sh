@@ -12,13 +12,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 lb_test_init item13
 export LIFEBOAT_REPOSITORY="$WORK/repo" LIFEBOAT_PASSWORD="pw"
 
-# flip_byte FILE OFFSET: xors one byte of FILE with 1.
-flip_byte() {
-  local b
-  chmod u+w "$1"
-  b="$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')"
-  printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
 # big_pack: the packs over 50 KiB: here only the one holding a.bin's blob.
 big_pack() { find "$LIFEBOAT_REPOSITORY/data" -type f -size +50k; }
 

@@ -13,14 +13,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 lb_test_init item14
 export LIFEBOAT_REPOSITORY="$WORK/repo" LIFEBOAT_PASSWORD="pw"
 
-# flip_byte FILE OFFSET: xors one byte of FILE with 1.
-flip_byte() {
-  local b
-  chmod u+w "$1"
-  b="$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')"
-  printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 mkdir -p "$WORK/src"
 for i in $(seq 1 40); do head -c $((3000 + i * 100)) /dev/urandom >"$WORK/src/f$i"; done
 expect_rc "init" 0 lb init

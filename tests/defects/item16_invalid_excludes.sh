@@ -17,6 +17,7 @@ echo keep >"$SRC/keep.txt"
 echo skip >"$SRC/skip.tmp"
 echo bracket >"$SRC/[x]"
 
+# shellcheck disable=SC1003  # 'a\' is the pattern a + backslash, not an escaped quote
 for pattern in '[' 'a\' '[a-' '*.[ch' '[[:nope:]]'; do
   expect_rc "--exclude '$pattern' is rejected" 2 lb backup --exclude "$pattern" "$SRC"
   check_has "the error names '$pattern'" "$WORK/err" "invalid exclude pattern '$pattern'"
