@@ -3,6 +3,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <new>
+
 #include "crypto/internal_openssl.h"
 
 namespace lifeboat::crypto {
@@ -14,7 +16,7 @@ constexpr size_t kBlockSize = 64;  // SHA-256 block size
 
 EVP_MD_CTX* NewCtxOrDie() {
   EVP_MD_CTX* c = EVP_MD_CTX_new();
-  if (c == nullptr) CheckOpenSsl(0, "EVP_MD_CTX_new");
+  if (c == nullptr) throw std::bad_alloc();  // out of memory: reported at the thread's top
   return c;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <new>
 
 namespace lifeboat::crypto::internal {
 namespace {
@@ -12,6 +13,13 @@ namespace {
 [[noreturn]] void Die(const std::string& message) {
   std::fprintf(stderr, "lifeboat: fatal crypto error: %s\n", message.c_str());
   std::abort();
+}
+
+// OpenSSL could not allocate (under ulimit -v): std::bad_alloc, which the thread's top turns into
+// an "out of memory" error. Only a real misuse of OpenSSL is fatal (Die).
+[[noreturn]] void OutOfMemory() {
+  ERR_clear_error();
+  throw std::bad_alloc();
 }
 
 struct MdCtxFree {
@@ -23,7 +31,7 @@ struct CipherCtxFree {
 
 EVP_MD_CTX* NewMdCtx() {
   EVP_MD_CTX* c = EVP_MD_CTX_new();
-  if (c == nullptr) Die(OpenSslError("EVP_MD_CTX_new"));
+  if (c == nullptr) OutOfMemory();
   return c;
 }
 
@@ -60,7 +68,7 @@ EVP_MD_CTX* ThreadHmacCtx() {
 EVP_CIPHER_CTX* ThreadCipherCtx() {
   thread_local std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx([] {
     EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
-    if (c == nullptr) Die(OpenSslError("EVP_CIPHER_CTX_new"));
+    if (c == nullptr) OutOfMemory();
     // Bind the cipher once; later calls pass cipher=nullptr and only set key, IV and direction.
     CheckOpenSsl(EVP_CipherInit_ex2(c, Aes256GcmCipher(), nullptr, nullptr, 1, nullptr),
                  "EVP_CipherInit_ex2(AES-256-GCM)");
@@ -85,7 +93,9 @@ std::string OpenSslError(std::string_view context) {
 }
 
 void CheckOpenSsl(int ok, const char* what) {
-  if (ok != 1) Die(OpenSslError(what));
+  if (ok == 1) return;
+  if (ERR_GET_REASON(ERR_peek_last_error()) == ERR_R_MALLOC_FAILURE) OutOfMemory();
+  Die(OpenSslError(what));
 }
 
 }  // namespace lifeboat::crypto::internal

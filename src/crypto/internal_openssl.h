@@ -30,7 +30,8 @@ EVP_CIPHER_CTX* ThreadCipherCtx();  // for Aead, already set up for AES-256-GCM
 std::string OpenSslError(std::string_view context);
 
 // For operations that can fail only on allocation failure or a broken provider, where the public
-// API has no error path: aborts with the OpenSSL error when `ok` is not 1.
+// API has no error path: when `ok` is not 1, throws std::bad_alloc if OpenSSL ran out of memory
+// (the thread's top reports it as an error), else aborts with the OpenSSL error.
 void CheckOpenSsl(int ok, const char* what);
 
 }  // namespace lifeboat::crypto::internal

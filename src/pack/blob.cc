@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <new>
 
 namespace lifeboat {
 namespace {
@@ -16,12 +17,19 @@ struct DCtxDeleter {
   void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
 };
 
+// One context per thread, made on first use. zstd returns null when it cannot allocate one (under
+// ulimit -v): that is std::bad_alloc, caught at the thread's top and reported as out of memory,
+// never a null context handed to zstd (a crash). The next call tries again.
 ZSTD_CCtx* ThreadCCtx() {
-  thread_local std::unique_ptr<ZSTD_CCtx, CCtxDeleter> ctx(ZSTD_createCCtx());
+  thread_local std::unique_ptr<ZSTD_CCtx, CCtxDeleter> ctx;
+  if (!ctx) ctx.reset(ZSTD_createCCtx());
+  if (!ctx) throw std::bad_alloc();
   return ctx.get();
 }
 ZSTD_DCtx* ThreadDCtx() {
-  thread_local std::unique_ptr<ZSTD_DCtx, DCtxDeleter> ctx(ZSTD_createDCtx());
+  thread_local std::unique_ptr<ZSTD_DCtx, DCtxDeleter> ctx;
+  if (!ctx) ctx.reset(ZSTD_createDCtx());
+  if (!ctx) throw std::bad_alloc();
   return ctx.get();
 }
 
