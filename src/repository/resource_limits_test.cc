@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "backend/memory_backend.h"
+#include "util/address_space_limit_for_test.h"
 
 namespace lifeboat {
 namespace {
@@ -21,19 +22,6 @@ Bytes Pattern(size_t n, uint32_t seed) {
   return b;
 }
 
-// Leaves `margin` bytes of address space: too little for a thread's stack (8 MiB by default).
-bool LimitAddressSpace(size_t margin) {
-  long pages = 0;
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  if (!f) return false;
-  if (std::fscanf(f, "%ld", &pages) != 1) pages = 0;
-  std::fclose(f);
-  if (pages <= 0) return false;
-  struct rlimit rl;
-  rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(pages) * 4096 + margin;
-  return setrlimit(RLIMIT_AS, &rl) == 0;
-}
-
 // Runs in a child process (EXPECT_EXIT): the address space limit stays there.
 [[noreturn]] void SaveWithoutThreads() {
   auto repo = Repository::Init(std::make_unique<MemoryBackend>(), "pw", InitOptions{});
@@ -41,7 +29,7 @@ bool LimitAddressSpace(size_t margin) {
   const Bytes big = Pattern(600 << 10, 1);
   const Bytes unhashed = Pattern(500 << 10, 2);
   const Id big_id = (*repo)->codec().ComputeId(big);
-  if (!LimitAddressSpace(6 << 20)) std::_Exit(0);  // cannot limit: nothing to test
+  if (!LimitAddressSpaceForTest(6 << 20)) std::_Exit(0);  // cannot limit: nothing to test
   BlobSaver saver(**repo, BlobSaverOptions::WithWorkers(4));
   auto added = saver.Save(BlobType::kData, big_id, big);
   if (!added.ok() || !*added) std::_Exit(3);
@@ -57,14 +45,15 @@ bool LimitAddressSpace(size_t margin) {
 }
 
 TEST(BlobSaverTest, WithoutWorkerThreadsBlobsAreEncodedByTheCaller) {
-  setenv("LIFEBOAT_KDF_N", "1024", 1);
+  if (kBuiltWithAddressSanitizer) GTEST_SKIP() << kAddressSanitizerSkipReason;
+  SetKdfParamsOverrideForTesting(KdfParams{1024, 8, 1});
   EXPECT_EXIT(SaveWithoutThreads(), ::testing::ExitedWithCode(0), "");
 }
 
 [[noreturn]] void LockWithoutThreads() {
   auto repo = Repository::Init(std::make_unique<MemoryBackend>(), "pw", InitOptions{});
   if (!repo.ok()) std::_Exit(2);
-  if (!LimitAddressSpace(6 << 20)) std::_Exit(0);
+  if (!LimitAddressSpaceForTest(6 << 20)) std::_Exit(0);
   auto lock = RepositoryLock::Acquire(**repo, LockKind::kShared, LockOptions{});
   if (lock.ok()) std::_Exit(0);  // the thread started after all: nothing to check
   int locks = 0;
@@ -76,7 +65,8 @@ TEST(BlobSaverTest, WithoutWorkerThreadsBlobsAreEncodedByTheCaller) {
 }
 
 TEST(RepositoryLockTest, NoThreadForTheRefreshIsAnErrorAndLeavesNoLock) {
-  setenv("LIFEBOAT_KDF_N", "1024", 1);
+  if (kBuiltWithAddressSanitizer) GTEST_SKIP() << kAddressSanitizerSkipReason;
+  SetKdfParamsOverrideForTesting(KdfParams{1024, 8, 1});
   EXPECT_EXIT(LockWithoutThreads(), ::testing::ExitedWithCode(0), "");
 }
 
