@@ -293,10 +293,14 @@ TEST(ParallelForTest, AnExceptionOnAWorkerReachesTheCallerInsteadOfEndingTheProc
   for (int workers : {1, 4}) {
     SCOPED_TRACE("workers " + std::to_string(workers));
     std::atomic<int> calls{0};
+    // Every other call takes 2 ms, so all 1000 would need at least 0.5 s on 4 threads; the
+    // exception at index 10 stops the hand-out within microseconds. (Without the pause, the other
+    // threads could take every index before the throwing one reached its catch: a race.)
     EXPECT_THROW(ParallelFor(1000, workers, nullptr,
                              [&](size_t i) {
                                calls++;
                                if (i == 10) throw std::bad_alloc();
+                               std::this_thread::sleep_for(std::chrono::milliseconds(2));
                              }),
                  std::bad_alloc);
     EXPECT_LT(calls.load(), 1000);  // it stopped handing out indices
