@@ -97,10 +97,16 @@ struct BackendFactory {
   bool faulty = false;
 };
 
+// Backoff that takes no real time: every wait moves this clock instead.
+ManualClock& NoSleepClock() {
+  static ManualClock clock;
+  return clock;
+}
+
 RetryOptions NoSleepRetry(int attempts) {
   RetryOptions o;
   o.max_attempts = attempts;
-  o.sleep = [](milliseconds) {};
+  o.context = Context().WithClock(NoSleepClock());
   o.seed = 5;
   return o;
 }
@@ -962,7 +968,8 @@ using Action = ScriptedBackend::Action;
 class RetryBackendTest : public ::testing::Test {
  protected:
   void Make(RetryOptions opts) {
-    opts.sleep = [this](milliseconds d) { delays_.push_back(d); };
+    opts.context = opts.context.WithClock(clock_);
+    mark_ = clock_.sleeps().size();
     auto scripted = std::make_unique<ScriptedBackend>();
     inner_ = scripted.get();
     retry_ = std::make_unique<RetryBackend>(std::move(scripted), std::move(opts));
@@ -976,9 +983,18 @@ class RetryBackendTest : public ::testing::Test {
     Make(opts);
   }
 
+  // The backoff waits since the last Make, as the clock recorded them.
+  std::vector<milliseconds> delays() const {
+    std::vector<int64_t> all = clock_.sleeps();
+    std::vector<milliseconds> out;
+    for (size_t i = mark_; i < all.size(); ++i) out.push_back(milliseconds(all[i] / 1'000'000));
+    return out;
+  }
+
+  ManualClock clock_;
+  size_t mark_ = 0;
   ScriptedBackend* inner_ = nullptr;
   std::unique_ptr<RetryBackend> retry_;
-  std::vector<milliseconds> delays_;
 };
 
 TEST_F(RetryBackendTest, RetriesTransientFailuresWithExponentialBackoff) {
@@ -989,13 +1005,12 @@ TEST_F(RetryBackendTest, RetriesTransientFailuresWithExponentialBackoff) {
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_EQ(info->size, 4u);
   EXPECT_EQ(inner_->calls.size(), 4u);
-  EXPECT_EQ(delays_,
+  EXPECT_EQ(delays(),
             (std::vector<milliseconds>{milliseconds(100), milliseconds(200), milliseconds(250)}));
 }
 
 TEST_F(RetryBackendTest, JitterStaysWithinBoundsAndFollowsTheSeed) {
   auto run = [&](uint64_t seed) {
-    delays_.clear();
     RetryOptions opts;
     opts.max_attempts = 7;
     opts.initial_delay = milliseconds(1000);
@@ -1005,7 +1020,7 @@ TEST_F(RetryBackendTest, JitterStaysWithinBoundsAndFollowsTheSeed) {
     Make(opts);
     inner_->script.assign(6, Action::kUnavailable);
     EXPECT_TRUE(retry_->Stat(Pack(Id(1))).status().IsNotFound());
-    return delays_;
+    return delays();
   };
   std::vector<milliseconds> a = run(9);
   ASSERT_EQ(a.size(), 6u);
@@ -1027,7 +1042,7 @@ TEST_F(RetryBackendTest, PermanentErrorsAreNotRetried) {
   Status st = retry_->Save(Pack(Id(1)), AsBytes("x"));
   EXPECT_EQ(st.code(), StatusCode::kIOError);
   EXPECT_EQ(inner_->calls.size(), 1u);
-  EXPECT_TRUE(delays_.empty());
+  EXPECT_TRUE(delays().empty());
   // NotFound, Corruption and InvalidArgument are permanent too.
   inner_->calls.clear();
   EXPECT_TRUE(retry_->Load(Pack(Id(2)), 0, 0).status().IsNotFound());
@@ -1035,7 +1050,7 @@ TEST_F(RetryBackendTest, PermanentErrorsAreNotRetried) {
   EXPECT_TRUE(retry_->Load(Pack(Id(3)), 0, 10).status().IsCorruption());
   EXPECT_EQ(retry_->Stat(Pack("../x")).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(inner_->calls.size(), 3u);
-  EXPECT_TRUE(delays_.empty());
+  EXPECT_TRUE(delays().empty());
 }
 
 TEST_F(RetryBackendTest, ExhaustedAttemptsReturnTheLastError) {
@@ -1046,7 +1061,7 @@ TEST_F(RetryBackendTest, ExhaustedAttemptsReturnTheLastError) {
   EXPECT_NE(r.status().message().find("busy at call 5"), std::string::npos) << r.status().message();
   EXPECT_NE(r.status().message().find("giving up after 5 attempts"), std::string::npos);
   EXPECT_EQ(inner_->calls.size(), 5u);
-  EXPECT_EQ(delays_.size(), 4u);
+  EXPECT_EQ(delays().size(), 4u);
 }
 
 TEST_F(RetryBackendTest, MaxAttemptsOfOneMeansNoRetry) {
@@ -1056,7 +1071,7 @@ TEST_F(RetryBackendTest, MaxAttemptsOfOneMeansNoRetry) {
   inner_->script = {Action::kUnavailable};
   EXPECT_EQ(retry_->Remove(Pack(Id(1))).code(), StatusCode::kUnavailable);
   EXPECT_EQ(inner_->calls.size(), 1u);
-  EXPECT_TRUE(delays_.empty());
+  EXPECT_TRUE(delays().empty());
 }
 
 TEST_F(RetryBackendTest, SaveWhoseAcknowledgementWasLostSucceeds) {
@@ -1126,12 +1141,60 @@ TEST_F(RetryBackendTest, ShortReadsAreRetried) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(*r, Bytes(data.begin() + 100, data.begin() + 900));
   EXPECT_EQ(inner_->calls.size(), 3u);
-  EXPECT_EQ(delays_.size(), 2u);
+  EXPECT_EQ(delays().size(), 2u);
   // Persistent short reads end as Unavailable naming the object.
   inner_->script.assign(5, Action::kShortRead);
   r = retry_->Load(Pack(Id(1)), 0, 1000);
   ASSERT_EQ(r.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(r.status().message().find("short read of pack " + Id(1)), std::string::npos);
+}
+
+TEST_F(RetryBackendTest, ARetrySleepingUnderACancelledContextReturnsAtOnce) {
+  // The real clock and the default 500 ms..30 s backoff: without the context this call would
+  // sleep about a minute over its 10 attempts.
+  std::atomic<bool> cancel{false};
+  RetryOptions opts;
+  opts.context = Context().WithCancel(&cancel);
+  auto scripted = std::make_unique<ScriptedBackend>();
+  ScriptedBackend* inner = scripted.get();
+  RetryBackend retry(std::move(scripted), opts);
+  inner->script.assign(10, Action::kUnavailable);
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(milliseconds(100));
+    cancel = true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  Result<ObjectInfo> r = retry.Stat(Pack(Id(1)));
+  const auto took = std::chrono::steady_clock::now() - start;
+  canceller.join();
+  EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("stat pack " + Id(1)), std::string::npos);
+  EXPECT_NE(r.status().message().find("attempt 1 failed"), std::string::npos);
+  EXPECT_LT(took, std::chrono::seconds(5));
+  EXPECT_EQ(inner->calls.size(), 1u);  // no attempt after the cancel
+
+  // Already cancelled: the first attempt runs, no retry and no wait.
+  inner->calls.clear();
+  inner->script.assign(10, Action::kUnavailable);
+  const auto again = std::chrono::steady_clock::now();
+  EXPECT_EQ(retry.Stat(Pack(Id(1))).status().code(), StatusCode::kCancelled);
+  EXPECT_LT(std::chrono::steady_clock::now() - again, std::chrono::seconds(1));
+  EXPECT_EQ(inner->calls.size(), 1u);
+}
+
+TEST_F(RetryBackendTest, TheDeadlineEndsTheBackoff) {
+  RetryOptions opts;
+  opts.max_attempts = 10;
+  opts.initial_delay = milliseconds(1000);
+  opts.jitter = 0;
+  opts.context = Context().WithClock(clock_).WithTimeout(std::chrono::milliseconds(2500));
+  Make(opts);
+  inner_->script.assign(10, Action::kUnavailable);
+  Status st = retry_->Stat(Pack(Id(1))).status();
+  EXPECT_EQ(st.code(), StatusCode::kDeadlineExceeded) << st.ToString();
+  // 1 s, then 2 s cut to the 1.5 s left: two attempts, then the deadline.
+  EXPECT_EQ(delays(), (std::vector<milliseconds>{milliseconds(1000), milliseconds(1500)}));
+  EXPECT_EQ(inner_->calls.size(), 2u);
 }
 
 TEST_F(RetryBackendTest, RemoveWhoseAcknowledgementWasLostSucceeds) {

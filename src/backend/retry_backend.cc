@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <thread>
 #include <unordered_set>
 
 namespace lifeboat {
@@ -51,13 +50,17 @@ auto RetryBackend::Run(const std::string& what, Call&& call, const bool* stop)
                                 " attempts");
     }
     std::chrono::milliseconds delay = Delay(attempt);
+    if (options_.context.done()) return StoppedAfter(what, attempt, status);
     if (options_.on_retry) options_.on_retry(what, attempt, status, delay);
-    if (options_.sleep) {
-      options_.sleep(delay);
-    } else {
-      std::this_thread::sleep_for(delay);
-    }
+    if (!options_.context.SleepFor(delay, what).ok()) return StoppedAfter(what, attempt, status);
   }
+}
+
+Status RetryBackend::StoppedAfter(const std::string& what, int attempt, const Status& last) const {
+  Status stop = options_.context.Check(what);
+  if (stop.ok()) stop = Status::Cancelled(what + " interrupted");  // cannot happen: done() held
+  return Status(stop.code(), stop.message() + " while retrying (attempt " +
+                                 std::to_string(attempt) + " failed: " + last.message() + ")");
 }
 
 Status RetryBackend::VerifyExisting(const ObjectHandle& h, ByteParts parts) {

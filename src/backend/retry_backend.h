@@ -26,6 +26,7 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "util/context.h"
 
 namespace lifeboat {
 
@@ -41,9 +42,12 @@ struct RetryOptions {
   double jitter = 0.5;
   // Seed of the jitter generator; 0 picks a random seed.
   uint64_t seed = 0;
-  // How to wait; defaults to std::this_thread::sleep_for. Tests inject a recorder.
-  // Called from the thread making the backend call.
-  std::function<void(std::chrono::milliseconds)> sleep;
+  // Stops the retrying: a call whose context is cancelled or past its deadline is not repeated,
+  // and a backoff wait ends as soon as that happens (the error is then the context's, Cancelled or
+  // DeadlineExceeded, naming the call and its last failure). The backoff waits on its clock
+  // (tests inject a ManualClock, util/clock.h). A backend stack serves one job: its context is
+  // fixed when it is opened (backend/open_backend.h).
+  Context context;
   // Optional: told about each retry before its delay (for logs/progress). `what` names the call
   // (e.g. "load pack 01ab..."), `attempt` is the attempt that failed (1-based).
   std::function<void(std::string_view what, int attempt, const Status& error,
@@ -80,6 +84,8 @@ class RetryBackend : public Backend {
   template <typename Call>
   auto Run(const std::string& what, Call&& call, const bool* stop = nullptr) -> decltype(call(1));
   std::chrono::milliseconds Delay(int failed_attempt);
+  // The error of a call whose context stopped the retrying after `attempt` failed with `last`.
+  Status StoppedAfter(const std::string& what, int attempt, const Status& last) const;
   // After a retried Save hit AlreadyExists: OK if the stored object equals the parts joined.
   Status VerifyExisting(const ObjectHandle& h, ByteParts parts);
 

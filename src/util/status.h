@@ -33,6 +33,7 @@ enum class StatusCode {
   kInternal,            // a bug
   kLocked,              // another process holds the repository lock, or ours was lost
   kNoRepository,        // the location holds no Lifeboat repository (nothing, or another tool's)
+  kDeadlineExceeded,    // the caller's deadline passed before the work was done (util/context.h)
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -64,6 +65,9 @@ class [[nodiscard]] Status {
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
   static Status Locked(std::string m) { return {StatusCode::kLocked, std::move(m)}; }
   static Status NoRepository(std::string m) { return {StatusCode::kNoRepository, std::move(m)}; }
+  static Status DeadlineExceeded(std::string m) {
+    return {StatusCode::kDeadlineExceeded, std::move(m)};
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
