@@ -18,13 +18,15 @@ void SetFaultOptionsForTesting(std::optional<FaultOptions> faults) {
   testing_faults = std::move(faults);
 }
 
-Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, bool create) {
+OpenBackendOptions DefaultOpenBackendOptions() {
   OpenBackendOptions options;
-  {
-    std::lock_guard lock(testing_faults_mu);
-    options.faults = testing_faults;
-  }
-  return OpenBackend(location, create, options);
+  std::lock_guard lock(testing_faults_mu);
+  options.faults = testing_faults;
+  return options;
+}
+
+Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, bool create) {
+  return OpenBackend(location, create, DefaultOpenBackendOptions());
 }
 
 Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, bool create,

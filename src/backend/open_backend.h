@@ -41,6 +41,9 @@ void SetFaultOptionsForTesting(std::optional<FaultOptions> faults);
 // InvalidArgument. The caller owns the result. Thread-safe. The two-argument form uses default
 // options plus the faults of SetFaultOptionsForTesting.
 Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, bool create);
+// The options the two-argument OpenBackend uses: the defaults plus the faults of
+// SetFaultOptionsForTesting. Callers that build their own options start from these.
+OpenBackendOptions DefaultOpenBackendOptions();
 Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, bool create,
                                              const OpenBackendOptions& options);
 

@@ -37,14 +37,10 @@ void RegisterInit(CLI::App& app, GlobalOptions& g, Runner* runner) {
                                          (*source)->config().chunker};
         source_location = (*source)->backend().Location();
       }
-      auto backend = OpenRepositoryBackend(g, true);
-      if (!backend.ok()) return ReportError(g, backend.status());
-      if ((*backend)->HasConfig())
-        return ReportError(g, Status::AlreadyExists((*backend)->Location() +
-                                                    " already holds a Lifeboat repository"));
-      auto password = GetPassword(g, true, "enter password for new repository: ");
-      if (!password.ok()) return ReportError(g, password.status());
-      auto repo = Repository::Init(std::move(*backend), *password, *opts);
+      auto open = CliOpenOptions(g, std::nullopt);
+      if (!open.ok()) return ReportError(g, open.status());
+      open->password = PasswordSourceFor(g, true, "enter password for new repository: ");
+      auto repo = CreateRepository(*open, *opts);
       if (!repo.ok()) return ReportError(g, repo.status());
       const RepositoryConfig& config = (*repo)->config();
       if (g.json) {

@@ -32,7 +32,7 @@ Result<std::string> GetNewPassword(const NewPasswordFlags& f) {
     from_file.password_file = f.file;
     LB_ASSIGN_OR_RETURN(pw, GetPassword(from_file, false));
   } else if (!f.command.empty()) {
-    LB_ASSIGN_OR_RETURN(pw, RunPasswordCommand(f.command));
+    LB_ASSIGN_OR_RETURN(pw, ResolvePassword(PasswordSource::Command(f.command), CliContext()));
   } else {
     if (!isatty(STDIN_FILENO))
       return Status::InvalidArgument(

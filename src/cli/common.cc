@@ -10,14 +10,12 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
-#include <thread>
 #include <ctime>
 #include <iostream>
 
 #include "backend/open_backend.h"
 #include "util/file_io.h"
 #include "util/json_bytes.h"
-#include "util/subprocess.h"
 
 namespace lifeboat::cli {
 
@@ -47,45 +45,9 @@ static std::string Env(const char* name) {
   return v ? v : "";
 }
 
-Result<std::string> RunPasswordCommand(const std::string& command) {
-  SubprocessOptions o;
-  o.argv = ShellCommand(command);
-  o.description = "password command";
-  o.timeout = kPasswordCommandTimeout;
-  o.cancel = &g_interrupted;
-  o.max_output = 64 << 10;
-  auto out = RunAndCapture(o);
-  if (!out.ok()) {
-    // A command that failed or hung is a setting to fix (exit 2); Ctrl-C stays Cancelled (130).
-    if (out.status().code() == StatusCode::kCancelled) return out.status();
-    return Status::InvalidArgument(out.status().message());
-  }
-  size_t nl = out->find('\n');
-  if (nl != std::string::npos) out->resize(nl);
-  if (!out->empty() && out->back() == '\r') out->pop_back();
-  return std::move(*out);
-}
+Context CliContext() { return Context().WithCancel(&g_interrupted); }
 
-static Result<std::string> ReadPasswordFile(const std::string& path) {
-  auto data = ReadWholeFile(path);
-  if (!data.ok()) return data.status().WithContext("reading password file");
-  std::string s(data->begin(), data->end());
-  size_t nl = s.find('\n');
-  if (nl != std::string::npos) s.resize(nl);
-  if (!s.empty() && s.back() == '\r') s.pop_back();
-  // No key can have an empty password (init and key add refuse one): say so, not "no key
-  // matches".
-  if (s.empty())
-    return Status::InvalidArgument("password file " + path +
-                                   " holds an empty password (its first line is empty); an "
-                                   "empty password is not allowed");
-  return s;
-}
-
-static Result<std::string> Prompt(
-    const std::string& prompt,
-    std::string_view how_to_give = "set LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE or "
-                                   "--password-command") {
+static Result<std::string> Prompt(const std::string& prompt, std::string_view how_to_give) {
   if (!isatty(STDIN_FILENO))
     return Status::InvalidArgument("no password given: " + std::string(how_to_give) +
                                    " (stdin is not a terminal, so Lifeboat cannot ask)");
@@ -104,19 +66,32 @@ static Result<std::string> Prompt(
   return line;
 }
 
-Result<std::string> GetPassword(const GlobalOptions& g, bool confirm, const std::string& prompt) {
+// A terminal prompt as a password source, asked only when the password is needed.
+static PasswordSource PromptSource(std::string prompt, bool confirm, std::string how_to_give) {
+  return PasswordSource::Ask([=]() -> Result<std::string> {
+    LB_ASSIGN_OR_RETURN(std::string first, Prompt(prompt, how_to_give));
+    if (confirm) {
+      LB_ASSIGN_OR_RETURN(std::string second, Prompt("enter password again: ", how_to_give));
+      if (first != second) return Status::InvalidArgument("passwords do not match");
+    }
+    return first;
+  });
+}
+
+PasswordSource PasswordSourceFor(const GlobalOptions& g, bool confirm, const std::string& prompt) {
   std::string file = !g.password_file.empty() ? g.password_file : Env("LIFEBOAT_PASSWORD_FILE");
-  if (!file.empty()) return ReadPasswordFile(file);
+  if (!file.empty()) return PasswordSource::File(file);
   std::string command =
       !g.password_command.empty() ? g.password_command : Env("LIFEBOAT_PASSWORD_COMMAND");
-  if (!command.empty()) return RunPasswordCommand(command);
-  if (const char* pw = std::getenv("LIFEBOAT_PASSWORD")) return std::string(pw);
-  LB_ASSIGN_OR_RETURN(std::string first, Prompt(prompt));
-  if (confirm) {
-    LB_ASSIGN_OR_RETURN(std::string second, Prompt("enter password again: "));
-    if (first != second) return Status::InvalidArgument("passwords do not match");
-  }
-  return first;
+  if (!command.empty()) return PasswordSource::Command(command);
+  if (std::getenv("LIFEBOAT_PASSWORD") != nullptr)
+    return PasswordSource::Environment("LIFEBOAT_PASSWORD");
+  return PromptSource(prompt, confirm,
+                      "set LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE or --password-command");
+}
+
+Result<std::string> GetPassword(const GlobalOptions& g, bool confirm, const std::string& prompt) {
+  return ResolvePassword(PasswordSourceFor(g, confirm, prompt), CliContext());
 }
 
 void AddSourcePasswordOptions(CLI::App* cmd, SourceRepositoryOptions* source) {
@@ -128,40 +103,28 @@ void AddSourcePasswordOptions(CLI::App* cmd, SourceRepositoryOptions* source) {
                   "(env LIFEBOAT_FROM_PASSWORD_COMMAND)");
 }
 
-Result<std::string> GetSourcePassword(const SourceRepositoryOptions& source) {
+static PasswordSource SourcePasswordSource(const SourceRepositoryOptions& source) {
   std::string file =
       !source.password_file.empty() ? source.password_file : Env("LIFEBOAT_FROM_PASSWORD_FILE");
-  if (!file.empty()) return ReadPasswordFile(file);
+  if (!file.empty()) return PasswordSource::File(file);
   std::string command = !source.password_command.empty() ? source.password_command
                                                          : Env("LIFEBOAT_FROM_PASSWORD_COMMAND");
-  if (!command.empty()) return RunPasswordCommand(command);
-  if (const char* pw = std::getenv("LIFEBOAT_FROM_PASSWORD")) return std::string(pw);
-  return Prompt("enter password for source repository " + source.repo + ": ",
-                "set LIFEBOAT_FROM_PASSWORD, LIFEBOAT_FROM_PASSWORD_FILE or "
-                "--from-password-file for the source repository");
+  if (!command.empty()) return PasswordSource::Command(command);
+  if (std::getenv("LIFEBOAT_FROM_PASSWORD") != nullptr)
+    return PasswordSource::Environment("LIFEBOAT_FROM_PASSWORD");
+  return PromptSource("enter password for source repository " + source.repo + ": ", false,
+                      "set LIFEBOAT_FROM_PASSWORD, LIFEBOAT_FROM_PASSWORD_FILE or "
+                      "--from-password-file for the source repository");
 }
 
 Result<std::unique_ptr<Repository>> OpenSourceRepository(const SourceRepositoryOptions& source) {
-  auto opened = [&]() -> Result<std::unique_ptr<Repository>> {
-    LB_ASSIGN_OR_RETURN(auto backend, OpenBackend(source.repo, false));
-    LB_ASSIGN_OR_RETURN(std::string password, GetSourcePassword(source));
-    return Repository::Open(std::move(backend), password);
-  }();
+  OpenOptions o;
+  o.location = source.repo;
+  o.password = SourcePasswordSource(source);
+  o.context = CliContext();
+  auto opened = OpenRepositoryUnlocked(o);
   if (!opened.ok()) return opened.status().WithContext("source repository");
   return opened;
-}
-
-Result<std::unique_ptr<Backend>> OpenRepositoryBackend(const GlobalOptions& g, bool create) {
-  std::string location = !g.repo.empty() ? g.repo : Env("LIFEBOAT_REPOSITORY");
-  if (location.empty())
-    return Status::InvalidArgument("no repository given: use --repo or set LIFEBOAT_REPOSITORY");
-  return OpenBackend(location, create);
-}
-
-Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& g) {
-  LB_ASSIGN_OR_RETURN(auto backend, OpenRepositoryBackend(g, false));
-  LB_ASSIGN_OR_RETURN(std::string password, GetPassword(g, false));
-  return Repository::Open(std::move(backend), password);
 }
 
 // Parses "30s", "10m", "2h", "1h30m" or plain seconds.
@@ -194,42 +157,55 @@ static Result<int64_t> ParseRetryDuration(const std::string& spec) {
   return total * 1000000000LL;
 }
 
+// How the CLI waits for a held lock: --retry-lock, announced once on stderr.
+static Result<LockWaitOptions> CliLockWait(const GlobalOptions& g) {
+  LockWaitOptions wait;
+  if (!g.retry_lock.empty()) {
+    LB_ASSIGN_OR_RETURN(int64_t ns, ParseRetryDuration(g.retry_lock));
+    wait.wait = std::chrono::nanoseconds(ns);
+  }
+  wait.on_wait = [&g](const Status& conflict) {
+    if (g.quiet) return;
+    std::cerr << "lifeboat: " << conflict.message() << "\nlifeboat: retrying for up to "
+              << g.retry_lock << std::endl;
+  };
+  return wait;
+}
+
+static LockOptions CliLockOptions() {
+  LockOptions options = DefaultLockOptions();
+  options.retry_interval_ns = std::min(options.retry_interval_ns, options.refresh_interval_ns);
+  return options;
+}
+
+Result<OpenOptions> CliOpenOptions(const GlobalOptions& g, std::optional<LockKind> kind) {
+  OpenOptions o;
+  o.location = !g.repo.empty() ? g.repo : Env("LIFEBOAT_REPOSITORY");
+  if (o.location.empty())
+    return Status::InvalidArgument("no repository given: use --repo or set LIFEBOAT_REPOSITORY");
+  o.password = PasswordSourceFor(g, false);
+  o.lock = g.no_lock ? std::nullopt : kind;
+  LB_ASSIGN_OR_RETURN(o.lock_wait, CliLockWait(g));
+  o.lock_options = CliLockOptions();
+  o.context = CliContext();
+  return o;
+}
+
+Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& g) {
+  LB_ASSIGN_OR_RETURN(OpenOptions o, CliOpenOptions(g, std::nullopt));
+  return OpenRepositoryUnlocked(o);
+}
+
 Result<std::unique_ptr<RepositoryLock>> LockRepository(const GlobalOptions& g, Repository& repo,
                                                        LockKind kind) {
   if (g.no_lock) return std::unique_ptr<RepositoryLock>();
-  LockOptions options = DefaultLockOptions();
-  options.retry_interval_ns = std::min(options.retry_interval_ns, options.refresh_interval_ns);
-  int64_t retry_ns = 0;
-  if (!g.retry_lock.empty()) {
-    LB_ASSIGN_OR_RETURN(retry_ns, ParseRetryDuration(g.retry_lock));
-  }
-  int64_t deadline = NowNs() + retry_ns;
-  bool said = false;
-  for (;;) {
-    auto lock = RepositoryLock::Acquire(repo, kind, options);
-    if (lock.ok() || lock.status().code() != StatusCode::kLocked ||
-        NowNs() >= deadline)
-      return lock;
-    if (!said && !g.quiet) {
-      std::cerr << "lifeboat: " << lock.status().message() << "\nlifeboat: retrying for up to "
-                << g.retry_lock << std::endl;
-      said = true;
-    }
-    // Poll every few seconds (at most until the deadline), waking early on Ctrl-C.
-    int64_t until = std::min<int64_t>(deadline, NowNs() + 5000000000LL);
-    while (NowNs() < until) {
-      if (g_interrupted) return Status::Cancelled("interrupted while waiting for the lock");
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
+  LB_ASSIGN_OR_RETURN(LockWaitOptions wait, CliLockWait(g));
+  return AcquireLock(repo, kind, CliLockOptions(), wait, CliContext());
 }
 
 Result<OpenedRepository> OpenLockedRepository(const GlobalOptions& g, LockKind kind) {
-  OpenedRepository out;
-  LB_ASSIGN_OR_RETURN(out.repo, OpenRepository(g));
-  LB_ASSIGN_OR_RETURN(out.lock, LockRepository(g, *out.repo, kind));
-  LB_RETURN_IF_ERROR(out.repo->LoadIndex());
-  return out;
+  LB_ASSIGN_OR_RETURN(OpenOptions o, CliOpenOptions(g, kind));
+  return lifeboat::OpenRepository(o);
 }
 
 int ExitCodeFor(const Status& st) {

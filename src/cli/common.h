@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "engine/open.h"
+#include "engine/password.h"
 #include "repository/lock.h"
 #include "repository/repository.h"
 #include "util/json_bytes.h"
@@ -60,18 +62,17 @@ void InstallSignalHandlers();
 // started afterwards (a child would inherit the raised limit).
 void RaiseOpenFileLimit();
 
-// Resolves the password: --password-file, LIFEBOAT_PASSWORD_FILE, --password-command,
-// LIFEBOAT_PASSWORD_COMMAND, LIFEBOAT_PASSWORD, else a prompt on the terminal. `confirm` asks
-// twice (init, key add).
+// Ctrl-C / SIGTERM (g_interrupted) as the engine's context, for every engine call of the CLI.
+Context CliContext();
+
+// The password source of the flags and environment: --password-file, LIFEBOAT_PASSWORD_FILE,
+// --password-command, LIFEBOAT_PASSWORD_COMMAND, LIFEBOAT_PASSWORD, else a prompt on the terminal
+// (asked only when the password is needed). `confirm` asks twice (init, key add).
+PasswordSource PasswordSourceFor(const GlobalOptions& g, bool confirm,
+                                 const std::string& prompt = "enter password for repository: ");
+// ResolvePassword of PasswordSourceFor, with CliContext().
 Result<std::string> GetPassword(const GlobalOptions& g, bool confirm,
                                 const std::string& prompt = "enter password for repository: ");
-// How long a password command may run before it is stopped (doc/design.md, "Child processes").
-inline constexpr std::chrono::seconds kPasswordCommandTimeout{60};
-// Runs a command through /bin/sh (util/subprocess.h: own process group, no Lifeboat secret in its
-// environment, stdin /dev/null) and returns its first output line (for --password-command).
-// InvalidArgument when it fails or runs longer than kPasswordCommandTimeout; Cancelled on
-// Ctrl-C/SIGTERM.
-Result<std::string> RunPasswordCommand(const std::string& command);
 
 // The other repository of `copy --from` and `init --replica-of`, with its own password options.
 struct SourceRepositoryOptions {
@@ -88,18 +89,15 @@ Result<std::string> GetSourcePassword(const SourceRepositoryOptions& source);
 // Opens the source repository (never creates one). Errors say "source repository: ...".
 Result<std::unique_ptr<Repository>> OpenSourceRepository(const SourceRepositoryOptions& source);
 
-Result<std::unique_ptr<Backend>> OpenRepositoryBackend(const GlobalOptions& g, bool create);
-// Opens the repository named by --repo with the password.
+// The engine's open options (engine/open.h) for the global flags: --repo/LIFEBOAT_REPOSITORY,
+// the password source, a lock of `kind` unless --no-lock (nullopt: none), --retry-lock, and
+// CliContext(). InvalidArgument when no repository is given or --retry-lock is malformed.
+Result<OpenOptions> CliOpenOptions(const GlobalOptions& g, std::optional<LockKind> kind);
+// Opens the repository named by --repo with the password; no lock, no index.
 Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& g);
-// Takes a lock unless --no-lock.
+// Takes a lock unless --no-lock (null then), waiting as --retry-lock says.
 Result<std::unique_ptr<RepositoryLock>> LockRepository(const GlobalOptions& g, Repository& repo,
                                                        LockKind kind);
-
-// A repository opened for a command: the lock (if any) is released before the repository.
-struct OpenedRepository {
-  std::unique_ptr<Repository> repo;
-  std::unique_ptr<RepositoryLock> lock;  // null with --no-lock
-};
 // Opens the repository, takes a lock of `kind` unless --no-lock, and loads the index.
 Result<OpenedRepository> OpenLockedRepository(const GlobalOptions& g, LockKind kind);
 
