@@ -1,5 +1,8 @@
 #include "backend/backend.h"
 
+#include <algorithm>
+#include <thread>
+
 namespace lifeboat {
 
 std::string_view ObjectTypeName(ObjectType type) {
@@ -54,6 +57,12 @@ Status Backend::SaveParts(const ObjectHandle& h, ByteParts parts) {
 std::string DescribeObject(const ObjectHandle& h) {
   if (h.type == ObjectType::kConfig) return "config";
   return std::string(ObjectTypeName(h.type)) + " " + h.name;
+}
+
+int WorkersFor(const Backend& backend, int requested) {
+  if (requested > 0) return requested;
+  const int cores = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  return std::max(cores, backend.Hints().concurrent_requests);
 }
 
 }  // namespace lifeboat

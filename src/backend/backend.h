@@ -47,6 +47,14 @@ std::string DescribeObject(const ObjectHandle& h);
 // joining them into one buffer first.
 using ByteParts = std::span<const ByteView>;
 
+// What a backend tells its callers about how to use it well (Backend::Hints).
+struct BackendHints {
+  // How many requests it serves well at once: more add no throughput (a local disk) or are
+  // refused (a server's connection limit); remote object stores serve dozens. Operations size
+  // their transfer workers from this (WorkersFor), not from the core count alone.
+  int concurrent_requests = 2;
+};
+
 struct ObjectInfo {
   std::string name;
   uint64_t size = 0;
@@ -91,8 +99,18 @@ class Backend {
   // Deletes an object. NotFound if it does not exist.
   virtual Status Remove(const ObjectHandle& h) = 0;
 
+  // How to use this backend well. Decorators return their inner backend's hints. Thread-safe,
+  // never blocks.
+  virtual BackendHints Hints() const { return {}; }
+
   // Location-independent check that the backend holds a repository (its config exists).
   bool HasConfig() { return Stat({ObjectType::kConfig, ""}).ok(); }
 };
+
+// The workers an operation runs for per-object transfers (load/verify packs, restore, copy):
+// `requested` when above 0 (a --workers flag), else the larger of the cores (with a floor of 2, so
+// one waits on I/O while the other works) and what `backend` serves at once. So a local disk gets
+// about one worker per core and a remote store as many transfers as it takes.
+int WorkersFor(const Backend& backend, int requested);
 
 }  // namespace lifeboat

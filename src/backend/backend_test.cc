@@ -1149,6 +1149,27 @@ TEST_F(RetryBackendTest, ShortReadsAreRetried) {
   EXPECT_NE(r.status().message().find("short read of pack " + Id(1)), std::string::npos);
 }
 
+// A backend that serves many requests at once, as a remote store would.
+class ManyRequestsBackend : public ForwardingBackend {
+ public:
+  using ForwardingBackend::ForwardingBackend;
+  BackendHints Hints() const override { return {.concurrent_requests = 48}; }
+};
+
+TEST(BackendHintsTest, WorkerCountsComeFromTheBackend) {
+  MemoryBackend memory;
+  const int cores = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  EXPECT_EQ(WorkersFor(memory, 0), std::max(cores, 2));
+  EXPECT_EQ(WorkersFor(memory, 3), 3);  // an explicit request wins
+  auto remote = std::make_unique<ManyRequestsBackend>(&memory);
+  EXPECT_EQ(WorkersFor(*remote, 0), std::max(cores, 48));
+  // Decorators pass the hint through.
+  RetryBackend retry(std::make_unique<FaultInjectingBackend>(std::move(remote), FaultOptions{}),
+                     RetryOptions{});
+  EXPECT_EQ(retry.Hints().concurrent_requests, 48);
+  EXPECT_EQ(WorkersFor(retry, 0), std::max(cores, 48));
+}
+
 TEST_F(RetryBackendTest, ARetrySleepingUnderACancelledContextReturnsAtOnce) {
   // The real clock and the default 500 ms..30 s backoff: without the context this call would
   // sleep about a minute over its 10 attempts.

@@ -113,6 +113,7 @@ FaultInjectingBackend::~FaultInjectingBackend() {
 }
 
 std::string FaultInjectingBackend::Location() const { return inner_->Location(); }
+BackendHints FaultInjectingBackend::Hints() const { return inner_->Hints(); }
 
 FaultStats FaultInjectingBackend::stats() const {
   std::lock_guard<std::mutex> lock(mu_);

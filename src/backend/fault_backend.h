@@ -83,6 +83,7 @@ class FaultInjectingBackend : public Backend {
 
   // "<inner location>" — faults do not change where the data lives.
   std::string Location() const override;
+  BackendHints Hints() const override;
 
   // The Backend contract, with faults injected as configured. Thread-safe if the inner backend
   // is: fault decisions and counters are taken under one mutex, inner calls are made outside it.

@@ -10,6 +10,7 @@ ForwardingBackend::ForwardingBackend(std::unique_ptr<Backend> inner)
 ForwardingBackend::ForwardingBackend(Backend* inner) : inner_(inner) {}
 
 std::string ForwardingBackend::Location() const { return inner_->Location(); }
+BackendHints ForwardingBackend::Hints() const { return inner_->Hints(); }
 
 Status ForwardingBackend::Save(const ObjectHandle& h, ByteView data) {
   return inner_->Save(h, data);

@@ -53,6 +53,7 @@ class ForwardingBackend : public Backend {
 
   // Each returns what the inner backend's method of the same name returns.
   std::string Location() const override;
+  BackendHints Hints() const override;
   Status Save(const ObjectHandle& h, ByteView data) override;
   Status SaveParts(const ObjectHandle& h, ByteParts parts) override;
   Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override;

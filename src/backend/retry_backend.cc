@@ -22,6 +22,7 @@ RetryBackend::RetryBackend(std::unique_ptr<Backend> inner, RetryOptions options)
 }
 
 std::string RetryBackend::Location() const { return inner_->Location(); }
+BackendHints RetryBackend::Hints() const { return inner_->Hints(); }
 
 std::chrono::milliseconds RetryBackend::Delay(int failed_attempt) {
   double base = static_cast<double>(options_.initial_delay.count()) *

@@ -62,6 +62,7 @@ class RetryBackend : public Backend {
 
   // The inner backend's location.
   std::string Location() const override;
+  BackendHints Hints() const override;
 
   // The Backend contract with retries as described above. Thread-safe if the inner backend is
   // (the only shared state is the jitter generator, behind a mutex). Blocks while sleeping.
