@@ -346,6 +346,43 @@ TEST_F(EngineTest, StreamBackupFailureWritesNoSnapshot) {
   EXPECT_TRUE(snaps->empty());
 }
 
+TEST_F(EngineTest, ACancelledBackupLeavesNoSnapshotAndARerunReusesItsData) {
+  // 24 MiB of incompressible data in 12 files: more than one 16 MiB pack.
+  for (int i = 0; i < 12; ++i)
+    WriteFile(src_ + "/f" + std::to_string(i), testing::RandomBytes(2 << 20, 100 + i));
+  std::atomic<bool> cancel{false};
+  BackupOptions opt;
+  opt.paths = {src_};
+  opt.cancel = &cancel;
+  opt.read_workers = 1;  // read in order, so the cancel comes part-way
+  opt.progress_interval_ms = 1;
+  uint64_t bytes_at_cancel = 0;
+  opt.progress = [&](const BackupProgress& p) {
+    if (!cancel && p.bytes_added >= (18u << 20)) {
+      bytes_at_cancel = p.bytes_added;
+      cancel = true;
+    }
+  };
+  auto cancelled = RunBackup(*repo_, opt);
+  ASSERT_EQ(cancelled.status().code(), StatusCode::kCancelled) << cancelled.status().ToString();
+  ASSERT_GT(bytes_at_cancel, 0u);
+  auto snapshots = Reopen()->ListSnapshots();
+  ASSERT_TRUE(snapshots.ok());
+  EXPECT_TRUE(snapshots->empty());
+
+  // A new process backs the same tree up: what the cancelled run stored is not stored again.
+  repo_ = Reopen();
+  uint64_t added = 0;
+  BackupOptions again;
+  again.paths = {src_};
+  again.progress = [&](const BackupProgress& p) { added = p.bytes_added; };
+  auto r = RunBackup(*repo_, again);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->snapshot_id.has_value());
+  EXPECT_LE(added, (24u << 20) - (16u << 20)) << "the first full pack was uploaded again";
+  Restore(*r->snapshot_id, "restored");
+}
+
 TEST_F(EngineTest, WrongPasswordIsRejectedAndWritesNothing) {
   auto backend = LocalBackend::Open(work_ + "/repo");
   ASSERT_TRUE(backend.ok());
