@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "util/clock.h"
+#include "util/phase_timer.h"
 
 namespace lifeboat {
 namespace {
@@ -130,6 +131,27 @@ TEST(SystemClockTest, WallIsNearNowAndMonotonicMoves) {
   const int64_t a = SystemClock().MonotonicNs();
   EXPECT_TRUE(SystemClock().SleepUntil(a + 1'000'000, nullptr));
   EXPECT_GE(SystemClock().MonotonicNs(), a + 1'000'000);
+}
+
+TEST(PhaseTimerTest, EachPhaseGetsItsTimeOnTheInjectedClock) {
+  ManualClock clock;
+  PhaseTimer phases(clock);
+  phases.Start("index");
+  clock.Advance(2'000'000'000);
+  phases.Start("write");
+  clock.Advance(5'000'000'000);
+  phases.Stop();
+  clock.Advance(1'000'000'000);  // between phases: counted for none
+  phases.Start("index");         // again: adds to the first entry
+  clock.Advance(500'000'000);
+  std::vector<PhaseTime> got = phases.Finish();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].phase, "index");
+  EXPECT_DOUBLE_EQ(got[0].seconds, 2.5);
+  EXPECT_EQ(got[1].phase, "write");
+  EXPECT_DOUBLE_EQ(got[1].seconds, 5.0);
+  EXPECT_DOUBLE_EQ(TotalSeconds(got), 7.5);
+  EXPECT_DOUBLE_EQ(phases.ElapsedSeconds(), 8.5);
 }
 
 }  // namespace
