@@ -38,25 +38,17 @@ void RegisterUnlock(CLI::App& app, GlobalOptions& g, Runner* runner) {
     *runner = [&g, remove_all]() -> int {
       auto repo = OpenRepository(g);
       if (!repo.ok()) return ReportError(g, repo.status());
-      auto locks = ListLocks(**repo);
-      if (!locks.ok()) return ReportError(g, locks.status());
+      UnlockReport report;
+      Result<int> done = RemoveLocks(**repo, *remove_all, LockOptions{}, &report);
       nlohmann::json removed = nlohmann::json::array();
-      int kept = 0, removed_count = 0;
-      for (const LockInfo& l : *locks) {
-        if (!l.stale && !*remove_all) {
-          ++kept;
-          continue;
-        }
-        std::string reason = l.stale ? l.stale_reason : "--remove-all";
-        Status st = (*repo)->backend().Remove({ObjectType::kLock, l.name});
-        if (st.IsNotFound()) continue;  // its owner released or refreshed it meanwhile
-        if (!st.ok()) return ReportError(g, st.WithContext("removing lock " + l.name));
-        ++removed_count;
+      for (const auto& [lock, reason] : report.removed) {
         if (g.json)
-          removed.push_back(LockJson(l, reason));
+          removed.push_back(LockJson(lock, reason));
         else
-          Say(g, "removed " + Describe(l) + ": " + reason);
+          Say(g, "removed " + Describe(lock) + ": " + reason);
       }
+      if (!done.ok()) return ReportError(g, done.status());
+      const int kept = report.kept, removed_count = *done;
       if (g.json) {
         PrintJson({{"message_type", "unlock"}, {"removed", removed}, {"kept", kept}});
         return kExitOk;

@@ -107,14 +107,20 @@ Result<std::vector<LockInfo>> ListLocks(Repository& repo, const LockOptions& opt
   return out;
 }
 
-Result<int> RemoveLocks(Repository& repo, bool all, const LockOptions& options) {
+Result<int> RemoveLocks(Repository& repo, bool all, const LockOptions& options,
+                        UnlockReport* report) {
   LB_ASSIGN_OR_RETURN(auto locks, ListLocks(repo, options));
   int removed = 0;
   for (const auto& l : locks) {
-    if (!all && !l.stale) continue;
+    if (!all && !l.stale) {
+      if (report) ++report->kept;
+      continue;
+    }
     Status st = repo.backend().Remove({ObjectType::kLock, l.name});
-    if (st.ok()) ++removed;
-    else if (!st.IsNotFound()) return st;
+    if (st.IsNotFound()) continue;  // its owner released it meanwhile
+    if (!st.ok()) return st.WithContext("removing lock " + l.name);
+    ++removed;
+    if (report) report->removed.emplace_back(l, l.stale ? l.stale_reason : "--remove-all");
   }
   return removed;
 }

@@ -85,7 +85,17 @@ class RepositoryLock {
 
 // Lists all locks, marking stale ones (old, or from a dead process on this host).
 Result<std::vector<LockInfo>> ListLocks(Repository& repo, const LockOptions& options = {});
-// Removes stale locks (or all locks with `all`); returns how many were removed.
-Result<int> RemoveLocks(Repository& repo, bool all, const LockOptions& options = {});
+// What RemoveLocks did, lock by lock (for `unlock` output).
+struct UnlockReport {
+  std::vector<std::pair<LockInfo, std::string>> removed;  // each lock and why: its stale reason,
+                                                          // or "--remove-all"
+  int kept = 0;  // fresh locks left in place (held by running processes)
+};
+// Removes stale locks (or all locks with `all`); returns how many were removed. A lock that is
+// gone by the time it is removed (its owner released it) is neither counted nor an error. Stops
+// at the first other removal error (the locks removed before it are in *report). `report` may be
+// null.
+Result<int> RemoveLocks(Repository& repo, bool all, const LockOptions& options = {},
+                        UnlockReport* report = nullptr);
 
 }  // namespace lifeboat

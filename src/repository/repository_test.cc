@@ -1319,10 +1319,14 @@ TEST_F(LockTest, RemoveLocks) {
   auto locks = ListLocks(*repo_);
   ASSERT_TRUE(locks.ok());
   EXPECT_EQ(locks->size(), 4u);
-  auto removed = RemoveLocks(*repo_, false);
+  UnlockReport report;
+  auto removed = RemoveLocks(*repo_, false, {}, &report);
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(*removed, 3);  // dead pid, too old, unreadable
   EXPECT_EQ(LockCount(), 1u);
+  ASSERT_EQ(report.removed.size(), 3u);
+  EXPECT_EQ(report.kept, 1);
+  for (const auto& [lock, reason] : report.removed) EXPECT_FALSE(reason.empty()) << lock.name;
   auto all = RemoveLocks(*repo_, true);
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(*all, 1);
