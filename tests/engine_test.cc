@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "archiver/archiver.h"
+#include "archiver/command_backup.h"
 #include "backend/local_backend.h"
 #include "backend/memory_backend.h"
 #include "restorer/restorer.h"
@@ -344,6 +345,37 @@ TEST_F(EngineTest, StreamBackupFailureWritesNoSnapshot) {
   auto snaps = repo_->ListSnapshots();
   ASSERT_TRUE(snaps.ok());
   EXPECT_TRUE(snaps->empty());
+}
+
+TEST_F(EngineTest, CommandBackupStoresItsOutputWithoutLifeboatSecrets) {
+  ::setenv("LIFEBOAT_PASSWORD", "do-not-leak", 1);
+  CommandSource dump;
+  dump.argv = {"/bin/sh", "-c", "echo dump-start; env; echo dump-end"};
+  dump.filename = "db.sql";
+  auto r = RunCommandBackup(*repo_, dump, BackupOptions{});
+  ::unsetenv("LIFEBOAT_PASSWORD");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->snapshot_id.has_value());
+  RestoreOptions opt;
+  opt.target = work_ + "/dump";
+  ASSERT_TRUE(RestoreTree(*repo_, r->snapshot.tree, opt).ok());
+  std::string content = testing::ReadFileOrDie(opt.target + "/db.sql");
+  EXPECT_NE(content.find("dump-start"), std::string::npos);
+  EXPECT_NE(content.find("dump-end"), std::string::npos);
+  EXPECT_EQ(content.find("do-not-leak"), std::string::npos);
+
+  // A failing command writes no snapshot and says so.
+  CommandSource failing;
+  failing.argv = {"/bin/sh", "-c", "echo partial; exit 3"};
+  failing.filename = "db.sql";
+  auto bad = RunCommandBackup(*repo_, failing, BackupOptions{});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("no snapshot was written"), std::string::npos);
+  auto snaps = repo_->ListSnapshots();
+  ASSERT_TRUE(snaps.ok());
+  EXPECT_EQ(snaps->size(), 1u);
+  EXPECT_EQ(RunCommandBackup(*repo_, CommandSource{}, BackupOptions{}).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_F(EngineTest, ACancelledBackupLeavesNoSnapshotAndARerunReusesItsData) {

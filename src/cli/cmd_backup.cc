@@ -6,7 +6,7 @@
 
 #include "archiver/archiver.h"
 #include "cli/common.h"
-#include "util/subprocess.h"
+#include "archiver/command_backup.h"
 
 namespace lifeboat::cli {
 namespace {
@@ -47,18 +47,6 @@ Result<uint64_t> ParseSize(const std::string& text) {
   else if (unit == "t" || unit == "T") mult = 1ull << 40;
   else return Status::InvalidArgument("bad size unit in '" + text + "' (use K, M, G or T)");
   return v * mult;
-}
-
-// Starts the command of --stdin-from-command (util/subprocess.h): its own process group, no
-// Lifeboat secret in its environment, stdin inherited, no time limit; stopped with everything it
-// started on Ctrl-C/SIGTERM and on every way out of the backup.
-Result<std::unique_ptr<Subprocess>> StartCommand(const std::vector<std::string>& argv) {
-  SubprocessOptions o;
-  o.argv = argv;
-  o.description = "command '" + argv[0] + "'";
-  o.stdin_mode = SubprocessStdin::kInherit;
-  o.cancel = &g_interrupted;
-  return Subprocess::Start(o);
 }
 
 class ProgressPrinter {
@@ -201,16 +189,11 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   if (f.stdin_mode) {
     result = RunStreamBackup(**repo, STDIN_FILENO, f.stdin_filename, opt, nullptr);
   } else if (f.stdin_from_command) {
-    auto command = StartCommand(f.paths);
-    if (!command.ok()) return ReportError(g, command.status());
-    Subprocess& child = **command;
-    int fd = child.stdout_fd();
-    auto finish = [&child]() -> Status {
-      Status st = child.Wait();
-      if (st.ok()) return st;
-      return Status(st.code(), st.message() + "; no snapshot was written");
-    };
-    result = RunStreamBackup(**repo, fd, f.stdin_filename, opt, finish);
+    CommandSource command;
+    command.argv = f.paths;
+    command.filename = f.stdin_filename;
+    command.stdin_mode = SubprocessStdin::kInherit;
+    result = RunCommandBackup(**repo, command, opt);
   } else {
     RaiseOpenFileLimit();  // only here: no child process inherits the raised limit
     result = RunBackup(**repo, opt);
