@@ -696,13 +696,13 @@ TEST_F(CopierTest, LostTargetLockStopsBeforeTheSnapshot) {
     auto t = replica ? MakeRepo("pw-t", a_->repo.get()) : MakeRepo("pw-t");
     a_->Reopen();
     Repository& target = t->Reopen();
-    std::atomic<int64_t> clock{1'000'000'000'000};
+    ManualClock clock(1'000'000'000'000, /*auto_advance=*/false);
     LockOptions lo;
-    lo.now = [&clock] { return clock.load(); };
+    lo.clock = &clock;
     lo.refresh_interval_ns = 3600LL * 1000000000;  // no refresh during the test
     auto lock = RepositoryLock::Acquire(target, LockKind::kShared, lo);
     ASSERT_TRUE(lock.ok()) << lock.status().ToString();
-    clock += lo.lost_after_ns + 1;
+    clock.Advance(lo.lost_after_ns + 1);
     CopyOptions options;
     options.target_lock = lock->get();
     auto r = CopySnapshots(*a_->repo, target, options);

@@ -16,7 +16,9 @@ Result<std::unique_ptr<RepositoryLock>> AcquireLock(Repository& repo, LockKind k
   bool told = false;
   for (;;) {
     LB_RETURN_IF_ERROR(ctx.Check("waiting for the lock"));
-    auto lock = RepositoryLock::Acquire(repo, kind, lock_options);
+    LockOptions options = lock_options;
+    options.clock = &clock;  // the lock's times and refresh waits follow the job's clock
+    auto lock = RepositoryLock::Acquire(repo, kind, options);
     if (lock.ok() || lock.status().code() != StatusCode::kLocked) return lock;
     const int64_t now = clock.MonotonicNs();
     if (now >= end) return lock;

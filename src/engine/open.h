@@ -42,8 +42,8 @@ struct LockWaitOptions {
 
 // Takes a lock of `kind`, waiting as `wait` says. Locked when it is still held by another process
 // at the end of the wait; Cancelled / DeadlineExceeded ("... while waiting for the lock") when ctx
-// stops the wait; any other error of RepositoryLock::Acquire at once. The waits are on ctx's
-// clock. Blocks.
+// stops the wait; any other error of RepositoryLock::Acquire at once. The waits, the lock's times
+// and its refreshes are on ctx's clock (lock_options.clock is replaced). Blocks.
 Result<std::unique_ptr<RepositoryLock>> AcquireLock(Repository& repo, LockKind kind,
                                                     const LockOptions& lock_options,
                                                     const LockWaitOptions& wait,

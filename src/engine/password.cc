@@ -43,8 +43,9 @@ Result<std::string> RunPasswordCommand(const PasswordSource& source, const Conte
     const int64_t left = ctx.deadline_ns() - ctx.clock().MonotonicNs();
     if (left < timeout.count()) timeout = std::chrono::nanoseconds(left);
   }
+  // Rounded up, so that when the command is stopped for the deadline the deadline has passed.
   o.timeout = std::max(std::chrono::milliseconds(1),
-                       std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+                       std::chrono::ceil<std::chrono::milliseconds>(timeout));
   o.cancel = ctx.cancel_flag();
   o.max_output = 64 << 10;
   auto out = RunAndCapture(o);

@@ -238,12 +238,12 @@ TEST_F(RepairTest, RepairIndexWithoutLockOrWithALostLockWritesNothing) {
   auto unlocked = RepairIndex(*repo, nullptr, {});
   EXPECT_EQ(unlocked.status().code(), StatusCode::kInvalidArgument);
 
-  std::atomic<int64_t> now{NowNs()};
+  ManualClock clock(NowNs(), /*auto_advance=*/false);
   LockOptions lo;
-  lo.now = [&] { return now.load(); };
+  lo.clock = &clock;
   auto lock = Lock(*repo, lo);
   std::vector<std::string> before = Listing();
-  now += 11LL * 60 * 1000000000;  // no refresh for 11 minutes: the lock is lost
+  clock.SetWall(clock.WallNs() + 11LL * 60 * 1000000000);  // no refresh for 11 minutes: lost
   auto r = RepairIndex(*repo, lock.get(), {});
   EXPECT_EQ(r.status().code(), StatusCode::kLocked) << r.status().ToString();
   EXPECT_EQ(Listing(), before);

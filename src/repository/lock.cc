@@ -58,7 +58,7 @@ static Result<LockInfo> DecodeLock(ByteView data) {
 static void MarkStale(LockInfo* info, const LockOptions& options) {
   // The time comes from another process or a damaged object and may be anywhere in the int64
   // range: saturate instead of overflowing.
-  int64_t now = options.now();
+  int64_t now = options.clock->WallNs();
   int64_t age;
   if (__builtin_sub_overflow(now, info->time_ns, &age))
     age = info->time_ns < now ? INT64_MAX : INT64_MIN;
@@ -134,7 +134,7 @@ RepositoryLock::RepositoryLock(Repository& repo, LockKind kind, LockOptions opti
 
 Result<std::unique_ptr<RepositoryLock>> RepositoryLock::Acquire(Repository& repo, LockKind kind,
                                                                 LockOptions options) {
-  int64_t now = options.now();
+  int64_t now = options.clock->WallNs();
   LB_ASSIGN_OR_RETURN(Id id, repo.SaveUnpacked(ObjectType::kLock, EncodeLock(kind, now)));
   auto locks = ListLocks(repo, options);
   if (!locks.ok()) {
@@ -166,12 +166,12 @@ Result<std::unique_ptr<RepositoryLock>> RepositoryLock::Acquire(Repository& repo
 
 void RepositoryLock::RefreshLoop() {
   std::unique_lock lock(mu_);
+  Clock& clock = *options_.clock;
   int64_t wait_ns = options_.refresh_interval_ns;
   while (!stop_) {
-    cv_.wait_for(lock, std::chrono::nanoseconds(wait_ns), [&] { return stop_; });
-    if (stop_) return;
+    if (!clock.WaitUntil(lock, cv_, clock.MonotonicNs() + wait_ns, [&] { return stop_; })) return;
     std::string old = name_;
-    int64_t now = options_.now();
+    int64_t now = clock.WallNs();
     // A lock that went too long without a refresh (the process was suspended, the clock jumped,
     // the backend was unreachable) may already look stale to others, and a prune may have
     // removed data this process still relies on. Lost is final: never revive it.
@@ -208,7 +208,7 @@ Status RepositoryLock::Check() const {
   std::lock_guard lock(mu_);
   if (released_) return Status::Locked("lock was released");
   if (!lost_.empty()) return Status::Locked(lost_ + "; stopping before committing anything");
-  int64_t age = options_.now() - last_ok_ns_;
+  int64_t age = options_.clock->WallNs() - last_ok_ns_;
   if (age > options_.lost_after_ns)
     return Status::Locked("the repository lock could not be refreshed for " +
                              std::to_string(age / 1000000000) +

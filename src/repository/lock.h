@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "repository/repository.h"
+#include "util/clock.h"
 
 namespace lifeboat {
 
@@ -26,7 +27,9 @@ struct LockOptions {
   int64_t retry_interval_ns = 30LL * 1000000000;        // after a failed refresh
   int64_t lost_after_ns = 10LL * 60 * 1000000000;  // no successful refresh for this long: lost
   int64_t stale_after_ns = 30LL * 60 * 1000000000;  // other processes' locks older than this
-  std::function<int64_t()> now = NowNs;             // wall clock, injectable for tests
+  // The wall time written into lock objects and compared with them (staleness, lost), and the
+  // clock the refresher waits on. Tests inject a ManualClock (util/clock.h).
+  Clock* clock = &SystemClock();
 };
 
 // The options commands lock with: LockOptions{} unless a test set an override. Nothing in the

@@ -1234,8 +1234,9 @@ TEST_F(LockTest, SharedConflictsWithExclusive) {
 }
 
 TEST_F(LockTest, StaleByAge) {
+  ManualClock past(NowNs() - 31LL * 60 * 1000000000, /*auto_advance=*/false);
   LockOptions old;
-  old.now = [] { return NowNs() - 31LL * 60 * 1000000000; };
+  old.clock = &past;
   auto ancient = Acquire(LockKind::kExclusive, old);
   ASSERT_TRUE(ancient.ok());
   // The exclusive lock is more than 30 minutes old: ignored.
@@ -1277,8 +1278,9 @@ TEST_F(LockTest, LockFromTheDistantPastIsStale) {
     EXPECT_NE(l.stale_reason.find("not refreshed"), std::string::npos) << l.stale_reason;
   }
   // A lock from the far future is not stale (a clock ahead of ours), and nothing overflows.
+  ManualClock distant(INT64_MIN + 1, /*auto_advance=*/false);
   LockOptions early;
-  early.now = [] { return INT64_MIN + 1; };
+  early.clock = &distant;
   WriteForeignLock(/*exclusive=*/false, 1, "future", INT64_MAX);
   auto later = ListLocks(*repo_, early);
   ASSERT_TRUE(later.ok());
@@ -1370,28 +1372,31 @@ TEST_F(LockTest, ReleaseDuringRefreshLeavesNoLockBehind) {
 }
 
 TEST_F(LockTest, CheckIsCancelledWhenRefreshFailsTooLong) {
-  std::atomic<int64_t> fake_now{NowNs()};
+  ManualClock clock(NowNs(), /*auto_advance=*/false);
   LockOptions opts;
-  opts.now = [&] { return fake_now.load(); };
-  opts.refresh_interval_ns = 1000000;  // real-time waits: 1 ms
+  opts.clock = &clock;
+  opts.refresh_interval_ns = 1000000;  // 1 ms of the test's clock
   opts.retry_interval_ns = 1000000;
-  opts.lost_after_ns = 1000000000;  // fake time: 1 s
+  opts.lost_after_ns = 1000000000;  // 1 s
   auto lock = Acquire(LockKind::kShared, opts);
   ASSERT_TRUE(lock.ok());
   EXPECT_TRUE((*lock)->Check().ok());
 
   control_->fail_saves = true;
   int failed = control_->failed_saves;
-  auto wait_for = [](const std::function<bool()>& cond) {
+  // Let the refresher run: 1 ms of the test's clock at a time, until three refreshes failed.
+  auto run_refresher_until = [&](const std::function<bool()>& cond) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!cond() && std::chrono::steady_clock::now() < deadline)
+    while (!cond() && std::chrono::steady_clock::now() < deadline) {
+      clock.Advance(1000000);
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     return cond();
   };
-  ASSERT_TRUE(wait_for([&] { return control_->failed_saves >= failed + 3; }));
-  fake_now += 500000000;  // 0.5 s without a successful refresh: still held
+  ASSERT_TRUE(run_refresher_until([&] { return control_->failed_saves >= failed + 3; }));
+  clock.SetWall(clock.WallNs() + 500000000);  // 0.5 s without a successful refresh: still held
   EXPECT_TRUE((*lock)->Check().ok());
-  fake_now += 600000000;  // 1.1 s: lost
+  clock.SetWall(clock.WallNs() + 600000000);  // 1.1 s: lost
   Status st = (*lock)->Check();
   EXPECT_EQ(st.code(), StatusCode::kLocked) << st.ToString();
   EXPECT_NE(st.message().find("stopping before committing"), std::string::npos);
@@ -1400,7 +1405,10 @@ TEST_F(LockTest, CheckIsCancelledWhenRefreshFailsTooLong) {
   // it stale meanwhile and pruned data this process relies on).
   control_->fail_saves = false;
   int saves = control_->saves;
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // many refresh intervals
+  for (int i = 0; i < 20; ++i) {  // many refresh intervals
+    clock.Advance(1000000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
   EXPECT_EQ(control_->saves.load(), saves) << "a lost lock must not be refreshed";
   EXPECT_EQ((*lock)->Check().code(), StatusCode::kLocked);
   ASSERT_TRUE((*lock)->Release().ok());
@@ -1410,19 +1418,22 @@ TEST_F(LockTest, CheckIsCancelledWhenRefreshFailsTooLong) {
 TEST_F(LockTest, ASuspendedProcessDoesNotReviveItsLock) {
   // The process sleeps (SIGSTOP, a suspended VM) past lost_after without any failed save: the
   // first refresh after waking must declare the lock lost instead of writing a fresh one.
-  std::atomic<int64_t> fake_now{NowNs()};
+  ManualClock clock(NowNs(), /*auto_advance=*/false);
   LockOptions opts;
-  opts.now = [&] { return fake_now.load(); };
-  opts.refresh_interval_ns = 1000000;  // 1 ms real time
-  opts.lost_after_ns = 1000000000;     // 1 s fake time
+  opts.clock = &clock;
+  opts.refresh_interval_ns = 1000000;  // 1 ms
+  opts.lost_after_ns = 1000000000;     // 1 s
   auto lock = Acquire(LockKind::kShared, opts);
   ASSERT_TRUE(lock.ok());
-  fake_now += 5000000000;  // "woke up" 5 s later
+  clock.Advance(5000000000);  // "woke up" 5 s later
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while ((*lock)->Check().ok() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   int saves = control_->saves;
-  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  for (int i = 0; i < 10; ++i) {
+    clock.Advance(1000000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
   EXPECT_EQ(control_->saves.load(), saves);
   Status st = (*lock)->Check();
   EXPECT_EQ(st.code(), StatusCode::kLocked);

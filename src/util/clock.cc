@@ -19,6 +19,12 @@ class RealClock : public Clock {
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
+  bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                 int64_t deadline_ns, const std::function<bool()>& stop) override {
+    const auto deadline =
+        std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns));
+    return !cv.wait_until(lock, deadline, stop);
+  }
   bool SleepUntil(int64_t deadline_ns, const std::atomic<bool>* cancel) override {
     for (;;) {
       if (cancel != nullptr && cancel->load()) return false;
@@ -66,6 +72,19 @@ bool ManualClock::SleepUntil(int64_t deadline_ns, const std::atomic<bool>* cance
     if (cancel != nullptr && cancel->load()) return false;
     if (monotonic_ns_ >= deadline_ns) return true;
     cv_.wait_for(lock, std::chrono::nanoseconds(kCancelPollIntervalNs));
+  }
+}
+
+bool ManualClock::WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                            int64_t deadline_ns, const std::function<bool()>& stop) {
+  {
+    std::lock_guard own(mu_);
+    sleeps_.push_back(std::max<int64_t>(0, deadline_ns - monotonic_ns_));
+  }
+  for (;;) {
+    if (stop()) return false;
+    if (MonotonicNs() >= deadline_ns) return true;
+    cv.wait_for(lock, std::chrono::milliseconds(2));
   }
 }
 

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -31,6 +32,12 @@ class Clock {
   // be set from any thread or a signal handler). Returns true when the deadline was reached,
   // false when cancelled (checked before waiting too: a cancelled wait returns at once).
   virtual bool SleepUntil(int64_t deadline_ns, const std::atomic<bool>* cancel) = 0;
+  // The same for a thread that also waits for a condition guarded by the caller's mutex (a
+  // background refresher that must stop promptly): waits on `cv`, with `lock` held on entry and
+  // on return (released while waiting), until `stop()` is true (returns false) or the deadline is
+  // reached (returns true). The caller notifies `cv` after making stop() true.
+  virtual bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                         int64_t deadline_ns, const std::function<bool()>& stop) = 0;
 };
 
 // The real clocks (system_clock, steady_clock). SleepUntil notices `cancel` within
@@ -51,6 +58,11 @@ class ManualClock : public Clock {
   int64_t WallNs() const override;
   int64_t MonotonicNs() const override;
   bool SleepUntil(int64_t deadline_ns, const std::atomic<bool>* cancel) override;
+  // Records the wait; returns when stop() holds (polled every few ms of real time, and at each
+  // notification of cv) or Advance moved the time past the deadline. Never auto-advances: a
+  // background thread would otherwise spin through time.
+  bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                 int64_t deadline_ns, const std::function<bool()>& stop) override;
 
   // Moves both clocks forward by ns (>= 0) and wakes sleepers whose deadline passed.
   void Advance(int64_t ns);
