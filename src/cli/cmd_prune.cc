@@ -11,8 +11,7 @@ void AddPruneFlags(CLI::App* cmd, PruneFlags* flags) {
                   "unused data allowed to remain in kept packs: a percentage, a SIZE (e.g. "
                   "200M; doc/units.md) or \"unlimited\" (default 5%)");
   cmd->add_option("--max-repack-size", flags->max_repack_size,
-                  "rewrite at most this many bytes of packs in this run (SIZE, e.g. 500M, 2G; "
-                  "doc/units.md)")
+                  "rewrite at most SIZE of packs in this run (e.g. 500M, 2G; doc/units.md)")
       ->type_name("SIZE");
 }
 

@@ -7,7 +7,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <thread>
@@ -18,6 +17,7 @@
 #include "util/file_io.h"
 #include "util/json_bytes.h"
 #include "util/subprocess.h"
+#include "util/units.h"
 
 namespace lifeboat::cli {
 
@@ -164,46 +164,18 @@ Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& g) {
   return Repository::Open(std::move(backend), password);
 }
 
-// Parses "30s", "10m", "2h", "1h30m" or plain seconds.
-static Result<int64_t> ParseRetryDuration(const std::string& spec) {
-  int64_t total = 0;
-  size_t i = 0;
-  auto bad = [&] {
-    return Status::InvalidArgument("--retry-lock " + spec +
-                                   ": use a duration like 30s, 10m, 2h or 1h30m");
-  };
-  if (spec.empty()) return bad();
-  while (i < spec.size()) {
-    size_t start = i;
-    while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i]))) ++i;
-    if (i == start || i - start > 9) return bad();
-    int64_t v = std::stoll(spec.substr(start, i - start));
-    int64_t unit = 1;
-    if (i < spec.size()) {
-      switch (spec[i++]) {
-        case 's': unit = 1; break;
-        case 'm': unit = 60; break;
-        case 'h': unit = 3600; break;
-        default: return bad();
-      }
-    } else if (start != 0) {
-      return bad();  // "1h30" is ambiguous
-    }
-    total += v * unit;
-  }
-  return total * 1000000000LL;
-}
-
 Result<std::unique_ptr<RepositoryLock>> LockRepository(const GlobalOptions& g, Repository& repo,
                                                        LockKind kind) {
   if (g.no_lock) return std::unique_ptr<RepositoryLock>();
   LockOptions options = DefaultLockOptions();
   options.retry_interval_ns = std::min(options.retry_interval_ns, options.refresh_interval_ns);
-  int64_t retry_ns = 0;
+  std::chrono::seconds retry{0};
   if (!g.retry_lock.empty()) {
-    LB_ASSIGN_OR_RETURN(retry_ns, ParseRetryDuration(g.retry_lock));
+    auto parsed = ParseDuration(g.retry_lock);  // util/units.h; at most 36500d: no overflow
+    if (!parsed.ok()) return parsed.status().WithContext("--retry-lock");
+    retry = *parsed;
   }
-  int64_t deadline = NowNs() + retry_ns;
+  int64_t deadline = NowNs() + std::chrono::nanoseconds(retry).count();
   bool said = false;
   for (;;) {
     auto lock = RepositoryLock::Acquire(repo, kind, options);
