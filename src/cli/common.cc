@@ -238,20 +238,6 @@ void Say(const GlobalOptions& g, const std::string& line) {
 
 void PrintJson(const nlohmann::json& j) { std::cout << DumpJson(j) << std::endl; }
 
-std::string FormatBytes(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 5) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  if (u == 0) snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  else snprintf(buf, sizeof buf, "%.2f %s", v, units[u]);
-  return buf;
-}
-
 std::string FormatDuration(double seconds) {
   if (seconds < 0) seconds = 0;
   long s = static_cast<long>(seconds + 0.5);
