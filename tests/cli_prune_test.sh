@@ -49,6 +49,9 @@ expect_rc "prune --dry-run" 0 lb prune --dry-run --max-unused 0%
 check "dry run says what it would delete" grep -q "would delete" "$WORK/out"
 check "dry run changes nothing" [ "$(data_listing)" = "$(echo "$before" | grep -v "snapshots/$first")" ]
 expect_rc "bad --max-unused is a usage error" 2 lb prune --max-unused lots
+check_has "bad --max-unused says why" "$WORK/err" '--max-unused (a percentage such as 5%, a size or "unlimited"): invalid size "lots"'
+expect_rc "a negative --max-repack-size is a usage error" 2 lb prune --max-repack-size -1
+check_has "negative --max-repack-size says why" "$WORK/err" 'invalid size "-1": sizes cannot be negative'
 expect_rc "prune --json" 0 lb prune --max-unused 0% --json
 check "prune deleted or repacked packs" grep -q '"repack_packs":[1-9]\|"delete_packs":[1-9]' "$WORK/out"
 check "prune left no unused data" grep -q '"remaining_unused_bytes":0' "$WORK/out"

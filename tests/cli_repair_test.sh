@@ -36,8 +36,15 @@ lb check --json --read-data-subset 1.5GiB >"$WORK/all.json" 2>"$WORK/err"
 packs="$(grep -o '"packs":[0-9]*' "$WORK/all.json" | head -1 | cut -d: -f2)"
 check "subset 1.5GiB reads all $packs packs" grep -q "\"packs_read\":$packs," "$WORK/all.json"
 check "several packs to damage" [ "${packs:-0}" -ge 5 ]
-expect_rc "subset without a unit is refused" 2 lb check --read-data-subset 500
+# A number without a unit is bytes, as for every size (doc/units.md): 500 bytes is one pack.
+lb check --json --read-data-subset 500 >"$WORK/sub.json" 2>"$WORK/err"; rc=$?
+check "subset 500 (bytes) exits 0" [ "$rc" = 0 ]
+check "subset 500 (bytes) reads one pack" grep -q '"packs_read":1,' "$WORK/sub.json"
+expect_rc "a negative subset size is refused" 2 lb check --read-data-subset -1
+check_has "subset error says why" "$WORK/err" 'invalid size "-1": sizes cannot be negative'
 check "subset error explains sizes" grep -q "500M" "$WORK/err"
+expect_rc "a zero subset size is refused" 2 lb check --read-data-subset 0K
+check_has "zero subset error says why" "$WORK/err" "at least 1 byte"
 
 # --- damage: one index file removed, one byte flipped inside a data blob ---
 rm "$(find "$LIFEBOAT_REPOSITORY/index" -type f | sort | head -1)"

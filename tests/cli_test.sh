@@ -27,6 +27,17 @@ expect_rc "missing repository" 10 lb snapshots
 expect_rc "init" 0 lb init --pack-size 1
 expect_rc "init twice refused" 1 lb init
 expect_rc "backup without paths is a usage error" 2 lb backup
+# Sizes and durations (doc/units.md): a bad value is a usage error that says what to write.
+expect_rc "--exclude-larger-than -1 is a usage error" 2 lb backup --exclude-larger-than -1 "$SRC"
+check_has "--exclude-larger-than -1 says what to write" "$WORK/err" \
+  'sizes cannot be negative (expected a number and an optional unit'
+check_has "--exclude-larger-than -1 says how to set no limit" "$WORK/err" \
+  'for no limit, leave --exclude-larger-than out'
+expect_rc "--exclude-larger-than 0 is a usage error" 2 lb backup --exclude-larger-than 0 "$SRC"
+expect_rc "--retry-lock without a unit is a usage error" 2 lb backup --retry-lock 30 "$SRC"
+check_has "--retry-lock 30 says why" "$WORK/err" \
+  '--retry-lock: invalid duration "30": the number 30 has no unit'
+check "bad flags wrote no snapshot" [ "$(snapshot_count)" = 0 ]
 expect_rc "first backup" 0 lb backup --tag first "$SRC"
 check "one snapshot" [ "$(snapshot_count)" = 1 ]
 expect_rc "restore" 0 lb restore latest --target "$WORK/r1" --verify

@@ -152,15 +152,9 @@ Result<CheckResult> CheckRepository(Repository& repo, const CheckOptions& option
 
 // Parses a `--read-data-subset` value into options: "n/m" with 1 <= n <= m <= 256 sets `subset`
 // (the buckets go by the first byte of the pack name, so more than 256 would leave some empty);
-// "P%" with 0 < P <= 100 sets `subset_percent`; a size such as "500M", "2G" or "1.5GiB" sets
-// `subset_bytes` (see ParseSize). Clears the other two. InvalidArgument says what is expected.
+// "P%" with 0 < P <= 100 sets `subset_percent`; anything else is a size of at least one byte in
+// util/units.h's grammar ("500M", "2G", "1.5GiB"; a bare number is bytes) and sets
+// `subset_bytes`. Clears the other two. InvalidArgument says what is expected.
 Status ParseReadDataSubset(std::string_view spec, CheckOptions* options);
-
-// Parses a size: a decimal number (digits, at most one '.') and a unit, case-insensitive:
-// B, K/KB/KiB, M/MB/MiB, G/GB/GiB, T/TB/TiB. Every unit is a power of 1024 (restic's convention:
-// "1M" and "1MB" are both 1048576 bytes). The unit is required, so that "500" is never read as a
-// byte count by mistake. The result must be at least one byte and below 2^62. Returns nullopt
-// when `text` is not such a size.
-std::optional<uint64_t> ParseSize(std::string_view text);
 
 }  // namespace lifeboat

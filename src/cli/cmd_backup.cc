@@ -7,6 +7,7 @@
 #include "archiver/archiver.h"
 #include "cli/common.h"
 #include "archiver/command_backup.h"
+#include "util/units.h"
 
 namespace lifeboat::cli {
 namespace {
@@ -29,24 +30,18 @@ struct BackupFlags {
   int read_workers = 0;
 };
 
-Result<uint64_t> ParseSize(const std::string& text) {
-  if (text.empty()) return uint64_t{0};
-  size_t pos = 0;
-  unsigned long long v;
-  try {
-    v = std::stoull(text, &pos);
-  } catch (...) {
-    return Status::InvalidArgument("bad size '" + text + "' (examples: 500K, 20M, 1G)");
-  }
-  std::string unit = text.substr(pos);
-  uint64_t mult = 1;
-  if (unit == "" || unit == "b" || unit == "B") mult = 1;
-  else if (unit == "k" || unit == "K") mult = 1ull << 10;
-  else if (unit == "m" || unit == "M") mult = 1ull << 20;
-  else if (unit == "g" || unit == "G") mult = 1ull << 30;
-  else if (unit == "t" || unit == "T") mult = 1ull << 40;
-  else return Status::InvalidArgument("bad size unit in '" + text + "' (use K, M, G or T)");
-  return v * mult;
+// --exclude-larger-than: a size (util/units.h) of at least one byte; not given: no limit.
+Result<uint64_t> ParseExcludeLargerThan(const std::string& text) {
+  if (text.empty()) return uint64_t{0};  // archiver: 0 = no limit
+  std::string no_limit = "; for no limit, leave --exclude-larger-than out";
+  auto limit = ParseSize(text);
+  if (!limit.ok())
+    return Status::InvalidArgument("--exclude-larger-than: " + limit.status().message() +
+                                   (text[0] == '-' ? no_limit : ""));
+  if (*limit == 0)
+    return Status::InvalidArgument("--exclude-larger-than " + text +
+                                   ": the limit must be at least 1 byte" + no_limit);
+  return limit;
 }
 
 class ProgressPrinter {
@@ -121,7 +116,7 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
     return ReportError(g, compiled.status());
   opt.exclude_caches = f.exclude_caches;
   opt.one_file_system = f.one_file_system;
-  auto limit = ParseSize(f.exclude_larger_than);
+  auto limit = ParseExcludeLargerThan(f.exclude_larger_than);
   if (!limit.ok()) return ReportError(g, limit.status());
   opt.exclude_larger_than = *limit;
   opt.tags = f.tags;
@@ -255,7 +250,8 @@ void RegisterBackup(CLI::App& app, GlobalOptions& g, Runner* runner) {
                 "skip the contents of directories holding a CACHEDIR.TAG");
   cmd->add_flag("-x,--one-file-system", f->one_file_system, "stay on the starting filesystems");
   cmd->add_option("--exclude-larger-than", f->exclude_larger_than,
-                  "skip files larger than this (e.g. 2G)");
+                  "skip files larger than SIZE (e.g. 500M, 2G; doc/units.md)")
+      ->type_name("SIZE");
   cmd->add_option("--tag", f->tags, "add a tag to the snapshot (repeatable; UTF-8 text)");
   cmd->add_option("--host", f->host, "hostname recorded in the snapshot (default: this host)");
   cmd->add_option("--parent", f->parent, "use this snapshot as parent (id prefix or latest)");

@@ -53,7 +53,7 @@ struct ForgetFlags {
        &RetentionPolicy::keep_yearly, {}},
   };
   DurationFlag durations[6] = {
-      {"--keep-within", "every snapshot within D (e.g. 30d, 1y6m, 2d12h) of the newest one",
+      {"--keep-within", "every snapshot within D of the newest one",
        &RetentionPolicy::keep_within, {}},
       {"--keep-within-hourly", "one snapshot per hour within D of the newest one",
        &RetentionPolicy::keep_within_hourly, {}},
@@ -82,7 +82,7 @@ const char kRuleFlags[] =
     "--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly "
     "(a count; -1 or 'unlimited' = all), --keep-within, --keep-within-hourly, "
     "--keep-within-daily, --keep-within-weekly, --keep-within-monthly, --keep-within-yearly "
-    "(a duration such as 30d or 1y6m), --keep-tag TAGS, or --policy FILE";
+    "(a duration such as 30d or 1y6m; m = months), --keep-tag TAGS, or --policy FILE";
 
 // Long name of a flag for messages: "-d,--keep-daily" -> "--keep-daily".
 std::string LongName(const char* names) {
@@ -135,7 +135,7 @@ Result<RetentionPolicy> PolicyFromFlags(const ForgetFlags& f) {
   }
   for (const auto& d : f.durations) {
     if (d.option->count() == 0) continue;
-    auto parsed = retention::ParseDuration(d.value);
+    auto parsed = retention::ParseCalendarDuration(d.value);
     if (!parsed.ok()) return parsed.status().WithContext(LongName(d.names));
     p.*d.field = *parsed;
   }
@@ -405,7 +405,11 @@ void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner) {
                                std::string("keep ") + c.rule + " (-1 or 'unlimited': all)")
                    ->type_name("N");
   for (auto& d : f->durations)
-    d.option = cmd->add_option(d.names, d.value, std::string("keep ") + d.help)->type_name("D");
+    d.option = cmd->add_option(d.names, d.value,
+                               std::string("keep ") + d.help +
+                                   " (D: y, m, d, h as in restic, m = MONTHS; e.g. 30d, 1y6m, "
+                                   "2d12h; doc/units.md)")
+                   ->type_name("D");
   f->keep_tags_option =
       cmd->add_option("--keep-tag", f->keep_tags,
                       "keep snapshots with all of these tags, \"a,b\" (repeatable: any set)")

@@ -2,15 +2,17 @@
 // (src/pruner/pruner.h; protocol in doc/prune.md). Also run by `forget --prune`.
 #include "cli/prune_flags.h"
 #include "pruner/pruner.h"
+#include "util/units.h"
 
 namespace lifeboat::cli {
 
 void AddPruneFlags(CLI::App* cmd, PruneFlags* flags) {
   cmd->add_option("--max-unused", flags->max_unused,
-                  "unused data allowed to remain in kept packs: a percentage, a size (200M) or "
-                  "\"unlimited\" (default 5%)");
+                  "unused data allowed to remain in kept packs: a percentage, a SIZE (e.g. "
+                  "200M; doc/units.md) or \"unlimited\" (default 5%)");
   cmd->add_option("--max-repack-size", flags->max_repack_size,
-                  "rewrite at most this many bytes of packs in this run (e.g. 2G)");
+                  "rewrite at most SIZE of packs in this run (e.g. 500M, 2G; doc/units.md)")
+      ->type_name("SIZE");
 }
 
 int RunPrune(const GlobalOptions& g, OpenedRepository& opened, const PruneFlags& flags,
@@ -23,7 +25,7 @@ int RunPrune(const GlobalOptions& g, OpenedRepository& opened, const PruneFlags&
   Status st = ParseMaxUnused(flags.max_unused, &options);
   if (!st.ok()) return ReportError(g, st);
   if (!flags.max_repack_size.empty()) {
-    auto bytes = ParseByteSize(flags.max_repack_size);
+    auto bytes = ParseSize(flags.max_repack_size);
     if (!bytes.ok()) return ReportError(g, bytes.status().WithContext("--max-repack-size"));
     options.max_repack_bytes = *bytes;
   }

@@ -7,7 +7,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -16,6 +15,7 @@
 #include "backend/open_backend.h"
 #include "util/file_io.h"
 #include "util/json_bytes.h"
+#include "util/units.h"
 
 namespace lifeboat::cli {
 
@@ -127,42 +127,13 @@ Result<std::unique_ptr<Repository>> OpenSourceRepository(const SourceRepositoryO
   return opened;
 }
 
-// Parses "30s", "10m", "2h", "1h30m" or plain seconds.
-static Result<int64_t> ParseRetryDuration(const std::string& spec) {
-  int64_t total = 0;
-  size_t i = 0;
-  auto bad = [&] {
-    return Status::InvalidArgument("--retry-lock " + spec +
-                                   ": use a duration like 30s, 10m, 2h or 1h30m");
-  };
-  if (spec.empty()) return bad();
-  while (i < spec.size()) {
-    size_t start = i;
-    while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i]))) ++i;
-    if (i == start || i - start > 9) return bad();
-    int64_t v = std::stoll(spec.substr(start, i - start));
-    int64_t unit = 1;
-    if (i < spec.size()) {
-      switch (spec[i++]) {
-        case 's': unit = 1; break;
-        case 'm': unit = 60; break;
-        case 'h': unit = 3600; break;
-        default: return bad();
-      }
-    } else if (start != 0) {
-      return bad();  // "1h30" is ambiguous
-    }
-    total += v * unit;
-  }
-  return total * 1000000000LL;
-}
-
 // How the CLI waits for a held lock: --retry-lock, announced once on stderr.
 static Result<LockWaitOptions> CliLockWait(const GlobalOptions& g) {
   LockWaitOptions wait;
   if (!g.retry_lock.empty()) {
-    LB_ASSIGN_OR_RETURN(int64_t ns, ParseRetryDuration(g.retry_lock));
-    wait.wait = std::chrono::nanoseconds(ns);
+    auto parsed = ParseDuration(g.retry_lock);  // util/units.h; at most 36500d: no overflow
+    if (!parsed.ok()) return parsed.status().WithContext("--retry-lock");
+    wait.wait = *parsed;
   }
   wait.on_wait = [&g](const Status& conflict) {
     if (g.quiet) return;
@@ -241,20 +212,6 @@ void Say(const GlobalOptions& g, const std::string& line) {
 }
 
 void PrintJson(const nlohmann::json& j) { std::cout << DumpJson(j) << std::endl; }
-
-std::string FormatBytes(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 5) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  if (u == 0) snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  else snprintf(buf, sizeof buf, "%.2f %s", v, units[u]);
-  return buf;
-}
 
 std::string FormatDuration(double seconds) {
   if (seconds < 0) seconds = 0;

@@ -19,6 +19,7 @@
 #include "repository/lock.h"
 #include "repository/repository.h"
 #include "util/json_bytes.h"
+#include "util/units.h"
 
 namespace lifeboat::cli {
 
@@ -111,7 +112,7 @@ void Say(const GlobalOptions& g, const std::string& line);
 // or paths are set with PutBytes/PutBytesArray so that they survive exactly (doc/json.md).
 void PrintJson(const nlohmann::json& j);
 
-std::string FormatBytes(uint64_t bytes);
+// FormatBytes is util/units.h's.
 std::string FormatDuration(double seconds);
 std::string FormatLocalTime(int64_t unix_ns);
 bool StdoutIsTerminal();

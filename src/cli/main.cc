@@ -6,6 +6,7 @@
 
 #include "cli/common.h"
 #include "util/thread_start.h"
+#include "util/units.h"
 
 namespace lifeboat::cli {
 
@@ -50,7 +51,9 @@ int Main(int argc, char** argv) {
   app.add_flag("-v,--verbose", g.verbose, "more output (repeatable)");
   app.add_flag("--no-lock", g.no_lock, "do not lock the repository (read-only commands only)");
   app.add_option("--retry-lock", g.retry_lock,
-                 "when the repository is locked, keep retrying this long (e.g. 10m, 1h)");
+                 "when the repository is locked, keep retrying for DURATION (m = minutes; e.g. "
+                 "30s, 10m, 1h30m; doc/units.md)")
+      ->type_name("DURATION");
   app.fallthrough();
 
   Runner runner;
@@ -86,6 +89,10 @@ int Main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   if (!runner) return kExitUsage;
+  // A bad --retry-lock is a usage error before any repository is opened (LockRepository reads it).
+  if (!g.retry_lock.empty())
+    if (auto wait = ParseDuration(g.retry_lock); !wait.ok())
+      return ReportError(g, wait.status().WithContext("--retry-lock"));
   InstallSignalHandlers();
   // Last line of defence: catching what escapes a command unwinds it (its lock is released by
   // RAII) and ends with exit 1 instead of an abort. Out of memory (std::bad_alloc on this thread,

@@ -1,8 +1,6 @@
 #include "pruner/pruner.h"
 
 #include <algorithm>
-#include <cctype>
-#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -13,6 +11,7 @@
 #include "repository/blob_saver.h"
 #include "repository/index_writer.h"
 #include "util/parallel_for.h"
+#include "util/units.h"
 
 namespace lifeboat {
 namespace {
@@ -401,40 +400,6 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
   return stats;
 }
 
-Result<uint64_t> ParseByteSize(std::string_view spec) {
-  std::string s(spec);
-  auto bad = [&] {
-    return Status::InvalidArgument("\"" + s +
-                                   "\" is not a size: use a number with an optional suffix K, M, "
-                                   "G or T (binary: 1K = 1024 bytes), e.g. 500M or 1.5G");
-  };
-  size_t i = 0;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-  if (i == 0) return bad();
-  double value;
-  try {
-    size_t used = 0;
-    value = std::stod(s.substr(0, i), &used);
-    if (used != i) return bad();
-  } catch (...) {
-    return bad();
-  }
-  std::string unit = s.substr(i);
-  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (unit.size() == 3 && unit.substr(1) == "IB") unit = unit.substr(0, 1);
-  if (unit.size() == 2 && unit[1] == 'B') unit = unit.substr(0, 1);
-  double mult = 1;
-  if (unit.empty() || unit == "B") mult = 1;
-  else if (unit == "K") mult = 1024.0;
-  else if (unit == "M") mult = 1024.0 * 1024;
-  else if (unit == "G") mult = 1024.0 * 1024 * 1024;
-  else if (unit == "T") mult = 1024.0 * 1024 * 1024 * 1024;
-  else return bad();
-  double bytes = value * mult;
-  if (!std::isfinite(bytes) || bytes >= 1.8e19) return bad();
-  return static_cast<uint64_t>(bytes);
-}
-
 Status ParseMaxUnused(std::string_view spec, PruneOptions* options) {
   if (spec == "unlimited") {
     options->max_unused_percent = 100;
@@ -456,10 +421,10 @@ Status ParseMaxUnused(std::string_view spec, PruneOptions* options) {
     return Status::InvalidArgument("--max-unused " + std::string(spec) +
                                    ": a percentage must be between 0% and 100%");
   }
-  auto bytes = ParseByteSize(spec);
+  auto bytes = ParseSize(spec);
   if (!bytes.ok())
-    return Status::InvalidArgument("--max-unused " + std::string(spec) +
-                                   ": use a percentage (5%), a size (200M) or \"unlimited\"");
+    return bytes.status().WithContext("--max-unused (a percentage such as 5%, a size or "
+                                      "\"unlimited\")");
   options->max_unused_bytes = *bytes;
   return Status::Ok();
 }

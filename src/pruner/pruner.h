@@ -84,9 +84,8 @@ struct PruneStats {
 //   the backend's error otherwise. Any failure leaves every snapshot restorable.
 Result<PruneStats> Prune(Repository& repo, const PruneOptions& options);
 
-// Parses `--max-unused`: "5%", "unlimited", or a size ("200M", "1.5G", bytes without a suffix).
+// Parses `--max-unused`: "5%" (0% to 100%), "unlimited", or a size in util/units.h's grammar
+// ("200M", "1.5G", bytes without a unit; "0" allows no unused data).
 Status ParseMaxUnused(std::string_view spec, PruneOptions* options);
-// Parses a size with an optional binary suffix K, M, G, T (also KiB/MiB/GiB/TiB; case-insensitive).
-Result<uint64_t> ParseByteSize(std::string_view spec);
 
 }  // namespace lifeboat

@@ -364,5 +364,24 @@ TEST_F(PrunerTest, InterruptedAtEveryWriteLeavesARestorableRepositoryAndAReRunCo
   EXPECT_GT(stops, 5) << "prune should have several write points";
 }
 
+// Sizes are util/units.h's: bytes without a unit, no sign, no fraction of a byte.
+TEST(ParseMaxUnusedTest, PercentUnlimitedOrSize) {
+  PruneOptions o;
+  ASSERT_TRUE(ParseMaxUnused("200M", &o).ok());
+  EXPECT_EQ(o.max_unused_bytes, uint64_t{200} << 20);
+  ASSERT_TRUE(ParseMaxUnused("0", &o).ok());
+  EXPECT_EQ(o.max_unused_bytes, 0u);
+  ASSERT_TRUE(ParseMaxUnused("12.5%", &o).ok());
+  EXPECT_DOUBLE_EQ(o.max_unused_percent, 12.5);
+  EXPECT_FALSE(o.max_unused_bytes.has_value());
+  ASSERT_TRUE(ParseMaxUnused("unlimited", &o).ok());
+  EXPECT_DOUBLE_EQ(o.max_unused_percent, 100);
+  for (const char* bad : {"", "lots", "-1", "1.5", "5X", "101%", "-1%"}) {
+    Status st = ParseMaxUnused(bad, &o);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(st.message().find("--max-unused"), std::string::npos) << st.message();
+  }
+}
+
 }  // namespace
 }  // namespace lifeboat

@@ -10,6 +10,7 @@
 
 #include "repository/keys.h"
 #include "util/json_bytes.h"
+#include "util/units.h"
 
 namespace lifeboat::retention {
 
@@ -192,43 +193,22 @@ std::string Duration::ToString() const {
   return s;
 }
 
-Result<Duration> ParseDuration(std::string_view text) {
-  std::string_view s = Trim(text);
-  auto bad = [&](const std::string& why) {
-    return Status::InvalidArgument("invalid duration \"" + std::string(text) + "\": " + why +
-                                   " (expected a number and a unit, repeated: y = years, "
-                                   "m = months, d = days, h = hours, e.g. 30d, 1y6m, 2d12h)");
-  };
-  if (s.empty()) return bad("it is empty");
+Result<Duration> ParseCalendarDuration(std::string_view text) {
+  auto parts = SplitDurationParts(text, "ymdh", kMaxDurationPart);
+  if (!parts.ok())
+    return Status::InvalidArgument(
+        "invalid duration \"" + std::string(text) + "\": " + parts.status().message() +
+        " (expected a number and a unit, repeated: y = years, m = months, d = days, h = hours, "
+        "e.g. 30d, 1y6m, 2d12h; m is months, as in restic)");
   Duration d;
-  bool seen[4] = {false, false, false, false};
-  size_t i = 0;
-  while (i < s.size()) {
-    if (s[i] == '-') return bad("durations cannot be negative");
-    size_t start = i;
-    int64_t value = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      value = value * 10 + (s[i] - '0');
-      if (value > kMaxDurationPart)
-        return bad("the number at \"" + std::string(s.substr(start)) + "\" is larger than " +
-                   std::to_string(kMaxDurationPart));
-      ++i;
+  for (const DurationPart& p : *parts) {
+    int value = static_cast<int>(p.number);  // <= kMaxDurationPart
+    switch (p.unit) {
+      case 'y': d.years = value; break;
+      case 'm': d.months = value; break;
+      case 'd': d.days = value; break;
+      case 'h': d.hours = value; break;
     }
-    if (i == start) return bad("expected a number at \"" + std::string(s.substr(start)) + "\"");
-    if (i == s.size()) return bad("the number " + std::to_string(value) + " has no unit");
-    int slot;
-    int* field;
-    switch (s[i]) {
-      case 'y': slot = 0, field = &d.years; break;
-      case 'm': slot = 1, field = &d.months; break;
-      case 'd': slot = 2, field = &d.days; break;
-      case 'h': slot = 3, field = &d.hours; break;
-      default: return bad("unknown unit '" + std::string(1, s[i]) + "'");
-    }
-    if (seen[slot]) return bad("the unit '" + std::string(1, s[i]) + "' appears twice");
-    seen[slot] = true;
-    *field = static_cast<int>(value);
-    ++i;
   }
   return d;
 }
@@ -430,7 +410,7 @@ Result<RetentionPolicy> PolicyFromJson(const nlohmann::json& j) {
       if (!v.is_string())
         return bad(key, "must be a duration string such as \"30d\" or \"1y6m\"; got " +
                             JsonTypeName(v));
-      auto d = ParseDuration(v.get<std::string>());
+      auto d = ParseCalendarDuration(v.get<std::string>());
       if (!d.ok()) return bad_value(key, d.status());
       *out = *d;
       return Status::Ok();

@@ -36,13 +36,14 @@ namespace lifeboat::retention {
 // Durations
 
 // A calendar duration as restic writes it: "1y2m3d4h" = 1 year, 2 months, 3 days, 4 hours.
-// All parts are >= 0; a zero duration means "rule off".
+// All parts are >= 0; a zero duration means "rule off". Not the duration of util/units.h
+// (ParseDuration), where m is minutes: here m is MONTHS, as in restic's `--keep-within 1m`.
 struct Duration {
   int years = 0, months = 0, days = 0, hours = 0;
 
   bool IsZero() const { return years == 0 && months == 0 && days == 0 && hours == 0; }
   // "1y2m3d4h" with zero parts left out ("30d", "1y6m"); "0h" for the zero duration.
-  // ParseDuration(d.ToString()) == d.
+  // ParseCalendarDuration(d.ToString()) == d.
   std::string ToString() const;
   bool operator==(const Duration&) const = default;
 };
@@ -50,12 +51,13 @@ struct Duration {
 // Largest value of one part of a duration (keeps every computation far from overflow).
 inline constexpr int kMaxDurationPart = 1000000;
 
-// Parses "<number><unit>..." with units y (years), m (months), d (days), h (hours), in any order,
-// each unit at most once, e.g. "30d", "1y6m", "2d12h". Surrounding blanks are ignored.
-// InvalidArgument (saying what is wrong and showing the expected form) for an empty string, a
-// missing number or unit, an unknown unit, a repeated unit, a negative number or a part larger
-// than kMaxDurationPart.
-Result<Duration> ParseDuration(std::string_view text);
+// Parses restic's calendar duration: "<number><unit>..." with units y (years), m (MONTHS),
+// d (days), h (hours), in any order, each unit at most once, e.g. "30d", "1y6m", "2d12h".
+// Tokenised by SplitDurationParts (util/units.h), like every duration; only the units differ.
+// Surrounding blanks are ignored. InvalidArgument (saying what is wrong and showing the expected
+// form) for an empty string, a missing number or unit, an unknown unit (s, w, uppercase), a
+// repeated unit, a negative number, a fraction or a part larger than kMaxDurationPart.
+Result<Duration> ParseCalendarDuration(std::string_view text);
 
 // The point in time `d` before `time_ns`. Years, months and days are subtracted on the local
 // calendar and the result normalised like Go's time.AddDate (restic): 31 March minus 1m is
@@ -165,7 +167,7 @@ struct RetentionPolicy {
 //    "keep_tags":[["a","b"],["monthly"]],"group_by":["host","paths"]}
 //
 // Every key is optional; a missing key is "rule off" (group_by: ["host","paths"]). Counts are
-// integers >= -1, durations are strings in ParseDuration's form, keep_tags is an array of arrays
+// integers >= -1, durations are strings in ParseCalendarDuration's form (m = months), keep_tags is an array of arrays
 // of non-empty strings, group_by an array of "host", "paths", "tags" (empty array: one group).
 
 // The JSON form: rules that are off are left out; group_by is always present.

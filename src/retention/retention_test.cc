@@ -145,7 +145,7 @@ using Reasons = std::vector<std::string>;
 
 // --- durations ---
 
-TEST_F(RetentionTest, ParseDurationForms) {
+TEST_F(RetentionTest, ParseCalendarDurationForms) {
   struct Case {
     const char* text;
     Duration want;
@@ -156,38 +156,47 @@ TEST_F(RetentionTest, ParseDurationForms) {
       {"1000000y", {1000000, 0, 0, 0}},
   };
   for (const auto& c : cases) {
-    auto d = ParseDuration(c.text);
+    auto d = ParseCalendarDuration(c.text);
     ASSERT_TRUE(d.ok()) << c.text << ": " << d.status().ToString();
     EXPECT_EQ(*d, c.want) << c.text;
   }
-  EXPECT_TRUE(ParseDuration("0d")->IsZero());
+  EXPECT_TRUE(ParseCalendarDuration("0d")->IsZero());
 }
 
-TEST_F(RetentionTest, ParseDurationErrors) {
+TEST_F(RetentionTest, ParseCalendarDurationErrors) {
   struct Case {
     const char* text;
     const char* says;
   } cases[] = {
       {"", "empty"},        {"   ", "empty"},        {"5", "no unit"},
       {"d", "expected a number"}, {"5x", "unknown unit 'x'"}, {"5d3d", "appears twice"},
-      {"-1d", "negative"},  {"1.5d", "expected a number"}, {"1000001d", "larger than"},
-      {"99999999999999999999y", "larger than"}, {"5D", "unknown unit 'D'"}, {"5d 3h", "expected a number"},
+      {"-1d", "negative"},  {"1.5d", "only whole numbers"}, {"1000001d", "larger than"},
+      {"99999999999999999999y", "larger than"}, {"5D", "unknown unit 'D'"}, {"5d 3h", "blanks inside"},
+      {"1d12", "the number 12 has no unit"}, {"30s", "unknown unit 's'"}, {"2w", "unknown unit 'w'"},
+      {"1M", "unknown unit 'M'"},
   };
   for (const auto& c : cases) {
-    auto d = ParseDuration(c.text);
+    auto d = ParseCalendarDuration(c.text);
     ASSERT_FALSE(d.ok()) << "accepted \"" << c.text << "\"";
     EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument) << c.text;
     EXPECT_NE(d.status().message().find(c.says), std::string::npos)
         << c.text << ": " << d.status().message();
     EXPECT_NE(d.status().message().find("invalid duration"), std::string::npos);
     EXPECT_NE(d.status().message().find("e.g. 30d"), std::string::npos);
+    EXPECT_NE(d.status().message().find("m is months, as in restic"), std::string::npos);
   }
+}
+
+// restic's meaning, unlike util/units.h's ParseDuration (where 1m is a minute).
+TEST_F(RetentionTest, CalendarDurationMIsMonths) {
+  EXPECT_EQ(*ParseCalendarDuration("1m"), (Duration{0, 1, 0, 0}));
+  EXPECT_EQ(*ParseCalendarDuration("15m"), (Duration{0, 15, 0, 0}));
 }
 
 TEST_F(RetentionTest, DurationToStringRoundTrips) {
   for (Duration d : {Duration{1, 2, 3, 4}, Duration{0, 0, 30, 0}, Duration{2, 0, 0, 5},
                      Duration{0, 0, 0, 0}}) {
-    auto back = ParseDuration(d.ToString());
+    auto back = ParseCalendarDuration(d.ToString());
     ASSERT_TRUE(back.ok()) << d.ToString();
     EXPECT_EQ(*back, d);
   }
