@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 
+#include "repository/tree_walker.h"
 #include "util/parallel_for.h"
 
 namespace lifeboat::restore {
@@ -18,69 +19,99 @@ std::string JoinPath(std::string_view dir, std::string_view name) {
   return s;
 }
 
+// Appends to a plan the selected entries below one directory, walking it with WalkDepthFirst.
 class Walker {
  public:
   Walker(Repository& repo, const PathFilter& filter, const std::atomic<bool>* cancel, Plan* plan)
       : repo_(repo), filter_(filter), cancel_(cancel), plan_(plan) {}
 
-  // Appends the selected nodes of `tree` (snapshot path `snap_dir`, target-relative `rel_dir`) and
-  // everything selected below them. `selected`: an ancestor matched an include (or there are no
-  // includes). Returns whether anything was appended.
-  bool Walk(Tree tree, const std::string& snap_dir, const std::string& rel_dir, uint32_t depth,
-            bool selected) {
-    bool kept_any = false;
-    for (Node& n : tree.nodes) {
-      if (IsCancelled(cancel_)) return kept_any;  // BuildPlan reports it
-      std::string path = JoinPath(snap_dir, n.name);
-      if (!IsValidNodeName(n.name)) {  // DecodeTree rejects these; never trust a name blindly
-        plan_->errors.push_back({path, "invalid file name in the snapshot; not restored"});
-        continue;
-      }
-      const bool is_dir = n.type == NodeType::kDir;
-      if (filter_.Excluded(path, is_dir)) continue;
-      const bool sel = selected || filter_.Included(path, is_dir);
-      if (!is_dir && !sel) continue;
-      if (is_dir && !sel && !filter_.MayIncludeBelow(path)) continue;
-
-      const size_t index = plan_->entries.size();
-      std::optional<Id> subtree = n.subtree;
-      PlanEntry e;
-      e.rel = rel_dir.empty() ? n.name : rel_dir + "/" + n.name;
-      e.depth = depth;
-      e.snap_path = path;
-      e.node = std::move(n);
-      plan_->entries.push_back(std::move(e));
-      if (!is_dir) {
-        kept_any = true;
-        continue;
-      }
-      bool kept_below = false;
-      if (!subtree) {
-        plan_->errors.push_back({path, "directory node has no subtree id (corrupt tree)"});
-      } else {
-        auto sub = repo_.LoadTree(*subtree);
-        if (!sub.ok()) {
-          plan_->errors.push_back(
-              {path, "cannot read directory contents: " + sub.status().message()});
-        } else {
-          std::string rel = plan_->entries[index].rel;
-          kept_below = Walk(std::move(*sub), path, rel, depth + 1, sel);
-        }
-      }
-      if (sel || kept_below) {
-        kept_any = true;
-      } else {
-        plan_->entries.resize(index);  // walked only because an include might match below
-      }
-    }
-    return kept_any;
+  // Appends the selected nodes of `tree` (snapshot path `snap_dir`, target-relative `rel_dir`,
+  // its entries at `depth`) and everything selected below them. `selected`: an ancestor matched
+  // an include (or there are no includes). Trees below that cannot be read are plan errors.
+  // Returns Cancelled when `cancel` was set (what was planned so far stays).
+  Status Walk(Tree tree, const std::string& snap_dir, const std::string& rel_dir, uint32_t depth,
+              bool selected) {
+    dirs_.clear();
+    dirs_.push_back(Dir{rel_dir, depth, selected, false, 0});
+    TreeWalkOptions o;
+    o.cancel = cancel_;
+    o.on_error = [this](const TreeLoadError& e) {
+      plan_->errors.push_back(
+          {e.path, "cannot read directory contents: " + e.status.message()});
+      return Status::Ok();
+    };
+    DepthFirstVisitor v;
+    v.node = [this](const std::string& path, Node& n) { return Visit(path, n); };
+    v.leave = [this](const std::string&) { Leave(); };
+    return WalkDepthFirst(repo_, std::move(tree), snap_dir, o, v);
   }
 
  private:
+  // A directory being walked: where its entries go, and whether any was kept.
+  struct Dir {
+    std::string rel;  // target-relative path of the directory ("" for the walk's top)
+    uint32_t depth;   // depth of its entries
+    bool selected;    // it, or an ancestor, matched an include
+    bool kept_any;    // an entry below it stays in the plan
+    size_t index;     // its own entry in plan_->entries (not for the top)
+  };
+
+  // Plans node `n` at `path`; returns whether to walk the directory's contents.
+  Result<bool> Visit(const std::string& path, Node& n) {
+    Dir& dir = dirs_.back();
+    if (!IsValidNodeName(n.name)) {  // DecodeTree rejects these; never trust a name blindly
+      plan_->errors.push_back({path, "invalid file name in the snapshot; not restored"});
+      return false;
+    }
+    const bool is_dir = n.type == NodeType::kDir;
+    if (filter_.Excluded(path, is_dir)) return false;
+    const bool sel = dir.selected || filter_.Included(path, is_dir);
+    if (!is_dir && !sel) return false;
+    if (is_dir && !sel && !filter_.MayIncludeBelow(path)) return false;
+
+    const size_t index = plan_->entries.size();
+    const bool has_subtree = n.subtree.has_value();
+    PlanEntry e;
+    e.rel = dir.rel.empty() ? n.name : dir.rel + "/" + n.name;
+    e.depth = dir.depth;
+    e.snap_path = path;
+    e.node = std::move(n);
+    plan_->entries.push_back(std::move(e));
+    if (!is_dir) {
+      dir.kept_any = true;
+      return false;
+    }
+    if (!has_subtree) {
+      plan_->errors.push_back({path, "directory node has no subtree id (corrupt tree)"});
+      Close(Dir{"", 0, sel, false, index});
+      return false;
+    }
+    Dir below{plan_->entries[index].rel, dir.depth + 1, sel, false, index};
+    dirs_.push_back(std::move(below));  // `dir` is not used past this point
+    return true;
+  }
+
+  void Leave() {
+    Dir done = std::move(dirs_.back());
+    dirs_.pop_back();
+    Close(done);
+  }
+
+  // A directory is kept when it was selected itself or something below it was; otherwise it was
+  // walked only because an include might have matched below, and its entry goes again.
+  void Close(const Dir& done) {
+    if (done.selected || done.kept_any) {
+      dirs_.back().kept_any = true;
+    } else {
+      plan_->entries.resize(done.index);
+    }
+  }
+
   Repository& repo_;
   const PathFilter& filter_;
   const std::atomic<bool>* cancel_;
   Plan* plan_;
+  std::vector<Dir> dirs_;  // the directories open in the walk; the first is its top
 };
 
 }  // namespace
@@ -94,6 +125,16 @@ Result<Plan> BuildPlan(Repository& repo, const Id& root, const RestoreOptions& o
   Walker walker(repo, filter, o.cancel, &plan);
   bool selected = !filter.has_includes();
   std::string snap_dir = "/";
+  // Plans what lies in `dir` (at snap_dir) and below.
+  auto walk = [&](Tree dir) -> Result<Plan> {
+    Status st = walker.Walk(std::move(dir), snap_dir, "", 1, selected);
+    if (st.code() == StatusCode::kCancelled || IsCancelled(o.cancel))
+      return Status::Cancelled(
+          "restore interrupted while reading the snapshot's directories; "
+          "nothing was written");
+    LB_RETURN_IF_ERROR(st);
+    return std::move(plan);
+  };
   auto comps = SplitPath(o.subtree);
   for (size_t i = 0; i < comps.size(); ++i) {
     auto it = std::lower_bound(tree.nodes.begin(), tree.nodes.end(), comps[i],
@@ -112,8 +153,7 @@ Result<Plan> BuildPlan(Repository& repo, const Id& root, const RestoreOptions& o
                                        "\")");
       Tree single;
       single.nodes.push_back(std::move(*it));
-      walker.Walk(std::move(single), snap_dir, "", 1, selected);
-      return plan;
+      return walk(std::move(single));
     }
     if (!it->subtree) return Status::Corruption(path + ": directory node has no subtree id");
     auto sub = repo.LoadTree(*it->subtree);
@@ -121,12 +161,7 @@ Result<Plan> BuildPlan(Repository& repo, const Id& root, const RestoreOptions& o
     tree = std::move(*sub);
     snap_dir = path;
   }
-  walker.Walk(std::move(tree), snap_dir, "", 1, selected);
-  if (IsCancelled(o.cancel))
-    return Status::Cancelled(
-        "restore interrupted while reading the snapshot's directories; "
-        "nothing was written");
-  return plan;
+  return walk(std::move(tree));
 }
 
 void GroupHardlinks(Plan* plan) {
