@@ -38,8 +38,7 @@ struct SubtreeTotals {
 // count a shared subtree at each of its occurrences afterwards, without loading it again.
 class StatsWalker {
  public:
-  explicit StatsWalker(Repository& repo)
-      : repo_(repo), used_(repo.index().blob_count()) {}
+  explicit StatsWalker(Repository& repo) : repo_(repo), used_(repo.index().blob_count()) {}
 
   // Walks every tree reachable from the snapshots' roots. A tree that cannot be loaded, or that
   // no index lists, is an error naming a snapshot that reaches it.
@@ -146,9 +145,9 @@ class StatsWalker {
 
   Repository& repo_;
   UsedBlobs used_;
-  std::mutex mu_;                                   // guards the two below during Walk
+  std::mutex mu_;                                    // guards the two below during Walk
   std::unordered_map<Id, TreeSizes, IdHash> trees_;  // every tree walked
-  std::unordered_set<Id, IdHash> missing_data_;     // data blobs no index lists
+  std::unordered_set<Id, IdHash> missing_data_;      // data blobs no index lists
 };
 
 double Ratio(uint64_t num, uint64_t den) {

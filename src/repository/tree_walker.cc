@@ -220,8 +220,8 @@ Status WalkDepthFirst(Repository& repo, const Id& root, const std::string& root_
   return DepthFirst(repo, std::move(*loaded), root, root_path, options, visitor);
 }
 
-Status FindUsedBlobs(Repository& repo, const std::vector<Id>& roots,
-                     const FindUsedOptions& options, UsedBlobs* used) {
+Status FindUsedBlobs(Repository& repo, const std::vector<Id>& roots, const FindUsedOptions& options,
+                     UsedBlobs* used) {
   const MasterIndex& index = repo.index();
   if (used->size() != index.blob_count())
     return Status::InvalidArgument("FindUsedBlobs: the used set has " +

@@ -79,9 +79,9 @@ struct TreeWalkOptions {
 // What WalkTrees passes its visitor: one loaded tree and where it was first reached from.
 struct VisitedTree {
   const Id& id;
-  Tree& tree;         // decoded; the visitor may modify or move from it (it is freed afterwards)
-  size_t root;        // index into the roots of a root it was reached from
-  const Id* parent;   // the tree that listed it; null for a root
+  Tree& tree;        // decoded; the visitor may modify or move from it (it is freed afterwards)
+  size_t root;       // index into the roots of a root it was reached from
+  const Id* parent;  // the tree that listed it; null for a root
 };
 
 // Called once per distinct tree. Append to *enter the subtrees to visit (usually every
@@ -153,7 +153,8 @@ struct MissingBlob {
 };
 
 struct FindUsedOptions {
-  TreeWalkOptions walk;  // workers, cancel, on_error (a tree in the index that fails to load), progress
+  TreeWalkOptions
+      walk;  // workers, cancel, on_error (a tree in the index that fails to load), progress
   // Called for each reference to a blob that no index lists (once per referencing node; a missing
   // tree is not entered). OK goes on; an error stops the walk. Unset: stop with NotFound. Called
   // on walker threads, concurrently.
@@ -171,7 +172,7 @@ struct FindUsedOptions {
 // Returns what WalkTrees returns. REQUIRES: repo.index() is compacted (Repository::LoadIndex does
 // it) and unchanged during the walk, and used->size() == repo.index().blob_count()
 // (InvalidArgument otherwise).
-Status FindUsedBlobs(Repository& repo, const std::vector<Id>& roots,
-                     const FindUsedOptions& options, UsedBlobs* used);
+Status FindUsedBlobs(Repository& repo, const std::vector<Id>& roots, const FindUsedOptions& options,
+                     UsedBlobs* used);
 
 }  // namespace lifeboat

@@ -274,7 +274,8 @@ TEST_F(TreeWalkerTest, ParallelAndDepthFirstReachTheSameTrees) {
     if (n.subtree) serial.insert(*n.subtree);
     return true;
   };
-  for (const Id& root : {root_a_, root_b_}) ASSERT_TRUE(WalkDepthFirst(*repo_, root, "/", {}, v).ok());
+  for (const Id& root : {root_a_, root_b_})
+    ASSERT_TRUE(WalkDepthFirst(*repo_, root, "/", {}, v).ok());
   std::set<Id> reached;
   for (const auto& [id, count] : parallel) reached.insert(id);
   EXPECT_EQ(reached, serial);
