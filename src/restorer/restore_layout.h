@@ -1,8 +1,10 @@
-// The restore plan: every entry of a snapshot's tree that a restore writes, in pre-order (a
-// directory before its contents), with hardlinked files grouped. Internal to the restorer.
+// The restore layout: every entry of a snapshot's tree that a restore writes, in pre-order (a
+// directory before its contents), with hardlinked files grouped. Internal to the restorer. (Not
+// to be confused with the DR layer's plan file: this is only where a restore puts what.)
 //
-//   LB_ASSIGN_OR_RETURN(restore::Plan plan, restore::BuildPlan(repo, root, options, filter));
-//   restore::GroupHardlinks(&plan);
+//   LB_ASSIGN_OR_RETURN(restore::RestoreLayout layout,
+//                       restore::BuildRestoreLayout(repo, root, options, filter));
+//   restore::GroupHardlinks(&layout);
 #pragma once
 
 #include <cstdint>
@@ -16,7 +18,7 @@
 
 namespace lifeboat::restore {
 
-struct PlanEntry {
+struct LayoutEntry {
   Node node;
   std::string snap_path;   // "/srv/data/x"
   std::string rel;         // relative to the target: "data/x"
@@ -25,20 +27,20 @@ struct PlanEntry {
   bool has_links = false;  // a file that later entries link to
 };
 
-struct Plan {
-  std::vector<PlanEntry> entries;
+struct RestoreLayout {
+  std::vector<LayoutEntry> entries;
   std::vector<RestoreError> errors;  // directories whose tree could not be read
 };
 
-// Loads the trees below `root` (from `o.subtree` down) and lists what `filter` selects. Trees
-// that cannot be read are errors in Plan::errors (the rest is planned). Fails when the root tree
-// or a directory of `o.subtree` cannot be loaded, `o.subtree` is not in the snapshot, or
-// `o.cancel` was set (Cancelled).
-Result<Plan> BuildPlan(Repository& repo, const Id& root, const RestoreOptions& o,
-                       const PathFilter& filter);
+// Loads the trees below `root` (from `o.subtree` down, with WalkDepthFirst) and lists what
+// `filter` selects. Trees that cannot be read are errors in RestoreLayout::errors (the rest is
+// listed). Fails when the root tree or a directory of `o.subtree` cannot be loaded, `o.subtree`
+// is not in the snapshot, or `o.cancel` was set (Cancelled).
+Result<RestoreLayout> BuildRestoreLayout(Repository& repo, const Id& root, const RestoreOptions& o,
+                                         const PathFilter& filter);
 
 // Marks every file with links > 1 whose (device, inode) was seen before as a link to the first.
-void GroupHardlinks(Plan* plan);
+void GroupHardlinks(RestoreLayout* layout);
 
 // The directory part of a target-relative path ("a/b/c" -> "a/b", "c" -> "").
 inline std::string ParentRel(const std::string& rel) {
