@@ -153,8 +153,9 @@ struct MissingBlob {
 };
 
 struct FindUsedOptions {
-  TreeWalkOptions
-      walk;  // workers, cancel, on_error (a tree in the index that fails to load), progress
+  // workers, cancel, on_error (a tree in the index that fails to load), progress. `dedup` is
+  // ignored: the bits in *used say which trees were walked.
+  TreeWalkOptions walk;
   // Called for each reference to a blob that no index lists (once per referencing node; a missing
   // tree is not entered). OK goes on; an error stops the walk. Unset: stop with NotFound. Called
   // on walker threads, concurrently.
