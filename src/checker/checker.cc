@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -13,6 +13,7 @@
 #include "checker/problem_log.h"
 #include "crypto/crypto.h"
 #include "pack/pack.h"
+#include "repository/tree_walker.h"
 #include "util/parallel_for.h"
 
 namespace lifeboat {
@@ -60,7 +61,7 @@ class Checker {
     LB_RETURN_IF_ERROR(NameAffectedFiles());
     if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
     ComputeUnused();
-    result_.trees = trees_;
+    result_.trees = used_->trees();
     result_.packs_read = packs_read_;
     result_.damaged_packs.assign(packs_to_repair_.begin(), packs_to_repair_.end());
     std::sort(result_.damaged_packs.begin(), result_.damaged_packs.end());
@@ -204,9 +205,7 @@ class Checker {
       if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
     }
     repo_.index().Compact();
-    size_t blobs = repo_.index().blob_count();
-    used_blob_count_ = blobs;
-    used_ = std::vector<std::atomic<uint64_t>>((blobs + 63) / 64);
+    used_ = std::make_unique<UsedBlobs>(repo_.index().blob_count());
     return Status::Ok();
   }
 
@@ -528,51 +527,6 @@ class Checker {
     return Status::Ok();
   }
 
-  // Checks one reference from a tree: in the index (else an error, remembered for
-  // NameAffectedFiles), and marks it used. Returns false when the blob is not in the index. Runs
-  // on walker threads.
-  bool CheckReference(BlobType type, const Id& id) {
-    if (auto pos = repo_.index().Position(type, id)) {
-      if (*pos < used_blob_count_)
-        used_[*pos / 64].fetch_or(uint64_t{1} << (*pos % 64), std::memory_order_relaxed);
-      return true;
-    }
-    if (repo_.index().Find(type, id)) return true;  // found, but not in the compacted positions
-    // A missing tree hides what it references; a missing blob may sit in a pack that no index
-    // names, which the unused count would then call removable.
-    walk_complete_ = false;
-    int64_t h = log_.Error(type == BlobType::kTree ? "tree" : "blob", id.Hex(),
-                           std::string(BlobTypeName(type)) + " blob is missing: no index lists it");
-    std::lock_guard lock(walk_damage_mu_);
-    missing_blobs_.emplace(BlobKey{id, type}, h);
-    return false;
-  }
-
-  // Loads one tree, checks every reference in it and returns the subtrees to visit.
-  void VisitTree(const Id& id, std::vector<Id>* children) {
-    auto tree = repo_.LoadTree(id);
-    if (!tree.ok()) {
-      walk_complete_ = false;
-      int64_t h = log_.Error("tree", id.Hex(), tree.status().message());
-      std::lock_guard lock(walk_damage_mu_);
-      unloadable_trees_.emplace(id, h);
-      return;
-    }
-    ++trees_;
-    for (const Node& node : tree->nodes) {
-      for (const Id& blob : node.content) CheckReference(BlobType::kData, blob);
-      if (node.type != NodeType::kDir) continue;
-      if (!node.subtree) {
-        walk_complete_ = false;
-        int64_t h = log_.Error("tree", id.Hex(), "directory '" + node.name + "' has no subtree");
-        std::lock_guard lock(walk_damage_mu_);
-        trees_missing_subtree_.emplace(id, h);
-      } else if (CheckReference(BlobType::kTree, *node.subtree)) {
-        children->push_back(*node.subtree);
-      }
-    }
-  }
-
   // The problems a reference to (type, id) runs into. Called after the walk (read-only maps).
   void DamageOf(BlobType type, const Id& id, std::vector<int64_t>* problems) const {
     BlobKey key{id, type};
@@ -625,58 +579,47 @@ class Checker {
         });
   }
 
-  // Walks every snapshot's trees, each distinct tree once, on workers_ threads.
+  // Walks every snapshot's trees, each distinct tree once, on workers_ threads, marking what they
+  // use and recording the damage the walk runs into (for NameAffectedFiles).
   Status WalkTrees() {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::vector<Id> stack;                   // GUARDED_BY(mu); depth-first keeps it small
-    std::unordered_set<Id, IdHash> visited;  // GUARDED_BY(mu)
-    size_t active = 0;                       // GUARDED_BY(mu)
-    uint64_t done = 0;                       // GUARDED_BY(mu)
-    for (const auto& [id, snapshot] : snapshots_) {
-      const Id& root = snapshot.tree;
-      if (CheckReference(BlobType::kTree, root) && visited.insert(root).second)
-        stack.push_back(root);
-    }
-    std::reverse(stack.begin(), stack.end());  // oldest snapshot first
-    auto worker = [&] {
-      std::unique_lock lock(mu);
-      for (;;) {
-        cv.wait(lock,
-                [&] { return !stack.empty() || active == 0 || IsCancelled(options_.cancel); });
-        if (stack.empty() || IsCancelled(options_.cancel)) {
-          cv.notify_all();
-          return;
-        }
-        Id tree = stack.back();
-        stack.pop_back();
-        ++active;
-        lock.unlock();
-        std::vector<Id> children;
-        VisitTree(tree, &children);
-        lock.lock();
-        size_t pushed = 0;
-        for (auto it = children.rbegin(); it != children.rend(); ++it) {
-          if (!visited.insert(*it).second) continue;
-          stack.push_back(*it);
-          ++pushed;
-        }
-        --active;
-        ++done;
-        if (pushed > 0 || active == 0) cv.notify_all();
-        if (options_.progress) {
-          uint64_t d = done;
-          lock.unlock();
-          Progress(CheckPhase::kTrees, d, 0);
-          lock.lock();
-        }
-      }
+    std::vector<Id> roots;
+    for (const auto& [id, snapshot] : snapshots_) roots.push_back(snapshot.tree);
+    FindUsedOptions o;
+    o.walk.workers = workers_;
+    o.walk.cancel = options_.cancel;
+    // A missing tree hides what it references; a missing blob may sit in a pack that no index
+    // names, which the unused count would then call removable.
+    o.on_missing = [this](const MissingBlob& m) {
+      walk_complete_ = false;
+      int64_t h = log_.Error(m.type == BlobType::kTree ? "tree" : "blob", m.id.Hex(),
+                             std::string(BlobTypeName(m.type)) +
+                                 " blob is missing: no index lists it");
+      std::lock_guard lock(walk_damage_mu_);
+      missing_blobs_.emplace(BlobKey{m.id, m.type}, h);
+      return Status::Ok();
     };
-    std::vector<std::thread> pool;
-    for (int t = 0; t < workers_; ++t) pool.emplace_back(worker);
-    for (auto& t : pool) t.join();
+    o.walk.on_error = [this](const TreeLoadError& e) {
+      walk_complete_ = false;
+      int64_t h = log_.Error("tree", e.tree.Hex(), e.status.message());
+      std::lock_guard lock(walk_damage_mu_);
+      unloadable_trees_.emplace(e.tree, h);
+      return Status::Ok();
+    };
+    o.on_tree = [this](const VisitedTree& t) {
+      for (const Node& node : t.tree.nodes) {
+        if (node.type != NodeType::kDir || node.subtree) continue;
+        walk_complete_ = false;
+        int64_t h = log_.Error("tree", t.id.Hex(), "directory '" + node.name + "' has no subtree");
+        std::lock_guard lock(walk_damage_mu_);
+        trees_missing_subtree_.emplace(t.id, h);
+      }
+      return Status::Ok();
+    };
+    if (options_.progress)
+      o.walk.progress = [this](uint64_t done) { Progress(CheckPhase::kTrees, done, 0); };
+    Status st = FindUsedBlobs(repo_, roots, o, used_.get());
     if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
-    return Status::Ok();
+    return st;
   }
 
   // Counts indexed data that no snapshot references (what prune would remove), when the walk saw
@@ -687,9 +630,9 @@ class Checker {
     const MasterIndex& index = repo_.index();
     std::unordered_map<Id, bool, IdHash> pack_used;
     for (const Id& p : indexed_packs_) pack_used.emplace(p, false);
-    for (size_t i = 0; i < used_blob_count_; ++i) {
+    for (size_t i = 0; i < used_->size(); ++i) {
       BlobLocation loc = index.AtPosition(i);
-      if (used_[i / 64].load(std::memory_order_relaxed) >> (i % 64) & 1) {
+      if (used_->Test(i)) {
         pack_used[loc.pack] = true;
       } else {
         ++u.blobs;
@@ -716,7 +659,7 @@ class Checker {
   ProblemLog log_;
   std::mutex progress_mu_;
   CheckResult result_;  // counters written by one thread; the parallel ones are below
-  std::atomic<uint64_t> trees_{0}, packs_read_{0};
+  std::atomic<uint64_t> packs_read_{0};
 
   std::unordered_map<Id, uint64_t, IdHash> pack_sizes_;  // backend listing; read-only after
   std::vector<Id> indexed_packs_;                        // sorted
@@ -736,10 +679,9 @@ class Checker {
   // Packs whose header is damaged but whose blobs were verified through the index
   // (ExamineHeaderlessPack); written like damaged_packs_.
   std::unordered_set<Id, IdHash> header_examined_;
-  // One bit per position in the compacted index: referenced by some snapshot. Sized once the
-  // index is loaded; set by walker threads.
-  std::vector<std::atomic<uint64_t>> used_;
-  size_t used_blob_count_ = 0;
+  // What the snapshots use, by position in the compacted index; also counts the trees walked.
+  // Made once the index is loaded; set by walker threads.
+  std::unique_ptr<UsedBlobs> used_;
   // False once damage hid references (unreadable snapshot or tree, missing tree, unreadable
   // index file): then unused data is not reported.
   std::atomic<bool> walk_complete_{true};

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "repository/tree_walker.h"
 
 namespace lifeboat::cli {
 
@@ -118,19 +119,21 @@ class Lister {
     std::cout << "\n";
   }
 
-  // Prints the children of tree `id` (located at `dir`), and their subtrees when recursive.
+  // Prints the children of tree `id` (located at `dir`), and their subtrees when recursive, in
+  // path order.
   Status ListTree(const Id& id, const std::string& dir) {
-    if (g_interrupted) return Status::Cancelled("interrupted");
-    // SIGPIPE is ignored: stop walking once the reader went away (`lifeboat ls ... | head`).
-    if (!std::cout) return Status::IOError("writing the listing to stdout failed");
-    LB_ASSIGN_OR_RETURN(Tree tree, repo_.LoadTree(id));
-    for (const Node& n : tree.nodes) {
-      std::string path = JoinPath(dir, n.name);
+    TreeWalkOptions o;
+    o.cancel = &g_interrupted;
+    DepthFirstVisitor v;
+    v.node = [&](const std::string& path, Node& n) -> Result<bool> {
+      // SIGPIPE is ignored: stop walking once the reader went away (`lifeboat ls ... | head`).
+      if (!std::cout) return Status::IOError("writing the listing to stdout failed");
       Print(path, n);
-      if (f_.recursive && n.type == NodeType::kDir && n.subtree)
-        LB_RETURN_IF_ERROR(ListTree(*n.subtree, path));
-    }
-    return Status::Ok();
+      return f_.recursive && n.type == NodeType::kDir;
+    };
+    Status st = WalkDepthFirst(repo_, id, dir, o, v);
+    if (st.code() == StatusCode::kCancelled) return Status::Cancelled("interrupted");
+    return st;
   }
 
   // Lists `path` inside the tree rooted at `root`: the node itself (unless it is the root) and,

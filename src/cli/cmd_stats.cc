@@ -2,12 +2,16 @@
 // how much of it is stored, and what deduplication and compression save.
 //
 // Each tree is loaded once (shared subtrees are common between snapshots); the restore size of a
-// subtree is cached so that every occurrence still counts, as it would when restored.
+// subtree is computed from what each tree holds, so that every occurrence still counts, as it
+// would when restored.
 #include <iostream>
+#include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "cli/common.h"
+#include "repository/tree_walker.h"
 
 namespace lifeboat::cli {
 
@@ -29,37 +33,82 @@ struct SubtreeTotals {
   }
 };
 
+// Sizes from one walk of the snapshots' trees (FindUsedBlobs, each distinct tree loaded once): what
+// every tree holds itself and which subtrees it names, so that the restore size of a snapshot can
+// count a shared subtree at each of its occurrences afterwards, without loading it again.
 class StatsWalker {
  public:
-  StatsWalker(Repository& repo, bool want_blobs) : repo_(repo), want_blobs_(want_blobs) {}
+  explicit StatsWalker(Repository& repo) : repo_(repo), used_(repo.index().blob_count()) {}
 
-  // Totals of the tree `id`, loading it only the first time it is seen.
-  Result<SubtreeTotals> Walk(const Id& id) {
-    if (auto it = totals_.find(id); it != totals_.end()) return it->second;
-    if (g_interrupted) return Status::Cancelled("interrupted");
-    LB_ASSIGN_OR_RETURN(Tree tree, repo_.LoadTree(id));
-    SubtreeTotals t;
-    for (const Node& n : tree.nodes) {
-      switch (n.type) {
-        case NodeType::kFile:
-          ++t.files;
-          t.bytes += n.size;
-          if (want_blobs_) data_.insert(n.content.begin(), n.content.end());
-          break;
-        case NodeType::kDir:
-          ++t.dirs;
-          if (n.subtree) {
-            LB_ASSIGN_OR_RETURN(SubtreeTotals sub, Walk(*n.subtree));
-            t.Add(sub);
-          }
-          break;
-        default:
-          ++t.others;
-          break;
+  // Walks every tree reachable from the snapshots' roots. A tree that cannot be loaded, or that
+  // no index lists, is an error naming a snapshot that reaches it.
+  Status Walk(const std::vector<std::pair<Id, Snapshot>>& snaps) {
+    std::vector<Id> roots;
+    for (const auto& [id, s] : snaps) roots.push_back(s.tree);
+    auto where = [&](size_t root) { return "snapshot " + snaps[root].first.Short(); };
+    FindUsedOptions o;
+    o.walk.cancel = &g_interrupted;
+    o.walk.on_error = [&](const TreeLoadError& e) { return e.status.WithContext(where(e.root)); };
+    o.on_missing = [&](const MissingBlob& m) {
+      if (m.type == BlobType::kTree)
+        return Status::NotFound("tree blob " + m.id.Hex() +
+                                " is not in the index (data missing; run `lifeboat check`)")
+            .WithContext(where(m.root));
+      std::lock_guard lock(mu_);
+      missing_data_.insert(m.id);
+      return Status::Ok();
+    };
+    o.on_tree = [&](const VisitedTree& t) {
+      TreeSizes sizes;
+      for (const Node& n : t.tree.nodes) {
+        switch (n.type) {
+          case NodeType::kFile:
+            ++sizes.own.files;
+            sizes.own.bytes += n.size;
+            break;
+          case NodeType::kDir:
+            ++sizes.own.dirs;
+            if (n.subtree) sizes.children.push_back(*n.subtree);
+            break;
+          default:
+            ++sizes.own.others;
+            break;
+        }
       }
+      std::lock_guard lock(mu_);
+      trees_.emplace(t.id, std::move(sizes));
+      return Status::Ok();
+    };
+    Status st = FindUsedBlobs(repo_, roots, o, &used_);
+    if (st.code() == StatusCode::kCancelled) return Status::Cancelled("interrupted");
+    return st;
+  }
+
+  // What restoring the tree `root` writes, every occurrence of a shared subtree counted. After
+  // Walk; `root` was one of its roots.
+  SubtreeTotals RestoreTotals(const Id& root) {
+    std::vector<std::pair<TreeSizes*, size_t>> stack;  // (tree, next child), post-order
+    auto find = [&](const Id& id) -> TreeSizes* {
+      auto it = trees_.find(id);
+      return it == trees_.end() ? nullptr : &it->second;
+    };
+    TreeSizes* top = find(root);
+    if (!top) return {};
+    if (!top->total) stack.emplace_back(top, 0);
+    while (!stack.empty()) {
+      auto& [t, next] = stack.back();
+      if (next < t->children.size()) {
+        TreeSizes* child = find(t->children[next++]);
+        if (child && !child->total) stack.emplace_back(child, 0);
+        continue;
+      }
+      SubtreeTotals sum = t->own;
+      for (const Id& c : t->children)
+        if (TreeSizes* child = find(c)) sum.Add(*child->total);
+      t->total = sum;
+      stack.pop_back();
     }
-    totals_.emplace(id, t);
-    return t;
+    return *top->total;
   }
 
   // Raw (plaintext) and stored sizes of every unique blob seen, from the index.
@@ -69,28 +118,36 @@ class StatsWalker {
   };
   BlobTotals SumBlobs() const {
     BlobTotals b;
-    auto add = [&](BlobType type, const Id& id) {
-      auto loc = repo_.index().Find(type, id);
-      if (!loc) {
-        ++b.missing;
-        return;
+    const MasterIndex& index = repo_.index();
+    for (size_t pos = 0; pos < used_.size(); ++pos) {
+      if (!used_.Test(pos)) continue;
+      BlobLocation loc = index.AtPosition(pos);
+      b.raw += loc.raw_length;
+      b.stored += loc.stored_length;
+      if (loc.type == BlobType::kData) {
+        ++b.data_blobs;
+        b.data_raw += loc.raw_length;
+      } else {
+        ++b.tree_blobs;
       }
-      b.raw += loc->raw_length;
-      b.stored += loc->stored_length;
-      if (type == BlobType::kData) b.data_raw += loc->raw_length;
-    };
-    for (const Id& id : data_) add(BlobType::kData, id);
-    for (const auto& [id, t] : totals_) add(BlobType::kTree, id);
-    b.data_blobs = data_.size();
-    b.tree_blobs = totals_.size();
+    }
+    b.missing = missing_data_.size();
+    b.data_blobs += b.missing;
     return b;
   }
 
  private:
+  struct TreeSizes {
+    SubtreeTotals own;                   // the tree's own nodes
+    std::vector<Id> children;            // subtrees of its directories, each occurrence
+    std::optional<SubtreeTotals> total;  // own + children's totals, once computed
+  };
+
   Repository& repo_;
-  bool want_blobs_;
-  std::unordered_map<Id, SubtreeTotals, IdHash> totals_;  // also the visited set of trees
-  std::unordered_set<Id, IdHash> data_;
+  UsedBlobs used_;
+  std::mutex mu_;                                    // guards the two below during Walk
+  std::unordered_map<Id, TreeSizes, IdHash> trees_;  // every tree walked
+  std::unordered_set<Id, IdHash> missing_data_;      // data blobs no index lists
 };
 
 double Ratio(uint64_t num, uint64_t den) {
@@ -145,13 +202,11 @@ void RegisterStats(CLI::App& app, GlobalOptions& g, Runner* runner) {
       bool restore = f->mode != "raw-data";
       bool raw = f->mode != "restore-size";
       bool all = f->mode == "all";
-      StatsWalker walker(**repo, raw);
+      StatsWalker walker(**repo);
+      st = walker.Walk(snaps);
+      if (!st.ok()) return fail(st);
       SubtreeTotals restore_totals;
-      for (const auto& [id, s] : snaps) {
-        auto t = walker.Walk(s.tree);
-        if (!t.ok()) return fail(t.status().WithContext("snapshot " + id.Short()));
-        restore_totals.Add(*t);
-      }
+      for (const auto& [id, s] : snaps) restore_totals.Add(walker.RestoreTotals(s.tree));
       StatsWalker::BlobTotals blobs;
       if (raw) blobs = walker.SumBlobs();
       uint64_t repo_bytes = 0, pack_count = 0;

@@ -13,6 +13,7 @@
 #include "pack/pack.h"
 #include "repository/blob_saver.h"
 #include "repository/tree.h"
+#include "repository/tree_walker.h"
 #include "util/parallel_for.h"
 
 namespace lifeboat {
@@ -105,7 +106,7 @@ class CopyRun {
   std::vector<std::pair<Id, Snapshot>> source_snapshots_;     // oldest first
   std::unordered_map<Id, size_t, IdHash> source_by_id_;       // into source_snapshots_
   std::unordered_map<Id, TargetEntry, IdHash> target_by_identity_;
-  std::unordered_set<Id, IdHash> visited_trees_;              // replica: trees walked this run
+  std::unique_ptr<UsedBlobs> src_used_;                       // replica: source blobs seen this run
   std::unordered_map<Id, Id, IdHash> tree_map_;               // re-encrypt: source -> target tree
   std::unordered_map<Id, Id, IdHash> recent_blobs_;           // re-encrypt: bounded cache
   std::unique_ptr<BlobSaver> saver_;                          // re-encrypt
@@ -260,36 +261,40 @@ Status CopyRun::CopyReplica(const Id& id, const Snapshot& s) {
 
 Status CopyRun::CollectMissing(const Id& id, const Snapshot& s,
                                std::map<Id, std::vector<BlobRef>>* by_pack) {
-  auto need = [&](BlobType type, const Id& blob) -> Status {
+  // Trees walked for an earlier snapshot of this run are not walked again: their blobs were
+  // collected (and copied) then.
+  if (!src_used_) {
+    src_.index().Compact();
+    src_used_ = std::make_unique<UsedBlobs>(src_.index().blob_count());
+  }
+  std::mutex mu;  // guards *by_pack
+  FindUsedOptions o;
+  o.walk.workers = opt_.pack_workers;
+  o.walk.cancel = opt_.cancel;
+  o.walk.on_error = [](const TreeLoadError& e) {
+    return e.status.WithContext("source repository");
+  };
+  o.on_missing = [&](const MissingBlob& m) {
+    return Status::NotFound(std::string(BlobTypeName(m.type)) + " blob " + m.id.Hex() +
+                            " of snapshot " + id.Short() +
+                            " is not in the source index (data missing in the source; run "
+                            "`lifeboat check` there)");
+  };
+  o.on_first_use = [&](BlobType type, const Id& blob, size_t position) {
     if (dst_.index().Has(type, blob)) return Status::Ok();
-    auto loc = src_.index().Find(type, blob);
-    if (!loc)
-      return Status::NotFound(std::string(BlobTypeName(type)) + " blob " + blob.Hex() +
-                              " of snapshot " + id.Short() +
-                              " is not in the source index (data missing in the source; run "
-                              "`lifeboat check` there)");
-    (*by_pack)[loc->pack].push_back(BlobRef{type, blob});
+    Id pack = src_.index().AtPosition(position).pack;
+    std::lock_guard lock(mu);
+    (*by_pack)[pack].push_back(BlobRef{type, blob});
     return Status::Ok();
   };
-  std::vector<Id> stack;
-  if (visited_trees_.insert(s.tree).second) stack.push_back(s.tree);
-  while (!stack.empty()) {
-    LB_RETURN_IF_ERROR(CheckCancelled());
-    Id tree_id = stack.back();
-    stack.pop_back();
-    LB_RETURN_IF_ERROR(need(BlobType::kTree, tree_id));
-    auto tree = src_.LoadTree(tree_id);
-    if (!tree.ok()) return tree.status().WithContext("source repository");
-    {
-      std::lock_guard lock(mu_);
-      result_.stats.trees_walked++;
-    }
-    for (const Node& node : tree->nodes) {
-      for (const Id& blob : node.content) LB_RETURN_IF_ERROR(need(BlobType::kData, blob));
-      if (node.subtree && visited_trees_.insert(*node.subtree).second)
-        stack.push_back(*node.subtree);
-    }
+  uint64_t trees_before = src_used_->trees();
+  Status st = FindUsedBlobs(src_, {s.tree}, o, src_used_.get());
+  {
+    std::lock_guard lock(mu_);
+    result_.stats.trees_walked += src_used_->trees() - trees_before;
   }
+  if (st.code() == StatusCode::kCancelled) return CheckCancelled();
+  LB_RETURN_IF_ERROR(st);
   for (auto& [pack, blobs] : *by_pack) {
     std::sort(blobs.begin(), blobs.end());
     blobs.erase(std::unique(blobs.begin(), blobs.end()), blobs.end());

@@ -1,7 +1,7 @@
 #include "pruner/pruner.h"
 
 #include <algorithm>
-#include <condition_variable>
+#include <cmath>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -10,105 +10,51 @@
 #include "crypto/hash.h"
 #include "repository/blob_saver.h"
 #include "repository/index_writer.h"
+#include "repository/tree_walker.h"
 #include "util/parallel_for.h"
 #include "util/units.h"
 
 namespace lifeboat {
 namespace {
 
-// One bit per index position, set concurrently by the tree walkers.
-class AtomicBitset {
- public:
-  explicit AtomicBitset(size_t n) : words_((n + 63) / 64) {}
-  // Sets the bit; returns whether it was set before.
-  bool TestAndSet(size_t pos) {
-    uint64_t bit = uint64_t{1} << (pos & 63);
-    return words_[pos >> 6].fetch_or(bit, std::memory_order_relaxed) & bit;
-  }
-  bool Test(size_t pos) const {
-    return words_[pos >> 6].load(std::memory_order_relaxed) & (uint64_t{1} << (pos & 63));
-  }
-
- private:
-  std::vector<std::atomic<uint64_t>> words_;
-};
-
 constexpr size_t kMaxReportedMissing = 10;
 
-// Marks every blob reachable from `roots` in `used` (by index position), walking each distinct
+// Marks every blob reachable from `roots` (snapshot id, root tree) in `used`, walking each distinct
 // tree once with `workers` threads. A referenced blob that is not in the index, or a tree that does
 // not load, is collected; the walk goes on so the message can list several.
-Status MarkUsed(Repository& repo, const std::vector<std::pair<Id, Id>>& roots, AtomicBitset* used,
-                int workers, const PruneOptions& options, uint64_t* trees_walked) {
-  const MasterIndex& index = repo.index();
+Status MarkUsed(Repository& repo, const std::vector<std::pair<Id, Id>>& roots, UsedBlobs* used,
+                int workers, const PruneOptions& options) {
   std::mutex mu;
-  std::condition_variable cv;
-  std::vector<Id> stack;  // trees marked but not yet walked
-  size_t active = 0;
   std::vector<std::string> problems;  // GUARDED_BY(mu)
   uint64_t problem_count = 0;         // GUARDED_BY(mu)
-  uint64_t walked = 0;                // GUARDED_BY(mu)
-  Status fatal;                       // GUARDED_BY(mu): cancellation
   auto problem = [&](std::string what) {
     std::lock_guard lock(mu);
     if (problems.size() < kMaxReportedMissing) problems.push_back(std::move(what));
     problem_count++;
+    return Status::Ok();
   };
-  for (const auto& [snapshot, tree] : roots) {
-    auto pos = index.Position(BlobType::kTree, tree);
-    if (!pos) {
-      problem("snapshot " + snapshot.Hex().substr(0, 8) + ": root tree " + tree.Hex() +
-              " is not in the index");
-      continue;
-    }
-    if (!used->TestAndSet(*pos)) stack.push_back(tree);
-  }
-  auto worker = [&] {
-    std::unique_lock lock(mu);
-    for (;;) {
-      cv.wait(lock, [&] { return !stack.empty() || active == 0 || !fatal.ok(); });
-      if (!fatal.ok() || (stack.empty() && active == 0)) return;
-      Id id = stack.back();
-      stack.pop_back();
-      active++;
-      lock.unlock();
-      std::vector<Id> children;
-      auto tree = repo.LoadTree(id);
-      if (!tree.ok()) {
-        problem("tree " + id.Hex() + ": " + tree.status().message());
-      } else {
-        for (const Node& node : tree->nodes) {
-          for (const Id& blob : node.content) {
-            auto pos = index.Position(BlobType::kData, blob);
-            if (!pos)
-              problem("data blob " + blob.Hex() + " (file " + node.name + " in tree " +
-                      id.Hex().substr(0, 8) + ") is not in the index");
-            else
-              used->TestAndSet(*pos);
-          }
-          if (node.subtree) {
-            auto pos = index.Position(BlobType::kTree, *node.subtree);
-            if (!pos)
-              problem("tree " + node.subtree->Hex() + " (directory " + node.name + ") is not in the index");
-            else if (!used->TestAndSet(*pos))
-              children.push_back(*node.subtree);
-          }
-        }
-      }
-      lock.lock();
-      active--;
-      walked++;
-      stack.insert(stack.end(), children.begin(), children.end());
-      if (IsCancelled(options.cancel)) fatal = Status::Cancelled("prune interrupted");
-      if (options.progress) options.progress(PruneProgress{"trees", walked, 0});
-      cv.notify_all();
-    }
+  std::vector<Id> trees;
+  for (const auto& [snapshot, tree] : roots) trees.push_back(tree);
+  FindUsedOptions o;
+  o.walk.workers = workers;
+  o.walk.cancel = options.cancel;
+  o.walk.on_error = [&](const TreeLoadError& e) {
+    return problem("tree " + e.tree.Hex() + ": " + e.status.message());
   };
-  std::vector<std::thread> threads;
-  for (int i = 0; i < workers; ++i) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
-  *trees_walked = walked;
-  LB_RETURN_IF_ERROR(fatal);
+  o.on_missing = [&](const MissingBlob& m) {
+    if (!m.node)
+      return problem("snapshot " + roots[m.root].first.Hex().substr(0, 8) + ": root tree " +
+                     m.id.Hex() + " is not in the index");
+    if (m.type == BlobType::kData)
+      return problem("data blob " + m.id.Hex() + " (file " + m.node->name + " in tree " +
+                     m.tree->Hex().substr(0, 8) + ") is not in the index");
+    return problem("tree " + m.id.Hex() + " (directory " + m.node->name + ") is not in the index");
+  };
+  if (options.progress)
+    o.walk.progress = [&](uint64_t done) { options.progress(PruneProgress{"trees", done, 0}); };
+  Status walked = FindUsedBlobs(repo, trees, o, used);
+  if (walked.code() == StatusCode::kCancelled) return Status::Cancelled("prune interrupted");
+  LB_RETURN_IF_ERROR(walked);
   if (problem_count == 0) return Status::Ok();
   std::string msg = "prune refuses to run: " + std::to_string(problem_count) +
                     " object(s) that snapshots need are missing or damaged, so it cannot tell what "
@@ -165,11 +111,12 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
   for (const auto& [id, s] : *snapshots)
     if (!removed.count(id)) roots.emplace_back(id, s.tree);
   stats.snapshots = roots.size();
-  AtomicBitset used(index.blob_count());
+  UsedBlobs used(index.blob_count());
   int workers = options.workers > 0
                     ? options.workers
                     : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
-  Status marked = MarkUsed(repo, roots, &used, workers, options, &stats.trees);
+  Status marked = MarkUsed(repo, roots, &used, workers, options);
+  stats.trees = used.trees();
   if (marked.code() == StatusCode::kFailedPrecondition) {
     // Objects the snapshots need are not in the index. If packs exist that no index names, the
     // index is incomplete (lost or damaged index files) and those objects are most likely there:

@@ -18,7 +18,7 @@
 
 #include "restorer/dir_chain.h"
 #include "restorer/path_filter.h"
-#include "restorer/restore_plan.h"
+#include "restorer/restore_layout.h"
 #include "restorer/restore_pool.h"
 #include "restorer/sparse_write.h"
 #include "util/file_io.h"
@@ -28,11 +28,11 @@ namespace lifeboat {
 namespace {
 
 using restore::BlobCache;
-using restore::BuildPlan;
+using restore::BuildRestoreLayout;
 using restore::GroupHardlinks;
 using restore::ParentRel;
-using restore::Plan;
-using restore::PlanEntry;
+using restore::RestoreLayout;
+using restore::LayoutEntry;
 using restore::ProgressReporter;
 using restore::TaskPool;
 
@@ -100,7 +100,7 @@ Result<std::vector<BlobLocation>> LocateContent(Repository& repo, const Node& no
 
 // Re-reads the restored file of `e` below `root_fd` and compares its blob ids with the snapshot.
 // Cancelled when `cancel` is set (checked before each blob).
-Status VerifyFile(Repository& repo, int root_fd, const PlanEntry& e,
+Status VerifyFile(Repository& repo, int root_fd, const LayoutEntry& e,
                   const std::atomic<bool>* cancel) {
   LB_ASSIGN_OR_RETURN(FileDescriptor dir, OpenDirBeneath(root_fd, ParentRel(e.rel)));
   const char* name = e.node.name.c_str();
@@ -166,7 +166,7 @@ enum EntryState : uint8_t { kPending = 0, kDone, kFailed, kSkipped };
 
 class Restorer {
  public:
-  Restorer(Repository& repo, const RestoreOptions& options, Plan plan)
+  Restorer(Repository& repo, const RestoreOptions& options, RestoreLayout plan)
       : repo_(repo),
         opt_(options),
         plan_(std::move(plan)),
@@ -246,7 +246,7 @@ class Restorer {
   Result<Made> CreateReplacing(int dirfd, const std::string& name,
                                const std::function<int()>& create);
   // Ownership, mode, xattrs, times. Uses `fd` when >= 0, else (dirfd, name) without following.
-  void ApplyMetadata(const PlanEntry& e, int fd, int dirfd);
+  void ApplyMetadata(const LayoutEntry& e, int fd, int dirfd);
   // Whether ownership of `n` is what the snapshot has after ApplyMetadata's chown step.
   bool OwnerRestored(const Node& n, int fd, int dirfd, uid_t uid, gid_t gid);
   void FinishDirs();
@@ -261,11 +261,11 @@ class Restorer {
   }
   // The directory `e` is created in (the walk's level e.depth - 1), reopened if it was released;
   // null when it was not restored or cannot be reopened (then an error names `e`).
-  std::shared_ptr<FileDescriptor> ParentDir(const PlanEntry& e);
+  std::shared_ptr<FileDescriptor> ParentDir(const LayoutEntry& e);
 
   Repository& repo_;
   const RestoreOptions& opt_;
-  Plan plan_;
+  RestoreLayout plan_;
   const bool root_;
   std::vector<std::atomic<uint8_t>> states_;  // EntryState per plan entry
   BlobCache cache_;
@@ -292,7 +292,7 @@ class Restorer {
 
 RestoreResult Restorer::DryRun() {
   for (size_t i = 0; i < plan_.entries.size(); ++i) {
-    const PlanEntry& e = plan_.entries[i];
+    const LayoutEntry& e = plan_.entries[i];
     switch (e.node.type) {
       case NodeType::kDir:
         dirs_++;
@@ -393,7 +393,7 @@ Result<RestoreResult> Restorer::Run() {
 }
 
 void Restorer::CreateEntry(size_t i) {
-  const PlanEntry& e = plan_.entries[i];
+  const LayoutEntry& e = plan_.entries[i];
   chain_->Truncate(e.depth);  // keeps the ancestors 0..depth-1
   std::shared_ptr<FileDescriptor> parent = ParentDir(e);
   if (!parent) {  // the parent was not restored; its error (or skip) covers this entry
@@ -425,7 +425,7 @@ void Restorer::CreateEntry(size_t i) {
   }
 }
 
-std::shared_ptr<FileDescriptor> Restorer::ParentDir(const PlanEntry& e) {
+std::shared_ptr<FileDescriptor> Restorer::ParentDir(const LayoutEntry& e) {
   auto dir = chain_->At(e.depth - 1);
   if (!dir.ok()) {  // reopening a released directory: perhaps out of descriptors
     FreeDescriptors();
@@ -452,7 +452,7 @@ Result<Restorer::Made> Restorer::CreateReplacing(int dirfd, const std::string& n
 }
 
 void Restorer::CreateDir(size_t i, int dirfd) {
-  const PlanEntry& e = plan_.entries[i];
+  const LayoutEntry& e = plan_.entries[i];
   const char* name = e.node.name.c_str();
   auto fail = [&](const Status& st) {
     AddError(e.snap_path, "directory not restored (nor anything inside it): " + st.message());
@@ -498,7 +498,7 @@ void Restorer::CreateDir(size_t i, int dirfd) {
 }
 
 void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
-  const PlanEntry& e = plan_.entries[i];
+  const LayoutEntry& e = plan_.entries[i];
   auto give_up = [&](const Status& st) {
     AddError(e.snap_path, st.message());
     states_[i] = kFailed;
@@ -606,7 +606,7 @@ Status Restorer::WriteBlob(FileWork& w, size_t k) {
 }
 
 void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
-  const PlanEntry& e = plan_.entries[w->entry];
+  const LayoutEntry& e = plan_.entries[w->entry];
   // Our own reference: once `done` is set, the main thread may drop w->dir (ReleaseLinkDirs).
   const std::shared_ptr<FileDescriptor> dir = w->dir;
   Status st;
@@ -661,7 +661,7 @@ void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
 }
 
 void Restorer::LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
-  const PlanEntry& e = plan_.entries[i];
+  const LayoutEntry& e = plan_.entries[i];
   const size_t p = static_cast<size_t>(e.primary);
   auto it = link_targets_.find(p);
   if (it == link_targets_.end()) {
@@ -712,7 +712,7 @@ void Restorer::LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
 }
 
 void Restorer::MakeLink(const FileWork& w, int from_dirfd, size_t i, int dirfd) {
-  const PlanEntry& e = plan_.entries[i];
+  const LayoutEntry& e = plan_.entries[i];
   const std::string& from = plan_.entries[w.entry].node.name;
   auto made = CreateReplacing(dirfd, e.node.name, [&] {
     return ::linkat(from_dirfd, from.c_str(), dirfd, e.node.name.c_str(), 0);
@@ -743,7 +743,7 @@ void Restorer::ReleaseLinkDirs() {
 }
 
 void Restorer::CreateSpecial(size_t i, int dirfd) {
-  const PlanEntry& e = plan_.entries[i];
+  const LayoutEntry& e = plan_.entries[i];
   const Node& n = e.node;
   const char* name = n.name.c_str();
   std::function<int()> create;
@@ -788,7 +788,7 @@ void Restorer::CreateSpecial(size_t i, int dirfd) {
   states_[i] = kDone;
 }
 
-void Restorer::ApplyMetadata(const PlanEntry& e, int fd, int dirfd) {
+void Restorer::ApplyMetadata(const LayoutEntry& e, int fd, int dirfd) {
   const Node& n = e.node;
   const char* name = n.name.c_str();
   auto posix = [&](std::string what) { AddError(e.snap_path, PosixError(what).message()); };
@@ -886,7 +886,7 @@ void Restorer::FinishDirs() {
         chain.ReleaseAllButDeepest();
         fd = chain.At(level);
       }
-      const PlanEntry& e = plan_.entries[entry_at[level]];
+      const LayoutEntry& e = plan_.entries[entry_at[level]];
       if (!fd.ok()) {
         AddError(e.snap_path, "setting directory metadata: " + fd.status().message());
       } else if (*fd) {
@@ -897,7 +897,7 @@ void Restorer::FinishDirs() {
     }
   };
   for (size_t i = 0; i < plan_.entries.size() && !Cancelled(); ++i) {
-    const PlanEntry& e = plan_.entries[i];
+    const LayoutEntry& e = plan_.entries[i];
     if (e.node.type != NodeType::kDir) continue;
     finish_from(e.depth);  // now the chain ends with e's parent
     entry_at.push_back(i);
@@ -927,7 +927,7 @@ void Restorer::FinishDirs() {
 
 void Restorer::VerifyAll(TaskPool& pool) {
   for (size_t i = 0; i < plan_.entries.size(); ++i) {
-    const PlanEntry& e = plan_.entries[i];
+    const LayoutEntry& e = plan_.entries[i];
     if (e.node.type != NodeType::kFile || e.primary >= 0 || states_[i] != kDone) continue;
     if (Cancelled()) break;
     pool.Submit([this, &e] {
@@ -948,7 +948,7 @@ Result<RestoreResult> RestoreTree(Repository& repo, const Id& root, const Restor
   if (options.target.empty() && !options.dry_run)
     return Status::InvalidArgument("no restore target given");
   LB_ASSIGN_OR_RETURN(PathFilter filter, PathFilter::Make(options.includes, options.excludes));
-  LB_ASSIGN_OR_RETURN(Plan plan, BuildPlan(repo, root, options, filter));
+  LB_ASSIGN_OR_RETURN(RestoreLayout plan, BuildRestoreLayout(repo, root, options, filter));
   GroupHardlinks(&plan);
   Restorer restorer(repo, options, std::move(plan));
   if (options.dry_run) return restorer.DryRun();
@@ -958,7 +958,7 @@ Result<RestoreResult> RestoreTree(Repository& repo, const Id& root, const Restor
 Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
                                      const RestoreOptions& options) {
   LB_ASSIGN_OR_RETURN(PathFilter filter, PathFilter::Make(options.includes, options.excludes));
-  LB_ASSIGN_OR_RETURN(Plan plan, BuildPlan(repo, root, options, filter));
+  LB_ASSIGN_OR_RETURN(RestoreLayout plan, BuildRestoreLayout(repo, root, options, filter));
   FileDescriptor root_fd(::open(options.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd.valid()) return PosixError("open restore target " + options.target);
 
@@ -969,7 +969,7 @@ Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
   {
     const int workers = WorkerCount(options);
     TaskPool pool(workers, static_cast<size_t>(workers) * 4);
-    for (const PlanEntry& e : plan.entries) {
+    for (const LayoutEntry& e : plan.entries) {
       if (IsCancelled(options.cancel)) break;
       if (e.node.type == NodeType::kSymlink) {
         result.other++;
