@@ -47,7 +47,7 @@ struct RetryOptions {
   // DeadlineExceeded, naming the call and its last failure). The backoff waits on its clock
   // (tests inject a ManualClock, util/clock.h). A backend stack serves one job: its context is
   // fixed when it is opened (backend/open_backend.h).
-  Context context;
+  Context context = {};
   // Optional: told about each retry before its delay (for logs/progress). `what` names the call
   // (e.g. "load pack 01ab..."), `attempt` is the attempt that failed (1-based).
   std::function<void(std::string_view what, int attempt, const Status& error,

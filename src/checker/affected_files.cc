@@ -10,7 +10,6 @@ namespace {
 
 constexpr size_t kTreeCacheBudget = size_t{64} << 20;
 
-bool Cancelled(const std::atomic<bool>* cancel) { return cancel && cancel->load(); }
 
 // A rough count of the memory a decoded tree takes.
 size_t TreeFootprint(const Tree& t) {
@@ -23,8 +22,8 @@ size_t TreeFootprint(const Tree& t) {
 
 class AffectedFinder {
  public:
-  AffectedFinder(Repository& repo, const DamageLookup& damage, const std::atomic<bool>* cancel)
-      : repo_(repo), damage_(damage), cancel_(cancel) {}
+  AffectedFinder(Repository& repo, const DamageLookup& damage, const Context& ctx)
+      : repo_(repo), damage_(damage), ctx_(ctx) {}
 
   // Step 1: fills marked_ for every tree reachable from `roots`.
   Status MarkDamagedTrees(const std::vector<Id>& roots) {
@@ -33,7 +32,7 @@ class AffectedFinder {
       std::vector<Frame> stack;
       if (!Open(root, &stack)) marked_[root] = true;
       while (!stack.empty()) {
-        if (Cancelled(cancel_)) return Status::Cancelled("check interrupted");
+        LB_RETURN_IF_ERROR(ctx_.Check("check"));
         size_t top = stack.size() - 1;
         bool descended = false;
         while (stack[top].next < stack[top].tree->nodes.size()) {
@@ -69,7 +68,7 @@ class AffectedFinder {
     std::vector<std::pair<Id, std::string>> stack;
     if (IsMarked(root)) stack.emplace_back(root, "");
     while (!stack.empty()) {
-      if (Cancelled(cancel_)) return Status::Cancelled("check interrupted");
+      LB_RETURN_IF_ERROR(ctx_.Check("check"));
       auto [id, dir] = std::move(stack.back());
       stack.pop_back();
       std::shared_ptr<const Tree> tree = Load(id);
@@ -150,7 +149,7 @@ class AffectedFinder {
 
   Repository& repo_;
   const DamageLookup& damage_;
-  const std::atomic<bool>* cancel_;
+  const Context ctx_;
   std::unordered_map<Id, bool, IdHash> marked_;  // every tree seen: does it hold damage?
   std::unordered_map<Id, std::shared_ptr<const Tree>, IdHash> cache_;  // marked trees
   size_t cached_bytes_ = 0;
@@ -159,8 +158,8 @@ class AffectedFinder {
 }  // namespace
 
 Status FindAffectedFiles(Repository& repo, const std::vector<Id>& roots, const DamageLookup& damage,
-                         const std::atomic<bool>* cancel, const AffectedSink& sink) {
-  AffectedFinder finder(repo, damage, cancel);
+                         const Context& ctx, const AffectedSink& sink) {
+  AffectedFinder finder(repo, damage, ctx);
   LB_RETURN_IF_ERROR(finder.MarkDamagedTrees(roots));
   for (size_t s = 0; s < roots.size(); ++s)
     LB_RETURN_IF_ERROR(finder.ReportSnapshot(s, roots[s], sink));

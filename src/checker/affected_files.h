@@ -2,7 +2,7 @@
 // lb_checker; checker.h is the public API).
 //
 //   DamageLookup damage{...};  // what each reference runs into, as problem handles
-//   LB_RETURN_IF_ERROR(FindAffectedFiles(repo, roots, damage, cancel, on_affected));
+//   LB_RETURN_IF_ERROR(FindAffectedFiles(repo, roots, damage, ctx, on_affected));
 //
 // Deduplication means one blob can be in many files and one tree in many snapshots, so the
 // check's main walk, which visits each distinct tree once, cannot say where damage shows. Once the
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "repository/repository.h"
+#include "util/context.h"
 #include "util/status.h"
 
 namespace lifeboat::checker_internal {
@@ -43,9 +44,9 @@ using AffectedSink = std::function<void(size_t snapshot, const std::string& path
                                         const std::vector<int64_t>& problems)>;
 
 // Runs both steps above. A tree that cannot be loaded counts as damaged (the caller reported it
-// through `damage.reference`) and is not entered. Returns Cancelled when `cancel` is set (may be
+// through `damage.reference`) and is not entered. Returns Cancelled / DeadlineExceeded when `ctx` is done (the
 // null), otherwise Ok.
 Status FindAffectedFiles(Repository& repo, const std::vector<Id>& roots, const DamageLookup& damage,
-                         const std::atomic<bool>* cancel, const AffectedSink& sink);
+                         const Context& ctx, const AffectedSink& sink);
 
 }  // namespace lifeboat::checker_internal

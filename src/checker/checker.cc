@@ -59,7 +59,7 @@ class Checker {
     // that runs into any damage found is named.
     LB_RETURN_IF_ERROR(WalkTrees());
     LB_RETURN_IF_ERROR(NameAffectedFiles());
-    if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+    LB_RETURN_IF_ERROR(options_.context.Check("check"));
     ComputeUnused();
     result_.trees = used_->trees();
     result_.packs_read = packs_read_;
@@ -154,7 +154,7 @@ class Checker {
       if (!plain.ok()) return plain.status();
       return DecodeIndexFile(*plain);
     };
-    ParallelFor(names.size(), workers_, options_.cancel, [&](size_t i) {
+    ParallelFor(names.size(), workers_, options_.context.cancel_flag(), [&](size_t i) {
       Result<IndexFile> file = load(i);
       if (!file.ok()) {
         std::lock_guard lock(mu);
@@ -167,7 +167,7 @@ class Checker {
       }
       Progress(CheckPhase::kIndex, ++done, names.size());
     });
-    if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+    LB_RETURN_IF_ERROR(options_.context.Check("check"));
     auto is_superseded = [&](size_t i) {
       auto id = Id::FromHex(names[i]);
       return id && superseded.count(*id) > 0;
@@ -193,7 +193,7 @@ class Checker {
       std::vector<size_t> in_force;
       for (size_t i = 0; i < names.size(); ++i)
         if (loaded[i] && !is_superseded(i)) in_force.push_back(i);
-      ParallelFor(in_force.size(), workers_, options_.cancel, [&](size_t k) {
+      ParallelFor(in_force.size(), workers_, options_.context.cancel_flag(), [&](size_t k) {
         Result<IndexFile> file = load(in_force[k]);
         if (!file.ok()) {  // it loaded a moment ago: the backend changed under the check
           walk_complete_ = false;
@@ -202,7 +202,7 @@ class Checker {
         }
         for (const auto& pack : file->packs) repo_.index().BulkAdd(pack.name, pack.blobs);
       });
-      if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+      LB_RETURN_IF_ERROR(options_.context.Check("check"));
     }
     repo_.index().Compact();
     used_ = std::make_unique<UsedBlobs>(repo_.index().blob_count());
@@ -243,7 +243,7 @@ class Checker {
     std::mutex mu;
     std::unordered_map<Id, Outcome, IdHash> outcomes;  // GUARDED_BY(mu)
     std::atomic<uint64_t> done{0};
-    ParallelFor(indexed_packs_.size(), workers_, options_.cancel, [&](size_t i) {
+    ParallelFor(indexed_packs_.size(), workers_, options_.context.cancel_flag(), [&](size_t i) {
       const Id& pack = indexed_packs_[i];
       auto finish = [&] { Progress(CheckPhase::kPacks, ++done, indexed_packs_.size()); };
       auto size = pack_sizes_.find(pack);
@@ -283,7 +283,7 @@ class Checker {
       }
       finish();
     });
-    if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+    LB_RETURN_IF_ERROR(options_.context.Check("check"));
     if (outcomes.empty()) return Status::Ok();
 
     // One pass over the index names the blobs of every damaged pack.
@@ -407,7 +407,7 @@ class Checker {
     std::sort(names.begin(), names.end());
     std::mutex mu;
     std::atomic<uint64_t> done{0};
-    ParallelFor(names.size(), workers_, options_.cancel, [&](size_t i) {
+    ParallelFor(names.size(), workers_, options_.context.cancel_flag(), [&](size_t i) {
       auto id = Id::FromHex(names[i]);
       if (!id) {
         walk_complete_ = false;
@@ -421,7 +421,7 @@ class Checker {
       }
       Progress(CheckPhase::kSnapshots, ++done, names.size());
     });
-    if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+    LB_RETURN_IF_ERROR(options_.context.Check("check"));
     std::sort(snapshots_.begin(), snapshots_.end(), [](const auto& a, const auto& b) {
       if (a.second.time_ns != b.second.time_ns) return a.second.time_ns < b.second.time_ns;
       return a.first < b.first;
@@ -470,7 +470,7 @@ class Checker {
     for (const Id& p : packs) bytes_total += pack_sizes_[p];
     std::mutex damage_mu;
     std::atomic<uint64_t> done{0}, bytes_done{0};
-    ParallelFor(packs.size(), workers_, options_.cancel, [&](size_t i) {
+    ParallelFor(packs.size(), workers_, options_.context.cancel_flag(), [&](size_t i) {
       const Id& pack = packs[i];
       std::string name = pack.Hex();
       auto data = repo_.backend().Load({ObjectType::kPack, name}, 0, 0);
@@ -523,7 +523,7 @@ class Checker {
       Progress(CheckPhase::kReadData, ++done, packs.size(), bytes_done, bytes_total);
     });
     result_.bytes_read = bytes_done;
-    if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+    LB_RETURN_IF_ERROR(options_.context.Check("check"));
     return Status::Ok();
   }
 
@@ -565,7 +565,7 @@ class Checker {
     std::vector<CheckResult::AffectedSnapshot>& out = result_.affected_snapshots;
     std::vector<size_t> slot(snapshots_.size(), SIZE_MAX);  // snapshot -> index in `out`
     return checker_internal::FindAffectedFiles(
-        repo_, roots, damage, options_.cancel,
+        repo_, roots, damage, options_.context,
         [&](size_t s, const std::string& path, const std::vector<int64_t>& problems) {
           std::string where = Where(static_cast<uint32_t>(s), path);
           for (int64_t h : problems) log_.AddAffected(h, where);
@@ -586,7 +586,7 @@ class Checker {
     for (const auto& [id, snapshot] : snapshots_) roots.push_back(snapshot.tree);
     FindUsedOptions o;
     o.walk.workers = workers_;
-    o.walk.cancel = options_.cancel;
+    o.walk.context = options_.context;
     // A missing tree hides what it references; a missing blob may sit in a pack that no index
     // names, which the unused count would then call removable.
     o.on_missing = [this](const MissingBlob& m) {
@@ -618,7 +618,7 @@ class Checker {
     if (options_.progress)
       o.walk.progress = [this](uint64_t done) { Progress(CheckPhase::kTrees, done, 0); };
     Status st = FindUsedBlobs(repo_, roots, o, used_.get());
-    if (IsCancelled(options_.cancel)) return Status::Cancelled("check interrupted");
+    LB_RETURN_IF_ERROR(options_.context.Check("check"));
     return st;
   }
 

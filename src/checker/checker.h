@@ -43,6 +43,7 @@
 
 #include "repository/repository.h"
 #include "util/status.h"
+#include "util/context.h"
 
 namespace lifeboat {
 
@@ -85,8 +86,9 @@ struct CheckOptions {
   int workers = 0;
   // Called from worker threads, never concurrently with itself, after each unit of work.
   std::function<void(const CheckProgress&)> progress;
-  // When set and true, the check stops early and returns Cancelled.
-  const std::atomic<bool>* cancel = nullptr;
+  // Cancelled or past its deadline: the check stops early and returns Cancelled /
+  // DeadlineExceeded.
+  Context context = {};
 };
 
 // Per-problem and per-kind caps that keep memory bounded on a badly damaged repository.
@@ -147,7 +149,7 @@ struct CheckResult {
 // Checks `repo`. Fills repo.index() from every index file that can be read (entries already
 // there stay). Thread-safety: `repo` must not be written to during the check (the CLI holds an
 // exclusive lock); the call itself uses options.workers threads and blocks until done.
-// Returns an error only when the check cannot run: listing objects fails, or `cancel` was set.
+// Returns an error only when the check cannot run: listing objects fails, or the context stopped it.
 Result<CheckResult> CheckRepository(Repository& repo, const CheckOptions& options);
 
 // Parses a `--read-data-subset` value into options: "n/m" with 1 <= n <= m <= 256 sets `subset`

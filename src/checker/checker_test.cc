@@ -590,9 +590,17 @@ TEST_F(CheckerTest, ProgressAndCancel) {
   ASSERT_TRUE(repo.ok());
   std::atomic<bool> cancel{true};
   CheckOptions c;
-  c.cancel = &cancel;
+  c.context = Context().WithCancel(&cancel);
   auto cancelled = CheckRepository(**repo, c);
   EXPECT_EQ(cancelled.status().code(), StatusCode::kCancelled);
+
+  // A deadline (on an injected clock) that has passed stops it the same way, with its own kind.
+  ManualClock clock;
+  CheckOptions timed;
+  timed.context = Context().WithClock(clock).WithTimeout(std::chrono::seconds(1));
+  clock.Advance(2'000'000'000);
+  auto expired = CheckRepository(**repo, timed);
+  EXPECT_EQ(expired.status().code(), StatusCode::kDeadlineExceeded) << expired.status().ToString();
 }
 
 TEST_F(CheckerTest, AffectedListIsCapped) {

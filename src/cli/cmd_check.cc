@@ -166,7 +166,7 @@ int RunCheckCommand(const GlobalOptions& g, const CheckFlags& f) {
   }
   if (f.workers < 0) return ReportError(g, Status::InvalidArgument("--workers must be >= 0"));
   options.workers = f.workers;
-  options.cancel = &g_interrupted;
+  options.context = CliContext();
 
   auto repo = OpenRepository(g);
   if (!repo.ok()) return ReportError(g, repo.status());

@@ -93,7 +93,7 @@ int RunCopyCommand(const GlobalOptions& g, CopyFlags f) {
   o.filter = f.filter;
   o.source_lock = source_lock->get();
   o.target_lock = target_lock->get();
-  o.cancel = &g_interrupted;
+  o.context = CliContext();
   CopyProgressPrinter printer;
   std::mutex out_mu;
   if (!g.json && !g.quiet && StderrIsTerminal())

@@ -123,7 +123,7 @@ class Lister {
   // path order.
   Status ListTree(const Id& id, const std::string& dir) {
     TreeWalkOptions o;
-    o.cancel = &g_interrupted;
+    o.context = CliContext();
     DepthFirstVisitor v;
     v.node = [&](const std::string& path, Node& n) -> Result<bool> {
       // SIGPIPE is ignored: stop walking once the reader went away (`lifeboat ls ... | head`).

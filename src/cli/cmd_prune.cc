@@ -21,7 +21,7 @@ int RunPrune(const GlobalOptions& g, OpenedRepository& opened, const PruneFlags&
   options.dry_run = dry_run;
   options.assume_removed = std::move(assume_removed);
   options.lock = opened.lock.get();
-  options.cancel = &g_interrupted;
+  options.context = CliContext();
   Status st = ParseMaxUnused(flags.max_unused, &options);
   if (!st.ok()) return ReportError(g, st);
   if (!flags.max_repack_size.empty()) {

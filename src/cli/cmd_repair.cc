@@ -61,7 +61,7 @@ int RunRepairIndex(const GlobalOptions& g, const RepairFlags& f) {
   options.read_all_packs = f.read_all_packs;
   options.dry_run = f.dry_run;
   options.workers = f.workers;
-  options.cancel = &g_interrupted;
+  options.context = CliContext();
   auto r = RepairIndex(*opened->repo, opened->lock.get(), options);
   Release(*opened);
   if (!r.ok()) return ReportError(g, r.status());
@@ -143,7 +143,7 @@ int RunRepairPacks(const GlobalOptions& g, const RepairFlags& f) {
     CheckOptions check;
     check.read_data = true;
     check.workers = f.workers;
-    check.cancel = &g_interrupted;
+    check.context = CliContext();
     auto checked = CheckRepository(repo, check);
     if (!checked.ok()) return ReportError(g, checked.status());
     options.packs = checked->damaged_packs;
@@ -166,7 +166,7 @@ int RunRepairPacks(const GlobalOptions& g, const RepairFlags& f) {
   }
   options.dry_run = f.dry_run;
   options.workers = f.workers;
-  options.cancel = &g_interrupted;
+  options.context = CliContext();
   auto r = RepairPacks(repo, opened->lock.get(), options);
   Release(*opened);
   if (!r.ok()) return ReportError(g, r.status());
@@ -258,7 +258,7 @@ int RunRepairSnapshots(const GlobalOptions& g, const RepairFlags& f) {
   options.forget = f.forget;
   options.dry_run = f.dry_run;
   options.workers = f.workers;
-  options.cancel = &g_interrupted;
+  options.context = CliContext();
   auto r = RepairSnapshots(repo, opened->lock.get(), options);
   Release(*opened);
   if (!r.ok()) return ReportError(g, r.status());

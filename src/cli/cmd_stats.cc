@@ -47,7 +47,7 @@ class StatsWalker {
     for (const auto& [id, s] : snaps) roots.push_back(s.tree);
     auto where = [&](size_t root) { return "snapshot " + snaps[root].first.Short(); };
     FindUsedOptions o;
-    o.walk.cancel = &g_interrupted;
+    o.walk.context = CliContext();
     o.walk.on_error = [&](const TreeLoadError& e) { return e.status.WithContext(where(e.root)); };
     o.on_missing = [&](const MissingBlob& m) {
       if (m.type == BlobType::kTree)

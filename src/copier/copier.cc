@@ -115,11 +115,11 @@ class CopyRun {
 };
 
 Status CopyRun::CheckCancelled() const {
-  if (IsCancelled(opt_.cancel))
-    return Status::Cancelled(
-        "copy interrupted; snapshots not yet written are copied by the next run, which reuses "
-        "the data already transferred");
-  return Status::Ok();
+  if (!opt_.context.done()) return Status::Ok();
+  Status st = opt_.context.Check("copy");
+  return Status(st.code(), st.message() +
+                               "; snapshots not yet written are copied by the next run, which "
+                               "reuses the data already transferred");
 }
 
 Status CopyRun::CheckLocks() const {
@@ -270,7 +270,7 @@ Status CopyRun::CollectMissing(const Id& id, const Snapshot& s,
   std::mutex mu;  // guards *by_pack
   FindUsedOptions o;
   o.walk.workers = opt_.pack_workers;
-  o.walk.cancel = opt_.cancel;
+  o.walk.context = opt_.context;
   o.walk.on_error = [](const TreeLoadError& e) {
     return e.status.WithContext("source repository");
   };
@@ -293,7 +293,8 @@ Status CopyRun::CollectMissing(const Id& id, const Snapshot& s,
     std::lock_guard lock(mu_);
     result_.stats.trees_walked += src_used_->trees() - trees_before;
   }
-  if (st.code() == StatusCode::kCancelled) return CheckCancelled();
+  if (st.code() == StatusCode::kCancelled || st.code() == StatusCode::kDeadlineExceeded)
+    return CheckCancelled();
   LB_RETURN_IF_ERROR(st);
   for (auto& [pack, blobs] : *by_pack) {
     std::sort(blobs.begin(), blobs.end());

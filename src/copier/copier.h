@@ -52,6 +52,7 @@
 #include "repository/lock.h"
 #include "repository/repository.h"
 #include "repository/snapshot.h"
+#include "util/context.h"
 
 namespace lifeboat {
 
@@ -96,8 +97,9 @@ struct CopyOptions {
   // anything refers to what was transferred. Either may be null (--no-lock, tests).
   RepositoryLock* source_lock = nullptr;
   RepositoryLock* target_lock = nullptr;
-  // Set to stop early (Ctrl-C): Cancelled, no further snapshot is written.
-  const std::atomic<bool>* cancel = nullptr;
+  // Cancelled or past its deadline: the copy stops early (Cancelled / DeadlineExceeded); no
+  // further snapshot is written.
+  Context context = {};
   // Replica mode: packs transferred in parallel (each is held whole in memory while it moves),
   // and packs per index file written to the target.
   int pack_workers = 2;
@@ -129,7 +131,7 @@ bool SharesKeyMaterial(const Repository& a, const Repository& b);
 // (other processes may write to it under their own shared locks, as a backup does).
 // Errors: InvalidArgument / NotFound from resolving options.snapshots (nothing written);
 // Corruption naming the pack or blob when source data fails verification (that snapshot and the
-// ones after it are not written; nothing damaged is stored); Cancelled when `cancel` was set;
+// ones after it are not written; nothing damaged is stored); Cancelled / DeadlineExceeded when the context stopped it;
 // Locked when a lock was lost; the backend's error otherwise. Snapshots written before an error stay written
 // and were reported through on_copied. Blocks; uses pack_workers / save_workers threads.
 Result<CopyResult> CopySnapshots(Repository& source, Repository& target,

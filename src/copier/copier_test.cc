@@ -684,7 +684,7 @@ TEST_F(CopierTest, CancelWritesNoSnapshot) {
   for (bool replica : {true, false}) {
     auto t = replica ? MakeRepo("pw-t", a_->repo.get()) : MakeRepo("pw-t");
     CopyOptions options;
-    options.cancel = &cancel;
+    options.context = Context().WithCancel(&cancel);
     auto r = Copy(*a_, *t, options);
     EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().ToString();
     EXPECT_EQ(t->Count(ObjectType::kSnapshot), 0u);

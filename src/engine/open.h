@@ -62,7 +62,7 @@ struct OpenOptions {
   // needs it).
   bool load_index = true;
   // Stops the password command, the lock wait and the backend's retries.
-  Context context;
+  Context context = {};
   // Retry policy, fault injection (tests). Its retry.context is replaced by `context`.
   OpenBackendOptions backend = DefaultOpenBackendOptions();
 };

@@ -37,7 +37,7 @@ Status MarkUsed(Repository& repo, const std::vector<std::pair<Id, Id>>& roots, U
   for (const auto& [snapshot, tree] : roots) trees.push_back(tree);
   FindUsedOptions o;
   o.walk.workers = workers;
-  o.walk.cancel = options.cancel;
+  o.walk.context = options.context;
   o.walk.on_error = [&](const TreeLoadError& e) {
     return problem("tree " + e.tree.Hex() + ": " + e.status.message());
   };
@@ -53,7 +53,8 @@ Status MarkUsed(Repository& repo, const std::vector<std::pair<Id, Id>>& roots, U
   if (options.progress)
     o.walk.progress = [&](uint64_t done) { options.progress(PruneProgress{"trees", done, 0}); };
   Status walked = FindUsedBlobs(repo, trees, o, used);
-  if (walked.code() == StatusCode::kCancelled) return Status::Cancelled("prune interrupted");
+  if (walked.code() == StatusCode::kCancelled || walked.code() == StatusCode::kDeadlineExceeded)
+    return options.context.Check("prune");
   LB_RETURN_IF_ERROR(walked);
   if (problem_count == 0) return Status::Ok();
   std::string msg = "prune refuses to run: " + std::to_string(problem_count) +
@@ -71,8 +72,10 @@ struct PackUsage {
 };
 
 Status CheckStillAllowed(const PruneOptions& options) {
-  if (IsCancelled(options.cancel))
-    return Status::Cancelled("prune interrupted before deleting anything further");
+  if (options.context.done()) {
+    Status st = options.context.Check("prune");
+    return Status(st.code(), st.message() + " before deleting anything further");
+  }
   if (options.lock) LB_RETURN_IF_ERROR(options.lock->Check());
   return Status::Ok();
 }

@@ -26,6 +26,7 @@
 #include "repository/lock.h"
 #include "repository/repository.h"
 #include "util/status.h"
+#include "util/context.h"
 
 namespace lifeboat {
 
@@ -53,8 +54,9 @@ struct PruneOptions {
   const RepositoryLock* lock = nullptr;
   // Called from the calling thread and from walker threads (never concurrently with itself).
   std::function<void(const PruneProgress&)> progress;
-  // When set and true, prune stops before its next destructive step and returns Cancelled.
-  const std::atomic<bool>* cancel = nullptr;
+  // Cancelled or past its deadline: prune stops before its next destructive step and returns
+  // Cancelled / DeadlineExceeded.
+  Context context = {};
 };
 
 struct PruneStats {
@@ -80,7 +82,7 @@ struct PruneStats {
 //     tree or referenced blob is missing or unreadable (nothing was deleted; the message says
 //     to run check/repair, and `repair index` first when packs exist that no index names);
 //   Corruption: a blob to repack failed verification (nothing was deleted);
-//   Cancelled: options.cancel was set before a destructive step; Locked: the lock was lost;
+//   Cancelled / DeadlineExceeded: the context stopped it before a destructive step; Locked: the lock was lost;
 //   the backend's error otherwise. Any failure leaves every snapshot restorable.
 Result<PruneStats> Prune(Repository& repo, const PruneOptions& options);
 

@@ -37,6 +37,7 @@
 #include "repository/lock.h"
 #include "repository/repository.h"
 #include "util/status.h"
+#include "util/context.h"
 
 namespace lifeboat {
 
@@ -50,8 +51,9 @@ struct RepairIndexOptions {
   bool dry_run = false;
   // Threads reading pack headers (or packs); 0: one per core, at least 2.
   int workers = 0;
-  // When set and true, the repair stops before its next write and returns Cancelled.
-  const std::atomic<bool>* cancel = nullptr;
+  // Cancelled or past its deadline: the repair stops before its next write and returns
+  // Cancelled / DeadlineExceeded.
+  Context context = {};
 };
 
 // One pack that could not be indexed from its own header (or, with read_all_packs, not fully).
@@ -99,7 +101,7 @@ struct RepairPacksOptions {
   // in memory without the packs all the same.
   bool dry_run = false;
   int workers = 0;  // BlobSaver workers; 0: one per core
-  const std::atomic<bool>* cancel = nullptr;
+  Context context = {};  // as RepairIndexOptions::context
 };
 
 struct BlobRef {
@@ -162,7 +164,7 @@ struct RepairSnapshotsOptions {
   bool forget = false;
   bool dry_run = false;  // walk and report; write and remove nothing
   int workers = 0;       // BlobSaver workers for the rewritten trees; 0: one per core
-  const std::atomic<bool>* cancel = nullptr;
+  Context context = {};  // as RepairIndexOptions::context
 };
 
 struct SnapshotRepairReport {

@@ -58,7 +58,7 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
   Status first_error;                                     // GUARDED_BY(mu)
   std::unordered_map<Id, std::string, IdHash> unreadable;  // pack -> why; GUARDED_BY(mu)
   std::atomic<uint64_t> indexed{0}, damaged_blobs{0};
-  ParallelForWhile(packs.size(), workers, options.cancel, [&](size_t i) {
+  ParallelForWhile(packs.size(), workers, options.context.cancel_flag(), [&](size_t i) {
     const auto& [id, size] = packs[i];
     const std::string name = id.Hex();
     Result<std::vector<PackedBlob>> header = std::vector<PackedBlob>();
@@ -101,7 +101,7 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
     return true;
   });
   if (!first_error.ok()) return first_error;
-  if (IsCancelled(options.cancel)) return Status::Cancelled("repair index interrupted");
+  LB_RETURN_IF_ERROR(options.context.Check("repair index"));
 
   // 2. The old index files: counted, and read for what they say about the unreadable packs, so
   //    that blobs still intact in them stay findable (and salvageable by `repair packs`).
@@ -109,7 +109,7 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
   //    than damage (I/O, network) stops the repair: what it says would be lost with it.
   std::unordered_map<Id, std::vector<PackedBlob>, IdHash> old_entries;  // GUARDED_BY(mu)
   std::atomic<uint64_t> undecodable{0};
-  ParallelFor(index_infos.size(), workers, options.cancel, [&](size_t i) {
+  ParallelFor(index_infos.size(), workers, options.context.cancel_flag(), [&](size_t i) {
     auto plain = repo.LoadUnpacked(ObjectType::kIndex, index_infos[i].name);
     Result<IndexFile> file =
         plain.ok() ? DecodeIndexFile(*plain) : Result<IndexFile>(plain.status());
@@ -134,7 +134,7 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
     }
   });
   if (!first_error.ok()) return first_error;
-  if (IsCancelled(options.cancel)) return Status::Cancelled("repair index interrupted");
+  LB_RETURN_IF_ERROR(options.context.Check("repair index"));
   r.index_files_undecodable = undecodable;
 
   // 3. For each unreadable pack, keep the old entries that still decode from the pack's bytes.
@@ -189,11 +189,11 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
   std::vector<Id> old_files;
   for (const ObjectInfo& info : index_infos)
     if (auto id = Id::FromHex(info.name)) old_files.push_back(*id);
-  LB_RETURN_IF_ERROR(CheckLock(lock, options.cancel, "writing the new index"));
+  LB_RETURN_IF_ERROR(CheckLock(lock, options.context, "writing the new index"));
   LB_ASSIGN_OR_RETURN(r.index_files_written,
                       WriteReplacementIndex(
                           repo, index, [](const Id&) { return true; }, old_files));
-  LB_RETURN_IF_ERROR(CheckLock(lock, options.cancel, "removing the old index files"));
+  LB_RETURN_IF_ERROR(CheckLock(lock, options.context, "removing the old index files"));
   LB_RETURN_IF_ERROR(RemoveIndexFiles(repo, old_files));
   r.index_files_removed = old_files.size();
   return r;

@@ -30,9 +30,12 @@ inline Result<std::vector<ObjectInfo>> ListObjects(Backend& backend, ObjectType 
 }
 
 // OK for a dry run; otherwise the lock must be held and fresh. `step` names what comes next.
-inline Status CheckLock(const RepositoryLock* lock, const std::atomic<bool>* cancel,
+inline Status CheckLock(const RepositoryLock* lock, const Context& ctx,
                         const std::string& step) {
-  if (IsCancelled(cancel)) return Status::Cancelled("repair interrupted before " + step);
+  if (ctx.done()) {
+    Status st = ctx.Check("repair");
+    return Status(st.code(), st.message() + " before " + step);
+  }
   if (!lock) return Status::Ok();
   return lock->Check().WithContext("before " + step);
 }

@@ -94,7 +94,7 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
   //    the index is built again (rare: duplicates only exist after interrupted backups).
   PackBlobs known;  // damaged pack -> the blobs the index lists in it
   for (;;) {
-    if (IsCancelled(options.cancel)) return Status::Cancelled("repair packs interrupted");
+    LB_RETURN_IF_ERROR(options.context.Check("repair packs"));
     Status st = LoadIndexWithout(repo, in_force, damaged, &known, workers);
     if (!st.ok())
       return st.WithContext(
@@ -111,7 +111,7 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
     std::mutex mu;
     Status first_error;                                  // GUARDED_BY(mu)
     std::unordered_map<Id, std::string, IdHash> failed;  // GUARDED_BY(mu)
-    ParallelForWhile(elsewhere.size(), workers, options.cancel, [&](size_t i) {
+    ParallelForWhile(elsewhere.size(), workers, options.context.cancel_flag(), [&](size_t i) {
       const auto& [ref, loc] = elsewhere[i];
       auto blob = repo.LoadBlobAt(loc, ref.id);
       if (blob.ok()) return true;
@@ -136,7 +136,7 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
       found_damaged.emplace(pack, failed[pack]);
     }
   }
-  if (IsCancelled(options.cancel)) return Status::Cancelled("repair packs interrupted");
+  LB_RETURN_IF_ERROR(options.context.Check("repair packs"));
   // A pack that neither the backend nor the index knows is a typo, not damage.
   for (const Id& p : options.packs) {
     if (!known[p].empty()) continue;
@@ -156,7 +156,7 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
   std::vector<bool> content_unknown(order.size(), false);
   Bytes plain;
   for (size_t k = 0; k < order.size(); ++k) {
-    if (IsCancelled(options.cancel)) return Status::Cancelled("repair packs interrupted");
+    LB_RETURN_IF_ERROR(options.context.Check("repair packs"));
     const Id& pack = order[k];
     const std::string name = pack.Hex();
     PackRepairReport report;
@@ -250,15 +250,15 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
   for (const ObjectInfo& info : index_infos)
     if (auto id = Id::FromHex(info.name)) old_files.push_back(*id);
   repo.index().Compact();
-  LB_RETURN_IF_ERROR(CheckLock(lock, options.cancel, "writing the replacement index"));
+  LB_RETURN_IF_ERROR(CheckLock(lock, options.context, "writing the replacement index"));
   LB_ASSIGN_OR_RETURN(
       r.index_files_written,
       WriteReplacementIndex(
           repo, repo.index(), [&](const Id& pack) { return !damaged.count(pack); }, old_files));
-  LB_RETURN_IF_ERROR(CheckLock(lock, options.cancel, "removing the old index files"));
+  LB_RETURN_IF_ERROR(CheckLock(lock, options.context, "removing the old index files"));
   LB_RETURN_IF_ERROR(RemoveIndexFiles(repo, old_files));
   r.index_files_removed = old_files.size();
-  LB_RETURN_IF_ERROR(CheckLock(lock, options.cancel, "removing the damaged packs"));
+  LB_RETURN_IF_ERROR(CheckLock(lock, options.context, "removing the damaged packs"));
   for (size_t k = 0; k < order.size(); ++k) {
     PackRepairReport& report = r.packs[k];
     if (!report.found || content_unknown[k]) continue;

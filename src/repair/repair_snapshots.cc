@@ -206,7 +206,7 @@ Result<RepairSnapshotsResult> RepairSnapshots(Repository& repo, const Repository
   }
   for (const auto& [id, snapshot] : snapshots) {
     if (!wanted(id)) continue;
-    if (IsCancelled(options.cancel)) return Status::Cancelled("repair snapshots interrupted");
+    LB_RETURN_IF_ERROR(options.context.Check("repair snapshots"));
     ++r.snapshots_checked;
     LB_ASSIGN_OR_RETURN(TreeOutcome root, trees.Visit(snapshot.tree));
     if (root.kind == TreeOutcome::Kind::kIntact) continue;
@@ -261,7 +261,7 @@ Result<RepairSnapshotsResult> RepairSnapshots(Repository& repo, const Repository
     LB_RETURN_IF_ERROR(saver.Flush().WithContext("saving repaired trees"));
   }
   if (!to_write.empty())
-    LB_RETURN_IF_ERROR(CheckLock(lock, options.cancel, "storing the repaired snapshots"));
+    LB_RETURN_IF_ERROR(CheckLock(lock, options.context, "storing the repaired snapshots"));
   for (Pending& p : to_write) {
     LB_ASSIGN_OR_RETURN(Id id, repo.SaveSnapshot(p.snapshot));
     r.snapshots[p.report].repaired = id;
@@ -271,7 +271,7 @@ Result<RepairSnapshotsResult> RepairSnapshots(Repository& repo, const Repository
   bool any = std::any_of(r.snapshots.begin(), r.snapshots.end(), [](const auto& s) {
     return s.repaired || s.root_lost || s.unreadable;
   });
-  if (any) LB_RETURN_IF_ERROR(CheckLock(lock, options.cancel, "forgetting the damaged snapshots"));
+  if (any) LB_RETURN_IF_ERROR(CheckLock(lock, options.context, "forgetting the damaged snapshots"));
   for (SnapshotRepairReport& s : r.snapshots) {
     if (!s.repaired && !s.root_lost && !s.unreadable) continue;
     Status st = backend.Remove({ObjectType::kSnapshot, s.snapshot.Hex()});

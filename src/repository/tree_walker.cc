@@ -13,9 +13,9 @@ namespace lifeboat {
 
 namespace {
 
-// The one place a walk looks at its cancel flag (the later Context replaces this function).
+// The one place a walk looks at its context.
 Status CheckCancelled(const TreeWalkOptions& options) {
-  if (IsCancelled(options.cancel)) return Status::Cancelled("tree walk interrupted");
+  if (options.context.done()) return options.context.Check("tree walk");
   return Status::Ok();
 }
 

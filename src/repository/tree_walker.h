@@ -26,7 +26,7 @@
 // directories is visited under both paths). Runs on the caller's thread. Memory: one decoded tree
 // per open directory level; no recursion, so deep trees do not grow the call stack.
 //
-// Stopping, in both modes: the walk stops at the first of (a) `cancel` set: Cancelled, checked in
+// Stopping, in both modes: the walk stops at the first of (a) the context done: Cancelled or DeadlineExceeded, checked in
 // one place before each tree (parallel) or node (depth-first) is taken; (b) a visitor or on_error
 // returning an error: that error is returned; (c) a tree that fails to load when there is no
 // on_error: its load error is returned unchanged. Calls already running on other threads finish;
@@ -48,6 +48,7 @@
 
 #include "repository/repository.h"
 #include "util/status.h"
+#include "util/context.h"
 
 namespace lifeboat {
 
@@ -63,8 +64,8 @@ struct TreeLoadError {
 struct TreeWalkOptions {
   // Threads for WalkTrees (WalkDepthFirst is serial); <= 0: max(2, hardware threads).
   int workers = 0;
-  // The walk stops with Cancelled once *cancel is true. May be null.
-  const std::atomic<bool>* cancel = nullptr;
+  // The walk stops with Cancelled / DeadlineExceeded once the context is done.
+  Context context = {};
   // The policy for trees that fail to load (see the header comment). Unset: stop with the error.
   std::function<Status(const TreeLoadError&)> on_error;
   // WalkTrees only. Called after each visited tree with the number visited so far (increasing,
@@ -153,7 +154,7 @@ struct MissingBlob {
 };
 
 struct FindUsedOptions {
-  // workers, cancel, on_error (a tree in the index that fails to load), progress. `dedup` is
+  // workers, context, on_error (a tree in the index that fails to load), progress. `dedup` is
   // ignored: the bits in *used say which trees were walked.
   TreeWalkOptions walk;
   // Called for each reference to a blob that no index lists (once per referencing node; a missing

@@ -285,7 +285,7 @@ TEST_F(TreeWalkerTest, CancellationStopsTheWalk) {
   BuildSnapshots(false, false);
   std::atomic<bool> cancel{true};
   TreeWalkOptions o;
-  o.cancel = &cancel;
+  o.context = Context().WithCancel(&cancel);
   Status st;
   auto seen = VisitCounts(*repo_, {root_a_, root_b_}, 4, &st, o);
   EXPECT_EQ(st.code(), StatusCode::kCancelled);
@@ -320,7 +320,7 @@ TEST_F(TreeWalkerTest, CancellationStopsTheWalk) {
   cancel = true;
   UsedBlobs used(repo_->index().blob_count());
   FindUsedOptions fo;
-  fo.walk.cancel = &cancel;
+  fo.walk.context = Context().WithCancel(&cancel);
   EXPECT_EQ(FindUsedBlobs(*repo_, {root_a_}, fo, &used).code(), StatusCode::kCancelled);
 }
 

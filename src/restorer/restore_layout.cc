@@ -35,7 +35,7 @@ class Walker {
     dirs_.clear();
     dirs_.push_back(Dir{rel_dir, depth, selected, false, 0});
     TreeWalkOptions o;
-    o.cancel = cancel_;
+    o.context = Context().WithCancel(cancel_);  // the restorer takes a Context next
     o.on_error = [this](const TreeLoadError& e) {
       layout_->errors.push_back({e.path, "cannot read directory contents: " + e.status.message()});
       return Status::Ok();
