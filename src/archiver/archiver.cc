@@ -17,11 +17,13 @@
 
 #include "archiver/dir_descriptors.h"
 #include "archiver/fs_metadata.h"
-#include "archiver/job_pool.h"
 #include "archiver/walk_rules.h"
 #include "repository/blob_saver.h"
 #include "util/buffer_pool.h"
 #include "util/file_io.h"
+#include "util/progress_reporter.h"
+#include "util/thread_pool.h"
+#include "util/thread_start.h"
 
 namespace lifeboat {
 
@@ -127,8 +129,12 @@ class Archiver {
     int readers = options_.read_workers > 0
                       ? options_.read_workers
                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    pool_ = std::make_unique<JobPool>(readers, static_cast<size_t>(readers) * 16,
-                                      [this](const Status& st) { Fatal(st); });
+    ThreadPoolOptions po;
+    po.threads = readers;
+    po.max_queued = static_cast<size_t>(readers) * 16;
+    po.job_name = "a backup job";
+    po.on_failure = [this](const Status& st) { Fatal(st); };
+    pool_ = std::make_unique<ThreadPool>(std::move(po));
     start_ = std::chrono::steady_clock::now();
     summary_.backup_start_ns = NowNs();
   }
@@ -200,7 +206,7 @@ class Archiver {
   // before saver_, which uses it.
   BufferPool buffers_{kPooledBufferBytes};
   std::unique_ptr<BlobSaver> saver_;
-  std::unique_ptr<JobPool> pool_;
+  std::unique_ptr<ThreadPool> pool_;  // the file readers
   std::chrono::steady_clock::time_point start_;
 
   std::mutex mu_;
@@ -222,10 +228,8 @@ class Archiver {
   std::atomic<bool> scan_finished_{false};
   std::atomic<bool> scan_stop_{false};
 
-  std::thread reporter_, scanner_;
-  std::mutex reporter_mu_;
-  std::condition_variable reporter_cv_;
-  bool reporter_stop_ = false;
+  std::optional<ProgressReporter> reporter_;
+  std::thread scanner_;
   std::string current_path_;  // GUARDED_BY(mu_)
 };
 
@@ -674,35 +678,15 @@ BackupProgress Archiver::Progress() {
 
 void Archiver::StartReporter() {
   if (!options_.progress) return;
-  try {
-    reporter_ = std::thread([this] {
-      std::unique_lock lock(reporter_mu_);
-      while (!reporter_stop_) {
-        reporter_cv_.wait_for(lock, std::chrono::milliseconds(options_.progress_interval_ms),
-                              [&] { return reporter_stop_; });
-        if (reporter_stop_) break;
-        lock.unlock();
-        try {
-          options_.progress(Progress());
-        } catch (...) {
-          // Out of memory while reporting progress: skip this report, not the backup.
-        }
-        lock.lock();
-      }
-    });
-  } catch (const std::system_error&) {
-    // No thread for progress reports (a process or memory limit): the backup goes on without.
-  }
+  // The final report is Commit's, on the calling thread: it comes even when the system started
+  // no reporter thread.
+  reporter_.emplace(std::chrono::milliseconds(options_.progress_interval_ms),
+                    [this](bool) { options_.progress(Progress()); });
 }
 
 void Archiver::StopReporter() {
   scan_stop_ = true;
-  {
-    std::lock_guard lock(reporter_mu_);
-    reporter_stop_ = true;
-  }
-  reporter_cv_.notify_all();
-  if (reporter_.joinable()) reporter_.join();
+  if (reporter_) reporter_->Stop(ProgressReporter::FinalReport::kNo);
   if (scanner_.joinable()) scanner_.join();
 }
 

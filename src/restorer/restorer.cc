@@ -16,13 +16,15 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "restorer/blob_cache.h"
 #include "restorer/dir_chain.h"
 #include "restorer/path_filter.h"
 #include "restorer/restore_plan.h"
-#include "restorer/restore_pool.h"
 #include "restorer/sparse_write.h"
 #include "util/file_io.h"
 #include "util/parallel_for.h"
+#include "util/progress_reporter.h"
+#include "util/thread_pool.h"
 
 namespace lifeboat {
 namespace {
@@ -33,9 +35,8 @@ using restore::GroupHardlinks;
 using restore::ParentRel;
 using restore::Plan;
 using restore::PlanEntry;
-using restore::ProgressReporter;
-using restore::TaskPool;
 
+constexpr auto kProgressInterval = std::chrono::milliseconds(250);
 constexpr uint64_t kJobBytes = 4u << 20;   // one content job covers about this many bytes
 constexpr size_t kCacheBytes = 16u << 20;  // LRU cache of recently loaded blobs (>= 2 max-size blobs)
 // Files at least this large are written through (WriteThrough) job by job.
@@ -62,6 +63,15 @@ int WorkerCount(const RestoreOptions& o) {
   if (o.workers > 0) return o.workers;
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 2 : static_cast<int>(n);
+}
+
+// The pool for content and verification jobs.
+ThreadPoolOptions PoolOptions(int workers, size_t queue) {
+  ThreadPoolOptions o;
+  o.threads = workers;
+  o.max_queued = queue;
+  o.job_name = "a restore job";
+  return o;
 }
 
 // Writes [offset, offset + length) of a restored file to disk and drops it from the page cache,
@@ -250,7 +260,7 @@ class Restorer {
   // Whether ownership of `n` is what the snapshot has after ApplyMetadata's chown step.
   bool OwnerRestored(const Node& n, int fd, int dirfd, uid_t uid, gid_t gid);
   void FinishDirs();
-  void VerifyAll(TaskPool& pool);
+  void VerifyAll(ThreadPool& pool);
   bool Cancelled() const { return IsCancelled(opt_.cancel); }
   // After an open failed for lack of descriptors: releases the walk's shallower directories and
   // waits for the files being written (their descriptors close). Main thread only.
@@ -275,7 +285,7 @@ class Restorer {
   FileDescriptor root_fd_;
   size_t hole_block_ = 4096;  // zero blocks of this size are left as holes (HoleBlockSize)
   DescriptorBudget budget_{1, 1, 2};
-  TaskPool* pool_ = nullptr;
+  ThreadPool* pool_ = nullptr;
   DirChain* chain_ = nullptr;  // main thread: the directories the walk is in, by depth
   std::unordered_map<size_t, std::shared_ptr<FileWork>> link_targets_;  // main thread
   size_t link_dirs_held_ = 0;  // main thread: link_targets_ that may still hold their directory
@@ -340,9 +350,17 @@ Result<RestoreResult> Restorer::Run() {
   hole_block_ = HoleBlockSize(root_fd_.get());
   budget_ = BudgetDescriptors(WorkerCount(opt_));
 
-  ProgressReporter reporter(opt_.progress, [this] { return Progress(); });
+  std::function<void(bool)> report;
+  if (opt_.progress) {
+    report = [this](bool final) {
+      RestoreProgress p = Progress();
+      p.final = final;
+      opt_.progress(p);
+    };
+  }
+  ProgressReporter reporter(kProgressInterval, std::move(report));
   {
-    TaskPool pool(budget_.workers, budget_.queue);
+    ThreadPool pool(PoolOptions(budget_.workers, budget_.queue));
     pool_ = &pool;
     {
       DirChain chain(root_fd_.get(), budget_.dirs);
@@ -925,7 +943,7 @@ void Restorer::FinishDirs() {
   if (!Cancelled()) finish_from(1);
 }
 
-void Restorer::VerifyAll(TaskPool& pool) {
+void Restorer::VerifyAll(ThreadPool& pool) {
   for (size_t i = 0; i < plan_.entries.size(); ++i) {
     const PlanEntry& e = plan_.entries[i];
     if (e.node.type != NodeType::kFile || e.primary >= 0 || states_[i] != kDone) continue;
@@ -968,7 +986,9 @@ Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
   for (auto& e : plan.errors) result.errors.push_back(e);
   {
     const int workers = WorkerCount(options);
-    TaskPool pool(workers, static_cast<size_t>(workers) * 4);
+    ThreadPoolOptions po = PoolOptions(workers, static_cast<size_t>(workers) * 4);
+    po.cancel = options.cancel;  // a verification dropped when cancelled needs no clean-up
+    ThreadPool pool(std::move(po));
     for (const PlanEntry& e : plan.entries) {
       if (IsCancelled(options.cancel)) break;
       if (e.node.type == NodeType::kSymlink) {
