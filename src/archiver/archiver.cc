@@ -18,7 +18,7 @@ namespace lifeboat {
 namespace backup {
 
 void Archiver::Issue(const std::string& path, const std::string& message, bool error) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   BackupIssue issue{path, message};
   (error ? errors_ : warnings_).push_back(issue);
   if (options_.on_issue) options_.on_issue(issue, error);
@@ -35,7 +35,7 @@ BackupProgress Archiver::Progress() {
   p.bytes_added = saver_ ? saver_->stats().new_raw_bytes : dry_new_bytes_.load();
   p.elapsed_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   p.errors = errors_.size();
   p.current_path = current_path_;
   return p;
@@ -110,12 +110,14 @@ Result<BackupResult> Archiver::RunPaths(const Snapshot* parent_snapshot,
     root->is_virtual = true;
     WalkVirtual(root, trie, old_root_ptr);
   }
+  Id root_id;
   {
-    std::unique_lock lock(mu_);
-    root_cv_.wait(lock, [&] { return root_done_ || !fatal_.ok(); });
+    MutexLock lock(&mu_);
+    while (!root_done_ && fatal_.ok()) root_cv_.Wait(&mu_);
     if (!root_done_) return fatal_;
+    root_id = *root_id_;
   }
-  return Commit(*root_id_, parent_id);
+  return Commit(root_id, parent_id);
 }
 
 Result<BackupResult> Archiver::RunStream(int fd, const std::string& filename,

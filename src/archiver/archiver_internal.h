@@ -11,11 +11,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -26,7 +24,9 @@
 #include "archiver/walk_rules.h"
 #include "repository/blob_saver.h"
 #include "util/buffer_pool.h"
+#include "util/mutex.h"
 #include "util/progress_reporter.h"
+#include "util/thread_annotations.h"
 #include "util/thread_pool.h"
 
 namespace lifeboat::backup {
@@ -119,14 +119,16 @@ class Archiver {
 
  private:
   bool Cancelled() const { return cancel_ && cancel_->load(); }
-  void Issue(const std::string& path, const std::string& message, bool error);
-  void Fatal(const Status& st) {
-    std::lock_guard lock(mu_);
+  // Records a problem with one path and tells options_.on_issue, holding mu_ (so that the
+  // callbacks are serialized, as archiver.h promises).
+  void Issue(const std::string& path, const std::string& message, bool error) EXCLUDES(mu_);
+  void Fatal(const Status& st) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     if (fatal_.ok()) fatal_ = st;
-    root_cv_.notify_all();  // the walk's end may never come (a job failed mid-way): stop waiting
+    root_cv_.NotifyAll();  // the walk's end may never come (a job failed mid-way): stop waiting
   }
-  Status FatalStatus() {
-    std::lock_guard lock(mu_);
+  Status FatalStatus() EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     return fatal_;
   }
 
@@ -159,7 +161,8 @@ class Archiver {
 
   void StartReporter();
   void StopReporter();
-  BackupProgress Progress();
+  // The counters now, for the progress reporter: takes mu_ only to copy.
+  BackupProgress Progress() EXCLUDES(mu_);
   Result<BackupResult> Commit(const Id& root, std::optional<Id> parent_id);
 
   Repository& repo_;
@@ -178,15 +181,15 @@ class Archiver {
   std::unique_ptr<ThreadPool> pool_;  // the file readers
   std::chrono::steady_clock::time_point start_;
 
-  std::mutex mu_;
-  Status fatal_;                       // GUARDED_BY(mu_)
-  std::vector<BackupIssue> errors_;    // GUARDED_BY(mu_)
-  std::vector<BackupIssue> warnings_;  // GUARDED_BY(mu_)
-  std::condition_variable root_cv_;
-  std::optional<Id> root_id_;          // GUARDED_BY(mu_)
-  bool root_done_ = false;             // GUARDED_BY(mu_)
+  Mutex mu_;
+  Status fatal_ GUARDED_BY(mu_);
+  std::vector<BackupIssue> errors_ GUARDED_BY(mu_);
+  std::vector<BackupIssue> warnings_ GUARDED_BY(mu_);
+  CondVar root_cv_;  // the root's tree is done, or a fatal error
+  std::optional<Id> root_id_ GUARDED_BY(mu_);
+  bool root_done_ GUARDED_BY(mu_) = false;
   std::optional<Id> old_root_tree_;   // the parent snapshot's root tree, if any
-  std::deque<Tree> old_trees_;         // parent trees kept alive for DirState::old; GUARDED_BY(mu_)
+  std::deque<Tree> old_trees_ GUARDED_BY(mu_);  // parent trees kept alive for DirState::old
 
   SnapshotSummary summary_;  // counters below are folded in at the end
   std::atomic<uint64_t> files_new_{0}, files_changed_{0}, files_unmodified_{0};
@@ -199,7 +202,7 @@ class Archiver {
 
   std::optional<ProgressReporter> reporter_;
   std::thread scanner_;
-  std::string current_path_;  // GUARDED_BY(mu_)
+  std::string current_path_ GUARDED_BY(mu_);
 };
 
 }  // namespace lifeboat::backup

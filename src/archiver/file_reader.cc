@@ -194,7 +194,7 @@ void Archiver::ReadFileJob(const std::shared_ptr<DirState>& dir, size_t slot, st
     return;
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     current_path_ = path;
   }
   int fd = OpenFile(*dir, node.name, path);

@@ -43,10 +43,10 @@ void Archiver::Complete(const std::shared_ptr<DirState>& dir) {
     dir->parent.reset();
     Release(parent);
   } else {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     root_id_ = id;
     root_done_ = true;
-    root_cv_.notify_all();
+    root_cv_.NotifyAll();
   }
 }
 
@@ -75,7 +75,7 @@ Result<BackupResult> Archiver::Commit(const Id& root, std::optional<Id> parent_i
   s.tree = root;
   s.program_version = "lifeboat 0.1.0";
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     result.errors = errors_;
     result.warnings = warnings_;
   }

@@ -64,7 +64,7 @@ Descent Archiver::AddEntry(const std::shared_ptr<DirState>& dir, int dirfd, size
     if (old && old->type == NodeType::kDir && old->subtree) {
       auto t = repo_.LoadTree(*old->subtree);
       if (t.ok()) {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         old_trees_.push_back(std::move(*t));
         child_old = &old_trees_.back();
       } else {

@@ -114,7 +114,7 @@ void Restorer::RunJob(const std::shared_ptr<FileWork>& w, size_t begin, size_t e
     st = WriteThrough(w->fd.get(), from, to - from);
   }
   if (!st.ok()) {
-    std::lock_guard l(w->mu);
+    MutexLock l(&w->mu);
     if (w->error.ok()) w->error = st;
     w->failed = true;
   }
@@ -127,7 +127,7 @@ void Restorer::RunJob(const std::shared_ptr<FileWork>& w, size_t begin, size_t e
 Status Restorer::WriteBlob(FileWork& w, size_t k) {
   const Id& id = plan_.entries[w.entry].node.content[k];
   {
-    std::lock_guard l(zero_mu_);
+    MutexLock l(&zero_mu_);
     if (zero_blobs_.count(id)) return Status::Ok();  // a hole
   }
   std::shared_ptr<const Bytes> data = cache_.Get(id);
@@ -135,7 +135,7 @@ Status Restorer::WriteBlob(FileWork& w, size_t k) {
     auto loaded = repo_.LoadBlobAt(w.locs[k], id);
     if (!loaded.ok()) return loaded.status();
     if (IsAllZero(loaded->data(), loaded->size())) {
-      std::lock_guard l(zero_mu_);
+      MutexLock l(&zero_mu_);
       zero_blobs_.insert(id);
       return Status::Ok();
     }
@@ -152,7 +152,7 @@ void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
   const std::shared_ptr<FileDescriptor> dir = w->dir;
   Status st;
   {
-    std::lock_guard l(w->mu);
+    MutexLock l(&w->mu);
     st = w->error;
   }
   if (st.ok() && ::ftruncate(w->fd.get(), static_cast<off_t>(w->size)) != 0)
@@ -184,7 +184,7 @@ void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
 
   std::vector<PendingLink> links;
   {
-    std::lock_guard l(w->mu);
+    MutexLock l(&w->mu);
     w->done = true;
     w->ok = st.ok();
     links.swap(w->links);
@@ -220,7 +220,7 @@ void Restorer::LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
   bool ok;
   std::shared_ptr<FileDescriptor> from_dir;
   {
-    std::lock_guard l(w.mu);
+    MutexLock l(&w.mu);
     if (!w.done) {
       w.links.push_back({i, dir});
       return;
@@ -274,7 +274,7 @@ void Restorer::MakeLink(const FileWork& w, int from_dirfd, size_t i, int dirfd) 
 void Restorer::ReleaseLinkDirs() {
   link_dirs_held_ = 0;
   for (auto& [entry, w] : link_targets_) {
-    std::lock_guard l(w->mu);
+    MutexLock l(&w->mu);
     if (w->done) {
       w->dir.reset();
     } else if (w->dir) {

@@ -66,7 +66,7 @@ void Restorer::ApplyMetadata(const PlanEntry& e, int fd, int dirfd) {
         !OwnerRestored(n, fd, dirfd, uid, gid)) {
       mode &= ~static_cast<mode_t>(S_ISUID | S_ISGID);
       if (setid_dropped_++ == 0) {
-        std::lock_guard l(setid_mu_);
+        MutexLock l(&setid_mu_);
         first_setid_dropped_ = e.snap_path;
       }
     }

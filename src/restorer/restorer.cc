@@ -96,6 +96,7 @@ RestoreResult Restorer::DryRun() {
         other_++;
     }
   }
+  MutexLock l(&result_mu_);
   result_.files = files_;
   result_.dirs = dirs_;
   result_.other = other_;
@@ -139,7 +140,7 @@ Result<RestoreResult> Restorer::Run() {
   if (!Cancelled()) FinishDirs();
   reporter.Stop();
   if (Cancelled()) {
-    std::lock_guard l(result_mu_);
+    MutexLock l(&result_mu_);
     return Status::Cancelled(
         "restore interrupted: " + std::to_string(files_.load()) + " of " +
         std::to_string(files_total_) + " files restored, " +
@@ -151,7 +152,7 @@ Result<RestoreResult> Restorer::Run() {
   if (setid_dropped_ > 0) {
     std::string first;
     {
-      std::lock_guard l(setid_mu_);
+      MutexLock l(&setid_mu_);
       first = first_setid_dropped_;
     }
     AddWarning(first,
@@ -160,6 +161,7 @@ Result<RestoreResult> Restorer::Run() {
                    "restore as root to keep them");
   }
 
+  MutexLock l(&result_mu_);
   result_.files = files_;
   result_.dirs = dirs_;
   result_.other = other_;

@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -27,7 +26,9 @@
 #include "restorer/restorer.h"
 #include "util/file_io.h"
 #include "util/parallel_for.h"
+#include "util/mutex.h"
 #include "util/status.h"
+#include "util/thread_annotations.h"
 #include "util/thread_pool.h"
 
 namespace lifeboat::restore {
@@ -112,20 +113,21 @@ class Restorer {
     uint64_t size = 0;
     std::atomic<size_t> jobs_left{0};
     std::atomic<bool> failed{false};
-    std::mutex mu;
-    Status error;                    // GUARDED_BY(mu): first content error
-    bool done = false, ok = false;   // GUARDED_BY(mu)
-    std::vector<PendingLink> links;  // GUARDED_BY(mu): names to link once done
+    Mutex mu;
+    Status error GUARDED_BY(mu);  // first content error
+    bool done GUARDED_BY(mu) = false;
+    bool ok GUARDED_BY(mu) = false;
+    std::vector<PendingLink> links GUARDED_BY(mu);  // names to link once done
   };
   enum class Made { kCreated, kSkipped };
 
-  void AddError(const std::string& path, std::string message) {
-    std::lock_guard l(result_mu_);
+  void AddError(const std::string& path, std::string message) EXCLUDES(result_mu_) {
+    MutexLock l(&result_mu_);
     result_.errors.push_back({path, std::move(message)});
     error_count_++;
   }
-  void AddWarning(const std::string& path, std::string message) {
-    std::lock_guard l(result_mu_);
+  void AddWarning(const std::string& path, std::string message) EXCLUDES(result_mu_) {
+    MutexLock l(&result_mu_);
     result_.warnings.push_back({path, std::move(message)});
   }
   RestoreProgress Progress() const {
@@ -179,8 +181,8 @@ class Restorer {
   const bool root_;
   std::vector<std::atomic<uint8_t>> states_;  // EntryState per plan entry
   BlobCache cache_;
-  std::mutex zero_mu_;
-  std::unordered_set<Id, IdHash> zero_blobs_;  // GUARDED_BY(zero_mu_)
+  Mutex zero_mu_;
+  std::unordered_set<Id, IdHash> zero_blobs_ GUARDED_BY(zero_mu_);
 
   FileDescriptor root_fd_;
   size_t hole_block_ = 4096;  // zero blocks of this size are left as holes (HoleBlockSize)
@@ -190,12 +192,13 @@ class Restorer {
   std::unordered_map<size_t, std::shared_ptr<FileWork>> link_targets_;  // main thread
   size_t link_dirs_held_ = 0;  // main thread: link_targets_ that may still hold their directory
 
-  std::mutex result_mu_;
-  RestoreResult result_;  // errors, warnings GUARDED_BY(result_mu_); counters below
+  Mutex result_mu_;
+  // Errors and warnings as they come; the counts are set from the counters below at the end.
+  RestoreResult result_ GUARDED_BY(result_mu_);
   std::atomic<uint64_t> files_{0}, dirs_{0}, other_{0}, bytes_{0}, hardlinks_{0}, skipped_{0},
       verified_{0}, setid_dropped_{0};
-  std::mutex setid_mu_;
-  std::string first_setid_dropped_;  // GUARDED_BY(setid_mu_): named in the warning
+  Mutex setid_mu_;
+  std::string first_setid_dropped_ GUARDED_BY(setid_mu_);  // named in the warning
   uint64_t files_total_ = 0, bytes_total_ = 0;
   std::atomic<uint64_t> files_done_{0}, bytes_done_{0}, error_count_{0};
 };

@@ -11,10 +11,11 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <vector>
+
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat {
 
@@ -61,11 +62,11 @@ class ManualClock : public Clock {
 
  private:
   const bool auto_advance_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  int64_t wall_ns_;                // guarded by mu_
-  int64_t monotonic_ns_ = 0;       // guarded by mu_
-  std::vector<int64_t> sleeps_;    // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;  // the time moved
+  int64_t wall_ns_ GUARDED_BY(mu_);
+  int64_t monotonic_ns_ GUARDED_BY(mu_) = 0;
+  std::vector<int64_t> sleeps_ GUARDED_BY(mu_);
 };
 
 }  // namespace lifeboat

@@ -7,9 +7,10 @@
 //   std::vector<Issue> issues_ GUARDED_BY(mu_);
 //   void AddLocked(Issue i) REQUIRES(mu_);
 //
-// They work on capability types only: lifeboat::Mutex (util/mutex.h), not std::mutex, whose
-// libstdc++ declaration carries no annotations. A member guarded by a std::mutex keeps a
-// "// guarded by" comment, which nothing checks.
+// They work on capability types only: lifeboat::Mutex and SharedMutex (util/mutex.h), not
+// std::mutex, whose libstdc++ declaration carries no annotations; and on members and globals
+// only, not on local variables. What they cannot express keeps a "// guarded by" comment, which
+// nothing checks.
 #pragma once
 
 #if defined(__clang__)
@@ -31,9 +32,12 @@
 #define ACQUIRED_AFTER(...) LB_THREAD_ANNOTATION(acquired_after(__VA_ARGS__))
 // On a function: the caller must hold these.
 #define REQUIRES(...) LB_THREAD_ANNOTATION(requires_capability(__VA_ARGS__))
+#define REQUIRES_SHARED(...) LB_THREAD_ANNOTATION(requires_shared_capability(__VA_ARGS__))
 // On a function: it takes these and returns holding them / releases them.
 #define ACQUIRE(...) LB_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
 #define RELEASE(...) LB_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
+#define ACQUIRE_SHARED(...) LB_THREAD_ANNOTATION(acquire_shared_capability(__VA_ARGS__))
+#define RELEASE_SHARED(...) LB_THREAD_ANNOTATION(release_shared_capability(__VA_ARGS__))
 #define TRY_ACQUIRE(...) LB_THREAD_ANNOTATION(try_acquire_capability(__VA_ARGS__))
 // On a function: the caller must not hold these (the function takes them, or calls out to code
 // that may).
