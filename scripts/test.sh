@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set-up command 2: runs the whole test suite: a release build and an ASan+UBSan build, each
-# with all unit and integration tests (ctest), then a clang libFuzzer build whose fuzz targets
-# each run briefly on their seed corpus (fuzz/run.sh; about 2.5 minutes in all).
+# with all unit and integration tests (ctest), a clang build that only checks the thread-safety
+# annotations (-Wthread-safety as errors; no tests, unoptimized: a few minutes on two cores), then
+# a clang libFuzzer build whose fuzz targets each run briefly on their seed corpus (fuzz/run.sh;
+# about 2.5 minutes in all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -19,6 +21,10 @@ for kind in release asan; do
     status=1
   fi
 done
+echo "==> building tsa (thread-safety analysis)"
+if ! bash scripts/build.sh tsa; then
+  status=1
+fi
 echo "==> building fuzz"
 bash scripts/build.sh fuzz
 echo "==> fuzzing (${LIFEBOAT_FUZZ_SECONDS:-15} s per target)"

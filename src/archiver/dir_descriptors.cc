@@ -68,7 +68,7 @@ Result<FileDescriptor> DirDescriptors::OpenOne(int parent_fd, const DirLink& dir
 }
 
 Result<DirDescriptors::Lease> DirDescriptors::Open(DirLink& dir) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   // The chain from the nearest ancestor that is open (or opened by path) down to `dir`.
   std::vector<DirLink*> chain;
   DirLink* base = &dir;
@@ -76,16 +76,13 @@ Result<DirDescriptors::Lease> DirDescriptors::Open(DirLink& dir) {
     chain.push_back(base);
     base = const_cast<DirLink*>(base->up);
   }
-  auto pin = [&](DirLink* d) {
-    if (d->leases_++ == 0) idle_.erase(d->idle_pos_);
-  };
   if (!base->fd_.valid()) {
     LB_ASSIGN_OR_RETURN(base->fd_, OpenOne(-1, *base));
     base->cache_ = this;
     ++open_;
     base->leases_ = 1;
-  } else {
-    pin(base);
+  } else if (base->leases_++ == 0) {  // pinned: no longer idle
+    idle_.erase(base->idle_pos_);
   }
   // Down one name at a time: no path longer than a name, and every step checked.
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
@@ -112,13 +109,13 @@ void DirDescriptors::ReleaseLocked(DirLink* dir) {
 }
 
 void DirDescriptors::Release(DirLink* dir) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   ReleaseLocked(dir);
   CloseIdleLocked(capacity_);
 }
 
 void DirDescriptors::Close(DirLink& dir) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (!dir.fd_.valid()) return;
   if (dir.leases_ == 0) idle_.erase(dir.idle_pos_);
   dir.fd_ = FileDescriptor();
@@ -137,7 +134,7 @@ void DirDescriptors::CloseIdleLocked(size_t keep) {
 }
 
 size_t DirDescriptors::CloseIdle() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   const size_t before = open_;
   CloseIdleLocked(0);
   return before - open_;
@@ -150,7 +147,7 @@ bool DirDescriptors::MakeRoom(int attempt) {
 }
 
 size_t DirDescriptors::open_count() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return open_;
 }
 

@@ -25,11 +25,12 @@
 
 #include <atomic>
 #include <list>
-#include <mutex>
 #include <string>
 
 #include "util/file_io.h"
+#include "util/mutex.h"
 #include "util/status.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat {
 
@@ -50,7 +51,8 @@ struct DirLink {
 
  private:
   friend class DirDescriptors;
-  // All GUARDED_BY(cache->mu_).
+  // All guarded by cache_->mu_ (not annotated: the analysis cannot name another object's
+  // mutex through a pointer that changes).
   // The cache while fd_ is open, else null. Atomic: ~DirLink reads it without the cache's lock.
   std::atomic<DirDescriptors*> cache_{nullptr};
   FileDescriptor fd_;
@@ -107,16 +109,16 @@ class DirDescriptors {
 
  private:
   friend struct DirLink;
-  void Release(DirLink* dir);
-  void ReleaseLocked(DirLink* dir);  // REQUIRES(mu_)
+  void Release(DirLink* dir) EXCLUDES(mu_);
+  void ReleaseLocked(DirLink* dir) REQUIRES(mu_);
   // Opens `dir` below `parent_fd` (or by path) and checks that it is the directory expected.
-  Result<FileDescriptor> OpenOne(int parent_fd, const DirLink& dir);  // REQUIRES(mu_)
-  void CloseIdleLocked(size_t keep);                                   // REQUIRES(mu_)
+  Result<FileDescriptor> OpenOne(int parent_fd, const DirLink& dir) REQUIRES(mu_);
+  void CloseIdleLocked(size_t keep) REQUIRES(mu_);
 
   const size_t capacity_;
-  std::mutex mu_;
-  size_t open_ = 0;                    // GUARDED_BY(mu_)
-  std::list<DirLink*> idle_;     // open, not leased; least recently used first
+  Mutex mu_;
+  size_t open_ GUARDED_BY(mu_) = 0;
+  std::list<DirLink*> idle_ GUARDED_BY(mu_);  // open, not leased; least recently used first
 };
 
 // True for errors that mean the process or the system ran out of descriptors.

@@ -8,18 +8,19 @@
 #include <unistd.h>
 
 #include <climits>
-#include <mutex>
 #include <unordered_map>
+
+#include "util/mutex.h"
 
 namespace lifeboat {
 namespace {
 
-std::mutex names_mu;
-std::unordered_map<uint32_t, std::string> user_names;   // GUARDED_BY(names_mu)
-std::unordered_map<uint32_t, std::string> group_names;  // GUARDED_BY(names_mu)
+Mutex names_mu;
+std::unordered_map<uint32_t, std::string> user_names GUARDED_BY(names_mu);
+std::unordered_map<uint32_t, std::string> group_names GUARDED_BY(names_mu);
 
 std::string UserName(uint32_t uid) {
-  std::lock_guard lock(names_mu);
+  MutexLock lock(&names_mu);
   auto it = user_names.find(uid);
   if (it != user_names.end()) return it->second;
   struct passwd pw, *res = nullptr;
@@ -31,7 +32,7 @@ std::string UserName(uint32_t uid) {
 }
 
 std::string GroupName(uint32_t gid) {
-  std::lock_guard lock(names_mu);
+  MutexLock lock(&names_mu);
   auto it = group_names.find(gid);
   if (it != group_names.end()) return it->second;
   struct group gr, *res = nullptr;

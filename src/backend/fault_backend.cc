@@ -116,7 +116,7 @@ std::string FaultInjectingBackend::Location() const { return inner_->Location();
 BackendHints FaultInjectingBackend::Hints() const { return inner_->Hints(); }
 
 FaultStats FaultInjectingBackend::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return stats_;
 }
 
@@ -152,7 +152,7 @@ Status FaultInjectingBackend::Mutate(std::string_view op, const ObjectHandle& h,
   bool lost_ack = false;
   Injected fault;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     uint64_t n = ++stats_.mutating_ops;
     if (options_.kill_after_ops > 0 && n == options_.kill_after_ops) {
       (options_.kill_when == FaultOptions::KillWhen::kBefore ? kill_before : kill_after) = true;
@@ -190,7 +190,7 @@ Result<Bytes> FaultInjectingBackend::Load(const ObjectHandle& h, uint64_t offset
   bool short_read, bit_flip;
   uint64_t short_word, flip_word;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     fault = DrawFailureLocked();
     short_read = UniformLocked() < options_.short_read_probability;
     bit_flip = UniformLocked() < options_.bit_flip_probability;
@@ -209,7 +209,7 @@ Result<Bytes> FaultInjectingBackend::Load(const ObjectHandle& h, uint64_t offset
     uint64_t bit = flip_word % (uint64_t{data.size()} * 8);
     data[static_cast<size_t>(bit / 8)] ^= static_cast<uint8_t>(1u << (bit % 8));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (short_read) ++stats_.short_reads;
   if (bit_flip && !data.empty()) ++stats_.bit_flips;
   return data;
@@ -218,7 +218,7 @@ Result<Bytes> FaultInjectingBackend::Load(const ObjectHandle& h, uint64_t offset
 Result<ObjectInfo> FaultInjectingBackend::Stat(const ObjectHandle& h) {
   Injected fault;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     fault = DrawFailureLocked();
   }
   if (fault != Injected::kNone) return FailureStatus(fault, "stat", &h);
@@ -230,7 +230,7 @@ Status FaultInjectingBackend::List(ObjectType type, std::string_view prefix,
   Injected fault;
   uint64_t cutoff;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     fault = DrawFailureLocked();
     cutoff = rng_() % 8;  // entries passed to fn before a transient failure
   }

@@ -13,12 +13,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
 
 #include "backend/backend.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat {
 
@@ -99,18 +100,18 @@ class FaultInjectingBackend : public Backend {
 
  private:
   enum class Injected { kNone, kTransient, kPermanent };
-  // Draws the fail-before-doing-anything decision for one call. REQUIRES: mu_ held.
-  Injected DrawFailureLocked();
+  // Draws the fail-before-doing-anything decision for one call.
+  Injected DrawFailureLocked() REQUIRES(mu_);
   Status FailureStatus(Injected fault, std::string_view op, const ObjectHandle* h) const;
-  double UniformLocked();  // [0, 1). REQUIRES: mu_ held.
+  double UniformLocked() REQUIRES(mu_);  // [0, 1)
   // Runs a Save or Remove with the kill switch and the lost-ack fault.
   Status Mutate(std::string_view op, const ObjectHandle& h, const std::function<Status()>& perform);
 
   const std::unique_ptr<Backend> inner_;
   const FaultOptions options_;
-  mutable std::mutex mu_;
-  std::mt19937_64 rng_;  // guarded by mu_
-  FaultStats stats_;     // guarded by mu_
+  mutable Mutex mu_;
+  std::mt19937_64 rng_ GUARDED_BY(mu_);
+  FaultStats stats_ GUARDED_BY(mu_);
 };
 
 }  // namespace lifeboat

@@ -13,7 +13,7 @@ std::string MemoryBackend::Location() const { return "memory:"; }
 Status MemoryBackend::Save(const ObjectHandle& h, ByteView data) {
   LB_RETURN_IF_ERROR(ValidateObjectHandle(h));
   Bytes copy(data.begin(), data.end());
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto [it, inserted] = objects_.try_emplace(KeyOf(h), std::move(copy));
   if (!inserted) {
     return Status::AlreadyExists(DescribeObject(h) + " already exists; refusing to overwrite");
@@ -23,7 +23,7 @@ Status MemoryBackend::Save(const ObjectHandle& h, ByteView data) {
 
 Result<Bytes> MemoryBackend::Load(const ObjectHandle& h, uint64_t offset, uint64_t length) {
   LB_RETURN_IF_ERROR(ValidateObjectHandle(h));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = objects_.find(KeyOf(h));
   if (it == objects_.end()) return Status::NotFound(DescribeObject(h) + " does not exist");
   const Bytes& data = it->second;
@@ -41,7 +41,7 @@ Result<Bytes> MemoryBackend::Load(const ObjectHandle& h, uint64_t offset, uint64
 
 Result<ObjectInfo> MemoryBackend::Stat(const ObjectHandle& h) {
   LB_RETURN_IF_ERROR(ValidateObjectHandle(h));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = objects_.find(KeyOf(h));
   if (it == objects_.end()) return Status::NotFound(DescribeObject(h) + " does not exist");
   return ObjectInfo{it->first.second, it->second.size()};
@@ -51,7 +51,7 @@ Status MemoryBackend::List(ObjectType type, std::string_view prefix,
                            const std::function<Status(const ObjectInfo&)>& fn) {
   std::vector<ObjectInfo> found;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (auto it = objects_.lower_bound({type, std::string(prefix)});
          it != objects_.end() && it->first.first == type && it->first.second.starts_with(prefix);
          ++it) {
@@ -64,7 +64,7 @@ Status MemoryBackend::List(ObjectType type, std::string_view prefix,
 
 Status MemoryBackend::Remove(const ObjectHandle& h) {
   LB_RETURN_IF_ERROR(ValidateObjectHandle(h));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (objects_.erase(KeyOf(h)) == 0) {
     return Status::NotFound(DescribeObject(h) + " does not exist");
   }
@@ -73,13 +73,13 @@ Status MemoryBackend::Remove(const ObjectHandle& h) {
 
 Status MemoryBackend::ReplaceForTesting(const ObjectHandle& h, ByteView data) {
   LB_RETURN_IF_ERROR(ValidateObjectHandle(h));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   objects_[KeyOf(h)] = Bytes(data.begin(), data.end());
   return Status::Ok();
 }
 
 size_t MemoryBackend::ObjectCount() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return objects_.size();
 }
 

@@ -8,11 +8,12 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 
 #include "backend/backend.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat {
 
@@ -43,8 +44,8 @@ class MemoryBackend : public Backend {
   using Key = std::pair<ObjectType, std::string>;
   static Key KeyOf(const ObjectHandle& h);
 
-  mutable std::mutex mu_;
-  std::map<Key, Bytes> objects_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<Key, Bytes> objects_ GUARDED_BY(mu_);
 };
 
 }  // namespace lifeboat

@@ -1,26 +1,26 @@
 #include "backend/open_backend.h"
 
-#include <mutex>
 #include <string_view>
 
 #include "backend/fault_backend.h"
 #include "backend/local_backend.h"
+#include "util/mutex.h"
 
 namespace lifeboat {
 
 namespace {
-std::mutex testing_faults_mu;
-std::optional<FaultOptions> testing_faults;  // GUARDED_BY(testing_faults_mu)
+Mutex testing_faults_mu;
+std::optional<FaultOptions> testing_faults GUARDED_BY(testing_faults_mu);
 }  // namespace
 
 void SetFaultOptionsForTesting(std::optional<FaultOptions> faults) {
-  std::lock_guard lock(testing_faults_mu);
+  MutexLock lock(&testing_faults_mu);
   testing_faults = std::move(faults);
 }
 
 OpenBackendOptions DefaultOpenBackendOptions() {
   OpenBackendOptions options;
-  std::lock_guard lock(testing_faults_mu);
+  MutexLock lock(&testing_faults_mu);
   options.faults = testing_faults;
   return options;
 }

@@ -31,7 +31,7 @@ std::chrono::milliseconds RetryBackend::Delay(int failed_attempt) {
   const double jitter = std::clamp(options_.jitter, 0.0, 1.0);
   double u;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;  // [0, 1)
   }
   double delay = base * (1.0 - jitter * u);

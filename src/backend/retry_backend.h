@@ -21,12 +21,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <string>
 
 #include "backend/backend.h"
 #include "util/context.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat {
 
@@ -92,8 +93,8 @@ class RetryBackend : public Backend {
 
   const std::unique_ptr<Backend> inner_;
   const RetryOptions options_;
-  std::mutex mu_;
-  std::mt19937_64 rng_;  // guarded by mu_
+  Mutex mu_;
+  std::mt19937_64 rng_ GUARDED_BY(mu_);
 };
 
 }  // namespace lifeboat

@@ -22,9 +22,10 @@ bool SharesKeyMaterial(const Repository& a, const Repository& b) {
   const MasterKey& x = a.master_key();
   const MasterKey& y = b.master_key();
   // Non-short-circuit on purpose: the comparison takes the same time whichever key differs.
-  return crypto::ConstantTimeEqual(x.enc.view(), y.enc.view()) &
-         crypto::ConstantTimeEqual(x.id.view(), y.id.view()) &
-         crypto::ConstantTimeEqual(x.chunker.view(), y.chunker.view());
+  const int same = int{crypto::ConstantTimeEqual(x.enc.view(), y.enc.view())} &
+                   int{crypto::ConstantTimeEqual(x.id.view(), y.id.view())} &
+                   int{crypto::ConstantTimeEqual(x.chunker.view(), y.chunker.view())};
+  return same != 0;
 }
 
 namespace {
@@ -436,7 +437,8 @@ std::optional<Id> CopyRun::MapParent(const Snapshot& s) const {
 // older one of the same host and paths — as (its source root tree, its target root tree).
 std::optional<TreePair> CopyRun::FindEarlierCopy(size_t index) {
   const auto& [id, s] = source_snapshots_[index];
-  auto usable = [&](size_t i) -> std::optional<TreePair> {
+  // id named by an init-capture: clang before 16 cannot capture structured bindings.
+  auto usable = [&, &id = id](size_t i) -> std::optional<TreePair> {
     const auto& [pid, p] = source_snapshots_[i];
     if (pid == id) return std::nullopt;
     auto t = target_by_identity_.find(p.Identity(pid));

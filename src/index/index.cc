@@ -22,7 +22,7 @@ uint32_t MasterIndex::PackNumber(const Id& pack) {
 }
 
 void MasterIndex::AddPack(const Id& pack, const std::vector<PackedBlob>& blobs) {
-  std::unique_lock lock(mu_);
+  WriterMutexLock lock(&mu_);
   uint32_t number = PackNumber(pack);
   for (const auto& b : blobs) {
     if (FindSorted(b.type, b.id)) continue;
@@ -49,7 +49,7 @@ BlobLocation MasterIndex::ToLocation(const Entry& e) const {
 }
 
 std::optional<BlobLocation> MasterIndex::Find(BlobType type, const Id& id) const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   if (const Entry* e = FindSorted(type, id)) return ToLocation(*e);
   if (overlay_.empty()) return std::nullopt;
   auto it = overlay_.find(Key{id, type});
@@ -58,7 +58,7 @@ std::optional<BlobLocation> MasterIndex::Find(BlobType type, const Id& id) const
 }
 
 void MasterIndex::BulkAdd(const Id& pack, const std::vector<PackedBlob>& blobs) {
-  std::unique_lock lock(mu_);
+  WriterMutexLock lock(&mu_);
   uint32_t number = PackNumber(pack);
   for (const auto& b : blobs) {
     if (bulk_.empty() || bulk_.back().size() == kBulkBlock) {
@@ -71,7 +71,7 @@ void MasterIndex::BulkAdd(const Id& pack, const std::vector<PackedBlob>& blobs) 
 }
 
 void MasterIndex::Compact() {
-  std::unique_lock lock(mu_);
+  WriterMutexLock lock(&mu_);
   if (overlay_.empty() && bulk_.empty()) return;
   size_t total = sorted_.size() + overlay_.size();
   for (const auto& block : bulk_) total += block.size();
@@ -108,19 +108,19 @@ void MasterIndex::RebuildDirectory() {
 }
 
 size_t MasterIndex::blob_count() const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   size_t bulk = 0;
   for (const auto& block : bulk_) bulk += block.size();
   return sorted_.size() + overlay_.size() + bulk;
 }
 
 size_t MasterIndex::pack_count() const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   return packs_.size();
 }
 
 size_t MasterIndex::MemoryUsage() const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   size_t bulk = 0;
   for (const auto& block : bulk_) bulk += block.capacity() * sizeof(Entry);
   return bulk + sorted_.capacity() * sizeof(Entry) + directory_.capacity() * sizeof(uint32_t) +
@@ -131,10 +131,11 @@ size_t MasterIndex::MemoryUsage() const {
 
 void MasterIndex::ForEach(
     const std::function<void(const Id& pack, const PackedBlob& blob)>& fn) const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
+  const std::vector<Id>* packs = &packs_;  // the lambda runs here, under the lock
   auto emit = [&](const Entry& e) {
     PackedBlob b{TypeOf(e), e.id, e.offset, e.stored_length, e.raw_and_type & 0x7fffffffu};
-    fn(packs_[e.pack], b);
+    fn((*packs)[e.pack], b);
   };
   for (const auto& e : sorted_) emit(e);
   for (const auto& [k, e] : overlay_) emit(e);
@@ -143,7 +144,7 @@ void MasterIndex::ForEach(
 }
 
 void MasterIndex::Clear() {
-  std::unique_lock lock(mu_);
+  WriterMutexLock lock(&mu_);
   sorted_ = {};
   overlay_ = {};
   bulk_ = {};
@@ -153,31 +154,32 @@ void MasterIndex::Clear() {
 }
 
 std::optional<size_t> MasterIndex::Position(BlobType type, const Id& id) const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   const Entry* e = FindSorted(type, id);
   if (!e) return std::nullopt;
   return static_cast<size_t>(e - sorted_.data());
 }
 
 BlobLocation MasterIndex::AtPosition(size_t position) const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   return ToLocation(sorted_[position]);
 }
 
 Id MasterIndex::IdAtPosition(size_t position) const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   return sorted_[position].id;
 }
 
 Status MasterIndex::ForEachPack(
     const std::function<Status(const Id& pack, const std::vector<PackedBlob>& blobs)>& fn) const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   // Everything not in sorted_ is copied next to it, so one ordering covers all entries.
   std::vector<Entry> extra;
   for (const auto& [k, e] : overlay_) extra.push_back(e);
   for (const auto& block : bulk_) extra.insert(extra.end(), block.begin(), block.end());
+  const std::vector<Entry>* sorted = &sorted_;  // the lambdas run here, under the lock
   auto at = [&](uint32_t i) -> const Entry& {
-    return i < sorted_.size() ? sorted_[i] : extra[i - sorted_.size()];
+    return i < sorted->size() ? (*sorted)[i] : extra[i - sorted->size()];
   };
   std::vector<uint32_t> order(sorted_.size() + extra.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -201,7 +203,7 @@ Status MasterIndex::ForEachPack(
 }
 
 std::vector<Id> MasterIndex::Packs() const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(&mu_);
   return packs_;
 }
 

@@ -12,13 +12,14 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <shared_mutex>
 #include <unordered_map>
 #include <vector>
 
 #include "pack/pack.h"
 #include "util/id.h"
+#include "util/mutex.h"
 #include "util/status.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat {
 
@@ -101,19 +102,19 @@ class MasterIndex {
   static BlobType TypeOf(const Entry& e) {
     return (e.raw_and_type >> 31) ? BlobType::kTree : BlobType::kData;
   }
-  const Entry* FindSorted(BlobType type, const Id& id) const;  // REQUIRES: mu_ held
-  BlobLocation ToLocation(const Entry& e) const;
-  uint32_t PackNumber(const Id& pack);  // REQUIRES: mu_ held exclusively
-  void RebuildDirectory();              // REQUIRES: mu_ held exclusively
+  const Entry* FindSorted(BlobType type, const Id& id) const REQUIRES_SHARED(mu_);
+  BlobLocation ToLocation(const Entry& e) const REQUIRES_SHARED(mu_);
+  uint32_t PackNumber(const Id& pack) REQUIRES(mu_);
+  void RebuildDirectory() REQUIRES(mu_);
 
-  mutable std::shared_mutex mu_;
-  std::vector<Entry> sorted_;                 // GUARDED_BY(mu_)
-  std::vector<uint32_t> directory_;           // 65537 offsets into sorted_, GUARDED_BY(mu_)
-  std::unordered_map<Key, Entry, KeyHash> overlay_;  // GUARDED_BY(mu_)
-  std::vector<std::vector<Entry>> bulk_;      // blocks of kBulkBlock entries, GUARDED_BY(mu_)
+  mutable SharedMutex mu_;
+  std::vector<Entry> sorted_ GUARDED_BY(mu_);
+  std::vector<uint32_t> directory_ GUARDED_BY(mu_);  // 65537 offsets into sorted_
+  std::unordered_map<Key, Entry, KeyHash> overlay_ GUARDED_BY(mu_);
+  std::vector<std::vector<Entry>> bulk_ GUARDED_BY(mu_);  // blocks of kBulkBlock entries
   static constexpr size_t kBulkBlock = 1 << 16;
-  std::vector<Id> packs_;                     // GUARDED_BY(mu_)
-  std::unordered_map<Id, uint32_t, IdHash> pack_numbers_;  // GUARDED_BY(mu_)
+  std::vector<Id> packs_ GUARDED_BY(mu_);
+  std::unordered_map<Id, uint32_t, IdHash> pack_numbers_ GUARDED_BY(mu_);
 };
 
 // One index file's content.

@@ -17,7 +17,7 @@ BlobSaver::BlobSaver(Repository& repo, BlobSaverOptions options)
 
 BlobSaver::~BlobSaver() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
     // Work not flushed is dropped (see the header): nothing refers to it yet.
     for (Job& job : queue_) {
@@ -26,26 +26,26 @@ BlobSaver::~BlobSaver() {
     queue_.clear();
     queued_bytes_ = 0;
   }
-  work_cv_.notify_all();
+  work_cv_.NotifyAll();
   for (auto& t : threads_) t.join();
 }
 
 void BlobSaver::SetError(const Status& st) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (error_.ok()) error_ = st;
-  space_cv_.notify_all();
+  space_cv_.NotifyAll();
 }
 
 bool BlobSaver::Known(BlobType type, const Id& id) {
   // pending_ first, then the index: a worker adds a blob to the index before erasing it from
   // pending_, so in this order a blob that is in either is always seen in one of them.
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return pending_.count(Key{id, type}) > 0 || index_.Has(type, id);
 }
 
 Result<bool> BlobSaver::Accept(BlobType type, const Id& id) {
   if (index_.Has(type, id)) return false;
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   if (!error_.ok()) return error_;
   // Re-check under the lock: a worker indexes a blob before erasing it from pending_, so a blob
   // is always in at least one of the two. Waiting for queue space releases the lock, so another
@@ -53,7 +53,7 @@ Result<bool> BlobSaver::Accept(BlobType type, const Id& id) {
   for (;;) {
     if (pending_.count(Key{id, type}) || index_.Has(type, id)) return false;
     if (queued_bytes_ < options_.max_queued_bytes) break;
-    space_cv_.wait(lock);
+    space_cv_.Wait(&mu_);
     if (!error_.ok()) return error_;
   }
   pending_.insert(Key{id, type});
@@ -74,11 +74,11 @@ Result<bool> BlobSaver::Save(BlobType type, const Id& id, Bytes plaintext) {
     return true;
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     queued_bytes_ += plaintext.size();
     queue_.push_back(Job{type, id, std::move(plaintext)});
   }
-  work_cv_.notify_one();
+  work_cv_.NotifyOne();
   return true;
 }
 
@@ -90,14 +90,14 @@ Status BlobSaver::SaveUnhashed(BlobType type, Bytes plaintext, Id* id_out,
     return added.status();
   }
   {
-    std::unique_lock lock(mu_);
-    space_cv_.wait(lock, [&] { return !error_.ok() || queued_bytes_ < options_.max_queued_bytes; });
+    MutexLock lock(&mu_);
+    while (error_.ok() && queued_bytes_ >= options_.max_queued_bytes) space_cv_.Wait(&mu_);
     if (!error_.ok()) return error_;
     pending->Add();
     queued_bytes_ += plaintext.size();
     queue_.push_back(Job{type, Id(), std::move(plaintext), id_out, pending});
   }
-  work_cv_.notify_one();
+  work_cv_.NotifyOne();
   return Status::Ok();
 }
 
@@ -117,8 +117,8 @@ void BlobSaver::WorkerLoop() {
   for (;;) {
     Job job;
     {
-      std::unique_lock lock(mu_);
-      work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      MutexLock lock(&mu_);
+      while (!stopping_ && queue_.empty()) work_cv_.Wait(&mu_);
       // Destroyed without Flush(): queued blobs are dropped. Nothing references them yet.
       if (stopping_) return;
       job = std::move(queue_.front());
@@ -128,11 +128,11 @@ void BlobSaver::WorkerLoop() {
       if (!error_.ok()) {  // drain without work after an error
         --active_;
         if (job.pending) job.pending->Done();
-        space_cv_.notify_all();
+        space_cv_.NotifyAll();
         continue;
       }
     }
-    space_cv_.notify_all();
+    space_cv_.NotifyAll();
     // An exception (std::bad_alloc) must not escape the thread (std::terminate): it becomes the
     // saver's error, and a caller waiting for this job's id is told it is done.
     try {
@@ -142,10 +142,10 @@ void BlobSaver::WorkerLoop() {
       SetError(StatusFromCurrentException("the blob saver"));
     }
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       --active_;
     }
-    space_cv_.notify_all();
+    space_cv_.NotifyAll();
   }
 }
 
@@ -156,7 +156,7 @@ void BlobSaver::RunJob(Job& job) {
     bool known;
     {
       // The same check as Accept(): pending_ first, then the index.
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       const Key key{job.id, job.type};
       known = pending_.count(key) > 0 || index_.Has(job.type, job.id);
       if (!known) pending_.insert(key);
@@ -191,7 +191,7 @@ Status BlobSaver::AddToPack(BlobType type, const Id& id, Bytes stored, uint32_t 
   new_stored_bytes_ += stored.size();
   std::unique_ptr<PackWriter> full;
   {
-    std::lock_guard lock(pack_mu_);
+    MutexLock lock(&pack_mu_);
     std::unique_ptr<PackWriter>& writer = writers_[static_cast<size_t>(type)];
     writer->Add(type, id, std::move(stored), raw_length);
     if (writer->bytes() >= repo_.config().pack_size) {
@@ -213,12 +213,12 @@ Status BlobSaver::UploadPack(PackWriter& writer) {
   packs_++;
   index_.AddPack(pack.name, pack.blobs);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (const auto& b : pack.blobs) pending_.erase(Key{b.id, b.type});
   }
   bool write_index;
   {
-    std::lock_guard lock(index_mu_);
+    MutexLock lock(&index_mu_);
     unindexed_.packs.push_back(IndexFile::Pack{pack.name, std::move(pack.blobs)});
     write_index = unindexed_.packs.size() >= options_.packs_per_index;
   }
@@ -234,7 +234,7 @@ Status BlobSaver::UploadPack(PackWriter& writer) {
 Status BlobSaver::WriteIndex(bool all) {
   IndexFile file;
   {
-    std::lock_guard lock(index_mu_);
+    MutexLock lock(&index_mu_);
     if (unindexed_.packs.empty() || (!all && unindexed_.packs.size() < options_.packs_per_index))
       return Status::Ok();
     file.packs = std::move(unindexed_.packs);
@@ -242,33 +242,33 @@ Status BlobSaver::WriteIndex(bool all) {
   }
   Status allowed = options_.before_index_write ? options_.before_index_write() : Status::Ok();
   if (!allowed.ok()) {
-    std::lock_guard lock(index_mu_);
+    MutexLock lock(&index_mu_);
     for (auto& p : file.packs) unindexed_.packs.push_back(std::move(p));
     return allowed;
   }
   auto id = repo_.SaveUnpacked(ObjectType::kIndex, EncodeIndexFile(file));
   if (!id.ok()) {
     // Put the entries back so a later Flush() can retry them.
-    std::lock_guard lock(index_mu_);
+    MutexLock lock(&index_mu_);
     for (auto& p : file.packs) unindexed_.packs.push_back(std::move(p));
     return id.status().WithContext("saving index");
   }
   index_files_++;
-  std::lock_guard lock(index_mu_);
+  MutexLock lock(&index_mu_);
   written_index_files_.push_back(*id);
   return Status::Ok();
 }
 
 Status BlobSaver::Flush() {
   {
-    std::unique_lock lock(mu_);
-    space_cv_.wait(lock, [&] { return (queue_.empty() && active_ == 0); });
+    MutexLock lock(&mu_);
+    while (!queue_.empty() || active_ != 0) space_cv_.Wait(&mu_);
     if (!error_.ok()) return error_;
   }
   // All workers are idle and callers do not Save() during Flush(), so no pack is being filled
   // or stored by anyone else: the open packs are stored here, under the lock all the same.
   {
-    std::lock_guard lock(pack_mu_);
+    MutexLock lock(&pack_mu_);
     for (auto& writer : writers_) {
       Status st = UploadPack(*writer);
       if (!st.ok()) {
@@ -282,7 +282,7 @@ Status BlobSaver::Flush() {
 }
 
 std::vector<Id> BlobSaver::index_files() const {
-  std::lock_guard lock(index_mu_);
+  MutexLock lock(&index_mu_);
   return written_index_files_;
 }
 

@@ -21,10 +21,8 @@
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -33,6 +31,8 @@
 #include "pack/pack.h"
 #include "repository/repository.h"
 #include "util/buffer_pool.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat {
 
@@ -65,23 +65,23 @@ struct BlobSaverOptions {
 // caller waits on it before reading the ids. Thread-safe.
 class PendingIds {
  public:
-  void Add() {
-    std::lock_guard lock(mu_);
+  void Add() EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     ++count_;
   }
-  void Done() {
-    std::lock_guard lock(mu_);
-    if (--count_ == 0) cv_.notify_all();
+  void Done() EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    if (--count_ == 0) cv_.NotifyAll();
   }
-  void Wait() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return count_ == 0; });
+  void Wait() EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    while (count_ != 0) cv_.Wait(&mu_);
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  size_t count_ = 0;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;  // count_ reached zero
+  size_t count_ GUARDED_BY(mu_) = 0;
 };
 
 struct BlobSaverStats {
@@ -130,8 +130,8 @@ class BlobSaver {
 
   BlobSaverStats stats() const;
   // The first error that stopped the saver (sticky), or OK.
-  Status status() {
-    std::lock_guard lock(mu_);
+  Status status() EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     return error_;
   }
   // Blobs up to this size are encoded in the caller's thread by Save().
@@ -156,40 +156,41 @@ class BlobSaver {
     size_t operator()(const Key& k) const { return IdHash()(k.id) ^ static_cast<size_t>(k.type); }
   };
 
-  void WorkerLoop();
+  void WorkerLoop() EXCLUDES(mu_);
   void RunJob(Job& job);  // one queued blob: hash if needed, encode, pack; may throw bad_alloc
-  Status UploadPack(PackWriter& writer);  // finishes, stores, indexes; thread-safe
+  // Finishes, stores and indexes a pack. Thread-safe; takes mu_ and index_mu_.
+  Status UploadPack(PackWriter& writer) EXCLUDES(mu_, index_mu_);
   Status EncodeInline(BlobType type, const Id& id, ByteView plaintext);
   // Adds an encoded blob to the open pack of its type; stores the pack when it is full.
   Status AddToPack(BlobType type, const Id& id, Bytes stored, uint32_t raw_length);
   // Accepts (type, id) into pending_ unless it is known; waits while the queue is full.
-  Result<bool> Accept(BlobType type, const Id& id);
-  Status WriteIndex(bool all);            // writes pending index entries
-  void SetError(const Status& st);
+  Result<bool> Accept(BlobType type, const Id& id) EXCLUDES(mu_);
+  Status WriteIndex(bool all) EXCLUDES(index_mu_);  // writes pending index entries
+  void SetError(const Status& st) EXCLUDES(mu_);
 
   Repository& repo_;
   BlobSaverOptions options_;
   MasterIndex& index_;  // options_.index or repo_.index()
 
-  std::mutex mu_;
-  std::condition_variable work_cv_;   // jobs available or stopping
-  std::condition_variable space_cv_;  // queue has room, or idle
-  std::deque<Job> queue_;             // GUARDED_BY(mu_)
-  size_t queued_bytes_ = 0;           // GUARDED_BY(mu_)
-  size_t active_ = 0;                 // workers encoding a job, GUARDED_BY(mu_)
-  bool stopping_ = false;             // GUARDED_BY(mu_)
-  Status error_;                      // GUARDED_BY(mu_)
-  std::unordered_set<Key, KeyHash> pending_;  // accepted, not yet indexed; GUARDED_BY(mu_)
-  std::vector<std::thread> threads_;
+  Mutex mu_;
+  CondVar work_cv_;   // jobs available or stopping
+  CondVar space_cv_;  // queue has room, or idle
+  std::deque<Job> queue_ GUARDED_BY(mu_);
+  size_t queued_bytes_ GUARDED_BY(mu_) = 0;
+  size_t active_ GUARDED_BY(mu_) = 0;  // workers encoding a job
+  bool stopping_ GUARDED_BY(mu_) = false;
+  Status error_ GUARDED_BY(mu_);
+  std::unordered_set<Key, KeyHash> pending_ GUARDED_BY(mu_);  // accepted, not yet indexed
+  std::vector<std::thread> threads_;  // started by the constructor, joined by the destructor
 
   // The open pack of each blob type (indexed by BlobType), shared by all threads: one pack in
   // memory per type, however many workers (trees and data never share a pack).
-  std::mutex pack_mu_;
-  std::array<std::unique_ptr<PackWriter>, 2> writers_;  // GUARDED_BY(pack_mu_)
+  Mutex pack_mu_;
+  std::array<std::unique_ptr<PackWriter>, 2> writers_ GUARDED_BY(pack_mu_);
 
-  mutable std::mutex index_mu_;
-  IndexFile unindexed_;  // GUARDED_BY(index_mu_)
-  std::vector<Id> written_index_files_;  // GUARDED_BY(index_mu_)
+  mutable Mutex index_mu_;
+  IndexFile unindexed_ GUARDED_BY(index_mu_);
+  std::vector<Id> written_index_files_ GUARDED_BY(index_mu_);
 
   std::atomic<uint64_t> new_blobs_{0}, new_data_blobs_{0}, new_tree_blobs_{0};
   std::atomic<uint64_t> new_raw_bytes_{0}, new_stored_bytes_{0}, packs_{0}, index_files_{0};

@@ -5,11 +5,11 @@
 
 #include <chrono>
 #include <ctime>
-#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "repository/json_fields.h"
 #include "util/json_bytes.h"
+#include "util/mutex.h"
 
 namespace lifeboat {
 
@@ -21,17 +21,17 @@ MasterKey MasterKey::Generate() {
 }
 
 namespace {
-std::mutex kdf_override_mu;
-std::optional<KdfParams> kdf_override;  // GUARDED_BY(kdf_override_mu)
+Mutex kdf_override_mu;
+std::optional<KdfParams> kdf_override GUARDED_BY(kdf_override_mu);
 }  // namespace
 
 KdfParams DefaultKdfParams() {
-  std::lock_guard lock(kdf_override_mu);
+  MutexLock lock(&kdf_override_mu);
   return kdf_override.value_or(KdfParams{});
 }
 
 void SetKdfParamsOverrideForTesting(std::optional<KdfParams> params) {
-  std::lock_guard lock(kdf_override_mu);
+  MutexLock lock(&kdf_override_mu);
   kdf_override = params;
 }
 

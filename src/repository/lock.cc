@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
@@ -12,17 +13,17 @@
 namespace lifeboat {
 
 namespace {
-std::mutex lock_override_mu;
-std::optional<LockOptions> lock_override;  // GUARDED_BY(lock_override_mu)
+Mutex lock_override_mu;
+std::optional<LockOptions> lock_override GUARDED_BY(lock_override_mu);
 }  // namespace
 
 LockOptions DefaultLockOptions() {
-  std::lock_guard lock(lock_override_mu);
+  MutexLock lock(&lock_override_mu);
   return lock_override.value_or(LockOptions{});
 }
 
 void SetLockOptionsOverrideForTesting(std::optional<LockOptions> options) {
-  std::lock_guard lock(lock_override_mu);
+  MutexLock lock(&lock_override_mu);
   lock_override = std::move(options);
 }
 
@@ -165,11 +166,11 @@ Result<std::unique_ptr<RepositoryLock>> RepositoryLock::Acquire(Repository& repo
 }
 
 void RepositoryLock::RefreshLoop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   Clock& clock = *options_.clock;
   int64_t wait_ns = options_.refresh_interval_ns;
   while (!stop_) {
-    if (!clock.WaitUntil(lock, cv_, clock.MonotonicNs() + wait_ns, [&] { return stop_; })) return;
+    if (!clock.WaitUntil(&mu_, &cv_, clock.MonotonicNs() + wait_ns, &stop_)) return;
     std::string old = name_;
     int64_t now = clock.WallNs();
     // A lock that went too long without a refresh (the process was suspended, the clock jumped,
@@ -180,24 +181,24 @@ void RepositoryLock::RefreshLoop() {
               std::to_string((now - last_ok_ns_) / 1000000000) + " s";
       return;
     }
-    lock.unlock();
+    lock.Unlock();
     // If our lock object is gone, someone removed it (`unlock --remove-all`, or they judged it
     // stale): another command may already hold an exclusive lock.
     auto exists = repo_.backend().Stat({ObjectType::kLock, old});
     if (!exists.ok() && exists.status().IsNotFound()) {
-      lock.lock();
+      lock.Lock();
       lost_ = "the repository lock " + old + " was removed by another process";
       return;
     }
     auto id = repo_.SaveUnpacked(ObjectType::kLock, EncodeLock(kind_, now));
-    lock.lock();
+    lock.Lock();
     if (id.ok()) {
       name_ = id->Hex();
       last_ok_ns_ = now;
       wait_ns = options_.refresh_interval_ns;
-      lock.unlock();
+      lock.Unlock();
       repo_.backend().Remove({ObjectType::kLock, old}).IgnoreError();
-      lock.lock();
+      lock.Lock();
     } else {
       wait_ns = options_.retry_interval_ns;
     }
@@ -205,7 +206,7 @@ void RepositoryLock::RefreshLoop() {
 }
 
 Status RepositoryLock::Check() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (released_) return Status::Locked("lock was released");
   if (!lost_.empty()) return Status::Locked(lost_ + "; stopping before committing anything");
   int64_t age = options_.clock->WallNs() - last_ok_ns_;
@@ -218,17 +219,17 @@ Status RepositoryLock::Check() const {
 
 Status RepositoryLock::Release() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (released_) return Status::Ok();
     stop_ = true;
     released_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (refresher_.joinable()) refresher_.join();
   // Read the name only now: a refresh that was in flight may have replaced the lock object.
   std::string name;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     name = name_;
   }
   Status st = repo_.backend().Remove({ObjectType::kLock, name});

@@ -6,10 +6,8 @@
 //   LB_RETURN_IF_ERROR(lock->Check());   // before committing: Locked if the lock was lost
 #pragma once
 
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -17,6 +15,8 @@
 
 #include "repository/repository.h"
 #include "util/clock.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat {
 
@@ -76,13 +76,13 @@ class RepositoryLock {
   Repository& repo_;
   LockKind kind_;
   LockOptions options_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::string name_;           // GUARDED_BY(mu_)
-  int64_t last_ok_ns_;         // GUARDED_BY(mu_)
-  bool stop_ = false;          // GUARDED_BY(mu_)
-  bool released_ = false;      // GUARDED_BY(mu_)
-  std::string lost_;           // why the lock is lost for good; GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  CondVar cv_;  // stop_ was set
+  std::string name_ GUARDED_BY(mu_);
+  int64_t last_ok_ns_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
+  bool released_ GUARDED_BY(mu_) = false;
+  std::string lost_ GUARDED_BY(mu_);  // why the lock is lost for good
   std::thread refresher_;
 };
 

@@ -405,7 +405,8 @@ Result<RetentionPolicy> PolicyFromJson(const nlohmann::json& j) {
       if (!in_range) return bad(key, std::string(want) + "; got " + v.dump());
       p.*r.count = static_cast<int>(v.get<int64_t>());
     }
-    auto duration = [&](Duration* out) -> Status {
+    // key and v named by init-captures: clang before 16 cannot capture structured bindings.
+    auto duration = [&, &key = key, &v = v](Duration* out) -> Status {
       known = true;
       if (!v.is_string())
         return bad(key, "must be a duration string such as \"30d\" or \"1y6m\"; got " +

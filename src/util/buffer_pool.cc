@@ -30,7 +30,7 @@ size_t ReleaseUnusedPages(Bytes& buffer) {
 
 Bytes BufferPool::Take(size_t capacity) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     size_t best = free_.size();
     for (size_t i = 0; i < free_.size(); ++i) {
       size_t have = free_[i].buffer.capacity();
@@ -53,19 +53,19 @@ Bytes BufferPool::Take(size_t capacity) {
 void BufferPool::Give(Bytes buffer) {
   if (buffer.capacity() < kMinPooledCapacity) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (pooled_ + buffer.size() > max_bytes_) return;  // no room: the buffer is freed on return
   }
   const size_t resident = ReleaseUnusedPages(buffer);  // outside the lock: a system call
   buffer.clear();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (pooled_ + resident > max_bytes_) return;
   pooled_ += resident;
   free_.push_back(Entry{std::move(buffer), resident});
 }
 
 size_t BufferPool::pooled_bytes() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return pooled_;
 }
 

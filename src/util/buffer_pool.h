@@ -17,10 +17,11 @@
 #pragma once
 
 #include <cstddef>
-#include <mutex>
 #include <vector>
 
 #include "util/bytes.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat {
 
@@ -48,9 +49,9 @@ class BufferPool {
     size_t resident;  // bytes of the buffer still backed by memory
   };
   const size_t max_bytes_;
-  mutable std::mutex mu_;
-  std::vector<Entry> free_;  // GUARDED_BY(mu_)
-  size_t pooled_ = 0;        // sum of free_[i].resident; GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::vector<Entry> free_ GUARDED_BY(mu_);
+  size_t pooled_ GUARDED_BY(mu_) = 0;  // sum of free_[i].resident
 };
 
 }  // namespace lifeboat

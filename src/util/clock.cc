@@ -19,11 +19,14 @@ class RealClock : public Clock {
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
-  bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                 int64_t deadline_ns, const std::function<bool()>& stop) override {
-    const auto deadline =
-        std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns));
-    return !cv.wait_until(lock, deadline, stop);
+  bool WaitUntil(Mutex* mu, CondVar* cv, int64_t deadline_ns, const bool* stop)
+      REQUIRES(mu) override {
+    while (!*stop) {
+      const int64_t left = deadline_ns - MonotonicNs();
+      if (left <= 0) return true;
+      cv->WaitFor(mu, std::chrono::nanoseconds(left));
+    }
+    return false;
   }
   bool SleepUntil(int64_t deadline_ns, const std::atomic<bool>* cancel) override {
     for (;;) {
@@ -47,63 +50,63 @@ ManualClock::ManualClock(int64_t wall_ns, bool auto_advance)
     : auto_advance_(auto_advance), wall_ns_(wall_ns) {}
 
 int64_t ManualClock::WallNs() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return wall_ns_;
 }
 
 int64_t ManualClock::MonotonicNs() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return monotonic_ns_;
 }
 
 bool ManualClock::SleepUntil(int64_t deadline_ns, const std::atomic<bool>* cancel) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   sleeps_.push_back(std::max<int64_t>(0, deadline_ns - monotonic_ns_));
   if (cancel != nullptr && cancel->load()) return false;
   if (monotonic_ns_ >= deadline_ns) return true;
   if (auto_advance_) {
     wall_ns_ += deadline_ns - monotonic_ns_;
     monotonic_ns_ = deadline_ns;
-    cv_.notify_all();
+    cv_.NotifyAll();
     return true;
   }
   // The cancel flag may be set without a notification (a signal handler): poll it in real time.
   for (;;) {
     if (cancel != nullptr && cancel->load()) return false;
     if (monotonic_ns_ >= deadline_ns) return true;
-    cv_.wait_for(lock, std::chrono::nanoseconds(kCancelPollIntervalNs));
+    cv_.WaitFor(&mu_, std::chrono::nanoseconds(kCancelPollIntervalNs));
   }
 }
 
-bool ManualClock::WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                            int64_t deadline_ns, const std::function<bool()>& stop) {
+bool ManualClock::WaitUntil(Mutex* mu, CondVar* cv,
+                            int64_t deadline_ns, const bool* stop) {
   {
-    std::lock_guard own(mu_);
+    MutexLock own(&mu_);
     sleeps_.push_back(std::max<int64_t>(0, deadline_ns - monotonic_ns_));
   }
-  for (;;) {
-    if (stop()) return false;
+  while (!*stop) {
     if (MonotonicNs() >= deadline_ns) return true;
-    cv.wait_for(lock, std::chrono::milliseconds(2));
+    cv->WaitFor(mu, std::chrono::milliseconds(2));  // Advance does not know the caller's cv
   }
+  return false;
 }
 
 void ManualClock::Advance(int64_t ns) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (ns > 0) {
     wall_ns_ += ns;
     monotonic_ns_ += ns;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 void ManualClock::SetWall(int64_t wall_ns) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   wall_ns_ = wall_ns;
 }
 
 std::vector<int64_t> ManualClock::sleeps() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return sleeps_;
 }
 

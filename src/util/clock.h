@@ -11,11 +11,11 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <functional>
-#include <mutex>
 #include <vector>
+
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat {
 
@@ -32,12 +32,12 @@ class Clock {
   // be set from any thread or a signal handler). Returns true when the deadline was reached,
   // false when cancelled (checked before waiting too: a cancelled wait returns at once).
   virtual bool SleepUntil(int64_t deadline_ns, const std::atomic<bool>* cancel) = 0;
-  // The same for a thread that also waits for a condition guarded by the caller's mutex (a
-  // background refresher that must stop promptly): waits on `cv`, with `lock` held on entry and
-  // on return (released while waiting), until `stop()` is true (returns false) or the deadline is
-  // reached (returns true). The caller notifies `cv` after making stop() true.
-  virtual bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                         int64_t deadline_ns, const std::function<bool()>& stop) = 0;
+  // The same for a thread that also waits for a flag guarded by the caller's mutex (a background
+  // refresher that must stop promptly): waits on `cv` with `mu` held on entry and on return
+  // (released while waiting) until `*stop` is true (returns false) or the deadline is reached
+  // (returns true). The caller sets *stop under `mu` and then notifies `cv`.
+  virtual bool WaitUntil(Mutex* mu, CondVar* cv, int64_t deadline_ns, const bool* stop)
+      REQUIRES(mu) = 0;
 };
 
 // The real clocks (system_clock, steady_clock). SleepUntil notices `cancel` within
@@ -61,8 +61,8 @@ class ManualClock : public Clock {
   // Records the wait; returns when stop() holds (polled every few ms of real time, and at each
   // notification of cv) or Advance moved the time past the deadline. Never auto-advances: a
   // background thread would otherwise spin through time.
-  bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                 int64_t deadline_ns, const std::function<bool()>& stop) override;
+  bool WaitUntil(Mutex* mu, CondVar* cv, int64_t deadline_ns, const bool* stop)
+      REQUIRES(mu) override;
 
   // Moves both clocks forward by ns (>= 0) and wakes sleepers whose deadline passed.
   void Advance(int64_t ns);
@@ -73,11 +73,11 @@ class ManualClock : public Clock {
 
  private:
   const bool auto_advance_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  int64_t wall_ns_;                // guarded by mu_
-  int64_t monotonic_ns_ = 0;       // guarded by mu_
-  std::vector<int64_t> sleeps_;    // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;  // the time moved
+  int64_t wall_ns_ GUARDED_BY(mu_);
+  int64_t monotonic_ns_ GUARDED_BY(mu_) = 0;
+  std::vector<int64_t> sleeps_ GUARDED_BY(mu_);
 };
 
 }  // namespace lifeboat

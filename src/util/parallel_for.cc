@@ -24,7 +24,7 @@ void ParallelForWhile(size_t n, int workers, const std::atomic<bool>* cancel,
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
   std::mutex mu;
-  std::exception_ptr failure;  // GUARDED_BY(mu): the first exception fn threw on a thread
+  std::exception_ptr failure;  // guarded by mu: the first exception fn threw on a thread
   auto run = [&] {
     while (!stop && !IsCancelled(cancel)) {
       size_t i = next.fetch_add(1);
@@ -56,7 +56,7 @@ void ParallelForWhile(size_t n, int workers, const std::atomic<bool>* cancel,
 
 Status ParallelForUntilError(size_t n, int workers, const std::function<Status(size_t)>& fn) {
   std::mutex mu;
-  Status first_error;  // GUARDED_BY(mu)
+  Status first_error;  // guarded by mu
   try {
     ParallelForWhile(n, workers, /*cancel=*/nullptr, [&](size_t i) {
       Status st = fn(i);

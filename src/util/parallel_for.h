@@ -19,6 +19,11 @@
 // Order: indices are handed out in increasing order and each at most once, so the indices that
 // ran always form a prefix [0, m) of [0, n), m == n unless the loop stopped early.
 //
+// ParallelFor or ThreadPool (thread_pool.h): ParallelFor is for n items known up front, each
+// thread pulling the next index, with no queue and no task objects, and an exception rethrown on
+// the caller's thread; ThreadPool is for tasks found as the caller goes (a directory walk) that
+// must wait in a bounded queue.
+//
 // Stopping: `cancel` (may be null) is read, and for ParallelForWhile the stop that fn returning
 // false sets, before each index is taken. Calls already running finish; the thread that set the
 // stop or saw it takes no further index, and another thread that checked just before the stop may

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "util/address_space_limit_for_test.h"
+#include "util/mutex.h"
 #include "util/thread_start.h"
 
 #include <gtest/gtest.h>
@@ -33,12 +34,12 @@ class Visits {
 
   void Record(size_t i) {
     counts_.at(i).fetch_add(1);
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     threads_.insert(std::this_thread::get_id());
   }
   int Count(size_t i) const { return counts_[i].load(); }
   std::set<std::thread::id> Threads() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     return threads_;
   }
   // Fails unless the indices visited are exactly [0, m), each once; returns m.
@@ -52,8 +53,8 @@ class Visits {
 
  private:
   std::vector<std::atomic<int>> counts_;
-  mutable std::mutex mu_;
-  std::set<std::thread::id> threads_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::set<std::thread::id> threads_ GUARDED_BY(mu_);
 };
 
 // Watches a loop over an effectively unbounded range that one call (the stopper, at index

@@ -151,15 +151,15 @@ Subprocess::~Subprocess() {
 }
 
 void Subprocess::Stop(Status why) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (stop_requested_ || reaped_) return;
   stop_requested_ = true;
   stop_reason_ = std::move(why);
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 void Subprocess::Watch() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   std::optional<Clock::time_point> term_sent;
   bool kill_sent = false;
   for (;;) {
@@ -176,7 +176,7 @@ void Subprocess::Watch() {
       }
       wait_status_ = ws;
       reaped_ = true;
-      cv_.notify_all();
+      cv_.NotifyAll();
       return;
     }
     Clock::time_point now = Clock::now();
@@ -206,7 +206,11 @@ void Subprocess::Watch() {
       ::kill(-pid_, SIGKILL);
       kill_sent = true;
     }
-    cv_.wait_for(lock, milliseconds(10), [&] { return stop_requested_ && !term_sent; });
+    // A 10 ms tick, cut short by a stop to act on.
+    const Clock::time_point tick_end = now + milliseconds(10);
+    for (Clock::time_point t = Clock::now(); !(stop_requested_ && !term_sent) && t < tick_end;
+         t = Clock::now())
+      cv_.WaitFor(&mu_, tick_end - t);
   }
 }
 
@@ -220,7 +224,7 @@ Status Subprocess::Wait() {
     stdout_fd_ = -1;
   }
   if (watchdog_.joinable()) watchdog_.join();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (!stop_reason_.ok()) return stop_reason_;
   int ws = wait_status_;
   if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) return Status::Ok();
@@ -247,7 +251,7 @@ Result<std::string> Subprocess::CaptureAndWait() {
     if (ready <= 0) {
       // The group is gone but the pipe is still open: something that left the group holds it.
       // Give it a second to finish writing, then stop reading.
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (reaped_ && !reaped_at) reaped_at = Clock::now();
       if (reaped_at && Clock::now() - *reaped_at > milliseconds(1000)) break;
       continue;

@@ -34,15 +34,15 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "util/mutex.h"
 #include "util/status.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat {
 
@@ -124,12 +124,12 @@ class Subprocess {
   int stdout_fd_;
   const std::chrono::steady_clock::time_point start_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  Status stop_reason_;  // why the group is being stopped; GUARDED_BY(mu_)
-  bool stop_requested_ = false;  // GUARDED_BY(mu_)
-  bool reaped_ = false;  // GUARDED_BY(mu_)
-  int wait_status_ = 0;  // valid once reaped_; GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;  // a stop was requested, or the child was reaped
+  Status stop_reason_ GUARDED_BY(mu_);  // why the group is being stopped
+  bool stop_requested_ GUARDED_BY(mu_) = false;
+  bool reaped_ GUARDED_BY(mu_) = false;
+  int wait_status_ GUARDED_BY(mu_) = 0;  // valid once reaped_
   std::thread watchdog_;
 };
 

@@ -6,7 +6,7 @@
 //   StartThreads(&threads, 4, [this] { Loop(); });   // 0..4 started; with 0, run jobs inline
 //   try { job(); } catch (...) { Fail(StatusFromCurrentException("a restore job")); }
 //
-// Used by ParallelFor, the backup's JobPool, the BlobSaver and the restorer's TaskPool.
+// Used by ThreadPool, ProgressReporter, ParallelFor and the BlobSaver.
 #pragma once
 
 #include <functional>

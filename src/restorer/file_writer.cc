@@ -1,0 +1,286 @@
+// Regular files: a file's content is cut into jobs of consecutive blobs that the pool's threads
+// write with pwrite; the last job to finish completes the file (size, metadata, close; removed
+// when anything failed) and makes the hardlinks that waited for it.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "restorer/restorer_internal.h"
+#include "restorer/sparse_write.h"
+
+namespace lifeboat::restore {
+namespace {
+
+
+// Writes [offset, offset + length) of a restored file to disk and drops it from the page cache,
+// so that restoring a large file does not fill memory with dirty pages and the next writes reuse
+// these pages instead of fresh ones (which cost several times more, above all in virtual
+// machines). Not a durability promise: metadata and the device cache are not flushed. A write-back
+// error is returned (the file is then reported and removed); filesystems without
+// sync_file_range are left to the kernel.
+Status WriteThrough(int fd, uint64_t offset, uint64_t length) {
+  if (::sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(length),
+                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                            SYNC_FILE_RANGE_WAIT_AFTER) != 0) {
+    if (errno == EINVAL || errno == ENOSYS || errno == ESPIPE) return Status::Ok();
+    return PosixError("writing back bytes " + std::to_string(offset) + "-" +
+                      std::to_string(offset + length));
+  }
+  (void)::posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(length),
+                        POSIX_FADV_DONTNEED);  // a hint; the data is on disk either way
+  return Status::Ok();
+}
+
+}  // namespace
+
+void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
+  const LayoutEntry& e = plan_.entries[i];
+  auto give_up = [&](const Status& st) {
+    AddError(e.snap_path, st.message());
+    states_[i] = kFailed;
+    files_done_++;
+    bytes_done_ += e.node.size;
+  };
+  auto locs = LocateContent(repo_, e.node);
+  if (!locs.ok()) return give_up(locs.status());  // nothing created
+
+  auto w = std::make_shared<FileWork>();
+  w->entry = i;
+  w->dir = dir;
+  w->locs = std::move(*locs);
+  w->offsets.reserve(w->locs.size());
+  for (const auto& l : w->locs) {
+    w->offsets.push_back(w->size);
+    w->size += l.raw_length;
+  }
+  if (w->size != e.node.size)
+    AddWarning(e.snap_path, "the snapshot records " + std::to_string(e.node.size) +
+                                " bytes but the content has " + std::to_string(w->size) +
+                                "; restoring the content");
+
+  auto made = CreateReplacing(dir->get(), e.node.name, [&] {
+    auto create = [&] {
+      return ::openat(dir->get(), e.node.name.c_str(),
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    };
+    w->fd = FileDescriptor(create());
+    if (!w->fd.valid() && OutOfDescriptors(errno)) {
+      FreeDescriptors();
+      w->fd = FileDescriptor(create());
+    }
+    return w->fd.valid() ? 0 : -1;
+  });
+  if (!made.ok()) return give_up(made.status());
+  if (*made == Made::kSkipped) {
+    skipped_++;
+    states_[i] = kSkipped;
+    files_done_++;
+    bytes_done_ += e.node.size;
+    return;
+  }
+  if (e.has_links) {
+    link_targets_[i] = w;
+    if (++link_dirs_held_ > budget_.dirs) ReleaseLinkDirs();
+  }
+
+  // Jobs of consecutive blobs covering about kJobBytes each.
+  std::vector<std::pair<size_t, size_t>> jobs;
+  for (size_t b = 0; b < w->locs.size();) {
+    size_t end = b;
+    uint64_t bytes = 0;
+    while (end < w->locs.size() && (end == b || bytes < kJobBytes))
+      bytes += w->locs[end++].raw_length;
+    jobs.emplace_back(b, end);
+    b = end;
+  }
+  if (jobs.empty()) return FinishFile(w);
+  w->jobs_left = jobs.size();
+  for (auto [b, end] : jobs) pool_->Submit([this, w, b = b, end = end] { RunJob(w, b, end); });
+}
+
+void Restorer::RunJob(const std::shared_ptr<FileWork>& w, size_t begin, size_t end) {
+  Status st;
+  for (size_t k = begin; k < end && st.ok() && !w->failed; ++k) {
+    st = Cancelled() ? Status::Cancelled("interrupted") : WriteBlob(*w, k);
+  }
+  if (st.ok() && !w->failed && w->size >= kWriteThroughBytes) {
+    const uint64_t from = w->offsets[begin];
+    const uint64_t to = end < w->offsets.size() ? w->offsets[end] : w->size;
+    st = WriteThrough(w->fd.get(), from, to - from);
+  }
+  if (!st.ok()) {
+    MutexLock l(&w->mu);
+    if (w->error.ok()) w->error = st;
+    w->failed = true;
+  }
+  uint64_t bytes = 0;
+  for (size_t k = begin; k < end; ++k) bytes += w->locs[k].raw_length;
+  bytes_done_ += bytes;
+  if (--w->jobs_left == 0) FinishFile(w);
+}
+
+Status Restorer::WriteBlob(FileWork& w, size_t k) {
+  const Id& id = plan_.entries[w.entry].node.content[k];
+  {
+    MutexLock l(&zero_mu_);
+    if (zero_blobs_.count(id)) return Status::Ok();  // a hole
+  }
+  std::shared_ptr<const Bytes> data = cache_.Get(id);
+  if (!data) {
+    auto loaded = repo_.LoadBlobAt(w.locs[k], id);
+    if (!loaded.ok()) return loaded.status();
+    if (IsAllZero(loaded->data(), loaded->size())) {
+      MutexLock l(&zero_mu_);
+      zero_blobs_.insert(id);
+      return Status::Ok();
+    }
+    data = std::make_shared<const Bytes>(std::move(*loaded));
+    cache_.Put(id, data);
+  }
+  return WriteSkippingZeroBlocks(w.fd.get(), *data, w.offsets[k], hole_block_,
+                                 "blob " + id.Hex() + " at offset " + std::to_string(w.offsets[k]));
+}
+
+void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
+  const LayoutEntry& e = plan_.entries[w->entry];
+  // Our own reference: once `done` is set, the main thread may drop w->dir (ReleaseLinkDirs).
+  const std::shared_ptr<FileDescriptor> dir = w->dir;
+  Status st;
+  {
+    MutexLock l(&w->mu);
+    st = w->error;
+  }
+  if (st.ok() && ::ftruncate(w->fd.get(), static_cast<off_t>(w->size)) != 0)
+    st = PosixError("truncate to " + std::to_string(w->size) + " bytes");
+  if (st.ok()) {
+    ApplyMetadata(e, w->fd.get(), -1);
+    st = w->fd.Close("restored file");
+  }
+  if (!st.ok()) {
+    w->fd = FileDescriptor();  // close
+    // Never leave an incomplete file that looks restored.
+    if (::unlinkat(dir->get(), e.node.name.c_str(), 0) != 0 && errno != ENOENT)
+      st = st.WithContext("could not remove the incomplete file (" +
+                          std::string(std::strerror(errno)) + ")");
+    // An interrupted file is not an error of its own: the restore reports the interrupt.
+    if (st.code() != StatusCode::kCancelled)
+      AddError(e.snap_path, "file not restored: " + st.message());
+    states_[w->entry] = kFailed;
+  } else {
+    files_++;
+    bytes_ += w->size;
+    states_[w->entry] = kDone;
+  }
+  files_done_++;
+  w->locs.clear();
+  w->locs.shrink_to_fit();
+  w->offsets.clear();
+  w->offsets.shrink_to_fit();
+
+  std::vector<PendingLink> links;
+  {
+    MutexLock l(&w->mu);
+    w->done = true;
+    w->ok = st.ok();
+    links.swap(w->links);
+  }
+  for (const auto& link : links) {
+    if (st.ok()) {
+      MakeLink(*w, dir->get(), link.entry, link.dir->get());
+    } else {
+      if (st.code() != StatusCode::kCancelled)
+        AddError(plan_.entries[link.entry].snap_path,
+                 "hardlink not restored: its file " + e.snap_path + " failed");
+      states_[link.entry] = kFailed;
+    }
+  }
+}
+
+void Restorer::LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
+  const LayoutEntry& e = plan_.entries[i];
+  const size_t p = static_cast<size_t>(e.primary);
+  auto it = link_targets_.find(p);
+  if (it == link_targets_.end()) {
+    if (states_[p] == kSkipped) {
+      skipped_++;
+      states_[i] = kSkipped;
+    } else {
+      AddError(e.snap_path, "hardlink not restored: its file " + plan_.entries[p].snap_path +
+                                " was not restored");
+      states_[i] = kFailed;
+    }
+    return;
+  }
+  FileWork& w = *it->second;
+  bool ok;
+  std::shared_ptr<FileDescriptor> from_dir;
+  {
+    MutexLock l(&w.mu);
+    if (!w.done) {
+      w.links.push_back({i, dir});
+      return;
+    }
+    ok = w.ok;
+    from_dir = w.dir;
+  }
+  if (ok && !from_dir) {  // released: reopen the file's directory from the target
+    const std::string from_rel = ParentRel(plan_.entries[p].rel);
+    auto reopened = OpenDirBeneath(root_fd_.get(), from_rel);
+    if (!reopened.ok()) {
+      FreeDescriptors();
+      reopened = OpenDirBeneath(root_fd_.get(), from_rel);
+    }
+    if (!reopened.ok()) {
+      AddError(e.snap_path, "hardlink to " + plan_.entries[p].snap_path +
+                                " not created: " + reopened.status().message());
+      states_[i] = kFailed;
+      return;
+    }
+    from_dir = std::make_shared<FileDescriptor>(std::move(*reopened));
+  }
+  if (ok) {
+    MakeLink(w, from_dir->get(), i, dir->get());
+  } else {
+    AddError(e.snap_path,
+             "hardlink not restored: its file " + plan_.entries[p].snap_path + " failed");
+    states_[i] = kFailed;
+  }
+}
+
+void Restorer::MakeLink(const FileWork& w, int from_dirfd, size_t i, int dirfd) {
+  const LayoutEntry& e = plan_.entries[i];
+  const std::string& from = plan_.entries[w.entry].node.name;
+  auto made = CreateReplacing(dirfd, e.node.name, [&] {
+    return ::linkat(from_dirfd, from.c_str(), dirfd, e.node.name.c_str(), 0);
+  });
+  if (!made.ok()) {
+    AddError(e.snap_path, "hardlink to " + plan_.entries[w.entry].snap_path +
+                              " not created: " + made.status().message());
+    states_[i] = kFailed;
+  } else if (*made == Made::kSkipped) {
+    skipped_++;
+    states_[i] = kSkipped;
+  } else {
+    hardlinks_++;
+    states_[i] = kDone;
+  }
+}
+
+void Restorer::ReleaseLinkDirs() {
+  link_dirs_held_ = 0;
+  for (auto& [entry, w] : link_targets_) {
+    MutexLock l(&w->mu);
+    if (w->done) {
+      w->dir.reset();
+    } else if (w->dir) {
+      link_dirs_held_++;
+    }
+  }
+}
+
+}  // namespace lifeboat::restore

@@ -1,0 +1,206 @@
+// The restorer's internals, shared by the files that each do one part of a restore:
+//   restorer.cc        RestoreTree, the walk over the plan, directories and special files
+//   file_writer.cc     regular files: content jobs on the pool, completion, their hardlinks
+//   metadata.cc        ownership, mode, xattrs, times; directories' metadata at the end
+//   verify.cc          re-reading restored files (RestoreOptions::verify, VerifyRestored)
+// Not part of the library's API (restorer.h is).
+#pragma once
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "repository/repository.h"
+#include "restorer/blob_cache.h"
+#include "restorer/dir_chain.h"
+#include "restorer/restore_layout.h"
+#include "restorer/restorer.h"
+#include "util/file_io.h"
+#include "util/parallel_for.h"
+#include "util/mutex.h"
+#include "util/status.h"
+#include "util/thread_annotations.h"
+#include "util/thread_pool.h"
+
+namespace lifeboat::restore {
+
+constexpr uint64_t kJobBytes = 4u << 20;   // one content job covers about this many bytes
+constexpr size_t kCacheBytes = 16u << 20;  // LRU cache of recently loaded blobs (>= 2 max-size blobs)
+// Files at least this large are written through (WriteThrough) job by job.
+constexpr uint64_t kWriteThroughBytes = 16u << 20;
+
+inline bool RunningAsRoot() { return ::geteuid() == 0; }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers shared by restore and verify (restorer.cc unless said otherwise).
+
+// RestoreOptions::workers, or the number of cores.
+int WorkerCount(const RestoreOptions& o);
+
+// The pool for content and verification jobs.
+ThreadPoolOptions PoolOptions(int workers, size_t queue);
+
+// Locations of a file's blobs, in order. NotFound naming the first blob the index lacks.
+Result<std::vector<BlobLocation>> LocateContent(Repository& repo, const Node& node);
+
+// Re-reads the restored file of `e` below `root_fd` and compares its blob ids with the snapshot.
+// Cancelled when `cancel` is set (checked before each blob). In verify.cc.
+Status VerifyFile(Repository& repo, int root_fd, const LayoutEntry& e,
+                  const std::atomic<bool>* cancel);
+
+// How many threads, queued jobs and open directories the descriptors left allow. Each worker
+// may hold a pack file while it reads; each file being written holds its descriptor and may hold
+// its directory's; a reopened directory needs two while it is opened. The defaults (cores, 4 jobs
+// per worker) apply whenever the limit is not tiny; under `ulimit -n 16` this is one worker, one
+// queued job and two open directories.
+struct DescriptorBudget {
+  int workers;
+  size_t queue;
+  size_t dirs;
+};
+
+DescriptorBudget BudgetDescriptors(int workers);
+
+// ---------------------------------------------------------------------------------------------
+// The restore itself.
+
+enum EntryState : uint8_t { kPending = 0, kDone, kFailed, kSkipped };
+
+class Restorer {
+ public:
+  Restorer(Repository& repo, const RestoreOptions& options, RestoreLayout plan)
+      : repo_(repo),
+        opt_(options),
+        plan_(std::move(plan)),
+        root_(RunningAsRoot()),
+        states_(plan_.entries.size()),
+        cache_(kCacheBytes) {
+    for (auto& e : plan_.errors) AddError(e.path, e.message);
+    for (const auto& e : plan_.entries) {
+      if (e.node.type == NodeType::kFile && e.primary < 0) {
+        files_total_++;
+        bytes_total_ += e.node.size;
+      }
+    }
+  }
+
+  RestoreResult DryRun();
+  Result<RestoreResult> Run();
+
+ private:
+  struct PendingLink {
+    size_t entry;
+    std::shared_ptr<FileDescriptor> dir;
+  };
+  // One regular file being restored; shared by its content jobs.
+  struct FileWork {
+    size_t entry = 0;
+    // The parent directory. Set before the jobs start; once `done`, the main thread may drop it
+    // (ReleaseLinkDirs) under `mu`.
+    std::shared_ptr<FileDescriptor> dir;
+    FileDescriptor fd;                    // written by jobs, closed by Finish
+    std::vector<BlobLocation> locs;
+    std::vector<uint64_t> offsets;
+    uint64_t size = 0;
+    std::atomic<size_t> jobs_left{0};
+    std::atomic<bool> failed{false};
+    Mutex mu;
+    Status error GUARDED_BY(mu);  // first content error
+    bool done GUARDED_BY(mu) = false;
+    bool ok GUARDED_BY(mu) = false;
+    std::vector<PendingLink> links GUARDED_BY(mu);  // names to link once done
+  };
+  enum class Made { kCreated, kSkipped };
+
+  void AddError(const std::string& path, std::string message) EXCLUDES(result_mu_) {
+    MutexLock l(&result_mu_);
+    result_.errors.push_back({path, std::move(message)});
+    error_count_++;
+  }
+  void AddWarning(const std::string& path, std::string message) EXCLUDES(result_mu_) {
+    MutexLock l(&result_mu_);
+    result_.warnings.push_back({path, std::move(message)});
+  }
+  RestoreProgress Progress() const {
+    RestoreProgress p;
+    p.files_total = files_total_;
+    p.bytes_total = bytes_total_;
+    p.files_done = files_done_.load();
+    p.bytes_done = bytes_done_.load();
+    p.errors = error_count_.load();
+    return p;
+  }
+
+  void CreateEntry(size_t i);
+  void CreateDir(size_t i, int dirfd);
+  void StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir);
+  void RunJob(const std::shared_ptr<FileWork>& w, size_t begin, size_t end);
+  Status WriteBlob(FileWork& w, size_t k);
+  void FinishFile(const std::shared_ptr<FileWork>& w);
+  void LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir);
+  // Links entry i (in the directory `dirfd`) to w's file, which is in `from_dirfd`.
+  void MakeLink(const FileWork& w, int from_dirfd, size_t i, int dirfd);
+  // Drops the directory descriptors that finished files with later hardlinks hold (LinkEntry
+  // reopens the directory when it needs it). Main thread.
+  void ReleaseLinkDirs();
+  void CreateSpecial(size_t i, int dirfd);
+  // Runs `create` (returns 0 or -1 with errno); on EEXIST replaces the existing non-directory
+  // when overwrite is set, or reports kSkipped.
+  Result<Made> CreateReplacing(int dirfd, const std::string& name,
+                               const std::function<int()>& create);
+  // Ownership, mode, xattrs, times. Uses `fd` when >= 0, else (dirfd, name) without following.
+  void ApplyMetadata(const LayoutEntry& e, int fd, int dirfd);
+  // Whether ownership of `n` is what the snapshot has after ApplyMetadata's chown step.
+  bool OwnerRestored(const Node& n, int fd, int dirfd, uid_t uid, gid_t gid);
+  void FinishDirs();
+  void VerifyAll(ThreadPool& pool);
+  bool Cancelled() const { return IsCancelled(opt_.cancel); }
+  // After an open failed for lack of descriptors: releases the walk's shallower directories and
+  // waits for the files being written (their descriptors close). Main thread only.
+  void FreeDescriptors() {
+    if (chain_) chain_->ReleaseAllButDeepest();
+    if (pool_) pool_->Wait();
+    ReleaseLinkDirs();
+  }
+  // The directory `e` is created in (the walk's level e.depth - 1), reopened if it was released;
+  // null when it was not restored or cannot be reopened (then an error names `e`).
+  std::shared_ptr<FileDescriptor> ParentDir(const LayoutEntry& e);
+
+  Repository& repo_;
+  const RestoreOptions& opt_;
+  RestoreLayout plan_;
+  const bool root_;
+  std::vector<std::atomic<uint8_t>> states_;  // EntryState per plan entry
+  BlobCache cache_;
+  Mutex zero_mu_;
+  std::unordered_set<Id, IdHash> zero_blobs_ GUARDED_BY(zero_mu_);
+
+  FileDescriptor root_fd_;
+  size_t hole_block_ = 4096;  // zero blocks of this size are left as holes (HoleBlockSize)
+  DescriptorBudget budget_{1, 1, 2};
+  ThreadPool* pool_ = nullptr;
+  DirChain* chain_ = nullptr;  // main thread: the directories the walk is in, by depth
+  std::unordered_map<size_t, std::shared_ptr<FileWork>> link_targets_;  // main thread
+  size_t link_dirs_held_ = 0;  // main thread: link_targets_ that may still hold their directory
+
+  Mutex result_mu_;
+  // Errors and warnings as they come; the counts are set from the counters below at the end.
+  RestoreResult result_ GUARDED_BY(result_mu_);
+  std::atomic<uint64_t> files_{0}, dirs_{0}, other_{0}, bytes_{0}, hardlinks_{0}, skipped_{0},
+      verified_{0}, setid_dropped_{0};
+  Mutex setid_mu_;
+  std::string first_setid_dropped_ GUARDED_BY(setid_mu_);  // named in the warning
+  uint64_t files_total_ = 0, bytes_total_ = 0;
+  std::atomic<uint64_t> files_done_{0}, bytes_done_{0}, error_count_{0};
+};
+
+}  // namespace lifeboat::restore

@@ -1,0 +1,61 @@
+#include "util/progress_reporter.h"
+
+#include <utility>
+#include <vector>
+
+#include "util/thread_start.h"
+
+namespace lifeboat {
+
+ProgressReporter::ProgressReporter(std::chrono::milliseconds interval,
+                                   std::function<void(bool final)> report)
+    : interval_(interval), report_(std::move(report)) {
+  if (!report_) return;
+  // Progress is optional: when the system starts no thread for it, the work goes on without.
+  std::vector<std::thread> started;
+  StartThreads(&started, 1, [this] { Loop(); });
+  if (!started.empty()) thread_ = std::move(started.front());
+}
+
+ProgressReporter::~ProgressReporter() { Stop(); }
+
+void ProgressReporter::Stop(FinalReport final) {
+  if (!thread_.joinable()) return;
+  {
+    MutexLock lock(&mu_);
+    stop_ = true;
+    final_report_ = final == FinalReport::kYes;
+  }
+  stop_cv_.NotifyAll();
+  thread_.join();
+}
+
+void ProgressReporter::Report(bool final) {
+  try {
+    report_(final);
+  } catch (...) {
+    // Out of memory while reporting: skip this report, not the operation.
+  }
+}
+
+void ProgressReporter::Loop() {
+  const auto interval = interval_.count() > 0 ? interval_ : std::chrono::milliseconds(1);
+  MutexLock lock(&mu_);
+  while (!stop_) {
+    auto next = std::chrono::steady_clock::now() + interval;
+    while (!stop_) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= next) break;
+      stop_cv_.WaitFor(&mu_, next - now);
+    }
+    if (stop_) break;
+    lock.Unlock();  // the report runs holding no lock (the contract in the header)
+    Report(false);
+    lock.Lock();
+  }
+  const bool final = final_report_;
+  lock.Unlock();
+  if (final) Report(true);
+}
+
+}  // namespace lifeboat
