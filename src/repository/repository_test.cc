@@ -25,6 +25,8 @@
 #include "backend/memory_backend.h"
 #include "repository/blob_saver.h"
 #include "repository/lock.h"
+#include "util/json_bytes.h"
+#include "util/status_detail.h"
 
 namespace lifeboat {
 namespace {
@@ -1231,6 +1233,47 @@ TEST_F(LockTest, SharedConflictsWithExclusive) {
   auto excl2 = Acquire(LockKind::kExclusive);
   EXPECT_EQ(excl2.status().code(), StatusCode::kLocked);
   EXPECT_EQ(LockCount(), 1u);
+}
+
+TEST_F(LockTest, ConflictCarriesTheHolderAsData) {
+  // Issue 12: a scheduler decides to wait or to report from the holder's data, not the message.
+  const int64_t written = NowNs() - 90LL * 1000000000;
+  std::string other = WriteForeignLock(/*exclusive=*/true, 4242, "db1", written);
+  ManualClock clock(written + 90LL * 1000000000, /*auto_advance=*/false);
+  LockOptions at;
+  at.clock = &clock;
+  auto excl = Acquire(LockKind::kShared, at);
+  ASSERT_EQ(excl.status().code(), StatusCode::kLocked);
+  const LockConflict* held = excl.status().lock_conflict();
+  ASSERT_NE(held, nullptr) << excl.status().ToString();
+  EXPECT_EQ(held->lock_id, other);
+  EXPECT_EQ(held->hostname, "db1");
+  EXPECT_EQ(held->username, "other");
+  EXPECT_EQ(held->pid, 4242);
+  EXPECT_TRUE(held->exclusive);
+  // The lock file holds the time with nanoseconds (FormatTime), so it comes back exactly.
+  EXPECT_EQ(held->time_ns, written);
+  EXPECT_EQ(held->age_ns, 90LL * 1000000000);
+  EXPECT_EQ(excl.status().damage(), nullptr);
+  EXPECT_EQ(LockCount(), 1u);
+
+  // Our own lock against another of this process: the holder is that lock.
+  ASSERT_TRUE(store_.Remove({ObjectType::kLock, other}).ok());
+  auto shared = Acquire(LockKind::kShared);
+  ASSERT_TRUE(shared.ok()) << shared.status().ToString();
+  auto blocked = Acquire(LockKind::kExclusive);
+  ASSERT_EQ(blocked.status().code(), StatusCode::kLocked);
+  ASSERT_NE(blocked.status().lock_conflict(), nullptr);
+  EXPECT_EQ(blocked.status().lock_conflict()->lock_id, Names(ObjectType::kLock)[0]);
+  EXPECT_EQ(blocked.status().lock_conflict()->pid, static_cast<int64_t>(getpid()));
+  EXPECT_EQ(blocked.status().lock_conflict()->hostname, ToValidUtf8(Hostname()));
+  EXPECT_FALSE(blocked.status().lock_conflict()->exclusive);
+
+  // A lock that is lost is Locked without a holder: nobody else is known to hold it.
+  EXPECT_TRUE((*shared)->Release().ok());
+  Status lost = (*shared)->Check();
+  EXPECT_EQ(lost.code(), StatusCode::kLocked);
+  EXPECT_EQ(lost.lock_conflict(), nullptr);
 }
 
 TEST_F(LockTest, StaleByAge) {
