@@ -754,6 +754,27 @@ TEST_F(RepositoryTest, DamagedPackIsReportedWhenTheBlobIsRead) {
   EXPECT_EQ(blob.status().code(), StatusCode::kCorruption);
   EXPECT_NE(blob.status().message().find(loc->pack.Hex()), std::string::npos);
   EXPECT_NE(blob.status().message().find(id.Hex()), std::string::npos);
+  // Issue 12: the damage is data too (the blob and its pack; the snapshots are the caller's).
+  const Damage* damage = blob.status().damage();
+  ASSERT_NE(damage, nullptr) << blob.status().ToString();
+  EXPECT_EQ(damage->object_type, "data");
+  EXPECT_EQ(damage->object, id.Hex());
+  EXPECT_EQ(damage->pack, loc->pack.Hex());
+  EXPECT_TRUE(damage->snapshots.empty());
+
+  // A missing pack and a blob the index does not know are damage too (NotFound).
+  ASSERT_TRUE(store_.Remove(h).ok());
+  auto gone = repo->LoadBlob(BlobType::kData, id);
+  EXPECT_EQ(gone.status().code(), StatusCode::kNotFound);
+  ASSERT_NE(gone.status().damage(), nullptr) << gone.status().ToString();
+  EXPECT_EQ(gone.status().damage()->pack, loc->pack.Hex());
+  Id unknown = repo->codec().ComputeId(RandomData(10, 2));
+  auto tree = repo->LoadTree(unknown);
+  EXPECT_EQ(tree.status().code(), StatusCode::kNotFound);
+  ASSERT_NE(tree.status().damage(), nullptr);
+  EXPECT_EQ(tree.status().damage()->object_type, "tree");
+  EXPECT_EQ(tree.status().damage()->object, unknown.Hex());
+  EXPECT_EQ(tree.status().damage()->pack, "");
 }
 
 TEST_F(RepositoryTest, SaveUnhashedComputesIdsOnWorkersAndDeduplicates) {
@@ -1042,6 +1063,13 @@ TEST_F(RepositoryTest, DamagedSnapshotIsNamed) {
   EXPECT_EQ(all.status().code(), StatusCode::kCorruption);
   EXPECT_NE(all.status().message().find(id->Hex()), std::string::npos);
   EXPECT_EQ(repo->FindSnapshot(id->Hex().substr(0, 8)).status().code(), StatusCode::kCorruption);
+  // The damaged file, as data: a snapshot file is also the snapshot its damage affects.
+  const Damage* damage = all.status().damage();
+  ASSERT_NE(damage, nullptr) << all.status().ToString();
+  EXPECT_EQ(damage->object_type, "snapshot");
+  EXPECT_EQ(damage->object, id->Hex());
+  EXPECT_EQ(damage->snapshots, std::vector<Id>{*id});
+  ASSERT_NE(repo->FindSnapshot(id->Hex().substr(0, 8)).status().damage(), nullptr);
 }
 
 // Issue 11, item 12: one damaged snapshot file blocked every listing. On request it is skipped
