@@ -68,6 +68,8 @@ class RepositoryLock {
   Status Check() const;
   // Stops refreshing and removes the lock object.
   Status Release();
+  // The kind asked for at Acquire (fixed for the lock's life). Thread-safe.
+  LockKind kind() const { return kind_; }
 
  private:
   RepositoryLock(Repository& repo, LockKind kind, LockOptions options, std::string name,
