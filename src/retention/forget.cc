@@ -23,7 +23,7 @@ Result<std::vector<GroupDecisions>> DecideByIds(Repository& repo, const ForgetRe
   std::vector<std::pair<Id, Snapshot>> named;
   for (const std::string& ref : request.ids) {
     auto found = repo.FindSnapshot(ref, request.filter, damaged);
-    if (!found.ok()) return found.status();
+    if (!found.ok()) return found.status().WithContext("nothing removed");
     bool seen = false;
     for (const auto& e : named) seen = seen || e.first == found->first;
     if (!seen) named.push_back(std::move(*found));
