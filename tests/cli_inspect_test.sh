@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the inspection and housekeeping verbs: ls, diff, stats, cat, key, unlock.
 # Creates a repository in a temporary directory, backs up a generated tree twice (changing it in
-# between) and checks the commands' text and JSON output with grep/awk only.
+# between) and checks the commands' text and JSON output with grep/awk only. Also the --json
+# error details: a lock's holder and a damaged snapshot as data (doc/exit-codes.md).
 #
 #   tests/cli_inspect_test.sh build/release/src/cli/lifeboat
 #
@@ -259,6 +260,13 @@ start_blocker() {
   check "the blocking backup took a lock" wait_for_lock
 }
 start_blocker
+# An exclusive command is refused, and --json names the holder as data (doc/exit-codes.md).
+expect_rc "prune while a backup holds a lock" 11 lb --json prune
+check_has "the holder's pid as data" "$ERR" "\"pid\":$BLOCKER_PID"
+check_has "the holder's lock kind as data" "$ERR" '"exclusive":false'
+check_has "the holder's age as data" "$ERR" '"lock":{"age_seconds":'
+check_has "the holder's lock id as data" "$ERR" \
+  "\"id\":\"$(find "$LIFEBOAT_REPOSITORY/locks" -type f -printf '%f\n' | head -1)\""
 expect_rc "unlock with a live lock" 0 lb --json unlock
 check_has "unlock live" "$OUT" '"kept":1'
 check_has "unlock live" "$OUT" '"removed":[]'
@@ -278,5 +286,16 @@ check "unlock --remove-all left no lock" [ -z "$(ls "$LIFEBOAT_REPOSITORY/locks"
 { kill -9 "$BLOCKER_PID"; wait "$BLOCKER_PID"; } 2>/dev/null
 BLOCKER_PID=""
 exec 3>&-
+
+# --- damage as data -----------------------------------------------------------------------------
+# A damaged snapshot file: --json names it as the damaged object and as the affected snapshot.
+DAMAGED="$(echo damaged | lb --json backup --stdin 2>/dev/null |
+           grep -o '"snapshot_id":"[0-9a-f]*"' | cut -d'"' -f4)"
+check "a snapshot to damage" [ ${#DAMAGED} = 64 ]
+chmod u+w "$LIFEBOAT_REPOSITORY/snapshots/$DAMAGED"
+printf 'x' | dd of="$LIFEBOAT_REPOSITORY/snapshots/$DAMAGED" bs=1 seek=40 conv=notrunc 2>/dev/null
+expect_rc "cat a damaged snapshot" 1 lb --json cat snapshot "$DAMAGED"
+check_has "the damaged object as data" "$ERR" \
+  "\"damage\":{\"object\":\"$DAMAGED\",\"snapshots\":[\"$DAMAGED\"],\"type\":\"snapshot\"}"
 
 lb_test_finish

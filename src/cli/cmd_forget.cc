@@ -2,17 +2,18 @@
 // retention policy (--keep-* flags or --policy FILE) does not keep. Takes the exclusive lock,
 // prints per group what is kept (with the reasons) and what is removed, then removes the snapshot
 // objects; --dry-run prints the same and removes nothing. The data the removed snapshots
-// referenced stays in the repository (reclaiming it is prune's job).
+// referenced stays in the repository (reclaiming it is prune's job). The mechanism is the
+// library's (retention/forget.h: PlanForget, ExecuteForget); this verb parses the flags, prints
+// and runs prune when asked.
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <iostream>
-#include <map>
 #include <optional>
-#include <set>
 
 #include "cli/common.h"
 #include "cli/prune_flags.h"
+#include "retention/forget.h"
 #include "retention/retention.h"
 #include "util/file_io.h"
 
@@ -202,6 +203,51 @@ void PrintGroup(const GroupDecisions& g, bool show_keep) {
   std::cout << "\n";
 }
 
+// Per-snapshot outcome of a removal, as it happens: a failure on stderr (a JSON line with
+// --json), a success with -v.
+void ReportRemoval(const GlobalOptions& g, const Id& id, const Status& st) {
+  if (st.ok()) {
+    if (!g.json && g.verbose > 0) Say(g, "removed snapshot " + id.Short());
+    return;
+  }
+  if (g.json)
+    std::cerr << DumpJson({{"message_type", "error"},
+                           {"code", std::string(StatusCodeName(st.code()))},
+                           {"snapshot", id.Hex()},
+                           {"message", "removing snapshot " + id.Short() + ": " + st.message()}})
+              << std::endl;
+  else
+    std::cerr << "lifeboat: error: removing snapshot " << id.Short() << ": " << st.message()
+              << std::endl;
+}
+
+void PrintResult(const GlobalOptions& g, const retention::ForgetResult& r) {
+  const retention::ForgetPlan& plan = r.plan;
+  if (g.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& gd : plan.groups) {
+      nlohmann::json j = retention::GroupDecisionsToJson(gd);
+      for (auto& e : j["remove"]) {
+        std::optional<Id> id = Id::FromHex(e["id"].get<std::string>());
+        e["removed"] = id && r.WasRemoved(*id);
+        if (const Status* failed = id ? r.FailureOf(*id) : nullptr)
+          e["error"] = failed->message();
+      }
+      out.push_back(std::move(j));
+    }
+    PrintJson(out);
+  } else if (!g.quiet) {
+    std::string kept = plan.by_ids ? "" : ", " + std::to_string(plan.kept()) + " kept";
+    if (plan.dry_run)
+      std::cout << "dry run: would remove " << Plural(plan.to_remove(), "snapshot") << kept
+                << "; nothing was removed" << std::endl;
+    else
+      std::cout << "removed " << Plural(r.removed.size(), "snapshot") << kept
+                << (r.failed.empty() ? "" : ", " + std::to_string(r.failed.size()) + " failed")
+                << std::endl;
+  }
+}
+
 int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
   // Everything about the command line is checked before the repository is opened.
   auto policy = PolicyFromFlags(f);
@@ -226,167 +272,55 @@ int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
 
   auto repo = OpenRepository(g);
   if (!repo.ok()) return ReportError(g, repo.status());
+  // Refused before the lock is taken, as the library would refuse it after.
   if (!f.dry_run)
     if (Status st = (*repo)->CheckNotAppendOnly("forget"); !st.ok()) return ReportError(g, st);
-  auto lock = LockRepository(g, **repo, LockKind::kExclusive);
+  auto lock = LockRepository(g, **repo, LockKind::kExclusive);  // released by its destructor
   if (!lock.ok()) return ReportError(g, lock.status());
-  RepositoryLock* held = lock->get();
-  auto release = [&] {
-    if (held) held->Release().IgnoreError();
-  };
 
-  // What to remove, as groups of decisions.
-  std::vector<GroupDecisions> groups;
-  if (by_ids) {
-    std::vector<std::pair<Id, Snapshot>> named;
-    for (const std::string& ref : f.ids) {
-      std::vector<DamagedSnapshot> damaged;
-      auto found = (*repo)->FindSnapshot(ref, f.filter, &damaged);
-      WarnDamagedSnapshots(g, damaged);
-      if (!found.ok()) {
-        release();
-        return ReportError(g, found.status().WithContext("nothing removed"));
-      }
-      bool seen = false;
-      for (const auto& e : named) seen = seen || e.first == found->first;
-      if (!seen) named.push_back(std::move(*found));
-    }
-    for (auto& sg : retention::GroupSnapshots(std::move(named), retention::GroupBy{})) {
-      GroupDecisions gd;
-      gd.key = std::move(sg.key);
-      for (auto& [id, s] : sg.snapshots) gd.snapshots.push_back({id, std::move(s), false, {}});
-      groups.push_back(std::move(gd));
-    }
-  } else {
-    // A damaged snapshot file is named and left alone: it is neither kept nor removed by the
-    // policy and takes no keep slot, so every readable snapshot the policy keeps is kept.
-    std::vector<DamagedSnapshot> damaged;
-    auto all = (*repo)->ListSnapshots(&damaged);
-    if (!all.ok()) {
-      release();
-      return ReportError(g, all.status());
-    }
-    WarnDamagedSnapshots(g, damaged);
-    std::vector<std::pair<Id, Snapshot>> matching;
-    for (auto& e : *all)
-      if (f.filter.Matches(e.second)) matching.push_back(std::move(e));
-    auto applied = retention::Apply(matching, *policy, NowNs());
-    if (!applied.ok()) {
-      release();
-      return ReportError(g, applied.status());
-    }
-    groups = std::move(*applied);
-  }
+  retention::ForgetRequest request;
+  request.filter = f.filter;
+  request.ids = f.ids;
+  if (!by_ids) request.policy = *policy;
+  request.now_ns = NowNs();
+  request.dry_run = f.dry_run;
+  std::vector<DamagedSnapshot> damaged;
+  auto plan = retention::PlanForget(**repo, lock->get(), request, &damaged);
+  WarnDamagedSnapshots(g, damaged);
+  if (!plan.ok()) return ReportError(g, plan.status());
 
-  size_t to_keep = 0, to_remove = 0;
-  for (const auto& gd : groups) {
-    to_keep += gd.kept();
-    to_remove += gd.removed();
-  }
-  const bool human = !g.json && !g.quiet;
-  if (human) {
+  if (!g.json && !g.quiet) {
     if (!by_ids) std::cout << "Applying policy: " << policy->Describe() << "\n";
-    if (groups.empty()) std::cout << "no snapshots" << (f.filter.hosts.empty() &&
-                                                                f.filter.tags.empty() &&
-                                                                f.filter.paths.empty()
-                                                            ? ""
-                                                            : " match the filters")
-                                  << "\n";
-    for (const auto& gd : groups) PrintGroup(gd, !by_ids);
+    if (plan->groups.empty())
+      std::cout << "no snapshots"
+                << (f.filter.hosts.empty() && f.filter.tags.empty() && f.filter.paths.empty()
+                        ? ""
+                        : " match the filters")
+                << "\n";
+    for (const auto& gd : plan->groups) PrintGroup(gd, !by_ids);
     std::cout << std::flush;
   }
 
   // Remove. A failure is reported and the others continue; a lost lock or an interrupt stops.
-  std::map<Id, std::string> failed;  // id -> error message
-  std::set<Id> removed_ids;
-  size_t removed = 0;
-  Status stopped;
-  if (!f.dry_run) {
-    for (const auto& gd : groups) {
-      for (const auto& d : gd.snapshots) {
-        if (d.keep) continue;
-        if (g_interrupted) {
-          stopped = Status::Cancelled("interrupted; " + Plural(removed, "snapshot") +
-                                      " removed before that");
-          break;
-        }
-        if (held) {
-          Status st = held->Check();
-          if (!st.ok()) {
-            stopped = st.WithContext("stopped after removing " + Plural(removed, "snapshot"));
-            break;
-          }
-        }
-        Status st = (*repo)->backend().Remove({ObjectType::kSnapshot, d.id.Hex()});
-        if (st.ok() || st.IsNotFound()) {  // NotFound: already gone, which is the goal
-          ++removed;
-          removed_ids.insert(d.id);
-          if (!g.json && g.verbose > 0) Say(g, "removed snapshot " + d.id.Short());
-          continue;
-        }
-        failed[d.id] = st.message();
-        if (g.json)
-          std::cerr << DumpJson({{"message_type", "error"},
-                                 {"code", std::string(StatusCodeName(st.code()))},
-                                 {"snapshot", d.id.Hex()},
-                                 {"message", "removing snapshot " + d.id.Short() + ": " +
-                                                 st.message()}})
-                    << std::endl;
-        else
-          std::cerr << "lifeboat: error: removing snapshot " << d.id.Short() << ": "
-                    << st.message() << std::endl;
-      }
-      if (!stopped.ok()) break;
-    }
-  }
-
-  if (g.json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& gd : groups) {
-      nlohmann::json j = retention::GroupDecisionsToJson(gd);
-      for (auto& e : j["remove"]) {
-        std::optional<Id> id = Id::FromHex(e["id"].get<std::string>());
-        e["removed"] = id && removed_ids.count(*id) > 0;
-        auto it = id ? failed.find(*id) : failed.end();
-        if (it != failed.end()) e["error"] = it->second;
-      }
-      out.push_back(std::move(j));
-    }
-    PrintJson(out);
-  } else if (!g.quiet) {
-    std::string kept = by_ids ? "" : ", " + std::to_string(to_keep) + " kept";
-    if (f.dry_run)
-      std::cout << "dry run: would remove " << Plural(to_remove, "snapshot") << kept
-                << "; nothing was removed" << std::endl;
-    else
-      std::cout << "removed " << Plural(removed, "snapshot") << kept
-                << (failed.empty() ? "" : ", " + std::to_string(failed.size()) + " failed")
-                << std::endl;
-  }
-  if (!stopped.ok()) {
-    release();
-    return ReportError(g, stopped);
-  }
-  if (!failed.empty()) {
-    release();
-    return ReportError(g, Status::IOError(Plural(failed.size(), "snapshot") +
+  retention::ForgetOptions options;
+  options.ctx = CliContext();
+  options.on_removal = [&g](const Id& id, const Status& st) { ReportRemoval(g, id, st); };
+  retention::ForgetResult result =
+      retention::ExecuteForget(**repo, lock->get(), std::move(*plan), options);
+  PrintResult(g, result);
+  if (!result.stopped.ok()) return ReportError(g, result.stopped);
+  if (!result.failed.empty())
+    return ReportError(g, Status::IOError(Plural(result.failed.size(), "snapshot") +
                                           " could not be removed (see above); run forget again" +
                                           (f.prune ? " (prune was not run)" : "")));
-  }
-  if (!f.prune) {
-    release();
-    return kExitOk;
-  }
+  if (!f.prune) return kExitOk;
   // Prune under the same exclusive lock. A dry run removed nothing, so prune plans as if the
   // snapshots forget would remove were gone.
-  if (Status st = (*repo)->LoadIndex(); !st.ok()) {
-    release();
-    return ReportError(g, st);
-  }
+  if (Status st = (*repo)->LoadIndex(); !st.ok()) return ReportError(g, st);
   OpenedRepository opened{std::move(*repo), std::move(*lock)};
   std::vector<Id> would_remove;
   if (f.dry_run)
-    for (const auto& gd : groups)
+    for (const auto& gd : result.plan.groups)
       for (const auto& d : gd.snapshots)
         if (!d.keep) would_remove.push_back(d.id);
   return RunPrune(g, opened, f.prune_flags, f.dry_run, std::move(would_remove));

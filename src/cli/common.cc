@@ -15,6 +15,7 @@
 #include "backend/open_backend.h"
 #include "util/file_io.h"
 #include "util/json_bytes.h"
+#include "util/status_detail.h"
 #include "util/units.h"
 
 namespace lifeboat::cli {
@@ -191,6 +192,27 @@ int ExitCodeFor(const Status& st) {
   }
 }
 
+// The typed detail of an error as JSON fields (doc/exit-codes.md, "Error details").
+static void AddErrorDetail(const Status& st, nlohmann::json* j) {
+  if (const LockConflict* held = st.lock_conflict()) {
+    (*j)["lock"] = {{"id", held->lock_id},
+                    {"host", held->hostname},
+                    {"user", held->username},
+                    {"pid", held->pid},
+                    {"exclusive", held->exclusive},
+                    {"time", FormatTime(held->time_ns)},
+                    {"age_seconds", held->age_ns / 1000000000}};
+  }
+  if (const Damage* damage = st.damage()) {
+    nlohmann::json snapshots = nlohmann::json::array();
+    for (const Id& id : damage->snapshots) snapshots.push_back(id.Hex());
+    (*j)["damage"] = {{"type", damage->object_type},
+                      {"object", damage->object},
+                      {"snapshots", std::move(snapshots)}};
+    if (!damage->pack.empty()) (*j)["damage"]["pack"] = damage->pack;
+  }
+}
+
 int ReportError(const GlobalOptions& g, const Status& st) {
   int code = ExitCodeFor(st);
   if (g.json) {
@@ -199,6 +221,7 @@ int ReportError(const GlobalOptions& g, const Status& st) {
                         {"code", std::string(StatusCodeName(st.code()))},
                         {"message", ToValidUtf8(st.message())},
                         {"exit_code", code}};
+    AddErrorDetail(st, &j);
     std::cerr << DumpJson(j) << std::endl;
   } else {
     std::cerr << "lifeboat: error: " << st.message() << std::endl;

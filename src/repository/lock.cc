@@ -9,6 +9,7 @@
 
 #include "repository/json_fields.h"
 #include "util/json_bytes.h"
+#include "util/status_detail.h"
 
 namespace lifeboat {
 
@@ -146,11 +147,22 @@ Result<std::unique_ptr<RepositoryLock>> RepositoryLock::Acquire(Repository& repo
     if (l.name == id.Hex() || l.stale) continue;
     if (kind == LockKind::kExclusive || l.exclusive) {
       repo.backend().Remove({ObjectType::kLock, id.Hex()}).IgnoreError();
+      LockConflict held;
+      held.lock_id = l.name;
+      held.hostname = l.hostname;
+      held.username = l.username;
+      held.pid = l.pid;
+      held.exclusive = l.exclusive;
+      held.time_ns = l.time_ns;
+      const int64_t found_ns = options.clock->WallNs();
+      if (__builtin_sub_overflow(found_ns, l.time_ns, &held.age_ns))  // the time may be anything
+        held.age_ns = l.time_ns < found_ns ? INT64_MAX : INT64_MIN;
       return Status::Locked(
-          "repository is already locked " + std::string(l.exclusive ? "exclusively " : "") + "by " +
-          l.username + "@" + l.hostname + " (pid " + std::to_string(l.pid) + ") since " +
-          FormatTime(l.time_ns) +
-          "; wait for that command to finish, or if it is gone, run `lifeboat unlock`");
+                 "repository is already locked " + std::string(l.exclusive ? "exclusively " : "") +
+                 "by " + l.username + "@" + l.hostname + " (pid " + std::to_string(l.pid) +
+                 ") since " + FormatTime(l.time_ns) +
+                 "; wait for that command to finish, or if it is gone, run `lifeboat unlock`")
+          .WithDetail(std::move(held));
     }
   }
   try {

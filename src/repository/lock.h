@@ -54,7 +54,8 @@ class RepositoryLock {
  public:
   // Writes a lock object and checks for conflicts: any non-stale exclusive lock, or any
   // non-stale lock when `kind` is exclusive. On conflict removes its own lock and returns
-  // Locked naming the holder and saying how to proceed.
+  // Locked naming the holder and saying how to proceed, with the holder as data
+  // (Status::lock_conflict(): host, user, pid, kind, lock time and age by options.now).
   static Result<std::unique_ptr<RepositoryLock>> Acquire(Repository& repo, LockKind kind,
                                                          LockOptions options);
   // Stops refreshing and removes the lock object (errors ignored; the lock goes stale).
@@ -67,6 +68,8 @@ class RepositoryLock {
   Status Check() const;
   // Stops refreshing and removes the lock object.
   Status Release();
+  // The kind asked for at Acquire (fixed for the lock's life). Thread-safe.
+  LockKind kind() const { return kind_; }
 
  private:
   RepositoryLock(Repository& repo, LockKind kind, LockOptions options, std::string name,

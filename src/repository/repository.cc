@@ -9,10 +9,24 @@
 
 #include "repository/json_fields.h"
 #include "util/parallel_for.h"
+#include "util/status_detail.h"
 
 namespace lifeboat {
 
 using nlohmann::json;
+
+// `st` with a Damage detail naming the object (util/status_detail.h). A snapshot file named
+// like a snapshot is the one snapshot its damage affects.
+static Status WithDamage(const Status& st, std::string_view object_type, std::string object,
+                         std::string pack = "") {
+  Damage d;
+  d.object_type = std::string(object_type);
+  if (object_type == "snapshot")
+    if (auto id = Id::FromHex(object)) d.snapshots.push_back(*id);
+  d.object = std::move(object);
+  d.pack = std::move(pack);
+  return st.WithDetail(std::move(d));
+}
 
 static constexpr char kConfigMagic[8] = {'L', 'I', 'F', 'E', 'B', 'O', 'A', 'T'};
 
@@ -318,11 +332,14 @@ Result<Bytes> Repository::LoadUnpacked(ObjectType type, const std::string& name)
     data = backend_->Load({type, name}, 0, 0);
     if (!data.ok()) return data.status().WithContext(what);
     if (HexEncode(crypto::Sha256(*data)) != name)
-      return Status::Corruption(what + " is damaged: its content does not match its name");
+      return WithDamage(
+          Status::Corruption(what + " is damaged: its content does not match its name"),
+          ObjectTypeName(type), name);
   }
   Bytes plain;
   if (!aead_.Open(*data, &plain).ok())
-    return Status::Corruption(what + " is damaged: authentication failed");
+    return WithDamage(Status::Corruption(what + " is damaged: authentication failed"),
+                      ObjectTypeName(type), name);
   return plain;
 }
 
@@ -430,7 +447,13 @@ Result<Bytes> Repository::LoadBlobAt(const BlobLocation& loc, const Id& id) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     Status loaded = backend_->LoadInto({ObjectType::kPack, loc.pack.Hex()}, loc.offset,
                                        loc.stored_length, &stored);
-    if (!loaded.ok()) return loaded.WithContext("blob " + id.Hex() + " in pack " + loc.pack.Hex());
+    if (!loaded.ok()) {
+      loaded = loaded.WithContext("blob " + id.Hex() + " in pack " + loc.pack.Hex());
+      // A missing pack is damage; any other failure (I/O, network) says nothing about the data.
+      if (loaded.IsNotFound())
+        loaded = WithDamage(loaded, BlobTypeName(loc.type), id.Hex(), loc.pack.Hex());
+      return loaded;
+    }
     if (stored.size() != loc.stored_length) {
       st = Status::Corruption("blob " + id.Hex() + " in pack " + loc.pack.Hex() + ": short read");
       continue;
@@ -441,21 +464,29 @@ Result<Bytes> Repository::LoadBlobAt(const BlobLocation& loc, const Id& id) {
     st = st.WithContext("pack " + loc.pack.Hex());
     // A second read tells damage in transit (gone on re-read) from damage at rest (stays).
   }
+  if (st.IsCorruption()) st = WithDamage(st, BlobTypeName(loc.type), id.Hex(), loc.pack.Hex());
   return st;
 }
 
 Result<Bytes> Repository::LoadBlob(BlobType type, const Id& id) {
   auto loc = index_.Find(type, id);
   if (!loc)
-    return Status::NotFound(std::string(BlobTypeName(type)) + " blob " + id.Hex() +
-                            " is not in the index (data missing; run `lifeboat check`)");
+    return WithDamage(
+        Status::NotFound(std::string(BlobTypeName(type)) + " blob " + id.Hex() +
+                         " is not in the index (data missing; run `lifeboat check`)"),
+        BlobTypeName(type), id.Hex());
   return LoadBlobAt(*loc, id);
 }
 
 Result<Tree> Repository::LoadTree(const Id& id) {
   LB_ASSIGN_OR_RETURN(Bytes data, LoadBlob(BlobType::kTree, id));
   auto tree = DecodeTree(data);
-  if (!tree.ok()) return tree.status().WithContext("tree " + id.Hex());
+  if (!tree.ok()) {
+    Status st = tree.status().WithContext("tree " + id.Hex());
+    if (!st.IsCorruption()) return st;
+    auto loc = index_.Find(BlobType::kTree, id);
+    return WithDamage(st, "tree", id.Hex(), loc ? loc->pack.Hex() : "");
+  }
   return tree;
 }
 
@@ -466,7 +497,10 @@ Result<Id> Repository::SaveSnapshot(const Snapshot& s) {
 Result<Snapshot> Repository::LoadSnapshot(const Id& id) {
   LB_ASSIGN_OR_RETURN(Bytes plain, LoadUnpacked(ObjectType::kSnapshot, id.Hex()));
   auto s = DecodeSnapshot(plain);
-  if (!s.ok()) return s.status().WithContext("snapshot " + id.Hex());
+  if (!s.ok()) {
+    Status st = s.status().WithContext("snapshot " + id.Hex());
+    return st.IsCorruption() ? WithDamage(st, "snapshot", id.Hex()) : st;
+  }
   return s;
 }
 
@@ -479,7 +513,8 @@ Result<std::vector<std::pair<Id, Snapshot>>> Repository::ListSnapshots(
       ids.push_back(*id);
       return Status::Ok();
     }
-    Status bad = Status::Corruption("snapshot object with a bad name: " + info.name);
+    Status bad = WithDamage(Status::Corruption("snapshot object with a bad name: " + info.name),
+                            "snapshot", info.name);
     if (!damaged) return bad;
     damaged->push_back(DamagedSnapshot{info.name, bad});
     return Status::Ok();
@@ -533,7 +568,9 @@ Result<std::pair<Id, Snapshot>> Repository::FindSnapshot(std::string_view ref,
                                    std::to_string(matches.size()) +
                                    " snapshots match); give more characters");
   auto id = Id::FromHex(matches[0]);
-  if (!id) return Status::Corruption("snapshot object with a bad name: " + matches[0]);
+  if (!id)
+    return WithDamage(Status::Corruption("snapshot object with a bad name: " + matches[0]),
+                      "snapshot", matches[0]);
   LB_ASSIGN_OR_RETURN(Snapshot s, LoadSnapshot(*id));
   return std::make_pair(*id, std::move(s));
 }

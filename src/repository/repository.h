@@ -138,11 +138,16 @@ class Repository {
   // --- unpacked objects: index, snapshot, lock ---
   // Seals `plaintext` and stores it under the SHA-256 of the stored bytes.
   Result<Id> SaveUnpacked(ObjectType type, ByteView plaintext);
-  // Loads, checks that the content hashes to `name`, opens. Corruption names the object.
+  // Loads, checks that the content hashes to `name`, opens. Corruption names the object, in the
+  // message and as a Damage detail (Status::damage(): type, name; a snapshot file also lists
+  // itself as the affected snapshot).
   Result<Bytes> LoadUnpacked(ObjectType type, const std::string& name);
 
   // --- blobs ---
-  // NotFound if the index does not know the blob; Corruption if it fails verification.
+  // NotFound if the index does not know the blob; Corruption if it fails verification. Both, and
+  // NotFound for a missing pack, carry a Damage detail naming the blob ("data"/"tree", its id)
+  // and its pack (when the index names one); the affected snapshots are left to the caller, who
+  // knows what it was reading. Other errors (I/O, network) carry none.
   Result<Bytes> LoadBlob(BlobType type, const Id& id);
   Result<Bytes> LoadBlobAt(const BlobLocation& loc, const Id& id);
   Result<Tree> LoadTree(const Id& id);
@@ -150,6 +155,7 @@ class Repository {
   // --- snapshots ---
   Result<Id> SaveSnapshot(const Snapshot& s);
   Result<Snapshot> LoadSnapshot(const Id& id);
+  // LoadSnapshot's Corruption carries a Damage detail naming the snapshot (also affected).
   // All snapshots, oldest first. With `damaged` null, a snapshot file that is damaged (or not
   // named like a snapshot) is an error naming it: for callers that need every snapshot (prune,
   // copy). With `damaged` set, such files are appended there instead and the readable snapshots

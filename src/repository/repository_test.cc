@@ -25,6 +25,8 @@
 #include "backend/memory_backend.h"
 #include "repository/blob_saver.h"
 #include "repository/lock.h"
+#include "util/json_bytes.h"
+#include "util/status_detail.h"
 
 namespace lifeboat {
 namespace {
@@ -752,6 +754,27 @@ TEST_F(RepositoryTest, DamagedPackIsReportedWhenTheBlobIsRead) {
   EXPECT_EQ(blob.status().code(), StatusCode::kCorruption);
   EXPECT_NE(blob.status().message().find(loc->pack.Hex()), std::string::npos);
   EXPECT_NE(blob.status().message().find(id.Hex()), std::string::npos);
+  // Issue 12: the damage is data too (the blob and its pack; the snapshots are the caller's).
+  const Damage* damage = blob.status().damage();
+  ASSERT_NE(damage, nullptr) << blob.status().ToString();
+  EXPECT_EQ(damage->object_type, "data");
+  EXPECT_EQ(damage->object, id.Hex());
+  EXPECT_EQ(damage->pack, loc->pack.Hex());
+  EXPECT_TRUE(damage->snapshots.empty());
+
+  // A missing pack and a blob the index does not know are damage too (NotFound).
+  ASSERT_TRUE(store_.Remove(h).ok());
+  auto gone = repo->LoadBlob(BlobType::kData, id);
+  EXPECT_EQ(gone.status().code(), StatusCode::kNotFound);
+  ASSERT_NE(gone.status().damage(), nullptr) << gone.status().ToString();
+  EXPECT_EQ(gone.status().damage()->pack, loc->pack.Hex());
+  Id unknown = repo->codec().ComputeId(RandomData(10, 2));
+  auto tree = repo->LoadTree(unknown);
+  EXPECT_EQ(tree.status().code(), StatusCode::kNotFound);
+  ASSERT_NE(tree.status().damage(), nullptr);
+  EXPECT_EQ(tree.status().damage()->object_type, "tree");
+  EXPECT_EQ(tree.status().damage()->object, unknown.Hex());
+  EXPECT_EQ(tree.status().damage()->pack, "");
 }
 
 TEST_F(RepositoryTest, SaveUnhashedComputesIdsOnWorkersAndDeduplicates) {
@@ -1040,6 +1063,13 @@ TEST_F(RepositoryTest, DamagedSnapshotIsNamed) {
   EXPECT_EQ(all.status().code(), StatusCode::kCorruption);
   EXPECT_NE(all.status().message().find(id->Hex()), std::string::npos);
   EXPECT_EQ(repo->FindSnapshot(id->Hex().substr(0, 8)).status().code(), StatusCode::kCorruption);
+  // The damaged file, as data: a snapshot file is also the snapshot its damage affects.
+  const Damage* damage = all.status().damage();
+  ASSERT_NE(damage, nullptr) << all.status().ToString();
+  EXPECT_EQ(damage->object_type, "snapshot");
+  EXPECT_EQ(damage->object, id->Hex());
+  EXPECT_EQ(damage->snapshots, std::vector<Id>{*id});
+  ASSERT_NE(repo->FindSnapshot(id->Hex().substr(0, 8)).status().damage(), nullptr);
 }
 
 // Issue 11, item 12: one damaged snapshot file blocked every listing. On request it is skipped
@@ -1231,6 +1261,47 @@ TEST_F(LockTest, SharedConflictsWithExclusive) {
   auto excl2 = Acquire(LockKind::kExclusive);
   EXPECT_EQ(excl2.status().code(), StatusCode::kLocked);
   EXPECT_EQ(LockCount(), 1u);
+}
+
+TEST_F(LockTest, ConflictCarriesTheHolderAsData) {
+  // Issue 12: a scheduler decides to wait or to report from the holder's data, not the message.
+  const int64_t written = NowNs() - 90LL * 1000000000;
+  std::string other = WriteForeignLock(/*exclusive=*/true, 4242, "db1", written);
+  ManualClock clock(written + 90LL * 1000000000, /*auto_advance=*/false);
+  LockOptions at;
+  at.clock = &clock;
+  auto excl = Acquire(LockKind::kShared, at);
+  ASSERT_EQ(excl.status().code(), StatusCode::kLocked);
+  const LockConflict* held = excl.status().lock_conflict();
+  ASSERT_NE(held, nullptr) << excl.status().ToString();
+  EXPECT_EQ(held->lock_id, other);
+  EXPECT_EQ(held->hostname, "db1");
+  EXPECT_EQ(held->username, "other");
+  EXPECT_EQ(held->pid, 4242);
+  EXPECT_TRUE(held->exclusive);
+  // The lock file holds the time with nanoseconds (FormatTime), so it comes back exactly.
+  EXPECT_EQ(held->time_ns, written);
+  EXPECT_EQ(held->age_ns, 90LL * 1000000000);
+  EXPECT_EQ(excl.status().damage(), nullptr);
+  EXPECT_EQ(LockCount(), 1u);
+
+  // Our own lock against another of this process: the holder is that lock.
+  ASSERT_TRUE(store_.Remove({ObjectType::kLock, other}).ok());
+  auto shared = Acquire(LockKind::kShared);
+  ASSERT_TRUE(shared.ok()) << shared.status().ToString();
+  auto blocked = Acquire(LockKind::kExclusive);
+  ASSERT_EQ(blocked.status().code(), StatusCode::kLocked);
+  ASSERT_NE(blocked.status().lock_conflict(), nullptr);
+  EXPECT_EQ(blocked.status().lock_conflict()->lock_id, Names(ObjectType::kLock)[0]);
+  EXPECT_EQ(blocked.status().lock_conflict()->pid, static_cast<int64_t>(getpid()));
+  EXPECT_EQ(blocked.status().lock_conflict()->hostname, ToValidUtf8(Hostname()));
+  EXPECT_FALSE(blocked.status().lock_conflict()->exclusive);
+
+  // A lock that is lost is Locked without a holder: nobody else is known to hold it.
+  EXPECT_TRUE((*shared)->Release().ok());
+  Status lost = (*shared)->Check();
+  EXPECT_EQ(lost.code(), StatusCode::kLocked);
+  EXPECT_EQ(lost.lock_conflict(), nullptr);
 }
 
 TEST_F(LockTest, StaleByAge) {

@@ -1,6 +1,9 @@
 #include "util/status.h"
 
 #include <cstring>
+#include <variant>
+
+#include "util/status_detail.h"
 
 namespace lifeboat {
 
@@ -25,9 +28,37 @@ std::string_view StatusCodeName(StatusCode code) {
   return "UNKNOWN";
 }
 
+struct StatusDetail {
+  std::variant<LockConflict, Damage> value;
+};
+
 Status Status::WithContext(std::string_view context) const {
   if (ok()) return *this;
-  return Status(code_, std::string(context) + ": " + message_);
+  Status out(code_, std::string(context) + ": " + message_);
+  out.detail_ = detail_;
+  return out;
+}
+
+const LockConflict* Status::lock_conflict() const {
+  return detail_ ? std::get_if<LockConflict>(&detail_->value) : nullptr;
+}
+
+const Damage* Status::damage() const {
+  return detail_ ? std::get_if<Damage>(&detail_->value) : nullptr;
+}
+
+Status Status::WithDetail(LockConflict detail) const {
+  if (ok()) return *this;
+  Status out = *this;
+  out.detail_ = std::make_shared<const StatusDetail>(StatusDetail{std::move(detail)});
+  return out;
+}
+
+Status Status::WithDetail(Damage detail) const {
+  if (ok()) return *this;
+  Status out = *this;
+  out.detail_ = std::make_shared<const StatusDetail>(StatusDetail{std::move(detail)});
+  return out;
 }
 
 std::string Status::ToString() const {

@@ -4,12 +4,15 @@
 // [[nodiscard]], so an error cannot be dropped silently. The code tells the caller whether a retry
 // can help (kUnavailable: yes; everything else: no), and it alone decides the CLI's exit code
 // (cli::ExitCodeFor; doc/exit-codes.md): the message is for people and is never searched.
+// What a program needs beyond the code (who holds a lock, which object is damaged) travels as a
+// typed detail (util/status_detail.h): `st.lock_conflict()`, `st.damage()`.
 //
 //   Result<Bytes> data = backend.Load(handle, 0, 0);
 //   if (!data.ok()) return data.status().WithContext("loading snapshot " + id);
 #pragma once
 
 #include <cerrno>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +20,11 @@
 #include <variant>
 
 namespace lifeboat {
+
+// Typed details (util/status_detail.h; include it to read or attach one).
+struct LockConflict;
+struct Damage;
+struct StatusDetail;  // which one a Status holds (status.cc)
 
 enum class StatusCode {
   kOk = 0,
@@ -77,8 +85,18 @@ class [[nodiscard]] Status {
   // True when repeating the same call may succeed.
   bool IsRetryable() const { return code_ == StatusCode::kUnavailable; }
 
-  // Returns a copy whose message is "context: message". OK stays OK.
+  // Returns a copy whose message is "context: message", with the same detail. OK stays OK.
   Status WithContext(std::string_view context) const;
+
+  // The typed detail, or null when the status carries none of that kind (always null when OK).
+  // The pointer stays valid as long as this Status or a copy of it exists.
+  const LockConflict* lock_conflict() const;
+  const Damage* damage() const;
+  // Returns a copy carrying `detail` instead of any detail it had. OK stays OK, without detail.
+  // Copies of a Status share one immutable detail: copying costs a reference count, and nothing
+  // when there is no detail.
+  Status WithDetail(LockConflict detail) const;
+  Status WithDetail(Damage detail) const;
   // "CODE: message", for logs and tests.
   std::string ToString() const;
   // Explicitly discards a status whose failure is acceptable (best-effort cleanup).
@@ -87,6 +105,7 @@ class [[nodiscard]] Status {
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  std::shared_ptr<const StatusDetail> detail_;  // null: no detail
 };
 
 // Maps an errno value to a Status; the one place where errno meets our codes.
