@@ -15,6 +15,7 @@
 #include "backend/memory_backend.h"
 #include "restorer/restorer.h"
 #include "tree_builder.h"
+#include "util/clock.h"
 
 namespace lifeboat {
 namespace {
@@ -378,6 +379,46 @@ TEST_F(EngineTest, CommandBackupStoresItsOutputWithoutLifeboatSecrets) {
             StatusCode::kInvalidArgument);
 }
 
+TEST_F(EngineTest, ABackupWithAnInjectedClockRecordsThatClocksTime) {
+  WriteFile(src_ + "/a.txt", "hello");
+  const int64_t then = 1'600'000'000LL * 1'000'000'000;  // 2020-09-13
+  ManualClock clock(then);
+  BackupOptions opt;
+  opt.paths = {src_};
+  opt.context = Context().WithClock(clock);
+  auto r = RunBackup(*repo_, opt);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->snapshot.time_ns, then);
+  EXPECT_EQ(r->snapshot.summary.backup_start_ns, then);
+  EXPECT_EQ(r->snapshot.summary.backup_end_ns, then);  // the clock did not move
+  auto loaded = Reopen()->LoadSnapshot(*r->snapshot_id);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->time_ns, then);
+}
+
+TEST_F(EngineTest, BackupAndRestoreStopAtTheirDeadline) {
+  WriteFile(src_ + "/a.txt", "hello");
+  ManualClock clock;
+  BackupOptions opt;
+  opt.paths = {src_};
+  opt.context = Context().WithClock(clock).WithTimeout(std::chrono::seconds(10));
+  clock.Advance(11'000'000'000);
+  auto expired = RunBackup(*repo_, opt);
+  EXPECT_EQ(expired.status().code(), StatusCode::kDeadlineExceeded) << expired.status().ToString();
+  auto snaps = repo_->ListSnapshots();
+  ASSERT_TRUE(snaps.ok());
+  EXPECT_TRUE(snaps->empty());
+
+  BackupResult done = Backup();
+  ASSERT_TRUE(done.snapshot_id.has_value());
+  RestoreOptions ro;
+  ro.target = work_ + "/restored";
+  ro.context = opt.context;
+  auto restored = RestoreTree(*repo_, done.snapshot.tree, ro);
+  EXPECT_EQ(restored.status().code(), StatusCode::kDeadlineExceeded)
+      << restored.status().ToString();
+}
+
 TEST_F(EngineTest, ACancelledBackupLeavesNoSnapshotAndARerunReusesItsData) {
   // 24 MiB of incompressible data in 12 files: more than one 16 MiB pack.
   for (int i = 0; i < 12; ++i)
@@ -385,7 +426,7 @@ TEST_F(EngineTest, ACancelledBackupLeavesNoSnapshotAndARerunReusesItsData) {
   std::atomic<bool> cancel{false};
   BackupOptions opt;
   opt.paths = {src_};
-  opt.cancel = &cancel;
+  opt.context = Context().WithCancel(&cancel);
   opt.read_workers = 1;  // read in order, so the cancel comes part-way
   opt.progress_interval_ms = 1;
   uint64_t bytes_at_cancel = 0;

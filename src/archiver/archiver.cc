@@ -34,7 +34,7 @@ BackupProgress Archiver::Progress() {
   p.scan_finished = scan_finished_;
   p.bytes_added = saver_ ? saver_->stats().new_raw_bytes : dry_new_bytes_.load();
   p.elapsed_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+      static_cast<double>(clock_.MonotonicNs() - start_ns_) / 1e9;
   MutexLock lock(&mu_);
   p.errors = errors_.size();
   p.current_path = current_path_;
@@ -134,7 +134,7 @@ Result<BackupResult> Archiver::RunStream(int fd, const std::string& filename,
   n.mode = 0600;
   n.uid = ::getuid();
   n.gid = ::getgid();
-  n.mtime_ns = n.atime_ns = n.ctime_ns = NowNs();
+  n.mtime_ns = n.atime_ns = n.ctime_ns = clock_.WallNs();
   n.links = 1;
   n.size = *total;
   n.content = std::move(content);

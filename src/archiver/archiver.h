@@ -24,6 +24,7 @@
 #include "archiver/exclude.h"
 #include "repository/lock.h"
 #include "repository/repository.h"
+#include "util/context.h"
 
 namespace lifeboat {
 
@@ -58,7 +59,9 @@ struct BackupOptions {
   int read_workers = 0;               // 0: one per core
   int save_workers = 0;               // 0: one per core
   RepositoryLock* lock = nullptr;     // checked before the snapshot is written
-  const std::atomic<bool>* cancel = nullptr;  // set to stop early (Ctrl-C): no snapshot
+  // Cancelled or past its deadline: the backup stops early and writes no snapshot (Cancelled /
+  // DeadlineExceeded). Its clock gives the snapshot's time and the elapsed times.
+  Context context = {};
   // Called from a reporter thread every progress_interval_ms (and once at the end).
   std::function<void(const BackupProgress&)> progress;
   int progress_interval_ms = 1000;
@@ -77,7 +80,7 @@ struct BackupResult {
 
 // Walks `options.paths` and writes a snapshot. Per-file problems are collected in the result
 // (the snapshot is written with everything else, marked incomplete). A non-OK status means no
-// snapshot was written: the repository failed, the lock was lost, or the run was cancelled.
+// snapshot was written: the repository failed, the lock was lost, or the context stopped the run.
 Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options);
 
 // Backs up one stream (a database dump) as a single file named `filename` in the snapshot.

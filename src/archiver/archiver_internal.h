@@ -87,7 +87,7 @@ class Archiver {
       : repo_(repo),
         options_(options),
         rules_(options, std::move(excludes)),
-        cancel_(options.cancel) {
+        clock_(options.context.clock()) {
     if (!options_.dry_run) {
       BlobSaverOptions so;
       so.workers = options_.save_workers;
@@ -104,8 +104,8 @@ class Archiver {
     po.job_name = "a backup job";
     po.on_failure = [this](const Status& st) { Fatal(st); };
     pool_ = std::make_unique<ThreadPool>(std::move(po));
-    start_ = std::chrono::steady_clock::now();
-    summary_.backup_start_ns = NowNs();
+    start_ns_ = clock_.MonotonicNs();
+    summary_.backup_start_ns = clock_.WallNs();
   }
 
   ~Archiver() {
@@ -118,7 +118,7 @@ class Archiver {
                                  const std::function<Status()>& finish);
 
  private:
-  bool Cancelled() const { return cancel_ && cancel_->load(); }
+  bool Cancelled() const { return options_.context.done(); }
   // Records a problem with one path and tells options_.on_issue, holding mu_ (so that the
   // callbacks are serialized, as archiver.h promises).
   void Issue(const std::string& path, const std::string& message, bool error) EXCLUDES(mu_);
@@ -168,7 +168,7 @@ class Archiver {
   Repository& repo_;
   const BackupOptions& options_;
   const WalkRules rules_;  // what is included: shared with the progress scan
-  const std::atomic<bool>* cancel_;
+  Clock& clock_;
   // The walk's directory descriptors, for a window of directories (dir_descriptors.h); the
   // scanner has its own. Declared before every holder of a DirState (jobs in pool_).
   DirDescriptors dirs_{DirDescriptors::DefaultCapacity()};
@@ -179,7 +179,7 @@ class Archiver {
   BufferPool buffers_{kPooledBufferBytes};
   std::unique_ptr<BlobSaver> saver_;
   std::unique_ptr<ThreadPool> pool_;  // the file readers
-  std::chrono::steady_clock::time_point start_;
+  int64_t start_ns_ = 0;  // clock_'s monotonic time at the start
 
   Mutex mu_;
   Status fatal_ GUARDED_BY(mu_);

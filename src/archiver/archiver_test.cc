@@ -276,7 +276,7 @@ TEST_F(ArchiverTest, CancelledBackupWritesNoSnapshot) {
   std::atomic<bool> cancel{true};
   BackupOptions opt;
   opt.paths = {dir_};
-  opt.cancel = &cancel;
+  opt.context = Context().WithCancel(&cancel);
   auto r = RunBackup(*repo_, opt);
   EXPECT_EQ(r.status().code(), StatusCode::kCancelled);
   auto snaps = repo_->ListSnapshots();

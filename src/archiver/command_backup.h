@@ -25,7 +25,7 @@ struct CommandSource {
 };
 
 // Starts the command through util/subprocess.h (own process group, an environment without
-// Lifeboat's secrets, stopped on timeout and when options.cancel is set) and backs up its standard
+// Lifeboat's secrets, stopped on timeout and when options.context is cancelled) and backs up its standard
 // output with RunStreamBackup. No snapshot is written when the command cannot be started, exits
 // non-zero, is killed or times out: the error names the command and says so. The process is
 // stopped on every exit path. Blocks until the command has ended.

@@ -54,7 +54,8 @@ Result<BackupResult> Archiver::Commit(const Id& root, std::optional<Id> parent_i
   if (Cancelled()) {
     // Make what was uploaded reusable by the next run, then stop without a snapshot.
     if (saver_) saver_->Flush().IgnoreError();
-    return Status::Cancelled("backup interrupted; no snapshot was written");
+    Status st = options_.context.Check("backup");
+    return Status(st.code(), st.message() + "; no snapshot was written");
   }
   LB_RETURN_IF_ERROR(FatalStatus());
   if (saver_) LB_RETURN_IF_ERROR(saver_->Flush());
@@ -104,7 +105,7 @@ Result<BackupResult> Archiver::Commit(const Id& root, std::optional<Id> parent_i
     m.data_blobs = dry_new_blobs_;
     m.data_added = dry_new_bytes_;
   }
-  m.backup_end_ns = NowNs();
+  m.backup_end_ns = clock_.WallNs();
   if (options_.dry_run) return result;
   // The last moment to notice a lost lock: after this the snapshot exists.
   if (options_.lock) LB_RETURN_IF_ERROR(options_.lock->Check());

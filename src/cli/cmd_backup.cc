@@ -124,7 +124,7 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   opt.dry_run = f.dry_run;
   opt.no_parent = f.force;
   opt.read_workers = f.read_workers;
-  opt.cancel = &g_interrupted;
+  opt.context = CliContext();
 
   auto repo = OpenRepository(g);
   if (!repo.ok()) return ReportError(g, repo.status());

@@ -55,7 +55,7 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
       opt.subtree = subpath;
       opt.verify = f->verify;
       opt.dry_run = f->dry_run;
-      opt.cancel = &g_interrupted;
+      opt.context = CliContext();
       RaiseOpenFileLimit();  // one descriptor per directory level; restore starts no process
       auto r = RestoreTree(repo, snap->second.tree, opt);
       if (lock) lock->Release().IgnoreError();

@@ -22,20 +22,19 @@ std::string JoinPath(std::string_view dir, std::string_view name) {
 // Appends to a layout the selected entries below one directory, walking it with WalkDepthFirst.
 class Walker {
  public:
-  Walker(Repository& repo, const PathFilter& filter, const std::atomic<bool>* cancel,
-         RestoreLayout* layout)
-      : repo_(repo), filter_(filter), cancel_(cancel), layout_(layout) {}
+  Walker(Repository& repo, const PathFilter& filter, const Context& ctx, RestoreLayout* layout)
+      : repo_(repo), filter_(filter), ctx_(ctx), layout_(layout) {}
 
   // Appends the selected nodes of `tree` (snapshot path `snap_dir`, target-relative `rel_dir`,
   // its entries at `depth`) and everything selected below them. `selected`: an ancestor matched
   // an include (or there are no includes). Trees below that cannot be read are layout errors.
-  // Returns Cancelled when `cancel` was set (what was listed so far stays).
+  // Returns Cancelled / DeadlineExceeded when the context stopped it (what was listed stays).
   Status Walk(Tree tree, const std::string& snap_dir, const std::string& rel_dir, uint32_t depth,
               bool selected) {
     dirs_.clear();
     dirs_.push_back(Dir{rel_dir, depth, selected, false, 0});
     TreeWalkOptions o;
-    o.context = Context().WithCancel(cancel_);  // the restorer takes a Context next
+    o.context = ctx_;
     o.on_error = [this](const TreeLoadError& e) {
       layout_->errors.push_back({e.path, "cannot read directory contents: " + e.status.message()});
       return Status::Ok();
@@ -109,7 +108,7 @@ class Walker {
 
   Repository& repo_;
   const PathFilter& filter_;
-  const std::atomic<bool>* cancel_;
+  const Context ctx_;
   RestoreLayout* layout_;
   std::vector<Dir> dirs_;  // the directories open in the walk; the first is its top
 };
@@ -122,16 +121,20 @@ Result<RestoreLayout> BuildRestoreLayout(Repository& repo, const Id& root, const
   if (!loaded.ok()) return loaded.status().WithContext("loading the snapshot's root tree");
   Tree tree = std::move(*loaded);
   RestoreLayout layout;
-  Walker walker(repo, filter, o.cancel, &layout);
+  Walker walker(repo, filter, o.context, &layout);
   bool selected = !filter.has_includes();
   std::string snap_dir = "/";
   // Lists what lies in `dir` (at snap_dir) and below.
   auto walk = [&](Tree dir) -> Result<RestoreLayout> {
     Status st = walker.Walk(std::move(dir), snap_dir, "", 1, selected);
-    if (st.code() == StatusCode::kCancelled || IsCancelled(o.cancel))
-      return Status::Cancelled(
-          "restore interrupted while reading the snapshot's directories; "
-          "nothing was written");
+    if (st.code() == StatusCode::kCancelled || st.code() == StatusCode::kDeadlineExceeded ||
+        o.context.done()) {
+      Status stop = o.context.Check("restore");
+      if (stop.ok()) stop = st;
+      return Status(stop.code(), stop.message() +
+                                     " while reading the snapshot's directories; nothing was "
+                                     "written");
+    }
     LB_RETURN_IF_ERROR(st);
     return std::move(layout);
   };

@@ -35,7 +35,7 @@ struct RestoreLayout {
 // Loads the trees below `root` (from `o.subtree` down, with WalkDepthFirst) and lists what
 // `filter` selects. Trees that cannot be read are errors in RestoreLayout::errors (the rest is
 // listed). Fails when the root tree or a directory of `o.subtree` cannot be loaded, `o.subtree`
-// is not in the snapshot, or `o.cancel` was set (Cancelled).
+// is not in the snapshot, or `o.context` stopped it (Cancelled / DeadlineExceeded).
 Result<RestoreLayout> BuildRestoreLayout(Repository& repo, const Id& root, const RestoreOptions& o,
                                          const PathFilter& filter);
 

@@ -141,8 +141,10 @@ Result<RestoreResult> Restorer::Run() {
   reporter.Stop();
   if (Cancelled()) {
     MutexLock l(&result_mu_);
-    return Status::Cancelled(
-        "restore interrupted: " + std::to_string(files_.load()) + " of " +
+    Status stop = opt_.context.Check("restore");
+    return Status(
+        stop.code(),
+        stop.message() + ": " + std::to_string(files_.load()) + " of " +
         std::to_string(files_total_) + " files restored, " +
         std::to_string(result_.errors.size()) +
         " error(s) before the interrupt; files that were being written were removed, "

@@ -50,6 +50,7 @@
 #include "repository/repository.h"
 #include "util/id.h"
 #include "util/status.h"
+#include "util/context.h"
 
 namespace lifeboat {
 
@@ -79,8 +80,9 @@ struct RestoreOptions {
   bool owner_by_name = false;  // as root: map the snapshot's user/group names to local ids when
                                // they exist here; numeric uid/gid otherwise (and by default)
   int workers = 0;             // 0 = number of cores (fewer when few file descriptors are left)
-  // Set (by a signal handler or another thread) to stop early: see RestoreTree. Null = never.
-  const std::atomic<bool>* cancel = nullptr;
+  // Cancelled (a signal handler, another thread) or past its deadline: stops early, see
+  // RestoreTree (Cancelled / DeadlineExceeded).
+  Context context = {};
   // Optional; called about every 250 ms and once at the end (final = true), always from one
   // thread that is not the caller's. Must not call back into the restore. Not called for dry
   // runs or VerifyRestored.
@@ -112,7 +114,7 @@ struct RestoreResult {
 // Restores the tree `root` (a snapshot's root tree id) into options.target. One damaged file never
 // stops the others: its error is recorded and the walk continues. Returns a non-OK status only for
 // failures that stop everything: bad patterns, cannot create/open the target, cannot load the root
-// tree, `subtree` not in the snapshot, or Cancelled when `options.cancel` was set: the workers
+// tree, `subtree` not in the snapshot, or Cancelled / DeadlineExceeded when `options.context` stopped it: the workers
 // stop within a blob, files being written are removed (so nothing incomplete looks restored),
 // what was completed stays, and directories keep their temporary mode (0700) and times.
 // Blocks until done. Requires repo.LoadIndex() to have run.
@@ -125,7 +127,7 @@ Result<RestoreResult> RestoreTree(Repository& repo, const Id& root, const Restor
 // every symlink the snapshot's target. Each difference is an error; verified_files counts matches,
 // files counts the files examined. Does not compare metadata. Writes nothing (holes stay holes).
 // Non-OK status only when the walk cannot start (as RestoreTree), the target does not exist, or
-// `options.cancel` was set (Cancelled).
+// `options.context` stopped it (Cancelled / DeadlineExceeded).
 Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
                                      const RestoreOptions& options);
 

@@ -53,9 +53,9 @@ ThreadPoolOptions PoolOptions(int workers, size_t queue);
 Result<std::vector<BlobLocation>> LocateContent(Repository& repo, const Node& node);
 
 // Re-reads the restored file of `e` below `root_fd` and compares its blob ids with the snapshot.
-// Cancelled when `cancel` is set (checked before each blob). In verify.cc.
+// Cancelled / DeadlineExceeded when `ctx` is done (checked before each blob). In verify.cc.
 Status VerifyFile(Repository& repo, int root_fd, const LayoutEntry& e,
-                  const std::atomic<bool>* cancel);
+                  const Context& ctx);
 
 // How many threads, queued jobs and open directories the descriptors left allow. Each worker
 // may hold a pack file while it reads; each file being written holds its descriptor and may hold
@@ -163,7 +163,7 @@ class Restorer {
   bool OwnerRestored(const Node& n, int fd, int dirfd, uid_t uid, gid_t gid);
   void FinishDirs();
   void VerifyAll(ThreadPool& pool);
-  bool Cancelled() const { return IsCancelled(opt_.cancel); }
+  bool Cancelled() const { return opt_.context.done(); }
   // After an open failed for lack of descriptors: releases the walk's shallower directories and
   // waits for the files being written (their descriptors close). Main thread only.
   void FreeDescriptors() {

@@ -403,7 +403,7 @@ TEST_F(RestorerTest, CancelStopsPromptlyAndLeavesNoPartialFile) {
   RestoreOptions o = Options();
   o.workers = 2;
   o.verify = true;
-  o.cancel = &cancel;
+  o.context = Context().WithCancel(&cancel);
   auto r = RestoreTree(**repo, root, o);
   ASSERT_FALSE(r.ok()) << "a cancelled restore must not look complete";
   EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().ToString();

@@ -15,9 +15,8 @@ namespace lifeboat {
 namespace restore {
 
 // Re-reads the restored file of `e` below `root_fd` and compares its blob ids with the snapshot.
-// Cancelled when `cancel` is set (checked before each blob).
-Status VerifyFile(Repository& repo, int root_fd, const LayoutEntry& e,
-                  const std::atomic<bool>* cancel) {
+// Cancelled / DeadlineExceeded when `ctx` is done (checked before each blob).
+Status VerifyFile(Repository& repo, int root_fd, const LayoutEntry& e, const Context& ctx) {
   LB_ASSIGN_OR_RETURN(FileDescriptor dir, OpenDirBeneath(root_fd, ParentRel(e.rel)));
   const char* name = e.node.name.c_str();
   // O_NOATIME keeps the restored atime (allowed for the owner and for root).
@@ -40,7 +39,7 @@ Status VerifyFile(Repository& repo, int root_fd, const LayoutEntry& e,
   Bytes buf;
   uint64_t offset = 0;
   for (size_t k = 0; k < locs.size(); ++k) {
-    if (IsCancelled(cancel)) return Status::Cancelled("verification interrupted");
+    LB_RETURN_IF_ERROR(ctx.Check("verification"));
     buf.resize(locs[k].raw_length);
     LB_RETURN_IF_ERROR(PReadExact(fd.get(), buf.data(), buf.size(), offset, "restored file"));
     if (repo.codec().ComputeId(buf) != e.node.content[k])
@@ -58,7 +57,7 @@ void Restorer::VerifyAll(ThreadPool& pool) {
     if (e.node.type != NodeType::kFile || e.primary >= 0 || states_[i] != kDone) continue;
     if (Cancelled()) break;
     pool.Submit([this, &e] {
-      Status st = VerifyFile(repo_, root_fd_.get(), e, opt_.cancel);
+      Status st = VerifyFile(repo_, root_fd_.get(), e, opt_.context);
       if (st.ok()) {
         verified_++;
       } else if (st.code() != StatusCode::kCancelled) {
@@ -93,10 +92,10 @@ Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
   {
     const int workers = WorkerCount(options);
     ThreadPoolOptions po = PoolOptions(workers, static_cast<size_t>(workers) * 4);
-    po.cancel = options.cancel;  // a verification dropped when cancelled needs no clean-up
+    po.cancel = options.context.cancel_flag();  // a verification dropped needs no clean-up
     ThreadPool pool(std::move(po));
     for (const LayoutEntry& e : plan.entries) {
-      if (IsCancelled(options.cancel)) break;
+      if (options.context.done()) break;
       if (e.node.type == NodeType::kSymlink) {
         result.other++;
         auto dir = OpenDirBeneath(root_fd.get(), ParentRel(e.rel));
@@ -120,7 +119,7 @@ Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
       result.files++;
       result.bytes += e.node.size;
       pool.Submit([&, fd = root_fd.get()] {
-        Status st = VerifyFile(repo, fd, e, options.cancel);
+        Status st = VerifyFile(repo, fd, e, options.context);
         if (st.ok()) {
           verified++;
           return;
@@ -133,9 +132,11 @@ Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
     pool.Wait();
     if (!pool.failure().ok()) return pool.failure().WithContext("verification failed");
   }
-  if (IsCancelled(options.cancel))
-    return Status::Cancelled("verification interrupted after " + std::to_string(verified.load()) +
-                             " of " + std::to_string(result.files) + " files");
+  if (options.context.done()) {
+    Status st = options.context.Check("verification");
+    return Status(st.code(), st.message() + " after " + std::to_string(verified.load()) + " of " +
+                                 std::to_string(result.files) + " files");
+  }
   result.verified_files = verified;
   return result;
 }
