@@ -45,8 +45,9 @@ void CheckListAndRemove(const std::string& name) {
   Fixture& fx = TheFixture();
   // A fixed clock (2026-01-01T00:00:00Z) keeps staleness a function of the input alone (apart
   // from the pid check, which asks the kernel whether a process exists on this host).
+  static ManualClock fixed(int64_t{1767225600} * 1000000000, /*auto_advance=*/false);
   LockOptions options;
-  options.now = [] { return int64_t{1767225600} * 1000000000; };
+  options.clock = &fixed;
   auto locks = ListLocks(*fx.repo, options);
   FUZZ_CHECK(locks.ok());
   FUZZ_CHECK(locks->size() == 1);
