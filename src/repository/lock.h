@@ -55,7 +55,7 @@ class RepositoryLock {
   // Writes a lock object and checks for conflicts: any non-stale exclusive lock, or any
   // non-stale lock when `kind` is exclusive. On conflict removes its own lock and returns
   // Locked naming the holder and saying how to proceed, with the holder as data
-  // (Status::lock_conflict(): host, user, pid, kind, lock time and age by options.now).
+  // (Status::lock_conflict(): host, user, pid, kind, lock time and age by options.clock).
   static Result<std::unique_ptr<RepositoryLock>> Acquire(Repository& repo, LockKind kind,
                                                          LockOptions options);
   // Stops refreshing and removes the lock object (errors ignored; the lock goes stale).
