@@ -264,4 +264,10 @@ void AddSnapshotFilterOptions(CLI::App* cmd, SnapshotFilter* filter) {
   cmd->add_option("--path", filter->paths, "only snapshots containing this path (repeatable)");
 }
 
+nlohmann::json PhasesJson(const std::vector<PhaseTime>& phases) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const PhaseTime& p : phases) out.push_back({{"phase", p.phase}, {"seconds", p.seconds}});
+  return out;
+}
+
 }  // namespace lifeboat::cli

@@ -19,6 +19,7 @@
 #include "repository/lock.h"
 #include "repository/repository.h"
 #include "util/json_bytes.h"
+#include "util/phase_timer.h"
 #include "util/units.h"
 
 namespace lifeboat::cli {
@@ -134,6 +135,10 @@ void RegisterKey(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterUnlock(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterPrune(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner);
+
+// The "phases" array of a --json summary: [{"phase": "index", "seconds": 0.8}, ...], the
+// operation's elapsed time per phase in the order the phases started (doc/json.md).
+nlohmann::json PhasesJson(const std::vector<PhaseTime>& phases);
 
 // The JSON form of a snapshot used by `snapshots --json` and other listings.
 nlohmann::json SnapshotJson(const Id& id, const Snapshot& s);

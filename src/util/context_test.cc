@@ -154,5 +154,25 @@ TEST(PhaseTimerTest, EachPhaseGetsItsTimeOnTheInjectedClock) {
   EXPECT_DOUBLE_EQ(phases.ElapsedSeconds(), 8.5);
 }
 
+TEST(PhaseTimerTest, TheHeadNamesTheRunningPhaseAndPhasesCountItUpToNow) {
+  ManualClock clock;
+  PhaseTimer phases(clock);
+  EXPECT_EQ(phases.Head(false).phase, "");
+  phases.Start("layout");
+  clock.Advance(1'000'000'000);
+  phases.Start("write");
+  clock.Advance(3'000'000'000);
+  ProgressHead head = phases.Head(false);
+  EXPECT_EQ(head.phase, "write");
+  EXPECT_DOUBLE_EQ(head.elapsed_seconds, 4.0);
+  EXPECT_FALSE(head.final);
+  std::vector<PhaseTime> so_far = phases.Phases();
+  ASSERT_EQ(so_far.size(), 2u);
+  EXPECT_DOUBLE_EQ(so_far[1].seconds, 3.0);  // the running phase, counted up to now
+  phases.Stop();
+  EXPECT_EQ(phases.Head(true).phase, "");
+  EXPECT_TRUE(phases.Head(true).final);
+}
+
 }  // namespace
 }  // namespace lifeboat
