@@ -33,8 +33,10 @@ struct PhaseTime {
 // The fields every operation's progress report begins with (BackupProgress, RestoreProgress,
 // CheckProgress, PruneProgress, CopyProgress, ... derive from it). The progress contract, shared
 // by all of them: the callback runs on a ProgressReporter thread (progress_reporter.h), one call
-// at a time, never while the engine holds one of its mutexes, about every progress_interval_ms
-// and once more at the end with final = true (unless the operation failed).
+// at a time, never while the engine holds one of its mutexes, about every progress_interval_ms,
+// and once more when the operation completes, with final = true (an operation that fails or is
+// cancelled may end without a final report). Only when the system could start no thread is the
+// final report made on the caller's thread instead, and then it is the only one.
 struct ProgressHead {
   std::string phase;  // the phase running now, as named in the result's phases; "" between them
   double elapsed_seconds = 0;  // since the operation started, on its clock

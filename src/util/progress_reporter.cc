@@ -20,7 +20,14 @@ ProgressReporter::ProgressReporter(std::chrono::milliseconds interval,
 ProgressReporter::~ProgressReporter() { Stop(); }
 
 void ProgressReporter::Stop(FinalReport final) {
-  if (!thread_.joinable()) return;
+  if (stopped_) return;
+  stopped_ = true;
+  if (!thread_.joinable()) {
+    // No reporter thread (the system started none): the final report is still made, here, on
+    // the owner's thread, which holds no engine lock when it stops the reporter.
+    if (report_ && final == FinalReport::kYes) Report(true);
+    return;
+  }
   {
     MutexLock lock(&mu_);
     stop_ = true;

@@ -17,7 +17,8 @@
 // the operation it reports on.
 //
 // Progress is optional: when the system starts no thread for it (a process or memory limit),
-// nothing is reported and the operation goes on. A report that throws (std::bad_alloc while
+// there are no periodic reports and the operation goes on; the final report is then made by
+// Stop on the owner's thread. A report that throws (std::bad_alloc while
 // formatting) is skipped, not fatal.
 #pragma once
 
@@ -41,8 +42,9 @@ class ProgressReporter {
   ProgressReporter& operator=(const ProgressReporter&) = delete;
 
   enum class FinalReport { kYes, kNo };
-  // Ends the periodic reports, makes the final one, report(true), on the reporter's thread when
-  // asked, and joins that thread. Blocks while a report is running. Later calls do nothing.
+  // Ends the periodic reports, makes the final one, report(true), when asked (on the reporter's
+  // thread, or on the caller's when none was started), and joins the thread. Blocks while a
+  // report is running. Later calls do nothing.
   // Call it from the thread that owns the reporter.
   void Stop(FinalReport final = FinalReport::kYes) EXCLUDES(mu_);
   // Whether a reporter thread runs (false: the system started none, or `report` was null).
@@ -58,6 +60,7 @@ class ProgressReporter {
   CondVar stop_cv_;
   bool stop_ GUARDED_BY(mu_) = false;
   bool final_report_ GUARDED_BY(mu_) = true;
+  bool stopped_ = false;  // the owner's: Stop ran
   std::thread thread_;  // the owner's: started by the constructor, joined by Stop
 };
 

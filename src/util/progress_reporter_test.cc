@@ -7,6 +7,8 @@
 #include <new>
 #include <thread>
 
+#include "util/address_space_limit_for_test.h"
+
 namespace lifeboat {
 namespace {
 
@@ -60,6 +62,22 @@ TEST(ProgressReporterTest, NoCallbackStartsNoThread) {
   ProgressReporter reporter(milliseconds(1), nullptr);
   EXPECT_FALSE(reporter.running());
   reporter.Stop();
+}
+
+// Runs in a child process (EXPECT_EXIT): the address space limit stays there.
+[[noreturn]] void ReportWithoutAThread() {
+  int periodic = 0, final_reports = 0;  // no thread: plain ints are safe
+  if (!LimitAddressSpaceForTest(1 << 20)) std::_Exit(0);  // cannot limit: nothing to test
+  ProgressReporter reporter(milliseconds(1), [&](bool final) { ++(final ? final_reports : periodic); });
+  if (reporter.running()) std::_Exit(0);  // the thread started after all: nothing to check
+  reporter.Stop();
+  reporter.Stop();  // once only
+  std::_Exit(periodic == 0 && final_reports == 1 ? 0 : 3);
+}
+
+TEST(ProgressReporterTest, WithoutAThreadTheFinalReportIsStillMadeByStop) {
+  if (kBuiltWithAddressSanitizer) GTEST_SKIP() << kAddressSanitizerSkipReason;
+  EXPECT_EXIT(ReportWithoutAThread(), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
