@@ -24,8 +24,9 @@ void Archiver::Issue(const std::string& path, const std::string& message, bool e
   if (options_.on_issue) options_.on_issue(issue, error);
 }
 
-BackupProgress Archiver::Progress() {
+BackupProgress Archiver::Progress(bool final) {
   BackupProgress p;
+  static_cast<ProgressHead&>(p) = phases_.Head(final);
   p.files_done = files_done_;
   p.dirs_done = dirs_done_;
   p.bytes_done = bytes_done_;
@@ -33,8 +34,6 @@ BackupProgress Archiver::Progress() {
   p.bytes_total = scan_bytes_;
   p.scan_finished = scan_finished_;
   p.bytes_added = saver_ ? saver_->stats().new_raw_bytes : dry_new_bytes_.load();
-  p.elapsed_seconds =
-      static_cast<double>(clock_.MonotonicNs() - start_ns_) / 1e9;
   MutexLock lock(&mu_);
   p.errors = errors_.size();
   p.current_path = current_path_;
@@ -43,15 +42,13 @@ BackupProgress Archiver::Progress() {
 
 void Archiver::StartReporter() {
   if (!options_.progress) return;
-  // The final report is Commit's, on the calling thread: it comes even when the system started
-  // no reporter thread.
   reporter_.emplace(std::chrono::milliseconds(options_.progress_interval_ms),
-                    [this](bool) { options_.progress(Progress()); });
+                    [this](bool final) { options_.progress(Progress(final)); });
 }
 
-void Archiver::StopReporter() {
+void Archiver::StopReporter(ProgressReporter::FinalReport final) {
   scan_stop_ = true;
-  if (reporter_) reporter_->Stop(ProgressReporter::FinalReport::kNo);
+  if (reporter_) reporter_->Stop(final);
   if (scanner_.joinable()) scanner_.join();
 }
 
@@ -77,6 +74,7 @@ Result<BackupResult> Archiver::RunPaths(const Snapshot* parent_snapshot,
     old_root_ptr = &old_root;
     old_root_tree_ = parent_snapshot->tree;
   }
+  phases_.Start("files");
 
   if (options_.progress) {
     try {
@@ -122,6 +120,7 @@ Result<BackupResult> Archiver::RunPaths(const Snapshot* parent_snapshot,
 
 Result<BackupResult> Archiver::RunStream(int fd, const std::string& filename,
                                          const std::function<Status()>& finish) {
+  phases_.Start("stream");
   StartReporter();
   std::vector<Id> content;
   auto total = ChunkStream(fd, std::nullopt, &content);
@@ -160,14 +159,33 @@ using backup::CleanPaths;
 // Runs the archiver; an exception in the walking thread (out of memory, out of threads) is an
 // error, not an abort; the other threads' failures arrive as statuses. Nothing was committed.
 static Result<BackupResult> RunArchiver(Repository& repo, const BackupOptions& options,
-                                        ExcludeMatcher excludes, const Snapshot* parent,
-                                        std::optional<Id> parent_id) {
+                                        PhaseTimer& phases, ExcludeMatcher excludes,
+                                        const Snapshot* parent, std::optional<Id> parent_id) {
   try {
-    Archiver archiver(repo, options, std::move(excludes));
+    Archiver archiver(repo, options, phases, std::move(excludes));
     return archiver.RunPaths(parent, parent_id);
   } catch (...) {
     return StatusFromCurrentException("the backup");
   }
+}
+
+// Deduplication trusts the index only for packs that exist (doc/design.md, "Missing packs"):
+// packs the index names but the backend lacks are left out of this run's index, so that the
+// blobs in them are stored again when needed instead of being referred to in vain.
+static Result<MissingPacks> LeaveOutMissingPacks(Repository& repo, const BackupOptions& options) {
+  auto missing = repo.DropMissingPacks();
+  if (!missing.ok()) return missing.status().WithContext("listing the packs");
+  if (!missing->packs.empty() && options.on_missing_packs) options.on_missing_packs(*missing);
+  return missing;
+}
+
+// The result with what every kind of backup adds at the end.
+static Result<BackupResult> Finished(Result<BackupResult> result, MissingPacks missing,
+                                     PhaseTimer& phases) {
+  if (!result.ok()) return result;
+  result->missing_packs = std::move(missing);
+  result->phases = phases.Finish();
+  return result;
 }
 
 Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
@@ -176,6 +194,10 @@ Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
   LB_ASSIGN_OR_RETURN(ExcludeMatcher excludes, ExcludeMatcher::Compile(options.excludes));
   std::vector<std::string> clean = CleanPaths(options.paths);
 
+  PhaseTimer phases(options.context.clock());
+  phases.Start("index");
+  LB_ASSIGN_OR_RETURN(MissingPacks missing, LeaveOutMissingPacks(repo, options));
+  phases.Start("parent");
   std::optional<Id> parent_id;
   std::optional<Snapshot> parent;
   std::string host = options.host.empty() ? Hostname() : options.host;
@@ -203,7 +225,9 @@ Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
   BackupOptions opts = options;
   opts.paths = clean;
   opts.host = host;
-  return RunArchiver(repo, opts, std::move(excludes), parent ? &*parent : nullptr, parent_id);
+  return Finished(RunArchiver(repo, opts, phases, std::move(excludes),
+                              parent ? &*parent : nullptr, parent_id),
+                  std::move(missing), phases);
 }
 
 Result<BackupResult> RunStreamBackup(Repository& repo, int fd, const std::string& filename,
@@ -212,11 +236,14 @@ Result<BackupResult> RunStreamBackup(Repository& repo, int fd, const std::string
   LB_RETURN_IF_ERROR(CheckSnapshotLabels(options.tags, options.host));
   if (!IsValidNodeName(filename))
     return Status::InvalidArgument("'" + filename + "' is not a valid file name for the stream");
+  PhaseTimer phases(options.context.clock());
+  phases.Start("index");
+  LB_ASSIGN_OR_RETURN(MissingPacks missing, LeaveOutMissingPacks(repo, options));
   try {
     BackupOptions opts = options;
     opts.paths = {"/" + filename};
-    Archiver archiver(repo, opts, ExcludeMatcher());
-    return archiver.RunStream(fd, filename, finish);
+    Archiver archiver(repo, opts, phases, ExcludeMatcher());
+    return Finished(archiver.RunStream(fd, filename, finish), std::move(missing), phases);
   } catch (...) {
     return StatusFromCurrentException("the backup");
   }

@@ -25,16 +25,20 @@
 #include "repository/lock.h"
 #include "repository/repository.h"
 #include "util/context.h"
+#include "util/phase_timer.h"
 
 namespace lifeboat {
 
-struct BackupProgress {
+// Phases (BackupResult::phases and the progress head): "index" (packs the index names that are
+// missing are left out, see BackupOptions::on_missing_packs), "parent" (finding the parent
+// snapshot and loading its root tree), "files" (walking, reading and saving; for a stream,
+// "stream"), "commit" (the last packs, the index and the snapshot written).
+struct BackupProgress : ProgressHead {
   uint64_t files_done = 0, dirs_done = 0, bytes_done = 0;
   uint64_t files_total = 0, bytes_total = 0;  // from the scanner; 0 until it knows
   bool scan_finished = false;
   uint64_t errors = 0;
   uint64_t bytes_added = 0;  // plaintext bytes of new blobs
-  double elapsed_seconds = 0;
   std::string current_path;
 };
 
@@ -62,11 +66,17 @@ struct BackupOptions {
   // Cancelled or past its deadline: the backup stops early and writes no snapshot (Cancelled /
   // DeadlineExceeded). Its clock gives the snapshot's time and the elapsed times.
   Context context = {};
-  // Called from a reporter thread every progress_interval_ms (and once at the end).
+  // The progress contract (util/phase_timer.h, ProgressHead): from a reporter thread every
+  // progress_interval_ms, and once at the end with final = true when the backup completes.
   std::function<void(const BackupProgress&)> progress;
   int progress_interval_ms = 1000;
   // Called as problems are found (from any thread, serialized).
   std::function<void(const BackupIssue&, bool is_error)> on_issue;
+  // Called once, on the caller's thread before anything is read, when the index names packs
+  // that are missing from the repository. Deduplication trusts the index only for packs that
+  // exist (doc/design.md, "Missing packs"): the backup leaves those packs out of its index and
+  // stores again the blobs it needs. The same is in BackupResult::missing_packs.
+  std::function<void(const MissingPacks&)> on_missing_packs;
 };
 
 struct BackupResult {
@@ -76,6 +86,8 @@ struct BackupResult {
   std::vector<BackupIssue> errors;    // files/dirs that could not be read (left out)
   std::vector<BackupIssue> warnings;  // e.g. file changed while it was read
   bool incomplete = false;            // errors or warnings: the exit code says "incomplete"
+  MissingPacks missing_packs;         // packs the index named that were missing (left out)
+  std::vector<PhaseTime> phases;      // time per phase, on the context's clock (BackupProgress)
 };
 
 // Walks `options.paths` and writes a snapshot. Per-file problems are collected in the result

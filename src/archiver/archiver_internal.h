@@ -25,6 +25,7 @@
 #include "repository/blob_saver.h"
 #include "util/buffer_pool.h"
 #include "util/mutex.h"
+#include "util/phase_timer.h"
 #include "util/progress_reporter.h"
 #include "util/thread_annotations.h"
 #include "util/thread_pool.h"
@@ -83,9 +84,12 @@ PathTrie BuildPathTrie(const std::vector<std::string>& paths);
 
 class Archiver {
  public:
-  Archiver(Repository& repo, const BackupOptions& options, ExcludeMatcher excludes)
+  // `phases` is the run's (RunBackup's, which times the steps before the archiver too).
+  Archiver(Repository& repo, const BackupOptions& options, PhaseTimer& phases,
+           ExcludeMatcher excludes)
       : repo_(repo),
         options_(options),
+        phases_(phases),
         rules_(options, std::move(excludes)),
         clock_(options.context.clock()) {
     if (!options_.dry_run) {
@@ -109,7 +113,7 @@ class Archiver {
   }
 
   ~Archiver() {
-    StopReporter();
+    StopReporter(ProgressReporter::FinalReport::kNo);
     pool_.reset();  // join readers before the saver goes away
   }
 
@@ -160,13 +164,15 @@ class Archiver {
   void Complete(const std::shared_ptr<DirState>& dir);
 
   void StartReporter();
-  void StopReporter();
+  // Stops the progress scan and the reporter, with a final report or not.
+  void StopReporter(ProgressReporter::FinalReport final);
   // The counters now, for the progress reporter: takes mu_ only to copy.
-  BackupProgress Progress() EXCLUDES(mu_);
+  BackupProgress Progress(bool final) EXCLUDES(mu_);
   Result<BackupResult> Commit(const Id& root, std::optional<Id> parent_id);
 
   Repository& repo_;
   const BackupOptions& options_;
+  PhaseTimer& phases_;
   const WalkRules rules_;  // what is included: shared with the progress scan
   Clock& clock_;
   // The walk's directory descriptors, for a window of directories (dir_descriptors.h); the

@@ -11,6 +11,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "archiver/fs_metadata.h"
 #include "archiver/walk_rules.h"
@@ -305,6 +308,132 @@ TEST_F(ArchiverTest, SnapshotRecordsHostTagsPathsAndParent) {
   auto third = RunBackup(*repo_, opt);
   ASSERT_TRUE(third.ok());
   EXPECT_FALSE(third->snapshot.parent.has_value());
+}
+
+// What a progress callback saw, checked against the contract in util/phase_timer.h.
+struct ProgressLog {
+  std::mutex mu;
+  std::vector<ProgressHead> heads;
+  std::set<std::thread::id> threads;
+  std::atomic<int> inside{0};
+  bool overlapped = false;
+  void Record(const ProgressHead& head) {
+    if (inside.fetch_add(1) != 0) overlapped = true;
+    {
+      std::lock_guard lock(mu);
+      heads.push_back(head);
+      threads.insert(std::this_thread::get_id());
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));  // widen any overlap
+    inside.fetch_sub(1);
+  }
+};
+
+std::vector<std::string> PhaseNames(const std::vector<PhaseTime>& phases) {
+  std::vector<std::string> names;
+  for (const PhaseTime& p : phases) names.push_back(p.phase);
+  return names;
+}
+
+// The progress contract: reports come from one thread that is not the caller's, never two at
+// once; exactly one is final and it is the last; each names a phase the result lists. The
+// result's phases are the backup's steps in order.
+TEST_F(ArchiverTest, ProgressKeepsTheContractAndTheResultCarriesThePhases) {
+  std::string data(4 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 2654435761u) >> 13);
+  for (int i = 0; i < 4; ++i) std::ofstream(dir_ + "/f" + std::to_string(i)) << data << i;
+  ProgressLog log;
+  BackupOptions opt;
+  opt.paths = {dir_};
+  opt.progress_interval_ms = 1;
+  opt.progress = [&](const BackupProgress& p) { log.Record(p); };
+  const auto caller = std::this_thread::get_id();
+  auto r = RunBackup(*repo_, opt);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+  EXPECT_EQ(PhaseNames(r->phases),
+            (std::vector<std::string>{"index", "parent", "files", "commit"}));
+  for (const PhaseTime& p : r->phases) EXPECT_GE(p.seconds, 0) << p.phase;
+  ASSERT_FALSE(log.heads.empty());
+  EXPECT_FALSE(log.overlapped);
+  EXPECT_EQ(log.threads.size(), 1u);
+  EXPECT_EQ(log.threads.count(caller), 0u);
+  for (size_t i = 0; i + 1 < log.heads.size(); ++i) EXPECT_FALSE(log.heads[i].final) << i;
+  EXPECT_TRUE(log.heads.back().final);
+  EXPECT_EQ(log.heads.back().phase, "commit");
+  const std::vector<std::string> names = PhaseNames(r->phases);
+  double last_elapsed = 0;
+  for (const ProgressHead& h : log.heads) {
+    EXPECT_NE(std::find(names.begin(), names.end(), h.phase), names.end()) << h.phase;
+    EXPECT_GE(h.elapsed_seconds, last_elapsed);
+    last_elapsed = h.elapsed_seconds;
+  }
+
+  auto stream = RunStreamBackup(*repo_, ::open((dir_ + "/f0").c_str(), O_RDONLY | O_CLOEXEC),
+                                "dump.sql", opt, nullptr);
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  EXPECT_EQ(PhaseNames(stream->phases), (std::vector<std::string>{"index", "stream", "commit"}));
+}
+
+// A failed backup makes no final report: a final report means the backup completed.
+TEST_F(ArchiverTest, ACancelledBackupMakesNoFinalReport) {
+  std::ofstream(dir_ + "/f") << "data";
+  std::atomic<bool> cancel{true};
+  ProgressLog log;
+  BackupOptions opt;
+  opt.paths = {dir_};
+  opt.progress_interval_ms = 1;
+  opt.progress = [&](const BackupProgress& p) { log.Record(p); };
+  opt.context = Context().WithCancel(&cancel);
+  ASSERT_EQ(RunBackup(*repo_, opt).status().code(), StatusCode::kCancelled);
+  for (const ProgressHead& h : log.heads) EXPECT_FALSE(h.final);
+}
+
+// Issue 11 item 3 inside the library: a backup after a pack was lost does not refer to the
+// blobs in it. RunBackup leaves missing packs out of the index, says so through
+// on_missing_packs and the result, and stores the lost data again.
+TEST_F(ArchiverTest, ABackupAfterAPackWasLostStoresItsDataAgain) {
+  std::string data(300 << 10, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 2654435761u) >> 11);
+  std::ofstream(dir_ + "/f") << data;
+  BackupOptions opt;
+  opt.paths = {dir_};
+  auto first = RunBackup(*repo_, opt);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(first->missing_packs.packs.empty());
+  std::vector<std::string> packs;
+  ASSERT_TRUE(repo_->backend()
+                  .List(ObjectType::kPack, "",
+                        [&](const ObjectInfo& o) {
+                          packs.push_back(o.name);
+                          return Status::Ok();
+                        })
+                  .ok());
+  for (const std::string& pack : packs)
+    ASSERT_TRUE(repo_->backend().Remove({ObjectType::kPack, pack}).ok());
+
+  std::vector<MissingPacks> reported;
+  opt.on_missing_packs = [&](const MissingPacks& m) { reported.push_back(m); };
+  auto second = RunBackup(*repo_, opt);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0].packs.size(), packs.size());
+  EXPECT_EQ(second->missing_packs.packs, reported[0].packs);
+  auto tree = repo_->LoadTree(second->snapshot.tree);
+  ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+  // The root holds the path's leading directories; walk down to the file.
+  const Tree* t = &*tree;
+  Tree sub;
+  while (!t->nodes.empty() && t->nodes[0].type == NodeType::kDir) {
+    auto next = repo_->LoadTree(*t->nodes[0].subtree);
+    ASSERT_TRUE(next.ok()) << next.status().ToString();
+    sub = std::move(*next);
+    t = &sub;
+  }
+  ASSERT_EQ(t->nodes.size(), 1u);
+  ASSERT_FALSE(t->nodes[0].content.empty());
+  for (const Id& blob : t->nodes[0].content)
+    EXPECT_TRUE(repo_->LoadBlob(BlobType::kData, blob).ok()) << blob.Hex();
 }
 
 }  // namespace

@@ -51,6 +51,7 @@ void Archiver::Complete(const std::shared_ptr<DirState>& dir) {
 }
 
 Result<BackupResult> Archiver::Commit(const Id& root, std::optional<Id> parent_id) {
+  phases_.Start("commit");
   if (Cancelled()) {
     // Make what was uploaded reusable by the next run, then stop without a snapshot.
     if (saver_) saver_->Flush().IgnoreError();
@@ -59,8 +60,7 @@ Result<BackupResult> Archiver::Commit(const Id& root, std::optional<Id> parent_i
   }
   LB_RETURN_IF_ERROR(FatalStatus());
   if (saver_) LB_RETURN_IF_ERROR(saver_->Flush());
-  StopReporter();
-  if (options_.progress) options_.progress(Progress());
+  StopReporter(ProgressReporter::FinalReport::kYes);
 
   BackupResult result;
   Snapshot& s = result.snapshot;

@@ -140,14 +140,13 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   opt.lock = lock->get();
   Status st = (*repo)->LoadIndex();
   if (!st.ok()) return ReportError(g, st);
-  // Deduplication trusts the index only for packs that exist (doc/design.md, "Missing packs").
-  auto missing = (*repo)->DropMissingPacks();
-  if (!missing.ok()) return ReportError(g, missing.status().WithContext("listing the packs"));
-  if (!missing->packs.empty()) {
+  // Deduplication trusts the index only for packs that exist: the backup leaves missing ones
+  // out and says so here (doc/design.md, "Missing packs").
+  opt.on_missing_packs = [&g](const MissingPacks& missing) {
     std::string message =
-        "the index names " + std::to_string(missing->packs.size()) +
-        " pack(s) that are missing from the repository (e.g. " + missing->packs[0].Hex() +
-        "), with " + std::to_string(missing->blobs) +
+        "the index names " + std::to_string(missing.packs.size()) +
+        " pack(s) that are missing from the repository (e.g. " + missing.packs[0].Hex() +
+        "), with " + std::to_string(missing.blobs) +
         " blob(s) in them: this backup treats those blobs as absent and stores again the ones "
         "it needs. Run "
         "`lifeboat repair index` to drop the missing packs from the index, then `lifeboat "
@@ -155,15 +154,14 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
         "repair snapshots`)";
     if (g.json)  // like the backup's other warnings: a JSON line on stdout
       std::cout << nlohmann::json({{"message_type", "warning"},
-                                   {"missing_packs", missing->packs.size()},
-                                   {"missing_blobs", missing->blobs},
+                                   {"missing_packs", missing.packs.size()},
+                                   {"missing_blobs", missing.blobs},
                                    {"message", message}})
                        .dump()
                 << std::endl;
     else
       std::cerr << "lifeboat: warning: " << message << std::endl;
-  }
-
+  };
   ProgressPrinter printer(g);
   if (g.json || StderrIsTerminal()) {
     opt.progress = [&printer](const BackupProgress& p) { printer(p); };
@@ -209,6 +207,7 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
     j["incomplete"] = r.incomplete;
     if (r.snapshot_id) j["snapshot_id"] = r.snapshot_id->Hex();
     if (r.parent_id) j["parent"] = r.parent_id->Hex();
+    j["phases"] = PhasesJson(r.phases);
     PrintJson(j);
   } else {
     if (r.parent_id) Say(g, "using parent snapshot " + r.parent_id->Short());
