@@ -83,7 +83,8 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
                    {"dry_run", f->dry_run},
                    {"setid_dropped", r->setid_dropped},
                    {"errors", errors},
-                   {"warnings", warnings}});
+                   {"warnings", warnings},
+                   {"phases", PhasesJson(r->phases)}});
       } else {
         Say(g, std::string(f->dry_run ? "would restore" : "restored") + " snapshot " +
                    snap->first.Short() + " to " + f->target + ": " + std::to_string(r->files) +

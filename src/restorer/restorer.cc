@@ -17,12 +17,8 @@
 namespace lifeboat {
 namespace restore {
 
-constexpr auto kProgressInterval = std::chrono::milliseconds(250);
-
-int WorkerCount(const RestoreOptions& o) {
-  if (o.workers > 0) return o.workers;
-  unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 2 : static_cast<int>(n);
+int WorkerCount(Repository& repo, const RestoreOptions& o) {
+  return WorkersFor(repo.backend(), o.workers);
 }
 
 // The pool for content and verification jobs.
@@ -110,17 +106,13 @@ Result<RestoreResult> Restorer::Run() {
   root_fd_ = FileDescriptor(::open(opt_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd_.valid()) return PosixError("open restore target " + opt_.target);
   hole_block_ = HoleBlockSize(root_fd_.get());
-  budget_ = BudgetDescriptors(WorkerCount(opt_));
+  budget_ = BudgetDescriptors(WorkerCount(repo_, opt_));
 
   std::function<void(bool)> report;
-  if (opt_.progress) {
-    report = [this](bool final) {
-      RestoreProgress p = Progress();
-      p.final = final;
-      opt_.progress(p);
-    };
-  }
-  ProgressReporter reporter(kProgressInterval, std::move(report));
+  if (opt_.progress) report = [this](bool final) { opt_.progress(Progress(final)); };
+  phases_.Start("write");
+  ProgressReporter reporter(std::chrono::milliseconds(opt_.progress_interval_ms),
+                            std::move(report));
   {
     ThreadPool pool(PoolOptions(budget_.workers, budget_.queue));
     pool_ = &pool;
@@ -132,13 +124,25 @@ Result<RestoreResult> Restorer::Run() {
     }
     pool.Wait();  // every file finished (and its pending links made)
     link_targets_.clear();
-    if (opt_.verify && !Cancelled() && pool.failure().ok()) VerifyAll(pool);
+    if (opt_.verify && !Cancelled() && pool.failure().ok()) {
+      phases_.Start("verify");
+      VerifyAll(pool);
+    }
     pool_ = nullptr;
     // A job that threw (out of memory) stopped part-way through a file: the restore failed.
-    if (!pool.failure().ok()) return pool.failure().WithContext("restore failed");
+    if (!pool.failure().ok()) {
+      reporter.Stop(ProgressReporter::FinalReport::kNo);
+      return pool.failure().WithContext("restore failed");
+    }
   }
-  if (!Cancelled()) FinishDirs();
-  reporter.Stop();
+  if (!Cancelled()) {
+    phases_.Start("metadata");
+    FinishDirs();
+  }
+  phases_.Stop();
+  // The final report says the restore completed: none when it was stopped.
+  reporter.Stop(Cancelled() ? ProgressReporter::FinalReport::kNo
+                            : ProgressReporter::FinalReport::kYes);
   if (Cancelled()) {
     MutexLock l(&result_mu_);
     Status stop = opt_.context.Check("restore");
@@ -337,11 +341,14 @@ Result<RestoreResult> RestoreTree(Repository& repo, const Id& root, const Restor
   if (options.target.empty() && !options.dry_run)
     return Status::InvalidArgument("no restore target given");
   LB_ASSIGN_OR_RETURN(PathFilter filter, PathFilter::Make(options.includes, options.excludes));
+  PhaseTimer phases(options.context.clock());
+  phases.Start("layout");
   LB_ASSIGN_OR_RETURN(RestoreLayout plan, BuildRestoreLayout(repo, root, options, filter));
   GroupHardlinks(&plan);
-  Restorer restorer(repo, options, std::move(plan));
-  if (options.dry_run) return restorer.DryRun();
-  return restorer.Run();
+  Restorer restorer(repo, options, phases, std::move(plan));
+  Result<RestoreResult> result = options.dry_run ? restorer.DryRun() : restorer.Run();
+  if (result.ok()) result->phases = phases.Finish();
+  return result;
 }
 
 }  // namespace lifeboat

@@ -51,15 +51,20 @@
 #include "util/id.h"
 #include "util/status.h"
 #include "util/context.h"
+#include "util/phase_timer.h"
 
 namespace lifeboat {
 
-// A snapshot of the restore's progress. Totals are known once the tree walk is done.
-struct RestoreProgress {
+// Phases (RestoreResult::phases and the progress head): "layout" (walking the snapshot's trees
+// into the list of entries to restore), "write" (directories, files, links), "verify" (with
+// `verify`, re-reading what was written), "metadata" (directories' modes, owners and times, set
+// last). VerifyRestored has "layout" and "verify".
+//
+// A snapshot of the restore's progress. Totals are known once the layout is done.
+struct RestoreProgress : ProgressHead {
   uint64_t files_total = 0, bytes_total = 0;  // regular files (hardlinks once) and their bytes
   uint64_t files_done = 0, bytes_done = 0;    // done = restored or failed; holes count as done
   uint64_t errors = 0;
-  bool final = false;  // true for the last call
 };
 
 struct RestoreOptions {
@@ -79,14 +84,17 @@ struct RestoreOptions {
   bool overwrite = true;       // existing entries are replaced (see header comment)
   bool owner_by_name = false;  // as root: map the snapshot's user/group names to local ids when
                                // they exist here; numeric uid/gid otherwise (and by default)
-  int workers = 0;             // 0 = number of cores (fewer when few file descriptors are left)
+  // 0: WorkersFor(the repository's backend): about one per core on a local disk, more for a
+  // remote store (fewer when few file descriptors are left).
+  int workers = 0;
   // Cancelled (a signal handler, another thread) or past its deadline: stops early, see
   // RestoreTree (Cancelled / DeadlineExceeded).
   Context context = {};
-  // Optional; called about every 250 ms and once at the end (final = true), always from one
-  // thread that is not the caller's. Must not call back into the restore. Not called for dry
-  // runs or VerifyRestored.
+  // Optional; the progress contract (util/phase_timer.h, ProgressHead): from one reporter thread
+  // every progress_interval_ms, and once at the end with final = true when the restore
+  // completes. Must not call back into the restore. Not called for dry runs or VerifyRestored.
   std::function<void(const RestoreProgress&)> progress;
+  int progress_interval_ms = 250;
 };
 
 struct RestoreError {
@@ -109,6 +117,7 @@ struct RestoreResult {
   // Files restored without their setuid/setgid bits because their owner could not be restored
   // (not root, or chown failed); one warning in `warnings` names how many.
   uint64_t setid_dropped = 0;
+  std::vector<PhaseTime> phases;  // time per phase, on the context's clock (RestoreProgress)
 };
 
 // Restores the tree `root` (a snapshot's root tree id) into options.target. One damaged file never

@@ -44,7 +44,7 @@ inline bool RunningAsRoot() { return ::geteuid() == 0; }
 // Helpers shared by restore and verify (restorer.cc unless said otherwise).
 
 // RestoreOptions::workers, or the number of cores.
-int WorkerCount(const RestoreOptions& o);
+int WorkerCount(Repository& repo, const RestoreOptions& o);
 
 // The pool for content and verification jobs.
 ThreadPoolOptions PoolOptions(int workers, size_t queue);
@@ -77,9 +77,12 @@ enum EntryState : uint8_t { kPending = 0, kDone, kFailed, kSkipped };
 
 class Restorer {
  public:
-  Restorer(Repository& repo, const RestoreOptions& options, RestoreLayout plan)
+  // `phases` is RestoreTree's, which times the layout before the restorer exists.
+  Restorer(Repository& repo, const RestoreOptions& options, PhaseTimer& phases,
+           RestoreLayout plan)
       : repo_(repo),
         opt_(options),
+        phases_(phases),
         plan_(std::move(plan)),
         root_(RunningAsRoot()),
         states_(plan_.entries.size()),
@@ -130,8 +133,9 @@ class Restorer {
     MutexLock l(&result_mu_);
     result_.warnings.push_back({path, std::move(message)});
   }
-  RestoreProgress Progress() const {
+  RestoreProgress Progress(bool final) const {
     RestoreProgress p;
+    static_cast<ProgressHead&>(p) = phases_.Head(final);
     p.files_total = files_total_;
     p.bytes_total = bytes_total_;
     p.files_done = files_done_.load();
@@ -177,6 +181,7 @@ class Restorer {
 
   Repository& repo_;
   const RestoreOptions& opt_;
+  PhaseTimer& phases_;
   RestoreLayout plan_;
   const bool root_;
   std::vector<std::atomic<uint8_t>> states_;  // EntryState per plan entry

@@ -17,6 +17,7 @@
 #include "backend/memory_backend.h"
 #include "repository/blob_saver.h"
 #include "util/file_io.h"
+#include "util/progress_log_for_test.h"
 
 namespace lifeboat {
 namespace {
@@ -188,7 +189,10 @@ TEST_F(RestorerTest, RestoresNestedTreeBitExactWithMetadata) {
   o.verify = true;
   std::atomic<int> calls{0};
   std::atomic<bool> saw_final{false};
+  ProgressLog log;
+  o.progress_interval_ms = 1;
   o.progress = [&](const RestoreProgress& p) {
+    log.Record(p);
     calls++;
     if (p.final) {
       saw_final = true;
@@ -207,6 +211,10 @@ TEST_F(RestorerTest, RestoresNestedTreeBitExactWithMetadata) {
   EXPECT_EQ(r.warnings[0].path, "/a/sock");
   EXPECT_TRUE(saw_final);
   EXPECT_GE(calls.load(), 1);
+  // The progress contract (util/phase_timer.h) and the phases in the order the restore runs.
+  EXPECT_EQ(log.ContractViolation(r.phases), "");
+  EXPECT_EQ(PhaseNames(r.phases),
+            (std::vector<std::string>{"layout", "write", "verify", "metadata"}));
 
   EXPECT_FALSE(fs::exists(fs::symlink_status(target_ + "/a/sock")));
 

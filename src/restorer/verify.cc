@@ -81,7 +81,10 @@ using restore::WorkerCount;
 Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
                                      const RestoreOptions& options) {
   LB_ASSIGN_OR_RETURN(PathFilter filter, PathFilter::Make(options.includes, options.excludes));
+  PhaseTimer phases(options.context.clock());
+  phases.Start("layout");
   LB_ASSIGN_OR_RETURN(RestoreLayout plan, BuildRestoreLayout(repo, root, options, filter));
+  phases.Start("verify");
   FileDescriptor root_fd(::open(options.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd.valid()) return PosixError("open restore target " + options.target);
 
@@ -90,7 +93,7 @@ Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
   std::atomic<uint64_t> verified{0};
   for (auto& e : plan.errors) result.errors.push_back(e);
   {
-    const int workers = WorkerCount(options);
+    const int workers = WorkerCount(repo, options);
     ThreadPoolOptions po = PoolOptions(workers, static_cast<size_t>(workers) * 4);
     po.cancel = options.context.cancel_flag();  // a verification dropped needs no clean-up
     ThreadPool pool(std::move(po));
@@ -138,6 +141,7 @@ Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
                                  std::to_string(result.files) + " files");
   }
   result.verified_files = verified;
+  result.phases = phases.Finish();
   return result;
 }
 
