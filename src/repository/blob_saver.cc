@@ -8,8 +8,9 @@ namespace lifeboat {
 
 BlobSaver::BlobSaver(Repository& repo, BlobSaverOptions options)
     : repo_(repo), options_(options), index_(options.index ? *options.index : repo.index()) {
-  int n = options_.workers > 0 ? options_.workers
-                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Workers encode and also upload the packs they fill: a remote store gets as many as it serves
+  // at once, a local disk about one per core.
+  const int n = WorkersFor(repo_.backend(), options_.workers);
   for (auto& w : writers_) w = std::make_unique<PackWriter>(repo_.aead());
   // The system may start fewer threads than asked for (none: callers encode themselves).
   StartThreads(&threads_, static_cast<size_t>(n), [this] { WorkerLoop(); });

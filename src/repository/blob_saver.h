@@ -37,7 +37,7 @@
 namespace lifeboat {
 
 struct BlobSaverOptions {
-  int workers = 0;                      // 0: one per core
+  int workers = 0;                      // 0: WorkersFor(the repository's backend)
   size_t max_queued_bytes = 8u << 20;   // Save() blocks while more than this waits for encoding
   size_t packs_per_index = 4;           // write an index file after this many packs
   size_t inline_max_bytes = 256u << 10;  // blobs up to this size are encoded in Save()'s caller
