@@ -1,11 +1,11 @@
 // lifeboat copy: copies snapshots from another repository into this one (doc/replication.md).
-#include <chrono>
 #include <cstdlib>
 #include <iostream>
-#include <mutex>
 
 #include "cli/common.h"
 #include "copier/copier.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat::cli {
 namespace {
@@ -16,16 +16,13 @@ struct CopyFlags {
   std::vector<std::string> snapshots;
 };
 
-// One status line on a terminal's stderr, at most a few times a second.
+// One status line on a terminal's stderr, rewritten at each progress report (the copy's reporter
+// paces them).
 class CopyProgressPrinter {
  public:
   void operator()(const CopyProgress& p) {
-    auto now = std::chrono::steady_clock::now();
-    if (printed_ && now - last_ < std::chrono::milliseconds(200)) return;
-    last_ = now;
-    double seconds = std::chrono::duration<double>(now - start_).count();
     const CopyStats& s = p.stats;
-    std::string line = "\r[" + FormatDuration(seconds) + "] snapshot " +
+    std::string line = "\r[" + FormatDuration(p.elapsed_seconds) + "] snapshot " +
                        std::to_string(std::min(p.snapshots_done + 1, p.snapshots_total)) + "/" +
                        std::to_string(p.snapshots_total);
     if (s.packs_copied || s.packs_reused)
@@ -38,15 +35,55 @@ class CopyProgressPrinter {
     std::cerr << line << "   " << std::flush;
     printed_ = true;
   }
+  // Ends the status line, if one is showing, so that the next output starts on a line of its own.
   void Finish() {
     if (printed_) std::cerr << "\n";
     printed_ = false;
   }
 
  private:
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_;
   bool printed_ = false;
+};
+
+// What copy prints while it runs, from two threads: the status line from the copy's reporter
+// thread, and each committed snapshot from the caller's thread (on_copied). One lock around
+// both keeps every line whole: a snapshot's line ends the status line first, and a status line
+// never lands inside a snapshot's line. Neither is called while the copy holds one of its own
+// mutexes, so the lock cannot deadlock against the engine.
+class CopyOutput {
+ public:
+  explicit CopyOutput(const GlobalOptions& g) : g_(g) {}
+
+  void Progress(const CopyProgress& p) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    printer_(p);
+  }
+  void Copied(const CopiedSnapshot& c) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    if (g_.json) {
+      nlohmann::json j = {{"message_type", "copied"},
+                          {"source_id", c.source_id.Hex()},
+                          {"target_id", c.target_id.Hex()},
+                          {"time", FormatTime(c.snapshot.time_ns)},
+                          {"hostname", c.snapshot.hostname}};
+      PutBytesArray(j, "paths", c.snapshot.paths);
+      PrintJson(j);
+      return;
+    }
+    printer_.Finish();
+    Say(g_, "snapshot " + c.source_id.Short() + " of " + c.snapshot.hostname + " at " +
+                FormatLocalTime(c.snapshot.time_ns) + " copied as " + c.target_id.Short());
+  }
+  // After the copy returned (its reporter has stopped): ends the status line.
+  void Finish() EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    printer_.Finish();
+  }
+
+ private:
+  const GlobalOptions& g_;
+  Mutex mu_;
+  CopyProgressPrinter printer_ GUARDED_BY(mu_);
 };
 
 nlohmann::json PairsJson(const std::vector<std::pair<Id, Id>>& pairs) {
@@ -94,34 +131,12 @@ int RunCopyCommand(const GlobalOptions& g, CopyFlags f) {
   o.source_lock = source_lock->get();
   o.target_lock = target_lock->get();
   o.context = CliContext();
-  CopyProgressPrinter printer;
-  std::mutex out_mu;
+  CopyOutput output(g);
   if (!g.json && !g.quiet && StderrIsTerminal())
-    o.progress = [&](const CopyProgress& p) {
-      std::lock_guard lock(out_mu);
-      printer(p);
-    };
-  o.on_copied = [&](const CopiedSnapshot& c) {
-    std::lock_guard lock(out_mu);
-    if (g.json) {
-      nlohmann::json j = {{"message_type", "copied"},
-                          {"source_id", c.source_id.Hex()},
-                          {"target_id", c.target_id.Hex()},
-                          {"time", FormatTime(c.snapshot.time_ns)},
-                          {"hostname", c.snapshot.hostname}};
-      PutBytesArray(j, "paths", c.snapshot.paths);
-      PrintJson(j);
-      return;
-    }
-    printer.Finish();
-    Say(g, "snapshot " + c.source_id.Short() + " of " + c.snapshot.hostname + " at " +
-               FormatLocalTime(c.snapshot.time_ns) + " copied as " + c.target_id.Short());
-  };
+    o.progress = [&output](const CopyProgress& p) { output.Progress(p); };
+  o.on_copied = [&output](const CopiedSnapshot& c) { output.Copied(c); };
   auto result = CopySnapshots(**source, **target, o);
-  {
-    std::lock_guard lock(out_mu);
-    printer.Finish();
-  }
+  output.Finish();
   if (target_lock->get()) target_lock->get()->Release().IgnoreError();
   if (source_lock->get()) source_lock->get()->Release().IgnoreError();
   if (!result.ok()) return ReportError(g, result.status());
@@ -148,7 +163,8 @@ int RunCopyCommand(const GlobalOptions& g, CopyFlags f) {
                {"bytes_reencrypted_stored", s.bytes_reencrypted_stored},
                {"index_files", s.index_files},
                {"copied", copied},
-               {"skipped", PairsJson(result->skipped)}});
+               {"skipped", PairsJson(result->skipped)},
+               {"phases", PhasesJson(result->phases)}});
     return kExitOk;
   }
   if (s.snapshots_selected == 0) {

@@ -236,6 +236,14 @@ void PrintResult(const GlobalOptions& g, const retention::ForgetResult& r) {
       out.push_back(std::move(j));
     }
     PrintJson(out);
+    // Then one summary line (doc/retention.md), as every long operation ends with.
+    PrintJson({{"message_type", "summary"},
+               {"dry_run", plan.dry_run},
+               {"kept", plan.kept()},
+               {"to_remove", plan.to_remove()},
+               {"removed", r.removed.size()},
+               {"failed", r.failed.size()},
+               {"phases", PhasesJson(r.phases)}});
   } else if (!g.quiet) {
     std::string kept = plan.by_ids ? "" : ", " + std::to_string(plan.kept()) + " kept";
     if (plan.dry_run)
@@ -285,7 +293,8 @@ int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
   request.now_ns = NowNs();
   request.dry_run = f.dry_run;
   std::vector<DamagedSnapshot> damaged;
-  auto plan = retention::PlanForget(**repo, lock->get(), request, &damaged);
+  const Context ctx = CliContext();
+  auto plan = retention::PlanForget(**repo, lock->get(), request, &damaged, ctx);
   WarnDamagedSnapshots(g, damaged);
   if (!plan.ok()) return ReportError(g, plan.status());
 
@@ -303,7 +312,7 @@ int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
 
   // Remove. A failure is reported and the others continue; a lost lock or an interrupt stops.
   retention::ForgetOptions options;
-  options.ctx = CliContext();
+  options.ctx = ctx;
   options.on_removal = [&g](const Id& id, const Status& st) { ReportRemoval(g, id, st); };
   retention::ForgetResult result =
       retention::ExecuteForget(**repo, lock->get(), std::move(*plan), options);

@@ -1,10 +1,42 @@
 // lifeboat prune: removes data no snapshot references and rewrites mostly-unused packs
 // (src/pruner/pruner.h; protocol in doc/prune.md). Also run by `forget --prune`.
+#include <iostream>
+#include <string>
+
 #include "cli/prune_flags.h"
 #include "pruner/pruner.h"
 #include "util/units.h"
 
 namespace lifeboat::cli {
+namespace {
+
+// One self-overwriting progress line on stderr: "[repack] 3/10 packs". Called only from prune's
+// reporter thread; Finish (after Prune returned, the reporter stopped) clears the line.
+class PruneProgressPrinter {
+ public:
+  void operator()(const PruneProgress& p) {
+    if (p.phase.empty()) return;
+    // "[0:12] trees: 1520 walked", "[0:20] repack: 3/10 packs", "[0:31] index".
+    std::string line = "\r[" + FormatDuration(p.elapsed_seconds) + "] " + p.phase;
+    if (p.phase != "index") {
+      line += ": " + std::to_string(p.done);
+      if (p.total) line += "/" + std::to_string(p.total);
+      line += p.phase == "trees" ? " walked" : p.phase == "packs" ? " listed" : " packs";
+    }
+    if (line.size() < width_) line += std::string(width_ - line.size(), ' ');
+    width_ = line.size();
+    std::cerr << line << std::flush;
+  }
+  void Finish() {
+    if (width_) std::cerr << "\r" << std::string(width_, ' ') << "\r" << std::flush;
+    width_ = 0;
+  }
+
+ private:
+  size_t width_ = 0;  // of the line on the screen; 0: none
+};
+
+}  // namespace
 
 void AddPruneFlags(CLI::App* cmd, PruneFlags* flags) {
   cmd->add_option("--max-unused", flags->max_unused,
@@ -29,7 +61,11 @@ int RunPrune(const GlobalOptions& g, OpenedRepository& opened, const PruneFlags&
     if (!bytes.ok()) return ReportError(g, bytes.status().WithContext("--max-repack-size"));
     options.max_repack_bytes = *bytes;
   }
+  PruneProgressPrinter printer;
+  if (!g.json && !g.quiet && StderrIsTerminal())
+    options.progress = [&printer](const PruneProgress& p) { printer(p); };
   auto stats = Prune(*opened.repo, options);
+  printer.Finish();
   if (!stats.ok()) return ReportError(g, stats.status());
   const PruneStats& s = *stats;
   if (g.json) {
@@ -56,7 +92,8 @@ int RunPrune(const GlobalOptions& g, OpenedRepository& opened, const PruneFlags&
                {"packs_after", s.packs_after},
                {"pack_bytes_after", s.pack_bytes_after},
                {"index_files_written", s.index_files_written},
-               {"index_files_removed", s.index_files_removed}});
+               {"index_files_removed", s.index_files_removed},
+               {"phases", PhasesJson(s.phases)}});
     return kExitOk;
   }
   auto n = [](uint64_t v) { return std::to_string(v); };

@@ -1,20 +1,25 @@
 #include "copier/copier.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "backend/backend.h"
 #include "crypto/crypto.h"
 #include "index/index.h"
 #include "pack/pack.h"
 #include "repository/blob_saver.h"
 #include "repository/tree.h"
 #include "repository/tree_walker.h"
+#include "util/mutex.h"
 #include "util/parallel_for.h"
+#include "util/phase_timer.h"
+#include "util/progress_reporter.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat {
 
@@ -63,11 +68,48 @@ bool Corresponds(const Tree& original, const Tree& copy) {
   return true;
 }
 
+// The blobs one snapshot needs that the target lacks, by source pack; filled by the tree
+// walk's worker threads.
+class MissingByPack {
+ public:
+  void Add(const Id& pack, BlobRef blob) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    by_pack_[pack].push_back(blob);
+  }
+  // Everything added, each pack's blobs sorted and unique. Call once the walk is over.
+  std::map<Id, std::vector<BlobRef>> Take() EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    for (auto& [pack, blobs] : by_pack_) {
+      std::sort(blobs.begin(), blobs.end());
+      blobs.erase(std::unique(blobs.begin(), blobs.end()), blobs.end());
+    }
+    return std::move(by_pack_);
+  }
+
+ private:
+  Mutex mu_;
+  std::map<Id, std::vector<BlobRef>> by_pack_ GUARDED_BY(mu_);
+};
+
+// One copy. Threads: Run and everything it calls without a worker pool run on the caller's
+// thread, which alone touches the members not guarded by mu_ (result_, the snapshot lists and
+// maps, saver_); pack workers (CopyPacks) and tree-walk workers (CollectMissing) update the
+// counters under mu_; the reporter thread reads them under mu_ (Progress) and calls the
+// caller's progress callback holding nothing.
 class CopyRun {
  public:
   CopyRun(Repository& source, Repository& target, const CopyOptions& options)
-      : src_(source), dst_(target), opt_(options) {}
+      : src_(source),
+        dst_(target),
+        opt_(options),
+        phases_(options.context.clock()),
+        // Transfers wait on both backends: as many as the busier one serves well.
+        pack_workers_(options.pack_workers > 0
+                          ? options.pack_workers
+                          : std::max(WorkersFor(source.backend(), 0),
+                                     WorkersFor(target.backend(), 0))) {}
 
+  // Copies, with a reporter thread when options.progress is set; the phases in the result.
   Result<CopyResult> Run();
 
  private:
@@ -79,16 +121,17 @@ class CopyRun {
   // Lists both repositories and returns the indexes (into source_snapshots_) of the selected
   // snapshots not yet in the target, oldest first; records the others as skipped.
   Result<std::vector<size_t>> Select();
+  Result<CopyResult> RunSteps();
   Status CheckCancelled() const;
   Status CheckLocks() const;
-  void Report();
+  // A progress report of the counters now (any thread).
+  CopyProgress Progress(bool final) const EXCLUDES(mu_);
   void Committed(const Id& source_id, const Snapshot& source, const Id& target_id,
                  Snapshot stored);
 
   // Replica mode.
   Status CopyReplica(const Id& id, const Snapshot& s);
-  Status CollectMissing(const Id& id, const Snapshot& s,
-                        std::map<Id, std::vector<BlobRef>>* by_pack);
+  Result<std::map<Id, std::vector<BlobRef>>> CollectMissing(const Id& id, const Snapshot& s);
   Status CopyPacks(const std::map<Id, std::vector<BlobRef>>& by_pack);
   Result<std::vector<PackedBlob>> TransferPack(const Id& pack);
 
@@ -111,8 +154,15 @@ class CopyRun {
   std::unordered_map<Id, Id, IdHash> tree_map_;               // re-encrypt: source -> target tree
   std::unordered_map<Id, Id, IdHash> recent_blobs_;           // re-encrypt: bounded cache
   std::unique_ptr<BlobSaver> saver_;                          // re-encrypt
-  std::mutex mu_;  // serialises stats updates and progress calls from pack workers
-  CopyProgress progress_;  // GUARDED_BY(mu_)
+  PhaseTimer phases_;  // started and stopped by the caller's thread, read by the reporter
+  const int pack_workers_;
+
+  // What progress reports: updated by the caller's thread and the workers, read by the reporter.
+  mutable Mutex mu_;
+  CopyStats stats_ GUARDED_BY(mu_);  // becomes result_.stats at the end
+  uint64_t snapshots_total_ GUARDED_BY(mu_) = 0;
+  uint64_t snapshots_done_ GUARDED_BY(mu_) = 0;
+  Id current_ GUARDED_BY(mu_);
 };
 
 Status CopyRun::CheckCancelled() const {
@@ -129,23 +179,28 @@ Status CopyRun::CheckLocks() const {
   return Status::Ok();
 }
 
-void CopyRun::Report() {
-  std::lock_guard lock(mu_);
-  progress_.stats = result_.stats;
-  if (opt_.progress) opt_.progress(progress_);
+CopyProgress CopyRun::Progress(bool final) const {
+  CopyProgress p;
+  static_cast<ProgressHead&>(p) = phases_.Head(final);
+  MutexLock lock(&mu_);
+  p.snapshots_total = snapshots_total_;
+  p.snapshots_done = snapshots_done_;
+  p.current = current_;
+  p.stats = stats_;
+  return p;
 }
 
 void CopyRun::Committed(const Id& source_id, const Snapshot& source, const Id& target_id,
                         Snapshot stored) {
   {
-    std::lock_guard lock(mu_);
-    result_.stats.snapshots_copied++;
-    progress_.snapshots_done++;
+    MutexLock lock(&mu_);
+    stats_.snapshots_copied++;
+    snapshots_done_++;
   }
   target_by_identity_[source.Identity(source_id)] = TargetEntry{target_id, stored};
   result_.copied.push_back(CopiedSnapshot{source_id, target_id, std::move(stored)});
+  // Holding nothing: the callback may print and take the caller's own locks.
   if (opt_.on_copied) opt_.on_copied(result_.copied.back());
-  Report();
 }
 
 Result<std::vector<size_t>> CopyRun::Select() {
@@ -188,25 +243,43 @@ Result<std::vector<size_t>> CopyRun::Select() {
       return x.first < y.first;
     });
   }
-  result_.stats.snapshots_selected = chosen.size();
   std::vector<size_t> to_copy;
+  uint64_t skipped = 0;
   for (size_t i : chosen) {
     const auto& [id, s] = source_snapshots_[i];
     auto it = target_by_identity_.find(s.Identity(id));
     if (it != target_by_identity_.end()) {
       result_.skipped.emplace_back(id, it->second.id);
-      result_.stats.snapshots_skipped++;
+      skipped++;
     } else {
       to_copy.push_back(i);
     }
   }
+  MutexLock lock(&mu_);
+  stats_.snapshots_selected = chosen.size();
+  stats_.snapshots_skipped += skipped;
+  snapshots_total_ = to_copy.size();
   return to_copy;
 }
 
 Result<CopyResult> CopyRun::Run() {
+  std::function<void(bool final)> report;
+  if (opt_.progress) report = [this](bool final) { opt_.progress(Progress(final)); };
+  ProgressReporter reporter(std::chrono::milliseconds(opt_.progress_interval_ms),
+                            std::move(report));
+  Result<CopyResult> result = RunSteps();
+  // The final report only after a copy that succeeded; either way the reporter has stopped
+  // before the counters are handed over.
+  reporter.Stop(result.ok() ? ProgressReporter::FinalReport::kYes
+                            : ProgressReporter::FinalReport::kNo);
+  if (result.ok()) result->phases = phases_.Finish();
+  return result;
+}
+
+Result<CopyResult> CopyRun::RunSteps() {
+  phases_.Start("select");
   result_.replica = SharesKeyMaterial(src_, dst_);
   LB_ASSIGN_OR_RETURN(std::vector<size_t> to_copy, Select());
-  progress_.snapshots_total = to_copy.size();
   if (!result_.replica && !to_copy.empty()) {
     BlobSaverOptions so;
     so.workers = opt_.save_workers;
@@ -219,30 +292,32 @@ Result<CopyResult> CopyRun::Run() {
     // copied covers the other.
     auto it = target_by_identity_.find(s.Identity(id));
     if (it != target_by_identity_.end()) {
-      std::lock_guard lock(mu_);
       result_.skipped.emplace_back(id, it->second.id);
-      result_.stats.snapshots_skipped++;
-      progress_.snapshots_total--;
+      MutexLock lock(&mu_);
+      stats_.snapshots_skipped++;
+      snapshots_total_--;
       continue;
     }
     {
-      std::lock_guard lock(mu_);
-      progress_.current = id;
+      MutexLock lock(&mu_);
+      current_ = id;
     }
-    Report();
     Status st = result_.replica ? CopyReplica(id, s) : CopyReencrypted(id, s);
     if (!st.ok()) return st.WithContext("copying snapshot " + id.Short());
   }
+  MutexLock lock(&mu_);
+  result_.stats = stats_;
   return std::move(result_);
 }
 
 // --- replica mode ---
 
 Status CopyRun::CopyReplica(const Id& id, const Snapshot& s) {
-  std::map<Id, std::vector<BlobRef>> by_pack;
-  LB_RETURN_IF_ERROR(CollectMissing(id, s, &by_pack));
+  phases_.Start("walk");
+  LB_ASSIGN_OR_RETURN(auto by_pack, CollectMissing(id, s));
   LB_RETURN_IF_ERROR(CopyPacks(by_pack));
   // Everything the snapshot refers to is stored and indexed: now the snapshot, byte for byte.
+  phases_.Start("commit");
   ObjectHandle h{ObjectType::kSnapshot, id.Hex()};
   auto raw = src_.backend().Load(h, 0, 0);
   if (!raw.ok()) return raw.status().WithContext("loading snapshot " + id.Hex() + " from the source");
@@ -260,17 +335,17 @@ Status CopyRun::CopyReplica(const Id& id, const Snapshot& s) {
   return Status::Ok();
 }
 
-Status CopyRun::CollectMissing(const Id& id, const Snapshot& s,
-                               std::map<Id, std::vector<BlobRef>>* by_pack) {
+Result<std::map<Id, std::vector<BlobRef>>> CopyRun::CollectMissing(const Id& id,
+                                                                  const Snapshot& s) {
   // Trees walked for an earlier snapshot of this run are not walked again: their blobs were
   // collected (and copied) then.
   if (!src_used_) {
     src_.index().Compact();
     src_used_ = std::make_unique<UsedBlobs>(src_.index().blob_count());
   }
-  std::mutex mu;  // guards *by_pack
+  MissingByPack missing;
   FindUsedOptions o;
-  o.walk.workers = opt_.pack_workers;
+  o.walk.workers = pack_workers_;
   o.walk.context = opt_.context;
   o.walk.on_error = [](const TreeLoadError& e) {
     return e.status.WithContext("source repository");
@@ -283,25 +358,19 @@ Status CopyRun::CollectMissing(const Id& id, const Snapshot& s,
   };
   o.on_first_use = [&](BlobType type, const Id& blob, size_t position) {
     if (dst_.index().Has(type, blob)) return Status::Ok();
-    Id pack = src_.index().AtPosition(position).pack;
-    std::lock_guard lock(mu);
-    (*by_pack)[pack].push_back(BlobRef{type, blob});
+    missing.Add(src_.index().AtPosition(position).pack, BlobRef{type, blob});
     return Status::Ok();
   };
   uint64_t trees_before = src_used_->trees();
   Status st = FindUsedBlobs(src_, {s.tree}, o, src_used_.get());
   {
-    std::lock_guard lock(mu_);
-    result_.stats.trees_walked += src_used_->trees() - trees_before;
+    MutexLock lock(&mu_);
+    stats_.trees_walked += src_used_->trees() - trees_before;
   }
   if (st.code() == StatusCode::kCancelled || st.code() == StatusCode::kDeadlineExceeded)
     return CheckCancelled();
   LB_RETURN_IF_ERROR(st);
-  for (auto& [pack, blobs] : *by_pack) {
-    std::sort(blobs.begin(), blobs.end());
-    blobs.erase(std::unique(blobs.begin(), blobs.end()), blobs.end());
-  }
-  return Status::Ok();
+  return missing.Take();
 }
 
 Status CopyRun::CopyPacks(const std::map<Id, std::vector<BlobRef>>& by_pack) {
@@ -311,7 +380,8 @@ Status CopyRun::CopyPacks(const std::map<Id, std::vector<BlobRef>>& by_pack) {
   for (size_t start = 0; start < packs.size(); start += per_index) {
     size_t count = std::min(per_index, packs.size() - start);
     std::vector<std::vector<PackedBlob>> headers(count);
-    LB_RETURN_IF_ERROR(ParallelForUntilError(count, opt_.pack_workers, [&](size_t k) -> Status {
+    phases_.Start("transfer");
+    LB_RETURN_IF_ERROR(ParallelForUntilError(count, pack_workers_, [&](size_t k) -> Status {
       LB_RETURN_IF_ERROR(CheckCancelled());
       const auto& [pack, needed] = *packs[start + k];
       LB_ASSIGN_OR_RETURN(headers[k], TransferPack(pack));
@@ -331,6 +401,7 @@ Status CopyRun::CopyPacks(const std::map<Id, std::vector<BlobRef>>& by_pack) {
       return Status::Ok();
     }));
     // The packs are stored; now the index file that makes them findable.
+    phases_.Start("index");
     IndexFile file;
     for (size_t k = 0; k < count; ++k) {
       const Id& pack = packs[start + k]->first;
@@ -339,11 +410,8 @@ Status CopyRun::CopyPacks(const std::map<Id, std::vector<BlobRef>>& by_pack) {
     }
     auto written = dst_.SaveUnpacked(ObjectType::kIndex, EncodeIndexFile(file));
     if (!written.ok()) return written.status().WithContext("saving an index file in the target");
-    {
-      std::lock_guard lock(mu_);
-      result_.stats.index_files++;
-    }
-    Report();
+    MutexLock lock(&mu_);
+    stats_.index_files++;
   }
   return Status::Ok();
 }
@@ -365,11 +433,8 @@ Result<std::vector<PackedBlob>> CopyRun::TransferPack(const Id& pack) {
           "does not match its name; run `lifeboat check` on the target");
     auto blobs = ParsePack(dst_.aead(), name, *stored);
     if (!blobs.ok()) return blobs.status().WithContext("target repository");
-    {
-      std::lock_guard lock(mu_);
-      result_.stats.packs_reused++;
-    }
-    Report();
+    MutexLock lock(&mu_);
+    stats_.packs_reused++;
     return blobs;
   }
   if (!existing.status().IsNotFound())
@@ -388,30 +453,29 @@ Result<std::vector<PackedBlob>> CopyRun::TransferPack(const Id& pack) {
   // the SHA-256 of the bytes, so it holds the same pack.
   if (!st.ok() && st.code() != StatusCode::kAlreadyExists)
     return st.WithContext("storing pack " + name + " in the target");
-  {
-    std::lock_guard lock(mu_);
-    result_.stats.packs_copied++;
-    result_.stats.pack_bytes_copied += data->size();
-  }
-  Report();
+  MutexLock lock(&mu_);
+  stats_.packs_copied++;
+  stats_.pack_bytes_copied += data->size();
   return blobs;
 }
 
 // --- re-encrypt mode ---
 
 Status CopyRun::CopyReencrypted(const Id& id, const Snapshot& s) {
+  phases_.Start("transfer");
   std::optional<TreePair> earlier = FindEarlierCopy(source_by_id_.at(id));
   LB_ASSIGN_OR_RETURN(Id root, RewriteTree(s.tree, earlier));
   // Every blob stored and indexed before the snapshot refers to them.
   LB_RETURN_IF_ERROR(saver_->Flush());
   BlobSaverStats saved = saver_->stats();
   {
-    std::lock_guard lock(mu_);
-    result_.stats.blobs_reencrypted = saved.new_blobs;
-    result_.stats.bytes_reencrypted = saved.new_raw_bytes;
-    result_.stats.bytes_reencrypted_stored = saved.new_stored_bytes;
-    result_.stats.index_files = saved.index_files;
+    MutexLock lock(&mu_);
+    stats_.blobs_reencrypted = saved.new_blobs;
+    stats_.bytes_reencrypted = saved.new_raw_bytes;
+    stats_.bytes_reencrypted_stored = saved.new_stored_bytes;
+    stats_.index_files = saved.index_files;
   }
+  phases_.Start("commit");
   Snapshot out = s;
   out.tree = root;
   out.original = s.Identity(id);
@@ -475,8 +539,8 @@ Result<Id> CopyRun::RewriteTree(const Id& source_tree, const std::optional<TreeP
   if (earlier && earlier->source == source_tree &&
       dst_.index().Has(BlobType::kTree, earlier->target)) {
     tree_map_.emplace(source_tree, earlier->target);
-    std::lock_guard lock(mu_);
-    result_.stats.trees_reused++;
+    MutexLock lock(&mu_);
+    stats_.trees_reused++;
     return earlier->target;
   }
   LB_RETURN_IF_ERROR(CheckCancelled());
@@ -484,8 +548,8 @@ Result<Id> CopyRun::RewriteTree(const Id& source_tree, const std::optional<TreeP
   if (!loaded.ok()) return loaded.status().WithContext("source repository");
   Tree tree = std::move(*loaded);
   {
-    std::lock_guard lock(mu_);
-    result_.stats.trees_walked++;
+    MutexLock lock(&mu_);
+    stats_.trees_walked++;
   }
   // The earlier copy's trees at this path, used only while they still correspond node by node.
   // Failing to read them is not an error: the shortcut is simply not taken.
@@ -551,14 +615,9 @@ Result<Id> CopyRun::MapDataBlob(const Id& source_blob,
   if (!saved.ok()) return saved.status().WithContext("target repository");
   if (recent_blobs_.size() >= kRecentBlobs) recent_blobs_.clear();
   recent_blobs_.emplace(source_blob, target_blob);
-  bool report;
-  {
-    std::lock_guard lock(mu_);
-    result_.stats.blobs_loaded++;
-    result_.stats.bytes_loaded += size;
-    report = result_.stats.blobs_loaded % 64 == 0;
-  }
-  if (report) Report();
+  MutexLock lock(&mu_);
+  stats_.blobs_loaded++;
+  stats_.bytes_loaded += size;
   return target_blob;
 }
 

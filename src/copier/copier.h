@@ -40,6 +40,15 @@
 // walked in this run (and, in re-encrypt mode, the map source tree id -> target tree id), the
 // blobs one snapshot still needs (replica mode, grouped by pack), at most pack_workers whole packs
 // in flight (replica) or the BlobSaver queue (re-encrypt). Blob contents are never accumulated.
+//
+// Phases (CopyResult::phases, the progress reports' `phase`), each entered once per snapshot and
+// timed in total: "select" (list both repositories, resolve the selection); replica mode: "walk"
+// (walk the snapshot's trees for the blobs the target lacks), "transfer" (move and verify packs),
+// "index" (write their index files); re-encrypt mode: "transfer" (read, verify, re-encrypt and
+// store blobs and trees, with their index files); both: "commit" (check the locks, store the
+// snapshot). So a replica copy reports select, walk, transfer, index, commit (transfer and index
+// absent when nothing was missing), a re-encrypting one select, transfer, commit; a copy with
+// nothing to copy, select alone.
 #pragma once
 
 #include <atomic>
@@ -53,6 +62,7 @@
 #include "repository/repository.h"
 #include "repository/snapshot.h"
 #include "util/context.h"
+#include "util/phase_timer.h"
 
 namespace lifeboat {
 
@@ -81,7 +91,8 @@ struct CopiedSnapshot {
   Snapshot snapshot;  // as stored in the target
 };
 
-struct CopyProgress {
+// The head's phase is one of the phases above.
+struct CopyProgress : ProgressHead {
   uint64_t snapshots_total = 0;  // snapshots to copy in this run (skipped ones not counted)
   uint64_t snapshots_done = 0;
   Id current;  // source id of the snapshot being copied
@@ -100,17 +111,23 @@ struct CopyOptions {
   // Cancelled or past its deadline: the copy stops early (Cancelled / DeadlineExceeded); no
   // further snapshot is written.
   Context context = {};
-  // Replica mode: packs transferred in parallel (each is held whole in memory while it moves),
-  // and packs per index file written to the target.
-  int pack_workers = 2;
+  // Replica mode: packs transferred in parallel (each is held whole in memory while it moves) and
+  // threads walking the source's trees; 0: WorkersFor (backend.h) of the source or the target,
+  // whichever serves more requests at once. And packs per index file written to the target.
+  int pack_workers = 0;
   size_t packs_per_index = 16;
   // Re-encrypt mode: BlobSaver encoding threads (0: one per core).
   int save_workers = 0;
-  // Called from the caller's thread or a pack worker (never concurrently) after each pack, every
-  // few blobs, and after each snapshot. Must be quick and must not call into the copy.
+  // Called on a reporter thread (never the caller's, never concurrently with itself, never while
+  // the copy holds one of its mutexes) every progress_interval_ms, and once more at the end with
+  // final = true when the copy succeeded (util/phase_timer.h, ProgressHead). It may block or take
+  // the caller's own locks (the copy goes on meanwhile) but must not call into the copy.
   std::function<void(const CopyProgress&)> progress;
+  int progress_interval_ms = 250;
   // Called from the caller's thread right after each snapshot was written to the target, so a
-  // caller learns what was committed even when a later snapshot fails.
+  // caller learns what was committed even when a later snapshot fails. It runs concurrently with
+  // `progress` (a caller printing from both serialises them itself); the copy holds no mutex of
+  // its own meanwhile.
   std::function<void(const CopiedSnapshot&)> on_copied;
 };
 
@@ -120,6 +137,8 @@ struct CopyResult {
   // (source id, id of the target snapshot with the same identity) for each snapshot skipped.
   std::vector<std::pair<Id, Id>> skipped;
   CopyStats stats;
+  // Seconds per phase (see the top of this file), on options.context's clock.
+  std::vector<PhaseTime> phases;
 };
 
 // True when both repositories use the same master key material (enc key, id key and chunker
@@ -133,7 +152,8 @@ bool SharesKeyMaterial(const Repository& a, const Repository& b);
 // Corruption naming the pack or blob when source data fails verification (that snapshot and the
 // ones after it are not written; nothing damaged is stored); Cancelled / DeadlineExceeded when the context stopped it;
 // Locked when a lock was lost; the backend's error otherwise. Snapshots written before an error stay written
-// and were reported through on_copied. Blocks; uses pack_workers / save_workers threads.
+// and were reported through on_copied. Blocks; uses pack_workers / save_workers threads, and one
+// reporter thread when options.progress is set.
 Result<CopyResult> CopySnapshots(Repository& source, Repository& target,
                                  const CopyOptions& options);
 

@@ -13,12 +13,15 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "backend/forwarding_backend.h"
 #include "backend/memory_backend.h"
 #include "checker/checker.h"
+#include "progress_contract.h"
 #include "repository/blob_saver.h"
 #include "repository/lock.h"
+#include "util/clock.h"
 
 namespace lifeboat {
 namespace {
@@ -722,6 +725,93 @@ TEST_F(CopierTest, ProgressIsReported) {
   EXPECT_EQ(seen.back().snapshots_total, 2u);
   EXPECT_EQ(seen.back().snapshots_done, 2u);
   EXPECT_EQ(seen.back().stats.packs_copied, r->stats.packs_copied);
+}
+
+// Opens `r` afresh over a backend that moves `clock` one second per call.
+std::unique_ptr<Repository> OpenTicking(Repo& r, ManualClock* clock) {
+  auto opened = Repository::Open(std::make_unique<testing::TickingBackend>(r.NewBackend(), clock),
+                                 r.password);
+  EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+  if (!opened.ok()) return nullptr;
+  EXPECT_TRUE((*opened)->LoadIndex().ok());
+  return std::move(*opened);
+}
+
+// Both modes: the phases in order on the context's clock (each one talks to a backend that moves
+// the clock, so each took time), and progress on one reporter thread ending with one final report
+// that names a phase of the result.
+TEST_F(CopierTest, PhasesInOrderOnTheContextClockAndProgressOnOneReporterThread) {
+  struct Mode {
+    const char* name;
+    std::unique_ptr<Repo> target;
+    std::vector<std::string> phases;
+  };
+  Mode modes[] = {
+      {"replica", MakeRepo("pw-b", a_->repo.get()),
+       {"select", "walk", "transfer", "index", "commit"}},
+      {"re-encrypt", MakeRepo("pw-c"), {"select", "transfer", "commit"}},
+  };
+  for (Mode& mode : modes) {
+    SCOPED_TRACE(mode.name);
+    ManualClock clock(NowNs(), /*auto_advance=*/false);
+    auto source = OpenTicking(*a_, &clock);
+    auto target = OpenTicking(*mode.target, &clock);
+    ASSERT_TRUE(source && target);
+    testing::ProgressLog log;
+    std::vector<CopyProgress> finals;
+    CopyOptions options;
+    options.context = Context().WithClock(clock);
+    options.progress_interval_ms = 1;
+    options.progress = [&](const CopyProgress& p) {
+      log.Record(p);
+      if (p.final) finals.push_back(p);
+    };
+    const int64_t start_ns = clock.MonotonicNs();
+    auto r = CopySnapshots(*source, *target, options);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->copied.size(), 2u);
+    EXPECT_EQ(testing::PhaseNames(r->phases), mode.phases);
+    for (const PhaseTime& p : r->phases) EXPECT_GE(p.seconds, 1.0) << p.phase;
+    EXPECT_LE(TotalSeconds(r->phases),
+              static_cast<double>(clock.MonotonicNs() - start_ns) / 1e9);
+    log.ExpectContract(std::this_thread::get_id(), r->phases);
+    ASSERT_EQ(finals.size(), 1u);
+    EXPECT_EQ(finals[0].phase, "commit");
+    EXPECT_EQ(finals[0].snapshots_done, 2u);
+    EXPECT_EQ(finals[0].stats.snapshots_copied, 2u);
+
+    // Nothing left to copy: the selection alone.
+    auto again = CopySnapshots(*source, *target, CopyOptions{});
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(testing::PhaseNames(again->phases), (std::vector<std::string>{"select"}));
+  }
+}
+
+// on_copied runs on the caller's thread, progress never does, and a copy that fails makes no
+// final report.
+TEST_F(CopierTest, OnCopiedOnTheCallersThreadAndNoFinalReportAfterAFailure) {
+  auto b = MakeRepo("pw-b", a_->repo.get());
+  std::vector<std::thread::id> copied_on;
+  testing::ProgressLog log;
+  CopyOptions options;
+  options.progress_interval_ms = 1;
+  options.progress = [&](const CopyProgress& p) { log.Record(p); };
+  options.on_copied = [&](const CopiedSnapshot&) {
+    copied_on.push_back(std::this_thread::get_id());
+  };
+  b->control->saves_left = 0;  // every save into the target fails
+  auto r = Copy(*a_, *b, options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(log.finals(), 0u);
+  EXPECT_TRUE(copied_on.empty());
+
+  b->control->saves_left = -1;
+  auto ok = Copy(*a_, *b, options);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  ASSERT_EQ(copied_on.size(), 2u);
+  for (const auto& t : copied_on) EXPECT_EQ(t, std::this_thread::get_id());
+  EXPECT_EQ(log.finals(), 1u);
+  for (const auto& e : log.records()) EXPECT_NE(e.thread, std::this_thread::get_id());
 }
 
 }  // namespace

@@ -1,17 +1,21 @@
 #include "pruner/pruner.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
-#include <mutex>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "backend/backend.h"
 #include "crypto/hash.h"
 #include "repository/blob_saver.h"
 #include "repository/index_writer.h"
 #include "repository/tree_walker.h"
+#include "util/mutex.h"
 #include "util/parallel_for.h"
+#include "util/progress_reporter.h"
+#include "util/thread_annotations.h"
 #include "util/units.h"
 
 namespace lifeboat {
@@ -19,18 +23,71 @@ namespace {
 
 constexpr size_t kMaxReportedMissing = 10;
 
+// What prune's progress reports read: the phase running (from the timer) and that phase's
+// counters. The prune's thread starts phases; its workers count; the reporter thread reads.
+class PruneMeter {
+ public:
+  explicit PruneMeter(const Clock& clock) : phases_(clock) {}
+
+  // Ends the current phase and starts `phase`, its counters at 0 of `total`, as one step for
+  // Report (which never sees the new phase with the old phase's counts).
+  void Start(std::string_view phase, uint64_t total = 0) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    done_.store(0, std::memory_order_relaxed);
+    total_.store(total, std::memory_order_relaxed);
+    phases_.Start(phase);
+  }
+  void SetDone(uint64_t done) { done_.store(done, std::memory_order_relaxed); }
+  void CountOne() { done_.fetch_add(1, std::memory_order_relaxed); }
+  // A report of the phase running now; from any thread.
+  PruneProgress Report(bool final) const EXCLUDES(mu_) {
+    PruneProgress p;
+    MutexLock lock(&mu_);
+    static_cast<ProgressHead&>(p) = phases_.Head(final);
+    p.done = done_.load(std::memory_order_relaxed);
+    p.total = total_.load(std::memory_order_relaxed);
+    return p;
+  }
+  std::vector<PhaseTime> Finish() { return phases_.Finish(); }
+
+ private:
+  mutable Mutex mu_;  // held only to start a phase or to read one (never while calling out)
+  PhaseTimer phases_;  // thread-safe itself; mu_ ties its phase to the counters below
+  std::atomic<uint64_t> done_{0}, total_{0};  // written under mu_ by Start, else by workers
+};
+
+// The problems a tree walk found, collected from its worker threads: the first few in full,
+// and how many there were.
+class Problems {
+ public:
+  void Add(std::string what) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    if (first_.size() < kMaxReportedMissing) first_.push_back(std::move(what));
+    count_++;
+  }
+  uint64_t count() const EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    return count_;
+  }
+  std::vector<std::string> first() const EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    return first_;
+  }
+
+ private:
+  mutable Mutex mu_;
+  std::vector<std::string> first_ GUARDED_BY(mu_);
+  uint64_t count_ GUARDED_BY(mu_) = 0;
+};
+
 // Marks every blob reachable from `roots` (snapshot id, root tree) in `used`, walking each distinct
 // tree once with `workers` threads. A referenced blob that is not in the index, or a tree that does
 // not load, is collected; the walk goes on so the message can list several.
 Status MarkUsed(Repository& repo, const std::vector<std::pair<Id, Id>>& roots, UsedBlobs* used,
-                int workers, const PruneOptions& options) {
-  std::mutex mu;
-  std::vector<std::string> problems;  // GUARDED_BY(mu)
-  uint64_t problem_count = 0;         // GUARDED_BY(mu)
+                int workers, const PruneOptions& options, PruneMeter* meter) {
+  Problems problems;
   auto problem = [&](std::string what) {
-    std::lock_guard lock(mu);
-    if (problems.size() < kMaxReportedMissing) problems.push_back(std::move(what));
-    problem_count++;
+    problems.Add(std::move(what));
     return Status::Ok();
   };
   std::vector<Id> trees;
@@ -50,18 +107,18 @@ Status MarkUsed(Repository& repo, const std::vector<std::pair<Id, Id>>& roots, U
                      m.tree->Hex().substr(0, 8) + ") is not in the index");
     return problem("tree " + m.id.Hex() + " (directory " + m.node->name + ") is not in the index");
   };
-  if (options.progress)
-    o.walk.progress = [&](uint64_t done) { options.progress(PruneProgress{"trees", done, 0}); };
+  if (options.progress) o.walk.progress = [meter](uint64_t done) { meter->SetDone(done); };
   Status walked = FindUsedBlobs(repo, trees, o, used);
   if (walked.code() == StatusCode::kCancelled || walked.code() == StatusCode::kDeadlineExceeded)
     return options.context.Check("prune");
   LB_RETURN_IF_ERROR(walked);
+  const uint64_t problem_count = problems.count();
   if (problem_count == 0) return Status::Ok();
   std::string msg = "prune refuses to run: " + std::to_string(problem_count) +
                     " object(s) that snapshots need are missing or damaged, so it cannot tell what "
                     "is unused. Nothing was deleted. Run `lifeboat check` to see which snapshots "
                     "are affected, then `lifeboat repair index` / `repair snapshots`. First ones:";
-  for (const auto& p : problems) msg += "\n  " + p;
+  for (const auto& p : problems.first()) msg += "\n  " + p;
   return Status::FailedPrecondition(msg);
 }
 
@@ -80,16 +137,15 @@ Status CheckStillAllowed(const PruneOptions& options) {
   return Status::Ok();
 }
 
-}  // namespace
-
-Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
-  LB_RETURN_IF_ERROR(repo.CheckNotAppendOnly("prune"));
+// Prune without its reporter: every step, each phase started on `meter`.
+Result<PruneStats> RunPrune(Repository& repo, const PruneOptions& options, PruneMeter& meter) {
   PruneStats stats;
   stats.dry_run = options.dry_run;
   MasterIndex& index = repo.index();
   index.Compact();  // positions cover every entry
 
   // 1. What the snapshots use. Every snapshot must load: one we cannot read might need anything.
+  meter.Start("trees");
   std::vector<DamagedSnapshot> damaged;
   auto snapshots = repo.ListSnapshots(&damaged);
   if (!snapshots.ok())
@@ -115,10 +171,9 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
     if (!removed.count(id)) roots.emplace_back(id, s.tree);
   stats.snapshots = roots.size();
   UsedBlobs used(index.blob_count());
-  int workers = options.workers > 0
-                    ? options.workers
-                    : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
-  Status marked = MarkUsed(repo, roots, &used, workers, options);
+  // The walk and the repack mostly wait on the backend's reads.
+  const int workers = WorkersFor(repo.backend(), options.workers);
+  Status marked = MarkUsed(repo, roots, &used, workers, options, &meter);
   stats.trees = used.trees();
   if (marked.code() == StatusCode::kFailedPrecondition) {
     // Objects the snapshots need are not in the index. If packs exist that no index names, the
@@ -137,6 +192,7 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
   LB_RETURN_IF_ERROR(marked);
 
   // 2. Per pack: bytes on the backend, used and unused blobs.
+  meter.Start("packs");
   std::unordered_map<Id, PackUsage, IdHash> packs;
   LB_RETURN_IF_ERROR(repo.backend().List(ObjectType::kPack, "", [&](const ObjectInfo& info) {
     auto id = Id::FromHex(info.name);
@@ -145,6 +201,7 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
     u.size = info.size;
     u.on_backend = true;
     stats.packs++;
+    meter.SetDone(stats.packs);
     stats.pack_bytes += info.size;
     return Status::Ok();
   }));
@@ -250,6 +307,7 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
 
   // 4. The new index: every kept pack, then the blobs repacked out of doomed packs.
   LB_RETURN_IF_ERROR(CheckStillAllowed(options));
+  meter.Start("repack");
   MasterIndex fresh;
   LB_RETURN_IF_ERROR(index.ForEachPack([&](const Id& pack, const std::vector<PackedBlob>& blobs) {
     if (!dropped.count(pack)) fresh.BulkAdd(pack, blobs);
@@ -278,8 +336,7 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
     // again in their stored form (no second compression or encryption).
     std::vector<const std::pair<const Id, std::vector<PackedBlob>>*> jobs;
     for (const auto& entry : wanted) jobs.push_back(&entry);
-    std::mutex mu;
-    size_t done = 0;  // GUARDED_BY(mu)
+    meter.Start("repack", jobs.size());  // the same phase, now with its total
     auto repack_one = [&](const Id& pack, const std::vector<PackedBlob>& blobs) -> Status {
       LB_RETURN_IF_ERROR(CheckStillAllowed(options));
       auto data = repo.backend().Load({ObjectType::kPack, pack.Hex()}, 0, 0);
@@ -306,8 +363,7 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
     };
     LB_RETURN_IF_ERROR(ParallelForUntilError(jobs.size(), workers, [&](size_t k) -> Status {
       LB_RETURN_IF_ERROR(repack_one(jobs[k]->first, jobs[k]->second));
-      std::lock_guard lock(mu);
-      if (options.progress) options.progress(PruneProgress{"repack", ++done, jobs.size()});
+      meter.CountOne();
       return Status::Ok();
     }));
     LB_RETURN_IF_ERROR(saver.Flush());
@@ -324,7 +380,7 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
 
   // 5. Replace the index: the last new file supersedes every old one (and the repack's own).
   LB_RETURN_IF_ERROR(CheckStillAllowed(options));
-  if (options.progress) options.progress(PruneProgress{"index", 0, 0});
+  meter.Start("index");
   std::vector<Id> supersedes = old_index;
   supersedes.insert(supersedes.end(), repack_index_files.begin(), repack_index_files.end());
   LB_ASSIGN_OR_RETURN(auto written,
@@ -336,17 +392,36 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
   // 6. Delete the packs no index names any more. Only packs listed before prune started: a pack
   // that appeared since is nobody's leftover.
   for (const Id& id : repack) to_delete.push_back(id);
-  uint64_t deleted = 0;
+  meter.Start("delete", to_delete.size());
   for (const Id& id : to_delete) {
     LB_RETURN_IF_ERROR(CheckStillAllowed(options));
     Status st = repo.backend().Remove({ObjectType::kPack, id.Hex()});
     if (!st.ok() && !st.IsNotFound()) return st.WithContext("removing pack " + id.Hex());
-    if (options.progress) options.progress(PruneProgress{"delete", ++deleted, to_delete.size()});
+    meter.CountOne();
   }
 
   // The repository object stays usable: reload the index from the new files.
+  meter.Start("index");
   index.Clear();
   LB_RETURN_IF_ERROR(repo.LoadIndex());
+  return stats;
+}
+
+}  // namespace
+
+Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
+  LB_RETURN_IF_ERROR(repo.CheckNotAppendOnly("prune"));
+  PruneMeter meter(options.context.clock());
+  std::function<void(bool final)> report;
+  if (options.progress)
+    report = [&options, &meter](bool final) { options.progress(meter.Report(final)); };
+  ProgressReporter reporter(std::chrono::milliseconds(options.progress_interval_ms),
+                            std::move(report));
+  Result<PruneStats> stats = RunPrune(repo, options, meter);
+  // The final report (with the last phase's counts) only after a prune that succeeded.
+  reporter.Stop(stats.ok() ? ProgressReporter::FinalReport::kYes
+                           : ProgressReporter::FinalReport::kNo);
+  if (stats.ok()) stats->phases = meter.Finish();
   return stats;
 }
 

@@ -14,6 +14,12 @@
 // doomed packs supersedes every old index file, then the old index files go, then the packs. A
 // crash at any point leaves a repository whose snapshots are all complete; the next prune removes
 // the leftovers.
+//
+// Phases (PruneStats::phases, the progress reports' `phase`), in this order: "trees" (list the
+// snapshots and walk their trees), "packs" (list the packs, count used and unused blobs, decide),
+// "repack" (copy the used blobs out of the packs to rewrite), "index" (write the replacement
+// index, remove the old index files, and at the end reload the index), "delete" (remove the
+// packs). A dry run, or a prune with nothing to do, has "trees" and "packs" only.
 #pragma once
 
 #include <atomic>
@@ -25,13 +31,15 @@
 
 #include "repository/lock.h"
 #include "repository/repository.h"
-#include "util/status.h"
 #include "util/context.h"
+#include "util/phase_timer.h"
+#include "util/status.h"
 
 namespace lifeboat {
 
-struct PruneProgress {
-  std::string phase;  // "trees", "packs", "repack", "index", "delete"
+// The head's phase is one of the phases above; done/total count that phase's work: trees walked,
+// packs listed, packs repacked, packs deleted (nothing for "index").
+struct PruneProgress : ProgressHead {
   uint64_t done = 0, total = 0;  // total 0 when not known in advance
 };
 
@@ -48,12 +56,16 @@ struct PruneOptions {
   // Snapshots to treat as already removed (`forget --prune --dry-run` plans as if its removals
   // had happened). Only allowed together with dry_run.
   std::vector<Id> assume_removed;
-  // Threads for the tree walk; 0: one per core (at least 2, since most of it waits on the backend).
+  // Threads for the tree walk and the repack, which mostly wait on the backend's reads; 0:
+  // WorkersFor(repo.backend(), 0) (the cores, or more when the backend serves more at once).
   int workers = 0;
   // The caller's exclusive lock, checked before each destructive step (may be null in tests).
   const RepositoryLock* lock = nullptr;
-  // Called from the calling thread and from walker threads (never concurrently with itself).
+  // Called on a reporter thread (never the caller's, never concurrently with itself, never
+  // while prune holds one of its mutexes) every progress_interval_ms, and once more at the end
+  // with final = true when prune succeeded (util/phase_timer.h, ProgressHead).
   std::function<void(const PruneProgress&)> progress;
+  int progress_interval_ms = 250;
   // Cancelled or past its deadline: prune stops before its next destructive step and returns
   // Cancelled / DeadlineExceeded.
   Context context = {};
@@ -74,6 +86,8 @@ struct PruneStats {
   uint64_t remaining_unused_bytes = 0;          // unused bytes left in kept packs
   uint64_t packs_after = 0, pack_bytes_after = 0;    // estimate for dry runs
   uint64_t index_files_removed = 0, index_files_written = 0;
+  // Seconds per phase (see the top of this file), on options.context's clock.
+  std::vector<PhaseTime> phases;
 };
 
 // Plans and (unless dry_run) carries out a prune. REQUIRES: repo.LoadIndex() has run. On success

@@ -8,13 +8,16 @@
 #include <atomic>
 #include <cstdlib>
 #include <map>
+#include <thread>
 
 #include "archiver/archiver.h"
 #include "backend/forwarding_backend.h"
 #include "backend/local_backend.h"
 #include "checker/checker.h"
+#include "progress_contract.h"
 #include "restorer/restorer.h"
 #include "tree_builder.h"
+#include "util/clock.h"
 
 namespace lifeboat {
 namespace {
@@ -362,6 +365,78 @@ TEST_F(PrunerTest, InterruptedAtEveryWriteLeavesARestorableRepositoryAndAReRunCo
     RemoveTree(work_ + "/" + dir);
   }
   EXPECT_GT(stops, 5) << "prune should have several write points";
+}
+
+// Every phase of a real prune, in order, each timed on the context's clock (a ManualClock that
+// moves one second per backend call, so each phase's time is known to be above zero); the
+// progress reports keep the contract and name those phases.
+TEST_F(PrunerTest, PhasesInOrderOnTheContextClockAndProgressOnOneReporterThread) {
+  Id kept = TwoSnapshotsForgetFirst();
+  ManualClock clock(NowNs(), /*auto_advance=*/false);
+  auto local = LocalBackend::Open(work_ + "/repo");
+  ASSERT_TRUE(local.ok());
+  auto repo = Repository::Open(
+      std::make_unique<testing::TickingBackend>(std::move(*local), &clock), "pw");
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  ASSERT_TRUE((*repo)->LoadIndex().ok());
+
+  testing::ProgressLog log;
+  PruneOptions opt;
+  opt.max_unused_percent = 0;
+  opt.context = Context().WithClock(clock);
+  opt.progress_interval_ms = 1;
+  std::vector<PruneProgress> finals;
+  opt.progress = [&](const PruneProgress& p) {
+    log.Record(p);
+    if (p.final) finals.push_back(p);
+  };
+  const int64_t start_ns = clock.MonotonicNs();
+  auto r = Prune(**repo, opt);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_GT(r->repack_packs, 0u);
+  ASSERT_GT(r->delete_packs, 0u);
+  EXPECT_EQ(testing::PhaseNames(r->phases),
+            (std::vector<std::string>{"trees", "packs", "repack", "index", "delete"}));
+  for (const PhaseTime& p : r->phases) EXPECT_GE(p.seconds, 1.0) << p.phase;
+  EXPECT_LE(TotalSeconds(r->phases), static_cast<double>(clock.MonotonicNs() - start_ns) / 1e9);
+  log.ExpectContract(std::this_thread::get_id(), r->phases);
+  ASSERT_EQ(finals.size(), 1u);
+  EXPECT_EQ(finals[0].phase, "index");  // the index is reloaded last
+  repo->reset();
+  ExpectHealthyAndRestorable(kept);
+
+  // A dry run: the planning phases only.
+  PruneOptions dry;
+  dry.dry_run = true;
+  dry.context = Context().WithClock(clock);
+  auto plan = Prune(*Open(), dry);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(testing::PhaseNames(plan->phases), (std::vector<std::string>{"trees", "packs"}));
+}
+
+// A prune that fails makes no final report.
+TEST_F(PrunerTest, AFailedPruneMakesNoFinalReport) {
+  WriteFile(src_ + "/f", RandomBytes(300000, 1));
+  Backup();
+  {
+    auto repo = Open();
+    std::vector<std::string> names;
+    ASSERT_TRUE(repo->backend()
+                    .List(ObjectType::kIndex, "",
+                          [&](const ObjectInfo& info) {
+                            names.push_back(info.name);
+                            return Status::Ok();
+                          })
+                    .ok());
+    for (const auto& n : names) ASSERT_TRUE(repo->backend().Remove({ObjectType::kIndex, n}).ok());
+  }
+  testing::ProgressLog log;
+  PruneOptions opt;
+  opt.progress_interval_ms = 1;
+  opt.progress = [&](const PruneProgress& p) { log.Record(p); };
+  auto r = Prune(*Open(), opt);
+  ASSERT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(log.finals(), 0u);
 }
 
 // Sizes are util/units.h's: bytes without a unit, no sign, no fraction of a byte.

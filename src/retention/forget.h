@@ -23,6 +23,10 @@
 //    snapshot that is already gone counts as removed.
 // Removal order: groups in GroupSnapshots order, newest first within a group.
 //
+// Phases (ForgetResult::phases, on the context's clock): "decide" (list the snapshots or resolve
+// the ids, apply the policy: PlanForget) and "remove" (the removals: ExecuteForget; absent in a
+// dry run). Pruning afterwards is a separate call with its own phases (pruner.h).
+//
 // Thread safety: the calls block on the backend and run on the caller's thread; callbacks run
 // there too. The repository must not be changed by this process meanwhile; other processes are
 // kept out by the exclusive lock.
@@ -41,6 +45,7 @@
 #include "retention/retention.h"
 #include "util/context.h"
 #include "util/id.h"
+#include "util/phase_timer.h"
 #include "util/status.h"
 
 namespace lifeboat::retention {
@@ -67,6 +72,8 @@ struct ForgetPlan {
   std::vector<GroupDecisions> groups;  // by ids: every decision is "remove"
   bool by_ids = false;
   bool dry_run = false;
+  // How long deciding took: {"decide", seconds}.
+  std::vector<PhaseTime> phases;
 
   size_t kept() const;
   size_t to_remove() const;
@@ -89,6 +96,8 @@ struct ForgetResult {
   std::vector<Id> removed;
   // Could not be removed, with why, in removal order; the removals after them still ran.
   std::vector<std::pair<Id, Status>> failed;
+  // The plan's "decide", then "remove" unless it was a dry run (see the top of this file).
+  std::vector<PhaseTime> phases;
   // OK when every removal was attempted. Otherwise why they stopped: Locked (the lock was lost),
   // Cancelled, DeadlineExceeded, or a refusal (append-only, no exclusive lock) when nothing was attempted; the
   // snapshots after that point were neither removed nor attempted.
@@ -102,15 +111,17 @@ struct ForgetResult {
 // Checks the preconditions (unless request.dry_run: not append-only, `lock` held exclusively),
 // then lists the snapshots (or resolves the ids) and decides. Removes nothing. `damaged` (not
 // null) receives the damaged snapshot files that were skipped, also when an error is returned,
-// so that the caller can name them. Errors: FailedPrecondition (append-only, no exclusive lock),
+// so that the caller can name them. Only the clock of `ctx` is read: it times the decision
+// (ForgetPlan::phases). Errors: FailedPrecondition (append-only, no exclusive lock),
 // InvalidArgument (ids together with rules, an empty or invalid policy, a malformed or ambiguous
 // id), NotFound (an unknown id), Corruption (a damaged snapshot named by id), the backend's error.
 Result<ForgetPlan> PlanForget(Repository& repo, const RepositoryLock* lock,
-                              const ForgetRequest& request, std::vector<DamagedSnapshot>* damaged);
+                              const ForgetRequest& request, std::vector<DamagedSnapshot>* damaged,
+                              const Context& ctx = {});
 
 // Removes what `plan` says to remove (nothing for a dry-run plan), following the rules above.
-// Never fails as a whole: what happened is in the result (`stopped`, `failed`). A plan that is
-// not a dry run is refused (stopped = FailedPrecondition, nothing attempted) when the repository
+// Never fails as a whole: what happened is in the result (`stopped`, `failed`, and `phases`: the
+// plan's, then "remove" timed on options.ctx's clock). A plan that is not a dry run is refused (stopped = FailedPrecondition, nothing attempted) when the repository
 // is append-only or `lock` is not an exclusive lock.
 ForgetResult ExecuteForget(Repository& repo, const RepositoryLock* lock, ForgetPlan plan,
                            const ForgetOptions& options);

@@ -16,6 +16,7 @@
 
 #include "backend/forwarding_backend.h"
 #include "backend/memory_backend.h"
+#include "progress_contract.h"
 #include "repository/keys.h"
 
 namespace lifeboat::retention {
@@ -351,6 +352,44 @@ TEST_F(ForgetTest, ADamagedSnapshotIsNeitherKeptNorRemovedAndTakesNoSlot) {
   auto named = Forget(*repo_, lock.get(), by_id, {});
   EXPECT_EQ(named.status().code(), StatusCode::kCorruption);
   EXPECT_EQ(Stored(), (std::set<Id>{a2_, a3_, b2_}));
+}
+
+// The result's phases: "decide" then "remove", on the context's clock (here one that a backend
+// call moves by a second); a dry run decides only. The split calls give the same.
+TEST_F(ForgetTest, PhasesDecideThenRemoveOnTheContextClock) {
+  AddFive();
+  auto lock = Lock();
+  ManualClock ticks(NowNs(), /*auto_advance=*/false);
+  auto ticking = Repository::Open(
+      std::make_unique<testing::TickingBackend>(std::make_unique<ForwardingBackend>(store_.get()),
+                                                &ticks),
+      "pw");
+  ASSERT_TRUE(ticking.ok()) << ticking.status().ToString();
+  ForgetOptions options;
+  options.ctx = Context().WithClock(ticks);
+
+  ForgetRequest dry = KeepLast(1);
+  dry.dry_run = true;
+  auto planned = Forget(**ticking, nullptr, dry, options);
+  ASSERT_TRUE(planned.ok()) << planned.status().ToString();
+  EXPECT_EQ(testing::PhaseNames(planned->phases), (std::vector<std::string>{"decide"}));
+  EXPECT_GE(planned->phases[0].seconds, 1.0);  // listing and loading the snapshots
+
+  auto r = Forget(**ticking, lock.get(), KeepLast(1), options);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->removed.size(), 3u);
+  ASSERT_EQ(testing::PhaseNames(r->phases), (std::vector<std::string>{"decide", "remove"}));
+  EXPECT_GE(r->phases[0].seconds, 1.0);
+  EXPECT_DOUBLE_EQ(r->phases[1].seconds, 3.0);  // one backend call per removal
+
+  AddFive();
+  std::vector<DamagedSnapshot> damaged;
+  auto plan = PlanForget(**ticking, lock.get(), KeepLast(1), &damaged, options.ctx);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(testing::PhaseNames(plan->phases), (std::vector<std::string>{"decide"}));
+  ForgetResult executed = ExecuteForget(**ticking, lock.get(), *plan, options);
+  EXPECT_TRUE(executed.stopped.ok()) << executed.stopped.ToString();
+  EXPECT_EQ(testing::PhaseNames(executed.phases), (std::vector<std::string>{"decide", "remove"}));
 }
 
 }  // namespace
