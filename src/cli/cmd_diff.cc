@@ -109,7 +109,8 @@ void RegisterDiff(CLI::App& app, GlobalOptions& g, Runner* runner) {
       std::cout << std::flush;
       if (lock) lock->Release().IgnoreError();
       if (!r.ok()) {
-        if (r.status().code() == StatusCode::kCancelled) return ReportError(g, Status::Cancelled("interrupted"));
+        if (r.status().code() == StatusCode::kCancelled)
+          return ReportError(g, Status::Cancelled("interrupted"));
         return ReportError(g, r.status());
       }
       PrintSummary(g, a->first, b->first, *r);

@@ -71,7 +71,8 @@ void RegisterStats(CLI::App& app, GlobalOptions& g, Runner* runner) {
       options.context = CliContext();
       auto r = SnapshotStats(**repo, snaps, options);
       if (!r.ok()) {
-        if (r.status().code() == StatusCode::kCancelled) return fail(Status::Cancelled("interrupted"));
+        if (r.status().code() == StatusCode::kCancelled)
+          return fail(Status::Cancelled("interrupted"));
         return fail(r.status());
       }
       if (lock->get()) lock->get()->Release().IgnoreError();

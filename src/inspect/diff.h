@@ -2,7 +2,7 @@
 //
 //   DiffOptions options;
 //   options.context = ctx;
-//   options.on_change = [](const DiffChange& c) { std::cout << c.modifier << "    " << c.path; ... };
+//   options.on_change = [](const DiffChange& c) { Print(c); return Status::Ok(); };
 //   LB_ASSIGN_OR_RETURN(DiffResult r, DiffSnapshots(repo, older, newer, options));
 //
 // The two trees are compared side by side by name, and a pair of subtrees with equal ids is
@@ -40,8 +40,8 @@
 namespace lifeboat {
 
 struct DiffChange {
-  char modifier = '+';  // '+', '-', 'M', 'U' or 'T' (see the header comment)
-  std::string path;     // "/home/a.txt", "/home/" for a directory
+  char modifier = '+';              // '+', '-', 'M', 'U' or 'T' (see the header comment)
+  std::string path;                 // "/home/a.txt", "/home/" for a directory
   NodeType type = NodeType::kFile;  // the node's type in the newer snapshot ('-': the older)
 };
 
@@ -59,8 +59,8 @@ struct DiffOptions {
 struct DiffSideTotals {
   uint64_t files = 0, dirs = 0, others = 0;  // nodes added (or removed), by type
   uint64_t data_blobs = 0, tree_blobs = 0;   // blobs on this side only
-  uint64_t bytes = 0;       // their plaintext length (data and trees)
-  uint64_t data_bytes = 0;  // part of `bytes` that is file content
+  uint64_t bytes = 0;                        // their plaintext length (data and trees)
+  uint64_t data_bytes = 0;                   // part of `bytes` that is file content
 };
 
 struct DiffResult {

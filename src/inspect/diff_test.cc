@@ -93,12 +93,12 @@ TEST_F(DiffTest, EveryKindOfChange) {
     Node dir_mode = Dir("mid", mid);
     Node dir_mode2 = Dir("mid", mid2);
     dir_mode2.mode = 0700;
-    old_root = SaveTree(saver, {File("changed", {a_[0]}), touched, dir_mode,
-                                File("became_dir", {b_}), Dir("became_link", gone),
-                                Symlink("link", "a"), File("same", {d_})});
-    new_root = SaveTree(saver, {File("changed", {a_[1]}), touched2, dir_mode2,
-                                Dir("became_dir", deep), Symlink("became_link", "x"),
-                                Symlink("link", "b"), File("same", {d_})});
+    old_root =
+        SaveTree(saver, {File("changed", {a_[0]}), touched, dir_mode, File("became_dir", {b_}),
+                         Dir("became_link", gone), Symlink("link", "a"), File("same", {d_})});
+    new_root =
+        SaveTree(saver, {File("changed", {a_[1]}), touched2, dir_mode2, Dir("became_dir", deep),
+                         Symlink("became_link", "x"), Symlink("link", "b"), File("same", {d_})});
     ASSERT_TRUE(saver.Flush().ok());
   }
   auto repo = Open();

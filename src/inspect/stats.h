@@ -37,8 +37,8 @@ struct StatsOptions {
   bool blob_sizes = true;
   // List the packs for the repository's size (pack_count, repository_bytes).
   bool repository_size = true;
-  int workers = 0;        // tree walk threads; 0: max(2, cores)
-  Context context = {};   // the walk stops with Cancelled / DeadlineExceeded once it is done
+  int workers = 0;       // tree walk threads; 0: max(2, cores)
+  Context context = {};  // the walk stops with Cancelled / DeadlineExceeded once it is done
 };
 
 // What a restore of the snapshots writes, each snapshot in full.
@@ -51,20 +51,20 @@ struct RestoreTotals {
 struct BlobTotals {
   uint64_t data_blobs = 0;  // missing ones included
   uint64_t tree_blobs = 0;
-  uint64_t raw = 0;         // plaintext bytes, data and trees
-  uint64_t data_raw = 0;    // plaintext bytes of data blobs: what file contents deduplicate to
-  uint64_t stored = 0;      // bytes stored in packs (compressed and encrypted)
-  uint64_t missing = 0;     // referenced data blobs no index lists (not in the sizes)
+  uint64_t raw = 0;       // plaintext bytes, data and trees
+  uint64_t data_raw = 0;  // plaintext bytes of data blobs: what file contents deduplicate to
+  uint64_t stored = 0;    // bytes stored in packs (compressed and encrypted)
+  uint64_t missing = 0;   // referenced data blobs no index lists (not in the sizes)
 };
 
 struct StatsResult {
   uint64_t snapshots = 0;
   RestoreTotals restore;
-  BlobTotals blobs;                 // zero without blob_sizes
-  uint64_t repository_bytes = 0;    // all packs' sizes (with repository_size)
+  BlobTotals blobs;               // zero without blob_sizes
+  uint64_t repository_bytes = 0;  // all packs' sizes (with repository_size)
   uint64_t pack_count = 0;
-  double compression_ratio = 0;     // blobs.raw / blobs.stored; 0 when nothing is stored
-  double dedup_ratio = 0;           // restore.bytes / blobs.data_raw; 0 when no data
+  double compression_ratio = 0;  // blobs.raw / blobs.stored; 0 when nothing is stored
+  double dedup_ratio = 0;        // restore.bytes / blobs.data_raw; 0 when no data
   // "walk" (the trees), "sizes" (restore sizes and blob sizes), "packs" (repository_size).
   std::vector<PhaseTime> phases;
 };

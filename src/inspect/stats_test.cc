@@ -53,7 +53,8 @@ TEST_F(StatsTest, FixtureSnapshots) {
   EXPECT_EQ(r->blobs.missing, 0u);
   EXPECT_EQ(r->pack_count, 4u);
   uint64_t bytes = 0;
-  for (const auto& name : Names(ObjectType::kPack)) bytes += LoadObject(ObjectType::kPack, name).size();
+  for (const auto& name : Names(ObjectType::kPack))
+    bytes += LoadObject(ObjectType::kPack, name).size();
   EXPECT_EQ(r->repository_bytes, bytes);
   EXPECT_DOUBLE_EQ(r->compression_ratio, static_cast<double>(r->blobs.raw) / r->blobs.stored);
 }

@@ -13,7 +13,8 @@ Result<Id> ResolvePackId(Repository& repo, std::string_view given) {
   if (auto id = Id::FromHex(text)) return *id;
   if (text.size() < 4 || text.size() > 64 ||
       text.find_first_not_of("0123456789abcdef") != std::string::npos)
-    return Status::InvalidArgument("'" + text + "' is not a pack id (64 hex digits, or a unique "
+    return Status::InvalidArgument("'" + text +
+                                   "' is not a pack id (64 hex digits, or a unique "
                                    "prefix of at least 4)");
   std::vector<std::string> matches;
   LB_RETURN_IF_ERROR(repo.backend().List(ObjectType::kPack, text, [&](const ObjectInfo& info) {
@@ -21,9 +22,9 @@ Result<Id> ResolvePackId(Repository& repo, std::string_view given) {
     return Status::Ok();
   }));
   if (matches.size() != 1)
-    return Status::InvalidArgument(
-        "pack id prefix '" + text + "' matches " + std::to_string(matches.size()) +
-        " packs; give the full id (`lifeboat check` prints it)");
+    return Status::InvalidArgument("pack id prefix '" + text + "' matches " +
+                                   std::to_string(matches.size()) +
+                                   " packs; give the full id (`lifeboat check` prints it)");
   return *Id::FromHex(matches[0]);
 }
 
