@@ -2,6 +2,7 @@
 // subtrees present on one side only.
 #include "inspect/diff.h"
 
+#include <deque>
 #include <optional>
 #include <unordered_set>
 
@@ -20,13 +21,6 @@ bool MetadataDiffers(const Node& a, const Node& b) {
 
 std::string Child(const std::string& dir, const Node& n) {
   return dir == "/" ? "/" + n.name : dir + "/" + n.name;
-}
-
-// The path shown for a node: a directory's ends in '/'.
-std::string Display(const std::string& dir, const Node& n) {
-  std::string p = Child(dir, n);
-  if (n.type == NodeType::kDir) p += "/";
-  return p;
 }
 
 void CountNode(const Node& n, DiffSideTotals* c) {
@@ -55,8 +49,8 @@ class SnapshotDiffer {
         stack_.pop_back();
         continue;
       }
-      // Copies of what the step needs: CompareTrees may push, which moves `top`.
-      const std::string dir = top.dir;
+      // A deque: pushing a pair (CompareTrees) leaves `top` and its nodes where they are.
+      const std::string& dir = top.dir;
       if (top.j == nb.size() || (top.i < na.size() && na[top.i].name < nb[top.j].name)) {
         const Node& n = na[top.i++];
         LB_RETURN_IF_ERROR(OneSide(dir, n, /*added=*/false));
@@ -126,7 +120,7 @@ class SnapshotDiffer {
     walk.context = options_.context;
     DepthFirstVisitor visitor;
     visitor.node = [&](const std::string& path, Node& n) -> Result<bool> {
-      LB_RETURN_IF_ERROR(Emit(added ? '+' : '-', n.type == NodeType::kDir ? path + "/" : path, n));
+      LB_RETURN_IF_ERROR(Emit(added ? '+' : '-', path, n));
       Count(n, added);
       if (n.type != NodeType::kDir || !n.subtree) return false;
       trees.insert(*n.subtree);
@@ -144,7 +138,7 @@ class SnapshotDiffer {
 
   // A node on one side only, and what is below it.
   Status OneSide(const std::string& dir, const Node& n, bool added) {
-    LB_RETURN_IF_ERROR(Emit(added ? '+' : '-', Display(dir, n), n));
+    LB_RETURN_IF_ERROR(EmitIn(added ? '+' : '-', dir, n));
     Count(n, added);
     if (n.type == NodeType::kDir && n.subtree) return WalkOneSide(*n.subtree, Child(dir, n), added);
     return Status::Ok();
@@ -152,7 +146,7 @@ class SnapshotDiffer {
 
   Status CompareNodes(const std::string& dir, const Node& a, const Node& b) {
     if (a.type != b.type) {
-      LB_RETURN_IF_ERROR(Emit('T', Display(dir, b), b));
+      LB_RETURN_IF_ERROR(EmitIn('T', dir, b));
       ++r_.type_changed;
       data_a_.insert(a.content.begin(), a.content.end());
       data_b_.insert(b.content.begin(), b.content.end());
@@ -164,7 +158,7 @@ class SnapshotDiffer {
     switch (a.type) {
       case NodeType::kFile:
         if (a.content != b.content || a.size != b.size) {
-          LB_RETURN_IF_ERROR(Emit('M', Display(dir, b), b));
+          LB_RETURN_IF_ERROR(EmitIn('M', dir, b));
           ++r_.changed_files;
           data_a_.insert(a.content.begin(), a.content.end());
           data_b_.insert(b.content.begin(), b.content.end());
@@ -173,39 +167,57 @@ class SnapshotDiffer {
         break;
       case NodeType::kDir:
         if (MetadataDiffers(a, b)) {
-          LB_RETURN_IF_ERROR(Emit('U', Display(dir, b), b));
+          LB_RETURN_IF_ERROR(EmitIn('U', dir, b));
           ++r_.metadata_changed;
           ++r_.metadata_changed_dirs;
         }
         return CompareTrees(a.subtree, b.subtree, Child(dir, b));
       default:
         if (a.link_target != b.link_target || a.rdev != b.rdev) {
-          LB_RETURN_IF_ERROR(Emit('M', Display(dir, b), b));
+          LB_RETURN_IF_ERROR(EmitIn('M', dir, b));
           ++r_.changed_others;
           return Status::Ok();
         }
         break;
     }
     if (MetadataDiffers(a, b)) {
-      LB_RETURN_IF_ERROR(Emit('U', Display(dir, b), b));
+      LB_RETURN_IF_ERROR(EmitIn('U', dir, b));
       ++r_.metadata_changed;
     }
     return Status::Ok();
   }
 
-  Status Emit(char modifier, std::string path, const Node& n) {
+  // Reports a change at `path` (the node's path without the '/' of a directory). The change
+  // passed to on_change is reused, so that its path's buffer is not allocated per change.
+  Status Emit(char modifier, const std::string& path, const Node& n) {
     if (modifier == 'U' && !options_.metadata) return Status::Ok();
-    DiffChange change{modifier, std::move(path), n.type};
-    if (options_.on_change) return options_.on_change(change);
-    r_.changes.push_back(std::move(change));
+    change_.path.assign(path);
+    return Report(modifier, n);
+  }
+  // The same for the node `n` of the directory at `dir`.
+  Status EmitIn(char modifier, const std::string& dir, const Node& n) {
+    if (modifier == 'U' && !options_.metadata) return Status::Ok();
+    change_.path.assign(dir);
+    if (dir != "/") change_.path += '/';
+    change_.path += n.name;
+    return Report(modifier, n);
+  }
+  // change_.path holds the node's path: completes and reports the change.
+  Status Report(char modifier, const Node& n) {
+    change_.modifier = modifier;
+    if (n.type == NodeType::kDir) change_.path += '/';
+    change_.type = n.type;
+    if (options_.on_change) return options_.on_change(change_);
+    r_.changes.push_back(change_);
     return Status::Ok();
   }
 
   Repository& repo_;
   const DiffOptions& options_;
   DiffResult& r_;
-  std::vector<Pair> stack_;
+  std::deque<Pair> stack_;
   IdSet data_a_, data_b_, trees_a_, trees_b_;
+  DiffChange change_;  // the one Emit fills
 };
 
 }  // namespace
