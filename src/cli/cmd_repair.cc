@@ -3,7 +3,6 @@
 // removes nothing before its replacement is stored. Exit 0 when the repair completed (what was
 // lost is reported), 1 when it could not run or stopped, 11 when the lock was lost.
 #include <algorithm>
-#include <cctype>
 #include <iostream>
 
 #include "checker/checker.h"
@@ -81,7 +80,8 @@ int RunRepairIndex(const GlobalOptions& g, const RepairFlags& f) {
                {"index_files_old", r->index_files_old},
                {"index_files_undecodable", r->index_files_undecodable},
                {"index_files_written", written},
-               {"index_files_removed", r->index_files_removed}});
+               {"index_files_removed", r->index_files_removed},
+               {"phases", PhasesJson(r->phases)}});
     return kExitOk;
   }
   Say(g, std::string(f.read_all_packs ? "read " : "read the headers of ") +
@@ -108,33 +108,13 @@ int RunRepairIndex(const GlobalOptions& g, const RepairFlags& f) {
 
 // --- repair packs ---
 
-Result<Id> ParsePackId(Repository& repo, std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (auto id = Id::FromHex(text)) return *id;
-  if (text.size() < 4 || text.size() > 64 ||
-      text.find_first_not_of("0123456789abcdef") != std::string::npos)
-    return Status::InvalidArgument("'" + text + "' is not a pack id (64 hex digits, or a unique "
-                                   "prefix of at least 4)");
-  std::vector<std::string> matches;
-  LB_RETURN_IF_ERROR(repo.backend().List(ObjectType::kPack, text, [&](const ObjectInfo& info) {
-    matches.push_back(info.name);
-    return Status::Ok();
-  }));
-  if (matches.size() != 1)
-    return Status::InvalidArgument(
-        "pack id prefix '" + text + "' matches " + std::to_string(matches.size()) +
-        " packs; give the full id (`lifeboat check` prints it)");
-  return *Id::FromHex(matches[0]);
-}
-
 int RunRepairPacks(const GlobalOptions& g, const RepairFlags& f) {
   auto opened = OpenForRepair(g, f);
   if (!opened.ok()) return ReportError(g, opened.status());
   Repository& repo = *opened->repo;
   RepairPacksOptions options;
   for (const std::string& text : f.packs) {
-    auto id = ParsePackId(repo, text);
+    auto id = ResolvePackId(repo, text);
     if (!id.ok()) return ReportError(g, id.status());
     options.packs.push_back(*id);
   }
@@ -155,7 +135,8 @@ int RunRepairPacks(const GlobalOptions& g, const RepairFlags& f) {
                    {"dry_run", f.dry_run},
                    {"packs", nlohmann::json::array()},
                    {"blobs_salvaged", 0},
-                   {"blobs_lost", 0}});
+                   {"blobs_lost", 0},
+                   {"phases", nlohmann::json::array()}});
       } else {
         Say(g, "no damaged packs were found" +
                    std::string(checked->healthy() ? "" : " (check found other problems: run "
@@ -198,7 +179,8 @@ int RunRepairPacks(const GlobalOptions& g, const RepairFlags& f) {
                {"new_packs", r->new_packs},
                {"index_files_written", written},
                {"index_files_removed", r->index_files_removed},
-               {"packs_removed", r->packs_removed}});
+               {"packs_removed", r->packs_removed},
+               {"phases", PhasesJson(r->phases)}});
     return kExitOk;
   }
   const char* would = f.dry_run ? "would be " : "";
@@ -286,7 +268,8 @@ int RunRepairSnapshots(const GlobalOptions& g, const RepairFlags& f) {
                {"snapshots_written", r->snapshots_written},
                {"snapshots_forgotten", r->snapshots_forgotten},
                {"trees_written", r->trees_written},
-               {"snapshots", snapshots}});
+               {"snapshots", snapshots},
+               {"phases", PhasesJson(r->phases)}});
     return kExitOk;
   }
   for (const auto& s : r->snapshots) {

@@ -25,21 +25,46 @@
 // the repair with Locked before that step. `lock` may be null only for a dry run.
 //
 // Thread safety: a repair must be the only user of `repo` while it runs. It blocks until done and
-// uses options.workers threads for I/O-bound work.
+// uses WorkersFor(repo.backend(), options.workers) threads for its reads (backend/backend.h): an
+// explicit count wins, else the cores or what the backend serves at once, whichever is larger.
+//
+// Time per phase: every result carries `phases` (util/phase_timer.h), the seconds spent in each
+// phase on options.context.clock(), in the order the phases started (doc/repair.md):
+//   RepairIndex      "list" (listing packs and index files), "packs" (reading every pack's header,
+//                    or whole packs with read_all_packs), "index" (reading the old index files),
+//                    "recover" (old entries of unreadable packs checked against their bytes),
+//                    "write" (the new index stored, the old files removed)
+//   RepairPacks      "index" (the index without the damaged packs; other copies verified),
+//                    "salvage" (damaged packs read, intact blobs re-saved), "write" (new packs
+//                    flushed, the replacement index stored, old index files removed), "remove"
+//                    (the damaged packs removed)
+//   RepairSnapshots  "list" (packs and snapshots listed and loaded), "walk" (the snapshots' trees
+//                    walked and damaged ones rewritten in memory), "write" (the rewritten trees
+//                    and the replacement snapshots stored), "forget" (damaged originals removed)
+// A dry run stops before "write"; a phase with nothing to do may be missing.
+// Repairs report no progress while they run (no progress callback).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "repository/lock.h"
 #include "repository/repository.h"
-#include "util/status.h"
 #include "util/context.h"
+#include "util/phase_timer.h"
+#include "util/status.h"
 
 namespace lifeboat {
+
+// The pack that `text` names: 64 hex digits (taken as is, whether or not the pack exists), or a
+// prefix of at least 4 hex digits that exactly one pack in the backend starts with. Case does
+// not matter. InvalidArgument for anything else (not hex, too short, no pack or several packs with
+// that prefix); the backend's error when listing fails.
+Result<Id> ResolvePackId(Repository& repo, std::string_view text);
 
 // --- repair index ---
 
@@ -49,7 +74,7 @@ struct RepairIndexOptions {
   bool read_all_packs = false;
   // Read and report, but write and remove nothing (repo.index() is left unchanged).
   bool dry_run = false;
-  // Threads reading pack headers (or packs); 0: one per core, at least 2.
+  // Threads reading pack headers (or packs); 0: WorkersFor(backend, 0).
   int workers = 0;
   // Cancelled or past its deadline: the repair stops before its next write and returns
   // Cancelled / DeadlineExceeded.
@@ -77,6 +102,7 @@ struct RepairIndexResult {
   uint64_t index_files_undecodable = 0;  // of those, damaged files (do not decrypt or decode)
   std::vector<Id> index_files_written;   // empty for a dry run
   uint64_t index_files_removed = 0;
+  std::vector<PhaseTime> phases;  // "list", "packs", "index", "recover", "write"
 };
 
 // Rebuilds the index from the pack headers: lists every pack, reads each header (workers in
@@ -100,7 +126,7 @@ struct RepairPacksOptions {
   // Report what would be salvaged and lost; write and remove nothing. repo.index() is rebuilt
   // in memory without the packs all the same.
   bool dry_run = false;
-  int workers = 0;  // BlobSaver workers; 0: one per core
+  int workers = 0;  // readers and BlobSaver workers; 0: WorkersFor(backend, 0)
   Context context = {};  // as RepairIndexOptions::context
 };
 
@@ -130,6 +156,7 @@ struct RepairPacksResult {
   std::vector<Id> index_files_written;
   uint64_t index_files_removed = 0;
   uint64_t packs_removed = 0;
+  std::vector<PhaseTime> phases;  // "index", "salvage", "write", "remove"
 };
 
 // Salvages damaged packs. For each: loads it whole, takes the blob locations from its header
@@ -163,7 +190,7 @@ struct RepairSnapshotsOptions {
   // blobs came back (a later backup of the same files, or a copy from another site).
   bool forget = false;
   bool dry_run = false;  // walk and report; write and remove nothing
-  int workers = 0;       // BlobSaver workers for the rewritten trees; 0: one per core
+  int workers = 0;       // BlobSaver workers for the rewritten trees; 0: WorkersFor(backend, 0)
   Context context = {};  // as RepairIndexOptions::context
 };
 
@@ -190,6 +217,7 @@ struct RepairSnapshotsResult {
   uint64_t snapshots_checked = 0;
   uint64_t snapshots_written = 0, snapshots_forgotten = 0;
   uint64_t trees_written = 0;  // rewritten trees that were new to the repository
+  std::vector<PhaseTime> phases;  // "list", "walk", "write", "forget"
 };
 
 // Rewrites the snapshots whose trees reference data that is gone. A data blob counts as gone

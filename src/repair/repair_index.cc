@@ -1,6 +1,5 @@
 // RepairIndex: a new index from the pack headers (repair.h).
 #include <algorithm>
-#include <mutex>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -9,6 +8,9 @@
 #include "repair/repair.h"
 #include "repair/repair_internal.h"
 #include "repository/index_writer.h"
+#include "util/mutex.h"
+#include "util/phase_timer.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat {
 
@@ -31,14 +33,35 @@ std::vector<PackedBlob> VerifiedBlobs(const Repository& repo, ByteView pack,
   return good;
 }
 
+// What the parallel readers of steps 1 and 2 share.
+struct ScanState {
+  Mutex mu;
+  Status first_error GUARDED_BY(mu);  // the first error that is not damage: stops the repair
+  std::unordered_map<Id, std::string, IdHash> unreadable GUARDED_BY(mu);  // pack -> why
+  std::vector<PackProblem> damaged_packs GUARDED_BY(mu);  // read_all_packs: blobs left out
+  // Step 2: what the old index files list in the unreadable packs.
+  std::unordered_map<Id, std::vector<PackedBlob>, IdHash> old_entries GUARDED_BY(mu);
+
+  // Keeps the first error only.
+  void Fail(Status st) REQUIRES(mu) {
+    if (first_error.ok()) first_error = std::move(st);
+  }
+  Status FirstError() EXCLUDES(mu) {
+    MutexLock lock(&mu);
+    return first_error;
+  }
+};
+
 }  // namespace
 
 Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lock,
                                       const RepairIndexOptions& options) {
   LB_RETURN_IF_ERROR(repair_internal::RequireLock(lock, options.dry_run, "repair index"));
   Backend& backend = repo.backend();
-  const int workers = Workers(options.workers);
+  const int workers = Workers(backend, options.workers);
   RepairIndexResult r;
+  PhaseTimer phases(options.context.clock());
+  phases.Start("list");
 
   // Everything listed now is replaced: under the exclusive lock nobody adds index files.
   LB_ASSIGN_OR_RETURN(std::vector<ObjectInfo> index_infos, ListObjects(backend, ObjectType::kIndex));
@@ -54,9 +77,8 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
   index.Clear();
 
   // 1. Every pack's header (or whole pack), in parallel.
-  std::mutex mu;
-  Status first_error;                                     // GUARDED_BY(mu)
-  std::unordered_map<Id, std::string, IdHash> unreadable;  // pack -> why; GUARDED_BY(mu)
+  phases.Start("packs");
+  ScanState scan;
   std::atomic<uint64_t> indexed{0}, damaged_blobs{0};
   ParallelForWhile(packs.size(), workers, options.context.cancel_flag(), [&](size_t i) {
     const auto& [id, size] = packs[i];
@@ -77,13 +99,13 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
       }
     }
     if (!header.ok()) {
-      std::lock_guard guard(mu);
+      MutexLock lock(&scan.mu);
       if (header.status().IsCorruption()) {
-        unreadable.emplace(id, header.status().message());
+        scan.unreadable.emplace(id, header.status().message());
         return true;
       }
       // Not damage (an I/O or network error): stop before writing anything.
-      if (first_error.ok()) first_error = header.status().WithContext("reading pack " + name);
+      scan.Fail(header.status().WithContext("reading pack " + name));
       return false;
     }
     if (!good.empty()) {
@@ -92,22 +114,28 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
     }
     if (bad > 0) {
       damaged_blobs += bad;
-      std::lock_guard guard(mu);
-      r.damaged_packs.push_back(PackProblem{
+      MutexLock lock(&scan.mu);
+      scan.damaged_packs.push_back(PackProblem{
           id, std::to_string(bad) + " of its " + std::to_string(header->size()) +
                   " blob(s) are damaged and were left out of the index; run `lifeboat repair "
                   "packs " + name + "` to move the intact ones into a sound pack"});
     }
     return true;
   });
-  if (!first_error.ok()) return first_error;
+  LB_RETURN_IF_ERROR(scan.FirstError());
   LB_RETURN_IF_ERROR(options.context.Check("repair index"));
+  std::unordered_map<Id, std::string, IdHash> unreadable;  // pack -> why
+  {
+    MutexLock lock(&scan.mu);
+    unreadable = std::move(scan.unreadable);
+    r.damaged_packs = std::move(scan.damaged_packs);
+  }
 
   // 2. The old index files: counted, and read for what they say about the unreadable packs, so
   //    that blobs still intact in them stay findable (and salvageable by `repair packs`).
   //    Every old file is removed at the end, so one that could not be read for a reason other
   //    than damage (I/O, network) stops the repair: what it says would be lost with it.
-  std::unordered_map<Id, std::vector<PackedBlob>, IdHash> old_entries;  // GUARDED_BY(mu)
+  phases.Start("index");
   std::atomic<uint64_t> undecodable{0};
   ParallelFor(index_infos.size(), workers, options.context.cancel_flag(), [&](size_t i) {
     auto plain = repo.LoadUnpacked(ObjectType::kIndex, index_infos[i].name);
@@ -115,29 +143,34 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
         plain.ok() ? DecodeIndexFile(*plain) : Result<IndexFile>(plain.status());
     if (!file.ok()) {
       if (!file.status().IsCorruption()) {
-        std::lock_guard guard(mu);
-        if (first_error.ok())
-          first_error = file.status().WithContext(
+        MutexLock lock(&scan.mu);
+        scan.Fail(file.status().WithContext(
               "reading old index file " + index_infos[i].name +
-              " (nothing was changed; run the repair again once it can be read)");
+              " (nothing was changed; run the repair again once it can be read)"));
         return;
       }
       ++undecodable;
       return;
     }
     if (unreadable.empty()) return;
-    std::lock_guard guard(mu);
+    MutexLock lock(&scan.mu);
     for (auto& p : file->packs) {
       if (!unreadable.count(p.name)) continue;
-      auto& list = old_entries[p.name];
+      auto& list = scan.old_entries[p.name];
       list.insert(list.end(), p.blobs.begin(), p.blobs.end());
     }
   });
-  if (!first_error.ok()) return first_error;
+  LB_RETURN_IF_ERROR(scan.FirstError());
   LB_RETURN_IF_ERROR(options.context.Check("repair index"));
   r.index_files_undecodable = undecodable;
+  std::unordered_map<Id, std::vector<PackedBlob>, IdHash> old_entries;
+  {
+    MutexLock lock(&scan.mu);
+    old_entries = std::move(scan.old_entries);
+  }
 
   // 3. For each unreadable pack, keep the old entries that still decode from the pack's bytes.
+  phases.Start("recover");
   std::vector<Id> unreadable_sorted;
   for (const auto& [id, why] : unreadable) unreadable_sorted.push_back(id);
   std::sort(unreadable_sorted.begin(), unreadable_sorted.end());
@@ -183,9 +216,13 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
   r.packs_indexed = indexed;
   r.blobs = index.blob_count();
   r.damaged_blobs = damaged_blobs;
-  if (options.dry_run) return r;
+  if (options.dry_run) {
+    r.phases = phases.Finish();
+    return r;
+  }
 
   // 4. The new index, whose last file supersedes every old one; only then remove the old files.
+  phases.Start("write");
   std::vector<Id> old_files;
   for (const ObjectInfo& info : index_infos)
     if (auto id = Id::FromHex(info.name)) old_files.push_back(*id);
@@ -196,6 +233,7 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
   LB_RETURN_IF_ERROR(CheckLock(lock, options.context, "removing the old index files"));
   LB_RETURN_IF_ERROR(RemoveIndexFiles(repo, old_files));
   r.index_files_removed = old_files.size();
+  r.phases = phases.Finish();
   return r;
 }
 

@@ -4,18 +4,16 @@
 #include <algorithm>
 #include <atomic>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "backend/backend.h"
 #include "repair/repair.h"
 #include "util/parallel_for.h"
 
 namespace lifeboat::repair_internal {
 
-inline int Workers(int requested) {
-  if (requested > 0) return requested;
-  return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
-}
+// Threads for a repair's reads and uploads: they mostly wait on the backend (repair.h).
+inline int Workers(const Backend& backend, int requested) { return WorkersFor(backend, requested); }
 
 // Every object of `type` in the backend, sorted by name.
 inline Result<std::vector<ObjectInfo>> ListObjects(Backend& backend, ObjectType type) {

@@ -1,7 +1,5 @@
 // RepairPacks: salvage the intact blobs of damaged packs, then drop the packs (repair.h).
 #include <algorithm>
-#include <mutex>
-#include <thread>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -11,6 +9,9 @@
 #include "repair/repair_internal.h"
 #include "repository/blob_saver.h"
 #include "repository/index_writer.h"
+#include "util/mutex.h"
+#include "util/phase_timer.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat {
 
@@ -23,14 +24,26 @@ namespace {
 
 using PackBlobs = std::unordered_map<Id, std::vector<PackedBlob>, IdHash>;
 
+// The index readers' share: what the index files list in the damaged packs.
+struct DamagedEntries {
+  Mutex mu;
+  PackBlobs entries GUARDED_BY(mu);
+};
+
+// The verifiers' share: other copies of the damaged packs' blobs that failed too.
+struct CopyChecks {
+  Mutex mu;
+  Status first_error GUARDED_BY(mu);  // not damage (I/O): stops the repair
+  std::unordered_map<Id, std::string, IdHash> failed GUARDED_BY(mu);  // pack -> why
+};
+
 // Fills repo.index() from the index files in force, leaving out every pack in `damaged`, whose
 // entries go to *damaged_entries instead.
 Status LoadIndexWithout(Repository& repo, const std::vector<Id>& files,
                         const std::unordered_set<Id, IdHash>& damaged, PackBlobs* damaged_entries,
                         int workers) {
   repo.index().Clear();
-  damaged_entries->clear();
-  std::mutex mu;  // guards *damaged_entries
+  DamagedEntries shared;
   LB_RETURN_IF_ERROR(ParallelForUntilError(files.size(), workers, [&](size_t i) -> Status {
     const std::string name = files[i].Hex();
     auto plain = repo.LoadUnpacked(ObjectType::kIndex, name);
@@ -41,13 +54,15 @@ Status LoadIndexWithout(Repository& repo, const std::vector<Id>& files,
         repo.index().BulkAdd(p.name, p.blobs);
         continue;
       }
-      std::lock_guard guard(mu);
-      auto& list = (*damaged_entries)[p.name];
+      MutexLock lock(&shared.mu);
+      auto& list = shared.entries[p.name];
       list.insert(list.end(), p.blobs.begin(), p.blobs.end());
     }
     return Status::Ok();
   }));
   repo.index().Compact();
+  MutexLock lock(&shared.mu);
+  *damaged_entries = std::move(shared.entries);
   return Status::Ok();
 }
 
@@ -74,8 +89,10 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
     return Status::InvalidArgument(
         "no packs to repair: name the damaged packs (`lifeboat check --read-data` lists them)");
   Backend& backend = repo.backend();
-  const int workers = Workers(options.workers);
+  const int workers = Workers(backend, options.workers);
   RepairPacksResult r;
+  PhaseTimer phases(options.context.clock());
+  phases.Start("index");
 
   Status loaded = repo.LoadIndex();
   if (!loaded.ok())
@@ -108,24 +125,28 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
         if (auto loc = repo.index().Find(b.type, b.id)) elsewhere.emplace_back(ref, *loc);
       }
     }
-    std::mutex mu;
-    Status first_error;                                  // GUARDED_BY(mu)
-    std::unordered_map<Id, std::string, IdHash> failed;  // GUARDED_BY(mu)
+    CopyChecks checks;
     ParallelForWhile(elsewhere.size(), workers, options.context.cancel_flag(), [&](size_t i) {
       const auto& [ref, loc] = elsewhere[i];
       auto blob = repo.LoadBlobAt(loc, ref.id);
       if (blob.ok()) return true;
-      std::lock_guard guard(mu);
+      MutexLock lock(&checks.mu);
       if (!IsDamage(blob.status())) {
-        if (first_error.ok()) first_error = blob.status();
+        if (checks.first_error.ok()) checks.first_error = blob.status();
         return false;
       }
-      failed.emplace(loc.pack, "holds the other copy of " + std::string(BlobTypeName(ref.type)) +
-                                   " blob " + ref.id.Short() +
-                                   ", and that copy is damaged too: " + blob.status().message());
+      checks.failed.emplace(loc.pack, "holds the other copy of " +
+                                          std::string(BlobTypeName(ref.type)) + " blob " +
+                                          ref.id.Short() + ", and that copy is damaged too: " +
+                                          blob.status().message());
       return true;
     });
-    LB_RETURN_IF_ERROR(first_error);
+    std::unordered_map<Id, std::string, IdHash> failed;
+    {
+      MutexLock lock(&checks.mu);
+      LB_RETURN_IF_ERROR(checks.first_error);
+      failed = std::move(checks.failed);
+    }
     if (failed.empty()) break;
     std::vector<Id> more;
     for (const auto& [pack, why] : failed) more.push_back(pack);
@@ -148,9 +169,10 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
   }
 
   // 2. Salvage, one pack at a time (one whole pack in memory).
+  phases.Start("salvage");
   std::unique_ptr<BlobSaver> saver;
   if (!options.dry_run)
-    saver = std::make_unique<BlobSaver>(repo, BlobSaverOptions::WithWorkers(options.workers));
+    saver = std::make_unique<BlobSaver>(repo, BlobSaverOptions::WithWorkers(workers));
   std::unordered_set<BlobRef, BlobRefHash> salvaged;  // by this repair, from any damaged pack
   std::vector<std::vector<BlobRef>> unsalvaged(order.size());  // per pack, before the last pass
   std::vector<bool> content_unknown(order.size(), false);
@@ -238,10 +260,14 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
   }
   r.blobs_salvaged = salvaged.size();
   r.blobs_lost = lost.size();
-  if (options.dry_run) return r;
+  if (options.dry_run) {
+    r.phases = phases.Finish();
+    return r;
+  }
 
   // 3. New packs and their index files durable; then the replacement index without the damaged
   //    packs (superseding every index file there is now); only then remove anything.
+  phases.Start("write");
   LB_RETURN_IF_ERROR(saver->Flush().WithContext("saving salvaged blobs"));
   r.new_packs = saver->stats().packs;
   saver.reset();
@@ -259,6 +285,7 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
   LB_RETURN_IF_ERROR(RemoveIndexFiles(repo, old_files));
   r.index_files_removed = old_files.size();
   LB_RETURN_IF_ERROR(CheckLock(lock, options.context, "removing the damaged packs"));
+  phases.Start("remove");
   for (size_t k = 0; k < order.size(); ++k) {
     PackRepairReport& report = r.packs[k];
     if (!report.found || content_unknown[k]) continue;
@@ -269,6 +296,7 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
     report.removed = true;
     ++r.packs_removed;
   }
+  r.phases = phases.Finish();
   return r;
 }
 

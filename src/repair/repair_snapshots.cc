@@ -6,6 +6,8 @@
 #include "repair/repair.h"
 #include "repair/repair_internal.h"
 #include "repository/blob_saver.h"
+#include "repository/tree_walker.h"
+#include "util/phase_timer.h"
 
 namespace lifeboat {
 
@@ -31,73 +33,42 @@ void AddPath(std::vector<std::string>* list, uint64_t* omitted, std::string path
     ++*omitted;
 }
 
-// Walks trees depth-first, rewriting each damaged one once (memoized by tree id). Rewritten
-// trees are only kept in memory (they are few: those on the paths to damage) until Store():
-// nothing is written before the caller has decided that the repair may go ahead.
+// Walks trees depth-first with WalkDepthFirst (repository/tree_walker.h), rewriting each damaged
+// one once, bottom-up: a directory's tree is rewritten when the walk leaves it, after everything
+// below it. Outcomes are memoized by tree id, so a subtree shared by several directories or
+// snapshots is walked once (later occurrences are not entered). Rewritten trees are only kept in
+// memory (they are few: those on the paths to damage) until Store(): nothing is written before
+// the caller has decided that the repair may go ahead. Serial, on the caller's thread.
 class TreeRepairer {
  public:
-  TreeRepairer(Repository& repo, std::unordered_set<Id, IdHash> packs)
-      : repo_(repo), packs_(std::move(packs)) {}
+  TreeRepairer(Repository& repo, std::unordered_set<Id, IdHash> packs, const Context& context)
+      : repo_(repo), packs_(std::move(packs)), context_(context) {}
 
-  Result<TreeOutcome> Visit(const Id& tree) {
-    if (intact_.count(tree)) return TreeOutcome{};
-    if (auto it = done_.find(tree); it != done_.end()) return it->second;
-    auto loaded = repo_.LoadTree(tree);
-    if (!loaded.ok()) {
-      // Only data that is really gone counts: an I/O error must not make a directory vanish.
-      if (!loaded.status().IsNotFound() && !loaded.status().IsCorruption()) return loaded.status();
-      TreeOutcome lost;
-      lost.kind = TreeOutcome::Kind::kLost;
-      lost.reason = loaded.status().message();
-      done_.emplace(tree, lost);
-      return lost;
-    }
-    TreeOutcome out;
-    Tree rewritten;
-    bool changed = false;
-    for (Node& node : loaded->nodes) {
-      if (node.type == NodeType::kFile) {
-        if (auto missing = FirstMissing(node.content)) {
-          ++out.files_dropped;
-          AddPath(&out.lost, &out.omitted,
-                  node.name + ": file dropped (data blob " + missing->Short() + " is gone)");
-          changed = true;
-          continue;
-        }
-      } else if (node.type == NodeType::kDir) {
-        std::string why;
-        if (!node.subtree) {
-          why = "it has no tree";
-        } else {
-          LB_ASSIGN_OR_RETURN(TreeOutcome sub, Visit(*node.subtree));
-          if (sub.kind == TreeOutcome::Kind::kLost) {
-            why = "its tree " + node.subtree->Short() + " is gone";
-          } else if (sub.kind == TreeOutcome::Kind::kChanged) {
-            node.subtree = sub.id;
-            out.files_dropped += sub.files_dropped;
-            out.dirs_emptied += sub.dirs_emptied;
-            for (const std::string& p : sub.lost) AddPath(&out.lost, &out.omitted, node.name + "/" + p);
-            out.omitted += sub.omitted;
-            changed = true;
-          }
-        }
-        if (!why.empty()) {
-          LB_ASSIGN_OR_RETURN(node.subtree, EmptyTree());
-          ++out.dirs_emptied;
-          AddPath(&out.lost, &out.omitted,
-                  node.name + "/: directory emptied (" + why + "; its contents are lost)");
-          changed = true;
-        }
-      }
-      rewritten.nodes.push_back(std::move(node));
-    }
-    if (!changed) {
-      intact_.insert(tree);
-      return TreeOutcome{};
-    }
-    out.kind = TreeOutcome::Kind::kChanged;
-    LB_ASSIGN_OR_RETURN(out.id, Save(rewritten));
-    done_.emplace(tree, out);
+  Result<TreeOutcome> Visit(const Id& root) {
+    if (auto known = Known(root)) return *known;
+    frames_.clear();
+    frames_.emplace_back();
+    frames_.back().tree = root;
+    TreeWalkOptions walk;
+    walk.context = context_;
+    // A tree that cannot be loaded: only data that is really gone counts (the directory is then
+    // emptied); an I/O error must not make a directory vanish, so it stops the repair.
+    walk.on_error = [this](const TreeLoadError& e) -> Status {
+      if (!e.status.IsNotFound() && !e.status.IsCorruption()) return e.status;
+      frames_.back().lost = true;
+      frames_.back().reason = e.status.message();
+      return Status::Ok();
+    };
+    DepthFirstVisitor visitor;
+    visitor.node = [this](const std::string&, Node& node) { return OnNode(node); };
+    visitor.leave = [this](const std::string&) { status_ = Leave(); };
+    status_ = Status::Ok();
+    Status walked = WalkDepthFirst(repo_, root, "/", walk, visitor);
+    LB_RETURN_IF_ERROR(status_);
+    LB_RETURN_IF_ERROR(walked);
+    // The root's frame: the walk calls leave() for the directories below it only.
+    LB_ASSIGN_OR_RETURN(TreeOutcome out, Finish(&frames_.back()));
+    frames_.clear();
     return out;
   }
 
@@ -113,6 +84,111 @@ class TreeRepairer {
   }
 
  private:
+  // A directory being walked: its tree, the nodes kept so far and what was lost below it.
+  struct Frame {
+    Id tree;
+    bool lost = false;   // the tree could not be loaded (on_error)
+    std::string reason;  // why, when lost
+    Tree rewritten;      // the nodes kept, subtree ids updated
+    bool changed = false;
+    TreeOutcome out;     // counts and paths, relative to this tree
+    size_t dir_node = 0;  // in the parent's rewritten.nodes: the node naming this tree
+  };
+
+  // What is known already about `tree`: intact, rewritten or lost.
+  std::optional<TreeOutcome> Known(const Id& tree) const {
+    if (intact_.count(tree)) return TreeOutcome{};
+    if (auto it = done_.find(tree); it != done_.end()) return it->second;
+    return std::nullopt;
+  }
+
+  // A node of the directory on top of frames_: keeps it (or drops a file whose data is gone),
+  // and enters a subdirectory whose tree is not known yet.
+  Result<bool> OnNode(Node& node) {
+    LB_RETURN_IF_ERROR(status_);  // a leave() failed: stop the walk
+    Frame& top = frames_.back();
+    if (node.type == NodeType::kFile) {
+      if (auto missing = FirstMissing(node.content)) {
+        ++top.out.files_dropped;
+        AddPath(&top.out.lost, &top.out.omitted,
+                node.name + ": file dropped (data blob " + missing->Short() + " is gone)");
+        top.changed = true;
+        return false;
+      }
+    } else if (node.type == NodeType::kDir) {
+      if (!node.subtree) {
+        LB_RETURN_IF_ERROR(EmptyDirectory(&top, &node, "it has no tree"));
+      } else if (auto known = Known(*node.subtree)) {
+        LB_RETURN_IF_ERROR(Apply(&top, &node, *known));
+      } else {
+        top.rewritten.nodes.push_back(std::move(node));
+        Frame child;
+        child.tree = *top.rewritten.nodes.back().subtree;
+        child.dir_node = top.rewritten.nodes.size() - 1;
+        frames_.push_back(std::move(child));  // `top` is not used past this point
+        return true;
+      }
+    }
+    frames_.back().rewritten.nodes.push_back(std::move(node));
+    return false;
+  }
+
+  // The walk left the directory on top of frames_: its outcome goes to its parent's node.
+  Status Leave() {
+    if (!status_.ok()) return status_;  // stopping already
+    Frame child = std::move(frames_.back());
+    frames_.pop_back();
+    LB_ASSIGN_OR_RETURN(TreeOutcome out, Finish(&child));
+    Frame& parent = frames_.back();
+    Node& node = parent.rewritten.nodes[child.dir_node];
+    return Apply(&parent, &node, out);
+  }
+
+  // The outcome of a walked tree, memoized.
+  Result<TreeOutcome> Finish(Frame* f) {
+    if (f->lost) {
+      TreeOutcome lost;
+      lost.kind = TreeOutcome::Kind::kLost;
+      lost.reason = f->reason;
+      done_.emplace(f->tree, lost);
+      return lost;
+    }
+    if (!f->changed) {
+      intact_.insert(f->tree);
+      return TreeOutcome{};
+    }
+    TreeOutcome out = std::move(f->out);
+    out.kind = TreeOutcome::Kind::kChanged;
+    LB_ASSIGN_OR_RETURN(out.id, Save(f->rewritten));
+    done_.emplace(f->tree, out);
+    return out;
+  }
+
+  // What became of the tree of the directory `node` (kept in `f`) changes the node and `f`.
+  Status Apply(Frame* f, Node* node, const TreeOutcome& sub) {
+    if (sub.kind == TreeOutcome::Kind::kLost)
+      return EmptyDirectory(f, node, "its tree " + node->subtree->Short() + " is gone");
+    if (sub.kind == TreeOutcome::Kind::kChanged) {
+      node->subtree = sub.id;
+      f->out.files_dropped += sub.files_dropped;
+      f->out.dirs_emptied += sub.dirs_emptied;
+      for (const std::string& p : sub.lost)
+        AddPath(&f->out.lost, &f->out.omitted, node->name + "/" + p);
+      f->out.omitted += sub.omitted;
+      f->changed = true;
+    }
+    return Status::Ok();
+  }
+
+  Status EmptyDirectory(Frame* f, Node* node, const std::string& why) {
+    LB_ASSIGN_OR_RETURN(node->subtree, EmptyTree());
+    ++f->out.dirs_emptied;
+    AddPath(&f->out.lost, &f->out.omitted,
+            node->name + "/: directory emptied (" + why + "; its contents are lost)");
+    f->changed = true;
+    return Status::Ok();
+  }
+
   // The first content blob that is not in the index, or whose pack is not in the backend.
   std::optional<Id> FirstMissing(const std::vector<Id>& content) const {
     for (const Id& id : content) {
@@ -139,6 +215,9 @@ class TreeRepairer {
 
   Repository& repo_;
   const std::unordered_set<Id, IdHash> packs_;
+  const Context context_;
+  std::vector<Frame> frames_;  // the directories open in the walk, the root first
+  Status status_;              // an error from leave(), which cannot return one
   std::unordered_set<Id, IdHash> intact_;
   std::unordered_map<Id, TreeOutcome, IdHash> done_;  // changed or lost trees
   std::optional<Id> empty_tree_;
@@ -153,6 +232,8 @@ Result<RepairSnapshotsResult> RepairSnapshots(Repository& repo, const Repository
   LB_RETURN_IF_ERROR(repair_internal::RequireLock(lock, options.dry_run, "repair snapshots"));
   Backend& backend = repo.backend();
   RepairSnapshotsResult r;
+  PhaseTimer phases(options.context.clock());
+  phases.Start("list");
 
   // One listing of the packs: which exist, and whether the index names them all.
   LB_ASSIGN_OR_RETURN(PackInventory inventory, repo.TakePackInventory());
@@ -187,7 +268,8 @@ Result<RepairSnapshotsResult> RepairSnapshots(Repository& repo, const Repository
   }
   auto wanted = [&](const Id& id) { return selected.empty() || selected.count(id) > 0; };
 
-  TreeRepairer trees(repo, std::move(inventory.present));
+  phases.Start("walk");
+  TreeRepairer trees(repo, std::move(inventory.present), options.context);
 
   struct Pending {
     size_t report;  // into r.snapshots
@@ -251,12 +333,16 @@ Result<RepairSnapshotsResult> RepairSnapshots(Repository& repo, const Repository
         "may only look lost (e.g. pack " + inventory.unindexed.front().Hex() +
         "). Nothing was changed. Run `lifeboat repair index` first (it rebuilds the index from "
         "the packs), then `lifeboat check` and, if still needed, repair snapshots again.");
-  if (options.dry_run) return r;
+  if (options.dry_run) {
+    r.phases = phases.Finish();
+    return r;
+  }
 
   // The rewritten trees are durable before any snapshot names them, and each replacement is
   // stored before its original may be forgotten.
   {
-    BlobSaver saver(repo, BlobSaverOptions::WithWorkers(options.workers));
+    phases.Start("write");
+    BlobSaver saver(repo, BlobSaverOptions::WithWorkers(WorkersFor(backend, options.workers)));
     LB_ASSIGN_OR_RETURN(r.trees_written, trees.Store(saver));
     LB_RETURN_IF_ERROR(saver.Flush().WithContext("saving repaired trees"));
   }
@@ -267,7 +353,11 @@ Result<RepairSnapshotsResult> RepairSnapshots(Repository& repo, const Repository
     r.snapshots[p.report].repaired = id;
     ++r.snapshots_written;
   }
-  if (!options.forget) return r;
+  if (!options.forget) {
+    r.phases = phases.Finish();
+    return r;
+  }
+  phases.Start("forget");
   bool any = std::any_of(r.snapshots.begin(), r.snapshots.end(), [](const auto& s) {
     return s.repaired || s.root_lost || s.unreadable;
   });
@@ -280,6 +370,7 @@ Result<RepairSnapshotsResult> RepairSnapshots(Repository& repo, const Repository
     s.forgotten = true;
     ++r.snapshots_forgotten;
   }
+  r.phases = phases.Finish();
   return r;
 }
 

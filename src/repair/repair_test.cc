@@ -10,6 +10,7 @@
 #include "repository/blob_saver.h"
 #include "repository/index_writer.h"
 #include "small_repo_fixture.h"
+#include "util/clock.h"
 
 namespace lifeboat {
 namespace {
@@ -525,6 +526,141 @@ TEST_F(RepairTest, InterruptedRepairPacksLeavesIgnoredLeftovers) {
   CheckResult done = Check();
   EXPECT_EQ(done.errors.size(), 1u) << Describe(done.errors);
   EXPECT_TRUE(done.warnings.empty()) << Describe(done.warnings);
+}
+
+
+TEST_F(RepairTest, ResolvePackIdTakesFullIdsAndUniquePrefixes) {
+  auto repo = Open();
+  auto full = ResolvePackId(*repo, pack_a_.Hex());
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  EXPECT_EQ(*full, pack_a_);
+  // A full id is taken as is, even when no such pack exists (a missing pack is named so).
+  Id absent = writer_->codec().ComputeId(RandomData(7, 77));
+  auto named = ResolvePackId(*repo, absent.Hex());
+  ASSERT_TRUE(named.ok());
+  EXPECT_EQ(*named, absent);
+  // The shortest prefix (>= 4 digits) that names pack_b_ alone, in upper case.
+  std::vector<std::string> packs = Names(ObjectType::kPack);
+  std::string prefix;
+  for (size_t n = 4; n <= 64 && prefix.empty(); ++n) {
+    std::string p = pack_b_.Hex().substr(0, n);
+    size_t matches = std::count_if(packs.begin(), packs.end(),
+                                   [&](const std::string& name) { return name.rfind(p, 0) == 0; });
+    if (matches == 1) prefix = p;
+  }
+  std::string upper = prefix;
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+  auto short_id = ResolvePackId(*repo, upper);
+  ASSERT_TRUE(short_id.ok()) << short_id.status().ToString();
+  EXPECT_EQ(*short_id, pack_b_);
+
+  std::vector<std::string> bad_ids = {"abc", "xyz12345", "", std::string(65, 'a')};
+  for (const std::string& bad : bad_ids)
+    EXPECT_EQ(ResolvePackId(*repo, bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  // A prefix that no pack has: matches 0 packs.
+  std::string none;
+  for (const char* candidate : {"0000", "ffff", "1234", "abcd"})
+    if (std::none_of(packs.begin(), packs.end(), [&](const std::string& name) {
+          return name.rfind(candidate, 0) == 0;
+        }))
+      none = candidate;
+  ASSERT_FALSE(none.empty());
+  auto zero = ResolvePackId(*repo, none);
+  EXPECT_EQ(zero.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(zero.status().message().find("matches 0 packs"), std::string::npos);
+}
+
+std::vector<std::string> PhaseNames(const std::vector<PhaseTime>& phases) {
+  std::vector<std::string> names;
+  for (const PhaseTime& p : phases) names.push_back(p.phase);
+  return names;
+}
+
+// Every repair reports its phases, in order, timed on the context's clock.
+TEST_F(RepairTest, EveryRepairReportsItsPhasesOnTheContextClock) {
+  ManualClock clock;
+  Context ctx = Context().WithClock(clock);
+
+  auto dry_index = RunRepairIndex({.dry_run = true, .context = ctx});
+  ASSERT_TRUE(dry_index.ok()) << dry_index.status().ToString();
+  EXPECT_EQ(PhaseNames(dry_index->phases),
+            (std::vector<std::string>{"list", "packs", "index", "recover"}));
+  auto index = RunRepairIndex({.context = ctx});
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  EXPECT_EQ(PhaseNames(index->phases),
+            (std::vector<std::string>{"list", "packs", "index", "recover", "write"}));
+  for (const PhaseTime& p : index->phases) EXPECT_EQ(p.seconds, 0) << "the manual clock stood";
+
+  FlipBitInBlob(b_, 30);
+  {
+    auto repo = Open();
+    auto lock = Lock(*repo);
+    RepairPacksOptions options;
+    options.packs = {pack_b_};
+    options.workers = 2;
+    options.context = ctx;
+    auto packs = RepairPacks(*repo, lock.get(), options);
+    ASSERT_TRUE(packs.ok()) << packs.status().ToString();
+    EXPECT_EQ(PhaseNames(packs->phases),
+              (std::vector<std::string>{"index", "salvage", "write", "remove"}));
+  }
+
+  auto snapshots = RunRepairSnapshots({.snapshots = {}, .forget = true, .context = ctx});
+  ASSERT_TRUE(snapshots.ok()) << snapshots.status().ToString();
+  ASSERT_EQ(snapshots->snapshots.size(), 1u);
+  EXPECT_EQ(PhaseNames(snapshots->phases),
+            (std::vector<std::string>{"list", "walk", "write", "forget"}));
+}
+
+// A damaged tree shared by two directories of one snapshot and by another snapshot: rewritten
+// once, its loss listed under every path that reaches it.
+TEST_F(RepairTest, SharedDamagedSubtreeIsRewrittenOnceAndListedEverywhere) {
+  BlobSaver saver(*writer_, BlobSaverOptions::WithWorkers(1));
+  Id root = SaveTree(saver, {Dir("x", alice_), Dir("y", alice_), Dir("z", bob_)});
+  ASSERT_TRUE(saver.Flush().ok());
+  Snapshot s3;
+  s3.time_ns = 3000;
+  s3.tree = root;
+  Id snap3 = *writer_->SaveSnapshot(s3);
+  ASSERT_TRUE(mem_.Remove({ObjectType::kPack, pack_b_.Hex()}).ok());  // b.txt, in alice_
+
+  auto r = RunRepairSnapshots();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->snapshots_checked, 3u);
+  ASSERT_EQ(r->snapshots.size(), 2u);
+  EXPECT_EQ(r->snapshots[0].snapshot, snap1_);
+  EXPECT_EQ(r->snapshots[0].lost, (std::vector<std::string>{
+                                      "/home/alice/b.txt: file dropped (data blob " + b_.Short() +
+                                      " is gone)"}));
+  EXPECT_EQ(r->snapshots[1].snapshot, snap3);
+  EXPECT_EQ(r->snapshots[1].files_dropped, 2u);
+  EXPECT_EQ(r->snapshots[1].lost,
+            (std::vector<std::string>{
+                "/x/b.txt: file dropped (data blob " + b_.Short() + " is gone)",
+                "/y/b.txt: file dropped (data blob " + b_.Short() + " is gone)"}));
+  // The new alice tree, snapshot 1's home and root, snapshot 3's root.
+  EXPECT_EQ(r->trees_written, 4u);
+
+  auto repo = Open();
+  ASSERT_TRUE(repo->LoadIndex().ok());
+  auto fixed = repo->LoadSnapshot(*r->snapshots[1].repaired);
+  ASSERT_TRUE(fixed.ok());
+  auto tree = repo->LoadTree(fixed->tree);
+  ASSERT_TRUE(tree.ok());
+  ASSERT_EQ(tree->nodes.size(), 3u);
+  EXPECT_EQ(tree->nodes[0].subtree, tree->nodes[1].subtree);  // x and y: one rewritten tree
+  EXPECT_EQ(tree->nodes[2].subtree, bob_);                    // z untouched
+  std::map<std::string, Bytes> want = {{"/x/", {}},
+                                       {"/x/a.txt", Bytes()},
+                                       {"/y/", {}},
+                                       {"/y/a.txt", Bytes()},
+                                       {"/z/", {}},
+                                       {"/z/c.txt", RandomData(1200, 4)}};
+  Bytes a = RandomData(3000, 1), a2 = RandomData(2000, 2);
+  a.insert(a.end(), a2.begin(), a2.end());
+  want["/x/a.txt"] = a;
+  want["/y/a.txt"] = a;
+  EXPECT_EQ(Files(*repo, fixed->tree, ""), want);
 }
 
 }  // namespace
