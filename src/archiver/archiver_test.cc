@@ -17,7 +17,7 @@
 #include "archiver/walk_rules.h"
 #include "backend/memory_backend.h"
 #include "util/address_space_limit_for_test.h"
-#include "util/progress_log_for_test.h"
+#include "progress_contract.h"
 
 namespace lifeboat {
 namespace {
@@ -316,7 +316,8 @@ TEST_F(ArchiverTest, ProgressKeepsTheContractAndTheResultCarriesThePhases) {
   std::string data(4 << 20, '\0');
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 2654435761u) >> 13);
   for (int i = 0; i < 4; ++i) std::ofstream(dir_ + "/f" + std::to_string(i)) << data << i;
-  ProgressLog log;
+  testing::ProgressLog log;
+  const auto caller = std::this_thread::get_id();
   BackupOptions opt;
   opt.paths = {dir_};
   opt.progress_interval_ms = 1;
@@ -324,30 +325,30 @@ TEST_F(ArchiverTest, ProgressKeepsTheContractAndTheResultCarriesThePhases) {
   auto r = RunBackup(*repo_, opt);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
 
-  EXPECT_EQ(PhaseNames(r->phases),
+  EXPECT_EQ(testing::PhaseNames(r->phases),
             (std::vector<std::string>{"index", "parent", "files", "commit"}));
   for (const PhaseTime& p : r->phases) EXPECT_GE(p.seconds, 0) << p.phase;
-  EXPECT_EQ(log.ContractViolation(r->phases), "");
-  EXPECT_EQ(log.heads().back().phase, "commit");
+  log.ExpectContract(caller, r->phases);
+  EXPECT_EQ(log.records().back().head.phase, "commit");
 
   auto stream = RunStreamBackup(*repo_, ::open((dir_ + "/f0").c_str(), O_RDONLY | O_CLOEXEC),
                                 "dump.sql", opt, nullptr);
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();
-  EXPECT_EQ(PhaseNames(stream->phases), (std::vector<std::string>{"index", "stream", "commit"}));
+  EXPECT_EQ(testing::PhaseNames(stream->phases), (std::vector<std::string>{"index", "stream", "commit"}));
 }
 
 // A failed backup makes no final report: a final report means the backup completed.
 TEST_F(ArchiverTest, ACancelledBackupMakesNoFinalReport) {
   std::ofstream(dir_ + "/f") << "data";
   std::atomic<bool> cancel{true};
-  ProgressLog log;
+  testing::ProgressLog log;
   BackupOptions opt;
   opt.paths = {dir_};
   opt.progress_interval_ms = 1;
   opt.progress = [&](const BackupProgress& p) { log.Record(p); };
   opt.context = Context().WithCancel(&cancel);
   ASSERT_EQ(RunBackup(*repo_, opt).status().code(), StatusCode::kCancelled);
-  for (const ProgressHead& h : log.heads()) EXPECT_FALSE(h.final);
+  EXPECT_EQ(log.finals(), 0u);
 }
 
 // Issue 11 item 3 inside the library: a backup after a pack was lost does not refer to the

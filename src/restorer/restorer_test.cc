@@ -17,7 +17,7 @@
 #include "backend/memory_backend.h"
 #include "repository/blob_saver.h"
 #include "util/file_io.h"
-#include "util/progress_log_for_test.h"
+#include "progress_contract.h"
 
 namespace lifeboat {
 namespace {
@@ -189,7 +189,8 @@ TEST_F(RestorerTest, RestoresNestedTreeBitExactWithMetadata) {
   o.verify = true;
   std::atomic<int> calls{0};
   std::atomic<bool> saw_final{false};
-  ProgressLog log;
+  testing::ProgressLog log;
+  const auto caller = std::this_thread::get_id();
   o.progress_interval_ms = 1;
   o.progress = [&](const RestoreProgress& p) {
     log.Record(p);
@@ -212,8 +213,8 @@ TEST_F(RestorerTest, RestoresNestedTreeBitExactWithMetadata) {
   EXPECT_TRUE(saw_final);
   EXPECT_GE(calls.load(), 1);
   // The progress contract (util/phase_timer.h) and the phases in the order the restore runs.
-  EXPECT_EQ(log.ContractViolation(r.phases), "");
-  EXPECT_EQ(PhaseNames(r.phases),
+  log.ExpectContract(caller, r.phases);
+  EXPECT_EQ(testing::PhaseNames(r.phases),
             (std::vector<std::string>{"layout", "write", "verify", "metadata"}));
 
   EXPECT_FALSE(fs::exists(fs::symlink_status(target_ + "/a/sock")));
