@@ -565,6 +565,17 @@ TEST_F(CheckerTest, LostTreePackNamesTheRootOfEverySnapshot) {
   EXPECT_EQ(r.affected_snapshots[1].paths, std::vector<std::string>{"/"});
 }
 
+TEST_F(CheckerTest, AffectedPathsAreInPathOrder) {
+  // pack_c_ holds c (/home/bob/c.txt) and d (/home/d.txt): in snapshot 2 the file below bob/
+  // comes before d.txt, its sibling, as a path-order listing (ls) shows them.
+  ASSERT_TRUE(mem_.Remove({ObjectType::kPack, pack_c_.Hex()}).ok());
+  CheckResult r = Check();
+  ASSERT_EQ(r.affected_snapshots.size(), 2u) << Describe(r.errors);
+  EXPECT_EQ(r.affected_snapshots[0].paths, std::vector<std::string>{"/home/bob/c.txt"});
+  EXPECT_EQ(r.affected_snapshots[1].paths,
+            (std::vector<std::string>{"/home/bob/c.txt", "/home/d.txt"}));
+}
+
 TEST_F(CheckerTest, ProgressAndCancel) {
   std::set<CheckPhase> phases;
   std::atomic<int> concurrent{0};
