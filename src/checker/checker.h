@@ -57,7 +57,8 @@ namespace lifeboat {
 //   "affected"   the (snapshot, path)s that damage affects named (only when damage was found)
 
 // A check's progress report (the contract: ProgressHead in util/phase_timer.h). The counters
-// are the current phase's.
+// are the current phase's; the final report comes after the last phase (phase "") and keeps the
+// last phase's counters and the total of errors.
 struct CheckProgress : ProgressHead {
   // Index files, packs, snapshots, packs read, or trees loaded so far in this phase.
   uint64_t done = 0;

@@ -244,7 +244,9 @@ void RegisterCheck(CLI::App& app, GlobalOptions& g, Runner* runner) {
                   "read only a subset of the packs: n/m (bucket n of m, e.g. 1/7 on Mondays), "
                   "a random percentage (e.g. 10%) or random packs adding up to a SIZE (e.g. "
                   "500M, 2G, 1.5GiB; units are powers of 1024; doc/units.md)");
-  cmd->add_option("--workers", f->workers, "parallel workers (default: cores, at least 2)");
+  cmd->add_option("--workers", f->workers,
+                  "parallel workers (default: cores, at least 2, or what the backend serves at "
+                  "once when that is more)");
   cmd->callback([&g, runner, f] { *runner = [&g, f] { return RunCheckCommand(g, *f); }; });
 }
 
