@@ -1,15 +1,15 @@
 #include "checker/affected_files.h"
 
 #include <algorithm>
-#include <memory>
 #include <unordered_map>
+
+#include "repository/tree_walker.h"
 
 namespace lifeboat::checker_internal {
 
 namespace {
 
 constexpr size_t kTreeCacheBudget = size_t{64} << 20;
-
 
 // A rough count of the memory a decoded tree takes.
 size_t TreeFootprint(const Tree& t) {
@@ -22,114 +22,98 @@ size_t TreeFootprint(const Tree& t) {
 
 class AffectedFinder {
  public:
-  AffectedFinder(Repository& repo, const DamageLookup& damage, const Context& ctx)
-      : repo_(repo), damage_(damage), ctx_(ctx) {}
+  AffectedFinder(Repository& repo, const DamageLookup& damage, const Context& ctx,
+                 std::atomic<uint64_t>* trees_loaded)
+      : repo_(repo), damage_(damage), ctx_(ctx), trees_loaded_(trees_loaded) {}
 
-  // Step 1: fills marked_ for every tree reachable from `roots`.
+  // Step 1: fills marked_ for every tree reachable from `roots`, children before parents, each
+  // distinct tree once (marked_ is the walk's visited set).
   Status MarkDamagedTrees(const std::vector<Id>& roots) {
-    for (const Id& root : roots) {
-      if (marked_.count(root)) continue;
-      std::vector<Frame> stack;
-      if (!Open(root, &stack)) marked_[root] = true;
-      while (!stack.empty()) {
-        LB_RETURN_IF_ERROR(ctx_.Check("check"));
-        size_t top = stack.size() - 1;
-        bool descended = false;
-        while (stack[top].next < stack[top].tree->nodes.size()) {
-          const Node& n = stack[top].tree->nodes[stack[top].next++];
-          if (n.type != NodeType::kDir || !n.subtree) continue;
-          Id child = *n.subtree;
-          if (auto it = marked_.find(child); it != marked_.end()) {
-            stack[top].damaged = stack[top].damaged || it->second;
-          } else if (Open(child, &stack)) {
-            descended = true;  // stack may have moved: nothing of stack[top] is held across
-            break;
-          } else {
-            marked_[child] = true;
-            stack[top].damaged = true;
-          }
-        }
-        if (descended) continue;
-        Frame done = std::move(stack.back());
-        stack.pop_back();
-        marked_[done.id] = done.damaged;
-        if (!stack.empty()) stack.back().damaged = stack.back().damaged || done.damaged;
-        if (done.damaged) Keep(done.id, std::move(done.tree));
-      }
-    }
-    return Status::Ok();
+    TreeWalkOptions o = WalkOptions();
+    o.dedup = false;
+    o.on_error = [this](const TreeLoadError& e) {
+      marked_[e.tree] = true;  // reported by the main walk; damage for whatever holds it
+      return Status::Ok();
+    };
+    PostOrderVisitor v;
+    v.enter = [this](const Id& id) { return marked_.count(id) == 0; };
+    v.leave = [this](const Id& id, Tree& tree) {
+      bool damaged = HoldsDamage(id, tree);
+      for (const Node& n : tree.nodes)
+        if (n.type == NodeType::kDir && n.subtree && IsMarked(*n.subtree)) damaged = true;
+      marked_[id] = damaged;
+      if (damaged) Keep(id, std::move(tree));
+      return Status::Ok();
+    };
+    return WalkPostOrder(repo_, roots, o, v);
   }
 
-  // Step 2 for snapshot `s` rooted at `root`.
+  // Step 2 for snapshot `s` rooted at `root`: its paths in path order, entering marked trees only.
   Status ReportSnapshot(size_t s, const Id& root, const AffectedSink& sink) {
     std::vector<int64_t> problems;
     damage_.reference(BlobType::kTree, root, &problems);
     Report(s, "", &problems, sink);
-    std::vector<std::pair<Id, std::string>> stack;
-    if (IsMarked(root)) stack.emplace_back(root, "");
-    while (!stack.empty()) {
-      LB_RETURN_IF_ERROR(ctx_.Check("check"));
-      auto [id, dir] = std::move(stack.back());
-      stack.pop_back();
-      std::shared_ptr<const Tree> tree = Load(id);
-      if (!tree) continue;  // reported by the main walk
-      size_t first_child = stack.size();
-      for (const Node& n : tree->nodes) {
-        std::string path = dir + "/" + n.name;
-        for (const Id& blob : n.content) damage_.reference(BlobType::kData, blob, &problems);
-        if (n.type == NodeType::kDir) {
-          if (!n.subtree) {
-            if (auto h = damage_.missing_subtree(id)) problems.push_back(*h);
-          } else {
-            damage_.reference(BlobType::kTree, *n.subtree, &problems);
-            if (IsMarked(*n.subtree)) stack.emplace_back(*n.subtree, path);
-          }
+    if (!IsMarked(root)) return Status::Ok();
+    TreeWalkOptions o = WalkOptions();
+    o.on_error = [](const TreeLoadError&) { return Status::Ok(); };  // reported by the main walk
+    std::vector<Id> open = {root};  // the trees whose nodes are being visited, innermost last
+    DepthFirstVisitor v;
+    v.node = [&](const std::string& path, Node& n) -> Result<bool> {
+      for (const Id& blob : n.content) damage_.reference(BlobType::kData, blob, &problems);
+      bool enter = false;
+      if (n.type == NodeType::kDir) {
+        if (!n.subtree) {
+          if (auto h = damage_.missing_subtree(open.back())) problems.push_back(*h);
+        } else {
+          damage_.reference(BlobType::kTree, *n.subtree, &problems);
+          enter = IsMarked(*n.subtree);
         }
-        Report(s, path, &problems, sink);
       }
-      std::reverse(stack.begin() + static_cast<std::ptrdiff_t>(first_child), stack.end());
-    }
-    return Status::Ok();
+      Report(s, path, &problems, sink);
+      if (enter) open.push_back(*n.subtree);
+      return enter;
+    };
+    v.leave = [&](const std::string&) { open.pop_back(); };
+    return WalkDepthFirst(repo_, root, "/", o, v);
   }
 
  private:
-  struct Frame {
-    Id id;
-    std::shared_ptr<const Tree> tree;
-    size_t next = 0;
-    bool damaged = false;
-  };
-
-  // Loads `id` and pushes its frame, already marked when the tree itself holds damage. False
-  // (nothing pushed) when it cannot be loaded.
-  bool Open(const Id& id, std::vector<Frame>* stack) {
-    auto loaded = repo_.LoadTree(id);
-    if (!loaded.ok()) return false;
-    Frame f{id, std::make_shared<const Tree>(std::move(*loaded))};
-    std::vector<int64_t> problems;
-    for (const Node& n : f.tree->nodes) {
-      for (const Id& blob : n.content) damage_.reference(BlobType::kData, blob, &problems);
-      if (n.type == NodeType::kDir && n.subtree)
-        damage_.reference(BlobType::kTree, *n.subtree, &problems);
-      if (n.type == NodeType::kDir && !n.subtree && damage_.missing_subtree(id)) f.damaged = true;
-    }
-    f.damaged = f.damaged || !problems.empty();
-    stack->push_back(std::move(f));
-    return true;
+  TreeWalkOptions WalkOptions() {
+    TreeWalkOptions o;
+    o.context = ctx_;
+    o.load = [this](const Id& id) { return Load(id); };
+    return o;
   }
 
-  void Keep(const Id& id, std::shared_ptr<const Tree> tree) {
-    size_t size = TreeFootprint(*tree);
+  // Whether `tree` (`id`) itself refers to damage: a damaged or missing blob or subtree, or a
+  // directory without a subtree.
+  bool HoldsDamage(const Id& id, const Tree& tree) {
+    std::vector<int64_t> problems;
+    for (const Node& n : tree.nodes) {
+      for (const Id& blob : n.content) damage_.reference(BlobType::kData, blob, &problems);
+      if (n.type != NodeType::kDir) continue;
+      if (n.subtree) {
+        damage_.reference(BlobType::kTree, *n.subtree, &problems);
+      } else if (damage_.missing_subtree(id)) {
+        return true;
+      }
+      if (!problems.empty()) return true;
+    }
+    return !problems.empty();
+  }
+
+  void Keep(const Id& id, Tree tree) {
+    size_t size = TreeFootprint(tree);
     if (cached_bytes_ + size > kTreeCacheBudget) return;
     cached_bytes_ += size;
     cache_.emplace(id, std::move(tree));
   }
 
-  std::shared_ptr<const Tree> Load(const Id& id) {
-    if (auto it = cache_.find(id); it != cache_.end()) return it->second;
-    auto loaded = repo_.LoadTree(id);
-    if (!loaded.ok()) return nullptr;
-    return std::make_shared<const Tree>(std::move(*loaded));
+  // The walks' loader: a marked tree kept by step 1, or the repository.
+  Result<Tree> Load(const Id& id) {
+    if (auto it = cache_.find(id); it != cache_.end()) return it->second;  // a copy: the walk may take it apart
+    if (trees_loaded_) trees_loaded_->fetch_add(1, std::memory_order_relaxed);
+    return repo_.LoadTree(id);
   }
 
   bool IsMarked(const Id& id) const {
@@ -150,16 +134,18 @@ class AffectedFinder {
   Repository& repo_;
   const DamageLookup& damage_;
   const Context ctx_;
+  std::atomic<uint64_t>* const trees_loaded_;
   std::unordered_map<Id, bool, IdHash> marked_;  // every tree seen: does it hold damage?
-  std::unordered_map<Id, std::shared_ptr<const Tree>, IdHash> cache_;  // marked trees
+  std::unordered_map<Id, Tree, IdHash> cache_;  // marked trees, up to kTreeCacheBudget
   size_t cached_bytes_ = 0;
 };
 
 }  // namespace
 
 Status FindAffectedFiles(Repository& repo, const std::vector<Id>& roots, const DamageLookup& damage,
-                         const Context& ctx, const AffectedSink& sink) {
-  AffectedFinder finder(repo, damage, ctx);
+                         const Context& ctx, const AffectedSink& sink,
+                         std::atomic<uint64_t>* trees_loaded) {
+  AffectedFinder finder(repo, damage, ctx, trees_loaded);
   LB_RETURN_IF_ERROR(finder.MarkDamagedTrees(roots));
   for (size_t s = 0; s < roots.size(); ++s)
     LB_RETURN_IF_ERROR(finder.ReportSnapshot(s, roots[s], sink));

@@ -8,9 +8,10 @@
 // check's main walk, which visits each distinct tree once, cannot say where damage shows. Once the
 // damage is known this pass names every (snapshot, path) that runs into it:
 //   1. marks the distinct trees that hold damage, in themselves or below them: one post-order
-//      pass over the trees reachable from `roots`, loading each tree once;
-//   2. walks each snapshot from its root, entering marked trees only, and reports every path
-//      whose content, subtree or missing subtree hits damage.
+//      pass over the trees reachable from `roots` (WalkPostOrder, tree_walker.h), loading each
+//      tree once;
+//   2. walks each snapshot from its root in path order (WalkDepthFirst), entering marked trees
+//      only, and reports every path whose content, subtree or missing subtree hits damage.
 // Memory: one entry per distinct tree during the pass (like the main walk's visited set), the
 // stack of open trees, and marked trees kept for step 2 up to about 64 MiB (others are loaded
 // again). Single-threaded; blocks until done.
@@ -19,6 +20,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,14 +41,17 @@ struct DamageLookup {
 
 // Called for every affected path: `snapshot` indexes `roots`, `path` is "" for the root and
 // "/a/b" below it, `problems` is not empty and holds each handle once. Snapshots in the order of
-// `roots`; within one, a directory's entries in name order before what lies below them.
+// `roots`; within one, in path order (a directory, then what lies below it, then its next
+// sibling; the entries of a directory in name order).
 using AffectedSink = std::function<void(size_t snapshot, const std::string& path,
                                         const std::vector<int64_t>& problems)>;
 
 // Runs both steps above. A tree that cannot be loaded counts as damaged (the caller reported it
-// through `damage.reference`) and is not entered. Returns Cancelled / DeadlineExceeded when `ctx` is done (the
-// null), otherwise Ok.
+// through `damage.reference`) and is not entered. Adds one to *trees_loaded (when not null) for
+// each tree loaded from the repository, for progress reports read on another thread. Returns
+// Cancelled / DeadlineExceeded when `ctx` is done, otherwise Ok.
 Status FindAffectedFiles(Repository& repo, const std::vector<Id>& roots, const DamageLookup& damage,
-                         const Context& ctx, const AffectedSink& sink);
+                         const Context& ctx, const AffectedSink& sink,
+                         std::atomic<uint64_t>* trees_loaded = nullptr);
 
 }  // namespace lifeboat::checker_internal

@@ -1,4 +1,4 @@
-// The check's option parsing and names (declared in checker.h): --read-data-subset.
+// The check's option parsing (declared in checker.h): --read-data-subset.
 #include <charconv>
 #include <cstdlib>
 #include <string>
@@ -7,22 +7,6 @@
 #include "util/units.h"
 
 namespace lifeboat {
-
-std::string_view CheckPhaseName(CheckPhase phase) {
-  switch (phase) {
-    case CheckPhase::kIndex:
-      return "index";
-    case CheckPhase::kPacks:
-      return "packs";
-    case CheckPhase::kSnapshots:
-      return "snapshots";
-    case CheckPhase::kReadData:
-      return "read-data";
-    case CheckPhase::kTrees:
-      return "trees";
-  }
-  return "unknown";
-}
 
 Status ParseReadDataSubset(std::string_view spec, CheckOptions* options) {
   auto bad = [&] {

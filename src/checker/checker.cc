@@ -1,20 +1,25 @@
 #include "checker/checker.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <random>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "backend/backend.h"
 #include "checker/affected_files.h"
 #include "checker/problem_log.h"
 #include "crypto/crypto.h"
 #include "pack/pack.h"
 #include "repository/tree_walker.h"
+#include "util/mutex.h"
 #include "util/parallel_for.h"
+#include "util/phase_timer.h"
+#include "util/progress_reporter.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat {
 
@@ -31,6 +36,26 @@ struct BlobKeyHash {
 
 using checker_internal::ProblemLog;
 
+// Damage known to the check, each mapped to the error that files using it are added to (a
+// ProblemLog handle), and the packs to repair.
+struct KnownDamage {
+  std::unordered_map<Id, int64_t, IdHash> damaged_packs;  // missing, unreadable or damaged
+  std::unordered_map<BlobKey, int64_t, BlobKeyHash> damaged_blobs;
+  std::unordered_map<BlobKey, int64_t, BlobKeyHash> missing_blobs;  // no index lists them
+  std::unordered_map<Id, int64_t, IdHash> unloadable_trees;
+  std::unordered_map<Id, int64_t, IdHash> trees_missing_subtree;  // a dir node without subtree
+  // Packs for `repair packs` (CheckResult::damaged_packs).
+  std::unordered_set<Id, IdHash> packs_to_repair;
+  // Packs whose header is damaged but whose blobs were verified through the index
+  // (ExamineHeaderlessPack).
+  std::unordered_set<Id, IdHash> header_examined;
+
+  bool empty() const {
+    return damaged_packs.empty() && damaged_blobs.empty() && missing_blobs.empty() &&
+           unloadable_trees.empty() && trees_missing_subtree.empty();
+  }
+};
+
 std::string ShortList(const std::vector<std::string>& items, uint64_t total) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
@@ -43,45 +68,93 @@ class Checker {
   Checker(Repository& repo, const CheckOptions& options)
       : repo_(repo),
         options_(options),
-        workers_(options.workers > 0
-                     ? options.workers
-                     : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()))) {}
+        workers_(WorkersFor(repo.backend(), options.workers)),
+        phases_(options.context.clock()) {}
 
+  // Runs the phases with a progress reporter beside them (the final report once the phases are
+  // timed, before the problems leave the log).
   Result<CheckResult> Run() {
-    CheckConfigAndKeys();
-    LB_RETURN_IF_ERROR(ListPacks());
-    LB_RETURN_IF_ERROR(LoadIndexFiles());
-    LB_RETURN_IF_ERROR(CheckPackHeaders());
-    LB_RETURN_IF_ERROR(LoadSnapshots());
-    if (options_.read_data || options_.subset || options_.subset_percent || options_.subset_bytes)
-      LB_RETURN_IF_ERROR(ReadData());
-    // The walk runs once every kind of damage in packs is known; then every (snapshot, path)
-    // that runs into any damage found is named.
-    LB_RETURN_IF_ERROR(WalkTrees());
-    LB_RETURN_IF_ERROR(NameAffectedFiles());
-    LB_RETURN_IF_ERROR(options_.context.Check("check"));
-    ComputeUnused();
-    result_.trees = used_->trees();
-    result_.packs_read = packs_read_;
-    result_.damaged_packs.assign(packs_to_repair_.begin(), packs_to_repair_.end());
-    std::sort(result_.damaged_packs.begin(), result_.damaged_packs.end());
+    std::function<void(bool)> report;
+    if (options_.progress) report = [this](bool final) { options_.progress(Progress(final)); };
+    ProgressReporter reporter(std::chrono::milliseconds(options_.progress_interval_ms),
+                              std::move(report));
+    Status st = RunPhases();
+    if (st.ok()) st = options_.context.Check("check");
+    result_.phases = phases_.Finish();
+    if (!st.ok()) {
+      reporter.Stop(ProgressReporter::FinalReport::kNo);
+      return st;
+    }
+    reporter.Stop();
     log_.MoveInto(&result_);
     return std::move(result_);
   }
 
  private:
-  void Progress(CheckPhase phase, uint64_t done, uint64_t total, uint64_t bytes_done = 0,
-                uint64_t bytes_total = 0) {
-    if (!options_.progress) return;
-    std::lock_guard lock(progress_mu_);
+  Status RunPhases() {
+    StartPhase("index");
+    CheckConfigAndKeys();
+    LB_RETURN_IF_ERROR(ListPacks());
+    LB_RETURN_IF_ERROR(LoadIndexFiles());
+    StartPhase("packs");
+    LB_RETURN_IF_ERROR(CheckPackHeaders());
+    StartPhase("snapshots");
+    LB_RETURN_IF_ERROR(LoadSnapshots());
+    if (options_.read_data || options_.subset || options_.subset_percent ||
+        options_.subset_bytes) {
+      StartPhase("read-data");
+      LB_RETURN_IF_ERROR(ReadData());
+    }
+    // The walk runs once every kind of damage in packs is known; then every (snapshot, path)
+    // that runs into any damage found is named.
+    StartPhase("trees");
+    LB_RETURN_IF_ERROR(WalkTrees());
+    ComputeUnused();
+    KnownDamage damage;
+    {
+      MutexLock lock(&damage_mu_);
+      damage = std::move(damage_);
+    }
+    if (!damage.empty()) {
+      StartPhase("affected");
+      LB_RETURN_IF_ERROR(NameAffectedFiles(damage));
+    }
+    result_.trees = used_->trees();
+    result_.packs_read = packs_read_;
+    result_.damaged_packs.assign(damage.packs_to_repair.begin(), damage.packs_to_repair.end());
+    std::sort(result_.damaged_packs.begin(), result_.damaged_packs.end());
+    return Status::Ok();
+  }
+
+  // Starts `phase` with its counters at zero.
+  void StartPhase(std::string_view phase) EXCLUDES(phase_mu_) {
+    MutexLock lock(&phase_mu_);
+    done_ = 0;
+    bytes_done_ = 0;
+    total_ = 0;
+    bytes_total_ = 0;
+    phases_.Start(phase);
+  }
+  // The current phase's totals, once known.
+  void SetTotals(uint64_t total, uint64_t bytes_total = 0) EXCLUDES(phase_mu_) {
+    MutexLock lock(&phase_mu_);
+    total_ = total;
+    bytes_total_ = bytes_total;
+  }
+  // A progress report, on the reporter's thread: the phase and its counters copied together
+  // (under phase_mu_, released before the caller calls out), then the errors (the log's lock).
+  CheckProgress Progress(bool final) EXCLUDES(phase_mu_) {
     CheckProgress p;
-    p.phase = phase;
-    p.done = done;
-    p.total = total;
-    p.bytes_done = bytes_done;
-    p.bytes_total = bytes_total;
+    {
+      MutexLock lock(&phase_mu_);
+      static_cast<ProgressHead&>(p) = phases_.Head(final);
+      p.done = done_.load(std::memory_order_relaxed);
+      p.total = total_;
+      p.bytes_done = bytes_done_.load(std::memory_order_relaxed);
+      p.bytes_total = bytes_total_;
+    }
     p.errors = log_.error_count();
-    options_.progress(p);
+    return p;
   }
 
   std::string Where(uint32_t snapshot, const std::string& path) const {
@@ -144,11 +217,11 @@ class Checker {
       return Status::Ok();
     }));
     std::sort(names.begin(), names.end());
-    std::mutex mu;
-    std::unordered_set<Id, IdHash> superseded;            // GUARDED_BY(mu)
-    std::vector<std::pair<size_t, std::string>> failed;  // GUARDED_BY(mu)
-    std::vector<char> loaded(names.size(), 0);           // one writer per element
-    std::atomic<uint64_t> done{0};
+    SetTotals(names.size());
+    // One writer per element: file i's worker.
+    std::vector<char> loaded(names.size(), 0);
+    std::vector<std::optional<std::string>> failure(names.size());
+    std::vector<std::vector<Id>> supersedes(names.size());
     auto load = [&](size_t i) -> Result<IndexFile> {
       auto plain = repo_.LoadUnpacked(ObjectType::kIndex, names[i]);
       if (!plain.ok()) return plain.status();
@@ -157,27 +230,26 @@ class Checker {
     ParallelFor(names.size(), workers_, options_.context.cancel_flag(), [&](size_t i) {
       Result<IndexFile> file = load(i);
       if (!file.ok()) {
-        std::lock_guard lock(mu);
-        failed.emplace_back(i, file.status().message());
+        failure[i] = file.status().message();
       } else {
         for (const auto& pack : file->packs) repo_.index().BulkAdd(pack.name, pack.blobs);
         loaded[i] = 1;
-        std::lock_guard lock(mu);
-        superseded.insert(file->supersedes.begin(), file->supersedes.end());
+        supersedes[i] = std::move(file->supersedes);
       }
-      Progress(CheckPhase::kIndex, ++done, names.size());
+      ++done_;
     });
     LB_RETURN_IF_ERROR(options_.context.Check("check"));
+    std::unordered_set<Id, IdHash> superseded;
+    for (const std::vector<Id>& ids : supersedes) superseded.insert(ids.begin(), ids.end());
     auto is_superseded = [&](size_t i) {
       auto id = Id::FromHex(names[i]);
       return id && superseded.count(*id) > 0;
     };
-    std::sort(failed.begin(), failed.end());
-    for (const auto& [i, message] : failed) {
-      if (is_superseded(i)) continue;  // replaced anyway; warned about below
-      walk_complete_ = false;          // its blobs are missing, so "unused" would be wrong
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (!failure[i] || is_superseded(i)) continue;  // replaced anyway; warned about below
+      walk_complete_ = false;  // its blobs are missing, so "unused" would be wrong
       log_.Error("index", names[i],
-                 message + " (the blobs it lists count as missing until the index is rebuilt "
+                 *failure[i] + " (the blobs it lists count as missing until the index is rebuilt "
                            "with `lifeboat repair index`)");
     }
     bool reload = false;
@@ -240,25 +312,26 @@ class Checker {
       std::vector<std::string> examples;
       std::vector<PackedBlob> indexed;  // kUnreadable only: where the index says the blobs are
     };
-    std::mutex mu;
-    std::unordered_map<Id, Outcome, IdHash> outcomes;  // GUARDED_BY(mu)
-    std::atomic<uint64_t> done{0};
+    struct Found {  // the packs' workers add what they find, one at a time
+      Mutex mu;
+      std::unordered_map<Id, Outcome, IdHash> outcomes GUARDED_BY(mu);
+    } found;
+    SetTotals(indexed_packs_.size());
     ParallelFor(indexed_packs_.size(), workers_, options_.context.cancel_flag(), [&](size_t i) {
       const Id& pack = indexed_packs_[i];
-      auto finish = [&] { Progress(CheckPhase::kPacks, ++done, indexed_packs_.size()); };
+      auto finish = [&](std::optional<Outcome> o) {
+        if (o) {
+          MutexLock lock(&found.mu);
+          found.outcomes.emplace(pack, std::move(*o));
+        }
+        ++done_;
+      };
       auto size = pack_sizes_.find(pack);
-      if (size == pack_sizes_.end()) {
-        std::lock_guard lock(mu);
-        outcomes.emplace(pack, Outcome{What::kMissing, "", {}, 0, {}, {}});
-        return finish();
-      }
+      if (size == pack_sizes_.end())
+        return finish(Outcome{What::kMissing, "", {}, 0, {}, {}});
       auto header = ReadPackHeader(repo_.backend(), repo_.aead(), pack.Hex(), size->second);
-      if (!header.ok()) {
-        std::lock_guard lock(mu);
-        outcomes.emplace(pack,
-                         Outcome{What::kUnreadable, header.status().message(), {}, 0, {}, {}});
-        return finish();
-      }
+      if (!header.ok())
+        return finish(Outcome{What::kUnreadable, header.status().message(), {}, 0, {}, {}});
       uint64_t matched = 0, unindexed = 0;
       for (const PackedBlob& e : *header) {
         auto loc = index.Find(e.type, e.id);
@@ -275,15 +348,17 @@ class Checker {
                          " blob(s) in the pack header are not in any index; repair index can "
                          "add them");
       auto count = counts.find(pack);
-      if (matched != (count == counts.end() ? 0 : count->second)) {
-        Outcome o{What::kMismatch, "", {}, 0, {}, {}};
-        for (const PackedBlob& e : *header) o.header.emplace(BlobKey{e.id, e.type}, e);
-        std::lock_guard lock(mu);
-        outcomes.emplace(pack, std::move(o));
-      }
-      finish();
+      if (matched == (count == counts.end() ? 0 : count->second)) return finish(std::nullopt);
+      Outcome o{What::kMismatch, "", {}, 0, {}, {}};
+      for (const PackedBlob& e : *header) o.header.emplace(BlobKey{e.id, e.type}, e);
+      finish(std::move(o));
     });
     LB_RETURN_IF_ERROR(options_.context.Check("check"));
+    std::unordered_map<Id, Outcome, IdHash> outcomes;
+    {
+      MutexLock lock(&found.mu);
+      outcomes = std::move(found.outcomes);
+    }
     if (outcomes.empty()) return Status::Ok();
 
     // One pass over the index names the blobs of every damaged pack.
@@ -343,11 +418,13 @@ class Checker {
       int64_t h = log_.Error("pack", pack.Hex(), message);
       handles[pack] = h;
       if (o.what != What::kMismatch) {
-        damaged_packs_.emplace(pack, h);
-        packs_to_repair_.insert(pack);
+        MutexLock lock(&damage_mu_);
+        damage_.damaged_packs.emplace(pack, h);
+        damage_.packs_to_repair.insert(pack);
       }
     }
-    for (const auto& [pack, key] : mismatched) damaged_blobs_.emplace(key, handles[pack]);
+    MutexLock lock(&damage_mu_);
+    for (const auto& [pack, key] : mismatched) damage_.damaged_blobs.emplace(key, handles[pack]);
     return Status::Ok();
   }
 
@@ -355,10 +432,10 @@ class Checker {
   // the index says it is (`indexed`). When some verify, reports the pack precisely (header
   // damaged, which blobs are still reachable), marks the ones that do not as damaged blobs, lists
   // the pack for `repair packs` and returns true. Returns false, reporting nothing, when none
-  // verifies: the caller reports the pack as unreadable. REQUIRES: not called concurrently
-  // (ReadData holds its damage mutex).
+  // verifies: the caller reports the pack as unreadable. Thread-safe (ReadData's workers call it
+  // for different packs).
   bool ExamineHeaderlessPack(const Id& pack, const std::string& why, ByteView data,
-                             const std::vector<PackedBlob>& indexed) {
+                             const std::vector<PackedBlob>& indexed) EXCLUDES(damage_mu_) {
     std::vector<std::pair<PackedBlob, std::string>> failed;
     Bytes plain;
     for (const PackedBlob& b : indexed) {
@@ -369,8 +446,6 @@ class Checker {
       if (!st.ok()) failed.emplace_back(b, st.message());
     }
     if (indexed.empty() || failed.size() == indexed.size()) return false;
-    header_examined_.insert(pack);
-    packs_to_repair_.insert(pack);
     std::string name = pack.Hex();
     std::string n = std::to_string(indexed.size());
     std::string header_problem = why;  // without the "pack <name>: " the error already shows
@@ -387,14 +462,19 @@ class Checker {
                  std::to_string(failed.size()) + " are damaged (reported below)";
     }
     log_.Error("pack", name, message);
+    std::vector<std::pair<BlobKey, int64_t>> damaged;
     for (const auto& [b, reason] : failed) {
       int64_t h = log_.Error(b.type == BlobType::kTree ? "tree" : "blob", b.id.Hex(),
                              std::string(BlobTypeName(b.type)) + " blob in pack " + name +
                                  " (whose header is damaged) is damaged: " + reason);
       // Only the copy that readers use affects files (as in ReadData).
       auto loc = repo_.index().Find(b.type, b.id);
-      if (loc && loc->pack == pack) damaged_blobs_.emplace(BlobKey{b.id, b.type}, h);
+      if (loc && loc->pack == pack) damaged.emplace_back(BlobKey{b.id, b.type}, h);
     }
+    MutexLock lock(&damage_mu_);
+    damage_.header_examined.insert(pack);
+    damage_.packs_to_repair.insert(pack);
+    damage_.damaged_blobs.insert(damaged.begin(), damaged.end());
     return true;
   }
 
@@ -405,8 +485,8 @@ class Checker {
       return Status::Ok();
     }));
     std::sort(names.begin(), names.end());
-    std::mutex mu;
-    std::atomic<uint64_t> done{0};
+    SetTotals(names.size());
+    std::vector<std::optional<std::pair<Id, Snapshot>>> loaded(names.size());  // one writer each
     ParallelFor(names.size(), workers_, options_.context.cancel_flag(), [&](size_t i) {
       auto id = Id::FromHex(names[i]);
       if (!id) {
@@ -416,12 +496,13 @@ class Checker {
         walk_complete_ = false;
         log_.Error("snapshot", names[i], s.status().message());
       } else {
-        std::lock_guard lock(mu);
-        snapshots_.emplace_back(*id, std::move(*s));
+        loaded[i].emplace(*id, std::move(*s));
       }
-      Progress(CheckPhase::kSnapshots, ++done, names.size());
+      ++done_;
     });
     LB_RETURN_IF_ERROR(options_.context.Check("check"));
+    for (auto& s : loaded)
+      if (s) snapshots_.push_back(std::move(*s));
     std::sort(snapshots_.begin(), snapshots_.end(), [](const auto& a, const auto& b) {
       if (a.second.time_ns != b.second.time_ns) return a.second.time_ns < b.second.time_ns;
       return a.first < b.first;
@@ -468,35 +549,42 @@ class Checker {
     std::vector<Id> packs = SelectPacksToRead();
     uint64_t bytes_total = 0;
     for (const Id& p : packs) bytes_total += pack_sizes_[p];
-    std::mutex damage_mu;
-    std::atomic<uint64_t> done{0}, bytes_done{0};
+    SetTotals(packs.size(), bytes_total);
     ParallelFor(packs.size(), workers_, options_.context.cancel_flag(), [&](size_t i) {
       const Id& pack = packs[i];
       std::string name = pack.Hex();
       auto data = repo_.backend().Load({ObjectType::kPack, name}, 0, 0);
       if (!data.ok()) {
         int64_t h = log_.Error("pack", name, "cannot be read: " + data.status().message());
-        std::lock_guard lock(damage_mu);
-        damaged_packs_.emplace(pack, h);
-        packs_to_repair_.insert(pack);
+        MutexLock lock(&damage_mu_);
+        damage_.damaged_packs.emplace(pack, h);
+        damage_.packs_to_repair.insert(pack);
       } else {
-        bytes_done += data->size();
+        bytes_done_ += data->size();
         if (Id{crypto::Sha256(*data)} != pack) {
           log_.Error("pack", name, "content does not match its name (the pack is damaged)");
-          std::lock_guard lock(damage_mu);
-          packs_to_repair_.insert(pack);
+          MutexLock lock(&damage_mu_);
+          damage_.packs_to_repair.insert(pack);
         }
         auto blobs = ParsePack(repo_.aead(), name, *data);
         if (!blobs.ok()) {
+          bool examined;  // in CheckPackHeaders, which has reported it
+          {
+            MutexLock lock(&damage_mu_);
+            examined = damage_.header_examined.count(pack) > 0;
+          }
           std::vector<PackedBlob> indexed;
-          repo_.index().ForEach([&](const Id& p, const PackedBlob& b) {
-            if (p == pack) indexed.push_back(b);
-          });
-          std::lock_guard lock(damage_mu);
-          if (header_examined_.count(pack) == 0 &&
+          if (!examined) {
+            repo_.index().ForEach([&](const Id& p, const PackedBlob& b) {
+              if (p == pack) indexed.push_back(b);
+            });
+          }
+          if (!examined &&
               !ExamineHeaderlessPack(pack, blobs.status().message(), *data, indexed)) {
-            damaged_packs_.emplace(pack, log_.Error("pack", name, blobs.status().message()));
-            packs_to_repair_.insert(pack);
+            int64_t h = log_.Error("pack", name, blobs.status().message());
+            MutexLock lock(&damage_mu_);
+            damage_.damaged_packs.emplace(pack, h);
+            damage_.packs_to_repair.insert(pack);
           }
         } else {
           Bytes plain;
@@ -513,51 +601,51 @@ class Checker {
             // Only the copy that readers use affects files; another damaged copy is still
             // reported above.
             auto loc = repo_.index().Find(b.type, b.id);
-            std::lock_guard lock(damage_mu);
-            packs_to_repair_.insert(pack);
-            if (loc && loc->pack == pack) damaged_blobs_.emplace(BlobKey{b.id, b.type}, h);
+            MutexLock lock(&damage_mu_);
+            damage_.packs_to_repair.insert(pack);
+            if (loc && loc->pack == pack) damage_.damaged_blobs.emplace(BlobKey{b.id, b.type}, h);
           }
         }
       }
       ++packs_read_;
-      Progress(CheckPhase::kReadData, ++done, packs.size(), bytes_done, bytes_total);
+      ++done_;
     });
-    result_.bytes_read = bytes_done;
+    result_.bytes_read = bytes_done_;
     LB_RETURN_IF_ERROR(options_.context.Check("check"));
     return Status::Ok();
   }
 
-  // The problems a reference to (type, id) runs into. Called after the walk (read-only maps).
-  void DamageOf(BlobType type, const Id& id, std::vector<int64_t>* problems) const {
+  // The problems a reference to (type, id) runs into, by `known`.
+  void DamageOf(const KnownDamage& known, BlobType type, const Id& id,
+                std::vector<int64_t>* problems) const {
     BlobKey key{id, type};
-    if (auto it = missing_blobs_.find(key); it != missing_blobs_.end()) {
+    if (auto it = known.missing_blobs.find(key); it != known.missing_blobs.end()) {
       problems->push_back(it->second);
-    } else if (!damaged_packs_.empty()) {
+    } else if (!known.damaged_packs.empty()) {
       if (auto loc = repo_.index().Find(type, id)) {
-        auto it = damaged_packs_.find(loc->pack);
-        if (it != damaged_packs_.end()) problems->push_back(it->second);
+        auto it = known.damaged_packs.find(loc->pack);
+        if (it != known.damaged_packs.end()) problems->push_back(it->second);
       }
     }
-    if (auto it = damaged_blobs_.find(key); it != damaged_blobs_.end())
+    if (auto it = known.damaged_blobs.find(key); it != known.damaged_blobs.end())
       problems->push_back(it->second);
     if (type == BlobType::kTree)
-      if (auto it = unloadable_trees_.find(id); it != unloadable_trees_.end())
+      if (auto it = known.unloadable_trees.find(id); it != known.unloadable_trees.end())
         problems->push_back(it->second);
   }
 
-  // Names every (snapshot, path) that runs into the damage found, in each problem's `affected`
-  // list and in CheckResult::affected_snapshots (affected_files.h). Nothing to do when healthy.
-  Status NameAffectedFiles() {
-    if (missing_blobs_.empty() && damaged_packs_.empty() && damaged_blobs_.empty() &&
-        unloadable_trees_.empty() && trees_missing_subtree_.empty())
-      return Status::Ok();
+  // Names every (snapshot, path) that runs into the damage found (`known`, all of it: the walk
+  // has ended), in each problem's `affected` list and in CheckResult::affected_snapshots
+  // (affected_files.h).
+  Status NameAffectedFiles(const KnownDamage& known) {
     checker_internal::DamageLookup damage;
-    damage.reference = [this](BlobType type, const Id& id, std::vector<int64_t>* problems) {
-      DamageOf(type, id, problems);
+    damage.reference = [this, &known](BlobType type, const Id& id,
+                                      std::vector<int64_t>* problems) {
+      DamageOf(known, type, id, problems);
     };
-    damage.missing_subtree = [this](const Id& tree) -> std::optional<int64_t> {
-      auto it = trees_missing_subtree_.find(tree);
-      if (it == trees_missing_subtree_.end()) return std::nullopt;
+    damage.missing_subtree = [&known](const Id& tree) -> std::optional<int64_t> {
+      auto it = known.trees_missing_subtree.find(tree);
+      if (it == known.trees_missing_subtree.end()) return std::nullopt;
       return it->second;
     };
     std::vector<Id> roots;
@@ -576,11 +664,12 @@ class Checker {
           CheckResult::AffectedSnapshot& a = out[slot[s]];
           ++a.count;
           if (a.paths.size() < kMaxAffectedPerSnapshot) a.paths.push_back(path.empty() ? "/" : path);
-        });
+        },
+        &done_);
   }
 
   // Walks every snapshot's trees, each distinct tree once, on workers_ threads, marking what they
-  // use and recording the damage the walk runs into (for NameAffectedFiles).
+  // use and recording the damage the walk runs into in damage_ (for NameAffectedFiles).
   Status WalkTrees() {
     std::vector<Id> roots;
     for (const auto& [id, snapshot] : snapshots_) roots.push_back(snapshot.tree);
@@ -594,29 +683,28 @@ class Checker {
       int64_t h = log_.Error(m.type == BlobType::kTree ? "tree" : "blob", m.id.Hex(),
                              std::string(BlobTypeName(m.type)) +
                                  " blob is missing: no index lists it");
-      std::lock_guard lock(walk_damage_mu_);
-      missing_blobs_.emplace(BlobKey{m.id, m.type}, h);
+      MutexLock lock(&damage_mu_);
+      damage_.missing_blobs.emplace(BlobKey{m.id, m.type}, h);
       return Status::Ok();
     };
     o.walk.on_error = [this](const TreeLoadError& e) {
       walk_complete_ = false;
       int64_t h = log_.Error("tree", e.tree.Hex(), e.status.message());
-      std::lock_guard lock(walk_damage_mu_);
-      unloadable_trees_.emplace(e.tree, h);
+      MutexLock lock(&damage_mu_);
+      damage_.unloadable_trees.emplace(e.tree, h);
       return Status::Ok();
     };
     o.on_tree = [this](const VisitedTree& t) {
+      ++done_;
       for (const Node& node : t.tree.nodes) {
         if (node.type != NodeType::kDir || node.subtree) continue;
         walk_complete_ = false;
         int64_t h = log_.Error("tree", t.id.Hex(), "directory '" + node.name + "' has no subtree");
-        std::lock_guard lock(walk_damage_mu_);
-        trees_missing_subtree_.emplace(t.id, h);
+        MutexLock lock(&damage_mu_);
+        damage_.trees_missing_subtree.emplace(t.id, h);
       }
       return Status::Ok();
     };
-    if (options_.progress)
-      o.walk.progress = [this](uint64_t done) { Progress(CheckPhase::kTrees, done, 0); };
     Status st = FindUsedBlobs(repo_, roots, o, used_.get());
     LB_RETURN_IF_ERROR(options_.context.Check("check"));
     return st;
@@ -655,30 +743,28 @@ class Checker {
 
   Repository& repo_;
   const CheckOptions& options_;
-  const int workers_;
+  const int workers_;  // for everything that waits on the backend: WorkersFor
   ProblemLog log_;
-  std::mutex progress_mu_;
-  CheckResult result_;  // counters written by one thread; the parallel ones are below
+  CheckResult result_;  // written by the calling thread; the parallel counters are below
   std::atomic<uint64_t> packs_read_{0};
+
+  // Progress: the phases on the context's clock, and the current phase's counters. Workers add
+  // to the atomics; phase_mu_ makes a phase's start (name and counters reset together) and a
+  // report's copy of them one step each.
+  PhaseTimer phases_;
+  Mutex phase_mu_;
+  std::atomic<uint64_t> done_{0};        // index files, packs, snapshots, packs read, trees
+  std::atomic<uint64_t> bytes_done_{0};  // read-data: bytes of the packs read
+  uint64_t total_ GUARDED_BY(phase_mu_) = 0;
+  uint64_t bytes_total_ GUARDED_BY(phase_mu_) = 0;
 
   std::unordered_map<Id, uint64_t, IdHash> pack_sizes_;  // backend listing; read-only after
   std::vector<Id> indexed_packs_;                        // sorted
   std::vector<std::pair<Id, Snapshot>> snapshots_;       // loaded snapshots, oldest first
-  // Known damage, each mapped to the error that files using it are added to. Written before the
-  // tree walk only (under a mutex where parallel); read without locking afterwards.
-  std::unordered_map<Id, int64_t, IdHash> damaged_packs_;
-  std::unordered_map<BlobKey, int64_t, BlobKeyHash> damaged_blobs_;
-  // Damage the tree walk finds, the same way; written under walk_damage_mu_ during the walk,
-  // read without locking after it.
-  std::mutex walk_damage_mu_;
-  std::unordered_map<BlobKey, int64_t, BlobKeyHash> missing_blobs_;  // no index lists them
-  std::unordered_map<Id, int64_t, IdHash> unloadable_trees_;
-  std::unordered_map<Id, int64_t, IdHash> trees_missing_subtree_;  // a dir node without subtree
-  // Packs for `repair packs` (CheckResult::damaged_packs); written like damaged_packs_.
-  std::unordered_set<Id, IdHash> packs_to_repair_;
-  // Packs whose header is damaged but whose blobs were verified through the index
-  // (ExamineHeaderlessPack); written like damaged_packs_.
-  std::unordered_set<Id, IdHash> header_examined_;
+  // Damage found by the phases (workers add to it one at a time); once the tree walk has ended,
+  // RunPhases moves it out and reads it without locking.
+  Mutex damage_mu_;
+  KnownDamage damage_ GUARDED_BY(damage_mu_);
   // What the snapshots use, by position in the compacted index; also counts the trees walked.
   // Made once the index is loaded; set by walker threads.
   std::unique_ptr<UsedBlobs> used_;

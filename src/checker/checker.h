@@ -42,25 +42,27 @@
 #include <vector>
 
 #include "repository/repository.h"
-#include "util/status.h"
 #include "util/context.h"
+#include "util/phase_timer.h"
+#include "util/status.h"
 
 namespace lifeboat {
 
-enum class CheckPhase {
-  kIndex,      // loading index files
-  kPacks,      // comparing every indexed pack's header with the index
-  kSnapshots,  // loading snapshots
-  kReadData,   // reading whole packs
-  kTrees,      // walking the trees of every snapshot
-};
-// "index", "packs", "snapshots", "read-data", "trees".
-std::string_view CheckPhaseName(CheckPhase phase);
+// The phases of a check, in the order they run (CheckResult::phases, CheckProgress::phase):
+//   "index"      the config, the key files, the pack listing and every index file
+//   "packs"      every indexed pack's header compared with the index
+//   "snapshots"  every snapshot loaded
+//   "read-data"  whole packs read and verified (only with read_data or a subset)
+//   "trees"      the trees of every snapshot walked, and the unused data counted
+//   "affected"   the (snapshot, path)s that damage affects named (only when damage was found)
 
-struct CheckProgress {
-  CheckPhase phase = CheckPhase::kIndex;
+// A check's progress report (the contract: ProgressHead in util/phase_timer.h). The counters
+// are the current phase's; the final report comes after the last phase (phase "") and keeps the
+// last phase's counters and the total of errors.
+struct CheckProgress : ProgressHead {
+  // Index files, packs, snapshots, packs read, or trees loaded so far in this phase.
   uint64_t done = 0;
-  uint64_t total = 0;                        // 0 when not known in advance (the tree walk)
+  uint64_t total = 0;                        // 0 when not known in advance (trees, affected)
   uint64_t bytes_done = 0, bytes_total = 0;  // read-data only
   uint64_t errors = 0;                       // errors found so far, all phases
 };
@@ -81,11 +83,15 @@ struct CheckOptions {
   std::optional<uint64_t> subset_bytes;
   // Seed for the percentage and size selections; 0 draws a random seed.
   uint64_t subset_seed = 0;
-  // Threads for index loading, pack headers, pack reading and the tree walk; 0: one per core
-  // (at least 2, since most of the work waits on the backend).
+  // Threads for index loading, pack headers, snapshots, pack reading and the tree walk, all of
+  // which mostly wait on the backend; 0: WorkersFor(backend, 0) (backend/backend.h: the cores,
+  // at least 2, or what the backend serves at once when that is more).
   int workers = 0;
-  // Called from worker threads, never concurrently with itself, after each unit of work.
+  // Called on a reporter thread (never a worker's, never the caller's, one call at a time, with
+  // no lock of the check held) about every progress_interval_ms, and once more at the end with
+  // final = true when the check ran to its end (not when it returns an error). Optional.
   std::function<void(const CheckProgress&)> progress;
+  int progress_interval_ms = 250;
   // Cancelled or past its deadline: the check stops early and returns Cancelled /
   // DeadlineExceeded.
   Context context = {};
@@ -143,13 +149,17 @@ struct CheckResult {
     std::vector<std::string> paths;
   };
   std::vector<AffectedSnapshot> affected_snapshots;
+  // Seconds per phase on options.context's clock, in the order they ran (the names above).
+  std::vector<PhaseTime> phases;
   bool healthy() const { return errors.empty(); }
 };
 
 // Checks `repo`. Fills repo.index() from every index file that can be read (entries already
 // there stay). Thread-safety: `repo` must not be written to during the check (the CLI holds an
-// exclusive lock); the call itself uses options.workers threads and blocks until done.
-// Returns an error only when the check cannot run: listing objects fails, or the context stopped it.
+// exclusive lock); the call itself uses its workers (CheckOptions::workers) and one progress
+// reporter thread when options.progress is set, and blocks until done.
+// Returns an error only when the check cannot run: listing objects fails, or the context stopped
+// it.
 Result<CheckResult> CheckRepository(Repository& repo, const CheckOptions& options);
 
 // Parses a `--read-data-subset` value into options: "n/m" with 1 <= n <= m <= 256 sets `subset`

@@ -4,8 +4,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <mutex>
 #include <set>
+#include <thread>
 
+#include "backend/forwarding_backend.h"
 #include "repository/blob_saver.h"
 #include "repository/index_writer.h"
 #include "small_repo_fixture.h"
@@ -565,34 +569,122 @@ TEST_F(CheckerTest, LostTreePackNamesTheRootOfEverySnapshot) {
   EXPECT_EQ(r.affected_snapshots[1].paths, std::vector<std::string>{"/"});
 }
 
-TEST_F(CheckerTest, ProgressAndCancel) {
-  std::set<CheckPhase> phases;
-  std::atomic<int> concurrent{0};
+TEST_F(CheckerTest, AffectedPathsAreInPathOrder) {
+  // pack_c_ holds c (/home/bob/c.txt) and d (/home/d.txt): in snapshot 2 the file below bob/
+  // comes before d.txt, its sibling, as a path-order listing (ls) shows them.
+  ASSERT_TRUE(mem_.Remove({ObjectType::kPack, pack_c_.Hex()}).ok());
+  CheckResult r = Check();
+  ASSERT_EQ(r.affected_snapshots.size(), 2u) << Describe(r.errors);
+  EXPECT_EQ(r.affected_snapshots[0].paths, std::vector<std::string>{"/home/bob/c.txt"});
+  EXPECT_EQ(r.affected_snapshots[1].paths,
+            (std::vector<std::string>{"/home/bob/c.txt", "/home/d.txt"}));
+}
+
+// A backend over the fixture's MemoryBackend that calls `before` ahead of every load and listing
+// (on the check's threads, concurrently).
+class HookedBackend : public ForwardingBackend {
+ public:
+  HookedBackend(Backend* inner, std::function<void(const ObjectHandle&)> before)
+      : ForwardingBackend(inner), before_(std::move(before)) {}
+  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
+    before_(h);
+    return ForwardingBackend::Load(h, offset, length);
+  }
+  Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override {
+    return LoadIntoThroughLoad(h, offset, length, out);
+  }
+  Status List(ObjectType type, std::string_view prefix,
+              const std::function<Status(const ObjectInfo&)>& fn) override {
+    before_({type, ""});
+    return ForwardingBackend::List(type, prefix, fn);
+  }
+
+ private:
+  const std::function<void(const ObjectHandle&)> before_;
+};
+
+std::vector<std::string> PhaseNames(const std::vector<PhaseTime>& phases) {
+  std::vector<std::string> names;
+  for (const PhaseTime& p : phases) names.push_back(p.phase);
+  return names;
+}
+
+// The progress contract (util/phase_timer.h): one reporter thread, not the caller's; one call at a
+// time; exactly one final report, the last; every phase reported is one of the result's.
+TEST_F(CheckerTest, ProgressComesFromOneReporterThreadAndEndsWithOneFinalReport) {
+  std::atomic<int> reports_seen{0};
+  // The first pack read waits (at most 10 s) until a periodic report came, so the check is
+  // surely reported on while it runs.
+  auto repo = Repository::Open(
+      std::make_unique<HookedBackend>(&mem_,
+                                      [&](const ObjectHandle& h) {
+                                        if (h.type != ObjectType::kPack || h.name.empty()) return;
+                                        for (int i = 0; i < 10000 && reports_seen == 0; ++i)
+                                          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                                      }),
+      "pw");
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+
+  std::mutex mu;
+  std::vector<CheckProgress> reports;
+  std::set<std::thread::id> threads;
+  std::atomic<int> in_call{0};
   bool overlapped = false;
   CheckOptions o;
   o.read_data = true;
+  o.workers = 3;
+  o.progress_interval_ms = 1;
   o.progress = [&](const CheckProgress& p) {
-    if (concurrent.fetch_add(1) != 0) overlapped = true;
-    phases.insert(p.phase);
-    if (p.total) {
-      EXPECT_LE(p.done, p.total);
+    if (in_call.fetch_add(1) != 0) overlapped = true;
+    {
+      std::lock_guard lock(mu);
+      reports.push_back(p);
+      threads.insert(std::this_thread::get_id());
     }
-    concurrent.fetch_sub(1);
+    ++reports_seen;
+    in_call.fetch_sub(1);
   };
-  CheckResult r = Check(o);
-  EXPECT_TRUE(r.healthy());
-  EXPECT_FALSE(overlapped);
-  EXPECT_EQ(phases,
-            (std::set<CheckPhase>{CheckPhase::kIndex, CheckPhase::kPacks, CheckPhase::kSnapshots,
-                                  CheckPhase::kReadData, CheckPhase::kTrees}));
+  auto r = CheckRepository(**repo, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->healthy()) << Describe(r->errors);
 
+  EXPECT_FALSE(overlapped);
+  ASSERT_EQ(threads.size(), 1u);
+  EXPECT_NE(*threads.begin(), std::this_thread::get_id());
+  ASSERT_GE(reports.size(), 2u);
+  std::vector<std::string> phases = PhaseNames(r->phases);
+  int finals = 0;
+  double elapsed = 0;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const CheckProgress& p = reports[i];
+    finals += p.final;
+    EXPECT_GE(p.elapsed_seconds, elapsed);
+    elapsed = p.elapsed_seconds;
+    if (p.total) {
+      EXPECT_LE(p.done, p.total) << p.phase;
+    }
+    EXPECT_EQ(p.errors, 0u);
+    if (!p.final) {
+      EXPECT_NE(std::find(phases.begin(), phases.end(), p.phase), phases.end()) << p.phase;
+    }
+  }
+  EXPECT_EQ(finals, 1);
+  EXPECT_TRUE(reports.back().final);
+  EXPECT_EQ(reports.back().phase, "");  // after the last phase
+}
+
+TEST_F(CheckerTest, AFailedCheckMakesNoFinalReport) {
   auto repo = Repository::Open(NewBackend(), "pw");
   ASSERT_TRUE(repo.ok());
   std::atomic<bool> cancel{true};
+  std::atomic<int> finals{0};
   CheckOptions c;
   c.context = Context().WithCancel(&cancel);
+  c.progress_interval_ms = 1;
+  c.progress = [&](const CheckProgress& p) { finals += p.final; };
   auto cancelled = CheckRepository(**repo, c);
   EXPECT_EQ(cancelled.status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(finals, 0);
 
   // A deadline (on an injected clock) that has passed stops it the same way, with its own kind.
   ManualClock clock;
@@ -601,6 +693,43 @@ TEST_F(CheckerTest, ProgressAndCancel) {
   clock.Advance(2'000'000'000);
   auto expired = CheckRepository(**repo, timed);
   EXPECT_EQ(expired.status().code(), StatusCode::kDeadlineExceeded) << expired.status().ToString();
+}
+
+// The phases are timed on the context's clock: here every load and listing takes a millisecond
+// of a ManualClock, so each phase has its own time, and they come in the order they ran.
+TEST_F(CheckerTest, PhasesAreTimedOnTheContextsClockInOrder) {
+  ManualClock clock;
+  auto tick = [&](const ObjectHandle&) { clock.Advance(1'000'000); };
+  auto open = [&] {
+    auto repo = Repository::Open(std::make_unique<HookedBackend>(&mem_, tick), "pw");
+    EXPECT_TRUE(repo.ok()) << repo.status().ToString();
+    return repo.ok() ? std::move(*repo) : nullptr;
+  };
+  auto repo = open();
+  ASSERT_TRUE(repo);
+  CheckOptions o;
+  o.context = Context().WithClock(clock);
+  o.workers = 2;
+  auto r = CheckRepository(*repo, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(PhaseNames(r->phases),
+            (std::vector<std::string>{"index", "packs", "snapshots", "trees"}));
+  for (const PhaseTime& p : r->phases) EXPECT_GT(p.seconds, 0) << p.phase;
+
+  // Reading data, and damage to name: two more phases, in their places.
+  ASSERT_TRUE(mem_.Remove({ObjectType::kPack, pack_b_.Hex()}).ok());
+  repo = open();
+  ASSERT_TRUE(repo);
+  o.read_data = true;
+  int64_t start = clock.MonotonicNs();
+  r = CheckRepository(*repo, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->healthy());
+  EXPECT_EQ(PhaseNames(r->phases), (std::vector<std::string>{"index", "packs", "snapshots",
+                                                             "read-data", "trees", "affected"}));
+  for (const PhaseTime& p : r->phases) EXPECT_GT(p.seconds, 0) << p.phase;
+  // Nothing but the phases moved the clock.
+  EXPECT_DOUBLE_EQ(TotalSeconds(r->phases), double(clock.MonotonicNs() - start) / 1e9);
 }
 
 TEST_F(CheckerTest, AffectedListIsCapped) {

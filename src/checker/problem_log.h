@@ -9,12 +9,13 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "checker/checker.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lifeboat::checker_internal {
 
@@ -26,18 +27,20 @@ class ProblemLog {
 
   // Records an error and returns a handle for AddAffected (kDropped when the per-kind cap was
   // reached). Thread-safe.
-  int64_t Error(const std::string& kind, const std::string& object, const std::string& message) {
-    std::lock_guard lock(mu_);
+  int64_t Error(const std::string& kind, const std::string& object, const std::string& message)
+      EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     return Add(errors_, error_keys_, error_kinds_, kind, object, message);
   }
-  void Warning(const std::string& kind, const std::string& object, const std::string& message) {
-    std::lock_guard lock(mu_);
+  void Warning(const std::string& kind, const std::string& object, const std::string& message)
+      EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     (void)Add(warnings_, warning_keys_, warning_kinds_, kind, object, message);
   }
   // Adds "snapshot abcd1234: /path" to an error, up to kMaxAffectedPerProblem. Thread-safe.
-  void AddAffected(int64_t handle, std::string where) {
+  void AddAffected(int64_t handle, std::string where) EXCLUDES(mu_) {
     if (handle < 0) return;
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     CheckProblem& p = errors_[static_cast<size_t>(handle)];
     if (std::find(p.affected.begin(), p.affected.end(), where) != p.affected.end()) return;
     if (p.affected.size() < kMaxAffectedPerProblem) {
@@ -46,15 +49,16 @@ class ProblemLog {
       ++p.affected_omitted;
     }
   }
-  uint64_t error_count() {
-    std::lock_guard lock(mu_);
+  // Errors so far, those past their kind's cap included. Thread-safe.
+  uint64_t error_count() EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     uint64_t n = errors_.size();
     for (const auto& [kind, counts] : error_kinds_) n += counts.omitted;
     return n;
   }
   // Moves everything into `r`, with one "summary" entry per kind whose problems were capped.
-  void MoveInto(CheckResult* r) {
-    std::lock_guard lock(mu_);
+  void MoveInto(CheckResult* r) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     auto finish = [](std::vector<CheckProblem>& list, const KindCounts& kinds,
                      std::vector<CheckProblem>* out) {
       *out = std::move(list);
@@ -79,10 +83,10 @@ class ProblemLog {
   };
   using KindCounts = std::unordered_map<std::string, Counts>;
 
-  // REQUIRES: mu_ held.
-  static int64_t Add(std::vector<CheckProblem>& list, std::unordered_map<std::string, size_t>& keys,
-                     KindCounts& kinds, const std::string& kind, const std::string& object,
-                     const std::string& message) {
+  // `list`, `keys` and `kinds` are the errors' or the warnings' members.
+  int64_t Add(std::vector<CheckProblem>& list, std::unordered_map<std::string, size_t>& keys,
+              KindCounts& kinds, const std::string& kind, const std::string& object,
+              const std::string& message) REQUIRES(mu_) {
     std::string key = kind + '\0' + object;
     auto it = keys.find(key);
     if (it != keys.end()) {
@@ -101,11 +105,13 @@ class ProblemLog {
     return static_cast<int64_t>(list.size() - 1);
   }
 
-  std::mutex mu_;
-  std::vector<CheckProblem> errors_, warnings_;           // GUARDED_BY(mu_)
-  std::unordered_map<std::string, size_t> error_keys_;    // GUARDED_BY(mu_)
-  std::unordered_map<std::string, size_t> warning_keys_;  // GUARDED_BY(mu_)
-  KindCounts error_kinds_, warning_kinds_;                // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::vector<CheckProblem> errors_ GUARDED_BY(mu_);
+  std::vector<CheckProblem> warnings_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, size_t> error_keys_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, size_t> warning_keys_ GUARDED_BY(mu_);
+  KindCounts error_kinds_ GUARDED_BY(mu_);
+  KindCounts warning_kinds_ GUARDED_BY(mu_);
 };
 
 }  // namespace lifeboat::checker_internal

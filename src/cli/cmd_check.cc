@@ -4,9 +4,7 @@
 // damage. Exit 0 when healthy, 4 (kExitDamaged) when damage was found (also a damaged pack header
 // whose blobs all stay reachable through the index: doc/repair.md), 1 when the check could not
 // run.
-#include <chrono>
 #include <iostream>
-#include <mutex>
 
 #include "checker/checker.h"
 #include "cli/common.h"
@@ -20,20 +18,17 @@ struct CheckFlags {
   int workers = 0;
 };
 
-// Prints one self-overwriting progress line on stderr, at most ten times a second.
+// Prints one self-overwriting progress line on stderr per report; the final report clears it.
+// The check calls it on its reporter thread, one call at a time (every progress_interval_ms);
+// Finish() clears the line after a check that failed, which makes no final report.
 class CheckProgressPrinter {
  public:
   void operator()(const CheckProgress& p) {
-    auto now = std::chrono::steady_clock::now();
-    std::lock_guard lock(mu_);
-    bool phase_done = p.total > 0 && p.done == p.total;
-    if (!phase_done && p.phase == last_phase_ && now - last_ < std::chrono::milliseconds(100))
-      return;
-    last_ = now;
-    last_phase_ = p.phase;
-    std::string line = "\r[" + std::string(CheckPhaseName(p.phase)) + "] " + std::to_string(p.done);
+    if (p.final) return Finish();
+    if (p.phase.empty()) return;
+    std::string line = "\r[" + p.phase + "] " + std::to_string(p.done);
     if (p.total) line += "/" + std::to_string(p.total);
-    if (p.phase == CheckPhase::kTrees) line += " trees";
+    if (p.phase == "trees" || p.phase == "affected") line += " trees";
     if (p.bytes_total) line += ", " + FormatBytes(p.bytes_done) + "/" + FormatBytes(p.bytes_total);
     line += ", " + std::to_string(p.errors) + " errors";
     if (line.size() < width_) line += std::string(width_ - line.size(), ' ');
@@ -42,14 +37,11 @@ class CheckProgressPrinter {
     printed_ = true;
   }
   void Finish() {
-    std::lock_guard lock(mu_);
     if (printed_) std::cerr << "\r" << std::string(width_, ' ') << "\r" << std::flush;
+    printed_ = false;
   }
 
  private:
-  std::mutex mu_;
-  std::chrono::steady_clock::time_point last_{};
-  CheckPhase last_phase_ = CheckPhase::kIndex;
   size_t width_ = 0;
   bool printed_ = false;
 };
@@ -204,7 +196,8 @@ int RunCheckCommand(const GlobalOptions& g, const CheckFlags& f) {
                {"warnings", warnings},
                {"damaged_packs", damaged},
                {"affected_snapshots", AffectedSnapshotsJson(r)},
-               {"unused", UnusedJson(r.unused)}});
+               {"unused", UnusedJson(r.unused)},
+               {"phases", PhasesJson(r.phases)}});
     return r.healthy() ? kExitOk : kExitDamaged;
   }
 
@@ -251,7 +244,9 @@ void RegisterCheck(CLI::App& app, GlobalOptions& g, Runner* runner) {
                   "read only a subset of the packs: n/m (bucket n of m, e.g. 1/7 on Mondays), "
                   "a random percentage (e.g. 10%) or random packs adding up to a SIZE (e.g. "
                   "500M, 2G, 1.5GiB; units are powers of 1024; doc/units.md)");
-  cmd->add_option("--workers", f->workers, "parallel workers (default: cores, at least 2)");
+  cmd->add_option("--workers", f->workers,
+                  "parallel workers (default: cores, at least 2, or what the backend serves at "
+                  "once when that is more)");
   cmd->callback([&g, runner, f] { *runner = [&g, f] { return RunCheckCommand(g, *f); }; });
 }
 

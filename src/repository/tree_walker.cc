@@ -19,6 +19,12 @@ Status CheckCancelled(const TreeWalkOptions& options) {
   return Status::Ok();
 }
 
+// The one place a walk loads a tree: the caller's loader, or the repository.
+Result<Tree> LoadTree(Repository& repo, const TreeWalkOptions& options, const Id& id) {
+  if (options.load) return options.load(id);
+  return repo.LoadTree(id);
+}
+
 int WorkerCount(int requested) {
   if (requested > 0) return requested;
   return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
@@ -107,7 +113,7 @@ class ParallelTreeWalk {
 
   // Loads one tree and hands it to the visitor (or its failure to on_error). Runs unlocked.
   Status Visit(const Pending& p, std::vector<Id>* enter) {
-    auto tree = repo_.LoadTree(p.id);
+    auto tree = LoadTree(repo_, options_, p.id);
     if (!tree.ok()) {
       if (!options_.on_error) return tree.status();
       TreeLoadError error;
@@ -171,7 +177,7 @@ Status DepthFirst(Repository& repo, Tree start, std::optional<Id> start_id,
       std::string path = JoinPath(top.path, node.name);
       LB_ASSIGN_OR_RETURN(bool enter, visitor.node(path, node));
       if (!enter || !subtree) continue;
-      auto loaded = repo.LoadTree(*subtree);
+      auto loaded = LoadTree(repo, options, *subtree);
       if (!loaded.ok()) {
         if (!options.on_error) return loaded.status();
         TreeLoadError error;
@@ -192,6 +198,58 @@ Status DepthFirst(Repository& repo, Tree start, std::optional<Id> start_id,
   return Status::Ok();
 }
 
+// WalkPostOrder: one stack of open trees per root, each frame's nodes taken one at a time, so a
+// subtree is entered (or skipped) at the moment the walk reaches its reference.
+Status PostOrder(Repository& repo, const std::vector<Id>& roots, const TreeWalkOptions& options,
+                 const PostOrderVisitor& visitor) {
+  struct Frame {
+    Id id;
+    Tree tree;
+    size_t next = 0;
+  };
+  std::unordered_set<Id, IdHash> visited;  // only with options.dedup
+  std::vector<Frame> stack;
+  // Reaches `id` from `parent` (null for root `root`): enters it when the walk and the visitor
+  // agree, loading it and pushing its frame.
+  auto reach = [&](const Id& id, const Id* parent, size_t root) -> Status {
+    if (options.dedup && !visited.insert(id).second) return Status::Ok();
+    if (visitor.enter && !visitor.enter(id)) return Status::Ok();
+    LB_RETURN_IF_ERROR(CheckCancelled(options));
+    auto loaded = LoadTree(repo, options, id);
+    if (!loaded.ok()) {
+      if (!options.on_error) return loaded.status();
+      TreeLoadError error;
+      error.tree = id;
+      if (parent) error.parent = *parent;
+      error.root = root;
+      error.status = loaded.status();
+      return options.on_error(error);
+    }
+    stack.push_back(Frame{id, std::move(*loaded), 0});
+    return Status::Ok();
+  };
+  for (size_t root = 0; root < roots.size(); ++root) {
+    LB_RETURN_IF_ERROR(reach(roots[root], nullptr, root));
+    while (!stack.empty()) {
+      LB_RETURN_IF_ERROR(CheckCancelled(options));
+      Frame& top = stack.back();
+      if (top.next < top.tree.nodes.size()) {
+        const Node& node = top.tree.nodes[top.next++];
+        if (node.type != NodeType::kDir || !node.subtree) continue;
+        const Id child = *node.subtree;
+        const Id parent = top.id;
+        // `top` is not used past this point: the push may move the frames.
+        LB_RETURN_IF_ERROR(reach(child, &parent, root));
+        continue;
+      }
+      Frame done = std::move(top);
+      stack.pop_back();
+      LB_RETURN_IF_ERROR(visitor.leave(done.id, done.tree));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status WalkTrees(Repository& repo, const std::vector<Id>& roots, const TreeWalkOptions& options,
@@ -208,7 +266,7 @@ Status WalkDepthFirst(Repository& repo, Tree start, const std::string& root_path
 Status WalkDepthFirst(Repository& repo, const Id& root, const std::string& root_path,
                       const TreeWalkOptions& options, const DepthFirstVisitor& visitor) {
   LB_RETURN_IF_ERROR(CheckCancelled(options));
-  auto loaded = repo.LoadTree(root);
+  auto loaded = LoadTree(repo, options, root);
   if (!loaded.ok()) {
     if (!options.on_error) return loaded.status();
     TreeLoadError error;
@@ -218,6 +276,15 @@ Status WalkDepthFirst(Repository& repo, const Id& root, const std::string& root_
     return options.on_error(error);
   }
   return DepthFirst(repo, std::move(*loaded), root, root_path, options, visitor);
+}
+
+Status WalkPostOrder(Repository& repo, const std::vector<Id>& roots,
+                     const TreeWalkOptions& options, const PostOrderVisitor& visitor) {
+  try {
+    return PostOrder(repo, roots, options, visitor);
+  } catch (...) {
+    return StatusFromCurrentException("the tree walk");
+  }
 }
 
 Status FindUsedBlobs(Repository& repo, const std::vector<Id>& roots, const FindUsedOptions& options,

@@ -1,6 +1,8 @@
 // The one way the engine walks snapshot trees, and the one place that computes which blobs the
-// snapshots use. check, prune, copy and stats walk with WalkTrees / FindUsedBlobs; ls and restore
-// planning, which need path order, with WalkDepthFirst.
+// snapshots use. check, prune, copy and stats walk with WalkTrees / FindUsedBlobs; ls, restore
+// planning and check's affected-files pass, which need path order, with WalkDepthFirst; a
+// computation over what lies below each tree (check: "does this tree hold damage below it?")
+// with WalkPostOrder.
 //
 //   UsedBlobs used(repo.index().blob_count());          // one bit per index position
 //   LB_RETURN_IF_ERROR(FindUsedBlobs(repo, roots, {}, &used));
@@ -26,8 +28,19 @@
 // directories is visited under both paths). Runs on the caller's thread. Memory: one decoded tree
 // per open directory level; no recursion, so deep trees do not grow the call stack.
 //
-// Stopping, in both modes: the walk stops at the first of (a) the context done: Cancelled or DeadlineExceeded, checked in
-// one place before each tree (parallel) or node (depth-first) is taken; (b) a visitor or on_error
+// WalkPostOrder (serial, each tree after everything below it): from each root in turn, loads a
+// tree, enters its directories' subtrees one by one in node order, and hands the tree to the
+// visitor once every subtree it entered was left, so a value computed for the children is there
+// when their parent comes. Whether a subtree is entered is decided when the walk reaches its
+// reference: with TreeWalkOptions::dedup the walk keeps a visited set and enters each distinct
+// tree once; without it the visitor's `enter` decides, and a visitor that records the trees it
+// has left can skip them (a tree is never reached again while it is open: no tree holds itself).
+// Runs on the caller's thread. Memory: one decoded tree per open level (no recursion), plus the
+// visited set with dedup.
+//
+// Stopping, in all modes: the walk stops at the first of (a) the context done: Cancelled or
+// DeadlineExceeded, checked in one place before each tree (parallel) or node (depth-first,
+// post-order) is taken; (b) a visitor or on_error
 // returning an error: that error is returned; (c) a tree that fails to load when there is no
 // on_error: its load error is returned unchanged. Calls already running on other threads finish;
 // no new call starts once the stop is seen. An exception thrown by a callback (std::bad_alloc)
@@ -71,10 +84,15 @@ struct TreeWalkOptions {
   // WalkTrees only. Called after each visited tree with the number visited so far (increasing,
   // though a count may be skipped). Never concurrently with itself; must not block for long.
   std::function<void(uint64_t trees_done)> progress;
-  // WalkTrees only. True: the walk keeps a visited set and enters each distinct tree once. False:
-  // the visitor promises to list each tree at most once over the whole walk, and to pass distinct
-  // roots (FindUsedBlobs does, with its bitset); the walk keeps no set.
+  // WalkTrees and WalkPostOrder. True: the walk keeps a visited set and enters each distinct tree
+  // once. False: WalkTrees' visitor promises to list each tree at most once over the whole walk,
+  // and to pass distinct roots (FindUsedBlobs does, with its bitset); WalkPostOrder enters what
+  // its visitor's `enter` accepts. The walk keeps no set.
   bool dedup = true;
+  // Optional: loads a tree in place of Repository::LoadTree (e.g. from a cache the caller keeps
+  // in front of it). Called wherever the walk would load a tree, on the same threads (WalkTrees:
+  // concurrently, so it must be thread-safe there); an error is handled like LoadTree's.
+  std::function<Result<Tree>(const Id& tree)> load;
 };
 
 // What WalkTrees passes its visitor: one loaded tree and where it was first reached from.
@@ -117,6 +135,25 @@ Status WalkDepthFirst(Repository& repo, Tree start, const std::string& root_path
 // (parent unset, path `root_path`), and then nothing is visited.
 Status WalkDepthFirst(Repository& repo, const Id& root, const std::string& root_path,
                       const TreeWalkOptions& options, const DepthFirstVisitor& visitor);
+
+// What WalkPostOrder calls.
+struct PostOrderVisitor {
+  // Optional. Called when the walk reaches a reference to tree `id` (a root, or a directory's
+  // subtree), before loading it; true enters it. With TreeWalkOptions::dedup, called once per
+  // distinct tree (a tree seen before is skipped without asking). Unset: enter.
+  std::function<bool(const Id& id)> enter;
+  // Required. Called with each entered tree that loaded, after every subtree it entered was left
+  // (post-order). The visitor may modify or move from `tree` (it is freed afterwards). An error
+  // stops the walk.
+  std::function<Status(const Id& id, Tree& tree)> leave;
+};
+
+// Walks the trees reachable from `roots` children first (see the header comment). A tree that
+// fails to load goes to options.on_error (parent: the tree that refers to it, root: the index in
+// `roots`, path empty) and, when that accepts it, is neither entered nor left. `workers` and
+// `progress` are ignored. Returns OK when the walk ran to its end, otherwise the stop reason.
+Status WalkPostOrder(Repository& repo, const std::vector<Id>& roots,
+                     const TreeWalkOptions& options, const PostOrderVisitor& visitor);
 
 // One bit per position of a compacted MasterIndex (MasterIndex::Position): which blobs some
 // snapshot uses. Bits are set concurrently by the walk; Test is for after it. Also counts the

@@ -1,9 +1,11 @@
 // The tree walker: each distinct tree once, damage reported with where it was found under both
-// error policies, cancellation, parallel and depth-first walks agreeing, path order, deep trees.
+// error policies, cancellation, parallel and depth-first walks agreeing, path order, post-order,
+// the caller's loader, deep trees.
 #include "repository/tree_walker.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <set>
@@ -113,6 +115,21 @@ std::map<Id, int> VisitCounts(Repository& repo, const std::vector<Id>& roots, in
     return Status::Ok();
   });
   return seen;
+}
+
+// The trees WalkPostOrder leaves, in order.
+std::vector<Id> LeaveOrder(Repository& repo, const std::vector<Id>& roots,
+                           const TreeWalkOptions& options, Status* status,
+                           std::function<bool(const Id&)> enter = nullptr) {
+  std::vector<Id> left;
+  PostOrderVisitor v;
+  v.enter = std::move(enter);
+  v.leave = [&](const Id& id, Tree&) {
+    left.push_back(id);
+    return Status::Ok();
+  };
+  *status = WalkPostOrder(repo, roots, options, v);
+  return left;
 }
 
 TEST_F(TreeWalkerTest, SharedSubtreesAreVisitedOnce) {
@@ -342,6 +359,141 @@ TEST_F(TreeWalkerTest, DeepTreesDoNotGrowTheCallStack) {
   ASSERT_TRUE(WalkDepthFirst(*repo_, below, "/", {}, v).ok());
   EXPECT_EQ(nodes, size_t{kDepth} + 1);
   EXPECT_EQ(max_len, size_t{2} * kDepth + 4);  // "/d" x kDepth + "/end"
+  Status st;
+  auto left = LeaveOrder(*repo_, {below}, {}, &st);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(left.size(), size_t{kDepth} + 1);
+  EXPECT_EQ(left.back(), below);
+}
+
+TEST_F(TreeWalkerTest, PostOrderLeavesChildrenBeforeParents) {
+  BuildSnapshots(false, false);
+  // root_a: a -> shared (s -> leaf, x), b -> only_a, f; root_b: a -> shared, g.
+  Status st;
+  auto left = LeaveOrder(*repo_, {root_a_, root_b_, root_a_}, {}, &st);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(left, (std::vector<Id>{leaf_, shared_, only_a_, root_a_, root_b_}));
+
+  // Without the walk's set every reference is entered: shared (and leaf) twice.
+  TreeWalkOptions o;
+  o.dedup = false;
+  left = LeaveOrder(*repo_, {root_a_, root_b_}, o, &st);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(left, (std::vector<Id>{leaf_, shared_, only_a_, root_a_, leaf_, shared_, root_b_}));
+
+  // The visitor's own record of what it left deduplicates as well, asked at each reference.
+  std::set<Id> asked_twice, asked;
+  std::vector<Id> done;
+  PostOrderVisitor v;
+  v.enter = [&](const Id& id) {
+    if (!asked.insert(id).second) asked_twice.insert(id);
+    return std::find(done.begin(), done.end(), id) == done.end();
+  };
+  v.leave = [&](const Id& id, Tree& tree) {
+    // Every subtree is done when its parent is left.
+    for (const Node& n : tree.nodes) {
+      if (n.subtree) {
+        EXPECT_NE(std::find(done.begin(), done.end(), *n.subtree), done.end());
+      }
+    }
+    done.push_back(id);
+    return Status::Ok();
+  };
+  ASSERT_TRUE(WalkPostOrder(*repo_, {root_a_, root_b_}, o, v).ok());
+  EXPECT_EQ(done, (std::vector<Id>{leaf_, shared_, only_a_, root_a_, root_b_}));
+  EXPECT_EQ(asked_twice, std::set<Id>{shared_});
+}
+
+TEST_F(TreeWalkerTest, PostOrderReportsDamagedTreesWithTheirParent) {
+  BuildSnapshots(true, true);
+  Status st;
+  LeaveOrder(*repo_, {root_a_, root_b_}, {}, &st);
+  EXPECT_TRUE(st.IsCorruption() || st.IsNotFound()) << st.ToString();
+
+  std::map<Id, TreeLoadError> errors;
+  TreeWalkOptions o;
+  o.on_error = [&](const TreeLoadError& e) {
+    errors.emplace(e.tree, e);
+    return Status::Ok();
+  };
+  auto left = LeaveOrder(*repo_, {root_a_, root_b_}, o, &st);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(left, (std::vector<Id>{leaf_, shared_, only_a_, root_a_, root_b_}));
+  ASSERT_EQ(errors.size(), 2u);
+  for (const Id& bad : {broken_, absent_}) {
+    ASSERT_TRUE(errors.count(bad));
+    EXPECT_EQ(errors.at(bad).parent, root_b_);
+    EXPECT_EQ(errors.at(bad).root, 1u);
+  }
+
+  // A root that does not load has no parent; an error from on_error stops the walk.
+  errors.clear();
+  left = LeaveOrder(*repo_, {broken_, root_a_}, o, &st);
+  ASSERT_TRUE(st.ok());
+  ASSERT_TRUE(errors.count(broken_));
+  EXPECT_FALSE(errors.at(broken_).parent.has_value());
+  EXPECT_EQ(errors.at(broken_).root, 0u);
+  o.on_error = [](const TreeLoadError&) { return Status::Internal("stop"); };
+  left = LeaveOrder(*repo_, {root_b_}, o, &st);
+  EXPECT_EQ(st.code(), StatusCode::kInternal);
+}
+
+TEST_F(TreeWalkerTest, PostOrderStopsOnCancelAndOnTheVisitorsError) {
+  BuildSnapshots(false, false);
+  std::atomic<bool> cancel{false};
+  TreeWalkOptions o;
+  o.context = Context().WithCancel(&cancel);
+  int left = 0;
+  PostOrderVisitor v;
+  v.leave = [&](const Id&, Tree&) {
+    ++left;
+    cancel = true;
+    return Status::Ok();
+  };
+  EXPECT_EQ(WalkPostOrder(*repo_, {root_a_}, o, v).code(), StatusCode::kCancelled);
+  EXPECT_EQ(left, 1);  // leaf; nothing is loaded after the stop
+
+  v.leave = [&](const Id& id, Tree&) {
+    return id == shared_ ? Status::IOError("full") : Status::Ok();
+  };
+  EXPECT_EQ(WalkPostOrder(*repo_, {root_a_}, {}, v).code(), StatusCode::kIOError);
+}
+
+TEST_F(TreeWalkerTest, EveryModeLoadsThroughTheCallersLoader) {
+  BuildSnapshots(false, false);
+  std::mutex mu;
+  std::multiset<Id> loads;
+  TreeWalkOptions o;
+  o.load = [&](const Id& id) -> Result<Tree> {
+    {
+      std::lock_guard lock(mu);
+      loads.insert(id);
+    }
+    if (id == only_a_) return Status::NotFound("not in the cache, say");
+    return repo_->LoadTree(id);
+  };
+  std::vector<Id> failed;
+  o.on_error = [&](const TreeLoadError& e) {
+    std::lock_guard lock(mu);
+    failed.push_back(e.tree);
+    return Status::Ok();
+  };
+  const std::multiset<Id> all = {root_a_, shared_, leaf_, only_a_};
+  Status st;
+  LeaveOrder(*repo_, {root_a_}, o, &st);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(loads, all);
+  loads.clear();
+  auto seen = VisitCounts(*repo_, {root_a_}, 3, &st, o);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(loads, all);
+  EXPECT_EQ(seen.count(only_a_), 0u);
+  loads.clear();
+  DepthFirstVisitor v;
+  v.node = [](const std::string&, Node&) -> Result<bool> { return true; };
+  ASSERT_TRUE(WalkDepthFirst(*repo_, root_a_, "/", o, v).ok());
+  EXPECT_EQ(loads, all);
+  EXPECT_EQ(failed, (std::vector<Id>{only_a_, only_a_, only_a_}));
 }
 
 TEST_F(TreeWalkerTest, ProgressCountsIncrease) {
