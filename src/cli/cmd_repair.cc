@@ -319,7 +319,9 @@ void RegisterRepair(CLI::App& app, GlobalOptions& g, Runner* runner) {
   auto f = std::make_shared<RepairFlags>();
   auto common = [&](CLI::App* cmd) {
     cmd->add_flag("--dry-run", f->dry_run, "report what would be done; change nothing");
-    cmd->add_option("--workers", f->workers, "parallel workers (default: cores, at least 2)");
+    cmd->add_option("--workers", f->workers,
+                    "parallel workers (default: cores, at least 2, or what the backend serves "
+                    "at once when that is more)");
   };
 
   auto* index = repair->add_subcommand(

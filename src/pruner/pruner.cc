@@ -38,6 +38,8 @@ class PruneMeter {
     phases_.Start(phase);
   }
   void SetDone(uint64_t done) { done_.store(done, std::memory_order_relaxed); }
+  // The current phase's counter, for a tree walk to count up (TreeWalkOptions::trees_done).
+  std::atomic<uint64_t>* done_counter() { return &done_; }
   void CountOne() { done_.fetch_add(1, std::memory_order_relaxed); }
   // A report of the phase running now; from any thread.
   PruneProgress Report(bool final) const EXCLUDES(mu_) {
@@ -107,7 +109,7 @@ Status MarkUsed(Repository& repo, const std::vector<std::pair<Id, Id>>& roots, U
                      m.tree->Hex().substr(0, 8) + ") is not in the index");
     return problem("tree " + m.id.Hex() + " (directory " + m.node->name + ") is not in the index");
   };
-  if (options.progress) o.walk.progress = [meter](uint64_t done) { meter->SetDone(done); };
+  if (options.progress) o.walk.trees_done = meter->done_counter();
   Status walked = FindUsedBlobs(repo, trees, o, used);
   if (walked.code() == StatusCode::kCancelled || walked.code() == StatusCode::kDeadlineExceeded)
     return options.context.Check("prune");

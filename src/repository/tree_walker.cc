@@ -1,12 +1,12 @@
 #include "repository/tree_walker.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 #include <unordered_set>
 
+#include "util/mutex.h"
 #include "util/parallel_for.h"
+#include "util/thread_annotations.h"
 #include "util/thread_start.h"
 
 namespace lifeboat {
@@ -25,23 +25,22 @@ Result<Tree> LoadTree(Repository& repo, const TreeWalkOptions& options, const Id
   return repo.LoadTree(id);
 }
 
-int WorkerCount(int requested) {
-  if (requested > 0) return requested;
-  return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
-}
-
 class ParallelTreeWalk {
  public:
   ParallelTreeWalk(Repository& repo, const TreeWalkOptions& options, const TreeVisitor& visit)
       : repo_(repo), options_(options), visit_(visit) {}
 
-  Status Run(const std::vector<Id>& roots) {
-    for (size_t i = 0; i < roots.size(); ++i) {
-      if (options_.dedup && !visited_.insert(roots[i]).second) continue;
-      stack_.push_back(Pending{roots[i], Id(), i, false});
+  Status Run(const std::vector<Id>& roots) EXCLUDES(mu_) {
+    {
+      MutexLock lock(&mu_);
+      for (size_t i = 0; i < roots.size(); ++i) {
+        if (options_.dedup && !visited_.insert(roots[i]).second) continue;
+        stack_.push_back(Pending{roots[i], Id(), i, false});
+      }
+      std::reverse(stack_.begin(), stack_.end());  // the first root first
     }
-    std::reverse(stack_.begin(), stack_.end());  // the first root first
-    size_t workers = static_cast<size_t>(WorkerCount(options_.workers));
+    // Loading trees waits on the backend: as many workers as it serves well at once.
+    size_t workers = static_cast<size_t>(WorkersFor(repo_.backend(), options_.workers));
     if (workers > 1) {
       std::vector<std::thread> threads;
       StartThreads(&threads, workers, [this] { Work(); });
@@ -50,6 +49,7 @@ class ParallelTreeWalk {
     } else {
       Work();
     }
+    MutexLock lock(&mu_);
     return fatal_;
   }
 
@@ -61,20 +61,20 @@ class ParallelTreeWalk {
     bool has_parent;
   };
 
-  void Work() {
+  void Work() EXCLUDES(mu_) {
     std::vector<Id> enter;
-    std::unique_lock lock(mu_);
+    MutexLock lock(&mu_);
     for (;;) {
-      cv_.wait(lock, [&] { return !stack_.empty() || active_ == 0 || !fatal_.ok(); });
+      while (stack_.empty() && active_ != 0 && fatal_.ok()) cv_.Wait(&mu_);
       if (fatal_.ok()) fatal_ = CheckCancelled(options_);
       if (!fatal_.ok() || stack_.empty()) {
-        cv_.notify_all();
+        cv_.NotifyAll();
         return;
       }
       Pending p = stack_.back();
       stack_.pop_back();
       ++active_;
-      lock.unlock();
+      lock.Unlock();
       enter.clear();
       Status st;
       try {
@@ -82,11 +82,11 @@ class ParallelTreeWalk {
       } catch (...) {
         st = StatusFromCurrentException("the tree walk");
       }
-      lock.lock();
+      lock.Lock();
       --active_;
       if (!st.ok()) {
         if (fatal_.ok()) fatal_ = std::move(st);
-        cv_.notify_all();
+        cv_.NotifyAll();
         return;
       }
       size_t pushed = 0;
@@ -95,19 +95,8 @@ class ParallelTreeWalk {
         stack_.push_back(Pending{*it, p.id, p.root, true});
         ++pushed;
       }
-      uint64_t done = ++done_;
-      if (pushed > 0 || active_ == 0) cv_.notify_all();
-      if (options_.progress) {
-        lock.unlock();
-        {
-          std::lock_guard progress_lock(progress_mu_);
-          if (done > reported_) {
-            reported_ = done;
-            options_.progress(done);
-          }
-        }
-        lock.lock();
-      }
+      if (options_.trees_done) options_.trees_done->fetch_add(1, std::memory_order_relaxed);
+      if (pushed > 0 || active_ == 0) cv_.NotifyAll();
     }
   }
 
@@ -129,15 +118,12 @@ class ParallelTreeWalk {
   Repository& repo_;
   const TreeWalkOptions& options_;
   const TreeVisitor& visit_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Pending> stack_;              // GUARDED_BY(mu_): depth-first keeps it small
-  std::unordered_set<Id, IdHash> visited_;  // GUARDED_BY(mu_); only with options_.dedup
-  size_t active_ = 0;                       // GUARDED_BY(mu_): trees being visited
-  uint64_t done_ = 0;                       // GUARDED_BY(mu_)
-  Status fatal_;                            // GUARDED_BY(mu_): why the walk stopped
-  std::mutex progress_mu_;
-  uint64_t reported_ = 0;  // GUARDED_BY(progress_mu_)
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<Pending> stack_ GUARDED_BY(mu_);  // depth-first keeps it small
+  std::unordered_set<Id, IdHash> visited_ GUARDED_BY(mu_);  // only with options_.dedup
+  size_t active_ GUARDED_BY(mu_) = 0;                       // trees being visited
+  Status fatal_ GUARDED_BY(mu_);                            // why the walk stopped
 };
 
 std::string JoinPath(const std::string& dir, const std::string& name) {

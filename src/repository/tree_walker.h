@@ -10,13 +10,13 @@
 //
 // Two modes.
 //
-// WalkTrees (parallel, each distinct tree once): up to `workers` threads take trees from a shared
-// stack, load them (Repository::LoadTree, one decode per tree) and call the visitor, which lists
-// the subtrees to enter; a subtree already seen is not entered again (the walk's own visited set,
-// or the visitor's when TreeWalkOptions::dedup is false). Threads: the visitor, `on_error` and
-// `progress` are called on the worker threads (on the caller's thread when workers is 1 or no
-// thread could be started); the visitor and on_error concurrently with each other, so what they
-// share must be thread-safe; `progress` is never called concurrently with itself. Order: none
+// WalkTrees (parallel, each distinct tree once): up to `workers` threads (WorkersFor the backend
+// when 0) take trees from a shared stack, load them (Repository::LoadTree, one decode per tree)
+// and call the visitor, which lists the subtrees to enter; a subtree already seen is not entered
+// again (the walk's own visited set, or the visitor's when TreeWalkOptions::dedup is false).
+// Threads: the visitor and `on_error` are called on the worker threads (on the caller's thread
+// when workers is 1 or no thread could be started), concurrently with each other, so what they
+// share must be thread-safe; they are never called while the walk holds its lock. Order: none
 // across trees (the stack is depth-first, but threads interleave); within one call, the tree's
 // nodes are in their stored (name) order. Memory: the stack of trees not yet visited (depth-first
 // keeps it near depth x fan-out), one decoded tree per worker, and the visited set (one Id per
@@ -75,15 +75,15 @@ struct TreeLoadError {
 };
 
 struct TreeWalkOptions {
-  // Threads for WalkTrees (WalkDepthFirst is serial); <= 0: max(2, hardware threads).
+  // Threads for WalkTrees (the others are serial); <= 0: WorkersFor(the repository's backend).
   int workers = 0;
   // The walk stops with Cancelled / DeadlineExceeded once the context is done.
   Context context = {};
   // The policy for trees that fail to load (see the header comment). Unset: stop with the error.
   std::function<Status(const TreeLoadError&)> on_error;
-  // WalkTrees only. Called after each visited tree with the number visited so far (increasing,
-  // though a count may be skipped). Never concurrently with itself; must not block for long.
-  std::function<void(uint64_t trees_done)> progress;
+  // WalkTrees only. Counted up by one after each visited tree, for the operation's progress
+  // reporter to read (the walk calls nothing for progress: util/phase_timer.h, ProgressHead).
+  std::atomic<uint64_t>* trees_done = nullptr;
   // WalkTrees and WalkPostOrder. True: the walk keeps a visited set and enters each distinct tree
   // once. False: WalkTrees' visitor promises to list each tree at most once over the whole walk,
   // and to pass distinct roots (FindUsedBlobs does, with its bitset); WalkPostOrder enters what
@@ -128,7 +128,7 @@ struct DepthFirstVisitor {
 
 // Walks the nodes of `start` (already loaded; the directory at `root_path`) and below, in path
 // order (see the header comment). Cancelled checks happen before every node. `options.workers`,
-// `progress` and `dedup` are ignored; TreeLoadError::root is 0.
+// `trees_done` and `dedup` are ignored; TreeLoadError::root is 0.
 Status WalkDepthFirst(Repository& repo, Tree start, const std::string& root_path,
                       const TreeWalkOptions& options, const DepthFirstVisitor& visitor);
 // As above, loading `root` first; a root that fails to load goes to on_error like any tree
@@ -151,7 +151,7 @@ struct PostOrderVisitor {
 // Walks the trees reachable from `roots` children first (see the header comment). A tree that
 // fails to load goes to options.on_error (parent: the tree that refers to it, root: the index in
 // `roots`, path empty) and, when that accepts it, is neither entered nor left. `workers` and
-// `progress` are ignored. Returns OK when the walk ran to its end, otherwise the stop reason.
+// `trees_done` are ignored. Returns OK when the walk ran to its end, otherwise the stop reason.
 Status WalkPostOrder(Repository& repo, const std::vector<Id>& roots,
                      const TreeWalkOptions& options, const PostOrderVisitor& visitor);
 
@@ -191,7 +191,7 @@ struct MissingBlob {
 };
 
 struct FindUsedOptions {
-  // workers, context, on_error (a tree in the index that fails to load), progress. `dedup` is
+  // workers, context, on_error (a tree in the index that fails to load), trees_done. `dedup` is
   // ignored: the bits in *used say which trees were walked.
   TreeWalkOptions walk;
   // Called for each reference to a blob that no index lists (once per referencing node; a missing
