@@ -120,30 +120,7 @@ int RunRepairPacks(const GlobalOptions& g, const RepairFlags& f) {
   }
   if (options.packs.empty()) {
     if (!g.json) Say(g, "no packs given: reading every pack (check --read-data) to find the damaged ones");
-    CheckOptions check;
-    check.read_data = true;
-    check.workers = f.workers;
-    check.context = CliContext();
-    auto checked = CheckRepository(repo, check);
-    if (!checked.ok()) return ReportError(g, checked.status());
-    options.packs = checked->damaged_packs;
-    if (options.packs.empty()) {
-      Release(*opened);
-      if (g.json) {
-        PrintJson({{"message_type", "summary"},
-                   {"command", "repair packs"},
-                   {"dry_run", f.dry_run},
-                   {"packs", nlohmann::json::array()},
-                   {"blobs_salvaged", 0},
-                   {"blobs_lost", 0},
-                   {"phases", nlohmann::json::array()}});
-      } else {
-        Say(g, "no damaged packs were found" +
-                   std::string(checked->healthy() ? "" : " (check found other problems: run "
-                                                         "`lifeboat check` to see them)"));
-      }
-      return kExitOk;
-    }
+    options.find_damaged = true;
   }
   options.dry_run = f.dry_run;
   options.workers = f.workers;
@@ -151,6 +128,23 @@ int RunRepairPacks(const GlobalOptions& g, const RepairFlags& f) {
   auto r = RepairPacks(repo, opened->lock.get(), options);
   Release(*opened);
   if (!r.ok()) return ReportError(g, r.status());
+  if (r->searched && r->packs.empty()) {
+    if (g.json) {
+      PrintJson({{"message_type", "summary"},
+                 {"command", "repair packs"},
+                 {"dry_run", f.dry_run},
+                 {"packs", nlohmann::json::array()},
+                 {"blobs_salvaged", 0},
+                 {"blobs_lost", 0},
+                 {"phases", PhasesJson(r->phases)}});
+    } else {
+      Say(g, "no damaged packs were found" +
+                 std::string(r->other_problems ? " (check found other problems: run "
+                                                 "`lifeboat check` to see them)"
+                                               : ""));
+    }
+    return kExitOk;
+  }
 
   if (g.json) {
     nlohmann::json packs = nlohmann::json::array();

@@ -123,6 +123,10 @@ struct RepairPacksOptions {
   // The damaged packs (CheckResult::damaged_packs). Packs that are not in the backend any more
   // are dropped from the index; their blobs are lost unless another pack holds them.
   std::vector<Id> packs;
+  // With no `packs` given: find them first by reading every pack (CheckRepository with
+  // read_data; phase "find"). When none is damaged, nothing else runs and the result is empty
+  // (`searched` set). Without it, empty `packs` is InvalidArgument.
+  bool find_damaged = false;
   // Report what would be salvaged and lost; write and remove nothing. repo.index() is rebuilt
   // in memory without the packs all the same.
   bool dry_run = false;
@@ -156,7 +160,10 @@ struct RepairPacksResult {
   std::vector<Id> index_files_written;
   uint64_t index_files_removed = 0;
   uint64_t packs_removed = 0;
-  std::vector<PhaseTime> phases;  // "index", "salvage", "write", "remove"
+  std::vector<PhaseTime> phases;  // ["find"], "index", "salvage", "write", "remove"
+  // find_damaged ran: the packs were found by reading them all, and...
+  bool searched = false;
+  bool other_problems = false;  // ...that check found problems other than damaged packs
 };
 
 // Salvages damaged packs. For each: loads it whole, takes the blob locations from its header

@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "checker/checker.h"
 #include "pack/pack.h"
 #include "repair/repair.h"
 #include "repair/repair_internal.h"
@@ -85,13 +86,30 @@ void SortUnique(std::vector<PackedBlob>* blobs) {
 Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lock,
                                       const RepairPacksOptions& options) {
   LB_RETURN_IF_ERROR(repair_internal::RequireLock(lock, options.dry_run, "repair packs"));
-  if (options.packs.empty())
+  if (options.packs.empty() && !options.find_damaged)
     return Status::InvalidArgument(
         "no packs to repair: name the damaged packs (`lifeboat check --read-data` lists them)");
   Backend& backend = repo.backend();
   const int workers = Workers(backend, options.workers);
   RepairPacksResult r;
   PhaseTimer phases(options.context.clock());
+  std::vector<Id> to_repair = options.packs;
+  if (to_repair.empty()) {
+    // Reading every pack is the only way to know which ones are damaged.
+    phases.Start("find");
+    CheckOptions check;
+    check.read_data = true;
+    check.workers = options.workers;
+    check.context = options.context;
+    LB_ASSIGN_OR_RETURN(CheckResult checked, CheckRepository(repo, check));
+    to_repair = checked.damaged_packs;
+    r.searched = true;
+    r.other_problems = to_repair.empty() && !checked.healthy();
+    if (to_repair.empty()) {
+      r.phases = phases.Finish();
+      return r;
+    }
+  }
   phases.Start("index");
 
   Status loaded = repo.LoadIndex();
@@ -103,7 +121,7 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
   std::vector<Id> order;  // damaged packs, in the order they are reported
   std::unordered_set<Id, IdHash> damaged;
   std::unordered_map<Id, std::string, IdHash> found_damaged;  // pack -> why (found here)
-  for (const Id& p : options.packs)
+  for (const Id& p : to_repair)
     if (damaged.insert(p).second) order.push_back(p);
 
   // 1. The index without the damaged packs. A blob of theirs that the index finds elsewhere is

@@ -67,12 +67,14 @@ class RepairTest : public lifeboat::testing::SmallRepoFixture {
     options.workers = 3;
     return RepairIndex(*repo, lock.get(), options);
   }
-  Result<RepairPacksResult> RunRepairPacks(std::vector<Id> packs, bool dry_run = false) {
+  Result<RepairPacksResult> RunRepairPacks(std::vector<Id> packs, bool dry_run = false,
+                                           bool find_damaged = false) {
     auto repo = Open();
     auto lock = Lock(*repo);
     RepairPacksOptions options;
     options.packs = std::move(packs);
     options.dry_run = dry_run;
+    options.find_damaged = find_damaged;
     options.workers = 2;
     return RepairPacks(*repo, lock.get(), options);
   }
@@ -661,6 +663,33 @@ TEST_F(RepairTest, SharedDamagedSubtreeIsRewrittenOnceAndListedEverywhere) {
   want["/x/a.txt"] = a;
   want["/y/a.txt"] = a;
   EXPECT_EQ(Files(*repo, fixed->tree, ""), want);
+}
+
+// `repair packs` with no pack named: the library finds the damaged packs itself (phase "find")
+// and salvages them; on a healthy repository it stops there, changing nothing.
+TEST_F(RepairTest, RepairPacksFindsTheDamagedPacksWhenNoneAreNamed) {
+  EXPECT_EQ(RunRepairPacks({}).status().code(), StatusCode::kInvalidArgument);
+  std::vector<std::string> before = Listing();
+  auto healthy = RunRepairPacks({}, /*dry_run=*/false, /*find_damaged=*/true);
+  ASSERT_TRUE(healthy.ok()) << healthy.status().ToString();
+  EXPECT_TRUE(healthy->searched);
+  EXPECT_TRUE(healthy->packs.empty());
+  EXPECT_FALSE(healthy->other_problems);
+  ASSERT_EQ(healthy->phases.size(), 1u);
+  EXPECT_EQ(healthy->phases[0].phase, "find");
+  EXPECT_EQ(Listing(), before);
+
+  FlipBitInBlob(a_[1], 30);
+  auto r = RunRepairPacks({}, /*dry_run=*/false, /*find_damaged=*/true);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->searched);
+  ASSERT_EQ(r->packs.size(), 1u);
+  EXPECT_EQ(r->packs[0].pack, pack_a_);
+  EXPECT_EQ(r->blobs_salvaged, 1u);
+  EXPECT_EQ(r->blobs_lost, 1u);
+  ASSERT_FALSE(r->phases.empty());
+  EXPECT_EQ(r->phases[0].phase, "find");
+  EXPECT_TRUE(Check().damaged_packs.empty());
 }
 
 }  // namespace
