@@ -53,29 +53,6 @@ std::string ModeString(const Node& n) {
   return s;
 }
 
-std::string JoinPath(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
-
-// Splits an absolute snapshot path into its components; rejects "." and "..".
-Result<std::vector<std::string>> SplitSnapshotPath(const std::string& path) {
-  if (path.empty() || path[0] != '/')
-    return Status::InvalidArgument(
-        "'" + path + "' is not an absolute path inside the snapshot (start it with /)");
-  std::vector<std::string> parts;
-  size_t pos = 0;
-  while (pos < path.size()) {
-    size_t slash = path.find('/', pos);
-    if (slash == std::string::npos) slash = path.size();
-    std::string part = path.substr(pos, slash - pos);
-    if (part == "." || part == "..")
-      return Status::InvalidArgument("'" + path + "': '.' and '..' are not allowed in the path");
-    if (!part.empty()) parts.push_back(part);
-    pos = slash + 1;
-  }
-  return parts;
-}
-
 class Lister {
  public:
   // `header` is printed (unless --quiet) before the first node, so that a failed lookup
@@ -139,28 +116,9 @@ class Lister {
   // Lists `path` inside the tree rooted at `root`: the node itself (unless it is the root) and,
   // for directories, what lies below it.
   Status ListPath(const Id& root, const std::string& path) {
-    LB_ASSIGN_OR_RETURN(auto parts, SplitSnapshotPath(path));
-    if (parts.empty()) return ListTree(root, "/");
-    Id tree_id = root;
-    std::string dir = "/";
-    for (size_t i = 0; i < parts.size(); ++i) {
-      LB_ASSIGN_OR_RETURN(Tree tree, repo_.LoadTree(tree_id));
-      const Node* found = nullptr;
-      for (const Node& n : tree.nodes)
-        if (n.name == parts[i]) found = &n;
-      std::string here = JoinPath(dir, parts[i]);
-      if (!found) return Status::NotFound("path " + here + " is not in the snapshot");
-      if (i + 1 == parts.size()) {
-        Print(here, *found);
-        if (found->type == NodeType::kDir && found->subtree) return ListTree(*found->subtree, here);
-        return Status::Ok();
-      }
-      if (found->type != NodeType::kDir || !found->subtree)
-        return Status::NotFound("path " + path + " is not in the snapshot (" + here +
-                                " is not a directory)");
-      tree_id = *found->subtree;
-      dir = here;
-    }
+    LB_ASSIGN_OR_RETURN(PathInTree found, FindPath(repo_, root, path));
+    if (found.node) Print(found.path, *found.node);
+    if (found.tree) return ListTree(*found.tree, found.path);
     return Status::Ok();
   }
 

@@ -238,6 +238,40 @@ Status PostOrder(Repository& repo, const std::vector<Id>& roots, const TreeWalkO
 
 }  // namespace
 
+Result<PathInTree> FindPath(Repository& repo, const Id& root, const std::string& path) {
+  if (path.empty() || path[0] != '/')
+    return Status::InvalidArgument(
+        "'" + path + "' is not an absolute path inside the snapshot (start it with /)");
+  std::vector<std::string> parts;
+  for (size_t pos = 0; pos < path.size();) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string::npos) slash = path.size();
+    std::string part = path.substr(pos, slash - pos);
+    if (part == "." || part == "..")
+      return Status::InvalidArgument("'" + path + "': '.' and '..' are not allowed in the path");
+    if (!part.empty()) parts.push_back(std::move(part));
+    pos = slash + 1;
+  }
+  PathInTree found;
+  found.path = "/";
+  found.tree = root;
+  for (const std::string& part : parts) {
+    const std::string here = JoinPath(found.path, part);
+    if (!found.tree)
+      return Status::NotFound("path " + path + " is not in the snapshot (" + found.path +
+                              " is not a directory)");
+    LB_ASSIGN_OR_RETURN(Tree tree, repo.LoadTree(*found.tree));
+    auto it = std::lower_bound(tree.nodes.begin(), tree.nodes.end(), part,
+                               [](const Node& n, const std::string& name) { return n.name < name; });
+    if (it == tree.nodes.end() || it->name != part)
+      return Status::NotFound("path " + here + " is not in the snapshot");
+    found.path = here;
+    found.tree = it->type == NodeType::kDir ? it->subtree : std::nullopt;
+    found.node = std::move(*it);
+  }
+  return found;
+}
+
 Status WalkTrees(Repository& repo, const std::vector<Id>& roots, const TreeWalkOptions& options,
                  const TreeVisitor& visit) {
   ParallelTreeWalk walk(repo, options, visit);

@@ -114,6 +114,18 @@ using TreeVisitor = std::function<Status(const VisitedTree& tree, std::vector<Id
 Status WalkTrees(Repository& repo, const std::vector<Id>& roots, const TreeWalkOptions& options,
                  const TreeVisitor& visit);
 
+// A path inside a snapshot, found by FindPath.
+struct PathInTree {
+  std::string path;          // cleaned: "/" for the root, else "/a/b" (no "//", no trailing "/")
+  std::optional<Node> node;  // the node at `path`; empty for the root, which has none
+  std::optional<Id> tree;    // what lies below it: the root tree, or a directory's subtree
+};
+
+// Looks up the absolute `path` ("/", "/srv/data", "/srv/data/") in the tree `root`, loading one
+// tree per level. InvalidArgument for a relative path or one with "." or ".." components;
+// NotFound naming the first component that is missing or not a directory. Used by `ls PATH`.
+Result<PathInTree> FindPath(Repository& repo, const Id& root, const std::string& path);
+
 // What WalkDepthFirst calls.
 struct DepthFirstVisitor {
   // Required. Called for every node in pre-order with its path: `root_path` joined with the names

@@ -508,5 +508,36 @@ TEST_F(TreeWalkerTest, TreesDoneCountsEveryVisitedTree) {
   EXPECT_EQ(done.load(), 5u);
 }
 
+TEST_F(TreeWalkerTest, FindPathLooksUpNodesLevelByLevel) {
+  BuildSnapshots(false, false);
+  auto root = FindPath(*repo_, root_a_, "/");
+  ASSERT_TRUE(root.ok()) << root.status().ToString();
+  EXPECT_EQ(root->path, "/");
+  EXPECT_FALSE(root->node.has_value());
+  EXPECT_EQ(root->tree, root_a_);
+
+  auto dir = FindPath(*repo_, root_a_, "/a//s/");
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  EXPECT_EQ(dir->path, "/a/s");
+  ASSERT_TRUE(dir->node.has_value());
+  EXPECT_EQ(dir->node->name, "s");
+  EXPECT_EQ(dir->tree, leaf_);
+
+  auto file = FindPath(*repo_, root_a_, "/a/s/y");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->node->type, NodeType::kFile);
+  EXPECT_FALSE(file->tree.has_value());
+
+  auto missing = FindPath(*repo_, root_a_, "/a/nope/y");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("/a/nope"), std::string::npos);
+  auto below_file = FindPath(*repo_, root_a_, "/f/x");
+  EXPECT_EQ(below_file.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(below_file.status().message().find("/f is not a directory"), std::string::npos)
+      << below_file.status().message();
+  EXPECT_EQ(FindPath(*repo_, root_a_, "a").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(FindPath(*repo_, root_a_, "/a/../b").status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace lifeboat
