@@ -42,8 +42,9 @@ BackupProgress Archiver::Progress(bool final) {
 
 void Archiver::StartReporter() {
   if (!options_.progress) return;
-  reporter_.emplace(std::chrono::milliseconds(options_.progress_interval_ms),
-                    [this](bool final) { options_.progress(Progress(final)); });
+  reporter_.emplace(
+      std::chrono::milliseconds(options_.progress_interval_ms),
+      [this](bool final) { options_.progress(Progress(final)); }, clock_);
 }
 
 void Archiver::StopReporter(ProgressReporter::FinalReport final) {
@@ -225,9 +226,9 @@ Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
   BackupOptions opts = options;
   opts.paths = clean;
   opts.host = host;
-  return Finished(RunArchiver(repo, opts, phases, std::move(excludes),
-                              parent ? &*parent : nullptr, parent_id),
-                  std::move(missing), phases);
+  return Finished(
+      RunArchiver(repo, opts, phases, std::move(excludes), parent ? &*parent : nullptr, parent_id),
+      std::move(missing), phases);
 }
 
 Result<BackupResult> RunStreamBackup(Repository& repo, int fd, const std::string& filename,

@@ -77,7 +77,7 @@ class Checker {
     std::function<void(bool)> report;
     if (options_.progress) report = [this](bool final) { options_.progress(Progress(final)); };
     ProgressReporter reporter(std::chrono::milliseconds(options_.progress_interval_ms),
-                              std::move(report));
+                              std::move(report), options_.context.clock());
     Status st = RunPhases();
     if (st.ok()) st = options_.context.Check("check");
     result_.phases = phases_.Finish();
@@ -100,8 +100,7 @@ class Checker {
     LB_RETURN_IF_ERROR(CheckPackHeaders());
     StartPhase("snapshots");
     LB_RETURN_IF_ERROR(LoadSnapshots());
-    if (options_.read_data || options_.subset || options_.subset_percent ||
-        options_.subset_bytes) {
+    if (options_.read_data || options_.subset || options_.subset_percent || options_.subset_bytes) {
       StartPhase("read-data");
       LB_RETURN_IF_ERROR(ReadData());
     }
@@ -249,8 +248,9 @@ class Checker {
       if (!failure[i] || is_superseded(i)) continue;  // replaced anyway; warned about below
       walk_complete_ = false;  // its blobs are missing, so "unused" would be wrong
       log_.Error("index", names[i],
-                 *failure[i] + " (the blobs it lists count as missing until the index is rebuilt "
-                           "with `lifeboat repair index`)");
+                 *failure[i] +
+                     " (the blobs it lists count as missing until the index is rebuilt "
+                     "with `lifeboat repair index`)");
     }
     bool reload = false;
     for (size_t i = 0; i < names.size(); ++i) {
@@ -327,8 +327,7 @@ class Checker {
         ++done_;
       };
       auto size = pack_sizes_.find(pack);
-      if (size == pack_sizes_.end())
-        return finish(Outcome{What::kMissing, "", {}, 0, {}, {}});
+      if (size == pack_sizes_.end()) return finish(Outcome{What::kMissing, "", {}, 0, {}, {}});
       auto header = ReadPackHeader(repo_.backend(), repo_.aead(), pack.Hex(), size->second);
       if (!header.ok())
         return finish(Outcome{What::kUnreadable, header.status().message(), {}, 0, {}, {}});
@@ -579,8 +578,7 @@ class Checker {
               if (p == pack) indexed.push_back(b);
             });
           }
-          if (!examined &&
-              !ExamineHeaderlessPack(pack, blobs.status().message(), *data, indexed)) {
+          if (!examined && !ExamineHeaderlessPack(pack, blobs.status().message(), *data, indexed)) {
             int64_t h = log_.Error("pack", name, blobs.status().message());
             MutexLock lock(&damage_mu_);
             damage_.damaged_packs.emplace(pack, h);
@@ -639,8 +637,7 @@ class Checker {
   // (affected_files.h).
   Status NameAffectedFiles(const KnownDamage& known) {
     checker_internal::DamageLookup damage;
-    damage.reference = [this, &known](BlobType type, const Id& id,
-                                      std::vector<int64_t>* problems) {
+    damage.reference = [this, &known](BlobType type, const Id& id, std::vector<int64_t>* problems) {
       DamageOf(known, type, id, problems);
     };
     damage.missing_subtree = [&known](const Id& tree) -> std::optional<int64_t> {
@@ -663,7 +660,8 @@ class Checker {
           }
           CheckResult::AffectedSnapshot& a = out[slot[s]];
           ++a.count;
-          if (a.paths.size() < kMaxAffectedPerSnapshot) a.paths.push_back(path.empty() ? "/" : path);
+          if (a.paths.size() < kMaxAffectedPerSnapshot)
+            a.paths.push_back(path.empty() ? "/" : path);
         },
         &done_);
   }

@@ -104,10 +104,9 @@ class CopyRun {
         opt_(options),
         phases_(options.context.clock()),
         // Transfers wait on both backends: as many as the busier one serves well.
-        pack_workers_(options.pack_workers > 0
-                          ? options.pack_workers
-                          : std::max(WorkersFor(source.backend(), 0),
-                                     WorkersFor(target.backend(), 0))) {}
+        pack_workers_(options.pack_workers > 0 ? options.pack_workers
+                                               : std::max(WorkersFor(source.backend(), 0),
+                                                          WorkersFor(target.backend(), 0))) {}
 
   // Copies, with a reporter thread when options.progress is set; the phases in the result.
   Result<CopyResult> Run();
@@ -265,8 +264,8 @@ Result<std::vector<size_t>> CopyRun::Select() {
 Result<CopyResult> CopyRun::Run() {
   std::function<void(bool final)> report;
   if (opt_.progress) report = [this](bool final) { opt_.progress(Progress(final)); };
-  ProgressReporter reporter(std::chrono::milliseconds(opt_.progress_interval_ms),
-                            std::move(report));
+  ProgressReporter reporter(std::chrono::milliseconds(opt_.progress_interval_ms), std::move(report),
+                            opt_.context.clock());
   Result<CopyResult> result = RunSteps();
   // The final report only after a copy that succeeded; either way the reporter has stopped
   // before the counters are handed over.
@@ -336,7 +335,7 @@ Status CopyRun::CopyReplica(const Id& id, const Snapshot& s) {
 }
 
 Result<std::map<Id, std::vector<BlobRef>>> CopyRun::CollectMissing(const Id& id,
-                                                                  const Snapshot& s) {
+                                                                   const Snapshot& s) {
   // Trees walked for an earlier snapshot of this run are not walked again: their blobs were
   // collected (and copied) then.
   if (!src_used_) {

@@ -53,7 +53,7 @@ class PruneMeter {
   std::vector<PhaseTime> Finish() { return phases_.Finish(); }
 
  private:
-  mutable Mutex mu_;  // held only to start a phase or to read one (never while calling out)
+  mutable Mutex mu_;   // held only to start a phase or to read one (never while calling out)
   PhaseTimer phases_;  // thread-safe itself; mu_ ties its phase to the counters below
   std::atomic<uint64_t> done_{0}, total_{0};  // written under mu_ by Start, else by workers
 };
@@ -418,7 +418,7 @@ Result<PruneStats> Prune(Repository& repo, const PruneOptions& options) {
   if (options.progress)
     report = [&options, &meter](bool final) { options.progress(meter.Report(final)); };
   ProgressReporter reporter(std::chrono::milliseconds(options.progress_interval_ms),
-                            std::move(report));
+                            std::move(report), options.context.clock());
   Result<PruneStats> stats = RunPrune(repo, options, meter);
   // The final report (with the last phase's counts) only after a prune that succeeded.
   reporter.Stop(stats.ok() ? ProgressReporter::FinalReport::kYes

@@ -111,8 +111,8 @@ Result<RestoreResult> Restorer::Run() {
   std::function<void(bool)> report;
   if (opt_.progress) report = [this](bool final) { opt_.progress(Progress(final)); };
   phases_.Start("write");
-  ProgressReporter reporter(std::chrono::milliseconds(opt_.progress_interval_ms),
-                            std::move(report));
+  ProgressReporter reporter(std::chrono::milliseconds(opt_.progress_interval_ms), std::move(report),
+                            opt_.context.clock());
   {
     ThreadPool pool(PoolOptions(budget_.workers, budget_.queue));
     pool_ = &pool;

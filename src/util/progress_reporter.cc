@@ -1,5 +1,7 @@
 #include "util/progress_reporter.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -8,8 +10,8 @@
 namespace lifeboat {
 
 ProgressReporter::ProgressReporter(std::chrono::milliseconds interval,
-                                   std::function<void(bool final)> report)
-    : interval_(interval), report_(std::move(report)) {
+                                   std::function<void(bool final)> report, Clock& clock)
+    : interval_(interval), clock_(clock), report_(std::move(report)) {
   if (!report_) return;
   // Progress is optional: when the system starts no thread for it, the work goes on without.
   std::vector<std::thread> started;
@@ -46,16 +48,11 @@ void ProgressReporter::Report(bool final) {
 }
 
 void ProgressReporter::Loop() {
-  const auto interval = interval_.count() > 0 ? interval_ : std::chrono::milliseconds(1);
+  const int64_t interval_ns =
+      std::max<int64_t>(1'000'000, std::chrono::nanoseconds(interval_).count());
   MutexLock lock(&mu_);
   while (!stop_) {
-    auto next = std::chrono::steady_clock::now() + interval;
-    while (!stop_) {
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= next) break;
-      stop_cv_.WaitFor(&mu_, next - now);
-    }
-    if (stop_) break;
+    if (!clock_.WaitUntil(&mu_, &stop_cv_, clock_.MonotonicNs() + interval_ns, &stop_)) break;
     lock.Unlock();  // the report runs holding no lock (the contract in the header)
     Report(false);
     lock.Lock();

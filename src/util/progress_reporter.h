@@ -1,5 +1,6 @@
-// ProgressReporter: a thread that reports a long operation's progress every interval, and once
-// more at the end. The backup and the restore report through one.
+// ProgressReporter: a thread that reports a long operation's progress every interval of the
+// operation's clock, and once more at the end. Every long operation reports through one (the
+// contract: util/phase_timer.h, ProgressHead).
 //
 //   ProgressReporter reporter(std::chrono::milliseconds(250), [&](bool final) {
 //     RestoreProgress p = Snapshot();  // counters read from atomics
@@ -26,6 +27,7 @@
 #include <functional>
 #include <thread>
 
+#include "util/clock.h"
 #include "util/mutex.h"
 #include "util/thread_annotations.h"
 
@@ -33,9 +35,11 @@ namespace lifeboat {
 
 class ProgressReporter {
  public:
-  // Starts the thread, which calls report(false) every `interval` until Stop(). A null `report`
-  // starts nothing.
-  ProgressReporter(std::chrono::milliseconds interval, std::function<void(bool final)> report);
+  // Starts the thread, which calls report(false) every `interval` of `clock` until Stop(). A
+  // null `report` starts nothing. On a ManualClock the periodic reports come as the test moves
+  // the time (the final one comes from Stop regardless). `clock` must outlive the reporter.
+  ProgressReporter(std::chrono::milliseconds interval, std::function<void(bool final)> report,
+                   Clock& clock = SystemClock());
   // Stop(FinalReport::kYes).
   ~ProgressReporter();
   ProgressReporter(const ProgressReporter&) = delete;
@@ -55,6 +59,7 @@ class ProgressReporter {
   void Report(bool final);  // one call of report_, an exception skipped
 
   const std::chrono::milliseconds interval_;
+  Clock& clock_;
   const std::function<void(bool final)> report_;
   Mutex mu_;
   CondVar stop_cv_;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "util/address_space_limit_for_test.h"
+#include "util/clock.h"
 
 namespace lifeboat {
 namespace {
@@ -66,9 +67,10 @@ TEST(ProgressReporterTest, NoCallbackStartsNoThread) {
 
 // Runs in a child process (EXPECT_EXIT): the address space limit stays there.
 [[noreturn]] void ReportWithoutAThread() {
-  int periodic = 0, final_reports = 0;  // no thread: plain ints are safe
+  int periodic = 0, final_reports = 0;                    // no thread: plain ints are safe
   if (!LimitAddressSpaceForTest(1 << 20)) std::_Exit(0);  // cannot limit: nothing to test
-  ProgressReporter reporter(milliseconds(1), [&](bool final) { ++(final ? final_reports : periodic); });
+  ProgressReporter reporter(milliseconds(1),
+                            [&](bool final) { ++(final ? final_reports : periodic); });
   if (reporter.running()) std::_Exit(0);  // the thread started after all: nothing to check
   reporter.Stop();
   reporter.Stop();  // once only
@@ -78,6 +80,25 @@ TEST(ProgressReporterTest, NoCallbackStartsNoThread) {
 TEST(ProgressReporterTest, WithoutAThreadTheFinalReportIsStillMadeByStop) {
   if (kBuiltWithAddressSanitizer) GTEST_SKIP() << kAddressSanitizerSkipReason;
   EXPECT_EXIT(ReportWithoutAThread(), ::testing::ExitedWithCode(0), "");
+}
+
+// The interval is on the injected clock: on a ManualClock no periodic report comes until the
+// time moves past it, however long the wait in real time.
+TEST(ProgressReporterTest, ThePeriodicReportsFollowTheInjectedClock) {
+  ManualClock clock(1'767'225'600'000'000'000, /*auto_advance=*/false);
+  std::atomic<int> periodic{0}, final_reports{0};
+  ProgressReporter reporter(
+      milliseconds(1000), [&](bool final) { (final ? final_reports : periodic)++; }, clock);
+  ASSERT_TRUE(reporter.running());
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(periodic.load(), 0) << "no time passed on the operation's clock";
+  clock.Advance(1'000'000'000);
+  // Well before the interval would end in real time (1 s): the report follows the clock.
+  for (int i = 0; i < 150 && periodic.load() == 0; ++i)
+    std::this_thread::sleep_for(milliseconds(2));
+  EXPECT_EQ(periodic.load(), 1);
+  reporter.Stop();
+  EXPECT_EQ(final_reports.load(), 1);
 }
 
 }  // namespace
