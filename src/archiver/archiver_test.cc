@@ -16,8 +16,8 @@
 #include "archiver/fs_metadata.h"
 #include "archiver/walk_rules.h"
 #include "backend/memory_backend.h"
-#include "util/address_space_limit_for_test.h"
 #include "progress_contract.h"
+#include "util/address_space_limit_for_test.h"
 
 namespace lifeboat {
 namespace {
@@ -334,7 +334,8 @@ TEST_F(ArchiverTest, ProgressKeepsTheContractAndTheResultCarriesThePhases) {
   auto stream = RunStreamBackup(*repo_, ::open((dir_ + "/f0").c_str(), O_RDONLY | O_CLOEXEC),
                                 "dump.sql", opt, nullptr);
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();
-  EXPECT_EQ(testing::PhaseNames(stream->phases), (std::vector<std::string>{"index", "stream", "commit"}));
+  EXPECT_EQ(testing::PhaseNames(stream->phases),
+            (std::vector<std::string>{"index", "stream", "commit"}));
 }
 
 // A failed backup makes no final report: a final report means the backup completed.

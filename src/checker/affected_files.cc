@@ -111,7 +111,8 @@ class AffectedFinder {
 
   // The walks' loader: a marked tree kept by step 1, or the repository.
   Result<Tree> Load(const Id& id) {
-    if (auto it = cache_.find(id); it != cache_.end()) return it->second;  // a copy: the walk may take it apart
+    if (auto it = cache_.find(id); it != cache_.end())
+      return it->second;  // a copy: the walk may take it apart
     if (trees_loaded_) trees_loaded_->fetch_add(1, std::memory_order_relaxed);
     return repo_.LoadTree(id);
   }
@@ -136,7 +137,7 @@ class AffectedFinder {
   const Context ctx_;
   std::atomic<uint64_t>* const trees_loaded_;
   std::unordered_map<Id, bool, IdHash> marked_;  // every tree seen: does it hold damage?
-  std::unordered_map<Id, Tree, IdHash> cache_;  // marked trees, up to kTreeCacheBudget
+  std::unordered_map<Id, Tree, IdHash> cache_;   // marked trees, up to kTreeCacheBudget
   size_t cached_bytes_ = 0;
 };
 

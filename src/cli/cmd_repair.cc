@@ -138,10 +138,10 @@ int RunRepairPacks(const GlobalOptions& g, const RepairFlags& f) {
                  {"blobs_lost", 0},
                  {"phases", PhasesJson(r->phases)}});
     } else {
-      Say(g, "no damaged packs were found" +
-                 std::string(r->other_problems ? " (check found other problems: run "
-                                                 "`lifeboat check` to see them)"
-                                               : ""));
+      Say(g, "no damaged packs were found" + std::string(r->other_problems
+                                                             ? " (check found other problems: run "
+                                                               "`lifeboat check` to see them)"
+                                                             : ""));
     }
     return kExitOk;
   }

@@ -133,8 +133,7 @@ void RegisterStats(CLI::App& app, GlobalOptions& g, Runner* runner) {
       if (all) {
         row("Deduplication Ratio:", FormatRatio(r->dedup_ratio));
         row("Repository Size:",
-            FormatBytes(r->repository_bytes) + " in " + std::to_string(r->pack_count) +
-                " packs");
+            FormatBytes(r->repository_bytes) + " in " + std::to_string(r->pack_count) + " packs");
       }
       return kExitOk;
     };

@@ -150,10 +150,10 @@ bool SharesKeyMaterial(const Repository& a, const Repository& b);
 // (other processes may write to it under their own shared locks, as a backup does).
 // Errors: InvalidArgument / NotFound from resolving options.snapshots (nothing written);
 // Corruption naming the pack or blob when source data fails verification (that snapshot and the
-// ones after it are not written; nothing damaged is stored); Cancelled / DeadlineExceeded when the context stopped it;
-// Locked when a lock was lost; the backend's error otherwise. Snapshots written before an error stay written
-// and were reported through on_copied. Blocks; uses pack_workers / save_workers threads, and one
-// reporter thread when options.progress is set.
+// ones after it are not written; nothing damaged is stored); Cancelled / DeadlineExceeded when the
+// context stopped it; Locked when a lock was lost; the backend's error otherwise. Snapshots written
+// before an error stay written and were reported through on_copied. Blocks; uses pack_workers /
+// save_workers threads, and one reporter thread when options.progress is set.
 Result<CopyResult> CopySnapshots(Repository& source, Repository& target,
                                  const CopyOptions& options);
 

@@ -747,7 +747,8 @@ TEST_F(CopierTest, PhasesInOrderOnTheContextClockAndProgressOnOneReporterThread)
     std::vector<std::string> phases;
   };
   Mode modes[] = {
-      {"replica", MakeRepo("pw-b", a_->repo.get()),
+      {"replica",
+       MakeRepo("pw-b", a_->repo.get()),
        {"select", "walk", "transfer", "index", "commit"}},
       {"re-encrypt", MakeRepo("pw-c"), {"select", "transfer", "commit"}},
   };
@@ -772,8 +773,7 @@ TEST_F(CopierTest, PhasesInOrderOnTheContextClockAndProgressOnOneReporterThread)
     ASSERT_EQ(r->copied.size(), 2u);
     EXPECT_EQ(testing::PhaseNames(r->phases), mode.phases);
     for (const PhaseTime& p : r->phases) EXPECT_GE(p.seconds, 1.0) << p.phase;
-    EXPECT_LE(TotalSeconds(r->phases),
-              static_cast<double>(clock.MonotonicNs() - start_ns) / 1e9);
+    EXPECT_LE(TotalSeconds(r->phases), static_cast<double>(clock.MonotonicNs() - start_ns) / 1e9);
     log.ExpectContract(std::this_thread::get_id(), r->phases);
     ASSERT_EQ(finals.size(), 1u);
     EXPECT_EQ(finals[0].phase, "commit");

@@ -375,8 +375,8 @@ TEST_F(PrunerTest, PhasesInOrderOnTheContextClockAndProgressOnOneReporterThread)
   ManualClock clock(NowNs(), /*auto_advance=*/false);
   auto local = LocalBackend::Open(work_ + "/repo");
   ASSERT_TRUE(local.ok());
-  auto repo = Repository::Open(
-      std::make_unique<testing::TickingBackend>(std::move(*local), &clock), "pw");
+  auto repo =
+      Repository::Open(std::make_unique<testing::TickingBackend>(std::move(*local), &clock), "pw");
   ASSERT_TRUE(repo.ok()) << repo.status().ToString();
   ASSERT_TRUE((*repo)->LoadIndex().ok());
 

@@ -130,7 +130,7 @@ struct RepairPacksOptions {
   // Report what would be salvaged and lost; write and remove nothing. repo.index() is rebuilt
   // in memory without the packs all the same.
   bool dry_run = false;
-  int workers = 0;  // readers and BlobSaver workers; 0: WorkersFor(backend, 0)
+  int workers = 0;       // readers and BlobSaver workers; 0: WorkersFor(backend, 0)
   Context context = {};  // as RepairIndexOptions::context
 };
 

@@ -118,7 +118,8 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
       scan.damaged_packs.push_back(PackProblem{
           id, std::to_string(bad) + " of its " + std::to_string(header->size()) +
                   " blob(s) are damaged and were left out of the index; run `lifeboat repair "
-                  "packs " + name + "` to move the intact ones into a sound pack"});
+                  "packs " +
+                  name + "` to move the intact ones into a sound pack"});
     }
     return true;
   });
@@ -145,8 +146,8 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
       if (!file.status().IsCorruption()) {
         MutexLock lock(&scan.mu);
         scan.Fail(file.status().WithContext(
-              "reading old index file " + index_infos[i].name +
-              " (nothing was changed; run the repair again once it can be read)"));
+            "reading old index file " + index_infos[i].name +
+            " (nothing was changed; run the repair again once it can be read)"));
         return;
       }
       ++undecodable;

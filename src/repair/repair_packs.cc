@@ -153,10 +153,10 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
         if (checks.first_error.ok()) checks.first_error = blob.status();
         return false;
       }
-      checks.failed.emplace(loc.pack, "holds the other copy of " +
-                                          std::string(BlobTypeName(ref.type)) + " blob " +
-                                          ref.id.Short() + ", and that copy is damaged too: " +
-                                          blob.status().message());
+      checks.failed.emplace(
+          loc.pack, "holds the other copy of " + std::string(BlobTypeName(ref.type)) + " blob " +
+                        ref.id.Short() +
+                        ", and that copy is damaged too: " + blob.status().message());
       return true;
     });
     std::unordered_map<Id, std::string, IdHash> failed;

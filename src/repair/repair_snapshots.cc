@@ -91,7 +91,7 @@ class TreeRepairer {
     std::string reason;  // why, when lost
     Tree rewritten;      // the nodes kept, subtree ids updated
     bool changed = false;
-    TreeOutcome out;     // counts and paths, relative to this tree
+    TreeOutcome out;      // counts and paths, relative to this tree
     size_t dir_node = 0;  // in the parent's rewritten.nodes: the node naming this tree
   };
 

@@ -530,7 +530,6 @@ TEST_F(RepairTest, InterruptedRepairPacksLeavesIgnoredLeftovers) {
   EXPECT_TRUE(done.warnings.empty()) << Describe(done.warnings);
 }
 
-
 TEST_F(RepairTest, ResolvePackIdTakesFullIdsAndUniquePrefixes) {
   auto repo = Open();
   auto full = ResolvePackId(*repo, pack_a_.Hex());
@@ -562,9 +561,8 @@ TEST_F(RepairTest, ResolvePackIdTakesFullIdsAndUniquePrefixes) {
   // A prefix that no pack has: matches 0 packs.
   std::string none;
   for (const char* candidate : {"0000", "ffff", "1234", "abcd"})
-    if (std::none_of(packs.begin(), packs.end(), [&](const std::string& name) {
-          return name.rfind(candidate, 0) == 0;
-        }))
+    if (std::none_of(packs.begin(), packs.end(),
+                     [&](const std::string& name) { return name.rfind(candidate, 0) == 0; }))
       none = candidate;
   ASSERT_FALSE(none.empty());
   auto zero = ResolvePackId(*repo, none);
@@ -631,15 +629,15 @@ TEST_F(RepairTest, SharedDamagedSubtreeIsRewrittenOnceAndListedEverywhere) {
   EXPECT_EQ(r->snapshots_checked, 3u);
   ASSERT_EQ(r->snapshots.size(), 2u);
   EXPECT_EQ(r->snapshots[0].snapshot, snap1_);
-  EXPECT_EQ(r->snapshots[0].lost, (std::vector<std::string>{
-                                      "/home/alice/b.txt: file dropped (data blob " + b_.Short() +
+  EXPECT_EQ(r->snapshots[0].lost,
+            (std::vector<std::string>{"/home/alice/b.txt: file dropped (data blob " + b_.Short() +
                                       " is gone)"}));
   EXPECT_EQ(r->snapshots[1].snapshot, snap3);
   EXPECT_EQ(r->snapshots[1].files_dropped, 2u);
-  EXPECT_EQ(r->snapshots[1].lost,
-            (std::vector<std::string>{
-                "/x/b.txt: file dropped (data blob " + b_.Short() + " is gone)",
-                "/y/b.txt: file dropped (data blob " + b_.Short() + " is gone)"}));
+  EXPECT_EQ(
+      r->snapshots[1].lost,
+      (std::vector<std::string>{"/x/b.txt: file dropped (data blob " + b_.Short() + " is gone)",
+                                "/y/b.txt: file dropped (data blob " + b_.Short() + " is gone)"}));
   // The new alice tree, snapshot 1's home and root, snapshot 3's root.
   EXPECT_EQ(r->trees_written, 4u);
 
@@ -652,12 +650,9 @@ TEST_F(RepairTest, SharedDamagedSubtreeIsRewrittenOnceAndListedEverywhere) {
   ASSERT_EQ(tree->nodes.size(), 3u);
   EXPECT_EQ(tree->nodes[0].subtree, tree->nodes[1].subtree);  // x and y: one rewritten tree
   EXPECT_EQ(tree->nodes[2].subtree, bob_);                    // z untouched
-  std::map<std::string, Bytes> want = {{"/x/", {}},
-                                       {"/x/a.txt", Bytes()},
-                                       {"/y/", {}},
-                                       {"/y/a.txt", Bytes()},
-                                       {"/z/", {}},
-                                       {"/z/c.txt", RandomData(1200, 4)}};
+  std::map<std::string, Bytes> want = {{"/x/", {}}, {"/x/a.txt", Bytes()},
+                                       {"/y/", {}}, {"/y/a.txt", Bytes()},
+                                       {"/z/", {}}, {"/z/c.txt", RandomData(1200, 4)}};
   Bytes a = RandomData(3000, 1), a2 = RandomData(2000, 2);
   a.insert(a.end(), a2.begin(), a2.end());
   want["/x/a.txt"] = a;

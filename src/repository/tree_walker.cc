@@ -120,7 +120,7 @@ class ParallelTreeWalk {
   const TreeVisitor& visit_;
   Mutex mu_;
   CondVar cv_;
-  std::vector<Pending> stack_ GUARDED_BY(mu_);  // depth-first keeps it small
+  std::vector<Pending> stack_ GUARDED_BY(mu_);              // depth-first keeps it small
   std::unordered_set<Id, IdHash> visited_ GUARDED_BY(mu_);  // only with options_.dedup
   size_t active_ GUARDED_BY(mu_) = 0;                       // trees being visited
   Status fatal_ GUARDED_BY(mu_);                            // why the walk stopped
@@ -261,8 +261,9 @@ Result<PathInTree> FindPath(Repository& repo, const Id& root, const std::string&
       return Status::NotFound("path " + path + " is not in the snapshot (" + found.path +
                               " is not a directory)");
     LB_ASSIGN_OR_RETURN(Tree tree, repo.LoadTree(*found.tree));
-    auto it = std::lower_bound(tree.nodes.begin(), tree.nodes.end(), part,
-                               [](const Node& n, const std::string& name) { return n.name < name; });
+    auto it =
+        std::lower_bound(tree.nodes.begin(), tree.nodes.end(), part,
+                         [](const Node& n, const std::string& name) { return n.name < name; });
     if (it == tree.nodes.end() || it->name != part)
       return Status::NotFound("path " + here + " is not in the snapshot");
     found.path = here;
@@ -298,8 +299,8 @@ Status WalkDepthFirst(Repository& repo, const Id& root, const std::string& root_
   return DepthFirst(repo, std::move(*loaded), root, root_path, options, visitor);
 }
 
-Status WalkPostOrder(Repository& repo, const std::vector<Id>& roots,
-                     const TreeWalkOptions& options, const PostOrderVisitor& visitor) {
+Status WalkPostOrder(Repository& repo, const std::vector<Id>& roots, const TreeWalkOptions& options,
+                     const PostOrderVisitor& visitor) {
   try {
     return PostOrder(repo, roots, options, visitor);
   } catch (...) {

@@ -164,8 +164,8 @@ struct PostOrderVisitor {
 // fails to load goes to options.on_error (parent: the tree that refers to it, root: the index in
 // `roots`, path empty) and, when that accepts it, is neither entered nor left. `workers` and
 // `trees_done` are ignored. Returns OK when the walk ran to its end, otherwise the stop reason.
-Status WalkPostOrder(Repository& repo, const std::vector<Id>& roots,
-                     const TreeWalkOptions& options, const PostOrderVisitor& visitor);
+Status WalkPostOrder(Repository& repo, const std::vector<Id>& roots, const TreeWalkOptions& options,
+                     const PostOrderVisitor& visitor);
 
 // One bit per position of a compacted MasterIndex (MasterIndex::Position): which blobs some
 // snapshot uses. Bits are set concurrently by the walk; Test is for after it. Also counts the

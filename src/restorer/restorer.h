@@ -48,10 +48,10 @@
 #include <vector>
 
 #include "repository/repository.h"
-#include "util/id.h"
-#include "util/status.h"
 #include "util/context.h"
+#include "util/id.h"
 #include "util/phase_timer.h"
+#include "util/status.h"
 
 namespace lifeboat {
 

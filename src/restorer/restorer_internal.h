@@ -78,8 +78,7 @@ enum EntryState : uint8_t { kPending = 0, kDone, kFailed, kSkipped };
 class Restorer {
  public:
   // `phases` is RestoreTree's, which times the layout before the restorer exists.
-  Restorer(Repository& repo, const RestoreOptions& options, PhaseTimer& phases,
-           RestoreLayout plan)
+  Restorer(Repository& repo, const RestoreOptions& options, PhaseTimer& phases, RestoreLayout plan)
       : repo_(repo),
         opt_(options),
         phases_(phases),

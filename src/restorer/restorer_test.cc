@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -15,9 +15,9 @@
 
 #include "backend/forwarding_backend.h"
 #include "backend/memory_backend.h"
+#include "progress_contract.h"
 #include "repository/blob_saver.h"
 #include "util/file_io.h"
-#include "progress_contract.h"
 
 namespace lifeboat {
 namespace {

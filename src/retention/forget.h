@@ -19,8 +19,8 @@
 //  - A damaged snapshot file (ListSnapshots' DamagedSnapshot) is neither kept nor removed and
 //    takes no keep slot; it is reported so the caller can name it.
 //  - Before each removal the lock is checked: a lost lock stops the removals (Locked), as does
-//    the context (Cancelled, DeadlineExceeded). A removal that fails is recorded and the others continue; a
-//    snapshot that is already gone counts as removed.
+//    the context (Cancelled, DeadlineExceeded). A removal that fails is recorded and the others
+//    continue; a snapshot that is already gone counts as removed.
 // Removal order: groups in GroupSnapshots order, newest first within a group.
 //
 // Phases (ForgetResult::phases, on the context's clock): "decide" (list the snapshots or resolve
@@ -121,8 +121,9 @@ Result<ForgetPlan> PlanForget(Repository& repo, const RepositoryLock* lock,
 
 // Removes what `plan` says to remove (nothing for a dry-run plan), following the rules above.
 // Never fails as a whole: what happened is in the result (`stopped`, `failed`, and `phases`: the
-// plan's, then "remove" timed on options.ctx's clock). A plan that is not a dry run is refused (stopped = FailedPrecondition, nothing attempted) when the repository
-// is append-only or `lock` is not an exclusive lock.
+// plan's, then "remove" timed on options.ctx's clock). A plan that is not a dry run is refused
+// (stopped = FailedPrecondition, nothing attempted) when the repository is append-only or `lock` is
+// not an exclusive lock.
 ForgetResult ExecuteForget(Repository& repo, const RepositoryLock* lock, ForgetPlan plan,
                            const ForgetOptions& options);
 

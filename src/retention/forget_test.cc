@@ -360,10 +360,9 @@ TEST_F(ForgetTest, PhasesDecideThenRemoveOnTheContextClock) {
   AddFive();
   auto lock = Lock();
   ManualClock ticks(NowNs(), /*auto_advance=*/false);
-  auto ticking = Repository::Open(
-      std::make_unique<testing::TickingBackend>(std::make_unique<ForwardingBackend>(store_.get()),
-                                                &ticks),
-      "pw");
+  auto ticking = Repository::Open(std::make_unique<testing::TickingBackend>(
+                                      std::make_unique<ForwardingBackend>(store_.get()), &ticks),
+                                  "pw");
   ASSERT_TRUE(ticking.ok()) << ticking.status().ToString();
   ForgetOptions options;
   options.ctx = Context().WithClock(ticks);
