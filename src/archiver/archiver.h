@@ -61,7 +61,7 @@ struct BackupOptions {
   bool no_parent = false;             // read every file (full backup)
   bool dry_run = false;               // read and hash, store nothing, write no snapshot
   int read_workers = 0;               // 0: one per core
-  int save_workers = 0;               // 0: one per core
+  int save_workers = 0;               // 0: WorkersFor(the backend): they encode and upload
   RepositoryLock* lock = nullptr;     // checked before the snapshot is written
   // Cancelled or past its deadline: the backup stops early and writes no snapshot (Cancelled /
   // DeadlineExceeded). Its clock gives the snapshot's time and the elapsed times.

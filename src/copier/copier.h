@@ -116,7 +116,7 @@ struct CopyOptions {
   // whichever serves more requests at once. And packs per index file written to the target.
   int pack_workers = 0;
   size_t packs_per_index = 16;
-  // Re-encrypt mode: BlobSaver encoding threads (0: one per core).
+  // Re-encrypt mode: BlobSaver threads, which encode and upload (0: WorkersFor the target).
   int save_workers = 0;
   // Called on a reporter thread (never the caller's, never concurrently with itself, never while
   // the copy holds one of its mutexes) every progress_interval_ms, and once more at the end with
