@@ -79,6 +79,15 @@ class SmallRepoFixture : public ::testing::Test {
   std::unique_ptr<lifeboat::Backend> NewBackend() {
     return std::make_unique<SharedBackend>(&mem_, &on_remove_);
   }
+  // The repository opened over NewBackend() with its index loaded; a failure fails the test
+  // (EXPECT) and gives null.
+  std::unique_ptr<Repository> OpenWithIndex() {
+    auto repo = Repository::Open(NewBackend(), "pw");
+    EXPECT_TRUE(repo.ok()) << repo.status().ToString();
+    if (!repo.ok()) return nullptr;
+    EXPECT_TRUE((*repo)->LoadIndex().ok());
+    return std::move(*repo);
+  }
   // Saves a data blob / a tree (sorted first) through `saver` into writer_ and returns its id;
   // a failed save fails the test (EXPECT). The blob is stored only at saver.Flush().
   Id SaveBlob(BlobSaver& saver, Bytes data);

@@ -16,13 +16,6 @@ namespace {
 // The layout is SmallRepoFixture's (tests/small_repo_fixture.h).
 class DiffTest : public lifeboat::testing::SmallRepoFixture {
  protected:
-  std::unique_ptr<Repository> Open() {
-    auto repo = Repository::Open(NewBackend(), "pw");
-    EXPECT_TRUE(repo.ok()) << repo.status().ToString();
-    if (!repo.ok()) return nullptr;
-    EXPECT_TRUE((*repo)->LoadIndex().ok());
-    return std::move(*repo);
-  }
   Snapshot Load(Repository& repo, const Id& id) {
     auto s = repo.LoadSnapshot(id);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
@@ -46,7 +39,7 @@ class DiffTest : public lifeboat::testing::SmallRepoFixture {
 };
 
 TEST_F(DiffTest, FixtureSnapshots) {
-  auto repo = Open();
+  auto repo = OpenWithIndex();
   auto r = DiffSnapshots(*repo, Load(*repo, snap1_), Load(*repo, snap2_), {});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Lines(r->changes),
@@ -68,7 +61,7 @@ TEST_F(DiffTest, FixtureSnapshots) {
 }
 
 TEST_F(DiffTest, SameSnapshotHasNoChanges) {
-  auto repo = Open();
+  auto repo = OpenWithIndex();
   Snapshot s = Load(*repo, snap1_);
   auto r = DiffSnapshots(*repo, s, s, {});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -101,7 +94,7 @@ TEST_F(DiffTest, EveryKindOfChange) {
                          Symlink("became_link", "x"), Symlink("link", "b"), File("same", {d_})});
     ASSERT_TRUE(saver.Flush().ok());
   }
-  auto repo = Open();
+  auto repo = OpenWithIndex();
   auto r = DiffTrees(*repo, old_root, new_root, {});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Lines(r->changes), (std::vector<std::string>{
@@ -155,14 +148,14 @@ TEST_F(DiffTest, EveryKindOfChange) {
 }
 
 TEST_F(DiffTest, MissingTreeIsAnError) {
-  auto repo = Open();
+  auto repo = OpenWithIndex();
   ASSERT_TRUE(mem_.Remove({ObjectType::kPack, pack_t_.Hex()}).ok());
   auto r = DiffSnapshots(*repo, Load(*repo, snap1_), Load(*repo, snap2_), {});
   EXPECT_FALSE(r.ok());
 }
 
 TEST_F(DiffTest, CancelledContextStops) {
-  auto repo = Open();
+  auto repo = OpenWithIndex();
   Snapshot a = Load(*repo, snap1_), b = Load(*repo, snap2_);
   std::atomic<bool> cancel{true};
   DiffOptions options;
@@ -172,7 +165,7 @@ TEST_F(DiffTest, CancelledContextStops) {
 }
 
 TEST_F(DiffTest, PhasesOnTheContextClock) {
-  auto repo = Open();
+  auto repo = OpenWithIndex();
   Snapshot a = Load(*repo, snap1_), b = Load(*repo, snap2_);
   ManualClock clock;
   DiffOptions options;

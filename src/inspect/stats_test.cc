@@ -14,13 +14,6 @@ namespace {
 // The layout is SmallRepoFixture's (tests/small_repo_fixture.h).
 class StatsTest : public lifeboat::testing::SmallRepoFixture {
  protected:
-  std::unique_ptr<Repository> Open() {
-    auto repo = Repository::Open(NewBackend(), "pw");
-    EXPECT_TRUE(repo.ok()) << repo.status().ToString();
-    if (!repo.ok()) return nullptr;
-    EXPECT_TRUE((*repo)->LoadIndex().ok());
-    return std::move(*repo);
-  }
   std::vector<std::pair<Id, Snapshot>> Snapshots(Repository& repo, std::vector<Id> ids) {
     std::vector<std::pair<Id, Snapshot>> out;
     for (const Id& id : ids) {
@@ -38,7 +31,7 @@ class StatsTest : public lifeboat::testing::SmallRepoFixture {
 };
 
 TEST_F(StatsTest, FixtureSnapshots) {
-  auto repo = Open();
+  auto repo = OpenWithIndex();
   auto r = SnapshotStats(*repo, Snapshots(*repo, {snap1_, snap2_}), {});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->snapshots, 2u);
@@ -75,7 +68,7 @@ TEST_F(StatsTest, SharedSubtreesCountPerOccurrence) {
   s.tree = root;
   auto id = writer_->SaveSnapshot(s);
   ASSERT_TRUE(id.ok());
-  auto repo = Open();
+  auto repo = OpenWithIndex();
   StatsOptions options;
   options.repository_size = false;
   auto r = SnapshotStats(*repo, {{*id, s}}, options);
@@ -104,7 +97,7 @@ TEST_F(StatsTest, SharedSubtreesCountPerOccurrence) {
 }
 
 TEST_F(StatsTest, MissingTreeNamesTheSnapshot) {
-  auto repo = Open();
+  auto repo = OpenWithIndex();
   auto snaps = Snapshots(*repo, {snap1_});
   ASSERT_TRUE(mem_.Remove({ObjectType::kPack, pack_t_.Hex()}).ok());
   auto r = SnapshotStats(*repo, snaps, {});
@@ -123,7 +116,7 @@ TEST_F(StatsTest, MissingDataBlobsAreCounted) {
   }
   Snapshot s;
   s.tree = root;
-  auto repo = Open();
+  auto repo = OpenWithIndex();
   auto r = SnapshotStats(*repo, {{Id(), s}}, {});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->blobs.missing, 1u);
@@ -132,7 +125,7 @@ TEST_F(StatsTest, MissingDataBlobsAreCounted) {
 }
 
 TEST_F(StatsTest, CancelledContextStops) {
-  auto repo = Open();
+  auto repo = OpenWithIndex();
   auto snaps = Snapshots(*repo, {snap1_});
   std::atomic<bool> cancel{true};
   StatsOptions options;
@@ -142,7 +135,7 @@ TEST_F(StatsTest, CancelledContextStops) {
 }
 
 TEST_F(StatsTest, PhasesInOrder) {
-  auto repo = Open();
+  auto repo = OpenWithIndex();
   ManualClock clock;
   StatsOptions options;
   options.context = Context().WithClock(clock);

@@ -104,6 +104,20 @@ class PrunerTest : public ::testing::Test {
     return second;
   }
 
+  // Deletes every index file of the repository (the index becomes incomplete).
+  void RemoveIndexFiles() {
+    auto backend = LocalBackend::Open(work_ + "/repo");
+    ASSERT_TRUE(backend.ok());
+    std::vector<std::string> names;
+    ASSERT_TRUE((*backend)
+                    ->List(ObjectType::kIndex, "",
+                           [&](const ObjectInfo& info) {
+                             names.push_back(info.name);
+                             return Status::Ok();
+                           })
+                    .ok());
+    for (const auto& n : names) ASSERT_TRUE((*backend)->Remove({ObjectType::kIndex, n}).ok());
+  }
   // Every (type, name) -> size in the repository directory.
   std::map<std::pair<int, std::string>, uint64_t> Listing(const std::string& dir = "repo") {
     auto backend = LocalBackend::Open(work_ + "/" + dir);
@@ -235,18 +249,7 @@ TEST_F(PrunerTest, RefusesWhenUsedDataIsMissingAndDeletesNothing) {
 TEST_F(PrunerTest, RefusesWhenTheIndexIsIncompleteAndSaysToRepairItFirst) {
   for (int i = 0; i < 4; ++i) WriteFile(src_ + "/f" + std::to_string(i), RandomBytes(300000, i));
   Id snapshot = Backup();
-  {
-    auto repo = Open();
-    std::vector<std::string> names;
-    ASSERT_TRUE(repo->backend()
-                    .List(ObjectType::kIndex, "",
-                          [&](const ObjectInfo& info) {
-                            names.push_back(info.name);
-                            return Status::Ok();
-                          })
-                    .ok());
-    for (const auto& n : names) ASSERT_TRUE(repo->backend().Remove({ObjectType::kIndex, n}).ok());
-  }
+  RemoveIndexFiles();
   auto before = Listing();
   auto r = Prune(*Open(), PruneOptions{});
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
@@ -418,18 +421,7 @@ TEST_F(PrunerTest, PhasesInOrderOnTheContextClockAndProgressOnOneReporterThread)
 TEST_F(PrunerTest, AFailedPruneMakesNoFinalReport) {
   WriteFile(src_ + "/f", RandomBytes(300000, 1));
   Backup();
-  {
-    auto repo = Open();
-    std::vector<std::string> names;
-    ASSERT_TRUE(repo->backend()
-                    .List(ObjectType::kIndex, "",
-                          [&](const ObjectInfo& info) {
-                            names.push_back(info.name);
-                            return Status::Ok();
-                          })
-                    .ok());
-    for (const auto& n : names) ASSERT_TRUE(repo->backend().Remove({ObjectType::kIndex, n}).ok());
-  }
+  RemoveIndexFiles();
   testing::ProgressLog log;
   PruneOptions opt;
   opt.progress_interval_ms = 1;

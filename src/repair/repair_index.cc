@@ -16,7 +16,6 @@ namespace lifeboat {
 
 using repair_internal::CheckLock;
 using repair_internal::ListObjects;
-using repair_internal::Workers;
 
 namespace {
 
@@ -58,7 +57,8 @@ Result<RepairIndexResult> RepairIndex(Repository& repo, const RepositoryLock* lo
                                       const RepairIndexOptions& options) {
   LB_RETURN_IF_ERROR(repair_internal::RequireLock(lock, options.dry_run, "repair index"));
   Backend& backend = repo.backend();
-  const int workers = Workers(backend, options.workers);
+  // Reads and uploads mostly wait on the backend (repair.h).
+  const int workers = WorkersFor(backend, options.workers);
   RepairIndexResult r;
   PhaseTimer phases(options.context.clock());
   phases.Start("list");

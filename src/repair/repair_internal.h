@@ -12,9 +12,6 @@
 
 namespace lifeboat::repair_internal {
 
-// Threads for a repair's reads and uploads: they mostly wait on the backend (repair.h).
-inline int Workers(const Backend& backend, int requested) { return WorkersFor(backend, requested); }
-
 // Every object of `type` in the backend, sorted by name.
 inline Result<std::vector<ObjectInfo>> ListObjects(Backend& backend, ObjectType type) {
   std::vector<ObjectInfo> out;

@@ -19,7 +19,6 @@ namespace lifeboat {
 using repair_internal::BlobRefHash;
 using repair_internal::CheckLock;
 using repair_internal::ListObjects;
-using repair_internal::Workers;
 
 namespace {
 
@@ -90,7 +89,8 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
     return Status::InvalidArgument(
         "no packs to repair: name the damaged packs (`lifeboat check --read-data` lists them)");
   Backend& backend = repo.backend();
-  const int workers = Workers(backend, options.workers);
+  // Reads and uploads mostly wait on the backend (repair.h).
+  const int workers = WorkersFor(backend, options.workers);
   RepairPacksResult r;
   PhaseTimer phases(options.context.clock());
   std::vector<Id> to_repair = options.packs;
