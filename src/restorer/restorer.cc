@@ -17,10 +17,6 @@
 namespace lifeboat {
 namespace restore {
 
-int WorkerCount(Repository& repo, const RestoreOptions& o) {
-  return WorkersFor(repo.backend(), o.workers);
-}
-
 // The pool for content and verification jobs.
 ThreadPoolOptions PoolOptions(int workers, size_t queue) {
   ThreadPoolOptions o;
@@ -106,7 +102,7 @@ Result<RestoreResult> Restorer::Run() {
   root_fd_ = FileDescriptor(::open(opt_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd_.valid()) return PosixError("open restore target " + opt_.target);
   hole_block_ = HoleBlockSize(root_fd_.get());
-  budget_ = BudgetDescriptors(WorkerCount(repo_, opt_));
+  budget_ = BudgetDescriptors(WorkersFor(repo_.backend(), opt_.workers));
 
   std::function<void(bool)> report;
   if (opt_.progress) report = [this](bool final) { opt_.progress(Progress(final)); };

@@ -43,9 +43,6 @@ inline bool RunningAsRoot() { return ::geteuid() == 0; }
 // ---------------------------------------------------------------------------------------------
 // Helpers shared by restore and verify (restorer.cc unless said otherwise).
 
-// RestoreOptions::workers, or the number of cores.
-int WorkerCount(Repository& repo, const RestoreOptions& o);
-
 // The pool for content and verification jobs.
 ThreadPoolOptions PoolOptions(int workers, size_t queue);
 

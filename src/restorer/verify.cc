@@ -76,7 +76,6 @@ using restore::RestoreLayout;
 using restore::LayoutEntry;
 using restore::PoolOptions;
 using restore::VerifyFile;
-using restore::WorkerCount;
 
 Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
                                      const RestoreOptions& options) {
@@ -93,7 +92,7 @@ Result<RestoreResult> VerifyRestored(Repository& repo, const Id& root,
   std::atomic<uint64_t> verified{0};
   for (auto& e : plan.errors) result.errors.push_back(e);
   {
-    const int workers = WorkerCount(repo, options);
+    const int workers = WorkersFor(repo.backend(), options.workers);
     ThreadPoolOptions po = PoolOptions(workers, static_cast<size_t>(workers) * 4);
     po.cancel = options.context.cancel_flag();  // a verification dropped needs no clean-up
     ThreadPool pool(std::move(po));
