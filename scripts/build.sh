@@ -11,7 +11,7 @@ kind="${1:-release}"
 targets=()
 env_vars=()
 case "$kind" in
-  release) flags=(-DCMAKE_BUILD_TYPE=Release) ;;
+  release) flags=(-DCMAKE_BUILD_TYPE=Release -DLIFEBOAT_SERVER_TESTS=ON) ;;
   asan) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIFEBOAT_SANITIZE=ON -DLIFEBOAT_BUILD_BENCH=OFF) ;;
   fuzz)
     flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIFEBOAT_FUZZ=ON -DLIFEBOAT_BUILD_TESTS=OFF

@@ -6,7 +6,7 @@
 # about 2.5 minutes in all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --servers
 jobs="$(nproc 2>/dev/null || echo 2)"
 status=0
 for kind in release asan; do

@@ -1,0 +1,162 @@
+#include "backend/backend_options.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
+
+#include "util/units.h"
+
+namespace lifeboat {
+
+namespace {
+
+Status BadValue(std::string_view key, std::string_view value, std::string_view what) {
+  return Status::InvalidArgument("option " + std::string(key) + "=" + std::string(value) + ": " +
+                                 std::string(what));
+}
+
+// Levenshtein distance, for "did you mean".
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+Result<BackendOptions> BackendOptions::Parse(const std::vector<std::string>& pairs) {
+  BackendOptions options;
+  for (const std::string& pair : pairs) {
+    const size_t eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Status::InvalidArgument("option \"" + pair +
+                                     "\" is not KEY=VALUE (for example -o s3.region=eu-west-1)");
+    }
+    options.Set(pair.substr(0, eq), pair.substr(eq + 1));
+  }
+  return options;
+}
+
+void BackendOptions::Set(std::string key, std::string value) {
+  values_[std::move(key)] = std::move(value);
+}
+
+std::optional<std::string> BackendOptions::Find(std::string_view key) const {
+  auto it = values_.find(key);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<std::string> BackendOptions::GetString(std::string_view key,
+                                              std::string_view fallback) const {
+  std::optional<std::string> value = Find(key);
+  return value ? *value : std::string(fallback);
+}
+
+Result<int64_t> BackendOptions::GetInt(std::string_view key, int64_t fallback, int64_t min,
+                                       int64_t max) const {
+  std::optional<std::string> value = Find(key);
+  if (!value) return fallback;
+  if (value->empty() || value->find_first_not_of("0123456789") != std::string::npos ||
+      value->size() > 18) {
+    return BadValue(key, *value, "expected a whole number");
+  }
+  const int64_t n = std::strtoll(value->c_str(), nullptr, 10);
+  if (n < min || n > max) {
+    return BadValue(key, *value,
+                    "expected a number from " + std::to_string(min) + " to " + std::to_string(max));
+  }
+  return n;
+}
+
+Result<bool> BackendOptions::GetBool(std::string_view key, bool fallback) const {
+  std::optional<std::string> value = Find(key);
+  if (!value) return fallback;
+  std::string v = *value;
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (v == "true" || v == "yes" || v == "1" || v == "on") return true;
+  if (v == "false" || v == "no" || v == "0" || v == "off") return false;
+  return BadValue(key, *value, "expected true or false");
+}
+
+Result<uint64_t> BackendOptions::GetSize(std::string_view key, uint64_t fallback) const {
+  std::optional<std::string> value = Find(key);
+  if (!value) return fallback;
+  Result<uint64_t> size = ParseSize(*value);
+  if (!size.ok()) return BadValue(key, *value, size.status().message());
+  return *size;
+}
+
+Status BackendOptions::CheckKnown(std::string_view scheme,
+                                  std::span<const BackendOptionSpec> specs) const {
+  const std::string own_prefix = std::string(scheme) + ".";
+  for (const auto& [key, value] : values_) {
+    if (key == "connections") continue;
+    if (key == own_prefix + "connections") continue;
+    if (std::any_of(specs.begin(), specs.end(),
+                    [&](const BackendOptionSpec& s) { return s.key == key; })) {
+      continue;
+    }
+    const size_t dot = key.find('.');
+    const bool other_scheme = dot != std::string::npos && dot > 0 && !key.starts_with(own_prefix);
+    if (other_scheme) continue;
+    std::string message = "unknown option \"" + key + "\" for a " + std::string(scheme) +
+                          " repository";
+    std::string_view nearest;
+    size_t best = std::numeric_limits<size_t>::max();
+    for (const BackendOptionSpec& s : specs) {
+      const size_t d = EditDistance(key, s.key);
+      if (d < best) {
+        best = d;
+        nearest = s.key;
+      }
+    }
+    if (!nearest.empty() && best <= std::max<size_t>(3, key.size() / 3)) {
+      message += "; did you mean " + std::string(nearest) + "?";
+    }
+    message += " (doc/remote-sites.md lists every option)";
+    return Status::InvalidArgument(message);
+  }
+  return Status::Ok();
+}
+
+Result<int> ConnectionsOption(const BackendOptions& options, std::string_view scheme,
+                              int fallback) {
+  const std::string key =
+      options.Find("connections") ? std::string("connections") : std::string(scheme) + ".connections";
+  LB_ASSIGN_OR_RETURN(int64_t n, options.GetInt(key, fallback, 1, 256));
+  return static_cast<int>(n);
+}
+
+std::optional<std::string> BackendOpenArgs::LookupEnv(std::string_view name) const {
+  auto it = env.find(name);
+  if (it != env.end()) return it->second;
+  const char* value = std::getenv(std::string(name).c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+std::string RedactLocation(std::string_view location) {
+  // scheme:http(s)://user:password@host... -> the password becomes "***".
+  const size_t slashes = location.find("://");
+  if (slashes == std::string_view::npos) return std::string(location);
+  const size_t authority = slashes + 3;
+  size_t end = location.find('/', authority);
+  if (end == std::string_view::npos) end = location.size();
+  const size_t at = location.rfind('@', end);
+  if (at == std::string_view::npos || at < authority) return std::string(location);
+  const size_t colon = location.find(':', authority);
+  if (colon == std::string_view::npos || colon > at) return std::string(location);
+  return std::string(location.substr(0, colon + 1)) + "***" + std::string(location.substr(at));
+}
+
+}  // namespace lifeboat
