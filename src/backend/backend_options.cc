@@ -99,7 +99,8 @@ Result<uint64_t> BackendOptions::GetSize(std::string_view key, uint64_t fallback
 Status BackendOptions::CheckKnown(std::string_view scheme,
                                   std::span<const BackendOptionSpec> specs) const {
   const std::string own_prefix = std::string(scheme) + ".";
-  for (const auto& [key, value] : values_) {
+  for (const auto& entry : values_) {
+    const std::string& key = entry.first;
     if (key == "connections") continue;
     if (key == own_prefix + "connections") continue;
     if (std::any_of(specs.begin(), specs.end(),

@@ -43,6 +43,7 @@ Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, bool c
                                      " backends are not supported yet; use a local path");
     }
   }
+  LB_RETURN_IF_ERROR(options.options.CheckKnown("local", {}));
   std::string path = location;
   if (path.starts_with("local:")) path = path.substr(6);
   if (path.empty()) return Status::InvalidArgument("repository \"" + location + "\" has no path");

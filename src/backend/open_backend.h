@@ -11,18 +11,29 @@
 //   if (!be->HasConfig()) ...
 #pragma once
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
-#include <optional>
-
 #include "backend/backend.h"
+#include "backend/backend_options.h"
 #include "backend/fault_backend.h"
 #include "backend/retry_backend.h"
 
 namespace lifeboat {
 
 struct OpenBackendOptions {
+  // -o KEY=VALUE options (backend/backend_options.h; a plan site's `options`): each backend takes
+  // its own keys; a key no backend of the location's scheme knows is an error.
+  BackendOptions options;
+  // Environment variables for this site (a plan site's `env`), looked up before the process
+  // environment (credentials: BackendOpenArgs::LookupEnv).
+  std::map<std::string, std::string, std::less<>> env;
+  // Bandwidth limits in bytes per second for what is stored (upload) and loaded (download), shared
+  // by all of the job's transfers to this site; 0: none (--limit-upload / --limit-download).
+  uint64_t limit_upload = 0;
+  uint64_t limit_download = 0;
   RetryOptions retry;
   // Insert a FaultInjectingBackend with these options (tests only). Retries then back off for
   // milliseconds instead of seconds.

@@ -5,8 +5,10 @@
 #include <mutex>
 
 #include "archiver/archiver.h"
-#include "cli/common.h"
 #include "archiver/command_backup.h"
+#include "backend/backend_options.h"
+#include "cli/common.h"
+#include "engine/multi_site.h"
 #include "util/units.h"
 
 namespace lifeboat::cli {
@@ -28,6 +30,7 @@ struct BackupFlags {
   std::string stdin_filename = "stdin";
   bool stdin_from_command = false;
   int read_workers = 0;
+  std::vector<std::string> also_to;  // replica sites written in the same backup
 };
 
 // --exclude-larger-than: a size (util/units.h) of at least one byte; not given: no limit.
@@ -126,20 +129,6 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   opt.read_workers = f.read_workers;
   opt.context = CliContext();
 
-  auto repo = OpenRepository(g);
-  if (!repo.ok()) return ReportError(g, repo.status());
-  if (!f.parent.empty()) {
-    std::vector<DamagedSnapshot> damaged;
-    auto p = (*repo)->FindSnapshot(f.parent, {}, &damaged);
-    WarnDamagedSnapshots(g, damaged);
-    if (!p.ok()) return ReportError(g, p.status().WithContext("--parent"));
-    opt.parent = p->first;
-  }
-  auto lock = LockRepository(g, **repo, LockKind::kShared);
-  if (!lock.ok()) return ReportError(g, lock.status());
-  opt.lock = lock->get();
-  Status st = (*repo)->LoadIndex();
-  if (!st.ok()) return ReportError(g, st);
   // Deduplication trusts the index only for packs that exist: the backup leaves missing ones
   // out and says so here (doc/design.md, "Missing packs").
   opt.on_missing_packs = [&g](const MissingPacks& missing) {
@@ -178,21 +167,62 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
     }
   };
 
-  Result<BackupResult> result = Status::Internal("unset");
-  if (f.stdin_mode) {
-    result = RunStreamBackup(**repo, STDIN_FILENO, f.stdin_filename, opt, nullptr);
-  } else if (f.stdin_from_command) {
-    CommandSource command;
-    command.argv = f.paths;
-    command.filename = f.stdin_filename;
-    command.stdin_mode = SubprocessStdin::kInherit;
-    result = RunCommandBackup(**repo, command, opt);
-  } else {
+  // The backup itself, over the repository (with --also-to: the primary, storing at every site).
+  auto backup = [&](Repository& repo, RepositoryLock* lock) -> Result<BackupResult> {
+    BackupOptions o = opt;
+    o.lock = lock;
+    if (!f.parent.empty()) {
+      std::vector<DamagedSnapshot> damaged;
+      auto p = repo.FindSnapshot(f.parent, {}, &damaged);
+      WarnDamagedSnapshots(g, damaged);
+      if (!p.ok()) return p.status().WithContext("--parent");
+      o.parent = p->first;
+    }
+    if (f.stdin_mode) return RunStreamBackup(repo, STDIN_FILENO, f.stdin_filename, o, nullptr);
+    if (f.stdin_from_command) {
+      CommandSource command;
+      command.argv = f.paths;
+      command.filename = f.stdin_filename;
+      command.stdin_mode = SubprocessStdin::kInherit;
+      return RunCommandBackup(repo, command, o);
+    }
     RaiseOpenFileLimit();  // only here: no child process inherits the raised limit
-    result = RunBackup(**repo, opt);
+    return RunBackup(repo, o);
+  };
+
+  auto open = CliOpenOptions(g, LockKind::kShared);
+  if (!open.ok()) return ReportError(g, open.status());
+  Result<BackupResult> result = Status::Internal("unset");
+  std::vector<SiteReport> sites;
+  if (f.also_to.empty()) {
+    auto opened = lifeboat::OpenRepository(*open);
+    if (!opened.ok()) return ReportError(g, opened.status());
+    result = backup(*opened->repo, opened->lock.get());
+    if (opened->lock) opened->lock->Release().IgnoreError();
+  } else {
+    auto backend = CliBackendOptions(g);
+    if (!backend.ok()) return ReportError(g, backend.status());
+    MultiSiteOptions multi;
+    multi.primary = *open;
+    for (const std::string& location : f.also_to) {
+      multi.replicas.push_back({RedactLocation(location), location, *backend, {}});
+    }
+    multi.on_caught_up = [&g](const std::string& site, const CopyResult& r) {
+      if (r.copied.empty() || g.json) return;
+      Say(g, "site " + site + ": brought up to date before the backup: " +
+                 std::to_string(r.copied.size()) + " snapshot(s), " +
+                 std::to_string(r.stats.packs_copied) + " pack(s) sent, " +
+                 std::to_string(r.stats.packs_reused) + " already there");
+    };
+    auto ran = RunMultiSiteBackup(multi, backup);
+    if (ran.ok()) {
+      result = std::move(ran->backup);
+      sites = std::move(ran->sites);
+    } else {
+      result = ran.status();
+    }
   }
   printer.Finish();
-  if (lock->get()) lock->get()->Release().IgnoreError();
   if (!result.ok()) return ReportError(g, result.status());
   const BackupResult& r = *result;
   const SnapshotSummary& m = r.snapshot.summary;
@@ -208,6 +238,7 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
     if (r.snapshot_id) j["snapshot_id"] = r.snapshot_id->Hex();
     if (r.parent_id) j["parent"] = r.parent_id->Hex();
     j["phases"] = PhasesJson(r.phases);
+    if (!sites.empty()) j["sites"] = SitesJson(sites);
     PrintJson(j);
   } else {
     if (r.parent_id) Say(g, "using parent snapshot " + r.parent_id->Short());
@@ -224,6 +255,23 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
                FormatBytes(m.total_bytes_processed) + " in " + FormatDuration(seconds));
     if (r.snapshot_id) Say(g, "snapshot " + r.snapshot_id->Short() + " saved");
     else Say(g, "dry run: nothing was stored");
+    for (const SiteReport& site : sites) {
+      Say(g, "site " + site.name + ": " +
+                 (site.snapshot_landed ? std::string("snapshot stored")
+                  : site.error.ok()   ? std::string("no snapshot")
+                                      : std::string("FAILED")) +
+                 ", " + FormatBytes(site.bytes_sent) + " sent in " + FormatDuration(site.seconds));
+    }
+  }
+  bool sites_incomplete = false;
+  for (const SiteReport& site : sites) {
+    if (site.error.ok() && (site.snapshot_landed || !r.snapshot_id)) continue;
+    sites_incomplete = true;
+    std::cerr << "lifeboat: warning: site " << site.name << " did not get the snapshot: "
+              << (site.error.ok() ? std::string("unknown reason") : site.error.ToString())
+              << "\nlifeboat: the next backup with --also-to brings it up to date, or run "
+                 "`lifeboat copy --from "
+              << RedactLocation(sites[0].location) << " --repo " << site.location << "`\n";
   }
   if (r.incomplete) {
     std::cerr << "lifeboat: warning: backup is incomplete: " << r.errors.size()
@@ -233,6 +281,7 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
       std::cerr << "  warning: " << w.path << ": " << w.message << "\n";
     return kExitIncomplete;
   }
+  if (sites_incomplete) return kExitIncomplete;
   return kExitOk;
 }
 
@@ -262,6 +311,11 @@ void RegisterBackup(CLI::App& app, GlobalOptions& g, Runner* runner) {
                 "back up the output of the command given after `--`; if the command fails, "
                 "no snapshot is written");
   cmd->add_option("--read-concurrency", f->read_workers, "files read in parallel (default: cores)");
+  cmd->add_option("--also-to", f->also_to,
+                  "also store this backup at REPO, a replica of --repo (init --replica-of): "
+                  "each pack is encoded once and written to every site; repeatable "
+                  "(doc/replication.md)")
+      ->type_name("REPO");
   cmd->callback([&g, runner, f] { *runner = [&g, f] { return RunBackupCommand(g, *f); }; });
 }
 

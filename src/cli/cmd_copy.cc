@@ -102,7 +102,7 @@ int RunCopyCommand(const GlobalOptions& g, CopyFlags f) {
     return ReportError(g, Status::InvalidArgument(
                               "no source repository: use --from REPO or set "
                               "LIFEBOAT_FROM_REPOSITORY"));
-  auto source = OpenSourceRepository(f.from);
+  auto source = OpenSourceRepository(g, f.from);
   if (!source.ok()) return ReportError(g, source.status());
   auto target = OpenRepository(g);
   if (!target.ok()) return ReportError(g, target.status().WithContext("target repository"));

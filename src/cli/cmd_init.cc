@@ -31,7 +31,7 @@ void RegisterInit(CLI::App& app, GlobalOptions& g, Runner* runner) {
       if (!replica_of->repo.empty()) {
         // Only the config and a key are read from the source; nothing is written there.
         // Opened first, so that a wrong source password leaves no trace at the new location.
-        auto source = OpenSourceRepository(*replica_of);
+        auto source = OpenSourceRepository(g, *replica_of);
         if (!source.ok()) return ReportError(g, source.status());
         opts->replica_of = ReplicaSource{(*source)->config().id, (*source)->master_key(),
                                          (*source)->config().chunker};

@@ -118,8 +118,16 @@ static PasswordSource SourcePasswordSource(const SourceRepositoryOptions& source
                       "--from-password-file for the source repository");
 }
 
-Result<std::unique_ptr<Repository>> OpenSourceRepository(const SourceRepositoryOptions& source) {
+Result<OpenBackendOptions> CliBackendOptions(const GlobalOptions& g) {
+  OpenBackendOptions options = DefaultOpenBackendOptions();
+  LB_ASSIGN_OR_RETURN(options.options, BackendOptions::Parse(g.backend_options));
+  return options;
+}
+
+Result<std::unique_ptr<Repository>> OpenSourceRepository(const GlobalOptions& g,
+                                                         const SourceRepositoryOptions& source) {
   OpenOptions o;
+  LB_ASSIGN_OR_RETURN(o.backend, CliBackendOptions(g));
   o.location = source.repo;
   o.password = SourcePasswordSource(source);
   o.context = CliContext();
@@ -160,6 +168,7 @@ Result<OpenOptions> CliOpenOptions(const GlobalOptions& g, std::optional<LockKin
   LB_ASSIGN_OR_RETURN(o.lock_wait, CliLockWait(g));
   o.lock_options = CliLockOptions();
   o.context = CliContext();
+  LB_ASSIGN_OR_RETURN(o.backend, CliBackendOptions(g));
   return o;
 }
 
@@ -267,6 +276,25 @@ void AddSnapshotFilterOptions(CLI::App* cmd, SnapshotFilter* filter) {
 nlohmann::json PhasesJson(const std::vector<PhaseTime>& phases) {
   nlohmann::json out = nlohmann::json::array();
   for (const PhaseTime& p : phases) out.push_back({{"phase", p.phase}, {"seconds", p.seconds}});
+  return out;
+}
+
+nlohmann::json SitesJson(const std::vector<SiteReport>& sites) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const SiteReport& site : sites) {
+    nlohmann::json j = {{"name", site.name},
+                        {"location", site.location},
+                        {"primary", site.primary},
+                        {"objects_sent", site.objects_sent},
+                        {"bytes_sent", site.bytes_sent},
+                        {"seconds", site.seconds},
+                        {"snapshot_landed", site.snapshot_landed}};
+    if (!site.error.ok()) {
+      j["error"] = {{"code", std::string(StatusCodeName(site.error.code()))},
+                    {"message", site.error.message()}};
+    }
+    out.push_back(std::move(j));
+  }
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "backend/multi_site_backend.h"
 #include "engine/open.h"
 #include "engine/password.h"
 #include "repository/lock.h"
@@ -46,6 +47,7 @@ struct GlobalOptions {
   int verbose = 0;
   bool no_lock = false;
   std::string retry_lock;  // --retry-lock DURATION: keep trying to take the lock this long
+  std::vector<std::string> backend_options;  // -o/--option KEY=VALUE, in order
 };
 
 // Parses argv, runs one verb, returns the process exit code (main.cc).
@@ -88,8 +90,14 @@ void AddSourcePasswordOptions(CLI::App* cmd, SourceRepositoryOptions* source);
 // --from-password-command, LIFEBOAT_FROM_PASSWORD_COMMAND, LIFEBOAT_FROM_PASSWORD, else a prompt
 // on the terminal. Never falls back to the target's password.
 Result<std::string> GetSourcePassword(const SourceRepositoryOptions& source);
-// Opens the source repository (never creates one). Errors say "source repository: ...".
-Result<std::unique_ptr<Repository>> OpenSourceRepository(const SourceRepositoryOptions& source);
+// Opens the source repository (never creates one) with the backend options of `g`. Errors say
+// "source repository: ...".
+Result<std::unique_ptr<Repository>> OpenSourceRepository(const GlobalOptions& g,
+                                                         const SourceRepositoryOptions& source);
+
+// The backend options of the global flags (-o) over DefaultOpenBackendOptions(), for every
+// repository a command opens. InvalidArgument for a malformed -o.
+Result<OpenBackendOptions> CliBackendOptions(const GlobalOptions& g);
 
 // The engine's open options (engine/open.h) for the global flags: --repo/LIFEBOAT_REPOSITORY,
 // the password source, a lock of `kind` unless --no-lock (nullopt: none), --retry-lock, and
@@ -139,6 +147,10 @@ void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner);
 // The "phases" array of a --json summary: [{"phase": "index", "seconds": 0.8}, ...], the
 // operation's elapsed time per phase in the order the phases started (doc/json.md).
 nlohmann::json PhasesJson(const std::vector<PhaseTime>& phases);
+// The sites of a multi-site backup (backup --also-to), as the summary's "sites" array
+// (doc/json.md): name, location, primary, objects_sent, bytes_sent, seconds, snapshot_landed,
+// and error {code, message} for a site that failed.
+nlohmann::json SitesJson(const std::vector<SiteReport>& sites);
 
 // The JSON form of a snapshot used by `snapshots --json` and other listings.
 nlohmann::json SnapshotJson(const Id& id, const Snapshot& s);

@@ -54,6 +54,10 @@ int Main(int argc, char** argv) {
                  "when the repository is locked, keep retrying for DURATION (m = minutes; e.g. "
                  "30s, 10m, 1h30m; doc/units.md)")
       ->type_name("DURATION");
+  app.add_option("-o,--option", g.backend_options,
+                 "a backend option KEY=VALUE for every repository of the command (repeatable; "
+                 "e.g. s3.region=eu-west-1; doc/remote-sites.md lists them)")
+      ->type_name("KEY=VALUE");
   app.fallthrough();
 
   Runner runner;

@@ -33,6 +33,7 @@ Result<std::unique_ptr<Repository>> OpenRepositoryUnlocked(const OpenOptions& op
   OpenBackendOptions backend_options = options.backend;
   backend_options.retry.context = options.context;
   LB_ASSIGN_OR_RETURN(auto backend, OpenBackend(options.location, false, backend_options));
+  if (options.decorate_backend) backend = options.decorate_backend(std::move(backend));
   LB_ASSIGN_OR_RETURN(std::string password, ResolvePassword(options.password, options.context));
   return Repository::Open(std::move(backend), password);
 }

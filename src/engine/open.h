@@ -65,6 +65,10 @@ struct OpenOptions {
   Context context = {};
   // Retry policy, fault injection (tests). Its retry.context is replaced by `context`.
   OpenBackendOptions backend = DefaultOpenBackendOptions();
+  // Optional: decorators of the job's own, put above the backend stack before the repository is
+  // opened (a MultiSiteBackend for `backup --also-to`: engine/multi_site.h). Given the opened
+  // backend, returns the one the repository uses.
+  std::function<std::unique_ptr<Backend>(std::unique_ptr<Backend>)> decorate_backend;
 };
 
 // A repository opened for a job. The lock (null when none was taken) is released before the

@@ -279,6 +279,42 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
   return Status::Unauthenticated(msg);
 }
 
+Result<std::unique_ptr<Repository>> Repository::OpenReplica(std::unique_ptr<Backend> backend,
+                                                            const Repository& source) {
+  auto config_bytes = backend->Load({ObjectType::kConfig, ""}, 0, 0);
+  if (!config_bytes.ok()) {
+    if (config_bytes.status().IsNotFound())
+      return Status::NoRepository(backend->Location() +
+                                  " is not a Lifeboat repository (no config); create it as a "
+                                  "replica with `lifeboat init --replica-of " +
+                                  source.backend_->Location() + "`");
+    return config_bytes.status();
+  }
+  LB_RETURN_IF_ERROR(CheckConfigHeader(*config_bytes).WithContext(backend->Location()));
+  auto not_replica = [&](std::string_view why) {
+    return Status::FailedPrecondition(
+        backend->Location() + " is not a replica of " + source.backend_->Location() + " (" +
+        std::string(why) + "): sites written together must share key material; create it with "
+        "`lifeboat init --replica-of " + source.backend_->Location() + "`, or use `lifeboat "
+        "copy` to send snapshots to an independent repository");
+  };
+  auto config = DecodeConfig(*config_bytes, source.aead_);
+  if (!config.ok()) {
+    if (config.status().code() == StatusCode::kCorruption)
+      return not_replica("its config does not open with that repository's keys: another "
+                         "repository, or its config is damaged");
+    return config.status().WithContext(backend->Location());
+  }
+  const ChunkerParams& a = config->chunker;
+  const ChunkerParams& b = source.config_.chunker;
+  if (a.min_size != b.min_size || a.avg_size != b.avg_size || a.max_size != b.max_size)
+    return not_replica("its chunker parameters differ");
+  std::unique_ptr<Repository> repo(
+      new Repository(std::move(backend), std::move(*config), source.master_, ""));
+  repo->EnforceAppendOnly(nullptr);
+  return repo;
+}
+
 Result<std::string> Repository::AddKey(std::string_view password, const KdfParams& kdf,
                                        bool append_only) {
   if (password.empty()) return Status::InvalidArgument("an empty password is not allowed");

@@ -95,6 +95,14 @@ class Repository {
   static Result<std::unique_ptr<Repository>> Open(std::unique_ptr<Backend> backend,
                                                   std::string_view password);
 
+  // Opens the replica at `backend` with the key material of `source` instead of a password
+  // (`backup --also-to`, `--fallback`, `repair packs --from`): a replica made by
+  // `init --replica-of` shares it (ReplicaSource), so no key file of the replica is read.
+  // NoRepository as Open; FailedPrecondition naming both locations when the replica's config
+  // does not open with that key material (not a replica of `source`) or its chunker parameters
+  // differ. Append-only when its config says so. Nothing is written.
+  static Result<std::unique_ptr<Repository>> OpenReplica(std::unique_ptr<Backend> backend,
+                                                         const Repository& source);
   Backend& backend() { return *backend_; }
   const RepositoryConfig& config() const { return config_; }
   const MasterKey& master_key() const { return master_; }
