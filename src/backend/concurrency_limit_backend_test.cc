@@ -127,7 +127,7 @@ TEST(ConcurrencyLimitBackendTest, AtMostNCallsRunAtOnce) {
       if (!st.ok() && !st.IsNotFound()) ++failures;
     });
   }
-  ASSERT_TRUE(gated->WaitForInside(3));
+  EXPECT_TRUE(gated->WaitForInside(3));
   std::this_thread::sleep_for(milliseconds(100));  // time for a fourth to get in, were it let
   EXPECT_EQ(gated->inside(), 3);
   EXPECT_EQ(gated->entered(), 3);
@@ -154,12 +154,15 @@ TEST(ConcurrencyLimitBackendTest, AWaitingCallEndsWhenTheContextIsCancelled) {
   std::this_thread::sleep_for(milliseconds(60));
   EXPECT_FALSE(returned.load());
   cancel = true;
-  waiter.join();  // returns within the poll interval although the slot is still taken
+  // Returns within the poll interval although the slot is still taken.
+  for (int i = 0; i < 200 && !returned.load(); ++i) std::this_thread::sleep_for(milliseconds(5));
+  EXPECT_TRUE(returned.load());
+  gated->Open();
+  waiter.join();
   EXPECT_EQ(waiting_result.code(), StatusCode::kCancelled) << waiting_result.ToString();
   EXPECT_NE(waiting_result.message().find("stat pack " + Name(1)), std::string::npos)
       << waiting_result.ToString();
   EXPECT_EQ(gated->entered(), 1);  // the cancelled call never reached the inner backend
-  gated->Open();
   holder.join();
 }
 
@@ -181,10 +184,12 @@ TEST(ConcurrencyLimitBackendTest, AWaitingCallEndsAtTheDeadlineOnTheContextsCloc
   std::this_thread::sleep_for(milliseconds(60));
   EXPECT_FALSE(returned.load());
   clock.Advance(1'000'000'000);
+  for (int i = 0; i < 200 && !returned.load(); ++i) std::this_thread::sleep_for(milliseconds(5));
+  EXPECT_TRUE(returned.load());
+  gated->Open();
   waiter.join();
   EXPECT_EQ(waiting_result.code(), StatusCode::kDeadlineExceeded) << waiting_result.ToString();
   EXPECT_EQ(gated->entered(), 1);
-  gated->Open();
   holder.join();
 }
 

@@ -89,6 +89,16 @@ TEST(RateLimitBackendTest, EachSimulatedSecondMovesTheRateOnce) {
       saved_bytes += 100;
     }
   });
+  struct StopSaver {
+    std::atomic<bool>& stop;
+    ManualClock& clock;
+    std::thread& saver;
+    ~StopSaver() {
+      stop = true;
+      clock.Advance(kSecond);
+      saver.join();
+    }
+  } stop_saver{stop, clock, saver};
   // Waits (real time, bounded) until the saver is asleep for the `n`-th time.
   auto wait_for_sleep = [&](size_t n) {
     for (int i = 0; i < 1000 && clock.sleeps().size() < n; ++i) {
@@ -104,9 +114,6 @@ TEST(RateLimitBackendTest, EachSimulatedSecondMovesTheRateOnce) {
     ASSERT_TRUE(wait_for_sleep(second + 1));
     EXPECT_EQ(saved_bytes.load() - before, 1000u) << "simulated second " << second;
   }
-  stop = true;
-  clock.Advance(kSecond);
-  saver.join();
 }
 
 TEST(RateLimitBackendTest, ThreadsShareOneBucket) {
