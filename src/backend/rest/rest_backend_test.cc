@@ -285,13 +285,41 @@ TEST(RestBackendTest, DISABLED_Throughput) {
     const double up = run([&](int i) {
       EXPECT_TRUE(be->Save({ObjectType::kPack, Id(100 + i)}, data).ok());
     });
-    const double down = run([&](int i) {
-      Bytes out;
-      EXPECT_TRUE(be->LoadInto({ObjectType::kPack, Id(100 + i)}, 0, 0, &out).ok());
-      EXPECT_EQ(out.size(), kSize);
-    });
+    // The best of three (the machine is shared), each thread reusing its buffer.
+    std::vector<Bytes> buffers(connections);
+    double down = 0;
+    for (int round = 0; round < 3; ++round) {
+      down = std::max(down, run([&](int i) {
+        EXPECT_TRUE(be->LoadInto({ObjectType::kPack, Id(100 + i)}, 0, 0, &buffers[i]).ok());
+        EXPECT_EQ(buffers[i].size(), kSize);
+      }));
+    }
     std::printf("connections=%d: %d x 64 MiB, upload %.0f MiB/s, download %.0f MiB/s\n",
                 connections, connections, up, down);
+  }
+  // Small objects (index files, snapshots, locks): requests per second by connections.
+  for (int connections : {1, 2, 4, 8, 16}) {
+    std::unique_ptr<Backend> be = OpenOrFail(
+        Args(ServerVariable("LIFEBOAT_TEST_REST_URL") + FreshPath(), true,
+             {"rest.connections=" + std::to_string(connections)}));
+    ASSERT_NE(be, nullptr);
+    constexpr int kObjects = 400;
+    const Bytes small(4096, 7);
+    std::atomic<int> next{0};
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < connections; ++t) {
+      threads.emplace_back([&] {
+        for (int i = next++; i < kObjects; i = next++) {
+          EXPECT_TRUE(be->Save({ObjectType::kIndex, Id(1000 + i)}, small).ok());
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("connections=%d: %d saves of 4 KiB, %.0f saves/s\n", connections, kObjects,
+                kObjects / seconds);
   }
 }
 
