@@ -273,7 +273,6 @@ Status CurlHttpClient::MapCurlError(CURLcode rc, const char* error_buffer,
   std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(rc);
   // curl's messages name hosts, not URLs; still, a password never leaves this function.
   ReplaceAll(&detail, options_.password, "***");
-  if (!options_.user.empty()) ReplaceAll(&detail, options_.user + ":", "***:");
   std::string message = std::string(what) + ": " + detail;
   switch (rc) {
     case CURLE_COULDNT_CONNECT:
