@@ -14,6 +14,7 @@ PACKAGES=(
   libcurl4-openssl-dev libssh-dev libpugixml-dev  # remote sites: S3 and REST over HTTP, SFTP
   libgtest-dev libgmock-dev libbenchmark-dev
   diffutils coreutils procps
+  openssl  # src/backend/http/http_client_test: a self-signed TLS server (openssl req, s_server)
   restic  # tests/defects/item20_restic_repository.sh: a real restic repository given to Lifeboat
 )
 
