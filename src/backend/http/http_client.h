@@ -2,7 +2,11 @@
 // libcurl4-openssl-dev). It keeps a pool of connections to one server, streams request bodies
 // from the caller's buffers (a pack is never copied to send it), reads response bodies into a
 // caller's buffer, verifies TLS by default, and stops a request in flight when its context is
-// done.
+// done (noticed within about a second: curl's progress callback).
+//
+// Connections: each of at most max_connections curl handles keeps its connection alive between
+// requests (a pool of handles, so 50 requests from 10 threads with max_connections 3 open 3
+// connections); DNS answers and TLS sessions are shared by all handles.
 //
 //   HttpClientOptions o;
 //   o.context = args.context;
@@ -47,6 +51,9 @@ struct HttpClientOptions {
   // TLS: certificates are always verified against the system's CAs, or against this PEM bundle
   // when set (a private CA, a self-signed test server). There is no way to turn verification off.
   std::string ca_file;
+  // The option that sets ca_file ("s3.ca-file", "rest.ca-file"): named in the error for a
+  // certificate that failed verification, so that it says what to fix.
+  std::string ca_file_option = "ca-file";
   // Basic authentication (REST servers); empty user: none. Never logged or put in messages.
   std::string user;
   std::string password;
@@ -72,6 +79,7 @@ struct HttpRequest {
 
 struct HttpResponse {
   long status = 0;  // 200, 404, ...
+  std::string reason;  // the status line's reason phrase ("Not Found"); may be empty (HTTP/2)
   // Response headers, names lowercased, in arrival order (of the final response, not of
   // 100-continue or redirects).
   std::vector<std::pair<std::string, std::string>> headers;
@@ -96,7 +104,7 @@ class HttpClient {
   //  - Unavailable: connection refused or reset, DNS failure, timeout, a stalled transfer, a
   //    response cut short: the transient failures a retry may fix;
   //  - PermissionDenied: the server's TLS certificate failed verification (says so, and names
-  //    the s3.ca-file option);
+  //    the option HttpClientOptions::ca_file_option);
   //  - InvalidArgument: a malformed URL;
   //  - Cancelled / DeadlineExceeded: the context stopped the request.
   virtual Result<HttpResponse> Do(const HttpRequest& request, Bytes* body_out = nullptr) = 0;
