@@ -79,9 +79,10 @@ bool Ok2xx(const HttpResponse& r) { return r.status >= 200 && r.status < 300; }
 
 class S3Backend : public Backend {
  public:
-  S3Backend(std::unique_ptr<S3Client> client, std::string location, std::string prefix,
-            S3Settings settings)
+  S3Backend(std::unique_ptr<S3Client> client, std::unique_ptr<S3Client> cleanup_client,
+            std::string location, std::string prefix, S3Settings settings)
       : client_(std::move(client)),
+        cleanup_client_(std::move(cleanup_client)),
         location_(std::move(location)),
         prefix_(std::move(prefix)),
         settings_(std::move(settings)) {}
@@ -120,6 +121,9 @@ class S3Backend : public Backend {
   std::string Describe(const ObjectHandle& h) const { return DescribeObject(h); }
 
   const std::unique_ptr<S3Client> client_;
+  // Aborts an upload whose Save failed, even when the failure was client_'s context stopping
+  // (Ctrl-C): its own connection, no context, short timeouts.
+  const std::unique_ptr<S3Client> cleanup_client_;
   const std::string location_;
   const std::string prefix_;
   const S3Settings settings_;
@@ -159,7 +163,7 @@ Status S3Backend::SaveParts(const ObjectHandle& h, ByteParts parts) {
 
 Status S3Backend::AbortUpload(const std::string& key, const std::string& upload_id) {
   S3Client::Call call{.method = "DELETE", .key = key, .query = {{"uploadId", upload_id}}};
-  LB_ASSIGN_OR_RETURN(HttpResponse r, client_->Send(call));
+  LB_ASSIGN_OR_RETURN(HttpResponse r, cleanup_client_->Send(call));
   if (!Ok2xx(r) && r.status != 404) return client_->Error(r, "aborting the upload of " + key);
   return Status::Ok();
 }
@@ -458,7 +462,14 @@ Result<std::unique_ptr<S3Backend>> MakeS3Backend(const BackendOpenArgs& args) {
   http.max_connections = s.connections;
   LB_ASSIGN_OR_RETURN(http.ca_file, o.GetString("s3.ca-file", ""));
   http.ca_file_option = "s3.ca-file";
+  HttpClientOptions cleanup_http = http;
+  cleanup_http.context = Context();
+  cleanup_http.max_connections = 1;
+  cleanup_http.connect_timeout = std::chrono::seconds(5);
+  cleanup_http.stall_time = std::chrono::seconds(10);
   LB_ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> client, HttpClient::Create(std::move(http)));
+  LB_ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> cleanup_client,
+                      HttpClient::Create(std::move(cleanup_http)));
 
   S3ClientConfig c;
   c.endpoint = MakeS3Endpoint(loc, lookup, region);
@@ -467,9 +478,10 @@ Result<std::unique_ptr<S3Backend>> MakeS3Backend(const BackendOpenArgs& args) {
   c.credentials_source = std::move(credentials.source);
   c.scope = SigV4Scope{region, "s3"};
   c.sign_payload = loc.scheme == "http";
+  auto cleanup = std::make_unique<S3Client>(std::move(cleanup_client), c);
   auto backend = std::make_unique<S3Backend>(
-      std::make_unique<S3Client>(std::move(client), std::move(c)), RedactLocation(args.location),
-      loc.prefix, std::move(s));
+      std::make_unique<S3Client>(std::move(client), std::move(c)), std::move(cleanup),
+      RedactLocation(args.location), loc.prefix, std::move(s));
   return backend;
 }
 
