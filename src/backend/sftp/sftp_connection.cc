@@ -186,6 +186,9 @@ Result<std::unique_ptr<SftpConnection>> SftpConnection::Connect(
   ssh_session s = c->ssh_;
   const int verbosity = SSH_LOG_NOLOG;
   ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
+  // Requests are small and answered one by one: Nagle's algorithm would hold each back.
+  const int nodelay = 1;
+  ssh_options_set(s, SSH_OPTIONS_NODELAY, &nodelay);
   if (ssh_options_set(s, SSH_OPTIONS_HOST, a.host.c_str()) != SSH_OK) {
     return Status::InvalidArgument(target + ": bad host: " + ssh_get_error(s));
   }
