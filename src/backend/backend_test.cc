@@ -1296,14 +1296,57 @@ TEST(OpenBackendTest, PlainPathsAndLocalScheme) {
 }
 
 TEST(OpenBackendTest, UnsupportedSchemesAndEmptyLocations) {
-  for (const char* location :
-       {"s3:bucket/path", "sftp:user@host:/srv/repo", "rest:http://localhost:8000/", "b2:bucket"}) {
+  for (const char* location : {"b2:bucket", "azure:container", "gs:bucket", "rclone:remote:x"}) {
     auto r = OpenBackend(location, false);
     ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument) << location;
-    EXPECT_NE(r.status().message().find("not supported yet"), std::string::npos);
+    EXPECT_NE(r.status().message().find("not supported"), std::string::npos);
   }
   EXPECT_EQ(OpenBackend("", false).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(OpenBackend("local:", false).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(OpenBackendTest, AUrlWithoutABackendIsRefusedNotMadeADirectory) {
+  TempDir tmp;
+  ASSERT_EQ(chdir(tmp.path().c_str()), 0);
+  auto r = OpenBackend("http://alice:secret@127.0.0.1:8000/repo", true);
+  ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("rest:http://alice:***@127.0.0.1:8000/repo"),
+            std::string::npos)
+      << r.status().ToString();
+  EXPECT_EQ(r.status().message().find("secret"), std::string::npos);
+  EXPECT_FALSE(fs::exists(tmp.path() + "/http:"));
+  ASSERT_EQ(chdir("/"), 0);
+}
+
+TEST(OpenBackendTest, OptionsAreCheckedAgainstTheScheme) {
+  TempDir tmp;
+  OpenBackendOptions options;
+  options.options.Set("bogus", "1");
+  auto r = OpenBackend(tmp.path() + "/repo", true, options);
+  ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("unknown option \"bogus\""), std::string::npos);
+  // Keys of other schemes are left to them (-o applies to --repo and --from alike).
+  options.options = *BackendOptions::Parse({"s3.region=x", "sftp.identity=/k"});
+  EXPECT_TRUE(OpenBackend(tmp.path() + "/repo", true, options).ok());
+  // A misspelt key of the location's scheme names the nearest one.
+  options.options = *BackendOptions::Parse({"s3.regoin=x"});
+  r = OpenBackend("s3:http://127.0.0.1:1/bucket", false, options);
+  ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("did you mean s3.region?"), std::string::npos)
+      << r.status().ToString();
+}
+
+TEST(OpenBackendTest, ALocalSiteWithConnectionsIsCapped) {
+  TempDir tmp;
+  OpenBackendOptions options;
+  options.options.Set("connections", "3");
+  auto r = OpenBackend(tmp.path() + "/repo", true, options);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)->Hints().concurrent_requests, 2);  // min(local's 2, 3)
+  options.options.Set("connections", "1");
+  r = OpenBackend(tmp.path() + "/repo2", true, options);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)->Hints().concurrent_requests, 1);
 }
 
 TEST(OpenBackendTest, TestFaultsSitUnderRetryAndTheEnvironmentCannotTurnThemOn) {

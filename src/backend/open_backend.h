@@ -1,11 +1,15 @@
-// OpenBackend: turns a repository location ("/srv/repo", "local:/srv/repo") into a ready Backend
-// with the standard decorators. This is the one place where decorators are stacked:
+// OpenBackend: turns a repository location ("/srv/repo", "s3:https://host/bucket",
+// "sftp:user@host:/srv/repo", "rest:http://host:8000/repo") into a ready Backend with the
+// standard decorators. This is the one place where decorators are stacked:
 //
-//   LocalBackend                  the storage itself
+//   Local / S3 / SFTP / REST      the storage itself (remote ones pool `connections` requests)
 //     -> FaultInjectingBackend    only when a test asks for it (options.faults, or
 //                                 SetFaultOptionsForTesting: tests/lifeboat_testing_main.cc)
-//       -> RetryBackend           outermost, so injected transient faults are retried exactly
-//                                 like real ones, and callers only ever see what retry left
+//       -> RateLimitBackend       with --limit-upload / --limit-download
+//         -> ConcurrencyLimitBackend   a local site with -o connections=N
+//           -> RetryBackend       outermost, so injected transient faults are retried exactly
+//                                 like real ones, and callers only ever see what retry left;
+//                                 a backoff wait holds no connection or bandwidth
 //
 //   LB_ASSIGN_OR_RETURN(std::unique_ptr<Backend> be, OpenBackend(repo, /*create=*/false));
 //   if (!be->HasConfig()) ...
@@ -14,7 +18,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "backend/backend.h"
 #include "backend/backend_options.h"
@@ -45,11 +51,17 @@ struct OpenBackendOptions {
 // calls it, so nothing in its environment can inject faults. Thread-safe.
 void SetFaultOptionsForTesting(std::optional<FaultOptions> faults);
 
+// The -o keys a scheme ("s3", "sftp", "rest") takes; empty for others. For --help, the
+// documentation and the plan's schema.
+std::span<const BackendOptionSpec> BackendOptionSpecsFor(std::string_view scheme);
+
 // create=false opens an existing repository: NoRepository ("... is not a Lifeboat repository ...")
-// if it is missing. create=true prepares an empty one (see LocalBackend::Create): AlreadyExists
-// if it already holds a config. Schemes not implemented yet (s3:, sftp:, rest:, b2:, azure:,
-// gs:, swift:, rclone:) give InvalidArgument "... not supported yet"; an empty location gives
-// InvalidArgument. The caller owns the result. Thread-safe. The two-argument form uses default
+// if it is missing. create=true prepares an empty one (see LocalBackend::Create, and each remote
+// backend's Open<X>Backend): AlreadyExists if it already holds a config. Locations:
+// "/path", "local:/path", "s3:..." (s3/s3_backend.h), "sftp:..." (sftp/sftp_backend.h),
+// "rest:..." (rest/rest_backend.h); the schemes restic has and Lifeboat does not (b2:, azure:,
+// gs:, swift:, rclone:) and an empty location give InvalidArgument, and so does an -o key that
+// no backend of the scheme knows (BackendOptions::CheckKnown). The caller owns the result. Thread-safe. The two-argument form uses default
 // options plus the faults of SetFaultOptionsForTesting.
 Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, bool create);
 // The options the two-argument OpenBackend uses: the defaults plus the faults of
