@@ -16,6 +16,7 @@ struct CheckFlags {
   bool read_data = false;
   std::string subset;
   int workers = 0;
+  std::vector<std::string> fallbacks;  // replicas to look for intact copies of damaged packs
 };
 
 // Prints one self-overwriting progress line on stderr per report; the final report clears it.
@@ -149,6 +150,13 @@ std::vector<std::string> RepairHints(const CheckResult& r) {
   return hints;
 }
 
+// --fallback's findings: [{"pack": ID, "served_by": LOCATION}].
+nlohmann::json IntactJson(const std::vector<std::pair<Id, std::string>>& intact) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [pack, site] : intact) out.push_back({{"pack", pack.Hex()}, {"served_by", site}});
+  return out;
+}
+
 int RunCheckCommand(const GlobalOptions& g, const CheckFlags& f) {
   CheckOptions options;
   options.read_data = f.read_data;
@@ -172,9 +180,21 @@ int RunCheckCommand(const GlobalOptions& g, const CheckFlags& f) {
     options.progress = [&printer](const CheckProgress& p) { printer(p); };
   auto result = CheckRepository(**repo, options);
   printer.Finish();
-  if (lock->get()) lock->get()->Release().IgnoreError();
   if (!result.ok()) return ReportError(g, result.status());
   const CheckResult& r = *result;
+  // --fallback: which damaged packs have an intact copy at a replica. Opened only now, so that
+  // the check itself reads this repository alone and reports all of its damage.
+  std::vector<std::pair<Id, std::string>> intact_elsewhere;
+  if (!f.fallbacks.empty() && !r.damaged_packs.empty()) {
+    auto fallbacks = FallbackSites::Open(g, **repo, f.fallbacks);
+    if (!fallbacks.ok()) return ReportError(g, fallbacks.status());
+    for (const Id& pack : r.damaged_packs) {
+      auto served = (*repo)->LoadPackFromFallbacks(
+          pack, Status::Corruption("pack " + pack.Hex() + " is missing or damaged here"));
+      if (served.ok()) intact_elsewhere.emplace_back(pack, RedactLocation(served->second));
+    }
+  }
+  if (lock->get()) lock->get()->Release().IgnoreError();
 
   if (g.json) {
     nlohmann::json errors = nlohmann::json::array(), warnings = nlohmann::json::array();
@@ -195,6 +215,7 @@ int RunCheckCommand(const GlobalOptions& g, const CheckFlags& f) {
                {"errors", errors},
                {"warnings", warnings},
                {"damaged_packs", damaged},
+               {"intact_at_fallback", IntactJson(intact_elsewhere)},
                {"affected_snapshots", AffectedSnapshotsJson(r)},
                {"unused", UnusedJson(r.unused)},
                {"phases", PhasesJson(r.phases)}});
@@ -228,6 +249,14 @@ int RunCheckCommand(const GlobalOptions& g, const CheckFlags& f) {
   }
   std::cerr << "lifeboat: the repository is damaged: " << r.errors.size()
             << " error(s) were found (listed above)" << std::endl;
+  if (!intact_elsewhere.empty()) {
+    std::cerr << "lifeboat: " << intact_elsewhere.size() << " of the " << r.damaged_packs.size()
+              << " damaged pack(s) have intact copies at the replicas given with --fallback; "
+                 "`lifeboat repair packs --from "
+              << intact_elsewhere.front().second << "` heals this repository from "
+              << (intact_elsewhere.size() == r.damaged_packs.size() ? "there" : "there, as far as it can")
+              << "\n";
+  }
   for (const std::string& hint : RepairHints(r)) std::cerr << "  to repair: " << hint << "\n";
   std::cerr << std::flush;
   return kExitDamaged;
@@ -247,6 +276,7 @@ void RegisterCheck(CLI::App& app, GlobalOptions& g, Runner* runner) {
   cmd->add_option("--workers", f->workers,
                   "parallel workers (default: cores, at least 2, or what the backend serves at "
                   "once when that is more)");
+  AddFallbackOption(cmd, &f->fallbacks);
   cmd->callback([&g, runner, f] { *runner = [&g, f] { return RunCheckCommand(g, *f); }; });
 }
 

@@ -14,6 +14,7 @@ struct CopyFlags {
   SourceRepositoryOptions from;
   SnapshotFilter filter;
   std::vector<std::string> snapshots;
+  std::vector<std::string> fallbacks;  // replicas of the source
 };
 
 // One status line on a terminal's stderr, rewritten at each progress report (the copy's reporter
@@ -117,6 +118,8 @@ int RunCopyCommand(const GlobalOptions& g, CopyFlags f) {
   if (!st.ok()) return ReportError(g, st.WithContext("source repository"));
   st = (*target)->LoadIndex();
   if (!st.ok()) return ReportError(g, st.WithContext("target repository"));
+  auto fallbacks = FallbackSites::Open(g, **source, f.fallbacks);
+  if (!fallbacks.ok()) return ReportError(g, fallbacks.status().WithContext("source repository"));
 
   bool replica = SharesKeyMaterial(**source, **target);
   if (!g.json)
@@ -137,6 +140,8 @@ int RunCopyCommand(const GlobalOptions& g, CopyFlags f) {
   o.on_copied = [&output](const CopiedSnapshot& c) { output.Copied(c); };
   auto result = CopySnapshots(**source, **target, o);
   output.Finish();
+  (*fallbacks)->PrintAdvice();
+  fallbacks->reset();
   if (target_lock->get()) target_lock->get()->Release().IgnoreError();
   if (source_lock->get()) source_lock->get()->Release().IgnoreError();
   if (!result.ok()) return ReportError(g, result.status());
@@ -206,6 +211,7 @@ void RegisterCopy(CLI::App& app, GlobalOptions& g, Runner* runner) {
       "from the target's). Between replicas (`init --replica-of`) packs are copied verbatim; "
       "otherwise data is re-encrypted. See doc/replication.md.";
   cmd->footer(std::string(kSourceHelp) + "\n\n" + cmd->get_footer());
+  AddFallbackOption(cmd, &f->fallbacks);
   cmd->callback([&g, runner, f] { *runner = [&g, f] { return RunCopyCommand(g, *f); }; });
 }
 

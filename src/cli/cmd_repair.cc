@@ -20,6 +20,7 @@ struct RepairFlags {
   int workers = 0;
   bool read_all_packs = false;           // index
   std::vector<std::string> packs;        // packs
+  std::vector<std::string> heal_from;    // packs: --from REPLICA (repeatable)
   bool forget = false;                   // snapshots
   std::vector<std::string> snapshots;    // snapshots
 };
@@ -125,19 +126,34 @@ int RunRepairPacks(const GlobalOptions& g, const RepairFlags& f) {
   options.dry_run = f.dry_run;
   options.workers = f.workers;
   options.context = CliContext();
+  // --from: replicas whose intact copies are put back verbatim (phase "heal").
+  auto replicas = FallbackSites::Open(g, repo, f.heal_from);
+  if (!replicas.ok()) return ReportError(g, replicas.status());
   auto r = RepairPacks(repo, opened->lock.get(), options);
+  replicas->reset();
   Release(*opened);
   if (!r.ok()) return ReportError(g, r.status());
+  nlohmann::json healed = nlohmann::json::array();
+  for (const HealedPack& h : r->healed) {
+    healed.push_back({{"pack", h.pack.Hex()},
+                      {"from", RedactLocation(h.from)},
+                      {"was_present", h.was_present}});
+    if (!g.json)
+      Say(g, "pack " + h.pack.Hex() + ": " + (f.dry_run ? "would be put back" : "put back") +
+                 " from " + RedactLocation(h.from) +
+                 (h.was_present ? " (the damaged copy here replaced)" : " (it was missing here)"));
+  }
   if (r->searched && r->packs.empty()) {
     if (g.json) {
       PrintJson({{"message_type", "summary"},
                  {"command", "repair packs"},
                  {"dry_run", f.dry_run},
                  {"packs", nlohmann::json::array()},
+                 {"healed", healed},
                  {"blobs_salvaged", 0},
                  {"blobs_lost", 0},
                  {"phases", PhasesJson(r->phases)}});
-    } else {
+    } else if (r->healed.empty()) {
       Say(g, "no damaged packs were found" + std::string(r->other_problems
                                                              ? " (check found other problems: run "
                                                                "`lifeboat check` to see them)"
@@ -168,6 +184,7 @@ int RunRepairPacks(const GlobalOptions& g, const RepairFlags& f) {
                {"command", "repair packs"},
                {"dry_run", f.dry_run},
                {"packs", packs},
+               {"healed", healed},
                {"blobs_salvaged", r->blobs_salvaged},
                {"blobs_lost", r->blobs_lost},
                {"new_packs", r->new_packs},
@@ -332,6 +349,10 @@ void RegisterRepair(CLI::App& app, GlobalOptions& g, Runner* runner) {
   packs->add_option("packs", f->packs,
                     "pack ids (as printed by check); none: read every pack to find the damaged "
                     "ones");
+  packs->add_option("--from", f->heal_from,
+                    "first put back, byte for byte, every damaged or missing pack that REPLICA "
+                    "(init --replica-of, backup --also-to) holds intact; repeatable")
+      ->type_name("REPLICA");
   packs->callback([&g, runner, f] { *runner = [&g, f] { return RunRepairPacks(g, *f); }; });
 
   auto* snapshots = repair->add_subcommand(

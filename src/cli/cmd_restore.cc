@@ -14,6 +14,7 @@ struct RestoreFlags {
   bool verify = false;
   bool dry_run = false;
   SnapshotFilter filter;
+  std::vector<std::string> fallbacks;
 };
 
 // Splits "id:subpath" (restic style) into its parts.
@@ -37,12 +38,15 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
   cmd->add_flag("--verify", f->verify, "re-read restored files and compare with the snapshot");
   cmd->add_flag("-n,--dry-run", f->dry_run, "show what would be restored, write nothing");
   AddSnapshotFilterOptions(cmd, &f->filter);
+  AddFallbackOption(cmd, &f->fallbacks);
   cmd->callback([&g, runner, f] {
     *runner = [&g, f]() -> int {
       auto opened = OpenLockedRepository(g, LockKind::kShared);
       if (!opened.ok()) return ReportError(g, opened.status());
       Repository& repo = *opened->repo;
       std::unique_ptr<RepositoryLock>& lock = opened->lock;
+      auto fallbacks = FallbackSites::Open(g, repo, f->fallbacks);
+      if (!fallbacks.ok()) return ReportError(g, fallbacks.status());
       auto [ref, subpath] = SplitSubpath(f->snapshot);
       std::vector<DamagedSnapshot> damaged;
       auto snap = repo.FindSnapshot(ref, f->filter, &damaged);
@@ -58,6 +62,9 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
       opt.context = CliContext();
       RaiseOpenFileLimit();  // one descriptor per directory level; restore starts no process
       auto r = RestoreTree(repo, snap->second.tree, opt);
+      (*fallbacks)->PrintAdvice();
+      const uint64_t served_by_fallback = (*fallbacks)->served();
+      fallbacks->reset();
       if (lock) lock->Release().IgnoreError();
       if (!r.ok()) return ReportError(g, r.status());
       if (g.json) {
@@ -82,6 +89,7 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
                    {"verified_files", r->verified_files},
                    {"dry_run", f->dry_run},
                    {"setid_dropped", r->setid_dropped},
+                   {"served_by_fallback", served_by_fallback},
                    {"errors", errors},
                    {"warnings", warnings},
                    {"phases", PhasesJson(r->phases)}});

@@ -1,5 +1,7 @@
 #include "cli/common.h"
 
+#include "engine/multi_site.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -137,7 +139,7 @@ Result<std::unique_ptr<Repository>> OpenSourceRepository(const GlobalOptions& g,
 }
 
 // How the CLI waits for a held lock: --retry-lock, announced once on stderr.
-static Result<LockWaitOptions> CliLockWait(const GlobalOptions& g) {
+Result<LockWaitOptions> CliLockWait(const GlobalOptions& g) {
   LockWaitOptions wait;
   if (!g.retry_lock.empty()) {
     auto parsed = ParseDuration(g.retry_lock);  // util/units.h; at most 36500d: no overflow
@@ -187,6 +189,69 @@ Result<std::unique_ptr<RepositoryLock>> LockRepository(const GlobalOptions& g, R
 Result<OpenedRepository> OpenLockedRepository(const GlobalOptions& g, LockKind kind) {
   LB_ASSIGN_OR_RETURN(OpenOptions o, CliOpenOptions(g, kind));
   return lifeboat::OpenRepository(o);
+}
+
+void AddFallbackOption(CLI::App* cmd, std::vector<std::string>* locations) {
+  cmd->add_option("--fallback", *locations,
+                  "read objects that are missing or damaged here from REPO, a replica "
+                  "(init --replica-of, backup --also-to); repeatable, tried in order "
+                  "(doc/replication.md)")
+      ->type_name("REPO");
+}
+
+Result<std::unique_ptr<FallbackSites>> FallbackSites::Open(
+    const GlobalOptions& g, Repository& repo, const std::vector<std::string>& locations) {
+  std::unique_ptr<FallbackSites> sites(new FallbackSites(g));
+  if (locations.empty()) return sites;
+  LB_ASSIGN_OR_RETURN(OpenBackendOptions backend, CliBackendOptions(g));
+  LB_ASSIGN_OR_RETURN(LockWaitOptions wait, CliLockWait(g));
+  std::vector<Repository*> replicas;
+  for (const std::string& location : locations) {
+    ReplicaSite site{location, location, backend, {}};
+    std::optional<LockKind> lock;
+    if (!g.no_lock) lock = LockKind::kShared;
+    auto opened = OpenReplicaRepository(site, repo, lock, wait, CliContext());
+    if (!opened.ok()) return opened.status().WithContext("--fallback " + RedactLocation(location));
+    replicas.push_back(opened->repo.get());
+    sites->replicas_.push_back(std::move(*opened));
+  }
+  sites->repo_ = &repo;
+  FallbackSites* self = sites.get();
+  repo.SetFallbacks(replicas, [self](const FallbackEvent& e) { self->Report(e); });
+  return sites;
+}
+
+FallbackSites::~FallbackSites() {
+  if (repo_ != nullptr) repo_->SetFallbacks({}, nullptr);
+  for (OpenedRepository& replica : replicas_) {
+    if (replica.lock) replica.lock->Release().IgnoreError();
+  }
+}
+
+void FallbackSites::Report(const FallbackEvent& event) {
+  served_++;
+  std::lock_guard lock(print_mu_);
+  if (first_served_by_.empty()) first_served_by_ = RedactLocation(event.served_by);
+  if (g_.json) {
+    std::cout << DumpJson({{"message_type", "fallback"},
+                           {"object", event.object},
+                           {"damaged_at", RedactLocation(event.damaged_at)},
+                           {"error", event.damage.message()},
+                           {"served_by", RedactLocation(event.served_by)}})
+              << std::endl;
+    return;
+  }
+  std::cerr << "lifeboat: warning: " << event.object << " is damaged at "
+            << RedactLocation(event.damaged_at) << " (" << event.damage.message()
+            << "); read it from " << RedactLocation(event.served_by) << " instead" << std::endl;
+}
+
+void FallbackSites::PrintAdvice() const {
+  if (served_.load() == 0 || g_.json) return;
+  std::cerr << "lifeboat: " << served_.load()
+            << " object(s) were read from replicas because they are missing or damaged here; "
+               "heal this repository with `lifeboat repair packs --from "
+            << first_served_by_ << "`, then run `lifeboat check --read-data`" << std::endl;
 }
 
 int ExitCodeFor(const Status& st) {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -105,11 +106,45 @@ Result<OpenBackendOptions> CliBackendOptions(const GlobalOptions& g);
 Result<OpenOptions> CliOpenOptions(const GlobalOptions& g, std::optional<LockKind> kind);
 // Opens the repository named by --repo with the password; no lock, no index.
 Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& g);
+// How the CLI waits for a held lock: --retry-lock, announced once on stderr.
+Result<LockWaitOptions> CliLockWait(const GlobalOptions& g);
 // Takes a lock unless --no-lock (null then), waiting as --retry-lock says.
 Result<std::unique_ptr<RepositoryLock>> LockRepository(const GlobalOptions& g, Repository& repo,
                                                        LockKind kind);
 // Opens the repository, takes a lock of `kind` unless --no-lock, and loads the index.
 Result<OpenedRepository> OpenLockedRepository(const GlobalOptions& g, LockKind kind);
+
+// --fallback REPO (repeatable) on a subcommand (restore, check, copy).
+void AddFallbackOption(CLI::App* cmd, std::vector<std::string>* locations);
+
+// The replicas of --fallback for `repo`: each opened with repo's key material
+// (Repository::OpenReplica; no password), under a shared lock unless --no-lock, index loaded, and
+// set as repo's fallbacks (Repository::SetFallbacks). Each time one serves an object that is
+// missing or damaged in repo, a warning names the object, the site it was damaged at, what was
+// wrong and the site that served it (JSON: a line with message_type "fallback"). Keep it alive
+// while repo loads; destroy it before repo.
+class FallbackSites {
+ public:
+  static Result<std::unique_ptr<FallbackSites>> Open(const GlobalOptions& g, Repository& repo,
+                                                     const std::vector<std::string>& locations);
+  ~FallbackSites();
+  // Objects the replicas served so far.
+  uint64_t served() const { return served_.load(); }
+  // When any object was served: the advice to heal the damaged site (not in --json mode, where
+  // the fallback lines say it all).
+  void PrintAdvice() const;
+
+ private:
+  explicit FallbackSites(const GlobalOptions& g) : g_(g) {}
+  void Report(const FallbackEvent& event);
+
+  const GlobalOptions& g_;
+  Repository* repo_ = nullptr;
+  std::vector<OpenedRepository> replicas_;
+  std::atomic<uint64_t> served_{0};
+  std::mutex print_mu_;
+  std::string first_served_by_;  // guarded by print_mu_
+};
 
 // Maps a failure to an exit code and prints "lifeboat: error: ..." to stderr (JSON on --json).
 int ReportError(const GlobalOptions& g, const Status& st);

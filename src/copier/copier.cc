@@ -440,11 +440,20 @@ Result<std::vector<PackedBlob>> CopyRun::TransferPack(const Id& pack) {
     return existing.status().WithContext("checking the target for pack " + name);
 
   auto data = src_.backend().Load(h, 0, 0);
-  if (!data.ok()) return data.status().WithContext("loading pack " + name + " from the source");
-  if (Id{crypto::Sha256(*data)} != pack)
-    return Status::Corruption("pack " + name +
-                              " in the source is damaged: its content does not match its name; "
-                              "it was not copied (run `lifeboat check --read-data` on the source)");
+  if (!data.ok() && !(data.status().IsNotFound() && src_.has_fallbacks()))
+    return data.status().WithContext("loading pack " + name + " from the source");
+  if (!data.ok() || Id{crypto::Sha256(*data)} != pack) {
+    Status damage =
+        !data.ok() ? Status::NotFound("pack " + name + " is missing from the source")
+                   : Status::Corruption("pack " + name +
+                                        " in the source is damaged: its content does not match "
+                                        "its name; it was not copied (run `lifeboat check "
+                                        "--read-data` on the source)");
+    if (!src_.has_fallbacks()) return damage;
+    // A replica of the source (--fallback) may hold an intact copy under the same name.
+    LB_ASSIGN_OR_RETURN(auto served, src_.LoadPackFromFallbacks(pack, damage));
+    data = std::move(served.first);
+  }
   auto blobs = ParsePack(src_.aead(), name, *data);
   if (!blobs.ok()) return blobs.status().WithContext("source repository");
   Status st = dst_.backend().Save(h, *data);

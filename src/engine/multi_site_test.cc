@@ -6,9 +6,14 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 
 #include "backend/forwarding_backend.h"
 #include "checker/checker.h"
+#include "copier/copier.h"
+#include "repair/repair.h"
+#include "restorer/restorer.h"
 #include "repository/keys.h"
 
 namespace lifeboat {
@@ -252,6 +257,154 @@ TEST_F(MultiSiteTest, ASiteNamedTwiceIsRefusedBeforeAnythingIsWritten) {
   o.replicas[0].location = a_;
   EXPECT_EQ(RunMultiSiteBackup(o, Backup()).status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(Snapshots(a_, "secret").empty());
+}
+
+// --- replicas covering for damage (--fallback, repair packs --from) ---
+
+class FallbackTest : public MultiSiteTest {
+ protected:
+  void SetUp() override {
+    MultiSiteTest::SetUp();
+    MultiSiteOptions o = Options();
+    o.replicas.pop_back();  // A and its replica B
+    auto r = RunMultiSiteBackup(o, Backup());
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_FALSE(r->incomplete());
+    snapshot_ = *r->backup.snapshot_id;
+  }
+
+  // A opened with its password and index, and B as its fallback.
+  void OpenBoth() {
+    auto a = Repository::Open(*OpenBackend(a_, false), "secret");
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    a_repo_ = std::move(*a);
+    ASSERT_TRUE(a_repo_->LoadIndex().ok());
+    auto b = Repository::OpenReplica(*OpenBackend(b_, false), *a_repo_);
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    b_repo_ = std::move(*b);
+    ASSERT_TRUE(b_repo_->LoadIndex().ok());
+    a_repo_->SetFallbacks({b_repo_.get()}, [this](const FallbackEvent& e) {
+      std::lock_guard lock(events_mu_);
+      events_.push_back(e);
+    });
+  }
+
+  // The packs at A holding data blobs, sorted.
+  std::vector<std::string> DataPacks() {
+    auto a = Repository::Open(*OpenBackend(a_, false), "secret");
+    EXPECT_TRUE(a.ok());
+    EXPECT_TRUE((*a)->LoadIndex().ok());
+    std::set<std::string> packs;
+    (*a)->index().ForEach([&](const Id& pack, const PackedBlob& blob) {
+      if (blob.type == BlobType::kData) packs.insert(pack.Hex());
+    });
+    return {packs.begin(), packs.end()};
+  }
+
+  // Flips one byte in the middle of a pack file at A (damage at rest).
+  void Damage(const std::string& pack) {
+    const std::string path = a_ + "/data/" + pack.substr(0, 2) + "/" + pack;
+    std::filesystem::permissions(path, std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::add);
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(file.good()) << path;
+    file.seekg(100);
+    char c = 0;
+    file.read(&c, 1);
+    c ^= 0x40;
+    file.seekp(100);
+    file.write(&c, 1);
+  }
+
+  void RemovePack(const std::string& pack) {
+    ASSERT_TRUE(std::filesystem::remove(a_ + "/data/" + pack.substr(0, 2) + "/" + pack));
+  }
+
+  Id snapshot_;
+  std::unique_ptr<Repository> a_repo_, b_repo_;
+  std::mutex events_mu_;
+  std::vector<FallbackEvent> events_;
+};
+
+TEST_F(FallbackTest, ARestoreFromADamagedSiteIsBitExactAndNamesWhatWasWrong) {
+  const std::vector<std::string> packs = DataPacks();
+  ASSERT_GE(packs.size(), 2u);
+  Damage(packs[0]);
+  RemovePack(packs[1]);
+  OpenBoth();
+  auto snapshot = a_repo_->LoadSnapshot(snapshot_);
+  ASSERT_TRUE(snapshot.ok());
+  RestoreOptions o;
+  o.target = dir_ + "/restored";
+  o.verify = true;
+  auto r = RestoreTree(*a_repo_, snapshot->tree, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->errors.empty());
+  for (const auto& entry : std::filesystem::directory_iterator(data_)) {
+    const std::string name = entry.path().filename();
+    std::ifstream want(entry.path(), std::ios::binary), got(o.target + data_ + "/" + name,
+                                                            std::ios::binary);
+    std::string w((std::istreambuf_iterator<char>(want)), {}), g((std::istreambuf_iterator<char>(got)), {});
+    EXPECT_EQ(w, g) << name;
+  }
+  std::set<std::string> damaged_packs;
+  for (const FallbackEvent& e : events_) {
+    EXPECT_NE(e.damaged_at.find(a_), std::string::npos) << e.damaged_at;
+    EXPECT_NE(e.served_by.find(b_), std::string::npos) << e.served_by;
+    EXPECT_TRUE(e.damage.IsCorruption() || e.damage.IsNotFound()) << e.damage.ToString();
+    for (const std::string& p : {packs[0], packs[1]}) {
+      if (e.object.find(p) != std::string::npos) damaged_packs.insert(p);
+    }
+  }
+  EXPECT_EQ(damaged_packs, (std::set<std::string>{packs[0], packs[1]}));
+
+  // Without the replica the same restore fails on the damage.
+  a_repo_->SetFallbacks({}, nullptr);
+  RestoreOptions alone = o;
+  alone.target = dir_ + "/restored-alone";
+  auto failed = RestoreTree(*a_repo_, snapshot->tree, alone);
+  EXPECT_TRUE(!failed.ok() || !failed->errors.empty());
+}
+
+TEST_F(FallbackTest, CopyFromADamagedSiteTakesThePackFromTheReplica) {
+  const std::vector<std::string> packs = DataPacks();
+  Damage(packs[0]);
+  OpenBoth();
+  // C is a replica too: a replica-mode copy moves packs verbatim.
+  auto c = Repository::OpenReplica(*OpenBackend(c_, false), *a_repo_);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->LoadIndex().ok());
+  auto copied = CopySnapshots(*a_repo_, **c, CopyOptions{});
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  EXPECT_EQ(copied->copied.size(), 1u);
+  EXPECT_EQ(Problems(c_, "other-password"), 0);
+  bool named = false;
+  for (const FallbackEvent& e : events_) named |= e.object == "pack " + packs[0];
+  EXPECT_TRUE(named);
+}
+
+TEST_F(FallbackTest, RepairPacksFromAReplicaPutsBackTheOriginalBytes) {
+  const std::vector<std::string> packs = DataPacks();
+  const std::string path = a_ + "/data/" + packs[0].substr(0, 2) + "/" + packs[0];
+  std::ifstream original_file(path, std::ios::binary);
+  const std::string original((std::istreambuf_iterator<char>(original_file)), {});
+  Damage(packs[0]);
+  RemovePack(packs[1]);
+  EXPECT_GT(Problems(a_, "secret"), 0);
+  OpenBoth();
+  RepairPacksOptions o;
+  o.find_damaged = true;
+  auto lock = RepositoryLock::Acquire(*a_repo_, LockKind::kExclusive, DefaultLockOptions());
+  ASSERT_TRUE(lock.ok()) << lock.status().ToString();
+  auto r = RepairPacks(*a_repo_, lock->get(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->healed.size(), 2u);
+  EXPECT_TRUE(r->packs.empty());  // nothing left to salvage: no blob lost
+  EXPECT_EQ(r->blobs_lost, 0u);
+  ASSERT_TRUE((*lock)->Release().ok());
+  std::ifstream healed_file(path, std::ios::binary);
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(healed_file)), {}), original);
+  EXPECT_EQ(Problems(a_, "secret"), 0);
 }
 
 }  // namespace

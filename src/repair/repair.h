@@ -132,6 +132,19 @@ struct RepairPacksOptions {
   bool dry_run = false;
   int workers = 0;       // readers and BlobSaver workers; 0: WorkersFor(backend, 0)
   Context context = {};  // as RepairIndexOptions::context
+  // Heal from replicas (`repair packs --from`): when repo has fallbacks (Repository::SetFallbacks,
+  // replicas opened with Repository::OpenReplica), each damaged or missing pack that a replica
+  // holds intact (its SHA-256 matches the name) is first put back verbatim under its own name
+  // (phase "heal": the damaged object removed, the replica's bytes saved). The index already
+  // describes it, so nothing else changes and none of its blobs is lost. Only the packs no
+  // replica holds go on to the salvage below.
+};
+
+// A pack put back from a replica (RepairPacksOptions, "heal").
+struct HealedPack {
+  Id pack;
+  std::string from;    // the replica's location
+  bool was_present = false;  // a damaged object was there (removed first); false: it was missing
 };
 
 struct BlobRef {
@@ -153,6 +166,9 @@ struct PackRepairReport {
 };
 
 struct RepairPacksResult {
+  // Put back verbatim from a replica (only with fallbacks); not in `packs`. In a dry run: what
+  // would be.
+  std::vector<HealedPack> healed;
   std::vector<PackRepairReport> packs;  // in the order of options.packs (plus packs found to be
                                         // damaged along the way: another copy that failed)
   uint64_t blobs_salvaged = 0, blobs_lost = 0;

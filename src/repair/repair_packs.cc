@@ -110,6 +110,46 @@ Result<RepairPacksResult> RepairPacks(Repository& repo, const RepositoryLock* lo
       return r;
     }
   }
+  // 0. Heal from replicas: put back intact copies verbatim (repair.h).
+  if (repo.has_fallbacks()) {
+    phases.Start("heal");
+    std::vector<Id> remaining;
+    for (const Id& pack : to_repair) {
+      LB_RETURN_IF_ERROR(options.context.Check("repair packs"));
+      const std::string name = pack.Hex();
+      auto copy = repo.LoadPackFromFallbacks(
+          pack, Status::Corruption("pack " + name + " is damaged or missing"));
+      if (!copy.ok()) {
+        if (!copy.status().IsNotFound()) return copy.status();
+        remaining.push_back(pack);
+        continue;
+      }
+      HealedPack healed{pack, copy->second, false};
+      auto present = backend.Stat({ObjectType::kPack, name});
+      if (!present.ok() && !present.status().IsNotFound())
+        return present.status().WithContext("pack " + name);
+      healed.was_present = present.ok();
+      if (!options.dry_run) {
+        LB_RETURN_IF_ERROR(CheckLock(lock, options.context, "healing pack " + name));
+        if (healed.was_present) {
+          Status removed = backend.Remove({ObjectType::kPack, name});
+          if (!removed.ok() && !removed.IsNotFound())
+            return removed.WithContext("removing damaged pack " + name +
+                                       " before putting back the replica's copy");
+        }
+        Status saved = backend.Save({ObjectType::kPack, name}, copy->first);
+        if (!saved.ok())
+          return saved.WithContext("putting back pack " + name + " from " + copy->second +
+                                   " (run the repair again: the replica still holds it)");
+      }
+      r.healed.push_back(std::move(healed));
+    }
+    to_repair = std::move(remaining);
+    if (to_repair.empty()) {
+      r.phases = phases.Finish();
+      return r;
+    }
+  }
   phases.Start("index");
 
   Status loaded = repo.LoadIndex();

@@ -358,6 +358,13 @@ Result<Id> Repository::SaveUnpacked(ObjectType type, ByteView plaintext) {
 }
 
 Result<Bytes> Repository::LoadUnpacked(ObjectType type, const std::string& name) {
+  Result<Bytes> here = LoadUnpackedHere(type, name);
+  if (here.ok() || fallbacks_.empty()) return here;
+  return FromFallbacks(std::string(ObjectTypeName(type)) + " " + name, here.status(),
+                       [&](Repository& replica) { return replica.LoadUnpacked(type, name); });
+}
+
+Result<Bytes> Repository::LoadUnpackedHere(ObjectType type, const std::string& name) {
   std::string what = std::string(ObjectTypeName(type)) + " " + name;
   auto data = backend_->Load({type, name}, 0, 0);
   if (!data.ok()) return data.status().WithContext(what);
@@ -475,7 +482,53 @@ Result<MissingPacks> Repository::DropMissingPacks() {
   return out;
 }
 
+void Repository::SetFallbacks(std::vector<Repository*> replicas,
+                              std::function<void(const FallbackEvent&)> on_event) {
+  fallbacks_ = std::move(replicas);
+  on_fallback_ = std::move(on_event);
+}
+
+Result<Bytes> Repository::FromFallbacks(const std::string& object, const Status& damage,
+                                        const std::function<Result<Bytes>(Repository&)>& load) {
+  if (damage.damage() == nullptr) return damage;  // not damage: I/O, network, cancel
+  for (Repository* replica : fallbacks_) {
+    Result<Bytes> served = load(*replica);
+    if (!served.ok()) continue;
+    if (on_fallback_) {
+      on_fallback_(FallbackEvent{object, backend_->Location(), damage,
+                                 replica->backend().Location()});
+    }
+    return served;
+  }
+  return damage;
+}
+
+Result<std::pair<Bytes, std::string>> Repository::LoadPackFromFallbacks(const Id& pack,
+                                                                        const Status& damage) {
+  const std::string name = pack.Hex();
+  for (Repository* replica : fallbacks_) {
+    Result<Bytes> data = replica->backend().Load({ObjectType::kPack, name}, 0, 0);
+    if (!data.ok() || HexEncode(crypto::Sha256(*data)) != name) continue;
+    if (on_fallback_) {
+      on_fallback_(FallbackEvent{"pack " + name, backend_->Location(), damage,
+                                 replica->backend().Location()});
+    }
+    return std::make_pair(std::move(*data), replica->backend().Location());
+  }
+  return Status::NotFound(damage.message() + "; no replica given with --fallback holds an intact "
+                          "copy of pack " + name);
+}
+
 Result<Bytes> Repository::LoadBlobAt(const BlobLocation& loc, const Id& id) {
+  Result<Bytes> here = LoadBlobAtHere(loc, id);
+  if (here.ok() || fallbacks_.empty()) return here;
+  return FromFallbacks(std::string(BlobTypeName(loc.type)) + " blob " + id.Hex() + " in pack " +
+                           loc.pack.Hex(),
+                       here.status(),
+                       [&](Repository& replica) { return replica.LoadBlob(loc.type, id); });
+}
+
+Result<Bytes> Repository::LoadBlobAtHere(const BlobLocation& loc, const Id& id) {
   Status st;
   // The stored form is read into a per-thread buffer: restores and checks read blob after blob,
   // and reusing one buffer spares a fresh, zero-filled allocation for each.
@@ -506,11 +559,15 @@ Result<Bytes> Repository::LoadBlobAt(const BlobLocation& loc, const Id& id) {
 
 Result<Bytes> Repository::LoadBlob(BlobType type, const Id& id) {
   auto loc = index_.Find(type, id);
-  if (!loc)
-    return WithDamage(
+  if (!loc) {
+    Status missing = WithDamage(
         Status::NotFound(std::string(BlobTypeName(type)) + " blob " + id.Hex() +
                          " is not in the index (data missing; run `lifeboat check`)"),
         BlobTypeName(type), id.Hex());
+    if (fallbacks_.empty()) return missing;
+    return FromFallbacks(std::string(BlobTypeName(type)) + " blob " + id.Hex(), missing,
+                         [&](Repository& replica) { return replica.LoadBlob(type, id); });
+  }
   return LoadBlobAt(*loc, id);
 }
 

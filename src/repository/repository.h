@@ -9,6 +9,7 @@
 // concurrently. Writing blobs goes through BlobSaver (blob_saver.h).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +76,14 @@ struct PackInventory {
 struct MissingPacks {
   std::vector<Id> packs;  // sorted
   uint64_t blobs = 0;     // entries the index files list in them
+};
+
+// A replica served an object that is missing or damaged in this repository (`--fallback`).
+struct FallbackEvent {
+  std::string object;      // "data blob <id> in pack <id>", "pack <id>", "snapshot <id>", ...
+  std::string damaged_at;  // this repository's location
+  Status damage;           // what was wrong here (NotFound or Corruption, with its Damage detail)
+  std::string served_by;   // the replica's location
 };
 
 class Repository {
@@ -160,6 +169,24 @@ class Repository {
   Result<Bytes> LoadBlobAt(const BlobLocation& loc, const Id& id);
   Result<Tree> LoadTree(const Id& id);
 
+  // --- replicas that cover for damage (--fallback; doc/replication.md) ---
+  // Replicas of this repository (Repository::OpenReplica, index loaded) that LoadBlob,
+  // LoadBlobAt, LoadTree, LoadUnpacked (so LoadSnapshot) and LoadPackFromFallbacks read from, in
+  // order, when an object is missing here or fails verification (a status with a Damage detail).
+  // Other failures (I/O, network) are returned as they are: they say nothing about the data.
+  // Each time a replica serves, `on_event` is called on the loading thread (calls may be
+  // concurrent; may be empty). Borrowed: the replicas must outlive this repository's loads.
+  // Call before loading concurrently; not thread-safe itself.
+  void SetFallbacks(std::vector<Repository*> replicas,
+                    std::function<void(const FallbackEvent&)> on_event);
+  bool has_fallbacks() const { return !fallbacks_.empty(); }
+  // Loads pack `pack` whole from the first replica whose copy is intact (its SHA-256 matches the
+  // name), reporting the event with `damage` (what is wrong with it here). Returns the bytes and
+  // the replica's location; NotFound (keeping `damage`'s message) when no replica has an intact
+  // copy. For readers of whole packs (check --read-data, copy, repair packs --from).
+  Result<std::pair<Bytes, std::string>> LoadPackFromFallbacks(const Id& pack,
+                                                              const Status& damage);
+
   // --- snapshots ---
   Result<Id> SaveSnapshot(const Snapshot& s);
   Result<Snapshot> LoadSnapshot(const Id& id);
@@ -203,7 +230,17 @@ class Repository {
                         const std::unordered_set<Id, IdHash>* skip = nullptr,
                         uint64_t* skipped_blobs = nullptr);
 
+  // LoadBlobAt / LoadUnpacked of this repository alone.
+  Result<Bytes> LoadBlobAtHere(const BlobLocation& loc, const Id& id);
+  Result<Bytes> LoadUnpackedHere(ObjectType type, const std::string& name);
+  // The first replica's answer to `load` when `damage` is damage (has a Damage detail), reported
+  // through on_fallback_; else `damage` itself.
+  Result<Bytes> FromFallbacks(const std::string& object, const Status& damage,
+                              const std::function<Result<Bytes>(Repository&)>& load);
+
   std::unique_ptr<Backend> backend_;
+  std::vector<Repository*> fallbacks_;
+  std::function<void(const FallbackEvent&)> on_fallback_;
   RepositoryConfig config_;
   MasterKey master_;
   std::string key_name_;
