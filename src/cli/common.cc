@@ -123,6 +123,8 @@ static PasswordSource SourcePasswordSource(const SourceRepositoryOptions& source
 Result<OpenBackendOptions> CliBackendOptions(const GlobalOptions& g) {
   OpenBackendOptions options = DefaultOpenBackendOptions();
   LB_ASSIGN_OR_RETURN(options.options, BackendOptions::Parse(g.backend_options));
+  options.limit_upload = g.limit_upload_kib * 1024;
+  options.limit_download = g.limit_download_kib * 1024;
   return options;
 }
 

@@ -49,6 +49,8 @@ struct GlobalOptions {
   bool no_lock = false;
   std::string retry_lock;  // --retry-lock DURATION: keep trying to take the lock this long
   std::vector<std::string> backend_options;  // -o/--option KEY=VALUE, in order
+  uint64_t limit_upload_kib = 0;    // --limit-upload KiB/s; 0: none
+  uint64_t limit_download_kib = 0;  // --limit-download KiB/s; 0: none
 };
 
 // Parses argv, runs one verb, returns the process exit code (main.cc).
@@ -96,8 +98,9 @@ Result<std::string> GetSourcePassword(const SourceRepositoryOptions& source);
 Result<std::unique_ptr<Repository>> OpenSourceRepository(const GlobalOptions& g,
                                                          const SourceRepositoryOptions& source);
 
-// The backend options of the global flags (-o) over DefaultOpenBackendOptions(), for every
-// repository a command opens. InvalidArgument for a malformed -o.
+// The backend options of the global flags (-o, --limit-upload, --limit-download) over
+// DefaultOpenBackendOptions(), for every repository a command opens. InvalidArgument for a
+// malformed -o.
 Result<OpenBackendOptions> CliBackendOptions(const GlobalOptions& g);
 
 // The engine's open options (engine/open.h) for the global flags: --repo/LIFEBOAT_REPOSITORY,

@@ -58,6 +58,16 @@ int Main(int argc, char** argv) {
                  "a backend option KEY=VALUE for every repository of the command (repeatable; "
                  "e.g. s3.region=eu-west-1; doc/remote-sites.md lists them)")
       ->type_name("KEY=VALUE");
+  app.add_option("--limit-upload", g.limit_upload_kib,
+                 "limit what is stored at each site to KiB/s, shared by all transfers (default: "
+                 "no limit)")
+      ->type_name("KiB/s")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40));
+  app.add_option("--limit-download", g.limit_download_kib,
+                 "limit what is loaded from each site to KiB/s, shared by all transfers "
+                 "(default: no limit)")
+      ->type_name("KiB/s")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40));
   app.fallthrough();
 
   Runner runner;
