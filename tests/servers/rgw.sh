@@ -92,7 +92,7 @@ osd journal size = 0
 
 [client.rgw]
 rgw data = $dir/rgw
-rgw frontends = beast endpoint=127.0.0.1:$http_port ssl_endpoint=127.0.0.1:$tls_port ssl_certificate=$dir/rgw/cert.pem ssl_private_key=$dir/rgw/key.pem
+rgw frontends = beast tcp_nodelay=1 endpoint=127.0.0.1:$http_port ssl_endpoint=127.0.0.1:$tls_port ssl_certificate=$dir/rgw/cert.pem ssl_private_key=$dir/rgw/key.pem
 rgw dns name = 127.0.0.1
 CONF
 
