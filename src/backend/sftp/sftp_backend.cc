@@ -12,6 +12,7 @@
 
 #include "backend/sftp/sftp_address.h"
 #include "backend/sftp/sftp_pool.h"
+#include "util/parallel_for.h"
 
 namespace lifeboat {
 namespace {
@@ -406,12 +407,25 @@ Status SftpBackend::List(ObjectType type, std::string_view prefix,
   } else {
     LB_RETURN_IF_ERROR(ReadDirectory(dir, prefix, /*dirs=*/true, &subdirs));
   }
-  for (const ObjectInfo& sub : subdirs) {
-    std::vector<ObjectInfo> found;
-    LB_RETURN_IF_ERROR(ReadDirectory(Join(dir, sub.name), prefix, /*dirs=*/false, &found));
-    for (const ObjectInfo& info : found) {
-      if (!info.name.starts_with(sub.name)) continue;  // a stray file in the wrong fan-out dir
-      LB_RETURN_IF_ERROR(fn(info));
+  // Reading one fan-out directory takes four round trips (open, read, read to the end, close),
+  // so the 256 of a repository are read over all of the pool's connections, a batch at a time:
+  // one after the other they took 0.75 s on loopback, and 1024 round trips on a WAN. fn runs on
+  // the caller's thread once its batch is read, with no connection held; memory holds the names
+  // of one batch.
+  const int workers = pool_->size();
+  const size_t batch = static_cast<size_t>(workers) * 8;
+  for (size_t first = 0; first < subdirs.size(); first += batch) {
+    const size_t n = std::min(batch, subdirs.size() - first);
+    std::vector<std::vector<ObjectInfo>> found(n);
+    LB_RETURN_IF_ERROR(ParallelForUntilError(n, workers, [&](size_t i) {
+      return ReadDirectory(Join(dir, subdirs[first + i].name), prefix, /*dirs=*/false, &found[i]);
+    }));
+    for (size_t i = 0; i < n; ++i) {
+      for (const ObjectInfo& info : found[i]) {
+        // A stray file in the wrong fan-out directory is not listed.
+        if (!info.name.starts_with(subdirs[first + i].name)) continue;
+        LB_RETURN_IF_ERROR(fn(info));
+      }
     }
   }
   return Status::Ok();
