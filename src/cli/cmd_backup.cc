@@ -194,7 +194,8 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   if (!open.ok()) return ReportError(g, open.status());
   Result<BackupResult> result = Status::Internal("unset");
   std::vector<SiteReport> sites;
-  if (f.also_to.empty()) {
+  // A dry run stores nothing anywhere: the replicas are not even opened.
+  if (f.also_to.empty() || f.dry_run) {
     auto opened = lifeboat::OpenRepository(*open);
     if (!opened.ok()) return ReportError(g, opened.status());
     result = backup(*opened->repo, opened->lock.get());
