@@ -140,7 +140,7 @@ Status CheckStillAllowed(const PruneOptions& options) {
   return Status::Ok();
 }
 
-// Counts an object the lock keeps, and when the last such lock ends.
+// Records when the last of the locks that kept something ends.
 void NoteLocked(PruneStats* stats, int64_t until_ns) {
   stats->locked_until_ns = std::max(stats->locked_until_ns, until_ns);
 }
