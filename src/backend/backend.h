@@ -11,9 +11,11 @@
 // Blocking: every method may block on I/O.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,17 +49,32 @@ std::string DescribeObject(const ObjectHandle& h);
 // joining them into one buffer first.
 using ByteParts = std::span<const ByteView>;
 
+// Immutability a backend imposes on what it writes (S3 Object Lock, s3.object-lock-days).
+struct ObjectLockHint {
+  std::chrono::seconds period{0};  // each object is kept this long after it was written
+  std::string mode;                // how strictly: "GOVERNANCE" or "COMPLIANCE"
+};
+
 // What a backend tells its callers about how to use it well (Backend::Hints).
 struct BackendHints {
   // How many requests it serves well at once: more add no throughput (a local disk) or are
   // refused (a server's connection limit); remote object stores serve dozens. Operations size
   // their transfer workers from this (WorkersFor), not from the core count alone.
   int concurrent_requests = 2;
+  // Set when every object this backend writes is locked: Remove refuses it (PermissionDenied)
+  // until its retention ends, which Stat reports (ObjectInfo::retain_until_ns). Prune and forget
+  // then ask before removing and plan around what is locked (backend/object_lock.h). Unset: no
+  // lock is known (a removal may still be refused; object_lock.h tells that case apart too).
+  std::optional<ObjectLockHint> object_lock = std::nullopt;
 };
 
 struct ObjectInfo {
   std::string name;
   uint64_t size = 0;
+  // Stat only, on backends that lock objects: the wall time (ns since the Unix epoch) until which
+  // Remove is refused. Unset when the object has no retention (or the backend knows none); List
+  // never sets it.
+  std::optional<int64_t> retain_until_ns = std::nullopt;
 };
 
 class Backend {

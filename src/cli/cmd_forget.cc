@@ -4,13 +4,16 @@
 // objects; --dry-run prints the same and removes nothing. The data the removed snapshots
 // referenced stays in the repository (reclaiming it is prune's job). The mechanism is the
 // library's (retention/forget.h: PlanForget, ExecuteForget); this verb parses the flags, prints
-// and runs prune when asked.
+// and runs prune when asked. On a site with Object Lock the snapshots still locked are named up
+// front and kept; the exit code is then 3 (kExitIncomplete), as it is for a prune that kept
+// locked objects.
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
 
+#include "backend/object_lock.h"
 #include "cli/common.h"
 #include "cli/prune_flags.h"
 #include "retention/forget.h"
@@ -186,7 +189,7 @@ std::string Plural(size_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-void PrintGroup(const GroupDecisions& g, bool show_keep) {
+void PrintGroup(const GroupDecisions& g, bool show_keep, const retention::ForgetPlan& plan) {
   std::vector<const retention::Decision*> keep, remove;
   for (const auto& d : g.snapshots) (d.keep ? keep : remove).push_back(&d);
   const retention::GroupBy& by = g.key.by;
@@ -200,6 +203,11 @@ void PrintGroup(const GroupDecisions& g, bool show_keep) {
   }
   std::cout << "remove " << Plural(remove.size(), "snapshot") << ":\n";
   if (!remove.empty()) PrintTable(remove, false);
+  for (const retention::Decision* d : remove)
+    for (const auto& [id, until] : plan.locked)
+      if (id == d->id)
+        std::cout << "snapshot " << id.Short() << " is locked (Object Lock) until "
+                  << FormatLockTime(until) << ": it stays until a forget after that date\n";
   std::cout << "\n";
 }
 
@@ -221,7 +229,8 @@ void ReportRemoval(const GlobalOptions& g, const Id& id, const Status& st) {
               << std::endl;
 }
 
-void PrintResult(const GlobalOptions& g, const retention::ForgetResult& r) {
+void PrintResult(const GlobalOptions& g, const retention::ForgetResult& r,
+                 const Backend& backend) {
   const retention::ForgetPlan& plan = r.plan;
   if (g.json) {
     nlohmann::json out = nlohmann::json::array();
@@ -232,6 +241,7 @@ void PrintResult(const GlobalOptions& g, const retention::ForgetResult& r) {
         e["removed"] = id && r.WasRemoved(*id);
         if (const Status* failed = id ? r.FailureOf(*id) : nullptr)
           e["error"] = failed->message();
+        if (const int64_t until = id ? r.LockEndOf(*id) : 0) e["locked_until"] = FormatLockTime(until);
       }
       out.push_back(std::move(j));
     }
@@ -243,14 +253,23 @@ void PrintResult(const GlobalOptions& g, const retention::ForgetResult& r) {
                {"to_remove", plan.to_remove()},
                {"removed", r.removed.size()},
                {"failed", r.failed.size()},
+               {"object_lock", ObjectLockJson(backend)},
+               {"locked", plan.dry_run ? plan.locked.size() : r.locked.size()},
+               {"locked_until", r.LatestLockEnd() ? nlohmann::json(FormatLockTime(r.LatestLockEnd()))
+                                                  : nlohmann::json(nullptr)},
                {"phases", PhasesJson(r.phases)}});
   } else if (!g.quiet) {
     std::string kept = plan.by_ids ? "" : ", " + std::to_string(plan.kept()) + " kept";
+    const size_t locked = plan.dry_run ? plan.locked.size() : r.locked.size();
+    const std::string locked_text =
+        locked == 0 ? ""
+                    : ", " + std::to_string(locked) + " locked until " +
+                          FormatLockTime(r.LatestLockEnd()) + (plan.dry_run ? " (would stay)" : " (kept)");
     if (plan.dry_run)
-      std::cout << "dry run: would remove " << Plural(plan.to_remove(), "snapshot") << kept
-                << "; nothing was removed" << std::endl;
+      std::cout << "dry run: would remove " << Plural(plan.to_remove() - locked, "snapshot") << kept
+                << locked_text << "; nothing was removed" << std::endl;
     else
-      std::cout << "removed " << Plural(r.removed.size(), "snapshot") << kept
+      std::cout << "removed " << Plural(r.removed.size(), "snapshot") << kept << locked_text
                 << (r.failed.empty() ? "" : ", " + std::to_string(r.failed.size()) + " failed")
                 << std::endl;
   }
@@ -298,6 +317,7 @@ int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
   WarnDamagedSnapshots(g, damaged);
   if (!plan.ok()) return ReportError(g, plan.status());
 
+  AnnounceObjectLock(g, (*repo)->backend(), "forget");
   if (!g.json && !g.quiet) {
     if (!by_ids) std::cout << "Applying policy: " << policy->Describe() << "\n";
     if (plan->groups.empty())
@@ -306,7 +326,7 @@ int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
                         ? ""
                         : " match the filters")
                 << "\n";
-    for (const auto& gd : plan->groups) PrintGroup(gd, !by_ids);
+    for (const auto& gd : plan->groups) PrintGroup(gd, !by_ids, *plan);
     std::cout << std::flush;
   }
 
@@ -316,13 +336,24 @@ int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
   options.on_removal = [&g](const Id& id, const Status& st) { ReportRemoval(g, id, st); };
   retention::ForgetResult result =
       retention::ExecuteForget(**repo, lock->get(), std::move(*plan), options);
-  PrintResult(g, result);
+  PrintResult(g, result, (*repo)->backend());
   if (!result.stopped.ok()) return ReportError(g, result.stopped);
   if (!result.failed.empty())
     return ReportError(g, Status::IOError(Plural(result.failed.size(), "snapshot") +
                                           " could not be removed (see above); run forget again" +
                                           (f.prune ? " (prune was not run)" : "")));
-  if (!f.prune) return kExitOk;
+  // Snapshots the lock keeps are no failure: prune still runs (their data stays in use).
+  int exit_code = kExitOk;
+  if (!result.locked.empty()) {
+    exit_code = kExitIncomplete;
+    if (!g.json)
+      std::cerr << "lifeboat: warning: " << Plural(result.locked.size(), "snapshot")
+                << " the policy removes " << (result.locked.size() == 1 ? "is" : "are")
+                << " locked (Object Lock) until " << FormatLockTime(result.LatestLockEnd())
+                << " and " << (result.locked.size() == 1 ? "was" : "were")
+                << " kept: a forget after that date removes them" << std::endl;
+  }
+  if (!f.prune) return exit_code;
   // Prune under the same exclusive lock. A dry run removed nothing, so prune plans as if the
   // snapshots forget would remove were gone.
   if (Status st = (*repo)->LoadIndex(); !st.ok()) return ReportError(g, st);
@@ -332,7 +363,8 @@ int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
     for (const auto& gd : result.plan.groups)
       for (const auto& d : gd.snapshots)
         if (!d.keep) would_remove.push_back(d.id);
-  return RunPrune(g, opened, f.prune_flags, f.dry_run, std::move(would_remove));
+  const int pruned = RunPrune(g, opened, f.prune_flags, f.dry_run, std::move(would_remove));
+  return pruned == kExitOk ? exit_code : pruned;
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 // lifeboat prune: removes data no snapshot references and rewrites mostly-unused packs
-// (src/pruner/pruner.h; protocol in doc/prune.md). Also run by `forget --prune`.
+// (src/pruner/pruner.h; protocol in doc/prune.md). Also run by `forget --prune`. Exit 0 when
+// done, 3 (kExitIncomplete) when done but objects prune would remove are kept by the site's
+// Object Lock (a prune after the date it names removes them).
 #include <iostream>
 #include <string>
 
+#include "backend/object_lock.h"
 #include "cli/prune_flags.h"
 #include "pruner/pruner.h"
 #include "util/units.h"
@@ -38,6 +41,22 @@ class PruneProgressPrinter {
 
 }  // namespace
 
+nlohmann::json ObjectLockJson(const Backend& backend) {
+  const std::optional<ObjectLockHint> lock = backend.Hints().object_lock;
+  if (!lock) return nullptr;
+  return {{"days", lock->period.count() / 86400}, {"mode", lock->mode}};
+}
+
+void AnnounceObjectLock(const GlobalOptions& g, const Backend& backend, const std::string& verb) {
+  const std::optional<ObjectLockHint> lock = backend.Hints().object_lock;
+  if (!lock || g.json) return;
+  std::string mode = lock->mode;
+  for (char& c : mode) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  Say(g, "this site locks every object for " + std::to_string(lock->period.count() / 86400) +
+             " days (S3 Object Lock, " + mode + " mode): " + verb +
+             " leaves what is still locked and names the date it can go");
+}
+
 void AddPruneFlags(CLI::App* cmd, PruneFlags* flags) {
   cmd->add_option("--max-unused", flags->max_unused,
                   "unused data allowed to remain in kept packs: a percentage, a SIZE (e.g. "
@@ -61,6 +80,7 @@ int RunPrune(const GlobalOptions& g, OpenedRepository& opened, const PruneFlags&
     if (!bytes.ok()) return ReportError(g, bytes.status().WithContext("--max-repack-size"));
     options.max_repack_bytes = *bytes;
   }
+  AnnounceObjectLock(g, opened.repo->backend(), "prune");
   PruneProgressPrinter printer;
   if (!g.json && !g.quiet && StderrIsTerminal())
     options.progress = [&printer](const PruneProgress& p) { printer(p); };
@@ -93,8 +113,14 @@ int RunPrune(const GlobalOptions& g, OpenedRepository& opened, const PruneFlags&
                {"pack_bytes_after", s.pack_bytes_after},
                {"index_files_written", s.index_files_written},
                {"index_files_removed", s.index_files_removed},
+               {"object_lock", ObjectLockJson(opened.repo->backend())},
+               {"locked_packs", s.locked_packs},
+               {"locked_bytes", s.locked_bytes},
+               {"locked_index_files", s.locked_index_files},
+               {"locked_until", s.locked_until_ns ? nlohmann::json(FormatLockTime(s.locked_until_ns))
+                                                  : nlohmann::json(nullptr)},
                {"phases", PhasesJson(s.phases)}});
-    return kExitOk;
+    return s.dry_run || s.locked_objects() == 0 ? kExitOk : kExitIncomplete;
   }
   auto n = [](uint64_t v) { return std::to_string(v); };
   Say(g, (s.dry_run ? "would prune (dry run, nothing changed):" : "prune:"));
@@ -116,7 +142,20 @@ int RunPrune(const GlobalOptions& g, OpenedRepository& opened, const PruneFlags&
              n(s.index_files_removed));
   Say(g, "  after: " + n(s.packs_after) + " packs, " + FormatBytes(s.pack_bytes_after) + ", " +
              FormatBytes(s.remaining_unused_bytes) + " of it unused");
-  return kExitOk;
+  if (s.locked_objects() == 0) return kExitOk;
+  const std::string kept = n(s.locked_packs) + " packs (" + FormatBytes(s.locked_bytes) + ") and " +
+                           n(s.locked_index_files) + " index files";
+  const std::string until = FormatLockTime(s.locked_until_ns);
+  if (s.dry_run) {
+    Say(g, "  would keep " + kept + ": they are locked (Object Lock) until " + until +
+               " at the latest");
+    return kExitOk;
+  }
+  Say(g, "  kept " + kept + ": they are locked (Object Lock) until " + until + " at the latest");
+  std::cerr << "lifeboat: warning: " << n(s.locked_objects())
+            << " objects are locked until " << until
+            << " and were kept: they will be removed by a prune after that date" << std::endl;
+  return kExitIncomplete;
 }
 
 void RegisterPrune(CLI::App& app, GlobalOptions& g, Runner* runner) {

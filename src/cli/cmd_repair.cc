@@ -1,10 +1,12 @@
-// lifeboat repair index|packs|snapshots: rebuild the index from the pack headers, salvage damaged
-// packs, rewrite snapshots around lost data (doc/repair.md). Each takes the exclusive lock and
-// removes nothing before its replacement is stored. Exit 0 when the repair completed (what was
-// lost is reported), 1 when it could not run or stopped, 11 when the lock was lost.
+// lifeboat repair index|packs|snapshots|uploads: rebuild the index from the pack headers, salvage
+// damaged packs, rewrite snapshots around lost data, abort the unfinished S3 uploads an
+// interrupted process left behind (doc/repair.md). Each takes the exclusive lock and removes
+// nothing before its replacement is stored. Exit 0 when the repair completed (what was lost is
+// reported), 1 when it could not run or stopped, 11 when the lock was lost.
 #include <algorithm>
 #include <iostream>
 
+#include "backend/s3/s3_backend.h"
 #include "checker/checker.h"
 #include "cli/common.h"
 #include "repair/repair.h"
@@ -321,11 +323,60 @@ int RunRepairSnapshots(const GlobalOptions& g, const RepairFlags& f) {
   return kExitOk;
 }
 
+// --- repair uploads ---
+
+// Aborts the multipart uploads an interrupted Save left in the repository's bucket (they are
+// billed, never listed, never completed). Under the exclusive lock, so that no backup's upload in
+// flight is among them. A repository that is not on S3 has none: nothing to do.
+int RunRepairUploads(const GlobalOptions& g) {
+  if (g.no_lock)
+    return ReportError(g, Status::InvalidArgument(
+                              "repair uploads aborts uploads that a running backup may own and "
+                              "needs the exclusive lock: --no-lock is not allowed"));
+  auto opened = OpenForRepair(g, RepairFlags{});
+  if (!opened.ok()) return ReportError(g, opened.status());
+  auto open_options = CliOpenOptions(g, std::nullopt);
+  if (!open_options.ok()) return ReportError(g, open_options.status());
+  const std::string& location = open_options->location;
+  const std::string where = RedactLocation(location);
+  if (!location.starts_with("s3:")) {
+    Release(*opened);
+    if (g.json)
+      PrintJson({{"message_type", "summary"},
+                 {"command", "repair uploads"},
+                 {"applies", false},
+                 {"aborted", 0}});
+    else
+      Say(g, where + " is not an S3 repository: only S3 keeps unfinished uploads; nothing to do");
+    return kExitOk;
+  }
+  BackendOpenArgs args;
+  args.location = location;
+  args.address = location.substr(3);
+  args.options = open_options->backend.options;
+  args.env = open_options->backend.env;
+  args.context = CliContext();
+  auto aborted = AbortIncompleteS3Uploads(args);
+  Release(*opened);
+  if (!aborted.ok()) return ReportError(g, aborted.status().WithContext("repair uploads"));
+  if (g.json) {
+    PrintJson({{"message_type", "summary"},
+               {"command", "repair uploads"},
+               {"applies", true},
+               {"aborted", *aborted}});
+  } else {
+    Say(g, *aborted == 0 ? "no unfinished uploads in " + where
+                         : "aborted " + Plural(*aborted, "unfinished upload", "unfinished uploads") +
+                               " in " + where);
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterRepair(CLI::App& app, GlobalOptions& g, Runner* runner) {
   auto* repair = app.add_subcommand(
-      "repair", "repair a damaged repository: index, packs, snapshots (see doc/repair.md)");
+      "repair", "repair a damaged repository: index, packs, snapshots, uploads (see doc/repair.md)");
   repair->require_subcommand(1);
   auto f = std::make_shared<RepairFlags>();
   auto common = [&](CLI::App* cmd) {
@@ -363,6 +414,12 @@ void RegisterRepair(CLI::App& app, GlobalOptions& g, Runner* runner) {
                       "remove each damaged snapshot once its repaired replacement is stored");
   snapshots->add_option("snapshots", f->snapshots, "snapshot ids or 'latest'; none: all");
   snapshots->callback([&g, runner, f] { *runner = [&g, f] { return RunRepairSnapshots(g, *f); }; });
+
+  auto* uploads = repair->add_subcommand(
+      "uploads",
+      "abort the unfinished multipart uploads an interrupted process left in an S3 repository's "
+      "bucket (they are billed but never used); other repositories have none");
+  uploads->callback([&g, runner] { *runner = [&g] { return RunRepairUploads(g); }; });
 }
 
 }  // namespace lifeboat::cli

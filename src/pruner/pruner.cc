@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "backend/backend.h"
+#include "backend/object_lock.h"
 #include "crypto/hash.h"
 #include "repository/blob_saver.h"
 #include "repository/index_writer.h"
@@ -139,6 +140,27 @@ Status CheckStillAllowed(const PruneOptions& options) {
   return Status::Ok();
 }
 
+// Records when the last of the locks that kept something ends.
+void NoteLocked(PruneStats* stats, int64_t until_ns) {
+  stats->locked_until_ns = std::max(stats->locked_until_ns, until_ns);
+}
+
+// Removes one object prune no longer needs: OK when it was removed or already gone; when the
+// backend's lock refused it, OK with *locked_until set (the object stays: harmless, because by
+// now no index in force names it); else the error.
+Status RemoveUnlessLocked(Repository& repo, const ObjectHandle& h, const PruneOptions& options,
+                          int64_t* locked_until) {
+  *locked_until = 0;
+  Status st = repo.backend().Remove(h);
+  if (st.ok() || st.IsNotFound()) return Status::Ok();
+  if (std::optional<int64_t> until =
+          LockedUntil(repo.backend(), h, st, options.context.clock().WallNs())) {
+    *locked_until = *until;
+    return Status::Ok();
+  }
+  return st.WithContext("removing " + DescribeObject(h));
+}
+
 // Prune without its reporter: every step, each phase started on `meter`.
 Result<PruneStats> RunPrune(Repository& repo, const PruneOptions& options, PruneMeter& meter) {
   PruneStats stats;
@@ -255,6 +277,54 @@ Result<PruneStats> RunPrune(Repository& repo, const PruneOptions& options, Prune
       partial.emplace_back(id, &u);
     }
   }
+  // Object Lock: objects the backend still keeps from removal are planned around, so prune
+  // changes nothing it could not finish (doc/prune.md, "Object Lock"). A locked unused pack stays
+  // indexed (a later prune removes it), a locked unindexed pack stays as it is, a locked pack is
+  // never repacked (its copy would only add to it), and a locked index file is superseded but
+  // stays. Asked only when the backend says it locks objects (else no request is made).
+  std::vector<Id> old_index = repo.index_files();
+  const auto& superseded = repo.superseded_index_files();
+  old_index.insert(old_index.end(), superseded.begin(), superseded.end());
+  const int64_t now_ns = options.context.clock().WallNs();
+  LockedObjects locked;
+  if (repo.backend().Hints().object_lock) {
+    std::vector<ObjectHandle> candidates;
+    for (const Id& id : to_delete) candidates.push_back({ObjectType::kPack, id.Hex()});
+    for (const auto& [id, u] : partial) candidates.push_back({ObjectType::kPack, id.Hex()});
+    for (const Id& id : old_index) candidates.push_back({ObjectType::kIndex, id.Hex()});
+    LB_ASSIGN_OR_RETURN(locked, FindLockedObjects(repo.backend(), candidates, now_ns, workers));
+  }
+  auto lock_of = [&locked](ObjectType type, const Id& id) {
+    return locked.until_ns({type, id.Hex()});
+  };
+  if (!locked.empty()) {
+    std::vector<Id> deletable;
+    for (const Id& id : to_delete) {
+      const int64_t until = lock_of(ObjectType::kPack, id);
+      if (until == 0) {
+        deletable.push_back(id);
+        continue;
+      }
+      const PackUsage& u = packs[id];
+      if (indexed.count(id)) {
+        stats.delete_packs--;
+        stats.delete_bytes -= u.size;
+        dropped.erase(id);
+      } else {
+        stats.unindexed_packs--;
+        stats.unindexed_bytes -= u.size;
+      }
+      stats.locked_packs++;
+      stats.locked_bytes += u.size;
+      NoteLocked(&stats, until);
+    }
+    to_delete = std::move(deletable);
+  }
+  // Superseded index files the lock keeps are no reason to rewrite the index: they would still
+  // be there afterwards.
+  bool superseded_removable = false;
+  for (const Id& id : superseded) superseded_removable |= lock_of(ObjectType::kIndex, id) == 0;
+
   uint64_t remaining_unused = 0;
   for (const auto& [id, u] : partial) remaining_unused += u->unused_bytes;
   uint64_t allowed_unused;
@@ -277,6 +347,12 @@ Result<PruneStats> RunPrune(Repository& repo, const PruneOptions& options, Prune
     if (remaining_unused <= allowed_unused) break;
     if (options.max_repack_bytes && stats.repack_bytes + u->size > *options.max_repack_bytes)
       continue;
+    if (const int64_t until = lock_of(ObjectType::kPack, id); until != 0) {
+      stats.locked_packs++;
+      stats.locked_bytes += u->size;
+      NoteLocked(&stats, until);
+      continue;
+    }
     repack.insert(id);
     dropped.insert(id);
     stats.repack_packs++;
@@ -294,13 +370,19 @@ Result<PruneStats> RunPrune(Repository& repo, const PruneOptions& options, Prune
                       stats.repack_packs + new_packs_estimate;
   stats.pack_bytes_after = stats.pack_bytes - stats.unindexed_bytes - stats.delete_bytes -
                            stats.repack_bytes + stats.repack_blob_bytes;
-  std::vector<Id> old_index = repo.index_files();
-  const auto& superseded = repo.superseded_index_files();
-  old_index.insert(old_index.end(), superseded.begin(), superseded.end());
-  bool nothing_to_do = to_delete.empty() && repack.empty() && dropped.empty() && superseded.empty();
+  const bool nothing_to_do =
+      to_delete.empty() && repack.empty() && dropped.empty() && !superseded_removable;
+  // The index files that stay although prune would remove them: all old ones the lock keeps
+  // when the index is replaced, else the superseded ones it keeps.
+  for (const Id& id : nothing_to_do ? superseded : old_index) {
+    if (const int64_t until = lock_of(ObjectType::kIndex, id); until != 0) {
+      stats.locked_index_files++;
+      NoteLocked(&stats, until);
+    }
+  }
   if (options.dry_run || nothing_to_do) {
     if (!nothing_to_do) {
-      stats.index_files_removed = old_index.size();
+      stats.index_files_removed = old_index.size() - stats.locked_index_files;
       stats.index_files_written =
           std::max<uint64_t>(1, (stats.packs_after + kPacksPerIndexFile - 1) / kPacksPerIndexFile);
     }
@@ -388,8 +470,32 @@ Result<PruneStats> RunPrune(Repository& repo, const PruneOptions& options, Prune
   LB_ASSIGN_OR_RETURN(auto written,
                       WriteReplacementIndex(repo, fresh, [](const Id&) { return true; }, supersedes));
   stats.index_files_written = written.size();
-  LB_RETURN_IF_ERROR(RemoveIndexFiles(repo, supersedes));
-  stats.index_files_removed = supersedes.size();
+  // The repack's own index files were just written: under an advertised lock they stay too.
+  if (repo.backend().Hints().object_lock && !repack_index_files.empty()) {
+    std::vector<ObjectHandle> written_now;
+    for (const Id& id : repack_index_files) written_now.push_back({ObjectType::kIndex, id.Hex()});
+    LB_ASSIGN_OR_RETURN(LockedObjects fresh_locks,
+                        FindLockedObjects(repo.backend(), written_now, now_ns, workers));
+    for (const ObjectHandle& h : written_now) {
+      if (const int64_t until = fresh_locks.until_ns(h); until != 0) {
+        locked.Add(h, until);
+        stats.locked_index_files++;
+        NoteLocked(&stats, until);
+      }
+    }
+  }
+  // The new index is in force: an old file that stays (locked) is superseded, so ignored.
+  for (const Id& id : supersedes) {
+    if (lock_of(ObjectType::kIndex, id) != 0) continue;  // counted above
+    int64_t until = 0;
+    LB_RETURN_IF_ERROR(RemoveUnlessLocked(repo, {ObjectType::kIndex, id.Hex()}, options, &until));
+    if (until != 0) {  // locked although not planned so: the repack's own files, or a lock the
+      stats.locked_index_files++;  // backend did not advertise
+      NoteLocked(&stats, until);
+    } else {
+      stats.index_files_removed++;
+    }
+  }
 
   // 6. Delete the packs no index names any more. Only packs listed before prune started: a pack
   // that appeared since is nobody's leftover.
@@ -397,8 +503,16 @@ Result<PruneStats> RunPrune(Repository& repo, const PruneOptions& options, Prune
   meter.Start("delete", to_delete.size());
   for (const Id& id : to_delete) {
     LB_RETURN_IF_ERROR(CheckStillAllowed(options));
-    Status st = repo.backend().Remove({ObjectType::kPack, id.Hex()});
-    if (!st.ok() && !st.IsNotFound()) return st.WithContext("removing pack " + id.Hex());
+    int64_t until = 0;
+    LB_RETURN_IF_ERROR(RemoveUnlessLocked(repo, {ObjectType::kPack, id.Hex()}, options, &until));
+    if (until != 0) {  // a lock the backend did not advertise: the pack stays, unindexed
+      const uint64_t size = packs[id].size;
+      stats.locked_packs++;
+      stats.locked_bytes += size;
+      stats.packs_after++;
+      stats.pack_bytes_after += size;
+      NoteLocked(&stats, until);
+    }
     meter.CountOne();
   }
 

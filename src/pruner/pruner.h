@@ -13,7 +13,10 @@
 // writes: repacked blobs are stored and indexed, then a replacement index that no longer names the
 // doomed packs supersedes every old index file, then the old index files go, then the packs. A
 // crash at any point leaves a repository whose snapshots are all complete; the next prune removes
-// the leftovers.
+// the leftovers. The same order makes Object Lock harmless (backend.h, BackendHints::object_lock):
+// what the lock keeps is planned around before the first write (PruneStats::locked_*), and a
+// removal the lock refuses anyway leaves an unindexed pack or a superseded index file, which is
+// counted as locked, not as an error.
 //
 // Phases (PruneStats::phases, the progress reports' `phase`), in this order: "trees" (list the
 // snapshots and walk their trees), "packs" (list the packs, count used and unused blobs, decide),
@@ -86,6 +89,15 @@ struct PruneStats {
   uint64_t remaining_unused_bytes = 0;          // unused bytes left in kept packs
   uint64_t packs_after = 0, pack_bytes_after = 0;    // estimate for dry runs
   uint64_t index_files_removed = 0, index_files_written = 0;
+  // Object Lock (doc/prune.md): packs prune would delete or repack, and index files it would
+  // remove, that the backend's lock keeps for now. They are left as they are (a locked unused pack
+  // stays indexed; a locked index file is superseded) and not counted in delete_*, unindexed_*,
+  // repack_* or index_files_removed; a prune after locked_until_ns removes them. Found up front
+  // when the backend advertises its lock, else when a removal is refused.
+  uint64_t locked_packs = 0, locked_bytes = 0;
+  uint64_t locked_index_files = 0;
+  int64_t locked_until_ns = 0;  // the latest end of those locks (ns since the epoch); 0: none
+  uint64_t locked_objects() const { return locked_packs + locked_index_files; }
   // Seconds per phase (see the top of this file), on options.context's clock.
   std::vector<PhaseTime> phases;
 };
@@ -98,6 +110,8 @@ struct PruneStats {
 //   Corruption: a blob to repack failed verification (nothing was deleted);
 //   Cancelled / DeadlineExceeded: the context stopped it before a destructive step; Locked: the lock was lost;
 //   the backend's error otherwise. Any failure leaves every snapshot restorable.
+// Objects kept by the backend's lock are no failure: prune succeeds and counts them in
+// PruneStats::locked_* (the CLI exits 3 then).
 Result<PruneStats> Prune(Repository& repo, const PruneOptions& options);
 
 // Parses `--max-unused`: "5%" (0% to 100%), "unlimited", or a size in util/units.h's grammar

@@ -8,12 +8,14 @@
 #include <atomic>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "archiver/archiver.h"
 #include "backend/forwarding_backend.h"
 #include "backend/local_backend.h"
 #include "checker/checker.h"
+#include "object_lock_backend.h"
 #include "progress_contract.h"
 #include "restorer/restorer.h"
 #include "tree_builder.h"
@@ -73,6 +75,9 @@ class PrunerTest : public ::testing::Test {
     auto backend = LocalBackend::Open(work_ + "/" + dir);
     EXPECT_TRUE(backend.ok());
     std::unique_ptr<Backend> be = std::move(*backend);
+    if (locks_ != nullptr)
+      be = std::make_unique<testing::ObjectLockBackend>(std::move(be), locks_, kDayNs,
+                                                        &lock_clock_, advertise_lock_);
     if (write_budget >= 0) be = std::make_unique<StopAfterWritesBackend>(std::move(be), write_budget);
     auto repo = Repository::Open(std::move(be), "pw");
     EXPECT_TRUE(repo.ok()) << repo.status().ToString();
@@ -160,7 +165,147 @@ class PrunerTest : public ::testing::Test {
 
   std::string work_, src_;
   int restores_ = 0;
+  // Set: every Open goes through an ObjectLockBackend with this table, a lock of one day on
+  // lock_clock_, advertised (Hints().object_lock) unless advertise_lock_ is false.
+  static constexpr int64_t kDayNs = 24LL * 3600 * 1'000'000'000;
+  testing::ObjectLockTable* locks_ = nullptr;
+  ManualClock lock_clock_{NowNs(), /*auto_advance=*/false};
+  bool advertise_lock_ = true;
 };
+
+// S3 Object Lock: a repository whose old data is unlocked and whose newer data is still locked.
+class PrunerObjectLockTest : public PrunerTest {
+ protected:
+  void SetUp() override {
+    PrunerTest::SetUp();
+    locks_ = &table_;
+  }
+
+  // Snapshot A (unlocked by now), then two days later B (kept) and C (forgotten, its own data
+  // still locked), A forgotten too. Returns B. *locked_packs: the packs holding only C's data.
+  Id Build(std::set<std::string>* locked_packs) {
+    for (int i = 0; i < 24; ++i)
+      WriteFile(src_ + "/f" + std::to_string(i), RandomBytes(150000 + i * 1000, i));
+    Id a = Backup();
+    lock_clock_.Advance(2 * kDayNs);
+    for (int i = 0; i < 24; i += 2) unlink((src_ + "/f" + std::to_string(i)).c_str());
+    Id b = Backup();
+    auto before_c = Listing();
+    for (int i = 200; i < 212; ++i)
+      WriteFile(src_ + "/f" + std::to_string(i), RandomBytes(150000 + i * 1000, i));
+    Id c = Backup();
+    for (const auto& [key, size] : Listing())
+      if (key.first == static_cast<int>(ObjectType::kPack) && !before_c.count(key))
+        locked_packs->insert(key.second);
+    for (int i = 200; i < 212; ++i) unlink((src_ + "/f" + std::to_string(i)).c_str());
+    // Forgotten behind the lock's back (the snapshot files themselves are not the point here).
+    auto raw = LocalBackend::Open(work_ + "/repo");
+    EXPECT_TRUE((*raw)->Remove({ObjectType::kSnapshot, a.Hex()}).ok());
+    EXPECT_TRUE((*raw)->Remove({ObjectType::kSnapshot, c.Hex()}).ok());
+    return b;
+  }
+
+  PruneOptions Options(bool dry_run = false) {
+    PruneOptions o;
+    o.max_unused_percent = 0;
+    o.dry_run = dry_run;
+    o.context = Context().WithClock(lock_clock_);
+    return o;
+  }
+
+  // The packs the repository's index names.
+  std::set<std::string> IndexedPacks() {
+    std::set<std::string> out;
+    auto repo = Open();
+    EXPECT_TRUE(repo->index()
+                    .ForEachPack([&](const Id& pack, const std::vector<PackedBlob>&) {
+                      out.insert(pack.Hex());
+                      return Status::Ok();
+                    })
+                    .ok());
+    return out;
+  }
+
+  testing::ObjectLockTable table_;
+};
+
+// The lock is advertised: prune asks first, removes what is unlocked, leaves the locked packs
+// indexed and untouched (never even tries to remove one), says until when, and a prune after
+// that date removes them.
+TEST_F(PrunerObjectLockTest, PlansAroundLockedObjectsAndALaterPruneRemovesThem) {
+  std::set<std::string> c_packs;
+  Id b = Build(&c_packs);
+  ASSERT_FALSE(c_packs.empty());
+  const int64_t c_lock_end = table_.Until({ObjectType::kPack, *c_packs.begin()});
+  ASSERT_GT(c_lock_end, lock_clock_.WallNs());
+
+  auto dry = Prune(*Open(), Options(true));
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  EXPECT_EQ(dry->locked_packs, c_packs.size());
+  EXPECT_GT(dry->delete_packs + dry->repack_packs, 0u);  // A's data, unlocked
+
+  auto repo = Open();
+  auto* lock_backend = dynamic_cast<testing::ObjectLockBackend*>(&repo->backend());
+  ASSERT_NE(lock_backend, nullptr);
+  auto done = Prune(*repo, Options());
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(lock_backend->refused(), 0);  // planned around: no removal was even refused
+  EXPECT_EQ(done->locked_packs, c_packs.size());
+  EXPECT_EQ(done->delete_packs, dry->delete_packs);
+  EXPECT_EQ(done->repack_packs, dry->repack_packs);
+  EXPECT_GT(done->locked_index_files, 0u);  // B's and C's index files, superseded
+  EXPECT_GE(done->locked_until_ns, c_lock_end);
+  EXPECT_LE(done->locked_until_ns, lock_clock_.WallNs() + kDayNs);
+  std::set<std::string> indexed = IndexedPacks();
+  for (const std::string& p : c_packs) EXPECT_TRUE(indexed.count(p)) << "pack " << p;
+  ExpectHealthyAndRestorable(b);
+
+  // Still locked: a second prune changes nothing and writes no new index.
+  auto listing = Listing();
+  auto again = Prune(*Open(), Options());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->locked_packs, c_packs.size());
+  EXPECT_EQ(again->index_files_written, 0u);
+  EXPECT_EQ(Listing(), listing);
+
+  // After the lock ends, C's packs and the superseded index files go.
+  lock_clock_.Advance(2 * kDayNs);
+  auto later = Prune(*Open(), Options());
+  ASSERT_TRUE(later.ok()) << later.status().ToString();
+  EXPECT_EQ(later->locked_objects(), 0u);
+  EXPECT_EQ(later->delete_packs, c_packs.size());
+  for (const auto& [key, size] : Listing())
+    EXPECT_FALSE(key.first == static_cast<int>(ObjectType::kPack) && c_packs.count(key.second));
+  ExpectHealthyAndRestorable(b);
+}
+
+// A lock the backend does not advertise (a bucket's default retention): prune decides as usual,
+// the removals are refused, and that is reported as kept, not as a failure; the repository stays
+// consistent (the refused packs are unindexed leftovers) and a later prune removes them.
+TEST_F(PrunerObjectLockTest, RefusedRemovalsOfAnUnadvertisedLockAreKeptNotFailed) {
+  advertise_lock_ = false;
+  std::set<std::string> c_packs;
+  Id b = Build(&c_packs);
+  auto repo = Open();
+  auto* lock_backend = dynamic_cast<testing::ObjectLockBackend*>(&repo->backend());
+  ASSERT_NE(lock_backend, nullptr);
+  auto done = Prune(*repo, Options());
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_GT(lock_backend->refused(), 0);
+  EXPECT_EQ(done->locked_packs, c_packs.size());
+  EXPECT_GT(done->locked_index_files, 0u);
+  EXPECT_GT(done->locked_until_ns, lock_clock_.WallNs());
+  std::set<std::string> indexed = IndexedPacks();
+  for (const std::string& p : c_packs) EXPECT_FALSE(indexed.count(p)) << "pack " << p;
+  ExpectHealthyAndRestorable(b);
+
+  lock_clock_.Advance(2 * kDayNs);
+  auto later = Prune(*Open(), Options());
+  ASSERT_TRUE(later.ok()) << later.status().ToString();
+  EXPECT_EQ(later->locked_objects(), 0u);
+  EXPECT_EQ(later->unindexed_packs, c_packs.size());
+  ExpectHealthyAndRestorable(b);
+}
 
 TEST_F(PrunerTest, DryRunChangesNothingAndPruneRemovesExactlyTheUnused) {
   Id kept = TwoSnapshotsForgetFirst();

@@ -1,5 +1,9 @@
 #include "retention/forget.h"
 
+#include <algorithm>
+
+#include "backend/object_lock.h"
+
 namespace lifeboat::retention {
 namespace {
 
@@ -61,7 +65,29 @@ Result<ForgetPlan> Decide(Repository& repo, const ForgetRequest& request,
   return plan;
 }
 
-// The removals of ExecuteForget, into out->removed, failed and stopped.
+// The snapshots of `plan` to remove that the backend's lock keeps at now_ns, into plan->locked.
+Status FindLockedSnapshots(Repository& repo, int64_t now_ns, ForgetPlan* plan) {
+  if (!repo.backend().Hints().object_lock) return Status::Ok();
+  std::vector<ObjectHandle> doomed;
+  for (const auto& gd : plan->groups)
+    for (const auto& d : gd.snapshots)
+      if (!d.keep) doomed.push_back({ObjectType::kSnapshot, d.id.Hex()});
+  LB_ASSIGN_OR_RETURN(LockedObjects locked,
+                      FindLockedObjects(repo.backend(), doomed, now_ns,
+                                        WorkersFor(repo.backend(), 0)));
+  for (const ObjectHandle& h : doomed)
+    if (int64_t until = locked.until_ns(h); until != 0)
+      plan->locked.emplace_back(*Id::FromHex(h.name), until);
+  return Status::Ok();
+}
+
+int64_t PlannedLockEnd(const ForgetPlan& plan, const Id& id) {
+  for (const auto& [l, until] : plan.locked)
+    if (l == id) return until;
+  return 0;
+}
+
+// The removals of ExecuteForget, into out->removed, failed, locked and stopped.
 void RemoveSnapshots(Repository& repo, const RepositoryLock* lock, const ForgetOptions& options,
                      ForgetResult* out) {
   ForgetResult& result = *out;
@@ -85,8 +111,18 @@ void RemoveSnapshots(Repository& repo, const RepositoryLock* lock, const ForgetO
             st.WithContext("stopped after removing " + Plural(result.removed.size(), "snapshot"));
         return;
       }
-      Status st = repo.backend().Remove({ObjectType::kSnapshot, d.id.Hex()});
+      if (int64_t until = PlannedLockEnd(result.plan, d.id); until != 0) {
+        result.locked.emplace_back(d.id, until);
+        continue;
+      }
+      const ObjectHandle h{ObjectType::kSnapshot, d.id.Hex()};
+      Status st = repo.backend().Remove(h);
       if (st.IsNotFound()) st = Status::Ok();  // already gone, which is the goal
+      if (std::optional<int64_t> until =
+              LockedUntil(repo.backend(), h, st, options.ctx.clock().WallNs())) {
+        result.locked.emplace_back(d.id, *until);  // a lock the backend did not advertise
+        continue;
+      }
       if (st.ok())
         result.removed.push_back(d.id);
       else
@@ -116,6 +152,18 @@ bool ForgetResult::WasRemoved(const Id& id) const {
   return false;
 }
 
+int64_t ForgetResult::LockEndOf(const Id& id) const {
+  for (const auto& [l, until] : locked)
+    if (l == id) return until;
+  return plan.dry_run ? PlannedLockEnd(plan, id) : 0;
+}
+
+int64_t ForgetResult::LatestLockEnd() const {
+  int64_t latest = 0;
+  for (const auto& [l, until] : plan.dry_run ? plan.locked : locked) latest = std::max(latest, until);
+  return latest;
+}
+
 const Status* ForgetResult::FailureOf(const Id& id) const {
   for (const auto& [f, st] : failed)
     if (f == id) return &st;
@@ -129,6 +177,7 @@ Result<ForgetPlan> PlanForget(Repository& repo, const RepositoryLock* lock,
   PhaseTimer phases(ctx.clock());
   phases.Start("decide");
   LB_ASSIGN_OR_RETURN(ForgetPlan plan, Decide(repo, request, damaged));
+  LB_RETURN_IF_ERROR(FindLockedSnapshots(repo, ctx.clock().WallNs(), &plan));
   plan.phases = phases.Finish();
   return plan;
 }

@@ -22,6 +22,11 @@
 //    the context (Cancelled, DeadlineExceeded). A removal that fails is recorded and the others
 //    continue; a snapshot that is already gone counts as removed.
 // Removal order: groups in GroupSnapshots order, newest first within a group.
+//  - Object Lock (BackendHints::object_lock): the plan asks the backend which snapshots it would
+//    remove are still locked (ForgetPlan::locked, also in a dry run); those are kept, not
+//    attempted, and reported with the time their lock ends. A removal refused because of a lock
+//    the backend did not advertise is kept and reported the same way, not as a failure. The
+//    policy's decision is unchanged: a forget after that time removes them.
 //
 // Phases (ForgetResult::phases, on the context's clock): "decide" (list the snapshots or resolve
 // the ids, apply the policy: PlanForget) and "remove" (the removals: ExecuteForget; absent in a
@@ -72,6 +77,9 @@ struct ForgetPlan {
   std::vector<GroupDecisions> groups;  // by ids: every decision is "remove"
   bool by_ids = false;
   bool dry_run = false;
+  // Snapshots decided "remove" that the backend's lock keeps, with the time (wall ns) the lock
+  // ends, in removal order. ExecuteForget leaves them.
+  std::vector<std::pair<Id, int64_t>> locked;
   // How long deciding took: {"decide", seconds}.
   std::vector<PhaseTime> phases;
 
@@ -85,6 +93,7 @@ struct ForgetOptions {
   Context ctx;
   // Called after each removal attempt, on the caller's thread: OK when the snapshot was removed
   // (or was already gone), else why it could not be. For progress and per-snapshot reporting.
+  // Not called for a snapshot kept by a lock (ForgetResult::locked).
   std::function<void(const Id& snapshot, const Status& outcome)> on_removal;
 };
 
@@ -96,6 +105,9 @@ struct ForgetResult {
   std::vector<Id> removed;
   // Could not be removed, with why, in removal order; the removals after them still ran.
   std::vector<std::pair<Id, Status>> failed;
+  // Kept by the backend's lock (the plan's, then removals the lock refused), with the time the
+  // lock ends (wall ns). Empty in a dry run (the plan's `locked` says what would be kept).
+  std::vector<std::pair<Id, int64_t>> locked;
   // The plan's "decide", then "remove" unless it was a dry run (see the top of this file).
   std::vector<PhaseTime> phases;
   // OK when every removal was attempted. Otherwise why they stopped: Locked (the lock was lost),
@@ -104,15 +116,20 @@ struct ForgetResult {
   Status stopped;
 
   bool WasRemoved(const Id& id) const;
+  // The time `id`'s lock ends when the lock kept it (a dry run: would keep it), else 0.
+  int64_t LockEndOf(const Id& id) const;
+  // The latest end of the locks that kept snapshots (0: none kept).
+  int64_t LatestLockEnd() const;
   // The failure of `id`'s removal, or null.
   const Status* FailureOf(const Id& id) const;
 };
 
 // Checks the preconditions (unless request.dry_run: not append-only, `lock` held exclusively),
-// then lists the snapshots (or resolves the ids) and decides. Removes nothing. `damaged` (not
+// then lists the snapshots (or resolves the ids) and decides, then asks a backend that locks
+// objects which of the snapshots to remove are locked at ctx's wall time. Removes nothing. `damaged` (not
 // null) receives the damaged snapshot files that were skipped, also when an error is returned,
 // so that the caller can name them. Only the clock of `ctx` is read: it times the decision
-// (ForgetPlan::phases). Errors: FailedPrecondition (append-only, no exclusive lock),
+// (ForgetPlan::phases) and is the "now" locks are compared with. Errors: FailedPrecondition (append-only, no exclusive lock),
 // InvalidArgument (ids together with rules, an empty or invalid policy, a malformed or ambiguous
 // id), NotFound (an unknown id), Corruption (a damaged snapshot named by id), the backend's error.
 Result<ForgetPlan> PlanForget(Repository& repo, const RepositoryLock* lock,

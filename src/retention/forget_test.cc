@@ -16,6 +16,7 @@
 
 #include "backend/forwarding_backend.h"
 #include "backend/memory_backend.h"
+#include "object_lock_backend.h"
 #include "progress_contract.h"
 #include "repository/keys.h"
 
@@ -389,6 +390,110 @@ TEST_F(ForgetTest, PhasesDecideThenRemoveOnTheContextClock) {
   ForgetResult executed = ExecuteForget(**ticking, lock.get(), *plan, options);
   EXPECT_TRUE(executed.stopped.ok()) << executed.stopped.ToString();
   EXPECT_EQ(testing::PhaseNames(executed.phases), (std::vector<std::string>{"decide", "remove"}));
+}
+
+// S3 Object Lock (tests/object_lock_backend.h): a1 was written two days before a2 and a3, so
+// with a lock of one day a1 is free and a2 still locked.
+class ForgetObjectLockTest : public ForgetTest {
+ protected:
+  static constexpr int64_t kDayNs = 24LL * 3600 * kSecond;
+
+  void InitLocked(bool advertise) {
+    repo_.reset();
+    store_ = std::make_unique<MemoryBackend>();
+    auto be = std::make_unique<testing::ObjectLockBackend>(
+        std::make_unique<TestBackend>(store_.get(), &fail_removal_), &table_, kDayNs, &clock_,
+        advertise);
+    lock_backend_ = be.get();
+    auto repo = Repository::Init(std::move(be), "pw", InitOptions{});
+    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+    repo_ = std::move(*repo);
+    a1_ = Add(100, "a");
+    clock_.Advance(2 * kDayNs);
+    a2_ = Add(300, "a");
+    a3_ = Add(500, "a");
+  }
+
+  ForgetOptions Options() {
+    ForgetOptions o;
+    o.ctx = Context().WithClock(clock_);
+    o.on_removal = [](const Id& id, const Status& st) {
+      EXPECT_TRUE(st.ok()) << id.Hex() << ": " << st.ToString();
+    };
+    return o;
+  }
+
+  testing::ObjectLockTable table_;
+  testing::ObjectLockBackend* lock_backend_ = nullptr;
+};
+
+// Advertised: the plan names the locked snapshot up front (also in a dry run), the removal skips
+// it without trying, the rest is removed, and a forget after the lock ends removes it.
+TEST_F(ForgetObjectLockTest, PlansAroundALockedSnapshotAndRemovesItOnceTheLockEnds) {
+  InitLocked(/*advertise=*/true);
+  const int64_t a2_lock_end = table_.Until({ObjectType::kSnapshot, a2_.Hex()});
+  ASSERT_GT(a2_lock_end, clock_.WallNs());
+  auto lock = Lock();
+
+  ForgetRequest dry = KeepLast(1);
+  dry.dry_run = true;
+  auto plan = PlanForget(*repo_, nullptr, dry, nullptr, Context().WithClock(clock_));
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->to_remove(), 2u);
+  ASSERT_EQ(plan->locked.size(), 1u);
+  EXPECT_EQ(plan->locked[0], std::make_pair(a2_, a2_lock_end));
+
+  auto r = Forget(*repo_, lock.get(), KeepLast(1), Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->stopped.ok()) << r->stopped.ToString();
+  EXPECT_TRUE(r->failed.empty());
+  EXPECT_EQ(r->removed, std::vector<Id>{a1_});
+  ASSERT_EQ(r->locked.size(), 1u);
+  EXPECT_EQ(r->locked[0], std::make_pair(a2_, a2_lock_end));
+  EXPECT_EQ(r->LockEndOf(a2_), a2_lock_end);
+  EXPECT_EQ(r->LatestLockEnd(), a2_lock_end);
+  EXPECT_EQ(lock_backend_->refused(), 0);
+  EXPECT_EQ(Stored(), (std::set<Id>{a2_, a3_}));
+
+  lock.reset();  // two days without a refresh would lose it
+  clock_.Advance(2 * kDayNs);
+  lock = Lock();
+  auto later = Forget(*repo_, lock.get(), KeepLast(1), Options());
+  ASSERT_TRUE(later->stopped.ok()) << later->stopped.ToString();
+  ASSERT_TRUE(later.ok()) << later.status().ToString();
+  EXPECT_TRUE(later->locked.empty());
+  EXPECT_EQ(later->removed, std::vector<Id>{a2_});
+  EXPECT_EQ(Stored(), std::set<Id>{a3_});
+}
+
+// Not advertised (a bucket's default retention): the removal is tried, refused, and reported as
+// kept by the lock, not as a failure; the other removals go on.
+TEST_F(ForgetObjectLockTest, ARefusalByAnUnadvertisedLockIsKeptNotFailed) {
+  InitLocked(/*advertise=*/false);
+  auto lock = Lock();
+  auto r = Forget(*repo_, lock.get(), KeepLast(1), Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->plan.locked.empty());  // nothing was known up front
+  EXPECT_TRUE(r->failed.empty());
+  EXPECT_EQ(r->removed, std::vector<Id>{a1_});
+  ASSERT_EQ(r->locked.size(), 1u);
+  EXPECT_EQ(r->locked[0].first, a2_);
+  EXPECT_EQ(lock_backend_->refused(), 1);
+  EXPECT_EQ(Stored(), (std::set<Id>{a2_, a3_}));
+}
+
+// A refusal that is not a lock stays a failure.
+TEST_F(ForgetObjectLockTest, ARefusalWithoutALockIsStillAFailure) {
+  InitLocked(/*advertise=*/true);
+  fail_removal_.insert(a1_.Hex());
+  auto lock = Lock();
+  ForgetOptions options = Options();
+  options.on_removal = nullptr;
+  auto r = Forget(*repo_, lock.get(), KeepLast(1), options);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->failed.size(), 1u);
+  EXPECT_EQ(r->failed[0].first, a1_);
+  EXPECT_EQ(r->locked.size(), 1u);
 }
 
 }  // namespace

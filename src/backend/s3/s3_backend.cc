@@ -75,6 +75,23 @@ std::string Iso8601(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
+// "2026-12-05T18:00:00Z", with or without fractional seconds, as ns since the epoch; nullopt
+// when it is not in that form.
+std::optional<int64_t> ParseIso8601Ns(std::string_view text) {
+  std::tm tm{};
+  const std::string s(text);
+  const char* end = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (end == nullptr) return std::nullopt;
+  bool fraction = false;  // rounded up: the lock ends within that second
+  if (*end == '.') {
+    for (++end; *end >= '0' && *end <= '9'; ++end) fraction = fraction || *end != '0';
+  }
+  if (*end != 'Z' && *end != '\0') return std::nullopt;
+  const std::time_t secs = ::timegm(&tm);
+  if (secs == static_cast<std::time_t>(-1)) return std::nullopt;
+  return (static_cast<int64_t>(secs) + (fraction ? 1 : 0)) * 1'000'000'000;
+}
+
 bool Ok2xx(const HttpResponse& r) { return r.status >= 200 && r.status < 300; }
 
 class S3Backend : public Backend {
@@ -88,7 +105,12 @@ class S3Backend : public Backend {
         settings_(std::move(settings)) {}
 
   std::string Location() const override { return location_; }
-  BackendHints Hints() const override { return {.concurrent_requests = settings_.connections}; }
+  BackendHints Hints() const override {
+    BackendHints hints{.concurrent_requests = settings_.connections};
+    if (settings_.lock_days > 0)
+      hints.object_lock = ObjectLockHint{std::chrono::hours(24 * settings_.lock_days), settings_.lock_mode};
+    return hints;
+  }
 
   Status Save(const ObjectHandle& h, ByteView data) override {
     return SaveParts(h, ByteParts(&data, 1));
@@ -134,7 +156,9 @@ void S3Backend::AddObjectHeaders(const ObjectHandle& h,
   if (h.type == ObjectType::kPack && !settings_.storage_class.empty()) {
     headers->emplace_back("x-amz-storage-class", settings_.storage_class);
   }
-  if (settings_.lock_days > 0) {
+  // Lock files are coordination, not history: locked, every command's lock would outlive it and
+  // keep the next exclusive command out.
+  if (settings_.lock_days > 0 && h.type != ObjectType::kLock) {
     headers->emplace_back("x-amz-object-lock-mode", settings_.lock_mode);
     headers->emplace_back(
         "x-amz-object-lock-retain-until-date",
@@ -284,7 +308,10 @@ Result<ObjectInfo> S3Backend::Stat(const ObjectHandle& h) {
   if (!length || std::from_chars(length->data(), length->data() + length->size(), size).ec != std::errc()) {
     return Status::IOError("stat " + Describe(h) + ": the server sent no Content-Length");
   }
-  return ObjectInfo{h.type == ObjectType::kConfig ? std::string() : h.name, size};
+  ObjectInfo info{h.type == ObjectType::kConfig ? std::string() : h.name, size};
+  if (std::optional<std::string> until = r.Header("x-amz-object-lock-retain-until-date"))
+    info.retain_until_ns = ParseIso8601Ns(*until);
+  return info;
 }
 
 Status S3Backend::ListKeys(const std::string& key_prefix,

@@ -21,6 +21,10 @@
 //  - Remove HEADs first (S3 answers DELETE of a missing key with 204), so a missing object is
 //    NotFound. With Object Lock the DELETE names the object's version, so the lock refuses it
 //    (PermissionDenied, saying until when) instead of hiding the object behind a delete marker.
+//  - Object Lock (s3.object-lock-days): every object but the lock files is written with a
+//    retention of that many days; Hints().object_lock says so and Stat reports each object's
+//    retain-until date (ObjectInfo::retain_until_ns), so prune and forget plan around locked
+//    objects (backend/object_lock.h). Lock files are not locked: they must go when a command ends.
 //  - List is ListObjectsV2 with continuation tokens; an interrupted multipart upload is never
 //    listed (it is not an object until completed).
 // Errors: transient (5xx, SlowDown, a body damaged in transit, connection failures) ->
