@@ -14,7 +14,8 @@ static const char kExitCodesHelp[] = R"(Exit codes:
   0    success
   1    the command failed
   2    bad command line or invalid argument
-  3    finished, but some files could not be read or written (incomplete)
+  3    finished, but incomplete: files could not be read or written, a site of
+       --also-to did not get the snapshot, or Object Lock kept objects forget/prune would remove
   4    check found damage in the repository
   10   no Lifeboat repository at the location
   11   the repository lock could not be taken, or was lost
