@@ -23,6 +23,24 @@ std::string_view ObjectTypeName(ObjectType type) {
   return "unknown";
 }
 
+std::string_view ObjectTypeDirectory(ObjectType type) {
+  switch (type) {
+    case ObjectType::kConfig:
+      return "";
+    case ObjectType::kKey:
+      return "keys";
+    case ObjectType::kPack:
+      return "data";
+    case ObjectType::kIndex:
+      return "index";
+    case ObjectType::kSnapshot:
+      return "snapshots";
+    case ObjectType::kLock:
+      return "locks";
+  }
+  return "";
+}
+
 Status ValidateObjectHandle(const ObjectHandle& h) {
   if (h.type == ObjectType::kConfig) return Status::Ok();
   const std::string& name = h.name;

@@ -14,28 +14,6 @@
 namespace lifeboat {
 namespace {
 
-// Directory of each object type below the root; kConfig is the file <root>/config.
-std::string_view TypeDirectory(ObjectType type) {
-  switch (type) {
-    case ObjectType::kConfig:
-      return "";
-    case ObjectType::kKey:
-      return "keys";
-    case ObjectType::kPack:
-      return "data";
-    case ObjectType::kIndex:
-      return "index";
-    case ObjectType::kSnapshot:
-      return "snapshots";
-    case ObjectType::kLock:
-      return "locks";
-  }
-  return "";
-}
-
-constexpr ObjectType kDirectoryTypes[] = {ObjectType::kKey, ObjectType::kPack, ObjectType::kIndex,
-                                          ObjectType::kSnapshot, ObjectType::kLock};
-
 std::string NormalizeRoot(std::string root) {
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   return root;
@@ -117,10 +95,10 @@ Result<std::unique_ptr<LocalBackend>> LocalBackend::Create(const std::string& ro
   }
   if (errno != ENOENT && errno != ENOTDIR) return PosixError("stat " + config);
   LB_RETURN_IF_ERROR(CreateDirectories(root));
-  for (ObjectType type : kDirectoryTypes) {
-    LB_RETURN_IF_ERROR(MakeDirectory(Join(root, TypeDirectory(type))));
+  for (ObjectType type : kObjectTypesInDirectories) {
+    LB_RETURN_IF_ERROR(MakeDirectory(Join(root, ObjectTypeDirectory(type))));
   }
-  std::string data = Join(root, TypeDirectory(ObjectType::kPack));
+  std::string data = Join(root, ObjectTypeDirectory(ObjectType::kPack));
   for (int i = 0; i < 256; ++i) {
     char sub[3];
     std::snprintf(sub, sizeof sub, "%02x", i);
@@ -153,7 +131,7 @@ std::string LocalBackend::Location() const { return "local:" + root_; }
 
 std::string LocalBackend::PathOf(const ObjectHandle& h) const {
   if (h.type == ObjectType::kConfig) return Join(root_, "config");
-  std::string dir = Join(root_, TypeDirectory(h.type));
+  std::string dir = Join(root_, ObjectTypeDirectory(h.type));
   if (h.type == ObjectType::kPack) dir = Join(dir, std::string_view(h.name).substr(0, 2));
   return Join(dir, h.name);
 }
@@ -254,7 +232,7 @@ Status LocalBackend::List(ObjectType type, std::string_view prefix,
   if (prefix.find_first_of(std::string_view("/.\0", 3)) != std::string_view::npos) {
     return Status::Ok();
   }
-  const std::string dir = Join(root_, TypeDirectory(type));
+  const std::string dir = Join(root_, ObjectTypeDirectory(type));
   if (type != ObjectType::kPack) return ListDirectory(dir, prefix, "", fn);
 
   if (prefix.size() >= 2) {

@@ -42,26 +42,6 @@ constexpr size_t kWriteChunk = 255 * 1024;
 constexpr uint32_t kReadChunk = 64 * 1024;
 constexpr size_t kReadsInFlight = 16;
 
-std::string_view TypeDirectory(ObjectType type) {
-  switch (type) {
-    case ObjectType::kConfig:
-      return "";
-    case ObjectType::kKey:
-      return "keys";
-    case ObjectType::kPack:
-      return "data";
-    case ObjectType::kIndex:
-      return "index";
-    case ObjectType::kSnapshot:
-      return "snapshots";
-    case ObjectType::kLock:
-      return "locks";
-  }
-  return "";
-}
-
-constexpr ObjectType kDirectoryTypes[] = {ObjectType::kKey, ObjectType::kPack, ObjectType::kIndex,
-                                          ObjectType::kSnapshot, ObjectType::kLock};
 
 std::string Join(const std::string& dir, std::string_view name) {
   std::string out = dir;
@@ -145,7 +125,7 @@ class SftpBackend : public Backend {
  private:
   std::string PathOf(const ObjectHandle& h) const {
     if (h.type == ObjectType::kConfig) return Join(root_, "config");
-    std::string dir = Join(root_, TypeDirectory(h.type));
+    std::string dir = Join(root_, ObjectTypeDirectory(h.type));
     if (h.type == ObjectType::kPack) dir = Join(dir, std::string_view(h.name).substr(0, 2));
     return Join(dir, h.name);
   }
@@ -392,7 +372,7 @@ Status SftpBackend::List(ObjectType type, std::string_view prefix,
   if (prefix.find_first_of(std::string_view("/.\0", 3)) != std::string_view::npos) {
     return Status::Ok();
   }
-  const std::string dir = Join(root_, TypeDirectory(type));
+  const std::string dir = Join(root_, ObjectTypeDirectory(type));
   // Each directory is read with a connection, which is returned before fn runs (fn may call
   // back into the backend).
   if (type != ObjectType::kPack) {
@@ -467,8 +447,8 @@ Status SftpBackend::CreateLayout() {
     dirs.push_back(root_.substr(0, slash));
   }
   dirs.push_back(root_);
-  for (ObjectType type : kDirectoryTypes) dirs.push_back(Join(root_, TypeDirectory(type)));
-  const std::string data = Join(root_, TypeDirectory(ObjectType::kPack));
+  for (ObjectType type : kObjectTypesInDirectories) dirs.push_back(Join(root_, ObjectTypeDirectory(type)));
+  const std::string data = Join(root_, ObjectTypeDirectory(ObjectType::kPack));
   const std::string what = "creating " + location_;
   {
     LB_ASSIGN_OR_RETURN(SftpPool::Lease c, pool_->Acquire());
