@@ -42,7 +42,6 @@ constexpr size_t kWriteChunk = 255 * 1024;
 constexpr uint32_t kReadChunk = 64 * 1024;
 constexpr size_t kReadsInFlight = 16;
 
-
 std::string Join(const std::string& dir, std::string_view name) {
   std::string out = dir;
   if (out.empty() || out.back() != '/') out += '/';
