@@ -975,6 +975,41 @@ TEST_F(RetryBackendTest, OnRetryIsToldAboutEachRetry) {
                                            "stat pack " + Id(1) + "#2:UNAVAILABLE:14"}));
 }
 
+TEST_F(RetryBackendTest, AfterACallGaveUpTheSiteCountsAsDownAndCallsFailAtOnce) {
+  Make();  // 5 attempts
+  inner_->script.assign(5, Action::kUnavailable);
+  EXPECT_EQ(retry_->Save(Pack(Id(1)), AsBytes("x")).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(delays().size(), 4u);
+  // The site is down: the next calls (a queued pack, the lock's removal) do not pay the whole
+  // budget again.
+  inner_->calls.clear();
+  inner_->script = {Action::kUnavailable, Action::kUnavailable};
+  Status st = retry_->Remove(Pack(Id(2)));
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_NE(st.message().find("giving up after 1 attempt(s): an earlier call already gave up on "
+                              "scripted:"),
+            std::string::npos)
+      << st.message();
+  Result<ObjectInfo> info = retry_->Stat(Pack(Id(3)));
+  EXPECT_EQ(info.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(inner_->calls.size(), 2u);
+  EXPECT_EQ(delays().size(), 4u);  // no new waits
+}
+
+TEST_F(RetryBackendTest, AnAnswerFromTheSiteEndsItsDownState) {
+  Make();
+  inner_->script.assign(5, Action::kUnavailable);
+  EXPECT_EQ(retry_->Stat(Pack(Id(1))).status().code(), StatusCode::kUnavailable);
+  // A permanent error is an answer too: the server is reachable again.
+  inner_->script = {Action::kIOError};
+  EXPECT_EQ(retry_->Stat(Pack(Id(1))).status().code(), StatusCode::kIOError);
+  inner_->calls.clear();
+  inner_->script = {Action::kUnavailable, Action::kUnavailable};
+  ASSERT_TRUE(retry_->Save(Pack(Id(2)), AsBytes("x")).ok());
+  EXPECT_EQ(inner_->calls.size(), 3u);  // retried as usual
+  EXPECT_EQ(delays().size(), 6u);
+}
+
 // ---------------------------------------------------------------------------------------------
 // FaultInjectingBackend.
 

@@ -45,10 +45,21 @@ auto RetryBackend::Run(const std::string& what, Call&& call, const bool* stop)
   for (int attempt = 1;; ++attempt) {
     auto result = call(attempt);
     Status status = StatusOf(result);
-    if (status.ok() || !status.IsRetryable() || (stop != nullptr && *stop)) return result;
+    if (status.ok() || !status.IsRetryable()) {
+      // The backend answered: it is up (again).
+      if (site_down_.load(std::memory_order_relaxed)) site_down_.store(false);
+      return result;
+    }
+    if (stop != nullptr && *stop) return result;
     if (attempt >= max_attempts) {
+      site_down_.store(true);
       return status.WithContext(what + ": giving up after " + std::to_string(attempt) +
                                 " attempts");
+    }
+    if (site_down_.load()) {
+      return status.WithContext(what + ": giving up after " + std::to_string(attempt) +
+                                " attempt(s): an earlier call already gave up on " +
+                                inner_->Location());
     }
     std::chrono::milliseconds delay = Delay(attempt);
     if (options_.context.done()) return StoppedAfter(what, attempt, status);
