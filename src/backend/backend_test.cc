@@ -1010,6 +1010,41 @@ TEST_F(RetryBackendTest, AnAnswerFromTheSiteEndsItsDownState) {
   EXPECT_EQ(delays().size(), 6u);
 }
 
+TEST(RetryTransientFailuresTest, RetriesWithTheBackoffOfRetryBackend) {
+  ManualClock clock;
+  RetryOptions opts;
+  opts.max_attempts = 4;
+  opts.initial_delay = milliseconds(100);
+  opts.jitter = 0;
+  opts.context = opts.context.WithClock(clock);
+  int calls = 0;
+  Status st = RetryTransientFailures(opts, "open s3:x", [&](int attempt) -> Status {
+    EXPECT_EQ(attempt, ++calls);
+    return calls < 3 ? Status::Unavailable("503 SlowDown") : Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(clock.sleeps(), (std::vector<int64_t>{100'000'000, 200'000'000}));
+
+  calls = 0;
+  st = RetryTransientFailures(opts, "open s3:x", [&](int) -> Status {
+    ++calls;
+    return Status::Unavailable("connection refused");
+  });
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_NE(st.message().find("open s3:x: giving up after 4 attempts"), std::string::npos)
+      << st.message();
+  EXPECT_EQ(calls, 4);
+
+  calls = 0;
+  st = RetryTransientFailures(opts, "open s3:x", [&](int) -> Status {
+    ++calls;
+    return Status::PermissionDenied("the S3 credentials were refused");
+  });
+  EXPECT_EQ(st.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(calls, 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // FaultInjectingBackend.
 

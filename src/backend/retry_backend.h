@@ -66,6 +66,15 @@ struct RetryOptions {
       on_retry;
 };
 
+// Runs call(attempt) (attempt counts from 1) until it returns OK or an error that is not
+// retryable, with the backoff and limits of `options` (max_attempts, the delays and jitter, the
+// context) that RetryBackend uses for each call. For what a backend does before any RetryBackend
+// exists: opening a remote site probes the server (OpenBackend). When all attempts fail, the last
+// error with context "<what>: giving up after N attempts"; a stopped context ends it as in
+// RetryBackend. Blocks while sleeping.
+Status RetryTransientFailures(const RetryOptions& options, const std::string& what,
+                              const std::function<Status(int attempt)>& call);
+
 class RetryBackend : public Backend {
  public:
   // Takes ownership of `inner`.
