@@ -975,6 +975,76 @@ TEST_F(RetryBackendTest, OnRetryIsToldAboutEachRetry) {
                                            "stat pack " + Id(1) + "#2:UNAVAILABLE:14"}));
 }
 
+TEST_F(RetryBackendTest, AfterACallGaveUpTheSiteCountsAsDownAndCallsFailAtOnce) {
+  Make();  // 5 attempts
+  inner_->script.assign(5, Action::kUnavailable);
+  EXPECT_EQ(retry_->Save(Pack(Id(1)), AsBytes("x")).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(delays().size(), 4u);
+  // The site is down: the next calls (a queued pack, the lock's removal) do not pay the whole
+  // budget again.
+  inner_->calls.clear();
+  inner_->script = {Action::kUnavailable, Action::kUnavailable};
+  Status st = retry_->Remove(Pack(Id(2)));
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_NE(st.message().find("giving up after 1 attempt(s): an earlier call already gave up on "
+                              "scripted:"),
+            std::string::npos)
+      << st.message();
+  Result<ObjectInfo> info = retry_->Stat(Pack(Id(3)));
+  EXPECT_EQ(info.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(inner_->calls.size(), 2u);
+  EXPECT_EQ(delays().size(), 4u);  // no new waits
+}
+
+TEST_F(RetryBackendTest, AnAnswerFromTheSiteEndsItsDownState) {
+  Make();
+  inner_->script.assign(5, Action::kUnavailable);
+  EXPECT_EQ(retry_->Stat(Pack(Id(1))).status().code(), StatusCode::kUnavailable);
+  // A permanent error is an answer too: the server is reachable again.
+  inner_->script = {Action::kIOError};
+  EXPECT_EQ(retry_->Stat(Pack(Id(1))).status().code(), StatusCode::kIOError);
+  inner_->calls.clear();
+  inner_->script = {Action::kUnavailable, Action::kUnavailable};
+  ASSERT_TRUE(retry_->Save(Pack(Id(2)), AsBytes("x")).ok());
+  EXPECT_EQ(inner_->calls.size(), 3u);  // retried as usual
+  EXPECT_EQ(delays().size(), 6u);
+}
+
+TEST(RetryTransientFailuresTest, RetriesWithTheBackoffOfRetryBackend) {
+  ManualClock clock;
+  RetryOptions opts;
+  opts.max_attempts = 4;
+  opts.initial_delay = milliseconds(100);
+  opts.jitter = 0;
+  opts.context = opts.context.WithClock(clock);
+  int calls = 0;
+  Status st = RetryTransientFailures(opts, "open s3:x", [&](int attempt) -> Status {
+    EXPECT_EQ(attempt, ++calls);
+    return calls < 3 ? Status::Unavailable("503 SlowDown") : Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(clock.sleeps(), (std::vector<int64_t>{100'000'000, 200'000'000}));
+
+  calls = 0;
+  st = RetryTransientFailures(opts, "open s3:x", [&](int) -> Status {
+    ++calls;
+    return Status::Unavailable("connection refused");
+  });
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_NE(st.message().find("open s3:x: giving up after 4 attempts"), std::string::npos)
+      << st.message();
+  EXPECT_EQ(calls, 4);
+
+  calls = 0;
+  st = RetryTransientFailures(opts, "open s3:x", [&](int) -> Status {
+    ++calls;
+    return Status::PermissionDenied("the S3 credentials were refused");
+  });
+  EXPECT_EQ(st.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(calls, 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // FaultInjectingBackend.
 

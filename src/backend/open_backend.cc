@@ -73,7 +73,16 @@ Result<std::unique_ptr<Backend>> OpenStorage(const std::string& location, bool c
     args.env = options.env;
     args.context = options.retry.context;
     args.create = create;
-    return scheme.open(args);
+    // Opening talks to the server (the bucket and config probes, the SSH handshake): a
+    // transient failure there (503 SlowDown, a reset, a server restarting) is retried with the
+    // budget of every later call.
+    std::unique_ptr<Backend> opened;
+    LB_RETURN_IF_ERROR(RetryTransientFailures(
+        options.retry, "open " + RedactLocation(location), [&](int) -> Status {
+          LB_ASSIGN_OR_RETURN(opened, scheme.open(args));
+          return Status::Ok();
+        }));
+    return opened;
   }
   for (std::string_view scheme : kUnsupportedSchemes) {
     if (HasScheme(location, scheme)) {

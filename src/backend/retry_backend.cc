@@ -13,7 +13,50 @@ Status StatusOf(const Result<T>& r) {
   return r.status();
 }
 
+// The wait after `failed_attempt` failed: initial_delay * multiplier^(failed_attempt - 1), at
+// most max_delay, less a jitter fraction drawn from u in [0, 1).
+std::chrono::milliseconds BackoffDelay(const RetryOptions& options, int failed_attempt, double u) {
+  double base = static_cast<double>(options.initial_delay.count()) *
+                std::pow(std::max(options.multiplier, 1.0), failed_attempt - 1);
+  base = std::min(base, static_cast<double>(options.max_delay.count()));
+  const double jitter = std::clamp(options.jitter, 0.0, 1.0);
+  double delay = base * (1.0 - jitter * u);
+  return std::chrono::milliseconds(static_cast<int64_t>(std::llround(delay)));
+}
+
+// The error of a call whose context stopped the retrying after `attempt` failed with `last`.
+Status StoppedWhileRetrying(const Context& context, const std::string& what, int attempt,
+                            const Status& last) {
+  Status stop = context.Check(what);
+  if (stop.ok()) stop = Status::Cancelled(what + " interrupted");  // cannot happen: done() held
+  return Status(stop.code(), stop.message() + " while retrying (attempt " +
+                                 std::to_string(attempt) + " failed: " + last.message() + ")");
+}
+
 }  // namespace
+
+Status RetryTransientFailures(const RetryOptions& options, const std::string& what,
+                              const std::function<Status(int attempt)>& call) {
+  std::mt19937_64 rng(options.seed != 0
+                          ? options.seed
+                          : (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
+  const int max_attempts = std::max(options.max_attempts, 1);
+  for (int attempt = 1;; ++attempt) {
+    Status status = call(attempt);
+    if (status.ok() || !status.IsRetryable()) return status;
+    if (attempt >= max_attempts) {
+      return status.WithContext(what + ": giving up after " + std::to_string(attempt) +
+                                " attempts");
+    }
+    const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;  // [0, 1)
+    std::chrono::milliseconds delay = BackoffDelay(options, attempt, u);
+    if (options.context.done()) return StoppedWhileRetrying(options.context, what, attempt, status);
+    if (options.on_retry) options.on_retry(what, attempt, status, delay);
+    if (!options.context.SleepFor(delay, what).ok()) {
+      return StoppedWhileRetrying(options.context, what, attempt, status);
+    }
+  }
+}
 
 RetryBackend::RetryBackend(std::unique_ptr<Backend> inner, RetryOptions options)
     : inner_(std::move(inner)), options_(std::move(options)) {
@@ -25,17 +68,12 @@ std::string RetryBackend::Location() const { return inner_->Location(); }
 BackendHints RetryBackend::Hints() const { return inner_->Hints(); }
 
 std::chrono::milliseconds RetryBackend::Delay(int failed_attempt) {
-  double base = static_cast<double>(options_.initial_delay.count()) *
-                std::pow(std::max(options_.multiplier, 1.0), failed_attempt - 1);
-  base = std::min(base, static_cast<double>(options_.max_delay.count()));
-  const double jitter = std::clamp(options_.jitter, 0.0, 1.0);
   double u;
   {
     MutexLock lock(&mu_);
     u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;  // [0, 1)
   }
-  double delay = base * (1.0 - jitter * u);
-  return std::chrono::milliseconds(static_cast<int64_t>(std::llround(delay)));
+  return BackoffDelay(options_, failed_attempt, u);
 }
 
 template <typename Call>
@@ -45,10 +83,21 @@ auto RetryBackend::Run(const std::string& what, Call&& call, const bool* stop)
   for (int attempt = 1;; ++attempt) {
     auto result = call(attempt);
     Status status = StatusOf(result);
-    if (status.ok() || !status.IsRetryable() || (stop != nullptr && *stop)) return result;
+    if (status.ok() || !status.IsRetryable()) {
+      // The backend answered: it is up (again).
+      if (site_down_.load(std::memory_order_relaxed)) site_down_.store(false);
+      return result;
+    }
+    if (stop != nullptr && *stop) return result;
     if (attempt >= max_attempts) {
+      site_down_.store(true);
       return status.WithContext(what + ": giving up after " + std::to_string(attempt) +
                                 " attempts");
+    }
+    if (site_down_.load()) {
+      return status.WithContext(what + ": giving up after " + std::to_string(attempt) +
+                                " attempt(s): an earlier call already gave up on " +
+                                inner_->Location());
     }
     std::chrono::milliseconds delay = Delay(attempt);
     if (options_.context.done()) return StoppedAfter(what, attempt, status);
@@ -58,10 +107,7 @@ auto RetryBackend::Run(const std::string& what, Call&& call, const bool* stop)
 }
 
 Status RetryBackend::StoppedAfter(const std::string& what, int attempt, const Status& last) const {
-  Status stop = options_.context.Check(what);
-  if (stop.ok()) stop = Status::Cancelled(what + " interrupted");  // cannot happen: done() held
-  return Status(stop.code(), stop.message() + " while retrying (attempt " +
-                                 std::to_string(attempt) + " failed: " + last.message() + ")");
+  return StoppedWhileRetrying(options_.context, what, attempt, last);
 }
 
 Status RetryBackend::VerifyExisting(const ObjectHandle& h, ByteParts parts) {

@@ -15,8 +15,18 @@
 //    object is a short read too.
 //  - List: a listing that fails part-way is restarted, and names already passed to fn are not
 //    passed again. An error returned by fn itself is never retried.
+//
+// A site that stays down: once a call has used all its attempts on retryable failures, the site
+// counts as down. Until a call gets an answer again (success, or a permanent error: the server
+// answered), every further retryable failure, of a new call or of one still backing off, is
+// returned after that attempt, without waiting. So a command whose site went down and stays down
+// fails within one call's retry budget (with the defaults: 10 attempts, waits of 0.5 s doubling
+// up to 30 s, at most 121.5 s of waiting; half that at least, with jitter), instead of paying
+// it again for every call that follows (the packs queued behind the failed one, the removal of
+// the lock). An outage shorter than the budget is ridden out as before.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -56,6 +66,15 @@ struct RetryOptions {
       on_retry;
 };
 
+// Runs call(attempt) (attempt counts from 1) until it returns OK or an error that is not
+// retryable, with the backoff and limits of `options` (max_attempts, the delays and jitter, the
+// context) that RetryBackend uses for each call. For what a backend does before any RetryBackend
+// exists: opening a remote site probes the server (OpenBackend). When all attempts fail, the last
+// error with context "<what>: giving up after N attempts"; a stopped context ends it as in
+// RetryBackend. Blocks while sleeping.
+Status RetryTransientFailures(const RetryOptions& options, const std::string& what,
+                              const std::function<Status(int attempt)>& call);
+
 class RetryBackend : public Backend {
  public:
   // Takes ownership of `inner`.
@@ -68,7 +87,8 @@ class RetryBackend : public Backend {
   // The Backend contract with retries as described above. Thread-safe if the inner backend is
   // (the only shared state is the jitter generator, behind a mutex). Blocks while sleeping.
   // When all attempts fail, the last error is returned with context "giving up after N
-  // attempts" (its code unchanged).
+  // attempts" (its code unchanged); after that, while the site counts as down (above), with
+  // "giving up after N attempt(s): an earlier call already gave up on <location>".
   Status Save(const ObjectHandle& h, ByteView data) override;
   Status SaveParts(const ObjectHandle& h, ByteParts parts) override;
   Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override;
@@ -95,6 +115,8 @@ class RetryBackend : public Backend {
   const RetryOptions options_;
   Mutex mu_;
   std::mt19937_64 rng_ GUARDED_BY(mu_);
+  // True from a call that used all its attempts until a call gets an answer (the site is down).
+  std::atomic<bool> site_down_{false};
 };
 
 }  // namespace lifeboat

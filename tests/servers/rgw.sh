@@ -9,6 +9,11 @@
 #   LIFEBOAT_TEST_S3_TLS_ENDPOINT   https://127.0.0.1:PORT (a self-signed certificate for 127.0.0.1)
 #   LIFEBOAT_TEST_S3_CA_FILE        that certificate, to trust it
 #   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   the keys of an S3 user created at start
+#   LIFEBOAT_PROXY_TARGET_PORT      the plain HTTP port, for `proxy` listed after `rgw` (proxy.sh)
+#   LIFEBOAT_TEST_RGW_DIR           WORKDIR, for kill_radosgw / restart_radosgw below
+# kill_radosgw WORKDIR kills radosgw alone (SIGKILL: a crash, connections reset), leaving the
+# cluster up; restart_radosgw WORKDIR starts it again on the same ports and waits until it
+# answers. Tests source this file to call them (the server outage of a fault test).
 # Takes about 3 s on a small machine once the packages are installed.
 
 RGW_ACCESS_KEY="LIFEBOATTESTACCESSKEY"
@@ -112,8 +117,7 @@ CONF
   ceph-osd -c "$dir/ceph.conf" -i 0 -f >"$dir/log/osd.out" 2>&1 &
   echo $! >"$dir/osd.pid"
 
-  radosgw -c "$dir/ceph.conf" -n client.rgw -f >"$dir/log/rgw.out" 2>&1 &
-  echo $! >"$dir/rgw.pid"
+  rgw_start_radosgw "$dir"
   # The user is made while radosgw starts (both wait for the OSD).
   timeout 30 radosgw-admin -c "$dir/ceph.conf" user create --uid lifeboat-test \
     --display-name "Lifeboat tests" --access-key "$RGW_ACCESS_KEY" --secret "$RGW_SECRET_KEY" \
@@ -126,7 +130,38 @@ CONF
   export LIFEBOAT_TEST_S3_CA_FILE="$dir/rgw/cert.pem"
   export AWS_ACCESS_KEY_ID="$RGW_ACCESS_KEY"
   export AWS_SECRET_ACCESS_KEY="$RGW_SECRET_KEY"
+  export LIFEBOAT_PROXY_TARGET_PORT="$http_port"
+  export LIFEBOAT_TEST_RGW_DIR="$dir"
+  echo "$http_port" >"$dir/rgw/http_port"
   echo "tests/servers: rgw up on $LIFEBOAT_TEST_S3_ENDPOINT and $LIFEBOAT_TEST_S3_TLS_ENDPOINT in $(( ($(date +%s%N) - start_ns) / 1000000 )) ms" >&2
+}
+
+# rgw_start_radosgw WORKDIR: starts radosgw in the background (pid in WORKDIR/rgw.pid; its
+# output is appended to WORKDIR/log/rgw.out).
+rgw_start_radosgw() {
+  local dir="$1"
+  radosgw -c "$dir/ceph.conf" -n client.rgw -f >>"$dir/log/rgw.out" 2>&1 &
+  echo $! >"$dir/rgw.pid"
+}
+
+kill_radosgw() {
+  local dir="$1" pid
+  pid="$(cat "$dir/rgw.pid")"
+  kill -KILL "$pid" 2>/dev/null || true
+  # Gone (and its port closed) before this returns: reaped by its parent, or no longer there.
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    [ "$(ps -o stat= -p "$pid" 2>/dev/null)" = Z ] && break
+    sleep 0.05
+  done
+  rm -f "$dir/rgw.pid"
+}
+
+restart_radosgw() {
+  local dir="$1" port
+  port="$(cat "$dir/rgw/http_port")"
+  rgw_start_radosgw "$dir"
+  wait_port "$port" 60 "radosgw restarted on 127.0.0.1:$port (logs in $dir/log)"
 }
 
 stop_rgw() {
