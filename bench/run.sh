@@ -130,46 +130,7 @@ done
 setup_pinning
 
 # ---------------------------------------------------------------------------------------------
-# Datasets: prepare_<name> sets v1_dir and v2_dir (read-only masters) and dataset_note.
-
-prepare_image() {
-  local make_image name
-  make_image=$(helper lifeboat_bench_make_image make_image.cc)
-  name="image-$image_size-seed$seed"
-  v1_dir="$DATA/$name-v1"
-  v2_dir="$DATA/$name-extent$image_extent-v2"
-  local variant dir
-  for variant in 1 2; do
-    dir=$v1_dir
-    [[ $variant -eq 2 ]] && dir=$v2_dir
-    if [[ ! -f $dir/.complete ]]; then
-      log "generating $dir"
-      rm -rf "$dir" && mkdir -p "$dir"
-      "$make_image" --size "$image_size" --seed "$seed" --variant "$variant" \
-        --extent-blocks "$image_extent" "$dir/disk.img" || die "make_image failed"
-      touch "$dir/.complete"
-    fi
-  done
-  local where="scattered single blocks"
-  [[ $image_extent -gt 1 ]] && where="extents of 1-$image_extent consecutive blocks"
-  dataset_note="disk-image-like file, $image_size, seed $seed: random and zero runs of 64 KiB-8 MiB. \
-v2: ~1% of 4 KiB blocks rewritten with new random data ($where), 64 KiB inserted at offset 1 MiB."
-}
-
-prepare_kernel() {
-  local mutate_tree
-  mutate_tree=$(helper lifeboat_bench_mutate_tree mutate_tree.cc)
-  extract_kernel_v1
-  v2_dir="$DATA/kernel-$kernel_key-seed$seed-v2"
-  if [[ ! -f $v2_dir/.complete ]]; then
-    log "creating $v2_dir"
-    rm -rf "$v2_dir" && cp -a "$v1_dir" "$v2_dir" && rm -f "$v2_dir/.complete"
-    "$mutate_tree" --seed "$seed" "$v2_dir" || die "mutate_tree failed"
-    touch "$v2_dir/.complete"
-  fi
-  dataset_note="$(kernel_source_note). \
-v2 (seed $seed): 1% of files edited in the middle, 0.2% deleted, 0.2% edited copies added."
-}
+# Datasets: prepare_image and prepare_kernel (bench/lib.sh) set v1_dir, v2_dir and dataset_note.
 
 # Makes $live an exact copy of DIR (rsync: unchanged files keep inode, ctime and mtime, as on a
 # real machine, so the tools' change detection works).

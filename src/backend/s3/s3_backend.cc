@@ -25,10 +25,15 @@ constexpr BackendOptionSpec kS3Options[] = {
     {"s3.object-lock-mode", "governance|compliance", "Object Lock mode (default governance)"},
     {"s3.multipart-threshold", "SIZE", "objects above it are sent in parts (default 64M)"},
     {"s3.part-size", "SIZE", "size of each part of a multipart upload (default 16M, at least 5M)"},
-    {"s3.connections", "N", "requests in flight (default 16; `connections` also sets it)"},
+    {"s3.connections", "N", "requests in flight (default 8; `connections` also sets it)"},
 };
 
-constexpr int kDefaultConnections = 16;
+// Operations run one transfer worker per request in flight (Hints, WorkersFor): a backup's
+// workers each encode and then upload a 16 MiB pack, a restore's each hold a read buffer. On the
+// loopback RGW (bench/remote.sh, doc/benchmarks.md "Remote sites") a backup of a 64 MiB image
+// peaked at 140 MiB RSS with 16, 118 MiB with 8 and 99 MiB with 5, in the same wall time; 8
+// uploads of 16 MiB keep a fast uplink busy (restic uses 5, the AWS CLI 10).
+constexpr int kDefaultConnections = 8;
 constexpr uint64_t kDefaultMultipartThreshold = 64u << 20;
 constexpr uint64_t kDefaultPartSize = 16u << 20;
 constexpr uint64_t kMinPartSize = 5u << 20;  // S3's minimum for every part but the last
