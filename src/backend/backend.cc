@@ -72,6 +72,17 @@ Status Backend::SaveParts(const ObjectHandle& h, ByteParts parts) {
   return Save(h, joined);
 }
 
+Status PartsBackend::Save(const ObjectHandle& h, ByteView data) {
+  const ByteView parts[] = {data};
+  return SaveParts(h, parts);
+}
+
+Result<Bytes> PartsBackend::Load(const ObjectHandle& h, uint64_t offset, uint64_t length) {
+  Bytes out;
+  LB_RETURN_IF_ERROR(LoadInto(h, offset, length, &out));
+  return out;
+}
+
 std::string DescribeObject(const ObjectHandle& h) {
   if (h.type == ObjectType::kConfig) return "config";
   return std::string(ObjectTypeName(h.type)) + " " + h.name;

@@ -134,6 +134,16 @@ class Backend {
   bool HasConfig() { return Stat({ObjectType::kConfig, ""}).ok(); }
 };
 
+// A backend whose own operations are SaveParts and LoadInto (the remote ones send a pack's parts
+// as they are and read into the caller's buffer): Save and Load are defined through them.
+class PartsBackend : public Backend {
+ public:
+  Status Save(const ObjectHandle& h, ByteView data) final;
+  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) final;
+  Status SaveParts(const ObjectHandle& h, ByteParts parts) override = 0;
+  Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override = 0;
+};
+
 // The workers an operation runs for per-object transfers (load/verify packs, restore, copy):
 // `requested` when above 0 (a --workers flag), else the larger of the cores (with a floor of 2, so
 // one waits on I/O while the other works) and what `backend` serves at once. So a local disk gets

@@ -121,7 +121,7 @@ Result<RestAddress> ParseAddress(std::string_view address, std::string_view show
   return out;
 }
 
-class RestBackend : public Backend {
+class RestBackend : public PartsBackend {
  public:
   RestBackend(std::string location, std::string base_url, std::unique_ptr<HttpClient> http,
               int connections)
@@ -133,16 +133,7 @@ class RestBackend : public Backend {
   std::string Location() const override { return location_; }
   BackendHints Hints() const override { return {.concurrent_requests = connections_}; }
 
-  Status Save(const ObjectHandle& h, ByteView data) override {
-    const ByteView parts[] = {data};
-    return SaveParts(h, parts);
-  }
   Status SaveParts(const ObjectHandle& h, ByteParts parts) override;
-  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
-    Bytes out;
-    LB_RETURN_IF_ERROR(LoadInto(h, offset, length, &out));
-    return out;
-  }
   Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override;
   Result<ObjectInfo> Stat(const ObjectHandle& h) override;
   Status List(ObjectType type, std::string_view prefix,

@@ -99,7 +99,7 @@ std::optional<int64_t> ParseIso8601Ns(std::string_view text) {
 
 bool Ok2xx(const HttpResponse& r) { return r.status >= 200 && r.status < 300; }
 
-class S3Backend : public Backend {
+class S3Backend : public PartsBackend {
  public:
   S3Backend(std::unique_ptr<S3Client> client, std::unique_ptr<S3Client> cleanup_client,
             std::string location, std::string prefix, S3Settings settings)
@@ -117,15 +117,7 @@ class S3Backend : public Backend {
     return hints;
   }
 
-  Status Save(const ObjectHandle& h, ByteView data) override {
-    return SaveParts(h, ByteParts(&data, 1));
-  }
   Status SaveParts(const ObjectHandle& h, ByteParts parts) override;
-  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
-    Bytes out;
-    LB_RETURN_IF_ERROR(LoadInto(h, offset, length, &out));
-    return out;
-  }
   Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override;
   Result<ObjectInfo> Stat(const ObjectHandle& h) override;
   Status List(ObjectType type, std::string_view prefix,

@@ -94,7 +94,7 @@ class RemoteFile {
   sftp_file f_;
 };
 
-class SftpBackend : public Backend {
+class SftpBackend : public PartsBackend {
  public:
   SftpBackend(std::string location, std::string root, std::unique_ptr<SftpPool> pool)
       : location_(std::move(location)), root_(std::move(root)), pool_(std::move(pool)) {}
@@ -102,15 +102,7 @@ class SftpBackend : public Backend {
   std::string Location() const override { return location_; }
   BackendHints Hints() const override { return {.concurrent_requests = pool_->size()}; }
 
-  Status Save(const ObjectHandle& h, ByteView data) override {
-    return SaveParts(h, ByteParts(&data, 1));
-  }
   Status SaveParts(const ObjectHandle& h, ByteParts parts) override;
-  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
-    Bytes out;
-    LB_RETURN_IF_ERROR(LoadInto(h, offset, length, &out));
-    return out;
-  }
   Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override;
   Result<ObjectInfo> Stat(const ObjectHandle& h) override;
   Status List(ObjectType type, std::string_view prefix,
