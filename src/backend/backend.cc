@@ -72,6 +72,22 @@ Status Backend::SaveParts(const ObjectHandle& h, ByteParts parts) {
   return Save(h, joined);
 }
 
+std::optional<Status> ListWithoutListing(Backend& backend, ObjectType type,
+                                         std::string_view prefix,
+                                         const std::function<Status(const ObjectInfo&)>& fn) {
+  if (type == ObjectType::kConfig) {
+    if (!prefix.empty()) return Status::Ok();
+    Result<ObjectInfo> info = backend.Stat({ObjectType::kConfig, ""});
+    if (info.status().IsNotFound()) return Status::Ok();
+    LB_RETURN_IF_ERROR(info.status());
+    return fn(*info);
+  }
+  if (prefix.find_first_of(std::string_view("/.\0", 3)) != std::string_view::npos) {
+    return Status::Ok();
+  }
+  return std::nullopt;
+}
+
 Status PartsBackend::Save(const ObjectHandle& h, ByteView data) {
   const ByteView parts[] = {data};
   return SaveParts(h, parts);

@@ -134,6 +134,14 @@ class Backend {
   bool HasConfig() { return Stat({ObjectType::kConfig, ""}).ok(); }
 };
 
+// The part of List that needs no listing, shared by the backends: for kConfig, fn gets the
+// config's Stat when it exists and `prefix` is empty; for a prefix no valid name can start with
+// ('/', '.' or NUL: it must never steer a listing into another directory) nothing is listed.
+// Returns the listing's outcome when it is one of these, nullopt when the caller lists itself.
+std::optional<Status> ListWithoutListing(Backend& backend, ObjectType type,
+                                         std::string_view prefix,
+                                         const std::function<Status(const ObjectInfo&)>& fn);
+
 // A backend whose own operations are SaveParts and LoadInto (the remote ones send a pack's parts
 // as they are and read into the caller's buffer): Save and Load are defined through them.
 class PartsBackend : public Backend {

@@ -221,17 +221,7 @@ Status LocalBackend::ListDirectory(const std::string& dir, std::string_view pref
 
 Status LocalBackend::List(ObjectType type, std::string_view prefix,
                           const std::function<Status(const ObjectInfo&)>& fn) {
-  if (type == ObjectType::kConfig) {
-    if (!prefix.empty()) return Status::Ok();
-    Result<ObjectInfo> info = Stat({ObjectType::kConfig, ""});
-    if (info.status().IsNotFound()) return Status::Ok();
-    LB_RETURN_IF_ERROR(info.status());
-    return fn(*info);
-  }
-  // No valid name contains these, and they must not steer us into another directory.
-  if (prefix.find_first_of(std::string_view("/.\0", 3)) != std::string_view::npos) {
-    return Status::Ok();
-  }
+  if (std::optional<Status> done = ListWithoutListing(*this, type, prefix, fn)) return *done;
   const std::string dir = Join(root_, ObjectTypeDirectory(type));
   if (type != ObjectType::kPack) return ListDirectory(dir, prefix, "", fn);
 

@@ -331,16 +331,7 @@ Status S3Backend::ListKeys(const std::string& key_prefix,
 
 Status S3Backend::List(ObjectType type, std::string_view prefix,
                        const std::function<Status(const ObjectInfo&)>& fn) {
-  if (type == ObjectType::kConfig) {
-    if (!prefix.empty()) return Status::Ok();
-    Result<ObjectInfo> info = Stat({ObjectType::kConfig, ""});
-    if (info.status().IsNotFound()) return Status::Ok();
-    LB_RETURN_IF_ERROR(info.status());
-    return fn(*info);
-  }
-  if (prefix.find_first_of(std::string_view("/.\0", 3)) != std::string_view::npos) {
-    return Status::Ok();
-  }
+  if (std::optional<Status> done = ListWithoutListing(*this, type, prefix, fn)) return *done;
   return ListKeys(ListKeyPrefix(prefix_, type, prefix), [&](const S3ListedObject& o) -> Status {
     std::string name = NameFromKey(prefix_, type, o.key);
     if (name.empty() || !std::string_view(name).starts_with(prefix)) return Status::Ok();
