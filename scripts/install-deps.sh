@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Lifeboat needs to build and test on Debian 12, only if something is missing.
 # With --servers also the servers the remote-site tests run against (tests/servers/): Ceph
-# (monitor, manager, OSD, RADOS Gateway), OpenSSH's sshd, rclone; scripts/test.sh passes it.
+# (monitor, manager, OSD, RADOS Gateway), OpenSSH's sshd, rclone, PostgreSQL 15, an SMTP sink;
+# scripts/test.sh passes it.
 set -euo pipefail
 with_servers=0
 if [ "${1:-}" = "--servers" ]; then with_servers=1; fi
@@ -12,6 +13,9 @@ PACKAGES=(
   build-essential cmake g++ clang libclang-rt-14-dev pkg-config
   libssl-dev libsodium-dev libzstd-dev libcli11-dev nlohmann-json3-dev
   libcurl4-openssl-dev libssh-dev libpugixml-dev  # remote sites: S3 and REST over HTTP, SFTP
+  libyaml-cpp-dev libcctz-dev  # the plan file; schedules in a named time zone
+  libsqlite3-dev libpq-dev  # database sources: SQLite's online backup, PostgreSQL's server version
+  postgresql-client-15  # pg_dump, pg_dumpall, pg_restore for postgres sources
   libgtest-dev libgmock-dev libbenchmark-dev
   diffutils coreutils procps
   openssl  # src/backend/http/http_client_test: a self-signed TLS server (openssl req, s_server)
@@ -24,6 +28,8 @@ SERVER_PACKAGES=(
   ceph-mon ceph-mgr ceph-osd radosgw ceph-common
   openssh-server openssh-client
   rclone python3
+  postgresql-15  # tests of postgres sources: initdb + pg_ctl on a loopback port
+  python3-aiosmtpd  # the SMTP sink that captures e-mail notifications in the tests
 )
 
 missing=()
