@@ -3,6 +3,7 @@
 #include "backend/append_only_backend.h"
 
 #include <algorithm>
+#include <tuple>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -555,6 +556,63 @@ Result<Bytes> Repository::LoadBlobAtHere(const BlobLocation& loc, const Id& id) 
   }
   if (st.IsCorruption()) st = WithDamage(st, BlobTypeName(loc.type), id.Hex(), loc.pack.Hex());
   return st;
+}
+
+Status Repository::LoadBlobsAt(std::span<const BlobRequest> blobs,
+                               const std::function<Status(size_t, Result<Bytes>)>& take) {
+  if (blobs.empty()) return Status::Ok();
+  uint64_t begin = blobs[0].loc.offset, end = begin;
+  for (const BlobRequest& b : blobs) {
+    if (b.loc.pack != blobs[0].loc.pack)
+      return Status::InvalidArgument("LoadBlobsAt: blob " + b.id.Hex() + " is in pack " +
+                                     b.loc.pack.Hex() + ", not in " + blobs[0].loc.pack.Hex());
+    begin = std::min<uint64_t>(begin, b.loc.offset);
+    end = std::max<uint64_t>(end, uint64_t{b.loc.offset} + b.loc.stored_length);
+  }
+  Bytes range;
+  const bool have_range = blobs.size() > 1 &&
+                          backend_->LoadInto({ObjectType::kPack, blobs[0].loc.pack.Hex()}, begin,
+                                             end - begin, &range)
+                              .ok() &&
+                          range.size() == end - begin;
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    const BlobRequest& b = blobs[i];
+    if (have_range) {
+      Bytes plain;
+      const ByteView stored(range.data() + (b.loc.offset - begin), b.loc.stored_length);
+      if (codec_.Decode(stored, b.id, b.loc.raw_length, &plain).ok()) {
+        LB_RETURN_IF_ERROR(take(i, std::move(plain)));
+        continue;
+      }
+    }
+    // Alone: its own read tells damage in transit from damage at rest, and the error (or the
+    // replica that serves it) is exactly LoadBlobAt's.
+    LB_RETURN_IF_ERROR(take(i, LoadBlobAt(b.loc, b.id)));
+  }
+  return Status::Ok();
+}
+
+std::vector<std::pair<size_t, size_t>> Repository::GroupNeighbours(
+    std::vector<BlobRequest>& blobs, uint64_t max_gap, uint64_t max_range) {
+  std::sort(blobs.begin(), blobs.end(), [](const BlobRequest& a, const BlobRequest& b) {
+    return std::tie(a.loc.pack, a.loc.offset) < std::tie(b.loc.pack, b.loc.offset);
+  });
+  std::vector<std::pair<size_t, size_t>> runs;
+  size_t first = 0;
+  for (size_t i = 1; i <= blobs.size(); ++i) {
+    if (i < blobs.size()) {
+      const BlobLocation& start = blobs[first].loc;
+      const BlobLocation& prev = blobs[i - 1].loc;
+      const BlobLocation& next = blobs[i].loc;
+      if (next.pack == start.pack &&
+          next.offset <= uint64_t{prev.offset} + prev.stored_length + max_gap &&
+          uint64_t{next.offset} + next.stored_length - start.offset <= max_range)
+        continue;
+    }
+    if (first < blobs.size()) runs.emplace_back(first, i);
+    first = i;
+  }
+  return runs;
 }
 
 Result<Bytes> Repository::LoadBlob(BlobType type, const Id& id) {

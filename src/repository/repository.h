@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -168,6 +169,27 @@ class Repository {
   Result<Bytes> LoadBlob(BlobType type, const Id& id);
   Result<Bytes> LoadBlobAt(const BlobLocation& loc, const Id& id);
   Result<Tree> LoadTree(const Id& id);
+
+  // One blob for LoadBlobsAt: where it is and what it must hash to.
+  struct BlobRequest {
+    BlobLocation loc;
+    Id id;
+  };
+  // Loads blobs that lie close together in one pack with a single read of the range from the
+  // first one's offset to the last one's end (a remote site pays per request, not per byte
+  // skipped), and hands each to `take` with its index in `blobs`, in order. Every result is what
+  // LoadBlobAt gives: a blob that fails verification in the range, and every blob when the range
+  // cannot be read, is loaded again alone through LoadBlobAt (a second read, then the replicas).
+  // Stops at, and returns, the first non-OK status `take` returns. Memory: the range, once.
+  // InvalidArgument unless every blob is in the same pack.
+  Status LoadBlobsAt(std::span<const BlobRequest> blobs,
+                     const std::function<Status(size_t, Result<Bytes>)>& take);
+  // Sorts `blobs` by pack and offset and cuts them into runs for LoadBlobsAt: [begin, end)
+  // index ranges of blobs in one pack, each at most `max_gap` bytes after the one before it,
+  // a run spanning at most `max_range` bytes (or one blob).
+  static std::vector<std::pair<size_t, size_t>> GroupNeighbours(std::vector<BlobRequest>& blobs,
+                                                                uint64_t max_gap,
+                                                                uint64_t max_range);
 
   // --- replicas that cover for damage (--fallback; doc/replication.md) ---
   // Replicas of this repository (Repository::OpenReplica, index loaded) that LoadBlob,

@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <span>
+#include <unordered_map>
 #include <string>
 #include <utility>
 
@@ -88,7 +90,8 @@ void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
     if (++link_dirs_held_ > budget_.dirs) ReleaseLinkDirs();
   }
 
-  // Jobs of consecutive blobs covering about kJobBytes each.
+  // Jobs of consecutive blobs covering about kJobBytes each; a small file's one job joins others
+  // in a batch, so that neighbouring blobs of many files come with one read.
   std::vector<std::pair<size_t, size_t>> jobs;
   for (size_t b = 0; b < w->locs.size();) {
     size_t end = b;
@@ -100,50 +103,109 @@ void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
   }
   if (jobs.empty()) return FinishFile(w);
   w->jobs_left = jobs.size();
-  for (auto [b, end] : jobs) pool_->Submit([this, w, b = b, end = end] { RunJob(w, b, end); });
+  if (jobs.size() == 1) return AddToBatch({w, 0, w->locs.size()});
+  for (auto [b, end] : jobs) {
+    pool_->Submit([this, job = std::vector<Segment>{{w, b, end}}] { RunJob(job); });
+  }
 }
 
-void Restorer::RunJob(const std::shared_ptr<FileWork>& w, size_t begin, size_t end) {
-  Status st;
-  for (size_t k = begin; k < end && st.ok() && !w->failed; ++k) {
-    st = Cancelled() ? Status::Cancelled("interrupted") : WriteBlob(*w, k);
-  }
-  if (st.ok() && !w->failed && w->size >= kWriteThroughBytes) {
-    const uint64_t from = w->offsets[begin];
-    const uint64_t to = end < w->offsets.size() ? w->offsets[end] : w->size;
-    st = WriteThrough(w->fd.get(), from, to - from);
-  }
-  if (!st.ok()) {
-    MutexLock l(&w->mu);
-    if (w->error.ok()) w->error = st;
-    w->failed = true;
-  }
-  uint64_t bytes = 0;
-  for (size_t k = begin; k < end; ++k) bytes += w->locs[k].raw_length;
-  bytes_done_ += bytes;
-  if (--w->jobs_left == 0) FinishFile(w);
+void Restorer::AddToBatch(Segment s) {
+  batch_bytes_ += s.w->size;
+  batch_.push_back(std::move(s));
+  if (batch_bytes_ >= kJobBytes || batch_.size() >= budget_.batch_files) FlushBatch();
 }
 
-Status Restorer::WriteBlob(FileWork& w, size_t k) {
-  const Id& id = plan_.entries[w.entry].node.content[k];
-  {
-    MutexLock l(&zero_mu_);
-    if (zero_blobs_.count(id)) return Status::Ok();  // a hole
-  }
-  std::shared_ptr<const Bytes> data = cache_.Get(id);
-  if (!data) {
-    auto loaded = repo_.LoadBlobAt(w.locs[k], id);
-    if (!loaded.ok()) return loaded.status();
-    if (IsAllZero(loaded->data(), loaded->size())) {
-      MutexLock l(&zero_mu_);
-      zero_blobs_.insert(id);
-      return Status::Ok();
+void Restorer::FlushBatch() {
+  if (batch_.empty()) return;
+  std::vector<Segment> job;
+  job.swap(batch_);
+  batch_bytes_ = 0;
+  pool_->Submit([this, job = std::move(job)] { RunJob(job); });
+}
+
+void Restorer::FailFile(FileWork& w, const Status& st) {
+  MutexLock l(&w.mu);
+  if (w.error.ok()) w.error = st;
+  w.failed = true;
+}
+
+void Restorer::RunJob(const std::vector<Segment>& segments) {
+  LoadSegments(segments);
+  for (const Segment& s : segments) {
+    FileWork& w = *s.w;
+    if (!w.failed && Cancelled()) FailFile(w, Status::Cancelled("interrupted"));
+    if (!w.failed && w.size >= kWriteThroughBytes) {
+      const uint64_t from = w.offsets[s.begin];
+      const uint64_t to = s.end < w.offsets.size() ? w.offsets[s.end] : w.size;
+      Status st = WriteThrough(w.fd.get(), from, to - from);
+      if (!st.ok()) FailFile(w, st);
     }
-    data = std::make_shared<const Bytes>(std::move(*loaded));
-    cache_.Put(id, data);
+    uint64_t bytes = 0;
+    for (size_t k = s.begin; k < s.end; ++k) bytes += w.locs[k].raw_length;
+    bytes_done_ += bytes;
+    if (--w.jobs_left == 0) FinishFile(s.w);
   }
-  return WriteSkippingZeroBlocks(w.fd.get(), *data, w.offsets[k], hole_block_,
-                                 "blob " + id.Hex() + " at offset " + std::to_string(w.offsets[k]));
+}
+
+void Restorer::LoadSegments(const std::vector<Segment>& segments) {
+  // Where each blob goes: (segment, blob index k) pairs, by blob id.
+  struct Place {
+    FileWork* w;
+    size_t k;
+  };
+  std::unordered_map<Id, std::vector<Place>, IdHash> places;
+  std::vector<Repository::BlobRequest> needed;
+  auto write = [this](FileWork& w, size_t k, const Bytes& data) {
+    if (w.failed) return;
+    const Id& id = plan_.entries[w.entry].node.content[k];
+    Status st = WriteSkippingZeroBlocks(
+        w.fd.get(), data, w.offsets[k], hole_block_,
+        "blob " + id.Hex() + " at offset " + std::to_string(w.offsets[k]));
+    if (!st.ok()) FailFile(w, st);
+  };
+  for (const Segment& s : segments) {
+    FileWork& w = *s.w;
+    for (size_t k = s.begin; k < s.end && !w.failed; ++k) {
+      const Id& id = plan_.entries[w.entry].node.content[k];
+      {
+        MutexLock l(&zero_mu_);
+        if (zero_blobs_.count(id)) continue;  // a hole
+      }
+      if (std::shared_ptr<const Bytes> cached = cache_.Get(id)) {
+        write(w, k, *cached);
+        continue;
+      }
+      auto [it, first] = places.try_emplace(id);
+      it->second.push_back({&w, k});
+      if (first) needed.push_back({w.locs[k], id});
+    }
+  }
+  // Pack by pack, in offset order: runs of neighbours, each loaded with one read.
+  for (auto [begin, end] : Repository::GroupNeighbours(needed, kMaxGapBytes, kMaxRangeBytes)) {
+    if (Cancelled()) {
+      for (const Segment& s : segments) FailFile(*s.w, Status::Cancelled("interrupted"));
+      return;
+    }
+    const std::span<const Repository::BlobRequest> run(needed.data() + begin, end - begin);
+    // Every result, error or not, is taken: LoadBlobsAt itself cannot fail here.
+    (void)repo_.LoadBlobsAt(run, [&](size_t i, Result<Bytes> loaded) -> Status {
+      const Id& id = run[i].id;
+      const std::vector<Place>& to = places[id];
+      if (!loaded.ok()) {
+        for (const Place& p : to) FailFile(*p.w, loaded.status());
+        return Status::Ok();
+      }
+      if (IsAllZero(loaded->data(), loaded->size())) {
+        MutexLock l(&zero_mu_);
+        zero_blobs_.insert(id);
+        return Status::Ok();
+      }
+      auto data = std::make_shared<const Bytes>(std::move(*loaded));
+      for (const Place& p : to) write(*p.w, p.k, *data);
+      cache_.Put(id, std::move(data));
+      return Status::Ok();
+    });
+  }
 }
 
 void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {

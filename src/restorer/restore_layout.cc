@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 
+#include "repository/tree_prefetch.h"
 #include "repository/tree_walker.h"
 #include "util/parallel_for.h"
 
@@ -33,8 +34,19 @@ class Walker {
               bool selected) {
     dirs_.clear();
     dirs_.push_back(Dir{rel_dir, depth, selected, false, 0});
+    // The walk loads one tree at a time in path order: load them ahead, many to a request.
+    std::vector<Id> below;
+    for (const Node& n : tree.nodes)
+      if (n.type == NodeType::kDir && n.subtree) below.push_back(*n.subtree);
+    TreePrefetchOptions prefetch;
+    prefetch.context = ctx_;
+    LB_ASSIGN_OR_RETURN(PrefetchedTrees trees, PrefetchedTrees::Load(repo_, below, prefetch));
     TreeWalkOptions o;
     o.context = ctx_;
+    o.load = [this, &trees](const Id& id) -> Result<Tree> {
+      if (const Tree* t = trees.Find(id)) return *t;
+      return repo_.LoadTree(id);
+    };
     o.on_error = [this](const TreeLoadError& e) {
       layout_->errors.push_back({e.path, "cannot read directory contents: " + e.status.message()});
       return Status::Ok();

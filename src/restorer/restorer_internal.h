@@ -34,6 +34,13 @@
 namespace lifeboat::restore {
 
 constexpr uint64_t kJobBytes = 4u << 20;   // one content job covers about this many bytes
+// A job reads the blobs it needs pack range by pack range: blobs of one pack at most this far
+// apart share one read (the bytes between are read and dropped: cheaper than a request to a
+// remote site), and one read spans at most kMaxRangeBytes (its buffer, per worker).
+constexpr uint64_t kMaxGapBytes = 1u << 20;
+constexpr uint64_t kMaxRangeBytes = 2 * kJobBytes;
+// At most this many small files share one job (their blobs are usually neighbours in a pack).
+constexpr size_t kMaxBatchFiles = 256;
 constexpr size_t kCacheBytes = 16u << 20;  // LRU cache of recently loaded blobs (>= 2 max-size blobs)
 // Files at least this large are written through (WriteThrough) job by job.
 constexpr uint64_t kWriteThroughBytes = 16u << 20;
@@ -54,15 +61,17 @@ Result<std::vector<BlobLocation>> LocateContent(Repository& repo, const Node& no
 Status VerifyFile(Repository& repo, int root_fd, const LayoutEntry& e,
                   const Context& ctx);
 
-// How many threads, queued jobs and open directories the descriptors left allow. Each worker
-// may hold a pack file while it reads; each file being written holds its descriptor and may hold
-// its directory's; a reopened directory needs two while it is opened. The defaults (cores, 4 jobs
-// per worker) apply whenever the limit is not tiny; under `ulimit -n 16` this is one worker, one
-// queued job and two open directories.
+// How many threads, queued jobs, files per job and open directories the descriptors left allow.
+// Each worker may hold a pack file while it reads; each file being written holds its descriptor
+// and may hold its directory's; a reopened directory needs two while it is opened. The defaults
+// (cores, 4 jobs per worker, up to kMaxBatchFiles small files per job) apply whenever the limit is
+// not tiny; under `ulimit -n 16` this is one worker, one queued job of one file and two open
+// directories.
 struct DescriptorBudget {
   int workers;
   size_t queue;
   size_t dirs;
+  size_t batch_files;
 };
 
 DescriptorBudget BudgetDescriptors(int workers);
@@ -96,6 +105,12 @@ class Restorer {
   Result<RestoreResult> Run();
 
  private:
+  struct FileWork;
+  // Part of a job: blobs [begin, end) of one file.
+  struct Segment {
+    std::shared_ptr<FileWork> w;
+    size_t begin = 0, end = 0;
+  };
   struct PendingLink {
     size_t entry;
     std::shared_ptr<FileDescriptor> dir;
@@ -143,8 +158,16 @@ class Restorer {
   void CreateEntry(size_t i);
   void CreateDir(size_t i, int dirfd);
   void StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir);
-  void RunJob(const std::shared_ptr<FileWork>& w, size_t begin, size_t end);
-  Status WriteBlob(FileWork& w, size_t k);
+  // Adds a small file's only job to the batch being gathered; submits it when full.
+  void AddToBatch(Segment s);
+  // Submits the batch being gathered (main thread; before anything waits for the pool).
+  void FlushBatch();
+  // Writes the segments' blobs: each blob loaded once, neighbours in a pack with one read
+  // (LoadSegments); then completes every file whose last job this was.
+  void RunJob(const std::vector<Segment>& segments);
+  void LoadSegments(const std::vector<Segment>& segments);
+  // Records the first error of w's content (the file is then removed by FinishFile).
+  static void FailFile(FileWork& w, const Status& st);
   void FinishFile(const std::shared_ptr<FileWork>& w);
   void LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir);
   // Links entry i (in the directory `dirfd`) to w's file, which is in `from_dirfd`.
@@ -168,6 +191,7 @@ class Restorer {
   // waits for the files being written (their descriptors close). Main thread only.
   void FreeDescriptors() {
     if (chain_) chain_->ReleaseAllButDeepest();
+    FlushBatch();
     if (pool_) pool_->Wait();
     ReleaseLinkDirs();
   }
@@ -187,8 +211,10 @@ class Restorer {
 
   FileDescriptor root_fd_;
   size_t hole_block_ = 4096;  // zero blocks of this size are left as holes (HoleBlockSize)
-  DescriptorBudget budget_{1, 1, 2};
+  DescriptorBudget budget_{1, 1, 2, 1};
   ThreadPool* pool_ = nullptr;
+  std::vector<Segment> batch_;  // main thread: small files waiting to be submitted as one job
+  uint64_t batch_bytes_ = 0;
   DirChain* chain_ = nullptr;  // main thread: the directories the walk is in, by depth
   std::unordered_map<size_t, std::shared_ptr<FileWork>> link_targets_;  // main thread
   size_t link_dirs_held_ = 0;  // main thread: link_targets_ that may still hold their directory
