@@ -23,6 +23,7 @@
 #include "archiver/dir_descriptors.h"
 #include "archiver/walk_rules.h"
 #include "repository/blob_saver.h"
+#include "repository/tree_prefetch.h"
 #include "util/buffer_pool.h"
 #include "util/mutex.h"
 #include "util/phase_timer.h"
@@ -195,7 +196,8 @@ class Archiver {
   std::optional<Id> root_id_ GUARDED_BY(mu_);
   bool root_done_ GUARDED_BY(mu_) = false;
   std::optional<Id> old_root_tree_;   // the parent snapshot's root tree, if any
-  std::deque<Tree> old_trees_ GUARDED_BY(mu_);  // parent trees kept alive for DirState::old
+  PrefetchedTrees parent_trees_;  // set before the walk, read-only during it
+  std::deque<Tree> old_trees_ GUARDED_BY(mu_);  // parent trees not prefetched, kept for DirState::old
 
   SnapshotSummary summary_;  // counters below are folded in at the end
   std::atomic<uint64_t> files_new_{0}, files_changed_{0}, files_unmodified_{0};

@@ -61,7 +61,8 @@ Descent Archiver::AddEntry(const std::shared_ptr<DirState>& dir, int dirfd, size
     child->link.ino = st.st_ino;
     dir->pending.fetch_add(1);
     const Tree* child_old = nullptr;
-    if (old && old->type == NodeType::kDir && old->subtree) {
+    if (old && old->type == NodeType::kDir && old->subtree &&
+        (child_old = parent_trees_.Find(*old->subtree)) == nullptr) {
       auto t = repo_.LoadTree(*old->subtree);
       if (t.ok()) {
         MutexLock lock(&mu_);
