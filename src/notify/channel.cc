@@ -46,7 +46,8 @@ std::vector<std::string> UrlSecrets(const std::string& url) {
     if (path != std::string::npos && url.size() - path > 1) {
       std::string tail = url.substr(path);
       while (!tail.empty() && (tail.front() == '/')) tail.erase(0, 1);
-      if (tail.size() >= 4) out.push_back(tail);
+      // A short path ("/hook") is no secret, and scrubbing it would garble words.
+      if (tail.size() >= 8) out.push_back(tail);
     }
   }
   return out;
