@@ -61,8 +61,11 @@ LIFEBOAT_PLAN="$WORK/unknown_site.yaml" expect_rc "--plan wins over LIFEBOAT_PLA
   lb plan validate --plan example.yaml
 expect_rc "a missing plan file" 1 lb plan validate --plan missing.yaml
 check_has "it says which file" "$WORK/err" "reading the plan missing.yaml"
-mkdir -p empty && (cd empty && expect_rc "no plan anywhere" 1 lb plan validate)
-check_has "it names the default paths" "$WORK/err" "neither ./lifeboat.yaml nor /etc/lifeboat/lifeboat.yaml"
+if [ ! -e /etc/lifeboat/lifeboat.yaml ]; then
+  mkdir -p empty && cd empty && expect_rc "no plan anywhere" 1 lb plan validate
+  cd "$WORK" || exit 1
+  check_has "it names the default paths" "$WORK/err" "neither ./lifeboat.yaml nor /etc/lifeboat/lifeboat.yaml"
+fi
 
 # --- --json
 expect_rc "validate --json of a broken plan" 2 lb --json plan validate --plan inline_password.yaml

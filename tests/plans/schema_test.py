@@ -70,11 +70,11 @@ def main():
             check("plan show --json prints JSON", False, str(e))
 
     # Structural faults the schema must catch as well (the parser's messages are checked by
-    # src/plan/parse_test.cc).
+    # src/plan/parse_test.cc). Not boolean_yes: PyYAML reads YAML 1.1, where `yes` is true.
     for name in ["unknown_key_service", "unknown_key_top", "tier_quoted", "tier_out_of_range",
                  "inline_password", "two_passwords", "inline_env_value", "unknown_event",
                  "unknown_channel_type", "slack_url_inline", "source_two_kinds", "source_no_kind",
-                 "boolean_yes", "version_2", "version_missing", "retention_unknown_key",
+                 "version_2", "version_missing", "retention_unknown_key",
                  "service_not_mapping", "missing_required", "bad_duration"]:
         text = open(os.path.join(HERE, "broken", name + ".yaml"), encoding="utf-8").read()
         data = yaml.safe_load(text)
