@@ -66,6 +66,9 @@ class ObjectView {
   // object-level problems (a missing key) are reported.
   ObjectView(Reader& reader, const YAML::Node& node, const ObjectSpec& spec, std::string where,
              Position at);
+  // Slots point into entries_: not copyable.
+  ObjectView(const ObjectView&) = delete;
+  ObjectView& operator=(const ObjectView&) = delete;
 
   // False when the node is not a mapping or its variant could not be decided: getters then
   // return nothing and report nothing more.
