@@ -16,6 +16,7 @@ PACKAGES=(
   libyaml-cpp-dev libcctz-dev  # the plan file; schedules in a named time zone
   libsqlite3-dev libpq-dev  # database sources: SQLite's online backup, PostgreSQL's server version
   postgresql-client-15  # pg_dump, pg_dumpall, pg_restore for postgres sources
+  python3-jsonschema python3-yaml  # tests/plans/schema_test.py: the plan's JSON Schema checked
   libgtest-dev libgmock-dev libbenchmark-dev
   diffutils coreutils procps
   openssl  # src/backend/http/http_client_test: a self-signed TLS server (openssl req, s_server)

@@ -1,0 +1,181 @@
+#include "plan/validate.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "plan/plan_test_util.h"
+
+namespace lifeboat::plan {
+namespace {
+
+using namespace testing;  // NOLINT
+
+// Two sites that satisfy 3-2-1 (disk + object storage, one offsite, immutable) and a service
+// with verify checks: no warning. Tests change one thing each.
+const char kGood[] = R"(version: 1
+sites:
+  a:
+    repository: /srv/a
+    password_file: /etc/lifeboat/a.pass
+  b:
+    repository: s3:https://s3.example.com/bucket/repo
+    password_env: B_PASSWORD
+    role: offsite
+    immutable: true
+services:
+  db:
+    tier: 1
+    rpo: 1h
+    rto: 2h
+    mtd: 4h
+    sources:
+      - paths: [/srv/db]
+    sites: [a, b]
+    verify:
+      - files: {}
+)";
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+std::string Check(const std::string& text) { return All(CheckPlanText(text, "p.yaml", FixedNow())); }
+
+TEST(PlanValidateTest, TheBaseIsClean) { EXPECT_EQ(Check(kGood), ""); }
+
+TEST(PlanValidateTest, ScheduleThatCannotMeetTheRpo) {
+  EXPECT_EQ(Check(Replace(kGood, "    sites: [a, b]\n", "    sites: [a, b]\n    schedule: \"0 */2 * * *\"\n")),
+            "p.yaml:20:15: warning: the schedule of service \"db\" leaves up to 2h between "
+            "backups, longer than its RPO of 1h\n  hint: schedule backups at least every 1h, or "
+            "leave schedule out to derive one from the RPO\n");
+  // Daily at 02:30 in Berlin: 25 h across the fall-back night, against an RPO of 24 h.
+  EXPECT_EQ(Check(Replace(Replace(kGood, "rpo: 1h", "rpo: 24h"), "    sites: [a, b]\n",
+                          "    sites: [a, b]\n    schedule: {cron: \"30 2 * * *\", timezone: Europe/Berlin}\n")),
+            "p.yaml:20:15: warning: the schedule of service \"db\" leaves up to 1d1h between "
+            "backups, longer than its RPO of 1d\n  hint: schedule backups at least every 1d, or "
+            "leave schedule out to derive one from the RPO\n");
+  // The same in UTC holds.
+  EXPECT_EQ(Check(Replace(Replace(kGood, "rpo: 1h", "rpo: 24h"), "    sites: [a, b]\n",
+                          "    sites: [a, b]\n    schedule: \"30 2 * * *\"\n")),
+            "");
+  // An RPO under a minute cannot be met by any schedule (derived: every minute).
+  EXPECT_EQ(Check(Replace(kGood, "rpo: 1h", "rpo: 30s")),
+            "p.yaml:14:5: warning: the schedule of service \"db\" leaves up to 1m between "
+            "backups, longer than its RPO of 30s\n  hint: no schedule runs more often than every "
+            "minute: raise the RPO\n");
+}
+
+TEST(PlanValidateTest, RtoAboveMtd) {
+  EXPECT_EQ(Check(Replace(kGood, "rto: 2h", "rto: 6h")),
+            "p.yaml:15:10: warning: the RTO of service \"db\" (6h) is longer than its maximum "
+            "tolerable downtime (4h)\n  hint: a recovery that takes the whole RTO would exceed "
+            "the MTD: lower rto or raise mtd\n");
+}
+
+TEST(PlanValidateTest, DependencyOnALessCriticalService) {
+  const std::string text = Replace(kGood, "    verify:\n      - files: {}\n",
+                                   "    depends_on: [auth]\n    verify:\n      - files: {}\n"
+                                   "  auth:\n    tier: 3\n    rpo: 1d\n    sources:\n"
+                                   "      - paths: [/srv/auth]\n    sites: [a, b]\n");
+  EXPECT_EQ(Check(text),
+            "p.yaml:20:18: warning: tier-1 service \"db\" depends on the less critical tier-3 "
+            "service \"auth\"\n  hint: it cannot come back before \"auth\" does: give \"auth\" "
+            "tier 1 or lower, or drop the dependency\n");
+}
+
+TEST(PlanValidateTest, ThreeTwoOneImmutableAndVerify) {
+  // One site: too few copies, one kind of media, no offsite copy, no immutable site.
+  EXPECT_EQ(Check(Replace(kGood, "sites: [a, b]", "sites: [a]")),
+            "p.yaml:19:5: warning: service \"db\" has 2 copies (the live data and 1 site), fewer "
+            "than the 3 of the 3-2-1 rule\n  hint: list at least two sites in sites\n"
+            "p.yaml:19:5: warning: all sites of service \"db\" are on one kind of media (disk), "
+            "fewer than the 2 of the 3-2-1 rule\n  hint: add a site of another kind (e.g. s3: or "
+            "sftp:), or say what differs with media: (doc/plan.md, \"Sites\")\n"
+            "p.yaml:19:5: warning: service \"db\" has no offsite copy (no site with role: "
+            "offsite), as the 3-2-1 rule asks\n  hint: add a site at another location with role: "
+            "offsite\n"
+            "p.yaml:19:5: warning: tier-1 service \"db\" has no immutable site\n  hint: "
+            "ransomware deletes what it can reach: add a site with immutable: true (append-only "
+            "or S3 Object Lock)\n");
+  // An explicit media kind counts: two local disks, one of them a USB disk kept offsite.
+  std::string usb = Replace(kGood, "    repository: s3:https://s3.example.com/bucket/repo\n",
+                            "    repository: /mnt/usb/repo\n    media: usb-disk\n");
+  EXPECT_EQ(Check(usb), "");
+  // A tier-3 service needs neither an immutable site nor verify checks.
+  EXPECT_EQ(Check(Replace(Replace(kGood, "tier: 1", "tier: 3"), "    verify:\n      - files: {}\n", "")),
+            "");
+  EXPECT_EQ(Check(Replace(kGood, "    verify:\n      - files: {}\n", "")),
+            "p.yaml:12:3: warning: tier-1 service \"db\" has no verify checks\n  hint: nobody "
+            "would know whether a restore works: add verify checks (doc/plan.md, \"Recover and "
+            "verify\")\n");
+}
+
+TEST(PlanValidateTest, CyclesArePrintedOnce) {
+  const std::string text = Replace(kGood, "    verify:\n      - files: {}\n",
+                                   "    depends_on: [web]\n    verify:\n      - files: {}\n"
+                                   "  web:\n    tier: 1\n    rpo: 1h\n    depends_on: [db]\n"
+                                   "    sources:\n      - paths: [/srv/web]\n    sites: [a, b]\n"
+                                   "    verify:\n      - files: {}\n"
+                                   "  self:\n    tier: 1\n    rpo: 1h\n    depends_on: [self]\n"
+                                   "    sources:\n      - paths: [/srv/self]\n    sites: [a, b]\n"
+                                   "    verify:\n      - files: {}\n");
+  EXPECT_EQ(Errors(CheckPlanText(text, "p.yaml", FixedNow())),
+            "p.yaml:26:18: error: dependency cycle: db -> web -> db\n  hint: a service cannot be "
+            "recovered before itself: remove one of these depends_on entries\n"
+            "p.yaml:35:18: error: dependency cycle: self -> self\n  hint: a service cannot be "
+            "recovered before itself: remove one of these depends_on entries\n");
+}
+
+TEST(PlanValidateTest, LoadPlanRefusesAPlanWithErrorsAndKeepsWarnings) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "lifeboat-plan-test";
+  std::filesystem::create_directories(dir);
+  const std::string bad = (dir / "bad.yaml").string(), good = (dir / "good.yaml").string();
+  std::ofstream(bad) << Replace(kGood, "rpo: 1h", "rpo: 1 hour");
+  std::ofstream(good) << Replace(kGood, "sites: [a, b]", "sites: [a, b, a]");
+  Result<LoadedPlan> refused = LoadPlan(bad, FixedNow());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find(bad + ":14:10: error: rpo in service \"db\": invalid "
+                                            "duration \"1 hour\""),
+            std::string::npos)
+      << refused.status().message();
+  // A name listed twice is an error too.
+  Result<LoadedPlan> twice = LoadPlan(good, FixedNow());
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("site \"a\" listed twice in service \"db\""), std::string::npos);
+  std::ofstream(good) << Replace(kGood, "rto: 2h", "rto: 5h");
+  Result<LoadedPlan> loaded = LoadPlan(good, FixedNow());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->warnings, 1u);
+  EXPECT_EQ(LoadPlan((dir / "missing.yaml").string()).status().code(), StatusCode::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(PlanValidateTest, FindPlanFileOrder) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "lifeboat-find-plan";
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path old_cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir);
+  ::unsetenv("LIFEBOAT_PLAN");
+  EXPECT_EQ(*FindPlanFile("/x/flag.yaml"), "/x/flag.yaml");
+  if (!std::filesystem::exists("/etc/lifeboat/lifeboat.yaml")) {
+    EXPECT_EQ(FindPlanFile("").status().code(), StatusCode::kNotFound);
+  }
+  std::ofstream("lifeboat.yaml") << "version: 1\n";
+  EXPECT_EQ(*FindPlanFile(""), "lifeboat.yaml");
+  ::setenv("LIFEBOAT_PLAN", "/y/env.yaml", 1);
+  EXPECT_EQ(*FindPlanFile(""), "/y/env.yaml");
+  EXPECT_EQ(*FindPlanFile("/x/flag.yaml"), "/x/flag.yaml");
+  ::unsetenv("LIFEBOAT_PLAN");
+  std::filesystem::current_path(old_cwd);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace lifeboat::plan
