@@ -19,6 +19,8 @@ std::string_view ObjectTypeName(ObjectType type) {
       return "snapshot";
     case ObjectType::kLock:
       return "lock";
+    case ObjectType::kRun:
+      return "run";
   }
   return "unknown";
 }
@@ -37,6 +39,8 @@ std::string_view ObjectTypeDirectory(ObjectType type) {
       return "snapshots";
     case ObjectType::kLock:
       return "locks";
+    case ObjectType::kRun:
+      return "runs";
   }
   return "";
 }

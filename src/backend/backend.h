@@ -25,20 +25,20 @@
 
 namespace lifeboat {
 
-enum class ObjectType { kConfig, kKey, kPack, kIndex, kSnapshot, kLock };
+enum class ObjectType { kConfig, kKey, kPack, kIndex, kSnapshot, kLock, kRun };
 
-// "config", "key", "pack", "index", "snapshot", "lock".
+// "config", "key", "pack", "index", "snapshot", "lock", "run" (run records, format §12).
 std::string_view ObjectTypeName(ObjectType type);
 
 // The directory of each object type in a repository laid out as files (local, SFTP; the key
 // prefixes of S3 and the paths of REST follow it; doc/repository-format.md): "keys", "data",
-// "index", "snapshots", "locks"; "" for kConfig, the file "config" at the root. Packs sit one
+// "index", "snapshots", "locks", "runs"; "" for kConfig, the file "config" at the root. Packs sit one
 // level deeper, in data/XX/ by the first two characters of their name.
 std::string_view ObjectTypeDirectory(ObjectType type);
 // The types stored in directories (all but kConfig).
 inline constexpr ObjectType kObjectTypesInDirectories[] = {
     ObjectType::kKey, ObjectType::kPack, ObjectType::kIndex, ObjectType::kSnapshot,
-    ObjectType::kLock};
+    ObjectType::kLock, ObjectType::kRun};
 
 struct ObjectHandle {
   ObjectType type;

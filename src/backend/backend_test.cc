@@ -185,7 +185,7 @@ TEST(LocalBackendTest, CreateMakesTheWholeLayout) {
   auto be = LocalBackend::Create(root + "/");
   ASSERT_TRUE(be.ok()) << be.status().ToString();
   EXPECT_EQ((*be)->Location(), "local:" + root);
-  for (const char* dir : {"keys", "data", "index", "snapshots", "locks"}) {
+  for (const char* dir : {"keys", "data", "index", "snapshots", "locks", "runs"}) {
     EXPECT_TRUE(fs::is_directory(root + "/" + dir)) << dir;
   }
   int subdirs = 0;

@@ -15,6 +15,7 @@
 #include "crypto/crypto.h"
 #include "pack/pack.h"
 #include "repository/tree_walker.h"
+#include "runlog/run_records.h"
 #include "util/mutex.h"
 #include "util/parallel_for.h"
 #include "util/phase_timer.h"
@@ -507,6 +508,21 @@ class Checker {
       return a.first < b.first;
     });
     result_.snapshots = snapshots_.size();
+    return CheckRunRecords();
+  }
+
+  // Run records (format §12): each object must load, open and parse. A damaged one is damage
+  // (it names itself); one of a newer version is a warning (this Lifeboat cannot judge it). They
+  // hold no data any snapshot needs, so neither affects the tree walk.
+  Status CheckRunRecords() {
+    Result<RunRecordListing> listing = ListRunRecords(repo_, {}, options_.context);
+    if (!listing.ok()) return listing.status().WithContext("checking run records");
+    for (const UnreadableRunObject& u : listing->unreadable) {
+      if (u.newer_version)
+        log_.Warning("run", u.name, u.status.message());
+      else
+        log_.Error("run", u.name, u.status.message());
+    }
     return Status::Ok();
   }
 

@@ -13,7 +13,8 @@
 //   names exists and its header agrees with the index (type, offset, lengths); packs no index
 //   names are warnings; every snapshot loads; every tree reachable from a snapshot loads and
 //   decodes, and every data blob and subtree it references is in the index and not in a pack
-//   known to be damaged.
+//   known to be damaged; every run-record object (format §12) loads, opens and parses (a damaged
+//   one is an error of kind "run", one of a newer version a warning).
 //   data (read_data or a subset): each selected pack is loaded whole, its SHA-256 must equal its
 //   name, its header must parse, and every blob must decrypt, decompress and match its id.
 //   unused data (informational, never an error): indexed blobs that no snapshot references, and
@@ -51,7 +52,7 @@ namespace lifeboat {
 // The phases of a check, in the order they run (CheckResult::phases, CheckProgress::phase):
 //   "index"      the config, the key files, the pack listing and every index file
 //   "packs"      every indexed pack's header compared with the index
-//   "snapshots"  every snapshot loaded
+//   "snapshots"  every snapshot loaded, and every run-record object
 //   "read-data"  whole packs read and verified (only with read_data or a subset)
 //   "trees"      the trees of every snapshot walked, and the unused data counted
 //   "affected"   the (snapshot, path)s that damage affects named (only when damage was found)
@@ -103,7 +104,7 @@ inline constexpr size_t kMaxAffectedPerSnapshot = 100;
 inline constexpr size_t kMaxProblemsPerKind = 1000;
 
 struct CheckProblem {
-  // "config", "key", "index", "pack", "blob", "tree", "snapshot", "summary".
+  // "config", "key", "index", "pack", "blob", "tree", "snapshot", "run", "summary".
   std::string kind;
   // The damaged object: a file name (hex id) for config/key/index/pack/snapshot objects, the blob
   // or tree id for blobs and trees; empty for "summary" entries.

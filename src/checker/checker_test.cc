@@ -12,6 +12,7 @@
 #include "backend/forwarding_backend.h"
 #include "repository/blob_saver.h"
 #include "repository/index_writer.h"
+#include "runlog/run_records.h"
 #include "small_repo_fixture.h"
 
 namespace lifeboat {
@@ -331,6 +332,42 @@ TEST_F(CheckerTest, CorruptSnapshotIsAnError) {
   EXPECT_EQ(r.errors.size(), 1u) << Describe(r.errors);
   EXPECT_EQ(r.snapshots, 1u);
   EXPECT_EQ(r.trees, 4u);
+}
+
+TEST_F(CheckerTest, RunRecordsAreCheckedDamageIsAnErrorANewerVersionAWarning) {
+  RunRecord rec;
+  rec.id = NewRunRecordId();
+  rec.run_id = NewRunId();
+  rec.service = "orders";
+  rec.site = "primary";
+  rec.host = "h";
+  rec.program_version = "lifeboat test";
+  auto good = WriteRunRecords(*writer_, {rec}, Context());
+  ASSERT_TRUE(good.ok());
+  rec.id = NewRunRecordId();
+  auto bad = WriteRunRecords(*writer_, {rec}, Context());
+  ASSERT_TRUE(bad.ok());
+  CheckResult healthy = Check();
+  EXPECT_TRUE(healthy.healthy()) << Describe(healthy.errors);
+  EXPECT_TRUE(healthy.warnings.empty()) << Describe(healthy.warnings);
+
+  Bytes data = LoadObject(ObjectType::kRun, bad->Hex());
+  data[data.size() / 2] ^= 0x04;
+  Replace(ObjectType::kRun, bad->Hex(), data);
+  std::string newer = R"({"version":2,"records":[]})";
+  auto newer_id = writer_->SaveUnpacked(
+      ObjectType::kRun, ByteView(reinterpret_cast<const uint8_t*>(newer.data()), newer.size()));
+  ASSERT_TRUE(newer_id.ok());
+  CheckResult r = Check();
+  const CheckProblem* p = FindProblem(r.errors, "run", bad->Hex());
+  ASSERT_NE(p, nullptr) << Describe(r.errors);
+  EXPECT_NE(p->message.find("damaged"), std::string::npos) << p->message;
+  EXPECT_EQ(r.errors.size(), 1u) << Describe(r.errors);
+  const CheckProblem* w = FindProblem(r.warnings, "run", newer_id->Hex());
+  ASSERT_NE(w, nullptr) << Describe(r.warnings);
+  EXPECT_NE(w->message.find("newer Lifeboat"), std::string::npos) << w->message;
+  EXPECT_EQ(r.snapshots, 2u);  // the snapshots are unaffected
+  EXPECT_EQ(r.trees, 6u);
 }
 
 TEST_F(CheckerTest, CorruptIndexFileIsAnErrorAndItsBlobsMissing) {

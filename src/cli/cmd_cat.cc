@@ -1,5 +1,5 @@
 // lifeboat cat: prints one repository object, decrypted, for debugging and inspection:
-// config, key, index, snapshot, tree, lock and pack-header as JSON; blob as raw bytes.
+// config, key, index, snapshot, tree, lock, run, runs and pack-header as JSON; blob as raw bytes.
 // Never prints key material (key files are shown without their sealed "data"; there is no
 // `cat masterkey`). Takes no lock: it only reads single objects.
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include "cli/common.h"
 #include "crypto/crypto.h"
 #include "pack/pack.h"
+#include "runlog/run_records.h"
 
 namespace lifeboat::cli {
 
@@ -19,7 +20,8 @@ struct CatFlags {
   std::string id;
 };
 
-constexpr const char* kCatTypes = "config, key, index, snapshot, tree, blob, lock, pack-header";
+constexpr const char* kCatTypes =
+    "config, key, index, snapshot, tree, blob, lock, run, runs, pack-header";
 
 // Lowercases and checks a hex id prefix.
 Result<std::string> CleanPrefix(const std::string& what, const std::string& ref) {
@@ -124,6 +126,26 @@ Result<nlohmann::json> CatJson(Repository& repo, const std::string& type, const 
     if (j.is_discarded()) return Status::Corruption("lock " + info.name + " is not JSON");
     return j;
   }
+  if (type == "run") {
+    // One run-record object as stored (format §12), decrypted.
+    LB_ASSIGN_OR_RETURN(ObjectInfo info, ResolveObject(repo.backend(), ObjectType::kRun, ref));
+    LB_ASSIGN_OR_RETURN(Bytes plain, repo.LoadUnpacked(ObjectType::kRun, info.name));
+    nlohmann::json j = nlohmann::json::parse(plain.begin(), plain.end(), nullptr, false);
+    if (j.is_discarded()) return Status::Corruption("run " + info.name + " is not JSON");
+    return j;
+  }
+  if (type == "runs") {
+    // Every run record of the repository, merged (one per id), oldest first (doc/json.md).
+    LB_ASSIGN_OR_RETURN(RunRecordListing l, ListRunRecords(repo, {}, Context()));
+    nlohmann::json records = nlohmann::json::array();
+    for (const RunRecord& r : l.records) records.push_back(nlohmann::json::parse(RunRecordJson(r)));
+    nlohmann::json unreadable = nlohmann::json::array();
+    for (const UnreadableRunObject& u : l.unreadable)
+      unreadable.push_back({{"object", u.name},
+                            {"newer_version", u.newer_version},
+                            {"error", u.status.message()}});
+    return nlohmann::json{{"records", records}, {"objects", l.objects}, {"unreadable", unreadable}};
+  }
   if (type == "pack-header") {
     LB_ASSIGN_OR_RETURN(ObjectInfo info, ResolveObject(repo.backend(), ObjectType::kPack, ref));
     LB_ASSIGN_OR_RETURN(auto blobs,
@@ -141,7 +163,7 @@ Result<nlohmann::json> CatJson(Repository& repo, const std::string& type, const 
   return Status::InvalidArgument("cannot cat '" + type + "'; types: " + kCatTypes);
 }
 
-bool NeedsId(const std::string& type) { return type != "config"; }
+bool NeedsId(const std::string& type) { return type != "config" && type != "runs"; }
 
 }  // namespace
 
@@ -160,7 +182,8 @@ void RegisterCat(CLI::App& app, GlobalOptions& g, Runner* runner) {
             g, Status::InvalidArgument("lifeboat never prints key material; there is no `cat "
                                        "masterkey` (use `lifeboat key` to manage passwords)"));
       static const std::vector<std::string> kTypes = {"config", "key",  "index", "snapshot",
-                                                      "tree",   "blob", "lock",  "pack-header"};
+                                                      "tree",   "blob", "lock",  "run",
+                                                      "runs",   "pack-header"};
       if (std::find(kTypes.begin(), kTypes.end(), f->type) == kTypes.end())
         return ReportError(
             g, Status::InvalidArgument("cannot cat '" + f->type + "'; types: " + kCatTypes));

@@ -123,6 +123,8 @@ class CopyRun {
   Result<CopyResult> RunSteps();
   Status CheckCancelled() const;
   Status CheckLocks() const;
+  // The run records the target lacks (phase "runs", entered only when the source has any).
+  Status CopyRuns();
   // A progress report of the counters now (any thread).
   CopyProgress Progress(bool final) const EXCLUDES(mu_);
   void Committed(const Id& source_id, const Snapshot& source, const Id& target_id,
@@ -304,9 +306,27 @@ Result<CopyResult> CopyRun::RunSteps() {
     Status st = result_.replica ? CopyReplica(id, s) : CopyReencrypted(id, s);
     if (!st.ok()) return st.WithContext("copying snapshot " + id.Short());
   }
+  if (opt_.run_records) LB_RETURN_IF_ERROR(CopyRuns().WithContext("copying run records"));
   MutexLock lock(&mu_);
   result_.stats = stats_;
   return std::move(result_);
+}
+
+Status CopyRun::CopyRuns() {
+  bool any = false;
+  LB_RETURN_IF_ERROR(src_.backend().List(ObjectType::kRun, "", [&](const ObjectInfo&) {
+    any = true;
+    return Status::Ok();
+  }));
+  if (!any) return Status::Ok();
+  phases_.Start("runs");
+  LB_RETURN_IF_ERROR(CheckCancelled());
+  LB_RETURN_IF_ERROR(CheckLocks());
+  LB_ASSIGN_OR_RETURN(CopyRunRecordsResult r, CopyRunRecords(src_, dst_, opt_.context));
+  result_.run_records_copied = r.records_copied;
+  result_.run_records_present = r.records_present;
+  result_.run_records_not_copied = std::move(r.not_copied);
+  return Status::Ok();
 }
 
 // --- replica mode ---

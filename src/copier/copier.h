@@ -48,7 +48,9 @@
 // store blobs and trees, with their index files); both: "commit" (check the locks, store the
 // snapshot). So a replica copy reports select, walk, transfer, index, commit (transfer and index
 // absent when nothing was missing), a re-encrypting one select, transfer, commit; a copy with
-// nothing to copy, select alone.
+// nothing to copy, select alone. Then, when the source holds run records (format §12) and
+// options.run_records is set: "runs" (copy the records the target lacks, by record id, so a
+// second run copies none; runlog/run_records.h CopyRunRecords).
 #pragma once
 
 #include <atomic>
@@ -61,6 +63,7 @@
 #include "repository/lock.h"
 #include "repository/repository.h"
 #include "repository/snapshot.h"
+#include "runlog/run_records.h"
 #include "util/context.h"
 #include "util/phase_timer.h"
 
@@ -129,6 +132,10 @@ struct CopyOptions {
   // `progress` (a caller printing from both serialises them itself); the copy holds no mutex of
   // its own meanwhile.
   std::function<void(const CopiedSnapshot&)> on_copied;
+  // Also copy the run records (the plan's run history, format §12) the target lacks, after the
+  // snapshots. Every run record is copied, whatever the snapshot selection: the history of a
+  // site is one whole.
+  bool run_records = true;
 };
 
 struct CopyResult {
@@ -139,6 +146,11 @@ struct CopyResult {
   CopyStats stats;
   // Seconds per phase (see the top of this file), on options.context's clock.
   std::vector<PhaseTime> phases;
+  // Run records (options.run_records): copied to the target, already there (same id), and the
+  // source objects that could not be read (damaged, or of a newer version), which were not.
+  uint64_t run_records_copied = 0;
+  uint64_t run_records_present = 0;
+  std::vector<UnreadableRunObject> run_records_not_copied;
 };
 
 // True when both repositories use the same master key material (enc key, id key and chunker
@@ -151,9 +163,12 @@ bool SharesKeyMaterial(const Repository& a, const Repository& b);
 // Errors: InvalidArgument / NotFound from resolving options.snapshots (nothing written);
 // Corruption naming the pack or blob when source data fails verification (that snapshot and the
 // ones after it are not written; nothing damaged is stored); Cancelled / DeadlineExceeded when the
-// context stopped it; Locked when a lock was lost; the backend's error otherwise. Snapshots written
-// before an error stay written and were reported through on_copied. Blocks; uses pack_workers /
-// save_workers threads, and one reporter thread when options.progress is set.
+// context stopped it; Locked when a lock was lost; the run records' error (after every snapshot
+// was written) when they could not be listed or stored (FailedPrecondition from a REST server
+// that keeps no run records: set run_records = false to copy snapshots only); the backend's error
+// otherwise. Snapshots written before an error stay written and were reported through on_copied.
+// Blocks; uses pack_workers / save_workers threads, and one reporter thread when
+// options.progress is set.
 Result<CopyResult> CopySnapshots(Repository& source, Repository& target,
                                  const CopyOptions& options);
 

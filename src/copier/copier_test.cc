@@ -787,6 +787,52 @@ TEST_F(CopierTest, PhasesInOrderOnTheContextClockAndProgressOnOneReporterThread)
   }
 }
 
+// Run records (format §12) travel with copy: those the target lacks, once, in a phase of their
+// own; a snapshot selection does not limit them, and run_records = false leaves them.
+TEST_F(CopierTest, RunRecordsAreCarriedOnceByIdentity) {
+  std::vector<RunRecord> records;
+  for (int i = 0; i < 3; ++i) {
+    RunRecord r;
+    r.id = NewRunRecordId();
+    r.run_id = NewRunId();
+    r.service = "svc" + std::to_string(i);
+    r.site = "primary";
+    r.start_ns = (i + 1) * 1'000'000'000LL;
+    r.end_ns = r.start_ns + 1;
+    r.host = "h";
+    r.program_version = "lifeboat test";
+    ASSERT_TRUE(WriteRunRecords(*a_->repo, {r}, Context()).ok());
+    records.push_back(r);
+  }
+  for (bool replica : {true, false}) {
+    SCOPED_TRACE(replica ? "replica" : "re-encrypt");
+    auto b = replica ? MakeRepo("pw-b", a_->repo.get()) : MakeRepo("pw-b");
+    CopyOptions off;
+    off.run_records = false;
+    off.snapshots = {snap1_.Hex()};
+    auto none = CopySnapshots(*a_->repo, *b->repo, off);
+    ASSERT_TRUE(none.ok()) << none.status().ToString();
+    EXPECT_EQ(b->Count(ObjectType::kRun), 0u);
+
+    CopyOptions options;
+    options.snapshots = {snap1_.Hex()};  // the records are not selected by snapshot
+    auto r = CopySnapshots(*a_->repo, *b->repo, options);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->run_records_copied, 3u);
+    EXPECT_EQ(testing::PhaseNames(r->phases).back(), "runs");
+    auto listed = ListRunRecords(*b->repo, {}, Context());
+    ASSERT_TRUE(listed.ok());
+    ASSERT_EQ(listed->records.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(listed->records[i].id, records[i].id);
+
+    auto again = CopySnapshots(*a_->repo, *b->repo, CopyOptions{});
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->run_records_copied, 0u);
+    EXPECT_EQ(again->run_records_present, 3u);
+    EXPECT_EQ(b->Count(ObjectType::kRun), 1u);
+  }
+}
+
 // on_copied runs on the caller's thread, progress never does, and a copy that fails makes no
 // final report.
 TEST_F(CopierTest, OnCopiedOnTheCallersThreadAndNoFinalReportAfterAFailure) {

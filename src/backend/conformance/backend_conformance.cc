@@ -59,7 +59,7 @@ std::set<std::string> ListNames(Backend& be, ObjectType type, std::string_view p
 
 TEST_P(BackendConformanceTest, SaveThenLoadReturnsSameBytes) {
   const ObjectType types[] = {ObjectType::kKey, ObjectType::kPack, ObjectType::kIndex,
-                              ObjectType::kSnapshot, ObjectType::kLock};
+                              ObjectType::kSnapshot, ObjectType::kLock, ObjectType::kRun};
   const size_t sizes[] = {0, 1, 4096, 3 << 20};
   int i = 0;
   for (ObjectType type : types) {
@@ -732,7 +732,7 @@ TEST_P(BackendConformanceTest, NamesAtTheLimits) {
   const std::string digits = "0123456789" + std::string(54, '9');
   const std::string names[] = {low, high, e, f, digits};
   for (ObjectType type : {ObjectType::kKey, ObjectType::kPack, ObjectType::kIndex,
-                          ObjectType::kSnapshot, ObjectType::kLock}) {
+                          ObjectType::kSnapshot, ObjectType::kLock, ObjectType::kRun}) {
     for (const std::string& name : names) {
       ASSERT_TRUE(be_->Save({type, name}, AsBytes(name.substr(0, 5) + name.substr(59))).ok())
           << ObjectTypeName(type) << " " << name;

@@ -45,6 +45,8 @@ std::string_view TypePath(ObjectType type) {
       return "snapshots/";
     case ObjectType::kLock:
       return "locks/";
+    case ObjectType::kRun:
+      return "runs/";
   }
   return "";
 }
@@ -235,6 +237,13 @@ Status RestBackend::SaveParts(const ObjectHandle& h, ByteParts parts) {
     // since the HEAD?
     Status now = Head(h, &size);
     if (now.ok()) return Status::AlreadyExists(Where(h) + " already exists");
+  }
+  if (response.status == 404 && h.type == ObjectType::kRun) {
+    // restic's rest-server serves only restic's own object types (doc/repository-format.md §12).
+    return Status::FailedPrecondition(
+        Where(h) + ": the server does not accept run records (restic's rest-server serves only "
+                   "data, index, keys, locks and snapshots); serve the repository with `rclone "
+                   "serve restic` to keep run history at this site");
   }
   if (response.status == 400 && h.type == ObjectType::kPack) {
     return Status::IOError(StatusError(response, "save " + Where(h)).message() +

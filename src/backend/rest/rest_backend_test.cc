@@ -90,6 +90,7 @@ ConformanceBackend RestOnRclone() {
         case ObjectType::kIndex: file = "index/" + h.name; break;
         case ObjectType::kSnapshot: file = "snapshots/" + h.name; break;
         case ObjectType::kLock: file = "locks/" + h.name; break;
+        case ObjectType::kRun: file = "runs/" + h.name; break;
       }
       std::error_code ec;
       std::filesystem::create_directories(std::filesystem::path(dir + "/" + file).parent_path(),

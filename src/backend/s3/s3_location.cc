@@ -24,6 +24,8 @@ std::string_view TypeDirectory(ObjectType type) {
       return "snapshots";
     case ObjectType::kLock:
       return "locks";
+    case ObjectType::kRun:
+      return "runs";
   }
   return "";
 }

@@ -144,7 +144,7 @@ TEST(SftpBackendTest, CreateMakesTheLocalLayoutAndOpenFindsIt) {
     ASSERT_NE(be, nullptr);
     EXPECT_EQ(be->Location(), "sftp:" + ArgsFor(path, true).address);
     EXPECT_EQ(be->Hints().concurrent_requests, 4);
-    for (const char* d : {"keys", "data", "index", "snapshots", "locks", "data/00", "data/ff"}) {
+    for (const char* d : {"keys", "data", "index", "snapshots", "locks", "runs", "data/00", "data/ff"}) {
       EXPECT_TRUE(fs::is_directory(path + "/" + d)) << d;
     }
     // No config yet: opening is NoRepository.

@@ -1,0 +1,208 @@
+#include "runlog/cache.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "backend/forwarding_backend.h"
+#include "small_repo_fixture.h"
+
+namespace lifeboat {
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+
+// Counts the run and snapshot objects loaded through it.
+class CountingBackend : public ForwardingBackend {
+ public:
+  using ForwardingBackend::ForwardingBackend;
+  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
+    Count(h);
+    return ForwardingBackend::Load(h, offset, length);
+  }
+  Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override {
+    Count(h);
+    return ForwardingBackend::LoadInto(h, offset, length, out);
+  }
+  std::atomic<int> runs{0}, snapshots{0};
+
+ private:
+  void Count(const ObjectHandle& h) {
+    if (h.type == ObjectType::kRun) runs++;
+    if (h.type == ObjectType::kSnapshot) snapshots++;
+  }
+};
+
+RunRecord Record(const std::string& service, int64_t start_ns) {
+  RunRecord r;
+  r.id = NewRunRecordId();
+  r.run_id = NewRunId();
+  r.service = service;
+  r.site = "primary";
+  r.start_ns = start_ns;
+  r.end_ns = start_ns + kSecond;
+  r.host = "h";
+  r.program_version = "lifeboat test";
+  return r;
+}
+
+class StatusCacheTest : public testing::SmallRepoFixture {
+ protected:
+  void SetUp() override {
+    SmallRepoFixture::SetUp();
+    char tmpl[] = "/tmp/lifeboat-cache-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/sub/status.sqlite3";
+    auto counting = std::make_unique<CountingBackend>(&mem_);
+    counting_ = counting.get();
+    auto repo = Repository::Open(std::move(counting), "pw");
+    ASSERT_TRUE(repo.ok());
+    repo_ = std::move(*repo);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<StatusCache> OpenCache() {
+    auto c = StatusCache::Open(path_);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    return c.ok() ? std::move(*c) : nullptr;
+  }
+
+  std::string dir_, path_;
+  CountingBackend* counting_ = nullptr;
+  std::unique_ptr<Repository> repo_;
+};
+
+TEST_F(StatusCacheTest, RunRecordsAreReadOnceThenServedFromTheCache) {
+  ASSERT_TRUE(WriteRunRecords(*writer_, {Record("a", kSecond), Record("b", 2 * kSecond)}, Context())
+                  .ok());
+  ASSERT_TRUE(WriteRunRecords(*writer_, {Record("a", 3 * kSecond)}, Context()).ok());
+  auto cache = OpenCache();
+  ASSERT_NE(cache, nullptr);
+  auto first = ListRunRecordsCached(*repo_, *cache, {}, Context());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->records.size(), 3u);
+  EXPECT_EQ(counting_->runs.load(), 2);
+
+  // Warm: nothing is read again, even by another process's cache object.
+  auto second_cache = OpenCache();
+  auto second = ListRunRecordsCached(*repo_, *second_cache, {.services = {"a"}}, Context());
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->records.size(), 2u);
+  EXPECT_EQ(counting_->runs.load(), 2);
+
+  // A new object is read, alone; after a compaction the merged object is read and the two
+  // compacted ones are forgotten.
+  ASSERT_TRUE(WriteRunRecords(*writer_, {Record("c", 4 * kSecond)}, Context()).ok());
+  auto third = ListRunRecordsCached(*repo_, *cache, {}, Context());
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->records.size(), 4u);
+  EXPECT_EQ(counting_->runs.load(), 3);
+  ASSERT_TRUE(CompactRunRecords(*writer_, Context(), {.min_objects = 2}).ok());
+  auto fourth = ListRunRecordsCached(*repo_, *cache, {}, Context());
+  ASSERT_TRUE(fourth.ok());
+  EXPECT_EQ(fourth->records.size(), 4u);
+  EXPECT_EQ(fourth->objects.size(), 1u);
+  EXPECT_EQ(counting_->runs.load(), 4);
+  // The same answer as the uncached listing.
+  auto direct = ListRunRecords(*writer_, {}, Context());
+  ASSERT_TRUE(direct.ok());
+  ASSERT_EQ(direct->records.size(), fourth->records.size());
+  for (size_t i = 0; i < direct->records.size(); ++i)
+    EXPECT_EQ(direct->records[i].id, fourth->records[i].id);
+}
+
+TEST_F(StatusCacheTest, DamagedObjectsAreReportedAndNeverCached) {
+  ASSERT_TRUE(WriteRunRecords(*writer_, {Record("a", kSecond)}, Context()).ok());
+  std::vector<std::string> names = Names(ObjectType::kRun);
+  Bytes bytes = LoadObject(ObjectType::kRun, names[0]);
+  bytes[3] ^= 1;
+  Replace(ObjectType::kRun, names[0], bytes);
+  auto cache = OpenCache();
+  for (int i = 0; i < 2; ++i) {
+    auto l = ListRunRecordsCached(*repo_, *cache, {}, Context());
+    ASSERT_TRUE(l.ok());
+    EXPECT_TRUE(l->records.empty());
+    ASSERT_EQ(l->unreadable.size(), 1u);
+    EXPECT_TRUE(l->unreadable[0].status.IsCorruption());
+  }
+  EXPECT_GE(counting_->runs.load(), 2);  // tried each time
+}
+
+TEST_F(StatusCacheTest, SnapshotsAreDescribedOnceAndForgottenWhenGone) {
+  auto cache = OpenCache();
+  int described = 0;
+  auto describe = [&](const Id&, const Snapshot& s) {
+    described++;
+    return CachedSnapshot{"", "svc-" + s.hostname, "paths", s.time_ns, s.incomplete};
+  };
+  auto first = ListSnapshotsCached(*repo_, *cache, describe, Context());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->size(), 2u);
+  EXPECT_EQ(described, 2);
+  const int loads = counting_->snapshots.load();
+  auto second = ListSnapshotsCached(*repo_, *cache, describe, Context());
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->size(), 2u);
+  EXPECT_EQ(described, 2);
+  EXPECT_EQ(counting_->snapshots.load(), loads);
+  EXPECT_EQ((*second)[0].service, "svc-host");
+  // A forgotten snapshot disappears from the answer.
+  ASSERT_TRUE(mem_.Remove({ObjectType::kSnapshot, snap1_.Hex()}).ok());
+  auto third = ListSnapshotsCached(*repo_, *cache, describe, Context());
+  ASSERT_TRUE(third.ok());
+  ASSERT_EQ(third->size(), 1u);
+  EXPECT_EQ((*third)[0].name, snap2_.Hex());
+}
+
+TEST_F(StatusCacheTest, ADamagedCacheFileIsRebuilt) {
+  std::filesystem::create_directories(dir_ + "/sub");
+  {
+    std::ofstream f(path_, std::ios::binary);
+    f << std::string(8192, 'x');  // not a database
+  }
+  auto cache = OpenCache();
+  ASSERT_NE(cache, nullptr);
+  ASSERT_TRUE(WriteRunRecords(*writer_, {Record("a", kSecond)}, Context()).ok());
+  auto l = ListRunRecordsCached(*repo_, *cache, {}, Context());
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_EQ(l->records.size(), 1u);
+}
+
+TEST_F(StatusCacheTest, ACacheOfAnotherSchemaVersionIsRebuilt) {
+  {
+    auto cache = OpenCache();
+    ASSERT_TRUE(WriteRunRecords(*writer_, {Record("a", kSecond)}, Context()).ok());
+    ASSERT_TRUE(ListRunRecordsCached(*repo_, *cache, {}, Context()).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  const int before = counting_->runs.load();
+  auto cache = OpenCache();
+  auto l = ListRunRecordsCached(*repo_, *cache, {}, Context());
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->records.size(), 1u);
+  EXPECT_EQ(counting_->runs.load(), before + 1);  // read again: the old cache was dropped
+}
+
+TEST(StatusCachePath, FollowsXdgCacheHome) {
+  const char* old = getenv("XDG_CACHE_HOME");
+  std::string saved = old ? old : "";
+  setenv("XDG_CACHE_HOME", "/x/cache", 1);
+  EXPECT_EQ(*DefaultStatusCachePath(), "/x/cache/lifeboat/status.sqlite3");
+  unsetenv("XDG_CACHE_HOME");
+  setenv("HOME", getenv("HOME") ? getenv("HOME") : "/root", 1);
+  EXPECT_EQ(*DefaultStatusCachePath(), std::string(getenv("HOME")) + "/.cache/lifeboat/status.sqlite3");
+  if (old) setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+}
+
+}  // namespace
+}  // namespace lifeboat
