@@ -1,0 +1,232 @@
+// BackupSource for the paths and command kinds, the service and source in the snapshot, the
+// service filter, and `lifeboat snapshots|forget --service` on a repository holding plan
+// snapshots.
+#include "sources/source.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "backend/local_backend.h"
+#include "backend/memory_backend.h"
+#include "repository/keys.h"
+#include "restorer/restorer.h"
+#include "util/subprocess.h"
+
+namespace lifeboat {
+namespace {
+
+class SourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SetKdfParamsOverrideForTesting(KdfParams{1024, 8, 2});
+    char tmpl[] = "/tmp/lifeboat-source-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto backend = LocalBackend::Create(dir_ + "/repo");
+    ASSERT_TRUE(backend.ok()) << backend.status().ToString();
+    auto repo = Repository::Init(std::move(*backend), "pw", InitOptions{});
+    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+    repo_ = std::move(*repo);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::vector<std::pair<Id, Snapshot>> Snapshots() {
+    auto all = repo_->ListSnapshots();
+    EXPECT_TRUE(all.ok());
+    return all.ok() ? *all : std::vector<std::pair<Id, Snapshot>>{};
+  }
+
+  std::string ReadRestored(const Snapshot& s, const std::string& path) {
+    std::string target = dir_ + "/restore-" + std::to_string(restores_++);
+    RestoreOptions o;
+    o.target = target;
+    auto r = RestoreTree(*repo_, s.tree, o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    std::ifstream in(target + path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  SourceOptions For(const std::string& service) {
+    SourceOptions o;
+    o.service = service;
+    o.backup.host = "h1";
+    return o;
+  }
+
+  std::unique_ptr<Repository> repo_;
+  std::string dir_;
+  int restores_ = 0;
+};
+
+TEST_F(SourceTest, CommandOutputBecomesOneFile) {
+  CommandSource cmd{.argv = ShellCommand("printf 'dump of app\\n'")};
+  auto r = BackupSource(*repo_, {.name = "appdump", .config = cmd}, For("app"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->kind, "command");
+  const Snapshot& s = r->backup.snapshot;
+  EXPECT_EQ(s.paths, std::vector<std::string>{"/appdump.out"});
+  EXPECT_EQ(s.service, "app");
+  ASSERT_TRUE(s.source.has_value());
+  EXPECT_EQ(s.source->kind, "command");
+  EXPECT_EQ(s.source->restore.method, "file");
+  EXPECT_EQ(s.source->restore.files, std::vector<std::string>{"/appdump.out"});
+  EXPECT_EQ(ReadRestored(s, "/appdump.out"), "dump of app\n");
+}
+
+// A non-zero exit fails the source: no snapshot, and the error names the service, the source
+// and the command with its exit status.
+TEST_F(SourceTest, ACommandThatExitsNonZeroWritesNothing) {
+  CommandSource cmd{.argv = {"/bin/sh", "-c", "echo partial output; exit 3"}};
+  auto r = BackupSource(*repo_, {.name = "appdump", .config = cmd}, For("app"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("service app, source appdump (command)"), std::string::npos) << m;
+  EXPECT_NE(m.find("echo partial output; exit 3"), std::string::npos) << m;
+  EXPECT_NE(m.find("exit status 3"), std::string::npos) << m;
+  EXPECT_NE(m.find("no snapshot was written"), std::string::npos) << m;
+  EXPECT_TRUE(Snapshots().empty());
+}
+
+// The command's timeout, and the context's deadline when it comes first, stop a command that
+// hangs without output.
+TEST_F(SourceTest, TheDeadlineStopsAHangingCommand) {
+  CommandSource cmd{.argv = {"sleep", "600"}};
+  SourceOptions o = For("app");
+  o.backup.context = Context().WithTimeout(std::chrono::milliseconds(300));
+  auto start = std::chrono::steady_clock::now();
+  auto r = BackupSource(*repo_, {.name = "hang", .config = cmd}, o);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_FALSE(r.ok());
+  EXPECT_LT(seconds, 10.0);
+  EXPECT_TRUE(Snapshots().empty());
+}
+
+TEST_F(SourceTest, PathsWithExcludesAndExcludeFiles) {
+  std::string data = dir_ + "/data";
+  std::filesystem::create_directories(data + "/sub");
+  std::ofstream(data + "/keep.txt") << "keep";
+  std::ofstream(data + "/skip.tmp") << "tmp";
+  std::ofstream(data + "/sub/skip.log") << "log";
+  std::ofstream(dir_ + "/excludes") << "# logs\n*.log\n";
+  PathsSource paths{.paths = {data}, .exclude = {"*.tmp"}, .exclude_files = {dir_ + "/excludes"}};
+  auto r = BackupSource(*repo_, {.name = "files", .config = paths}, For("app"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const Snapshot& s = r->backup.snapshot;
+  EXPECT_EQ(s.source->kind, "paths");
+  EXPECT_EQ(s.source->restore.method, "restore");
+  EXPECT_EQ(s.source->restore.files, std::vector<std::string>{data});
+  EXPECT_EQ(s.excludes, (std::vector<std::string>{"*.tmp", "*.log"}));
+  EXPECT_EQ(ReadRestored(s, data + "/keep.txt"), "keep");
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/restore-0" + data + "/skip.tmp"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/restore-0" + data + "/sub/skip.log"));
+
+  // A bad exclude file is an error before anything is read.
+  paths.exclude_files = {dir_ + "/no-such-file"};
+  r = BackupSource(*repo_, {.name = "files", .config = paths}, For("app"));
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(Snapshots().size(), 1u);
+}
+
+// The parent of a paths backup is the newest snapshot of the same host, paths and service.
+TEST_F(SourceTest, TheParentIsOfTheSameService) {
+  std::string data = dir_ + "/shared";
+  std::filesystem::create_directories(data);
+  std::ofstream(data + "/f") << "x";
+  PathsSource paths{.paths = {data}};
+  auto a = BackupSource(*repo_, {.name = "files", .config = paths}, For("a"));
+  ASSERT_TRUE(a.ok());
+  auto b = BackupSource(*repo_, {.name = "files", .config = paths}, For("b"));
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->backup.parent_id.has_value());
+  auto a2 = BackupSource(*repo_, {.name = "files", .config = paths}, For("a"));
+  ASSERT_TRUE(a2.ok());
+  EXPECT_EQ(a2->backup.parent_id, a->backup.snapshot_id);
+}
+
+TEST_F(SourceTest, ASpecWithoutNameOrServiceIsRefused) {
+  CommandSource cmd{.argv = {"true"}};
+  EXPECT_EQ(BackupSource(*repo_, {.name = "", .config = cmd}, For("app")).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(BackupSource(*repo_, {.name = "x", .config = cmd}, For("")).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(BackupSource(*repo_, {.name = "x", .config = CommandSource{}}, For("app"))
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(BackupSource(*repo_, {.name = "x", .config = PathsSource{}}, For("app"))
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Snapshots().empty());
+}
+
+// Runs the lifeboat CLI on this test's repository; returns its output (stdout).
+Result<std::string> Cli(const std::string& repo, std::vector<std::string> args) {
+  SubprocessOptions o;
+  o.argv = {LIFEBOAT_CLI, "-r", repo};
+  o.argv.insert(o.argv.end(), args.begin(), args.end());
+  o.environment = {{"LIFEBOAT_PASSWORD", "pw"}};
+  o.pass_secrets = {"LIFEBOAT_PASSWORD"};
+  o.timeout = std::chrono::seconds(60);
+  return RunAndCapture(o);
+}
+
+// `snapshots --service` lists the service's snapshots only, with service and source in --json;
+// `forget --service` applies its policy to that service only.
+TEST_F(SourceTest, SnapshotsAndForgetSelectByService) {
+  for (const char* service : {"billing", "shop", "billing"}) {
+    CommandSource cmd{.argv = ShellCommand(std::string("echo ") + service)};
+    auto r = BackupSource(*repo_, {.name = "dump", .config = cmd}, For(service));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  std::string dir = dir_ + "/plain";
+  std::filesystem::create_directories(dir);
+  BackupOptions plain;
+  plain.paths = {dir};
+  ASSERT_TRUE(RunBackup(*repo_, plain).ok());
+
+  auto out = Cli(dir_ + "/repo", {"--json", "snapshots", "--service", "billing"});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  nlohmann::json j = nlohmann::json::parse(*out);
+  ASSERT_EQ(j.size(), 2u) << *out;
+  for (const auto& s : j) {
+    EXPECT_EQ(s["service"], "billing");
+    EXPECT_EQ(s["source"]["name"], "dump");
+    EXPECT_EQ(s["source"]["kind"], "command");
+    EXPECT_EQ(s["source"]["restore"]["method"], "file");
+    EXPECT_EQ(s["source"]["restore"]["files"][0], "/dump.out");
+  }
+  out = Cli(dir_ + "/repo", {"--json", "snapshots"});
+  ASSERT_TRUE(out.ok());
+  j = nlohmann::json::parse(*out);
+  ASSERT_EQ(j.size(), 4u);
+  int without = 0;
+  for (const auto& s : j) without += !s.contains("service") && !s.contains("source");
+  EXPECT_EQ(without, 1);  // the plain backup has neither member
+  out = Cli(dir_ + "/repo", {"snapshots", "--service", "shop"});
+  ASSERT_TRUE(out.ok());
+  EXPECT_NE(out->find("shop/dump"), std::string::npos) << *out;
+  EXPECT_NE(out->find("1 snapshots"), std::string::npos) << *out;
+  EXPECT_EQ(out->find("billing"), std::string::npos) << *out;
+
+  out = Cli(dir_ + "/repo", {"forget", "--service", "billing", "--keep-last", "1"});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  std::map<std::string, int> left;
+  for (const auto& [id, s] : Snapshots()) left[s.service]++;
+  EXPECT_EQ(left["billing"], 1);
+  EXPECT_EQ(left["shop"], 1);
+  EXPECT_EQ(left[""], 1);
+}
+
+}  // namespace
+}  // namespace lifeboat
