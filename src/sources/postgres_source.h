@@ -3,8 +3,8 @@
 // --format=custom` (or `pg_dumpall`) streamed into the repository by RunCommandBackup, with the
 // restore information recorded in the snapshot.
 //
-//   PostgresSource db{.host = "127.0.0.1", .port = 5432, .database = "billing",
-//                     .user = "backup", .password = resolved_secret};
+//   PostgresSource db;
+//   db.host = "127.0.0.1"; db.database = "billing"; db.user = "backup"; db.password = secret;
 //   LB_ASSIGN_OR_RETURN(BackupResult r, BackupPostgres(repo, db, options));
 //
 // The password (a secret the caller resolved) reaches libpq as a connection parameter and the

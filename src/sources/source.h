@@ -2,7 +2,8 @@
 // each source of the plan onto a SourceSpec and calls BackupSource, which makes one snapshot
 // carrying the service, the source's name and kind, and how to restore it (format §9.1).
 //
-//   SourceSpec spec{.name = "db", .config = SqliteSource{.path = "/srv/app/app.db"}};
+//   SqliteSource db; db.path = "/srv/app/app.db";
+//   SourceSpec spec{.name = "appdb", .config = db};
 //   SourceOptions o; o.service = "billing"; o.backup.lock = lock.get(); o.backup.context = ctx;
 //   LB_ASSIGN_OR_RETURN(SourceResult r, BackupSource(repo, spec, o));
 //   // r.backup.snapshot_id, r.backup.snapshot.source->restore.method == "copy_file"

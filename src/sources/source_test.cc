@@ -67,7 +67,8 @@ class SourceTest : public ::testing::Test {
 };
 
 TEST_F(SourceTest, CommandOutputBecomesOneFile) {
-  CommandSource cmd{.argv = ShellCommand("printf 'dump of app\\n'")};
+  CommandSource cmd;
+  cmd.argv = ShellCommand("printf 'dump of app\\n'");
   auto r = BackupSource(*repo_, {.name = "appdump", .config = cmd}, For("app"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->kind, "command");
@@ -84,11 +85,12 @@ TEST_F(SourceTest, CommandOutputBecomesOneFile) {
 // A non-zero exit fails the source: no snapshot, and the error names the service, the source
 // and the command with its exit status.
 TEST_F(SourceTest, ACommandThatExitsNonZeroWritesNothing) {
-  CommandSource cmd{.argv = {"/bin/sh", "-c", "echo partial output; exit 3"}};
+  CommandSource cmd;
+  cmd.argv = {"/bin/sh", "-c", "echo partial output; exit 3"};
   auto r = BackupSource(*repo_, {.name = "appdump", .config = cmd}, For("app"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
-  const std::string& m = r.status().message();
+  const std::string m = r.status().message();
   EXPECT_NE(m.find("service app, source appdump (command)"), std::string::npos) << m;
   EXPECT_NE(m.find("echo partial output; exit 3"), std::string::npos) << m;
   EXPECT_NE(m.find("exit status 3"), std::string::npos) << m;
@@ -99,7 +101,8 @@ TEST_F(SourceTest, ACommandThatExitsNonZeroWritesNothing) {
 // The command's timeout, and the context's deadline when it comes first, stop a command that
 // hangs without output.
 TEST_F(SourceTest, TheDeadlineStopsAHangingCommand) {
-  CommandSource cmd{.argv = {"sleep", "600"}};
+  CommandSource cmd;
+  cmd.argv = {"sleep", "600"};
   SourceOptions o = For("app");
   o.backup.context = Context().WithTimeout(std::chrono::milliseconds(300));
   auto start = std::chrono::steady_clock::now();
@@ -118,7 +121,10 @@ TEST_F(SourceTest, PathsWithExcludesAndExcludeFiles) {
   std::ofstream(data + "/skip.tmp") << "tmp";
   std::ofstream(data + "/sub/skip.log") << "log";
   std::ofstream(dir_ + "/excludes") << "# logs\n*.log\n";
-  PathsSource paths{.paths = {data}, .exclude = {"*.tmp"}, .exclude_files = {dir_ + "/excludes"}};
+  PathsSource paths;
+  paths.paths = {data};
+  paths.exclude = {"*.tmp"};
+  paths.exclude_files = {dir_ + "/excludes"};
   auto r = BackupSource(*repo_, {.name = "files", .config = paths}, For("app"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const Snapshot& s = r->backup.snapshot;
@@ -142,7 +148,8 @@ TEST_F(SourceTest, TheParentIsOfTheSameService) {
   std::string data = dir_ + "/shared";
   std::filesystem::create_directories(data);
   std::ofstream(data + "/f") << "x";
-  PathsSource paths{.paths = {data}};
+  PathsSource paths;
+  paths.paths = {data};
   auto a = BackupSource(*repo_, {.name = "files", .config = paths}, For("a"));
   ASSERT_TRUE(a.ok());
   auto b = BackupSource(*repo_, {.name = "files", .config = paths}, For("b"));
@@ -154,7 +161,8 @@ TEST_F(SourceTest, TheParentIsOfTheSameService) {
 }
 
 TEST_F(SourceTest, ASpecWithoutNameOrServiceIsRefused) {
-  CommandSource cmd{.argv = {"true"}};
+  CommandSource cmd;
+  cmd.argv = {"true"};
   EXPECT_EQ(BackupSource(*repo_, {.name = "", .config = cmd}, For("app")).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(BackupSource(*repo_, {.name = "x", .config = cmd}, For("")).status().code(),
@@ -185,7 +193,8 @@ Result<std::string> Cli(const std::string& repo, std::vector<std::string> args) 
 // `forget --service` applies its policy to that service only.
 TEST_F(SourceTest, SnapshotsAndForgetSelectByService) {
   for (const char* service : {"billing", "shop", "billing"}) {
-    CommandSource cmd{.argv = ShellCommand(std::string("echo ") + service)};
+    CommandSource cmd;
+    cmd.argv = ShellCommand(std::string("echo ") + service);
     auto r = BackupSource(*repo_, {.name = "dump", .config = cmd}, For(service));
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
@@ -226,6 +235,55 @@ TEST_F(SourceTest, SnapshotsAndForgetSelectByService) {
   EXPECT_EQ(left["billing"], 1);
   EXPECT_EQ(left["shop"], 1);
   EXPECT_EQ(left[""], 1);
+}
+
+// The postgres source's configuration is checked before anything connects or runs.
+TEST(PostgresConfigTest, ConninfoQuotesAndNeverHoldsThePassword) {
+  PostgresSource p;
+  p.host = "db1";
+  p.port = 5433;
+  p.database = "it's";
+  p.user = "a\\b";
+  p.password = "pw-secret";
+  EXPECT_EQ(PostgresConninfo(p), "host='db1' port='5433' dbname='it\\'s' user='a\\\\b'");
+  p.database.clear();
+  p.all_databases = true;
+  EXPECT_EQ(PostgresConninfo(p), "host='db1' port='5433' dbname='postgres' user='a\\\\b'");
+  EXPECT_EQ(ParsePgToolVersion("pg_dump (PostgreSQL) 15.10 (Debian 15.10-0+deb12u1)\n"), "15.10");
+  EXPECT_EQ(ParsePgToolVersion("pg_dumpall (PostgreSQL) 9.6.24\n"), "9.6.24");
+  EXPECT_EQ(ParsePgToolVersion("nonsense"), "");
+}
+
+TEST(PostgresConfigTest, BadConfigurationsAreRefusedWithoutLeakingThePassword) {
+  auto make = [](std::string dsn, std::string host, int port, std::string database) {
+    PostgresSource p;
+    p.dsn = std::move(dsn);
+    p.host = std::move(host);
+    p.port = port;
+    p.database = std::move(database);
+    return p;
+  };
+  struct Case {
+    PostgresSource source;
+    std::string says;
+  };
+  std::vector<Case> cases = {
+      {make("postgresql://backup:pw-secret@db1/billing", "", 0, ""), "dsn holds a password"},
+      {make("host=db1 dbname=x password=pw-secret", "", 0, ""), "dsn holds a password"},
+      {make("host=db1 dbname=x", "db2", 0, ""), "both a dsn and host"},
+      {make("", "db1", 0, ""), "names no database"},
+      {make("", "db1", 70000, "x"), "is not a TCP port"},
+      {make("host=db1 nonsense=pw-secret", "", 0, ""), "not a valid libpq connection string"},
+  };
+  for (const Case& c : cases) {
+    PostgresSource p = c.source;
+    p.password = "pw-secret";
+    auto r = QueryPostgresServer(p, Context());
+    ASSERT_FALSE(r.ok()) << c.says;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+    EXPECT_NE(r.status().message().find(c.says), std::string::npos) << r.status().message();
+    EXPECT_EQ(r.status().message().find("pw-secret"), std::string::npos) << r.status().message();
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 namespace lifeboat {
@@ -125,10 +126,10 @@ Status CopySqliteDatabase(const SqliteSource& source, const std::string& dest,
     return Status::IOError("starting the online backup of " + what + ": " +
                            sqlite3_errmsg(dst.get()));
   // sqlite3_backup_finish on every path; its result matters only after the last step.
-  auto finish = [&backup, &dst]() -> int {
+  auto finish = [&backup]() -> int {
     int rc = backup ? sqlite3_backup_finish(backup) : SQLITE_OK;
     backup = nullptr;
-    return rc != SQLITE_OK ? rc : sqlite3_errcode(dst.get());
+    return rc;
   };
   struct Finisher {
     std::function<int()> f;
@@ -138,7 +139,7 @@ Status CopySqliteDatabase(const SqliteSource& source, const std::string& dest,
   Clock& clock = context.clock();
   const int64_t limit_ns = std::chrono::nanoseconds(source.busy_limit).count();
   int64_t waited_ns = 0;
-  milliseconds backoff(10);
+  milliseconds backoff(5);
   int pages = std::max(1, source.pages_per_step);
   int remaining_before = -1;
   for (;;) {
@@ -171,7 +172,9 @@ Status CopySqliteDatabase(const SqliteSource& source, const std::string& dest,
       LB_RETURN_IF_ERROR(
           context.SleepFor(std::chrono::nanoseconds(wait_ns), "waiting for " + what));
       waited_ns += std::max<int64_t>(clock.MonotonicNs() - before, wait_ns);
-      backoff = std::min(backoff * 2, milliseconds(1000));
+      // Short waits: a rollback-journal database that is written continuously is unlocked
+      // only between its writer's transactions, and only a try in such a gap gets through.
+      backoff = std::min(backoff * 2, milliseconds(100));
       continue;
     }
     int primary = rc & 0xff;

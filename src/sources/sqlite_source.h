@@ -3,7 +3,7 @@
 // file, `PRAGMA integrity_check` checks the copy, and the copy is stored at the database's own
 // absolute path in the snapshot. Never a raw copy of the live file.
 //
-//   SqliteSource db{.path = "/srv/app/app.db"};
+//   SqliteSource db; db.path = "/srv/app/app.db";
 //   LB_ASSIGN_OR_RETURN(BackupResult r, BackupSqlite(repo, db, options));
 //
 // Threads: runs on the caller's thread (RunStreamBackup's workers aside). The temporary
@@ -42,7 +42,7 @@ struct SqliteCopyStats {
 // connection between steps makes SQLite restart the copy; the copy then takes the rest in one
 // step, holding a read transaction so it completes (a rollback-journal database's writers wait
 // on their busy timeout meanwhile; a WAL database's writers are not blocked). SQLITE_BUSY and
-// SQLITE_LOCKED are retried with a backoff of 10 ms doubling to 1 s on the context's clock, for
+// SQLITE_LOCKED are retried with a backoff of 5 ms doubling to 100 ms on the context's clock, for
 // at most `busy_limit` in all: a writer that never lets go makes it fail with Unavailable. Then
 // runs `PRAGMA integrity_check` on the copy: Corruption with SQLite's first findings unless it
 // says "ok". Errors: NotFound (no such file), InvalidArgument (not a database), Unavailable,

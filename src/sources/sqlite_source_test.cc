@@ -23,6 +23,15 @@
 namespace lifeboat {
 namespace {
 
+SqliteSource Sqlite(const std::string& path, int pages_per_step = 256,
+                    std::chrono::milliseconds busy_limit = std::chrono::minutes(10)) {
+  SqliteSource s;
+  s.path = path;
+  s.pages_per_step = pages_per_step;
+  s.busy_limit = busy_limit;
+  return s;
+}
+
 // An open connection, closed at scope end.
 struct TestDb {
   sqlite3* db = nullptr;
@@ -132,7 +141,7 @@ TEST_P(SqliteConcurrentTest, RestoredCopyHoldsAPrefixOfTheWritersTransactions) {
   while (committed.load() < 20) std::this_thread::yield();
   const int64_t at_start = committed.load();
 
-  SourceSpec spec{.name = "appdb", .config = SqliteSource{.path = db_path_, .pages_per_step = 4}};
+  SourceSpec spec{.name = "appdb", .config = Sqlite(db_path_, 4)};
   SourceOptions o;
   o.service = "shop";
   o.backup.host = "h";
@@ -185,7 +194,7 @@ TEST_F(SqliteSourceTest, CopyIsPrivateAndRestartsAreCounted) {
   MakeDatabase("delete");
   std::string dest = dir_ + "/copy.db";
   SqliteCopyStats stats;
-  ASSERT_TRUE(CopySqliteDatabase({.path = db_path_, .pages_per_step = 1000000}, dest, Context(),
+  ASSERT_TRUE(CopySqliteDatabase(Sqlite(db_path_, 1000000), dest, Context(),
                                  &stats)
                   .ok());
   struct stat st;
@@ -207,7 +216,7 @@ TEST_F(SqliteSourceTest, AWriterThatNeverLetsGoFailsAfterTheBusyLimit) {
   ManualClock clock;
   const int64_t start = clock.MonotonicNs();
   SourceSpec spec{.name = "db",
-                  .config = SqliteSource{.path = db_path_, .busy_limit = std::chrono::seconds(30)}};
+                  .config = Sqlite(db_path_, 256, std::chrono::seconds(30))};
   SourceOptions o;
   o.service = "shop";
   o.backup.context = Context().WithClock(clock);
@@ -231,7 +240,7 @@ TEST_F(SqliteSourceTest, TheDeadlineStopsTheWait) {
   TestDb holder(db_path_);
   ASSERT_EQ(holder.Exec("BEGIN EXCLUSIVE"), SQLITE_OK);
   ManualClock clock;
-  SourceSpec spec{.name = "db", .config = SqliteSource{.path = db_path_}};
+  SourceSpec spec{.name = "db", .config = Sqlite(db_path_)};
   SourceOptions o;
   o.service = "shop";
   o.backup.context = Context().WithClock(clock).WithTimeout(std::chrono::seconds(5));
@@ -253,7 +262,7 @@ TEST_F(SqliteSourceTest, ADamagedDatabaseIsNotStored) {
                       "UPDATE sqlite_master SET sql = 'CREATE INDEX tb ON t(a)' WHERE name='tb';"),
               SQLITE_OK);
   }
-  auto r = BackupSource(*repo_, {.name = "db", .config = SqliteSource{.path = db_path_}},
+  auto r = BackupSource(*repo_, {.name = "db", .config = Sqlite(db_path_)},
                         {.service = "shop", .backup = {}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
@@ -265,11 +274,11 @@ TEST_F(SqliteSourceTest, ADamagedDatabaseIsNotStored) {
 
 TEST_F(SqliteSourceTest, NotADatabaseAndMissingFilesFailClearly) {
   std::ofstream(db_path_) << std::string(8192, 'x');
-  auto r = BackupSource(*repo_, {.name = "db", .config = SqliteSource{.path = db_path_}},
+  auto r = BackupSource(*repo_, {.name = "db", .config = Sqlite(db_path_)},
                         {.service = "shop", .backup = {}});
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
   EXPECT_NE(r.status().message().find("SQLite database"), std::string::npos);
-  r = BackupSource(*repo_, {.name = "db", .config = SqliteSource{.path = dir_ + "/none.db"}},
+  r = BackupSource(*repo_, {.name = "db", .config = Sqlite(dir_ + "/none.db")},
                    {.service = "shop", .backup = {}});
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
   EXPECT_NE(r.status().message().find("does not exist"), std::string::npos);
