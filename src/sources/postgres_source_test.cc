@@ -407,5 +407,38 @@ TEST_F(PostgresSourceTest, AFailingDumpWritesNothing) {
   EXPECT_EQ(SnapshotCount(), 0u);
 }
 
+// The password reaches pg_dump as PGPASSWORD in its environment, never on its command line: a
+// stand-in pg_dump records both (the real one would not show them).
+TEST_F(PostgresSourceTest, ThePasswordIsInTheDumpsEnvironmentNotItsCommandLine) {
+  std::string bin = dir_ + "/spybin";
+  std::filesystem::create_directories(bin);
+  {
+    std::ofstream f(bin + "/pg_dump");
+    f << "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'pg_dump (PostgreSQL) 15.99'; exit 0; fi\n"
+         "printf '%s\\n' \"$@\" > " << dir_ << "/argv\n"
+         "printf '%s' \"$PGPASSWORD\" > " << dir_ << "/pgpassword\n"
+         "echo dump-bytes\n";
+  }
+  std::filesystem::permissions(bin + "/pg_dump", std::filesystem::perms::owner_all);
+  PostgresSource p = Source("postgres");
+  p.bin_dir = bin;
+  auto r = Backup(p);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  std::string argv = slurp(dir_ + "/argv");
+  EXPECT_NE(argv.find("--format=custom"), std::string::npos) << argv;
+  EXPECT_NE(argv.find("--no-password"), std::string::npos) << argv;
+  EXPECT_NE(argv.find("dbname='postgres'"), std::string::npos) << argv;
+  ExpectNoPassword(argv);
+  EXPECT_EQ(slurp(dir_ + "/pgpassword"), src_.password);
+  EXPECT_EQ(r->backup.snapshot.source->restore.tool_version, "15.99");
+  EXPECT_EQ(::getenv("PGPASSWORD"), nullptr);  // not put into Lifeboat's own environment
+}
+
 }  // namespace
 }  // namespace lifeboat
