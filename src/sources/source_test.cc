@@ -14,6 +14,7 @@
 
 #include "backend/local_backend.h"
 #include "backend/memory_backend.h"
+#include "copier/copier.h"
 #include "repository/keys.h"
 #include "restorer/restorer.h"
 #include "util/subprocess.h"
@@ -176,6 +177,32 @@ TEST_F(SourceTest, ASpecWithoutNameOrServiceIsRefused) {
                 .code(),
             StatusCode::kInvalidArgument);
   EXPECT_TRUE(Snapshots().empty());
+}
+
+// A copy into an independent repository (re-encrypt mode: the snapshot is written anew) keeps
+// the service and the source with its restore information; --service selects what is copied.
+TEST_F(SourceTest, ACopyKeepsServiceAndSource) {
+  for (const char* service : {"billing", "shop"}) {
+    CommandSource cmd;
+    cmd.argv = ShellCommand(std::string("echo ") + service);
+    ASSERT_TRUE(BackupSource(*repo_, {.name = "dump", .config = cmd}, For(service)).ok());
+  }
+  auto target = Repository::Init(std::make_unique<MemoryBackend>(), "other", InitOptions{});
+  ASSERT_TRUE(target.ok());
+  CopyOptions o;
+  o.filter.services = {"billing"};
+  auto r = CopySnapshots(*repo_, **target, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->replica);
+  auto copied = (*target)->ListSnapshots();
+  ASSERT_TRUE(copied.ok());
+  ASSERT_EQ(copied->size(), 1u);
+  const Snapshot& s = copied->front().second;
+  EXPECT_EQ(s.service, "billing");
+  ASSERT_TRUE(s.source.has_value());
+  EXPECT_EQ(s.source->name, "dump");
+  EXPECT_EQ(s.source->restore.files, std::vector<std::string>{"/dump.out"});
+  EXPECT_TRUE(s.original.has_value());
 }
 
 // Runs the lifeboat CLI on this test's repository; returns its output (stdout).

@@ -188,9 +188,9 @@ TEST_P(SqliteConcurrentTest, RestoredCopyHoldsAPrefixOfTheWritersTransactions) {
 
 INSTANTIATE_TEST_SUITE_P(JournalModes, SqliteConcurrentTest, ::testing::Values("wal", "delete"));
 
-// The copy is a file of its own, mode 0600, restarted and finished in one step when writes
-// interleave (rollback journal: every commit between steps restarts the copy).
-TEST_F(SqliteSourceTest, CopyIsPrivateAndRestartsAreCounted) {
+// The copy is a file of its own (mode 0600) holding the whole database; without writers the
+// copy never restarts.
+TEST_F(SqliteSourceTest, CopyIsAPrivateFileOfTheWholeDatabase) {
   MakeDatabase("delete");
   std::string dest = dir_ + "/copy.db";
   SqliteCopyStats stats;
