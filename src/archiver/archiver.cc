@@ -12,6 +12,7 @@
 
 #include "archiver/archiver_internal.h"
 #include "archiver/fs_metadata.h"
+#include "util/json_bytes.h"
 #include "util/thread_start.h"
 
 namespace lifeboat {
@@ -125,7 +126,7 @@ Result<BackupResult> Archiver::RunPaths(const Snapshot* parent_snapshot,
   return Commit(root_id, parent_id);
 }
 
-Result<BackupResult> Archiver::RunStream(int fd, const std::string& filename,
+Result<BackupResult> Archiver::RunStream(int fd, const std::vector<std::string>& names,
                                          const std::function<Status()>& finish) {
   phases_.Start("stream");
   StartReporter();
@@ -135,7 +136,7 @@ Result<BackupResult> Archiver::RunStream(int fd, const std::string& filename,
   if (!total.ok()) return total.status().WithContext("reading the stream");
   LB_RETURN_IF_ERROR(finished);
   Node n;
-  n.name = filename;
+  n.name = names.back();
   n.type = NodeType::kFile;
   n.mode = 0600;
   n.uid = ::getuid();
@@ -146,15 +147,29 @@ Result<BackupResult> Archiver::RunStream(int fd, const std::string& filename,
   n.content = std::move(content);
   files_new_++;
   files_done_++;
-  Tree tree;
-  tree.nodes.push_back(std::move(n));
-  Bytes encoded = EncodeTree(tree);
-  Id root = repo_.codec().ComputeId(encoded);
-  if (saver_) {
-    auto added = saver_->Save(BlobType::kTree, root, std::move(encoded));
-    if (!added.ok()) return added.status();
+  // The file's tree, then one directory per leading name, innermost first.
+  Id root;
+  for (size_t level = names.size(); level-- > 0;) {
+    Tree tree;
+    tree.nodes.push_back(std::move(n));
+    Bytes encoded = EncodeTree(tree);
+    root = repo_.codec().ComputeId(encoded);
+    if (saver_) {
+      auto added = saver_->Save(BlobType::kTree, root, std::move(encoded));
+      if (!added.ok()) return added.status();
+    }
+    dirs_new_++;
+    if (level == 0) break;
+    n = Node();
+    n.name = names[level - 1];
+    n.type = NodeType::kDir;
+    n.mode = 0755;
+    n.uid = ::getuid();
+    n.gid = ::getgid();
+    n.mtime_ns = n.atime_ns = n.ctime_ns = clock_.WallNs();
+    n.links = 1;
+    n.subtree = root;
   }
-  dirs_new_++;
   return Commit(root, std::nullopt);
 }
 
@@ -174,6 +189,14 @@ static Result<BackupResult> RunArchiver(Repository& repo, const BackupOptions& o
   } catch (...) {
     return StatusFromCurrentException("the backup");
   }
+}
+
+// Tags, the host and the service are labels: valid UTF-8 (CheckSnapshotLabels).
+static Status CheckLabels(const BackupOptions& options) {
+  LB_RETURN_IF_ERROR(CheckSnapshotLabels(options.tags, options.host));
+  if (!IsValidUtf8(options.service))
+    return Status::InvalidArgument("the service name is not valid UTF-8: it is a label");
+  return Status::Ok();
 }
 
 // Deduplication trusts the index only for packs that exist (doc/design.md, "Missing packs"):
@@ -197,7 +220,7 @@ static Result<BackupResult> Finished(Result<BackupResult> result, MissingPacks m
 
 Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
   if (options.paths.empty()) return Status::InvalidArgument("no paths to back up");
-  LB_RETURN_IF_ERROR(CheckSnapshotLabels(options.tags, options.host));
+  LB_RETURN_IF_ERROR(CheckLabels(options));
   LB_ASSIGN_OR_RETURN(ExcludeMatcher excludes, ExcludeMatcher::Compile(options.excludes));
   std::vector<std::string> clean = CleanPaths(options.paths);
 
@@ -222,6 +245,7 @@ Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
       // A parent whose root tree is not indexed (its pack is missing) is no help: read everything.
       if (it->second.hostname == host && it->second.paths == clean &&
+          it->second.service == options.service &&
           repo.index().Has(BlobType::kTree, it->second.tree)) {
         parent_id = it->first;
         parent = std::move(it->second);
@@ -240,17 +264,25 @@ Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
 Result<BackupResult> RunStreamBackup(Repository& repo, int fd, const std::string& filename,
                                      const BackupOptions& options,
                                      const std::function<Status()>& finish) {
-  LB_RETURN_IF_ERROR(CheckSnapshotLabels(options.tags, options.host));
-  if (!IsValidNodeName(filename))
-    return Status::InvalidArgument("'" + filename + "' is not a valid file name for the stream");
+  LB_RETURN_IF_ERROR(CheckLabels(options));
+  std::string path = filename.starts_with("/") ? filename.substr(1) : filename;
+  std::vector<std::string> names;
+  for (size_t start = 0; start <= path.size();) {
+    size_t slash = std::min(path.find('/', start), path.size());
+    names.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  for (const std::string& name : names)
+    if (!IsValidNodeName(name))
+      return Status::InvalidArgument("'" + filename + "' is not a valid file name for the stream");
   PhaseTimer phases(options.context.clock());
   phases.Start("index");
   LB_ASSIGN_OR_RETURN(MissingPacks missing, LeaveOutMissingPacks(repo, options));
   try {
     BackupOptions opts = options;
-    opts.paths = {"/" + filename};
+    opts.paths = {"/" + path};
     Archiver archiver(repo, opts, phases, ExcludeMatcher());
-    return Finished(archiver.RunStream(fd, filename, finish), std::move(missing), phases);
+    return Finished(archiver.RunStream(fd, names, finish), std::move(missing), phases);
   } catch (...) {
     return StatusFromCurrentException("the backup");
   }

@@ -57,7 +57,12 @@ struct BackupOptions {
   uint64_t exclude_larger_than = 0;   // bytes; 0 = no limit
   std::vector<std::string> tags;      // valid UTF-8 (CheckSnapshotLabels), else InvalidArgument
   std::string host;                   // empty: this machine's hostname; valid UTF-8 like tags
-  std::optional<Id> parent;           // empty: newest snapshot with same host and paths
+  // The plan's service and source this backup is for (format §9.1), written into the snapshot
+  // as they are; empty / unset for a plain backup. The parent is looked for among snapshots of
+  // the same service. `service` must be valid UTF-8 like tags (else InvalidArgument).
+  std::string service;
+  std::optional<SnapshotSource> source;
+  std::optional<Id> parent;           // empty: newest snapshot with same host, paths, service
   bool no_parent = false;             // read every file (full backup)
   bool dry_run = false;               // read and hash, store nothing, write no snapshot
   int read_workers = 0;               // 0: one per core
@@ -96,6 +101,9 @@ struct BackupResult {
 Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options);
 
 // Backs up one stream (a database dump) as a single file named `filename` in the snapshot.
+// `filename` may be a relative path ("srv/app/app.db"; a leading '/' is ignored): its leading
+// directories are made in the snapshot's tree (mode 0755, this process's owner, the backup's
+// time), so the file restores to <target>/srv/app/app.db. The snapshot's path is "/" + filename.
 // `finish` is called after end of stream; a non-OK result (e.g. the dump command failed) fails
 // the backup and no snapshot is written.
 Result<BackupResult> RunStreamBackup(Repository& repo, int fd, const std::string& filename,

@@ -119,7 +119,8 @@ class Archiver {
   }
 
   Result<BackupResult> RunPaths(const Snapshot* parent_snapshot, std::optional<Id> parent_id);
-  Result<BackupResult> RunStream(int fd, const std::string& filename,
+  // `names`: the stream file's path in the snapshot, one name per level (the last is the file).
+  Result<BackupResult> RunStream(int fd, const std::vector<std::string>& names,
                                  const std::function<Status()>& finish);
 
  private:

@@ -12,6 +12,7 @@ Result<BackupResult> RunCommandBackup(Repository& repo, const CommandSource& com
   o.stdin_mode = command.stdin_mode;
   o.timeout = command.timeout;
   o.pass_secrets = command.pass_secrets;
+  o.environment = command.environment;
   o.cancel = options.context.cancel_flag();
   LB_ASSIGN_OR_RETURN(std::unique_ptr<Subprocess> child, Subprocess::Start(o));
   auto finish = [&child]() -> Status {

@@ -22,6 +22,8 @@ struct CommandSource {
   SubprocessStdin stdin_mode = SubprocessStdin::kNull;
   std::chrono::milliseconds timeout{0};     // 0: none; past it the command is stopped
   std::vector<std::string> pass_secrets;  // secret variables it gets on purpose (subprocess.h)
+  // Variables set for it on purpose (SubprocessOptions::environment), e.g. PGPASSWORD.
+  std::vector<std::pair<std::string, std::string>> environment;
 };
 
 // Starts the command through util/subprocess.h (own process group, an environment without

@@ -71,6 +71,8 @@ Result<BackupResult> Archiver::Commit(const Id& root, std::optional<Id> parent_i
   s.gid = ::getgid();
   s.paths = options_.paths;
   s.tags = options_.tags;
+  s.service = options_.service;
+  s.source = options_.source;
   s.excludes = options_.excludes;
   s.parent = parent_id;
   s.tree = root;

@@ -322,7 +322,7 @@ int RunForget(const GlobalOptions& g, const ForgetFlags& f) {
     if (!by_ids) std::cout << "Applying policy: " << policy->Describe() << "\n";
     if (plan->groups.empty())
       std::cout << "no snapshots"
-                << (f.filter.hosts.empty() && f.filter.tags.empty() && f.filter.paths.empty()
+                << (f.filter.empty()
                         ? ""
                         : " match the filters")
                 << "\n";

@@ -1,4 +1,5 @@
-// lifeboat snapshots: lists snapshots (table or --json), filtered by host, tag and path.
+// lifeboat snapshots: lists snapshots (table or --json), filtered by host, tag, path and the
+// plan's service.
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -27,6 +28,8 @@ nlohmann::json SnapshotJson(const Id& id, const Snapshot& s) {
   if (s.parent) j["parent"] = s.parent->Hex();
   if (s.original) j["original"] = s.original->Hex();  // set on copies (doc/replication.md)
   if (s.repaired_from) j["repaired_from"] = s.repaired_from->Hex();
+  if (!s.service.empty()) j["service"] = s.service;  // plan snapshots (format §9.1)
+  if (s.source) j["source"] = SourceToJson(*s.source);
   j["summary"] = SummaryToJson(s.summary);
   return j;
 }
@@ -67,7 +70,8 @@ void RegisterSnapshots(CLI::App& app, GlobalOptions& g, Runner* runner) {
         std::map<std::string, int> seen;
         std::vector<std::pair<Id, Snapshot>> kept;
         for (auto it = shown.rbegin(); it != shown.rend(); ++it) {
-          std::string key = it->second.hostname + "\n" + Join(it->second.paths, "\n");
+          std::string key = it->second.service + "\n" + it->second.hostname + "\n" +
+                            Join(it->second.paths, "\n");
           if (seen[key]++ < *latest) kept.push_back(std::move(*it));
         }
         std::reverse(kept.begin(), kept.end());
@@ -79,14 +83,27 @@ void RegisterSnapshots(CLI::App& app, GlobalOptions& g, Runner* runner) {
         PrintJson(arr);
         return kExitOk;
       }
+      // A "Service" column (service/source) when any snapshot shown was made by the plan.
+      bool services = std::any_of(shown.begin(), shown.end(),
+                                  [](const auto& e) { return !e.second.service.empty(); });
+      auto service_of = [](const Snapshot& s) {
+        if (s.service.empty()) return std::string("-");
+        return s.source ? s.service + "/" + s.source->name : s.service;
+      };
       char line[512];
-      snprintf(line, sizeof line, "%-9s %-19s %-16s %-16s %s", "ID", "Time", "Host", "Tags",
-               "Paths");
+      snprintf(line, sizeof line, "%-9s %-19s %-16s %-16s %s%s", "ID", "Time", "Host", "Tags",
+               services ? "Service              " : "", "Paths");
       std::cout << line << "\n" << std::string(80, '-') << "\n";
       for (const auto& [id, s] : shown) {
-        snprintf(line, sizeof line, "%-9s %-19s %-16s %-16s %s%s", id.Short().c_str(),
+        std::string service;
+        if (services) {
+          service = service_of(s);
+          service.resize(std::max<size_t>(service.size(), 20), ' ');
+          service += ' ';
+        }
+        snprintf(line, sizeof line, "%-9s %-19s %-16s %-16s %s%s%s", id.Short().c_str(),
                  FormatLocalTime(s.time_ns).c_str(), s.hostname.c_str(),
-                 Join(s.tags, ",").c_str(), Join(s.paths, " ").c_str(),
+                 Join(s.tags, ",").c_str(), service.c_str(), Join(s.paths, " ").c_str(),
                  s.incomplete ? "  (incomplete)" : "");
         std::cout << line << "\n";
       }

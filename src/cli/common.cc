@@ -338,6 +338,8 @@ void AddSnapshotFilterOptions(CLI::App* cmd, SnapshotFilter* filter) {
   cmd->add_option("--tag", filter->tags,
                   "only snapshots with this tag; \"a,b\" means both (repeatable: any)");
   cmd->add_option("--path", filter->paths, "only snapshots containing this path (repeatable)");
+  cmd->add_option("--service", filter->services,
+                  "only snapshots the plan made for this service (repeatable: any)");
 }
 
 nlohmann::json PhasesJson(const std::vector<PhaseTime>& phases) {

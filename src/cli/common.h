@@ -202,7 +202,7 @@ void WarnDamagedSnapshots(const GlobalOptions& g, const std::vector<DamagedSnaps
 // "content_blobs" is only the number of data blobs. Defined in cmd_ls.cc.
 nlohmann::json NodeJson(const Node& node, bool with_ids);
 
-// Adds --host/--tag/--path snapshot filter options to a subcommand.
+// Adds --host/--tag/--path/--service snapshot filter options to a subcommand.
 void AddSnapshotFilterOptions(CLI::App* cmd, SnapshotFilter* filter);
 
 }  // namespace lifeboat::cli

@@ -697,10 +697,10 @@ Result<std::pair<Id, Snapshot>> Repository::FindSnapshot(std::string_view ref,
     for (auto it = all.rbegin(); it != all.rend(); ++it)
       if (filter.Matches(it->second)) return std::move(*it);
     return Status::NotFound("no snapshot matches 'latest'" +
-                            std::string(filter.hosts.empty() && filter.tags.empty() &&
-                                                filter.paths.empty()
+                            std::string(filter.empty()
                                             ? " (the repository has no snapshots)"
-                                            : " with the given --host/--tag/--path filters"));
+                                            : " with the given --host/--tag/--path/--service "
+                                              "filters"));
   }
   std::string prefix(ref);
   std::transform(prefix.begin(), prefix.end(), prefix.begin(), ::tolower);

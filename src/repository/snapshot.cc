@@ -37,6 +37,82 @@ json SummaryToJson(const SnapshotSummary& m) {
           {"errors", m.errors}};
 }
 
+// Adds the members of `unknown` (a JSON object's text) that `j` does not have. Text that is not
+// an object (it never is: DecodeSnapshot made it) is ignored rather than failing the encode.
+static void MergeUnknown(json& j, const std::string& unknown) {
+  if (unknown.empty()) return;
+  json extra = json::parse(unknown, nullptr, false);
+  if (!extra.is_object()) return;
+  for (auto& [key, value] : extra.items())
+    if (!j.contains(key)) j[key] = value;
+}
+
+// The members of `j` whose names are not in `known`, as a JSON object's text ("" when none).
+static std::string UnknownMembers(const json& j, std::initializer_list<std::string_view> known) {
+  json extra = json::object();
+  for (auto& [key, value] : j.items())
+    if (std::find(known.begin(), known.end(), key) == known.end()) extra[key] = value;
+  return extra.empty() ? std::string() : DumpJson(extra);
+}
+
+json SourceToJson(const SnapshotSource& source) {
+  const SourceRestore& r = source.restore;
+  json restore = {{"method", r.method}};
+  if (!r.files.empty()) PutBytesArray(restore, "files", r.files);
+  if (!r.original_path.empty()) PutBytes(restore, "original_path", r.original_path);
+  for (auto [key, value] : {std::pair{"format", &r.format}, std::pair{"tool", &r.tool},
+                            std::pair{"tool_version", &r.tool_version},
+                            std::pair{"server_version", &r.server_version}})
+    if (!value->empty()) restore[key] = *value;
+  if (r.server_version_num != 0) restore["server_version_num"] = r.server_version_num;
+  if (!r.databases.empty()) restore["databases"] = r.databases;
+  if (!r.command.empty()) PutBytesArray(restore, "command", r.command);
+  if (!r.notes.empty()) restore["notes"] = r.notes;
+  MergeUnknown(restore, r.unknown);
+  json j = {{"name", source.name}, {"kind", source.kind}, {"restore", std::move(restore)}};
+  MergeUnknown(j, source.unknown);
+  return j;
+}
+
+static Result<SnapshotSource> DecodeSource(const json& j) {
+  if (!j.is_object()) return Status::Corruption("snapshot's source is not an object");
+  SnapshotSource out;
+  for (auto [key, field] : {std::pair{"name", &out.name}, std::pair{"kind", &out.kind}}) {
+    if (!j.contains(key) || !j[key].is_string())
+      return Status::Corruption(std::string("snapshot's source has no ") + key);
+    *field = j[key].get<std::string>();
+  }
+  if (!j.contains("restore") || !j["restore"].is_object())
+    return Status::Corruption("snapshot's source has no restore object");
+  const json& r = j["restore"];
+  SourceRestore& restore = out.restore;
+  if (!r.contains("method") || !r["method"].is_string())
+    return Status::Corruption("snapshot's source has no restore method");
+  restore.method = r["method"].get<std::string>();
+  if (r.contains("files")) {
+    LB_ASSIGN_OR_RETURN(restore.files, GetBytesArray(r, "files"));
+  }
+  if (r.contains("original_path")) {
+    LB_ASSIGN_OR_RETURN(restore.original_path, GetBytes(r, "original_path"));
+  }
+  for (auto [key, field] : {std::pair{"format", &restore.format}, std::pair{"tool", &restore.tool},
+                            std::pair{"tool_version", &restore.tool_version},
+                            std::pair{"server_version", &restore.server_version},
+                            std::pair{"notes", &restore.notes}})
+    *field = r.value(key, std::string());
+  restore.server_version_num = IntegerOr<int64_t>(r, "server_version_num", 0);
+  restore.databases = r.value("databases", std::vector<std::string>{});
+  if (r.contains("command")) {
+    LB_ASSIGN_OR_RETURN(restore.command, GetBytesArray(r, "command"));
+  }
+  restore.unknown = UnknownMembers(
+      r, {"method", "files", "files_raw", "original_path", "original_path_raw", "format", "tool",
+          "tool_version", "server_version", "server_version_num", "databases", "command",
+          "command_raw", "notes"});
+  out.unknown = UnknownMembers(j, {"name", "kind", "restore"});
+  return out;
+}
+
 Bytes EncodeSnapshot(const Snapshot& s) {
   json j = {{"version", 1},
             {"time", FormatTime(s.time_ns)},
@@ -54,6 +130,9 @@ Bytes EncodeSnapshot(const Snapshot& s) {
   if (s.parent) j["parent"] = s.parent->Hex();
   if (s.original) j["original"] = s.original->Hex();
   if (s.repaired_from) j["repaired_from"] = s.repaired_from->Hex();
+  if (!s.service.empty()) j["service"] = s.service;
+  if (s.source) j["source"] = SourceToJson(*s.source);
+  MergeUnknown(j, s.unknown);
   std::string text = DumpJson(j);
   return Bytes(text.begin(), text.end());
 }
@@ -100,6 +179,16 @@ Result<Snapshot> DecodeSnapshot(ByteView data) {
       if (!id) return Status::Corruption(std::string("snapshot has a bad ") + key + " id");
       *field = *id;
     }
+    s.service = j.value("service", std::string());
+    if (j.contains("source")) {
+      auto source = DecodeSource(j["source"]);
+      if (!source.ok()) return source.status();
+      s.source = std::move(*source);
+    }
+    s.unknown = UnknownMembers(
+        j, {"version", "time", "hostname", "username", "uid", "gid", "paths", "paths_raw", "tags",
+            "tree", "excludes", "excludes_raw", "program_version", "incomplete", "summary",
+            "parent", "original", "repaired_from", "service", "source"});
     if (j.contains("summary")) {
       const json& m = j["summary"];
       SnapshotSummary& out = s.summary;
@@ -184,6 +273,9 @@ bool SnapshotFilter::Matches(const Snapshot& s) const {
     }
     if (!any) return false;
   }
+  if (!services.empty() &&
+      std::find(services.begin(), services.end(), s.service) == services.end())
+    return false;
   for (const auto& p : paths) {
     if (std::find(s.paths.begin(), s.paths.end(), p) == s.paths.end()) return false;
   }

@@ -28,6 +28,33 @@ struct SnapshotSummary {
   uint64_t errors = 0;
 };
 
+// How to restore what a plan's source stored (format §9.1, doc/sources.md). Every member but
+// `method` may be empty. `unknown` keeps the members a newer Lifeboat wrote that this one does not
+// know (the text of a JSON object, or empty), so they survive a rewrite (copy, repair).
+struct SourceRestore {
+  std::string method;  // "restore" | "file" | "copy_file" | "pg_restore" | "psql" | a newer one
+  std::vector<std::string> files;  // paths inside the snapshot that hold the data
+  std::string original_path;       // sqlite: where the database lived
+  std::string format;              // postgres: "custom" | "plain"
+  std::string tool, tool_version;  // "pg_dump", "15.10"; "sqlite", "3.40.1"
+  std::string server_version;      // postgres: as the server reports it ("15.10")
+  int64_t server_version_num = 0;  // postgres: PQserverVersion (150010); 0 = not recorded
+  std::vector<std::string> databases;
+  std::vector<std::string> command;  // argv; "{file}" stands for the restored file's path
+  std::string notes;
+  std::string unknown;
+  bool operator==(const SourceRestore&) const = default;
+};
+
+// The source of the plan a snapshot was made from (format §9.1): one snapshot per source.
+struct SnapshotSource {
+  std::string name;  // the source's name within its service
+  std::string kind;  // "paths" | "command" | "postgres" | "sqlite" | a newer one
+  SourceRestore restore;
+  std::string unknown;  // members not known to this Lifeboat, kept (see SourceRestore)
+  bool operator==(const SnapshotSource&) const = default;
+};
+
 struct Snapshot {
   int64_t time_ns = 0;
   std::string hostname, username;
@@ -45,6 +72,13 @@ struct Snapshot {
   std::optional<Id> original;
   // Set by `repair snapshots`: the damaged snapshot this one replaces (lost data dropped).
   std::optional<Id> repaired_from;
+  // Set by the plan's runs (format §9.1): the service and the source this snapshot holds. Empty /
+  // unset for snapshots made by `backup`.
+  std::string service;
+  std::optional<SnapshotSource> source;
+  // Members of the snapshot's JSON this Lifeboat does not know (a newer writer's), as the text of
+  // a JSON object, or empty: written back unchanged by EncodeSnapshot.
+  std::string unknown;
 
   // The identity `copy` compares: `original` when set, else the snapshot's own id.
   Id Identity(const Id& own_id) const { return original ? *original : own_id; }
@@ -56,12 +90,17 @@ struct Snapshot {
 // is written lossily in "paths"/"excludes" and exactly in the parallel "paths_raw"/"excludes_raw"
 // (doc/json.md). Tags, hostname and username are text; the archiver refuses tags and a --host
 // that are not valid UTF-8 (CheckSnapshotLabels), and any other invalid byte in them is written
-// as U+FFFD. Never throws.
+// as U+FFFD. `service` and `source` (format §9.1) are written when set, and the `unknown` members
+// of the snapshot, its source and the source's restore are merged back in. Never throws.
 Bytes EncodeSnapshot(const Snapshot& s);
 // The "summary" object of a snapshot's JSON (format §9); the CLI's --json output uses it too.
 nlohmann::json SummaryToJson(const SnapshotSummary& m);
+// The "source" object of a snapshot's JSON (format §9.1), unknown members included; the CLI's
+// --json output uses it too.
+nlohmann::json SourceToJson(const SnapshotSource& source);
 // Reads "paths_raw"/"excludes_raw" when present (Corruption when they are not as long as
-// "paths"/"excludes" or not canonical base64).
+// "paths"/"excludes" or not canonical base64). A "source" without a string "kind", "name" or
+// "restore.method" is Corruption; members this Lifeboat does not know are kept in `unknown`.
 Result<Snapshot> DecodeSnapshot(ByteView json);
 
 // Tags and the host name are labels that people type and match: they must be valid UTF-8.
@@ -77,12 +116,18 @@ struct DamagedSnapshot {
 // "skipped damaged snapshot file snapshots/<name> (<why>). ..." with what to run.
 std::string DescribeDamagedSnapshot(const DamagedSnapshot& d);
 
-// Which snapshots a command applies to (`--host`, `--tag`, `--path`); empty fields match all.
+// Which snapshots a command applies to (`--host`, `--tag`, `--path`, `--service`); empty fields
+// match all.
 struct SnapshotFilter {
   std::vector<std::string> hosts;
   std::vector<std::string> tags;   // each entry "a,b" means a AND b; entries are ORed
   std::vector<std::string> paths;  // snapshot must contain all of these paths
+  std::vector<std::string> services;  // the snapshot's service is one of these
   bool Matches(const Snapshot& s) const;
+  // True when no field is set (everything matches).
+  bool empty() const {
+    return hosts.empty() && tags.empty() && paths.empty() && services.empty();
+  }
 };
 
 }  // namespace lifeboat

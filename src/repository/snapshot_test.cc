@@ -90,5 +90,114 @@ TEST(SnapshotEncodingTest, InvalidLabelsNeverThrowAndAreRefusedUpFront) {
   EXPECT_TRUE(CheckSnapshotLabels({"caf\xC3\xA9"}, "db1").ok());
 }
 
+// Format §9.1: a plan snapshot's service and source survive encode and decode, member by member.
+Snapshot PlanSnapshot() {
+  Snapshot s = WithPaths({"/billing.pgdump"}, {});
+  s.service = "billing";
+  SnapshotSource src;
+  src.name = "db";
+  src.kind = "postgres";
+  src.restore.method = "pg_restore";
+  src.restore.files = {"/billing.pgdump"};
+  src.restore.format = "custom";
+  src.restore.tool = "pg_dump";
+  src.restore.tool_version = "15.10";
+  src.restore.server_version = "15.10 (Debian 15.10-0+deb12u1)";
+  src.restore.server_version_num = 150010;
+  src.restore.databases = {"billing"};
+  src.restore.command = {"pg_restore", "--create", "--dbname=postgres", "{file}"};
+  src.restore.notes = "drop --no-owner where the roles exist";
+  s.source = src;
+  return s;
+}
+
+TEST(SnapshotEncodingTest, ServiceAndSourceRoundTrip) {
+  Snapshot s = PlanSnapshot();
+  s.source->restore.original_path = std::string("/srv/bad\xff.db");
+  nlohmann::json j = Json(EncodeSnapshot(s));
+  EXPECT_EQ(j["service"], "billing");
+  EXPECT_EQ(j["source"]["kind"], "postgres");
+  EXPECT_EQ(j["source"]["restore"]["server_version_num"], 150010);
+  EXPECT_EQ(j["source"]["restore"]["command"].back(), "{file}");
+  auto back = DecodeSnapshot(EncodeSnapshot(s));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->service, "billing");
+  ASSERT_TRUE(back->source.has_value());
+  EXPECT_EQ(*back->source, *s.source);
+  EXPECT_TRUE(back->unknown.empty());
+  EXPECT_TRUE(back->source->unknown.empty());
+  // Encoding what was decoded gives the same bytes.
+  EXPECT_EQ(EncodeSnapshot(*back), EncodeSnapshot(s));
+}
+
+TEST(SnapshotEncodingTest, SnapshotsWithoutAServiceHaveNoServiceMembers) {
+  nlohmann::json j = Json(EncodeSnapshot(WithPaths({"/srv"}, {})));
+  EXPECT_FALSE(j.contains("service"));
+  EXPECT_FALSE(j.contains("source"));
+  auto back = DecodeSnapshot(EncodeSnapshot(WithPaths({"/srv"}, {})));
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->service.empty());
+  EXPECT_FALSE(back->source.has_value());
+}
+
+// A newer Lifeboat's members (at the top, in "source", in "restore") are kept by decode and
+// written back by encode, so a copy or repair by this version does not drop them.
+TEST(SnapshotEncodingTest, UnknownMembersSurviveARewrite) {
+  nlohmann::json j = Json(EncodeSnapshot(PlanSnapshot()));
+  j["future_top"] = {{"a", 1}};
+  j["source"]["future_source"] = "x";
+  j["source"]["restore"]["future_restore"] = {1, 2, 3};
+  j["source"]["kind"] = "mysql";  // a kind this version does not know is kept too
+  std::string text = j.dump();
+  auto s = DecodeSnapshot(Bytes(text.begin(), text.end()));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->source->kind, "mysql");
+  s->tree = Id::FromHex(std::string(64, 'a')).value();  // a rewrite changes something
+  nlohmann::json out = Json(EncodeSnapshot(*s));
+  EXPECT_EQ(out["future_top"], j["future_top"]);
+  EXPECT_EQ(out["source"]["future_source"], "x");
+  EXPECT_EQ(out["source"]["restore"]["future_restore"], j["source"]["restore"]["future_restore"]);
+  EXPECT_EQ(out["service"], "billing");
+}
+
+TEST(SnapshotEncodingTest, ASourceWithoutKindOrMethodIsCorruption) {
+  for (const char* drop : {"kind", "name", "restore"}) {
+    nlohmann::json j = Json(EncodeSnapshot(PlanSnapshot()));
+    j["source"].erase(drop);
+    std::string text = j.dump();
+    auto s = DecodeSnapshot(Bytes(text.begin(), text.end()));
+    EXPECT_EQ(s.status().code(), StatusCode::kCorruption) << drop;
+  }
+  nlohmann::json j = Json(EncodeSnapshot(PlanSnapshot()));
+  j["source"]["restore"].erase("method");
+  std::string text = j.dump();
+  EXPECT_EQ(DecodeSnapshot(Bytes(text.begin(), text.end())).status().code(),
+            StatusCode::kCorruption);
+  j = Json(EncodeSnapshot(PlanSnapshot()));
+  j["service"] = 7;
+  text = j.dump();
+  EXPECT_EQ(DecodeSnapshot(Bytes(text.begin(), text.end())).status().code(),
+            StatusCode::kCorruption);
+}
+
+TEST(SnapshotFilterTest, ServiceSelectsOnlyThatServicesSnapshots) {
+  Snapshot plain = WithPaths({"/srv"}, {});
+  Snapshot billing = PlanSnapshot();
+  SnapshotFilter f;
+  EXPECT_TRUE(f.empty());
+  EXPECT_TRUE(f.Matches(plain));
+  f.services = {"billing"};
+  EXPECT_FALSE(f.empty());
+  EXPECT_TRUE(f.Matches(billing));
+  EXPECT_FALSE(f.Matches(plain));
+  f.services = {"shop", "billing"};
+  EXPECT_TRUE(f.Matches(billing));
+  f.services = {"shop"};
+  EXPECT_FALSE(f.Matches(billing));
+  f.services = {"billing"};
+  f.hosts = {"other"};  // fields are ANDed
+  EXPECT_FALSE(f.Matches(billing));
+}
+
 }  // namespace
 }  // namespace lifeboat

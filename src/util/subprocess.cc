@@ -105,6 +105,13 @@ Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOptions& o
   }
 
   std::vector<std::string> env = ChildEnvironment(environ, options.pass_secrets);
+  for (const auto& [name, value] : options.environment) {
+    std::erase_if(env, [&name](const std::string& e) {
+      return e.size() > name.size() && e.compare(0, name.size(), name) == 0 &&
+             e[name.size()] == '=';
+    });
+    env.push_back(name + "=" + value);
+  }
   std::vector<char*> envp, argv;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);

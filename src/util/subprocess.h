@@ -84,6 +84,11 @@ struct SubprocessOptions {
   const std::atomic<bool>* cancel = nullptr;
   // Secret variables (see kSecretEnvironmentVariables) this child gets on purpose.
   std::vector<std::string> pass_secrets;
+  // Variables set in the child's environment on purpose, replacing any of the same name it
+  // would inherit: how a secret reaches a child that reads it from its environment (a dump
+  // command's PGPASSWORD) without a command line or Lifeboat's own environment holding it.
+  // Their values appear in no message.
+  std::vector<std::pair<std::string, std::string>> environment;
   SubprocessStdin stdin_mode = SubprocessStdin::kNull;
   // CaptureAndWait only: more output than this stops the child (FailedPrecondition).
   size_t max_output = 1 << 20;

@@ -247,5 +247,20 @@ TEST(SubprocessTest, ChildEnvironmentFiltersByName) {
   EXPECT_FALSE(IsSecretEnvironmentVariable("LIFEBOAT_REPOSITORY"));
 }
 
+// SubprocessOptions::environment: set for the child on purpose, replacing an inherited value.
+TEST(SubprocessTest, EnvironmentIsSetForTheChildOnly) {
+  ::setenv("LIFEBOAT_TEST_REPLACED", "old", 1);
+  SubprocessOptions o;
+  o.argv = {"env"};
+  o.environment = {{"PGPASSWORD", "pw-for-child"}, {"LIFEBOAT_TEST_REPLACED", "new"}};
+  auto out = RunAndCapture(o);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_NE(out->find("\nPGPASSWORD=pw-for-child\n"), std::string::npos) << *out;
+  EXPECT_NE(out->find("LIFEBOAT_TEST_REPLACED=new\n"), std::string::npos);
+  EXPECT_EQ(out->find("LIFEBOAT_TEST_REPLACED=old"), std::string::npos);
+  EXPECT_EQ(::getenv("PGPASSWORD"), nullptr);  // not in Lifeboat's own environment
+  ::unsetenv("LIFEBOAT_TEST_REPLACED");
+}
+
 }  // namespace
 }  // namespace lifeboat
