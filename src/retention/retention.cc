@@ -160,6 +160,8 @@ std::vector<std::string> SortedUnique(std::vector<std::string> v) {
 GroupKey KeyOf(const Snapshot& s, const GroupBy& by) {
   GroupKey k;
   k.by = by;
+  k.service = s.service;
+  if (s.source) k.source = s.source->name;
   if (by.host) k.host = s.hostname;
   if (by.paths) k.paths = SortedUnique(s.paths);
   if (by.tags) k.tags = SortedUnique(s.tags);
@@ -268,6 +270,8 @@ std::string GroupByToString(const GroupBy& g) {
 
 std::string GroupKey::ToString() const {
   std::vector<std::string> parts;
+  if (!service.empty()) parts.push_back("service " + service);
+  if (!source.empty()) parts.push_back("source " + source);
   if (by.host) parts.push_back("host " + (host.empty() ? std::string("\"\"") : host));
   if (by.paths) parts.push_back("paths [" + Join(paths, ", ") + "]");
   if (by.tags) parts.push_back("tags [" + Join(tags, ", ") + "]");
@@ -277,6 +281,8 @@ std::string GroupKey::ToString() const {
 
 nlohmann::json GroupKey::ToJson() const {
   nlohmann::json j = nlohmann::json::object();
+  if (!service.empty()) j["service"] = service;
+  if (!source.empty()) j["source"] = source;
   j["host"] = by.host ? nlohmann::json(host) : nlohmann::json(nullptr);
   if (by.paths)
     PutBytesArray(j, "paths", paths);  // "paths_raw" when a path is not UTF-8 (doc/json.md)

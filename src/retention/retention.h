@@ -85,20 +85,29 @@ Result<GroupBy> ParseGroupBy(std::string_view text);
 // "host,paths", "host,paths,tags", "" for no grouping. ParseGroupBy(GroupByToString(g)) == g.
 std::string GroupByToString(const GroupBy& g);
 
-// What one group of snapshots has in common. Fields not selected by `by` are empty.
+// What one group of snapshots has in common. Fields not selected by `by` are empty. Whatever
+// `by` says, snapshots of different plan services, or of different sources of one service, are
+// never in one group: a policy for one service must never remove another's snapshots because
+// their dumps share a host and a file name (format §9.1).
 struct GroupKey {
   GroupBy by;
+  std::string service;  // the plan's service and source name; empty for a plain backup
+  std::string source;
   std::string host;
   std::vector<std::string> paths;  // sorted, unique
   std::vector<std::string> tags;   // sorted, unique
 
-  // For headings: "host db1, paths [/etc, /srv]"; "all snapshots" when not grouped.
+  // For headings: "host db1, paths [/etc, /srv]", led by "service billing, source db, " for a
+  // plan's snapshots; "all snapshots" when not grouped and not a plan's.
   std::string ToString() const;
-  // {"host":"db1","paths":["/srv"],"tags":null}: null for the fields not grouped by.
+  // {"host":"db1","paths":["/srv"],"tags":null}: null for the fields not grouped by; "service"
+  // and "source" only for a plan's snapshots.
   nlohmann::json ToJson() const;
-  // Orders by host, then paths, then tags (`by` is not compared: keys of one grouping share it).
+  // Orders by service, source, host, paths, then tags (`by` is not compared: keys of one
+  // grouping share it).
   auto operator<=>(const GroupKey& o) const {
-    return std::tie(host, paths, tags) <=> std::tie(o.host, o.paths, o.tags);
+    return std::tie(service, source, host, paths, tags) <=>
+           std::tie(o.service, o.source, o.host, o.paths, o.tags);
   }
   bool operator==(const GroupKey& o) const { return (*this <=> o) == 0; }
 };
@@ -108,8 +117,8 @@ struct SnapshotGroup {
   std::vector<std::pair<Id, Snapshot>> snapshots;  // newest first; equal times by id
 };
 
-// Splits `snapshots` into groups, ordered by key (host, then paths, then tags); snapshots in a
-// group newest first, equal times ordered by id. No snapshots: no groups.
+// Splits `snapshots` into groups, ordered by key (service, source, host, paths, tags);
+// snapshots in a group newest first, equal times ordered by id. No snapshots: no groups.
 std::vector<SnapshotGroup> GroupSnapshots(std::vector<std::pair<Id, Snapshot>> snapshots,
                                           const GroupBy& by);
 

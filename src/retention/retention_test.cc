@@ -258,6 +258,38 @@ TEST_F(RetentionTest, ParseGroupBy) {
   EXPECT_NE(ParseGroupBy("hosts").status().message().find("\"hosts\""), std::string::npos);
 }
 
+// Two services of a plan whose dumps share a host and a file name, and a plain backup of the same
+// path: three groups under every grouping, so keep-last 1 keeps one of each.
+TEST_F(RetentionTest, ServicesAndSourcesNeverShareAGroup) {
+  auto with = [&](Snapshot s, std::string service, std::string source) {
+    s.service = std::move(service);
+    if (!source.empty()) s.source = SnapshotSource{source, "postgres", {}, {}};
+    return s;
+  };
+  std::vector<std::pair<Id, Snapshot>> v = {
+      {MakeId(1), with(Snap(T("2024-01-01 00:00:00"), "h", {"/app.pgdump"}, {}), "billing", "db")},
+      {MakeId(2), with(Snap(T("2024-01-02 00:00:00"), "h", {"/app.pgdump"}, {}), "shop", "db")},
+      {MakeId(3), with(Snap(T("2024-01-03 00:00:00"), "h", {"/app.pgdump"}, {}), "", "")},
+      {MakeId(4), with(Snap(T("2024-01-04 00:00:00"), "h", {"/app.pgdump"}, {}), "shop", "db2")},
+  };
+  for (GroupBy by : {GroupBy{}, GroupBy{false, false, false}, GroupBy{true, false, true}}) {
+    auto groups = GroupSnapshots(v, by);
+    ASSERT_EQ(groups.size(), 4u) << GroupByToString(by);
+    for (const auto& g : groups) EXPECT_EQ(g.snapshots.size(), 1u) << g.key.ToString();
+  }
+  auto groups = GroupSnapshots(v, GroupBy{});
+  EXPECT_EQ(groups[0].key.ToString(), "host h, paths [/app.pgdump]");
+  EXPECT_EQ(groups[1].key.ToString(), "service billing, source db, host h, paths [/app.pgdump]");
+  EXPECT_EQ(groups[1].key.ToJson(),
+            nlohmann::json::parse(R"({"service":"billing","source":"db","host":"h",)"
+                                  R"("paths":["/app.pgdump"],"tags":null})"));
+  RetentionPolicy keep_last;
+  keep_last.keep_last = 1;
+  auto decided = Apply(v, keep_last, T("2024-02-01 00:00:00"));
+  ASSERT_TRUE(decided.ok()) << decided.status().ToString();
+  for (const auto& g : *decided) EXPECT_EQ(g.removed(), 0u) << g.key.ToString();
+}
+
 TEST_F(RetentionTest, GroupsByHostAndPathSets) {
   std::vector<std::pair<Id, Snapshot>> v = {
       {MakeId(1), Snap(T("2024-01-01 00:00:00"), "b", {"/srv", "/etc"}, {"x"})},

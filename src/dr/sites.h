@@ -1,0 +1,44 @@
+// The plan's sites as the engine opens them: a plan::Site (src/plan/plan.h) becomes the
+// OpenOptions of the engine's library API (engine/open.h), or a ReplicaSite for a backup written
+// to several sites at once (engine/multi_site.h). Everything the DR layer does to a site (run,
+// status, plan init, drills, failover) opens it through here, so secrets are resolved one way.
+//
+//   LB_ASSIGN_OR_RETURN(OpenOptions open, dr::SiteOpenOptions(site, ctx));
+//   open.lock = LockKind::kShared;
+//   LB_ASSIGN_OR_RETURN(OpenedRepository repo, OpenRepository(open));
+//
+// Secrets: the password stays a PasswordSource (resolved by the engine only when a key is
+// opened); the `env` entries (backend credentials) are resolved here, when the site is about to
+// be opened, with ResolvePassword's rules (file: first line; command: /bin/sh -c, first line,
+// no Lifeboat secret in its environment, stopped with the context; env: the variable). Their
+// values go only into OpenBackendOptions::env and never into a message.
+#pragma once
+
+#include <string>
+
+#include "engine/multi_site.h"
+#include "engine/open.h"
+#include "plan/plan.h"
+#include "util/context.h"
+#include "util/status.h"
+
+namespace lifeboat::dr {
+
+// The value a plan secret reference names, now. Errors name the site or channel (`owner`) and
+// the reference's kind and file position, never the value: "site offsite: env AWS_SECRET_ACCESS_KEY
+// (lifeboat.yaml:12:7): environment variable S3_SECRET is not set".
+Result<std::string> ResolveSecret(const plan::SecretRef& secret, const std::string& owner,
+                                  const Context& ctx);
+
+// The site's backend options: its `options` (-o keys; a key its scheme does not take fails when
+// the site is opened, and plan validate reports it first) and resolved `env`.
+Result<OpenBackendOptions> SiteBackendOptions(const plan::Site& site, const Context& ctx);
+
+// Location, password source, backend options and context of the site. Lock and index are left
+// at OpenOptions' defaults (a shared lock, index loaded): the caller sets what its job needs.
+Result<OpenOptions> SiteOpenOptions(const plan::Site& site, const Context& ctx);
+
+// The site as a replica of a multi-site backup (name, location, backend options).
+Result<ReplicaSite> SiteAsReplica(const plan::Site& site, const Context& ctx);
+
+}  // namespace lifeboat::dr
