@@ -1,5 +1,6 @@
 #include "repository/tree_prefetch.h"
 
+#include <memory>
 #include <span>
 #include <unordered_set>
 #include <utility>
@@ -11,10 +12,19 @@
 namespace lifeboat {
 namespace {
 
-// Trees of one level within this distance in a pack share a read; one read spans at most
-// kMaxRange (a pack is 16 MiB by default: usually one read covers a level's part of a pack).
+// Past the budget for whole packs: trees of one level within this distance in a pack share a
+// read, one read spanning at most kMaxRange.
 constexpr uint64_t kMaxGap = 1u << 20;
 constexpr uint64_t kMaxRange = 16u << 20;
+
+// Whole tree packs (stored form) fetched so far, to decode the trees of later levels from: the
+// trees of all levels lie interleaved in the same packs, so reading a range per level would read
+// those packs again for every level.
+struct PackBuffers {
+  Mutex mu;
+  std::unordered_map<Id, std::shared_ptr<const Bytes>, IdHash> packs GUARDED_BY(mu);
+  uint64_t bytes GUARDED_BY(mu) = 0;
+};
 
 }  // namespace
 
@@ -26,32 +36,70 @@ Result<PrefetchedTrees> PrefetchedTrees::Load(Repository& repo, const std::vecto
   std::vector<Id> level;
   for (const Id& r : roots)
     if (seen.insert(r).second) level.push_back(r);
-  uint64_t held = 0;
+  uint64_t held = 0;  // decoded trees
+  PackBuffers buffers;
   while (!level.empty()) {
     LB_RETURN_IF_ERROR(options.context.Check("loading trees"));
-    std::vector<Repository::BlobRequest> wanted;
+    // This level's trees by pack.
+    std::unordered_map<Id, std::vector<Repository::BlobRequest>, IdHash> by_pack;
     for (const Id& id : level) {
       auto loc = repo.index().Find(BlobType::kTree, id);
       if (!loc) continue;  // the caller's own LoadTree reports it
       if (held + loc->raw_length > options.max_bytes) break;
       held += loc->raw_length;
-      wanted.push_back({*loc, id});
+      by_pack[loc->pack].push_back({*loc, id});
     }
-    const auto runs = Repository::GroupNeighbours(wanted, kMaxGap, kMaxRange);
+    std::vector<const std::vector<Repository::BlobRequest>*> packs;
+    for (const auto& [pack, blobs] : by_pack) packs.push_back(&blobs);
     struct Loaded {
       Mutex mu;
       std::vector<std::pair<Id, Tree>> trees GUARDED_BY(mu);
     } loaded;
-    ParallelFor(runs.size(), workers, options.context.cancel_flag(), [&](size_t r) {
-      const std::span<const Repository::BlobRequest> run(wanted.data() + runs[r].first,
-                                                         runs[r].second - runs[r].first);
+    ParallelFor(packs.size(), workers, options.context.cancel_flag(), [&](size_t p) {
+      const std::vector<Repository::BlobRequest>& blobs = *packs[p];
+      const Id& pack = blobs[0].loc.pack;
+      std::shared_ptr<const Bytes> whole;
+      {
+        MutexLock l(&buffers.mu);
+        auto it = buffers.packs.find(pack);
+        if (it != buffers.packs.end()) whole = it->second;
+      }
+      if (!whole) {
+        // The whole pack, once, while the buffers stay within the budget; past it, ranges.
+        auto data = repo.backend().Load({ObjectType::kPack, pack.Hex()}, 0, 0);
+        if (data.ok()) {
+          MutexLock l(&buffers.mu);
+          if (buffers.bytes + data->size() <= options.max_bytes) {
+            buffers.bytes += data->size();
+            whole = std::make_shared<const Bytes>(std::move(*data));
+            buffers.packs.emplace(pack, whole);
+          }
+        }
+      }
       std::vector<std::pair<Id, Tree>> mine;
-      (void)repo.LoadBlobsAt(run, [&](size_t i, Result<Bytes> blob) -> Status {
-        if (!blob.ok()) return Status::Ok();  // left to the caller's LoadTree
+      auto take = [&](const Id& id, Result<Bytes> blob) {
+        if (!blob.ok()) return;  // left to the caller's LoadTree
         Result<Tree> tree = DecodeTree(*blob);
-        if (tree.ok()) mine.emplace_back(run[i].id, std::move(*tree));
-        return Status::Ok();
-      });
+        if (tree.ok()) mine.emplace_back(id, std::move(*tree));
+      };
+      if (whole) {
+        for (const auto& b : blobs) {
+          if (uint64_t{b.loc.offset} + b.loc.stored_length > whole->size()) continue;
+          Bytes plain;
+          const ByteView stored(whole->data() + b.loc.offset, b.loc.stored_length);
+          if (repo.codec().Decode(stored, b.id, b.loc.raw_length, &plain).ok())
+            take(b.id, std::move(plain));
+        }
+      } else {
+        std::vector<Repository::BlobRequest> sorted = blobs;
+        for (auto [begin, end] : Repository::GroupNeighbours(sorted, kMaxGap, kMaxRange)) {
+          const std::span<const Repository::BlobRequest> run(sorted.data() + begin, end - begin);
+          (void)repo.LoadBlobsAt(run, [&](size_t i, Result<Bytes> blob) -> Status {
+            take(run[i].id, std::move(blob));
+            return Status::Ok();
+          });
+        }
+      }
       MutexLock l(&loaded.mu);
       for (auto& t : mine) loaded.trees.push_back(std::move(t));
     });

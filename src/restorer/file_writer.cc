@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <unordered_map>
 #include <string>
@@ -90,8 +91,8 @@ void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
     if (++link_dirs_held_ > budget_.dirs) ReleaseLinkDirs();
   }
 
-  // Jobs of consecutive blobs covering about kJobBytes each; a small file's one job joins others
-  // in a batch, so that neighbouring blobs of many files come with one read.
+  // Jobs of consecutive blobs covering about kJobBytes each; a file of one job's worth or less
+  // joins the window instead.
   std::vector<std::pair<size_t, size_t>> jobs;
   for (size_t b = 0; b < w->locs.size();) {
     size_t end = b;
@@ -102,25 +103,120 @@ void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
     b = end;
   }
   if (jobs.empty()) return FinishFile(w);
+  if (jobs.size() == 1) return AddToWindow(std::move(w));
   w->jobs_left = jobs.size();
-  if (jobs.size() == 1) return AddToBatch({w, 0, w->locs.size()});
   for (auto [b, end] : jobs) {
     pool_->Submit([this, job = std::vector<Segment>{{w, b, end}}] { RunJob(job); });
   }
 }
 
-void Restorer::AddToBatch(Segment s) {
-  batch_bytes_ += s.w->size;
-  batch_.push_back(std::move(s));
-  if (batch_bytes_ >= kJobBytes || batch_.size() >= budget_.batch_files) FlushBatch();
+// What a window's jobs share, read-only once submitted.
+struct Restorer::Window {
+  struct Place {
+    std::shared_ptr<FileWork> w;
+    size_t k;  // the blob's index in the file
+  };
+  struct Run {
+    size_t begin, end;  // into `needed`
+    std::vector<std::shared_ptr<FileWork>> files;  // the files its blobs go to, each once
+  };
+  std::vector<Repository::BlobRequest> needed;  // each blob once, by pack and offset
+  std::unordered_map<Id, std::vector<Place>, IdHash> places;
+  std::vector<Run> runs;
+};
+
+void Restorer::AddToWindow(std::shared_ptr<FileWork> w) {
+  window_bytes_ += w->size;
+  window_.push_back(std::move(w));
+  if (window_bytes_ >= kWindowBytes || window_.size() >= budget_.window_files) FlushWindow();
 }
 
-void Restorer::FlushBatch() {
-  if (batch_.empty()) return;
-  std::vector<Segment> job;
-  job.swap(batch_);
-  batch_bytes_ = 0;
-  pool_->Submit([this, job = std::move(job)] { RunJob(job); });
+void Restorer::FlushWindow() {
+  if (window_.empty()) return;
+  std::vector<std::shared_ptr<FileWork>> files;
+  files.swap(window_);
+  window_bytes_ = 0;
+  // The previous window's files are open until its runs are done: at most two windows at once.
+  if (window_in_flight_) pool_->Wait();
+  window_in_flight_ = true;
+
+  auto window = std::make_shared<Window>();
+  for (const auto& w : files) {
+    const Node& node = plan_.entries[w->entry].node;
+    for (size_t k = 0; k < w->locs.size(); ++k) {
+      const Id& id = node.content[k];
+      {
+        MutexLock l(&zero_mu_);
+        if (zero_blobs_.count(id)) continue;  // a hole
+      }
+      auto [it, first] = window->places.try_emplace(id);
+      it->second.push_back({w, k});
+      if (first) window->needed.push_back({w->locs[k], id});
+    }
+  }
+  for (auto [begin, end] :
+       Repository::GroupNeighbours(window->needed, kMaxGapBytes, kMaxRangeBytes)) {
+    Window::Run run{begin, end, {}};
+    const size_t r = window->runs.size();
+    for (size_t i = begin; i < end; ++i) {
+      for (const Window::Place& p : window->places.at(window->needed[i].id)) {
+        if (p.w->last_run == r) continue;
+        p.w->last_run = r;
+        run.files.push_back(p.w);
+      }
+    }
+    window->runs.push_back(std::move(run));
+  }
+  // Each file is held by every run that writes to it, and by this function until every run is
+  // submitted (a file none writes to, all holes, completes below).
+  for (const auto& w : files) w->jobs_left = 1;
+  for (const Window::Run& run : window->runs)
+    for (const auto& w : run.files) w->jobs_left++;
+  for (size_t r = 0; r < window->runs.size(); ++r)
+    pool_->Submit([this, window, r] { RunWindowJob(*window, r); });
+  for (const auto& w : files) ReleaseFile(w);
+}
+
+void Restorer::RunWindowJob(const Window& window, size_t r) {
+  const Window::Run& run = window.runs[r];
+  if (Cancelled()) {
+    for (const auto& w : run.files) FailFile(*w, Status::Cancelled("interrupted"));
+  } else {
+    const std::span<const Repository::BlobRequest> blobs(window.needed.data() + run.begin,
+                                                         run.end - run.begin);
+    // Every result, error or not, is taken: LoadBlobsAt itself cannot fail here.
+    (void)repo_.LoadBlobsAt(blobs, [&](size_t i, Result<Bytes> loaded) -> Status {
+      const Id& id = blobs[i].id;
+      const std::vector<Window::Place>& to = window.places.at(id);
+      if (!loaded.ok()) {
+        for (const Window::Place& p : to) FailFile(*p.w, loaded.status());
+        return Status::Ok();
+      }
+      if (IsAllZero(loaded->data(), loaded->size())) {
+        MutexLock l(&zero_mu_);
+        zero_blobs_.insert(id);
+        return Status::Ok();
+      }
+      for (const Window::Place& p : to) WritePlace(*p.w, p.k, *loaded);
+      return Status::Ok();
+    });
+  }
+  for (const auto& w : run.files) ReleaseFile(w);
+}
+
+void Restorer::ReleaseFile(const std::shared_ptr<FileWork>& w) {
+  if (--w->jobs_left != 0) return;
+  bytes_done_ += w->size;
+  FinishFile(w);
+}
+
+void Restorer::WritePlace(FileWork& w, size_t k, const Bytes& data) {
+  if (w.failed) return;
+  const Id& id = plan_.entries[w.entry].node.content[k];
+  Status st = WriteSkippingZeroBlocks(
+      w.fd.get(), data, w.offsets[k], hole_block_,
+      "blob " + id.Hex() + " at offset " + std::to_string(w.offsets[k]));
+  if (!st.ok()) FailFile(w, st);
 }
 
 void Restorer::FailFile(FileWork& w, const Status& st) {
@@ -155,14 +251,6 @@ void Restorer::LoadSegments(const std::vector<Segment>& segments) {
   };
   std::unordered_map<Id, std::vector<Place>, IdHash> places;
   std::vector<Repository::BlobRequest> needed;
-  auto write = [this](FileWork& w, size_t k, const Bytes& data) {
-    if (w.failed) return;
-    const Id& id = plan_.entries[w.entry].node.content[k];
-    Status st = WriteSkippingZeroBlocks(
-        w.fd.get(), data, w.offsets[k], hole_block_,
-        "blob " + id.Hex() + " at offset " + std::to_string(w.offsets[k]));
-    if (!st.ok()) FailFile(w, st);
-  };
   for (const Segment& s : segments) {
     FileWork& w = *s.w;
     for (size_t k = s.begin; k < s.end && !w.failed; ++k) {
@@ -172,7 +260,7 @@ void Restorer::LoadSegments(const std::vector<Segment>& segments) {
         if (zero_blobs_.count(id)) continue;  // a hole
       }
       if (std::shared_ptr<const Bytes> cached = cache_.Get(id)) {
-        write(w, k, *cached);
+        WritePlace(w, k, *cached);
         continue;
       }
       auto [it, first] = places.try_emplace(id);
@@ -201,7 +289,7 @@ void Restorer::LoadSegments(const std::vector<Segment>& segments) {
         return Status::Ok();
       }
       auto data = std::make_shared<const Bytes>(std::move(*loaded));
-      for (const Place& p : to) write(*p.w, p.k, *data);
+      for (const Place& p : to) WritePlace(*p.w, p.k, *data);
       cache_.Put(id, std::move(data));
       return Status::Ok();
     });

@@ -48,12 +48,13 @@ DescriptorBudget BudgetDescriptors(int workers) {
   const size_t reserve = 4 + 2 * w;  // pack reads, a reopening, the lock's refresh
   const size_t avail = spare > reserve ? spare - reserve : 0;
   const size_t queue = std::clamp<size_t>(avail / 3, 1, 4 * w);
-  const size_t jobs = queue + w + 1;  // queued, running, and the batch being gathered
-  // Files and their directories take at most half of what is left; directories the rest.
-  const size_t batch = std::clamp<size_t>(avail / (4 * jobs), 1, kMaxBatchFiles);
-  const size_t files = jobs * batch;
+  const size_t jobs = queue + w + 1;  // queued and running large-file jobs, and one being made
+  // Two windows of files and their directories take at most half of what is left.
+  const size_t spare_for_windows = avail > 2 * jobs ? avail - 2 * jobs : 0;
+  const size_t window = std::clamp<size_t>(spare_for_windows / 8, 1, kMaxWindowFiles);
+  const size_t files = jobs + 2 * window;
   const size_t dirs = avail > 2 * files + 2 ? avail - 2 * files : 2;
-  return {workers, queue, dirs, batch};
+  return {workers, queue, dirs, window};
 }
 
 RestoreResult Restorer::DryRun() {
@@ -119,7 +120,7 @@ Result<RestoreResult> Restorer::Run() {
       DirChain chain(root_fd_.get(), budget_.dirs);
       chain_ = &chain;
       for (size_t i = 0; i < plan_.entries.size() && !Cancelled(); ++i) CreateEntry(i);
-      FlushBatch();  // also when interrupted: its jobs remove the files they created
+      FlushWindow();  // also when interrupted: its jobs remove the files they created
       chain_ = nullptr;
     }
     pool.Wait();  // every file finished (and its pending links made)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstddef>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -34,13 +35,19 @@
 namespace lifeboat::restore {
 
 constexpr uint64_t kJobBytes = 4u << 20;   // one content job covers about this many bytes
-// A job reads the blobs it needs pack range by pack range: blobs of one pack at most this far
-// apart share one read (the bytes between are read and dropped: cheaper than a request to a
-// remote site), and one read spans at most kMaxRangeBytes (its buffer, per worker).
-constexpr uint64_t kMaxGapBytes = 1u << 20;
-constexpr uint64_t kMaxRangeBytes = 2 * kJobBytes;
-// At most this many small files share one job (their blobs are usually neighbours in a pack).
-constexpr size_t kMaxBatchFiles = 256;
+// Blobs are read pack range by pack range: blobs of one pack at most this far apart share one
+// read (the bytes between are read and dropped: cheaper than a request to a remote site), and
+// one read spans at most kMaxRangeBytes (its buffer, per worker).
+constexpr uint64_t kMaxGapBytes = 256u << 10;
+constexpr uint64_t kMaxRangeBytes = kJobBytes;
+// Small files (one job's worth or less) are restored a window at a time: the blobs of all the
+// window's files, sorted by pack and offset, are read in runs of neighbours, each run one job
+// that writes into whichever files need its blobs. A backup stores a directory's files in the
+// order it read them, not in name order, so only a window spanning whole directories finds
+// them side by side. A window holds up to kWindowBytes of content and kMaxWindowFiles files
+// (open until they are complete), fewer when descriptors are scarce.
+constexpr uint64_t kWindowBytes = 64u << 20;
+constexpr size_t kMaxWindowFiles = 4096;
 constexpr size_t kCacheBytes = 16u << 20;  // LRU cache of recently loaded blobs (>= 2 max-size blobs)
 // Files at least this large are written through (WriteThrough) job by job.
 constexpr uint64_t kWriteThroughBytes = 16u << 20;
@@ -61,17 +68,18 @@ Result<std::vector<BlobLocation>> LocateContent(Repository& repo, const Node& no
 Status VerifyFile(Repository& repo, int root_fd, const LayoutEntry& e,
                   const Context& ctx);
 
-// How many threads, queued jobs, files per job and open directories the descriptors left allow.
-// Each worker may hold a pack file while it reads; each file being written holds its descriptor
-// and may hold its directory's; a reopened directory needs two while it is opened. The defaults
-// (cores, 4 jobs per worker, up to kMaxBatchFiles small files per job) apply whenever the limit is
-// not tiny; under `ulimit -n 16` this is one worker, one queued job of one file and two open
+// How many threads, queued jobs, files per window and open directories the descriptors left
+// allow. Each worker may hold a pack file while it reads; each file being written holds its
+// descriptor and may hold its directory's; a reopened directory needs two while it is opened;
+// two windows may be open at once (one being written, the next being gathered). The defaults
+// (cores, 4 jobs per worker, kMaxWindowFiles per window) apply whenever the limit is not tiny;
+// under `ulimit -n 16` this is one worker, one queued job, windows of one file and two open
 // directories.
 struct DescriptorBudget {
   int workers;
   size_t queue;
   size_t dirs;
-  size_t batch_files;
+  size_t window_files;
 };
 
 DescriptorBudget BudgetDescriptors(int workers);
@@ -111,6 +119,7 @@ class Restorer {
     std::shared_ptr<FileWork> w;
     size_t begin = 0, end = 0;
   };
+  struct Window;
   struct PendingLink {
     size_t entry;
     std::shared_ptr<FileDescriptor> dir;
@@ -125,7 +134,8 @@ class Restorer {
     std::vector<BlobLocation> locs;
     std::vector<uint64_t> offsets;
     uint64_t size = 0;
-    std::atomic<size_t> jobs_left{0};
+    std::atomic<size_t> jobs_left{0};  // content jobs (or window runs, + 1) not yet done
+    size_t last_run = SIZE_MAX;        // main thread, while a window is planned
     std::atomic<bool> failed{false};
     Mutex mu;
     Status error GUARDED_BY(mu);  // first content error
@@ -158,16 +168,24 @@ class Restorer {
   void CreateEntry(size_t i);
   void CreateDir(size_t i, int dirfd);
   void StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir);
-  // Adds a small file's only job to the batch being gathered; submits it when full.
-  void AddToBatch(Segment s);
-  // Submits the batch being gathered (main thread; before anything waits for the pool).
-  void FlushBatch();
+  // Adds a small file to the window being gathered; submits the window when it is full.
+  void AddToWindow(std::shared_ptr<FileWork> w);
+  // Plans the window being gathered into runs and submits them (main thread; before anything
+  // waits for the pool). Waits first for the previous window, so at most two are open.
+  void FlushWindow();
+  // One run of a window: loads its blobs with one read, writes them wherever the window's files
+  // need them, then releases those files.
+  void RunWindowJob(const Window& window, size_t run);
+  // Drops one hold on a file of a window; the last completes it.
+  void ReleaseFile(const std::shared_ptr<FileWork>& w);
   // Writes the segments' blobs: each blob loaded once, neighbours in a pack with one read
   // (LoadSegments); then completes every file whose last job this was.
   void RunJob(const std::vector<Segment>& segments);
   void LoadSegments(const std::vector<Segment>& segments);
   // Records the first error of w's content (the file is then removed by FinishFile).
   static void FailFile(FileWork& w, const Status& st);
+  // Writes `data`, blob k of w, at its offset (zero blocks left as holes); a failure fails w.
+  void WritePlace(FileWork& w, size_t k, const Bytes& data);
   void FinishFile(const std::shared_ptr<FileWork>& w);
   void LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir);
   // Links entry i (in the directory `dirfd`) to w's file, which is in `from_dirfd`.
@@ -191,7 +209,7 @@ class Restorer {
   // waits for the files being written (their descriptors close). Main thread only.
   void FreeDescriptors() {
     if (chain_) chain_->ReleaseAllButDeepest();
-    FlushBatch();
+    FlushWindow();
     if (pool_) pool_->Wait();
     ReleaseLinkDirs();
   }
@@ -213,8 +231,9 @@ class Restorer {
   size_t hole_block_ = 4096;  // zero blocks of this size are left as holes (HoleBlockSize)
   DescriptorBudget budget_{1, 1, 2, 1};
   ThreadPool* pool_ = nullptr;
-  std::vector<Segment> batch_;  // main thread: small files waiting to be submitted as one job
-  uint64_t batch_bytes_ = 0;
+  std::vector<std::shared_ptr<FileWork>> window_;  // main thread: the window being gathered
+  uint64_t window_bytes_ = 0;
+  bool window_in_flight_ = false;  // main thread: a window was submitted since the last wait
   DirChain* chain_ = nullptr;  // main thread: the directories the walk is in, by depth
   std::unordered_map<size_t, std::shared_ptr<FileWork>> link_targets_;  // main thread
   size_t link_dirs_held_ = 0;  // main thread: link_targets_ that may still hold their directory

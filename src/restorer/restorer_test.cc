@@ -403,8 +403,8 @@ TEST_F(RestorerTest, CancelStopsPromptlyAndLeavesNoPartialFile) {
   }
   Id root = Root({Dir("d", files)});
   std::atomic<bool> cancel{false};
-  // Small files are restored in batches of about 4 MiB (8 of these), each batch's blobs with one
-  // read of their pack: cancelled at the second read.
+  // Small files are restored a window at a time, its blobs in runs of up to 4 MiB of a pack, one
+  // read each (8 of these files): cancelled at the second read.
   auto backend = std::make_unique<CancellingBackend>(backend_, &cancel, 2);
   CancellingBackend* cancelling = backend.get();
   auto repo = Repository::Open(std::move(backend), "pw");
@@ -427,7 +427,7 @@ TEST_F(RestorerTest, CancelStopsPromptlyAndLeavesNoPartialFile) {
     complete++;
   }
   EXPECT_LT(complete, 30) << "the restore went on after the cancel";
-  EXPECT_LE(complete, 16) << "two reads hold at most two batches of 8 files";
+  EXPECT_LE(complete, 16) << "two reads hold at most two runs of 8 files";
 }
 
 // Issue 11 item 5: restored by a user who cannot give files their owner, setuid/setgid files
@@ -714,9 +714,9 @@ TEST_F(RestorerTest, SmallFilesShareReadsAndDamageStaysWithItsFile) {
     if (i == 150) continue;
     ASSERT_EQ(ReadFile(target_ + "/d/" + files[i].name), contents[i]) << files[i].name;
   }
-  // The two trees, then 6 MiB of files in two batches (about 4 MiB each) with one read each, and
-  // the damaged blob read twice alone (damage in transit or at rest?). One read per blob would
-  // be 300.
+  // The two trees, then 6 MiB of files in one window: two runs of up to 4 MiB, one read each,
+  // and the damaged blob read twice alone (damage in transit or at rest?). One read per blob
+  // would be 300.
   EXPECT_LE(counting->pack_reads.load(), 6);
 }
 
