@@ -18,6 +18,7 @@ struct RunFlags {
   std::vector<std::string> services;
   bool now = false;
   bool dry_run = false;
+  std::string state_dir;
 };
 
 std::string Time(int64_t ns) { return ns == 0 ? "never" : notify::FormatRfc3339Utc(ns); }
@@ -142,9 +143,13 @@ int Run(const GlobalOptions& g, const RunFlags& flags) {
   o.dry_run = flags.dry_run;
   o.context = CliContext();
   o.plan_path = *path;
-  Result<std::string> state = DefaultRunStateDirectory();
-  if (!state.ok()) return ReportError(g, state.status());
-  o.state_dir = *state;
+  if (flags.state_dir.empty()) {
+    Result<std::string> state = DefaultRunStateDirectory();
+    if (!state.ok()) return ReportError(g, state.status());
+    o.state_dir = *state;
+  } else {
+    o.state_dir = flags.state_dir;
+  }
   Result<std::string> cache = DefaultStatusCachePath();
   if (cache.ok()) o.cache_path = *cache;  // without one the records are read directly
   if (!g.json && !g.quiet) o.on_line = [](const std::string& line) { std::cout << line << std::endl; };
@@ -172,6 +177,10 @@ void RegisterRun(CLI::App& app, GlobalOptions& g, Runner* runner) {
   cmd->add_option("--service", flags->services, "only this service (repeatable)")
       ->type_name("NAME");
   cmd->add_flag("--now", flags->now, "run every (selected) service, due or not");
+  cmd->add_option("--state-dir", flags->state_dir,
+                  "run locks and notification state (default /var/lib/lifeboat as root, else "
+                  "$XDG_STATE_HOME/lifeboat or ~/.local/state/lifeboat)")
+      ->type_name("DIR");
   cmd->add_flag("--dry-run", flags->dry_run,
                 "say what is due and what would run; run nothing, write nothing");
   cmd->callback([&g, runner, flags] {
