@@ -1,9 +1,17 @@
-// lifeboat plan validate|show|schema: the DR plan file (doc/plan.md). validate prints every
-// error and warning as FILE:LINE:COLUMN with a hint and exits 2 when there is an error; show
-// prints the normalised plan (--json: the JSON form); schema prints the file's JSON Schema.
+// lifeboat plan validate|show|schema|init|install-timer: the DR plan file (doc/plan.md). validate
+// prints every error and warning as FILE:LINE:COLUMN with a hint and exits 2 when there is an
+// error; show prints the normalised plan (--json: the JSON form); schema prints the file's JSON
+// Schema; init creates the sites' repositories and install-timer writes the units that call
+// `lifeboat run` (doc/run.md).
+#include <unistd.h>
+
+#include <filesystem>
 #include <iostream>
 
 #include "cli/common.h"
+#include "dr/plan_init.h"
+#include "runlog/timer_units.h"
+#include "util/file_io.h"
 #include "plan/duration.h"
 #include "plan/plan_json.h"
 #include "plan/validate.h"
@@ -99,6 +107,144 @@ int Show(const GlobalOptions& g, const std::string& flag) {
   return kExitOk;
 }
 
+
+int Init(const GlobalOptions& g, const std::string& flag) {
+  Result<std::string> path = plan::FindPlanFile(flag);
+  if (!path.ok()) return ReportError(g, path.status());
+  Result<plan::LoadedPlan> loaded = plan::LoadPlan(*path);
+  if (!loaded.ok()) return ReportError(g, loaded.status());
+  dr::PlanInitOptions o;
+  o.context = CliContext();
+  Result<dr::PlanInitReport> report = dr::InitPlanSites(loaded->plan, o);
+  if (!report.ok()) return ReportError(g, report.status());
+  if (g.json) {
+    nlohmann::ordered_json sites = nlohmann::ordered_json::array();
+    for (const dr::SiteInitOutcome& s : report->sites) {
+      sites.push_back({{"site", s.site},
+                       {"repository", RedactLocation(s.location)},
+                       {"action", std::string(dr::SiteInitActionName(s.action))},
+                       {"origin", s.origin},
+                       {"id", s.repository_id},
+                       {"message", s.message}});
+    }
+    std::cout << Dump({{"message_type", "plan_init"},
+                       {"origin", report->origin},
+                       {"ok", report->ok()},
+                       {"sites", sites}},
+                      -1)
+              << std::endl;
+  } else {
+    for (const dr::SiteInitOutcome& s : report->sites) {
+      const bool bad = s.action == dr::SiteInitAction::kRefused ||
+                       s.action == dr::SiteInitAction::kFailed;
+      std::string line = "site " + s.site + " (" + RedactLocation(s.location) + "): " +
+                         (bad ? std::string(dr::SiteInitActionName(s.action)) + ": " : "") +
+                         s.message;
+      if (bad) {
+        std::cerr << "lifeboat: " << line << "\n";
+      } else {
+        Say(g, line);
+      }
+    }
+  }
+  return report->ok() ? kExitOk : kExitError;
+}
+
+struct TimerFlags {
+  bool user = false, system = false, crontab = false, force = false;
+  std::string dir, unit_name = "lifeboat-run", cron_user;
+};
+
+Result<std::string> SelfPath() {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return Status::IOError("cannot find this program's path (/proc/self/exe): " + ec.message());
+  return p.string();
+}
+
+// Writes `text` to dir/name unless a different file is there (then refused without --force).
+Status WriteUnit(const GlobalOptions& g, const std::string& dir, const std::string& name,
+                 const std::string& text, bool force) {
+  const std::string path = (std::filesystem::path(dir) / name).string();
+  Result<Bytes> existing = ReadWholeFile(path);
+  if (existing.ok()) {
+    if (std::string(existing->begin(), existing->end()) == text) {
+      Say(g, path + ": unchanged");
+      return Status::Ok();
+    }
+    if (!force) {
+      return Status::AlreadyExists(path + " exists with other content; not overwritten (compare "
+                                   "it, then use --force to replace it)");
+    }
+  } else if (existing.status().code() != StatusCode::kNotFound) {
+    return existing.status();
+  }
+  LB_RETURN_IF_ERROR(CreateDirectories(dir));
+  LB_RETURN_IF_ERROR(WriteFileDurably(
+      path, ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()), true));
+  Say(g, path + ": " + (existing.ok() ? "replaced" : "written"));
+  return Status::Ok();
+}
+
+int InstallTimer(const GlobalOptions& g, const std::string& flag, const TimerFlags& f) {
+  if (f.user && f.system) {
+    return ReportError(g, Status::InvalidArgument("--user and --system exclude each other"));
+  }
+  Result<std::string> path = plan::FindPlanFile(flag);
+  if (!path.ok()) return ReportError(g, path.status());
+  Result<plan::LoadedPlan> loaded = plan::LoadPlan(*path);  // never install a broken plan
+  if (!loaded.ok()) return ReportError(g, loaded.status());
+  Result<std::string> self = SelfPath();
+  if (!self.ok()) return ReportError(g, self.status());
+  std::error_code ec;
+  TimerUnitOptions o;
+  o.lifeboat_binary = *self;
+  o.plan_path = std::filesystem::absolute(*path, ec).lexically_normal().string();
+  o.unit_name = f.unit_name;
+  if (f.crontab) {
+    o.user = f.cron_user;
+    Result<std::string> line = MakeCrontabLine(o);
+    if (!line.ok()) return ReportError(g, line.status());
+    std::cout << *line;
+    if (!g.quiet) {
+      std::cerr << (f.cron_user.empty() ? "add this line with `crontab -e`"
+                                        : "put this line in a file under /etc/cron.d/")
+                << "; nothing was installed\n";
+    }
+    return kExitOk;
+  }
+  o.system = f.system || (!f.user && geteuid() == 0);
+  std::string dir = f.dir;
+  if (dir.empty()) {
+    if (o.system) {
+      dir = "/etc/systemd/system";
+    } else {
+      const char* xdg = getenv("XDG_CONFIG_HOME");
+      const char* home = getenv("HOME");
+      if (xdg != nullptr && xdg[0] == '/') {
+        dir = std::string(xdg) + "/systemd/user";
+      } else if (home != nullptr && home[0] != '\0') {
+        dir = std::string(home) + "/.config/systemd/user";
+      } else {
+        return ReportError(g, Status::InvalidArgument(
+                                  "neither XDG_CONFIG_HOME nor HOME is set: give --dir"));
+      }
+    }
+  }
+  Result<SystemdUnits> units = MakeSystemdUnits(o);
+  if (!units.ok()) return ReportError(g, units.status());
+  for (const auto& [name, text] : {std::pair{units->service_name, units->service_text},
+                                   std::pair{units->timer_name, units->timer_text}}) {
+    Status st = WriteUnit(g, dir, name, text, f.force);
+    if (!st.ok()) return ReportError(g, st);
+  }
+  const std::string ctl = o.system ? "systemctl" : "systemctl --user";
+  Say(g, "Nothing was enabled. To start calling `lifeboat run` every minute, run:");
+  Say(g, "  " + ctl + " daemon-reload");
+  Say(g, "  " + ctl + " enable --now " + units->timer_name);
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterPlan(CLI::App& app, GlobalOptions& g, Runner* runner) {
@@ -126,6 +272,32 @@ void RegisterPlan(CLI::App& app, GlobalOptions& g, Runner* runner) {
       std::cout << Dump(plan::PlanSchema(), 2) << std::endl;
       return kExitOk;
     };
+  });
+  auto* init = cmd->add_subcommand(
+      "init", "create the plan's site repositories that do not exist (the others as replicas of "
+              "the first)");
+  AddPlanOption(init, plan_file.get());
+  init->callback([&g, runner, plan_file] {
+    *runner = [&g, plan_file] { return Init(g, *plan_file); };
+  });
+
+  auto timer = std::make_shared<TimerFlags>();
+  auto* install = cmd->add_subcommand(
+      "install-timer", "write systemd units (or print a crontab line) calling `lifeboat run` "
+                       "every minute; enables nothing");
+  AddPlanOption(install, plan_file.get());
+  install->add_flag("--user", timer->user, "user units (systemctl --user; default unless root)");
+  install->add_flag("--system", timer->system, "system units (default as root)");
+  install->add_flag("--crontab", timer->crontab, "print a crontab line instead; write nothing");
+  install->add_option("--cron-user", timer->cron_user,
+                      "with --crontab: the user field of an /etc/cron.d line");
+  install->add_option("--dir", timer->dir,
+                      "where to write the units (default /etc/systemd/system or "
+                      "~/.config/systemd/user)");
+  install->add_option("--unit-name", timer->unit_name, "the units' base name (lifeboat-run)");
+  install->add_flag("--force", timer->force, "replace unit files that differ");
+  install->callback([&g, runner, plan_file, timer] {
+    *runner = [&g, plan_file, timer] { return InstallTimer(g, *plan_file, *timer); };
   });
 }
 

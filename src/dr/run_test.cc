@@ -1,0 +1,410 @@
+// RunPlan and InitPlanSites over local sites (doc/run.md): sync and async replication, the due
+// rule, retention never on an immutable site, faults (a site down, a failing source command, a
+// failing hook, a notification channel down), the run lock, and secrets kept out of everything.
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "dr/plan_init.h"
+#include "dr/run.h"
+#include "engine/open.h"
+#include "plan/validate.h"
+#include "repository/keys.h"
+#include "restorer/restorer.h"
+#include "runlog/run_lock.h"
+#include "runlog/run_records.h"
+
+namespace lifeboat::dr {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kPassword[] = "pw-9f1c2e-secret";
+constexpr char kEnvSecret[] = "envval-77aa31-secret";
+constexpr char kPasswordVar[] = "LB_RUN_TEST_SITE_PW";
+
+class RunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    KdfParams kdf;
+    kdf.n = 1024;
+    SetKdfParamsOverrideForTesting(kdf);
+    dir_ = fs::temp_directory_path() / ("lifeboat-run-test-" + std::to_string(getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "data");
+    Write(dir_ / "pw", std::string(kPassword) + "\n");
+    Write(dir_ / "envsecret", std::string(kEnvSecret) + "\n");
+    Write(dir_ / "data" / "file.txt", "hello\n");
+    setenv(kPasswordVar, kPassword, 1);
+    MakeDatabase();
+  }
+  void TearDown() override {
+    SetKdfParamsOverrideForTesting(std::nullopt);
+    chmod((dir_ / "sites").c_str(), 0700);
+    fs::remove_all(dir_);
+  }
+
+  static void Write(const fs::path& p, const std::string& text) {
+    std::ofstream(p) << text;
+  }
+  static std::string Read(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  void MakeDatabase() {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "app.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "create table t(x); insert into t values (1),(2),(3);", nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+
+  std::string Site(const std::string& name, bool immutable = false) const {
+    return "  " + name + ":\n    repository: " + (dir_ / "sites" / name).string() +
+           "\n    password_file: " + (dir_ / "pw").string() +
+           "\n    env:\n      SOME_TOKEN_file: " + (dir_ / "envsecret").string() + "\n" +
+           (immutable ? "    immutable: true\n" : "");
+  }
+
+  plan::Plan Load(const std::string& yaml) {
+    plan::LoadedPlan loaded = plan::CheckPlanText(yaml, (dir_ / "lifeboat.yaml").string());
+    for (const plan::Diagnostic& d : loaded.diagnostics) {
+      EXPECT_FALSE(d.is_error()) << d.ToString();
+    }
+    return loaded.plan;
+  }
+
+  RunOptions Options() {
+    RunOptions o;
+    o.state_dir = (dir_ / "state").string();
+    o.cache_path = (dir_ / "cache" / "status.sqlite3").string();
+    o.host = "testhost";
+    o.notify_retry.max_attempts = 2;
+    o.notify_retry.base_delay = std::chrono::milliseconds(10);
+    o.notify_retry.max_delay = std::chrono::milliseconds(20);
+    o.notify_retry.budget = std::chrono::milliseconds(3000);
+    o.retention_lock_wait = std::chrono::seconds(0);
+    o.on_line = [this](const std::string& line) { output_ += line + "\n"; };
+    return o;
+  }
+
+  OpenedRepository Open(const std::string& site) {
+    OpenOptions o;
+    o.location = (dir_ / "sites" / site).string();
+    o.password = PasswordSource::Value(kPassword);
+    o.lock = std::nullopt;
+    Result<OpenedRepository> r = OpenRepository(o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return std::move(*r);
+  }
+
+  std::vector<std::pair<Id, Snapshot>> Snapshots(const std::string& site,
+                                                 const std::string& service) {
+    OpenedRepository r = Open(site);
+    auto list = r.repo->ListSnapshots();
+    EXPECT_TRUE(list.ok());
+    std::vector<std::pair<Id, Snapshot>> out;
+    for (auto& [id, s] : *list) {
+      if (s.service == service) out.emplace_back(id, s);
+    }
+    return out;
+  }
+
+  std::vector<RunRecord> Records(const std::string& site) {
+    OpenedRepository r = Open(site);
+    auto l = ListRunRecords(*r.repo, {}, {});
+    EXPECT_TRUE(l.ok()) << l.status().ToString();
+    return l.ok() ? l->records : std::vector<RunRecord>{};
+  }
+
+  static const ServiceReport* Find(const RunReport& r, const std::string& name) {
+    for (const ServiceReport& s : r.services) {
+      if (s.name == name) return &s;
+    }
+    return nullptr;
+  }
+
+  fs::path dir_;
+  std::string output_;
+};
+
+TEST_F(RunTest, SyncTwoServicesTwoSitesThenNothingDue) {
+  plan::Plan p = Load("version: 1\nsites:\n" + Site("a") + Site("b") +
+                      "services:\n"
+                      "  files:\n    tier: 1\n    rpo: 2d\n    depends_on: [db]\n"
+                      "    schedule: '@daily'\n    sites: [a, b]\n    replication: sync\n"
+                      "    sources:\n      - paths: [" + (dir_ / "data").string() + "]\n"
+                      "  db:\n    tier: 1\n    rpo: 2d\n    schedule: '@daily'\n"
+                      "    sites: [a, b]\n    replication: sync\n"
+                      "    sources:\n      - sqlite: {path: " + (dir_ / "app.db").string() + "}\n");
+  Result<PlanInitReport> init = InitPlanSites(p, {});
+  ASSERT_TRUE(init.ok()) << init.status().ToString();
+  ASSERT_EQ(init->sites.size(), 2u);
+  EXPECT_EQ(init->sites[0].action, SiteInitAction::kCreated);
+  EXPECT_EQ(init->sites[1].action, SiteInitAction::kCreatedReplica);
+  // Again: nothing created.
+  Result<PlanInitReport> again = InitPlanSites(p, {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->sites[1].action, SiteInitAction::kExists);
+
+  RunOptions o = Options();
+  o.now = true;
+  Result<RunReport> r = RunPlan(p, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->ExitCode(), 0) << output_;
+  // Order: db first (files depends on it), although files comes first in the plan.
+  ASSERT_EQ(r->services.size(), 2u);
+  EXPECT_EQ(r->services[0].name, "db");
+  EXPECT_EQ(r->services[1].name, "files");
+  for (const std::string site : {"a", "b"}) {
+    EXPECT_EQ(Snapshots(site, "db").size(), 1u) << site;
+    EXPECT_EQ(Snapshots(site, "files").size(), 1u) << site;
+    std::vector<RunRecord> records = Records(site);
+    ASSERT_EQ(records.size(), 2u) << site;
+    for (const RunRecord& rec : records) {
+      EXPECT_EQ(rec.site, site);
+      EXPECT_EQ(rec.result, RunResult::kOk);
+      EXPECT_TRUE(rec.snapshot.has_value());
+      EXPECT_EQ(rec.run_id, r->run_id);
+    }
+  }
+  // The sqlite snapshot restores from the second site into a database with the rows.
+  auto db_snaps = Snapshots("b", "db");
+  ASSERT_EQ(db_snaps.size(), 1u);
+  OpenedRepository b = Open("b");
+  ASSERT_TRUE(b.repo->LoadIndex().ok());
+  RestoreOptions ro;
+  ro.target = (dir_ / "restored").string();
+  ASSERT_TRUE(RestoreTree(*b.repo, db_snaps[0].second.tree, ro).ok());
+  std::string restored = (dir_ / "restored").string() + (dir_ / "app.db").string();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(restored.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "select count(*) from t", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 3);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+
+  // Immediately again without --now: nothing is due, nothing is written.
+  RunOptions o2 = Options();
+  Result<RunReport> r2 = RunPlan(p, o2);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->ExitCode(), 0);
+  for (const ServiceReport& s : r2->services) {
+    EXPECT_EQ(s.state, ServiceState::kNotDue) << s.name;
+    EXPECT_GT(s.next_due_ns, s.last_start_ns);
+  }
+  EXPECT_TRUE(r2->record_writes.empty());
+  EXPECT_EQ(Snapshots("a", "db").size(), 1u);
+  EXPECT_EQ(Records("a").size(), 2u);
+}
+
+TEST_F(RunTest, AsyncCopiesAndRetentionSparesTheImmutableSite) {
+  plan::Plan p = Load("version: 1\nsites:\n" + Site("a") + Site("b", true) +
+                      "services:\n"
+                      "  files:\n    tier: 2\n    rpo: 2d\n    schedule: '@daily'\n"
+                      "    sites: [a, b]\n    replication: async\n"
+                      "    retention: {keep_last: 1}\n"
+                      "    sources:\n      - paths: [" + (dir_ / "data").string() + "]\n");
+  ASSERT_TRUE(InitPlanSites(p, {}).ok());
+  for (int i = 0; i < 2; ++i) {
+    Write(dir_ / "data" / "file.txt", "version " + std::to_string(i) + "\n");
+    RunOptions o = Options();
+    o.now = true;
+    Result<RunReport> r = RunPlan(p, o);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->ExitCode(), 0) << output_;
+    ASSERT_EQ(r->services[0].retention_notes.size(), 1u);
+    EXPECT_EQ(r->services[0].retention_notes[0],
+              "retention not run at b: the site is immutable");
+  }
+  EXPECT_EQ(Snapshots("a", "files").size(), 1u);  // keep_last 1
+  EXPECT_EQ(Snapshots("b", "files").size(), 2u);  // immutable: never forgotten
+  // b's copy records name the copied snapshot.
+  size_t copies = 0;
+  for (const RunRecord& rec : Records("b")) {
+    if (rec.source) {
+      ++copies;
+      EXPECT_EQ(rec.result, RunResult::kOk);
+      EXPECT_TRUE(rec.snapshot.has_value());
+    }
+  }
+  EXPECT_EQ(copies, 2u);
+  EXPECT_NE(output_.find("retention not run at b: the site is immutable"), std::string::npos);
+}
+
+TEST_F(RunTest, FaultsAreNamedAndOtherServicesAreStillBackedUp) {
+  const std::string events = (dir_ / "events.jsonl").string();
+  plan::Plan p = Load(
+      "version: 1\nsites:\n" + Site("a") + Site("gone") +
+      "  envsite:\n    repository: " + (dir_ / "sites" / "envsite").string() +
+      "\n    password_env: " + kPasswordVar + "\n"
+      "services:\n"
+      "  good:\n    tier: 0\n    rpo: 1d\n    sites: [a]\n"
+      "    sources:\n      - paths: [" + (dir_ / "data").string() + "]\n"
+      "    hooks:\n      after: [\"echo after-pw=$" + kPasswordVar + " svc=$LIFEBOAT_SERVICE\"]\n"
+      "  badcmd:\n    tier: 1\n    rpo: 1d\n    sites: [a]\n"
+      "    sources:\n      - command: \"echo partial; exit 3\"\n"
+      "    hooks:\n      on_error: [\"echo \\\"$LIFEBOAT_ERROR\\\" > " + (dir_ / "onerror.txt").string() + "\"]\n"
+      "  badhook:\n    tier: 1\n    rpo: 1d\n    sites: [a]\n"
+      "    sources:\n      - paths: [" + (dir_ / "data").string() + "]\n"
+      "    hooks:\n      before: [\"exit 4 # " + kPassword + "\"]\n"
+      "  down:\n    tier: 2\n    rpo: 1d\n    sites: [gone, a]\n    replication: async\n"
+      "    sources:\n      - paths: [" + (dir_ / "data").string() + "]\n"
+      "  envsvc:\n    tier: 3\n    rpo: 1d\n    sites: [envsite]\n"
+      "    sources:\n      - paths: [" + (dir_ / "data").string() + "]\n"
+      "notifications:\n  channels:\n"
+      "    closed:\n      type: webhook\n      url: http://127.0.0.1:9/hook\n      timeout: 1s\n"
+      "    log:\n      type: command\n      command: \"cat >> " + events + "; echo >> " + events + "\"\n"
+      "  routes:\n    - channels: [closed, log]\n");
+  ASSERT_TRUE(InitPlanSites(p, {}).ok());
+  fs::remove_all(dir_ / "sites" / "gone");  // the site is down
+
+  RunOptions o = Options();
+  o.now = true;
+  Result<RunReport> r = RunPlan(p, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->ExitCode(), 3);
+
+  const ServiceReport* good = Find(*r, "good");
+  ASSERT_NE(good, nullptr);
+  EXPECT_FALSE(good->failed()) << output_;
+  EXPECT_EQ(Snapshots("a", "good").size(), 1u);
+  EXPECT_EQ(Snapshots("envsite", "envsvc").size(), 1u);
+  EXPECT_NE(output_.find("after-pw= svc=good"), std::string::npos) << output_;
+
+  const ServiceReport* badcmd = Find(*r, "badcmd");
+  ASSERT_TRUE(badcmd != nullptr && badcmd->failed());
+  EXPECT_EQ(Snapshots("a", "badcmd").size(), 0u);
+  EXPECT_NE(Read(dir_ / "onerror.txt").find("source command at a:"), std::string::npos);
+
+  const ServiceReport* badhook = Find(*r, "badhook");
+  ASSERT_TRUE(badhook != nullptr && badhook->failed());
+  ASSERT_FALSE(badhook->outcomes.empty());
+  EXPECT_NE(badhook->outcomes[0].error.find("hook before"), std::string::npos);
+  EXPECT_NE(badhook->outcomes[0].error.find("***"), std::string::npos);
+  EXPECT_EQ(Snapshots("a", "badhook").size(), 0u);
+
+  const ServiceReport* down = Find(*r, "down");
+  ASSERT_TRUE(down != nullptr && down->failed());
+  EXPECT_EQ(Snapshots("a", "down").size(), 0u);  // async: nothing to copy
+
+  // Records: site a holds its own and those of the site that is down.
+  std::vector<RunRecord> records = Records("a");
+  bool gone_record = false, badcmd_failed = false;
+  for (const RunRecord& rec : records) {
+    if (rec.site == "gone") gone_record = true;
+    if (rec.service == "badcmd" && rec.result == RunResult::kFailed) badcmd_failed = true;
+  }
+  EXPECT_TRUE(gone_record);
+  EXPECT_TRUE(badcmd_failed);
+
+  // Notifications: the closed channel failed (the run went on), the command channel got the
+  // failures and the summary.
+  bool closed_failed = false;
+  for (const notify::DeliveryOutcome& n : r->notifications) {
+    if (n.channel == "closed" && n.result == notify::OutcomeResult::kFailed) closed_failed = true;
+  }
+  EXPECT_TRUE(closed_failed);
+  const std::string sent = Read(events);
+  EXPECT_NE(sent.find("\"backup_failed\""), std::string::npos);
+  EXPECT_NE(sent.find("\"service\":\"badcmd\""), std::string::npos);
+  EXPECT_NE(sent.find("\"site_unreachable\""), std::string::npos);
+  EXPECT_NE(sent.find("\"run_summary\""), std::string::npos);
+
+  // No secret anywhere: output, records, notifications, the hooks' files.
+  std::string everything = output_ + sent + Read(dir_ / "onerror.txt");
+  for (const RunRecord& rec : records) everything += RunRecordJson(rec);
+  for (const ServiceReport& s : r->services) {
+    for (const SiteOutcome& oc : s.outcomes) everything += oc.error;
+    for (const std::string& h : s.hook_errors) everything += h;
+  }
+  for (const std::string& w : r->warnings) everything += w;
+  for (const notify::DeliveryOutcome& n : r->notifications) everything += n.error;
+  EXPECT_EQ(everything.find(kPassword), std::string::npos);
+  EXPECT_EQ(everything.find(kEnvSecret), std::string::npos);
+}
+
+TEST_F(RunTest, AServiceHeldByAnotherRunIsSkippedAndNamed) {
+  plan::Plan p = Load("version: 1\nsites:\n" + Site("a") +
+                      "services:\n"
+                      "  one:\n    tier: 0\n    rpo: 1d\n    sites: [a]\n"
+                      "    sources:\n      - paths: [" + (dir_ / "data").string() + "]\n"
+                      "  two:\n    tier: 1\n    rpo: 1d\n    sites: [a]\n"
+                      "    sources:\n      - paths: [" + (dir_ / "data").string() + "]\n");
+  ASSERT_TRUE(InitPlanSites(p, {}).ok());
+  RunOptions o = Options();
+  o.now = true;
+  Result<RunLock> held = RunLock::TryAcquire(o.state_dir, fs::absolute(p.file).string(), "one");
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  Result<RunReport> r = RunPlan(p, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->ExitCode(), 0);
+  const ServiceReport* one = Find(*r, "one");
+  ASSERT_NE(one, nullptr);
+  EXPECT_EQ(one->state, ServiceState::kLocked);
+  EXPECT_NE(one->note.find("pid " + std::to_string(getpid())), std::string::npos) << one->note;
+  EXPECT_EQ(Snapshots("a", "one").size(), 0u);
+  EXPECT_EQ(Snapshots("a", "two").size(), 1u);
+  bool skipped = false;
+  for (const RunRecord& rec : Records("a")) {
+    if (rec.service == "one" && rec.result == RunResult::kSkipped) skipped = true;
+  }
+  EXPECT_TRUE(skipped);
+}
+
+TEST_F(RunTest, InitRefusesAnUnrelatedSiteUsedWithSync) {
+  plan::Plan p = Load("version: 1\nsites:\n" + Site("a") + Site("b") +
+                      "services:\n"
+                      "  s:\n    tier: 3\n    rpo: 1d\n    sites: [a, b]\n    replication: sync\n"
+                      "    sources:\n      - paths: [" + (dir_ / "data").string() + "]\n");
+  // b exists first, on its own key.
+  OpenOptions ob;
+  ob.location = (dir_ / "sites" / "b").string();
+  ob.password = PasswordSource::Value(kPassword);
+  ASSERT_TRUE(CreateRepository(ob, InitOptions{}).ok());
+  Result<PlanInitReport> init = InitPlanSites(p, {});
+  ASSERT_TRUE(init.ok());
+  EXPECT_EQ(init->sites[0].action, SiteInitAction::kCreated);
+  EXPECT_EQ(init->sites[1].action, SiteInitAction::kRefused);
+  EXPECT_NE(init->sites[1].message.find("replication: async"), std::string::npos);
+  EXPECT_FALSE(init->ok());
+}
+
+TEST(ServiceOrderTest, TierThenPlanOrderDependenciesFirst) {
+  plan::Plan p;
+  auto add = [&](std::string name, int tier, std::vector<std::string> deps) {
+    plan::Service s;
+    s.name = std::move(name);
+    s.tier = tier;
+    for (std::string& d : deps) s.depends_on.push_back({d, {}});
+    p.services.push_back(s);
+  };
+  add("c", 2, {});
+  add("a", 0, {"z"});
+  add("b", 0, {});
+  add("z", 3, {});
+  std::vector<size_t> order = ServiceOrder(p);
+  std::vector<std::string> names;
+  for (size_t i : order) names.push_back(p.services[i].name);
+  EXPECT_EQ(names, (std::vector<std::string>{"b", "z", "a", "c"}));
+}
+
+TEST(RedactTest, LongestFirst) {
+  EXPECT_EQ(RedactSecrets("x abcdef y abc", {"abc", "abcdef", ""}), "x *** y ***");
+}
+
+}  // namespace
+}  // namespace lifeboat::dr
