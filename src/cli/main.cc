@@ -88,6 +88,7 @@ int Main(int argc, char** argv) {
   RegisterPrune(app, g, &runner);
   RegisterForget(app, g, &runner);
   RegisterPlan(app, g, &runner);
+  RegisterStatus(app, g, &runner);
 
   // A repeatable option takes exactly one value per occurrence: `--tag a /path` must leave
   // /path to the positional arguments.
