@@ -282,7 +282,8 @@ void CountCopies(const plan::Plan& plan, ServiceStatus* s) {
   c.copies = 1 + fresh_sites;
   c.media.assign(media.begin(), media.end());
   if (c.copies < 3) {
-    c.warnings.push_back(s->name + ": " + std::to_string(c.copies) + " copies (the live data and " +
+    c.warnings.push_back(s->name + ": " + std::to_string(c.copies) +
+                         (c.copies == 1 ? " copy" : " copies") + " (the live data and " +
                          std::to_string(fresh_sites) + " site" + (fresh_sites == 1 ? "" : "s") +
                          " with a fresh snapshot), fewer than the 3 of the 3-2-1 rule");
   }
