@@ -89,6 +89,7 @@ int Main(int argc, char** argv) {
   RegisterForget(app, g, &runner);
   RegisterPlan(app, g, &runner);
   RegisterRun(app, g, &runner);
+  RegisterStatus(app, g, &runner);
 
   // A repeatable option takes exactly one value per occurrence: `--tag a /path` must leave
   // /path to the positional arguments.
