@@ -105,7 +105,10 @@ Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOptions& o
   }
 
   std::vector<std::string> env = ChildEnvironment(environ, options.pass_secrets);
-  for (const auto& [name, value] : options.environment) {
+  for (const auto& entry : options.environment) {
+    // Not a structured binding: clang 14 cannot capture one in a lambda (the tsa build).
+    const std::string& name = entry.first;
+    const std::string& value = entry.second;
     std::erase_if(env, [&name](const std::string& e) {
       return e.size() > name.size() && e.compare(0, name.size(), name) == 0 &&
              e[name.size()] == '=';
