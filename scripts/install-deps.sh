@@ -19,6 +19,7 @@ PACKAGES=(
   python3-jsonschema python3-yaml  # tests/plans/schema_test.py: the plan's JSON Schema checked
   libgtest-dev libgmock-dev libbenchmark-dev
   diffutils coreutils procps
+  python3  # scripts/setup.sh's demo database (sqlite3 module), test helpers
   openssl  # src/backend/http/http_client_test: a self-signed TLS server (openssl req, s_server)
   restic  # tests/defects/item20_restic_repository.sh: a real restic repository given to Lifeboat
 )
