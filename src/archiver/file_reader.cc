@@ -16,6 +16,7 @@
 #include "archiver/archiver_internal.h"
 #include "archiver/fs_metadata.h"
 #include "util/file_io.h"
+#include "util/per_thread.h"
 
 namespace lifeboat::backup {
 
@@ -39,8 +40,13 @@ bool IsAllZero(ByteView data) {
 Status Archiver::StoreChunk(Bytes chunk, std::deque<Id>* content, PendingIds* pending) {
   // Runs of zeros are frequent (sparse files, disk images) and always yield the same few chunks:
   // remember their ids instead of hashing the zeros again.
-  thread_local std::vector<std::pair<size_t, Id>> zero_ids;
-  thread_local Id zero_ids_repo;  // ids depend on the repository's key: one cache per repo
+  struct ZeroIds {
+    std::vector<std::pair<size_t, Id>> ids;
+    Id repo;  // ids depend on the repository's key: one cache per repo
+  };
+  ZeroIds& zero_cache = PerThread<ZeroIds, struct ZeroIdsTag>();
+  std::vector<std::pair<size_t, Id>>& zero_ids = zero_cache.ids;
+  Id& zero_ids_repo = zero_cache.repo;
   if (zero_ids_repo != repo_.config().id) {
     zero_ids.clear();
     zero_ids_repo = repo_.config().id;
@@ -147,7 +153,8 @@ Result<uint64_t> Archiver::ChunkStream(int fd, std::optional<uint64_t> size_hint
       scanned = chunk.size();
       continue;
     }
-    thread_local Bytes carry;  // bytes past the boundary: the start of the next chunk
+    // Bytes past the boundary: the start of the next chunk.
+    Bytes& carry = PerThread<Bytes, struct CarryTag>();
     carry.assign(chunk.begin() + static_cast<ptrdiff_t>(cut), chunk.end());
     chunk.resize(cut);
     LB_RETURN_IF_ERROR(StoreChunk(std::move(chunk), &ids, &pending));

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "crypto/internal_openssl.h"
+#include "util/per_thread.h"
 
 namespace lifeboat::crypto {
 namespace {
@@ -129,7 +130,7 @@ Status Aead::OpenInPieces(ByteView sealed,
                           const std::function<Status(ByteView)>& piece) const {
   if (sealed.size() < kSealOverhead || sealed[0] != kSealVersion) return AuthenticationFailed();
   const size_t n = sealed.size() - kSealOverhead;
-  thread_local Bytes buffer;
+  Bytes& buffer = PerThread<Bytes, struct OpenPiecesTag>();
   buffer.resize(std::min(n, kOpenPieceSize));
   EVP_CIPHER_CTX* ctx = nullptr;
   LB_RETURN_IF_ERROR(StartObject(key_deriver_, sealed.data(), /*encrypt=*/0, &ctx));

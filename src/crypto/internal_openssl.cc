@@ -1,4 +1,5 @@
 #include "crypto/internal_openssl.h"
+#include "util/per_thread.h"
 
 #include <openssl/err.h>
 
@@ -56,17 +57,20 @@ const EVP_CIPHER* Aes256GcmCipher() {
 }
 
 EVP_MD_CTX* ThreadDigestCtx() {
-  thread_local std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(NewMdCtx());
+  auto& ctx = PerThread<std::unique_ptr<EVP_MD_CTX, MdCtxFree>, struct DigestCtxTag>();
+  if (!ctx) ctx.reset(NewMdCtx());
   return ctx.get();
 }
 
 EVP_MD_CTX* ThreadHmacCtx() {
-  thread_local std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(NewMdCtx());
+  auto& ctx = PerThread<std::unique_ptr<EVP_MD_CTX, MdCtxFree>, struct HmacCtxTag>();
+  if (!ctx) ctx.reset(NewMdCtx());
   return ctx.get();
 }
 
 EVP_CIPHER_CTX* ThreadCipherCtx() {
-  thread_local std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx([] {
+  auto& ctx = PerThread<std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>, struct CipherCtxTag>();
+  if (!ctx) ctx.reset([] {
     EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
     if (c == nullptr) OutOfMemory();
     // Bind the cipher once; later calls pass cipher=nullptr and only set key, IV and direction.

@@ -1,4 +1,5 @@
 #include "pack/blob.h"
+#include "util/per_thread.h"
 
 #include <zstd.h>
 
@@ -21,13 +22,13 @@ struct DCtxDeleter {
 // ulimit -v): that is std::bad_alloc, caught at the thread's top and reported as out of memory,
 // never a null context handed to zstd (a crash). The next call tries again.
 ZSTD_CCtx* ThreadCCtx() {
-  thread_local std::unique_ptr<ZSTD_CCtx, CCtxDeleter> ctx;
+  auto& ctx = PerThread<std::unique_ptr<ZSTD_CCtx, CCtxDeleter>, struct CCtxTag>();
   if (!ctx) ctx.reset(ZSTD_createCCtx());
   if (!ctx) throw std::bad_alloc();
   return ctx.get();
 }
 ZSTD_DCtx* ThreadDCtx() {
-  thread_local std::unique_ptr<ZSTD_DCtx, DCtxDeleter> ctx;
+  auto& ctx = PerThread<std::unique_ptr<ZSTD_DCtx, DCtxDeleter>, struct DCtxTag>();
   if (!ctx) ctx.reset(ZSTD_createDCtx());
   if (!ctx) throw std::bad_alloc();
   return ctx.get();
@@ -59,7 +60,8 @@ Status DecodeFrame(ByteView frame, uint32_t raw_length, Bytes* out) {
 }  // namespace
 
 Status BlobCodec::VerifyStored(ByteView stored, size_t raw_length, const Id& id) const {
-  thread_local Bytes window(ZSTD_DStreamOutSize());
+  Bytes& window = PerThread<Bytes, struct VerifyWindowTag>();
+  if (window.size() != ZSTD_DStreamOutSize()) window.resize(ZSTD_DStreamOutSize());
   ZSTD_DCtx* dctx = ThreadDCtx();
   if (ZSTD_isError(ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only)))
     return Status::Internal("zstd: cannot reset the decompression context");
@@ -112,8 +114,13 @@ Status BlobCodec::Encode(ByteView plaintext, const Id& id, Bytes* out) const {
   // pages for every chunk. Not a Bytes: growing it must not zero-fill (touch) the whole
   // compression bound, only the bytes zstd writes are touched, so a worker that once compressed
   // an 8 MiB run of zeros does not keep 8 MiB of memory for good.
-  thread_local std::unique_ptr<uint8_t[]> frame;
-  thread_local size_t frame_capacity = 0;
+  struct Scratch {
+    std::unique_ptr<uint8_t[]> frame;
+    size_t capacity = 0;
+  };
+  Scratch& scratch = PerThread<Scratch, struct EncodeScratchTag>();
+  std::unique_ptr<uint8_t[]>& frame = scratch.frame;
+  size_t& frame_capacity = scratch.capacity;
   const size_t bound = 1 + std::max(ZSTD_compressBound(plaintext.size()), plaintext.size());
   if (frame_capacity < bound) {
     frame.reset(new uint8_t[bound]);  // default-initialised: not zero-filled
@@ -145,7 +152,7 @@ Status BlobCodec::Encode(ByteView plaintext, const Id& id, Bytes* out) const {
 }
 
 Status BlobCodec::Decode(ByteView stored, const Id& id, uint32_t raw_length, Bytes* out) const {
-  thread_local Bytes frame;  // reused: no fresh, zero-filled buffer per blob
+  Bytes& frame = PerThread<Bytes, struct DecodeFrameTag>();  // reused: no fresh buffer per blob
   Status st = aead_.Open(stored, &frame);
   if (st.ok()) st = DecodeFrame(frame, raw_length, out);
   if (st.ok() && ComputeId(*out) != id) st = Status::Corruption("content does not match its id");

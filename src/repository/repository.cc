@@ -11,6 +11,7 @@
 #include "repository/json_fields.h"
 #include "util/parallel_for.h"
 #include "util/status_detail.h"
+#include "util/per_thread.h"
 
 namespace lifeboat {
 
@@ -533,7 +534,7 @@ Result<Bytes> Repository::LoadBlobAtHere(const BlobLocation& loc, const Id& id) 
   Status st;
   // The stored form is read into a per-thread buffer: restores and checks read blob after blob,
   // and reusing one buffer spares a fresh, zero-filled allocation for each.
-  thread_local Bytes stored;
+  Bytes& stored = PerThread<Bytes, struct LoadBlobStoredTag>();
   for (int attempt = 0; attempt < 2; ++attempt) {
     Status loaded = backend_->LoadInto({ObjectType::kPack, loc.pack.Hex()}, loc.offset,
                                        loc.stored_length, &stored);

@@ -122,11 +122,22 @@ Result<sqlite3*> OpenDatabase(const std::string& path) {
   if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK)
     return fail("switching to WAL");
   if (found != kSchemaVersion) {
-    // Empty (0) or another version: start over.
-    const std::string reset = std::string("BEGIN IMMEDIATE; DROP TABLE IF EXISTS snapshots; ") +
+    // Empty (0) or another version: start over. The version is read again under the write lock:
+    // another connection (status opens one per site, at once) may have created the tables and
+    // filled them since, and dropping them then would lose its entries.
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+      return fail("locking to create the tables");
+    int64_t now_found = -1;
+    {
+      Statement again(db, "PRAGMA user_version");
+      if (again.status("").ok() && again.Step() == SQLITE_ROW) now_found = again.ColumnInt(0);
+    }
+    const std::string reset = std::string("DROP TABLE IF EXISTS snapshots; ") +
                               "DROP TABLE IF EXISTS run_objects; " + kSchema +
-                              "PRAGMA user_version=" + std::to_string(kSchemaVersion) + "; COMMIT;";
-    if (sqlite3_exec(db, reset.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+                              "PRAGMA user_version=" + std::to_string(kSchemaVersion) + ";";
+    if ((now_found != kSchemaVersion &&
+         sqlite3_exec(db, reset.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) ||
+        sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
       sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
       return fail("creating the tables");
     }

@@ -1,6 +1,8 @@
 #include "util/thread_pool.h"
 
+#include <new>
 #include <utility>
+#include <vector>
 
 #include "util/thread_start.h"
 
@@ -27,7 +29,13 @@ void ThreadPool::Run(std::function<void()>& task) {
     task();
   } catch (...) {  // must not reach std::terminate: kept for failure()
     Status st = StatusFromCurrentException(options_.job_name);
-    if (options_.on_failure) options_.on_failure(st);
+    if (options_.on_failure) {
+      try {
+        options_.on_failure(st);
+      } catch (...) {
+        // Out of memory in the callback too: failure() still says what happened.
+      }
+    }
     MutexLock lock(&mu_);
     if (failure_.ok()) failure_ = std::move(st);
   }
@@ -60,14 +68,22 @@ Status ThreadPool::failure() {
 void ThreadPool::Loop() {
   for (;;) {
     std::function<void()> task;
-    std::deque<std::function<void()>> dropped;  // destroyed outside the lock
+    // Destroyed outside the lock. Not a std::deque: making one allocates, and out of memory (a
+    // ulimit -v) that threw here, outside any handler: std::terminate, a stale lock left behind.
+    std::vector<std::function<void()>> dropped;
     bool wake_submitters = false;
     {
       MutexLock lock(&mu_);
       while (!stop_ && queue_.empty()) work_cv_.Wait(&mu_);
       if (queue_.empty()) return;  // stopping, and nothing is left to run
       if (Cancelled()) {
-        dropped.swap(queue_);
+        try {
+          dropped.reserve(queue_.size());
+          for (auto& t : queue_) dropped.push_back(std::move(t));  // noexcept after reserve
+        } catch (const std::bad_alloc&) {
+          // Out of memory: the tasks are destroyed here, under the lock, by the clear() below.
+        }
+        queue_.clear();
         wake_submitters = true;
       } else {
         task = std::move(queue_.front());
