@@ -24,6 +24,7 @@ struct PackBuffers {
   Mutex mu;
   std::unordered_map<Id, std::shared_ptr<const Bytes>, IdHash> packs GUARDED_BY(mu);
   uint64_t bytes GUARDED_BY(mu) = 0;
+  bool full GUARDED_BY(mu) = false;  // a pack did not fit: no more whole packs are fetched
 };
 
 }  // namespace
@@ -59,20 +60,25 @@ Result<PrefetchedTrees> PrefetchedTrees::Load(Repository& repo, const std::vecto
       const std::vector<Repository::BlobRequest>& blobs = *packs[p];
       const Id& pack = blobs[0].loc.pack;
       std::shared_ptr<const Bytes> whole;
+      bool fetch_whole;
       {
         MutexLock l(&buffers.mu);
         auto it = buffers.packs.find(pack);
         if (it != buffers.packs.end()) whole = it->second;
+        fetch_whole = !whole && !buffers.full && options.max_pack_bytes > 0;
       }
-      if (!whole) {
-        // The whole pack, once, while the buffers stay within the budget; past it, ranges.
+      if (fetch_whole) {
+        // The whole pack, once, while the buffers stay within max_pack_bytes; past it, ranges.
         auto data = repo.backend().Load({ObjectType::kPack, pack.Hex()}, 0, 0);
         if (data.ok()) {
           MutexLock l(&buffers.mu);
-          if (buffers.bytes + data->size() <= options.max_bytes) {
+          if (buffers.bytes + data->size() <= options.max_pack_bytes) {
             buffers.bytes += data->size();
             whole = std::make_shared<const Bytes>(std::move(*data));
             buffers.packs.emplace(pack, whole);
+          } else {
+            buffers.full = true;  // this read is used once below; later ones are ranges
+            whole = std::make_shared<const Bytes>(std::move(*data));
           }
         }
       }

@@ -26,6 +26,8 @@ namespace lifeboat {
 struct TreePrefetchOptions {
   // Stop prefetching once the trees held add up to this many decoded bytes (their blobs' sizes).
   uint64_t max_bytes = 256u << 20;
+  // Whole tree packs held while loading (freed when Load returns); past this, ranges are read.
+  uint64_t max_pack_bytes = 64u << 20;
   int workers = 0;  // reads at once; <= 0: WorkersFor(the repository's backend)
   Context context = {};
 };

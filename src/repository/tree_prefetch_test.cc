@@ -131,6 +131,21 @@ TEST_F(TreePrefetchTest, LoadsEveryTreeWithFewReads) {
   EXPECT_EQ(absent, 0u);
 }
 
+// Past the budget for whole packs, each level's trees come in ranges: the same trees, more reads.
+TEST_F(TreePrefetchTest, RangesPastThePackBudget) {
+  Id root = Build(30);
+  counting_->pack_reads = 0;
+  TreePrefetchOptions o;
+  o.max_pack_bytes = 0;
+  auto trees = PrefetchedTrees::Load(*repo_, {root}, o);
+  ASSERT_TRUE(trees.ok()) << trees.status().ToString();
+  EXPECT_EQ(trees->size(), 931u);
+  EXPECT_LE(counting_->pack_reads.load(), 6);  // a range per level (three), no whole pack
+  size_t absent = 0;
+  EXPECT_EQ(CompareAll(*trees, root, &absent), 931u);
+  EXPECT_EQ(absent, 0u);
+}
+
 TEST_F(TreePrefetchTest, DamagedTreeIsLeftToTheCaller) {
   Id root = Build(10);  // 111 trees
   // Damage one tree of the middle level at rest: it (and so its ten children) is not prefetched;
