@@ -103,13 +103,13 @@ Result<sqlite3*> OpenDatabase(const std::string& path) {
   if (rc != SQLITE_OK) {
     Status st = db ? SqliteError(db, "opening the status cache " + path)
                    : Status::IOError("opening the status cache " + path + ": out of memory");
-    sqlite3_close(db);
+    sqlite3_close_v2(db);
     return st;
   }
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   auto fail = [&](const std::string& what) {
     Status st = SqliteError(db, what + " in the status cache " + path);
-    sqlite3_close(db);
+    sqlite3_close_v2(db);
     return st;
   };
   // Reading the version also makes SQLite read the header: a file that is not a database fails.
@@ -221,7 +221,7 @@ Result<std::unique_ptr<StatusCache>> StatusCache::Open(const std::string& path) 
   return std::unique_ptr<StatusCache>(new StatusCache(*db, path));
 }
 
-StatusCache::~StatusCache() { sqlite3_close(db_); }
+StatusCache::~StatusCache() { sqlite3_close_v2(db_); }
 
 Status StatusCache::Forget(const std::string& repo_id) {
   return InTransaction(db_, [&]() -> Status {
