@@ -296,28 +296,72 @@ Result<std::chrono::seconds> CronSchedule::LongestGap(TimePoint from) const {
   std::optional<TimePoint> first = NextAfter(from);
   if (!first) return Status::Internal("schedule \"" + expression_ + "\" never fires");
   const TimePoint window_end = from + std::chrono::hours(24 * 366);
-  std::vector<TimePoint> fires;
-  const cctz::civil_minute begin = cctz::civil_minute(cctz::convert(*first, zone_)) - kShiftMinutes;
-  const cctz::civil_minute end =
-      cctz::civil_minute(cctz::convert(window_end, zone_)) + kShiftMinutes;
-  for (cctz::civil_minute c = begin;;) {
-    std::optional<cctz::civil_minute> m = NextMatchingMinute(c, end);
-    if (!m) break;
-    TimePoint inst[2];
-    const int n = Instants(*m, inst);
-    for (int i = 0; i < n; ++i)
-      if (inst[i] >= *first && inst[i] <= window_end) fires.push_back(inst[i]);
-    c = *m + 1;
+
+  // The wall-clock minutes of a matching day (every matching day has the same ones), and the
+  // longest gap between two of them.
+  std::vector<int> day_minutes;
+  for (int h = 0; h < 24; ++h) {
+    if (!hours_[h]) continue;
+    for (int m = 0; m < 60; ++m)
+      if (minutes_[m]) day_minutes.push_back(h * 60 + m);
   }
-  fires.push_back(*first);
-  std::sort(fires.begin(), fires.end());
-  fires.erase(std::unique(fires.begin(), fires.end()), fires.end());
-  std::optional<TimePoint> after = NextAfter(std::max(fires.back(), window_end));
-  if (!after) return Status::Internal("schedule \"" + expression_ + "\" stops firing");
-  fires.push_back(*after);
   std::chrono::seconds longest{0};
-  for (size_t i = 1; i < fires.size(); ++i)
-    longest = std::max(longest, std::chrono::duration_cast<std::chrono::seconds>(fires[i] - fires[i - 1]));
+  for (size_t i = 1; i < day_minutes.size(); ++i)
+    longest = std::max(longest, std::chrono::seconds(60 * (day_minutes[i] - day_minutes[i - 1])));
+
+  // The firings in [first, window_end], in order, day by day. A day whose wall clock keeps one
+  // offset to UTC fires at its minutes shifted by that offset: only its first and last firing
+  // matter for the gaps between days (its own gaps are `longest` above). A day with a
+  // daylight-saving change, and the two days at the ends of the window, go minute by minute.
+  TimePoint prev = *first;
+  auto fire = [&](TimePoint t) {
+    if (t < *first || t > window_end) return;
+    if (t > prev) longest = std::max(longest, std::chrono::duration_cast<std::chrono::seconds>(t - prev));
+    prev = std::max(prev, t);
+  };
+  const cctz::civil_day first_day(cctz::convert(*first, zone_));
+  const cctz::civil_day last_day(cctz::convert(window_end, zone_));
+  const cctz::civil_day begin =
+      cctz::civil_day(cctz::civil_minute(cctz::convert(*first, zone_)) - kShiftMinutes);
+  const cctz::civil_day end =
+      cctz::civil_day(cctz::civil_minute(cctz::convert(window_end, zone_)) + kShiftMinutes);
+  for (cctz::civil_day d = begin; d <= end; ++d) {
+    if (!months_[d.month()] || !DayMatches(d)) continue;
+    // A change of offset that skips or repeats wall times of this day: the next change after
+    // the day's first instant touches the wall times between its `from` and `to`.
+    const TimePoint day_start = cctz::convert(cctz::civil_second(d), zone_);
+    cctz::time_zone::civil_transition change;
+    const bool changes =
+        zone_.next_transition(day_start - std::chrono::seconds(1), &change) &&
+        std::min(change.from, change.to) < cctz::civil_second(d + 1);
+    if (!changes && d > first_day && d < last_day) {
+      const cctz::civil_minute wall(d);
+      TimePoint at[2];
+      if (Instants(wall + day_minutes.front(), at) == 1) {
+        fire(at[0]);
+        // The gaps inside the day are in `longest` already.
+        prev = at[0] + std::chrono::minutes(day_minutes.back() - day_minutes.front());
+        continue;
+      }
+    }
+    // A repeated hour fires twice per wall minute: the day's instants are sorted first. They
+    // all lie before the next day's.
+    std::vector<TimePoint> day_fires;
+    const cctz::civil_minute day_end = cctz::civil_minute(d + 1) - 1;
+    for (cctz::civil_minute c = cctz::civil_minute(d);;) {
+      std::optional<cctz::civil_minute> m = NextMatchingMinute(c, day_end);
+      if (!m) break;
+      TimePoint inst[2];
+      const int n = Instants(*m, inst);
+      day_fires.insert(day_fires.end(), inst, inst + n);
+      c = *m + 1;
+    }
+    std::sort(day_fires.begin(), day_fires.end());
+    for (TimePoint t : day_fires) fire(t);
+  }
+  std::optional<TimePoint> after = NextAfter(std::max(prev, window_end));
+  if (!after) return Status::Internal("schedule \"" + expression_ + "\" stops firing");
+  longest = std::max(longest, std::chrono::duration_cast<std::chrono::seconds>(*after - prev));
   return longest;
 }
 

@@ -148,6 +148,34 @@ TEST(CronScheduleTest, LongestGap) {
   EXPECT_EQ(*Must("0 8 * * mon-fri").LongestGap(from), hours(72));
 }
 
+// LongestGap (day by day) against the plain definition: every firing of the year found by
+// NextAfter, one after the other.
+TEST(CronScheduleTest, LongestGapMatchesFiringOneByOne) {
+  const char* expressions[] = {"0,30 * * * *", "*/5 * * * *", "15 1-4 * * *", "*/20 2 * * 0", "30 2 * * *",
+                               "0 0 * * 1-5",  "45 */5 1,15 * *"};
+  const char* zones[] = {"UTC", "Europe/Berlin", "America/Santiago", "Australia/Lord_Howe",
+                         "Asia/Kolkata"};
+  for (const TP from : {Utc(2026, 1, 1, 0, 0), Utc(2026, 3, 28, 23, 59), Utc(2026, 12, 5, 3, 7)}) {
+    for (const char* zone : zones) {
+      for (const char* expression : expressions) {
+        CronSchedule s = Must(expression, zone);
+        const TP end = from + hours(24 * 366);
+        std::optional<TP> t = s.NextAfter(from);
+        ASSERT_TRUE(t.has_value());
+        seconds longest{0};
+        while (true) {
+          std::optional<TP> next = s.NextAfter(*t);
+          ASSERT_TRUE(next.has_value());
+          longest = std::max(longest, std::chrono::duration_cast<seconds>(*next - *t));
+          if (*next > end) break;
+          t = next;
+        }
+        EXPECT_EQ(*s.LongestGap(from), longest) << expression << " in " << zone;
+      }
+    }
+  }
+}
+
 TEST(CronScheduleTest, ErrorsSayWhichFieldAndWhy) {
   EXPECT_EQ(Error("61 * * * *"),
             "invalid cron expression \"61 * * * *\": minute field \"61\": 61 is out of range (0-59)");
