@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <limits>
 
+#include "util/nearest_name.h"
 #include "util/units.h"
 
 namespace lifeboat {
@@ -13,22 +13,6 @@ namespace {
 Status BadValue(std::string_view key, std::string_view value, std::string_view what) {
   return Status::InvalidArgument("option " + std::string(key) + "=" + std::string(value) + ": " +
                                  std::string(what));
-}
-
-// Levenshtein distance, for "did you mean".
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 }  // namespace
@@ -112,18 +96,10 @@ Status BackendOptions::CheckKnown(std::string_view scheme,
     if (other_scheme) continue;
     std::string message = "unknown option \"" + key + "\" for a " + std::string(scheme) +
                           " repository";
-    std::string_view nearest;
-    size_t best = std::numeric_limits<size_t>::max();
-    for (const BackendOptionSpec& s : specs) {
-      const size_t d = EditDistance(key, s.key);
-      if (d < best) {
-        best = d;
-        nearest = s.key;
-      }
-    }
-    if (!nearest.empty() && best <= std::max<size_t>(3, key.size() / 3)) {
-      message += "; did you mean " + std::string(nearest) + "?";
-    }
+    std::vector<std::string_view> keys;
+    for (const BackendOptionSpec& s : specs) keys.push_back(s.key);
+    const std::string nearest = NearestName(key, keys, std::max<size_t>(3, key.size() / 3));
+    if (!nearest.empty()) message += "; did you mean " + nearest + "?";
     message += " (doc/remote-sites.md lists every option)";
     return Status::InvalidArgument(message);
   }

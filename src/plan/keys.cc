@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "util/nearest_name.h"
+
 namespace lifeboat::plan {
 
 namespace {
@@ -349,30 +351,10 @@ std::vector<std::string> AcceptedKeyNames(const KeySpec& key) {
           std::string(key.name) + "_env"};
 }
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string NearestName(std::string_view name, const std::vector<std::string>& names) {
-  const size_t limit = std::min<size_t>(3, std::max<size_t>(1, name.size() / 2));
-  std::string nearest;
-  size_t best = limit + 1;
-  for (const std::string& n : names) {
-    if (n == name) continue;
-    if (size_t d = EditDistance(name, n); d < best) best = d, nearest = n;
-  }
-  return nearest;
+  const std::vector<std::string_view> candidates(names.begin(), names.end());
+  return lifeboat::NearestName(name, candidates,
+                               std::min<size_t>(3, std::max<size_t>(1, name.size() / 2)));
 }
 
 }  // namespace lifeboat::plan

@@ -89,8 +89,6 @@ const ObjectSpec& RetentionSpec();
 // Used for "did you mean".
 std::vector<std::string> AcceptedKeyNames(const KeySpec& key);
 
-// Levenshtein distance, for "did you mean".
-size_t EditDistance(std::string_view a, std::string_view b);
 // The name of `names` nearest to `name` when it is close enough to be a likely typo (at most 3
 // edits, and at most half the length of `name`), else "".
 std::string NearestName(std::string_view name, const std::vector<std::string>& names);
