@@ -1,5 +1,7 @@
 #include "notify/payloads.h"
 
+#include "util/subprocess.h"
+
 namespace lifeboat::notify {
 namespace {
 
@@ -108,18 +110,6 @@ std::string SlackEscape(std::string_view s) {
     }
   }
   return out;
-}
-
-std::string ShellQuote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
 }
 
 std::string EventSummary(const Event& e) {

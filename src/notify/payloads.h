@@ -32,8 +32,6 @@ std::string CutBytes(std::string_view s, size_t max_bytes);
 std::string HeaderValue(std::string_view s);
 // Slack mrkdwn escaping: & < > as &amp; &lt; &gt;.
 std::string SlackEscape(std::string_view s);
-// POSIX shell single-quoting: 'it'\''s'.
-std::string ShellQuote(std::string_view s);
 std::string Base64(std::string_view data);
 
 // "[CRITICAL] RPO violated: billing at offsite: <message>".

@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "util/subprocess.h"
+
 namespace lifeboat {
 namespace {
 
@@ -53,16 +55,6 @@ std::string SystemdQuote(const std::string& arg) {
     out.push_back(c);
   }
   out.push_back('"');
-  return out;
-}
-
-std::string ShellQuote(const std::string& arg) {
-  std::string out = "'";
-  for (char c : arg) {
-    if (c == '\'') out += "'\\''";
-    else out.push_back(c);
-  }
-  out.push_back('\'');
   return out;
 }
 

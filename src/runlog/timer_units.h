@@ -53,7 +53,5 @@ Result<std::string> MakeCrontabLine(const TimerUnitOptions& options);
 
 // Quotes one argument for a systemd Exec line ("..." with \" \\ escapes, % as %%, $ as $$).
 std::string SystemdQuote(const std::string& arg);
-// Quotes one argument for /bin/sh ('...' with ' as '\'').
-std::string ShellQuote(const std::string& arg);
 
 }  // namespace lifeboat

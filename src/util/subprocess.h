@@ -69,6 +69,9 @@ std::vector<std::string> ChildEnvironment(const char* const* parent,
 // {"/bin/sh", "-c", command}: for commands the user wrote as one string (--password-command).
 std::vector<std::string> ShellCommand(const std::string& command);
 
+// `s` as one word for /bin/sh: in single quotes, each ' written as '\''.
+std::string ShellQuote(std::string_view s);
+
 enum class SubprocessStdin { kNull, kInherit };
 
 struct SubprocessOptions {
