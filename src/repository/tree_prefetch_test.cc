@@ -7,25 +7,12 @@
 #include <atomic>
 #include <string>
 
-#include "backend/forwarding_backend.h"
 #include "backend/memory_backend.h"
+#include "counting_backend.h"
 #include "repository/blob_saver.h"
 
 namespace lifeboat {
 namespace {
-
-class CountingBackend : public ForwardingBackend {
- public:
-  explicit CountingBackend(Backend* inner) : ForwardingBackend(inner) {}
-  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
-    if (h.type == ObjectType::kPack) pack_reads++;
-    return ForwardingBackend::Load(h, offset, length);
-  }
-  Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override {
-    return LoadIntoThroughLoad(h, offset, length, out);
-  }
-  std::atomic<int> pack_reads{0};
-};
 
 class TreePrefetchTest : public ::testing::Test {
  protected:

@@ -15,6 +15,7 @@
 
 #include "backend/forwarding_backend.h"
 #include "backend/memory_backend.h"
+#include "counting_backend.h"
 #include "progress_contract.h"
 #include "repository/blob_saver.h"
 #include "util/file_io.h"
@@ -665,20 +666,6 @@ TEST_F(RestorerTest, DamagedBlobFailsOnlyItsFile) {
   EXPECT_EQ(dry.errors.size(), 1u) << Errors(dry);
   EXPECT_TRUE(HasError(dry, "/unknown", never_saved.Hex()));
 }
-
-// Counts the reads of packs.
-class CountingBackend : public ForwardingBackend {
- public:
-  explicit CountingBackend(Backend* inner) : ForwardingBackend(inner) {}
-  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
-    if (h.type == ObjectType::kPack) pack_reads++;
-    return ForwardingBackend::Load(h, offset, length);
-  }
-  Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override {
-    return LoadIntoThroughLoad(h, offset, length, out);
-  }
-  std::atomic<int> pack_reads{0};
-};
 
 // A remote site pays per request: the blobs of many small files that lie side by side in a pack
 // come with one read per batch of files, not one per blob. A damaged blob among them fails its
