@@ -24,13 +24,6 @@ std::string Dump(const nlohmann::ordered_json& j, int indent) {
   return j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-void AddPlanOption(CLI::App* cmd, std::string* plan) {
-  cmd->add_option("--plan", *plan,
-                  "the plan file (default: $LIFEBOAT_PLAN, else ./lifeboat.yaml, else "
-                  "/etc/lifeboat/lifeboat.yaml)")
-      ->type_name("FILE");
-}
-
 std::string Plural(size_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
@@ -77,17 +70,14 @@ int Validate(const GlobalOptions& g, const std::string& flag) {
 std::string Seconds(std::chrono::seconds s) { return plan::FormatPlanDuration(s); }
 
 int Show(const GlobalOptions& g, const std::string& flag) {
-  Result<std::string> path = plan::FindPlanFile(flag);
-  if (!path.ok()) return ReportError(g, path.status());
-  Result<plan::LoadedPlan> loaded = plan::LoadPlan(*path);
+  Result<plan::LoadedPlan> loaded = LoadPlanForCommand(g, flag, /*always_print_warnings=*/true);
   if (!loaded.ok()) return ReportError(g, loaded.status());
-  for (const plan::Diagnostic& d : loaded->diagnostics) std::cerr << d.ToString() << "\n";
   const plan::Plan& p = loaded->plan;
   if (g.json) {
     std::cout << Dump(plan::PlanToJson(p), -1) << std::endl;
     return kExitOk;
   }
-  Say(g, "plan " + *path + ": " + Plural(p.sites.size(), "site") + ", " +
+  Say(g, "plan " + p.file + ": " + Plural(p.sites.size(), "site") + ", " +
              Plural(p.services.size(), "service") + ", " + Plural(p.contacts.size(), "contact") +
              ", " + Plural(p.channels.size(), "channel") + ", " + Plural(p.routes.size(), "route"));
   for (const plan::Site& s : p.sites) {
@@ -109,9 +99,7 @@ int Show(const GlobalOptions& g, const std::string& flag) {
 
 
 int Init(const GlobalOptions& g, const std::string& flag) {
-  Result<std::string> path = plan::FindPlanFile(flag);
-  if (!path.ok()) return ReportError(g, path.status());
-  Result<plan::LoadedPlan> loaded = plan::LoadPlan(*path);
+  Result<plan::LoadedPlan> loaded = LoadPlanForCommand(g, flag);
   if (!loaded.ok()) return ReportError(g, loaded.status());
   dr::PlanInitOptions o;
   o.context = CliContext();
@@ -190,16 +178,14 @@ int InstallTimer(const GlobalOptions& g, const std::string& flag, const TimerFla
   if (f.user && f.system) {
     return ReportError(g, Status::InvalidArgument("--user and --system exclude each other"));
   }
-  Result<std::string> path = plan::FindPlanFile(flag);
-  if (!path.ok()) return ReportError(g, path.status());
-  Result<plan::LoadedPlan> loaded = plan::LoadPlan(*path);  // never install a broken plan
+  Result<plan::LoadedPlan> loaded = LoadPlanForCommand(g, flag);  // never install a broken plan
   if (!loaded.ok()) return ReportError(g, loaded.status());
   Result<std::string> self = SelfPath();
   if (!self.ok()) return ReportError(g, self.status());
   std::error_code ec;
   TimerUnitOptions o;
   o.lifeboat_binary = *self;
-  o.plan_path = std::filesystem::absolute(*path, ec).lexically_normal().string();
+  o.plan_path = std::filesystem::absolute(loaded->plan.file, ec).lexically_normal().string();
   o.unit_name = f.unit_name;
   if (f.crontab) {
     o.user = f.cron_user;

@@ -130,19 +130,14 @@ void PrintHuman(const GlobalOptions& g, const dr::RunReport& r) {
 }
 
 int Run(const GlobalOptions& g, const RunFlags& flags) {
-  Result<std::string> path = plan::FindPlanFile(flags.plan);
-  if (!path.ok()) return ReportError(g, path.status());
-  Result<plan::LoadedPlan> loaded = plan::LoadPlan(*path);
+  Result<plan::LoadedPlan> loaded = LoadPlanForCommand(g, flags.plan);
   if (!loaded.ok()) return ReportError(g, loaded.status());
-  if (g.verbose > 0) {
-    for (const plan::Diagnostic& d : loaded->diagnostics) std::cerr << d.ToString() << "\n";
-  }
   dr::RunOptions o;
   o.services = flags.services;
   o.now = flags.now;
   o.dry_run = flags.dry_run;
   o.context = CliContext();
-  o.plan_path = *path;
+  o.plan_path = loaded->plan.file;
   if (flags.state_dir.empty()) {
     Result<std::string> state = DefaultRunStateDirectory();
     if (!state.ok()) return ReportError(g, state.status());
@@ -170,10 +165,7 @@ void RegisterRun(CLI::App& app, GlobalOptions& g, Runner* runner) {
       "run", "perform the plan's due backups in tier order, with replication, retention and "
              "hooks (doc/run.md)");
   auto flags = std::make_shared<RunFlags>();
-  cmd->add_option("--plan", flags->plan,
-                  "the plan file (default: $LIFEBOAT_PLAN, else ./lifeboat.yaml, else "
-                  "/etc/lifeboat/lifeboat.yaml)")
-      ->type_name("FILE");
+  AddPlanOption(cmd, &flags->plan);
   cmd->add_option("--service", flags->services, "only this service (repeatable)")
       ->type_name("NAME");
   cmd->add_flag("--now", flags->now, "run every (selected) service, due or not");

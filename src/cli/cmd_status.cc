@@ -34,13 +34,8 @@ int RunStatus(const GlobalOptions& g, const StatusFlags& f) {
   if (!timeout.ok()) {
     return ReportError(g, timeout.status().WithContext("--site-timeout"));
   }
-  Result<std::string> path = plan::FindPlanFile(f.plan);
-  if (!path.ok()) return ReportError(g, path.status());
-  Result<plan::LoadedPlan> loaded = plan::LoadPlan(*path);
+  Result<plan::LoadedPlan> loaded = LoadPlanForCommand(g, f.plan);
   if (!loaded.ok()) return ReportError(g, loaded.status());
-  if (g.verbose > 0) {
-    for (const plan::Diagnostic& d : loaded->diagnostics) std::cerr << d.ToString() << "\n";
-  }
 
   dr::StatusOptions o;
   o.context = CliContext();
@@ -88,7 +83,7 @@ int RunStatus(const GlobalOptions& g, const StatusFlags& f) {
   for (const std::string& w : warnings) st->warnings.push_back(w);
 
   if (g.json) {
-    std::cout << dr::StatusJson(*st, *path).dump(-1, ' ', false,
+    std::cout << dr::StatusJson(*st, loaded->plan.file).dump(-1, ' ', false,
                                                   nlohmann::ordered_json::error_handler_t::replace)
               << std::endl;
   } else if (f.prometheus) {
@@ -105,10 +100,7 @@ void RegisterStatus(CLI::App& app, GlobalOptions& g, Runner* runner) {
   auto flags = std::make_shared<StatusFlags>();
   auto* cmd = app.add_subcommand(
       "status", "does every RPO of the plan hold now? (doc/status.md; exit 0 only when all do)");
-  cmd->add_option("--plan", flags->plan,
-                  "the plan file (default: $LIFEBOAT_PLAN, else ./lifeboat.yaml, else "
-                  "/etc/lifeboat/lifeboat.yaml)")
-      ->type_name("FILE");
+  AddPlanOption(cmd, &flags->plan);
   cmd->add_option("--service", flags->services, "only this service (repeatable)")
       ->type_name("NAME");
   cmd->add_flag("--prometheus", flags->prometheus,

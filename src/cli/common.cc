@@ -201,6 +201,23 @@ void AddFallbackOption(CLI::App* cmd, std::vector<std::string>* locations) {
       ->type_name("REPO");
 }
 
+void AddPlanOption(CLI::App* cmd, std::string* plan) {
+  cmd->add_option("--plan", *plan,
+                  "the plan file (default: $LIFEBOAT_PLAN, else ./lifeboat.yaml, else "
+                  "/etc/lifeboat/lifeboat.yaml)")
+      ->type_name("FILE");
+}
+
+Result<plan::LoadedPlan> LoadPlanForCommand(const GlobalOptions& g, const std::string& flag,
+                                            bool always_print_warnings) {
+  LB_ASSIGN_OR_RETURN(std::string path, plan::FindPlanFile(flag));
+  LB_ASSIGN_OR_RETURN(plan::LoadedPlan loaded, plan::LoadPlan(path));
+  if (always_print_warnings || g.verbose > 0) {
+    for (const plan::Diagnostic& d : loaded.diagnostics) std::cerr << d.ToString() << "\n";
+  }
+  return loaded;
+}
+
 Result<std::unique_ptr<FallbackSites>> FallbackSites::Open(
     const GlobalOptions& g, Repository& repo, const std::vector<std::string>& locations) {
   std::unique_ptr<FallbackSites> sites(new FallbackSites(g));

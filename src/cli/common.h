@@ -18,6 +18,7 @@
 #include "backend/multi_site_backend.h"
 #include "engine/open.h"
 #include "engine/password.h"
+#include "plan/validate.h"
 #include "repository/lock.h"
 #include "repository/repository.h"
 #include "util/json_bytes.h"
@@ -119,6 +120,14 @@ Result<OpenedRepository> OpenLockedRepository(const GlobalOptions& g, LockKind k
 
 // --fallback REPO (repeatable) on a subcommand (restore, check, copy).
 void AddFallbackOption(CLI::App* cmd, std::vector<std::string>* locations);
+
+// The plan verbs' --plan FILE option.
+void AddPlanOption(CLI::App* cmd, std::string* plan);
+// The plan of --plan (`flag`; empty: FindPlanFile's search), parsed and validated: an error for
+// a missing file or a plan with errors (nothing runs on an invalid plan). Its warnings are
+// printed to stderr with -v (`always_print_warnings`: always). The path found is in plan.file.
+Result<plan::LoadedPlan> LoadPlanForCommand(const GlobalOptions& g, const std::string& flag,
+                                            bool always_print_warnings = false);
 
 // The replicas of --fallback for `repo`: each opened with repo's key material
 // (Repository::OpenReplica; no password), under a shared lock unless --no-lock, index loaded, and
