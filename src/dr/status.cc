@@ -77,8 +77,51 @@ Result<std::vector<CachedSnapshot>> ListSnapshotsOnce(Repository& repo, StatusCa
   return out;
 }
 
+// How `site` is opened for listing: no lock, no index (doc/status.md, "No lock").
+Result<OpenOptions> ListingOpenOptions(const plan::Site& site, const StatusOptions& options,
+                                       const Context& ctx) {
+  LB_ASSIGN_OR_RETURN(OpenOptions open, SiteOpenOptions(site, ctx));
+  open.lock = std::nullopt;
+  open.load_index = false;
+  open.context = ctx;
+  if (options.decorate_backend) {
+    const std::string name = site.name;
+    auto decorate = options.decorate_backend;
+    open.decorate_backend = [name, decorate](std::unique_ptr<Backend> b) {
+      return decorate(name, std::move(b));
+    };
+  }
+  return open;
+}
+
+std::string ImmutableWarning() {
+  return "the plan says immutable: true, but the repository is neither append-only nor "
+         "object-locked";
+}
+
+// The scan answered by the cache alone, without the key (runlog/cache.h, ListCachedWithoutKey):
+// false when the cache cannot answer (the caller opens the repository); an error when the site
+// cannot be read.
+Result<bool> ScanFromCache(const plan::Site& site, const StatusOptions& options,
+                           const Context& ctx, StatusCache& cache, const RunRecordFilter& filter,
+                           SiteScan* scan) {
+  LB_ASSIGN_OR_RETURN(OpenOptions open, ListingOpenOptions(site, options, ctx));
+  LB_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, OpenRepositoryBackend(open));
+  LB_ASSIGN_OR_RETURN(std::optional<KeylessListing> listing,
+                      ListCachedWithoutKey(*backend, cache, filter, ctx));
+  if (!listing) return false;
+  scan->snapshots = std::move(listing->snapshots);
+  scan->records = std::move(listing->runs.records);
+  if (site.immutable && !listing->config.append_only &&
+      !backend->Hints().object_lock.has_value()) {
+    scan->warnings.push_back(ImmutableWarning());
+  }
+  return true;
+}
+
+// Opens `site` and lists it, or lists `opened` (the caller's repository) when set.
 SiteScan ScanSite(const plan::Site& site, const StatusOptions& options, const Context& ctx,
-                  const std::vector<std::string>& services) {
+                  const std::vector<std::string>& services, Repository* opened) {
   SiteScan scan;
   const int64_t start = ctx.clock().MonotonicNs();
   auto fail = [&](const Status& st) {
@@ -88,22 +131,6 @@ SiteScan ScanSite(const plan::Site& site, const StatusOptions& options, const Co
     scan.records.clear();
   };
   [&] {
-    Result<OpenOptions> open = SiteOpenOptions(site, ctx);
-    if (!open.ok()) return fail(open.status());
-    open->lock = std::nullopt;  // doc/status.md, "No lock"
-    open->load_index = false;
-    open->context = ctx;
-    if (options.decorate_backend) {
-      const std::string name = site.name;
-      auto decorate = options.decorate_backend;
-      open->decorate_backend = [name, decorate](std::unique_ptr<Backend> b) {
-        return decorate(name, std::move(b));
-      };
-    }
-    Result<std::unique_ptr<Repository>> repo = OpenRepositoryUnlocked(*open);
-    if (!repo.ok()) return fail(repo.status());
-    Repository& r = **repo;
-
     std::unique_ptr<StatusCache> cache;
     if (!options.cache_path.empty()) {
       Result<std::unique_ptr<StatusCache>> c = StatusCache::Open(options.cache_path);
@@ -114,6 +141,28 @@ SiteScan ScanSite(const plan::Site& site, const StatusOptions& options, const Co
                                 "): every object is read");
       }
     }
+    RunRecordFilter filter;
+    filter.services = services;
+    filter.sites = {site.name};
+    if (cache != nullptr && opened == nullptr) {
+      Result<bool> answered = ScanFromCache(site, options, ctx, *cache, filter, &scan);
+      if (!answered.ok()) return fail(answered.status());
+      if (*answered) {
+        scan.reachable = true;
+        return;
+      }
+    }
+
+    std::unique_ptr<Repository> owned;
+    if (opened == nullptr) {
+      Result<OpenOptions> open = ListingOpenOptions(site, options, ctx);
+      if (!open.ok()) return fail(open.status());
+      Result<std::unique_ptr<Repository>> repo = OpenRepositoryUnlocked(*open);
+      if (!repo.ok()) return fail(repo.status());
+      owned = std::move(*repo);
+      opened = owned.get();
+    }
+    Repository& r = *opened;
     std::vector<DamagedSnapshot> damaged;
     Result<std::vector<CachedSnapshot>> snaps = Status::Internal("not listed");
     for (int attempt = 1; attempt <= kListingAttempts; ++attempt) {
@@ -125,9 +174,6 @@ SiteScan ScanSite(const plan::Site& site, const StatusOptions& options, const Co
     for (const DamagedSnapshot& d : damaged) scan.warnings.push_back(DescribeDamagedSnapshot(d));
     scan.snapshots = std::move(*snaps);
 
-    RunRecordFilter filter;
-    filter.services = services;
-    filter.sites = {site.name};
     Result<RunRecordListing> runs = cache ? ListRunRecordsCached(r, *cache, filter, ctx)
                                           : ListRunRecords(r, filter, ctx);
     if (!runs.ok()) return fail(runs.status());
@@ -138,9 +184,7 @@ SiteScan ScanSite(const plan::Site& site, const StatusOptions& options, const Co
     scan.records = std::move(runs->records);
 
     if (site.immutable && !r.append_only() && !r.backend().Hints().object_lock.has_value()) {
-      scan.warnings.push_back(
-          "the plan says immutable: true, but the repository is neither append-only nor "
-          "object-locked");
+      scan.warnings.push_back(ImmutableWarning());
     }
     scan.reachable = true;
   }();
@@ -168,12 +212,26 @@ std::vector<SiteScan> ScanSites(const std::vector<const plan::Site*>& sites,
     shared->results.resize(sites.size());
     shared->pending = sites.size();
   }
+  // The caller's repositories (and the sites it knows are down) are not opened again.
+  std::vector<Repository*> opened(sites.size(), nullptr);
+  std::vector<std::optional<Status>> known_down(sites.size());
+  if (options.opened_site) {
+    for (size_t i = 0; i < sites.size(); ++i) {
+      Result<Repository*> r = options.opened_site(sites[i]->name);
+      if (r.ok()) {
+        opened[i] = *r;
+      } else {
+        known_down[i] = r.status();
+      }
+    }
+  }
   std::vector<std::thread> threads(sites.size());
   for (size_t i = 0; i < sites.size(); ++i) {
+    if (opened[i] != nullptr || known_down[i]) continue;  // below, on this thread
     // The thread owns copies of everything it reads (it may be abandoned).
     auto job = [shared, i, site = *sites[i], options, services, deadline] {
       const Context ctx = options.context.WithDeadline(deadline);
-      SiteScan scan = ScanSite(site, options, ctx, services);
+      SiteScan scan = ScanSite(site, options, ctx, services, nullptr);
       MutexLock lock(&shared->mu);
       shared->results[i] = std::move(scan);
       --shared->pending;
@@ -184,6 +242,18 @@ std::vector<SiteScan> ScanSites(const std::vector<const plan::Site*>& sites,
     } catch (...) {
       job();  // no thread could be started: scan here (still bounded by the deadline)
     }
+  }
+  for (size_t i = 0; i < sites.size(); ++i) {
+    if (opened[i] == nullptr && !known_down[i]) continue;
+    SiteScan scan;
+    if (known_down[i]) {
+      scan.error = known_down[i]->ToString();
+    } else {
+      scan = ScanSite(*sites[i], options, base.WithDeadline(deadline), services, opened[i]);
+    }
+    MutexLock lock(&shared->mu);
+    shared->results[i] = std::move(scan);
+    --shared->pending;
   }
   // Wait for every scan, at most until the deadline plus the grace, in real time (a site whose
   // call ignores the deadline must not hold status; doc/status.md, "Bounded time").

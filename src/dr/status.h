@@ -62,6 +62,12 @@ struct StatusOptions {
   // given the site's name. Called on the site's thread.
   std::function<std::unique_ptr<Backend>(const std::string& site, std::unique_ptr<Backend>)>
       decorate_backend;
+  // Sites the caller has open already (`lifeboat run`: no second key derivation). Given a site's
+  // name: its repository (unlocked; the index is not needed), null to open it here, or an error
+  // when the caller knows the site cannot be reached (it is then `unreachable` with that error,
+  // without a second attempt). A caller's repository is listed on the calling thread, within
+  // the same deadline, and is not used after ComputePlanStatus returns.
+  std::function<Result<Repository*>(const std::string& site)> opened_site;
 };
 
 // How long ComputePlanStatus waits past a site's deadline before abandoning its thread.

@@ -30,21 +30,29 @@ constexpr int64_t kMin = 60 * kSec;
 constexpr int64_t kT0 = 1'796'000'000 * kSec;  // 2026-11-30, a whole minute
 
 // Counts the snapshot and run objects loaded through it.
+// Counts the snapshot objects and the key files loaded through every site (one counter each,
+// shared by the sites).
 class CountingBackend : public ForwardingBackend {
  public:
-  CountingBackend(std::unique_ptr<Backend> inner, std::atomic<int>* snapshots)
-      : ForwardingBackend(std::move(inner)), snapshots_(snapshots) {}
+  CountingBackend(std::unique_ptr<Backend> inner, std::atomic<int>* snapshots,
+                  std::atomic<int>* keys = nullptr)
+      : ForwardingBackend(std::move(inner)), snapshots_(snapshots), keys_(keys) {}
   Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
-    if (h.type == ObjectType::kSnapshot) ++*snapshots_;
+    Count(h);
     return ForwardingBackend::Load(h, offset, length);
   }
   Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override {
-    if (h.type == ObjectType::kSnapshot) ++*snapshots_;
+    Count(h);
     return ForwardingBackend::LoadInto(h, offset, length, out);
   }
 
  private:
+  void Count(const ObjectHandle& h) {
+    if (h.type == ObjectType::kSnapshot) ++*snapshots_;
+    if (h.type == ObjectType::kKey && keys_ != nullptr) ++*keys_;
+  }
   std::atomic<int>* snapshots_;
+  std::atomic<int>* keys_;
 };
 
 // Blocks every call until released, ignoring any deadline (a hung system call).
@@ -349,24 +357,38 @@ TEST_F(StatusTest, SecondStatusReadsNoSnapshotObjects) {
     Snap(*a, "db", i % 2 ? "dump" : "files", kT0 - i * kMin);
     Snap(*b, "db", i % 2 ? "dump" : "files", kT0 - i * kMin);
   }
-  std::atomic<int> loads{0};
+  std::atomic<int> loads{0}, keys{0};
   StatusOptions o = Options(kT0 + kMin);
-  o.decorate_backend = [&loads](const std::string&, std::unique_ptr<Backend> b) {
-    return std::make_unique<CountingBackend>(std::move(b), &loads);
+  o.decorate_backend = [&loads, &keys](const std::string&, std::unique_ptr<Backend> b) {
+    return std::make_unique<CountingBackend>(std::move(b), &loads, &keys);
   };
   Result<PlanStatus> cold = ComputePlanStatus(Plan(), o);
   ASSERT_TRUE(cold.ok());
   EXPECT_EQ(loads.load(), 40);
+  EXPECT_GE(keys.load(), 2);  // each site's key opened
   loads = 0;
+  keys = 0;
   Result<PlanStatus> warm = ComputePlanStatus(Plan(), o);
   ASSERT_TRUE(warm.ok());
   EXPECT_EQ(loads.load(), 0);
+  EXPECT_EQ(keys.load(), 0);  // answered from the cache: no key derived (runlog/cache.h)
   EXPECT_EQ(HumanStatus(*cold, false), HumanStatus(*warm, false));
-  // A new snapshot is read, and only it.
+  // A new snapshot is read, and only it: its site's key is opened for it, the other's is not.
   Snap(*a, "db", "dump", kT0 + kMin);
   loads = 0;
-  ASSERT_TRUE(ComputePlanStatus(Plan(), o).ok());
+  keys = 0;
+  Result<PlanStatus> newer = ComputePlanStatus(Plan(), o);
+  ASSERT_TRUE(newer.ok());
   EXPECT_EQ(loads.load(), 1);
+  EXPECT_EQ(keys.load(), 1);
+  bool seen = false;
+  for (const SourceStatus& so : At(*newer, "db", "a").sources) {
+    if (so.name != "dump") continue;
+    seen = true;
+    ASSERT_TRUE(so.newest.has_value());
+    EXPECT_EQ(so.newest->time_ns, kT0 + kMin);
+  }
+  EXPECT_TRUE(seen);
   // Without a cache every object is read each time.
   o.cache_path.clear();
   loads = 0;

@@ -29,11 +29,16 @@ Result<std::unique_ptr<RepositoryLock>> AcquireLock(Repository& repo, LockKind k
   }
 }
 
-Result<std::unique_ptr<Repository>> OpenRepositoryUnlocked(const OpenOptions& options) {
+Result<std::unique_ptr<Backend>> OpenRepositoryBackend(const OpenOptions& options) {
   OpenBackendOptions backend_options = options.backend;
   backend_options.retry.context = options.context;
   LB_ASSIGN_OR_RETURN(auto backend, OpenBackend(options.location, false, backend_options));
   if (options.decorate_backend) backend = options.decorate_backend(std::move(backend));
+  return backend;
+}
+
+Result<std::unique_ptr<Repository>> OpenRepositoryUnlocked(const OpenOptions& options) {
+  LB_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, OpenRepositoryBackend(options));
   LB_ASSIGN_OR_RETURN(std::string password, ResolvePassword(options.password, options.context));
   return Repository::Open(std::move(backend), password);
 }

@@ -90,6 +90,12 @@ Result<OpenedRepository> OpenRepository(const OpenOptions& options);
 Result<std::unique_ptr<Repository>> CreateRepository(const OpenOptions& options,
                                                      const InitOptions& init);
 
+// Opens only the backend stack of options.location, exactly as a repository would get it
+// (retries stopped by options.context, options.decorate_backend applied), without a key: no
+// password is resolved and nothing is decrypted. For listings of object names that need no key
+// (`status` answering from its cache: runlog/cache.h). InvalidArgument for a bad location.
+Result<std::unique_ptr<Backend>> OpenRepositoryBackend(const OpenOptions& options);
+
 // Opens a repository without a lock or index (key management, `snapshots`, `cat`, and callers
 // that lock later with AcquireLock, e.g. after resolving a snapshot name).
 Result<std::unique_ptr<Repository>> OpenRepositoryUnlocked(const OpenOptions& options);

@@ -11,11 +11,14 @@
 #include <unordered_set>
 #include <utility>
 
+#include "crypto/hash.h"
+#include "util/bytes.h"
+
 namespace lifeboat {
 namespace {
 
 // Bump when the tables change: a cache of another version is dropped and rebuilt.
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 5000;
 
 constexpr const char* kSchema =
@@ -23,7 +26,9 @@ constexpr const char* kSchema =
     "  repo TEXT NOT NULL, name TEXT NOT NULL, service TEXT NOT NULL, source TEXT NOT NULL,"
     "  time_ns INTEGER NOT NULL, incomplete INTEGER NOT NULL, PRIMARY KEY(repo, name));"
     "CREATE TABLE IF NOT EXISTS run_objects("
-    "  repo TEXT NOT NULL, name TEXT NOT NULL, records BLOB NOT NULL, PRIMARY KEY(repo, name));";
+    "  repo TEXT NOT NULL, name TEXT NOT NULL, records BLOB NOT NULL, PRIMARY KEY(repo, name));"
+    "CREATE TABLE IF NOT EXISTS configs("
+    "  sha256 TEXT PRIMARY KEY, repo TEXT NOT NULL, append_only INTEGER NOT NULL);";
 
 Status MakeDirectories(const std::string& path) {
   size_t pos = 0;
@@ -133,7 +138,8 @@ Result<sqlite3*> OpenDatabase(const std::string& path) {
       if (again.status("").ok() && again.Step() == SQLITE_ROW) now_found = again.ColumnInt(0);
     }
     const std::string reset = std::string("DROP TABLE IF EXISTS snapshots; ") +
-                              "DROP TABLE IF EXISTS run_objects; " + kSchema +
+                              "DROP TABLE IF EXISTS run_objects; DROP TABLE IF EXISTS configs; " +
+                              kSchema +
                               "PRAGMA user_version=" + std::to_string(kSchemaVersion) + ";";
     if ((now_found != kSchemaVersion &&
          sqlite3_exec(db, reset.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) ||
@@ -143,7 +149,9 @@ Result<sqlite3*> OpenDatabase(const std::string& path) {
     }
   }
   // A quick look at the pages: a damaged file says so here rather than in the middle of a sync.
-  if (sqlite3_exec(db, "SELECT count(*) FROM snapshots; SELECT count(*) FROM run_objects;",
+  if (sqlite3_exec(db,
+                   "SELECT count(*) FROM snapshots; SELECT count(*) FROM run_objects; "
+                   "SELECT count(*) FROM configs;",
                    nullptr, nullptr, nullptr) != SQLITE_OK)
     return fail("reading");
   return db;
@@ -226,7 +234,8 @@ StatusCache::~StatusCache() { sqlite3_close_v2(db_); }
 Status StatusCache::Forget(const std::string& repo_id) {
   return InTransaction(db_, [&]() -> Status {
     for (const char* sql : {"DELETE FROM snapshots WHERE repo = ?1",
-                            "DELETE FROM run_objects WHERE repo = ?1"}) {
+                            "DELETE FROM run_objects WHERE repo = ?1",
+                            "DELETE FROM configs WHERE repo = ?1"}) {
       Statement del(db_, sql);
       LB_RETURN_IF_ERROR(del.status("updating the status cache"));
       del.Text(1, repo_id);
@@ -234,6 +243,29 @@ Status StatusCache::Forget(const std::string& repo_id) {
     }
     return Status::Ok();
   });
+}
+
+Status StatusCache::RememberConfig(const std::string& config_sha256, const KnownConfig& config) {
+  return InTransaction(db_, [&]() -> Status {
+    Statement ins(db_, "INSERT OR REPLACE INTO configs(sha256, repo, append_only) VALUES(?1, ?2, ?3)");
+    LB_RETURN_IF_ERROR(ins.status("updating the status cache"));
+    ins.Text(1, config_sha256);
+    ins.Text(2, config.repo_id);
+    ins.Int(3, config.append_only ? 1 : 0);
+    if (ins.Step() != SQLITE_DONE) return SqliteError(db_, "updating the status cache");
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<StatusCache::KnownConfig>> StatusCache::FindConfig(
+    const std::string& config_sha256) {
+  Statement q(db_, "SELECT repo, append_only FROM configs WHERE sha256 = ?1");
+  LB_RETURN_IF_ERROR(q.status("reading the status cache"));
+  q.Text(1, config_sha256);
+  const int rc = q.Step();
+  if (rc == SQLITE_DONE) return std::optional<KnownConfig>();
+  if (rc != SQLITE_ROW) return SqliteError(db_, "reading the status cache");
+  return std::optional<KnownConfig>(KnownConfig{q.ColumnText(0), q.ColumnInt(1) != 0});
 }
 
 Result<std::vector<CachedSnapshot>> StatusCache::SyncSnapshots(
@@ -339,15 +371,59 @@ Result<std::vector<RunRecord>> StatusCache::SyncRunRecords(
   return out;
 }
 
-Result<RunRecordListing> ListRunRecordsCached(Repository& repo, StatusCache& cache,
-                                              const RunRecordFilter& filter,
-                                              const Context& context) {
+namespace {
+
+// The names of `type` listed by `backend`, sorted.
+Result<std::vector<std::string>> ListNames(Backend& backend, ObjectType type) {
   std::vector<std::string> names;
-  LB_RETURN_IF_ERROR(repo.backend().List(ObjectType::kRun, "", [&](const ObjectInfo& info) {
+  LB_RETURN_IF_ERROR(backend.List(type, "", [&](const ObjectInfo& info) {
     names.push_back(info.name);
     return Status::Ok();
   }));
   std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The records of every listed object, one per id, filtered and ordered as ListRunRecords gives
+// them; `out` already holds the unreadable objects.
+void FinishRunListing(std::vector<RunRecord> all, const std::vector<std::string>& names,
+                      const RunRecordFilter& filter, RunRecordListing* out) {
+  std::unordered_set<std::string> seen;
+  for (RunRecord& r : all) {
+    if (!seen.insert(r.id).second) {
+      out->duplicates++;
+      continue;
+    }
+    if (!filter.services.empty() && std::find(filter.services.begin(), filter.services.end(),
+                                              r.service) == filter.services.end())
+      continue;
+    if (!filter.sites.empty() &&
+        std::find(filter.sites.begin(), filter.sites.end(), r.site) == filter.sites.end())
+      continue;
+    if (filter.since_ns && r.end_ns < *filter.since_ns) continue;
+    out->records.push_back(std::move(r));
+  }
+  for (const std::string& name : names)
+    if (std::none_of(out->unreadable.begin(), out->unreadable.end(),
+                     [&](const UnreadableRunObject& u) { return u.name == name; }))
+      out->objects.push_back(name);
+  std::sort(out->records.begin(), out->records.end(), [](const RunRecord& a, const RunRecord& b) {
+    return a.start_ns != b.start_ns ? a.start_ns < b.start_ns : a.id < b.id;
+  });
+}
+
+// The SHA-256 (hex) of the repository's config object as stored.
+Result<std::string> ConfigSha256(Backend& backend) {
+  LB_ASSIGN_OR_RETURN(Bytes config, backend.Load({ObjectType::kConfig, ""}, 0, 0));
+  return HexEncode(crypto::Sha256(config));
+}
+
+}  // namespace
+
+Result<RunRecordListing> ListRunRecordsCached(Repository& repo, StatusCache& cache,
+                                              const RunRecordFilter& filter,
+                                              const Context& context) {
+  LB_ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames(repo.backend(), ObjectType::kRun));
   RunRecordListing out;
   bool gone = false;
   LB_ASSIGN_OR_RETURN(
@@ -379,29 +455,45 @@ Result<RunRecordListing> ListRunRecordsCached(Repository& repo, StatusCache& cac
           }));
   // An object compacted away between listing and loading: the full read lists again.
   if (gone) return ListRunRecords(repo, filter, context);
-  std::unordered_set<std::string> seen;
-  for (RunRecord& r : all) {
-    if (!seen.insert(r.id).second) {
-      out.duplicates++;
-      continue;
-    }
-    if (!filter.services.empty() && std::find(filter.services.begin(), filter.services.end(),
-                                              r.service) == filter.services.end())
-      continue;
-    if (!filter.sites.empty() &&
-        std::find(filter.sites.begin(), filter.sites.end(), r.site) == filter.sites.end())
-      continue;
-    if (filter.since_ns && r.end_ns < *filter.since_ns) continue;
-    out.records.push_back(std::move(r));
-  }
-  for (const std::string& name : names)
-    if (std::none_of(out.unreadable.begin(), out.unreadable.end(),
-                     [&](const UnreadableRunObject& u) { return u.name == name; }))
-      out.objects.push_back(name);
-  std::sort(out.records.begin(), out.records.end(), [](const RunRecord& a, const RunRecord& b) {
-    return a.start_ns != b.start_ns ? a.start_ns < b.start_ns : a.id < b.id;
-  });
+  FinishRunListing(std::move(all), names, filter, &out);
   return out;
+}
+
+Result<std::optional<KeylessListing>> ListCachedWithoutKey(Backend& backend, StatusCache& cache,
+                                                           const RunRecordFilter& filter,
+                                                           const Context& context) {
+  using Answer = std::optional<KeylessListing>;
+  LB_RETURN_IF_ERROR(context.Check("listing the site"));
+  LB_ASSIGN_OR_RETURN(std::string digest, ConfigSha256(backend));
+  Result<std::optional<StatusCache::KnownConfig>> known = cache.FindConfig(digest);
+  if (!known.ok() || !known->has_value()) return Answer();
+  KeylessListing out;
+  out.config = **known;
+  LB_ASSIGN_OR_RETURN(std::vector<std::string> snapshot_names,
+                      ListNames(backend, ObjectType::kSnapshot));
+  LB_ASSIGN_OR_RETURN(std::vector<std::string> run_names, ListNames(backend, ObjectType::kRun));
+  LB_RETURN_IF_ERROR(context.Check("listing the site"));
+  // A name that is not cached needs the key: the sync stops at it and changes nothing.
+  bool missing = false;
+  auto not_cached = [&missing](const std::string&) {
+    missing = true;
+    return Status::FailedPrecondition("not cached");
+  };
+  Result<std::vector<CachedSnapshot>> snapshots = cache.SyncSnapshots(
+      out.config.repo_id, snapshot_names,
+      [&](const std::string& name) -> Result<std::optional<CachedSnapshot>> {
+        return not_cached(name);
+      });
+  if (!snapshots.ok()) return Answer();
+  Result<std::vector<RunRecord>> records = cache.SyncRunRecords(
+      out.config.repo_id, run_names,
+      [&](const std::string& name) -> Result<std::optional<std::vector<RunRecord>>> {
+        return not_cached(name);
+      });
+  if (!records.ok() || missing) return Answer();
+  out.snapshots = std::move(*snapshots);
+  FinishRunListing(std::move(*records), run_names, filter, &out.runs);
+  return Answer(std::move(out));
 }
 
 Result<std::vector<CachedSnapshot>> ListSnapshotsCached(
@@ -436,6 +528,11 @@ Result<std::vector<CachedSnapshot>> ListSnapshotsCached(
     if (!damaged) return bad.front().problem;
     for (DamagedSnapshot& d : bad) damaged->push_back(std::move(d));
   }
+  // The config object as it is stored now, for ListCachedWithoutKey. Even if it was replaced
+  // since the repository was opened, no harm: another repository's objects have other names,
+  // which are never cached under this id.
+  LB_ASSIGN_OR_RETURN(std::string digest, ConfigSha256(repo.backend()));
+  LB_RETURN_IF_ERROR(cache.RememberConfig(digest, {repo.config().id.Hex(), repo.append_only()}));
   return out;
 }
 

@@ -20,6 +20,13 @@
 // removed and rebuilt from the repositories. Objects that cannot be read are never cached (they
 // are tried, and reported, again next time).
 //
+// Without the key: the cache also remembers each repository's config object by its SHA-256 (with
+// the id and append-only flag sealed inside it). ListCachedWithoutKey answers a listing from the
+// cache alone when the config object is one it has seen and every listed name is cached: no key
+// is derived, nothing is decrypted. That is as exact as the rule above (the names are the
+// listing's, their content is what was authenticated when they were cached); what it does not
+// do is check the password, which only a key derivation can (doc/status.md, "The cache").
+//
 // Concurrent processes (a `run` and a `status`): WAL mode, a busy timeout of 5 s, and each sync
 // in one transaction. Thread safety: one StatusCache per thread (SQLite connection); several
 // processes or StatusCache objects may share the file.
@@ -84,6 +91,15 @@ class StatusCache {
   // Forgets everything about `repo_id` (a repository that was recreated, a test).
   Status Forget(const std::string& repo_id);
 
+  // A config object seen (its SHA-256, 64 hex) and what it holds.
+  struct KnownConfig {
+    std::string repo_id;
+    bool append_only = false;
+  };
+  Status RememberConfig(const std::string& config_sha256, const KnownConfig& config);
+  // nullopt when the config object was never seen.
+  Result<std::optional<KnownConfig>> FindConfig(const std::string& config_sha256);
+
   const std::string& path() const { return path_; }
 
  private:
@@ -99,9 +115,27 @@ Result<RunRecordListing> ListRunRecordsCached(Repository& repo, StatusCache& cac
                                               const RunRecordFilter& filter,
                                               const Context& context);
 
+// A listing answered by the cache alone (ListCachedWithoutKey).
+struct KeylessListing {
+  StatusCache::KnownConfig config;
+  std::vector<CachedSnapshot> snapshots;  // in listing order
+  RunRecordListing runs;                  // as ListRunRecordsCached would give it
+};
+
+// Lists the snapshot and run-record objects through `backend` (the repository's, opened without
+// a key: engine/open.h OpenRepositoryBackend) and answers from the cache alone: nullopt when the
+// config object is not one the cache has seen (ListSnapshotsCached remembers it), when any listed
+// name is not cached, or when the cache cannot be read; then the caller opens the repository and
+// uses ListSnapshotsCached / ListRunRecordsCached. Errors: the backend's (the site cannot be
+// read) and the context's. Cached names no longer listed are dropped, as a sync does.
+Result<std::optional<KeylessListing>> ListCachedWithoutKey(Backend& backend, StatusCache& cache,
+                                                           const RunRecordFilter& filter,
+                                                           const Context& context);
+
 // Lists the snapshots of `repo` through the cache; `describe` turns a loaded snapshot into its
 // entry (service and source as the caller's model has them; name is filled in). A damaged
-// snapshot is returned in *damaged (when set; else it is an error) and not cached.
+// snapshot is returned in *damaged (when set; else it is an error) and not cached. Also
+// remembers the repository's config object (RememberConfig) for ListCachedWithoutKey.
 Result<std::vector<CachedSnapshot>> ListSnapshotsCached(
     Repository& repo, StatusCache& cache,
     const std::function<CachedSnapshot(const Id& id, const Snapshot& snapshot)>& describe,

@@ -161,6 +161,55 @@ TEST_F(StatusCacheTest, SnapshotsAreDescribedOnceAndForgottenWhenGone) {
   EXPECT_EQ((*third)[0].name, snap2_.Hex());
 }
 
+// Without the key: answered from the cache only when the config object is known and every
+// listed name is cached; otherwise nullopt, so that the caller opens the repository.
+TEST_F(StatusCacheTest, WithoutTheKeyOnlyWhatIsCachedIsAnswered) {
+  auto cache = OpenCache();
+  auto describe = [](const Id&, const Snapshot& s) {
+    return CachedSnapshot{"", "svc", "paths", s.time_ns, s.incomplete};
+  };
+  ASSERT_TRUE(WriteRunRecords(*writer_, {Record("a", kSecond)}, Context()).ok());
+  // Nothing seen yet: no answer.
+  auto none = ListCachedWithoutKey(mem_, *cache, {}, Context());
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_FALSE(none->has_value());
+
+  ASSERT_TRUE(ListSnapshotsCached(*repo_, *cache, describe, Context()).ok());
+  ASSERT_TRUE(ListRunRecordsCached(*repo_, *cache, {}, Context()).ok());
+  auto warm = ListCachedWithoutKey(mem_, *cache, {}, Context());
+  ASSERT_TRUE(warm.ok()) << warm.status().ToString();
+  ASSERT_TRUE(warm->has_value());
+  EXPECT_EQ((*warm)->config.repo_id, repo_->config().id.Hex());
+  EXPECT_EQ((*warm)->snapshots.size(), 2u);
+  ASSERT_EQ((*warm)->runs.records.size(), 1u);
+  EXPECT_EQ((*warm)->runs.records[0].service, "a");
+
+  // A run object not cached yet: the key is needed.
+  ASSERT_TRUE(WriteRunRecords(*writer_, {Record("b", 2 * kSecond)}, Context()).ok());
+  auto stale = ListCachedWithoutKey(mem_, *cache, {}, Context());
+  ASSERT_TRUE(stale.ok());
+  EXPECT_FALSE(stale->has_value());
+  ASSERT_TRUE(ListRunRecordsCached(*repo_, *cache, {}, Context()).ok());
+  // A forgotten snapshot is dropped without the key.
+  ASSERT_TRUE(mem_.Remove({ObjectType::kSnapshot, snap1_.Hex()}).ok());
+  auto after = ListCachedWithoutKey(mem_, *cache, {.services = {"b"}}, Context());
+  ASSERT_TRUE(after.ok());
+  ASSERT_TRUE(after->has_value());
+  ASSERT_EQ((*after)->snapshots.size(), 1u);
+  EXPECT_EQ((*after)->snapshots[0].name, snap2_.Hex());
+  ASSERT_EQ((*after)->runs.records.size(), 1u);  // the filter applies
+  EXPECT_EQ((*after)->runs.records[0].service, "b");
+
+  // Another config object at the same place (a repository made anew): not answered.
+  auto config = mem_.Load({ObjectType::kConfig, ""}, 0, 0);
+  ASSERT_TRUE(config.ok());
+  (*config)[config->size() - 1] ^= 0x01;
+  ASSERT_TRUE(mem_.ReplaceForTesting({ObjectType::kConfig, ""}, *config).ok());
+  auto other = ListCachedWithoutKey(mem_, *cache, {}, Context());
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->has_value());
+}
+
 TEST_F(StatusCacheTest, ADamagedCacheFileIsRebuilt) {
   std::filesystem::create_directories(dir_ + "/sub");
   {
