@@ -5,6 +5,7 @@
 
 #include "dr/sites.h"
 #include "runlog/run_lock.h"
+#include "util/subprocess.h"
 
 namespace lifeboat::dr {
 
@@ -28,13 +29,6 @@ notify::EventType ToNotifyEvent(plan::Event event) {
 
 namespace {
 
-// 'text' for /bin/sh, with ' written as '\''.
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 std::string ShellText(const plan::Command& c) {
   if (c.shell && c.argv.size() == 3) return c.argv[2];
   std::string out;
@@ -42,12 +36,19 @@ std::string ShellText(const plan::Command& c) {
   return out;
 }
 
-Result<notify::ChannelConfig> ChannelFromPlan(const plan::Channel& ch, const Context& ctx) {
+// `secrets` receives every value resolved (also when a later one fails) and the ntfy topic.
+Result<notify::ChannelConfig> ChannelFromPlan(const plan::Channel& ch, const Context& ctx,
+                                              std::vector<std::string>* secrets) {
   const std::string owner = "channel " + ch.name;
+  auto resolve = [&](const plan::SecretRef& ref, const std::string& key) -> Result<std::string> {
+    Result<std::string> value = ResolveSecret(ref, owner + ": " + key, ctx);
+    if (value.ok() && !value->empty()) secrets->push_back(*value);
+    return value;
+  };
   auto secret = [&](const std::optional<plan::SecretRef>& ref,
                     const std::string& key) -> Result<std::string> {
     if (!ref) return std::string();
-    return ResolveSecret(*ref, owner + ": " + key, ctx);
+    return resolve(*ref, key);
   };
   notify::ChannelConfig c;
   c.name = ch.name;
@@ -56,7 +57,7 @@ Result<notify::ChannelConfig> ChannelFromPlan(const plan::Channel& ch, const Con
       notify::WebhookConfig w;
       w.url = ch.url;
       for (const plan::EnvEntry& h : ch.headers) {
-        LB_ASSIGN_OR_RETURN(std::string v, ResolveSecret(h.secret, owner + ": header " + h.name, ctx));
+        LB_ASSIGN_OR_RETURN(std::string v, resolve(h.secret, "header " + h.name));
         w.headers.emplace_back(h.name, std::move(v));
       }
       c.spec = std::move(w);
@@ -71,6 +72,7 @@ Result<notify::ChannelConfig> ChannelFromPlan(const plan::Channel& ch, const Con
     case plan::ChannelType::kNtfy: {
       notify::NtfyConfig n;
       n.topic_url = ch.url;
+      if (!ch.url.empty()) secrets->push_back(ch.url);
       LB_ASSIGN_OR_RETURN(n.token, secret(ch.token, "token"));
       c.spec = std::move(n);
       break;
@@ -119,7 +121,7 @@ PlanNotifyConfig NotifyConfigFromPlan(const plan::Plan& plan, const std::string&
   out.options.context = ctx;
   std::chrono::seconds longest{0};
   for (const plan::Channel& ch : plan.channels) {
-    Result<notify::ChannelConfig> c = ChannelFromPlan(ch, ctx);
+    Result<notify::ChannelConfig> c = ChannelFromPlan(ch, ctx, &out.secrets);
     if (!c.ok()) {
       out.warnings.push_back("notification channel " + ch.name +
                              " left out: " + c.status().ToString());

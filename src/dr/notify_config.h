@@ -35,6 +35,9 @@ notify::EventType ToNotifyEvent(plan::Event event);
 struct PlanNotifyConfig {
   notify::NotifyOptions options;
   std::vector<std::string> warnings;
+  // Every value that must never be shown (for the caller's redaction): each resolved secret and
+  // each ntfy topic URL (whoever knows the topic can read and post to it).
+  std::vector<std::string> secrets;
 };
 
 // Routes get ids "route-1", "route-2", ... (position in the plan: stable while the plan keeps its

@@ -344,6 +344,7 @@ Result<RunReport> RunPlan(const plan::Plan& plan, const RunOptions& options) {
   report.run_id = state.run_id;
   report.dry_run = options.dry_run;
   report.start_ns = state.WallNs();
+  bool started_notified = false;
   for (size_t index : ServiceOrder(plan)) {
     const plan::Service& svc = plan.services[index];
     if (!options.services.empty() &&
@@ -369,6 +370,10 @@ Result<RunReport> RunPlan(const plan::Plan& plan, const RunOptions& options) {
       sr.state = ServiceState::kDryRun;
       internal::DescribeDryRun(state, svc, &sr);
     } else {
+      if (!started_notified) {
+        started_notified = true;
+        internal::NotifyRunStarted(state, &report);
+      }
       internal::RunService(state, svc, &sr);
     }
     report.services.push_back(std::move(sr));

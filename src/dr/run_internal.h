@@ -82,7 +82,11 @@ void RunService(RunState& state, const plan::Service& service, ServiceReport* re
 // Prints what a due service would do (--dry-run).
 void DescribeDryRun(RunState& state, const plan::Service& service, ServiceReport* report);
 
-// Sends the run's observations and its run_summary (when the plan has channels).
+// Sends run_started (healthchecks /start) when the plan has channels: one attempt per channel.
+void NotifyRunStarted(RunState& state, RunReport* report);
+
+// Sends the run's observations (backups, sites, the RPO of its services after it) and its
+// run_summary (when the plan has channels).
 void NotifyRun(RunState& state, RunReport* report);
 
 }  // namespace lifeboat::dr::internal

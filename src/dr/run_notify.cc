@@ -1,119 +1,21 @@
-// The run's notifications (doc/run.md, "Notifications"): the plan's channels and routes mapped
-// onto src/notify's configs (secrets resolved here and remembered for redaction), the backup
-// and site observations of this run, and its run_summary.
+// The run's notifications (doc/run.md, "Notifications"): run_started when the first service
+// begins, then the backup and site observations of this run, the RPO of its services afterwards
+// and its run_summary. The plan's channels and routes come from NotifyConfigFromPlan (their
+// secrets are remembered for redaction).
 #include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
 
+#include "dr/notify_config.h"
 #include "dr/run_internal.h"
+#include "dr/status.h"
 #include "notify/event.h"
 #include "runlog/timer_units.h"
 
 namespace lifeboat::dr::internal {
 
 namespace {
-
-// The channel as src/notify takes it; the error names the channel, never a secret.
-Result<notify::ChannelConfig> MapChannel(RunState& st, const plan::Channel& c) {
-  const std::string owner = "channel " + c.name;
-  notify::ChannelConfig out;
-  out.name = c.name;
-  switch (c.type) {
-    case plan::ChannelType::kWebhook: {
-      notify::WebhookConfig w;
-      w.url = c.url;
-      for (const plan::EnvEntry& h : c.headers) {
-        LB_ASSIGN_OR_RETURN(std::string v, st.Resolve(h.secret, owner + ": header " + h.name));
-        w.headers.emplace_back(h.name, v);
-      }
-      out.spec = w;
-      break;
-    }
-    case plan::ChannelType::kSlack: {
-      notify::SlackConfig s;
-      if (c.webhook_url) {
-        LB_ASSIGN_OR_RETURN(s.webhook_url, st.Resolve(*c.webhook_url, owner + ": webhook_url"));
-      }
-      out.spec = s;
-      break;
-    }
-    case plan::ChannelType::kNtfy: {
-      notify::NtfyConfig n;
-      n.topic_url = c.url;
-      st.AddSecret(c.url);  // the topic is the secret of an ntfy channel
-      if (c.token) {
-        LB_ASSIGN_OR_RETURN(n.token, st.Resolve(*c.token, owner + ": token"));
-      }
-      out.spec = n;
-      break;
-    }
-    case plan::ChannelType::kPagerDuty: {
-      notify::PagerDutyConfig p;
-      if (!c.url.empty()) p.endpoint = c.url;
-      if (c.routing_key) {
-        LB_ASSIGN_OR_RETURN(p.routing_key, st.Resolve(*c.routing_key, owner + ": routing_key"));
-      }
-      out.spec = p;
-      break;
-    }
-    case plan::ChannelType::kHealthchecks: {
-      notify::HealthchecksConfig h;
-      if (c.ping_url) {
-        LB_ASSIGN_OR_RETURN(h.ping_url, st.Resolve(*c.ping_url, owner + ": ping_url"));
-      }
-      out.spec = h;
-      break;
-    }
-    case plan::ChannelType::kEmail: {
-      notify::EmailConfig e;
-      e.url = c.smtp_url;
-      e.starttls = c.starttls;
-      e.user = c.username;
-      if (c.password) {
-        LB_ASSIGN_OR_RETURN(e.password, st.Resolve(*c.password, owner + ": password"));
-      }
-      e.from = c.from;
-      e.to = c.to;
-      out.spec = e;
-      break;
-    }
-    case plan::ChannelType::kCommand: {
-      notify::CommandConfig cmd;
-      if (c.command.shell && c.command.argv.size() == 3) {
-        cmd.command = c.command.argv[2];
-      } else {
-        for (const std::string& a : c.command.argv) {
-          cmd.command += (cmd.command.empty() ? "" : " ") + ShellQuote(a);
-        }
-      }
-      cmd.timeout = c.timeout;
-      out.spec = cmd;
-      break;
-    }
-  }
-  return out;
-}
-
-notify::RouterConfig MapRoutes(const plan::Plan& plan, const std::string& host) {
-  notify::RouterConfig rc;
-  rc.host = host;
-  for (size_t i = 0; i < plan.routes.size(); ++i) {
-    const plan::Route& r = plan.routes[i];
-    notify::Route out;
-    out.id = std::to_string(i);
-    for (plan::Event e : r.events) {
-      Result<notify::EventType> t = notify::ParseEventType(plan::EventName(e));
-      if (t.ok()) out.events.push_back(*t);
-    }
-    out.tiers = r.tiers;
-    for (const plan::NameRef& c : r.channels) out.channels.push_back(c.name);
-    if (r.escalate_after) out.escalate_after = *r.escalate_after;
-    for (const plan::NameRef& c : r.escalate_to) out.escalate_to.push_back(c.name);
-    rc.routes.push_back(std::move(out));
-  }
-  return rc;
-}
 
 // The most critical tier among the services that use `site`.
 std::optional<int> SiteTier(const plan::Plan& plan, const std::string& site) {
@@ -136,7 +38,82 @@ int Rank(RunResult r) {
   return 0;
 }
 
+// The plan's notification config (NotifyConfigFromPlan, shared with `status --notify`: one
+// mapping, one set of route ids, one dedup state) with this run's host, retry policy and
+// context; its secrets join the run's redaction list.
+notify::NotifyOptions RunNotifyOptions(RunState& st) {
+  const std::string state_path =
+      st.options().notify_state_path.empty()
+          ? (std::filesystem::path(st.options().state_dir) / "notify-state.json").string()
+          : st.options().notify_state_path;
+  const Context ctx = Context().WithClock(st.ctx().clock()).WithCancel(st.ctx().cancel_flag());
+  PlanNotifyConfig cfg = NotifyConfigFromPlan(st.plan(), state_path, ctx);
+  for (const std::string& secret : cfg.secrets) st.AddSecret(secret);
+  for (const std::string& w : cfg.warnings) st.warnings.push_back(st.Redact(w));
+  const std::chrono::milliseconds request_timeout = cfg.options.retry.request_timeout;
+  cfg.options.retry = st.options().notify_retry;
+  cfg.options.retry.request_timeout = request_timeout;
+  cfg.options.router.host = st.host;
+  return std::move(cfg.options);
+}
+
+// Delivers and puts the outcomes (redacted) into the report.
+void Deliver(RunState& st, const notify::NotifyOptions& options,
+             const std::vector<notify::Observation>& observations,
+             const std::vector<notify::Event>& events, RunReport* report) {
+  Result<notify::NotifyResult> result = notify::Notify(options, observations, events);
+  if (!result.ok()) {
+    st.warnings.push_back("notifications not sent: " + st.Redact(result.status().message()));
+    return;
+  }
+  for (notify::DeliveryOutcome& o : result->outcomes) {
+    o.error = st.Redact(o.error);
+    report->notifications.push_back(std::move(o));
+  }
+  for (const std::string& w : result->warnings) st.warnings.push_back(st.Redact(w));
+}
+
+// The rpo observations of the run's services after it (doc/run.md, "Notifications"): the status
+// of the services at their sites, read through the repositories this run has open.
+std::vector<notify::Observation> RpoObservations(RunState& st) {
+  StatusOptions so;
+  so.context = st.ctx();
+  so.now_ns = st.WallNs();
+  so.cache_path = st.options().cache_path;
+  so.services = st.options().services;
+  so.opened_site = [&st](const std::string& name) -> Result<Repository*> {
+    SiteHandle& h = st.Site(name);
+    if (!h.status.ok()) return h.status;
+    return h.repo.get();
+  };
+  Result<PlanStatus> status = ComputePlanStatus(st.plan(), so);
+  if (!status.ok()) {
+    st.warnings.push_back("RPO not checked after the run: " + st.Redact(status.status()));
+    return {};
+  }
+  std::vector<notify::Observation> out;
+  for (notify::Observation& o : ObservationsFromStatus(*status)) {
+    if (o.condition != notify::Condition::kRpo) continue;  // sites: from the run's own handles
+    o.message = st.Redact(o.message);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 }  // namespace
+
+void NotifyRunStarted(RunState& st, RunReport* report) {
+  if (st.plan().channels.empty()) return;
+  notify::NotifyOptions no = RunNotifyOptions(st);
+  // A start ping must not hold the backups: one attempt per channel (doc/run.md).
+  no.retry.max_attempts = 1;
+  notify::Event started = notify::MakeEvent(notify::EventType::kRunStarted, "", std::nullopt, "",
+                                            "lifeboat run " + report->run_id + " started",
+                                            st.WallNs());
+  started.dedup_key = notify::LimitDedupKey("lifeboat:run:" + report->run_id);
+  started.details = {{"run_id", report->run_id}};
+  Deliver(st, no, {}, {started}, report);
+}
 
 void NotifyRun(RunState& st, RunReport* report) {
   const plan::Plan& plan = st.plan();
@@ -144,26 +121,7 @@ void NotifyRun(RunState& st, RunReport* report) {
   bool any = false;
   for (const ServiceReport& s : report->services) any = any || !s.outcomes.empty();
   if (!any) return;  // nothing ran: nothing to say (doc/run.md)
-
-  notify::NotifyOptions no;
-  no.state_path = st.options().notify_state_path.empty()
-                      ? (std::filesystem::path(st.options().state_dir) / "notify-state.json").string()
-                      : st.options().notify_state_path;
-  no.router = MapRoutes(plan, st.host);
-  no.retry = st.options().notify_retry;
-  std::chrono::milliseconds longest{0};
-  for (const plan::Channel& c : plan.channels) {
-    longest = std::max<std::chrono::milliseconds>(longest, c.timeout);
-    Result<notify::ChannelConfig> cfg = MapChannel(st, c);
-    if (cfg.ok()) {
-      no.channels.push_back(std::move(*cfg));
-    } else {
-      st.warnings.push_back("notification channel " + c.name +
-                            " not used: " + st.Redact(cfg.status().message()));
-    }
-  }
-  if (longest.count() > 0) no.retry.request_timeout = longest;
-  no.context = Context().WithClock(st.ctx().clock()).WithCancel(st.ctx().cancel_flag());
+  notify::NotifyOptions no = RunNotifyOptions(st);
 
   std::vector<notify::Observation> observations;
   std::set<std::string> sites_seen;
@@ -213,6 +171,7 @@ void NotifyRun(RunState& st, RunReport* report) {
       observations.push_back(std::move(ob));
     }
   }
+  for (notify::Observation& o : RpoObservations(st)) observations.push_back(std::move(o));
   for (const plan::Site& site : plan.sites) {
     if (!sites_seen.count(site.name)) continue;
     const SiteHandle& h = st.Site(site.name);
@@ -244,16 +203,7 @@ void NotifyRun(RunState& st, RunReport* report) {
                      {"exit_status", exit_status},
                      {"services", services}};
 
-  Result<notify::NotifyResult> result = notify::Notify(no, observations, {summary});
-  if (!result.ok()) {
-    st.warnings.push_back("notifications not sent: " + st.Redact(result.status().message()));
-    return;
-  }
-  for (notify::DeliveryOutcome& o : result->outcomes) {
-    o.error = st.Redact(o.error);
-    report->notifications.push_back(std::move(o));
-  }
-  for (const std::string& w : result->warnings) st.warnings.push_back(st.Redact(w));
+  Deliver(st, no, observations, {summary}, report);
 }
 
 }  // namespace lifeboat::dr::internal

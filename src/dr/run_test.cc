@@ -6,9 +6,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "dr/plan_init.h"
 #include "dr/run.h"
@@ -323,6 +325,21 @@ TEST_F(RunTest, FaultsAreNamedAndOtherServicesAreStillBackedUp) {
   EXPECT_NE(sent.find("\"service\":\"badcmd\""), std::string::npos);
   EXPECT_NE(sent.find("\"site_unreachable\""), std::string::npos);
   EXPECT_NE(sent.find("\"run_summary\""), std::string::npos);
+  // run_started went out before the first backup's news; the RPO of a service without any
+  // snapshot was observed after the backups (the status of the run's services).
+  const size_t started = sent.find("\"run_started\"");
+  ASSERT_NE(started, std::string::npos) << sent;
+  EXPECT_LT(started, sent.find("\"backup_failed\""));
+  std::set<std::string> rpo_violated;
+  std::istringstream lines(sent);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    nlohmann::json e = nlohmann::json::parse(line);
+    if (e["event"] == "rpo_violated") rpo_violated.insert(e.value("service", ""));
+  }
+  // badcmd has no snapshot anywhere; good was just backed up at a.
+  EXPECT_TRUE(rpo_violated.count("badcmd")) << sent;
+  EXPECT_FALSE(rpo_violated.count("good")) << sent;
 
   // No secret anywhere: output, records, notifications, the hooks' files.
   std::string everything = output_ + sent + Read(dir_ / "onerror.txt");
