@@ -214,6 +214,7 @@ Result<OpenOptions> RunState::JobOpenOptions(const std::string& name,
   OpenOptions o = h.open;
   o.lock = lock;
   o.load_index = true;
+  o.reuse_key_of = h.repo.get();  // opened once per run: no second key derivation
   return o;
 }
 

@@ -39,6 +39,9 @@ Result<std::unique_ptr<Backend>> OpenRepositoryBackend(const OpenOptions& option
 
 Result<std::unique_ptr<Repository>> OpenRepositoryUnlocked(const OpenOptions& options) {
   LB_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, OpenRepositoryBackend(options));
+  if (options.reuse_key_of != nullptr) {
+    return Repository::OpenAgain(std::move(backend), *options.reuse_key_of);
+  }
   LB_ASSIGN_OR_RETURN(std::string password, ResolvePassword(options.password, options.context));
   return Repository::Open(std::move(backend), password);
 }

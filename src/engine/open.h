@@ -69,6 +69,9 @@ struct OpenOptions {
   // opened (a MultiSiteBackend for `backup --also-to`: engine/multi_site.h). Given the opened
   // backend, returns the one the repository uses.
   std::function<std::unique_ptr<Backend>(std::unique_ptr<Backend>)> decorate_backend;
+  // Optional: the same repository, open already; its key is used (Repository::OpenAgain) instead
+  // of resolving `password` and deriving the key again. Must outlive the call only.
+  const Repository* reuse_key_of = nullptr;
 };
 
 // A repository opened for a job. The lock (null when none was taken) is released before the

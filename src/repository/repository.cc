@@ -317,6 +317,29 @@ Result<std::unique_ptr<Repository>> Repository::OpenReplica(std::unique_ptr<Back
   return repo;
 }
 
+Result<std::unique_ptr<Repository>> Repository::OpenAgain(std::unique_ptr<Backend> backend,
+                                                          const Repository& same) {
+  auto config_bytes = backend->Load({ObjectType::kConfig, ""}, 0, 0);
+  if (!config_bytes.ok()) {
+    if (config_bytes.status().IsNotFound())
+      return Status::NoRepository(backend->Location() + " is not a Lifeboat repository (no config)");
+    return config_bytes.status();
+  }
+  LB_RETURN_IF_ERROR(CheckConfigHeader(*config_bytes).WithContext(backend->Location()));
+  auto config = DecodeConfig(*config_bytes, same.aead_);
+  if (!config.ok() || config->id != same.config_.id) {
+    return Status::FailedPrecondition(
+        backend->Location() + " no longer holds the repository opened before (" +
+        same.config_.id.Hex().substr(0, 8) + "): it was replaced; open it again with its password");
+  }
+  std::unique_ptr<Repository> repo(
+      new Repository(std::move(backend), std::move(*config), same.master_, same.key_name_));
+  KeyFileInfo key;
+  key.append_only = same.key_append_only_;
+  repo->EnforceAppendOnly(&key);
+  return repo;
+}
+
 Result<std::string> Repository::AddKey(std::string_view password, const KdfParams& kdf,
                                        bool append_only) {
   if (password.empty()) return Status::InvalidArgument("an empty password is not allowed");

@@ -113,6 +113,15 @@ class Repository {
   // differ. Append-only when its config says so. Nothing is written.
   static Result<std::unique_ptr<Repository>> OpenReplica(std::unique_ptr<Backend> backend,
                                                          const Repository& source);
+
+  // Opens the repository at `backend` again with the key that opened `same` (already unwrapped:
+  // no password, no key derivation), for a job that looked at a repository first and now works
+  // on it (`lifeboat run` opens each site once, then a locked repository per backup). It must be
+  // the same repository: NoRepository as Open; FailedPrecondition when the config does not open
+  // with that key or holds another repository id. The key's restrictions carry over (an
+  // append-only key stays append-only). Nothing is written.
+  static Result<std::unique_ptr<Repository>> OpenAgain(std::unique_ptr<Backend> backend,
+                                                       const Repository& same);
   Backend& backend() { return *backend_; }
   const RepositoryConfig& config() const { return config_; }
   const MasterKey& master_key() const { return master_; }

@@ -193,6 +193,42 @@ TEST_F(RepositoryTest, InitThenOpen) {
   EXPECT_EQ(opened->codec().ComputeId(AsBytes("x")), repo->codec().ComputeId(AsBytes("x")));
 }
 
+// A repository opened once is opened again with the same key, without the password; an
+// append-only key stays append-only; a repository replaced in the meantime is refused.
+TEST_F(RepositoryTest, OpenAgainUsesTheSameKeyAndItsRestrictions) {
+  auto repo = InitRepo();
+  ASSERT_TRUE(repo);
+  auto again = Repository::OpenAgain(NewBackend(), *repo);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)->config().id, repo->config().id);
+  EXPECT_EQ((*again)->key_name(), repo->key_name());
+  EXPECT_TRUE(SameKey((*again)->master_key(), repo->master_key()));
+  EXPECT_FALSE((*again)->append_only());
+
+  auto added = repo->AddKey("restricted", KdfParams{1024, 8, 1}, /*append_only=*/true);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  auto restricted = Repository::Open(NewBackend(), "restricted");
+  ASSERT_TRUE(restricted.ok());
+  ASSERT_TRUE((*restricted)->append_only());
+  auto restricted_again = Repository::OpenAgain(NewBackend(), **restricted);
+  ASSERT_TRUE(restricted_again.ok());
+  EXPECT_TRUE((*restricted_again)->append_only());
+  EXPECT_FALSE((*restricted_again)->CheckNotAppendOnly("prune").ok());
+
+  // Another repository made at the same place: refused, nothing written.
+  MemoryBackend other_store;
+  auto other = Repository::Init(std::make_unique<SharedBackend>(&other_store, control_), "pw",
+                                InitOptions{});
+  ASSERT_TRUE(other.ok());
+  auto config = other_store.Load({ObjectType::kConfig, ""}, 0, 0);
+  ASSERT_TRUE(config.ok());
+  ASSERT_TRUE(store_.ReplaceForTesting({ObjectType::kConfig, ""}, *config).ok());
+  auto replaced = Repository::OpenAgain(NewBackend(), *repo);
+  ASSERT_FALSE(replaced.ok());
+  EXPECT_EQ(replaced.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(replaced.status().message().find("was replaced"), std::string::npos);
+}
+
 TEST_F(RepositoryTest, InitRejectsBadOptions) {
   InitOptions bad_level;
   bad_level.compression_level = 23;
