@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds Lifeboat. Usage: scripts/build.sh [release|asan|fuzz|tsa] (default release).
-# Output: build/<kind>/src/cli/lifeboat; for fuzz (clang, libFuzzer + ASan + UBSan, no tests or
-# benches) only the fuzz targets: build/fuzz/fuzz/<name>_fuzzer and make_fuzz_corpus. tsa is a
-# check, not a build to run: clang's thread-safety analysis (-Wthread-safety, as errors) over the
-# libraries and the CLI, unoptimized and without debug information so that it compiles quickly,
-# no tests or benches.
+# Output: build/<kind>/src/cli/lifeboat. release is g++ (-O3). asan is clang with ASan + UBSan and
+# clang's thread-safety analysis (-Wthread-safety, as errors) over everything it compiles, tests
+# included: the second compiler's warnings and the lock annotations are checked in the same build
+# that runs the tests under the sanitizers (-O1, line tables only: quick to compile and link,
+# stack traces keep file:line). fuzz (clang, libFuzzer + ASan + UBSan, no tests or benches) builds
+# only the fuzz targets: build/fuzz/fuzz/<name>_fuzzer and make_fuzz_corpus. tsa is the
+# thread-safety check alone (libraries and CLI, unoptimized, no tests), for a quick local look.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind="${1:-release}"
@@ -12,7 +14,12 @@ targets=()
 env_vars=()
 case "$kind" in
   release) flags=(-DCMAKE_BUILD_TYPE=Release -DLIFEBOAT_SERVER_TESTS=ON) ;;
-  asan) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIFEBOAT_SANITIZE=ON -DLIFEBOAT_BUILD_BENCH=OFF) ;;
+  asan)
+    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG"
+           "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG"
+           -DLIFEBOAT_SANITIZE=ON -DLIFEBOAT_THREAD_SAFETY=ON -DLIFEBOAT_BUILD_BENCH=OFF)
+    env_vars=(CC=clang CXX=clang++)
+    ;;
   fuzz)
     flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIFEBOAT_FUZZ=ON -DLIFEBOAT_BUILD_TESTS=OFF
            -DLIFEBOAT_BUILD_BENCH=OFF)
