@@ -128,7 +128,7 @@ std::string DrillHistoryHtml(const DrillHistory& history) {
         if (f.kind == FindingKind::kFailed) continue;
         flags += (flags.empty() ? "" : "; ") + f.message;
       }
-      rows.push_back({Cell(DateTimeUtc(r.start_ns)), Cell(r.site),
+      rows.push_back({Cell(DateTimeUtc(r.start_ns), "nowrap"), Cell(r.site),
                       Cell(std::string(DrillResultName(r.result)), ResultClass(r.result)),
                       Cell(Against(r.achieved_rto_ns, r.rto_target_ns), "num"),
                       Cell(Against(r.achieved_rpo_ns, r.rpo_target_ns), "num"),

@@ -18,7 +18,8 @@ p.muted, td.muted, span.muted { color: #59636e; }
 table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .92rem; }
 th, td { border: 1px solid #d1d9e0; padding: .3rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.nowrap { white-space: nowrap; }
 td.good { color: #116329; font-weight: 600; }
 td.bad { color: #a40e26; font-weight: 600; }
 td.warn { color: #7d4e00; font-weight: 600; }

@@ -77,6 +77,18 @@ TEST(SvgChartTest, DurationChartDrawsPointsTargetAndFailures) {
   EXPECT_EQ(Count(m[1].str(), ","), 7u);
   // y axis up to at least the largest value and the target, in nice steps.
   EXPECT_NE(svg.find(">1h15m</text>"), std::string::npos) << svg;  // 4000 s + 1/8, in 15m steps
+  // A target far above every drill (2 h over 2-minute drills) would flatten them onto the axis:
+  // the scale follows the drills and the target is named above the chart.
+  DurationChartSpec far;
+  far.title = "far";
+  far.target_ns = 7200 * kSecond;
+  far.target_name = "RTO target";
+  far.points = {{kT0, 110 * kSecond, false, "a"}, {kT0 + kDay, 140 * kSecond, false, "b"}};
+  const std::string f = DurationChart(far);
+  EXPECT_EQ(Count(f, "stroke-dasharray"), 0u);
+  EXPECT_NE(f.find(">RTO target 2h (above the chart)</text>"), std::string::npos);
+  EXPECT_NE(f.find(">2m30s</text>"), std::string::npos) << f;  // 140 s + 1/8, in 30 s steps
+  EXPECT_EQ(f.find(">2h</text>"), std::string::npos);
   EXPECT_EQ(DurationChart(DurationChartSpec{.title = "empty"}),
             "<p class=\"muted\">empty: no drills yet.</p>\n");
 }
@@ -101,6 +113,11 @@ TEST(SvgChartTest, GanttDrawsOneBarPerStepGroupedByWave) {
   EXPECT_LT(svg.find(">billing-db<"), svg.find(">shop " + kEscaped + "<"));
   EXPECT_NE(svg.find("<title>http /health " + kEscaped + "</title>"), std::string::npos);
   EXPECT_NE(svg.find(">1m30s</text>"), std::string::npos);  // the axis in seconds from t = 0
+  // A long label is cut (by characters, never inside one) and the label column stays bounded.
+  GanttChartSpec wide = g;
+  wide.rows[1].label = std::string(60, 'x') + "é";
+  const std::string cut = GanttChart(wide);
+  EXPECT_NE(cut.find(">" + std::string(41, 'x') + "...</text>"), std::string::npos);
   EXPECT_EQ(GanttChart({.title = "none"}), "<p class=\"muted\">none: no steps recorded.</p>\n");
 }
 

@@ -98,9 +98,15 @@ std::string DurationChart(const DurationChartSpec& spec) {
                    [](const DurationPoint& a, const DurationPoint& b) { return a.time_ns < b.time_ns; });
   int64_t t_min = points.front().time_ns, t_max = points.back().time_ns;
   if (t_max == t_min) t_min -= kDay / 2, t_max += kDay / 2;
-  int64_t y_max = spec.target_ns.value_or(0);
+  int64_t data_max = 0;
   for (const DurationPoint& p : points)
-    if (!p.failed) y_max = std::max(y_max, p.value_ns);
+    if (!p.failed) data_max = std::max(data_max, p.value_ns);
+  // The target shares the scale unless it is far above the data: a 2 h target over 2 min drills
+  // would flatten every drill onto the axis and hide the changes the chart is for. Then the
+  // scale follows the data and the target is named at the top, "above the chart".
+  const bool target_on_scale =
+      spec.target_ns && (data_max == 0 || *spec.target_ns <= 3 * data_max);
+  int64_t y_max = std::max(data_max, target_on_scale ? *spec.target_ns : 0);
   y_max = std::max<int64_t>(y_max + y_max / 8, kSecond);
   const int64_t y_step = NiceStep(y_max, 5);
   y_max = (y_max + y_step - 1) / y_step * y_step;
@@ -126,17 +132,22 @@ std::string DurationChart(const DurationChartSpec& spec) {
   for (int i = 0; i < ticks; ++i) {
     const int64_t t = t_min + span * i / (ticks - 1);
     svg += Line(x_of(t), top + h, x_of(t), top + h + 4, std::string("stroke=\"") + kInk + "\"");
+    const char* anchor = i == 0 ? "start" : i + 1 == ticks ? "end" : "middle";
     svg += Text(x_of(t), top + h + 17, TimeLabel(t, span),
-                std::string("text-anchor=\"middle\" fill=\"") + kMuted + "\"");
+                std::string("text-anchor=\"") + anchor + "\" fill=\"" + kMuted + "\"");
   }
   svg += Line(left, top + h, left + w, top + h, std::string("stroke=\"") + kInk + "\"");
   svg += Line(left, top, left, top + h, std::string("stroke=\"") + kInk + "\"");
   // Target.
-  if (spec.target_ns) {
+  if (spec.target_ns && target_on_scale) {
     const double y = y_of(*spec.target_ns);
     svg += Line(left, y, left + w, y,
                 std::string("stroke=\"") + kTarget + "\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"");
     svg += Text(left + w - 2, y - 5, spec.target_name + " " + AxisDuration(*spec.target_ns),
+                std::string("text-anchor=\"end\" fill=\"") + kTarget + "\"");
+  } else if (spec.target_ns) {
+    svg += Text(left + w - 2, top - 4,
+                spec.target_name + " " + AxisDuration(*spec.target_ns) + " (above the chart)",
                 std::string("text-anchor=\"end\" fill=\"") + kTarget + "\"");
   }
   // The series: a line through the measured points, each a circle with its tooltip.
@@ -166,7 +177,7 @@ std::string DurationChart(const DurationChartSpec& spec) {
   svg += "<circle cx=\"" + Num(left + 5) + "\" cy=\"" + Num(ly - 4) + "\" r=\"3.5\" fill=\"" +
          kPoint + "\"/>\n" + Text(left + 14, ly, spec.series_name);
   double lx = left + 30 + 7.0 * static_cast<double>(spec.series_name.size());
-  if (spec.target_ns) {
+  if (target_on_scale) {
     svg += Line(lx, ly - 4, lx + 22, ly - 4,
                 std::string("stroke=\"") + kTarget + "\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"");
     svg += Text(lx + 28, ly, spec.target_name);
@@ -181,7 +192,14 @@ std::string DurationChart(const DurationChartSpec& spec) {
 std::string GanttChart(const GanttChartSpec& spec) {
   if (spec.bars.empty() || spec.rows.empty())
     return "<p class=\"muted\">" + HtmlEscape(spec.title) + ": no steps recorded.</p>\n";
-  const double left = 200, right = 24, top = 34, row_h = 24, group_h = 20, bottom = 56;
+  // The label column fits the longest label (about 7 px per character at 12 px), within limits;
+  // a longer label is cut with an ellipsis (its full text is in the bars' tooltips' row).
+  size_t longest = 0;
+  for (const GanttRow& r : spec.rows) longest = std::max(longest, r.label.size());
+  const size_t max_chars = 44;
+  const double left = std::clamp(24.0 + 7.0 * static_cast<double>(std::min(longest, max_chars)),
+                                 140.0, 24.0 + 7.0 * max_chars);
+  const double right = 24, top = 34, row_h = 24, group_h = 20, bottom = 56;
   // Rows in wave order (stable within a wave), each wave under its heading.
   std::vector<size_t> order(spec.rows.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -201,7 +219,13 @@ std::string GanttChart(const GanttChartSpec& spec) {
                      std::string("font-weight=\"600\" fill=\"") + kMuted + "\"");
     }
     row_y[i] = y;
-    labels += Text(14, y + row_h / 2 + 4, spec.rows[i].label);
+    std::string label = spec.rows[i].label;
+    if (label.size() > max_chars) {
+      size_t cut = max_chars - 3;  // never inside a UTF-8 character
+      while (cut > 0 && (static_cast<unsigned char>(label[cut]) & 0xC0) == 0x80) --cut;
+      label = label.substr(0, cut) + "...";
+    }
+    labels += Text(14, y + row_h / 2 + 4, label);
     y += row_h;
   }
   const double plot_bottom = y;
