@@ -60,8 +60,8 @@ struct DrillStep {
   DrillStepKind kind = DrillStepKind::kRestore;
   int64_t start_ns = 0, end_ns = 0;  // wall clock, ns since the Unix epoch
   DrillResult result = DrillResult::kPassed;
-  std::string output;  // what it printed (TrimDrillOutput applied when stored); REDACTED BY CALLER
-  std::string unknown_fields;  // as RunRecord::unknown_fields; leave empty
+  std::string output = {};  // what it printed (trimmed when stored); REDACTED BY THE CALLER
+  std::string unknown_fields = {};  // as RunRecord::unknown_fields; leave empty
 };
 
 // The snapshot restored for one source of the service.
@@ -70,7 +70,7 @@ struct DrillSnapshot {
   std::string kind;    // "paths", "command", "postgres", "sqlite"
   Id snapshot;         // in the repository of the record's site
   int64_t time_ns = 0;  // the snapshot's time (what the RPO is measured from)
-  std::string unknown_fields;
+  std::string unknown_fields = {};
 };
 
 // An external program a drill used, and its version as it reports it.

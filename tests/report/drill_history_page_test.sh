@@ -78,6 +78,14 @@ check "the local object is stored" "$FIXTURE" "$WORK/local" "$WORK/pass" "$WORK/
 check "copy carries the drill records" lb copy --repo "$WORK/local" --password-file pass \
   --from "$WORK/offsite" --from-password-file pass
 
+expect_rc "cat drills" 0 lb --json cat drills --repo "$WORK/local" --password-file pass
+check "cat drills: the local site holds all 63 drills, one per id" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert len(d["drills"]) == 63 and not d["unreadable"], (len(d["drills"]), d["unreadable"])
+assert len({r["id"] for r in d["drills"]}) == 63
+' "$WORK/out"
+
 # --- the table
 expect_rc "drill history" 0 lb drill history --plan plan.yaml
 check_has "billing-db has 32 drills" "$WORK/out" "billing-db (tier 0, owner <script>console.error('injected from the plan')</script>): 32 drills; RTO target 1h, RPO target 15m, drill_every 1w1d"
