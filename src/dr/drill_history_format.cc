@@ -3,15 +3,14 @@
 #include <ctime>
 
 #include "dr/drill_history.h"
+#include "dr/drill_history_internal.h"
 #include "notify/event.h"
 
 namespace lifeboat::dr {
 
-namespace {
+namespace internal {
 
-using J = nlohmann::ordered_json;
-
-std::string DateTimeUtc(int64_t ns) {
+std::string DrillTimeUtc(int64_t ns) {
   const std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
   std::tm tm{};
   gmtime_r(&t, &tm);
@@ -20,16 +19,26 @@ std::string DateTimeUtc(int64_t ns) {
   return buf;
 }
 
-std::string Against(const std::optional<int64_t>& achieved, const std::optional<int64_t>& target) {
+std::string AchievedAgainstTarget(const std::optional<int64_t>& achieved,
+                                  const std::optional<int64_t>& target) {
   return (achieved ? FormatDrillDuration(*achieved) : "-") + " / " +
          (target ? FormatDrillDuration(*target) : "-");
 }
 
-std::string Slowest(const DrillRecord& r) {
+std::string SlowestStepText(const DrillRecord& r) {
   const DrillStep* s = r.SlowestStep();
   if (!s) return "-";
   return s->name + " (" + FormatDrillDuration(s->end_ns - s->start_ns) + ")";
 }
+
+}  // namespace internal
+
+namespace {
+
+using J = nlohmann::ordered_json;
+using internal::AchievedAgainstTarget;
+using internal::DrillTimeUtc;
+using internal::SlowestStepText;
 
 std::string Flags(const std::vector<DrillFinding>& findings) {
   std::string out;
@@ -75,12 +84,12 @@ const std::vector<std::string> kColumns = {"date (UTC)",   "site",         "resu
                                            "flags"};
 
 std::vector<std::string> Row(const DrillRecord& r, const std::vector<DrillFinding>& findings) {
-  return {DateTimeUtc(r.start_ns),
+  return {DrillTimeUtc(r.start_ns),
           r.site,
           std::string(DrillResultName(r.result)),
-          Against(r.achieved_rto_ns, r.rto_target_ns),
-          Against(r.achieved_rpo_ns, r.rpo_target_ns),
-          Slowest(r),
+          AchievedAgainstTarget(r.achieved_rto_ns, r.rto_target_ns),
+          AchievedAgainstTarget(r.achieved_rpo_ns, r.rpo_target_ns),
+          SlowestStepText(r),
           Flags(findings)};
 }
 
@@ -146,7 +155,7 @@ std::string DrillHistoryMarkdown(const DrillHistory& history) {
     }
     return out;
   };
-  std::string out = "# Drill history\n\nAs of " + DateTimeUtc(history.now_ns) + " UTC";
+  std::string out = "# Drill history\n\nAs of " + DrillTimeUtc(history.now_ns) + " UTC";
   if (!history.sites_read.empty()) {
     out += ", from the sites ";
     for (size_t i = 0; i < history.sites_read.size(); ++i)

@@ -3,26 +3,17 @@
 #include <algorithm>
 
 #include "dr/drill_history.h"
-#include "notify/event.h"
+#include "dr/drill_history_internal.h"
 #include "report/html.h"
 #include "report/svg_chart.h"
 
 namespace lifeboat::dr {
 namespace {
 
+using internal::AchievedAgainstTarget;
+using internal::DrillTimeUtc;
+using internal::SlowestStepText;
 using report::Cell;
-
-std::string DateTimeUtc(int64_t ns) {
-  std::string s = notify::FormatRfc3339Utc(ns);  // 2026-12-06T02:00:00Z
-  s[10] = ' ';
-  s.pop_back();
-  return s;
-}
-
-std::string Against(const std::optional<int64_t>& achieved, const std::optional<int64_t>& target) {
-  return (achieved ? FormatDrillDuration(*achieved) : "-") + " / " +
-         (target ? FormatDrillDuration(*target) : "-");
-}
 
 std::string ResultClass(DrillResult r) {
   return r == DrillResult::kPassed ? "good" : r == DrillResult::kFailed ? "bad" : "warn";
@@ -30,7 +21,7 @@ std::string ResultClass(DrillResult r) {
 
 std::string PointLabel(const DrillRecord& r, const std::string& what,
                        const std::optional<int64_t>& value) {
-  return DateTimeUtc(r.start_ns) + " from " + r.site + ": " + std::string(DrillResultName(r.result)) +
+  return DrillTimeUtc(r.start_ns) + " from " + r.site + ": " + std::string(DrillResultName(r.result)) +
          (value ? ", " + what + " " + FormatDrillDuration(*value) : "");
 }
 
@@ -66,7 +57,7 @@ std::string Timeline(const DrillHistory& history) {
       if (!newest || r.start_ns > newest->start_ns) newest = &r;
   if (!newest) return "";
   report::GanttChartSpec g;
-  g.title = "Recovery timeline of the drill of " + DateTimeUtc(newest->start_ns) + " UTC";
+  g.title = "Recovery timeline of the drill of " + DrillTimeUtc(newest->start_ns) + " UTC";
   for (const ServiceDrills& s : history.services) {
     for (const DrillRecord& r : s.drills) {
       if (r.drill_id != newest->drill_id) continue;
@@ -100,7 +91,7 @@ std::string DrillHistoryHtml(const DrillHistory& history) {
   report::HtmlPage page("Drill history");
   std::string sites;
   for (const std::string& s : history.sites_read) sites += (sites.empty() ? "" : ", ") + s;
-  page.Paragraph("As of " + DateTimeUtc(history.now_ns) + " UTC" +
+  page.Paragraph("As of " + DrillTimeUtc(history.now_ns) + " UTC" +
                      (sites.empty() ? "" : ", from the sites " + sites) + ".",
                  "muted");
   if (!history.warnings.empty()) page.List(history.warnings, "findings");
@@ -122,19 +113,16 @@ std::string DrillHistoryHtml(const DrillHistory& history) {
     std::vector<std::vector<Cell>> rows;
     for (size_t i = 0; i < s.drills.size(); ++i) {
       const DrillRecord& r = s.drills[i];
-      const DrillStep* slowest = r.SlowestStep();
       std::string flags;
       for (const DrillFinding& f : s.findings[i]) {
         if (f.kind == FindingKind::kFailed) continue;
         flags += (flags.empty() ? "" : "; ") + f.message;
       }
-      rows.push_back({Cell(DateTimeUtc(r.start_ns), "nowrap"), Cell(r.site),
+      rows.push_back({Cell(DrillTimeUtc(r.start_ns), "nowrap"), Cell(r.site),
                       Cell(std::string(DrillResultName(r.result)), ResultClass(r.result)),
-                      Cell(Against(r.achieved_rto_ns, r.rto_target_ns), "num"),
-                      Cell(Against(r.achieved_rpo_ns, r.rpo_target_ns), "num"),
-                      Cell(slowest ? slowest->name + " (" +
-                                         FormatDrillDuration(slowest->end_ns - slowest->start_ns) + ")"
-                                   : "-"),
+                      Cell(AchievedAgainstTarget(r.achieved_rto_ns, r.rto_target_ns), "num"),
+                      Cell(AchievedAgainstTarget(r.achieved_rpo_ns, r.rpo_target_ns), "num"),
+                      Cell(SlowestStepText(r)),
                       Cell(r.error.empty() ? flags : r.error + (flags.empty() ? "" : "; " + flags),
                            flags.empty() && r.error.empty() ? "" : "warn")});
     }
