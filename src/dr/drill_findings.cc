@@ -43,23 +43,33 @@ std::string Percent(double fraction) {
   return buf;
 }
 
-// The step of `drill` whose duration grew most against the median of the same step in `baseline`
-// (by name), with that growth; empty when no step compares.
+// What a drill's time went into: each step by name, and the wait for earlier waves (drill start
+// to the first step) as kWaitStep.
+constexpr const char* kWaitStep = "waiting for earlier waves";
+std::vector<std::pair<std::string, int64_t>> Parts(const DrillRecord& r) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  if (!r.steps.empty() && r.steps.front().start_ns > r.start_ns)
+    out.emplace_back(kWaitStep, r.steps.front().start_ns - r.start_ns);
+  for (const DrillStep& s : r.steps) out.emplace_back(s.name, s.end_ns - s.start_ns);
+  return out;
+}
+
+// The part of `drill` (a step, or the wait for earlier waves) whose duration grew most against
+// the median of the same part in `baseline`, with that growth; empty when none compares.
 std::pair<std::string, double> GrownStep(const DrillRecord& drill,
                                          const std::vector<const DrillRecord*>& baseline) {
   std::string best;
   double best_growth = 0;
-  for (const DrillStep& s : drill.steps) {
+  for (const auto& [name, duration] : Parts(drill)) {
     std::vector<int64_t> before;
     for (const DrillRecord* r : baseline)
-      for (const DrillStep& t : r->steps)
-        if (t.name == s.name) before.push_back(t.end_ns - t.start_ns);
+      for (const auto& [other, d] : Parts(*r))
+        if (other == name) before.push_back(d);
     if (before.empty()) continue;
     const int64_t median = Median(before);
     if (median <= 0) continue;
-    const double growth =
-        static_cast<double>(s.end_ns - s.start_ns - median) / static_cast<double>(median);
-    if (growth > best_growth) best_growth = growth, best = s.name;
+    const double growth = static_cast<double>(duration - median) / static_cast<double>(median);
+    if (growth > best_growth) best_growth = growth, best = name;
   }
   return {best, best_growth};
 }
@@ -145,8 +155,12 @@ std::vector<DrillFinding> AssessDrill(const DrillRecord& drill,
                     FormatDrillDuration(*drill.achieved_rto_ns) + " is " + Percent(above) +
                     " above the median of the last " + std::to_string(baseline.size()) +
                     " drills (" + FormatDrillDuration(*median) + ")" +
-                    (step.empty() ? "" : "; step " + step + " took " + Percent(growth) +
-                                             " longer than its median");
+                    (step.empty() ? ""
+                     : step == kWaitStep
+                         ? "; the wait for earlier waves took " + Percent(growth) +
+                               " longer than its median"
+                         : "; step " + step + " took " + Percent(growth) +
+                               " longer than its median");
         out.push_back(std::move(f));
       }
     }

@@ -50,7 +50,8 @@ struct DrillFinding {
   // newest passed drill's age and drill_every); 0 when not applicable.
   int64_t value_ns = 0;
   int64_t reference_ns = 0;
-  // kRtoRegressed: the step that grew most against its own median (empty when none compares).
+  // kRtoRegressed: the step that grew most against its own median, or "waiting for earlier
+  // waves" when the wait before the first step did (empty when nothing compares).
   std::string step;
 };
 

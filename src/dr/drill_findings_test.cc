@@ -112,6 +112,27 @@ TEST(DrillFindingsTest, ThirtyDrillsInARowFlagAnInjectedSlowerStepAtOnce) {
   EXPECT_TRUE(Has(AssessDrill(edge, history, nullptr), FindingKind::kRtoRegressed));
 }
 
+// A service of a later wave whose dependency got slower: its RTO counts from the drill's start,
+// so it regresses too, and the finding says its own steps did not grow, its wait did.
+TEST(DrillFindingsTest, ALongerWaitForEarlierWavesIsNamed) {
+  auto shop = [](int64_t start, double wait_s) {
+    DrillRecord r = Drill("shop", "offsite", start, 15);
+    const int64_t wait = static_cast<int64_t>(wait_s * 1e9);
+    for (DrillStep& s : r.steps) s.start_ns += wait, s.end_ns += wait;
+    r.end_ns += wait;
+    r.achieved_rto_ns = r.end_ns - start;
+    return r;
+  };
+  std::vector<DrillRecord> history;
+  for (int i = 0; i < 5; ++i) history.push_back(shop(kT0 + i * kDay, 85));
+  const std::vector<DrillFinding> f = AssessDrill(shop(kT0 + 5 * kDay, 115), history, nullptr);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].step, "waiting for earlier waves");
+  EXPECT_EQ(f[0].message,
+            "the RTO of shop from offsite regressed: 2m35s is 24% above the median of the last 5 "
+            "drills (2m5s); the wait for earlier waves took 35% longer than its median");
+}
+
 TEST(DrillFindingsTest, TheBaselineIsPerSiteOnlyPassedDrillsAndNeedsThree) {
   std::vector<DrillRecord> history;
   for (int i = 0; i < 5; ++i) history.push_back(Drill("db", "local", kT0 + i * kDay, 60));
