@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Lifeboat needs to build and test on Debian 12, only if something is missing.
 # With --servers also the servers the remote-site tests run against (tests/servers/): Ceph
-# (monitor, manager, OSD, RADOS Gateway), OpenSSH's sshd, rclone, PostgreSQL 15, an SMTP sink;
-# scripts/test.sh passes it.
+# (monitor, manager, OSD, RADOS Gateway), OpenSSH's sshd, rclone, PostgreSQL 15, an SMTP sink,
+# Chromium (the HTML reports in a headless browser); scripts/test.sh passes it.
 set -euo pipefail
 with_servers=0
 if [ "${1:-}" = "--servers" ]; then with_servers=1; fi
@@ -32,6 +32,7 @@ SERVER_PACKAGES=(
   rclone python3
   postgresql-15  # tests of postgres sources: initdb + pg_ctl on a loopback port
   python3-aiosmtpd  # the SMTP sink that captures e-mail notifications in the tests
+  chromium  # tests/report/check_page.py: the HTML reports opened headless (console, screenshot)
 )
 
 missing=()

@@ -44,7 +44,8 @@ check_eq "quiet: no output" "" "$(cat "$WORK/out")"
 # --- broken plans: exit 2, exactly the expected errors (warnings, which only a plan that parsed
 # can have, are left out here: parse_test and validate_test check those) and the summary
 without_warnings() { awk '/: warning: /{skip=1; next} /^  hint: / && skip {skip=0; next} {skip=0; print}' "$1"; }
-for name in unknown_key_service dependency_cycle inline_password bad_timezone unknown_site; do
+for name in unknown_key_service dependency_cycle inline_password bad_timezone unknown_site \
+    drill_schedule_bad_cron price_negative; do
   cp "$HERE/broken/$name.yaml" .
   expect_rc "validate broken/$name.yaml" 2 lb plan validate --plan "$name.yaml"
   errors="$(grep -c ': error: ' "$HERE/broken/$name.expected")"
