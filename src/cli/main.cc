@@ -90,6 +90,7 @@ int Main(int argc, char** argv) {
   RegisterPlan(app, g, &runner);
   RegisterRun(app, g, &runner);
   RegisterStatus(app, g, &runner);
+  RegisterDrill(app, g, &runner);
 
   // A repeatable option takes exactly one value per occurrence: `--tag a /path` must leave
   // /path to the positional arguments.
