@@ -265,7 +265,7 @@ bool ServiceRun::RestoreSources(Repository& repo, bool verify) {
         listing += "... and " + std::to_string(res->errors.size() - 20) + " more\n";
       }
       End(StepState::kFailed,
-          std::to_string(res->errors.size()) + " of the snapshot's files could not be restored " +
+          std::to_string(res->errors.size()) + " of the snapshot's entries could not be restored " +
               "(first: " + res->errors[0].path + ": " + res->errors[0].message + ")",
           listing, detail);
       return false;
