@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <libpq-fe.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -263,7 +264,17 @@ Result<std::unique_ptr<ScratchCluster>> ScratchCluster::Start(const ScratchClust
 ScratchCluster::~ScratchCluster() { Stop(); }
 
 void ScratchCluster::Stop() {
-  if (server_) server_->Stop(Status::Cancelled("the scratch cluster was stopped")).IgnoreError();
+  if (!server_) return;
+  // A fast shutdown (SIGINT to the postmaster: sessions ended, a checkpoint, every process gone),
+  // then the group's stop for whatever is left. SIGTERM to the whole group, PostgreSQL's smart
+  // shutdown, waits for auxiliary processes that ignore it.
+  if (server_->running() && ::kill(server_->pid(), SIGINT) == 0) {
+    for (int i = 0; i < 200 && server_->running(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+  }
+  server_->Stop(Status::Cancelled("the scratch cluster was stopped")).IgnoreError();
+  server_.reset();
 }
 
 std::string ScratchCluster::Conninfo(const std::string& database,

@@ -72,8 +72,8 @@ class ScratchCluster {
   bool running() const { return server_ && server_->running(); }
   // The server's output (log), trimmed.
   std::string output() const { return server_ ? server_->output() : std::string(); }
-  // Stops the server (SIGTERM to its group: a smart shutdown with every backend terminated;
-  // SIGKILL after 5 s). Idempotent.
+  // Stops the server: a fast shutdown (SIGINT to the postmaster), and after 5 s what is left of
+  // its process group is stopped (SIGTERM, then SIGKILL after 5 s more). Idempotent.
   void Stop();
 
  private:
