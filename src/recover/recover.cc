@@ -170,8 +170,8 @@ Result<RecoveryReport> RecoverServices(const plan::Plan& plan, const RecoverOpti
   report.waves = waves;
 
   internal::Session session(plan, options);
-  report.start_ns = session.start_wall_ns();
   LB_RETURN_IF_ERROR(session.Open(&report));
+  report.start_ns = session.start_wall_ns();
   report.sandbox = session.sandbox();
   LB_RETURN_IF_ERROR(ResolveAt(session, waves, SitesUsed(plan, waves, options.site)));
   session.Line(std::string(RecoveryModeName(options.mode)) + " in " + report.sandbox);

@@ -483,6 +483,71 @@ TEST_F(RecoverTest, KeepLeavesTheSandboxAndTheCleanUpLeavesItToo) {
   EXPECT_TRUE(fs::exists(r->sandbox));
 }
 
+TEST_F(RecoverTest, TimesComeFromTheContextsClock) {
+  WriteFile(dir_ / "data" / "x.txt", "x\n");
+  const std::string yaml = "version: 1\nsites:\n" + Site("a") +
+                           "services:\n  svc:\n    tier: 2\n    rpo: 30m\n    rto: 1h\n"
+                           "    sources:\n      - paths: [" + (dir_ / "data").string() +
+                           "]\n    sites: [a]\n    recover:\n      - command: \"true\"\n"
+                           "    verify:\n      - command: {run: \"true\"}\n";
+  plan::Plan plan = Load(yaml);
+  Backup(plan);
+  RecoverOptions o = Options();
+  // One hour after the snapshot was taken, and time stands still during the drill.
+  Result<RecoveryReport> first = RecoverServices(plan, o);
+  ASSERT_TRUE(first.ok());
+  const int64_t snapshot_ns = first->services[0].sources[0].snapshot_time_ns;
+  ManualClock clock(snapshot_ns + int64_t{3600} * 1'000'000'000, /*auto_advance=*/false);
+  o.context = Context().WithClock(clock);
+  Result<RecoveryReport> r = RecoverServices(plan, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const ServiceRecovery& s = r->services[0];
+  ASSERT_TRUE(s.passed()) << s.failure;
+  EXPECT_EQ(r->start_ns, clock.WallNs());
+  for (const StepRecord& st : s.steps) {
+    EXPECT_EQ(st.start_ns, clock.WallNs()) << st.name;
+    EXPECT_EQ(st.end_ns, clock.WallNs()) << st.name;
+    EXPECT_EQ(st.seconds, 0) << st.name;
+  }
+  EXPECT_EQ(*s.rpo_seconds, 3600);
+  EXPECT_EQ(s.rpo_met(), std::optional<bool>(false));  // rpo 30m
+  EXPECT_EQ(*s.rto_seconds, 0);
+  EXPECT_EQ(s.rto_met(), std::optional<bool>(true));
+}
+
+TEST_F(RecoverTest, ParallelBoundsHowManyServicesRunAtOnce) {
+  WriteFile(dir_ / "data" / "x.txt", "x\n");
+  std::string yaml = "version: 1\nsites:\n" + Site("a") + "services:\n";
+  for (const char* name : {"s1", "s2", "s3"}) {
+    yaml += std::string("  ") + name + ":\n    tier: 2\n    rpo: 1h\n    sources:\n      - paths: [" +
+            (dir_ / "data").string() + "]\n    sites: [a]\n    recover:\n"
+            "      - command: \"sleep 0.4\"\n";
+  }
+  plan::Plan plan = Load(yaml);
+  Backup(plan);
+  auto overlaps = [](const RecoveryReport& r) {
+    int n = 0;
+    for (size_t i = 0; i < r.services.size(); ++i) {
+      for (size_t j = i + 1; j < r.services.size(); ++j) {
+        const ServiceRecovery &a = r.services[i], &b = r.services[j];
+        if (a.start_ns < b.end_ns && b.start_ns < a.end_ns) ++n;
+      }
+    }
+    return n;
+  };
+  RecoverOptions o = Options();
+  o.parallel = 1;
+  Result<RecoveryReport> one = RecoverServices(plan, o);
+  ASSERT_TRUE(one.ok());
+  EXPECT_TRUE(one->passed());
+  EXPECT_EQ(overlaps(*one), 0);
+  o.parallel = 3;
+  Result<RecoveryReport> three = RecoverServices(plan, o);
+  ASSERT_TRUE(three.ok());
+  EXPECT_TRUE(three->passed());
+  EXPECT_EQ(overlaps(*three), 3);
+}
+
 class ProcessGuardTest : public ::testing::Test {};
 
 TEST_F(ProcessGuardTest, TheWatcherStopsTheGroupsStillWatchedWhenTheSessionEnds) {

@@ -11,10 +11,7 @@
 namespace lifeboat::recover::internal {
 
 Session::Session(const plan::Plan& plan, const RecoverOptions& options)
-    : plan_(plan), options_(options), secret_variables_(dr::PlanSecretVariables(plan)) {
-  start_wall_ns_ = options.context.clock().WallNs();
-  start_mono_ns_ = options.context.clock().MonotonicNs();
-}
+    : plan_(plan), options_(options), secret_variables_(dr::PlanSecretVariables(plan)) {}
 
 Session::~Session() {
   StopAll(nullptr);
@@ -46,6 +43,9 @@ Status Session::Open(RecoveryReport* report) {
   LB_ASSIGN_OR_RETURN(sandbox_, Sandbox::Create(base, std::string(RecoveryModeName(options_.mode)),
                                                 options_.context.clock()));
   sandbox_path_ = sandbox_->path();
+  // The recovery starts now: cleaning up after earlier drills is not part of it.
+  start_wall_ns_ = options_.context.clock().WallNs();
+  start_mono_ns_ = options_.context.clock().MonotonicNs();
   return Status::Ok();
 }
 

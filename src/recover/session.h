@@ -50,7 +50,8 @@ class Session {
   // the sandbox (removed unless kept).
   ~Session();
 
-  // The guard, the stale clean-up, the sandbox. Once.
+  // The guard, the stale clean-up, the sandbox; then the session's start time is taken (the
+  // origin of every achieved RTO and RPO). Once.
   Status Open(RecoveryReport* report);
 
   const plan::Plan& plan() const { return plan_; }
