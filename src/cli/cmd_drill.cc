@@ -25,10 +25,10 @@ struct DrillFlags {
 
 int Drill(const GlobalOptions& g, const DrillFlags& f) {
   if (f.all == !f.services.empty()) {
-    return ReportError(g, Status::InvalidArgument(
-                              f.all ? "name services or give --all, not both"
-                                    : "name the services to drill, or give --all for every "
-                                      "service of the plan"));
+    return ReportError(
+        g, Status::InvalidArgument(f.all ? "name services or give --all, not both"
+                                         : "name the services to drill, or give --all for every "
+                                           "service of the plan"));
   }
   Result<std::string> path = plan::FindPlanFile(f.plan);
   if (!path.ok()) return ReportError(g, path.status());
@@ -47,7 +47,8 @@ int Drill(const GlobalOptions& g, const DrillFlags& f) {
   o.sandbox_base = f.sandbox;
   o.postgres_bin_dir = f.pg_bindir;
   o.context = CliContext();
-  if (!g.json && !g.quiet) o.on_line = [](const std::string& line) { std::cout << line << std::endl; };
+  if (!g.json && !g.quiet)
+    o.on_line = [](const std::string& line) { std::cout << line << std::endl; };
   Result<recover::RecoveryReport> report = recover::RecoverServices(loaded->plan, o);
   if (!report.ok()) return ReportError(g, report.status());
   if (g.json) {
@@ -63,11 +64,11 @@ int Drill(const GlobalOptions& g, const DrillFlags& f) {
 
 void RegisterDrill(CLI::App& app, GlobalOptions& g, Runner* runner) {
   auto* cmd = app.add_subcommand(
-      "drill", "recover services into a sandbox, run their recover steps and checks, and measure "
-               "RTO and RPO against the plan (doc/drills.md); exit 0 only when every one passed");
+      "drill",
+      "recover services into a sandbox, run their recover steps and checks, and measure "
+      "RTO and RPO against the plan (doc/drills.md); exit 0 only when every one passed");
   auto f = std::make_shared<DrillFlags>();
-  cmd->add_option("service", f->services,
-                  "services to drill (their dependencies are drilled too)");
+  cmd->add_option("service", f->services, "services to drill (their dependencies are drilled too)");
   cmd->add_flag("--all", f->all, "drill every service of the plan");
   cmd->add_option("--plan", f->plan,
                   "the plan file (default: $LIFEBOAT_PLAN, else ./lifeboat.yaml, else "
@@ -91,9 +92,7 @@ void RegisterDrill(CLI::App& app, GlobalOptions& g, Runner* runner) {
                   "PostgreSQL programs for scratch clusters (default: "
                   "/usr/lib/postgresql/<version>/bin, else PATH)")
       ->type_name("DIR");
-  cmd->callback([&g, runner, f] {
-    *runner = [&g, f] { return Drill(g, *f); };
-  });
+  cmd->callback([&g, runner, f] { *runner = [&g, f] { return Drill(g, *f); }; });
 }
 
 }  // namespace lifeboat::cli

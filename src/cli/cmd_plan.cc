@@ -109,7 +109,8 @@ int Show(const GlobalOptions& g, const std::string& flag) {
 }
 
 // The recovery waves of the selected services (all when none) with their dependencies.
-int Order(const GlobalOptions& g, const std::string& flag, const std::vector<std::string>& services) {
+int Order(const GlobalOptions& g, const std::string& flag,
+          const std::vector<std::string>& services) {
   Result<std::string> path = plan::FindPlanFile(flag);
   if (!path.ok()) return ReportError(g, path.status());
   Result<plan::LoadedPlan> loaded = plan::LoadPlan(*path);
@@ -138,7 +139,9 @@ int Order(const GlobalOptions& g, const std::string& flag, const std::vector<std
     Say(g, "wave " + std::to_string(w.number) + ":");
     for (const recover::WaveService& s : w.services) {
       std::string line = "  " + s.name + " (tier " + std::to_string(s.tier);
-      if (s.priority_tier != s.tier) line += ", recovered as tier " + std::to_string(s.priority_tier);
+      if (s.priority_tier != s.tier) {
+        line += ", recovered as tier " + std::to_string(s.priority_tier);
+      }
       line += ")";
       if (!s.depends_on.empty()) {
         std::string deps;

@@ -79,8 +79,8 @@ Status WaitForTcp(const std::string& host, int port, const Context& ctx,
     Status st = ConnectOnce(host, port, LeftMs(ctx, 1000));
     if (st.ok()) return st;
     if (alive && !alive()) return Status::FailedPrecondition("the process exited");
-    Status wait = ctx.SleepFor(std::chrono::milliseconds(50), "waiting for " + host + ":" +
-                                                                  std::to_string(port));
+    Status wait = ctx.SleepFor(std::chrono::milliseconds(50),
+                               "waiting for " + host + ":" + std::to_string(port));
     if (!wait.ok()) {
       if (wait.code() == StatusCode::kDeadlineExceeded) {
         return Status::DeadlineExceeded(st.message());
@@ -108,8 +108,8 @@ HttpCheckResult CheckHttp(const std::string& url, int expect_status,
         r.status = Status::FailedPrecondition("answered " + std::to_string(reply->status) +
                                               ", expected " + std::to_string(expect_status));
       } else if (expect_body && reply->body.find(*expect_body) == std::string::npos) {
-        r.status = Status::FailedPrecondition("the answer does not contain \"" + *expect_body +
-                                              "\"");
+        r.status =
+            Status::FailedPrecondition("the answer does not contain \"" + *expect_body + "\"");
       } else {
         r.status = Status::Ok();
         return r;
@@ -120,8 +120,10 @@ HttpCheckResult CheckHttp(const std::string& url, int expect_status,
     }
     Status wait = ctx.SleepFor(std::chrono::milliseconds(100), "http check");
     if (!wait.ok()) {
-      if (wait.code() == StatusCode::kCancelled) r.status = wait;
-      else r.status = Status::DeadlineExceeded("within the check's timeout: " + r.status.message());
+      if (wait.code() == StatusCode::kCancelled)
+        r.status = wait;
+      else
+        r.status = Status::DeadlineExceeded("within the check's timeout: " + r.status.message());
       return r;
     }
   }
@@ -138,8 +140,8 @@ SqlCheckResult CheckSql(const SqlTarget& t, const std::string& query,
       " connect_timeout=" + std::to_string(std::max<int64_t>(2, (left_ms + 999) / 1000)) +
       " options=" + QuoteConninfo("-c statement_timeout=" + std::to_string(left_ms));
   PGconn* conn = PQconnectdb(conninfo.c_str());
-  const std::string where = "database " + t.database + " on " + t.host + ":" +
-                            std::to_string(t.port);
+  const std::string where =
+      "database " + t.database + " on " + t.host + ":" + std::to_string(t.port);
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string msg = PQerrorMessage(conn);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
@@ -154,14 +156,14 @@ SqlCheckResult CheckSql(const SqlTarget& t, const std::string& query,
       r.value = PQgetvalue(res, 0, 0);
     }
     if (expect && r.value != *expect) {
-      r.status = Status::FailedPrecondition(
-          "the query answered \"" + r.value + "\"" +
-          (PQntuples(res) == 0 ? " (no row)" : "") + ", expected \"" + *expect + "\"");
+      r.status = Status::FailedPrecondition("the query answered \"" + r.value + "\"" +
+                                            (PQntuples(res) == 0 ? " (no row)" : "") +
+                                            ", expected \"" + *expect + "\"");
     }
   } else if (st == PGRES_COMMAND_OK) {
     if (expect) {
-      r.status = Status::FailedPrecondition("the query returned no rows, expected \"" + *expect +
-                                            "\"");
+      r.status =
+          Status::FailedPrecondition("the query returned no rows, expected \"" + *expect + "\"");
     }
   } else {
     std::string msg = PQresultErrorMessage(res);

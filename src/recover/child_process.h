@@ -69,7 +69,7 @@ class ChildProcess {
 
  private:
   ChildProcess(std::unique_ptr<Subprocess> child, ProcessGuard* guard, bool watched);
-  void Drain();  // the reader thread
+  void Drain();     // the reader thread
   Status Finish();  // joins the reader, waits for the child, forgets its group
 
   std::unique_ptr<Subprocess> child_;

@@ -20,19 +20,26 @@ std::string_view RecoveryModeName(RecoveryMode mode) {
 
 std::string_view StepStateName(StepState state) {
   switch (state) {
-    case StepState::kOk: return "ok";
-    case StepState::kFailed: return "failed";
-    case StepState::kNotRun: return "not_run";
+    case StepState::kOk:
+      return "ok";
+    case StepState::kFailed:
+      return "failed";
+    case StepState::kNotRun:
+      return "not_run";
   }
   return "unknown";
 }
 
 std::string_view ServiceStateName(ServiceState state) {
   switch (state) {
-    case ServiceState::kPassed: return "passed";
-    case ServiceState::kFailed: return "failed";
-    case ServiceState::kSkipped: return "skipped";
-    case ServiceState::kCancelled: return "cancelled";
+    case ServiceState::kPassed:
+      return "passed";
+    case ServiceState::kFailed:
+      return "failed";
+    case ServiceState::kSkipped:
+      return "skipped";
+    case ServiceState::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }
@@ -97,7 +104,8 @@ Status ResolveAt(internal::Session& session, const std::vector<Wave>& waves,
   if (prefix.empty() || prefix.size() > 64 ||
       !std::all_of(prefix.begin(), prefix.end(),
                    [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); })) {
-    return Status::InvalidArgument("--at \"" + at + "\" is neither a snapshot id (hex, a unique "
+    return Status::InvalidArgument("--at \"" + at +
+                                   "\" is neither a snapshot id (hex, a unique "
                                    "prefix) nor a time such as 2026-05-01T12:00:00Z (UTC)");
   }
   std::set<std::string> services;
@@ -135,11 +143,14 @@ Status ResolveAt(internal::Session& session, const std::vector<Wave>& waves,
 // Why `dep`'s outcome keeps a service that depends on it from being recovered.
 std::string DependencyProblem(const ServiceRecovery& dep) {
   switch (dep.state) {
-    case ServiceState::kFailed: return "it depends on " + dep.service + ", which failed (" +
-                                       dep.failure + ")";
-    case ServiceState::kSkipped: return "it depends on " + dep.service + ", which was skipped";
-    case ServiceState::kCancelled: return "it depends on " + dep.service + ", which was interrupted";
-    case ServiceState::kPassed: break;
+    case ServiceState::kFailed:
+      return "it depends on " + dep.service + ", which failed (" + dep.failure + ")";
+    case ServiceState::kSkipped:
+      return "it depends on " + dep.service + ", which was skipped";
+    case ServiceState::kCancelled:
+      return "it depends on " + dep.service + ", which was interrupted";
+    case ServiceState::kPassed:
+      break;
   }
   return "";
 }
@@ -194,7 +205,7 @@ Result<RecoveryReport> RecoverServices(const plan::Plan& plan, const RecoverOpti
 
   Mutex mu;
   CondVar cv;
-  int running = 0;                                          // guarded by mu
+  int running = 0;                                           // guarded by mu
   std::map<std::string, internal::RecoveredEndpoints> ends;  // guarded by mu
   std::vector<std::thread> threads;
 
@@ -247,10 +258,11 @@ Result<RecoveryReport> RecoverServices(const plan::Plan& plan, const RecoverOpti
         if (options.context.cancelled() || !problem.empty()) {
           r.service = slot.ws->name;
           r.state = problem.empty() ? ServiceState::kCancelled : ServiceState::kSkipped;
-          r.failure = problem.empty() ? "interrupted before it started" : "not recovered: " + problem;
+          r.failure =
+              problem.empty() ? "interrupted before it started" : "not recovered: " + problem;
           slot.phase = Slot::kDone;
-          session.Line(r.service + ": " + (problem.empty() ? "not started: interrupted"
-                                                          : "SKIPPED: " + r.failure));
+          session.Line(r.service + ": " +
+                       (problem.empty() ? "not started: interrupted" : "SKIPPED: " + r.failure));
           continue;
         }
         if (waiting || running >= report.parallel) continue;

@@ -29,13 +29,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "backend/backend.h"
 #include "plan/plan.h"
@@ -130,7 +129,7 @@ struct ServiceRecovery {
   std::string failure;
   std::string failure_output;  // the failing step's output (also in its StepRecord)
   std::vector<RestoredSource> sources;
-  std::vector<StepRecord> steps;  // the timeline, in order
+  std::vector<StepRecord> steps;     // the timeline, in order
   int64_t start_ns = 0, end_ns = 0;  // wall clock; 0 when it never started
   // Achieved RTO: session start -> the service verified (passed only).
   std::optional<double> rto_seconds;
@@ -139,7 +138,7 @@ struct ServiceRecovery {
   std::optional<std::chrono::seconds> rto_target;  // the plan's rto
   std::chrono::seconds rpo_target{0};              // the plan's rpo
   uint64_t files_restored = 0, bytes_restored = 0;
-  std::string restore_dir;  // LIFEBOAT_RESTORE_DIR (below the sandbox)
+  std::string restore_dir;                         // LIFEBOAT_RESTORE_DIR (below the sandbox)
   std::vector<std::pair<std::string, int>> ports;  // name -> port, as the steps got them
   std::vector<std::string> notes;  // e.g. "no verify checks", "background step ... exited"
 

@@ -47,11 +47,10 @@ std::string Env(const char* name) {
 
 // Runs `sql` in `database` of the test's server.
 void Exec(const std::string& database, const std::string& sql) {
-  const std::string conninfo = "host=" + Env("LIFEBOAT_TEST_PG_HOST") +
-                               " port=" + Env("LIFEBOAT_TEST_PG_PORT") +
-                               " user=" + Env("LIFEBOAT_TEST_PG_USER") +
-                               " password=" + Env("LIFEBOAT_TEST_PG_PASSWORD") +
-                               " dbname=" + database + " connect_timeout=10";
+  const std::string conninfo =
+      "host=" + Env("LIFEBOAT_TEST_PG_HOST") + " port=" + Env("LIFEBOAT_TEST_PG_PORT") +
+      " user=" + Env("LIFEBOAT_TEST_PG_USER") + " password=" + Env("LIFEBOAT_TEST_PG_PASSWORD") +
+      " dbname=" + database + " connect_timeout=10";
   PGconn* conn = PQconnectdb(conninfo.c_str());
   ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
   PGresult* r = PQexec(conn, sql.c_str());
@@ -71,16 +70,21 @@ class RecoverServerTest : public RecoverFixture {
            "services:\n"
            "  billing-db:\n    tier: 0\n    rpo: 15m\n    rto: 10m\n    sources:\n"
            "      - name: billing\n        postgres: {host: 127.0.0.1, port: " +
-           Env("LIFEBOAT_TEST_PG_PORT") + ", database: billing, user: " +
-           Env("LIFEBOAT_TEST_PG_USER") + ", password_env: LIFEBOAT_TEST_PG_PASSWORD}\n"
+           Env("LIFEBOAT_TEST_PG_PORT") +
+           ", database: billing, user: " + Env("LIFEBOAT_TEST_PG_USER") +
+           ", password_env: LIFEBOAT_TEST_PG_PASSWORD}\n"
            "    sites: [a]\n    recover:\n      - postgres_restore: {}\n        timeout: 2m\n"
            "    verify:\n"
-           "      - sql: {query: \"select count(*) || ':' || sum(amount) from invoices\", expect: \"" +
-           sql_expect + "\"}\n"
+           "      - sql: {query: \"select count(*) || ':' || sum(amount) from invoices\", expect: "
+           "\"" +
+           sql_expect +
+           "\"}\n"
            "      - command: {run: \"psql --no-psqlrc -tA -c 'select max(id) from invoices'\", "
            "expect_output: \"250\"}\n"
            "  shop:\n    tier: 1\n    rpo: 1h\n    rto: 10m\n    depends_on: [billing-db]\n"
-           "    sources:\n      - paths: [" + shop.string() + "]\n    sites: [a]\n"
+           "    sources:\n      - paths: [" +
+           shop.string() +
+           "]\n    sites: [a]\n"
            "    recover:\n      - command: \"exec /usr/bin/python3 $LIFEBOAT_RESTORE_DIR" +
            (shop / "serve.py").string() + " $LIFEBOAT_RESTORE_DIR" + (shop / "www").string() +
            "\"\n        background: true\n        ports: {http: 8080}\n        timeout: 30s\n"
@@ -88,7 +92,8 @@ class RecoverServerTest : public RecoverFixture {
            "      - http: {port: http, path: /health, expect_body: \"ok database on port\"}\n"
            "      - http: {port: http, path: /index.html, expect_body: \"invoice archive\"}\n"
            "  docs:\n    tier: 3\n    rpo: 1d\n    sources:\n      - paths: [" +
-           (dir_ / "data" / "docs").string() + "]\n    sites: [a]\n    verify:\n"
+           (dir_ / "data" / "docs").string() +
+           "]\n    sites: [a]\n    verify:\n"
            "      - files: {}\n";
   }
 
@@ -96,8 +101,9 @@ class RecoverServerTest : public RecoverFixture {
     RecoverFixture::SetUp();
     Exec("postgres", "DROP DATABASE IF EXISTS billing");
     Exec("postgres", "CREATE DATABASE billing");
-    Exec("billing", "CREATE TABLE invoices(id serial PRIMARY KEY, amount int NOT NULL);"
-                    "INSERT INTO invoices(amount) SELECT g * 3 FROM generate_series(1, 250) g");
+    Exec("billing",
+         "CREATE TABLE invoices(id serial PRIMARY KEY, amount int NOT NULL);"
+         "INSERT INTO invoices(amount) SELECT g * 3 FROM generate_series(1, 250) g");
     WriteFile(dir_ / "data" / "shop" / "serve.py", kShop);
     WriteFile(dir_ / "data" / "shop" / "www" / "index.html", "<h1>invoice archive</h1>\n");
     WriteFile(dir_ / "data" / "docs" / "readme.txt", "docs\n");
@@ -149,8 +155,8 @@ TEST_F(RecoverServerTest, APostgresServiceAndTheHttpServiceThatNeedsIt) {
   // Torn down: nothing runs in the sandbox, nothing answers on the cluster's port.
   EXPECT_FALSE(fs::exists(r->sandbox));
   ExpectNothingRunsIn(r->sandbox);
-  Status gone = WaitForTcp("127.0.0.1", port, Context().WithTimeout(std::chrono::milliseconds(200)),
-                           nullptr);
+  Status gone =
+      WaitForTcp("127.0.0.1", port, Context().WithTimeout(std::chrono::milliseconds(200)), nullptr);
   EXPECT_FALSE(gone.ok()) << "the scratch cluster still listens on " << port;
 }
 

@@ -11,10 +11,10 @@
 
 #include <thread>
 
+#include "engine/open.h"
 #include "recover/process_guard.h"
 #include "recover/recover_test_util.h"
 #include "repository/snapshot.h"
-#include "engine/open.h"
 #include "util/subprocess.h"
 
 namespace lifeboat::recover {
@@ -52,7 +52,8 @@ bool ProcessGone(pid_t pid, int seconds = 8) {
     std::string line;
     if (!std::getline(stat, line)) return true;
     size_t paren = line.rfind(')');
-    if (paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z') return true;
+    if (paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z')
+      return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
@@ -284,10 +285,12 @@ TEST_F(RecoverTest, BackgroundAndForegroundStepsThatFail) {
   };
   const std::string yaml =
       "version: 1\nsites:\n" + Site("a") + "services:\n" +
-      service("dies", "      - command: \"echo starting up; exit 7\"\n        background: true\n"
-                      "        ports: {http: 8080}\n        timeout: 20s\n") +
-      service("silent", "      - command: \"sleep 30\"\n        background: true\n"
-                        "        ports: {http: 8080}\n        timeout: 1s\n") +
+      service("dies",
+              "      - command: \"echo starting up; exit 7\"\n        background: true\n"
+              "        ports: {http: 8080}\n        timeout: 20s\n") +
+      service("silent",
+              "      - command: \"sleep 30\"\n        background: true\n"
+              "        ports: {http: 8080}\n        timeout: 1s\n") +
       service("stderr", "      - command: \"echo oops >&2; exit 3\"\n") +
       service("slow", "      - command: \"sleep 30\"\n        timeout: 1s\n");
   plan::Plan plan = Load(yaml);
@@ -324,7 +327,8 @@ TEST_F(RecoverTest, AtChoosesTheSnapshotsByTimeOrId) {
   WriteFile(file, "one\n");
   const std::string yaml = "version: 1\nsites:\n" + Site("a") +
                            "services:\n  svc:\n    tier: 2\n    rpo: 1h\n    sources:\n"
-                           "      - paths: [" + (dir_ / "data").string() +
+                           "      - paths: [" +
+                           (dir_ / "data").string() +
                            "]\n    sites: [a]\n    verify:\n      - files: {}\n";
   plan::Plan plan = Load(yaml);
   Backup(plan);
@@ -344,7 +348,8 @@ TEST_F(RecoverTest, AtChoosesTheSnapshotsByTimeOrId) {
   auto list = repo->repo->ListSnapshots();
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 2u);
-  const auto& first = (*list)[0].second.time_ns < (*list)[1].second.time_ns ? (*list)[0] : (*list)[1];
+  const auto& first =
+      (*list)[0].second.time_ns < (*list)[1].second.time_ns ? (*list)[0] : (*list)[1];
 
   auto restored = [&](const std::string& at, RecoveryReport* out) -> std::string {
     RecoverOptions o = Options();
@@ -391,8 +396,8 @@ TEST_F(RecoverTest, RequestsThatCannotStart) {
   WriteFile(dir_ / "data" / "x.txt", "x\n");
   const std::string yaml = "version: 1\nsites:\n" + Site("a") + Site("b") +
                            "services:\n  svc:\n    tier: 2\n    rpo: 1h\n    sources:\n"
-                           "      - paths: [" + (dir_ / "data").string() +
-                           "]\n    sites: [a]\n";
+                           "      - paths: [" +
+                           (dir_ / "data").string() + "]\n    sites: [a]\n";
   plan::Plan plan = Load(yaml);
   RecoverOptions o = Options();
   o.services = {"nope"};
@@ -430,7 +435,8 @@ TEST_F(RecoverTest, StepsGetTheirEnvironmentAndNoSecret) {
       "version: 1\nsites:\n  a:\n    repository: " + (dir_ / "sites" / "a").string() +
       "\n    password_env: LB_RECOVER_TEST_PW\n"
       "services:\n  my-svc.1:\n    tier: 2\n    rpo: 1h\n    sources:\n"
-      "      - name: stuff\n        paths: [" + (dir_ / "data").string() +
+      "      - name: stuff\n        paths: [" +
+      (dir_ / "data").string() +
       "]\n    sites: [a]\n    recover:\n"
       "      - command: \"env | sort\"\n        ports: {web_ui: 8080, api: 9090}\n"
       "    verify:\n      - command: {run: \"pwd\"}\n";
@@ -449,8 +455,7 @@ TEST_F(RecoverTest, StepsGetTheirEnvironmentAndNoSecret) {
   EXPECT_NE(env.find("LIFEBOAT_SERVICE=my-svc.1\n"), std::string::npos);
   EXPECT_NE(env.find("LIFEBOAT_RESTORE_DIR=" + s.restore_dir + "\n"), std::string::npos);
   EXPECT_NE(env.find("LIFEBOAT_SNAPSHOT=" + s.sources[0].snapshot + "\n"), std::string::npos);
-  EXPECT_NE(env.find("LIFEBOAT_SNAPSHOT_STUFF=" + s.sources[0].snapshot + "\n"),
-            std::string::npos);
+  EXPECT_NE(env.find("LIFEBOAT_SNAPSHOT_STUFF=" + s.sources[0].snapshot + "\n"), std::string::npos);
   EXPECT_NE(env.find("LIFEBOAT_RECOVERY=drill\n"), std::string::npos);
   EXPECT_NE(env.find("LIFEBOAT_PORT_WEB_UI="), std::string::npos);
   EXPECT_NE(env.find("LIFEBOAT_PORT_API="), std::string::npos);
@@ -465,7 +470,8 @@ TEST_F(RecoverTest, KeepLeavesTheSandboxAndTheCleanUpLeavesItToo) {
   WriteFile(dir_ / "data" / "x.txt", "x\n");
   const std::string yaml = "version: 1\nsites:\n" + Site("a") +
                            "services:\n  svc:\n    tier: 2\n    rpo: 1h\n    sources:\n"
-                           "      - paths: [" + (dir_ / "data").string() +
+                           "      - paths: [" +
+                           (dir_ / "data").string() +
                            "]\n    sites: [a]\n    recover:\n"
                            "      - command: \"sleep 300\"\n        background: true\n";
   plan::Plan plan = Load(yaml);
@@ -487,7 +493,8 @@ TEST_F(RecoverTest, TimesComeFromTheContextsClock) {
   WriteFile(dir_ / "data" / "x.txt", "x\n");
   const std::string yaml = "version: 1\nsites:\n" + Site("a") +
                            "services:\n  svc:\n    tier: 2\n    rpo: 30m\n    rto: 1h\n"
-                           "    sources:\n      - paths: [" + (dir_ / "data").string() +
+                           "    sources:\n      - paths: [" +
+                           (dir_ / "data").string() +
                            "]\n    sites: [a]\n    recover:\n      - command: \"true\"\n"
                            "    verify:\n      - command: {run: \"true\"}\n";
   plan::Plan plan = Load(yaml);
@@ -519,8 +526,10 @@ TEST_F(RecoverTest, ParallelBoundsHowManyServicesRunAtOnce) {
   WriteFile(dir_ / "data" / "x.txt", "x\n");
   std::string yaml = "version: 1\nsites:\n" + Site("a") + "services:\n";
   for (const char* name : {"s1", "s2", "s3"}) {
-    yaml += std::string("  ") + name + ":\n    tier: 2\n    rpo: 1h\n    sources:\n      - paths: [" +
-            (dir_ / "data").string() + "]\n    sites: [a]\n    recover:\n"
+    yaml += std::string("  ") + name +
+            ":\n    tier: 2\n    rpo: 1h\n    sources:\n      - paths: [" +
+            (dir_ / "data").string() +
+            "]\n    sites: [a]\n    recover:\n"
             "      - command: \"sleep 0.4\"\n";
   }
   plan::Plan plan = Load(yaml);
@@ -583,9 +592,14 @@ TEST_F(RecoverTest, AKilledDrillLeavesNoProcessAndTheNextOneRemovesItsSandbox) {
   const std::string yaml =
       "version: 1\nsites:\n" + Site("a") +
       "services:\n  svc:\n    tier: 2\n    rpo: 1h\n    sources:\n      - paths: [" +
-      (dir_ / "data").string() + "]\n    sites: [a]\n    recover:\n"
-      "      - command: \"echo $$ > " + bg + "; exec sleep 300\"\n        background: true\n"
-      "    verify:\n      - command: {run: \"echo $$ > " + check + "; exec sleep 300\"}\n"
+      (dir_ / "data").string() +
+      "]\n    sites: [a]\n    recover:\n"
+      "      - command: \"echo $$ > " +
+      bg +
+      "; exec sleep 300\"\n        background: true\n"
+      "    verify:\n      - command: {run: \"echo $$ > " +
+      check +
+      "; exec sleep 300\"}\n"
       "        timeout: 10m\n";
   WriteFile(dir_ / "lifeboat.yaml", yaml);
   plan::Plan plan = Load(yaml);
@@ -594,16 +608,21 @@ TEST_F(RecoverTest, AKilledDrillLeavesNoProcessAndTheNextOneRemovesItsSandbox) {
     fs::remove(bg);
     fs::remove(check);
     SubprocessOptions o;
-    o.argv = {LIFEBOAT_CLI, "drill", "svc", "--plan", (dir_ / "lifeboat.yaml").string(),
-              "--sandbox", (dir_ / "drills").string()};
+    o.argv = {LIFEBOAT_CLI,
+              "drill",
+              "svc",
+              "--plan",
+              (dir_ / "lifeboat.yaml").string(),
+              "--sandbox",
+              (dir_ / "drills").string()};
     Result<std::unique_ptr<Subprocess>> cli = Subprocess::Start(o);
     ASSERT_TRUE(cli.ok()) << cli.status().ToString();
     const pid_t bg_pid = WaitForPidFile(bg), check_pid = WaitForPidFile(check);
     ASSERT_GT(bg_pid, 0);
     ASSERT_GT(check_pid, 0);
     if (kill_guard_too) {  // the watcher is the child of the drill named like it
-      for (const auto& task : fs::directory_iterator("/proc/" + std::to_string((*cli)->pid()) +
-                                                     "/task")) {
+      for (const auto& task :
+           fs::directory_iterator("/proc/" + std::to_string((*cli)->pid()) + "/task")) {
         std::ifstream children(task.path() / "children");
         for (long pid; children >> pid;) {
           if (ReadFile("/proc/" + std::to_string(pid) + "/comm") == "lifeboat\n") {
@@ -623,8 +642,8 @@ TEST_F(RecoverTest, AKilledDrillLeavesNoProcessAndTheNextOneRemovesItsSandbox) {
     // The next drill finds the sandbox, stops what still runs in it, removes it.
     plan::Plan quiet = Load("version: 1\nsites:\n" + Site("a") +
                             "services:\n  svc:\n    tier: 2\n    rpo: 1h\n    sources:\n"
-                            "      - paths: [" + (dir_ / "data").string() +
-                            "]\n    sites: [a]\n");
+                            "      - paths: [" +
+                            (dir_ / "data").string() + "]\n    sites: [a]\n");
     Result<RecoveryReport> next = RecoverServices(quiet, Options());
     ASSERT_TRUE(next.ok()) << next.status().ToString();
     ASSERT_EQ(next->stale_sandboxes.size(), 1u) << output_;

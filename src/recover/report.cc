@@ -20,7 +20,8 @@ Json Optional(const std::optional<bool>& v) { return v ? Json(*v) : Json(); }
 
 Json StepJson(const StepRecord& s) {
   Json phases = Json::array();
-  for (const PhaseTime& p : s.phases) phases.push_back({{"phase", p.phase}, {"seconds", p.seconds}});
+  for (const PhaseTime& p : s.phases)
+    phases.push_back({{"phase", p.phase}, {"seconds", p.seconds}});
   return {{"phase", s.phase},
           {"kind", s.kind},
           {"name", s.name},
@@ -63,12 +64,14 @@ Json ServiceJson(const ServiceRecovery& s) {
           {"failure_output", s.failure_output},
           {"started", Time(s.start_ns)},
           {"ended", Time(s.end_ns)},
-          {"rto", {{"achieved_seconds", Optional(s.rto_seconds)},
-                   {"target_seconds", s.rto_target ? Json(s.rto_target->count()) : Json()},
-                   {"met", Optional(s.rto_met())}}},
-          {"rpo", {{"achieved_seconds", Optional(s.rpo_seconds)},
-                   {"target_seconds", s.rpo_target.count()},
-                   {"met", Optional(s.rpo_met())}}},
+          {"rto",
+           {{"achieved_seconds", Optional(s.rto_seconds)},
+            {"target_seconds", s.rto_target ? Json(s.rto_target->count()) : Json()},
+            {"met", Optional(s.rto_met())}}},
+          {"rpo",
+           {{"achieved_seconds", Optional(s.rpo_seconds)},
+            {"target_seconds", s.rpo_target.count()},
+            {"met", Optional(s.rpo_met())}}},
           {"restored", {{"files", s.files_restored}, {"bytes", s.bytes_restored}}},
           {"sources", sources},
           {"restore_dir", s.restore_dir},
@@ -137,8 +140,8 @@ nlohmann::ordered_json RecoveryReportToJson(const RecoveryReport& r) {
 std::string FormatRecoveryReport(const RecoveryReport& r) {
   std::string out;
   for (const ServiceRecovery& s : r.services) {
-    std::string state = s.state == ServiceState::kPassed ? "PASSED"
-                        : s.state == ServiceState::kFailed ? "FAILED"
+    std::string state = s.state == ServiceState::kPassed    ? "PASSED"
+                        : s.state == ServiceState::kFailed  ? "FAILED"
                         : s.state == ServiceState::kSkipped ? "SKIPPED"
                                                             : "CANCELLED";
     out += "\n" + s.service + " (tier " + std::to_string(s.tier) + ", wave " +
@@ -146,8 +149,8 @@ std::string FormatRecoveryReport(const RecoveryReport& r) {
            s.site + ": " + state + "\n";
     for (const StepRecord& st : s.steps) {
       std::string line = "  " + std::string(st.state == StepState::kOk       ? "ok     "
-                                             : st.state == StepState::kFailed ? "FAILED "
-                                                                              : "-      ");
+                                            : st.state == StepState::kFailed ? "FAILED "
+                                                                             : "-      ");
       line += st.state == StepState::kNotRun ? "          " : FormatSeconds(st.seconds);
       line.resize(std::max<size_t>(line.size(), 19), ' ');
       out += line + " " + st.phase + ": " + st.name + "\n";
@@ -179,8 +182,7 @@ std::string FormatRecoveryReport(const RecoveryReport& r) {
                             std::to_string(count[static_cast<int>(ServiceState::kCancelled)]) +
                             " not finished)"
                       : "") +
-         " in " +
-         FormatSeconds(static_cast<double>(r.end_ns - r.start_ns) / 1e9) + "; sandbox " +
+         " in " + FormatSeconds(static_cast<double>(r.end_ns - r.start_ns) / 1e9) + "; sandbox " +
          r.sandbox + (r.kept ? " kept" : " removed") + "\n";
   return out;
 }

@@ -143,8 +143,8 @@ size_t StopProcessesIn(const std::string& dir, std::chrono::milliseconds grace) 
   return found.size();
 }
 
-Result<std::unique_ptr<Sandbox>> Sandbox::Create(const std::string& base,
-                                                 const std::string& prefix, Clock& clock) {
+Result<std::unique_ptr<Sandbox>> Sandbox::Create(const std::string& base, const std::string& prefix,
+                                                 Clock& clock) {
   const bool root = ::geteuid() == 0;
   struct stat st;
   if (::stat(base.c_str(), &st) != 0) {

@@ -62,9 +62,8 @@ std::string Unreachable(const std::string& dir, const UserIds& ids) {
 }
 
 Status WritePrivateFile(const std::string& path, const std::string& text) {
-  return WriteFileDurably(path,
-                          ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
-                          true);
+  return WriteFileDurably(
+      path, ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()), true);
 }
 
 }  // namespace
@@ -88,8 +87,7 @@ Result<std::string> NewClusterPassword() {
   return out;
 }
 
-Result<std::vector<std::string>> RunAsUser(const std::string& user,
-                                           std::vector<std::string> argv) {
+Result<std::vector<std::string>> RunAsUser(const std::string& user, std::vector<std::string> argv) {
   if (user.empty()) return argv;
   LB_ASSIGN_OR_RETURN(UserIds ids, LookUpUser(user));
   std::vector<std::string> out = {"setpriv", "--reuid=" + std::to_string(ids.uid),
@@ -103,8 +101,8 @@ Result<std::string> FindPostgresBinDir(int major, const std::string& configured)
     return ::access((dir + "/initdb").c_str(), X_OK) == 0 &&
            ::access((dir + "/postgres").c_str(), X_OK) == 0;
   };
-  const std::string want = major > 0 ? "PostgreSQL " + std::to_string(major) + " or newer"
-                                     : "PostgreSQL";
+  const std::string want =
+      major > 0 ? "PostgreSQL " + std::to_string(major) + " or newer" : "PostgreSQL";
   const std::string package = major > 0 ? "postgresql-" + std::to_string(major) : "postgresql";
   if (!configured.empty()) {
     if (!has_initdb(configured)) {
@@ -150,8 +148,10 @@ Result<std::string> FindPostgresBinDir(int major, const std::string& configured)
                                       " has PostgreSQL " + std::to_string(found) + ": install " +
                                       package);
   }
-  return Status::FailedPrecondition("no PostgreSQL server found (initdb, postgres): the dump "
-                                    "needs " + want + " to restore into: install " + package);
+  return Status::FailedPrecondition(
+      "no PostgreSQL server found (initdb, postgres): the dump "
+      "needs " +
+      want + " to restore into: install " + package);
 }
 
 Result<std::unique_ptr<ScratchCluster>> ScratchCluster::Start(const ScratchClusterOptions& options,
@@ -180,8 +180,11 @@ Result<std::unique_ptr<ScratchCluster>> ScratchCluster::Start(const ScratchClust
     std::string blocked = Unreachable(options.dir, *owner);
     if (!blocked.empty()) {
       return fail(Status::FailedPrecondition(
-          "the scratch cluster runs as user " + options.run_as + " (PostgreSQL refuses to run "
-          "as root), which cannot enter " + blocked + ": put the sandbox where that user can "
+          "the scratch cluster runs as user " + options.run_as +
+          " (PostgreSQL refuses to run "
+          "as root), which cannot enter " +
+          blocked +
+          ": put the sandbox where that user can "
           "reach it (--sandbox DIR below a directory others may enter, e.g. /var/tmp)"));
     }
   }
@@ -189,7 +192,8 @@ Result<std::unique_ptr<ScratchCluster>> ScratchCluster::Start(const ScratchClust
   LB_RETURN_IF_ERROR(WritePrivateFile(pwfile, options.password + "\n"));
   if (owner) ::chown(pwfile.c_str(), owner->uid, owner->gid);
 
-  auto sub = [&](std::vector<std::string> argv, const std::string& what) -> Result<SubprocessOptions> {
+  auto sub = [&](std::vector<std::string> argv,
+                 const std::string& what) -> Result<SubprocessOptions> {
     SubprocessOptions o;
     LB_ASSIGN_OR_RETURN(o.argv, RunAsUser(options.run_as, std::move(argv)));
     o.description = what;
@@ -205,9 +209,9 @@ Result<std::unique_ptr<ScratchCluster>> ScratchCluster::Start(const ScratchClust
 
   LB_RETURN_IF_ERROR(options.context.Check("the scratch cluster"));
   Result<SubprocessOptions> initdb =
-      sub({options.bin_dir + "/initdb", "-D", data, "-U", options.superuser,
-           "--pwfile=" + pwfile, "--auth-host=scram-sha-256", "--auth-local=scram-sha-256",
-           "-E", "UTF8", "--no-locale", "--no-sync"},
+      sub({options.bin_dir + "/initdb", "-D", data, "-U", options.superuser, "--pwfile=" + pwfile,
+           "--auth-host=scram-sha-256", "--auth-local=scram-sha-256", "-E", "UTF8", "--no-locale",
+           "--no-sync"},
           "initdb");
   if (!initdb.ok()) return fail(initdb.status());
   ForegroundResult init = RunForeground(*initdb, options.guard);
@@ -216,12 +220,18 @@ Result<std::unique_ptr<ScratchCluster>> ScratchCluster::Start(const ScratchClust
   if (!init.status.ok()) return fail(init.status.WithContext("creating the scratch cluster"));
 
   std::vector<std::string> server = {options.bin_dir + "/postgres",
-                                     "-D", data,
-                                     "-p", std::to_string(options.port),
-                                     "-c", "listen_addresses=127.0.0.1",
-                                     "-c", "unix_socket_directories=",
-                                     "-c", "max_connections=20",
-                                     "-c", "shared_buffers=32MB"};
+                                     "-D",
+                                     data,
+                                     "-p",
+                                     std::to_string(options.port),
+                                     "-c",
+                                     "listen_addresses=127.0.0.1",
+                                     "-c",
+                                     "unix_socket_directories=",
+                                     "-c",
+                                     "max_connections=20",
+                                     "-c",
+                                     "shared_buffers=32MB"};
   if (!options.durable) {
     for (const char* setting : {"fsync=off", "full_page_writes=off", "synchronous_commit=off"}) {
       server.push_back("-c");
@@ -231,15 +241,15 @@ Result<std::unique_ptr<ScratchCluster>> ScratchCluster::Start(const ScratchClust
   Result<SubprocessOptions> so = sub(server, "the scratch PostgreSQL server");
   if (!so.ok()) return fail(so.status());
   so->timeout = std::chrono::milliseconds(0);  // it serves until the session ends
-  so->cancel = nullptr;                         // stopped by the session, not by Ctrl-C
+  so->cancel = nullptr;                        // stopped by the session, not by Ctrl-C
   so->kill_grace = std::chrono::seconds(5);
   Result<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(*so, options.guard);
   if (!child.ok()) return fail(child.status().WithContext("starting the scratch cluster"));
   c->server_ = std::move(*child);
 
   // Ready when it answers; a server that exits first failed to start.
-  const std::string ping = "host=127.0.0.1 port=" + std::to_string(options.port) +
-                           " dbname=postgres connect_timeout=2";
+  const std::string ping =
+      "host=127.0.0.1 port=" + std::to_string(options.port) + " dbname=postgres connect_timeout=2";
   for (;;) {
     if (PQping(ping.c_str()) == PQPING_OK) break;
     if (!c->server_->running()) {

@@ -86,8 +86,7 @@ class ScratchCluster {
 
 // argv that runs `argv` as `user` (setpriv with the user's uid, gid and groups); `argv` itself
 // when user is empty. InvalidArgument for a user that does not exist.
-Result<std::vector<std::string>> RunAsUser(const std::string& user,
-                                           std::vector<std::string> argv);
+Result<std::vector<std::string>> RunAsUser(const std::string& user, std::vector<std::string> argv);
 
 // A password for a scratch cluster: 32 characters of [A-Za-z0-9].
 Result<std::string> NewClusterPassword();

@@ -126,10 +126,9 @@ bool ServiceRun::End(StepState state, const std::string& error, const std::strin
   rec.seconds = static_cast<double>(Mono() - step_mono_) / 1e9;
   rec.error = error;
   rec.output = TrimOutput(output);
-  std::string line = svc_.name + ": " + rec.name + ": " +
-                     (state == StepState::kOk ? "ok" : "FAILED") +
-                     (detail.empty() ? "" : ", " + detail) + " (" + FormatSeconds(rec.seconds) +
-                     ")";
+  std::string line =
+      svc_.name + ": " + rec.name + ": " + (state == StepState::kOk ? "ok" : "FAILED") +
+      (detail.empty() ? "" : ", " + detail) + " (" + FormatSeconds(rec.seconds) + ")";
   if (state != StepState::kOk) line += ": " + error;
   s_.Line(line);
   if (state == StepState::kFailed) Fail(rec);
@@ -176,8 +175,8 @@ bool ServiceRun::ChooseSnapshots(const std::vector<std::pair<Id, Snapshot>>& sna
     Chosen c;
     c.source = &src;
     const bool pinned_here = s_.pin && s_.pin->site == r_.site &&
-                             s_.pin->snapshot.service == svc_.name &&
-                             s_.pin->snapshot.source && s_.pin->snapshot.source->name == src.name;
+                             s_.pin->snapshot.service == svc_.name && s_.pin->snapshot.source &&
+                             s_.pin->snapshot.source->name == src.name;
     for (const auto& entry : snapshots) {
       const Snapshot& snap = entry.second;
       if (pinned_here) {
@@ -197,8 +196,8 @@ bool ServiceRun::ChooseSnapshots(const std::vector<std::pair<Id, Snapshot>>& sna
       Begin("restore", "restore",
             "restore source " + src.name + " (" + std::string(plan::SourceKindName(src.kind)) + ")",
             src.position);
-      std::string why = "no complete snapshot of source " + src.name + " of service " +
-                        svc_.name + " at site " + r_.site;
+      std::string why = "no complete snapshot of source " + src.name + " of service " + svc_.name +
+                        " at site " + r_.site;
       if (s_.at_time_ns) why += " taken at or before " + notify::FormatRfc3339Utc(*s_.at_time_ns);
       End(StepState::kFailed, why + " (lifeboat snapshots --service " + svc_.name + " lists them)",
           "");
@@ -254,8 +253,7 @@ bool ServiceRun::RestoreSources(Repository& repo, bool verify) {
     verified += res->verified_files;
     examined += res->files;
     r_.sources.push_back(rs);
-    const std::string detail =
-        std::to_string(res->files) + " files, " + FormatBytes(res->bytes);
+    const std::string detail = std::to_string(res->files) + " files, " + FormatBytes(res->bytes);
     if (!res->errors.empty()) {
       std::string listing;
       for (size_t i = 0; i < res->errors.size() && i < 20; ++i) {
@@ -397,8 +395,10 @@ bool ServiceRun::RunPostgresRestore(const plan::RecoverStep& step) {
       chosen->snapshot->source ? chosen->snapshot->source->restore : SourceRestore();
   if (restore.method != "pg_restore" && restore.method != "psql") {
     return End(StepState::kFailed,
-               "snapshot " + chosen->id.Short() + " of source " + source + " holds no PostgreSQL "
-               "dump (its restore method is \"" + restore.method + "\")",
+               "snapshot " + chosen->id.Short() + " of source " + source +
+                   " holds no PostgreSQL "
+                   "dump (its restore method is \"" +
+                   restore.method + "\")",
                "");
   }
   const Context step_ctx = ctx().WithTimeout(step.timeout);
@@ -424,9 +424,9 @@ bool ServiceRun::RunPostgresRestore(const plan::RecoverStep& step) {
     return End(StepState::kFailed, st.message(), "");
   }
   if (!co.run_as.empty()) ::chmod((s_.sandbox() + "/postgres").c_str(), 0711);
-  std::string output = "scratch cluster: " + *bin + "/postgres on 127.0.0.1:" +
-                       std::to_string(*port) + (co.run_as.empty() ? "" : " as " + co.run_as) +
-                       "\n";
+  std::string output = "scratch cluster: " + *bin +
+                       "/postgres on 127.0.0.1:" + std::to_string(*port) +
+                       (co.run_as.empty() ? "" : " as " + co.run_as) + "\n";
   std::string start_output;
   Result<std::unique_ptr<ScratchCluster>> cluster = ScratchCluster::Start(co, &start_output);
   output += start_output;
@@ -440,12 +440,12 @@ bool ServiceRun::RunPostgresRestore(const plan::RecoverStep& step) {
       r_.restore_dir + (restore.files.empty() ? std::string("/") : restore.files[0]);
   std::vector<std::string> argv = restore.command;
   if (argv.empty()) {
-    argv = restore.method == "psql"
-               ? std::vector<std::string>{"psql", "--no-psqlrc", "--dbname=postgres",
-                                          "--file={file}"}
-               : std::vector<std::string>{"pg_restore", "--create", "--no-owner",
-                                          "--no-privileges", "--exit-on-error",
-                                          "--dbname=postgres", "{file}"};
+    argv =
+        restore.method == "psql"
+            ? std::vector<std::string>{"psql", "--no-psqlrc", "--dbname=postgres", "--file={file}"}
+            : std::vector<std::string>{"pg_restore",      "--create",        "--no-owner",
+                                       "--no-privileges", "--exit-on-error", "--dbname=postgres",
+                                       "{file}"};
   }
   for (std::string& a : argv) {
     for (size_t pos; (pos = a.find("{file}")) != std::string::npos;) a.replace(pos, 6, file);
@@ -467,8 +467,8 @@ bool ServiceRun::RunPostgresRestore(const plan::RecoverStep& step) {
   o.environment.emplace_back("PGPASSFILE", *pgpass);
   const int64_t left_ns = step_ctx.deadline_ns() - ctx().clock().MonotonicNs();
   if (left_ns <= 0) {
-    return End(StepState::kFailed, "the step's timeout (" +
-                                       plan::FormatPlanDuration(step.timeout) + ") passed",
+    return End(StepState::kFailed,
+               "the step's timeout (" + plan::FormatPlanDuration(step.timeout) + ") passed",
                output);
   }
   o.timeout = std::chrono::milliseconds(std::max<int64_t>(1, left_ns / 1'000'000));
@@ -497,19 +497,19 @@ bool ServiceRun::RunPostgresRestore(const plan::RecoverStep& step) {
   SetEnv(&env_, "LIFEBOAT_PG_PORT_" + EnvName(source), std::to_string(info.port));
   SetEnv(&env_, "PGPASSFILE", *pgpass);
   clusters_.push_back(info);
-  return End(StepState::kOk, "", output, "database " + info.database + " on 127.0.0.1:" +
-                                             std::to_string(info.port));
+  return End(StepState::kOk, "", output,
+             "database " + info.database + " on 127.0.0.1:" + std::to_string(info.port));
 }
 
 bool ServiceRun::RunCommandStep(const plan::RecoverStep& step, size_t index) {
   const std::string name =
       "command '" + step.command.Display() + "'" + (step.background ? " (background)" : "");
   Begin("recover", "command", name, step.position);
-  const std::string description = "recover step " + std::to_string(index + 1) + " of " +
-                                  svc_.name + " ('" + step.command.Display() + "')";
+  const std::string description = "recover step " + std::to_string(index + 1) + " of " + svc_.name +
+                                  " ('" + step.command.Display() + "')";
   if (!step.background) {
-    ForegroundResult run = RunForeground(StepProcess(step.command, description, step.timeout),
-                                         s_.guard());
+    ForegroundResult run =
+        RunForeground(StepProcess(step.command, description, step.timeout), s_.guard());
     return End(run.status.ok() ? StepState::kOk : StepState::kFailed, run.status.message(),
                run.output);
   }
@@ -540,8 +540,7 @@ bool ServiceRun::RunCommandStep(const plan::RecoverStep& step, size_t index) {
       return End(StepState::kFailed, why, p->output());
     }
   }
-  return End(StepState::kOk, "", p->output(),
-             ports.empty() ? "started" : "serving on " + ports);
+  return End(StepState::kOk, "", p->output(), ports.empty() ? "started" : "serving on " + ports);
 }
 
 int ServiceRun::CheckPort(const plan::PortRef& port) const {
@@ -564,8 +563,9 @@ bool ServiceRun::RunCheck(const plan::VerifyCheck& check) {
   switch (check.kind) {
     case plan::VerifyCheck::Kind::kTcp: {
       const int port = CheckPort(check.port);
-      Begin("verify", "tcp", "tcp " + check.host + ":" + std::to_string(port) +
-                                 (check.port.name.empty() ? "" : " (port " + check.port.name + ")"),
+      Begin("verify", "tcp",
+            "tcp " + check.host + ":" + std::to_string(port) +
+                (check.port.name.empty() ? "" : " (port " + check.port.name + ")"),
             check.position);
       Status st = WaitForTcp(check.host, port, check_ctx, nullptr);
       if (st.code() == StatusCode::kDeadlineExceeded) {
@@ -575,8 +575,7 @@ bool ServiceRun::RunCheck(const plan::VerifyCheck& check) {
     }
     case plan::VerifyCheck::Kind::kHttp: {
       const int port = CheckPort(check.port);
-      const std::string url =
-          "http://" + check.host + ":" + std::to_string(port) + check.path;
+      const std::string url = "http://" + check.host + ":" + std::to_string(port) + check.path;
       Begin("verify", "http", "http GET " + url, check.position);
       HttpCheckResult res = CheckHttp(url, check.expect_status, check.expect_body, check_ctx);
       return End(res.status.ok() ? StepState::kOk : StepState::kFailed, res.status.message(),
@@ -644,8 +643,8 @@ ServiceRecovery ServiceRun::Run(RecoveredEndpoints* endpoints) {
     if (r_.state == ServiceState::kFailed && ctx().cancelled()) r_.state = ServiceState::kCancelled;
     return std::move(r_);
   };
-  auto fail_early = [&](const std::string& why) {
-    Begin("restore", "restore", "open site " + r_.site, svc_.position);
+  auto fail_early = [&](const std::string& phase, const std::string& what, const std::string& why) {
+    Begin(phase, what == "open site " + r_.site ? "restore" : "prepare", what, svc_.position);
     End(StepState::kFailed, why, "");
     NotRun(0, 0, "not run: " + why);
   };
@@ -654,30 +653,30 @@ ServiceRecovery ServiceRun::Run(RecoveredEndpoints* endpoints) {
   if (!listed) {
     std::string sites;
     for (const plan::NameRef& n : svc_.sites) sites += (sites.empty() ? "" : ", ") + n.name;
-    fail_early("service " + svc_.name + " is not backed up to site " + r_.site + " (its sites: " +
-               sites + ")");
+    fail_early("restore", "open site " + r_.site,
+               "service " + svc_.name + " is not backed up to site " + r_.site +
+                   " (its sites: " + sites + ")");
     return finish();
   }
   OpenedSite& site = s_.Site(r_.site);
   if (!site.status.ok()) {
-    fail_early(site.status.message());
+    fail_early("restore", "open site " + r_.site, site.status.message());
     return finish();
   }
   r_.restore_dir = s_.sandbox() + "/services/" + svc_.name;
   if (Status st = CreateDirectories(r_.restore_dir); !st.ok()) {
-    fail_early(st.message());
+    fail_early("restore", "make the restore directory", st.message());
     return finish();
   }
-  const bool verify_files =
-      std::any_of(svc_.verify.begin(), svc_.verify.end(), [](const plan::VerifyCheck& c) {
-        return c.kind == plan::VerifyCheck::Kind::kFiles;
-      });
+  const bool verify_files = std::any_of(
+      svc_.verify.begin(), svc_.verify.end(),
+      [](const plan::VerifyCheck& c) { return c.kind == plan::VerifyCheck::Kind::kFiles; });
   if (!ChooseSnapshots(site.snapshots) || !RestoreSources(*site.repo.repo, verify_files)) {
     NotRun(0, 0, "not run: " + r_.failure);
     return finish();
   }
   if (Status st = AllocatePorts(); !st.ok()) {
-    fail_early(st.message());
+    fail_early("recover", "allocate ports", st.message());
     return finish();
   }
   env_ = BaseEnvironment();
@@ -704,8 +703,9 @@ ServiceRecovery ServiceRun::Run(RecoveredEndpoints* endpoints) {
   }
   r_.rto_seconds = static_cast<double>(Mono() - s_.start_mono_ns()) / 1e9;
   if (svc_.verify.empty()) {
-    r_.notes.push_back("the service has no verify checks: it was restored and its recover "
-                       "steps ran, but nothing proved that it works");
+    r_.notes.push_back(
+        "the service has no verify checks: it was restored and its recover "
+        "steps ran, but nothing proved that it works");
   }
   endpoints->restore_dir = r_.restore_dir;
   endpoints->ports = r_.ports;

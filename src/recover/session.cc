@@ -26,8 +26,8 @@ Status Session::Open(RecoveryReport* report) {
       options_.sandbox_base.empty() ? DefaultSandboxBase() : options_.sandbox_base;
   for (const StaleSandbox& s : CleanStaleSandboxes(base)) {
     std::string line = "removed the sandbox " + s.path + " of an earlier session that did not end";
-    if (s.owner_pid != 0) line += " (pid " + std::to_string(s.owner_pid) + ", started " +
-                                  s.owner_started + ")";
+    if (s.owner_pid != 0)
+      line += " (pid " + std::to_string(s.owner_pid) + ", started " + s.owner_started + ")";
     if (s.processes_stopped > 0) {
       line += "; stopped " + std::to_string(s.processes_stopped) + " process" +
               (s.processes_stopped == 1 ? "" : "es") + " still running in it";
@@ -121,8 +121,9 @@ Result<int> Session::FreePort() {
     MutexLock lock(&mu_);
     if (ports_.insert(port).second) return port;
   }
-  return Status::Unavailable("finding a free port on 127.0.0.1: the system kept handing out "
-                             "ports this session already uses");
+  return Status::Unavailable(
+      "finding a free port on 127.0.0.1: the system kept handing out "
+      "ports this session already uses");
 }
 
 void Session::Keep(const std::string& service, const std::string& what,
@@ -149,8 +150,8 @@ Result<std::string> Session::AddPgPass(int port, const std::string& user,
     }
     return out;
   };
-  pgpass_ += "127.0.0.1:" + std::to_string(port) + ":*:" + escape(user) + ":" + escape(password) +
-             "\n";
+  pgpass_ +=
+      "127.0.0.1:" + std::to_string(port) + ":*:" + escape(user) + ":" + escape(password) + "\n";
   const std::string path = sandbox_path_ + "/pgpass";
   LB_RETURN_IF_ERROR(WriteFileDurably(
       path, ByteView(reinterpret_cast<const uint8_t*>(pgpass_.data()), pgpass_.size()), true));
@@ -168,9 +169,9 @@ void Session::StopAll(std::vector<std::pair<std::string, std::string>>* notes) {
       const bool exited = !it->process->running();
       Status how = it->process->Stop(Status::Cancelled("stopped at the end of the session"));
       if (exited && notes != nullptr) {
-        notes->emplace_back(it->service, it->what + " had exited before the session ended (" +
-                                             (how.ok() ? std::string("exit status 0")
-                                                       : how.message()) + ")");
+        notes->emplace_back(it->service,
+                            it->what + " had exited before the session ended (" +
+                                (how.ok() ? std::string("exit status 0") : how.message()) + ")");
       }
       it->process.reset();
     }

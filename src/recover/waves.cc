@@ -55,8 +55,8 @@ Result<std::vector<Wave>> RecoveryWaves(const plan::Plan& plan,
     if (it == index.end()) {
       std::string names;
       for (const plan::Service& s : plan.services) names += (names.empty() ? "" : ", ") + s.name;
-      return Status::InvalidArgument("no service named \"" + name + "\" in the plan " +
-                                     plan.file + " (its services: " + names + ")");
+      return Status::InvalidArgument("no service named \"" + name + "\" in the plan " + plan.file +
+                                     " (its services: " + names + ")");
     }
     if (chosen[it->second]) {
       return Status::InvalidArgument("service \"" + name + "\" is named twice");
@@ -81,9 +81,9 @@ Result<std::vector<Wave>> RecoveryWaves(const plan::Plan& plan,
     if (!in_set[i] || state[i] != 0) continue;
     std::vector<size_t> path;
     if (std::optional<std::string> cycle = FindCycle(plan, index, i, &state, &path)) {
-      return Status::FailedPrecondition("the services depend on each other in a cycle: " +
-                                        *cycle + "; no recovery order exists (plan validate "
-                                                 "reports it)");
+      return Status::FailedPrecondition("the services depend on each other in a cycle: " + *cycle +
+                                        "; no recovery order exists (plan validate "
+                                        "reports it)");
     }
   }
 
@@ -153,7 +153,8 @@ Result<std::vector<Wave>> RecoveryWaves(const plan::Plan& plan,
   for (Wave& w : waves) {
     std::stable_sort(w.services.begin(), w.services.end(),
                      [](const WaveService& a, const WaveService& b) {
-                       if (a.priority_tier != b.priority_tier) return a.priority_tier < b.priority_tier;
+                       if (a.priority_tier != b.priority_tier)
+                         return a.priority_tier < b.priority_tier;
                        if (a.tier != b.tier) return a.tier < b.tier;
                        return a.plan_index < b.plan_index;
                      });

@@ -74,8 +74,8 @@ TEST(RecoveryWavesTest, AServiceComesInTheWaveAfterItsLatestDependency) {
 
 TEST(RecoveryWavesTest, ADependencyTakesThePriorityOfWhatNeedsIt) {
   // A tier-3 service that a tier-0 one needs comes before a tier-1 service of its wave.
-  plan::Plan p = MakePlan({{"crm", 1, {}}, {"ldap", 3, {}}, {"billing", 0, {"ldap"}},
-                           {"wiki", 2, {}}});
+  plan::Plan p =
+      MakePlan({{"crm", 1, {}}, {"ldap", 3, {}}, {"billing", 0, {"ldap"}}, {"wiki", 2, {}}});
   auto w = RecoveryWaves(p, {});
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   EXPECT_EQ(Show(*w), "1: ldap crm wiki | 2: billing");
@@ -94,8 +94,11 @@ TEST(RecoveryWavesTest, PriorityPassesThroughAChainOfDependencies) {
 }
 
 TEST(RecoveryWavesTest, SelectedServicesPullInTheirDependenciesOnly) {
-  plan::Plan p = MakePlan({{"db", 0, {}}, {"cache", 1, {"db"}}, {"shop", 1, {"cache"}},
-                           {"files", 3, {}}, {"report", 2, {"shop"}}});
+  plan::Plan p = MakePlan({{"db", 0, {}},
+                           {"cache", 1, {"db"}},
+                           {"shop", 1, {"cache"}},
+                           {"files", 3, {}},
+                           {"report", 2, {"shop"}}});
   auto w = RecoveryWaves(p, {"shop"});
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   EXPECT_EQ(Show(*w), "1: db | 2: cache | 3: shop");
@@ -137,8 +140,8 @@ TEST(RecoveryWavesTest, ACycleIsNamed) {
 }
 
 TEST(RecoveryWavesTest, TheDocExamplePlan) {
-  plan::LoadedPlan loaded = plan::CheckPlanText(plan::testing::DocExample(), "lifeboat.yaml",
-                                                plan::testing::FixedNow());
+  plan::LoadedPlan loaded =
+      plan::CheckPlanText(plan::testing::DocExample(), "lifeboat.yaml", plan::testing::FixedNow());
   ASSERT_EQ(loaded.errors, 0u) << plan::testing::Errors(loaded);
   auto w = RecoveryWaves(loaded.plan, {});
   ASSERT_TRUE(w.ok());
