@@ -557,6 +557,52 @@ TEST_F(RecoverTest, ParallelBoundsHowManyServicesRunAtOnce) {
   EXPECT_EQ(overlaps(*three), 3);
 }
 
+// `lifeboat drill` from the outside: the text report, --json, and the exit codes.
+TEST_F(RecoverTest, TheDrillCommand) {
+  WriteFile(dir_ / "data" / "x.txt", "x\n");
+  const std::string yaml =
+      "version: 1\nsites:\n" + Site("a") + "services:\n" +
+      "  good:\n    tier: 2\n    rpo: 1h\n    rto: 1h\n    sources:\n      - paths: [" +
+      (dir_ / "data").string() + "]\n    sites: [a]\n    verify:\n      - files: {}\n" +
+      "  bad:\n    tier: 2\n    rpo: 1h\n    sources:\n      - paths: [" +
+      (dir_ / "data").string() + "]\n    sites: [a]\n    verify:\n" +
+      "      - command: {run: \"echo nope; exit 1\"}\n";
+  WriteFile(dir_ / "lifeboat.yaml", yaml);
+  Backup(Load(yaml));
+  auto run = [&](const std::string& args, std::string* out) {
+    SubprocessOptions o;
+    o.argv = ShellCommand(std::string(LIFEBOAT_CLI) + " " + args + " --plan " +
+                          (dir_ / "lifeboat.yaml").string() + " --sandbox " +
+                          (dir_ / "drills").string() + " 2>&1; echo \"exit=$?\"");
+    Result<std::string> r = RunAndCapture(o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    *out = r.ok() ? *r : "";
+    const size_t at = out->rfind("exit=");
+    return at == std::string::npos ? -1 : std::atoi(out->c_str() + at + 5);
+  };
+  std::string out;
+  EXPECT_EQ(run("drill good", &out), 0) << out;
+  EXPECT_NE(out.find("good (tier 2, wave 1) from site a: PASSED"), std::string::npos) << out;
+  EXPECT_NE(out.find("drill: 1 passed, 0 failed, 0 skipped"), std::string::npos) << out;
+  EXPECT_EQ(run("drill --all", &out), 3) << out;
+  EXPECT_NE(out.find("bad (tier 2, wave 1) from site a: FAILED"), std::string::npos) << out;
+  EXPECT_NE(out.find("    | nope"), std::string::npos) << out;
+  EXPECT_EQ(run("--json drill --all", &out), 3) << out;
+  const nlohmann::json j = nlohmann::json::parse(out.substr(0, out.rfind("exit=")), nullptr, false);
+  ASSERT_TRUE(j.is_object()) << out;
+  EXPECT_EQ(j["message_type"], "drill");
+  EXPECT_EQ(j["exit_status"], 3);
+  ASSERT_EQ(j["services"].size(), 2u);
+  EXPECT_EQ(j["services"][0]["service"], "good");  // one wave, equal tiers: plan order
+  EXPECT_EQ(j["services"][0]["result"], "passed");
+  EXPECT_EQ(j["services"][1]["result"], "failed");
+  EXPECT_NE(j["services"][1]["failure_output"].get<std::string>().find("nope"), std::string::npos);
+  EXPECT_EQ(run("drill", &out), 2) << out;  // neither services nor --all
+  EXPECT_NE(out.find("name the services to drill, or give --all"), std::string::npos) << out;
+  EXPECT_EQ(run("drill nope", &out), 2) << out;
+  EXPECT_EQ(run("drill good --at zz", &out), 2) << out;
+}
+
 class ProcessGuardTest : public ::testing::Test {};
 
 TEST_F(ProcessGuardTest, TheWatcherStopsTheGroupsStillWatchedWhenTheSessionEnds) {
