@@ -442,7 +442,11 @@ TEST_F(RecoverTest, StepsGetTheirEnvironmentAndNoSecret) {
       "    verify:\n      - command: {run: \"pwd\"}\n";
   plan::Plan plan = Load(yaml);
   Backup(plan);
-  Result<RecoveryReport> r = RecoverServices(plan, Options());
+  RecoverOptions o = Options();
+  // A relative sandbox directory: steps still get absolute paths (they run elsewhere).
+  o.sandbox_base = fs::relative(dir_ / "drills").string() + "/";
+  ASSERT_NE(o.sandbox_base[0], '/');
+  Result<RecoveryReport> r = RecoverServices(plan, o);
   ::unsetenv("LIFEBOAT_PASSWORD");
   ::unsetenv("LB_RECOVER_TEST_PW");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -454,6 +458,8 @@ TEST_F(RecoverTest, StepsGetTheirEnvironmentAndNoSecret) {
   EXPECT_NE(env.find("\nLB_RECOVER_TEST_PW=\n"), std::string::npos) << env;  // emptied
   EXPECT_NE(env.find("LIFEBOAT_SERVICE=my-svc.1\n"), std::string::npos);
   EXPECT_NE(env.find("LIFEBOAT_RESTORE_DIR=" + s.restore_dir + "\n"), std::string::npos);
+  EXPECT_EQ(s.restore_dir,
+            (dir_ / "drills").string() + s.restore_dir.substr(s.restore_dir.find("/drill-")));
   EXPECT_NE(env.find("LIFEBOAT_SNAPSHOT=" + s.sources[0].snapshot + "\n"), std::string::npos);
   EXPECT_NE(env.find("LIFEBOAT_SNAPSHOT_STUFF=" + s.sources[0].snapshot + "\n"), std::string::npos);
   EXPECT_NE(env.find("LIFEBOAT_RECOVERY=drill\n"), std::string::npos);

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "dr/sites.h"
 #include "util/file_io.h"
 
@@ -22,8 +24,15 @@ Session::~Session() {
 Status Session::Open(RecoveryReport* report) {
   // The guard first: nothing is started before a kill -9 of this process would stop it.
   LB_ASSIGN_OR_RETURN(guard_, ProcessGuard::Start());
-  const std::string base =
-      options_.sandbox_base.empty() ? DefaultSandboxBase() : options_.sandbox_base;
+  // Absolute: steps run in their restore directory and get its path.
+  std::error_code ec;
+  std::string base =
+      std::filesystem::absolute(
+          options_.sandbox_base.empty() ? DefaultSandboxBase() : options_.sandbox_base, ec)
+          .lexically_normal()
+          .string();
+  if (ec) return Status::InvalidArgument("sandbox directory: " + ec.message());
+  if (base.size() > 1 && base.back() == '/') base.pop_back();
   for (const StaleSandbox& s : CleanStaleSandboxes(base)) {
     std::string line = "removed the sandbox " + s.path + " of an earlier session that did not end";
     if (s.owner_pid != 0)
