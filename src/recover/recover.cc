@@ -184,7 +184,10 @@ Result<RecoveryReport> RecoverServices(const plan::Plan& plan, const RecoverOpti
   LB_RETURN_IF_ERROR(session.Open(&report));
   report.start_ns = session.start_wall_ns();
   report.sandbox = session.sandbox();
-  LB_RETURN_IF_ERROR(ResolveAt(session, waves, SitesUsed(plan, waves, options.site)));
+  if (Status st = ResolveAt(session, waves, SitesUsed(plan, waves, options.site)); !st.ok()) {
+    session.CloseSandbox(/*keep=*/false).IgnoreError();  // nothing was recovered: nothing to keep
+    return st;
+  }
   session.Line(std::string(RecoveryModeName(options.mode)) + " in " + report.sandbox);
 
   std::vector<Slot> slots;
@@ -235,7 +238,7 @@ Result<RecoveryReport> RecoverServices(const plan::Plan& plan, const RecoverOpti
   {
     MutexLock lock(&mu);
     for (;;) {
-      bool all_done = true;
+      bool all_done = true, changed = false;
       for (size_t i = 0; i < slots.size(); ++i) {
         Slot& slot = slots[i];
         if (slot.phase != Slot::kPending) {
@@ -261,6 +264,7 @@ Result<RecoveryReport> RecoverServices(const plan::Plan& plan, const RecoverOpti
           r.failure =
               problem.empty() ? "interrupted before it started" : "not recovered: " + problem;
           slot.phase = Slot::kDone;
+          changed = true;
           session.Line(r.service + ": " +
                        (problem.empty() ? "not started: interrupted" : "SKIPPED: " + r.failure));
           continue;
@@ -279,6 +283,7 @@ Result<RecoveryReport> RecoverServices(const plan::Plan& plan, const RecoverOpti
         }
       }
       if (all_done) break;
+      if (changed) continue;  // a skipped service may settle others at once
       // Also wakes up now and then to notice a Ctrl-C while services wait for a free slot.
       cv.WaitFor(&mu, std::chrono::milliseconds(200));
     }
