@@ -25,9 +25,7 @@ int RunDrillHistory(const GlobalOptions& g, const DrillHistoryFlags& f) {
     return ReportError(g, Status::InvalidArgument(
                               "--json and --format " + f.format + " exclude each other: choose one"));
   }
-  Result<std::string> path = plan::FindPlanFile(f.plan);
-  if (!path.ok()) return ReportError(g, path.status());
-  Result<plan::LoadedPlan> loaded = plan::LoadPlan(*path);
+  Result<plan::LoadedPlan> loaded = LoadPlanForCommand(g, f.plan);
   if (!loaded.ok()) return ReportError(g, loaded.status());
   dr::DrillHistoryOptions o;
   o.context = CliContext();
@@ -64,22 +62,14 @@ int RunDrillHistory(const GlobalOptions& g, const DrillHistoryFlags& f) {
 }  // namespace
 
 void RegisterDrillHistory(CLI::App& app, GlobalOptions& g, Runner* runner) {
-  // `history` is a sub-verb of `drill`, which cmd_drill.cc may define; create it when absent.
-  CLI::App* drill = nullptr;
-  for (CLI::App* sub : app.get_subcommands({}))
-    if (sub->get_name() == "drill") drill = sub;
-  if (drill == nullptr) {
-    drill = app.add_subcommand("drill", "recovery drills (doc/drill-history.md)");
-  }
+  // `history` is a sub-verb of `drill` (cmd_drill.cc, registered first).
+  CLI::App* drill = app.get_subcommand("drill");
   auto flags = std::make_shared<DrillHistoryFlags>();
   auto* cmd = drill->add_subcommand(
       "history",
       "the drills of the plan's services, from every site's records: achieved RTO and RPO "
       "against target, and what needs attention (doc/drill-history.md)");
-  cmd->add_option("--plan", flags->plan,
-                  "the plan file (default: $LIFEBOAT_PLAN, else ./lifeboat.yaml, else "
-                  "/etc/lifeboat/lifeboat.yaml)")
-      ->type_name("FILE");
+  AddPlanOption(cmd, &flags->plan);
   cmd->add_option("--service", flags->services, "only this service (repeatable)")
       ->type_name("NAME");
   cmd->add_option("--site", flags->sites,

@@ -193,8 +193,8 @@ void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterPlan(CLI::App& app, GlobalOptions& g, Runner* runner);  // cmd_plan.cc
 void RegisterRun(CLI::App& app, GlobalOptions& g, Runner* runner);   // cmd_run.cc
 void RegisterStatus(CLI::App& app, GlobalOptions& g, Runner* runner);  // cmd_status.cc
-// `drill history` (cmd_drill_history.cc): registered after `drill` itself, whose subcommand it
-// joins (it creates `drill` when no verb defined it).
+void RegisterDrill(CLI::App& app, GlobalOptions& g, Runner* runner);   // cmd_drill.cc
+// `drill history` (cmd_drill_history.cc): registered after RegisterDrill, whose verb it joins.
 void RegisterDrillHistory(CLI::App& app, GlobalOptions& g, Runner* runner);
 
 // The "phases" array of a --json summary: [{"phase": "index", "seconds": 0.8}, ...], the
