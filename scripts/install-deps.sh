@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Lifeboat needs to build and test on Debian 12, only if something is missing.
 # With --servers also the servers the remote-site tests run against (tests/servers/): Ceph
-# (monitor, manager, OSD, RADOS Gateway), OpenSSH's sshd, rclone, PostgreSQL 15, an SMTP sink;
-# scripts/test.sh passes it.
+# (monitor, manager, OSD, RADOS Gateway), OpenSSH's sshd, rclone, PostgreSQL 15, an SMTP sink,
+# Chromium (the HTML reports in a headless browser); scripts/test.sh passes it.
 set -euo pipefail
 with_servers=0
 if [ "${1:-}" = "--servers" ]; then with_servers=1; fi
@@ -19,7 +19,7 @@ PACKAGES=(
   python3-jsonschema python3-yaml  # tests/plans/schema_test.py: the plan's JSON Schema checked
   libgtest-dev libgmock-dev libbenchmark-dev
   diffutils coreutils procps
-  python3  # scripts/setup.sh's demo database (sqlite3 module), test helpers
+  python3  # scripts/setup.sh's demo database (sqlite3 module), test helpers, recover_test's HTTP service
   openssl  # src/backend/http/http_client_test: a self-signed TLS server (openssl req, s_server)
   restic  # tests/defects/item20_restic_repository.sh: a real restic repository given to Lifeboat
 )
@@ -30,8 +30,9 @@ SERVER_PACKAGES=(
   ceph-mon ceph-mgr ceph-osd radosgw ceph-common
   openssh-server openssh-client
   rclone python3
-  postgresql-15  # tests of postgres sources: initdb + pg_ctl on a loopback port
+  postgresql-15  # tests of postgres sources (initdb + pg_ctl on a loopback port) and drills (scratch clusters)
   python3-aiosmtpd  # the SMTP sink that captures e-mail notifications in the tests
+  chromium  # tests/report/check_page.py: the HTML reports opened headless (console, screenshot)
 )
 
 missing=()

@@ -2,22 +2,23 @@
 # Set-up command 1: installs what is missing, builds Lifeboat, and runs its main job on an
 # embedded default plan (two local sites, no server): validates the plan, creates the sites,
 # backs up a SQLite database and a directory whose service depends on it, each backup written to
-# both sites at once, shows that every RPO holds, then restores both services from the second
-# site and checks them, printing each step.
+# both sites at once, shows that every RPO holds, restores both services from the second site and
+# checks them, then drills both (restored into a sandbox, the shop's files served over HTTP,
+# checked, RTO and RPO measured against the plan), printing each step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 
-echo "==> 1/8 installing dependencies (Debian packages, only if missing)"
+echo "==> 1/9 installing dependencies (Debian packages, only if missing)"
 bash scripts/install-deps.sh
-echo "==> 2/8 building (release)"
+echo "==> 2/9 building (release)"
 bash scripts/build.sh release
 lifeboat="$root/build/release/src/cli/lifeboat"
 
 demo="$root/demo"
 rm -rf "$demo"
 mkdir -p "$demo/sample" "$demo/state" "$demo/cache"
-echo "==> 3/8 the demo's data in $demo: files and a SQLite database"
+echo "==> 3/9 the demo's data in $demo: files and a SQLite database"
 cp -r "$root/doc" "$root/src" "$demo/sample/"
 head -c 8388608 /dev/urandom > "$demo/sample/random.bin"
 ln -s doc/repository-format.md "$demo/sample/format-link"
@@ -62,6 +63,12 @@ services:
     sites: [primary, secondary]
     replication: sync
     retention: {keep_last: 24, keep_daily: 7}
+    verify:
+      - files: {}
+      - command:
+          # the restored copy: the database's path below the service's restore directory
+          run: ["/usr/bin/python3", "-c", "import os, sqlite3, sys; db = sqlite3.connect(os.environ['LIFEBOAT_RESTORE_DIR'] + sys.argv[1]); print(db.execute('pragma integrity_check').fetchone()[0], *db.execute('select count(*), sum(amount) from orders').fetchone())", "$demo/orders.db"]
+          expect_output: "ok 1000 1501500"
   shop-files:
     owner: shop team
     tier: 1
@@ -74,21 +81,29 @@ services:
       - paths: [$demo/sample]
     sites: [primary, secondary]
     replication: sync
+    recover:
+      - command: "exec /usr/bin/python3 -m http.server --bind 127.0.0.1 \$LIFEBOAT_PORT_HTTP --directory \$LIFEBOAT_RESTORE_DIR$demo/sample"
+        background: true
+        ports: {http: 8080}
+        timeout: 30s
+    verify:
+      - files: {}
+      - http: {port: http, path: /doc/plan.md, expect_body: "# The plan file"}
 PLAN
 export XDG_CACHE_HOME="$demo/cache"
-echo "==> 4/8 lifeboat plan validate ($plan)"
+echo "==> 4/9 lifeboat plan validate ($plan)"
 # Warnings are expected for a demo on one disk: fewer than 3 copies on 2 media with 1 offsite,
-# and no verify steps (they come with drills).
+# and no immutable site.
 "$lifeboat" plan validate --plan "$plan"
-echo "==> 5/8 lifeboat plan init: the sites' repositories (the second a replica of the first)"
+echo "==> 5/9 lifeboat plan init: the sites' repositories (the second a replica of the first)"
 "$lifeboat" plan init --plan "$plan"
-echo "==> 6/8 lifeboat run --now: both services in tier order, each backup written to both sites"
+echo "==> 6/9 lifeboat run --now: both services in tier order, each backup written to both sites"
 "$lifeboat" run --plan "$plan" --now --state-dir "$demo/state"
 echo "    run again without --now: only what is due by its schedule runs"
 "$lifeboat" run --plan "$plan" --state-dir "$demo/state"
-echo "==> 7/8 lifeboat status: does every RPO hold at every site?"
+echo "==> 7/9 lifeboat status: does every RPO hold at every site?"
 "$lifeboat" status --plan "$plan"
-echo "==> 8/8 restore both services from the secondary site and check them"
+echo "==> 8/9 restore both services from the secondary site and check them"
 export LIFEBOAT_PASSWORD_FILE="$demo/password"
 "$lifeboat" restore --repo "$demo/sites/secondary" latest --service shop-files \
   --target "$demo/restore" --verify
@@ -110,5 +125,9 @@ if [ "$rows" != "1000 1501500" ]; then
   echo "==> FAILED: the restored database holds (count, sum) $rows, not 1000 1501500" >&2
   exit 1
 fi
-echo "==> OK: every RPO holds; the files restored from the secondary site are identical (diff -r,"
-echo "    and lifeboat verified them) and the database passes integrity_check with all 1000 orders"
+echo "    the files restored from the secondary site are identical (diff -r, and lifeboat verified"
+echo "    them) and the database passes integrity_check with all 1000 orders"
+echo "==> 9/9 lifeboat drill --all --site secondary: recover both services into a sandbox, bring the"
+echo "    shop up, check it, and measure RTO and RPO against the plan"
+"$lifeboat" drill --all --site secondary --plan "$plan" --sandbox "$demo/drills"
+echo "==> OK: every RPO holds, both services restore intact, and the drill proved they recover"

@@ -3,7 +3,7 @@
 #
 #   LIFEBOAT="${1:?usage: $0 /path/to/lifeboat}"   # tests/CMakeLists.txt passes lifeboat_testing
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-#   lb_test_init prune                # $WORK = /tmp/lifeboat-prune-XXXXXX, removed at exit
+#   lb_test_init prune                # $WORK = $TMPDIR/lifeboat-prune-XXXXXX, removed at exit
 #   export LIFEBOAT_REPOSITORY="$WORK/repo" LIFEBOAT_PASSWORD="correct horse"
 #   expect_rc "init" 0 lb init --pack-size 1
 #   check "one snapshot" [ "$(snapshot_count)" = 1 ]
@@ -24,7 +24,7 @@
 PASS=0 FAIL=0
 
 lb_test_init() {  # lb_test_init NAME
-  WORK="$(mktemp -d "/tmp/lifeboat-$1-XXXXXX")" || exit 1
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/lifeboat-$1-XXXXXX")" || exit 1
   trap lb_test_cleanup EXIT
   unset LIFEBOAT_REPOSITORY LIFEBOAT_PASSWORD LIFEBOAT_PASSWORD_FILE LIFEBOAT_PASSWORD_COMMAND
   unset LIFEBOAT_FROM_REPOSITORY LIFEBOAT_FROM_PASSWORD LIFEBOAT_FROM_PASSWORD_FILE

@@ -1,5 +1,6 @@
 // lifeboat cat: prints one repository object, decrypted, for debugging and inspection:
-// config, key, index, snapshot, tree, lock, run, runs and pack-header as JSON; blob as raw bytes.
+// config, key, index, snapshot, tree, lock, run, runs, drills and pack-header as JSON; blob as raw
+// bytes.
 // Never prints key material (key files are shown without their sealed "data"; there is no
 // `cat masterkey`). Takes no lock: it only reads single objects.
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include "cli/common.h"
 #include "crypto/crypto.h"
 #include "pack/pack.h"
+#include "runlog/drill_records.h"
 #include "runlog/run_records.h"
 
 namespace lifeboat::cli {
@@ -21,7 +23,7 @@ struct CatFlags {
 };
 
 constexpr const char* kCatTypes =
-    "config, key, index, snapshot, tree, blob, lock, run, runs, pack-header";
+    "config, key, index, snapshot, tree, blob, lock, run, runs, drills, pack-header";
 
 // Lowercases and checks a hex id prefix.
 Result<std::string> CleanPrefix(const std::string& what, const std::string& ref) {
@@ -146,6 +148,18 @@ Result<nlohmann::json> CatJson(Repository& repo, const std::string& type, const 
                             {"error", u.status.message()}});
     return nlohmann::json{{"records", records}, {"objects", l.objects}, {"unreadable", unreadable}};
   }
+  if (type == "drills") {
+    // Every drill record of the repository, merged (one per id), oldest first (doc/json.md).
+    LB_ASSIGN_OR_RETURN(DrillRecordListing l, ListDrillRecords(repo, {}, Context()));
+    nlohmann::json records = nlohmann::json::array();
+    for (const DrillRecord& r : l.records) records.push_back(nlohmann::json::parse(DrillRecordJson(r)));
+    nlohmann::json unreadable = nlohmann::json::array();
+    for (const UnreadableRunObject& u : l.unreadable)
+      unreadable.push_back({{"object", u.name},
+                            {"newer_version", u.newer_version},
+                            {"error", u.status.message()}});
+    return nlohmann::json{{"drills", records}, {"objects", l.objects}, {"unreadable", unreadable}};
+  }
   if (type == "pack-header") {
     LB_ASSIGN_OR_RETURN(ObjectInfo info, ResolveObject(repo.backend(), ObjectType::kPack, ref));
     LB_ASSIGN_OR_RETURN(auto blobs,
@@ -163,7 +177,9 @@ Result<nlohmann::json> CatJson(Repository& repo, const std::string& type, const 
   return Status::InvalidArgument("cannot cat '" + type + "'; types: " + kCatTypes);
 }
 
-bool NeedsId(const std::string& type) { return type != "config" && type != "runs"; }
+bool NeedsId(const std::string& type) {
+  return type != "config" && type != "runs" && type != "drills";
+}
 
 }  // namespace
 
@@ -183,7 +199,7 @@ void RegisterCat(CLI::App& app, GlobalOptions& g, Runner* runner) {
                                        "masterkey` (use `lifeboat key` to manage passwords)"));
       static const std::vector<std::string> kTypes = {"config", "key",  "index", "snapshot",
                                                       "tree",   "blob", "lock",  "run",
-                                                      "runs",   "pack-header"};
+                                                      "runs",   "drills", "pack-header"};
       if (std::find(kTypes.begin(), kTypes.end(), f->type) == kTypes.end())
         return ReportError(
             g, Status::InvalidArgument("cannot cat '" + f->type + "'; types: " + kCatTypes));

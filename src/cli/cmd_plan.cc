@@ -1,8 +1,8 @@
-// lifeboat plan validate|show|schema|init|install-timer: the DR plan file (doc/plan.md). validate
-// prints every error and warning as FILE:LINE:COLUMN with a hint and exits 2 when there is an
-// error; show prints the normalised plan (--json: the JSON form); schema prints the file's JSON
-// Schema; init creates the sites' repositories and install-timer writes the units that call
-// `lifeboat run` (doc/run.md).
+// lifeboat plan validate|show|schema|order|init|install-timer: the DR plan file (doc/plan.md).
+// validate prints every error and warning as FILE:LINE:COLUMN with a hint and exits 2 when there
+// is an error; show prints the normalised plan (--json: the JSON form); schema prints the file's
+// JSON Schema; order prints the recovery waves (doc/drills.md); init creates the sites'
+// repositories and install-timer writes the units that call `lifeboat run` (doc/run.md).
 #include <unistd.h>
 
 #include <filesystem>
@@ -15,6 +15,7 @@
 #include "plan/duration.h"
 #include "plan/plan_json.h"
 #include "plan/validate.h"
+#include "recover/waves.h"
 
 namespace lifeboat::cli {
 
@@ -97,6 +98,50 @@ int Show(const GlobalOptions& g, const std::string& flag) {
   return kExitOk;
 }
 
+// The recovery waves of the selected services (all when none) with their dependencies.
+int Order(const GlobalOptions& g, const std::string& flag,
+          const std::vector<std::string>& services) {
+  Result<plan::LoadedPlan> loaded = LoadPlanForCommand(g, flag);
+  if (!loaded.ok()) return ReportError(g, loaded.status());
+  Result<std::vector<recover::Wave>> waves = recover::RecoveryWaves(loaded->plan, services);
+  if (!waves.ok()) return ReportError(g, waves.status());
+  if (g.json) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const recover::Wave& w : *waves) {
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      for (const recover::WaveService& s : w.services) {
+        list.push_back({{"service", s.name},
+                        {"tier", s.tier},
+                        {"priority_tier", s.priority_tier},
+                        {"selected", s.selected},
+                        {"depends_on", s.depends_on},
+                        {"needed_by", s.needed_by}});
+      }
+      out.push_back({{"wave", w.number}, {"services", list}});
+    }
+    std::cout << Dump({{"message_type", "plan_order"}, {"file", loaded->plan.file}, {"waves", out}}, -1)
+              << std::endl;
+    return kExitOk;
+  }
+  for (const recover::Wave& w : *waves) {
+    Say(g, "wave " + std::to_string(w.number) + ":");
+    for (const recover::WaveService& s : w.services) {
+      std::string line = "  " + s.name + " (tier " + std::to_string(s.tier);
+      if (s.priority_tier != s.tier) {
+        line += ", recovered as tier " + std::to_string(s.priority_tier);
+      }
+      line += ")";
+      if (!s.depends_on.empty()) {
+        std::string deps;
+        for (const std::string& d : s.depends_on) deps += (deps.empty() ? "" : ", ") + d;
+        line += " after " + deps;
+      }
+      if (!s.selected) line += " [needed by the selection]";
+      Say(g, line);
+    }
+  }
+  return kExitOk;
+}
 
 int Init(const GlobalOptions& g, const std::string& flag) {
   Result<plan::LoadedPlan> loaded = LoadPlanForCommand(g, flag);
@@ -259,6 +304,17 @@ void RegisterPlan(CLI::App& app, GlobalOptions& g, Runner* runner) {
       return kExitOk;
     };
   });
+  auto order_services = std::make_shared<std::vector<std::string>>();
+  auto* order = cmd->add_subcommand(
+      "order", "print the recovery order: services in waves, each after everything it depends "
+               "on, the most critical first within a wave (doc/drills.md)");
+  AddPlanOption(order, plan_file.get());
+  order->add_option("service", *order_services,
+                    "only these services and what they depend on (default: every service)");
+  order->callback([&g, runner, plan_file, order_services] {
+    *runner = [&g, plan_file, order_services] { return Order(g, *plan_file, *order_services); };
+  });
+
   auto* init = cmd->add_subcommand(
       "init", "create the plan's site repositories that do not exist (the others as replicas of "
               "the first)");

@@ -193,6 +193,9 @@ void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterPlan(CLI::App& app, GlobalOptions& g, Runner* runner);  // cmd_plan.cc
 void RegisterRun(CLI::App& app, GlobalOptions& g, Runner* runner);   // cmd_run.cc
 void RegisterStatus(CLI::App& app, GlobalOptions& g, Runner* runner);  // cmd_status.cc
+void RegisterDrill(CLI::App& app, GlobalOptions& g, Runner* runner);   // cmd_drill.cc
+// `drill history` (cmd_drill_history.cc): registered after RegisterDrill, whose verb it joins.
+void RegisterDrillHistory(CLI::App& app, GlobalOptions& g, Runner* runner);
 
 // The "phases" array of a --json summary: [{"phase": "index", "seconds": 0.8}, ...], the
 // operation's elapsed time per phase in the order the phases started (doc/json.md).

@@ -90,6 +90,8 @@ int Main(int argc, char** argv) {
   RegisterPlan(app, g, &runner);
   RegisterRun(app, g, &runner);
   RegisterStatus(app, g, &runner);
+  RegisterDrill(app, g, &runner);
+  RegisterDrillHistory(app, g, &runner);  // last: joins the `drill` verb
 
   // A repeatable option takes exactly one value per occurrence: `--tag a /path` must leave
   // /path to the positional arguments.

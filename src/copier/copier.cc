@@ -325,6 +325,8 @@ Status CopyRun::CopyRuns() {
   LB_ASSIGN_OR_RETURN(CopyRunRecordsResult r, CopyRunRecords(src_, dst_, opt_.context));
   result_.run_records_copied = r.records_copied;
   result_.run_records_present = r.records_present;
+  result_.drill_records_copied = r.drill_records_copied;
+  result_.drill_records_present = r.drill_records_present;
   result_.run_records_not_copied = std::move(r.not_copied);
   return Status::Ok();
 }

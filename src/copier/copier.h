@@ -148,8 +148,11 @@ struct CopyResult {
   std::vector<PhaseTime> phases;
   // Run records (options.run_records): copied to the target, already there (same id), and the
   // source objects that could not be read (damaged, or of a newer version), which were not.
+  // Drill records (§12.1) travel with them.
   uint64_t run_records_copied = 0;
   uint64_t run_records_present = 0;
+  uint64_t drill_records_copied = 0;
+  uint64_t drill_records_present = 0;
   std::vector<UnreadableRunObject> run_records_not_copied;
 };
 

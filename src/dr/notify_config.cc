@@ -23,6 +23,9 @@ notify::EventType ToNotifyEvent(plan::Event event) {
     case plan::Event::kRpoRestored: return notify::EventType::kRpoRestored;
     case plan::Event::kSiteUnreachable: return notify::EventType::kSiteUnreachable;
     case plan::Event::kRunSummary: return notify::EventType::kRunSummary;
+    case plan::Event::kDrillFailed: return notify::EventType::kDrillFailed;
+    case plan::Event::kDrillPassed: return notify::EventType::kDrillPassed;
+    case plan::Event::kRtoRegressed: return notify::EventType::kRtoRegressed;
   }
   return notify::EventType::kRunSummary;
 }

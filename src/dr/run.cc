@@ -122,42 +122,8 @@ namespace internal {
 
 std::string ProgramVersion() { return std::string("lifeboat ") + LIFEBOAT_DR_VERSION; }
 
-namespace {
-
-void CollectEnvSecret(const plan::SecretRef& s, std::vector<std::string>* out) {
-  if (s.kind == plan::SecretRef::Kind::kEnv) out->push_back(s.value);
-}
-void CollectEnvSecret(const std::optional<plan::SecretRef>& s, std::vector<std::string>* out) {
-  if (s) CollectEnvSecret(*s, out);
-}
-
-}  // namespace
-
 RunState::RunState(const plan::Plan& plan, const RunOptions& options)
-    : plan_(plan), options_(options) {
-  for (const plan::Site& s : plan.sites) {
-    CollectEnvSecret(s.password, &secret_variables_);
-    for (const plan::EnvEntry& e : s.env) CollectEnvSecret(e.secret, &secret_variables_);
-  }
-  for (const plan::Service& svc : plan.services) {
-    for (const plan::Source& src : svc.sources) {
-      if (src.kind == plan::SourceKind::kPostgres) {
-        CollectEnvSecret(src.postgres.password, &secret_variables_);
-      }
-    }
-  }
-  for (const plan::Channel& c : plan.channels) {
-    for (const plan::EnvEntry& e : c.headers) CollectEnvSecret(e.secret, &secret_variables_);
-    CollectEnvSecret(c.webhook_url, &secret_variables_);
-    CollectEnvSecret(c.token, &secret_variables_);
-    CollectEnvSecret(c.routing_key, &secret_variables_);
-    CollectEnvSecret(c.ping_url, &secret_variables_);
-    CollectEnvSecret(c.password, &secret_variables_);
-  }
-  std::sort(secret_variables_.begin(), secret_variables_.end());
-  secret_variables_.erase(std::unique(secret_variables_.begin(), secret_variables_.end()),
-                          secret_variables_.end());
-}
+    : plan_(plan), options_(options), secret_variables_(PlanSecretVariables(plan)) {}
 
 void RunState::AddSecret(const std::string& value) {
   if (value.empty()) return;

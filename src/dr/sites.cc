@@ -1,5 +1,7 @@
 #include "dr/sites.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "engine/password.h"
@@ -41,6 +43,41 @@ Result<ReplicaSite> SiteAsReplica(const plan::Site& site, const Context& ctx) {
   r.location = site.repository;
   LB_ASSIGN_OR_RETURN(r.backend, SiteBackendOptions(site, ctx));
   return r;
+}
+
+namespace {
+
+void CollectEnvSecret(const plan::SecretRef& s, std::vector<std::string>* out) {
+  if (s.kind == plan::SecretRef::Kind::kEnv) out->push_back(s.value);
+}
+void CollectEnvSecret(const std::optional<plan::SecretRef>& s, std::vector<std::string>* out) {
+  if (s) CollectEnvSecret(*s, out);
+}
+
+}  // namespace
+
+std::vector<std::string> PlanSecretVariables(const plan::Plan& plan) {
+  std::vector<std::string> out;
+  for (const plan::Site& s : plan.sites) {
+    CollectEnvSecret(s.password, &out);
+    for (const plan::EnvEntry& e : s.env) CollectEnvSecret(e.secret, &out);
+  }
+  for (const plan::Service& svc : plan.services) {
+    for (const plan::Source& src : svc.sources) {
+      if (src.kind == plan::SourceKind::kPostgres) CollectEnvSecret(src.postgres.password, &out);
+    }
+  }
+  for (const plan::Channel& c : plan.channels) {
+    for (const plan::EnvEntry& e : c.headers) CollectEnvSecret(e.secret, &out);
+    CollectEnvSecret(c.webhook_url, &out);
+    CollectEnvSecret(c.token, &out);
+    CollectEnvSecret(c.routing_key, &out);
+    CollectEnvSecret(c.ping_url, &out);
+    CollectEnvSecret(c.password, &out);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 }  // namespace lifeboat::dr

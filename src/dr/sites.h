@@ -15,6 +15,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "engine/multi_site.h"
 #include "engine/open.h"
@@ -40,5 +41,11 @@ Result<OpenOptions> SiteOpenOptions(const plan::Site& site, const Context& ctx);
 
 // The site as a replica of a multi-site backup (name, location, backend options).
 Result<ReplicaSite> SiteAsReplica(const plan::Site& site, const Context& ctx);
+
+// The environment variables the plan reads secrets from (every `X_env: VARIABLE` of sites, their
+// `env`, postgres sources and channels), sorted, each once. Children the DR layer starts (hooks,
+// command sources, recover steps) get them set to the empty string, so that a secret the plan
+// takes from Lifeboat's environment never reaches them.
+std::vector<std::string> PlanSecretVariables(const plan::Plan& plan);
 
 }  // namespace lifeboat::dr

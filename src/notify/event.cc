@@ -18,6 +18,9 @@ std::string_view EventTypeName(EventType type) {
     case EventType::kRpoRestored: return "rpo_restored";
     case EventType::kSiteUnreachable: return "site_unreachable";
     case EventType::kSiteRecovered: return "site_recovered";
+    case EventType::kDrillFailed: return "drill_failed";
+    case EventType::kDrillPassed: return "drill_passed";
+    case EventType::kRtoRegressed: return "rto_regressed";
   }
   return "unknown";
 }
@@ -34,12 +37,13 @@ Result<EventType> ParseEventType(std::string_view name) {
 
 bool IsResolving(EventType type) {
   return type == EventType::kBackupRecovered || type == EventType::kRpoRestored ||
-         type == EventType::kSiteRecovered;
+         type == EventType::kSiteRecovered || type == EventType::kDrillPassed;
 }
 
 bool IsOpening(EventType type) {
   return type == EventType::kBackupFailed || type == EventType::kRpoAtRisk ||
-         type == EventType::kRpoViolated || type == EventType::kSiteUnreachable;
+         type == EventType::kRpoViolated || type == EventType::kSiteUnreachable ||
+         type == EventType::kDrillFailed || type == EventType::kRtoRegressed;
 }
 
 std::string_view EventTitle(EventType type) {
@@ -53,6 +57,9 @@ std::string_view EventTitle(EventType type) {
     case EventType::kRpoRestored: return "RPO restored";
     case EventType::kSiteUnreachable: return "Site unreachable";
     case EventType::kSiteRecovered: return "Site recovered";
+    case EventType::kDrillFailed: return "Drill failed";
+    case EventType::kDrillPassed: return "Drill passed";
+    case EventType::kRtoRegressed: return "RTO regressed";
   }
   return "Event";
 }
@@ -79,8 +86,10 @@ Severity DefaultSeverity(EventType type) {
   switch (type) {
     case EventType::kBackupFailed:
     case EventType::kSiteUnreachable:
+    case EventType::kDrillFailed:
       return Severity::kError;
     case EventType::kRpoAtRisk:
+    case EventType::kRtoRegressed:
       return Severity::kWarning;
     case EventType::kRpoViolated:
       return Severity::kCritical;
@@ -101,6 +110,10 @@ std::string_view ProblemKind(EventType type) {
     case EventType::kSiteUnreachable:
     case EventType::kSiteRecovered:
       return "site";
+    case EventType::kDrillFailed:
+    case EventType::kDrillPassed:
+    case EventType::kRtoRegressed:
+      return "drill";
     default:
       return "";
   }

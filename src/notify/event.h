@@ -28,20 +28,25 @@ enum class EventType {
   kRpoRestored,
   kSiteUnreachable,
   kSiteRecovered,
+  kDrillFailed,
+  kDrillPassed,
+  kRtoRegressed,
 };
 inline constexpr EventType kAllEventTypes[] = {
     EventType::kRunStarted,      EventType::kRunSummary,    EventType::kBackupFailed,
     EventType::kBackupRecovered, EventType::kRpoAtRisk,     EventType::kRpoViolated,
     EventType::kRpoRestored,     EventType::kSiteUnreachable, EventType::kSiteRecovered,
+    EventType::kDrillFailed,     EventType::kDrillPassed,   EventType::kRtoRegressed,
 };
 
 // "rpo_violated", ...
 std::string_view EventTypeName(EventType type);
 // InvalidArgument naming the valid names when `name` is none of them.
 Result<EventType> ParseEventType(std::string_view name);
-// True for backup_recovered, rpo_restored, site_recovered.
+// True for backup_recovered, rpo_restored, site_recovered, drill_passed.
 bool IsResolving(EventType type);
-// True for backup_failed, rpo_at_risk, rpo_violated, site_unreachable.
+// True for backup_failed, rpo_at_risk, rpo_violated, site_unreachable, drill_failed,
+// rto_regressed.
 bool IsOpening(EventType type);
 // "RPO violated", "Backup failed", ...
 std::string_view EventTitle(EventType type);
@@ -71,7 +76,8 @@ struct Event {
 Event MakeEvent(EventType type, std::string service, std::optional<int> tier, std::string site,
                 std::string message, int64_t time_ns);
 
-// "backup" / "rpo" / "site" for the types that open or resolve a problem; empty for run events.
+// "backup" / "rpo" / "site" / "drill" for the types that open or resolve a problem; empty for run
+// events.
 std::string_view ProblemKind(EventType type);
 // lifeboat:<kind>:<service>:<site>, limited to 255 characters (doc/notifications.md).
 std::string DedupKey(std::string_view kind, std::string_view service, std::string_view site);

@@ -200,6 +200,44 @@ TEST_F(NotifyServerTest, PagerDutyTriggersThenResolvesWithTheSameDedupKey) {
                                      {"dedup_key", trigger["dedup_key"]}}));
 }
 
+TEST_F(NotifyServerTest, DrillsTriggerAndResolvePagerDutyAndPingHealthchecks) {
+  const ChannelConfig pd{"pd", PagerDutyConfig{kRoutingKey, url_ + "/v2/enqueue", ""}};
+  const ChannelConfig hc{"hc", HealthchecksConfig{url_ + "/ping/" + kHcUuid, ""}};
+  Control("status/202");
+  Event failed = MakeEvent(EventType::kDrillFailed, "billing", 0, "offsite",
+                           "drill failed at verify step sql", kTime);
+  failed.details = {{"failed_step", "sql"}};
+  Event regressed = MakeEvent(EventType::kRtoRegressed, "billing", 0, "offsite",
+                              "RTO 31% above the median", kTime + 1);
+  Event passed = MakeEvent(EventType::kDrillPassed, "billing", 0, "offsite", "passed", kTime + 2);
+  for (const Event* e : {&failed, &regressed, &passed})
+    EXPECT_EQ(DeliverTo(pd, *e).result, OutcomeResult::kDelivered);
+  Control("status/200");
+  for (const Event* e : {&failed, &regressed, &passed})
+    EXPECT_EQ(DeliverTo(hc, *e).result, OutcomeResult::kDelivered);
+  const auto reqs = Requests();
+  ASSERT_EQ(reqs.size(), 6u);
+  const nlohmann::json trigger = nlohmann::json::parse(reqs[0]["body"].get<std::string>());
+  EXPECT_EQ(trigger, *PagerDutyPayload(failed, kRoutingKey));
+  EXPECT_EQ(trigger["event_action"], "trigger");
+  EXPECT_EQ(trigger["dedup_key"], "lifeboat:drill:billing:offsite");
+  EXPECT_EQ(trigger["payload"]["severity"], "error");
+  EXPECT_EQ(trigger["payload"]["class"], "drill_failed");
+  const nlohmann::json warning = nlohmann::json::parse(reqs[1]["body"].get<std::string>());
+  EXPECT_EQ(warning["event_action"], "trigger");
+  EXPECT_EQ(warning["payload"]["severity"], "warning");
+  EXPECT_EQ(warning["dedup_key"], trigger["dedup_key"]);
+  const nlohmann::json resolve = nlohmann::json::parse(reqs[2]["body"].get<std::string>());
+  EXPECT_EQ(resolve, (nlohmann::json{{"routing_key", kRoutingKey},
+                                     {"event_action", "resolve"},
+                                     {"dedup_key", trigger["dedup_key"]}}));
+  const std::string base = "/ping/" + kHcUuid;
+  EXPECT_EQ(reqs[3]["path"], base + "/fail");
+  EXPECT_EQ(reqs[4]["path"], base);
+  EXPECT_EQ(reqs[5]["path"], base);
+  EXPECT_EQ(reqs[3]["body"], HealthchecksBody(failed));
+}
+
 TEST_F(NotifyServerTest, PagerDutyA400IsNotRetriedAndTheKeyNeverShows) {
   const DeliveryOutcome o =
       DeliverTo({"pd", PagerDutyConfig{kRoutingKey, url_ + "/v2/enqueue/status/400", ""}},

@@ -239,6 +239,7 @@ std::string HealthchecksUrl(const Event& e, std::string_view ping_url) {
     case EventType::kBackupFailed:
     case EventType::kRpoViolated:
     case EventType::kSiteUnreachable:
+    case EventType::kDrillFailed:
       return base + "/fail";
     default:
       return base;

@@ -243,5 +243,134 @@ TEST(PayloadTest, Command) {
   EXPECT_NE(script.find("exec 0<'/tmp/ev' || exit 125\ncat > out\n"), std::string::npos);
 }
 
+// The drill events (doc/notifications.md, "Drills") on every channel, field by field.
+Event DrillEvent(EventType type, nlohmann::json details) {
+  Event e = MakeEvent(type, "billing-db", 0, "offsite",
+                      type == EventType::kDrillFailed
+                          ? "drill of billing-db from offsite failed at verify step sql: expected t, got f"
+                      : type == EventType::kRtoRegressed
+                          ? "drill of billing-db passed in 31m; RTO 31% above the median of the last 5 drills (23m40s)"
+                          : "drill of billing-db from offsite passed: RTO 24m of 1h, RPO 4m of 15m",
+                      kTime);
+  e.host = "backup1";
+  e.details = std::move(details);
+  return e;
+}
+
+TEST(EventTest, DrillEventsOpenAndResolveOneProblem) {
+  EXPECT_EQ(EventTypeName(EventType::kDrillFailed), "drill_failed");
+  EXPECT_EQ(EventTypeName(EventType::kDrillPassed), "drill_passed");
+  EXPECT_EQ(EventTypeName(EventType::kRtoRegressed), "rto_regressed");
+  EXPECT_EQ(DefaultSeverity(EventType::kDrillFailed), Severity::kError);
+  EXPECT_EQ(DefaultSeverity(EventType::kRtoRegressed), Severity::kWarning);
+  EXPECT_EQ(DefaultSeverity(EventType::kDrillPassed), Severity::kInfo);
+  EXPECT_TRUE(IsOpening(EventType::kDrillFailed));
+  EXPECT_TRUE(IsOpening(EventType::kRtoRegressed));
+  EXPECT_TRUE(IsResolving(EventType::kDrillPassed));
+  EXPECT_FALSE(IsOpening(EventType::kDrillPassed));
+  const std::string key = "lifeboat:drill:billing-db:offsite";
+  for (EventType t : {EventType::kDrillFailed, EventType::kDrillPassed, EventType::kRtoRegressed})
+    EXPECT_EQ(MakeEvent(t, "billing-db", 0, "offsite", "", kTime).dedup_key, key);
+  EXPECT_TRUE(MakeEvent(EventType::kDrillPassed, "a", 0, "b", "", kTime).resolved);
+  EXPECT_FALSE(MakeEvent(EventType::kRtoRegressed, "a", 0, "b", "", kTime).resolved);
+}
+
+TEST(PayloadTest, DrillEventsOnEveryChannel) {
+  const Event failed = DrillEvent(EventType::kDrillFailed,
+                                  {{"drill_id", "5f0c2d13a9e1b7c4"}, {"failed_step", "sql"},
+                                   {"error", "expected t, got f"}});
+  const Event passed = DrillEvent(EventType::kDrillPassed,
+                                  {{"drill_id", "77aa"}, {"achieved_rto_seconds", 1440},
+                                   {"rto_seconds", 3600}});
+  const Event regressed = DrillEvent(EventType::kRtoRegressed,
+                                     {{"achieved_rto_seconds", 1860}, {"median_rto_seconds", 1420}});
+  // Webhook / command document.
+  const nlohmann::json w = WebhookDocument(failed);
+  EXPECT_EQ(w["event"], "drill_failed");
+  EXPECT_EQ(w["severity"], "error");
+  EXPECT_EQ(w["resolved"], false);
+  EXPECT_EQ(w["service"], "billing-db");
+  EXPECT_EQ(w["tier"], 0);
+  EXPECT_EQ(w["site"], "offsite");
+  EXPECT_EQ(w["dedup_key"], "lifeboat:drill:billing-db:offsite");
+  EXPECT_EQ(w["details"]["failed_step"], "sql");
+  EXPECT_EQ(w.size(), 13u);
+  EXPECT_EQ(WebhookDocument(passed)["resolved"], true);
+  EXPECT_EQ(WebhookDocument(regressed)["severity"], "warning");
+  // Slack.
+  const nlohmann::json sl = SlackPayload(failed);
+  EXPECT_EQ(sl["text"], "[ERROR] Drill failed: billing-db at offsite: " + failed.message);
+  EXPECT_EQ(sl["blocks"][0]["text"]["text"], "Drill failed: billing-db at offsite");
+  EXPECT_EQ(sl["blocks"][1]["text"]["text"], failed.message);
+  EXPECT_EQ(sl["blocks"][2]["fields"][0]["text"], "*Severity*\nerror");
+  EXPECT_EQ(sl["blocks"][2]["fields"].size(), 4u);
+  EXPECT_EQ(sl["blocks"][3]["elements"][0]["text"],
+            "lifeboat on backup1 · 2026-12-04T03:15:00Z · lifeboat:drill:billing-db:offsite");
+  EXPECT_EQ(SlackPayload(regressed)["blocks"][0]["text"]["text"],
+            "RTO regressed: billing-db at offsite");
+  EXPECT_EQ(SlackPayload(passed)["blocks"][0]["text"]["text"], "Drill passed: billing-db at offsite");
+  // ntfy.
+  EXPECT_EQ(NtfyHeaders(failed, ""),
+            (HeaderList{{"Content-Type", "text/plain; charset=utf-8"},
+                        {"Title", "Drill failed: billing-db at offsite"},
+                        {"Priority", "4"},
+                        {"Tags", "x,lifeboat,drill_failed"}}));
+  EXPECT_EQ(NtfyHeaders(regressed, "")[2].second, "3");
+  EXPECT_EQ(NtfyHeaders(regressed, "")[3].second, "warning,lifeboat,rto_regressed");
+  EXPECT_EQ(NtfyHeaders(passed, "")[2].second, "2");
+  EXPECT_EQ(NtfyHeaders(passed, "")[3].second, "white_check_mark,lifeboat,drill_passed");
+  EXPECT_EQ(NtfyBody(failed).substr(0, failed.message.size() + 2), failed.message + "\n\n");
+  // PagerDuty: a failed drill triggers, a regression triggers as a warning under the same key,
+  // a passed drill resolves it.
+  const nlohmann::json pt = *PagerDutyPayload(failed, "K");
+  EXPECT_EQ(pt["event_action"], "trigger");
+  EXPECT_EQ(pt["dedup_key"], "lifeboat:drill:billing-db:offsite");
+  EXPECT_EQ(pt["payload"]["severity"], "error");
+  EXPECT_EQ(pt["payload"]["class"], "drill_failed");
+  EXPECT_EQ(pt["payload"]["source"], "billing-db");
+  EXPECT_EQ(pt["payload"]["component"], "offsite");
+  EXPECT_EQ(pt["payload"]["group"], "tier-0");
+  EXPECT_EQ(pt["payload"]["summary"], "[ERROR] Drill failed: billing-db at offsite: " + failed.message);
+  EXPECT_EQ(pt["payload"]["custom_details"]["details"]["failed_step"], "sql");
+  const nlohmann::json pw = *PagerDutyPayload(regressed, "K");
+  EXPECT_EQ(pw["event_action"], "trigger");
+  EXPECT_EQ(pw["payload"]["severity"], "warning");
+  EXPECT_EQ(pw["payload"]["class"], "rto_regressed");
+  EXPECT_EQ(pw["dedup_key"], pt["dedup_key"]);
+  EXPECT_EQ(*PagerDutyPayload(passed, "K"),
+            (nlohmann::json{{"routing_key", "K"},
+                            {"event_action", "resolve"},
+                            {"dedup_key", "lifeboat:drill:billing-db:offsite"}}));
+  EXPECT_TRUE(ChannelAccepts("pagerduty", EventType::kDrillFailed));
+  EXPECT_TRUE(ChannelAccepts("pagerduty", EventType::kDrillPassed));
+  EXPECT_TRUE(ChannelAccepts("pagerduty", EventType::kRtoRegressed));
+  // healthchecks: a failed drill fails the check; a passed one (also slowly) succeeds.
+  const std::string hc = "https://hc-ping.com/5bf66975";
+  EXPECT_EQ(HealthchecksUrl(failed, hc), hc + "/fail");
+  EXPECT_EQ(HealthchecksUrl(passed, hc), hc);
+  EXPECT_EQ(HealthchecksUrl(regressed, hc), hc);
+  EXPECT_EQ(HealthchecksBody(failed).substr(0, 37), "Drill failed: billing-db at offsite\n" + failed.message.substr(0, 1));
+  // E-mail.
+  const std::string m = EmailMessage(failed, EmailEnvelope{"lb@example.com", {"dr@example.com"}, "<i@h>"});
+  EXPECT_NE(m.find("\r\nSubject: [Lifeboat] ERROR Drill failed: billing-db at offsite\r\n"),
+            std::string::npos);
+  EXPECT_NE(m.find("\r\nX-Lifeboat-Event: drill_failed\r\n"), std::string::npos);
+  EXPECT_NE(m.find("\r\nX-Lifeboat-Dedup-Key: lifeboat:drill:billing-db:offsite\r\n"),
+            std::string::npos);
+  EXPECT_NE(m.find("\r\ndetails: {\"drill_id\":\"5f0c2d13a9e1b7c4\",\"error\":\"expected t, got f\","
+                   "\"failed_step\":\"sql\"}\r\n"),
+            std::string::npos);
+  EXPECT_EQ(EmailSubject(regressed), "[Lifeboat] WARNING RTO regressed: billing-db at offsite");
+  // Command.
+  const HeaderList env = CommandEnvironment(passed);
+  EXPECT_EQ(env[0].second, "drill_passed");
+  EXPECT_EQ(env[1].second, "info");
+  EXPECT_EQ(env[2].second, "billing-db");
+  EXPECT_EQ(env[4].second, "offsite");
+  EXPECT_EQ(env[7].second, "lifeboat:drill:billing-db:offsite");
+  EXPECT_EQ(env[8].second, "true");
+  EXPECT_EQ(CommandEnvironment(failed)[8].second, "false");
+}
+
 }  // namespace
 }  // namespace lifeboat::notify

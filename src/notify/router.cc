@@ -10,6 +10,7 @@ std::string_view KindOf(Condition c) {
     case Condition::kBackup: return "backup";
     case Condition::kRpo: return "rpo";
     case Condition::kSite: return "site";
+    case Condition::kDrill: return "drill";
   }
   return "backup";
 }
@@ -24,18 +25,25 @@ EventType EventFor(Condition c, Observed s) {
                                       : EventType::kRpoViolated;
     case Condition::kSite:
       return s == Observed::kOk ? EventType::kSiteRecovered : EventType::kSiteUnreachable;
+    case Condition::kDrill:
+      return s == Observed::kOk       ? EventType::kDrillPassed
+             : s == Observed::kAtRisk ? EventType::kRtoRegressed
+                                      : EventType::kDrillFailed;
   }
   return EventType::kBackupFailed;
 }
 
 // How bad an opening event is, to tell a rise (at risk -> violated) from the same or less.
-int Level(EventType t) { return t == EventType::kRpoAtRisk ? 1 : 2; }
+int Level(EventType t) {
+  return t == EventType::kRpoAtRisk || t == EventType::kRtoRegressed ? 1 : 2;
+}
 
 const char* SinceKey(Condition c) {
   switch (c) {
     case Condition::kBackup: return "failed_since";
     case Condition::kRpo: return "violated_since";
     case Condition::kSite: return "unreachable_since";
+    case Condition::kDrill: return "failing_since";
   }
   return "since";
 }
@@ -72,6 +80,22 @@ Router::Plan Router::Process(NotifyState* state, const std::vector<Observation>&
     e.details = o.details.is_object() ? o.details : nlohmann::json::object();
     if (o.severity.has_value()) e.severity = *o.severity;
     auto open = state->problems.find(key);
+    if (o.state == Observed::kOk && o.condition == Condition::kDrill &&
+        open == state->problems.end()) {
+      // Every passed drill is told to the routes that ask for drill_passed (the evidence), not
+      // only the one that ends a problem; kept as a pending resolve so a failed delivery is
+      // retried like any other.
+      Resolving r;
+      r.event = e;
+      r.since_ns = now_ns;
+      r.pending = RoutedChannels(type, o.tier);
+      if (r.pending.empty()) {
+        state->resolving.erase(key);
+      } else {
+        state->resolving[key] = std::move(r);
+      }
+      continue;
+    }
     if (o.state == Observed::kOk) {
       if (open == state->problems.end()) continue;  // nothing was open: nothing to say
       const Problem& p = open->second;
@@ -100,7 +124,10 @@ Router::Plan Router::Process(NotifyState* state, const std::vector<Observation>&
       continue;
     }
     Problem& p = open->second;
-    if (Level(type) > Level(p.event.type)) {  // at risk -> violated: a new level, told anew
+    // At risk -> violated: a new level, told anew. A drill's outcome is news either way: a failed
+    // drill followed by one that passed slowly is told as rto_regressed (same dedup key).
+    const bool drill_changed = o.condition == Condition::kDrill && type != p.event.type;
+    if (Level(type) > Level(p.event.type) || drill_changed) {
       p.event = e;
       p.since_ns = now_ns;
       p.told.clear();

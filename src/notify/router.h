@@ -47,8 +47,11 @@ struct RouterConfig {
   std::chrono::seconds give_up_resolve_after{24 * 3600};
 };
 
-enum class Condition { kBackup, kRpo, kSite };
-enum class Observed { kOk, kAtRisk, kFailed };  // kAtRisk: RPO only (elsewhere it is kFailed)
+// kDrill: the outcome of a drill of a service from a site (doc/notifications.md, "Drills").
+enum class Condition { kBackup, kRpo, kSite, kDrill };
+// kAtRisk: for kRpo the RPO is at risk; for kDrill the drill passed but its RTO regressed.
+// Elsewhere it is taken as kFailed.
+enum class Observed { kOk, kAtRisk, kFailed };
 
 struct Observation {
   Condition condition = Condition::kBackup;

@@ -29,7 +29,12 @@ RouterConfig Config() {
   runs.id = "runs";
   runs.events = {EventType::kRunSummary};
   runs.channels = {"hc"};
-  c.routes = {critical, rest, runs};
+  Route drills;  // tier 0: failed and regressed drills page; passed ones are not asked for
+  drills.id = "drills";
+  drills.events = {EventType::kDrillFailed, EventType::kRtoRegressed};
+  drills.tiers = {0};
+  drills.channels = {"pd"};
+  c.routes = {critical, rest, runs, drills};
   return c;
 }
 
@@ -41,6 +46,13 @@ Observation Rpo(const std::string& service, int tier, Observed s) {
   o.site = "offsite";
   o.state = s;
   o.message = service + " rpo";
+  return o;
+}
+
+Observation Drill(const std::string& service, int tier, Observed s) {
+  Observation o = Rpo(service, tier, s);
+  o.condition = Condition::kDrill;
+  o.message = service + " drill";
   return o;
 }
 
@@ -224,6 +236,60 @@ TEST_F(RouterTest, SitesAndRunEvents) {
   Event summary = MakeEvent(EventType::kRunSummary, "", std::nullopt, "", "ok", kT0);
   Router::Plan plan = router_.Process(&state_, {}, {summary, summary}, kT0);
   EXPECT_EQ(Summary(plan), (V{"run_summary:>hc,slack", "run_summary:>hc,slack"}));
+}
+
+TEST_F(RouterTest, DrillFailedThenRegressedThenPassed) {
+  // Tier 0: no route asks for drill_passed, and nothing is open: silence.
+  EXPECT_EQ(Run({Drill("billing", 0, Observed::kOk)}, kT0), V{});
+  EXPECT_TRUE(state_.resolving.empty());
+  EXPECT_EQ(Run({Drill("billing", 0, Observed::kFailed)}, kT0 + kMinute),
+            V{"drill_failed:billing>pd"});
+  const Event failed = last_.deliveries[0].event;
+  EXPECT_EQ(failed.dedup_key, "lifeboat:drill:billing:offsite");
+  EXPECT_EQ(failed.severity, Severity::kError);
+  EXPECT_FALSE(failed.resolved);
+  // The same outcome again: nothing.
+  EXPECT_EQ(Run({Drill("billing", 0, Observed::kFailed)}, kT0 + 2 * kMinute), V{});
+  // The next drill passes, slowly: news either way, under the same key (PagerDuty adds it to
+  // the open incident).
+  EXPECT_EQ(Run({Drill("billing", 0, Observed::kAtRisk)}, kT0 + 3 * kMinute),
+            V{"rto_regressed:billing>pd"});
+  EXPECT_EQ(last_.deliveries[0].event.severity, Severity::kWarning);
+  EXPECT_EQ(last_.deliveries[0].event.dedup_key, failed.dedup_key);
+  EXPECT_EQ(Run({Drill("billing", 0, Observed::kAtRisk)}, kT0 + 4 * kMinute), V{});
+  // And fails again: raised again.
+  EXPECT_EQ(Run({Drill("billing", 0, Observed::kFailed)}, kT0 + 5 * kMinute),
+            V{"drill_failed:billing>pd"});
+  // A clean pass resolves with the same key, to everyone who was told.
+  EXPECT_EQ(Run({Drill("billing", 0, Observed::kOk)}, kT0 + 6 * kMinute),
+            V{"drill_passed:billing>pd"});
+  const Event& passed = last_.deliveries[0].event;
+  EXPECT_TRUE(passed.resolved);
+  EXPECT_EQ(passed.dedup_key, failed.dedup_key);
+  EXPECT_EQ(passed.severity, Severity::kInfo);
+  EXPECT_EQ(passed.details["failing_since"], FormatRfc3339Utc(kT0 + kMinute));
+  EXPECT_TRUE(state_.problems.empty());
+  EXPECT_TRUE(state_.resolving.empty());
+}
+
+TEST_F(RouterTest, EveryPassedDrillIsToldToRoutesThatAskForIt) {
+  // Tier 1: the "rest" route takes every event, drill_passed included, each time.
+  EXPECT_EQ(Run({Drill("wiki", 1, Observed::kOk)}, kT0), V{"drill_passed:wiki>slack"});
+  EXPECT_TRUE(last_.deliveries[0].event.resolved);
+  EXPECT_EQ(Run({Drill("wiki", 1, Observed::kOk)}, kT0 + kMinute), V{"drill_passed:wiki>slack"});
+  // A failed delivery of it is retried by a later run, like a resolve.
+  EXPECT_EQ(Run({Drill("wiki", 1, Observed::kOk)}, kT0 + 2 * kMinute, {"slack"}),
+            V{"drill_passed:wiki>slack"});
+  EXPECT_EQ(Run({}, kT0 + 3 * kMinute), V{"drill_passed:wiki>slack"});
+  EXPECT_EQ(Run({}, kT0 + 4 * kMinute), V{});
+  // A failed drill opens a problem that drops a pending announcement.
+  Run({Drill("wiki", 1, Observed::kOk)}, kT0 + 5 * kMinute, {"slack"});
+  EXPECT_EQ(Run({Drill("wiki", 1, Observed::kFailed)}, kT0 + 6 * kMinute),
+            V{"drill_failed:wiki>slack"});
+  EXPECT_TRUE(state_.resolving.empty());
+  // Drill and backup problems of one service are two problems.
+  Run({Backup("wiki", 1, Observed::kFailed)}, kT0 + 7 * kMinute);
+  EXPECT_EQ(state_.problems.size(), 2u);
 }
 
 TEST(RouterMatchTest, RoutedChannelsByEventAndTier) {

@@ -13,8 +13,10 @@ using SV = std::string_view;
 
 constexpr SV kRoles[] = {"primary", "secondary", "offsite"};
 constexpr SV kReplications[] = {"async", "sync"};
-constexpr SV kEvents[] = {"backup_failed", "backup_recovered", "rpo_at_risk", "rpo_violated",
-                          "rpo_restored",  "site_unreachable", "run_summary"};
+constexpr SV kEvents[] = {"backup_failed",  "backup_recovered", "rpo_at_risk",
+                          "rpo_violated",   "rpo_restored",     "site_unreachable",
+                          "run_summary",    "drill_failed",     "drill_passed",
+                          "rto_regressed"};
 constexpr SV kChannelTypes[] = {"webhook", "slack", "ntfy", "pagerduty",
                                 "healthchecks", "email", "command"};
 constexpr SV kGroupBy[] = {"host", "paths", "tags"};
@@ -30,6 +32,10 @@ constexpr KeySpec kSiteKeys[] = {
     {"options", VT::kStringMap, "the backend's -o options"},
     {"immutable", VT::kBoolean, "append-only or object-locked: never forgotten or pruned",
      nullptr, {}, false, "false"},
+    {"price_per_gib_month", VT::kNumber,
+     "what one GiB stored at the site costs per month (the BIA's cost of protection)", nullptr, {},
+     false, {}, 0},
+    {"currency", VT::kString, "the currency of price_per_gib_month (default: the plan's currency)"},
 };
 constexpr ObjectSpec kSite{"site", "site", "Sites", kSiteKeys};
 
@@ -114,7 +120,7 @@ constexpr KeySpec kImpactKeys[] = {
     {"downtime_cost_per_hour", VT::kNumber, "cost of one hour of outage", nullptr, {}, false, {}, 0},
     {"data_loss_cost_per_hour", VT::kNumber, "cost of losing one hour of data", nullptr, {}, false,
      {}, 0},
-    {"currency", VT::kString, "the currency of both", nullptr, {}, false, "\"\""},
+    {"currency", VT::kString, "the currency of both (default: the plan's currency)"},
     {"notes", VT::kString, "anything else the BIA should say", nullptr, {}, false, "\"\""},
 };
 constexpr ObjectSpec kImpact{"impact", "impact", "Impact", kImpactKeys};
@@ -235,6 +241,9 @@ constexpr KeySpec kServiceKeys[] = {
      &kRecoverStep, {}, false, "[]"},
     {"verify", VT::kListOfObjects, "how to prove the recovered service works", &kVerifyCheck, {},
      false, "[]"},
+    {"drill_every", VT::kDuration, "a drill is overdue when the newest passed drill is older"},
+    {"drill_schedule", VT::kObject, "when lifeboat run performs a drill of the service",
+     &kSchedule},
 };
 constexpr ObjectSpec kService{"service", "service", "Services", kServiceKeys};
 
@@ -327,6 +336,8 @@ constexpr ObjectSpec kNotifications{"notifications", "notifications", "Notificat
 
 constexpr KeySpec kTopKeys[] = {
     {"version", VT::kInteger, "the plan format version", nullptr, {}, true, {}, 1, 1},
+    {"currency", VT::kString, "the default currency of sites' prices and services' impact",
+     nullptr, {}, false, "\"\""},
     {"sites", VT::kMapOfObjects, "where copies are kept", &kSite, {}, true, {}, 0, 0, true},
     {"services", VT::kMapOfObjects, "what is protected", &kService, {}, true, {}, 0, 0, true},
     {"contacts", VT::kMapOfObjects, "who is responsible, who is told", &kContact},

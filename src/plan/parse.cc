@@ -116,6 +116,9 @@ Site ParseSite(Reader& r, const Entry& e) {
   }
   ParseSiteOptions(r, v, &site);
   if (auto imm = v.Boolean("immutable")) site.immutable = *imm;
+  site.price_per_gib_month = v.Number("price_per_gib_month");
+  site.price_position = v.ValueAt("price_per_gib_month");
+  if (auto currency = v.String("currency")) site.currency = *currency;
   v.Finish();
   return site;
 }
@@ -191,20 +194,15 @@ std::optional<retention::RetentionPolicy> ParseRetention(Reader& r, ObjectView& 
   return *policy;
 }
 
-Schedule ParseSchedule(Reader& r, ObjectView& service, const std::string& name,
-                       std::chrono::seconds rpo) {
+// A schedule mapping (or its cron string) under `key` of the service: nullopt when absent.
+std::optional<Schedule> ParseCron(Reader& r, ObjectView& service, std::string_view key,
+                                  const std::string& where) {
+  YAML::Node node = service.Node(key);
+  if (!node.IsDefined()) return std::nullopt;
   Schedule s;
-  YAML::Node node = service.Node("schedule");
-  if (!node.IsDefined()) {
-    s.derived = true;
-    s.cron = DeriveCronFromRpo(rpo.count() > 0 ? rpo : std::chrono::seconds(3600), name);
-    s.position = service.KeyAt("rpo");
-    return s;
-  }
-  const std::string where = "schedule of service \"" + name + "\"";
   s.position = r.At(node);
-  ObjectView v(r, node, SpecOf(SpecOf(TopLevelSpec(), "services"), "schedule"), where,
-               service.KeyAt("schedule"));
+  ObjectView v(r, node, SpecOf(SpecOf(TopLevelSpec(), "services"), key), where,
+               service.KeyAt(key));
   std::optional<std::string> cron = v.String("cron");
   std::optional<std::string> tz = v.String("timezone");
   v.Finish();
@@ -231,6 +229,18 @@ Schedule ParseSchedule(Reader& r, ObjectView& service, const std::string& name,
   return s;
 }
 
+Schedule ParseSchedule(Reader& r, ObjectView& service, const std::string& name,
+                       std::chrono::seconds rpo) {
+  std::optional<Schedule> s =
+      ParseCron(r, service, "schedule", "schedule of service \"" + name + "\"");
+  if (s) return *s;
+  Schedule derived;
+  derived.derived = true;
+  derived.cron = DeriveCronFromRpo(rpo.count() > 0 ? rpo : std::chrono::seconds(3600), name);
+  derived.position = service.KeyAt("rpo");
+  return derived;
+}
+
 Hooks ParseHooks(Reader& r, ObjectView& service, const std::string& name) {
   Hooks h;
   YAML::Node node = service.Node("hooks");
@@ -251,6 +261,7 @@ Impact ParseImpact(Reader& r, ObjectView& service, const std::string& name) {
   if (!node.IsDefined()) return impact;
   ObjectView v(r, node, SpecOf(SpecOf(TopLevelSpec(), "services"), "impact"),
                "impact of service \"" + name + "\"", service.KeyAt("impact"));
+  impact.position = service.KeyAt("impact");
   impact.downtime_cost_per_hour = v.Number("downtime_cost_per_hour");
   impact.data_loss_cost_per_hour = v.Number("data_loss_cost_per_hour");
   if (auto c = v.String("currency")) impact.currency = *c;
@@ -285,6 +296,9 @@ Service ParseService(Reader& r, const Entry& e) {
   s.hooks = ParseHooks(r, v, s.name);
   s.recover = internal::ParseRecover(r, v, s.name);
   s.verify = internal::ParseVerify(r, v, s.name);
+  s.drill_every = v.Duration("drill_every");
+  s.drill_every_position = v.ValueAt("drill_every");
+  s.drill_schedule = ParseCron(r, v, "drill_schedule", "drill_schedule of service \"" + s.name + "\"");
   v.Finish();
   return s;
 }
@@ -311,8 +325,15 @@ ParsedPlan ParsePlanText(std::string_view text, const std::string& file) {
   }
   ObjectView top(r, root, TopLevelSpec(), "the plan", Position{file, 1, 1});
   if (auto version = top.Integer("version")) out.plan.version = static_cast<int>(*version);
+  if (auto currency = top.String("currency")) out.plan.currency = *currency;
   for (const Entry& e : top.Map("sites")) out.plan.sites.push_back(ParseSite(r, e));
   for (const Entry& e : top.Map("services")) out.plan.services.push_back(ParseService(r, e));
+  // The plan's currency is the default of every site's and impact's (an empty value in the file
+  // is an error, so "" here means "not given").
+  for (Site& s : out.plan.sites)
+    if (s.currency.empty()) s.currency = out.plan.currency;
+  for (Service& s : out.plan.services)
+    if (s.impact.currency.empty()) s.impact.currency = out.plan.currency;
   internal::ParseContacts(r, top, &out.plan);
   internal::ParseNotifications(r, top, &out.plan);
   top.Finish();

@@ -29,7 +29,7 @@ TEST(PlanParseTest, TheDocExampleModel) {
   const Plan& plan = p.plan;
   ASSERT_EQ(plan.sites.size(), 2u);
   EXPECT_EQ(plan.sites[0].name, "local");
-  EXPECT_EQ(plan.sites[0].position, (Position{"lifeboat.yaml", 4, 3}));
+  EXPECT_EQ(plan.sites[0].position, (Position{"lifeboat.yaml", 5, 3}));
   EXPECT_EQ(plan.sites[0].password, (SecretRef{SecretRef::Kind::kFile, "/etc/lifeboat/local.pass", {}}));
   EXPECT_EQ(plan.sites[0].media, "disk");
   EXPECT_EQ(plan.sites[0].role, SiteRole::kPrimary);
@@ -108,10 +108,24 @@ TEST(PlanParseTest, TheDocExampleModel) {
   EXPECT_EQ(plan.channels[3].url, "https://events.pagerduty.com/v2/enqueue");
   EXPECT_EQ(plan.channels[5].to.size(), 2u);
   EXPECT_TRUE(plan.channels[5].starttls);
-  ASSERT_EQ(plan.routes.size(), 4u);
+  ASSERT_EQ(plan.routes.size(), 6u);
   EXPECT_EQ(plan.routes[0].escalate_after, seconds(1800));
   EXPECT_EQ(plan.routes[1].tiers, (std::vector<int>{0, 1, 2, 3}));
   EXPECT_EQ(plan.routes[3].events, (std::vector<Event>{Event::kRunSummary}));
+  EXPECT_EQ(plan.routes[5].events,
+            (std::vector<Event>{Event::kDrillFailed, Event::kDrillPassed, Event::kRtoRegressed}));
+  // Drills, prices and currencies.
+  EXPECT_EQ(plan.currency, "EUR");
+  EXPECT_EQ(plan.sites[0].price_per_gib_month, 0.01);
+  EXPECT_EQ(plan.sites[0].currency, "EUR");  // the plan's
+  EXPECT_EQ(plan.sites[1].price_per_gib_month, 0.0245);
+  EXPECT_EQ(shop.impact.currency, "EUR");  // the plan's
+  EXPECT_EQ(db.drill_every, seconds(8 * 86400));
+  EXPECT_EQ(db.drill_schedule->timezone, "Europe/Berlin");
+  EXPECT_EQ(shop.drill_schedule->cron, "30 4 * * mon");
+  EXPECT_EQ(shop.drill_schedule->timezone, "UTC");
+  EXPECT_FALSE(shares.drill_every.has_value());
+  EXPECT_FALSE(shares.drill_schedule.has_value());
 }
 
 // Every file in tests/plans/broken/ has exactly the errors of its .expected file.

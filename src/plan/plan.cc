@@ -106,6 +106,9 @@ std::string_view EventName(Event e) {
     case Event::kRpoRestored: return "rpo_restored";
     case Event::kSiteUnreachable: return "site_unreachable";
     case Event::kRunSummary: return "run_summary";
+    case Event::kDrillFailed: return "drill_failed";
+    case Event::kDrillPassed: return "drill_passed";
+    case Event::kRtoRegressed: return "rto_regressed";
   }
   return "run_summary";
 }

@@ -91,6 +91,11 @@ struct Site {
   bool media_derived = true;
   std::vector<SiteOption> options;
   bool immutable = false;
+  // What one GiB (2^30 bytes) stored at the site costs per month, in `currency` (the BIA's cost
+  // of protection). Unset: not known.
+  std::optional<double> price_per_gib_month;
+  Position price_position;  // of the price's value
+  std::string currency;     // the site's `currency`, else the plan's (Plan::currency); may be ""
 };
 
 // "local", "s3", "sftp", "rest" or another scheme written as "<scheme>:" (lowercase letters).
@@ -101,8 +106,9 @@ std::string MediaForScheme(std::string_view scheme);
 struct Impact {
   std::optional<double> downtime_cost_per_hour;
   std::optional<double> data_loss_cost_per_hour;
-  std::string currency;
+  std::string currency;  // the impact's `currency`, else the plan's (Plan::currency); may be ""
   std::string notes;
+  Position position;  // of the `impact` key (line 0 when absent)
 };
 
 struct PathsSource {
@@ -222,6 +228,11 @@ struct Service {
   Hooks hooks;
   std::vector<RecoverStep> recover;
   std::vector<VerifyCheck> verify;
+  // Drills (doc/plan.md, "Drills"): a drill is overdue when the newest passed drill is older
+  // than drill_every; drill_schedule is when `lifeboat run` performs one. Either may be unset.
+  std::optional<std::chrono::seconds> drill_every;
+  Position drill_every_position;
+  std::optional<Schedule> drill_schedule;  // never derived (Schedule::derived is false)
 };
 
 struct Contact {
@@ -263,11 +274,15 @@ enum class Event {
   kRpoRestored,
   kSiteUnreachable,
   kRunSummary,
+  kDrillFailed,
+  kDrillPassed,
+  kRtoRegressed,
 };
 inline constexpr Event kAllEvents[] = {Event::kBackupFailed,    Event::kBackupRecovered,
                                        Event::kRpoAtRisk,       Event::kRpoViolated,
                                        Event::kRpoRestored,     Event::kSiteUnreachable,
-                                       Event::kRunSummary};
+                                       Event::kRunSummary,      Event::kDrillFailed,
+                                       Event::kDrillPassed,     Event::kRtoRegressed};
 std::string_view EventName(Event e);  // "backup_failed", ...
 
 struct Route {
@@ -282,6 +297,7 @@ struct Route {
 struct Plan {
   std::string file;  // the path it was read from
   int version = 1;
+  std::string currency;  // the top-level `currency`: the default of sites' and impacts'; may be ""
   std::vector<Site> sites;
   std::vector<Service> services;
   std::vector<Contact> contacts;

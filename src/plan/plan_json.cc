@@ -40,7 +40,8 @@ J SiteJson(const Site& s) {
            {"env", Env(s.env)},          {"role", SiteRoleName(s.role)},
            {"location", s.location},     {"media", s.media},
            {"options", options},         {"immutable", s.immutable},
-           {"position", Where(s.position)}};
+           {"price_per_gib_month", s.price_per_gib_month ? J(*s.price_per_gib_month) : J(nullptr)},
+           {"currency", s.currency},     {"position", Where(s.position)}};
 }
 
 J SourceJson(const Source& s) {
@@ -137,6 +138,10 @@ J ServiceJson(const Service& s) {
                   {"on_error", Cmds(s.hooks.on_error)}, {"timeout_seconds", Seconds(s.hooks.timeout)}}},
       {"recover", recover},
       {"verify", verify},
+      {"drill_every_seconds", OptSeconds(s.drill_every)},
+      {"drill_schedule", s.drill_schedule ? J{{"cron", s.drill_schedule->cron},
+                                              {"timezone", s.drill_schedule->timezone}}
+                                          : J(nullptr)},
       {"position", Where(s.position)},
   };
 }
@@ -184,6 +189,7 @@ nlohmann::ordered_json PlanToJson(const Plan& plan) {
                        {"escalate_to", Refs(r.escalate_to)}});
   }
   return J{{"file", plan.file},        {"version", plan.version},
+           {"currency", plan.currency},
            {"sites", sites},           {"services", services},
            {"contacts", contacts},     {"notifications", J{{"channels", channels}, {"routes", routes}}}};
 }

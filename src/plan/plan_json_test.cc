@@ -52,6 +52,19 @@ TEST(PlanJsonTest, NormalisedPlanOfTheDocExample) {
   EXPECT_EQ(j["notifications"]["routes"][0]["escalate_after_seconds"], 1800);
   EXPECT_EQ(j["notifications"]["channels"]["oncall-pager"]["url"],
             "https://events.pagerduty.com/v2/enqueue");
+  // Drills, prices and currencies, the plan's currency filled in where none is given.
+  EXPECT_EQ(j["currency"], "EUR");
+  EXPECT_EQ(j["sites"]["local"]["price_per_gib_month"], 0.01);
+  EXPECT_EQ(j["sites"]["local"]["currency"], "EUR");
+  EXPECT_EQ(j["services"]["billing-db"]["drill_every_seconds"], 8 * 86400);
+  EXPECT_EQ(j["services"]["billing-db"]["drill_schedule"],
+            (J{{"cron", "0 3 * * sun"}, {"timezone", "Europe/Berlin"}}));
+  EXPECT_EQ(shop["drill_schedule"], (J{{"cron", "30 4 * * mon"}, {"timezone", "UTC"}}));
+  EXPECT_EQ(shop["impact"]["currency"], "EUR");
+  EXPECT_TRUE(shares["drill_every_seconds"].is_null());
+  EXPECT_TRUE(shares["drill_schedule"].is_null());
+  EXPECT_EQ(j["notifications"]["routes"][5]["events"],
+            (J{"drill_failed", "drill_passed", "rto_regressed"}));
 }
 
 // Every key of every table is in the schema, with its accepted spellings.

@@ -106,6 +106,52 @@ std::string PostgresSourceFor(const Service& s, const std::string& wanted, const
   return wanted;
 }
 
+// Drills: a critical service that is never drilled; a drill schedule that leaves gaps longer
+// than drill_every (the drill would be overdue between two scheduled drills).
+void CheckDrills(const Service& s, const ValidateOptions& options, Diagnostics* d) {
+  const std::string where = "service \"" + s.name + "\"";
+  if (s.tier <= 1 && !s.drill_every && !s.drill_schedule) {
+    d->Warning(s.position,
+               "tier-" + std::to_string(s.tier) + " " + where +
+                   " has neither drill_every nor drill_schedule",
+               "a backup nobody has restored is a hope, not a plan: add drill_every (how old the "
+               "newest passed drill may be) and drill_schedule (when lifeboat run drills it) "
+               "(doc/plan.md, \"Drills\")");
+  }
+  if (!s.drill_every || !s.drill_schedule) return;
+  Result<CronSchedule> sched = CronSchedule::Parse(s.drill_schedule->cron, s.drill_schedule->timezone);
+  if (!sched.ok()) return;  // reported by the parser
+  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(options.now);
+  Result<std::chrono::seconds> gap = sched->LongestGap(now);
+  if (gap.ok() && *gap > *s.drill_every) {
+    d->Warning(s.drill_schedule->position,
+               "the drill_schedule of " + where + " leaves up to " + FormatPlanDuration(*gap) +
+                   " between drills, longer than its drill_every of " +
+                   FormatPlanDuration(*s.drill_every),
+               "the drill would be overdue before the next scheduled one: schedule drills at least "
+               "every " + FormatPlanDuration(*s.drill_every) + ", or raise drill_every");
+  }
+}
+
+// The BIA sets a site's storage price against a service's impact: both in one currency.
+void CheckCurrencies(const Plan& plan, const Service& s, Diagnostics* d) {
+  const bool costs = s.impact.downtime_cost_per_hour || s.impact.data_loss_cost_per_hour;
+  if (!costs || s.impact.currency.empty()) return;
+  std::set<std::string> seen;
+  for (const NameRef& ref : s.sites) {
+    const Site* site = plan.FindSite(ref.name);
+    if (!site || !site->price_per_gib_month || site->currency.empty() ||
+        site->currency == s.impact.currency || !seen.insert(site->name).second)
+      continue;
+    d->Warning(site->price_position,
+               "site \"" + site->name + "\" prices storage in " + site->currency +
+                   ", but the impact of service \"" + s.name + "\" is in " + s.impact.currency,
+               "the business impact analysis cannot set the cost of protecting the service "
+               "against the cost of losing it: give both the same currency (the plan's "
+               "top-level currency is the default of both)");
+  }
+}
+
 void CheckService(const Plan& plan, const Service& s, const ValidateOptions& options,
                   Diagnostics* d) {
   const std::string where = "service \"" + s.name + "\"";
@@ -166,6 +212,8 @@ void CheckService(const Plan& plan, const Service& s, const ValidateOptions& opt
       }
     }
   }
+  CheckDrills(s, options, d);
+  CheckCurrencies(plan, s, d);
   // 3-2-1, immutability, verify.
   std::vector<const Site*> sites;
   for (const NameRef& ref : s.sites)

@@ -36,6 +36,7 @@ services:
     sites: [a, b]
     verify:
       - files: {}
+    drill_every: 8d
 )";
 
 std::string Replace(std::string text, const std::string& from, const std::string& to) {
@@ -79,9 +80,9 @@ TEST(PlanValidateTest, RtoAboveMtd) {
 }
 
 TEST(PlanValidateTest, DependencyOnALessCriticalService) {
-  const std::string text = Replace(kGood, "    verify:\n      - files: {}\n",
+  const std::string text = Replace(kGood, "    verify:\n      - files: {}\n    drill_every: 8d\n",
                                    "    depends_on: [auth]\n    verify:\n      - files: {}\n"
-                                   "  auth:\n    tier: 3\n    rpo: 1d\n    sources:\n"
+                                   "    drill_every: 8d\n  auth:\n    tier: 3\n    rpo: 1d\n    sources:\n"
                                    "      - paths: [/srv/auth]\n    sites: [a, b]\n");
   EXPECT_EQ(Check(text),
             "p.yaml:20:18: warning: tier-1 service \"db\" depends on the less critical tier-3 "
@@ -114,6 +115,98 @@ TEST(PlanValidateTest, ThreeTwoOneImmutableAndVerify) {
             "p.yaml:12:3: warning: tier-1 service \"db\" has no verify checks\n  hint: nobody "
             "would know whether a restore works: add verify checks (doc/plan.md, \"Recover and "
             "verify\")\n");
+}
+
+TEST(PlanValidateTest, Drills) {
+  // A tier-0 or tier-1 service that nobody drills; a tier-2 one may go without.
+  EXPECT_EQ(Check(Replace(kGood, "    drill_every: 8d\n", "")),
+            "p.yaml:12:3: warning: tier-1 service \"db\" has neither drill_every nor "
+            "drill_schedule\n  hint: a backup nobody has restored is a hope, not a plan: add "
+            "drill_every (how old the newest passed drill may be) and drill_schedule (when "
+            "lifeboat run drills it) (doc/plan.md, \"Drills\")\n");
+  EXPECT_EQ(Check(Replace(Replace(kGood, "    drill_every: 8d\n", ""), "tier: 1", "tier: 2")), "");
+  // A schedule alone is enough.
+  EXPECT_EQ(Check(Replace(kGood, "    drill_every: 8d\n", "    drill_schedule: \"@weekly\"\n")), "");
+  // A schedule that leaves longer gaps than drill_every: weekly in Berlin has a gap of 1w1h
+  // each autumn, against a drill_every of exactly one week.
+  EXPECT_EQ(Check(Replace(kGood, "    drill_every: 8d\n",
+                          "    drill_every: 1w\n    drill_schedule: {cron: \"0 3 * * sun\", "
+                          "timezone: Europe/Berlin}\n")),
+            "p.yaml:23:21: warning: the drill_schedule of service \"db\" leaves up to 1w1h "
+            "between drills, longer than its drill_every of 1w\n  hint: the drill would be "
+            "overdue before the next scheduled one: schedule drills at least every 1w, or raise "
+            "drill_every\n");
+  EXPECT_EQ(Check(Replace(kGood, "    drill_every: 8d\n",
+                          "    drill_every: 1w\n    drill_schedule: \"0 3 * * sun\"\n")),
+            "");
+  // The model.
+  LoadedPlan p = CheckPlanText(Replace(kGood, "    drill_every: 8d\n",
+                                       "    drill_every: 8d\n    drill_schedule: {cron: "
+                                       "\"0 3 * * sun\", timezone: Europe/Berlin}\n"),
+                               "p.yaml", FixedNow());
+  ASSERT_EQ(p.errors, 0u) << All(p);
+  const Service& db = p.plan.services[0];
+  EXPECT_EQ(db.drill_every, std::chrono::seconds(8 * 86400));
+  EXPECT_EQ(db.drill_every_position, (Position{"p.yaml", 22, 18}));
+  ASSERT_TRUE(db.drill_schedule.has_value());
+  EXPECT_EQ(db.drill_schedule->cron, "0 3 * * sun");
+  EXPECT_EQ(db.drill_schedule->timezone, "Europe/Berlin");
+  EXPECT_FALSE(db.drill_schedule->derived);
+  EXPECT_EQ(db.drill_schedule->position, (Position{"p.yaml", 23, 21}));
+  EXPECT_FALSE(CheckPlanText(kGood, "p.yaml", FixedNow()).plan.services[0].drill_schedule);
+  // Errors are those of every schedule and duration, at the value.
+  EXPECT_EQ(Errors(CheckPlanText(Replace(kGood, "drill_every: 8d", "drill_every: 0d"), "p.yaml",
+                                 FixedNow())),
+            "p.yaml:22:18: error: drill_every in service \"db\": invalid duration \"0d\": it must "
+            "be longer than zero (e.g. 90s, 15m, 4h, 1h30m, 2d, 1w)\n  hint: durations are whole numbers each followed by a unit: s, m "
+            "(minutes), h, d, w; e.g. 90s, 15m, 4h, 1h30m, 2d, 1w\n");
+  EXPECT_EQ(Errors(CheckPlanText(Replace(kGood, "    drill_every: 8d\n",
+                                         "    drill_schedule: {cron: \"0 3 * *\"}\n"),
+                                 "p.yaml", FixedNow())),
+            "p.yaml:22:28: error: drill_schedule of service \"db\": invalid cron expression \"0 3 "
+            "* *\": it has 4 fields; a cron expression has five: minute hour day-of-month month "
+            "day-of-week (e.g. \"30 2 * * *\"), or is a macro such as @daily\n  hint: five "
+            "fields: minute hour day-of-month month day-of-week, e.g. \"30 2 * * *\", or @hourly, "
+            "@daily, @weekly, @monthly, @yearly (doc/plan.md, \"Schedules\")\n");
+}
+
+TEST(PlanValidateTest, PricesAndCurrencies) {
+  const std::string priced =
+      Replace(Replace(kGood, "    role: offsite\n",
+                      "    role: offsite\n    price_per_gib_month: 0.023\n    currency: USD\n"),
+              "    rto: 2h\n", "    rto: 2h\n    impact: {downtime_cost_per_hour: 500, currency: EUR}\n");
+  EXPECT_EQ(Check(priced),
+            "p.yaml:10:26: warning: site \"b\" prices storage in USD, but the impact of service "
+            "\"db\" is in EUR\n  hint: the business impact analysis cannot set the cost of "
+            "protecting the service against the cost of losing it: give both the same currency "
+            "(the plan's top-level currency is the default of both)\n");
+  // The plan's currency is the default of both: one currency, no warning.
+  const std::string one = Replace(Replace(Replace(priced, "    currency: USD\n", ""),
+                                          ", currency: EUR}", "}"),
+                                  "version: 1\n", "version: 1\ncurrency: CHF\n");
+  LoadedPlan p = CheckPlanText(one, "p.yaml", FixedNow());
+  EXPECT_EQ(All(p), "");
+  EXPECT_EQ(p.plan.currency, "CHF");
+  EXPECT_EQ(p.plan.sites[1].currency, "CHF");
+  EXPECT_EQ(p.plan.sites[0].currency, "CHF");
+  EXPECT_EQ(p.plan.services[0].impact.currency, "CHF");
+  EXPECT_EQ(p.plan.sites[1].price_per_gib_month, 0.023);
+  EXPECT_FALSE(p.plan.sites[0].price_per_gib_month.has_value());
+  // A site's own currency wins over the plan's.
+  EXPECT_EQ(CheckPlanText(Replace(one, "price_per_gib_month: 0.023\n",
+                                  "price_per_gib_month: 0.023\n    currency: CHF\n"),
+                          "p.yaml", FixedNow())
+                .plan.sites[1]
+                .currency,
+            "CHF");
+  // Prices are plain numbers of at least zero.
+  EXPECT_EQ(Errors(CheckPlanText(Replace(priced, "0.023", "-1"), "p.yaml", FixedNow())),
+            "p.yaml:10:26: error: price_per_gib_month in site \"b\" must be a number of at least "
+            "0, not \"-1\"\n  hint: write a number without quotes, e.g. 1500 or 12.5\n");
+  EXPECT_EQ(Errors(CheckPlanText(Replace(priced, "0.023", "\"0.023\""), "p.yaml", FixedNow())),
+            "p.yaml:10:26: error: price_per_gib_month in site \"b\" must be a number of at least "
+            "0, not the string \"0.023\"\n  hint: write a number without quotes, e.g. 1500 or "
+            "12.5\n");
 }
 
 TEST(PlanValidateTest, CyclesArePrintedOnce) {

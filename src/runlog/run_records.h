@@ -7,7 +7,8 @@
 //   LB_ASSIGN_OR_RETURN(RunRecordListing l, ListRunRecords(repo, {.services = {"orders"}}, ctx));
 //
 // One object per `run` invocation per repository holds all the records that run writes there;
-// CompactRunRecords merges many objects into few. Records have identities (`id`): readers keep one
+// CompactRunRecords merges many objects into few. The same objects carry drill records
+// (drill_records.h, §12.1); compaction and CopyRunRecords handle both kinds. Records have identities (`id`): readers keep one
 // record per id, so a record written to several sites, carried by copy or left twice by an
 // interrupted compaction counts once.
 //
@@ -33,8 +34,13 @@
 
 namespace lifeboat {
 
-// The run-record object version this Lifeboat writes and reads (§12 `version`).
+// The version of record objects that hold run records only (§12 `version`): what WriteRunRecords
+// writes, and what every Lifeboat since run records began reads.
 inline constexpr uint32_t kRunRecordsVersion = 1;
+// The newest record-object version this Lifeboat reads: 2 holds drill records as well (§12.1).
+// Written only for objects that hold drill records (and then no run records), so that no run
+// record is ever hidden from a reader of version 1.
+inline constexpr uint32_t kRecordObjectVersion = 2;
 // At most this many records go into one object (compaction and copy split beyond it).
 inline constexpr size_t kMaxRunRecordsPerObject = 20000;
 
@@ -77,9 +83,11 @@ std::string NewRunId();
 // Checks the fields a writer must fill (ids, names, result): InvalidArgument naming the field.
 Status ValidateRunRecord(const RunRecord& record);
 
-// The plaintext of one run-record object (§12) and back. Decode: Corruption for malformed JSON or
-// records (naming the record's index and field); FailedPrecondition "needs a newer Lifeboat" for
-// a `version` above kRunRecordsVersion.
+// The plaintext of one run-record object (§12, version 1) and back. Decode reads versions 1 and 2
+// and returns the run records (a version-2 object's drill records are checked, then left out:
+// ListDrillRecords returns them): Corruption for malformed JSON or records (naming the record's
+// index and field); FailedPrecondition "needs a newer Lifeboat" for a `version` above
+// kRecordObjectVersion.
 Result<Bytes> EncodeRunRecords(const std::vector<RunRecord>& records);
 // One record as its §12 JSON object (compact), for listings (`cat runs`, doc/json.md).
 std::string RunRecordJson(const RunRecord& record);
@@ -147,14 +155,18 @@ struct CompactRunRecordsResult {
   uint64_t records_kept = 0;     // in the merged objects
   uint64_t records_dropped = 0;  // past max_age
   uint64_t duplicates = 0;       // merged away (same id)
+  uint64_t drill_records_kept = 0;   // in the merged objects (never dropped by age)
+  uint64_t drill_duplicates = 0;     // merged away (same id)
   std::vector<UnreadableRunObject> left_alone;  // damaged or newer objects, not touched
   // Set when a removal failed after the merged objects were stored: what happened. The objects
   // not removed keep duplicates of merged records (harmless; the next compaction removes them).
   std::string removal_stopped;
 };
 
-// Merges the readable run-record objects into as few as possible (§12, "Compaction"): stores the
-// merged objects durably first, then removes the objects it read. Safe against a crash at any
+// Merges the readable record objects into as few as possible (§12, "Compaction"): run records
+// into version-1 objects of at most max_records_per_object, drill records (never dropped by
+// max_age) into version-2 objects of at most kMaxDrillRecordsPerObject; stores the merged
+// objects durably first, then removes the objects it read. Safe against a crash at any
 // point (records are at worst duplicated) and against concurrent writers and compactions (each
 // removes only objects it read, after storing their records). Damaged and newer-version objects
 // are left alone and reported. Refused with FailedPrecondition, before anything is read, on an
@@ -168,13 +180,16 @@ Result<CompactRunRecordsResult> CompactRunRecords(Repository& repo, const Contex
 struct CopyRunRecordsResult {
   uint64_t records_copied = 0;   // written to the target
   uint64_t records_present = 0;  // already there (same id): not copied again
+  uint64_t drill_records_copied = 0;
+  uint64_t drill_records_present = 0;
   std::vector<Id> written;       // objects stored in the target (none when nothing was missing)
   // Source objects whose records could not be read and so were not copied.
   std::vector<UnreadableRunObject> not_copied;
 };
 
-// Copies the source's run records that the target lacks (by id, so a second run copies nothing)
-// into new objects in the target, sealed with the target's keys (the records' JSON unchanged).
+// Copies the source's run and drill records that the target lacks (by id, so a second run copies
+// nothing) into new objects in the target, sealed with the target's keys (the records' JSON
+// unchanged; run records in version-1 objects, drill records in version-2 objects).
 // Damaged or newer source objects are reported in not_copied; an unreadable object in the target
 // is left alone (its records may be copied again: readers keep one per id). Errors: listing or
 // reading either side (as ListRunRecords), storing in the target, the context.

@@ -96,9 +96,13 @@ Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOptions& o
   // In the child, in this order: stdout to the pipe (dup2 clears close-on-exec), stdin from
   // /dev/null, and no other descriptor of ours beyond 0-2.
   int rc = posix_spawn_file_actions_adddup2(&s.actions, fds[1], STDOUT_FILENO);
+  if (rc == 0 && options.stderr_to_stdout)
+    rc = posix_spawn_file_actions_adddup2(&s.actions, fds[1], STDERR_FILENO);
   if (rc == 0 && options.stdin_mode == SubprocessStdin::kNull)
     rc = posix_spawn_file_actions_addopen(&s.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&s.actions, 3);
+  if (rc == 0 && !options.working_directory.empty())
+    rc = posix_spawn_file_actions_addchdir_np(&s.actions, options.working_directory.c_str());
   // Its own process group (pgid = its pid); no blocked signals; every signal at its default
   // (Lifeboat ignores SIGPIPE, which exec would otherwise pass on).
   sigset_t none, all;
@@ -140,6 +144,7 @@ Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOptions& o
   if (rc != 0) {
     ::close(fds[0]);
     if (what.find(options.argv[0]) == std::string::npos) what += " (" + options.argv[0] + ")";
+    if (!options.working_directory.empty()) what += " in " + options.working_directory;
     return PosixError("cannot run " + what, rc);
   }
   std::unique_ptr<Subprocess> child(new Subprocess(options, pid, fds[0]));

@@ -3,8 +3,8 @@
 //   - in its own process group, so it and everything it starts are signalled together;
 //   - with an environment built explicitly: the parent's, minus Lifeboat's secrets
 //     (kSecretEnvironmentVariables, IsSecretEnvironmentVariable) unless passed on purpose;
-//   - with stdin /dev/null (or inherited), stderr inherited, stdout a pipe that the caller reads
-//     (stdout_fd()) or has collected (CaptureAndWait, RunAndCapture);
+//   - with stdin /dev/null (or inherited), stderr inherited (or into the stdout pipe), stdout a
+//     pipe that the caller reads (stdout_fd()) or has collected (CaptureAndWait, RunAndCapture);
 //   - under a watchdog that ends the whole group (SIGTERM, then SIGKILL after a grace period)
 //     on timeout, when *cancel becomes true (Ctrl-C), when its stdout grows past the capture
 //     limit, and when the owning Subprocess is destroyed: no child outlives its owner.
@@ -93,6 +93,12 @@ struct SubprocessOptions {
   // Their values appear in no message.
   std::vector<std::pair<std::string, std::string>> environment;
   SubprocessStdin stdin_mode = SubprocessStdin::kNull;
+  // The child's standard error goes to the stdout pipe too (false: inherited): for commands whose
+  // diagnostics belong to the caller's record of them (a drill's recover steps).
+  bool stderr_to_stdout = false;
+  // The child's working directory (empty: the caller's). Start fails (NotFound, ...) when the
+  // child cannot enter it.
+  std::string working_directory;
   // CaptureAndWait only: more output than this stops the child (FailedPrecondition).
   size_t max_output = 1 << 20;
 };

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <climits>
 
 #include <cstdio>
 #include <fstream>
@@ -260,6 +263,32 @@ TEST(SubprocessTest, EnvironmentIsSetForTheChildOnly) {
   EXPECT_EQ(out->find("LIFEBOAT_TEST_REPLACED=old"), std::string::npos);
   EXPECT_EQ(::getenv("PGPASSWORD"), nullptr);  // not in Lifeboat's own environment
   ::unsetenv("LIFEBOAT_TEST_REPLACED");
+}
+
+TEST(SubprocessTest, StderrCanJoinTheCapturedOutput) {
+  SubprocessOptions o = Shell("echo out; echo err >&2; exit 0");
+  o.stderr_to_stdout = true;
+  auto out = RunAndCapture(o);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "out\nerr\n");
+}
+
+TEST(SubprocessTest, RunsInTheGivenWorkingDirectory) {
+  const std::string dir = TempPath("cwd");
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+  SubprocessOptions o = Shell("pwd");
+  o.working_directory = dir;
+  auto out = RunAndCapture(o);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  char real[PATH_MAX];
+  ASSERT_NE(::realpath(dir.c_str(), real), nullptr);
+  EXPECT_EQ(*out, std::string(real) + "\n");
+  ::rmdir(dir.c_str());
+  // A directory that does not exist: the child does not start, and the message names it.
+  auto missing = Subprocess::Start(o);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound) << missing.status().ToString();
+  EXPECT_NE(missing.status().message().find(dir), std::string::npos);
 }
 
 }  // namespace

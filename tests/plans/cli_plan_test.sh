@@ -2,7 +2,7 @@
 # `lifeboat plan validate|show|schema` from the outside (doc/plan.md): where the plan is found
 # (--plan, LIFEBOAT_PLAN, ./lifeboat.yaml), the exact output and exit code of validate on a clean
 # plan, a plan with warnings and broken plans, --json, show --json without resolving any secret,
-# and schema.
+# schema, and order (the recovery waves, doc/drills.md).
 #
 #   tests/plans/cli_plan_test.sh build/release/tests/lifeboat_testing
 #
@@ -44,7 +44,8 @@ check_eq "quiet: no output" "" "$(cat "$WORK/out")"
 # --- broken plans: exit 2, exactly the expected errors (warnings, which only a plan that parsed
 # can have, are left out here: parse_test and validate_test check those) and the summary
 without_warnings() { awk '/: warning: /{skip=1; next} /^  hint: / && skip {skip=0; next} {skip=0; print}' "$1"; }
-for name in unknown_key_service dependency_cycle inline_password bad_timezone unknown_site; do
+for name in unknown_key_service dependency_cycle inline_password bad_timezone unknown_site \
+    drill_schedule_bad_cron price_negative; do
   cp "$HERE/broken/$name.yaml" .
   expect_rc "validate broken/$name.yaml" 2 lb plan validate --plan "$name.yaml"
   errors="$(grep -c ': error: ' "$HERE/broken/$name.expected")"
@@ -94,5 +95,17 @@ check_has "saying nothing runs on it" "$WORK/err" "nothing runs on an invalid pl
 expect_rc "schema" 0 lb plan schema
 check "schema is JSON of draft 2020-12" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["$schema"].endswith("2020-12/schema") else 1)' "$WORK/out"
 expect_rc "plan without a subcommand" 2 lb plan
+
+# --- order: the recovery waves of the doc example
+expect_rc "order" 0 lb plan order --plan example.yaml
+check_eq "the waves, each service after what it depends on" "wave 1:
+  billing-db (tier 0)
+  shares (tier 3)
+wave 2:
+  shop (tier 1) after billing-db" "$(cat "$WORK/out")"
+expect_rc "order of one service" 0 lb --json plan order --plan example.yaml shop
+check "its dependency is pulled in, as JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); w=d["waves"]; sys.exit(0 if d["message_type"]=="plan_order" and [[s["service"] for s in x["services"]] for x in w]==[["billing-db"],["shop"]] and w[0]["services"][0]["selected"] is False and w[0]["services"][0]["needed_by"]==["shop"] else 1)' "$WORK/out"
+expect_rc "order of an unknown service" 2 lb plan order --plan example.yaml nope
+check_has "names the plan's services" "$WORK/err" "its services: billing-db, shop, shares"
 
 lb_test_finish

@@ -75,7 +75,9 @@ def main():
                  "inline_password", "two_passwords", "inline_env_value", "unknown_event",
                  "unknown_channel_type", "slack_url_inline", "source_two_kinds", "source_no_kind",
                  "version_2", "version_missing", "retention_unknown_key",
-                 "service_not_mapping", "missing_required", "bad_duration"]:
+                 "service_not_mapping", "missing_required", "bad_duration",
+                 "drill_every_bad", "drill_every_typo", "price_negative", "price_quoted",
+                 "currency_list"]:
         text = open(os.path.join(HERE, "broken", name + ".yaml"), encoding="utf-8").read()
         data = yaml.safe_load(text)
         check(f"the schema refuses broken/{name}.yaml", not validator.is_valid(data))

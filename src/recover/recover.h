@@ -1,0 +1,190 @@
+// Recovery of a plan's services (doc/drills.md): the one mechanism drills use now and failover
+// will use. Each service, with everything it depends on, is restored from one site into a sandbox,
+// brought up by its `recover` steps and proven by its `verify` checks, in waves (recover/waves.h):
+// a service starts once everything it depends on is verified, at most `parallel` at a time; a
+// service whose dependency failed is skipped, naming it; the others go on. Every step and check is
+// timed on the context's clock, so the report is the timeline a drill record is made from.
+//
+//   RecoverOptions o;
+//   o.services = {"shop"};  o.context = ctx;  o.parallel = 4;
+//   o.on_line = [](const std::string& line) { std::cout << line << "\n"; };
+//   LB_ASSIGN_OR_RETURN(RecoveryReport report, RecoverServices(loaded.plan, o));
+//   return report.ExitCode();      // 0: every service passed; 3: one failed; 130: interrupted
+//
+// The session owns everything it starts (a RAII object: the sandbox, the background processes,
+// the scratch clusters, a ProcessGuard for kill -9) and stops it on every path before
+// RecoverServices returns; the sandbox is then removed unless `keep`. Sandboxes that a killed
+// session left are cleaned up first (sandbox.h). Nothing is written to a repository (the sites
+// are opened with a shared lock and only read) and no production path is touched: everything is
+// restored below the sandbox, and a drill's ports are free loopback ports, never the plan's.
+//
+// Steps and checks get the environment of doc/drills.md, "Environment", with the parent's minus
+// Lifeboat's secrets (util/subprocess.h) and every variable the plan reads a secret from emptied.
+//
+// Blocks (restores, steps, checks). The caller's thread plus one thread per service being
+// recovered; on_line is called from those threads, one call at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "backend/backend.h"
+#include "plan/plan.h"
+#include "recover/waves.h"
+#include "util/context.h"
+#include "util/phase_timer.h"
+#include "util/status.h"
+
+namespace lifeboat::recover {
+
+enum class RecoveryMode {
+  kDrill,     // a sandbox, free ports, throwaway scratch clusters (fsync off)
+  kFailover,  // the ports the plan declares, durable scratch clusters
+};
+std::string_view RecoveryModeName(RecoveryMode mode);  // "drill", "failover"
+
+struct RecoverOptions {
+  RecoveryMode mode = RecoveryMode::kDrill;
+  // Services to recover (with their dependencies); empty: every service of the plan.
+  std::vector<std::string> services;
+  // The site every service is restored from; empty: each service's first site. A service that
+  // does not list the site fails (naming its sites).
+  std::string site;
+  // Which snapshots: empty: each source's newest complete snapshot; a time ("2026-05-01T12:00:00Z",
+  // RFC 3339 in UTC): each source's newest complete snapshot taken at or before it; anything else
+  // is a snapshot id (a unique prefix): that snapshot for its source, and for every other source
+  // the newest taken at or before it.
+  std::string at;
+  // Where the session's sandbox is made (a fresh directory inside); empty: DefaultSandboxBase().
+  std::string sandbox_base;
+  // Keep the sandbox (restored data, cluster directories) after the session; processes are
+  // stopped anyway.
+  bool keep = false;
+  // Services recovered at once (at least 1).
+  int parallel = 4;
+  // Cancel (Ctrl-C) and clock: timestamps are its WallNs, durations its MonotonicNs.
+  Context context;
+  // The PostgreSQL programs for scratch clusters; empty: FindPostgresBinDir.
+  std::string postgres_bin_dir;
+  // As root, the user scratch clusters run as (PostgreSQL refuses root).
+  std::string postgres_user = "postgres";
+  // Called with each line of human progress ("shop: restore source uploads ... ok 1.2 s").
+  std::function<void(const std::string& line)> on_line;
+  // Tests and fault injection: decorates a site's backend (OpenOptions::decorate_backend).
+  std::function<std::unique_ptr<Backend>(const std::string& site, std::unique_ptr<Backend>)>
+      decorate_backend;
+};
+
+enum class StepState { kOk, kFailed, kNotRun };
+std::string_view StepStateName(StepState state);  // "ok", "failed", "not_run"
+
+// One entry of a service's timeline: a source restored, a recover step, a check.
+struct StepRecord {
+  std::string phase;  // "restore", "recover", "verify"
+  // restore: "restore"; recover: "postgres_restore", "command"; verify: "tcp", "http",
+  // "command", "sql", "files".
+  std::string kind;
+  // For people: "restore source db (postgres) from snapshot 1a2b3c4d",
+  // "command 'my-app --port $LIFEBOAT_PORT_HTTP' (background)", "http GET 127.0.0.1:41234/health".
+  std::string name;
+  plan::Position position;  // where the plan declares it (restore: the source)
+  StepState state = StepState::kNotRun;
+  int64_t start_ns = 0, end_ns = 0;  // wall clock (the context's); 0 when not run
+  double seconds = 0;                // monotonic
+  std::string error;                 // failed: why; not run: why not
+  std::string output;                // what it printed or answered, trimmed (TrimOutput)
+  std::vector<PhaseTime> phases;     // restore: the restorer's phases
+};
+
+// A source restored into the service's restore directory.
+struct RestoredSource {
+  std::string name, kind;
+  std::string snapshot;  // 64 hex
+  int64_t snapshot_time_ns = 0;
+  std::string method;  // the snapshot's restore method ("restore", "pg_restore", ...)
+  uint64_t files = 0, bytes = 0;
+  uint64_t verified_files = 0;  // with a `files` check
+};
+
+enum class ServiceState { kPassed, kFailed, kSkipped, kCancelled };
+// "passed", "failed", "skipped", "cancelled".
+std::string_view ServiceStateName(ServiceState state);
+
+struct ServiceRecovery {
+  std::string service;
+  int tier = 3, priority_tier = 3, wave = 1;
+  bool selected = true;  // false: recovered because a selected service depends on it
+  std::vector<std::string> depends_on;
+  std::string site;
+  ServiceState state = ServiceState::kCancelled;
+  // failed: "<step name>: <error>"; skipped: which dependency failed and why; cancelled: why.
+  std::string failure;
+  std::string failure_output;  // the failing step's output (also in its StepRecord)
+  std::vector<RestoredSource> sources;
+  std::vector<StepRecord> steps;     // the timeline, in order
+  int64_t start_ns = 0, end_ns = 0;  // wall clock; 0 when it never started
+  // Achieved RTO: session start -> the service verified (passed only).
+  std::optional<double> rto_seconds;
+  // Achieved RPO: the age, at session start, of the oldest snapshot restored.
+  std::optional<double> rpo_seconds;
+  std::optional<std::chrono::seconds> rto_target;  // the plan's rto
+  std::chrono::seconds rpo_target{0};              // the plan's rpo
+  uint64_t files_restored = 0, bytes_restored = 0;
+  std::string restore_dir;                         // LIFEBOAT_RESTORE_DIR (below the sandbox)
+  std::vector<std::pair<std::string, int>> ports;  // name -> port, as the steps got them
+  std::vector<std::string> notes;  // e.g. "no verify checks", "background step ... exited"
+
+  bool passed() const { return state == ServiceState::kPassed; }
+  // Achieved against target; nullopt when either is missing.
+  std::optional<bool> rto_met() const;
+  std::optional<bool> rpo_met() const;
+};
+
+struct RecoveryReport {
+  RecoveryMode mode = RecoveryMode::kDrill;
+  std::string plan_file;
+  std::string site;  // as asked ("": each service's first)
+  std::string at;    // as asked
+  int64_t start_ns = 0, end_ns = 0;
+  std::string sandbox;
+  bool kept = false;
+  int parallel = 1;
+  std::vector<Wave> waves;
+  std::vector<ServiceRecovery> services;  // wave order, then priority
+  // Sandboxes of killed sessions removed before this one started (path, and what was stopped).
+  std::vector<std::string> stale_sandboxes;
+  std::vector<std::string> warnings;
+  bool cancelled = false;
+
+  // Every service passed (and the session was not interrupted).
+  bool passed() const;
+  // 0 every service passed; 3 one failed or was skipped; 130 interrupted.
+  int ExitCode() const;
+  const ServiceRecovery* Find(std::string_view service) const;
+};
+
+// Recovers the services (see the top of this file). Errors only for a request that cannot start:
+// an unknown service or site (InvalidArgument), an `at` that names no snapshot (NotFound) or is
+// ambiguous (InvalidArgument), a dependency cycle, a sandbox that cannot be made. Everything
+// else (a site that cannot be opened, a missing snapshot, a failing step) is in the report.
+Result<RecoveryReport> RecoverServices(const plan::Plan& plan, const RecoverOptions& options);
+
+// The report as doc/drills.md ("JSON") describes it.
+nlohmann::ordered_json RecoveryReportToJson(const RecoveryReport& report);
+
+// The report for people (doc/drills.md, "The report"): per service its steps with their times,
+// RTO and RPO against the plan's, the result and the failing step's output. Lines end in '\n'.
+std::string FormatRecoveryReport(const RecoveryReport& report);
+
+// "1.2 s", "3 m 04 s", "2 h 05 m": durations in reports.
+std::string FormatSeconds(double seconds);
+
+}  // namespace lifeboat::recover

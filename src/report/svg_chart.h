@@ -1,0 +1,73 @@
+// Charts drawn by our own code as inline SVG, for the HTML reports (html.h): no script, no
+// external resource, readable when printed. Two kinds:
+//
+//  - DurationChart: durations over time against a target line (a service's achieved RTO, or RPO,
+//    per drill, with the plan's target dashed across; failed drills as red crosses on the axis);
+//  - GanttChart: a recovery timeline, one row per service grouped by wave, one bar per step,
+//    coloured by kind (restore, recover, verify), failed steps in red.
+//
+//   DurationChartSpec c{.title = "billing-db: achieved RTO", .series_name = "RTO"};
+//   c.points.push_back({drill_start_ns, rto_ns, false, "2026-12-06 passed"});
+//   c.target_ns = 3600e9;
+//   page.Add(DurationChart(c));
+//
+// Every text (titles, labels, tooltips) is escaped here. Pure; any thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lifeboat::report {
+
+struct DurationPoint {
+  int64_t time_ns = 0;   // x: when (wall clock, ns since the epoch)
+  int64_t value_ns = 0;  // y: how long (ignored when `failed`)
+  bool failed = false;   // no value: drawn as a cross on the time axis
+  std::string label;     // tooltip
+};
+
+struct DurationChartSpec {
+  std::string title;
+  std::string series_name = "achieved";  // legend of the points
+  std::vector<DurationPoint> points = {};            // any order
+  std::optional<int64_t> target_ns = std::nullopt;  // the dashed target line
+  std::string target_name = "target";
+  int width = 720, height = 260;
+};
+
+// An <svg> element (with role="img" and a <title>), or a short <p> when there are no points.
+std::string DurationChart(const DurationChartSpec& spec);
+
+enum class GanttKind { kRestore, kRecover, kVerify, kWait };
+
+struct GanttBar {
+  size_t row = 0;  // index into GanttChartSpec::rows
+  int64_t start_ns = 0, end_ns = 0;
+  GanttKind kind = GanttKind::kRestore;
+  bool failed = false;
+  std::string label;  // tooltip: step name, duration, result
+};
+
+struct GanttRow {
+  std::string label;  // "billing-db"
+  int group = 0;      // the wave; rows of one group are drawn together under "wave N"
+};
+
+struct GanttChartSpec {
+  std::string title;
+  std::vector<GanttRow> rows = {};
+  std::vector<GanttBar> bars = {};
+  int width = 900;
+};
+
+// An <svg> element, or a short <p> when there are no bars. The time axis starts at the earliest
+// bar (t = 0) and is labelled in seconds, minutes or hours.
+std::string GanttChart(const GanttChartSpec& spec);
+
+// Axis labels: "0", "30s", "1m30s", "2h" (whole seconds), and "2026-12-06" (UTC day).
+std::string AxisDuration(int64_t ns);
+std::string AxisDate(int64_t time_ns);
+
+}  // namespace lifeboat::report
