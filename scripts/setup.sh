@@ -62,6 +62,7 @@ services:
         sqlite: {path: $demo/orders.db}
     sites: [primary, secondary]
     replication: sync
+    drill_every: 7d
     retention: {keep_last: 24, keep_daily: 7}
     verify:
       - files: {}
@@ -81,6 +82,7 @@ services:
       - paths: [$demo/sample]
     sites: [primary, secondary]
     replication: sync
+    drill_every: 7d
     recover:
       - command: "exec /usr/bin/python3 -m http.server --bind 127.0.0.1 \$LIFEBOAT_PORT_HTTP --directory \$LIFEBOAT_RESTORE_DIR$demo/sample"
         background: true
