@@ -172,7 +172,7 @@ report() {
         pc = median(c[layouts[l] SUBSEP "plain" SUBSEP steps[s]])
         rc = median(c[layouts[l] SUBSEP "run" SUBSEP steps[s]])
         printf "| %s | %s | %.2f | %.2f | %.3f | %.2f | %.2f | %.3f |\n", layouts[l], steps[s],
-          p, r, p > 0 ? r / p : 0, pc, rc, pc > 0 ? rc / pc : 0
+          p, r, (p > 0 ? r / p : 0), pc, rc, (pc > 0 ? rc / pc : 0)
       }
     }' "$results"
 }
