@@ -464,8 +464,11 @@ Result<std::optional<KeylessListing>> ListCachedWithoutKey(Backend& backend, Sta
                                                            const Context& context) {
   using Answer = std::optional<KeylessListing>;
   LB_RETURN_IF_ERROR(context.Check("listing the site"));
-  LB_ASSIGN_OR_RETURN(std::string digest, ConfigSha256(backend));
-  Result<std::optional<StatusCache::KnownConfig>> known = cache.FindConfig(digest);
+  Result<std::string> digest = ConfigSha256(backend);
+  // No config: no repository there; opening it says so properly (NoRepository, with a hint).
+  if (!digest.ok() && digest.status().IsNotFound()) return Answer();
+  if (!digest.ok()) return digest.status();
+  Result<std::optional<StatusCache::KnownConfig>> known = cache.FindConfig(*digest);
   if (!known.ok() || !known->has_value()) return Answer();
   KeylessListing out;
   out.config = **known;

@@ -169,6 +169,11 @@ TEST_F(StatusCacheTest, WithoutTheKeyOnlyWhatIsCachedIsAnswered) {
     return CachedSnapshot{"", "svc", "paths", s.time_ns, s.incomplete};
   };
   ASSERT_TRUE(WriteRunRecords(*writer_, {Record("a", kSecond)}, Context()).ok());
+  // No repository at all: no answer (the caller's open says NoRepository).
+  MemoryBackend empty;
+  auto nothing = ListCachedWithoutKey(empty, *cache, {}, Context());
+  ASSERT_TRUE(nothing.ok()) << nothing.status().ToString();
+  EXPECT_FALSE(nothing->has_value());
   // Nothing seen yet: no answer.
   auto none = ListCachedWithoutKey(mem_, *cache, {}, Context());
   ASSERT_TRUE(none.ok()) << none.status().ToString();
