@@ -1,6 +1,7 @@
 #include "report/svg_chart.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -270,6 +271,111 @@ std::string GanttChart(const GanttChartSpec& spec) {
   }
   svg += "<rect x=\"" + Num(lx) + "\" y=\"" + Num(ly - 10) + "\" width=\"14\" height=\"10\" fill=\"" +
          kBad + "\"/>\n" + Text(lx + 18, ly, "failed");
+  return svg + "</svg>\n";
+}
+
+namespace {
+
+// "1,200", "0.5", "3e+06" style labels short enough for an axis: up to 3 significant digits.
+std::string BarValue(double v, const std::string& unit) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return unit.empty() ? std::string(buf) : std::string(buf) + " " + unit;
+}
+
+}  // namespace
+
+std::string BarChart(const BarChartSpec& spec) {
+  double max = 0, min_positive = 0;
+  for (const auto& row : spec.values)
+    for (const std::optional<double>& v : row) {
+      if (!v || *v <= 0) continue;
+      max = std::max(max, *v);
+      min_positive = min_positive == 0 ? *v : std::min(min_positive, *v);
+    }
+  if (spec.categories.empty() || spec.series.empty() || max <= 0)
+    return "<p class=\"muted\">" + HtmlEscape(spec.title) + ": no values to show.</p>\n";
+  static constexpr const char* kFill[] = {"#4c78a8", "#f58518", "#54a24b", "#b279a2", "#9d755d"};
+  size_t longest = 0;
+  for (const std::string& c : spec.categories) longest = std::max(longest, c.size());
+  const size_t max_chars = 32;
+  const double left = std::clamp(24.0 + 7.0 * static_cast<double>(std::min(longest, max_chars)),
+                                 110.0, 24.0 + 7.0 * max_chars);
+  const double right = 90, top = 34, bar_h = 14, gap = 12, bottom = 52;
+  const size_t n_series = spec.series.size();
+  const double group_h = bar_h * static_cast<double>(n_series) + gap;
+  const double plot_h = group_h * static_cast<double>(spec.categories.size());
+  const int height = static_cast<int>(top + plot_h + bottom);
+  const double w = spec.width - left - right;
+  // The scale: [0, max] rounded up, or powers of ten around the values.
+  double lo = 0, hi = max;
+  if (spec.log_scale) {
+    lo = std::pow(10.0, std::floor(std::log10(min_positive)));
+    hi = std::pow(10.0, std::ceil(std::log10(max)));
+    if (hi <= lo) hi = lo * 10;
+  } else {
+    const double mag = std::pow(10.0, std::floor(std::log10(max)));
+    hi = std::ceil(max / mag) * mag;
+  }
+  auto x_of = [&](double v) {
+    if (spec.log_scale)
+      return left + w * (std::log10(std::max(v, lo)) - std::log10(lo)) /
+                        (std::log10(hi) - std::log10(lo));
+    return left + w * v / hi;
+  };
+  std::string svg = Open(spec.width, height, spec.title);
+  // Grid: every power of ten (log) or five steps (linear).
+  std::vector<double> ticks;
+  if (spec.log_scale) {
+    for (double t = lo; t <= hi * 1.0001; t *= 10) ticks.push_back(t);
+  } else {
+    for (int i = 0; i <= 5; ++i) ticks.push_back(hi * i / 5);
+  }
+  for (double t : ticks) {
+    svg += Line(x_of(t), top, x_of(t), top + plot_h, std::string("stroke=\"") + kGrid + "\"");
+    svg += Text(x_of(t), top + plot_h + 16, BarValue(t, spec.unit),
+                std::string("text-anchor=\"middle\" fill=\"") + kMuted + "\"");
+  }
+  for (size_t c = 0; c < spec.categories.size(); ++c) {
+    const double y0 = top + group_h * static_cast<double>(c) + gap / 2;
+    std::string label = spec.categories[c];
+    if (label.size() > max_chars) {
+      size_t cut = max_chars - 3;  // never inside a UTF-8 character
+      while (cut > 0 && (static_cast<unsigned char>(label[cut]) & 0xC0) == 0x80) --cut;
+      label = label.substr(0, cut) + "...";
+    }
+    svg += Text(4, y0 + bar_h * static_cast<double>(n_series) / 2 + 4, label);
+    for (size_t s = 0; s < n_series; ++s) {
+      const double y = y0 + bar_h * static_cast<double>(s);
+      const std::optional<double> v =
+          c < spec.values.size() && s < spec.values[c].size() ? spec.values[c][s] : std::nullopt;
+      if (!v || (spec.log_scale && *v <= 0)) {
+        svg += Text(left + 4, y + bar_h - 3, spec.series[s] + ": n/a",
+                    std::string("font-size=\"10\" fill=\"") + kMuted + "\"");
+        continue;
+      }
+      const double x1 = x_of(*v);
+      const std::string tip = spec.categories[c] + ", " + spec.series[s] + ": " +
+                              BarValue(*v, spec.unit);
+      svg += "<rect x=\"" + Num(left) + "\" y=\"" + Num(y + 1) + "\" width=\"" +
+             Num(std::max(1.0, x1 - left)) + "\" height=\"" + Num(bar_h - 2) + "\" fill=\"" +
+             kFill[s % 5] + "\"><title>" + HtmlEscape(tip) + "</title></rect>\n";
+      svg += Text(x1 + 4, y + bar_h - 3, BarValue(*v, spec.unit),
+                  std::string("font-size=\"10\" fill=\"") + kInk + "\"");
+    }
+  }
+  svg += Line(left, top, left, top + plot_h, std::string("stroke=\"") + kInk + "\"");
+  const double ly = height - 12;
+  double lx = left;
+  for (size_t s = 0; s < n_series; ++s) {
+    svg += "<rect x=\"" + Num(lx) + "\" y=\"" + Num(ly - 10) +
+           "\" width=\"14\" height=\"10\" fill=\"" + kFill[s % 5] + "\"/>\n" +
+           Text(lx + 18, ly, spec.series[s]);
+    lx += 40 + 7.0 * static_cast<double>(spec.series[s].size());
+  }
+  if (spec.log_scale)
+    svg += Text(spec.width - 4, ly, "log scale",
+                std::string("text-anchor=\"end\" fill=\"") + kMuted + "\"");
   return svg + "</svg>\n";
 }
 

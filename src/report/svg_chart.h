@@ -1,10 +1,12 @@
 // Charts drawn by our own code as inline SVG, for the HTML reports (html.h): no script, no
-// external resource, readable when printed. Two kinds:
+// external resource, readable when printed. Three kinds:
 //
 //  - DurationChart: durations over time against a target line (a service's achieved RTO, or RPO,
 //    per drill, with the plan's target dashed across; failed drills as red crosses on the axis);
 //  - GanttChart: a recovery timeline, one row per service grouped by wave, one bar per step,
-//    coloured by kind (restore, recover, verify), failed steps in red.
+//    coloured by kind (restore, recover, verify), failed steps in red;
+//  - BarChart: horizontal grouped bars, one group per category (a service), one bar per series
+//    (the BIA's cost of protection against the loss it protects against), linear or log scale.
 //
 //   DurationChartSpec c{.title = "billing-db: achieved RTO", .series_name = "RTO"};
 //   c.points.push_back({drill_start_ns, rto_ns, false, "2026-12-06 passed"});
@@ -65,6 +67,22 @@ struct GanttChartSpec {
 // An <svg> element, or a short <p> when there are no bars. The time axis starts at the earliest
 // bar (t = 0) and is labelled in seconds, minutes or hours.
 std::string GanttChart(const GanttChartSpec& spec);
+
+struct BarChartSpec {
+  std::string title;
+  std::vector<std::string> categories = {};  // one group of bars each, top to bottom
+  std::vector<std::string> series = {};      // one bar per category each, in the legend
+  // values[category][series]; unset (or <= 0 on a log scale): no bar, "n/a" written instead.
+  std::vector<std::vector<std::optional<double>>> values = {};
+  std::string unit;  // appended to the axis labels and tooltips ("EUR", "h")
+  // Log scale (powers of ten): for values that differ by orders of magnitude (a few euros of
+  // storage against thousands of euros of downtime).
+  bool log_scale = false;
+  int width = 900;
+};
+
+// An <svg> element, or a short <p> when no value is set.
+std::string BarChart(const BarChartSpec& spec);
 
 // Axis labels: "0", "30s", "1m30s", "2h" (whole seconds), and "2026-12-06" (UTC day).
 std::string AxisDuration(int64_t ns);
