@@ -1,7 +1,8 @@
-// lifeboat plan validate|show|schema|order|init|install-timer: the DR plan file (doc/plan.md).
+// lifeboat plan validate|show|schema|order|bia|init|install-timer: the DR plan file (doc/plan.md).
 // validate prints every error and warning as FILE:LINE:COLUMN with a hint and exits 2 when there
 // is an error; show prints the normalised plan (--json: the JSON form); schema prints the file's
-// JSON Schema; order prints the recovery waves (doc/drills.md); init creates the sites'
+// JSON Schema; order prints the recovery waves (doc/drills.md); bia the business impact analysis
+// (doc/bia.md, mechanism in dr/bia.h); init creates the sites'
 // repositories and install-timer writes the units that call `lifeboat run` (doc/run.md).
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "dr/bia.h"
 #include "dr/plan_init.h"
 #include "runlog/timer_units.h"
 #include "util/file_io.h"
@@ -276,6 +278,46 @@ int InstallTimer(const GlobalOptions& g, const std::string& flag, const TimerFla
   return kExitOk;
 }
 
+struct BiaFlags {
+  std::string format = "md";
+  std::string out;
+  bool offline = false;
+};
+
+// The business impact analysis of the plan, from its sites (or the plan alone with --offline).
+int Bia(const GlobalOptions& g, const std::string& flag, const BiaFlags& f) {
+  if (g.json && f.format != "md" && f.format != "json") {
+    return ReportError(g, Status::InvalidArgument("--json and --format " + f.format +
+                                                  " exclude each other: choose one"));
+  }
+  Result<plan::LoadedPlan> loaded = LoadPlanForCommand(g, flag);
+  if (!loaded.ok()) return ReportError(g, loaded.status());
+  dr::BiaOptions o;
+  o.context = CliContext();
+  o.offline = f.offline;
+  Result<dr::Bia> bia = dr::ComputeBia(loaded->plan, o);
+  if (!bia.ok()) return ReportError(g, bia.status());
+  std::string text;
+  if (g.json || f.format == "json") {
+    text = Dump(dr::BiaJson(*bia), -1) + "\n";
+  } else if (f.format == "html") {
+    text = dr::BiaHtml(*bia);
+  } else {
+    text = dr::BiaMarkdown(*bia);
+  }
+  // Warnings on stderr too: a site that could not be read must not pass unnoticed.
+  if (!g.quiet)
+    for (const std::string& w : bia->warnings) std::cerr << "lifeboat: warning: " << w << "\n";
+  if (!f.out.empty()) {
+    Status st = WriteFileDurably(f.out, AsBytes(text), /*overwrite=*/true);
+    if (!st.ok()) return ReportError(g, st.WithContext("--out " + f.out));
+    if (!g.json) Say(g, "business impact analysis written to " + f.out);
+    return kExitOk;
+  }
+  std::cout << text << std::flush;
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterPlan(CLI::App& app, GlobalOptions& g, Runner* runner) {
@@ -313,6 +355,26 @@ void RegisterPlan(CLI::App& app, GlobalOptions& g, Runner* runner) {
                     "only these services and what they depend on (default: every service)");
   order->callback([&g, runner, plan_file, order_services] {
     *runner = [&g, plan_file, order_services] { return Order(g, *plan_file, *order_services); };
+  });
+
+  auto bia = std::make_shared<BiaFlags>();
+  auto* bia_cmd = cmd->add_subcommand(
+      "bia", "the business impact analysis (NIST SP 800-34): criticality, outage costs, "
+             "critical-path RTO against MTD, resources and stored bytes per site with their "
+             "monthly cost, recovery order, exposure and the last drills; over- and "
+             "under-protected services flagged (doc/bia.md)");
+  AddPlanOption(bia_cmd, plan_file.get());
+  bia_cmd->add_option("--format", bia->format,
+                      "md (Markdown, the default), html (one self-contained page with charts) "
+                      "or json (as --json; doc/bia.md, \"JSON\")")
+      ->check(CLI::IsMember({"md", "html", "json"}));
+  bia_cmd->add_option("--out", bia->out, "write to FILE (atomically) instead of standard output")
+      ->type_name("FILE");
+  bia_cmd->add_flag("--offline", bia->offline,
+                    "from the plan alone: open no site (stored bytes, costs of protection, "
+                    "copies held and drills are then unknown)");
+  bia_cmd->callback([&g, runner, plan_file, bia] {
+    *runner = [&g, plan_file, bia] { return Bia(g, *plan_file, *bia); };
   });
 
   auto* init = cmd->add_subcommand(

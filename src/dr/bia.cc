@@ -333,7 +333,7 @@ Result<Bia> BuildBia(const plan::Plan& plan, const BiaInputs& inputs, int64_t no
       e.cost_comparable = e.currency == b.currency;
       const BiaSiteReading* r = reading_of(site->name);
       if (inputs.offline || !r) {
-        e.immutability = "unknown";
+        e.immutability = site->immutable ? "planned" : "none";
         e.state = "not read";
         if (site->immutable) b.immutable_copy = true;
         ++fresh_sites;  // offline: the plan's promise

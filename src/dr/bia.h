@@ -101,7 +101,7 @@ struct BiaSiteExposure {
   std::string role, media;
   bool immutable_in_plan = false;
   // "append-only", "object lock", "not verified" (the plan says immutable, the repository does
-  // not enforce it), "none", or "unknown" (not read).
+  // not enforce it), "none", "unknown" (the site could not be read) or, offline, "planned".
   std::string immutability;
   // The RPO state of the service's newest snapshot there (status.h), "not read" offline.
   std::string state;
