@@ -121,6 +121,39 @@ TEST(SvgChartTest, GanttDrawsOneBarPerStepGroupedByWave) {
   EXPECT_EQ(GanttChart({.title = "none"}), "<p class=\"muted\">none: no steps recorded.</p>\n");
 }
 
+TEST(SvgChartTest, BarChartDrawsOneBarPerKnownValue) {
+  BarChartSpec c;
+  c.title = "Cost " + kEvil;
+  c.categories = {"db", "web " + kEvil, "wiki"};
+  c.series = {"protection / year", "loss per incident"};
+  c.values = {{14.4, 4000.0}, {std::nullopt, 2200.0}, {7.2, 0.25}};
+  c.unit = "EUR";
+  const std::string linear = BarChart(c);
+  EXPECT_EQ(Count(linear, "<script"), 0u);
+  EXPECT_EQ(Count(linear, "<rect"), 5u + 2u);  // five known values + two legend swatches
+  EXPECT_EQ(Count(linear, ">protection / year: n/a</text>"), 1u);
+  EXPECT_NE(linear.find(">web &lt;script&gt;alert("), std::string::npos);  // cut at 32 characters
+  EXPECT_NE(linear.find("<title>web " + kEscaped + ", loss per incident: 2.2e+03 EUR</title>"),
+            std::string::npos);
+  EXPECT_NE(linear.find("<title>db, loss per incident: 4e+03 EUR</title>"), std::string::npos);
+  EXPECT_NE(linear.find(">4e+03 EUR</text>"), std::string::npos);  // the axis ends at 4000
+  // Log scale: powers of ten from below the smallest value to above the largest.
+  c.log_scale = true;
+  const std::string log = BarChart(c);
+  EXPECT_NE(log.find(">0.1 EUR</text>"), std::string::npos);
+  EXPECT_NE(log.find(">1e+04 EUR</text>"), std::string::npos);
+  EXPECT_NE(log.find(">log scale</text>"), std::string::npos);
+  // The bar of 0.25 is shorter than that of 7.2, which is shorter than that of 4000.
+  auto width = [&](const std::string& svg, const std::string& title) {
+    const size_t at = svg.rfind("width=\"", svg.find("<title>" + title));
+    return std::stod(svg.substr(at + 7));
+  };
+  EXPECT_LT(width(log, "wiki, loss per incident"), width(log, "wiki, protection / year"));
+  EXPECT_LT(width(log, "wiki, protection / year"), width(log, "db, loss per incident"));
+  c.values = {{std::nullopt, std::nullopt}};
+  EXPECT_EQ(BarChart(c), "<p class=\"muted\">Cost " + kEscaped + ": no values to show.</p>\n");
+}
+
 TEST(SvgChartTest, AxisLabels) {
   EXPECT_EQ(AxisDuration(0), "0");
   EXPECT_EQ(AxisDuration(500'000'000), "0.5s");
