@@ -87,8 +87,8 @@ GroupSize Stored(const std::string& service, uint64_t attributed) {
   GroupSize g;
   g.name = service;
   g.attributed = attributed;
-  g.referenced = attributed + kGiB;  // also uses one GiB shared with another service
-  g.exclusive = attributed - kGiB / 2;
+  g.referenced = attributed + kGiB;  // also uses two GiB shared with one other service
+  g.exclusive = attributed > kGiB ? attributed - kGiB : 0;
   return g;
 }
 
