@@ -20,8 +20,8 @@ th, td { border: 1px solid #d1d9e0; padding: .3rem .6rem; text-align: left; vert
 th { background: #f6f8fa; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.nowrap { white-space: nowrap; }
-td.good { color: #116329; font-weight: 600; }
-td.bad { color: #a40e26; font-weight: 600; }
+td.good, p.good { color: #116329; font-weight: 600; }
+td.bad, p.bad { color: #a40e26; font-weight: 600; }
 td.warn { color: #7d4e00; font-weight: 600; }
 ul.findings { padding-left: 1.2rem; }
 ul.findings li { color: #7d4e00; margin: .2rem 0; }
