@@ -82,6 +82,7 @@ std::string Timeline(const RecoveryReport& r) {
   report::GanttChartSpec g;
   g.title = "Recovery timeline, from the start of the " + std::string(RecoveryModeName(r.mode));
   g.origin_ns = r.start_ns;
+  g.width = 1080;  // the page's width; the SVG scales down on narrower screens
   for (const ServiceRecovery& s : r.services) {
     const size_t row = g.rows.size();
     report::GanttRow gr{s.service + " (" + StateName(s.state) + ")", s.wave};
