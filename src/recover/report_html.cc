@@ -99,15 +99,26 @@ std::string Timeline(const RecoveryReport& r) {
         break;
       }
     if (first_start > r.start_ns && r.start_ns != 0) {
-      g.bars.push_back({row, r.start_ns, first_start, report::GanttKind::kWait, false,
-                        (s.depends_on.empty() ? "setting up the session: "
-                                              : "waiting for what it depends on: ") +
-                            Seconds(r.start_ns, first_start)});
+      // Before its first step: the session's set-up or the wait for what it depends on (until
+      // the service started), then opening the site and choosing the snapshots.
+      std::string why = "before its first step: " + Seconds(r.start_ns, first_start);
+      if (s.start_ns >= r.start_ns && s.start_ns <= first_start) {
+        why += " (" + std::string(s.depends_on.empty() ? "setting up the session"
+                                                       : "waiting for what it depends on") +
+               " " + Seconds(r.start_ns, s.start_ns) + ", opening site " + s.site +
+               " and choosing the snapshots " + Seconds(s.start_ns, first_start) + ")";
+      }
+      g.bars.push_back({row, r.start_ns, first_start, report::GanttKind::kWait, false, why});
     }
     for (const StepRecord& st : s.steps) {
       if (st.state == StepState::kNotRun || st.start_ns == 0) continue;
-      g.bars.push_back({row, st.start_ns, std::max(st.end_ns, st.start_ns), KindOf(st),
-                        st.state == StepState::kFailed,
+      int64_t start = st.start_ns;
+      const int64_t end = std::max(st.end_ns, st.start_ns);
+      // The `files` check is the restores' verify phase: its record spans the restores, its
+      // seconds are the phase's. Drawn at their end, over the restore bar's tail.
+      if (st.kind == "files")
+        start = std::max(start, end - static_cast<int64_t>(st.seconds * 1e9));
+      g.bars.push_back({row, start, end, KindOf(st), st.state == StepState::kFailed,
                         s.service + ": " + st.phase + ": " + st.name + ": " +
                             FormatSeconds(st.seconds) + ", " +
                             std::string(StepStateName(st.state)) +
@@ -128,7 +139,7 @@ void Summary(const RecoveryReport& r, report::HtmlPage* page) {
   for (const ServiceRecovery& s : r.services) {
     std::string why = s.failure;
     rows.push_back(
-        {Cell(s.service + (s.selected ? "" : " (as a dependency)")),
+        {Cell(s.service + (s.selected ? "" : " (as a dependency)"), "nowrap"),
          Cell(std::to_string(s.tier), "num"), Cell(std::to_string(s.wave), "num"), Cell(s.site),
          Cell(StateName(s.state), ServiceResultClass(s.state)),
          AgainstTarget(s.rto_seconds, RtoTarget(s), s.rto_met(),

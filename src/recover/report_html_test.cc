@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <string>
 
 namespace lifeboat::recover {
@@ -53,10 +54,14 @@ RecoveryReport MakeReport() {
   db.wave = 1;
   db.site = "primary";
   db.state = ServiceState::kPassed;
+  // As RecoverServices records it: the `files` check spans the restores, its seconds are their
+  // verify phase's (the last second of the restore).
   db.steps = {Step("restore", "restore source orders (sqlite) " + kEvil, StepState::kOk, 1, 6),
-              Step("recover", "command 'start-db'", StepState::kOk, 6, 9),
-              Step("verify", "files", StepState::kOk, 9, 10)};
-  db.steps[2].output = "12 of 12 files verified";
+              Step("verify", "files", StepState::kOk, 1, 6),
+              Step("recover", "command 'start-db'", StepState::kOk, 6, 10)};
+  db.steps[1].kind = "files";
+  db.steps[1].seconds = 1;
+  db.steps[1].output = "12 of 12 files verified";
   db.rto_seconds = 10;
   db.rto_target = std::chrono::seconds(3600);
   db.rpo_seconds = 300;
@@ -80,6 +85,7 @@ RecoveryReport MakeReport() {
   shop.site = "primary";
   shop.depends_on = {kEvil};
   shop.state = ServiceState::kFailed;
+  shop.start_ns = kT0 + 10 * kSecond;
   shop.steps = {Step("restore", "restore source files", StepState::kOk, 10, 20),
                 Step("recover", "command 'serve'", StepState::kOk, 20, 22),
                 Step("verify", "http GET /health", StepState::kFailed, 22, 30),
@@ -109,7 +115,7 @@ TEST(RecoveryReportHtmlTest, EscapesEveryStringOfThePlan) {
   EXPECT_EQ(Count(html, "<script"), 0u) << html;
   EXPECT_EQ(html.find(kEvil), std::string::npos);
   // The service's name: summary row, Gantt row label and tooltips, heading, shop's "depends on".
-  EXPECT_NE(html.find("<td>" + kEscaped + "</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"nowrap\">" + kEscaped + "</td>"), std::string::npos);
   EXPECT_NE(html.find("<h2>" + kEscaped + " (tier 0, wave 1): passed</h2>"), std::string::npos);
   EXPECT_NE(html.find(">" + kEscaped + " (passed)</text>"), std::string::npos);
   EXPECT_NE(html.find("depends on " + kEscaped), std::string::npos);
@@ -126,8 +132,8 @@ TEST(RecoveryReportHtmlTest, EveryServiceWithItsResultAndTargets) {
   EXPECT_NE(html.find("<title>Drill report, 2026-11-30T"), std::string::npos);
   EXPECT_NE(html.find("<p class=\"bad\">FAILED: 1 passed, 1 failed, 1 skipped.</p>"),
             std::string::npos);
-  for (const char* row : {"<td>shop</td><td class=\"num\">1</td><td class=\"num\">2</td>",
-                          "<td>reports</td><td class=\"num\">3</td><td class=\"num\">3</td>"})
+  for (const char* row : {"<td class=\"nowrap\">shop</td><td class=\"num\">1</td><td class=\"num\">2</td>",
+                          "<td class=\"nowrap\">reports</td><td class=\"num\">3</td><td class=\"num\">3</td>"})
     EXPECT_NE(html.find(row), std::string::npos) << row;
   for (const ServiceRecovery& s : r.services)
     EXPECT_NE(html.find(" (" + std::string(ServiceStateName(s.state)) + ")</text>"),
@@ -175,7 +181,21 @@ TEST(RecoveryReportHtmlTest, OneGanttBarPerStepThatRan) {
             ran);
   // db waited 1 s for the session, shop 10 s for db; reports never started: no bar at all.
   EXPECT_EQ(Count(html, "class=\"bar bar-wait\""), 2u);
-  EXPECT_NE(html.find("<title>waiting for what it depends on: 10.0 s</title>"), std::string::npos);
+  EXPECT_NE(html.find("<title>before its first step: 1.0 s (setting up the session 1.0 s, "
+                      "opening site primary and choosing the snapshots 0.0 s)</title>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<title>before its first step: 10.0 s (waiting for what it depends on "
+                      "10.0 s, opening site primary and choosing the snapshots 0.0 s)</title>"),
+            std::string::npos);
+  // db's files check is drawn as the last fifth of its restore bar (1 s of the 5 s restore).
+  std::smatch restore_bar, files_bar;
+  const std::string number = "([0-9.]+)";
+  ASSERT_TRUE(std::regex_search(html, restore_bar, std::regex("class=\"bar bar-restore\" x=\"" + number + "\" y=\"[0-9.]+\" width=\"" + number)));
+  ASSERT_TRUE(std::regex_search(html, files_bar, std::regex("class=\"bar bar-verify\" x=\"" + number + "\" y=\"[0-9.]+\" width=\"" + number)));
+  const double rx = std::stod(restore_bar[1]), rw = std::stod(restore_bar[2]);
+  const double fx = std::stod(files_bar[1]), fw = std::stod(files_bar[2]);
+  EXPECT_NEAR(fw, rw / 5, 0.2);
+  EXPECT_NEAR(fx + fw, rx + rw, 0.2);
   // RTO targets: db's 1 h is far beyond the 40 s axis (named only), shop's 20 s is on it and
   // missed (it never recovered).
   EXPECT_EQ(Count(html, "<g class=\"marker\""), 1u);

@@ -170,6 +170,9 @@ TEST(SvgChartTest, GanttMarksDeadlinesOnTheAxisOrBesideIt) {
 TEST(SvgChartTest, AxisLabels) {
   EXPECT_EQ(AxisDuration(0), "0");
   EXPECT_EQ(AxisDuration(500'000'000), "0.5s");
+  EXPECT_EQ(AxisDuration(1'200'000'000), "1.2s");
+  EXPECT_EQ(AxisDuration(2 * kSecond), "2s");
+  EXPECT_EQ(AxisDuration(61 * kSecond + 500'000'000), "1m1s");
   EXPECT_EQ(AxisDuration(90 * kSecond), "1m30s");
   EXPECT_EQ(AxisDuration(2 * 3600 * kSecond), "2h");
   EXPECT_EQ(AxisDuration(kDay + 3600 * kSecond), "1d1h");

@@ -77,7 +77,8 @@ std::string TimeLabel(int64_t time_ns, int64_t span_ns) {
 
 std::string AxisDuration(int64_t ns) {
   if (ns <= 0) return "0";
-  if (ns < kSecond) return Num(static_cast<double>(ns) / 1e9) + "s";
+  // Below a minute, tenths when they are not zero (an axis in 0.2 s steps: "1.2s", not "1s").
+  if (ns < 60 * kSecond && ns % kSecond != 0) return Num(static_cast<double>(ns) / 1e9) + "s";
   int64_t s = ns / kSecond;
   std::string out;
   if (s >= 86400) out += std::to_string(s / 86400) + "d", s %= 86400;

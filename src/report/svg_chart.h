@@ -79,7 +79,8 @@ struct GanttChartSpec {
 // (t = 0) and is labelled in seconds, minutes or hours.
 std::string GanttChart(const GanttChartSpec& spec);
 
-// Axis labels: "0", "30s", "1m30s", "2h" (whole seconds), and "2026-12-06" (UTC day).
+// Axis labels: "0", "0.5s", "1.2s", "30s", "1m30s", "2h" (whole seconds from a minute on), and
+// "2026-12-06" (UTC day).
 std::string AxisDuration(int64_t ns);
 std::string AxisDate(int64_t time_ns);
 
