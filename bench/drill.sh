@@ -119,8 +119,10 @@ timed() {
     rto=$(grep -o '"rto":{"achieved_seconds":[0-9.e+-]*' "$runs/last.out" | head -n1 | cut -d: -f3)
     [[ -n $rto ]] || die "the drill's JSON has no achieved RTO: $(head -c 300 "$runs/last.out")"
     # Both verify: the drill's restore read every file back (its `files` check).
-    grep -q '"result":"passed"' "$runs/last.out" && grep -q '"verified_files":[1-9]' "$runs/last.out" ||
+    if ! grep -q '"result":"passed"' "$runs/last.out" ||
+       ! grep -q '"verified_files":[1-9]' "$runs/last.out"; then
       die "the drill did not verify the restored files: $(head -c 300 "$runs/last.out")"
+    fi
   fi
   printf '%s\t%s\t%s\t%s\t%s\n' "$way" "$round" "$wall" \
     "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" "$rto" >>"$results"
