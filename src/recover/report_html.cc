@@ -81,7 +81,7 @@ report::GanttKind KindOf(const StepRecord& st) {
 std::string Timeline(const RecoveryReport& r) {
   report::GanttChartSpec g;
   g.title = "Recovery timeline, from the start of the " + std::string(RecoveryModeName(r.mode));
-  g.origin_ns = r.start_ns;
+  if (r.start_ns != 0) g.origin_ns = r.start_ns;  // 0: the session never started
   g.width = 1080;  // the page's width; the SVG scales down on narrower screens
   for (const ServiceRecovery& s : r.services) {
     const size_t row = g.rows.size();
