@@ -4,7 +4,8 @@
 # backs up a SQLite database and a directory whose service depends on it, each backup written to
 # both sites at once, shows that every RPO holds, restores both services from the second site and
 # checks them, then drills both (restored into a sandbox, the shop's files served over HTTP,
-# checked, RTO and RPO measured against the plan), printing each step.
+# checked, RTO and RPO measured against the plan; the report also as demo/drill-report.html),
+# printing each step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -131,5 +132,6 @@ echo "    the files restored from the secondary site are identical (diff -r, and
 echo "    them) and the database passes integrity_check with all 1000 orders"
 echo "==> 9/9 lifeboat drill --all --site secondary: recover both services into a sandbox, bring the"
 echo "    shop up, check it, and measure RTO and RPO against the plan"
-"$lifeboat" drill --all --site secondary --plan "$plan" --sandbox "$demo/drills"
+"$lifeboat" drill --all --site secondary --plan "$plan" --sandbox "$demo/drills" \
+  --html "$demo/drill-report.html"
 echo "==> OK: every RPO holds, both services restore intact, and the drill proved they recover"

@@ -6,6 +6,8 @@
 #include "cli/common.h"
 #include "plan/validate.h"
 #include "recover/recover.h"
+#include "recover/report_html.h"
+#include "util/file_io.h"
 
 namespace lifeboat::cli {
 
@@ -21,6 +23,7 @@ struct DrillFlags {
   int parallel = 4;
   std::string sandbox;
   std::string pg_bindir;
+  std::string html;
 };
 
 int Drill(const GlobalOptions& g, const DrillFlags& f) {
@@ -51,6 +54,12 @@ int Drill(const GlobalOptions& g, const DrillFlags& f) {
   } else {
     for (const std::string& w : report->warnings) std::cerr << "lifeboat: warning: " << w << "\n";
     if (!g.quiet || !report->passed()) std::cout << recover::FormatRecoveryReport(*report);
+  }
+  if (!f.html.empty()) {
+    Status st = WriteFileDurably(f.html, AsBytes(recover::RecoveryReportHtml(*report)),
+                                 /*overwrite=*/true);
+    if (!st.ok()) return ReportError(g, st.WithContext("--html " + f.html));
+    if (!g.json) Say(g, "drill report written to " + f.html);
   }
   return report->ExitCode();
 }
@@ -84,6 +93,10 @@ void RegisterDrill(CLI::App& app, GlobalOptions& g, Runner* runner) {
                   "PostgreSQL programs for scratch clusters (default: "
                   "/usr/lib/postgresql/<version>/bin, else PATH)")
       ->type_name("DIR");
+  cmd->add_option("--html", f->html,
+                  "also write the report as a self-contained HTML page (summary, RTO/RPO against "
+                  "target, recovery timeline) to FILE, atomically")
+      ->type_name("FILE");
   cmd->callback([&g, runner, f, cmd] {
     // `drill history` (cmd_drill_history.cc) set its own runner: the parent's callback runs
     // after the subcommand's and must not replace it.

@@ -164,13 +164,45 @@ SiteHandle& RunState::Site(const std::string& name) {
   }
   open->password = PasswordSource::Value(*password);
   h.open = *open;
+  h.repo = OpenByProof(name, *password);
+  if (h.repo != nullptr) return h;
   Result<std::unique_ptr<Repository>> repo = OpenRepositoryUnlocked(h.open);
   if (!repo.ok()) {
     h.status = repo.status().WithContext("site " + name + " (" + h.site->repository + ")");
     return h;
   }
   h.repo = std::move(*repo);
+  RememberProof(*h.repo, h.open.location, *password);
   return h;
+}
+
+std::unique_ptr<Repository> RunState::OpenByProof(const std::string& name,
+                                                  const std::string& password) {
+  StatusCache* c = cache();
+  if (c == nullptr) return nullptr;
+  const OpenOptions& open = sites_[name].open;
+  Result<std::optional<StatusCache::KeyProof>> known = c->FindKeyProof(open.location);
+  if (!known.ok() || !known->has_value()) return nullptr;
+  const StatusCache::KeyProof& proof = **known;
+  for (const auto& entry : sites_) {
+    const SiteHandle& other = entry.second;
+    if (entry.first == name || other.repo == nullptr || other.repo->key_name().empty()) continue;
+    Result<std::unique_ptr<Backend>> backend = OpenRepositoryBackend(open);
+    if (!backend.ok()) return nullptr;
+    Result<std::unique_ptr<Repository>> repo = Repository::OpenWithPasswordProof(
+        std::move(*backend), *other.repo, proof.key_name, password, proof.proof);
+    if (repo.ok() && (*repo)->config().id.Hex() == proof.repo_id) return std::move(*repo);
+  }
+  return nullptr;
+}
+
+void RunState::RememberProof(const Repository& repo, const std::string& location,
+                             const std::string& password) {
+  StatusCache* c = cache();
+  const std::string proof = repo.PasswordProof(password);
+  if (c == nullptr || proof.empty()) return;
+  // Only a cache: when it cannot be written, the next run derives the key again.
+  c->RememberKeyProof(location, {repo.config().id.Hex(), repo.key_name(), proof}).IgnoreError();
 }
 
 Result<OpenOptions> RunState::JobOpenOptions(const std::string& name,

@@ -61,6 +61,13 @@ class RunState {
   std::vector<std::string> warnings;
 
  private:
+  // The site opened with the password proof the status cache keeps for it, through the key
+  // material of a site this run opened already (a replica): no second key derivation. Null when
+  // there is no cache or proof, it no longer holds, or no opened site shares the material.
+  std::unique_ptr<Repository> OpenByProof(const std::string& name, const std::string& password);
+  // Keeps the proof that `password` opened `repo` (opened with it) for OpenByProof.
+  void RememberProof(const Repository& repo, const std::string& location,
+                     const std::string& password);
   const plan::Plan& plan_;
   const RunOptions& options_;
   std::map<std::string, SiteHandle> sites_;

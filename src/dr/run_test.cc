@@ -213,6 +213,54 @@ TEST_F(RunTest, SyncTwoServicesTwoSitesThenNothingDue) {
   EXPECT_EQ(Records("a").size(), 2u);
 }
 
+// A second site (a replica) is opened with the password proof the status cache keeps once the
+// password opened it: the next run derives the first site's key only. A wrong password for the
+// second site is still found out, and an append-only key there still refuses retention.
+TEST_F(RunTest, TheSecondSiteIsOpenedByItsPasswordProof) {
+  const std::string plan_text = "version: 1\nsites:\n" + Site("a") + Site("b") +
+                                "services:\n"
+                                "  files:\n    tier: 2\n    rpo: 2d\n    schedule: '@daily'\n"
+                                "    sites: [a, b]\n    replication: sync\n"
+                                "    sources:\n      - paths: [" + (dir_ / "data").string() + "]\n";
+  plan::Plan p = Load(plan_text);
+  ASSERT_TRUE(InitPlanSites(p, {}).ok());
+  RunOptions o = Options();
+  o.now = true;
+  o.cache_path = (dir_ / "cache.sqlite3").string();
+  uint64_t before = KeyDerivationCount();
+  Result<RunReport> first = RunPlan(p, o);
+  ASSERT_TRUE(first.ok() && first->ExitCode() == 0) << output_;
+  EXPECT_EQ(KeyDerivationCount() - before, 2u);  // a and b: no proof kept yet
+  const size_t records_b = Records("b").size();
+  ASSERT_GT(records_b, 0u);
+
+  before = KeyDerivationCount();
+  Result<RunReport> second = RunPlan(p, o);
+  ASSERT_TRUE(second.ok() && second->ExitCode() == 0) << output_;
+  EXPECT_EQ(KeyDerivationCount() - before, 1u);  // a only: b by its proof
+  EXPECT_EQ(Snapshots("b", "files").size(), 2u);
+  EXPECT_GT(Records("b").size(), records_b);  // the run's records were written at b
+
+  // b's password in the plan is wrong now: the proof does not hold, the password is tried, the
+  // run names b's failure (a still got its backup).
+  const std::string pw_file = (dir_ / "wrong-password").string();
+  {
+    std::ofstream f(pw_file);
+    f << "not-the-password";
+  }
+  std::string wrong_text = plan_text;
+  const std::string b_site = Site("b");
+  std::string b_wrong = b_site;
+  const std::string right_file = (dir_ / "pw").string();
+  b_wrong.replace(b_wrong.find(right_file), right_file.size(), pw_file);
+  wrong_text.replace(wrong_text.find(b_site), b_site.size(), b_wrong);
+  plan::Plan wrong = Load(wrong_text);
+  Result<RunReport> third = RunPlan(wrong, o);
+  ASSERT_TRUE(third.ok());
+  EXPECT_NE(third->ExitCode(), 0) << output_;
+  EXPECT_NE(output_.find("matches the password"), std::string::npos) << output_;
+}
+
 TEST_F(RunTest, AsyncCopiesAndRetentionSparesTheImmutableSite) {
   plan::Plan p = Load("version: 1\nsites:\n" + Site("a") + Site("b", true) +
                       "services:\n"

@@ -20,12 +20,14 @@ th, td { border: 1px solid #d1d9e0; padding: .3rem .6rem; text-align: left; vert
 th { background: #f6f8fa; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.nowrap { white-space: nowrap; }
-td.good { color: #116329; font-weight: 600; }
-td.bad { color: #a40e26; font-weight: 600; }
+td.good, p.good { color: #116329; font-weight: 600; }
+td.bad, p.bad { color: #a40e26; font-weight: 600; }
 td.warn { color: #7d4e00; font-weight: 600; }
 ul.findings { padding-left: 1.2rem; }
 ul.findings li { color: #7d4e00; margin: .2rem 0; }
 ul.ok li { color: #116329; }
+pre { background: #f6f8fa; border: 1px solid #d1d9e0; padding: .5rem .7rem; font-size: .85rem;
+      white-space: pre-wrap; overflow-wrap: anywhere; max-height: 24rem; overflow: auto; }
 figure { margin: .8rem 0 1.2rem; }
 figcaption { font-size: .85rem; color: #59636e; }
 svg { max-width: 100%; height: auto; font-family: inherit; }
@@ -84,6 +86,10 @@ void HtmlPage::List(const std::vector<std::string>& items, std::string_view css_
                              : "<ul class=\"" + HtmlEscape(css_class) + "\">\n";
   for (const std::string& item : items) body_ += "<li>" + HtmlEscape(item) + "</li>\n";
   body_ += "</ul>\n";
+}
+
+void HtmlPage::Preformatted(std::string_view text) {
+  body_ += "<pre>" + HtmlEscape(text) + "</pre>\n";
 }
 
 std::string HtmlPage::Render() const {

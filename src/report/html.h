@@ -49,6 +49,8 @@ class HtmlPage {
   void Paragraph(std::string_view text, std::string_view css_class = "");
   // A list of lines, each escaped, in a <ul> of the given class ("findings").
   void List(const std::vector<std::string>& items, std::string_view css_class = "");
+  // Escaped text in a <pre> (a step's output), its lines kept; long lines wrap.
+  void Preformatted(std::string_view text);
   std::string Render() const;
 
  private:

@@ -47,6 +47,9 @@ TEST(HtmlTest, APageIsSelfContainedAndEscapesWhatItIsGiven) {
   for (const char* banned : {"http:", "https:", "src=", "href=", "@import", "url("})
     EXPECT_EQ(html.find(banned), std::string::npos) << banned;
   EXPECT_NE(html.find("<style>"), std::string::npos);
+  HtmlPage out("output");
+  out.Preformatted("line 1\n" + kEvil + "\n");
+  EXPECT_NE(out.Render().find("<pre>line 1\n" + kEscaped + "\n</pre>"), std::string::npos);
   EXPECT_EQ(html.substr(html.size() - 8), "</html>\n");
 }
 
@@ -154,9 +157,55 @@ TEST(SvgChartTest, BarChartDrawsOneBarPerKnownValue) {
   EXPECT_EQ(BarChart(c), "<p class=\"muted\">Cost " + kEscaped + ": no values to show.</p>\n");
 }
 
+TEST(SvgChartTest, GanttMarksDeadlinesOnTheAxisOrBesideIt) {
+  GanttChartSpec g;
+  g.title = "drill";
+  g.origin_ns = kT0 - 5 * kSecond;  // the recovery started 5 s before its first step
+  // db: a 20 s deadline, on the axis (within 3x the bars' 15 s span) and met; web: missed by
+  // far; files: a 1 h deadline, far beyond the axis, only named.
+  g.rows = {{"db", 1, kT0 + 15 * kSecond, "RTO 20s " + kEvil, false},
+            {"web", 2, kT0 + 2 * kSecond, "RTO 7s", true},
+            {"files", 1, kT0 + 3600 * kSecond, "RTO 1h", false}};
+  g.bars = {{0, kT0, kT0 + 4 * kSecond, GanttKind::kRestore, false, "restore"},
+            {0, kT0 + 4 * kSecond, kT0 + 5 * kSecond, GanttKind::kVerify, false, "files"},
+            {1, kT0 - 5 * kSecond, kT0 + 5 * kSecond, GanttKind::kWait, false, "waiting for db"},
+            {1, kT0 + 5 * kSecond, kT0 + 10 * kSecond, GanttKind::kRecover, false, "command"},
+            {1, kT0 + 10 * kSecond, kT0 + 10 * kSecond, GanttKind::kVerify, true, "http"},
+            {2, kT0, kT0 + 3 * kSecond, GanttKind::kRestore, false, "restore"}};
+  const std::string svg = GanttChart(g);
+  EXPECT_EQ(Count(svg, "<script"), 0u);
+  EXPECT_EQ(Count(svg, "<rect class=\"bar "), 6u);
+  EXPECT_EQ(Count(svg, "class=\"bar bar-restore\""), 2u);
+  EXPECT_EQ(Count(svg, "class=\"bar bar-recover\""), 1u);
+  EXPECT_EQ(Count(svg, "class=\"bar bar-verify\""), 1u);
+  EXPECT_EQ(Count(svg, "class=\"bar bar-verify bar-failed\""), 1u);
+  EXPECT_EQ(Count(svg, "class=\"bar bar-wait\""), 1u);
+  // Two ticks on the axis (db's, web's), files' named with " >"; a legend entry for targets.
+  EXPECT_EQ(Count(svg, "<g class=\"marker\""), 2u);
+  EXPECT_NE(svg.find(">RTO 1h &gt;</text>"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(">RTO 20s " + kEscaped + "</text>"), std::string::npos);
+  EXPECT_NE(svg.find("fill=\"#c62828\" font-weight=\"600\">RTO 7s</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">target</text>"), std::string::npos);
+  // The axis starts at the origin and takes in db's deadline (20 s after it), not files' 1 h.
+  EXPECT_NE(svg.find(">20s</text>"), std::string::npos);
+  EXPECT_EQ(svg.find(">1h</text>"), std::string::npos);
+  // The wait bar starts at the origin: the left edge of the plot.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(svg, m, std::regex("class=\"bar bar-wait\" x=\"([0-9.]+)\"")));
+  ASSERT_TRUE(std::regex_search(svg, std::regex("<line x1=\"" + m[1].str() + "\" y1=\"34.0\"")));
+  // Without deadlines there is no right column and no legend entry.
+  for (GanttRow& r : g.rows) r.marker_ns.reset();
+  const std::string plain = GanttChart(g);
+  EXPECT_EQ(Count(plain, "class=\"marker\""), 0u);
+  EXPECT_EQ(plain.find(">target</text>"), std::string::npos);
+}
+
 TEST(SvgChartTest, AxisLabels) {
   EXPECT_EQ(AxisDuration(0), "0");
   EXPECT_EQ(AxisDuration(500'000'000), "0.5s");
+  EXPECT_EQ(AxisDuration(1'200'000'000), "1.2s");
+  EXPECT_EQ(AxisDuration(2 * kSecond), "2s");
+  EXPECT_EQ(AxisDuration(61 * kSecond + 500'000'000), "1m1s");
   EXPECT_EQ(AxisDuration(90 * kSecond), "1m30s");
   EXPECT_EQ(AxisDuration(2 * 3600 * kSecond), "2h");
   EXPECT_EQ(AxisDuration(kDay + 3600 * kSecond), "1d1h");

@@ -78,7 +78,8 @@ std::string TimeLabel(int64_t time_ns, int64_t span_ns) {
 
 std::string AxisDuration(int64_t ns) {
   if (ns <= 0) return "0";
-  if (ns < kSecond) return Num(static_cast<double>(ns) / 1e9) + "s";
+  // Below a minute, tenths when they are not zero (an axis in 0.2 s steps: "1.2s", not "1s").
+  if (ns < 60 * kSecond && ns % kSecond != 0) return Num(static_cast<double>(ns) / 1e9) + "s";
   int64_t s = ns / kSecond;
   std::string out;
   if (s >= 86400) out += std::to_string(s / 86400) + "d", s %= 86400;
@@ -195,12 +196,19 @@ std::string GanttChart(const GanttChartSpec& spec) {
     return "<p class=\"muted\">" + HtmlEscape(spec.title) + ": no steps recorded.</p>\n";
   // The label column fits the longest label (about 7 px per character at 12 px), within limits;
   // a longer label is cut with an ellipsis (its full text is in the bars' tooltips' row).
-  size_t longest = 0;
-  for (const GanttRow& r : spec.rows) longest = std::max(longest, r.label.size());
+  size_t longest = 0, longest_marker = 0;
+  bool markers = false;
+  for (const GanttRow& r : spec.rows) {
+    longest = std::max(longest, r.label.size());
+    if (r.marker_ns) markers = true, longest_marker = std::max(longest_marker, r.marker_text.size());
+  }
   const size_t max_chars = 44;
   const double left = std::clamp(24.0 + 7.0 * static_cast<double>(std::min(longest, max_chars)),
                                  140.0, 24.0 + 7.0 * max_chars);
-  const double right = 24, top = 34, row_h = 24, group_h = 20, bottom = 56;
+  // With deadlines, a column on the right names each row's ("RTO 1h", " >" when off the axis).
+  const double right =
+      markers ? 24.0 + 7.0 * static_cast<double>(std::min<size_t>(longest_marker + 2, 24)) : 24.0;
+  const double top = 34, row_h = 24, group_h = 20, bottom = 56;
   // Rows in wave order (stable within a wave), each wave under its heading.
   std::vector<size_t> order(spec.rows.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -233,8 +241,15 @@ std::string GanttChart(const GanttChartSpec& spec) {
   const int height = static_cast<int>(plot_bottom + bottom);
   int64_t t0 = spec.bars.front().start_ns, t1 = spec.bars.front().end_ns;
   for (const GanttBar& b : spec.bars) t0 = std::min(t0, b.start_ns), t1 = std::max(t1, b.end_ns);
-  const int64_t step = NiceStep(std::max<int64_t>(t1 - t0, kSecond / 10), 8);
-  const int64_t span = std::max<int64_t>((t1 - t0 + step - 1) / step * step, step);
+  if (spec.origin_ns && *spec.origin_ns < t0) t0 = *spec.origin_ns;
+  // Deadlines within 3 times the bars' span widen the axis; farther ones are only named.
+  const int64_t bars_span = std::max<int64_t>(t1 - t0, kSecond / 10);
+  int64_t t_end = t0 + bars_span;
+  for (const GanttRow& r : spec.rows)
+    if (r.marker_ns && *r.marker_ns > t_end && *r.marker_ns - t0 <= 3 * bars_span)
+      t_end = *r.marker_ns;
+  const int64_t step = NiceStep(t_end - t0, 8);
+  const int64_t span = std::max<int64_t>((t_end - t0 + step - 1) / step * step, step);
   const double w = spec.width - left - right;
   auto x_of = [&](int64_t t) {
     return left + w * static_cast<double>(t - t0) / static_cast<double>(span);
@@ -248,16 +263,33 @@ std::string GanttChart(const GanttChartSpec& spec) {
                 std::string("text-anchor=\"middle\" fill=\"") + kMuted + "\"");
   }
   static constexpr const char* kFill[] = {"#4c78a8", "#f58518", "#54a24b", "#bab0ac"};
+  static constexpr const char* kClass[] = {"restore", "recover", "verify", "wait"};
   for (const GanttBar& b : spec.bars) {
     auto it = row_y.find(b.row);
     if (it == row_y.end()) continue;
     const double x = x_of(b.start_ns);
     const double bw = std::max(2.0, x_of(b.end_ns) - x);
-    svg += "<rect x=\"" + Num(x) + "\" y=\"" + Num(it->second + 4) + "\" width=\"" + Num(bw) +
-           "\" height=\"" + Num(row_h - 8) + "\" rx=\"2\" fill=\"" +
-           (b.failed ? kBad : kFill[static_cast<int>(b.kind)]) + "\"" +
-           (b.failed ? " stroke=\"#7f0000\" stroke-width=\"1.5\"" : "") + "><title>" +
+    const int k = static_cast<int>(b.kind);
+    svg += "<rect class=\"bar bar-" + std::string(kClass[k]) + (b.failed ? " bar-failed" : "") +
+           "\" x=\"" + Num(x) + "\" y=\"" + Num(it->second + 4) + "\" width=\"" + Num(bw) +
+           "\" height=\"" + Num(row_h - 8) + "\" rx=\"2\" fill=\"" + (b.failed ? kBad : kFill[k]) +
+           "\"" + (b.failed ? " stroke=\"#7f0000\" stroke-width=\"1.5\"" : "") + "><title>" +
            HtmlEscape(b.label) + "</title></rect>\n";
+  }
+  // Deadlines: a dashed tick on the row where it falls on the axis, its text on the right.
+  for (const auto& [row, ry] : row_y) {
+    const GanttRow& r = spec.rows[row];
+    if (!r.marker_ns) continue;
+    const bool on_axis = *r.marker_ns - t0 <= span;
+    if (on_axis) {
+      const double x = x_of(*r.marker_ns);
+      svg += "<g class=\"marker\" stroke=\"" + std::string(kTarget) +
+             "\" stroke-width=\"2\" stroke-dasharray=\"3 2\"><title>" + HtmlEscape(r.marker_text) +
+             "</title>" + Line(x, ry + 1, x, ry + row_h - 1, "") + "</g>\n";
+    }
+    svg += Text(left + w + 8, ry + row_h / 2 + 4, r.marker_text + (on_axis ? "" : " >"),
+                std::string("fill=\"") + (r.marker_missed ? kBad : kTarget) + "\"" +
+                    (r.marker_missed ? " font-weight=\"600\"" : ""));
   }
   svg += Line(left, plot_bottom, left + w, plot_bottom, std::string("stroke=\"") + kInk + "\"");
   // Legend.
@@ -271,6 +303,12 @@ std::string GanttChart(const GanttChartSpec& spec) {
   }
   svg += "<rect x=\"" + Num(lx) + "\" y=\"" + Num(ly - 10) + "\" width=\"14\" height=\"10\" fill=\"" +
          kBad + "\"/>\n" + Text(lx + 18, ly, "failed");
+  if (markers) {
+    lx += 80;
+    svg += Line(lx + 7, ly - 12, lx + 7, ly + 2,
+                std::string("stroke=\"") + kTarget + "\" stroke-width=\"2\" stroke-dasharray=\"3 2\"");
+    svg += Text(lx + 18, ly, "target");
+  }
   return svg + "</svg>\n";
 }
 

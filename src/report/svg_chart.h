@@ -4,7 +4,8 @@
 //  - DurationChart: durations over time against a target line (a service's achieved RTO, or RPO,
 //    per drill, with the plan's target dashed across; failed drills as red crosses on the axis);
 //  - GanttChart: a recovery timeline, one row per service grouped by wave, one bar per step,
-//    coloured by kind (restore, recover, verify), failed steps in red;
+//    coloured by kind (restore, recover, verify), failed steps in red, and per row an optional
+//    deadline (the service's RTO target) as a dashed tick, named in a column on the right;
 //  - BarChart: horizontal grouped bars, one group per category (a service), one bar per series
 //    (the BIA's cost of protection against the loss it protects against), linear or log scale.
 //
@@ -44,6 +45,8 @@ std::string DurationChart(const DurationChartSpec& spec);
 
 enum class GanttKind { kRestore, kRecover, kVerify, kWait };
 
+// Each bar is a <rect class="bar bar-KIND"> (KIND: restore, recover, verify, wait), with
+// " bar-failed" added for a failed one, so a page's bars can be counted and styled.
 struct GanttBar {
   size_t row = 0;  // index into GanttChartSpec::rows
   int64_t start_ns = 0, end_ns = 0;
@@ -55,17 +58,27 @@ struct GanttBar {
 struct GanttRow {
   std::string label;  // "billing-db"
   int group = 0;      // the wave; rows of one group are drawn together under "wave N"
+  // A deadline on this row (a service's RTO target: the recovery's start + rto), wall clock.
+  // Drawn as a dashed tick where it falls on the axis; `marker_text` ("RTO 1h") is written in a
+  // column right of the plot, with " >" when the deadline lies beyond the axis (the axis takes
+  // in deadlines up to 3 times the bars' span, so a 1 h target does not squash a 10 s drill).
+  std::optional<int64_t> marker_ns = std::nullopt;
+  std::string marker_text = {};
+  bool marker_missed = false;  // the row ended after its deadline: the text in red
 };
 
 struct GanttChartSpec {
   std::string title;
   std::vector<GanttRow> rows = {};
   std::vector<GanttBar> bars = {};
+  // t = 0 of the axis (a recovery's start); when unset, or after the earliest bar, that bar's
+  // start.
+  std::optional<int64_t> origin_ns = std::nullopt;
   int width = 900;
 };
 
-// An <svg> element, or a short <p> when there are no bars. The time axis starts at the earliest
-// bar (t = 0) and is labelled in seconds, minutes or hours.
+// An <svg> element, or a short <p> when there are no bars. The time axis starts at the origin
+// (t = 0) and is labelled in seconds, minutes or hours.
 std::string GanttChart(const GanttChartSpec& spec);
 
 struct BarChartSpec {
@@ -84,7 +97,8 @@ struct BarChartSpec {
 // An <svg> element, or a short <p> when no value is set.
 std::string BarChart(const BarChartSpec& spec);
 
-// Axis labels: "0", "30s", "1m30s", "2h" (whole seconds), and "2026-12-06" (UTC day).
+// Axis labels: "0", "0.5s", "1.2s", "30s", "1m30s", "2h" (whole seconds from a minute on), and
+// "2026-12-06" (UTC day).
 std::string AxisDuration(int64_t ns);
 std::string AxisDate(int64_t time_ns);
 

@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -23,7 +24,10 @@ MasterKey MasterKey::Generate() {
 namespace {
 Mutex kdf_override_mu;
 std::optional<KdfParams> kdf_override GUARDED_BY(kdf_override_mu);
+std::atomic<uint64_t> key_derivations{0};
 }  // namespace
+
+uint64_t KeyDerivationCount() { return key_derivations.load(std::memory_order_relaxed); }
 
 KdfParams DefaultKdfParams() {
   MutexLock lock(&kdf_override_mu);
@@ -110,6 +114,7 @@ Result<Bytes> CreateKeyFile(const MasterKey& mk, std::string_view password, cons
   LB_RETURN_IF_ERROR(crypto::RandomBytes(salt));
   LB_ASSIGN_OR_RETURN(crypto::SecretKey wrap,
                       crypto::DeriveKeyScrypt(password, salt, kdf.n, kdf.r, kdf.p));
+  key_derivations.fetch_add(1, std::memory_order_relaxed);
   Bytes material;
   material.push_back(kMaterialVersion);
   for (const auto* k : {&mk.enc, &mk.id, &mk.chunker})
@@ -172,6 +177,7 @@ Result<MasterKey> OpenKeyFile(ByteView file, std::string_view password) {
   if (info.params.n > (1u << 24) || info.params.r > 64 || info.params.p > 16)
     return Status::Corruption("key file: scrypt parameters out of range");
   auto wrap = crypto::DeriveKeyScrypt(password, *salt, info.params.n, info.params.r, info.params.p);
+  key_derivations.fetch_add(1, std::memory_order_relaxed);
   if (!wrap.ok()) {
     // Parameters scrypt refuses (n not a power of two, r or p zero, ...) mean a malformed file.
     if (wrap.status().code() == StatusCode::kInvalidArgument)

@@ -39,6 +39,10 @@ KdfParams DefaultKdfParams();
 // program that makes real repositories.
 void SetKdfParamsOverrideForTesting(std::optional<KdfParams> params);
 
+// How many key derivations (scrypt) this process has done: CreateKeyFile and OpenKeyFile count
+// one each. For tests that prove a path derives no key. Thread-safe.
+uint64_t KeyDerivationCount();
+
 struct KeyFileInfo {
   uint32_t version = 1;
   std::string kdf;

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
 #include <thread>
 
 #include "repository/json_fields.h"
@@ -337,6 +338,61 @@ Result<std::unique_ptr<Repository>> Repository::OpenAgain(std::unique_ptr<Backen
   KeyFileInfo key;
   key.append_only = same.key_append_only_;
   repo->EnforceAppendOnly(&key);
+  return repo;
+}
+
+namespace {
+
+// PasswordProof's MAC: HMAC(HMAC(enc, "lifeboat-password-proof-v1"), key_name || 0x00 || password).
+std::string MakePasswordProof(const MasterKey& master, std::string_view key_name,
+                              std::string_view password) {
+  const std::string_view label = "lifeboat-password-proof-v1";
+  const crypto::Digest derived = crypto::HmacSha256(master.enc).Mac(
+      ByteView(reinterpret_cast<const uint8_t*>(label.data()), label.size()));
+  Result<crypto::SecretKey> key = crypto::SecretKey::FromBytes(ByteView(derived.data(), derived.size()));
+  std::string message(key_name);
+  message.push_back('\0');
+  message.append(password);
+  const crypto::Digest mac = crypto::HmacSha256(*key).Mac(
+      ByteView(reinterpret_cast<const uint8_t*>(message.data()), message.size()));
+  OPENSSL_cleanse(message.data(), message.size());
+  return HexEncode(ByteView(mac.data(), mac.size()));
+}
+
+}  // namespace
+
+std::string Repository::PasswordProof(std::string_view password) const {
+  if (key_name_.empty()) return "";
+  return MakePasswordProof(master_, key_name_, password);
+}
+
+Result<std::unique_ptr<Repository>> Repository::OpenWithPasswordProof(
+    std::unique_ptr<Backend> backend, const Repository& material, std::string_view key_name,
+    std::string_view password, std::string_view proof) {
+  const std::string expected = MakePasswordProof(material.master_, key_name, password);
+  if (proof.size() != expected.size() ||
+      !crypto::ConstantTimeEqual(
+          ByteView(reinterpret_cast<const uint8_t*>(proof.data()), proof.size()),
+          ByteView(reinterpret_cast<const uint8_t*>(expected.data()), expected.size())))
+    return Status::FailedPrecondition("the password proof for key " +
+                                      std::string(key_name.substr(0, 8)) + " does not hold");
+  auto file = backend->Load({ObjectType::kKey, std::string(key_name)}, 0, 0);
+  if (!file.ok()) {
+    if (file.status().IsNotFound())
+      return Status::FailedPrecondition("key " + std::string(key_name.substr(0, 8)) + " of " +
+                                        backend->Location() + " is gone");
+    return file.status();
+  }
+  if (HexEncode(crypto::Sha256(*file)) != key_name)
+    return Status::FailedPrecondition("key " + std::string(key_name.substr(0, 8)) + " of " +
+                                      backend->Location() + " does not match its name");
+  LB_ASSIGN_OR_RETURN(KeyFileInfo info, ParseKeyFileInfo(*file));
+  LB_ASSIGN_OR_RETURN(std::unique_ptr<Repository> repo, OpenReplica(std::move(backend), material));
+  // OpenReplica wrapped the backend when the config is append-only; otherwise the key's
+  // restriction is enforced (and named) here, as Open does.
+  repo->key_name_ = std::string(key_name);
+  if (repo->config_.append_only) repo->key_append_only_ = info.append_only;
+  else repo->EnforceAppendOnly(&info);
   return repo;
 }
 

@@ -122,6 +122,24 @@ class Repository {
   // append-only key stays append-only). Nothing is written.
   static Result<std::unique_ptr<Repository>> OpenAgain(std::unique_ptr<Backend> backend,
                                                        const Repository& same);
+
+  // A proof that `password` opened the key file key_name() of this repository (64 hex): HMAC-
+  // SHA-256 under a key derived from the master key material over the key's name and the
+  // password. Only a holder of the master key can make or check one, so keeping it (the status
+  // cache does) reveals nothing the repository's key files do not. Empty when the repository was
+  // not opened with a password (OpenReplica).
+  std::string PasswordProof(std::string_view password) const;
+
+  // Opens the replica at `backend` as if with `password`, without deriving its key: its config
+  // must open with the key material of `material` (a replica, as OpenReplica), its key file
+  // `key_name` must be there and intact (content hashing to the name), and `proof` must be what
+  // PasswordProof(password) gave when that password opened that key file (of any repository
+  // sharing the material). The key's restrictions apply as with Open (an append-only key makes
+  // it append-only). FailedPrecondition when any of that does not hold (the caller opens it with
+  // the password instead); NoRepository as Open. `lifeboat run` opens a plan's second sites so.
+  static Result<std::unique_ptr<Repository>> OpenWithPasswordProof(
+      std::unique_ptr<Backend> backend, const Repository& material, std::string_view key_name,
+      std::string_view password, std::string_view proof);
   Backend& backend() { return *backend_; }
   const RepositoryConfig& config() const { return config_; }
   const MasterKey& master_key() const { return master_; }

@@ -229,6 +229,71 @@ TEST_F(RepositoryTest, OpenAgainUsesTheSameKeyAndItsRestrictions) {
   EXPECT_NE(replaced.status().message().find("was replaced"), std::string::npos);
 }
 
+// A replica opened with the first site's key material and a password proof instead of its own
+// key derivation: the proof must match the password and key, the key file must still be there,
+// and an append-only key keeps the replica append-only.
+TEST_F(RepositoryTest, OpenWithPasswordProofNeedsTheProofTheKeyAndKeepsItsRestrictions) {
+  auto primary = InitRepo();
+  ASSERT_TRUE(primary);
+  MemoryBackend replica_store;
+  auto replica_backend = [&] { return std::make_unique<SharedBackend>(&replica_store, control_); };
+  InitOptions init;
+  init.replica_of = ReplicaSource{primary->config().id, primary->master_key(),
+                                  primary->config().chunker};
+  ASSERT_TRUE(Repository::Init(replica_backend(), "replica-pw", init).ok());
+  auto opened = Repository::Open(replica_backend(), "replica-pw");
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  const std::string proof = (*opened)->PasswordProof("replica-pw");
+  ASSERT_EQ(proof.size(), 64u);
+  EXPECT_NE(proof, (*opened)->PasswordProof("other"));
+
+  auto proven = Repository::OpenWithPasswordProof(replica_backend(), *primary,
+                                                  (*opened)->key_name(), "replica-pw", proof);
+  ASSERT_TRUE(proven.ok()) << proven.status().ToString();
+  EXPECT_EQ((*proven)->config().id, (*opened)->config().id);
+  EXPECT_EQ((*proven)->key_name(), (*opened)->key_name());
+  EXPECT_TRUE(SameKey((*proven)->master_key(), (*opened)->master_key()));
+  EXPECT_FALSE((*proven)->append_only());
+
+  // Another password, a damaged proof: refused.
+  auto wrong = Repository::OpenWithPasswordProof(replica_backend(), *primary,
+                                                 (*opened)->key_name(), "other", proof);
+  EXPECT_EQ(wrong.status().code(), StatusCode::kFailedPrecondition);
+  std::string bent = proof;
+  bent[0] = bent[0] == '0' ? '1' : '0';
+  auto damaged = Repository::OpenWithPasswordProof(replica_backend(), *primary,
+                                                   (*opened)->key_name(), "replica-pw", bent);
+  EXPECT_EQ(damaged.status().code(), StatusCode::kFailedPrecondition);
+
+  // An append-only key: the replica opened with its proof is append-only too.
+  ASSERT_TRUE((*opened)->AddKey("restricted", KdfParams{1024, 8, 1}, true).ok());
+  auto restricted = Repository::Open(replica_backend(), "restricted");
+  ASSERT_TRUE(restricted.ok() && (*restricted)->append_only());
+  auto restricted_proven = Repository::OpenWithPasswordProof(
+      replica_backend(), *primary, (*restricted)->key_name(), "restricted",
+      (*restricted)->PasswordProof("restricted"));
+  ASSERT_TRUE(restricted_proven.ok()) << restricted_proven.status().ToString();
+  EXPECT_TRUE((*restricted_proven)->append_only());
+  EXPECT_FALSE((*restricted_proven)->CheckNotAppendOnly("prune").ok());
+
+  // The key file removed: the proof no longer holds.
+  ASSERT_TRUE(replica_store.Remove({ObjectType::kKey, (*opened)->key_name()}).ok());
+  auto gone = Repository::OpenWithPasswordProof(replica_backend(), *primary,
+                                                (*opened)->key_name(), "replica-pw", proof);
+  EXPECT_EQ(gone.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(gone.status().message().find("gone"), std::string::npos);
+
+  // Not a replica of `material`: refused, as OpenReplica refuses it.
+  MemoryBackend other_store;
+  auto other = Repository::Init(std::make_unique<SharedBackend>(&other_store, control_), "pw",
+                                InitOptions{});
+  ASSERT_TRUE(other.ok());
+  auto foreign = Repository::OpenWithPasswordProof(
+      std::make_unique<SharedBackend>(&other_store, control_), *primary, (*other)->key_name(),
+      "pw", (*other)->PasswordProof("pw"));
+  EXPECT_EQ(foreign.status().code(), StatusCode::kFailedPrecondition);
+}
+
 TEST_F(RepositoryTest, InitRejectsBadOptions) {
   InitOptions bad_level;
   bad_level.compression_level = 23;

@@ -18,7 +18,7 @@ namespace lifeboat {
 namespace {
 
 // Bump when the tables change: a cache of another version is dropped and rebuilt.
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr int kBusyTimeoutMs = 5000;
 
 constexpr const char* kSchema =
@@ -28,7 +28,9 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS run_objects("
     "  repo TEXT NOT NULL, name TEXT NOT NULL, records BLOB NOT NULL, PRIMARY KEY(repo, name));"
     "CREATE TABLE IF NOT EXISTS configs("
-    "  sha256 TEXT PRIMARY KEY, repo TEXT NOT NULL, append_only INTEGER NOT NULL);";
+    "  sha256 TEXT PRIMARY KEY, repo TEXT NOT NULL, append_only INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS key_proofs("
+    "  location TEXT PRIMARY KEY, repo TEXT NOT NULL, key_name TEXT NOT NULL, proof TEXT NOT NULL);";
 
 Status MakeDirectories(const std::string& path) {
   size_t pos = 0;
@@ -266,6 +268,31 @@ Result<std::optional<StatusCache::KnownConfig>> StatusCache::FindConfig(
   if (rc == SQLITE_DONE) return std::optional<KnownConfig>();
   if (rc != SQLITE_ROW) return SqliteError(db_, "reading the status cache");
   return std::optional<KnownConfig>(KnownConfig{q.ColumnText(0), q.ColumnInt(1) != 0});
+}
+
+Status StatusCache::RememberKeyProof(const std::string& location, const KeyProof& proof) {
+  return InTransaction(db_, [&]() -> Status {
+    Statement ins(db_, "INSERT OR REPLACE INTO key_proofs(location, repo, key_name, proof) "
+                       "VALUES(?1, ?2, ?3, ?4)");
+    LB_RETURN_IF_ERROR(ins.status("updating the status cache"));
+    ins.Text(1, location);
+    ins.Text(2, proof.repo_id);
+    ins.Text(3, proof.key_name);
+    ins.Text(4, proof.proof);
+    if (ins.Step() != SQLITE_DONE) return SqliteError(db_, "updating the status cache");
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<StatusCache::KeyProof>> StatusCache::FindKeyProof(
+    const std::string& location) {
+  Statement q(db_, "SELECT repo, key_name, proof FROM key_proofs WHERE location = ?1");
+  LB_RETURN_IF_ERROR(q.status("reading the status cache"));
+  q.Text(1, location);
+  const int rc = q.Step();
+  if (rc == SQLITE_DONE) return std::optional<KeyProof>();
+  if (rc != SQLITE_ROW) return SqliteError(db_, "reading the status cache");
+  return std::optional<KeyProof>(KeyProof{q.ColumnText(0), q.ColumnText(1), q.ColumnText(2)});
 }
 
 Result<std::vector<CachedSnapshot>> StatusCache::SyncSnapshots(

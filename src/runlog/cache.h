@@ -100,6 +100,18 @@ class StatusCache {
   // nullopt when the config object was never seen.
   Result<std::optional<KnownConfig>> FindConfig(const std::string& config_sha256);
 
+  // A password proven to open a key of the repository at a location (Repository::PasswordProof):
+  // `lifeboat run` opens a second site of a service with it (Repository::OpenWithPasswordProof)
+  // instead of deriving the key again. Only a holder of the master key can check or forge one.
+  struct KeyProof {
+    std::string repo_id;   // the repository's id (64 hex) when the proof was made
+    std::string key_name;  // the key file the password opened
+    std::string proof;     // PasswordProof (64 hex)
+  };
+  Status RememberKeyProof(const std::string& location, const KeyProof& proof);
+  // nullopt when none is kept for `location`.
+  Result<std::optional<KeyProof>> FindKeyProof(const std::string& location);
+
   const std::string& path() const { return path_; }
 
  private:

@@ -247,6 +247,27 @@ TEST_F(StatusCacheTest, ACacheOfAnotherSchemaVersionIsRebuilt) {
   EXPECT_EQ(counting_->runs.load(), before + 1);  // read again: the old cache was dropped
 }
 
+TEST_F(StatusCacheTest, KeyProofsAreKeptPerLocationAndReplaced) {
+  auto cache = OpenCache();
+  ASSERT_NE(cache, nullptr);
+  auto none = cache->FindKeyProof("/srv/b");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(cache->RememberKeyProof("/srv/b", {"id1", "key1", "proof1"}).ok());
+  ASSERT_TRUE(cache->RememberKeyProof("/srv/c", {"id2", "key2", "proof2"}).ok());
+  ASSERT_TRUE(cache->RememberKeyProof("/srv/b", {"id3", "key3", "proof3"}).ok());
+  cache.reset();
+  cache = OpenCache();  // kept in the file
+  auto b = cache->FindKeyProof("/srv/b");
+  ASSERT_TRUE(b.ok() && b->has_value());
+  EXPECT_EQ((*b)->repo_id, "id3");
+  EXPECT_EQ((*b)->key_name, "key3");
+  EXPECT_EQ((*b)->proof, "proof3");
+  auto c = cache->FindKeyProof("/srv/c");
+  ASSERT_TRUE(c.ok() && c->has_value());
+  EXPECT_EQ((*c)->proof, "proof2");
+}
+
 TEST(StatusCachePath, FollowsXdgCacheHome) {
   const char* old = getenv("XDG_CACHE_HOME");
   std::string saved = old ? old : "";

@@ -4,7 +4,8 @@ would see go wrong: a console error, an uncaught exception, a resource that fail
 any request that leaves the file itself (the reports must work offline). Saves a screenshot of
 each whole page and checks a few facts of its DOM.
 
-  tests/report/check_page.py [--expect-problem] [--screenshot-dir DIR]
+  tests/report/check_page.py [--expect-problem] [--screenshot-dir DIR] [--width PX]
+                             [--max-height PX]
                              [--min-svg N] [--text TEXT]... PAGE.html...
 
 How: Chromium is started with --remote-debugging-pipe and driven over the DevTools protocol (JSON
@@ -16,6 +17,9 @@ Log.entryAdded (level error: failed loads, CSP and security errors) and Network.
 for any URL that is not the page's own file: URL or a data: URL. After the load event and a short
 settle time, the DOM is checked (no <script> element, at least --min-svg <svg> elements, each
 --text present in the visible text) and Page.captureScreenshot saves the full page as PNG.
+
+--width sets the window's width (default 1200 CSS pixels); --max-height keeps only the top of
+the page in the screenshot (the README's picture: the summary and the timeline).
 
 --expect-problem inverts the verdict for a control page (a planted console error, a fetched
 image): its problem must be caught, which is how the test proves that the checker can fail.
@@ -155,7 +159,7 @@ def check_page(browser, path, args):
     for domain in ("Runtime", "Log", "Network", "Page"):
         browser.send(domain + ".enable", session=session)
     browser.send("Emulation.setDeviceMetricsOverride",
-                 {"width": 1200, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+                 {"width": args.width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
                  session=session)
     browser.send("Page.navigate", {"url": url}, session=session)
     browser.wait_event("Page.loadEventFired", session)
@@ -210,7 +214,9 @@ def check_page(browser, path, args):
 
     if args.screenshot_dir:
         metrics = browser.send("Page.getLayoutMetrics", session=session)
-        size = metrics.get("cssContentSize") or metrics.get("contentSize")
+        size = dict(metrics.get("cssContentSize") or metrics.get("contentSize"))
+        if args.max_height:
+            size["height"] = min(size["height"], args.max_height)
         shot = browser.send("Page.captureScreenshot", {
             "format": "png", "captureBeyondViewport": True,
             "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}},
@@ -228,6 +234,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--expect-problem", action="store_true")
     parser.add_argument("--screenshot-dir")
+    parser.add_argument("--width", type=int, default=1200)
+    parser.add_argument("--max-height", type=int, default=0)
     parser.add_argument("--min-svg", type=int, default=0)
     parser.add_argument("--text", action="append", default=[])
     parser.add_argument("pages", nargs="+")
