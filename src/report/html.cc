@@ -29,6 +29,9 @@ ul.ok li { color: #116329; }
 figure { margin: .8rem 0 1.2rem; }
 figcaption { font-size: .85rem; color: #59636e; }
 svg { max-width: 100%; height: auto; font-family: inherit; }
+pre { background: #f6f8fa; border: 1px solid #d1d9e0; padding: .6rem .8rem; overflow-x: auto;
+      font-size: .85rem; line-height: 1.35; white-space: pre; }
+code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
 @media print { body { margin: 0; max-width: none; } h2 { break-before: auto; } }
 )css";
 
@@ -71,6 +74,12 @@ HtmlPage::HtmlPage(std::string title) : title_(std::move(title)) {}
 void HtmlPage::Heading(int level, std::string_view text) {
   const std::string tag = "h" + std::to_string(std::clamp(level, 1, 4));
   body_ += "<" + tag + ">" + HtmlEscape(text) + "</" + tag + ">\n";
+}
+
+void HtmlPage::Preformatted(std::string_view text, std::string_view css_class) {
+  body_ += css_class.empty() ? std::string("<pre>")
+                             : "<pre class=\"" + HtmlEscape(css_class) + "\">";
+  body_ += "<code>" + HtmlEscape(text) + "</code></pre>\n";
 }
 
 void HtmlPage::Paragraph(std::string_view text, std::string_view css_class) {

@@ -49,6 +49,9 @@ class HtmlPage {
   void Paragraph(std::string_view text, std::string_view css_class = "");
   // A list of lines, each escaped, in a <ul> of the given class ("findings").
   void List(const std::vector<std::string>& items, std::string_view css_class = "");
+  // Escaped text kept as written (line breaks, blanks): <pre class="..."><code>, e.g. the
+  // runbook's shell commands.
+  void Preformatted(std::string_view text, std::string_view css_class = "");
   std::string Render() const;
 
  private:
