@@ -357,6 +357,9 @@ void AddSnapshotFilterOptions(CLI::App* cmd, SnapshotFilter* filter) {
   cmd->add_option("--path", filter->paths, "only snapshots containing this path (repeatable)");
   cmd->add_option("--service", filter->services,
                   "only snapshots the plan made for this service (repeatable: any)");
+  cmd->add_option("--source", filter->sources,
+                  "only snapshots of the plan's source of this name (repeatable: any); with "
+                  "--service, one source of one service");
 }
 
 nlohmann::json PhasesJson(const std::vector<PhaseTime>& phases) {

@@ -119,7 +119,7 @@ TEST(RecoveryReportHtmlTest, EscapesEveryStringOfThePlan) {
   EXPECT_NE(html.find("<h2>" + kEscaped + " (tier 0, wave 1): passed</h2>"), std::string::npos);
   EXPECT_NE(html.find(">" + kEscaped + " (passed)</text>"), std::string::npos);
   EXPECT_NE(html.find("depends on " + kEscaped), std::string::npos);
-  EXPECT_NE(html.find("<pre>HTTP 500\n" + kEscaped + "\ntraceback</pre>"), std::string::npos);
+  EXPECT_NE(html.find("<pre><code>HTTP 500\n" + kEscaped + "\ntraceback</code></pre>"), std::string::npos);
   EXPECT_NE(html.find("<li>warning " + kEscaped + "</li>"), std::string::npos);
   for (const char* banned : {"http:", "https:", "src=", "href=", "@import", "url("})
     EXPECT_EQ(html.find(banned), std::string::npos) << banned;

@@ -22,16 +22,7 @@ namespace {
 
 using Env = std::vector<std::pair<std::string, std::string>>;
 
-// "billing-db" -> "BILLING_DB": a name in an environment variable's name.
-std::string EnvName(std::string_view name) {
-  std::string out;
-  for (char c : name) {
-    out += std::isalnum(static_cast<unsigned char>(c))
-               ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
-               : '_';
-  }
-  return out;
-}
+std::string EnvName(std::string_view name) { return EnvironmentName(name); }
 
 void SetEnv(Env* env, const std::string& name, const std::string& value) {
   for (auto& e : *env) {

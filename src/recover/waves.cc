@@ -1,6 +1,7 @@
 #include "recover/waves.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <optional>
 
@@ -160,6 +161,16 @@ Result<std::vector<Wave>> RecoveryWaves(const plan::Plan& plan,
                      });
   }
   return waves;
+}
+
+std::string EnvironmentName(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    out += std::isalnum(static_cast<unsigned char>(c))
+               ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
+               : '_';
+  }
+  return out;
 }
 
 }  // namespace lifeboat::recover

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "plan/plan.h"
@@ -46,5 +47,10 @@ struct Wave {
 // has one). A depends_on entry naming no service (also refused by validate) is ignored.
 Result<std::vector<Wave>> RecoveryWaves(const plan::Plan& plan,
                                         const std::vector<std::string>& selected);
+
+// A service, source or port name as it appears in the recovery environment's variable names
+// (doc/drills.md, "Environment"): upper-cased, every character but a letter or digit as `_`.
+// "billing-db" -> "BILLING_DB" (LIFEBOAT_RESTORE_DIR_BILLING_DB).
+std::string EnvironmentName(std::string_view name);
 
 }  // namespace lifeboat::recover

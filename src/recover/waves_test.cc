@@ -150,3 +150,15 @@ TEST(RecoveryWavesTest, TheDocExamplePlan) {
 
 }  // namespace
 }  // namespace lifeboat::recover
+
+namespace lifeboat::recover {
+namespace {
+
+TEST(EnvironmentNameTest, UpperCasesAndReplacesEveryOtherCharacter) {
+  EXPECT_EQ(EnvironmentName("billing-db"), "BILLING_DB");
+  EXPECT_EQ(EnvironmentName("shop.v2_x"), "SHOP_V2_X");
+  EXPECT_EQ(EnvironmentName("http"), "HTTP");
+}
+
+}  // namespace
+}  // namespace lifeboat::recover

@@ -31,6 +31,9 @@ pre { background: #f6f8fa; border: 1px solid #d1d9e0; padding: .5rem .7rem; font
 figure { margin: .8rem 0 1.2rem; }
 figcaption { font-size: .85rem; color: #59636e; }
 svg { max-width: 100%; height: auto; font-family: inherit; }
+pre.commands { padding: .6rem .8rem; line-height: 1.35; white-space: pre; overflow-wrap: normal;
+               max-height: none; overflow-x: auto; }
+code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
 @media print { body { margin: 0; max-width: none; } h2 { break-before: auto; } }
 )css";
 
@@ -75,6 +78,12 @@ void HtmlPage::Heading(int level, std::string_view text) {
   body_ += "<" + tag + ">" + HtmlEscape(text) + "</" + tag + ">\n";
 }
 
+void HtmlPage::Preformatted(std::string_view text, std::string_view css_class) {
+  body_ += css_class.empty() ? std::string("<pre>")
+                             : "<pre class=\"" + HtmlEscape(css_class) + "\">";
+  body_ += "<code>" + HtmlEscape(text) + "</code></pre>\n";
+}
+
 void HtmlPage::Paragraph(std::string_view text, std::string_view css_class) {
   body_ += css_class.empty() ? std::string("<p>")
                              : "<p class=\"" + HtmlEscape(css_class) + "\">";
@@ -86,10 +95,6 @@ void HtmlPage::List(const std::vector<std::string>& items, std::string_view css_
                              : "<ul class=\"" + HtmlEscape(css_class) + "\">\n";
   for (const std::string& item : items) body_ += "<li>" + HtmlEscape(item) + "</li>\n";
   body_ += "</ul>\n";
-}
-
-void HtmlPage::Preformatted(std::string_view text) {
-  body_ += "<pre>" + HtmlEscape(text) + "</pre>\n";
 }
 
 std::string HtmlPage::Render() const {

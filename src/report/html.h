@@ -49,8 +49,9 @@ class HtmlPage {
   void Paragraph(std::string_view text, std::string_view css_class = "");
   // A list of lines, each escaped, in a <ul> of the given class ("findings").
   void List(const std::vector<std::string>& items, std::string_view css_class = "");
-  // Escaped text in a <pre> (a step's output), its lines kept; long lines wrap.
-  void Preformatted(std::string_view text);
+  // Escaped text kept as written in <pre class="..."><code>: a step's output (long lines wrap,
+  // tall text scrolls), or with class "commands" the runbook's shell commands (never wrapped).
+  void Preformatted(std::string_view text, std::string_view css_class = "");
   std::string Render() const;
 
  private:

@@ -49,7 +49,7 @@ TEST(HtmlTest, APageIsSelfContainedAndEscapesWhatItIsGiven) {
   EXPECT_NE(html.find("<style>"), std::string::npos);
   HtmlPage out("output");
   out.Preformatted("line 1\n" + kEvil + "\n");
-  EXPECT_NE(out.Render().find("<pre>line 1\n" + kEscaped + "\n</pre>"), std::string::npos);
+  EXPECT_NE(out.Render().find("<pre><code>line 1\n" + kEscaped + "\n</code></pre>"), std::string::npos);
   EXPECT_EQ(html.substr(html.size() - 8), "</html>\n");
 }
 

@@ -779,8 +779,8 @@ Result<std::pair<Id, Snapshot>> Repository::FindSnapshot(std::string_view ref,
     return Status::NotFound("no snapshot matches 'latest'" +
                             std::string(filter.empty()
                                             ? " (the repository has no snapshots)"
-                                            : " with the given --host/--tag/--path/--service "
-                                              "filters"));
+                                            : " with the given --host/--tag/--path/--service/"
+                                              "--source filters"));
   }
   std::string prefix(ref);
   std::transform(prefix.begin(), prefix.end(), prefix.begin(), ::tolower);

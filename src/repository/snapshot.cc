@@ -276,6 +276,9 @@ bool SnapshotFilter::Matches(const Snapshot& s) const {
   if (!services.empty() &&
       std::find(services.begin(), services.end(), s.service) == services.end())
     return false;
+  if (!sources.empty() &&
+      (!s.source || std::find(sources.begin(), sources.end(), s.source->name) == sources.end()))
+    return false;
   for (const auto& p : paths) {
     if (std::find(s.paths.begin(), s.paths.end(), p) == s.paths.end()) return false;
   }

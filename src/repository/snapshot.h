@@ -123,10 +123,14 @@ struct SnapshotFilter {
   std::vector<std::string> tags;   // each entry "a,b" means a AND b; entries are ORed
   std::vector<std::string> paths;  // snapshot must contain all of these paths
   std::vector<std::string> services;  // the snapshot's service is one of these
+  // The snapshot's plan source (format §9.1: source.name) is one of these; a snapshot without a
+  // source never matches. With `services`, selects one source of one service (the runbook's
+  // `restore latest --service S --source X`).
+  std::vector<std::string> sources;
   bool Matches(const Snapshot& s) const;
   // True when no field is set (everything matches).
   bool empty() const {
-    return hosts.empty() && tags.empty() && paths.empty() && services.empty();
+    return hosts.empty() && tags.empty() && paths.empty() && services.empty() && sources.empty();
   }
 };
 

@@ -199,5 +199,23 @@ TEST(SnapshotFilterTest, ServiceSelectsOnlyThatServicesSnapshots) {
   EXPECT_FALSE(f.Matches(billing));
 }
 
+TEST(SnapshotFilterTest, SourceSelectsOneSourceOfAService) {
+  Snapshot plain = WithPaths({"/srv"}, {});
+  Snapshot billing = PlanSnapshot();
+  ASSERT_TRUE(billing.source.has_value());
+  SnapshotFilter f;
+  f.sources = {billing.source->name};
+  EXPECT_FALSE(f.empty());
+  EXPECT_TRUE(f.Matches(billing));
+  EXPECT_FALSE(f.Matches(plain));  // no source at all
+  f.sources = {"other", billing.source->name};
+  EXPECT_TRUE(f.Matches(billing));
+  f.sources = {"other"};
+  EXPECT_FALSE(f.Matches(billing));
+  f.sources = {billing.source->name};
+  f.services = {"shop"};  // fields are ANDed
+  EXPECT_FALSE(f.Matches(billing));
+}
+
 }  // namespace
 }  // namespace lifeboat
