@@ -151,25 +151,15 @@ SiteHandle& RunState::Site(const std::string& name) {
     h.status = Status::InvalidArgument("no site named " + name + " in the plan");
     return h;
   }
-  Result<OpenOptions> open = SiteOpenOptions(*h.site, ctx());
-  if (!open.ok()) {
-    h.status = open.status();
+  std::vector<std::string> resolved;
+  Result<RecordSite> site = OpenRecordSite(*h.site, ctx(), &resolved);
+  for (const std::string& secret : resolved) AddSecret(secret);
+  if (!site.ok()) {
+    h.status = site.status();
     return h;
   }
-  for (const auto& [var, value] : open->backend.env) AddSecret(value);
-  Result<std::string> password = Resolve(h.site->password, "site " + name + ": password");
-  if (!password.ok()) {
-    h.status = password.status();
-    return h;
-  }
-  open->password = PasswordSource::Value(*password);
-  h.open = *open;
-  Result<std::unique_ptr<Repository>> repo = OpenRepositoryUnlocked(h.open);
-  if (!repo.ok()) {
-    h.status = repo.status().WithContext("site " + name + " (" + h.site->repository + ")");
-    return h;
-  }
-  h.repo = std::move(*repo);
+  h.open = std::move(site->open);
+  h.repo = std::move(site->repo);
   return h;
 }
 

@@ -37,6 +37,27 @@ Result<OpenOptions> SiteOpenOptions(const plan::Site& site, const Context& ctx) 
   return o;
 }
 
+Result<RecordSite> OpenRecordSite(const plan::Site& site, const Context& ctx,
+                                  std::vector<std::string>* secrets) {
+  RecordSite out;
+  LB_ASSIGN_OR_RETURN(out.open, SiteOpenOptions(site, ctx));
+  if (secrets != nullptr) {
+    for (const auto& [var, value] : out.open.backend.env) secrets->push_back(value);
+  }
+  LB_ASSIGN_OR_RETURN(std::string password,
+                      ResolveSecret(site.password, "site " + site.name + ": password", ctx));
+  if (secrets != nullptr) secrets->push_back(password);
+  out.open.password = PasswordSource::Value(password);
+  out.open.lock.reset();
+  out.open.load_index = false;
+  Result<std::unique_ptr<Repository>> repo = OpenRepositoryUnlocked(out.open);
+  if (!repo.ok()) {
+    return repo.status().WithContext("site " + site.name + " (" + site.repository + ")");
+  }
+  out.repo = std::move(*repo);
+  return out;
+}
+
 Result<ReplicaSite> SiteAsReplica(const plan::Site& site, const Context& ctx) {
   ReplicaSite r;
   r.name = site.name;
