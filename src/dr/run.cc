@@ -40,8 +40,9 @@ bool ServiceReport::failed() const {
 }
 
 int RunReport::ExitCode() const {
-  if (cancelled) return 130;
+  if (cancelled || (drill && drill->report.cancelled)) return 130;
   if (records_lost > 0) return 3;
+  if (!drill_error.empty() || (drill && drill->ExitCode() != 0)) return 3;
   for (const ServiceReport& s : services) {
     if (s.failed()) return 3;
   }
@@ -337,8 +338,11 @@ Result<RunReport> RunPlan(const plan::Plan& plan, const RunOptions& options) {
   }
   if (options.context.cancelled()) report.cancelled = true;
   report.end_ns = state.WallNs();
+  if (!options.dry_run) internal::WriteRecords(state, &report);
+  // After the backups (and their records): the drills due, which restore what was just stored.
+  internal::RunScheduledDrills(state, &report);
+  if (options.context.cancelled()) report.cancelled = true;
   if (!options.dry_run) {
-    internal::WriteRecords(state, &report);
     if (report.cancelled) {
       state.warnings.push_back("interrupted: no notification sent");
     } else {
