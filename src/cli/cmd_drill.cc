@@ -77,7 +77,13 @@ void RegisterDrill(CLI::App& app, GlobalOptions& g, Runner* runner) {
       "the plan's routes (doc/drills.md); exit 0 only when every one passed and was recorded, "
       "3 when one failed or could not be recorded");
   auto f = std::make_shared<DrillFlags>();
-  cmd->add_option("service", f->services, "services to drill (their dependencies are drilled too)");
+  cmd->add_option("service", f->services,
+                  "services to drill (their dependencies are drilled too); a service named "
+                  "`history` with --service history or after --");
+  cmd->add_option("--service", f->services,
+                  "a service to drill (repeatable; the same as naming it, also for a service "
+                  "named like the sub-verb history)")
+      ->type_name("NAME");
   cmd->add_flag("--all", f->all, "drill every service of the plan");
   AddPlanOption(cmd, &f->plan);
   cmd->add_option("--site", f->site, "restore from this site (default: each service's first)")
