@@ -49,6 +49,15 @@ nlohmann::json ReportToJson(const dr::RunReport& r) {
          {"last_start", s.last_start_ns ? nlohmann::json(Time(s.last_start_ns)) : nlohmann::json()},
          {"next_due", s.next_due_ns ? nlohmann::json(Time(s.next_due_ns)) : nlohmann::json()},
          {"note", s.note},
+         {"drill", s.drill ? nlohmann::json{{"due", s.drill->due},
+                                            {"last_start", s.drill->last_start_ns
+                                                               ? nlohmann::json(Time(s.drill->last_start_ns))
+                                                               : nlohmann::json()},
+                                            {"next_due", s.drill->next_due_ns
+                                                             ? nlohmann::json(Time(s.drill->next_due_ns))
+                                                             : nlohmann::json()},
+                                            {"note", s.drill->note}}
+                           : nlohmann::json()},
          {"outcomes", outcomes},
          {"hook_errors", s.hook_errors},
          {"retention_notes", s.retention_notes}});
@@ -73,6 +82,8 @@ nlohmann::json ReportToJson(const dr::RunReport& r) {
           {"record_writes", writes},
           {"records_lost", r.records_lost},
           {"notifications", notes},
+          {"drill", r.drill ? nlohmann::json(dr::DrillOutcomeToJson(*r.drill)) : nlohmann::json()},
+          {"drill_error", r.drill_error},
           {"warnings", r.warnings}};
 }
 
@@ -86,6 +97,7 @@ void PrintHuman(const GlobalOptions& g, const dr::RunReport& r) {
           Say(g, "service " + s.name + ": not due (last start " + Time(s.last_start_ns) +
                      ", next " + Time(s.next_due_ns) + ")" + (s.note.empty() ? "" : ": " + s.note));
         }
+
         break;
       case dr::ServiceState::kLocked: ++locked; break;
       case dr::ServiceState::kRan:
@@ -93,6 +105,10 @@ void PrintHuman(const GlobalOptions& g, const dr::RunReport& r) {
       case dr::ServiceState::kCancelled: break;
     }
     if (s.failed()) ++failed;
+    if (g.verbose > 0 && s.drill && !s.drill->due) {
+      Say(g, "service " + s.name + ": drill not due (last drill " + Time(s.drill->last_start_ns) +
+                 ", next " + Time(s.drill->next_due_ns) + ")");
+    }
   }
   for (const dr::RecordWrite& w : r.record_writes) {
     if (!w.error.empty()) {
@@ -119,12 +135,24 @@ void PrintHuman(const GlobalOptions& g, const dr::RunReport& r) {
       Say(g, line);
     }
   }
+  if (r.drill) {
+    for (const std::string& w : r.drill->warnings) std::cerr << "lifeboat: warning: " << w << "\n";
+    if (!g.quiet || r.drill->ExitCode() != 0) std::cout << dr::FormatDrillOutcome(*r.drill);
+  }
+  if (!r.drill_error.empty()) std::cerr << "lifeboat: scheduled drill not run: " << r.drill_error << "\n";
   for (const std::string& w : r.warnings) std::cerr << "lifeboat: warning: " << w << "\n";
   std::string summary = std::string(r.dry_run ? "dry run" : "run") + " " + r.run_id.substr(0, 8) +
                         ": " + std::to_string(ran) + (r.dry_run ? " would run" : " ran") + ", " +
                         std::to_string(not_due) + " not due";
   if (locked > 0) summary += ", " + std::to_string(locked) + " skipped (held by another run)";
   if (failed > 0) summary += ", " + std::to_string(failed) + " FAILED";
+  if (r.drill) {
+    size_t passed = 0;
+    for (const dr::JudgedDrill& d : r.drill->drills) passed += d.record.result == DrillResult::kPassed;
+    summary += ", drilled " + std::to_string(r.drill->drills.size()) + " (" +
+               std::to_string(passed) + " passed" + (r.drill->recorded() ? "" : ", NOT RECORDED") +
+               ")";
+  }
   if (r.cancelled) summary += ", interrupted";
   Say(g, summary);
 }
@@ -163,7 +191,7 @@ int Run(const GlobalOptions& g, const RunFlags& flags) {
 void RegisterRun(CLI::App& app, GlobalOptions& g, Runner* runner) {
   auto* cmd = app.add_subcommand(
       "run", "perform the plan's due backups in tier order, with replication, retention and "
-             "hooks (doc/run.md)");
+             "hooks, then the drills whose drill_schedule is due (doc/run.md)");
   auto flags = std::make_shared<RunFlags>();
   AddPlanOption(cmd, &flags->plan);
   cmd->add_option("--service", flags->services, "only this service (repeatable)")

@@ -55,10 +55,13 @@ std::vector<std::pair<std::string, int64_t>> Parts(const DrillRecord& r) {
 }
 
 // The part of `drill` (a step, or the wait for earlier waves) whose duration grew most against
-// the median of the same part in `baseline`, with that growth; empty when none compares.
+// the median of the same part in `baseline`, with that growth as a fraction of its median; empty
+// when none grew. "Most" is in time, not in proportion: the RTO grew by time, and a part of a few
+// milliseconds that took ten times as long explains nothing of a drill that took seconds longer.
 std::pair<std::string, double> GrownStep(const DrillRecord& drill,
                                          const std::vector<const DrillRecord*>& baseline) {
   std::string best;
+  int64_t best_added = 0;
   double best_growth = 0;
   for (const auto& [name, duration] : Parts(drill)) {
     std::vector<int64_t> before;
@@ -68,8 +71,12 @@ std::pair<std::string, double> GrownStep(const DrillRecord& drill,
     if (before.empty()) continue;
     const int64_t median = Median(before);
     if (median <= 0) continue;
-    const double growth = static_cast<double>(duration - median) / static_cast<double>(median);
-    if (growth > best_growth) best_growth = growth, best = name;
+    const int64_t added = duration - median;
+    if (added > best_added) {
+      best_added = added;
+      best = name;
+      best_growth = static_cast<double>(added) / static_cast<double>(median);
+    }
   }
   return {best, best_growth};
 }
@@ -86,6 +93,17 @@ std::string_view FindingKindName(FindingKind kind) {
     case FindingKind::kRtoRegressed: return "rto_regressed";
   }
   return "unknown";
+}
+
+nlohmann::ordered_json DrillFindingJson(const DrillFinding& f) {
+  nlohmann::ordered_json j{{"kind", FindingKindName(f.kind)}, {"message", f.message}};
+  if (!f.record_id.empty()) j["record_id"] = f.record_id;
+  if (f.value_ns != 0 || f.reference_ns != 0) {
+    j["value_ns"] = f.value_ns;
+    j["reference_ns"] = f.reference_ns;
+  }
+  if (!f.step.empty()) j["step"] = f.step;
+  return j;
 }
 
 std::string FormatDrillDuration(int64_t ns) {

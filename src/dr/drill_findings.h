@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "notify/router.h"
 #include "plan/plan.h"
 #include "runlog/drill_records.h"
@@ -87,6 +89,10 @@ ServiceAssessment AssessService(const plan::Service& service,
 // the message and the documented details of drill_failed, rto_regressed and drill_passed.
 notify::Observation DrillObservation(const DrillRecord& drill, int tier,
                                      const std::vector<DrillFinding>& findings);
+
+// A finding as JSON (doc/drill-history.md, "JSON"): {kind, message} and, when they apply,
+// record_id, value_ns and reference_ns, step.
+nlohmann::ordered_json DrillFindingJson(const DrillFinding& finding);
 
 // "1.5s" under a minute, else the plan's duration form of the rounded seconds ("24m10s", "1h").
 std::string FormatDrillDuration(int64_t ns);

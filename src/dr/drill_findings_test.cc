@@ -133,6 +133,36 @@ TEST(DrillFindingsTest, ALongerWaitForEarlierWavesIsNamed) {
             "drills (2m5s); the wait for earlier waves took 35% longer than its median");
 }
 
+// The step named is the one that added most time, not the one that grew most in proportion: a
+// wait of a few milliseconds that took ten times as long explains nothing of a drill that took
+// 300 ms longer.
+TEST(DrillFindingsTest, TheStepNamedIsTheOneThatAddedMostTime) {
+  const int64_t kMs = 1'000'000;
+  auto drill = [&](int64_t start, int64_t wait, int64_t step) {
+    DrillRecord r;
+    r.id = NewDrillRecordId();
+    r.drill_id = NewDrillId();
+    r.service = "app";
+    r.site = "local";
+    r.start_ns = start;
+    r.steps.push_back({"command 'sleep'", DrillStepKind::kRecover, start + wait,
+                       start + wait + step, DrillResult::kPassed, "", ""});
+    r.end_ns = start + wait + step;
+    r.achieved_rto_ns = wait + step;
+    return r;
+  };
+  std::vector<DrillRecord> history;
+  for (int i = 0; i < 5; ++i) history.push_back(drill(kT0 + i * kDay, 1 * kMs, 400 * kMs));
+  const std::vector<DrillFinding> f =
+      AssessDrill(drill(kT0 + 5 * kDay, 10 * kMs, 700 * kMs), history, nullptr);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].kind, FindingKind::kRtoRegressed);
+  EXPECT_EQ(f[0].step, "command 'sleep'");
+  EXPECT_NE(f[0].message.find("step command 'sleep' took 75% longer than its median"),
+            std::string::npos)
+      << f[0].message;
+}
+
 TEST(DrillFindingsTest, TheBaselineIsPerSiteOnlyPassedDrillsAndNeedsThree) {
   std::vector<DrillRecord> history;
   for (int i = 0; i < 5; ++i) history.push_back(Drill("db", "local", kT0 + i * kDay, 60));

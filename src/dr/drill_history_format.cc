@@ -100,17 +100,6 @@ std::string OneLine(std::string s) {
   return s;
 }
 
-J FindingJson(const DrillFinding& f) {
-  J j{{"kind", FindingKindName(f.kind)}, {"message", f.message}};
-  if (!f.record_id.empty()) j["record_id"] = f.record_id;
-  if (f.value_ns != 0 || f.reference_ns != 0) {
-    j["value_ns"] = f.value_ns;
-    j["reference_ns"] = f.reference_ns;
-  }
-  if (!f.step.empty()) j["step"] = f.step;
-  return j;
-}
-
 J OptNs(const std::optional<int64_t>& ns) {
   return ns ? J(*ns / 1'000'000'000) : J(nullptr);
 }
@@ -188,12 +177,12 @@ nlohmann::ordered_json DrillHistoryJson(const DrillHistory& history) {
     for (size_t i = 0; i < s.drills.size(); ++i) {
       J d = J::parse(DrillRecordJson(s.drills[i]));
       J findings = J::array();
-      for (const DrillFinding& f : s.findings[i]) findings.push_back(FindingJson(f));
+      for (const DrillFinding& f : s.findings[i]) findings.push_back(DrillFindingJson(f));
       d["findings"] = findings;
       drills.push_back(std::move(d));
     }
     J findings = J::array();
-    for (const DrillFinding& f : s.assessment.findings) findings.push_back(FindingJson(f));
+    for (const DrillFinding& f : s.assessment.findings) findings.push_back(DrillFindingJson(f));
     services.push_back(J{
         {"service", s.service},
         {"tier", s.tier},

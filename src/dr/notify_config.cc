@@ -155,4 +155,15 @@ PlanNotifyConfig NotifyConfigFromPlan(const plan::Plan& plan, const std::string&
   return out;
 }
 
+PlanNotifyConfig NotifyConfigWithPolicy(const plan::Plan& plan, const std::string& state_path,
+                                        const Context& ctx, const notify::RetryPolicy& retry,
+                                        const std::string& host) {
+  PlanNotifyConfig cfg = NotifyConfigFromPlan(plan, state_path, ctx);
+  const std::chrono::milliseconds request_timeout = cfg.options.retry.request_timeout;
+  cfg.options.retry = retry;
+  cfg.options.retry.request_timeout = request_timeout;
+  cfg.options.router.host = host;
+  return cfg;
+}
+
 }  // namespace lifeboat::dr

@@ -46,4 +46,10 @@ struct PlanNotifyConfig {
 PlanNotifyConfig NotifyConfigFromPlan(const plan::Plan& plan, const std::string& state_path,
                                       const Context& ctx);
 
+// NotifyConfigFromPlan with the caller's delivery policy (its request timeout stays the channels'
+// longest `timeout`) and the host put into every event: what `run` and `drill` send with.
+PlanNotifyConfig NotifyConfigWithPolicy(const plan::Plan& plan, const std::string& state_path,
+                                        const Context& ctx, const notify::RetryPolicy& retry,
+                                        const std::string& host);
+
 }  // namespace lifeboat::dr

@@ -40,8 +40,9 @@ bool ServiceReport::failed() const {
 }
 
 int RunReport::ExitCode() const {
-  if (cancelled) return 130;
+  if (cancelled || (drill && drill->report.cancelled)) return 130;
   if (records_lost > 0) return 3;
+  if (!drill_error.empty() || (drill && drill->ExitCode() != 0)) return 3;
   for (const ServiceReport& s : services) {
     if (s.failed()) return 3;
   }
@@ -151,59 +152,21 @@ SiteHandle& RunState::Site(const std::string& name) {
     h.status = Status::InvalidArgument("no site named " + name + " in the plan");
     return h;
   }
-  Result<OpenOptions> open = SiteOpenOptions(*h.site, ctx());
-  if (!open.ok()) {
-    h.status = open.status();
+  std::vector<std::string> resolved;
+  KeyProofs proofs;
+  proofs.cache = cache();
+  for (const auto& entry : sites_) proofs.opened.push_back(entry.second.repo.get());
+  Result<RecordSite> site = OpenRecordSite(*h.site, ctx(), &resolved, &proofs);
+  for (const std::string& secret : resolved) AddSecret(secret);
+  if (!site.ok()) {
+    h.status = site.status();
     return h;
   }
-  for (const auto& [var, value] : open->backend.env) AddSecret(value);
-  Result<std::string> password = Resolve(h.site->password, "site " + name + ": password");
-  if (!password.ok()) {
-    h.status = password.status();
-    return h;
-  }
-  open->password = PasswordSource::Value(*password);
-  h.open = *open;
-  h.repo = OpenByProof(name, *password);
-  if (h.repo != nullptr) return h;
-  Result<std::unique_ptr<Repository>> repo = OpenRepositoryUnlocked(h.open);
-  if (!repo.ok()) {
-    h.status = repo.status().WithContext("site " + name + " (" + h.site->repository + ")");
-    return h;
-  }
-  h.repo = std::move(*repo);
-  RememberProof(*h.repo, h.open.location, *password);
+  h.open = std::move(site->open);
+  h.repo = std::move(site->repo);
   return h;
 }
 
-std::unique_ptr<Repository> RunState::OpenByProof(const std::string& name,
-                                                  const std::string& password) {
-  StatusCache* c = cache();
-  if (c == nullptr) return nullptr;
-  const OpenOptions& open = sites_[name].open;
-  Result<std::optional<StatusCache::KeyProof>> known = c->FindKeyProof(open.location);
-  if (!known.ok() || !known->has_value()) return nullptr;
-  const StatusCache::KeyProof& proof = **known;
-  for (const auto& entry : sites_) {
-    const SiteHandle& other = entry.second;
-    if (entry.first == name || other.repo == nullptr || other.repo->key_name().empty()) continue;
-    Result<std::unique_ptr<Backend>> backend = OpenRepositoryBackend(open);
-    if (!backend.ok()) return nullptr;
-    Result<std::unique_ptr<Repository>> repo = Repository::OpenWithPasswordProof(
-        std::move(*backend), *other.repo, proof.key_name, password, proof.proof);
-    if (repo.ok() && (*repo)->config().id.Hex() == proof.repo_id) return std::move(*repo);
-  }
-  return nullptr;
-}
-
-void RunState::RememberProof(const Repository& repo, const std::string& location,
-                             const std::string& password) {
-  StatusCache* c = cache();
-  const std::string proof = repo.PasswordProof(password);
-  if (c == nullptr || proof.empty()) return;
-  // Only a cache: when it cannot be written, the next run derives the key again.
-  c->RememberKeyProof(location, {repo.config().id.Hex(), repo.key_name(), proof}).IgnoreError();
-}
 
 Result<OpenOptions> RunState::JobOpenOptions(const std::string& name,
                                              std::optional<LockKind> lock) {
@@ -379,8 +342,11 @@ Result<RunReport> RunPlan(const plan::Plan& plan, const RunOptions& options) {
   }
   if (options.context.cancelled()) report.cancelled = true;
   report.end_ns = state.WallNs();
+  if (!options.dry_run) internal::WriteRecords(state, &report);
+  // After the backups (and their records): the drills due, which restore what was just stored.
+  internal::RunScheduledDrills(state, &report);
+  if (options.context.cancelled()) report.cancelled = true;
   if (!options.dry_run) {
-    internal::WriteRecords(state, &report);
     if (report.cancelled) {
       state.warnings.push_back("interrupted: no notification sent");
     } else {

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "dr/drill.h"
 #include "notify/deliver.h"
 #include "plan/plan.h"
 #include "runlog/run_records.h"
@@ -52,6 +53,8 @@ struct RunOptions {
   notify::RetryPolicy notify_retry;
   // Retention's wait for the exclusive lock.
   std::chrono::nanoseconds retention_lock_wait = std::chrono::minutes(2);
+  // Where scheduled drills make their sandbox (empty: recover::DefaultSandboxBase()).
+  std::string drill_sandbox;
   // Called with each line of human output as it happens ("billing-db: backing up ...").
   std::function<void(const std::string& line)> on_line;
 };
@@ -79,6 +82,14 @@ enum class ServiceState {
 };
 std::string_view ServiceStateName(ServiceState s);  // "not_due", "locked", "ran", ...
 
+// A service's drill_schedule as this run judged it (doc/run.md, "Scheduled drills").
+struct ScheduledDrill {
+  bool due = false;
+  int64_t last_start_ns = 0;  // the newest drill of the service (0: never drilled)
+  int64_t next_due_ns = 0;    // when not due: the schedule's next firing
+  std::string note;           // e.g. why it was taken as due
+};
+
 struct ServiceReport {
   std::string name;
   int tier = 0;
@@ -92,6 +103,8 @@ struct ServiceReport {
   std::vector<std::string> hook_errors;  // redacted; on_error failures too
   std::vector<std::string> retention_notes;  // "retention not run at X: the site is immutable"
   int64_t start_ns = 0, end_ns = 0;
+  // Set when the service has a drill_schedule (and the run was not interrupted before it).
+  std::optional<ScheduledDrill> drill;
   // Ok when every outcome is ok (or skipped).
   bool failed() const;
 };
@@ -116,8 +129,13 @@ struct RunReport {
   size_t records_lost = 0;
   std::vector<notify::DeliveryOutcome> notifications;
   std::vector<std::string> warnings;  // redacted: notification problems, compaction, ...
-  // 0: everything that ran succeeded; 3: something failed, is incomplete or records were lost;
-  // 130: cancelled.
+  // The scheduled drill of the services whose drill_schedule was due (null: none was due, a dry
+  // run, or interrupted before it), with its own records and notifications; drill_error when it
+  // could not start (redacted).
+  std::optional<DrillOutcome> drill;
+  std::string drill_error;
+  // 0: everything that ran succeeded; 3: something failed, is incomplete or records were lost,
+  // or a scheduled drill failed, was not recorded or could not start; 130: cancelled.
   int ExitCode() const;
 };
 

@@ -61,13 +61,6 @@ class RunState {
   std::vector<std::string> warnings;
 
  private:
-  // The site opened with the password proof the status cache keeps for it, through the key
-  // material of a site this run opened already (a replica): no second key derivation. Null when
-  // there is no cache or proof, it no longer holds, or no opened site shares the material.
-  std::unique_ptr<Repository> OpenByProof(const std::string& name, const std::string& password);
-  // Keeps the proof that `password` opened `repo` (opened with it) for OpenByProof.
-  void RememberProof(const Repository& repo, const std::string& location,
-                     const std::string& password);
   const plan::Plan& plan_;
   const RunOptions& options_;
   std::map<std::string, SiteHandle> sites_;
@@ -82,6 +75,18 @@ std::string ProgramVersion();
 
 // Decides whether `service` is due (fills last_start_ns, next_due_ns, note). True: due.
 bool IsDue(RunState& state, const plan::Service& service, ServiceReport* report);
+
+// Whether `schedule` fired between `last_start_ns` and now: NextAfter(last start) <= now. Fills
+// *next_due_ns (that next firing); a schedule that cannot be parsed is due (with a *note naming
+// `what`), one that never fires again is not.
+bool ScheduleDue(const RunState& state, const plan::Schedule& schedule, int64_t last_start_ns,
+                 const std::string& what, int64_t* next_due_ns, std::string* note);
+
+// The drills the considered services' drill_schedule asks for (doc/run.md, "Scheduled drills"):
+// decides which are due (fills each ServiceReport's drill), then drills them all in one
+// PerformDrill (its records, findings and notifications), after the run's backups. A dry run
+// says what it would drill; an interrupted run drills nothing.
+void RunScheduledDrills(RunState& state, RunReport* report);
 
 // Runs one due service under its run lock: hooks, backups, replication, retention.
 void RunService(RunState& state, const plan::Service& service, ServiceReport* report);

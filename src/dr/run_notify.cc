@@ -47,13 +47,10 @@ notify::NotifyOptions RunNotifyOptions(RunState& st) {
           ? (std::filesystem::path(st.options().state_dir) / "notify-state.json").string()
           : st.options().notify_state_path;
   const Context ctx = Context().WithClock(st.ctx().clock()).WithCancel(st.ctx().cancel_flag());
-  PlanNotifyConfig cfg = NotifyConfigFromPlan(st.plan(), state_path, ctx);
+  PlanNotifyConfig cfg =
+      NotifyConfigWithPolicy(st.plan(), state_path, ctx, st.options().notify_retry, st.host);
   for (const std::string& secret : cfg.secrets) st.AddSecret(secret);
   for (const std::string& w : cfg.warnings) st.warnings.push_back(st.Redact(w));
-  const std::chrono::milliseconds request_timeout = cfg.options.retry.request_timeout;
-  cfg.options.retry = st.options().notify_retry;
-  cfg.options.retry.request_timeout = request_timeout;
-  cfg.options.router.host = st.host;
   return std::move(cfg.options);
 }
 

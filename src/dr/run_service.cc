@@ -433,19 +433,24 @@ bool IsDue(RunState& st, const plan::Service& svc, ServiceReport* r) {
   }
   r->last_start_ns = last;
   if (st.options().now || last == 0) return true;
-  Result<plan::CronSchedule> sched = plan::CronSchedule::Parse(svc.schedule.cron,
-                                                               svc.schedule.timezone);
+  return ScheduleDue(st, svc.schedule, last, "schedule", &r->next_due_ns, &r->note);
+}
+
+bool ScheduleDue(const RunState& st, const plan::Schedule& schedule, int64_t last_start_ns,
+                 const std::string& what, int64_t* next_due_ns, std::string* note) {
+  Result<plan::CronSchedule> sched = plan::CronSchedule::Parse(schedule.cron, schedule.timezone);
   if (!sched.ok()) {
-    r->note = "schedule: " + sched.status().message() + ": taken as due";
+    *note = what + ": " + sched.status().message() + ": taken as due";
     return true;
   }
-  auto next = sched->NextAfter(plan::CronSchedule::TimePoint(std::chrono::seconds(last / kNsPerSecond)));
+  auto next = sched->NextAfter(
+      plan::CronSchedule::TimePoint(std::chrono::seconds(last_start_ns / kNsPerSecond)));
   if (!next) {
-    r->note = "the schedule does not fire again";
+    *note = "the " + what + " does not fire again";
     return false;
   }
-  r->next_due_ns = static_cast<int64_t>(next->time_since_epoch().count()) * kNsPerSecond;
-  return r->next_due_ns <= st.WallNs();
+  *next_due_ns = static_cast<int64_t>(next->time_since_epoch().count()) * kNsPerSecond;
+  return *next_due_ns <= st.WallNs();
 }
 
 void DescribeDryRun(RunState& st, const plan::Service& svc, ServiceReport* r) {

@@ -473,3 +473,91 @@ TEST(RedactTest, LongestFirst) {
 
 }  // namespace
 }  // namespace lifeboat::dr
+
+namespace lifeboat::dr {
+namespace {
+
+// A service's drill_schedule (doc/run.md, "Scheduled drills"): due when never drilled, drilled
+// after the run's backups through PerformDrill (a record at the site, a drill_passed through the
+// routes), then not due until the schedule fires again; a dry run only says it would drill; a
+// failing drill fails the run.
+TEST_F(RunTest, ScheduledDrillsRunAfterTheBackupsWhenDue) {
+  const std::string events = (dir_ / "events.jsonl").string();
+  auto yaml = [&](const std::string& name, const std::string& check) {
+    return "version: 1\nsites:\n" + Site("a") +
+           "services:\n"
+           "  " + name + ":\n    tier: 1\n    rpo: 1d\n    sites: [a]\n"
+           "    drill_schedule: \"0 0 1 1 *\"\n"  // yearly: never due twice in one test
+           "    sources:\n      - paths: [" + (dir_ / "data").string() + "]\n"
+           "    verify:\n      - files: {}\n" + check +
+           "  plain:\n    tier: 2\n    rpo: 1d\n    sites: [a]\n"
+           "    sources:\n      - paths: [" + (dir_ / "data").string() + "]\n"
+           "notifications:\n  channels:\n"
+           "    log:\n      type: command\n      command: \"cat >> " + events + "; echo >> " +
+           events + "\"\n"
+           "  routes:\n    - events: [drill_passed, drill_failed]\n      channels: [log]\n";
+  };
+  const plan::Plan p = Load(yaml("app", ""));
+  ASSERT_TRUE(InitPlanSites(p, {}).ok());
+  RunOptions o = Options();
+  o.drill_sandbox = (dir_ / "drills").string();
+
+  // A dry run decides but drills nothing.
+  o.dry_run = true;
+  Result<RunReport> dry = RunPlan(p, o);
+  ASSERT_TRUE(dry.ok());
+  EXPECT_FALSE(dry->drill.has_value());
+  ASSERT_TRUE(Find(*dry, "app")->drill.has_value());
+  EXPECT_TRUE(Find(*dry, "app")->drill->due);
+  EXPECT_FALSE(Find(*dry, "plain")->drill.has_value());  // no drill_schedule
+  EXPECT_NE(output_.find("drill due for app: would drill"), std::string::npos) << output_;
+  o.dry_run = false;
+
+  Result<RunReport> r = RunPlan(p, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->ExitCode(), 0) << output_;
+  ASSERT_TRUE(r->drill.has_value()) << output_;
+  EXPECT_TRUE(Find(*r, "app")->drill->due);
+  EXPECT_EQ(Find(*r, "app")->drill->note, "never drilled");
+  ASSERT_EQ(r->drill->drills.size(), 1u);  // only the service with a drill_schedule
+  const DrillRecord& rec = r->drill->drills[0].record;
+  EXPECT_EQ(rec.service, "app");
+  EXPECT_EQ(rec.result, DrillResult::kPassed);
+  EXPECT_TRUE(r->drill->recorded());
+  // It restored what this run had just backed up.
+  ASSERT_EQ(rec.snapshots.size(), 1u);
+  EXPECT_EQ(rec.snapshots[0].snapshot, *Find(*r, "app")->outcomes.at(0).snapshot);
+  OpenedRepository site = Open("a");
+  Result<DrillRecordListing> l = ListDrillRecords(*site.repo, {}, Context());
+  ASSERT_TRUE(l.ok());
+  ASSERT_EQ(l->records.size(), 1u);
+  EXPECT_EQ(l->records[0].id, rec.id);
+  EXPECT_NE(Read(events).find("\"event\":\"drill_passed\""), std::string::npos);
+
+  // Again: the drill is not due until next 1 January.
+  output_.clear();
+  o.now = true;  // --now makes backups due, not drills
+  Result<RunReport> again = RunPlan(p, o);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->drill.has_value()) << output_;
+  ASSERT_TRUE(Find(*again, "app")->drill.has_value());
+  EXPECT_FALSE(Find(*again, "app")->drill->due);
+  EXPECT_EQ(Find(*again, "app")->drill->last_start_ns, rec.start_ns);
+  EXPECT_GT(Find(*again, "app")->drill->next_due_ns, rec.start_ns);
+
+  // A failing drill (of a service never drilled) fails the run and opens a drill problem in the
+  // run's own notification state.
+  const plan::Plan failing = Load(yaml("broken", "      - command: {run: \"echo broken; exit 1\"}\n"));
+  Result<RunReport> bad = RunPlan(failing, o);
+  ASSERT_TRUE(bad.ok());
+  ASSERT_TRUE(bad->drill.has_value()) << output_;
+  EXPECT_EQ(bad->drill->drills.at(0).record.service, "broken");
+  EXPECT_EQ(bad->drill->drills.at(0).record.result, DrillResult::kFailed);
+  EXPECT_EQ(bad->ExitCode(), 3);
+  EXPECT_NE(Read(events).find("\"event\":\"drill_failed\""), std::string::npos);
+  EXPECT_NE(Read(dir_ / "state" / "notify-state.json").find("lifeboat:drill:broken:a"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace lifeboat::dr

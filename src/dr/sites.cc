@@ -37,6 +37,62 @@ Result<OpenOptions> SiteOpenOptions(const plan::Site& site, const Context& ctx) 
   return o;
 }
 
+namespace {
+
+// The repository at `open` by its proof in `proofs` (KeyProofs); null when there is no proof, it
+// does not hold, or no opened site shares the key material.
+std::unique_ptr<Repository> OpenByProof(const OpenOptions& open, const std::string& password,
+                                        const KeyProofs& proofs) {
+  Result<std::optional<StatusCache::KeyProof>> known = proofs.cache->FindKeyProof(open.location);
+  if (!known.ok() || !known->has_value()) return nullptr;
+  const StatusCache::KeyProof& proof = **known;
+  for (const Repository* material : proofs.opened) {
+    if (material == nullptr || material->key_name().empty()) continue;
+    Result<std::unique_ptr<Backend>> backend = OpenRepositoryBackend(open);
+    if (!backend.ok()) return nullptr;
+    Result<std::unique_ptr<Repository>> repo = Repository::OpenWithPasswordProof(
+        std::move(*backend), *material, proof.key_name, password, proof.proof);
+    if (repo.ok() && (*repo)->config().id.Hex() == proof.repo_id) return std::move(*repo);
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Result<RecordSite> OpenRecordSite(const plan::Site& site, const Context& ctx,
+                                  std::vector<std::string>* secrets, const KeyProofs* proofs) {
+  RecordSite out;
+  LB_ASSIGN_OR_RETURN(out.open, SiteOpenOptions(site, ctx));
+  if (secrets != nullptr) {
+    for (const auto& [var, value] : out.open.backend.env) secrets->push_back(value);
+  }
+  LB_ASSIGN_OR_RETURN(std::string password,
+                      ResolveSecret(site.password, "site " + site.name + ": password", ctx));
+  if (secrets != nullptr) secrets->push_back(password);
+  out.open.password = PasswordSource::Value(password);
+  out.open.lock.reset();
+  out.open.load_index = false;
+  const bool with_proofs = proofs != nullptr && proofs->cache != nullptr;
+  if (with_proofs) {
+    out.repo = OpenByProof(out.open, password, *proofs);
+    if (out.repo != nullptr) return out;
+  }
+  Result<std::unique_ptr<Repository>> repo = OpenRepositoryUnlocked(out.open);
+  if (!repo.ok()) {
+    return repo.status().WithContext("site " + site.name + " (" + site.repository + ")");
+  }
+  out.repo = std::move(*repo);
+  const std::string proof = out.repo->PasswordProof(password);
+  if (with_proofs && !proof.empty()) {
+    // Only a cache: when it cannot be written, the next open derives the key again.
+    proofs->cache
+        ->RememberKeyProof(out.open.location,
+                           {out.repo->config().id.Hex(), out.repo->key_name(), proof})
+        .IgnoreError();
+  }
+  return out;
+}
+
 Result<ReplicaSite> SiteAsReplica(const plan::Site& site, const Context& ctx) {
   ReplicaSite r;
   r.name = site.name;

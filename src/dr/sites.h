@@ -14,12 +14,14 @@
 // values go only into OpenBackendOptions::env and never into a message.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/multi_site.h"
 #include "engine/open.h"
 #include "plan/plan.h"
+#include "runlog/cache.h"
 #include "util/context.h"
 #include "util/status.h"
 
@@ -38,6 +40,32 @@ Result<OpenBackendOptions> SiteBackendOptions(const plan::Site& site, const Cont
 // Location, password source, backend options and context of the site. Lock and index are left
 // at OpenOptions' defaults (a shared lock, index loaded): the caller sets what its job needs.
 Result<OpenOptions> SiteOpenOptions(const plan::Site& site, const Context& ctx);
+
+// A site opened for record objects (run and drill records, runlog/): no lock (records are
+// immutable objects), no index, the password resolved once (ResolveSecret) and kept as a value,
+// so that later opens of the same site can reuse the key (OpenOptions::reuse_key_of).
+struct RecordSite {
+  OpenOptions open;  // SiteOpenOptions with the password as a resolved value
+  std::unique_ptr<Repository> repo;
+};
+
+// Password proofs (doc/run.md, "Password proofs"): a site that shares key material with a
+// site opened before it (a replica) is opened with the proof the status cache keeps for it
+// instead of a second key derivation (Repository::OpenWithPasswordProof); a site opened with its
+// password leaves its proof there.
+struct KeyProofs {
+  StatusCache* cache = nullptr;            // null: every site is opened with its password
+  std::vector<const Repository*> opened;  // sites opened already, with their key material
+};
+
+// Opens `site` as RecordSite says. Every secret value resolved on the way (the env entries, the
+// password) is appended to *secrets (may be null), also when the open then fails, for the
+// caller's redaction. With `proofs` (may be null) as KeyProofs says. Errors: the secret's
+// (naming the reference, never the value); the open's, with the context "site NAME
+// (REPOSITORY)". Blocks (key derivation, the backend).
+Result<RecordSite> OpenRecordSite(const plan::Site& site, const Context& ctx,
+                                  std::vector<std::string>* secrets,
+                                  const KeyProofs* proofs = nullptr);
 
 // The site as a replica of a multi-site backup (name, location, backend options).
 Result<ReplicaSite> SiteAsReplica(const plan::Site& site, const Context& ctx);

@@ -11,35 +11,6 @@
 
 namespace lifeboat::recover {
 
-std::string TrimOutput(std::string_view text, size_t limit) {
-  OutputTail t(limit);
-  t.Append(text);
-  return t.Text();
-}
-
-void OutputTail::Append(std::string_view data) {
-  total_ += data.size();
-  const size_t head_limit = limit_ / 4;
-  if (head_.size() < head_limit) {
-    const size_t n = std::min(head_limit - head_.size(), data.size());
-    head_.append(data.substr(0, n));
-    data.remove_prefix(n);
-  }
-  const size_t tail_limit = limit_ - head_limit;
-  if (data.size() >= tail_limit) {
-    tail_.assign(data.substr(data.size() - tail_limit));
-  } else {
-    tail_.append(data);
-    if (tail_.size() > tail_limit) tail_.erase(0, tail_.size() - tail_limit);
-  }
-}
-
-std::string OutputTail::Text() const {
-  const uint64_t kept = head_.size() + tail_.size();
-  if (kept >= total_) return head_ + tail_;
-  return head_ + "\n[... " + std::to_string(total_ - kept) + " bytes left out ...]\n" + tail_;
-}
-
 bool ChildRunning(pid_t pid) {
   siginfo_t info = {};
   int rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);

@@ -2,7 +2,7 @@
 // environment without Lifeboat's secrets, timeout, cancel, stopped when its owner goes) that the
 // session's ProcessGuard watches, with its output read by a thread of its own and kept trimmed
 // (OutputTail), so that a server started in the background never blocks on a full pipe and a
-// failing step's output can be shown.
+// failing step's output can be shown (util/trim_output.h).
 //
 //   LB_ASSIGN_OR_RETURN(auto child, ChildProcess::Start(options, guard));   // background
 //   ... child->running() ... child->output() ...
@@ -22,25 +22,9 @@
 #include "util/mutex.h"
 #include "util/subprocess.h"
 #include "util/thread_annotations.h"
+#include "util/trim_output.h"
 
 namespace lifeboat::recover {
-
-// At most `limit` bytes of `text`: all of it when it fits, else its first quarter, a line saying
-// how much was left out, and its end (where errors usually are).
-std::string TrimOutput(std::string_view text, size_t limit = 4096);
-
-// Keeps the first and the last bytes of a stream (what TrimOutput would keep of the whole).
-class OutputTail {
- public:
-  explicit OutputTail(size_t limit = 4096) : limit_(limit) {}
-  void Append(std::string_view data);
-  std::string Text() const;
-
- private:
-  const size_t limit_;
-  std::string head_, tail_;
-  uint64_t total_ = 0;
-};
 
 class ChildProcess {
  public:

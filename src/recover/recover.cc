@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 #include <thread>
 
 #include "recover/session.h"
 #include "repository/keys.h"
+#include "util/subprocess.h"
 #include "util/thread_start.h"
 
 namespace lifeboat::recover {
@@ -153,6 +155,20 @@ std::string DependencyProblem(const ServiceRecovery& dep) {
       break;
   }
   return "";
+}
+
+// The first line of `path --version` ("pg_restore (PostgreSQL) 15.6"); "" when it cannot be run.
+std::string ProgramVersionOf(const std::string& path, const Context& ctx) {
+  SubprocessOptions o;
+  o.argv = {path, "--version"};
+  o.description = path + " --version";
+  o.timeout = std::chrono::seconds(10);
+  o.cancel = ctx.cancel_flag();
+  Result<std::string> out = RunAndCapture(o);
+  if (!out.ok()) return "";
+  std::string line = out->substr(0, out->find('\n'));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
 }
 
 struct Slot {
@@ -312,6 +328,15 @@ Result<RecoveryReport> RecoverServices(const plan::Plan& plan, const RecoverOpti
   }
   report.cancelled = options.context.cancelled();
   report.end_ns = options.context.clock().WallNs();
+  // The versions of the programs the steps ran, asked once the recovery is over (not part of
+  // any RTO), once per program.
+  std::map<std::string, std::string> versions;
+  for (ServiceRecovery& r : report.services) {
+    for (ToolUsed& t : r.tools) {
+      if (!versions.count(t.path)) versions[t.path] = ProgramVersionOf(t.path, options.context);
+      t.version = versions[t.path];
+    }
+  }
   report.kept = options.keep;
   if (Status st = session.CloseSandbox(options.keep); !st.ok()) {
     report.warnings.push_back(st.message());

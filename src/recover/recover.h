@@ -39,6 +39,7 @@
 #include "backend/backend.h"
 #include "plan/plan.h"
 #include "recover/waves.h"
+#include "repository/repository.h"
 #include "util/context.h"
 #include "util/phase_timer.h"
 #include "util/status.h"
@@ -81,6 +82,11 @@ struct RecoverOptions {
   // Tests and fault injection: decorates a site's backend (OpenOptions::decorate_backend).
   std::function<std::unique_ptr<Backend>(const std::string& site, std::unique_ptr<Backend>)>
       decorate_backend;
+  // Optional: a repository of the site open already (by the caller, e.g. to write the drill's
+  // records there), whose key the session uses instead of resolving the site's password and
+  // deriving the key again (OpenOptions::reuse_key_of); null: the session opens it itself. Called
+  // once per site, from any of the session's threads; the repository must outlive the call.
+  std::function<const Repository*(const std::string& site)> key_of;
 };
 
 enum class StepState { kOk, kFailed, kNotRun };
@@ -95,6 +101,11 @@ struct StepRecord {
   // For people: "restore source db (postgres) from snapshot 1a2b3c4d",
   // "command 'my-app --port $LIFEBOAT_PORT_HTTP' (background)", "http GET 127.0.0.1:41234/health".
   std::string name;
+  // The step as the plan declares it, the same in every recovery (no snapshot id, no port
+  // chosen for this drill): "restore source db (postgres)", "http GET /health (port http)",
+  // "command 'my-app-selftest'". Drill records store it, so that a step's duration can be
+  // compared across drills.
+  std::string label;
   plan::Position position;  // where the plan declares it (restore: the source)
   StepState state = StepState::kNotRun;
   int64_t start_ns = 0, end_ns = 0;  // wall clock (the context's); 0 when not run
@@ -117,6 +128,14 @@ struct RestoredSource {
 enum class ServiceState { kPassed, kFailed, kSkipped, kCancelled };
 // "passed", "failed", "skipped", "cancelled".
 std::string_view ServiceStateName(ServiceState state);
+
+// An external program a recovery ran (postgres_restore: the server, pg_restore or psql).
+struct ToolUsed {
+  std::string name;     // "postgres", "pg_restore"
+  std::string path;     // the program run
+  std::string version;  // the first line of `path --version` ("pg_restore (PostgreSQL) 15.6"),
+                        // read once the session has ended; "" when it could not be read
+};
 
 struct ServiceRecovery {
   std::string service;
@@ -141,6 +160,7 @@ struct ServiceRecovery {
   std::string restore_dir;                         // LIFEBOAT_RESTORE_DIR (below the sandbox)
   std::vector<std::pair<std::string, int>> ports;  // name -> port, as the steps got them
   std::vector<std::string> notes;  // e.g. "no verify checks", "background step ... exited"
+  std::vector<ToolUsed> tools;     // each program once, in the order first run
 
   bool passed() const { return state == ServiceState::kPassed; }
   // Achieved against target; nullopt when either is missing.

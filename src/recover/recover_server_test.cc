@@ -145,12 +145,24 @@ TEST_F(RecoverServerTest, APostgresServiceAndTheHttpServiceThatNeedsIt) {
   ASSERT_TRUE(db.rto_seconds.has_value());
   EXPECT_EQ(db.rpo_met(), std::optional<bool>(true));
   EXPECT_EQ(db.sources.at(0).method, "pg_restore");
+  // The programs it ran, with their versions (for the drill record), asked after the recovery.
+  ASSERT_EQ(db.tools.size(), 2u);
+  EXPECT_EQ(db.tools[0].name, "postgres");
+  EXPECT_EQ(db.tools[1].name, "pg_restore");
+  for (const ToolUsed& t : db.tools) {
+    EXPECT_NE(t.version.find("(PostgreSQL) "), std::string::npos) << t.path << ": " << t.version;
+  }
+  EXPECT_TRUE(shop.tools.empty());
+  // Step labels are the plan's, the same in every drill: no port chosen for this one.
+  EXPECT_EQ(restore->label, "postgres_restore");
+  EXPECT_EQ(sql->label.find("on database"), std::string::npos) << sql->label;
 
   // The shop was told where the database is.
   const StepRecord* health = Step(shop, "http");
   ASSERT_NE(health, nullptr);
   EXPECT_NE(health->output.find("ok database on port " + std::to_string(port)), std::string::npos)
       << health->output;
+  EXPECT_EQ(health->label, "http GET /health on 127.0.0.1 port http");
 
   // Torn down: nothing runs in the sandbox, nothing answers on the cluster's port.
   EXPECT_FALSE(fs::exists(r->sandbox));

@@ -48,6 +48,38 @@ struct ClusterInfo {
   std::string user, password, database;
 };
 
+// StepRecord::label of a source's restore, a recover step and a check: what the plan declares,
+// without what changes from one recovery to the next (snapshot ids, the ports of a drill).
+std::string RestoreLabel(const plan::Source& src) {
+  return "restore source " + src.name + " (" + std::string(plan::SourceKindName(src.kind)) + ")";
+}
+
+std::string RecoverStepLabel(const plan::RecoverStep& step) {
+  if (step.kind == plan::RecoverStep::Kind::kPostgresRestore) {
+    return "postgres_restore" + (step.postgres_source.empty() ? "" : " " + step.postgres_source);
+  }
+  return "command '" + step.command.Display() + "'" + (step.background ? " (background)" : "");
+}
+
+std::string CheckLabel(const plan::VerifyCheck& check) {
+  const std::string port =
+      check.port.name.empty() ? std::to_string(check.port.number) : check.port.name;
+  switch (check.kind) {
+    case plan::VerifyCheck::Kind::kTcp:
+      return "tcp " + check.host + " port " + port;
+    case plan::VerifyCheck::Kind::kHttp:
+      return "http GET " + check.path + " on " + check.host + " port " + port;
+    case plan::VerifyCheck::Kind::kCommand:
+      return "command '" + check.run.Display() + "'";
+    case plan::VerifyCheck::Kind::kSql:
+      return "sql '" + check.query + "'" +
+             (check.postgres_source.empty() ? "" : " on source " + check.postgres_source);
+    case plan::VerifyCheck::Kind::kFiles:
+      return "files";
+  }
+  return "check";
+}
+
 // One service's recovery in progress: the record being filled and what its steps share.
 class ServiceRun {
  public:
@@ -63,12 +95,15 @@ class ServiceRun {
   int64_t Mono() const { return ctx().clock().MonotonicNs(); }
 
   // Starts a timeline entry.
+  // Starts a timeline entry; `label` is the step as the plan declares it (empty: `name`).
   StepRecord& Begin(const std::string& phase, const std::string& kind, const std::string& name,
-                    const plan::Position& position);
+                    const plan::Position& position, const std::string& label = "");
   // Ends the last entry; prints its line. Returns ok.
   bool End(StepState state, const std::string& error, const std::string& output,
            const std::string& detail = "");
   void Fail(const StepRecord& step);
+  // Notes an external program the service's recovery runs (ServiceRecovery::tools), once.
+  void UseTool(const std::string& name, const std::string& path);
   // Entries for the steps and checks after a failure, not run.
   void NotRun(size_t first_recover, size_t first_check, const std::string& why);
 
@@ -97,11 +132,13 @@ class ServiceRun {
 };
 
 StepRecord& ServiceRun::Begin(const std::string& phase, const std::string& kind,
-                              const std::string& name, const plan::Position& position) {
+                              const std::string& name, const plan::Position& position,
+                              const std::string& label) {
   StepRecord rec;
   rec.phase = phase;
   rec.kind = kind;
   rec.name = name;
+  rec.label = label.empty() ? name : label;
   rec.position = position;
   rec.start_ns = Wall();
   step_mono_ = Mono();
@@ -126,6 +163,13 @@ bool ServiceRun::End(StepState state, const std::string& error, const std::strin
   return state == StepState::kOk;
 }
 
+void ServiceRun::UseTool(const std::string& name, const std::string& path) {
+  for (const ToolUsed& t : r_.tools) {
+    if (t.path == path) return;
+  }
+  r_.tools.push_back({name, path, ""});
+}
+
 void ServiceRun::Fail(const StepRecord& step) {
   if (r_.state == ServiceState::kFailed) return;
   r_.state = ServiceState::kFailed;
@@ -135,11 +179,12 @@ void ServiceRun::Fail(const StepRecord& step) {
 
 void ServiceRun::NotRun(size_t first_recover, size_t first_check, const std::string& why) {
   auto add = [&](const std::string& phase, const std::string& kind, const std::string& name,
-                 const plan::Position& pos) {
+                 const plan::Position& pos, const std::string& label) {
     StepRecord rec;
     rec.phase = phase;
     rec.kind = kind;
     rec.name = name;
+    rec.label = label;
     rec.position = pos;
     rec.state = StepState::kNotRun;
     rec.error = why;
@@ -148,16 +193,17 @@ void ServiceRun::NotRun(size_t first_recover, size_t first_check, const std::str
   for (size_t i = first_recover; i < svc_.recover.size(); ++i) {
     const plan::RecoverStep& st = svc_.recover[i];
     if (st.kind == plan::RecoverStep::Kind::kPostgresRestore) {
-      add("recover", "postgres_restore", "postgres_restore", st.position);
+      add("recover", "postgres_restore", "postgres_restore", st.position, RecoverStepLabel(st));
     } else {
-      add("recover", "command", "command '" + st.command.Display() + "'", st.position);
+      add("recover", "command", "command '" + st.command.Display() + "'", st.position,
+          RecoverStepLabel(st));
     }
   }
   for (size_t i = first_check; i < svc_.verify.size(); ++i) {
     const plan::VerifyCheck& c = svc_.verify[i];
     if (c.kind == plan::VerifyCheck::Kind::kFiles && files_recorded_) continue;
     add("verify", std::string(plan::VerifyKindName(c.kind)),
-        std::string(plan::VerifyKindName(c.kind)) + " check", c.position);
+        std::string(plan::VerifyKindName(c.kind)) + " check", c.position, CheckLabel(c));
   }
 }
 
@@ -184,9 +230,7 @@ bool ServiceRun::ChooseSnapshots(const std::vector<std::pair<Id, Snapshot>>& sna
       }
     }
     if (c.snapshot == nullptr) {
-      Begin("restore", "restore",
-            "restore source " + src.name + " (" + std::string(plan::SourceKindName(src.kind)) + ")",
-            src.position);
+      Begin("restore", "restore", RestoreLabel(src), src.position);
       std::string why = "no complete snapshot of source " + src.name + " of service " + svc_.name +
                         " at site " + r_.site;
       if (s_.at_time_ns) why += " taken at or before " + notify::FormatRfc3339Utc(*s_.at_time_ns);
@@ -221,7 +265,7 @@ bool ServiceRun::RestoreSources(Repository& repo, bool verify) {
     StepRecord& step = Begin("restore", "restore",
                              "restore source " + rs.name + " (" + rs.kind + ") from snapshot " +
                                  c.id.Short() + " of " + notify::FormatRfc3339Utc(snap.time_ns),
-                             c.source->position);
+                             c.source->position, RestoreLabel(*c.source));
     if (first_start == 0) first_start = step.start_ns;
     RestoreOptions o;
     o.target = r_.restore_dir;
@@ -273,6 +317,7 @@ bool ServiceRun::RestoreSources(Repository& repo, bool verify) {
     rec.phase = "verify";
     rec.kind = "files";
     rec.name = "files: every restored file read back and compared with its snapshot";
+    rec.label = CheckLabel(*files);
     rec.position = files->position;
     rec.start_ns = first_start;
     rec.end_ns = last_end;
@@ -378,7 +423,8 @@ bool ServiceRun::RunPostgresRestore(const plan::RecoverStep& step) {
     }
   }
   const std::string source = chosen != nullptr ? chosen->source->name : step.postgres_source;
-  Begin("recover", "postgres_restore", "postgres_restore " + source, step.position);
+  Begin("recover", "postgres_restore", "postgres_restore " + source, step.position,
+        RecoverStepLabel(step));
   if (chosen == nullptr) {
     return End(StepState::kFailed, "the service has no postgres source " + source, "");
   }
@@ -445,6 +491,8 @@ bool ServiceRun::RunPostgresRestore(const plan::RecoverStep& step) {
       ::access((*bin + "/" + argv[0]).c_str(), X_OK) == 0) {
     argv[0] = *bin + "/" + argv[0];
   }
+  UseTool("postgres", *bin + "/postgres");
+  UseTool(std::filesystem::path(argv[0]).filename().string(), argv[0]);
   SubprocessOptions o;
   o.argv = argv;
   o.description = restore.method + " into the scratch cluster";
@@ -495,7 +543,7 @@ bool ServiceRun::RunPostgresRestore(const plan::RecoverStep& step) {
 bool ServiceRun::RunCommandStep(const plan::RecoverStep& step, size_t index) {
   const std::string name =
       "command '" + step.command.Display() + "'" + (step.background ? " (background)" : "");
-  Begin("recover", "command", name, step.position);
+  Begin("recover", "command", name, step.position, RecoverStepLabel(step));
   const std::string description = "recover step " + std::to_string(index + 1) + " of " + svc_.name +
                                   " ('" + step.command.Display() + "')";
   if (!step.background) {
@@ -557,7 +605,7 @@ bool ServiceRun::RunCheck(const plan::VerifyCheck& check) {
       Begin("verify", "tcp",
             "tcp " + check.host + ":" + std::to_string(port) +
                 (check.port.name.empty() ? "" : " (port " + check.port.name + ")"),
-            check.position);
+            check.position, CheckLabel(check));
       Status st = WaitForTcp(check.host, port, check_ctx, nullptr);
       if (st.code() == StatusCode::kDeadlineExceeded) {
         st = Status::Unavailable("no connection within " + timeout + ": " + st.message());
@@ -567,13 +615,14 @@ bool ServiceRun::RunCheck(const plan::VerifyCheck& check) {
     case plan::VerifyCheck::Kind::kHttp: {
       const int port = CheckPort(check.port);
       const std::string url = "http://" + check.host + ":" + std::to_string(port) + check.path;
-      Begin("verify", "http", "http GET " + url, check.position);
+      Begin("verify", "http", "http GET " + url, check.position, CheckLabel(check));
       HttpCheckResult res = CheckHttp(url, check.expect_status, check.expect_body, check_ctx);
       return End(res.status.ok() ? StepState::kOk : StepState::kFailed, res.status.message(),
                  res.answer);
     }
     case plan::VerifyCheck::Kind::kCommand: {
-      Begin("verify", "command", "command '" + check.run.Display() + "'", check.position);
+      Begin("verify", "command", "command '" + check.run.Display() + "'", check.position,
+            CheckLabel(check));
       ForegroundResult run = RunForeground(
           StepProcess(check.run, "check '" + check.run.Display() + "' of " + svc_.name,
                       check.timeout),
@@ -597,7 +646,7 @@ bool ServiceRun::RunCheck(const plan::VerifyCheck& check) {
       Begin("verify", "sql",
             "sql '" + check.query + "'" +
                 (cluster != nullptr ? " on database " + cluster->database : std::string()),
-            check.position);
+            check.position, CheckLabel(check));
       if (cluster == nullptr) {
         return End(StepState::kFailed,
                    "no scratch cluster to query: the service's recover steps have no "

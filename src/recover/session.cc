@@ -75,6 +75,7 @@ OpenedSite& Session::Site(const std::string& name) {
       o->lock = LockKind::kShared;
       o->load_index = true;
       o->lock_wait.wait = std::chrono::minutes(1);
+      if (options_.key_of) o->reuse_key_of = options_.key_of(name);
       if (options_.decorate_backend) {
         auto decorate = options_.decorate_backend;
         o->decorate_backend = [decorate, name](std::unique_ptr<Backend> b) {

@@ -9,6 +9,7 @@
 
 #include "repository/keys.h"
 #include "runlog/record_object.h"
+#include "util/trim_output.h"
 
 namespace lifeboat {
 
@@ -152,7 +153,7 @@ json DrillRecordToJson(const DrillRecord& r) {
   j["bytes_restored"] = r.bytes_restored;
   j["files_restored"] = r.files_restored;
   j["result"] = std::string(DrillResultName(r.result));
-  if (!r.error.empty()) j["error"] = TrimDrillOutput(r.error);
+  if (!r.error.empty()) j["error"] = TrimOutput(r.error, kMaxDrillOutputBytes);
   else j.erase("error");
   json steps = json::array();
   for (const DrillStep& s : r.steps) {
@@ -162,7 +163,7 @@ json DrillRecordToJson(const DrillRecord& r) {
     one["start"] = FormatTime(s.start_ns);
     one["end"] = FormatTime(s.end_ns);
     one["result"] = std::string(DrillResultName(s.result));
-    if (!s.output.empty()) one["output"] = TrimDrillOutput(s.output);
+    if (!s.output.empty()) one["output"] = TrimOutput(s.output, kMaxDrillOutputBytes);
     else one.erase("output");
     steps.push_back(std::move(one));
   }
@@ -286,22 +287,6 @@ const DrillStep* DrillRecord::SlowestStep() const {
 
 std::string NewDrillRecordId() { return RandomId(); }
 std::string NewDrillId() { return RandomId(); }
-
-std::string TrimDrillOutput(std::string_view text) {
-  constexpr size_t kHead = 1024, kTail = 2048;
-  if (text.size() <= kMaxDrillOutputBytes) return std::string(text);
-  auto continuation = [&](size_t i) {
-    return i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80;
-  };
-  size_t head = kHead;
-  while (head > 0 && continuation(head)) --head;  // cut before a whole character
-  size_t tail = text.size() - kTail;
-  while (tail < text.size() && continuation(tail)) ++tail;  // start at a whole character
-  const size_t left_out = tail - head;
-  // The marker line (at most ~40 bytes) keeps the result within the limit: 1024 + 2048 + 40.
-  return std::string(text.substr(0, head)) + "\n[... " + std::to_string(left_out) +
-         " bytes left out ...]\n" + std::string(text.substr(tail));
-}
 
 Status ValidateDrillRecord(const DrillRecord& r) {
   if (!IsLowerHex(r.id, 32))

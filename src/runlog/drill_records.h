@@ -35,7 +35,8 @@
 
 namespace lifeboat {
 
-// A step's output and a record's error are kept to at most this many bytes (TrimDrillOutput).
+// A step's output and a record's error are kept to at most this many bytes: TrimOutput
+// (util/trim_output.h) with this limit, when stored.
 inline constexpr size_t kMaxDrillOutputBytes = 4096;
 // At most this many drill records go into one object (compaction and copy split beyond it): a
 // record with many steps can hold tens of KiB of output.
@@ -101,7 +102,7 @@ struct DrillRecord {
   uint64_t bytes_restored = 0;
   uint64_t files_restored = 0;
   DrillResult result = DrillResult::kPassed;
-  std::string error;  // why it failed or was skipped (TrimDrillOutput applied); REDACTED BY CALLER
+  std::string error;  // why it failed or was skipped (trimmed when stored); REDACTED BY CALLER
   std::vector<DrillStep> steps;  // in the order they started
   std::string host;
   std::string program_version;     // "lifeboat 0.1.0"
@@ -115,11 +116,6 @@ struct DrillRecord {
 // 32 lowercase hex characters from the CSPRNG, for DrillRecord::id and ::drill_id.
 std::string NewDrillRecordId();
 std::string NewDrillId();
-
-// `text` when it has at most kMaxDrillOutputBytes bytes; else its first 1024 and last 2048 bytes
-// (cut at UTF-8 character boundaries) around a line "[... N bytes left out ...]": the start says
-// what ran, the end usually says why it failed. Idempotent.
-std::string TrimDrillOutput(std::string_view text);
 
 // Checks the fields a writer must fill (ids, names, results, step names): InvalidArgument naming
 // the field. Long outputs are not an error (they are trimmed when stored).
