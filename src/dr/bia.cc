@@ -12,6 +12,7 @@
 #include "dr/sites.h"
 #include "engine/open.h"
 #include "plan/duration.h"
+#include "util/strings.h"
 
 namespace lifeboat::dr {
 namespace {
@@ -29,12 +30,6 @@ std::optional<int64_t> Ns(const std::optional<std::chrono::seconds>& s) {
 
 std::string Duration(int64_t ns) {
   return plan::FormatPlanDuration(std::chrono::seconds(ns / 1'000'000'000));
-}
-
-std::string Join(const std::vector<std::string>& names, const char* sep = ", ") {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : sep) + n;
-  return out;
 }
 
 bool UsesSite(const plan::Service& s, const std::string& site) {
@@ -380,7 +375,8 @@ Result<Bia> BuildBia(const plan::Plan& plan, const BiaInputs& inputs, int64_t no
     b.copies = 1 + fresh_sites;
     if (b.monthly_protection_cost) b.annual_protection_cost = 12 * *b.monthly_protection_cost;
     if (!uncomparable.empty())
-      bia.warnings.push_back("service " + s.name + ": the storage cost at " + Join(uncomparable) +
+      bia.warnings.push_back("service " + s.name + ": the storage cost at " +
+                             JoinStrings(uncomparable, ", ") +
                              " is in another currency than its impact (" +
                              (b.currency.empty() ? std::string("none") : b.currency) +
                              "): left out of its protection cost");
@@ -413,7 +409,7 @@ Result<Bia> BuildBia(const plan::Plan& plan, const BiaInputs& inputs, int64_t no
     };
     if (b.meets_mtd && !*b.meets_mtd)
       gap("mtd_exceeded", "critical-path RTO " + Hours(b.critical_path_rto_ns) + " (" +
-                              Join(b.critical_path, " -> ") + ") exceeds the MTD " +
+                              JoinStrings(b.critical_path, " -> ") + ") exceeds the MTD " +
                               Hours(*b.mtd_ns));
     if (s.tier <= 1 && (!b.rto_ns || !b.mtd_ns))
       gap("objectives_missing", std::string("tier ") + std::to_string(s.tier) + " service without " +

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "dr/bia.h"
+#include "dr/bia_internal.h"
 #include "dr/drill_history_internal.h"
 #include "plan/duration.h"
 #include "util/units.h"
@@ -10,26 +11,13 @@
 namespace lifeboat::dr {
 namespace {
 
+using internal::Dur;
+using internal::List;
+using internal::Money;
+using internal::SizeText;
 using J = nlohmann::ordered_json;
 using internal::AchievedAgainstTarget;
 using internal::DrillTimeUtc;
-
-std::string Dur(int64_t ns) {
-  return plan::FormatPlanDuration(std::chrono::seconds(ns / 1'000'000'000));
-}
-std::string Dur(const std::optional<int64_t>& ns) { return ns ? Dur(*ns) : "-"; }
-
-std::string Money(const std::optional<double>& v, const std::string& currency) {
-  return v ? FormatMoney(*v, currency) : "-";
-}
-
-std::string Bytes(const std::optional<uint64_t>& b) { return b ? FormatBytes(*b) : "-"; }
-
-std::string Join(const std::vector<std::string>& v, const char* sep = ", ") {
-  std::string out;
-  for (const std::string& s : v) out += (out.empty() ? "" : sep) + s;
-  return out.empty() ? "-" : out;
-}
 
 // A table cell: one line, `|` escaped, and `<` as an entity so that no renderer takes a plan
 // string for HTML.
@@ -154,8 +142,8 @@ std::string BiaMarkdown(const Bia& bia) {
          "RTO of its direct dependencies.\n\n" +
          Header({"service", "critical path", "critical-path RTO", "MTD", "meets MTD"});
   for (const BiaService& s : bia.services) {
-    std::string path = Join(s.critical_path, " -> ");
-    if (!s.without_rto.empty()) path += " (no rto: " + Join(s.without_rto) + ", counted as 0)";
+    std::string path = List(s.critical_path, " -> ");
+    if (!s.without_rto.empty()) path += " (no rto: " + List(s.without_rto) + ", counted as 0)";
     out += Row({s.name, path, Dur(s.critical_path_rto_ns), Dur(s.mtd_ns),
                 !s.meets_mtd ? "no MTD" : *s.meets_mtd ? "yes" : "**NO**"});
   }
@@ -169,8 +157,8 @@ std::string BiaMarkdown(const Bia& bia) {
       members.push_back(m.service + " " + Dur(m.finish_ns) + " / " + Dur(m.mtd_ns) +
                         (m.exceeds_mtd ? " EXCEEDED" : ""));
     }
-    out += Row({Join(names, " -> "), Dur(c.critical_path_rto_ns), c.meets_mtd ? "yes" : "**NO**",
-                Join(members, "; ")});
+    out += Row({List(names, " -> "), Dur(c.critical_path_rto_ns), c.meets_mtd ? "yes" : "**NO**",
+                List(members, "; ")});
   }
 
   out += "\n## 2. Resource requirements\n\n### 2.1 Dependencies, data and sites\n\n" +
@@ -179,8 +167,8 @@ std::string BiaMarkdown(const Bia& bia) {
   for (const BiaService& s : bia.services) {
     std::vector<std::string> sites;
     for (const BiaSiteExposure& e : s.sites) sites.push_back(e.site + " (" + e.role + ")");
-    out += Row({s.name, Join(s.depends_on), Join(s.all_dependencies), Join(s.needed_by),
-                Join(s.sources), Join(sites)});
+    out += Row({s.name, List(s.depends_on), List(s.all_dependencies), List(s.needed_by),
+                List(s.sources), List(sites)});
   }
   out += "\n### 2.2 Stored bytes and cost of protection\n\nStored bytes after deduplication: "
          "the service's attributed share (blobs shared with other services split evenly), with "
@@ -198,8 +186,8 @@ std::string BiaMarkdown(const Bia& bia) {
         std::snprintf(buf, sizeof buf, "%g", *e.price_per_gib_month);
         price = std::string(buf) + (e.currency.empty() ? "" : " " + e.currency);
       }
-      out += Row({s.name, e.site, Bytes(e.stored_bytes), Bytes(e.referenced_bytes),
-                  Bytes(e.exclusive_bytes), price,
+      out += Row({s.name, e.site, SizeText(e.stored_bytes), SizeText(e.referenced_bytes),
+                  SizeText(e.exclusive_bytes), price,
                   Money(e.monthly_cost, e.currency) +
                       (e.monthly_cost && !e.cost_comparable ? " (other currency)" : "")});
     }
@@ -208,9 +196,10 @@ std::string BiaMarkdown(const Bia& bia) {
                                            "services' bytes", "other bytes", "shared bytes",
                                            "cost / month"});
   for (const BiaSiteSummary& x : bia.sites) {
-    out += Row({x.site, x.role, x.media, x.location.empty() ? "-" : x.location,
-                x.read ? "yes" : "no: " + x.error, Bytes(x.services_bytes), Bytes(x.other_bytes),
-                Bytes(x.shared_bytes), Money(x.monthly_cost, x.currency)});
+    out +=
+        Row({x.site, x.role, x.media, x.location.empty() ? "-" : x.location,
+             x.read ? "yes" : "no: " + x.error, SizeText(x.services_bytes), SizeText(x.other_bytes),
+             SizeText(x.shared_bytes), Money(x.monthly_cost, x.currency)});
   }
 
   out += "\n## 3. Recovery priorities\n\nServices in waves: each after everything it depends "
@@ -239,8 +228,8 @@ std::string BiaMarkdown(const Bia& bia) {
     const std::optional<BiaDrill>& d = s.last_drill;
     out += Row({s.name, std::to_string(s.copies), s.offsite ? "yes" : "no",
                 (s.immutable_copy ? "yes" : "no") +
-                    (immutable.empty() ? std::string() : " (" + Join(immutable) + ")"),
-                Join(sites), s.drills_read ? DrillText(d) : "not read",
+                    (immutable.empty() ? std::string() : " (" + List(immutable) + ")"),
+                List(sites), s.drills_read ? DrillText(d) : "not read",
                 d ? AchievedAgainstTarget(d->achieved_rto_ns, d->rto_target_ns) : "-",
                 d ? AchievedAgainstTarget(d->achieved_rpo_ns, d->rpo_target_ns) : "-"});
   }

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "dr/bia.h"
+#include "dr/bia_internal.h"
 #include "dr/drill_history_internal.h"
 #include "plan/duration.h"
 #include "report/html.h"
@@ -14,22 +15,13 @@
 namespace lifeboat::dr {
 namespace {
 
+using internal::Dur;
+using internal::List;
+using internal::Money;
+using internal::SizeText;
 using report::Cell;
 using report::Table;
 
-std::string Dur(int64_t ns) {
-  return plan::FormatPlanDuration(std::chrono::seconds(ns / 1'000'000'000));
-}
-std::string Dur(const std::optional<int64_t>& ns) { return ns ? Dur(*ns) : "-"; }
-std::string Money(const std::optional<double>& v, const std::string& currency) {
-  return v ? FormatMoney(*v, currency) : "-";
-}
-std::string Bytes(const std::optional<uint64_t>& b) { return b ? FormatBytes(*b) : "-"; }
-std::string Join(const std::vector<std::string>& v, const char* sep = ", ") {
-  std::string out;
-  for (const std::string& s : v) out += (out.empty() ? "" : sep) + s;
-  return out.empty() ? "-" : out;
-}
 std::string VerdictClass(const std::string& verdict) {
   if (verdict == "under_protected") return "bad";
   if (verdict == "over_protected") return "warn";
@@ -141,8 +133,8 @@ std::string BiaHtml(const Bia& bia) {
   {
     std::vector<std::vector<Cell>> rows;
     for (const BiaService& s : bia.services) {
-      std::string path = Join(s.critical_path, " -> ");
-      if (!s.without_rto.empty()) path += " (no rto: " + Join(s.without_rto) + ", counted as 0)";
+      std::string path = List(s.critical_path, " -> ");
+      if (!s.without_rto.empty()) path += " (no rto: " + List(s.without_rto) + ", counted as 0)";
       rows.push_back({Cell(s.name), Cell(path), Cell(Dur(s.critical_path_rto_ns), "num"),
                       Cell(Dur(s.mtd_ns), "num"),
                       !s.meets_mtd ? Cell("no MTD", "muted")
@@ -173,9 +165,9 @@ std::string BiaHtml(const Bia& bia) {
         members.push_back(m.service + " " + Dur(m.finish_ns) + " / " + Dur(m.mtd_ns) +
                           (m.exceeds_mtd ? " EXCEEDED" : ""));
       }
-      rows.push_back({Cell(Join(names, " -> ")), Cell(Dur(ch.critical_path_rto_ns), "num"),
+      rows.push_back({Cell(List(names, " -> ")), Cell(Dur(ch.critical_path_rto_ns), "num"),
                       ch.meets_mtd ? Cell("yes", "good") : Cell("no", "bad"),
-                      Cell(Join(members, "; "))});
+                      Cell(List(members, "; "))});
     }
     page.Add(Table({"chain", "critical-path RTO", "meets every MTD",
                     "members (sum of RTOs up to it / MTD)"},
@@ -189,8 +181,8 @@ std::string BiaHtml(const Bia& bia) {
     for (const BiaService& s : bia.services) {
       std::vector<std::string> sites;
       for (const BiaSiteExposure& e : s.sites) sites.push_back(e.site + " (" + e.role + ")");
-      rows.push_back({Cell(s.name), Cell(Join(s.depends_on)), Cell(Join(s.all_dependencies)),
-                      Cell(Join(s.needed_by)), Cell(Join(s.sources)), Cell(Join(sites))});
+      rows.push_back({Cell(s.name), Cell(List(s.depends_on)), Cell(List(s.all_dependencies)),
+                      Cell(List(s.needed_by)), Cell(List(s.sources)), Cell(List(sites))});
     }
     page.Add(Table({"service", "depends on", "all dependencies", "needed by", "data sources",
                     "sites"},
@@ -210,9 +202,9 @@ std::string BiaHtml(const Bia& bia) {
           std::snprintf(buf, sizeof buf, "%g", *e.price_per_gib_month);
           price = std::string(buf) + (e.currency.empty() ? "" : " " + e.currency);
         }
-        rows.push_back({Cell(s.name), Cell(e.site), Cell(Bytes(e.stored_bytes), "num"),
-                        Cell(Bytes(e.referenced_bytes), "num"),
-                        Cell(Bytes(e.exclusive_bytes), "num"), Cell(price, "num"),
+        rows.push_back({Cell(s.name), Cell(e.site), Cell(SizeText(e.stored_bytes), "num"),
+                        Cell(SizeText(e.referenced_bytes), "num"),
+                        Cell(SizeText(e.exclusive_bytes), "num"), Cell(price, "num"),
                         Cell(Money(e.monthly_cost, e.currency) +
                                  (e.monthly_cost && !e.cost_comparable ? " (other currency)" : ""),
                              "num")});
@@ -226,12 +218,11 @@ std::string BiaHtml(const Bia& bia) {
   {
     std::vector<std::vector<Cell>> rows;
     for (const BiaSiteSummary& x : bia.sites)
-      rows.push_back({Cell(x.site), Cell(x.role), Cell(x.media),
-                      Cell(x.location.empty() ? "-" : x.location),
-                      x.read ? Cell("yes", "good") : Cell("no: " + x.error, "bad"),
-                      Cell(Bytes(x.services_bytes), "num"), Cell(Bytes(x.other_bytes), "num"),
-                      Cell(Bytes(x.shared_bytes), "num"),
-                      Cell(Money(x.monthly_cost, x.currency), "num")});
+      rows.push_back(
+          {Cell(x.site), Cell(x.role), Cell(x.media), Cell(x.location.empty() ? "-" : x.location),
+           x.read ? Cell("yes", "good") : Cell("no: " + x.error, "bad"),
+           Cell(SizeText(x.services_bytes), "num"), Cell(SizeText(x.other_bytes), "num"),
+           Cell(SizeText(x.shared_bytes), "num"), Cell(Money(x.monthly_cost, x.currency), "num")});
     page.Add(Table({"site", "role", "media", "location", "read", "services' bytes", "other bytes",
                     "shared bytes", "cost / month"},
                    rows));
@@ -247,7 +238,7 @@ std::string BiaHtml(const Bia& bia) {
       for (const recover::WaveService& s : w.services)
         rows.push_back({Cell(std::to_string(++rank), "num"), Cell(std::to_string(w.number), "num"),
                         Cell(s.name), Cell(std::to_string(s.tier), "num"),
-                        Cell(std::to_string(s.priority_tier), "num"), Cell(Join(s.depends_on))});
+                        Cell(std::to_string(s.priority_tier), "num"), Cell(List(s.depends_on))});
     page.Add(Table({"order", "wave", "service", "tier", "recovered as tier", "after"}, rows));
   }
 
@@ -269,10 +260,9 @@ std::string BiaHtml(const Bia& bia) {
           {Cell(s.name), Cell(std::to_string(s.copies), s.copies < 3 ? "warn" : "num"),
            s.offsite ? Cell("yes", "good") : Cell("no", "warn"),
            Cell((s.immutable_copy ? "yes" : "no") +
-                    (immutable.empty() ? std::string() : " (" + Join(immutable) + ")"),
+                    (immutable.empty() ? std::string() : " (" + List(immutable) + ")"),
                 s.immutable_copy ? "good" : "warn"),
-           Cell(Join(sites)),
-           Cell(drill, d && d->result != "passed" ? "bad" : ""),
+           Cell(List(sites)), Cell(drill, d && d->result != "passed" ? "bad" : ""),
            Cell(d ? internal::AchievedAgainstTarget(d->achieved_rto_ns, d->rto_target_ns) : "-"),
            Cell(d ? internal::AchievedAgainstTarget(d->achieved_rpo_ns, d->rpo_target_ns) : "-")});
     }

@@ -2,18 +2,9 @@
 // the recovery report's, with where its records went and what the drills were found to be.
 #include "dr/drill.h"
 #include "notify/event.h"
+#include "util/strings.h"
 
 namespace lifeboat::dr {
-
-namespace {
-
-std::string Names(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
-}  // namespace
 
 nlohmann::ordered_json DrillOutcomeToJson(const DrillOutcome& o) {
   nlohmann::ordered_json j = recover::RecoveryReportToJson(o.report);
@@ -54,9 +45,10 @@ std::string FormatDrillOutcome(const DrillOutcome& o) {
   for (const DrillRecordWrite& w : o.writes) {
     if (w.object) {
       out += "recorded at site " + w.site + " (drill " + o.drill_id.substr(0, 8) + ", object " +
-             w.object->Short() + "): " + Names(w.services) + "\n";
+             w.object->Short() + "): " + JoinStrings(w.services, ", ") + "\n";
     } else {
-      out += "NOT RECORDED at site " + w.site + ": " + Names(w.services) + ": " + w.error + "\n";
+      out += "NOT RECORDED at site " + w.site + ": " + JoinStrings(w.services, ", ") + ": " +
+             w.error + "\n";
     }
   }
   const std::vector<DrillFinding> findings = o.Findings();

@@ -7,15 +7,10 @@
 
 #include "dr/sites.h"
 #include "engine/open.h"
+#include "util/strings.h"
 
 namespace lifeboat::dr {
 namespace {
-
-std::string Names(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
 
 bool Selected(const std::vector<std::string>& wanted, const std::string& name) {
   return wanted.empty() || std::find(wanted.begin(), wanted.end(), name) != wanted.end();
@@ -40,11 +35,11 @@ Status CheckDrillHistorySelection(const plan::Plan& plan, const DrillHistoryOpti
   for (const std::string& s : options.services)
     if (!plan.FindService(s))
       return Status::InvalidArgument("--service " + s + ": the plan has no such service (it has " +
-                                     Names(services) + ")");
+                                     JoinStrings(services, ", ") + ")");
   for (const std::string& s : options.sites)
     if (!plan.FindSite(s))
       return Status::InvalidArgument("--site " + s + ": the plan has no such site (it has " +
-                                     Names(sites) + ")");
+                                     JoinStrings(sites, ", ") + ")");
   return Status::Ok();
 }
 
@@ -75,7 +70,7 @@ DrillHistory BuildDrillHistory(const plan::Plan& plan, const DrillHistoryOptions
   });
   if (!unknown.empty()) {
     h.warnings.push_back("drill records of services the plan does not have are left out: " +
-                         Names({unknown.begin(), unknown.end()}));
+                         JoinStrings({unknown.begin(), unknown.end()}, ", "));
   }
   for (const plan::Service& s : plan.services) {
     if (!Selected(options.services, s.name)) continue;

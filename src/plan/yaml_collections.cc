@@ -34,11 +34,11 @@ std::optional<std::vector<NameRef>> ObjectView::List(std::string_view key) {
         std::find(k.choices.begin(), k.choices.end(), item.Scalar()) == k.choices.end()) {
       std::vector<std::string> c(k.choices.begin(), k.choices.end());
       const std::string nearest = NearestName(item.Scalar(), c);
-      reader_.diagnostics().Error(reader_.At(item),
-                                  "unknown " + std::string(k.name) + " entry \"" + item.Scalar() +
-                                      "\" in " + where_,
-                                  (nearest.empty() ? "" : "did you mean \"" + nearest + "\"? ") +
-                                      "the choices are " + Join(c, ", "));
+      reader_.diagnostics().Error(
+          reader_.At(item),
+          "unknown " + std::string(k.name) + " entry \"" + item.Scalar() + "\" in " + where_,
+          (nearest.empty() ? "" : "did you mean \"" + nearest + "\"? ") + "the choices are " +
+              JoinStrings(c, ", "));
       ok = false;
       continue;
     }

@@ -90,13 +90,13 @@ ObjectView::ObjectView(Reader& reader, const YAML::Node& node, const ObjectSpec&
         }
     }
     if (found.empty()) {
-      d.Error(at_, where_ + " has none of " + Join(tags, ", "),
+      d.Error(at_, where_ + " has none of " + JoinStrings(tags, ", "),
               "a " + std::string(spec.what) + " is exactly one of these (" + DocRef(spec) + ")");
       return;
     }
     if (found.size() > 1) {
       d.Error(at_, where_ + " has both " + found[0] + " and " + found[1],
-              "a " + std::string(spec.what) + " is exactly one of " + Join(tags, ", ") +
+              "a " + std::string(spec.what) + " is exactly one of " + JoinStrings(tags, ", ") +
                   "; split it into one list item each");
       return;
     }
@@ -109,8 +109,8 @@ ObjectView::ObjectView(Reader& reader, const YAML::Node& node, const ObjectSpec&
     for (const Entry& e : entries_)
       if (e.key == "type" && !type) type = &e;
     if (!type) {
-      d.Error(at_, where_ + " has no type", "add type: one of " + Join(tags, ", ") + " (" +
-                                                  DocRef(spec) + ")");
+      d.Error(at_, where_ + " has no type",
+              "add type: one of " + JoinStrings(tags, ", ") + " (" + DocRef(spec) + ")");
       return;
     }
     const std::string t = type->value.IsScalar() ? type->value.Scalar() : "";
@@ -119,9 +119,10 @@ ObjectView::ObjectView(Reader& reader, const YAML::Node& node, const ObjectSpec&
       if (v.tag == t) chosen = &v;
     if (!chosen) {
       const std::string nearest = NearestName(t, tags);
-      d.Error(reader_.At(type->value), "unknown type " + DescribeNode(type->value) + " of " + where_,
+      d.Error(reader_.At(type->value),
+              "unknown type " + DescribeNode(type->value) + " of " + where_,
               (nearest.empty() ? "" : "did you mean \"" + nearest + "\"? ") + "the types are " +
-                  Join(tags, ", ") + " (" + DocRef(spec) + ")");
+                  JoinStrings(tags, ", ") + " (" + DocRef(spec) + ")");
       return;
     }
     variant_ = std::string(chosen->tag);
@@ -188,11 +189,11 @@ ObjectView::ObjectView(Reader& reader, const YAML::Node& node, const ObjectSpec&
       // The missing key the typo stands for is not reported again below.
       if (!nearest.empty()) suggested.insert(table_name[nearest]);
       std::string what = std::string(spec_->what);
-      std::string hint =
-          nearest.empty()
-              ? "the keys of a " + what + " are " + Join(names, ", ") + " (" + DocRef(*spec_) + ")"
-              : "did you mean \"" + nearest + "\"? (the keys of a " + what + " are in " +
-                    DocRef(*spec_) + ")";
+      std::string hint = nearest.empty()
+                             ? "the keys of a " + what + " are " + JoinStrings(names, ", ") + " (" +
+                                   DocRef(*spec_) + ")"
+                             : "did you mean \"" + nearest + "\"? (the keys of a " + what +
+                                   " are in " + DocRef(*spec_) + ")";
       if (LooksSecret(e.key)) hint += "; secrets are never written in the plan, only by reference (X_file, X_command, X_env)";
       d.Error(key_at, "unknown key \"" + e.key + "\" in " + where_, hint);
       continue;
@@ -292,8 +293,8 @@ std::optional<std::string> ObjectView::String(std::string_view key) {
       std::find(k.choices.begin(), k.choices.end(), v.Scalar()) == k.choices.end()) {
     std::vector<std::string> c(k.choices.begin(), k.choices.end());
     reader_.diagnostics().Error(reader_.At(v),
-                                KeyName(*s) + " in " + where_ + " must be one of " + Join(c, ", ") +
-                                    ", not " + DescribeNode(v),
+                                KeyName(*s) + " in " + where_ + " must be one of " +
+                                    JoinStrings(c, ", ") + ", not " + DescribeNode(v),
                                 "see " + DocRef(*spec_));
     return std::nullopt;
   }

@@ -11,6 +11,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "plan/keys.h"
+#include "util/strings.h"
 
 namespace lifeboat::plan::yaml_util {
 
@@ -26,12 +27,6 @@ inline bool IsPlainInteger(const YAML::Node& n) {
   size_t i = (!s.empty() && s[0] == '-') ? 1 : 0;
   if (i >= s.size() || s.size() - i > 15) return false;
   return std::all_of(s.begin() + i, s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-inline std::string Join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? std::string(sep) : "") + v[i];
-  return out;
 }
 
 inline std::string DocRef(const ObjectSpec& spec) {

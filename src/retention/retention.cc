@@ -10,6 +10,7 @@
 
 #include "repository/keys.h"
 #include "util/json_bytes.h"
+#include "util/strings.h"
 #include "util/units.h"
 
 namespace lifeboat::retention {
@@ -33,12 +34,6 @@ std::vector<std::string_view> SplitComma(std::string_view s) {
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
-  return out;
-}
-
-std::string Join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
   return out;
 }
 
@@ -265,7 +260,7 @@ std::string GroupByToString(const GroupBy& g) {
   if (g.host) words.push_back("host");
   if (g.paths) words.push_back("paths");
   if (g.tags) words.push_back("tags");
-  return Join(words, ",");
+  return JoinStrings(words, ",");
 }
 
 std::string GroupKey::ToString() const {
@@ -273,10 +268,10 @@ std::string GroupKey::ToString() const {
   if (!service.empty()) parts.push_back("service " + service);
   if (!source.empty()) parts.push_back("source " + source);
   if (by.host) parts.push_back("host " + (host.empty() ? std::string("\"\"") : host));
-  if (by.paths) parts.push_back("paths [" + Join(paths, ", ") + "]");
-  if (by.tags) parts.push_back("tags [" + Join(tags, ", ") + "]");
+  if (by.paths) parts.push_back("paths [" + JoinStrings(paths, ", ") + "]");
+  if (by.tags) parts.push_back("tags [" + JoinStrings(tags, ", ") + "]");
   if (parts.empty()) return "all snapshots";
-  return Join(parts, ", ");
+  return JoinStrings(parts, ", ");
 }
 
 nlohmann::json GroupKey::ToJson() const {
@@ -354,7 +349,7 @@ std::string RetentionPolicy::Describe() const {
     if (n > 0) counts.push_back(std::to_string(n) + " " + r.label);
     else if (n == kUnlimited) counts.push_back(std::string("all ") + r.label);
   }
-  if (!counts.empty()) parts.push_back(Join(counts, ", ") + " snapshots");
+  if (!counts.empty()) parts.push_back(JoinStrings(counts, ", ") + " snapshots");
   for (const auto& r : kWithinRules)
     if (!(this->*r.within).IsZero())
       parts.push_back(std::string(r.name) + " snapshots within " + (this->*r.within).ToString());
@@ -362,11 +357,11 @@ std::string RetentionPolicy::Describe() const {
     parts.push_back("all snapshots within " + keep_within.ToString() + " of the newest");
   if (!keep_tags.empty()) {
     std::vector<std::string> sets;
-    for (const TagSet& s : keep_tags) sets.push_back("[" + Join(s, ",") + "]");
-    parts.push_back("all snapshots with tags " + Join(sets, " or "));
+    for (const TagSet& s : keep_tags) sets.push_back("[" + JoinStrings(s, ",") + "]");
+    parts.push_back("all snapshots with tags " + JoinStrings(sets, " or "));
   }
   if (parts.empty()) return "keep nothing";
-  return "keep " + Join(parts, ", ");
+  return "keep " + JoinStrings(parts, ", ");
 }
 
 // --- JSON ---
@@ -537,7 +532,7 @@ GroupDecisions ApplyToGroup(SnapshotGroup group, const RetentionPolicy& p, int64
     const struct tm tm = LocalTm(s.time_ns);
     Decision d;
     for (const TagSet& set : p.keep_tags)
-      if (HasAllTags(s, set)) d.reasons.push_back("tag " + Join(set, ","));
+      if (HasAllTags(s, set)) d.reasons.push_back("tag " + JoinStrings(set, ","));
     if (within(keep_within_start, s.time_ns))
       d.reasons.push_back("within " + p.keep_within.ToString());
     for (size_t i = 0; i < std::size(kCountRules); ++i) {
