@@ -7,6 +7,7 @@
 #include "dr/drill.h"
 #include "dr/run_internal.h"
 #include "notify/event.h"
+#include "util/strings.h"
 
 namespace lifeboat::dr::internal {
 
@@ -54,8 +55,7 @@ void RunScheduledDrills(RunState& st, RunReport* report) {
     sr.drill = d;
   }
   if (due.empty()) return;
-  std::string names;
-  for (const std::string& n : due) names += (names.empty() ? "" : ", ") + n;
+  const std::string names = JoinStrings(due, ", ");
   if (st.options().dry_run) {
     st.Line("drill due for " + names + ": would drill (and record it at each one's first site)");
     return;
