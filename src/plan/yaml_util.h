@@ -61,7 +61,7 @@ inline std::string ExampleValue(const KeySpec& k) {
     case ValueType::kCommand: return "<command>";
     case ValueType::kEnum: return "<one of " + [&] {
         std::vector<std::string> c(k.choices.begin(), k.choices.end());
-        return Join(c, ", ");
+        return JoinStrings(c, ", ");
       }() + ">";
     default: return "...";
   }
