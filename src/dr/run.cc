@@ -167,7 +167,6 @@ SiteHandle& RunState::Site(const std::string& name) {
   return h;
 }
 
-
 Result<OpenOptions> RunState::JobOpenOptions(const std::string& name,
                                              std::optional<LockKind> lock) {
   SiteHandle& h = Site(name);
