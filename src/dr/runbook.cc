@@ -11,6 +11,7 @@
 #include "dr/runbook_internal.h"
 #include "plan/duration.h"
 #include "recover/waves.h"
+#include "util/strings.h"
 #include "util/subprocess.h"
 
 namespace lifeboat::dr {
@@ -23,16 +24,10 @@ std::string Duration(const std::optional<std::chrono::seconds>& d) {
   return d ? plan::FormatPlanDuration(*d) : std::string("-");
 }
 
-std::string Join(const std::vector<std::string>& v, const std::string& sep = ", ") {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
-  return out;
-}
-
 std::string Names(const std::vector<plan::NameRef>& refs) {
   std::vector<std::string> v;
   for (const plan::NameRef& r : refs) v.push_back(r.name);
-  return v.empty() ? std::string("-") : Join(v);
+  return v.empty() ? std::string("-") : JoinStrings(v, ", ");
 }
 
 std::string Lower(std::string s) {
@@ -147,7 +142,7 @@ std::string ChannelDestination(const plan::Channel& c) {
       return c.url + "; routing key: " + origin(c.routing_key);
     case plan::ChannelType::kHealthchecks: return "ping URL: " + origin(c.ping_url);
     case plan::ChannelType::kEmail: {
-      std::string out = "to " + Join(c.to) + " via " + c.smtp_url;
+      std::string out = "to " + JoinStrings(c.to, ", ") + " via " + c.smtp_url;
       if (c.password) out += "; SMTP password: " + origin(c.password);
       return out;
     }
@@ -174,7 +169,7 @@ void SupportingInformation(const plan::Plan& plan, const std::string& plan_path,
     rows.push_back({s.name, std::string(plan::SiteRoleName(s.role)),
                     s.location.empty() ? "-" : s.location, s.repository, s.media,
                     s.immutable ? "yes" : "no", SecretOrigin(s.password),
-                    credentials.empty() ? "-" : Join(credentials, "; ")});
+                    credentials.empty() ? "-" : JoinStrings(credentials, "; ")});
   }
   b.Table({"site", "role", "location", "repository", "media", "immutable", "password from",
            "storage credentials from"},
@@ -187,7 +182,7 @@ void SupportingInformation(const plan::Plan& plan, const std::string& plan_path,
       sources.push_back(src.name + " (" + std::string(plan::SourceKindName(src.kind)) + ")");
     rows.push_back({s.name, std::to_string(s.tier), s.owner.empty() ? "-" : s.owner,
                     plan::FormatPlanDuration(s.rpo), Duration(s.rto), Duration(s.mtd),
-                    Names(s.depends_on), Names(s.sites), Join(sources)});
+                    Names(s.depends_on), Names(s.sites), JoinStrings(sources, ", ")});
   }
   b.Table({"service", "tier", "owner", "RPO", "RTO", "MTD", "depends on", "sites (in order)",
            "sources"},
@@ -250,7 +245,8 @@ void ActivationAndNotification(const plan::Plan& plan, const std::vector<recover
   for (const plan::Service& s : plan.services)
     by_tier[s.tier].push_back(s.name + " (" + (s.owner.empty() ? "no owner" : s.owner) + ")");
   for (const auto& [tier, list] : by_tier)
-    tree.push_back("3. owners of tier-" + std::to_string(tier) + " services: " + Join(list));
+    tree.push_back("3. owners of tier-" + std::to_string(tier) +
+                   " services: " + JoinStrings(list, ", "));
   b.Paragraph("The call tree, in order (the declaring contact, the plan's contacts, then the "
               "owners of the services by tier):");
   b.List(tree);
@@ -264,7 +260,8 @@ void ActivationAndNotification(const plan::Plan& plan, const std::vector<recover
       std::string escalate = "-";
       if (r.escalate_after)
         escalate = "after " + Duration(r.escalate_after) + " to " + Names(r.escalate_to);
-      rows.push_back({Join(events), Join(tiers), Names(r.channels), escalate});
+      rows.push_back(
+          {JoinStrings(events, ", "), JoinStrings(tiers, ", "), Names(r.channels), escalate});
     }
     b.Table({"events", "tiers", "channels", "escalation"}, rows);
   }
@@ -300,7 +297,8 @@ void Recovery(const plan::Plan& plan, const std::vector<recover::Wave>& waves,
       const plan::Service* s = plan.FindService(ws.name);
       rows.push_back({std::to_string(w.number), ws.name, std::to_string(ws.tier),
                       std::to_string(ws.priority_tier),
-                      ws.depends_on.empty() ? "-" : Join(ws.depends_on), Duration(s->rto)});
+                      ws.depends_on.empty() ? "-" : JoinStrings(ws.depends_on, ", "),
+                      Duration(s->rto)});
     }
   }
   b.Table({"wave", "service", "tier", "priority tier", "after", "RTO"}, rows);
@@ -334,10 +332,10 @@ void Recovery(const plan::Plan& plan, const std::vector<recover::Wave>& waves,
       b.Heading(4, head);
       std::string intro = "Owner: " + (s.owner.empty() ? std::string("none named") : s.owner) +
                           ". ";
-      intro += ws.depends_on.empty() ? "It depends on nothing."
-                                     : "Start only when " + Join(ws.depends_on) +
-                                           (ws.depends_on.size() > 1 ? " are" : " is") +
-                                           " verified.";
+      intro += ws.depends_on.empty()
+                   ? "It depends on nothing."
+                   : "Start only when " + JoinStrings(ws.depends_on, ", ") +
+                         (ws.depends_on.size() > 1 ? " are" : " is") + " verified.";
       b.Paragraph(intro);
       const std::string m = "service=" + s.name;
       b.Commands(m + " part=env", ServiceEnvironmentCommands(plan, s, ws));
@@ -457,8 +455,9 @@ void Reconstitution(const plan::Plan& plan, const std::string& plan_path, Builde
 
 void Appendices(const plan::Plan& plan, const DrillHistory& history, Builder& b) {
   b.Heading(2, "Appendix A. Drill results");
-  std::string from = history.sites_read.empty() ? std::string("no site")
-                                                : "the sites " + Join(history.sites_read);
+  std::string from = history.sites_read.empty()
+                         ? std::string("no site")
+                         : "the sites " + JoinStrings(history.sites_read, ", ");
   b.Paragraph("The newest drill of each service, as recorded in " + from + ", at " +
               internal::DrillTimeUtc(history.now_ns) + " UTC (`lifeboat drill history` has "
               "every drill).");
@@ -471,18 +470,18 @@ void Appendices(const plan::Plan& plan, const DrillHistory& history, Builder& b)
       rows.push_back({s.service, std::to_string(s.tier), "0", "never drilled", "-",
                       internal::AchievedAgainstTarget(std::nullopt, s.rto_ns),
                       internal::AchievedAgainstTarget(std::nullopt, s.rpo_ns), "-",
-                      findings.empty() ? "-" : Join(findings, "; ")});
+                      findings.empty() ? "-" : JoinStrings(findings, "; ")});
       continue;
     }
     const DrillRecord& r = *a.newest;
-    rows.push_back({s.service, std::to_string(s.tier), std::to_string(a.drills),
-                    internal::DrillTimeUtc(r.start_ns) + " from " + r.site,
-                    std::string(DrillResultName(r.result)) +
-                        (r.error.empty() ? "" : ": " + r.error),
-                    internal::AchievedAgainstTarget(r.achieved_rto_ns, r.rto_target_ns),
-                    internal::AchievedAgainstTarget(r.achieved_rpo_ns, r.rpo_target_ns),
-                    a.newest_passed ? internal::DrillTimeUtc(a.newest_passed->start_ns) : "none",
-                    findings.empty() ? "-" : Join(findings, "; ")});
+    rows.push_back(
+        {s.service, std::to_string(s.tier), std::to_string(a.drills),
+         internal::DrillTimeUtc(r.start_ns) + " from " + r.site,
+         std::string(DrillResultName(r.result)) + (r.error.empty() ? "" : ": " + r.error),
+         internal::AchievedAgainstTarget(r.achieved_rto_ns, r.rto_target_ns),
+         internal::AchievedAgainstTarget(r.achieved_rpo_ns, r.rpo_target_ns),
+         a.newest_passed ? internal::DrillTimeUtc(a.newest_passed->start_ns) : "none",
+         findings.empty() ? "-" : JoinStrings(findings, "; ")});
   }
   b.Table({"service", "tier", "drills", "newest drill (UTC)", "result", "achieved RTO / target",
            "achieved RPO / target", "newest passed", "findings"},
