@@ -44,11 +44,11 @@ Result<std::vector<Wave>> RecoveryWaves(const plan::Plan& plan,
   for (size_t i = 0; i < n; ++i) index[plan.services[i].name] = i;
 
   std::vector<bool> in_set(n, false), chosen(n, false);
-  std::vector<size_t> todo;
+  std::vector<size_t> pending;  // services whose dependencies are still to be added
   if (selected.empty()) {
     for (size_t i = 0; i < n; ++i) {
       chosen[i] = true;
-      todo.push_back(i);
+      pending.push_back(i);
     }
   }
   for (const std::string& name : selected) {
@@ -63,17 +63,17 @@ Result<std::vector<Wave>> RecoveryWaves(const plan::Plan& plan,
       return Status::InvalidArgument("service \"" + name + "\" is named twice");
     }
     chosen[it->second] = true;
-    todo.push_back(it->second);
+    pending.push_back(it->second);
   }
   // Everything the chosen services depend on, directly or not.
-  while (!todo.empty()) {
-    const size_t i = todo.back();
-    todo.pop_back();
+  while (!pending.empty()) {
+    const size_t i = pending.back();
+    pending.pop_back();
     if (in_set[i]) continue;
     in_set[i] = true;
     for (const plan::NameRef& d : plan.services[i].depends_on) {
       auto it = index.find(d.name);
-      if (it != index.end() && !in_set[it->second]) todo.push_back(it->second);
+      if (it != index.end() && !in_set[it->second]) pending.push_back(it->second);
     }
   }
 
