@@ -14,6 +14,7 @@ PACKAGES=(
   libssl-dev libsodium-dev libzstd-dev libcli11-dev nlohmann-json3-dev
   libcurl4-openssl-dev libssh-dev libpugixml-dev  # remote sites: S3 and REST over HTTP, SFTP
   libyaml-cpp-dev libcctz-dev  # the plan file; schedules in a named time zone
+  libcpp-httplib-dev  # the daemon's dashboard and API (doc/daemon.md)
   libsqlite3-dev libpq-dev  # database sources: SQLite's online backup, PostgreSQL's server version
   postgresql-client-15  # pg_dump, pg_dumpall, pg_restore for postgres sources
   python3-jsonschema python3-yaml  # tests/plans/schema_test.py: the plan's JSON Schema checked
@@ -32,6 +33,7 @@ SERVER_PACKAGES=(
   rclone python3
   postgresql-15  # tests of postgres sources (initdb + pg_ctl on a loopback port) and drills (scratch clusters)
   python3-aiosmtpd  # the SMTP sink that captures e-mail notifications in the tests
+  etcd-server etcd-client  # the daemons' fencing lease (tests/servers/etcd.sh, etcd 3.4)
   chromium  # tests/report/check_page.py: the HTML reports opened headless (console, screenshot)
 )
 

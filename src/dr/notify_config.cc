@@ -26,6 +26,13 @@ notify::EventType ToNotifyEvent(plan::Event event) {
     case plan::Event::kDrillFailed: return notify::EventType::kDrillFailed;
     case plan::Event::kDrillPassed: return notify::EventType::kDrillPassed;
     case plan::Event::kRtoRegressed: return notify::EventType::kRtoRegressed;
+    case plan::Event::kFailoverStarted: return notify::EventType::kFailoverStarted;
+    case plan::Event::kServiceRecovered: return notify::EventType::kServiceRecovered;
+    case plan::Event::kFailoverFailed: return notify::EventType::kFailoverFailed;
+    case plan::Event::kFailoverCommitted: return notify::EventType::kFailoverCommitted;
+    case plan::Event::kFailoverRolledBack: return notify::EventType::kFailoverRolledBack;
+    case plan::Event::kServiceDown: return notify::EventType::kServiceDown;
+    case plan::Event::kLeaseLost: return notify::EventType::kLeaseLost;
   }
   return notify::EventType::kRunSummary;
 }

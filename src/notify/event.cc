@@ -21,6 +21,13 @@ std::string_view EventTypeName(EventType type) {
     case EventType::kDrillFailed: return "drill_failed";
     case EventType::kDrillPassed: return "drill_passed";
     case EventType::kRtoRegressed: return "rto_regressed";
+    case EventType::kFailoverStarted: return "failover_started";
+    case EventType::kServiceRecovered: return "service_recovered";
+    case EventType::kFailoverFailed: return "failover_failed";
+    case EventType::kFailoverCommitted: return "failover_committed";
+    case EventType::kFailoverRolledBack: return "failover_rolled_back";
+    case EventType::kServiceDown: return "service_down";
+    case EventType::kLeaseLost: return "lease_lost";
   }
   return "unknown";
 }
@@ -60,6 +67,13 @@ std::string_view EventTitle(EventType type) {
     case EventType::kDrillFailed: return "Drill failed";
     case EventType::kDrillPassed: return "Drill passed";
     case EventType::kRtoRegressed: return "RTO regressed";
+    case EventType::kFailoverStarted: return "Failover started";
+    case EventType::kServiceRecovered: return "Service recovered";
+    case EventType::kFailoverFailed: return "Failover failed";
+    case EventType::kFailoverCommitted: return "Failover committed";
+    case EventType::kFailoverRolledBack: return "Failover rolled back";
+    case EventType::kServiceDown: return "Service down";
+    case EventType::kLeaseLost: return "Lease lost";
   }
   return "Event";
 }
@@ -92,7 +106,14 @@ Severity DefaultSeverity(EventType type) {
     case EventType::kRtoRegressed:
       return Severity::kWarning;
     case EventType::kRpoViolated:
+    case EventType::kFailoverStarted:
+    case EventType::kFailoverFailed:
+    case EventType::kServiceDown:
       return Severity::kCritical;
+    case EventType::kLeaseLost:
+      return Severity::kError;
+    case EventType::kFailoverRolledBack:
+      return Severity::kWarning;
     default:
       return Severity::kInfo;
   }
@@ -114,6 +135,16 @@ std::string_view ProblemKind(EventType type) {
     case EventType::kDrillPassed:
     case EventType::kRtoRegressed:
       return "drill";
+    case EventType::kFailoverStarted:
+    case EventType::kServiceRecovered:
+    case EventType::kFailoverFailed:
+    case EventType::kFailoverCommitted:
+    case EventType::kFailoverRolledBack:
+      return "failover";
+    case EventType::kServiceDown:
+      return "health";
+    case EventType::kLeaseLost:
+      return "lease";
     default:
       return "";
   }

@@ -31,12 +31,23 @@ enum class EventType {
   kDrillFailed,
   kDrillPassed,
   kRtoRegressed,
+  // Failover (doc/failover.md) and the daemon (doc/daemon.md).
+  kFailoverStarted,
+  kServiceRecovered,
+  kFailoverFailed,
+  kFailoverCommitted,
+  kFailoverRolledBack,
+  kServiceDown,
+  kLeaseLost,
 };
 inline constexpr EventType kAllEventTypes[] = {
-    EventType::kRunStarted,      EventType::kRunSummary,    EventType::kBackupFailed,
-    EventType::kBackupRecovered, EventType::kRpoAtRisk,     EventType::kRpoViolated,
-    EventType::kRpoRestored,     EventType::kSiteUnreachable, EventType::kSiteRecovered,
-    EventType::kDrillFailed,     EventType::kDrillPassed,   EventType::kRtoRegressed,
+    EventType::kRunStarted,         EventType::kRunSummary,        EventType::kBackupFailed,
+    EventType::kBackupRecovered,    EventType::kRpoAtRisk,         EventType::kRpoViolated,
+    EventType::kRpoRestored,        EventType::kSiteUnreachable,   EventType::kSiteRecovered,
+    EventType::kDrillFailed,        EventType::kDrillPassed,       EventType::kRtoRegressed,
+    EventType::kFailoverStarted,    EventType::kServiceRecovered,  EventType::kFailoverFailed,
+    EventType::kFailoverCommitted,  EventType::kFailoverRolledBack, EventType::kServiceDown,
+    EventType::kLeaseLost,
 };
 
 // "rpo_violated", ...

@@ -240,6 +240,8 @@ std::string HealthchecksUrl(const Event& e, std::string_view ping_url) {
     case EventType::kRpoViolated:
     case EventType::kSiteUnreachable:
     case EventType::kDrillFailed:
+    case EventType::kFailoverFailed:
+    case EventType::kServiceDown:
       return base + "/fail";
     default:
       return base;

@@ -109,6 +109,13 @@ std::string_view EventName(Event e) {
     case Event::kDrillFailed: return "drill_failed";
     case Event::kDrillPassed: return "drill_passed";
     case Event::kRtoRegressed: return "rto_regressed";
+    case Event::kFailoverStarted: return "failover_started";
+    case Event::kServiceRecovered: return "service_recovered";
+    case Event::kFailoverFailed: return "failover_failed";
+    case Event::kFailoverCommitted: return "failover_committed";
+    case Event::kFailoverRolledBack: return "failover_rolled_back";
+    case Event::kServiceDown: return "service_down";
+    case Event::kLeaseLost: return "lease_lost";
   }
   return "run_summary";
 }

@@ -96,6 +96,10 @@ struct Site {
   std::optional<double> price_per_gib_month;
   Position price_position;  // of the price's value
   std::string currency;     // the site's `currency`, else the plan's (Plan::currency); may be ""
+  // Where services failed over to this site are brought up: each restored source at its
+  // original absolute path below it (doc/failover.md, "Words"). Absolute; "/" by default.
+  std::string recovery_root = "/";
+  Position recovery_root_position;
 };
 
 // "local", "s3", "sftp", "rest" or another scheme written as "<scheme>:" (lowercase letters).
@@ -201,6 +205,25 @@ struct VerifyCheck {
 };
 std::string_view VerifyKindName(VerifyCheck::Kind kind);  // "tcp", "http", ...
 
+// A switch step (doc/failover.md, "Switch steps"): a command that points clients at a site
+// (LIFEBOAT_SWITCH_TO), run after the service is verified at it; must exit 0 within timeout.
+struct SwitchStep {
+  Command command;
+  std::chrono::seconds timeout{2 * 60};
+  Position position;
+};
+
+// A service's failover policy (doc/plan.md, "Failover"; doc/daemon.md, "Health checks").
+struct FailoverPolicy {
+  Position position;  // of the `failover` key
+  std::string to;     // the recovery site; default the service's second site
+  Position to_position;
+  bool automatic = true;  // false: a failed service is only announced (service_down)
+  std::chrono::seconds interval{30};  // one round of health checks every interval
+  std::chrono::seconds timeout{10};   // each check's timeout in a round
+  int failures_before_failover = 3;   // failed rounds in a row that declare the service failed
+};
+
 // A name in a list (depends_on, sites, channels, ...) with where it was written.
 struct NameRef {
   std::string name;
@@ -233,6 +256,10 @@ struct Service {
   std::optional<std::chrono::seconds> drill_every;
   Position drill_every_position;
   std::optional<Schedule> drill_schedule;  // never derived (Schedule::derived is false)
+  // Failover (doc/failover.md): the `switch` steps, and the daemon's policy (unset: the daemon
+  // neither watches nor fails the service over; `lifeboat failover` still can).
+  std::vector<SwitchStep> switch_steps;
+  std::optional<FailoverPolicy> failover;
 };
 
 struct Contact {
@@ -277,12 +304,22 @@ enum class Event {
   kDrillFailed,
   kDrillPassed,
   kRtoRegressed,
+  // Failover (doc/failover.md) and the daemon (doc/daemon.md).
+  kFailoverStarted,
+  kServiceRecovered,
+  kFailoverFailed,
+  kFailoverCommitted,
+  kFailoverRolledBack,
+  kServiceDown,
+  kLeaseLost,
 };
-inline constexpr Event kAllEvents[] = {Event::kBackupFailed,    Event::kBackupRecovered,
-                                       Event::kRpoAtRisk,       Event::kRpoViolated,
-                                       Event::kRpoRestored,     Event::kSiteUnreachable,
-                                       Event::kRunSummary,      Event::kDrillFailed,
-                                       Event::kDrillPassed,     Event::kRtoRegressed};
+inline constexpr Event kAllEvents[] = {
+    Event::kBackupFailed,     Event::kBackupRecovered,     Event::kRpoAtRisk,
+    Event::kRpoViolated,      Event::kRpoRestored,         Event::kSiteUnreachable,
+    Event::kRunSummary,       Event::kDrillFailed,         Event::kDrillPassed,
+    Event::kRtoRegressed,     Event::kFailoverStarted,     Event::kServiceRecovered,
+    Event::kFailoverFailed,   Event::kFailoverCommitted,   Event::kFailoverRolledBack,
+    Event::kServiceDown,      Event::kLeaseLost};
 std::string_view EventName(Event e);  // "backup_failed", ...
 
 struct Route {
@@ -294,6 +331,35 @@ struct Route {
   std::vector<NameRef> escalate_to;
 };
 
+// The top-level `failover` (doc/plan.md, "Failover").
+struct FailoverSettings {
+  Position position;
+  // The daemon commits an open failover once every service of it stayed healthy this long;
+  // unset: only `lifeboat failover commit` does.
+  std::optional<std::chrono::seconds> commit_after;
+};
+
+// `daemon.fencing.etcd` (doc/daemon.md, "Fencing").
+struct EtcdFencing {
+  Position position;
+  std::vector<std::string> endpoints;  // http(s)://HOST:PORT, at least one
+  std::string prefix = "/lifeboat";    // keys live below it (no trailing '/')
+  std::chrono::seconds ttl{30};
+  std::chrono::seconds retry_timeout{10};  // one request to etcd, retries included
+  std::string ca_file;                     // empty: the system's CAs
+};
+
+// The top-level `daemon` (doc/daemon.md).
+struct DaemonSettings {
+  Position position;  // line 0: absent (every default)
+  std::string listen = "127.0.0.1:8470";  // HOST:PORT of the dashboard and API
+  std::string tls_cert_file, tls_key_file;
+  std::optional<SecretRef> token;          // read access (required off loopback)
+  std::optional<SecretRef> operate_token;  // read and operate (failover, commit, rollback)
+  std::chrono::seconds loop_wait{10};      // the daemon's loop: schedules, lease, commit_after
+  std::optional<EtcdFencing> etcd;         // unset: the lock file (doc/daemon.md, "Fencing")
+};
+
 struct Plan {
   std::string file;  // the path it was read from
   int version = 1;
@@ -303,6 +369,8 @@ struct Plan {
   std::vector<Contact> contacts;
   std::vector<Channel> channels;
   std::vector<Route> routes;
+  FailoverSettings failover;
+  DaemonSettings daemon;
 
   // Lookups by name; null when absent.
   const Site* FindSite(std::string_view name) const;
