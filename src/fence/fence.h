@@ -1,0 +1,113 @@
+// Fencing (doc/daemon.md, "Fencing"): how the actors of one plan (daemons, one per site, and a
+// person's `lifeboat failover`) agree on where each service is active, so that only one site
+// ever takes a service over, and on the fencing token every action carries. Two
+// implementations: a lock file (one machine; the default) and etcd 3.4 (a lease per daemon,
+// compare-and-swap of each service's active site).
+//
+//   LB_ASSIGN_OR_RETURN(std::unique_ptr<Fence> fence, OpenFence(plan.daemon, state_dir, id));
+//   LB_RETURN_IF_ERROR(fence->Join({"dr-site"}, ctx));          // a daemon; the CLI skips it
+//   LB_ASSIGN_OR_RETURN(std::unique_ptr<FenceAction> act, fence->BeginAction(ctx));
+//   LB_ASSIGN_OR_RETURN(ActiveSite now, act->Active("shop"));
+//   LB_ASSIGN_OR_RETURN(uint64_t token, act->MoveActive("shop", now, "dr-site", incident));
+//   ... recover, switch with `token` ...
+//
+// Rules every implementation keeps:
+// - MoveActive succeeds only when the service's active site is still the one read (`expected`,
+//   by its revision): two actors that read the same state cannot both move it.
+// - Tokens grow: every successful MoveActive returns a token greater than every token returned
+//   before for this plan (by any actor).
+// - An actor that is not Acting() changes nothing (MoveActive fails with FailedPrecondition).
+//   A daemon whose lease could not be renewed stops acting before the lease can expire.
+//
+// Thread safety: a Fence may be used from any thread; a FenceAction by one thread at a time.
+// Every method that talks to etcd or takes a file lock blocks, bounded by the context.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "plan/plan.h"
+#include "util/context.h"
+#include "util/status.h"
+
+namespace lifeboat::fence {
+
+// Where a service is active. A service never moved has no stored entry: `stored` is false and
+// `site` is empty (the caller takes the service's first site).
+struct ActiveSite {
+  std::string service;
+  std::string site;
+  std::string incident;  // the incident that moved it there ("" when never moved)
+  uint64_t token = 0;    // the fencing token of that move (0 when never moved)
+  uint64_t revision = 0;  // the state's version as read (compare-and-swap); 0: never stored
+  bool stored = false;
+};
+
+// A daemon that has joined (etcd: its member key exists, so its lease is alive).
+struct Member {
+  std::string site;
+  std::string actor;  // the daemon's identity (host:pid:random)
+  std::string host;
+  int64_t since_ns = 0;        // wall time it joined
+  nlohmann::json health;       // what it last reported (ReportHealth); null when nothing yet
+};
+
+// One action under the fence (a failover, a rollback, a commit, a failback). Lock file: holds
+// the exclusive file lock until destroyed; etcd: checks Acting() at each call.
+class FenceAction {
+ public:
+  virtual ~FenceAction() = default;
+  // The service's active site now.
+  virtual Result<ActiveSite> Active(const std::string& service) = 0;
+  // Every stored active site (services never moved are absent).
+  virtual Result<std::vector<ActiveSite>> AllActive() = 0;
+  // Moves the service to `to_site` if its state is still `expected` (by revision); returns the
+  // new fencing token. Aborted ("moved meanwhile by ...") when it changed; FailedPrecondition
+  // when the actor is not acting.
+  virtual Result<uint64_t> MoveActive(const std::string& service, const ActiveSite& expected,
+                                      const std::string& to_site, const std::string& incident) = 0;
+};
+
+class Fence {
+ public:
+  virtual ~Fence() = default;
+
+  // "lock-file" or "etcd".
+  virtual std::string_view Kind() const = 0;
+  // A daemon joins for its sites: etcd grants its lease, starts the keep-alive thread (every
+  // ttl/3) and creates a member key per site (AlreadyExists naming the other actor when a site
+  // has one already). Lock file: nothing to hold (the state directory's daemon lock is the
+  // daemon's own). Once; the CLI does not join.
+  virtual Status Join(const std::vector<std::string>& sites, const Context& ctx) = 0;
+  // True while this actor may act: not joined (the CLI), or joined and the lease renewed less
+  // than ttl - retry_timeout ago. Cheap; no I/O.
+  virtual bool Acting() const = 0;
+  // Why not acting ("lease not renewed for 21 s: etcd at http://127.0.0.1:2379: ..."), "" when
+  // acting.
+  virtual std::string ActingNote() const = 0;
+  // Begins an action: lock file: waits (bounded by ctx) for the exclusive lock; etcd: checks
+  // Acting(). FailedPrecondition when not acting.
+  virtual Result<std::unique_ptr<FenceAction>> BeginAction(const Context& ctx) = 0;
+  // The joined daemons (lock file: this one when joined) with the health they report.
+  virtual Result<std::vector<Member>> Members(const Context& ctx) = 0;
+  // Publishes this daemon's health view (shown by Members); needs Join.
+  virtual Status ReportHealth(const nlohmann::json& health, const Context& ctx) = 0;
+  // Leaves: revokes the lease (members disappear at once) and stops the keep-alive thread.
+  // Idempotent; the destructor leaves too (ignoring errors).
+  virtual Status Leave(const Context& ctx) = 0;
+};
+
+// The plan's fence: etcd when daemon.etcd is set, else the lock file STATE_DIR/fence.lock.
+// `actor`: this actor's identity (ActorIdentity()).
+Result<std::unique_ptr<Fence>> OpenFence(const plan::DaemonSettings& daemon,
+                                         const std::string& state_dir, const std::string& actor,
+                                         const Context& ctx);
+
+// "HOST:PID:8 hex" for this process.
+std::string ActorIdentity();
+
+}  // namespace lifeboat::fence
