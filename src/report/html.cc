@@ -98,9 +98,13 @@ void HtmlPage::List(const std::vector<std::string>& items, std::string_view css_
 }
 
 std::string HtmlPage::Render() const {
+  const std::string refresh =
+      refresh_seconds_ > 0
+          ? "<meta http-equiv=\"refresh\" content=\"" + std::to_string(refresh_seconds_) + "\">\n"
+          : "";
   return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-         "<title>" + HtmlEscape(title_) + "</title>\n<style>" + kStyle + "</style>\n"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n" +
+         refresh + "<title>" + HtmlEscape(title_) + "</title>\n<style>" + kStyle + "</style>\n"
          "</head>\n<body>\n<h1>" + HtmlEscape(title_) + "</h1>\n" + body_ + "</body>\n</html>\n";
 }
 

@@ -49,6 +49,9 @@ class HtmlPage {
   void Paragraph(std::string_view text, std::string_view css_class = "");
   // A list of lines, each escaped, in a <ul> of the given class ("findings").
   void List(const std::vector<std::string>& items, std::string_view css_class = "");
+  // Reloads the page every `seconds` (a <meta http-equiv="refresh"> naming no URL: the same
+  // address again; no script). For pages served live (the daemon's dashboard); 0: never.
+  void SetAutoRefresh(int seconds) { refresh_seconds_ = seconds; }
   // Escaped text kept as written in <pre class="..."><code>: a step's output (long lines wrap,
   // tall text scrolls), or with class "commands" the runbook's shell commands (never wrapped).
   void Preformatted(std::string_view text, std::string_view css_class = "");
@@ -57,6 +60,7 @@ class HtmlPage {
  private:
   std::string title_;
   std::string body_;
+  int refresh_seconds_ = 0;
 };
 
 }  // namespace lifeboat::report

@@ -5,8 +5,11 @@ any request that leaves the file itself (the reports must work offline). Saves a
 each whole page and checks a few facts of its DOM.
 
   tests/report/check_page.py [--expect-problem] [--screenshot-dir DIR] [--width PX]
-                             [--max-height PX]
-                             [--min-svg N] [--text TEXT]... PAGE.html...
+                             [--max-height PX] [--shot-name NAME]
+                             [--min-svg N] [--text TEXT]... PAGE.html|URL...
+
+A page is a file, or an http:// or https:// URL of a page served live (the daemon's dashboard,
+tests/report/dashboard_page_test.sh): then only that URL itself may be requested.
 
 How: Chromium is started with --remote-debugging-pipe and driven over the DevTools protocol (JSON
 messages separated by NUL bytes, written to its fd 3 and read from its fd 4); this needs nothing
@@ -19,7 +22,9 @@ settle time, the DOM is checked (no <script> element, at least --min-svg <svg> e
 --text present in the visible text) and Page.captureScreenshot saves the full page as PNG.
 
 --width sets the window's width (default 1200 CSS pixels); --max-height keeps only the top of
-the page in the screenshot (the README's picture: the summary and the timeline).
+the page in the screenshot (the README's picture: the summary and the timeline). The screenshot
+is named after the page's file (drill-report.html: drill-report.png), or --shot-name NAME
+(NAME.png; the name of a URL's screenshot, "page" by default).
 
 --expect-problem inverts the verdict for a control page (a planted console error, a fetched
 image): its problem must be caught, which is how the test proves that the checker can fail.
@@ -153,7 +158,8 @@ def fcntl_dup(fd):
 
 def check_page(browser, path, args):
     """Returns a list of problems (empty: the page passed)."""
-    url = "file://" + os.path.abspath(path)
+    served = path.startswith(("http://", "https://"))
+    url = path if served else "file://" + os.path.abspath(path)
     target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
     for domain in ("Runtime", "Log", "Network", "Page"):
@@ -221,8 +227,9 @@ def check_page(browser, path, args):
             "format": "png", "captureBeyondViewport": True,
             "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}},
             session=session)
-        png = os.path.join(args.screenshot_dir,
-                           os.path.splitext(os.path.basename(path))[0] + ".png")
+        name = args.shot_name or ("page" if served else
+                                  os.path.splitext(os.path.basename(path))[0])
+        png = os.path.join(args.screenshot_dir, name + ".png")
         with open(png, "wb") as f:
             f.write(base64.b64decode(shot["data"]))
         print("     screenshot %s (%dx%d)" % (png, size["width"], size["height"]))
@@ -236,6 +243,7 @@ def main():
     parser.add_argument("--screenshot-dir")
     parser.add_argument("--width", type=int, default=1200)
     parser.add_argument("--max-height", type=int, default=0)
+    parser.add_argument("--shot-name")
     parser.add_argument("--min-svg", type=int, default=0)
     parser.add_argument("--text", action="append", default=[])
     parser.add_argument("pages", nargs="+")
