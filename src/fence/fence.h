@@ -23,7 +23,9 @@
 // Every method that talks to etcd or takes a file lock blocks, bounded by the context.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plan/plan.h"
+#include "util/clock.h"
 #include "util/context.h"
 #include "util/status.h"
 
@@ -57,7 +60,8 @@ struct Member {
 };
 
 // One action under the fence (a failover, a rollback, a commit, a failback). Lock file: holds
-// the exclusive file lock until destroyed; etcd: checks Acting() at each call.
+// the exclusive file lock until destroyed; etcd: checks Acting() at each call, and each call is
+// one request bounded by retry_timeout. Must not outlive its Fence.
 class FenceAction {
  public:
   virtual ~FenceAction() = default;
@@ -66,8 +70,9 @@ class FenceAction {
   // Every stored active site (services never moved are absent).
   virtual Result<std::vector<ActiveSite>> AllActive() = 0;
   // Moves the service to `to_site` if its state is still `expected` (by revision); returns the
-  // new fencing token. Aborted ("moved meanwhile by ...") when it changed; FailedPrecondition
-  // when the actor is not acting.
+  // new fencing token. Aborted ("moved meanwhile: it is active at ...") when it changed;
+  // FailedPrecondition when the actor is not acting (etcd: also when etcd finds that the
+  // daemon's lease no longer holds its member keys, whatever Acting() said).
   virtual Result<uint64_t> MoveActive(const std::string& service, const ActiveSite& expected,
                                       const std::string& to_site, const std::string& incident) = 0;
 };
@@ -80,11 +85,13 @@ class Fence {
   virtual std::string_view Kind() const = 0;
   // A daemon joins for its sites: etcd grants its lease, starts the keep-alive thread (every
   // ttl/3) and creates a member key per site (AlreadyExists naming the other actor when a site
-  // has one already). Lock file: nothing to hold (the state directory's daemon lock is the
-  // daemon's own). Once; the CLI does not join.
+  // has one already; the sites claimed so far are released). Lock file: nothing to hold (the
+  // state directory's daemon lock is the daemon's own). Once (FailedPrecondition when joined;
+  // again after Leave); the CLI does not join.
   virtual Status Join(const std::vector<std::string>& sites, const Context& ctx) = 0;
   // True while this actor may act: not joined (the CLI), or joined and the lease renewed less
-  // than ttl - retry_timeout ago. Cheap; no I/O.
+  // than ttl - retry_timeout ago (etcd: and every member key held). False after Leave. Cheap;
+  // no I/O.
   virtual bool Acting() const = 0;
   // Why not acting ("lease not renewed for 21 s: etcd at http://127.0.0.1:2379: ..."), "" when
   // acting.
@@ -96,16 +103,35 @@ class Fence {
   virtual Result<std::vector<Member>> Members(const Context& ctx) = 0;
   // Publishes this daemon's health view (shown by Members); needs Join.
   virtual Status ReportHealth(const nlohmann::json& health, const Context& ctx) = 0;
-  // Leaves: revokes the lease (members disappear at once) and stops the keep-alive thread.
-  // Idempotent; the destructor leaves too (ignoring errors).
+  // Leaves: stops the keep-alive thread (promptly: a renewal in flight is cancelled) and revokes
+  // the lease (members disappear at once). Idempotent; nothing when never joined; the
+  // destructor leaves too (ignoring errors).
   virtual Status Leave(const Context& ctx) = 0;
 };
 
-// The plan's fence: etcd when daemon.etcd is set, else the lock file STATE_DIR/fence.lock.
-// `actor`: this actor's identity (ActorIdentity()).
+// What OpenFence takes beyond the plan; the defaults suit the daemon and the CLI.
+struct FenceOptions {
+  // The clock of the keep-alive thread's waits and of Acting()'s age of the last renewal (tests:
+  // a ManualClock). Null: SystemClock(). Requests to etcd are bounded by their context's clock.
+  Clock* clock = nullptr;
+  // Told what the keep-alive thread sees (renewals failing, the lease expired and granted again,
+  // a site's member key taken by another daemon), one line each, from that thread. May be empty.
+  std::function<void(const std::string& line)> log;
+  // Lock file: the longest BeginAction waits for another actor's action (also bounded by its
+  // context); Locked naming the holder after that.
+  std::chrono::milliseconds lock_wait{30'000};
+};
+
+// The plan's fence: etcd when daemon.etcd is set, else the lock file STATE_DIR/fence.lock
+// (STATE_DIR is created when missing). `actor`: this actor's identity (ActorIdentity()). Etcd:
+// nothing is sent until Join or BeginAction; InvalidArgument when daemon.etcd->ca_file cannot
+// be read.
 Result<std::unique_ptr<Fence>> OpenFence(const plan::DaemonSettings& daemon,
                                          const std::string& state_dir, const std::string& actor,
                                          const Context& ctx);
+Result<std::unique_ptr<Fence>> OpenFence(const plan::DaemonSettings& daemon,
+                                         const std::string& state_dir, const std::string& actor,
+                                         const Context& ctx, const FenceOptions& options);
 
 // "HOST:PID:8 hex" for this process.
 std::string ActorIdentity();

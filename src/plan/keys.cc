@@ -334,6 +334,39 @@ constexpr KeySpec kNotificationsKeys[] = {
 constexpr ObjectSpec kNotifications{"notifications", "notifications", "Notifications",
                                     kNotificationsKeys};
 
+// ---- daemon (doc/daemon.md)
+constexpr KeySpec kEtcdKeys[] = {
+    {"endpoints", VT::kStringList,
+     "etcd client URLs, http(s)://HOST:PORT; the next is tried when one does not answer", nullptr,
+     {}, true, {}, 0, 0, true},
+    {"prefix", VT::kString, "the keys live below it", nullptr, {}, false, "\"/lifeboat\""},
+    {"ttl", VT::kDuration,
+     "the daemon's lease: its member keys vanish this long after it stops renewing", nullptr, {},
+     false, "\"30s\""},
+    {"retry_timeout", VT::kDuration, "one request to etcd, retries over the endpoints included",
+     nullptr, {}, false, "\"10s\""},
+    {"ca_file", VT::kString,
+     "PEM bundle that verifies the endpoints' TLS certificates (default: the system's CAs)"},
+};
+constexpr ObjectSpec kEtcd{"etcd_fencing", "etcd fencing", "Daemon", kEtcdKeys};
+constexpr KeySpec kFencingKeys[] = {
+    {"etcd", VT::kObject, "fence through etcd 3.4 (default: the lock file STATE_DIR/fence.lock)",
+     &kEtcd},
+};
+constexpr ObjectSpec kFencing{"fencing", "fencing", "Daemon", kFencingKeys};
+constexpr KeySpec kDaemonKeys[] = {
+    {"listen", VT::kString, "HOST:PORT of the dashboard and API", nullptr, {}, false,
+     "\"127.0.0.1:8470\""},
+    {"tls_cert_file", VT::kString, "PEM certificate of the dashboard (required off loopback)"},
+    {"tls_key_file", VT::kString, "PEM private key of the dashboard (required off loopback)"},
+    {"token", VT::kSecret, "bearer token for read access (required off loopback)"},
+    {"operate_token", VT::kSecret, "bearer token for read access and failover, commit, rollback"},
+    {"loop_wait", VT::kDuration, "the daemon's loop: schedules, lease, commit_after", nullptr, {}, false,
+     "\"10s\""},
+    {"fencing", VT::kObject, "how actors agree on where services are active", &kFencing},
+};
+constexpr ObjectSpec kDaemon{"daemon", "daemon", "Daemon", kDaemonKeys};
+
 constexpr KeySpec kTopKeys[] = {
     {"version", VT::kInteger, "the plan format version", nullptr, {}, true, {}, 1, 1},
     {"currency", VT::kString, "the default currency of sites' prices and services' impact",
@@ -342,6 +375,7 @@ constexpr KeySpec kTopKeys[] = {
     {"services", VT::kMapOfObjects, "what is protected", &kService, {}, true, {}, 0, 0, true},
     {"contacts", VT::kMapOfObjects, "who is responsible, who is told", &kContact},
     {"notifications", VT::kObject, "channels and routes", &kNotifications},
+    {"daemon", VT::kObject, "lifeboat daemon: dashboard, API, fencing", &kDaemon},
 };
 constexpr ObjectSpec kTop{"plan", "plan", "Top level", kTopKeys};
 

@@ -336,6 +336,7 @@ ParsedPlan ParsePlanText(std::string_view text, const std::string& file) {
     if (s.impact.currency.empty()) s.impact.currency = out.plan.currency;
   internal::ParseContacts(r, top, &out.plan);
   internal::ParseNotifications(r, top, &out.plan);
+  internal::ParseDaemon(r, top, &out.plan);
   top.Finish();
   return out;
 }

@@ -20,5 +20,7 @@ std::vector<RecoverStep> ParseRecover(Reader& r, ObjectView& service, const std:
 std::vector<VerifyCheck> ParseVerify(Reader& r, ObjectView& service, const std::string& service_name);
 void ParseContacts(Reader& r, ObjectView& top, Plan* plan);
 void ParseNotifications(Reader& r, ObjectView& top, Plan* plan);
+// The top-level `daemon` (parse_daemon.cc).
+void ParseDaemon(Reader& r, ObjectView& top, Plan* plan);
 
 }  // namespace lifeboat::plan::internal

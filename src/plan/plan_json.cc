@@ -170,6 +170,25 @@ J ChannelJson(const Channel& c) {
   return j;
 }
 
+J DaemonJson(const DaemonSettings& d) {
+  auto opt = [](const std::string& s) { return s.empty() ? J(nullptr) : J(s); };
+  J etcd = nullptr;
+  if (d.etcd) {
+    etcd = J{{"endpoints", d.etcd->endpoints},
+             {"prefix", d.etcd->prefix},
+             {"ttl_seconds", Seconds(d.etcd->ttl)},
+             {"retry_timeout_seconds", Seconds(d.etcd->retry_timeout)},
+             {"ca_file", opt(d.etcd->ca_file)}};
+  }
+  return J{{"listen", d.listen},
+           {"tls_cert_file", opt(d.tls_cert_file)},
+           {"tls_key_file", opt(d.tls_key_file)},
+           {"token", OptSecret(d.token)},
+           {"operate_token", OptSecret(d.operate_token)},
+           {"loop_wait_seconds", Seconds(d.loop_wait)},
+           {"fencing", J{{"kind", d.etcd ? "etcd" : "lock-file"}, {"etcd", etcd}}}};
+}
+
 }  // namespace
 
 nlohmann::ordered_json PlanToJson(const Plan& plan) {
@@ -191,7 +210,8 @@ nlohmann::ordered_json PlanToJson(const Plan& plan) {
   return J{{"file", plan.file},        {"version", plan.version},
            {"currency", plan.currency},
            {"sites", sites},           {"services", services},
-           {"contacts", contacts},     {"notifications", J{{"channels", channels}, {"routes", routes}}}};
+           {"contacts", contacts},     {"notifications", J{{"channels", channels}, {"routes", routes}}},
+           {"daemon", DaemonJson(plan.daemon)}};
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kLocked: return "LOCKED";
     case StatusCode::kNoRepository: return "NO_REPOSITORY";
     case StatusCode::kDeadlineExceeded: return "DEADLINE_EXCEEDED";
+    case StatusCode::kAborted: return "ABORTED";
   }
   return "UNKNOWN";
 }

@@ -42,6 +42,7 @@ enum class StatusCode {
   kLocked,              // another process holds the repository lock, or ours was lost
   kNoRepository,        // the location holds no Lifeboat repository (nothing, or another tool's)
   kDeadlineExceeded,    // the caller's deadline passed before the work was done (util/context.h)
+  kAborted,             // a compare-and-swap lost: the state changed since it was read (fence/)
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -76,6 +77,7 @@ class [[nodiscard]] Status {
   static Status DeadlineExceeded(std::string m) {
     return {StatusCode::kDeadlineExceeded, std::move(m)};
   }
+  static Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -48,6 +48,7 @@ TEST(StatusTest, LockedAndNoRepositoryAreKindsOfTheirOwn) {
   EXPECT_EQ(Status::NoRepository("x").code(), StatusCode::kNoRepository);
   EXPECT_EQ(Status::Locked("held by pid 7").ToString(), "LOCKED: held by pid 7");
   EXPECT_EQ(StatusCodeName(StatusCode::kNoRepository), "NO_REPOSITORY");
+  EXPECT_EQ(StatusCodeName(StatusCode::kAborted), "ABORTED");
   EXPECT_FALSE(Status::Locked("x").IsRetryable());
 }
 

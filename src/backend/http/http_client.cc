@@ -259,7 +259,7 @@ class CurlHttpClient : public HttpClient {
 
   // Waits for a free connection slot; returns a handle (an idle one, with its open connection,
   // or a new one). Cancelled / DeadlineExceeded when the context is done first.
-  Result<std::unique_ptr<PooledHandle>> Acquire(std::string_view what);
+  Result<std::unique_ptr<PooledHandle>> Acquire(std::string_view what, const Context& context);
   void Release(std::unique_ptr<PooledHandle> handle);
 
   Status MapCurlError(CURLcode rc, const char* error_buffer, std::string_view what) const;
@@ -274,10 +274,11 @@ class CurlHttpClient : public HttpClient {
   int in_flight_ GUARDED_BY(mu_) = 0;
 };
 
-Result<std::unique_ptr<PooledHandle>> CurlHttpClient::Acquire(std::string_view what) {
+Result<std::unique_ptr<PooledHandle>> CurlHttpClient::Acquire(std::string_view what,
+                                                              const Context& context) {
   MutexLock lock(&mu_);
   while (in_flight_ >= options_.max_connections) {
-    LB_RETURN_IF_ERROR(options_.context.Check(what));
+    LB_RETURN_IF_ERROR(context.Check(what));
     // Woken by Release; the timeout only makes a cancelled context noticed.
     slot_free_cv_.WaitFor(&mu_, std::chrono::milliseconds(50));
   }
@@ -355,9 +356,9 @@ Status CurlHttpClient::MapCurlError(CURLcode rc, const char* error_buffer,
 
 Result<HttpResponse> CurlHttpClient::Do(const HttpRequest& request, Bytes* body_out) {
   const std::string what = request.method + " " + UrlForMessages(request.url);
-  const Context& context = options_.context;
+  const Context& context = request.context != nullptr ? *request.context : options_.context;
   LB_RETURN_IF_ERROR(context.Check(what));
-  LB_ASSIGN_OR_RETURN(std::unique_ptr<PooledHandle> pooled, Acquire(what));
+  LB_ASSIGN_OR_RETURN(std::unique_ptr<PooledHandle> pooled, Acquire(what, context));
   CURL* const curl = pooled->curl;
   // Back into the pool on every path; an easy handle stays usable after a failed transfer (curl
   // closes the connection it could not trust).

@@ -75,6 +75,10 @@ struct HttpRequest {
   // The body, sent as the concatenation of the parts with a Content-Length; none when empty
   // (PUT and POST then send Content-Length: 0). The parts must stay valid until Do returns.
   ByteParts body;
+  // When set, this request is bounded by it instead of HttpClientOptions::context (one client
+  // shared by calls with deadlines of their own, e.g. etcd requests bounded by retry_timeout).
+  // Must stay valid until Do returns.
+  const Context* context = nullptr;
 };
 
 struct HttpResponse {

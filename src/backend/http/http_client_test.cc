@@ -490,6 +490,28 @@ TEST(HttpClientTest, DeadlineStopsASlowResponse) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
+TEST(HttpClientTest, APerRequestContextBoundsThatRequestOnly) {
+  TestServer server([](const ServerRequest& in, ServerResponse* out) {
+    if (in.target == "/slow") out->delay = std::chrono::seconds(20);
+  });
+  std::unique_ptr<HttpClient> http = MakeClient(HttpClientOptions{});
+  const Context bounded = Context().WithTimeout(std::chrono::milliseconds(300));
+  HttpRequest request;
+  request.url = server.Url("/slow");
+  request.context = &bounded;
+  const auto start = std::chrono::steady_clock::now();
+  Result<HttpResponse> response = http->Do(request);
+  EXPECT_EQ(response.status().code(), StatusCode::kDeadlineExceeded)
+      << response.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  // The client's own context (none) still governs the others.
+  HttpRequest fast;
+  fast.url = server.Url("/fast");
+  Result<HttpResponse> ok = http->Do(fast);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->status, 200);
+}
+
 TEST(HttpClientTest, AStalledResponseIsUnavailable) {
   TestServer server([](const ServerRequest&, ServerResponse* out) {
     out->delay = std::chrono::seconds(20);
