@@ -76,6 +76,28 @@ expect_rc "stdin-from-command" 0 lb backup --stdin-filename db.sql --stdin-from-
 lb restore latest --target "$WORK/rs" >/dev/null 2>&1
 check "stdin-from-command content restored" cmp -s "$WORK/rs/db.sql" <(seq 1 5000)
 
+# --read-root (doc/design.md, "Read root"): the paths are read below DIR and recorded as given,
+# so a copy of $SRC below $WORK/dr backs up as $SRC (its parent: the last backup of $SRC) and
+# restores to the original layout.
+mkdir -p "$WORK/dr$(dirname "$SRC")"
+cp -a "$SRC" "$WORK/dr$SRC"
+expect_rc "relative --read-root is refused" 2 lb backup --read-root dr "$SRC"
+expect_rc "--read-root with a relative path is refused" 2 lb backup --read-root "$WORK/dr" src
+expect_rc "--read-root with --stdin is refused" 2 lb backup --stdin --read-root "$WORK/dr"
+lb backup --json --read-root "$WORK/dr" "$SRC" >"$WORK/rr.json" 2>/dev/null
+check "read-root backup" [ $? = 0 ]
+check "read-root backup found the original's snapshot as parent" grep -q '"parent":"' "$WORK/rr.json"
+lb snapshots --json >"$WORK/rr-snap.json" 2>/dev/null
+check "read-root snapshot records the original path" /usr/bin/python3 -c '
+import json, sys
+rr = [json.loads(l) for l in open(sys.argv[1]) if "\"summary\"" in l][-1]
+snaps = {s["id"]: s for s in json.load(open(sys.argv[2]))}
+sys.exit(0 if snaps[rr["snapshot_id"]]["paths"] == [sys.argv[3]] else 1)' \
+  "$WORK/rr.json" "$WORK/rr-snap.json" "$SRC"
+expect_rc "restore read-root snapshot" 0 lb restore latest --target "$WORK/rr"
+check "read-root restore has the original layout" same_tree "$SRC" "$WORK/rr$SRC"
+check "read-root restore has nothing of the read root" [ ! -e "$WORK/rr$WORK/dr" ]
+
 expect_rc "check healthy" 0 lb check
 
 # SIGINT during a backup: exit 130, no snapshot, re-run works.

@@ -56,16 +56,19 @@ void Archiver::StopReporter(ProgressReporter::FinalReport final) {
 
 Result<BackupResult> Archiver::RunPaths(const Snapshot* parent_snapshot,
                                         std::optional<Id> parent_id) {
+  // Recorded paths: the trie, the snapshot's paths. Read paths: below the read root.
   std::vector<std::string> paths = CleanPaths(options_.paths);
   PathTrie trie = BuildPathTrie(paths);
+  const std::string& read_root = options_.read_root;
   size_t missing = 0;
   for (const auto& p : paths) {
     struct stat st;
-    if (::lstat(p.c_str(), &st) != 0) ++missing;
+    if (::lstat(ReadPath(read_root, p).c_str(), &st) != 0) ++missing;
   }
   if (missing == paths.size())
-    return Status::InvalidArgument("none of the paths to back up exists: " + paths[0] +
-                                   (paths.size() > 1 ? " ..." : ""));
+    return Status::InvalidArgument(
+        "none of the paths to back up exists: " + ReadPath(read_root, paths[0]) +
+        (paths.size() > 1 ? " ..." : ""));
 
   Tree old_root;
   const Tree* old_root_ptr = nullptr;
@@ -88,7 +91,8 @@ Result<BackupResult> Archiver::RunPaths(const Snapshot* parent_snapshot,
     try {
       scanner_ = std::thread([this, paths] {
         try {
-          ScanTree(paths, rules_, scan_dirs_, scan_files_, scan_bytes_, scan_stop_);
+          ScanTree(paths, options_.read_root, rules_, scan_dirs_, scan_files_, scan_bytes_,
+                   scan_stop_);
           scan_finished_ = true;
         } catch (...) {
           // Out of memory while counting: the progress goes without totals.
@@ -101,16 +105,16 @@ Result<BackupResult> Archiver::RunPaths(const Snapshot* parent_snapshot,
   StartReporter();
 
   auto root = std::make_shared<DirState>();
-  root->path = "/";
+  root->path = ReadPath(read_root, "/");  // DirState paths are read paths
   if (trie.target) {
-    // Backing up "/" itself: the root tree is the real root directory.
+    // Backing up "/" itself: the root tree is the real root directory (or the read root).
     struct stat st;
-    if (::lstat("/", &st) == 0) {
+    if (::lstat(root->path.c_str(), &st) == 0) {
       root->node = NodeFromStat("", st);
       root->link.dev = st.st_dev;
       root->link.ino = st.st_ino;
     }
-    root->link.path = "/";
+    root->link.path = root->path;
     WalkDir(root, old_root_ptr);
   } else {
     root->is_virtual = true;
@@ -218,9 +222,32 @@ static Result<BackupResult> Finished(Result<BackupResult> result, MissingPacks m
   return result;
 }
 
+// BackupOptions::read_root: absolute, a directory, clean ("" for none or "/"); the paths
+// absolute (they are recorded as given).
+static Result<std::string> CheckReadRoot(const BackupOptions& options) {
+  if (options.read_root.empty()) return std::string();
+  if (options.read_root[0] != '/')
+    return Status::InvalidArgument("the read root '" + options.read_root +
+                                   "' is not an absolute path: give it from /");
+  for (const std::string& p : options.paths)
+    if (p.empty() || p[0] != '/')
+      return Status::InvalidArgument(
+          "'" + p +
+          "' is not an absolute path: with a read root, the paths are the absolute "
+          "paths to record (they are read below " +
+          options.read_root + ")");
+  std::string root = CleanPath(options.read_root);
+  struct stat st;
+  if (::stat(root.c_str(), &st) != 0) return PosixError("the read root " + root);
+  if (!S_ISDIR(st.st_mode))
+    return Status::InvalidArgument("the read root " + root + " is not a directory");
+  return root == "/" ? std::string() : root;
+}
+
 Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
   if (options.paths.empty()) return Status::InvalidArgument("no paths to back up");
   LB_RETURN_IF_ERROR(CheckLabels(options));
+  LB_ASSIGN_OR_RETURN(std::string read_root, CheckReadRoot(options));
   LB_ASSIGN_OR_RETURN(ExcludeMatcher excludes, ExcludeMatcher::Compile(options.excludes));
   std::vector<std::string> clean = CleanPaths(options.paths);
 
@@ -256,6 +283,7 @@ Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
   BackupOptions opts = options;
   opts.paths = clean;
   opts.host = host;
+  opts.read_root = read_root;
   return Finished(
       RunArchiver(repo, opts, phases, std::move(excludes), parent ? &*parent : nullptr, parent_id),
       std::move(missing), phases);
@@ -281,6 +309,7 @@ Result<BackupResult> RunStreamBackup(Repository& repo, int fd, const std::string
   try {
     BackupOptions opts = options;
     opts.paths = {"/" + path};
+    opts.read_root.clear();  // a stream is not read from the file system
     Archiver archiver(repo, opts, phases, ExcludeMatcher());
     return Finished(archiver.RunStream(fd, names, finish), std::move(missing), phases);
   } catch (...) {

@@ -51,6 +51,18 @@ struct BackupOptions {
   // Files or directories; made absolute and cleaned. Symlinks among a path's leading components
   // are followed (the path is recorded as given); a path that names a symlink stores the symlink.
   std::vector<std::string> paths;
+  // Set: `paths` (then absolute, else InvalidArgument) are read below this directory and
+  // recorded as given: read_root "/srv/dr" and paths {"/var/lib/app"} read /srv/dr/var/lib/app
+  // into a snapshot of /var/lib/app whose trees are those a backup of /var/lib/app would make
+  // of the same files, so a restore lays them out at their original paths (failback,
+  // doc/failover.md). Must be an absolute path naming a directory (InvalidArgument otherwise);
+  // "" or "/" read the paths themselves. The parent is looked for by the recorded paths, and
+  // `excludes` match the recorded paths ("/var/lib/app/cache", not "/srv/dr/..."). Below the
+  // read root no symlink is followed, the leading components of a path included (one there is
+  // an error for that path: following it could leave the read root); the read root's own
+  // components may be symlinks. Messages (BackupIssue::path, progress) name the files read,
+  // below the read root.
+  std::string read_root;
   std::vector<std::string> excludes;  // glob patterns (exclude.h); invalid ones fail RunBackup
   bool exclude_caches = false;        // skip contents of dirs holding a valid CACHEDIR.TAG
   bool one_file_system = false;       // do not descend into other filesystems

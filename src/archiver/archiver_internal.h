@@ -83,6 +83,10 @@ std::vector<std::string> CleanPaths(const std::vector<std::string>& paths);
 // The trie of `paths` (clean, sorted): a path below another one given is covered by it.
 PathTrie BuildPathTrie(const std::vector<std::string>& paths);
 
+// Where the recorded path `recorded` (clean, absolute) is read: below `read_root` (clean,
+// absolute, "" for none; BackupOptions::read_root), or itself.
+std::string ReadPath(const std::string& read_root, const std::string& recorded);
+
 class Archiver {
  public:
   // `phases` is the run's (RunBackup's, which times the steps before the archiver too).

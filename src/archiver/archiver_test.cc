@@ -230,11 +230,11 @@ TEST_F(ArchiverTest, ProgressScanStaysOnOneFileSystemLikeTheBackup) {
   std::atomic<uint64_t> files{0}, bytes{0}, all_files{0}, all_bytes{0};
   std::atomic<bool> stop{false};
   DirDescriptors dirs(8);
-  ScanTree({"/dev"}, WalkRules(opt, ExcludeMatcher()), dirs, files, bytes, stop);
+  ScanTree({"/dev"}, "", WalkRules(opt, ExcludeMatcher()), dirs, files, bytes, stop);
   opt.dry_run = true;
   auto r = RunBackup(*repo_, opt);
   opt.one_file_system = false;
-  ScanTree({"/dev"}, WalkRules(opt, ExcludeMatcher()), dirs, all_files, all_bytes, stop);
+  ScanTree({"/dev"}, "", WalkRules(opt, ExcludeMatcher()), dirs, all_files, all_bytes, stop);
   unlink(marker.c_str());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(files.load(), r->snapshot.summary.total_files_processed);

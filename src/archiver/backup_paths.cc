@@ -66,5 +66,10 @@ PathTrie BuildPathTrie(const std::vector<std::string>& paths) {
   return trie;
 }
 
+std::string ReadPath(const std::string& read_root, const std::string& recorded) {
+  if (read_root.empty()) return recorded;
+  return recorded == "/" ? read_root : read_root + recorded;
+}
+
 }  // namespace backup
 }  // namespace lifeboat

@@ -134,10 +134,18 @@ void Archiver::WalkVirtual(const std::shared_ptr<DirState>& dir, const PathTrie&
     std::string path = JoinPath(dir->path, name);
     // Symlinks among the leading components of a path given are followed to reach what it
     // names (restic does the same); the path itself is not: a symlink given is stored as one.
+    // Below a read root nothing is followed: a symlink could lead out of it.
     struct stat st;
-    const bool leading = !sub.target;
-    if ((leading ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) != 0) {
-      Issue(path, PosixError(leading ? "stat" : "lstat").message(), true);
+    const bool below_root = !options_.read_root.empty();
+    const bool follow = !sub.target && !below_root;
+    if ((follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) != 0) {
+      Issue(path, PosixError(follow ? "stat" : "lstat").message(), true);
+    } else if (!sub.target && S_ISLNK(st.st_mode)) {
+      Issue(path,
+            "is a symbolic link below the read root " + options_.read_root +
+                ": not followed (it could lead out of the read root); back up what it "
+                "points to by its own path",
+            true);
     } else if (Cancelled()) {
       break;
     } else if (Descent next = AddEntry(dir, -1, slot, name, st, old_tree, &sub); next.dir) {

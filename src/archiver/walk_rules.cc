@@ -25,6 +25,7 @@ std::string JoinPath(const std::string& dir, const std::string& name) {
 
 WalkRules::WalkRules(const BackupOptions& options, ExcludeMatcher excludes)
     : excludes_(std::move(excludes)),
+      read_root_(options.read_root == "/" ? std::string() : options.read_root),
       exclude_caches_(options.exclude_caches),
       one_file_system_(options.one_file_system),
       exclude_larger_than_(options.exclude_larger_than) {}
@@ -42,6 +43,13 @@ bool WalkRules::IsCacheDir(DirDescriptors& dirs, int dirfd) const {
   return n == static_cast<ssize_t>(sizeof buf) && std::memcmp(buf, kCacheDirTagSignature, n) == 0;
 }
 
+std::string WalkRules::Recorded(const std::string& read_path) const {
+  if (read_root_.empty() || read_path.compare(0, read_root_.size(), read_root_) != 0)
+    return read_path;
+  std::string rest = read_path.substr(read_root_.size());
+  return rest.empty() ? "/" : rest;
+}
+
 bool WalkRules::IncludesFile(const struct stat& st) const {
   return !(S_ISREG(st.st_mode) && exclude_larger_than_ &&
            static_cast<uint64_t>(st.st_size) > exclude_larger_than_);
@@ -57,7 +65,7 @@ void WalkRules::List(DirDescriptors& dirs, int dirfd, const std::string& path,
   const bool cache_dir = exclude_caches_ && IsCacheDir(dirs, dirfd);
   for (std::string& name : names) {
     if (cache_dir && name != "CACHEDIR.TAG") continue;
-    if (!excludes_.empty() && excludes_.Excluded(JoinPath(path, name), name)) continue;
+    if (!excludes_.empty() && excludes_.Excluded(Recorded(JoinPath(path, name)), name)) continue;
     WalkEntry e;
     if (::fstatat(dirfd, name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) on_error(JoinPath(path, name), "vanished before it could be read");
@@ -119,9 +127,9 @@ struct Scanner {
 
 }  // namespace
 
-void ScanTree(const std::vector<std::string>& paths, const WalkRules& rules,
-              DirDescriptors& dirs, std::atomic<uint64_t>& files, std::atomic<uint64_t>& bytes,
-              const std::atomic<bool>& stop) {
+void ScanTree(const std::vector<std::string>& paths, const std::string& read_root,
+              const WalkRules& rules, DirDescriptors& dirs, std::atomic<uint64_t>& files,
+              std::atomic<uint64_t>& bytes, const std::atomic<bool>& stop) {
   Scanner scanner{rules, dirs, files, bytes, stop};
   std::vector<std::string> done;
   for (const std::string& p : paths) {
@@ -132,17 +140,20 @@ void ScanTree(const std::vector<std::string>& paths, const WalkRules& rules,
     if (covered) continue;
     done.push_back(p);
     // As the backup: the leading components may be symlinks, the path itself is not followed.
+    const std::string read = read_root.empty() || read_root == "/" ? p
+                             : p == "/"                            ? read_root
+                                                                   : read_root + p;
     struct stat st;
-    if (::lstat(p.c_str(), &st) != 0) continue;
+    if (::lstat(read.c_str(), &st) != 0) continue;
     if (!S_ISDIR(st.st_mode)) {
       if (rules.IncludesFile(st)) scanner.Count(st);
       continue;
     }
     DirLink top;
-    top.path = p;
+    top.path = read;
     top.dev = st.st_dev;
     top.ino = st.st_ino;
-    scanner.Dir(top, p, PathDepth(p));
+    scanner.Dir(top, read, PathDepth(p));
     if (stop) return;
   }
 }

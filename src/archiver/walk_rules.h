@@ -40,8 +40,9 @@ class WalkRules {
   // Called for an entry the walk cannot list or stat: (its path, what went wrong).
   using OnError = std::function<void(const std::string& path, const std::string& message)>;
 
-  // Lists the directory open as `dirfd` (its path is `path`) and lstats its entries; appends
-  // the included ones to *entries, sorted by name. Left out: names matching an exclude pattern,
+  // Lists the directory open as `dirfd` (its path is `path`, as read: below the read root when
+  // there is one) and lstats its entries; appends the included ones to *entries, sorted by
+  // name. Left out: names matching an exclude pattern (matched against the recorded path),
   // everything but CACHEDIR.TAG in a directory holding a valid CACHEDIR.TAG (exclude_caches),
   // regular files larger than exclude_larger_than, and entries that cannot be stat'ed (reported
   // to on_error, like a listing that fails). Out of descriptors for CACHEDIR.TAG, idle ones of
@@ -66,19 +67,24 @@ class WalkRules {
  private:
   bool IsCacheDir(DirDescriptors& dirs, int dirfd) const;
 
+  // The path `read_path` has in the snapshot (BackupOptions::read_root taken off).
+  std::string Recorded(const std::string& read_path) const;
+
   ExcludeMatcher excludes_;
+  std::string read_root_;  // "" for none
   bool exclude_caches_;
   bool one_file_system_;
   uint64_t exclude_larger_than_;
 };
 
 // The progress pre-scan: counts the regular files (and their bytes) that a backup of `paths`
-// (clean absolute paths, as RunBackup makes them) reads under `rules`, adding to `files` and
-// `bytes` as it goes. Unreadable parts are skipped silently (the backup reports them). Returns
-// early once `stop` is set. Uses its own descriptors from `dirs`.
-void ScanTree(const std::vector<std::string>& paths, const WalkRules& rules,
-              DirDescriptors& dirs, std::atomic<uint64_t>& files, std::atomic<uint64_t>& bytes,
-              const std::atomic<bool>& stop);
+// (clean absolute paths, as RunBackup makes them, read below `read_root` when it is not "")
+// reads under `rules`, adding to `files` and `bytes` as it goes. Unreadable parts are skipped
+// silently (the backup reports them). Returns early once `stop` is set. Uses its own
+// descriptors from `dirs`.
+void ScanTree(const std::vector<std::string>& paths, const std::string& read_root,
+              const WalkRules& rules, DirDescriptors& dirs, std::atomic<uint64_t>& files,
+              std::atomic<uint64_t>& bytes, const std::atomic<bool>& stop);
 
 // Path of `name` in the directory `dir`.
 std::string JoinPath(const std::string& dir, const std::string& name);

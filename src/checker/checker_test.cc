@@ -354,7 +354,7 @@ TEST_F(CheckerTest, RunRecordsAreCheckedDamageIsAnErrorANewerVersionAWarning) {
   Bytes data = LoadObject(ObjectType::kRun, bad->Hex());
   data[data.size() / 2] ^= 0x04;
   Replace(ObjectType::kRun, bad->Hex(), data);
-  std::string newer = R"({"version":3,"records":[]})";
+  std::string newer = R"({"version":4,"records":[]})";
   auto newer_id = writer_->SaveUnpacked(
       ObjectType::kRun, ByteView(reinterpret_cast<const uint8_t*>(newer.data()), newer.size()));
   ASSERT_TRUE(newer_id.ok());

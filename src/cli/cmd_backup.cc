@@ -31,6 +31,7 @@ struct BackupFlags {
   bool stdin_from_command = false;
   int read_workers = 0;
   std::vector<std::string> also_to;  // replica sites written in the same backup
+  std::string read_root;             // read the paths below DIR, record them as given
 };
 
 // --exclude-larger-than: a size (util/units.h) of at least one byte; not given: no limit.
@@ -104,10 +105,15 @@ int RunBackupCommand(const GlobalOptions& g, const BackupFlags& f) {
   if (f.stdin_from_command && f.paths.empty())
     return ReportError(g, Status::InvalidArgument(
                               "--stdin-from-command needs the command after `--`"));
+  if (!f.read_root.empty() && (f.stdin_mode || f.stdin_from_command))
+    return ReportError(
+        g, Status::InvalidArgument("--read-root reads paths below a directory: it does not go with "
+                                   "--stdin or --stdin-from-command"));
   // Before the password is asked for or anything is read (the archiver checks this again).
   if (Status st = CheckSnapshotLabels(f.tags, f.host); !st.ok()) return ReportError(g, st);
   BackupOptions opt;
   if (!f.stdin_mode && !f.stdin_from_command) opt.paths = f.paths;
+  opt.read_root = f.read_root;
   opt.excludes = f.excludes;
   for (const auto& file : f.exclude_files) {
     auto patterns = ReadExcludeFile(file);
@@ -293,6 +299,12 @@ void RegisterBackup(CLI::App& app, GlobalOptions& g, Runner* runner) {
   auto f = std::make_shared<BackupFlags>();
   cmd->add_option("paths", f->paths, "files and directories to back up (with "
                                      "--stdin-from-command: the command and its arguments)");
+  cmd->add_option("--read-root", f->read_root,
+                  "read the PATHs below DIR and record them as given: `--read-root /srv/dr "
+                  "/var/lib/app` reads /srv/dr/var/lib/app into a snapshot of /var/lib/app "
+                  "(PATHs absolute; excludes match the recorded paths; no symlink below DIR is "
+                  "followed; for failback, doc/failover.md)")
+      ->type_name("DIR");
   cmd->add_option("-e,--exclude", f->excludes, "exclude paths matching this glob (repeatable)");
   cmd->add_option("--exclude-file", f->exclude_files, "read exclude globs from a file");
   cmd->add_flag("--exclude-caches", f->exclude_caches,

@@ -327,6 +327,8 @@ Status CopyRun::CopyRuns() {
   result_.run_records_present = r.records_present;
   result_.drill_records_copied = r.drill_records_copied;
   result_.drill_records_present = r.drill_records_present;
+  result_.incident_records_copied = r.incident_records_copied;
+  result_.incident_records_present = r.incident_records_present;
   result_.run_records_not_copied = std::move(r.not_copied);
   return Status::Ok();
 }

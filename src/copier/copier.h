@@ -153,6 +153,8 @@ struct CopyResult {
   uint64_t run_records_present = 0;
   uint64_t drill_records_copied = 0;
   uint64_t drill_records_present = 0;
+  uint64_t incident_records_copied = 0;  // every sequence of every incident (format §12.2)
+  uint64_t incident_records_present = 0;
   std::vector<UnreadableRunObject> run_records_not_copied;
 };
 

@@ -21,6 +21,7 @@
 #include "progress_contract.h"
 #include "repository/blob_saver.h"
 #include "repository/lock.h"
+#include "runlog/incident_records.h"
 #include "util/clock.h"
 
 namespace lifeboat {
@@ -830,6 +831,58 @@ TEST_F(CopierTest, RunRecordsAreCarriedOnceByIdentity) {
     EXPECT_EQ(again->run_records_copied, 0u);
     EXPECT_EQ(again->run_records_present, 3u);
     EXPECT_EQ(b->Count(ObjectType::kRun), 1u);
+  }
+}
+
+// Incident records (format §12.2) travel with copy like run records: every state of every
+// incident the target lacks, once; the target's reader then sees the same newest state.
+TEST_F(CopierTest, IncidentRecordsAreCarriedWithEveryState) {
+  IncidentRecord r;
+  r.id = NewIncidentId();
+  r.sequence = 1;
+  r.declared_by = "operator root@dr1";
+  r.from_site = "main";
+  r.to_site = "dr-site";
+  r.host = "dr1";
+  r.version = "lifeboat test";
+  r.start_ns = 5'000'000'000LL;
+  r.services = {{"shop",
+                 1,
+                 0,
+                 "running",
+                 "",
+                 {{"files", std::string(64, 'c')}},
+                 0,
+                 {},
+                 {},
+                 {},
+                 0,
+                 {},
+                 {},
+                 ""}};
+  ASSERT_TRUE(WriteIncidentRecord(*a_->repo, r, Context()).ok());
+  r.sequence = 2;
+  r.state = IncidentState::kCommitted;
+  r.services[0].result = "recovered";
+  ASSERT_TRUE(WriteIncidentRecord(*a_->repo, r, Context()).ok());
+  for (bool replica : {true, false}) {
+    SCOPED_TRACE(replica ? "replica" : "re-encrypt");
+    auto b = replica ? MakeRepo("pw-b", a_->repo.get()) : MakeRepo("pw-b");
+    CopyOptions options;
+    options.snapshots = {snap1_.Hex()};
+    auto copied = CopySnapshots(*a_->repo, *b->repo, options);
+    ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+    EXPECT_EQ(copied->incident_records_copied, 2u);
+    auto listed = ListIncidents(*b->repo, Context());
+    ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+    ASSERT_EQ(listed->incidents.size(), 1u);
+    EXPECT_EQ(listed->incidents[0].sequence, 2u);
+    EXPECT_EQ(listed->incidents[0].state, IncidentState::kCommitted);
+    EXPECT_EQ(listed->superseded, 1u);
+    auto again = CopySnapshots(*a_->repo, *b->repo, CopyOptions{});
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->incident_records_copied, 0u);
+    EXPECT_EQ(again->incident_records_present, 2u);
   }
 }
 

@@ -45,6 +45,8 @@ report::GanttKind KindOf(DrillStepKind k) {
     case DrillStepKind::kRestore: return report::GanttKind::kRestore;
     case DrillStepKind::kRecover: return report::GanttKind::kRecover;
     case DrillStepKind::kVerify: return report::GanttKind::kVerify;
+    case DrillStepKind::kSwitch:
+      return report::GanttKind::kRecover;  // never in a drill
   }
   return report::GanttKind::kRestore;
 }

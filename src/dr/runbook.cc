@@ -506,19 +506,68 @@ void Appendices(const plan::Plan& plan, const DrillHistory& history, Builder& b)
   b.Table({"used by", "secret", "from"}, secrets);
 }
 
+// Appendix C: the failovers and failbacks recorded at the sites, newest first, one row per
+// service of each (the incident's own columns on its first row only).
+void IncidentAppendix(const IncidentHistory& incidents, Builder& b) {
+  b.Heading(2, "Appendix C. Incidents");
+  const std::string from = incidents.sites_read.empty()
+                               ? std::string("no site")
+                               : "the sites " + JoinStrings(incidents.sites_read, ", ");
+  if (incidents.incidents.empty()) {
+    b.Paragraph("No failover or failback is recorded in " + from + ".");
+  } else {
+    b.Paragraph("The failovers and failbacks recorded in " + from +
+                ", newest first, each in "
+                "its newest state (`lifeboat failover history` has them all). Achieved RTO: "
+                "from the incident's start to the service switched; data loss: from the failure "
+                "to the restored snapshot.");
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const IncidentEntry& e : incidents.incidents) {
+    const IncidentRecord& r = e.record;
+    const std::vector<std::string> head = {
+        internal::DrillTimeUtc(r.start_ns), std::string(IncidentKindName(r.kind)),
+        std::string(IncidentStateName(r.state)), r.from_site + " → " + r.to_site, r.declared_by};
+    if (r.services.empty()) {
+      std::vector<std::string> row = head;
+      row.insert(row.end(), {"-", "-", "-", "-"});
+      rows.push_back(std::move(row));
+    }
+    for (size_t i = 0; i < r.services.size(); ++i) {
+      const IncidentService& s = r.services[i];
+      std::vector<std::string> row =
+          i == 0 ? head : std::vector<std::string>(head.size(), std::string());
+      row.insert(row.end(), {s.service, s.result + (s.error.empty() ? "" : ": " + s.error),
+                             IncidentRtoText(s), IncidentDataLossText(s)});
+      rows.push_back(std::move(row));
+    }
+  }
+  if (!rows.empty()) {
+    b.Table({"started (UTC)", "kind", "state", "from → to", "declared by", "service", "result",
+             "achieved RTO / target", "data loss / RPO"},
+            rows);
+  }
+  if (!incidents.warnings.empty()) {
+    b.Paragraph("Not read (their incident records are missing above):");
+    b.List(incidents.warnings);
+  }
+}
+
 }  // namespace
 
 Result<Runbook> BuildRunbook(const plan::Plan& plan, const DrillHistory& history,
-                             const RunbookOptions& options) {
+                             const RunbookOptions& options, const IncidentHistory& incidents) {
   LB_ASSIGN_OR_RETURN(std::vector<recover::Wave> waves, recover::RecoveryWaves(plan, {}));
   const std::string plan_path = options.plan_path.empty() ? plan.file : options.plan_path;
   Runbook book;
   book.title = "Disaster recovery runbook";
   book.warnings = history.warnings;
+  book.warnings.insert(book.warnings.end(), incidents.warnings.begin(), incidents.warnings.end());
   Builder b(&book);
   b.Heading(1, book.title);
   b.Paragraph("Generated at " + internal::DrillTimeUtc(history.now_ns) + " UTC from the plan " +
-              plan_path + " and the drill records of its sites, following the contingency plan "
+              plan_path +
+              " and the drill and incident records of its sites, following the contingency plan "
               "structure of NIST SP 800-34: supporting information, activation and notification, "
               "recovery, reconstitution, appendices.");
   SupportingInformation(plan, plan_path, b);
@@ -526,6 +575,7 @@ Result<Runbook> BuildRunbook(const plan::Plan& plan, const DrillHistory& history
   Recovery(plan, waves, options, b);
   Reconstitution(plan, plan_path, b);
   Appendices(plan, history, b);
+  IncidentAppendix(incidents, b);
   return book;
 }
 
@@ -533,7 +583,10 @@ Result<Runbook> ReadRunbook(const plan::Plan& plan, const RunbookOptions& option
   DrillHistoryOptions o;
   o.context = options.context;
   LB_ASSIGN_OR_RETURN(DrillHistory history, ReadDrillHistory(plan, o));
-  return BuildRunbook(plan, history, options);
+  IncidentHistoryOptions io;
+  io.context = options.context;
+  LB_ASSIGN_OR_RETURN(IncidentHistory incidents, ReadIncidentHistory(plan, io));
+  return BuildRunbook(plan, history, options, incidents);
 }
 
 }  // namespace lifeboat::dr

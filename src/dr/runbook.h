@@ -1,11 +1,12 @@
 // `lifeboat runbook` as library calls (doc/runbook.md): the contingency plan people follow in a
 // disaster, in the structure of NIST SP 800-34's information system contingency plan (supporting
 // information; activation and notification; recovery; reconstitution; appendices), generated
-// from the plan and from the drill records in its sites, so it is never out of date. For each
-// service, in recovery-wave order, it gives the exact shell commands that recover it by hand on a
-// fresh machine from each of its sites: where the repository password comes from (never the
-// secret), `lifeboat snapshots` and `lifeboat restore latest --service S --source X`, pg_restore
-// for a PostgreSQL dump, the plan's recover steps with their environment, and the verify checks.
+// from the plan and from the drill and incident records in its sites, so it is never out of date.
+// For each service, in recovery-wave order, it gives the exact shell commands that recover it by
+// hand on a fresh machine from each of its sites: where the repository password comes from (never
+// the secret), `lifeboat snapshots` and `lifeboat restore latest --service S --source X`,
+// pg_restore for a PostgreSQL dump, the plan's recover steps with their environment, and the verify
+// checks.
 //
 //   LB_ASSIGN_OR_RETURN(Runbook book, ReadRunbook(plan, {.context = ctx}));
 //   std::cout << RunbookMarkdown(book);
@@ -15,8 +16,8 @@
 // found (and a test can run the blocks of one site in order; doc/runbook.md, "Running the
 // commands").
 //
-// ReadRunbook blocks on the sites (their drill records, through ReadDrillHistory); everything else
-// is pure. Any thread.
+// ReadRunbook blocks on the sites (their drill and incident records, through ReadDrillHistory
+// and ReadIncidentHistory); everything else is pure. Any thread.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "dr/drill_history.h"
+#include "dr/incident_history.h"
 #include "plan/plan.h"
 #include "util/context.h"
 #include "util/status.h"
@@ -61,13 +63,14 @@ struct RunbookOptions {
 };
 
 // The runbook of `plan` at `history.now_ns`, with the drill results of `history` (from
-// ReadDrillHistory or BuildDrillHistory; its warnings become the runbook's). Errors: those of
-// RecoveryWaves (an unvalidated plan with a dependency cycle).
+// ReadDrillHistory or BuildDrillHistory) and the failovers and failbacks of `incidents` (from
+// ReadIncidentHistory or BuildIncidentHistory; appendix C); the warnings of both become the
+// runbook's. Errors: those of RecoveryWaves (an unvalidated plan with a dependency cycle).
 Result<Runbook> BuildRunbook(const plan::Plan& plan, const DrillHistory& history,
-                             const RunbookOptions& options);
+                             const RunbookOptions& options, const IncidentHistory& incidents = {});
 
-// Reads the drill records of every service from every site (a site that cannot be read is a
-// warning naming it, not an error) and builds the runbook.
+// Reads the drill records of every service from every site and the incident records of every
+// site (a site that cannot be read is a warning naming it, not an error) and builds the runbook.
 Result<Runbook> ReadRunbook(const plan::Plan& plan, const RunbookOptions& options);
 
 // The formats. Markdown: command blocks fenced as ```sh; every plan string outside a command

@@ -116,10 +116,10 @@ TEST(RunbookTest, FollowsTheContingencyPlanStructure) {
   Result<Runbook> book = BuildRunbook(plan, History(plan, {}), {});
   ASSERT_TRUE(book.ok()) << book.status().ToString();
   EXPECT_EQ(Headings(*book, 2),
-            (std::vector<std::string>{"1. Supporting information",
-                                      "2. Activation and notification", "3. Recovery",
-                                      "4. Reconstitution", "Appendix A. Drill results",
-                                      "Appendix B. Where every secret comes from"}));
+            (std::vector<std::string>{
+                "1. Supporting information", "2. Activation and notification", "3. Recovery",
+                "4. Reconstitution", "Appendix A. Drill results",
+                "Appendix B. Where every secret comes from", "Appendix C. Incidents"}));
   const std::vector<std::string> h3 = Headings(*book, 3);
   for (const char* want : {"2.1 Activation criteria and who declares a disaster",
                            "2.2 Notification procedures", "2.3 Outage assessment",
@@ -263,6 +263,81 @@ TEST(RunbookTest, AppendixShowsTheNewestDrillAndNamesUnreadableSites) {
   EXPECT_NE(md.find("- site local could not be read: no repository at /srv/lifeboat/repo"),
             std::string::npos);
   EXPECT_EQ(book->warnings, history.warnings);
+}
+
+IncidentRecord Incident(IncidentKind kind, IncidentState state, int64_t start_ns,
+                        const std::string& from, const std::string& to) {
+  IncidentRecord r;
+  r.id = NewIncidentId();
+  r.sequence = 2;
+  r.kind = kind;
+  r.state = state;
+  r.declared_by = "daemon offsite: 3 failed health checks of <shop>";
+  r.from_site = from;
+  r.to_site = to;
+  r.host = "dr1";
+  r.version = "lifeboat test";
+  r.start_ns = start_ns;
+  IncidentService db;
+  db.service = "billing-db";
+  db.tier = 0;
+  db.wave = 0;
+  db.result = "recovered";
+  db.rto_seconds = 245;
+  db.rto_target_seconds = 3600;
+  db.data_loss_seconds = 450;
+  db.rpo_target_seconds = 900;
+  IncidentService shop = db;
+  shop.service = "shop";
+  shop.result = "failed";
+  shop.error = "switch step vip failed";
+  shop.rto_seconds.reset();
+  shop.rto_target_seconds = 7200;
+  r.services = {db, shop};
+  return r;
+}
+
+TEST(RunbookTest, AppendixListsTheIncidentsNewestFirst) {
+  plan::Plan plan = LoadTestPlan();
+  IncidentRecord failover =
+      Incident(IncidentKind::kFailover, IncidentState::kClosed, kT0, "local", "offsite");
+  IncidentRecord failback = Incident(IncidentKind::kFailback, IncidentState::kCommitted,
+                                     kT0 + 86400 * kSecond, "offsite", "local");
+  failback.services.pop_back();
+  IncidentHistory incidents = BuildIncidentHistory(
+      {{"offsite", {failover}}, {"local", {failback, failover}}}, kT0 + 2 * 86400 * kSecond);
+  incidents.sites_read = {"local", "offsite"};
+  incidents.warnings = {"site gone cannot be opened: its incident records are left out"};
+  Result<Runbook> book = BuildRunbook(plan, History(plan, {}), {}, incidents);
+  ASSERT_TRUE(book.ok()) << book.status().ToString();
+  const std::string md = RunbookMarkdown(*book);
+  const std::string appendix = md.substr(md.find("## Appendix C. Incidents"));
+  const std::string back_row =
+      "| 2026-12-01 00:53:20 | failback | committed | offsite → local | daemon offsite: 3 failed "
+      "health checks of &lt;shop&gt; | billing-db | recovered | 4m5s / 1h | 7m30s / 15m |";
+  const std::string over_row =
+      "| 2026-11-30 00:53:20 | failover | closed | local → offsite | daemon offsite: 3 failed "
+      "health checks of &lt;shop&gt; | billing-db | recovered | 4m5s / 1h | 7m30s / 15m |";
+  const std::string shop_row =
+      "|  |  |  |  |  | shop | failed: switch step vip failed | - / 2h | 7m30s / 15m |";
+  ASSERT_NE(appendix.find(back_row), std::string::npos) << appendix;
+  ASSERT_NE(appendix.find(over_row), std::string::npos) << appendix;
+  ASSERT_NE(appendix.find(shop_row), std::string::npos) << appendix;
+  EXPECT_LT(appendix.find(back_row), appendix.find(over_row));  // newest first
+  EXPECT_LT(appendix.find(over_row), appendix.find(shop_row));
+  EXPECT_NE(appendix.find("recorded in the sites local, offsite"), std::string::npos);
+  EXPECT_NE(appendix.find("- site gone cannot be opened"), std::string::npos);
+  EXPECT_EQ(book->warnings, incidents.warnings);
+  // The same in HTML, escaped.
+  const std::string html = RunbookHtml(*book);
+  EXPECT_NE(html.find("Appendix C. Incidents"), std::string::npos);
+  EXPECT_NE(html.find("local → offsite"), std::string::npos);
+  EXPECT_NE(html.find("health checks of &lt;shop&gt;"), std::string::npos);
+  EXPECT_EQ(html.find("<shop>"), std::string::npos);
+  EXPECT_NE(html.find("failed: switch step vip failed"), std::string::npos);
+  // Without incidents the appendix says so.
+  const std::string none = RunbookMarkdown(*BuildRunbook(plan, History(plan, {}), {}));
+  EXPECT_NE(none.find("No failover or failback is recorded in no site."), std::string::npos);
 }
 
 TEST(RunbookTest, PlanStringsAreEscapedInMarkdownAndHtml) {

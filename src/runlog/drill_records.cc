@@ -33,25 +33,9 @@ const std::set<std::string>& KnownSnapshotFields() {
   return kKnown;
 }
 
-// An optional non-negative duration or count in int64 (absent: unset).
-bool OptionalNs(const json& obj, const char* key, std::optional<int64_t>* out, std::string* why) {
-  if (!obj.contains(key)) return true;
-  uint64_t v = 0;
-  if (!Uint64Field(obj, key, &v, why)) return false;
-  if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-    *why = std::string("\"") + key + "\" is too large";
-    return false;
-  }
-  *out = static_cast<int64_t>(v);
-  return true;
-}
+}  // namespace
 
-void PutOptional(json* j, const char* key, const std::optional<int64_t>& v) {
-  if (v) (*j)[key] = *v;
-  else j->erase(key);
-}
-
-bool StepFromJson(const json& j, DrillStep* s, std::string* why) {
+bool StepFromJson(const json& j, DrillStep* s, bool allow_switch, std::string* why) {
   if (!j.is_object()) {
     *why = "is not a JSON object";
     return false;
@@ -63,8 +47,9 @@ bool StepFromJson(const json& j, DrillStep* s, std::string* why) {
       !StringField(j, "output", false, &s->output, why))
     return false;
   std::optional<DrillStepKind> k = ParseDrillStepKind(kind);
-  if (!k) {
-    *why = "\"kind\" is \"" + kind + "\", not restore, recover or verify";
+  if (!k || (*k == DrillStepKind::kSwitch && !allow_switch)) {
+    *why = "\"kind\" is \"" + kind + "\", not restore, recover or verify" +
+           (allow_switch ? " or switch" : "");
     return false;
   }
   std::optional<DrillResult> r = ParseDrillResult(result);
@@ -81,6 +66,22 @@ bool StepFromJson(const json& j, DrillStep* s, std::string* why) {
   s->unknown_fields = UnknownFields(j, KnownStepFields());
   return true;
 }
+
+json StepToJson(const DrillStep& s) {
+  json one = StartWithUnknown(s.unknown_fields);
+  one["name"] = s.name;
+  one["kind"] = std::string(DrillStepKindName(s.kind));
+  one["start"] = FormatTime(s.start_ns);
+  one["end"] = FormatTime(s.end_ns);
+  one["result"] = std::string(DrillResultName(s.result));
+  if (!s.output.empty())
+    one["output"] = TrimOutput(s.output, kMaxDrillOutputBytes);
+  else
+    one.erase("output");
+  return one;
+}
+
+namespace {
 
 bool SnapshotFromJson(const json& j, DrillSnapshot* s, std::string* why) {
   if (!j.is_object()) {
@@ -99,28 +100,6 @@ bool SnapshotFromJson(const json& j, DrillSnapshot* s, std::string* why) {
   }
   s->snapshot = *id;
   s->unknown_fields = UnknownFields(j, KnownSnapshotFields());
-  return true;
-}
-
-// Parses the array at j[key] (absent: empty) with `one`; false with *why prefixed by the key and
-// the element's index.
-template <typename T, typename Parse>
-bool ArrayField(const json& j, const char* key, std::vector<T>* out, std::string* why,
-                Parse one) {
-  auto it = j.find(key);
-  if (it == j.end()) return true;
-  if (!it->is_array()) {
-    *why = std::string("\"") + key + "\" must be an array";
-    return false;
-  }
-  for (size_t i = 0; i < it->size(); ++i) {
-    T value;
-    if (!one((*it)[i], &value, why)) {
-      *why = std::string(key) + "[" + std::to_string(i) + "]: " + *why;
-      return false;
-    }
-    out->push_back(std::move(value));
-  }
   return true;
 }
 
@@ -156,17 +135,7 @@ json DrillRecordToJson(const DrillRecord& r) {
   if (!r.error.empty()) j["error"] = TrimOutput(r.error, kMaxDrillOutputBytes);
   else j.erase("error");
   json steps = json::array();
-  for (const DrillStep& s : r.steps) {
-    json one = StartWithUnknown(s.unknown_fields);
-    one["name"] = s.name;
-    one["kind"] = std::string(DrillStepKindName(s.kind));
-    one["start"] = FormatTime(s.start_ns);
-    one["end"] = FormatTime(s.end_ns);
-    one["result"] = std::string(DrillResultName(s.result));
-    if (!s.output.empty()) one["output"] = TrimOutput(s.output, kMaxDrillOutputBytes);
-    else one.erase("output");
-    steps.push_back(std::move(one));
-  }
+  for (const DrillStep& s : r.steps) steps.push_back(StepToJson(s));
   j["steps"] = std::move(steps);
   j["host"] = r.host;
   j["program_version"] = r.program_version;
@@ -218,7 +187,10 @@ bool DrillRecordFromJson(const json& j, DrillRecord* r, std::string* why) {
     r->wave = static_cast<int>(wave);
   }
   if (!ArrayField(j, "snapshots", &r->snapshots, why, SnapshotFromJson) ||
-      !ArrayField(j, "steps", &r->steps, why, StepFromJson) ||
+      !ArrayField(j, "steps", &r->steps, why,
+                  [](const json& one, DrillStep* s, std::string* w) {
+                    return StepFromJson(one, s, /*allow_switch=*/false, w);
+                  }) ||
       !ArrayField(j, "tools", &r->tools, why, [](const json& t, ToolVersion* v, std::string* w) {
         if (!t.is_object()) {
           *w = "is not a JSON object";
@@ -268,12 +240,15 @@ std::string_view DrillStepKindName(DrillStepKind kind) {
     case DrillStepKind::kRestore: return "restore";
     case DrillStepKind::kRecover: return "recover";
     case DrillStepKind::kVerify: return "verify";
+    case DrillStepKind::kSwitch:
+      return "switch";
   }
   return "unknown";
 }
 
 std::optional<DrillStepKind> ParseDrillStepKind(std::string_view text) {
-  for (DrillStepKind k : {DrillStepKind::kRestore, DrillStepKind::kRecover, DrillStepKind::kVerify})
+  for (DrillStepKind k : {DrillStepKind::kRestore, DrillStepKind::kRecover, DrillStepKind::kVerify,
+                          DrillStepKind::kSwitch})
     if (DrillStepKindName(k) == text) return k;
   return std::nullopt;
 }
@@ -304,6 +279,9 @@ Status ValidateDrillRecord(const DrillRecord& r) {
       return Status::InvalidArgument(what + "a duration is negative (clamp clock skew to 0)");
   for (const DrillStep& s : r.steps) {
     if (s.name.empty()) return Status::InvalidArgument(what + "a step has no name");
+    if (s.kind == DrillStepKind::kSwitch)
+      return Status::InvalidArgument(what + "step " + s.name +
+                                     ": switch steps belong to incident records, not drills");
     if (!UnknownFieldsValid(s.unknown_fields))
       return Status::InvalidArgument(what + "step " + s.name + ": unknown_fields is not a JSON object");
   }

@@ -51,10 +51,14 @@ enum class DrillResult {
 std::string_view DrillResultName(DrillResult result);  // "passed", "failed", "skipped"
 std::optional<DrillResult> ParseDrillResult(std::string_view text);
 
-// What a step did: restoring the service's sources, a plan `recover` step, a `verify` check.
-enum class DrillStepKind { kRestore, kRecover, kVerify };
-std::string_view DrillStepKindName(DrillStepKind kind);  // "restore", "recover", "verify"
-std::optional<DrillStepKind> ParseDrillStepKind(std::string_view text);
+// What a step did: restoring the service's sources, a plan `recover` step, a `verify` check, or
+// (incident records only, §12.2) a `switch` step that points clients at a site. A drill record
+// never holds a kSwitch step: ValidateDrillRecord refuses it and a stored drill step of kind
+// "switch" makes its object malformed, as before switch steps existed.
+enum class DrillStepKind { kRestore, kRecover, kVerify, kSwitch };
+// "restore", "recover", "verify", "switch".
+std::string_view DrillStepKindName(DrillStepKind kind);
+std::optional<DrillStepKind> ParseDrillStepKind(std::string_view text);  // all four
 
 struct DrillStep {
   std::string name;  // for people, not empty: "restore billing", "postgres_restore", "http /health"

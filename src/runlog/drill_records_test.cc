@@ -239,7 +239,7 @@ TEST(DrillRecordCodec, MalformedDrillsAreCorruptionAndNewerVersionsAreNotGuessed
       << corrupt.ToString();
   // Version 1 has no room for drills: a "drills" member there is not read (and was never written).
   EXPECT_TRUE(decode([](auto& k) { k["version"] = 1; k["drills"] = 5; }).ok());
-  const Status newer = decode([](auto& k) { k["version"] = 3; });
+  const Status newer = decode([](auto& k) { k["version"] = 4; });
   EXPECT_EQ(newer.code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(newer.message().find("need a newer Lifeboat"), std::string::npos);
 }

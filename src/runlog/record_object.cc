@@ -135,6 +135,25 @@ bool TimeField(const json& obj, const char* key, int64_t* out, std::string* why)
   return true;
 }
 
+bool OptionalNs(const json& obj, const char* key, std::optional<int64_t>* out, std::string* why) {
+  if (!obj.contains(key)) return true;
+  uint64_t v = 0;
+  if (!Uint64Field(obj, key, &v, why)) return false;
+  if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    *why = std::string("\"") + key + "\" is too large";
+    return false;
+  }
+  *out = static_cast<int64_t>(v);
+  return true;
+}
+
+void PutOptional(json* j, const char* key, const std::optional<int64_t>& v) {
+  if (v)
+    (*j)[key] = *v;
+  else
+    j->erase(key);
+}
+
 std::string UnknownFields(const json& obj, const std::set<std::string>& known) {
   json extra = json::object();
   for (auto it = obj.begin(); it != obj.end(); ++it)
@@ -155,21 +174,33 @@ bool UnknownFieldsValid(const std::string& unknown) {
 }
 
 Result<Bytes> EncodeRecordObject(const std::vector<RunRecord>& runs,
-                                 const std::vector<DrillRecord>& drills) {
+                                 const std::vector<DrillRecord>& drills,
+                                 const std::vector<IncidentRecord>& incidents) {
   json records = json::array();
   for (const RunRecord& r : runs) {
     LB_RETURN_IF_ERROR(ValidateRunRecord(r));
     records.push_back(RunRecordToJson(r));
   }
-  json j = {{"version", drills.empty() ? kRunRecordsVersion : kRecordObjectVersion},
-            {"records", std::move(records)}};
-  if (!drills.empty()) {
+  // The lowest version that holds the records (§12.2): older readers keep reading the rest.
+  const uint32_t version = !incidents.empty() ? kIncidentRecordsVersion
+                           : !drills.empty()  ? kDrillRecordsVersion
+                                              : kRunRecordsVersion;
+  json j = {{"version", version}, {"records", std::move(records)}};
+  if (version >= kDrillRecordsVersion) {
     json arr = json::array();
     for (const DrillRecord& d : drills) {
       LB_RETURN_IF_ERROR(ValidateDrillRecord(d));
       arr.push_back(DrillRecordToJson(d));
     }
     j["drills"] = std::move(arr);
+  }
+  if (version >= kIncidentRecordsVersion) {
+    json arr = json::array();
+    for (const IncidentRecord& r : incidents) {
+      LB_RETURN_IF_ERROR(ValidateIncidentRecord(r));
+      arr.push_back(IncidentRecordToJson(r));
+    }
+    j["incidents"] = std::move(arr);
   }
   // Invalid UTF-8 in a name or message becomes U+FFFD rather than an exception.
   std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -203,7 +234,8 @@ Result<RecordObject> DecodeRecordObject(ByteView plaintext) {
   if (out.version < 2) return out;  // version 1 has no room for drills (§12)
   auto d = j.find("drills");
   if (d == j.end() || !d->is_array())
-    return Status::Corruption("run records of version 2: \"drills\" is missing or not an array");
+    return Status::Corruption("run records of version " + std::to_string(out.version) +
+                              ": \"drills\" is missing or not an array");
   out.drills.reserve(d->size());
   for (size_t i = 0; i < d->size(); ++i) {
     DrillRecord r;
@@ -212,20 +244,35 @@ Result<RecordObject> DecodeRecordObject(ByteView plaintext) {
       return Status::Corruption("drill record " + std::to_string(i) + " is malformed: " + why);
     out.drills.push_back(std::move(r));
   }
+  if (out.version < kIncidentRecordsVersion) return out;  // no room for incidents before 3
+  auto inc = j.find("incidents");
+  if (inc == j.end() || !inc->is_array())
+    return Status::Corruption("run records of version " + std::to_string(out.version) +
+                              ": \"incidents\" is missing or not an array");
+  out.incidents.reserve(inc->size());
+  for (size_t i = 0; i < inc->size(); ++i) {
+    IncidentRecord r;
+    why.clear();
+    if (!IncidentRecordFromJson((*inc)[i], &r, &why))
+      return Status::Corruption("incident record " + std::to_string(i) + " is malformed: " + why);
+    out.incidents.push_back(std::move(r));
+  }
   return out;
 }
 
 Result<Id> WriteRecordObject(Repository& repo, const std::vector<RunRecord>& runs,
-                             const std::vector<DrillRecord>& drills, const Context& context) {
-  if (runs.empty() && drills.empty()) return Status::InvalidArgument("no records to write");
-  LB_ASSIGN_OR_RETURN(Bytes plain, EncodeRecordObject(runs, drills));
-  LB_RETURN_IF_ERROR(context.Check(drills.empty() ? "writing run records" : "writing drill records"));
+                             const std::vector<DrillRecord>& drills, const Context& context,
+                             const std::vector<IncidentRecord>& incidents) {
+  if (runs.empty() && drills.empty() && incidents.empty())
+    return Status::InvalidArgument("no records to write");
+  LB_ASSIGN_OR_RETURN(Bytes plain, EncodeRecordObject(runs, drills, incidents));
+  const std::string what = !incidents.empty() ? "incident records"
+                           : !drills.empty()  ? "drill records"
+                                              : "run records";
+  LB_RETURN_IF_ERROR(context.Check("writing " + what));
   Result<Id> id = repo.SaveUnpacked(ObjectType::kRun, plain);
-  if (!id.ok()) {
-    return id.status().WithContext(std::string(drills.empty() ? "storing run records in "
-                                                              : "storing drill records in ") +
-                                   repo.backend().Location());
-  }
+  if (!id.ok())
+    return id.status().WithContext("storing " + what + " in " + repo.backend().Location());
   return id;
 }
 

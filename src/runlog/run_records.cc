@@ -145,11 +145,33 @@ bool RecordOrder(const RunRecord& a, const RunRecord& b) {
   return a.id < b.id;
 }
 
+// Incident records merged from several objects: every distinct record (by its encoding, §12.2)
+// once, whatever its sequence: compaction and copy never drop one.
+class IncidentSet {
+ public:
+  // False when an identical record was added before.
+  bool Add(const IncidentRecord& r) {
+    if (!encodings_.insert(IncidentRecordEncoding(r)).second) return false;
+    records_.push_back(r);
+    return true;
+  }
+  bool Has(const IncidentRecord& r) const {
+    return encodings_.count(IncidentRecordEncoding(r)) > 0;
+  }
+  std::vector<IncidentRecord>& records() { return records_; }
+
+ private:
+  std::unordered_set<std::string> encodings_;
+  std::vector<IncidentRecord> records_;
+};
+
 // Stores run records in version-1 objects of at most `per_object` records each, then drill
-// records in version-2 objects of at most kMaxDrillRecordsPerObject each.
+// records in version-2 objects of at most kMaxDrillRecordsPerObject each, then incident records
+// in version-3 objects of at most kMaxIncidentRecordsPerObject each.
 Result<std::vector<Id>> WriteInChunks(Repository& repo, const std::vector<RunRecord>& runs,
-                                      const std::vector<DrillRecord>& drills, size_t per_object,
-                                      const Context& context) {
+                                      const std::vector<DrillRecord>& drills,
+                                      const std::vector<IncidentRecord>& incidents,
+                                      size_t per_object, const Context& context) {
   per_object = std::clamp<size_t>(per_object, 1, kMaxRunRecordsPerObject);
   std::vector<Id> written;
   for (size_t begin = 0; begin < runs.size(); begin += per_object) {
@@ -164,6 +186,13 @@ Result<std::vector<Id>> WriteInChunks(Repository& repo, const std::vector<RunRec
     std::vector<DrillRecord> chunk(drills.begin() + static_cast<ptrdiff_t>(begin),
                                    drills.begin() + static_cast<ptrdiff_t>(end));
     LB_ASSIGN_OR_RETURN(Id id, WriteRecordObject(repo, {}, chunk, context));
+    written.push_back(id);
+  }
+  for (size_t begin = 0; begin < incidents.size(); begin += kMaxIncidentRecordsPerObject) {
+    const size_t end = std::min(incidents.size(), begin + kMaxIncidentRecordsPerObject);
+    std::vector<IncidentRecord> chunk(incidents.begin() + static_cast<ptrdiff_t>(begin),
+                                      incidents.begin() + static_cast<ptrdiff_t>(end));
+    LB_ASSIGN_OR_RETURN(Id id, WriteRecordObject(repo, {}, {}, context, chunk));
     written.push_back(id);
   }
   return written;
@@ -282,6 +311,7 @@ Result<CompactRunRecordsResult> CompactRunRecords(Repository& repo, const Contex
                          : std::nullopt;
   std::vector<RunRecord> merged;
   std::vector<DrillRecord> drills;
+  IncidentSet incidents;
   std::unordered_set<std::string> seen, seen_drills;
   for (const LoadedObject* o : readable) {
     for (const RunRecord& r : o->content->runs) {
@@ -303,17 +333,22 @@ Result<CompactRunRecordsResult> CompactRunRecords(Repository& repo, const Contex
       }
       drills.push_back(d);
     }
+    // Incident records are the history of the disasters: every sequence kept, never by age.
+    for (const IncidentRecord& r : o->content->incidents)
+      if (!incidents.Add(r)) result.incident_duplicates++;
   }
   const bool enough = readable.size() >= std::max<size_t>(options.min_objects, 2);
   if (!enough && result.records_dropped == 0) return result;  // nothing worth doing
   std::sort(merged.begin(), merged.end(), RecordOrder);
   std::sort(drills.begin(), drills.end(), DrillRecordOrder);
+  std::sort(incidents.records().begin(), incidents.records().end(), IncidentRecordOrder);
   result.compacted = true;
   result.objects_read = readable.size();
   result.records_kept = merged.size();
   result.drill_records_kept = drills.size();
+  result.incident_records_kept = incidents.records().size();
   // 1. The merged objects, durably, before anything is removed.
-  LB_ASSIGN_OR_RETURN(result.written, WriteInChunks(repo, merged, drills,
+  LB_ASSIGN_OR_RETURN(result.written, WriteInChunks(repo, merged, drills, incidents.records(),
                                                     options.max_records_per_object, context));
   // 2. Only then the objects that were read.
   for (const LoadedObject* o : readable) {
@@ -343,6 +378,7 @@ Result<CopyRunRecordsResult> CopyRunRecords(Repository& source, Repository& targ
   CopyRunRecordsResult result;
   std::vector<RunRecord> runs;
   std::vector<DrillRecord> drills;
+  IncidentSet incidents;
   {
     std::unordered_set<std::string> seen, seen_drills;
     for (LoadedObject& o : from) {
@@ -354,15 +390,18 @@ Result<CopyRunRecordsResult> CopyRunRecords(Repository& source, Repository& targ
         if (seen.insert(r.id).second) runs.push_back(std::move(r));
       for (DrillRecord& d : o.content->drills)
         if (seen_drills.insert(d.id).second) drills.push_back(std::move(d));
+      for (const IncidentRecord& r : o.content->incidents) incidents.Add(r);
     }
   }
-  if (runs.empty() && drills.empty()) return result;
+  if (runs.empty() && drills.empty() && incidents.records().empty()) return result;
   LB_ASSIGN_OR_RETURN(std::vector<LoadedObject> to, LoadRecordObjects(target, context));
   std::unordered_set<std::string> present, present_drills;
+  IncidentSet present_incidents;
   for (const LoadedObject& o : to) {
     if (!o.content) continue;  // left alone; its records may be copied again (one per id)
     for (const RunRecord& r : o.content->runs) present.insert(r.id);
     for (const DrillRecord& d : o.content->drills) present_drills.insert(d.id);
+    for (const IncidentRecord& r : o.content->incidents) present_incidents.Add(r);
   }
   std::vector<RunRecord> missing;
   for (RunRecord& r : runs) {
@@ -380,13 +419,24 @@ Result<CopyRunRecordsResult> CopyRunRecords(Repository& source, Repository& targ
     }
     missing_drills.push_back(std::move(d));
   }
-  if (missing.empty() && missing_drills.empty()) return result;
+  std::vector<IncidentRecord> missing_incidents;
+  for (IncidentRecord& r : incidents.records()) {
+    if (present_incidents.Has(r)) {
+      result.incident_records_present++;
+      continue;
+    }
+    missing_incidents.push_back(std::move(r));
+  }
+  if (missing.empty() && missing_drills.empty() && missing_incidents.empty()) return result;
   std::sort(missing.begin(), missing.end(), RecordOrder);
   std::sort(missing_drills.begin(), missing_drills.end(), DrillRecordOrder);
-  LB_ASSIGN_OR_RETURN(result.written, WriteInChunks(target, missing, missing_drills,
-                                                    kMaxRunRecordsPerObject, context));
+  std::sort(missing_incidents.begin(), missing_incidents.end(), IncidentRecordOrder);
+  LB_ASSIGN_OR_RETURN(result.written,
+                      WriteInChunks(target, missing, missing_drills, missing_incidents,
+                                    kMaxRunRecordsPerObject, context));
   result.records_copied = missing.size();
   result.drill_records_copied = missing_drills.size();
+  result.incident_records_copied = missing_incidents.size();
   return result;
 }
 

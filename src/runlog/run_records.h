@@ -8,7 +8,8 @@
 //
 // One object per `run` invocation per repository holds all the records that run writes there;
 // CompactRunRecords merges many objects into few. The same objects carry drill records
-// (drill_records.h, §12.1); compaction and CopyRunRecords handle both kinds. Records have identities (`id`): readers keep one
+// (drill_records.h, §12.1) and incident records (incident_records.h, §12.2); compaction and
+// CopyRunRecords handle all three kinds. Records have identities (`id`): readers keep one
 // record per id, so a record written to several sites, carried by copy or left twice by an
 // interrupted compaction counts once.
 //
@@ -37,10 +38,14 @@ namespace lifeboat {
 // The version of record objects that hold run records only (§12 `version`): what WriteRunRecords
 // writes, and what every Lifeboat since run records began reads.
 inline constexpr uint32_t kRunRecordsVersion = 1;
-// The newest record-object version this Lifeboat reads: 2 holds drill records as well (§12.1).
-// Written only for objects that hold drill records (and then no run records), so that no run
-// record is ever hidden from a reader of version 1.
-inline constexpr uint32_t kRecordObjectVersion = 2;
+// The record-object version that holds drill records as well (§12.1). Written only for objects
+// that hold drill records (and then no run records), so that no run record is ever hidden from a
+// reader of version 1.
+inline constexpr uint32_t kDrillRecordsVersion = 2;
+// The newest record-object version this Lifeboat reads: 3 holds incident records as well
+// (§12.2, incident_records.h), written only for objects that hold incident records (and then
+// neither run nor drill records).
+inline constexpr uint32_t kRecordObjectVersion = 3;
 // At most this many records go into one object (compaction and copy split beyond it).
 inline constexpr size_t kMaxRunRecordsPerObject = 20000;
 
@@ -157,6 +162,8 @@ struct CompactRunRecordsResult {
   uint64_t duplicates = 0;       // merged away (same id)
   uint64_t drill_records_kept = 0;   // in the merged objects (never dropped by age)
   uint64_t drill_duplicates = 0;     // merged away (same id)
+  uint64_t incident_records_kept = 0;           // every distinct one (all sequences; never dropped)
+  uint64_t incident_duplicates = 0;             // merged away (identical encoding, §12.2)
   std::vector<UnreadableRunObject> left_alone;  // damaged or newer objects, not touched
   // Set when a removal failed after the merged objects were stored: what happened. The objects
   // not removed keep duplicates of merged records (harmless; the next compaction removes them).
@@ -165,7 +172,9 @@ struct CompactRunRecordsResult {
 
 // Merges the readable record objects into as few as possible (§12, "Compaction"): run records
 // into version-1 objects of at most max_records_per_object, drill records (never dropped by
-// max_age) into version-2 objects of at most kMaxDrillRecordsPerObject; stores the merged
+// max_age) into version-2 objects of at most kMaxDrillRecordsPerObject, incident records (every
+// distinct record of every sequence, never dropped) into version-3 objects of at most
+// kMaxIncidentRecordsPerObject (§12.2); stores the merged
 // objects durably first, then removes the objects it read. Safe against a crash at any
 // point (records are at worst duplicated) and against concurrent writers and compactions (each
 // removes only objects it read, after storing their records). Damaged and newer-version objects
@@ -182,14 +191,17 @@ struct CopyRunRecordsResult {
   uint64_t records_present = 0;  // already there (same id): not copied again
   uint64_t drill_records_copied = 0;
   uint64_t drill_records_present = 0;
+  uint64_t incident_records_copied = 0;   // every record (each sequence) the target lacked
+  uint64_t incident_records_present = 0;  // already there (identical encoding)
   std::vector<Id> written;       // objects stored in the target (none when nothing was missing)
   // Source objects whose records could not be read and so were not copied.
   std::vector<UnreadableRunObject> not_copied;
 };
 
 // Copies the source's run and drill records that the target lacks (by id, so a second run copies
-// nothing) into new objects in the target, sealed with the target's keys (the records' JSON
-// unchanged; run records in version-1 objects, drill records in version-2 objects).
+// nothing) and its incident records that the target lacks (by encoding: every sequence) into new
+// objects in the target, sealed with the target's keys (the records' JSON unchanged; run records
+// in version-1 objects, drill records in version-2 objects, incident records in version 3).
 // Damaged or newer source objects are reported in not_copied; an unreadable object in the target
 // is left alone (its records may be copied again: readers keep one per id). Errors: listing or
 // reading either side (as ListRunRecords), storing in the target, the context.

@@ -129,7 +129,7 @@ TEST(RunRecordCodec, RoundTripKeepsEveryFieldAndUnknownOnes) {
 }
 
 TEST(RunRecordCodec, NewerVersionIsNotGuessedAt) {
-  std::string text = R"({"version":3,"records":[]})";
+  std::string text = R"({"version":4,"records":[]})";
   auto d = DecodeRunRecords(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), StatusCode::kFailedPrecondition);
@@ -404,7 +404,7 @@ TEST_F(RunRecordsTest, CompactionLeavesDamagedAndNewerObjectsAlone) {
   Bytes bytes = LoadObject(ObjectType::kRun, names[0]);
   bytes.back() ^= 1;
   Replace(ObjectType::kRun, names[0], bytes);
-  std::string newer = R"({"version":3,"records":[{"something":"else"}]})";
+  std::string newer = R"({"version":4,"records":[{"something":"else"}]})";
   auto newer_id = writer_->SaveUnpacked(
       ObjectType::kRun, ByteView(reinterpret_cast<const uint8_t*>(newer.data()), newer.size()));
   ASSERT_TRUE(newer_id.ok());
