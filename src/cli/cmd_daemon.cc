@@ -124,17 +124,18 @@ int RunDaemon(const GlobalOptions& g, const DaemonFlags& flags) {
   // it a declared failure is logged and notified (service_down) but nothing is failed over.
   Result<std::unique_ptr<daemon::Daemon>> d = daemon::Daemon::Create(std::move(o));
   if (!d.ok()) return ReportError(g, d.status());
+  SignalBridge signals;  // also for --once: SIGTERM/SIGINT cancel its run
+  Status opened = signals.Open(d->get());
+  if (!opened.ok()) return ReportError(g, opened);
   if (flags.once) {
     Status st = (*d)->Start();
     if (!st.ok()) return ReportError(g, st);
     (*d)->Tick();
     (*d)->WaitIdle();
     (*d)->Shutdown();
+    signals.Close();
     return (*d)->Snapshot().last_run_exit;
   }
-  SignalBridge signals;
-  Status opened = signals.Open(d->get());
-  if (!opened.ok()) return ReportError(g, opened);
   Status st = (*d)->Run();
   signals.Close();
   if (!st.ok()) return ReportError(g, st);
