@@ -186,7 +186,7 @@ int Init(const GlobalOptions& g, const std::string& flag) {
 }
 
 struct TimerFlags {
-  bool user = false, system = false, crontab = false, force = false;
+  bool user = false, system = false, crontab = false, force = false, daemon = false;
   std::string dir, unit_name = "lifeboat-run", cron_user;
 };
 
@@ -234,6 +234,14 @@ int InstallTimer(const GlobalOptions& g, const std::string& flag, const TimerFla
   o.lifeboat_binary = *self;
   o.plan_path = std::filesystem::absolute(loaded->plan.file, ec).lexically_normal().string();
   o.unit_name = f.unit_name;
+  if (f.daemon) {
+    if (f.crontab) {
+      return ReportError(g, Status::InvalidArgument(
+                                "--daemon and --crontab exclude each other: cron cannot keep a "
+                                "daemon running"));
+    }
+    if (f.unit_name == "lifeboat-run") o.unit_name = "lifeboat-daemon";
+  }
   if (f.crontab) {
     o.user = f.cron_user;
     Result<std::string> line = MakeCrontabLine(o);
@@ -264,6 +272,20 @@ int InstallTimer(const GlobalOptions& g, const std::string& flag, const TimerFla
       }
     }
   }
+  const std::string ctl = o.system ? "systemctl" : "systemctl --user";
+  if (f.daemon) {
+    Result<DaemonUnit> unit = MakeDaemonUnit(o);
+    if (!unit.ok()) return ReportError(g, unit.status());
+    Status st = WriteUnit(g, dir, unit->service_name, unit->service_text, f.force);
+    if (!st.ok()) return ReportError(g, st);
+    Say(g,
+        "Nothing was enabled. To start `lifeboat daemon` (instead of a timer calling "
+        "`lifeboat run`), run:");
+    Say(g, "  " + ctl + " daemon-reload");
+    Say(g, "  " + ctl + " enable --now " + unit->service_name);
+    Say(g, "Reload the plan with `" + ctl + " reload " + unit->service_name + "` (SIGHUP).");
+    return kExitOk;
+  }
   Result<SystemdUnits> units = MakeSystemdUnits(o);
   if (!units.ok()) return ReportError(g, units.status());
   for (const auto& [name, text] : {std::pair{units->service_name, units->service_text},
@@ -271,7 +293,6 @@ int InstallTimer(const GlobalOptions& g, const std::string& flag, const TimerFla
     Status st = WriteUnit(g, dir, name, text, f.force);
     if (!st.ok()) return ReportError(g, st);
   }
-  const std::string ctl = o.system ? "systemctl" : "systemctl --user";
   Say(g, "Nothing was enabled. To start calling `lifeboat run` every minute, run:");
   Say(g, "  " + ctl + " daemon-reload");
   Say(g, "  " + ctl + " enable --now " + units->timer_name);
@@ -386,9 +407,11 @@ void RegisterPlan(CLI::App& app, GlobalOptions& g, Runner* runner) {
   });
 
   auto timer = std::make_shared<TimerFlags>();
-  auto* install = cmd->add_subcommand(
-      "install-timer", "write systemd units (or print a crontab line) calling `lifeboat run` "
-                       "every minute; enables nothing");
+  auto* install =
+      cmd->add_subcommand("install-timer",
+                          "write systemd units (or print a crontab line) calling `lifeboat run` "
+                          "every minute, or with --daemon the service running `lifeboat daemon`; "
+                          "enables nothing");
   AddPlanOption(install, plan_file.get());
   install->add_flag("--user", timer->user, "user units (systemctl --user; default unless root)");
   install->add_flag("--system", timer->system, "system units (default as root)");
@@ -398,7 +421,11 @@ void RegisterPlan(CLI::App& app, GlobalOptions& g, Runner* runner) {
   install->add_option("--dir", timer->dir,
                       "where to write the units (default /etc/systemd/system or "
                       "~/.config/systemd/user)");
-  install->add_option("--unit-name", timer->unit_name, "the units' base name (lifeboat-run)");
+  install->add_option("--unit-name", timer->unit_name,
+                      "the units' base name (lifeboat-run; with --daemon lifeboat-daemon)");
+  install->add_flag("--daemon", timer->daemon,
+                    "write the service lifeboat-daemon.service running `lifeboat daemon` "
+                    "(doc/daemon.md) instead of the timer calling `lifeboat run`");
   install->add_flag("--force", timer->force, "replace unit files that differ");
   install->callback([&g, runner, plan_file, timer] {
     *runner = [&g, plan_file, timer] { return InstallTimer(g, *plan_file, *timer); };

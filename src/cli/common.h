@@ -197,6 +197,7 @@ void RegisterDrill(CLI::App& app, GlobalOptions& g, Runner* runner);   // cmd_dr
 // `drill history` (cmd_drill_history.cc): registered after RegisterDrill, whose verb it joins.
 void RegisterDrillHistory(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterRunbook(CLI::App& app, GlobalOptions& g, Runner* runner);  // cmd_runbook.cc
+void RegisterDaemon(CLI::App& app, GlobalOptions& g, Runner* runner);   // cmd_daemon.cc
 
 // The "phases" array of a --json summary: [{"phase": "index", "seconds": 0.8}, ...], the
 // operation's elapsed time per phase in the order the phases started (doc/json.md).

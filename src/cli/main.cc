@@ -93,6 +93,7 @@ int Main(int argc, char** argv) {
   RegisterDrill(app, g, &runner);
   RegisterDrillHistory(app, g, &runner);  // last: joins the `drill` verb
   RegisterRunbook(app, g, &runner);
+  RegisterDaemon(app, g, &runner);
 
   // A repeatable option takes exactly one value per occurrence: `--tag a /path` must leave
   // /path to the positional arguments.

@@ -119,6 +119,50 @@ Result<SystemdUnits> MakeSystemdUnits(const TimerUnitOptions& o) {
   return u;
 }
 
+Result<DaemonUnit> MakeDaemonUnit(const TimerUnitOptions& o) {
+  LB_RETURN_IF_ERROR(CheckOptions(o));
+  DaemonUnit u;
+  u.service_name = o.unit_name + ".service";
+  std::string plan_text;
+  for (char c : o.plan_path) plan_text += (c == '%' ? std::string("%%") : std::string(1, c));
+  std::string s;
+  s += "# Written by `lifeboat plan install-timer --daemon`. Holds no secret: the plan names its\n";
+  s += "# secrets by reference. `lifeboat daemon` performs the schedules and the health checks.\n";
+  s += "[Unit]\n";
+  s += "Description=Lifeboat daemon for the DR plan " + plan_text + "\n";
+  s += "Wants=network-online.target\n";
+  s += "After=network-online.target\n";
+  s += "\n[Service]\n";
+  s += "Type=simple\n";
+  s += "ExecStart=" + SystemdQuote(o.lifeboat_binary) + " daemon --plan " +
+       SystemdQuote(o.plan_path) + "\n";
+  // SIGHUP: the daemon reloads the plan (an invalid one is logged and the old one kept).
+  s += "ExecReload=/bin/kill -HUP $MAINPID\n";
+  if (o.system && !o.user.empty()) s += "User=" + o.user + "\n";
+  if (o.system) {
+    s += "StateDirectory=lifeboat\n";
+    s += "CacheDirectory=lifeboat\n";
+    s += "Environment=XDG_STATE_HOME=/var/lib XDG_CACHE_HOME=/var/cache\n";
+  }
+  s += "Restart=on-failure\n";
+  s += "RestartSec=10s\n";
+  // SIGTERM to the daemon first: it starts no new job, cancels the running one (which writes its
+  // run records and releases its locks) and leaves the fence; the rest of the group after
+  // TimeoutStopSec.
+  s += "KillSignal=SIGTERM\n";
+  s += "KillMode=mixed\n";
+  s += "TimeoutStopSec=" + std::to_string(o.timeout_stop_seconds) + "s\n";
+  s += "Nice=10\n";
+  s += "IOSchedulingClass=best-effort\n";
+  s += "IOSchedulingPriority=7\n";
+  s += "NoNewPrivileges=yes\n";
+  s += "UMask=0077\n";
+  s += "\n[Install]\n";
+  s += std::string("WantedBy=") + (o.system ? "multi-user.target" : "default.target") + "\n";
+  u.service_text = std::move(s);
+  return u;
+}
+
 Result<std::string> MakeCrontabLine(const TimerUnitOptions& o) {
   LB_RETURN_IF_ERROR(CheckOptions(o));
   std::string cmd = ShellQuote(o.lifeboat_binary) + " run --plan " + ShellQuote(o.plan_path);

@@ -51,6 +51,19 @@ Result<SystemdUnits> MakeSystemdUnits(const TimerUnitOptions& options);
 // requires. Same errors as MakeSystemdUnits.
 Result<std::string> MakeCrontabLine(const TimerUnitOptions& options);
 
+// The service `lifeboat plan install-timer --daemon` writes instead of the timer pair
+// (doc/daemon.md): `lifeboat daemon --plan PLAN` as a long-running Type=simple service,
+// ExecReload sending SIGHUP (the daemon reloads its plan), stopped with SIGTERM (it cancels its
+// running job and leaves the fence) within TimeoutStopSec, restarted on failure. Uses the options'
+// paths, system/user and timeout_stop_seconds; the unit is named "<unit_name>.service" with
+// unit_name "lifeboat-daemon" by default (the caller sets it). Holds no secret, like the timer.
+// Same errors as MakeSystemdUnits.
+struct DaemonUnit {
+  std::string service_name;  // "lifeboat-daemon.service"
+  std::string service_text;
+};
+Result<DaemonUnit> MakeDaemonUnit(const TimerUnitOptions& options);
+
 // Quotes one argument for a systemd Exec line ("..." with \" \\ escapes, % as %%, $ as $$).
 std::string SystemdQuote(const std::string& arg);
 

@@ -43,6 +43,34 @@ TEST(TimerUnits, ServiceAndTimerSayWhatTheyShould) {
   EXPECT_NE(t.find("\nWantedBy=timers.target\n"), std::string::npos);
 }
 
+TEST(TimerUnits, DaemonServiceRunsTheDaemonAndReloadsOnHup) {
+  TimerUnitOptions o = Options();
+  o.unit_name = "lifeboat-daemon";
+  auto u = MakeDaemonUnit(o);
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(u->service_name, "lifeboat-daemon.service");
+  const std::string& s = u->service_text;
+  EXPECT_NE(s.find("\nType=simple\n"), std::string::npos);
+  EXPECT_NE(s.find("\nExecStart=\"/usr/local/bin/lifeboat\" daemon --plan "
+                   "\"/etc/lifeboat/lifeboat.yaml\"\n"),
+            std::string::npos);
+  EXPECT_NE(s.find("\nExecReload=/bin/kill -HUP $MAINPID\n"), std::string::npos);
+  EXPECT_NE(s.find("\nRestart=on-failure\n"), std::string::npos);
+  EXPECT_NE(s.find("\nKillSignal=SIGTERM\n"), std::string::npos);
+  EXPECT_NE(s.find("\nTimeoutStopSec=120s\n"), std::string::npos);
+  EXPECT_NE(s.find("\nStateDirectory=lifeboat\n"), std::string::npos);
+  EXPECT_NE(s.find("\nWantedBy=multi-user.target\n"), std::string::npos);
+  EXPECT_EQ(s.find("Type=oneshot"), std::string::npos);
+  EXPECT_EQ(s.find("PASSWORD"), std::string::npos);  // no secret, no secret variable
+  o.system = false;
+  u = MakeDaemonUnit(o);
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->service_text.find("StateDirectory"), std::string::npos);
+  EXPECT_NE(u->service_text.find("\nWantedBy=default.target\n"), std::string::npos);
+  o.plan_path = "relative.yaml";
+  EXPECT_EQ(MakeDaemonUnit(o).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(TimerUnits, UserUnitsLeaveOutSystemDirectories) {
   TimerUnitOptions o = Options();
   o.system = false;

@@ -1,0 +1,238 @@
+// The daemon (doc/daemon.md): keeps a plan running without cron. Every daemon.loop_wait it
+// checks the fence, performs the due schedules of the services active at its sites exactly as
+// `lifeboat run` does (dr::RunPlan, one at a time, on a worker thread), and health-checks every
+// service with a `failover` policy against production, declaring a service failed after
+// failures_before_failover failed rounds in a row (service_down; then the failover callback when
+// the policy is automatic and its `to` site is one of the daemon's).
+//
+//   DaemonOptions o;  o.plan_path = path;  o.state_dir = dir;  o.fence = fence.get();
+//   o.failover = [](const FailoverRequest& r, const Context& ctx) { return ...; };
+//   o.on_line = [](const std::string& line) { std::cout << line << std::endl; };
+//   LB_ASSIGN_OR_RETURN(std::unique_ptr<Daemon> d, Daemon::Create(std::move(o)));
+//   Status st = d->Run();          // until Stop(); Reload() and Stop() from a signal thread
+//
+// Driving it by hand (tests with a ManualClock, `--once`): Start(), then Tick() and WaitIdle()
+// as often as wanted, then Shutdown(). Run() is exactly that loop with a wait of
+// min(loop_wait, the next health round) between ticks.
+//
+// Threads: the caller's thread runs Start/Tick/Run/Shutdown (the loop thread; health rounds run
+// on it, the rounds of several services side by side on short-lived threads); one worker thread
+// runs the jobs (RunPlan, failovers) one at a time, so health rounds keep their interval while a
+// backup runs. Reload(), Stop() and Snapshot() may be called from any thread at any time.
+// Notifications (service_down, lease_lost) are sent from the loop thread and block it for at
+// most the notify retry budget.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daemon/health.h"
+#include "daemon/run_journal.h"
+#include "dr/run.h"
+#include "fence/fence.h"
+#include "notify/deliver.h"
+#include "plan/plan.h"
+#include "plan/validate.h"
+#include "runlog/run_lock.h"
+#include "util/context.h"
+#include "util/mutex.h"
+#include "util/status.h"
+
+namespace lifeboat::daemon {
+
+// What the daemon asks of a failover (dr::PerformFailover, wired by the CLI).
+struct FailoverRequest {
+  std::string service;
+  std::string to_site;     // the policy's `to` (default the service's second site): one of ours
+  int64_t failure_ns = 0;  // wall time of the first failed round of the series that declared it
+  // "daemon dr-site: 3 failed health checks of shop: tcp 127.0.0.1:8080: connection refused"
+  std::string reason;
+};
+// Runs the failover; its Status is logged. Called on the worker thread, once per declaration,
+// with a context the daemon cancels on Stop() and when it stops acting.
+using FailoverCallback = std::function<Status(const FailoverRequest&, const Context&)>;
+
+// Seams (tests replace them; the defaults are the real thing).
+using PlanLoader = std::function<Result<plan::LoadedPlan>(const std::string& path)>;
+using PlanRunner =
+    std::function<Result<dr::RunReport>(const plan::Plan& plan, const dr::RunOptions& options)>;
+
+struct DaemonOptions {
+  std::string plan_path;  // required; read at Create and at each Reload
+  // The sites this daemon acts for (--site); empty: every site of the plan. Each must be a site
+  // of the plan (checked at Create and at Reload).
+  std::vector<std::string> sites;
+  std::string state_dir;   // required: run locks, notification state, the run journal
+  std::string cache_path;  // the status cache (empty: none)
+  // HOST:PORT of the dashboard (--listen; empty: the plan's daemon.listen). Kept for the
+  // dashboard; this library serves nothing.
+  std::string listen;
+  // The clock every time is read from (ManualClock in tests); its cancel flag, when set, stops
+  // the daemon like Stop() at the next tick.
+  Context context;
+  // The fence (not owned; may be null: one daemon, no coordination, always acting). Joined by
+  // Start() for the daemon's sites, left by Shutdown().
+  fence::Fence* fence = nullptr;
+  // Called when a service is declared failed, its policy is automatic and its `to` site is one
+  // of ours (and not already its active site). Null: declared failures are only announced.
+  FailoverCallback failover;
+  // Every log line (without timestamp; the CLI adds one). Any thread, serialised by the daemon.
+  std::function<void(const std::string& line)> on_line;
+  std::string host;                  // the runs' and events' host (empty: this machine's name)
+  notify::RetryPolicy notify_retry;  // for RunPlan and the daemon's own events
+  PlanLoader load_plan;              // default: plan::LoadPlan (refuses a plan with an error)
+  PlanRunner run_plan;               // default: dr::RunPlan
+  CheckProbe probe;                  // default: ProbeProductionCheck
+};
+
+// A schedule as the daemon knows it (from the last RunPlan's report).
+struct ScheduleView {
+  std::string service;
+  std::string active_site;  // where it runs now (the fence's, else its first site)
+  bool ours = false;        // active at one of the daemon's sites: its schedules are run here
+  std::string last_state;   // dr::ServiceStateName of the last run ("" before the first)
+  int64_t last_start_ns = 0;
+  int64_t next_due_ns = 0;        // 0: unknown (checked at the next RunPlan)
+  int64_t drill_next_due_ns = 0;  // with a drill_schedule
+  int64_t held_until_ns = 0;      // held back after an interrupted run (run_journal.h); 0: not
+};
+
+// The daemon's state at one moment (the dashboard shows it).
+struct DaemonSnapshot {
+  std::string plan_file;
+  int64_t plan_loaded_ns = 0;
+  std::vector<std::string> sites;
+  std::string listen;
+  bool started = false, stopping = false;
+  bool acting = true;
+  std::string not_acting_reason;        // the fence's note while not acting
+  std::string fence_kind;               // "" without a fence
+  std::vector<ServiceHealth> health;    // services with a failover policy, plan order
+  std::vector<ScheduleView> schedules;  // every service, plan order
+  std::string current_job;              // "" when idle ("run", "failover shop to dr")
+  int64_t current_job_since_ns = 0;
+  int64_t next_schedule_check_ns = 0;  // when the next RunPlan is started (wall)
+  uint64_t ticks = 0, runs = 0;
+  std::string last_run_id;
+  int last_run_exit = 0;
+  std::string last_reload_error;  // the last rejected reload ("" when none)
+};
+
+class Daemon {
+ public:
+  // Loads the plan (load_plan), checks the options and the sites, and takes the daemon lock of
+  // (state_dir, plan): Locked naming the holder when another daemon runs this plan on this
+  // state directory. InvalidArgument for a missing option, an unknown site or an invalid plan.
+  static Result<std::unique_ptr<Daemon>> Create(DaemonOptions options);
+  // Shutdown() if needed.
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Joins the fence for the daemon's sites (its error is returned: nothing started), reads a
+  // run journal left by a killed daemon (holding back what it had already backed up), and
+  // starts the worker thread. Once.
+  Status Start();
+  // One iteration of the loop: a pending reload, the fence, the health rounds that are due, the
+  // schedules when due and the worker is idle. Returns at once after Stop(). Loop thread only.
+  void Tick();
+  // Blocks until the worker has no job running or queued.
+  void WaitIdle();
+  // Start(), then Tick() every loop_wait (earlier when a health round is due) until Stop() or
+  // the context's cancel flag; then Shutdown(). Returns Start()'s error, else OK.
+  Status Run();
+  // Stops: no new job, the running one cancelled through its context and waited for, the
+  // worker joined, the fence left. Idempotent.
+  void Shutdown();
+
+  // Thread-safe requests: the next Tick reloads the plan (an invalid plan is logged and the old
+  // one kept); Stop ends Run() (and makes Tick a no-op) and cancels the running job at once.
+  void Reload();
+  void Stop();
+
+  DaemonSnapshot Snapshot() const;
+
+ private:
+  struct Job {
+    std::string what;
+    std::function<void(const Context&)> fn;
+  };
+
+  explicit Daemon(DaemonOptions options);
+
+  void Log(const std::string& line) const;
+  void ProcessReload();
+  bool CheckActing();
+  // Service -> active site (the fence's, else its first site); nullopt when the fence cannot
+  // say (then no schedule runs this tick).
+  std::optional<std::map<std::string, std::string>> ActiveSites();
+  void HealthRounds(int64_t now_mono);
+  void Declare(const plan::Plan& plan, const plan::Service& svc, const ServiceHealth& h);
+  void MaybeStartRun(const std::map<std::string, std::string>& active);
+  void RunSchedules(std::shared_ptr<const plan::Plan> plan, std::vector<std::string> services,
+                    const Context& ctx);
+  void Enqueue(Job job);
+  void WorkerLoop();
+  void SendEvent(const plan::Plan& plan, plan::Event type, const std::string& service,
+                 std::optional<int> tier, const std::string& site, const std::string& message,
+                 const nlohmann::json& details);
+  void PublishHealth();
+  void RecoverJournal();
+  Status WriteJournal(bool running, int64_t start_ns, const std::vector<std::string>& services);
+  int64_t LoopWaitNs() const;
+  int64_t NextWakeMono() const;
+  std::shared_ptr<const plan::Plan> plan() const;
+  Status CheckSites(const plan::Plan& plan) const;
+
+  DaemonOptions options_;
+  const Context ctx_;  // options_.context with the stop flag as its cancel flag
+  const std::string journal_path_;
+  std::optional<RunLock> daemon_lock_;
+
+  mutable Mutex log_mu_;
+
+  mutable Mutex mu_;
+  CondVar work_cv_;  // a job was queued, or stopping
+  CondVar idle_cv_;  // the worker became idle
+  CondVar wake_cv_;  // Run()'s wait: a reload or stop was requested
+  std::shared_ptr<const plan::Plan> plan_ GUARDED_BY(mu_);
+  int64_t plan_loaded_ns_ GUARDED_BY(mu_) = 0;
+  std::vector<std::string> sites_ GUARDED_BY(mu_);  // resolved (every site when none given)
+  bool started_ GUARDED_BY(mu_) = false;
+  bool shut_down_ GUARDED_BY(mu_) = false;
+  bool stopping_ GUARDED_BY(mu_) = false;  // also Run()'s wait flag
+  bool wake_ GUARDED_BY(mu_) = false;
+  bool reload_requested_ GUARDED_BY(mu_) = false;
+  std::string last_reload_error_ GUARDED_BY(mu_);
+  bool joined_ GUARDED_BY(mu_) = false;
+  bool acting_ GUARDED_BY(mu_) = true;
+  std::string not_acting_reason_ GUARDED_BY(mu_);
+  std::map<std::string, ServiceHealth> health_ GUARDED_BY(mu_);
+  std::map<std::string, int64_t> next_round_mono_ GUARDED_BY(mu_);
+  std::map<std::string, ScheduleView> schedules_ GUARDED_BY(mu_);
+  std::map<std::string, int64_t> holds_ GUARDED_BY(mu_);
+  int64_t next_schedule_check_ns_ GUARDED_BY(mu_) = 0;
+  std::vector<std::string> last_run_services_ GUARDED_BY(mu_);
+  std::deque<Job> jobs_ GUARDED_BY(mu_);
+  bool busy_ GUARDED_BY(mu_) = false;
+  std::string current_job_ GUARDED_BY(mu_);
+  int64_t current_job_since_ns_ GUARDED_BY(mu_) = 0;
+  uint64_t ticks_ GUARDED_BY(mu_) = 0, runs_ GUARDED_BY(mu_) = 0;
+  std::string last_run_id_ GUARDED_BY(mu_);
+  int last_run_exit_ GUARDED_BY(mu_) = 0;
+  std::string last_publish_error_ GUARDED_BY(mu_);
+
+  std::atomic<bool> stop_flag_{false};   // ctx_'s cancel flag
+  std::atomic<bool> job_cancel_{false};  // the running job's cancel flag
+  std::thread worker_;
+};
+
+}  // namespace lifeboat::daemon
