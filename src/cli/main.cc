@@ -92,6 +92,7 @@ int Main(int argc, char** argv) {
   RegisterStatus(app, g, &runner);
   RegisterDrill(app, g, &runner);
   RegisterDrillHistory(app, g, &runner);  // last: joins the `drill` verb
+  RegisterFailover(app, g, &runner);
   RegisterRunbook(app, g, &runner);
 
   // A repeatable option takes exactly one value per occurrence: `--tag a /path` must leave
