@@ -35,7 +35,8 @@ Result<State> Load(const std::string& path) {
   if (j.is_discarded()) return Status::Corruption(path + " is not JSON");
   s.token = j.value("token", uint64_t{0});
   s.revision = j.value("revision", uint64_t{0});
-  for (const auto& [name, a] : j.value("active", nlohmann::json::object()).items()) {
+  const nlohmann::json active = j.contains("active") ? j["active"] : nlohmann::json::object();
+  for (const auto& [name, a] : active.items()) {
     ActiveSite x;
     x.service = name;
     x.site = a.value("site", "");
