@@ -79,9 +79,16 @@ Status Session::Open(RecoveryReport* report) {
       return Status::InvalidArgument("a failover recovery needs the recovery site");
     }
     OpenForChecks();
-    for (const std::string& dir :
-         {WorkDir(), WorkDir() + "/postgres", recovery_root_ + "/var/log/lifeboat"}) {
+    // Directories made here get the usual modes (0755), so that a cluster's own user can pass
+    // through to its directory; existing ones are left as they are.
+    for (const std::string& dir : {WorkDir() + "/postgres", recovery_root_ + "/var/log/lifeboat"}) {
+      std::vector<std::string> missing;
+      for (std::filesystem::path p = dir; !p.empty() && p != p.root_path(); p = p.parent_path()) {
+        if (std::filesystem::exists(p)) break;
+        missing.push_back(p.string());
+      }
       LB_RETURN_IF_ERROR(CreateDirectories(dir));
+      for (const std::string& m : missing) ::chmod(m.c_str(), 0755);
     }
     // A cluster's own user (PostgreSQL refuses root) passes through to its directory.
     if (::geteuid() == 0) {
