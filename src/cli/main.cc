@@ -92,6 +92,7 @@ int Main(int argc, char** argv) {
   RegisterStatus(app, g, &runner);
   RegisterDrill(app, g, &runner);
   RegisterDrillHistory(app, g, &runner);  // last: joins the `drill` verb
+  RegisterFailover(app, g, &runner);
   RegisterRunbook(app, g, &runner);
   RegisterDaemon(app, g, &runner);
 

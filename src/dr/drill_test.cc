@@ -54,7 +54,7 @@ recover::RecoveryReport Report() {
   db.start_ns = kT0 + kSecond;
   db.end_ns = kT0 + 30 * kSecond;
   db.sources.push_back({"billing", "postgres", std::string(64, 'a'), kT0 - 300 * kSecond,
-                        "pg_restore", 1, 5000, 0});
+                        "pg_restore", 1, 5000, 0, {}});
   db.steps.push_back(Step("restore", "restore", "restore source billing (postgres) from snapshot "
                           "aaaaaaaa of ...", "restore source billing (postgres)", StepState::kOk,
                           kT0 + 2 * kSecond, kT0 + 3 * kSecond));

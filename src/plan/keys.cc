@@ -16,7 +16,9 @@ constexpr SV kReplications[] = {"async", "sync"};
 constexpr SV kEvents[] = {"backup_failed",  "backup_recovered", "rpo_at_risk",
                           "rpo_violated",   "rpo_restored",     "site_unreachable",
                           "run_summary",    "drill_failed",     "drill_passed",
-                          "rto_regressed"};
+                          "rto_regressed",  "failover_started", "service_recovered",
+                          "failover_failed", "failover_committed", "failover_rolled_back",
+                          "service_down",   "lease_lost"};
 constexpr SV kChannelTypes[] = {"webhook", "slack", "ntfy", "pagerduty",
                                 "healthchecks", "email", "command"};
 constexpr SV kGroupBy[] = {"host", "paths", "tags"};
@@ -36,6 +38,9 @@ constexpr KeySpec kSiteKeys[] = {
      "what one GiB stored at the site costs per month (the BIA's cost of protection)", nullptr, {},
      false, {}, 0},
     {"currency", VT::kString, "the currency of price_per_gib_month (default: the plan's currency)"},
+    {"recovery_root", VT::kString,
+     "where a failover to this site restores sources, at their absolute paths below it", nullptr,
+     {}, false, "\"/\""},
 };
 constexpr ObjectSpec kSite{"site", "site", "Sites", kSiteKeys};
 
@@ -219,6 +224,33 @@ constexpr VariantSpec kVerifyVariants[] = {{"tcp", &kVerifyTcp},
 constexpr ObjectSpec kVerifyCheck{"verify_check", "verify check", "Recover and verify", {},
                                   ObjectSpec::VariantBy::kKey, kVerifyVariants};
 
+// ---- failover (doc/failover.md)
+constexpr KeySpec kSwitchStepKeys[] = {
+    {"command", VT::kCommand, "points clients at LIFEBOAT_SWITCH_TO; must exit 0", nullptr, {},
+     true},
+    {"timeout", VT::kDuration, "the step fails after this long", nullptr, {}, false, "\"2m\""},
+};
+constexpr ObjectSpec kSwitchStep{"switch_step", "switch step", "Failover", kSwitchStepKeys};
+constexpr KeySpec kFailoverPolicyKeys[] = {
+    {"to", VT::kName, "the recovery site (default: the service's second site)"},
+    {"automatic", VT::kBoolean, "false: the daemon only announces a failed service", nullptr, {},
+     false, "true"},
+    {"interval", VT::kDuration, "one round of health checks every interval", nullptr, {}, false,
+     "\"30s\""},
+    {"timeout", VT::kDuration, "each check's timeout in a round (less than interval)", nullptr, {},
+     false, "\"10s\""},
+    {"failures_before_failover", VT::kInteger, "failed rounds in a row that declare it failed",
+     nullptr, {}, false, "3", 1, 1000},
+};
+constexpr ObjectSpec kFailoverPolicy{"failover_policy", "failover policy", "Failover",
+                                     kFailoverPolicyKeys};
+constexpr KeySpec kFailoverSettingsKeys[] = {
+    {"commit_after", VT::kDuration,
+     "the daemon commits a failover once every service stayed healthy this long"},
+};
+constexpr ObjectSpec kFailoverSettings{"failover_settings", "failover settings", "Failover",
+                                       kFailoverSettingsKeys};
+
 // ---- services
 constexpr KeySpec kServiceKeys[] = {
     {"owner", VT::kString, "who answers for the service", nullptr, {}, false, "\"\""},
@@ -244,6 +276,9 @@ constexpr KeySpec kServiceKeys[] = {
     {"drill_every", VT::kDuration, "a drill is overdue when the newest passed drill is older"},
     {"drill_schedule", VT::kObject, "when lifeboat run performs a drill of the service",
      &kSchedule},
+    {"switch", VT::kListOfObjects, "commands that point clients at the site it runs at",
+     &kSwitchStep, {}, false, "[]"},
+    {"failover", VT::kObject, "the daemon's health-check and failover policy", &kFailoverPolicy},
 };
 constexpr ObjectSpec kService{"service", "service", "Services", kServiceKeys};
 
@@ -375,6 +410,7 @@ constexpr KeySpec kTopKeys[] = {
     {"services", VT::kMapOfObjects, "what is protected", &kService, {}, true, {}, 0, 0, true},
     {"contacts", VT::kMapOfObjects, "who is responsible, who is told", &kContact},
     {"notifications", VT::kObject, "channels and routes", &kNotifications},
+    {"failover", VT::kObject, "settings of every failover", &kFailoverSettings},
     {"daemon", VT::kObject, "lifeboat daemon: dashboard, API, fencing", &kDaemon},
 };
 constexpr ObjectSpec kTop{"plan", "plan", "Top level", kTopKeys};

@@ -119,6 +119,7 @@ Site ParseSite(Reader& r, const Entry& e) {
   site.price_per_gib_month = v.Number("price_per_gib_month");
   site.price_position = v.ValueAt("price_per_gib_month");
   if (auto currency = v.String("currency")) site.currency = *currency;
+  internal::ParseRecoveryRoot(r, v, &site);
   v.Finish();
   return site;
 }
@@ -299,6 +300,12 @@ Service ParseService(Reader& r, const Entry& e) {
   s.drill_every = v.Duration("drill_every");
   s.drill_every_position = v.ValueAt("drill_every");
   s.drill_schedule = ParseCron(r, v, "drill_schedule", "drill_schedule of service \"" + s.name + "\"");
+  s.switch_steps = internal::ParseSwitchSteps(r, v, s.name);
+  s.failover = internal::ParseFailoverPolicy(r, v, s.name);
+  // The default recovery site is the second (validate.cc reports a service with one site).
+  if (s.failover && s.failover->to.empty() && s.sites.size() >= 2) {
+    s.failover->to = s.sites[1].name;
+  }
   v.Finish();
   return s;
 }
@@ -336,6 +343,7 @@ ParsedPlan ParsePlanText(std::string_view text, const std::string& file) {
     if (s.impact.currency.empty()) s.impact.currency = out.plan.currency;
   internal::ParseContacts(r, top, &out.plan);
   internal::ParseNotifications(r, top, &out.plan);
+  internal::ParseFailoverSettings(r, top, &out.plan);
   internal::ParseDaemon(r, top, &out.plan);
   top.Finish();
   return out;

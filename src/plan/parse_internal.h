@@ -22,5 +22,13 @@ void ParseContacts(Reader& r, ObjectView& top, Plan* plan);
 void ParseNotifications(Reader& r, ObjectView& top, Plan* plan);
 // The top-level `daemon` (parse_daemon.cc).
 void ParseDaemon(Reader& r, ObjectView& top, Plan* plan);
+// parse_failover.cc: a site's recovery_root, a service's switch steps and failover policy, the
+// top-level failover settings.
+void ParseRecoveryRoot(Reader& r, ObjectView& site, Site* out);
+std::vector<SwitchStep> ParseSwitchSteps(Reader& r, ObjectView& service,
+                                         const std::string& service_name);
+std::optional<FailoverPolicy> ParseFailoverPolicy(Reader& r, ObjectView& service,
+                                                  const std::string& service_name);
+void ParseFailoverSettings(Reader& r, ObjectView& top, Plan* plan);
 
 }  // namespace lifeboat::plan::internal

@@ -41,7 +41,8 @@ J SiteJson(const Site& s) {
            {"location", s.location},     {"media", s.media},
            {"options", options},         {"immutable", s.immutable},
            {"price_per_gib_month", s.price_per_gib_month ? J(*s.price_per_gib_month) : J(nullptr)},
-           {"currency", s.currency},     {"position", Where(s.position)}};
+           {"currency", s.currency},     {"recovery_root", s.recovery_root},
+           {"position", Where(s.position)}};
 }
 
 J SourceJson(const Source& s) {
@@ -111,6 +112,23 @@ J VerifyJson(const VerifyCheck& c) {
   return J{{std::string(VerifyKindName(c.kind)), body}, {"timeout_seconds", Seconds(c.timeout)}};
 }
 
+J SwitchJson(const std::vector<SwitchStep>& steps) {
+  J out = J::array();
+  for (const SwitchStep& st : steps) {
+    out.push_back(J{{"command", Cmd(st.command)}, {"timeout_seconds", Seconds(st.timeout)}});
+  }
+  return out;
+}
+
+J FailoverJson(const std::optional<FailoverPolicy>& f) {
+  if (!f) return J(nullptr);
+  return J{{"to", f->to},
+           {"automatic", f->automatic},
+           {"interval_seconds", Seconds(f->interval)},
+           {"timeout_seconds", Seconds(f->timeout)},
+           {"failures_before_failover", f->failures_before_failover}};
+}
+
 J ServiceJson(const Service& s) {
   J sources = J::array(), recover = J::array(), verify = J::array();
   for (const Source& src : s.sources) sources.push_back(SourceJson(src));
@@ -142,6 +160,8 @@ J ServiceJson(const Service& s) {
       {"drill_schedule", s.drill_schedule ? J{{"cron", s.drill_schedule->cron},
                                               {"timezone", s.drill_schedule->timezone}}
                                           : J(nullptr)},
+      {"switch", SwitchJson(s.switch_steps)},
+      {"failover", FailoverJson(s.failover)},
       {"position", Where(s.position)},
   };
 }
@@ -211,6 +231,7 @@ nlohmann::ordered_json PlanToJson(const Plan& plan) {
            {"currency", plan.currency},
            {"sites", sites},           {"services", services},
            {"contacts", contacts},     {"notifications", J{{"channels", channels}, {"routes", routes}}},
+           {"failover", J{{"commit_after_seconds", OptSeconds(plan.failover.commit_after)}}},
            {"daemon", DaemonJson(plan.daemon)}};
 }
 

@@ -152,6 +152,46 @@ void CheckCurrencies(const Plan& plan, const Service& s, Diagnostics* d) {
   }
 }
 
+// Failover (doc/plan.md, "Failover"): the recovery site is one of the service's sites and not its
+// first; a critical service the daemon watches needs a check that can tell it is down.
+void CheckFailover(const Service& s, Diagnostics* d) {
+  if (!s.failover) return;
+  const FailoverPolicy& f = *s.failover;
+  const std::string where = "failover of service \"" + s.name + "\"";
+  if (s.sites.size() < 2) {
+    d->Error(f.position, where + ": the service has only one site to fail over from and to",
+             "list a second site in its sites (a failover restores from the backups at the "
+             "recovery site), or remove failover");
+    return;
+  }
+  const Position at = f.to_position.line ? f.to_position : f.position;
+  std::vector<std::string> sites;
+  for (const NameRef& ref : s.sites) sites.push_back(ref.name);
+  if (std::find(sites.begin(), sites.end(), f.to) == sites.end()) {
+    const std::string nearest = Nearest(f.to, sites);
+    d->Error(at, where + " goes to site \"" + f.to + "\", which the service does not list",
+             (nearest.empty() ? "" : "did you mean \"" + nearest + "\"? ") +
+                 "the recovery site must hold the service's backups: its sites are " +
+                 Names(sites));
+  } else if (f.to == sites.front()) {
+    d->Error(at, where + " goes to site \"" + f.to + "\", the service's first site",
+             "the first site is where the service runs and is backed up; fail over to another "
+             "of its sites (" +
+                 Names(std::vector<std::string>(sites.begin() + 1, sites.end())) + ")");
+  }
+  if (s.tier <= 1 && std::none_of(s.verify.begin(), s.verify.end(), [](const VerifyCheck& c) {
+        return c.kind != VerifyCheck::Kind::kFiles;
+      })) {
+    d->Warning(f.position,
+               "tier-" + std::to_string(s.tier) + " service \"" + s.name +
+                   "\" has a failover policy but no verify check that reaches the running "
+                   "service",
+               "the daemon's health checks are the service's tcp, http, command and sql checks; "
+               "with none, it could not tell the service is down: add one (doc/plan.md, "
+               "\"Recover and verify\")");
+  }
+}
+
 void CheckService(const Plan& plan, const Service& s, const ValidateOptions& options,
                   Diagnostics* d) {
   const std::string where = "service \"" + s.name + "\"";
@@ -214,6 +254,7 @@ void CheckService(const Plan& plan, const Service& s, const ValidateOptions& opt
   }
   CheckDrills(s, options, d);
   CheckCurrencies(plan, s, d);
+  CheckFailover(s, d);
   // 3-2-1, immutability, verify.
   std::vector<const Site*> sites;
   for (const NameRef& ref : s.sites)

@@ -272,3 +272,94 @@ TEST(PlanValidateTest, FindPlanFileOrder) {
 
 }  // namespace
 }  // namespace lifeboat::plan
+
+namespace lifeboat::plan {
+namespace {
+
+using namespace testing;  // NOLINT
+
+// Failover keys (doc/plan.md, "Failover"): parsed with their defaults, and every error at its
+// position.
+TEST(PlanFailoverTest, KeysAndDefaults) {
+  const std::string text = Replace(
+      Replace(kGood, "    immutable: true\n", "    immutable: true\n    recovery_root: /srv/dr/\n"),
+      "    drill_every: 8d\n",
+      "    drill_every: 8d\n"
+      "    switch:\n"
+      "      - command: [\"/usr/local/bin/vip\", \"move\", \"$LIFEBOAT_SWITCH_TO\"]\n"
+      "        timeout: 1m\n"
+      "      - command: \"nsupdate /etc/dr/$LIFEBOAT_SWITCH_TO\"\n"
+      "    failover: {interval: 1m}\n"
+      "failover:\n  commit_after: 1h\n");
+  LoadedPlan p = CheckPlanText(text, "p.yaml", FixedNow());
+  EXPECT_EQ(Errors(p), "");
+  ASSERT_EQ(p.plan.sites.size(), 2u);
+  EXPECT_EQ(p.plan.sites[0].recovery_root, "/");
+  EXPECT_EQ(p.plan.sites[1].recovery_root, "/srv/dr");
+  const Service& db = p.plan.services[0];
+  ASSERT_EQ(db.switch_steps.size(), 2u);
+  EXPECT_EQ(db.switch_steps[0].command.argv.size(), 3u);
+  EXPECT_FALSE(db.switch_steps[0].command.shell);
+  EXPECT_EQ(db.switch_steps[0].timeout, std::chrono::seconds(60));
+  EXPECT_TRUE(db.switch_steps[1].command.shell);
+  EXPECT_EQ(db.switch_steps[1].timeout, std::chrono::seconds(120));
+  EXPECT_EQ(db.switch_steps[1].position.line, 27);
+  ASSERT_TRUE(db.failover.has_value());
+  EXPECT_EQ(db.failover->to, "b");  // the second site
+  EXPECT_TRUE(db.failover->automatic);
+  EXPECT_EQ(db.failover->interval, std::chrono::seconds(60));
+  EXPECT_EQ(db.failover->timeout, std::chrono::seconds(10));
+  EXPECT_EQ(db.failover->failures_before_failover, 3);
+  ASSERT_TRUE(p.plan.failover.commit_after.has_value());
+  EXPECT_EQ(*p.plan.failover.commit_after, std::chrono::seconds(3600));
+  // A tier-1 service watched by the daemon with only a files check: warned.
+  EXPECT_NE(All(p).find("p.yaml:28:5: warning: tier-1 service \"db\" has a failover policy but "
+                        "no verify check that reaches the running service"),
+            std::string::npos)
+      << All(p);
+}
+
+TEST(PlanFailoverTest, Errors) {
+  auto with = [](const std::string& service_keys, const std::string& site_keys = "") {
+    return Errors(CheckPlanText(
+        Replace(Replace(kGood, "    immutable: true\n", "    immutable: true\n" + site_keys),
+                "    drill_every: 8d\n", "    drill_every: 8d\n" + service_keys),
+        "p.yaml", FixedNow()));
+  };
+  EXPECT_EQ(with("", "    recovery_root: srv/dr\n"),
+            "p.yaml:11:20: error: recovery_root of site \"b\" is a relative path: \"srv/dr\"\n"
+            "  hint: write an absolute path, e.g. recovery_root: /srv/dr (or leave it out for /: "
+            "sources come back at their own paths)\n");
+  EXPECT_EQ(with("    failover: {to: c}\n"),
+            "p.yaml:23:20: error: failover of service \"db\" goes to site \"c\", which the "
+            "service does not list\n  hint: did you mean \"a\"? the recovery site must hold the "
+            "service's backups: "
+            "its sites are a, b\n");
+  EXPECT_EQ(with("    failover: {to: a}\n"),
+            "p.yaml:23:20: error: failover of service \"db\" goes to site \"a\", the service's "
+            "first site\n  hint: the first site is where the service runs and is backed up; fail "
+            "over to another of its sites (b)\n");
+  EXPECT_EQ(with("    failover: {interval: 10s, timeout: 10s}\n"),
+            "p.yaml:23:40: error: the health-check timeout of failover of service \"db\" (10s) "
+            "is not shorter than its interval (10s)\n  hint: a round of checks must end before "
+            "the next begins: make timeout shorter than interval\n");
+  EXPECT_NE(with("    failover: {failures_before_failover: 0}\n").find("p.yaml:23:"),
+            std::string::npos);
+  EXPECT_NE(with("    switch:\n      - timeout: 1m\n")
+                .find("p.yaml:24:9: error: switch step 1 of service \"db\" has no command"),
+            std::string::npos)
+      << with("    switch:\n      - timeout: 1m\n");
+  EXPECT_NE(with("    switch:\n      - command: x\n        timeot: 1m\n").find("did you mean"),
+            std::string::npos);
+  // One site and a failover policy.
+  EXPECT_EQ(Errors(CheckPlanText(
+                Replace(Replace(kGood, "sites: [a, b]", "sites: [a]"), "    drill_every: 8d\n",
+                        "    drill_every: 8d\n    failover: {}\n"),
+                "p.yaml", FixedNow())),
+            "p.yaml:23:5: error: failover of service \"db\": the service has only one site to "
+            "fail over from and to\n  hint: list a second site in its sites (a failover restores "
+            "from the backups at the recovery site), or remove failover\n");
+}
+
+}  // namespace
+}  // namespace lifeboat::plan

@@ -76,9 +76,8 @@ const ServiceRecovery* RecoveryReport::Find(std::string_view service) const {
   return nullptr;
 }
 
-namespace {
+namespace internal {
 
-// The site names the recovery reads from.
 std::vector<std::string> SitesUsed(const plan::Plan& plan, const std::vector<Wave>& waves,
                                    const std::string& site) {
   if (!site.empty()) return {site};
@@ -93,7 +92,7 @@ std::vector<std::string> SitesUsed(const plan::Plan& plan, const std::vector<Wav
 }
 
 // --at: a time, or a snapshot id prefix resolved among the recovered services' snapshots.
-Status ResolveAt(internal::Session& session, const std::vector<Wave>& waves,
+Status ResolveAt(Session& session, const std::vector<Wave>& waves,
                  const std::vector<std::string>& sites) {
   const std::string& at = session.options().at;
   if (at.empty()) return Status::Ok();
@@ -141,6 +140,10 @@ Status ResolveAt(internal::Session& session, const std::vector<Wave>& waves,
   session.at_time_ns = found[0].snapshot.time_ns;
   return Status::Ok();
 }
+
+}  // namespace internal
+
+namespace {
 
 // Why `dep`'s outcome keeps a service that depends on it from being recovered.
 std::string DependencyProblem(const ServiceRecovery& dep) {
@@ -200,11 +203,14 @@ Result<RecoveryReport> RecoverServices(const plan::Plan& plan, const RecoverOpti
   LB_RETURN_IF_ERROR(session.Open(&report));
   report.start_ns = session.start_wall_ns();
   report.sandbox = session.sandbox();
-  if (Status st = ResolveAt(session, waves, SitesUsed(plan, waves, options.site)); !st.ok()) {
+  if (Status st =
+          internal::ResolveAt(session, waves, internal::SitesUsed(plan, waves, options.site));
+      !st.ok()) {
     session.CloseSandbox(/*keep=*/false).IgnoreError();  // nothing was recovered: nothing to keep
     return st;
   }
-  session.Line(std::string(RecoveryModeName(options.mode)) + " in " + report.sandbox);
+  session.Line(std::string(RecoveryModeName(options.mode)) + " in " +
+               (options.mode == RecoveryMode::kFailover ? report.recovery_root : report.sandbox));
 
   std::vector<Slot> slots;
   for (const Wave& w : waves) {
@@ -308,6 +314,13 @@ Result<RecoveryReport> RecoverServices(const plan::Plan& plan, const RecoverOpti
 
   // Stop everything before the report is final: the notes say what had died on its own.
   std::vector<std::pair<std::string, std::string>> notes;
+  if (options.mode == RecoveryMode::kFailover) {
+    std::set<std::string> passed;
+    for (const Slot& slot : slots) {
+      if (slot.result.passed()) passed.insert(slot.ws->name);
+    }
+    report.left_running = session.SettleLeftRunning(passed, &notes);
+  }
   session.StopAll(&notes);
   for (Slot& slot : slots) {
     ServiceRecovery& r = slot.result;

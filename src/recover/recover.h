@@ -18,6 +18,15 @@
 // are opened with a shared lock and only read) and no production path is touched: everything is
 // restored below the sandbox, and a drill's ports are free loopback ports, never the plan's.
 //
+// Failover mode (doc/failover.md) differs: no sandbox; sources are restored below the recovery
+// root at their original paths (restores one at a time, so that services sharing parent
+// directories do not race); ports are the plan's; postgres_restore makes a durable cluster
+// listening on the postgres source's port; background steps and clusters are started detached
+// (detached_process.h) and left running for the services that passed (RecoveryReport::
+// left_running; StopLeftRunning stops them); a pack damaged or missing at the site is read from
+// the other sites that the recovered services list (Repository::SetFallbacks, as `restore
+// --fallback`), each such read named in ServiceRecovery::fallback_reads.
+//
 // Steps and checks get the environment of doc/drills.md, "Environment", with the parent's minus
 // Lifeboat's secrets (util/subprocess.h) and every variable the plan reads a secret from emptied.
 //
@@ -38,6 +47,7 @@
 
 #include "backend/backend.h"
 #include "plan/plan.h"
+#include "recover/left_running.h"
 #include "recover/waves.h"
 #include "repository/repository.h"
 #include "util/context.h"
@@ -48,9 +58,12 @@ namespace lifeboat::recover {
 
 enum class RecoveryMode {
   kDrill,     // a sandbox, free ports, throwaway scratch clusters (fsync off)
-  kFailover,  // the ports the plan declares, durable scratch clusters
+  kFailover,  // the recovery root, the plan's ports, durable clusters left running
 };
 std::string_view RecoveryModeName(RecoveryMode mode);  // "drill", "failover"
+
+struct ServiceRecovery;
+struct StepRecord;
 
 struct RecoverOptions {
   RecoveryMode mode = RecoveryMode::kDrill;
@@ -87,6 +100,22 @@ struct RecoverOptions {
   // deriving the key again (OpenOptions::reuse_key_of); null: the session opens it itself. Called
   // once per site, from any of the session's threads; the repository must outlive the call.
   std::function<const Repository*(const std::string& site)> key_of;
+
+  // --- failover mode only (doc/failover.md, "Failover", step 7) ---
+  // Where sources are restored, each at its original absolute path below it (LIFEBOAT_RESTORE_DIR
+  // of every service); clusters go to RECOVERY_ROOT/var/lib/lifeboat/postgres/SERVICE-SOURCE,
+  // logs of what is left running to RECOVERY_ROOT/var/log/lifeboat/. Empty: the recovery_root of
+  // `site` (which failover mode requires).
+  std::string recovery_root;
+  // Called once for each background process and cluster as soon as it runs (it will be left
+  // running), so that the caller can record it durably before anything else happens; the final
+  // list is RecoveryReport::left_running. From the session's threads, one call at a time.
+  std::function<void(const LeftRunning&)> on_left_running;
+  // Called on a service's thread once it is verified, before anything that depends on it
+  // starts (failover: its switch steps). The steps it appends go into the service's timeline;
+  // an error fails the service ("<error>"). The achieved RTO is taken after it. May be empty.
+  std::function<Status(const ServiceRecovery& recovered, std::vector<StepRecord>* steps)>
+      after_verify;
 };
 
 enum class StepState { kOk, kFailed, kNotRun };
@@ -123,6 +152,7 @@ struct RestoredSource {
   std::string method;  // the snapshot's restore method ("restore", "pg_restore", ...)
   uint64_t files = 0, bytes = 0;
   uint64_t verified_files = 0;  // with a `files` check
+  std::vector<std::string> paths;  // the snapshot's paths (below the restore directory)
 };
 
 enum class ServiceState { kPassed, kFailed, kSkipped, kCancelled };
@@ -161,6 +191,9 @@ struct ServiceRecovery {
   std::vector<std::pair<std::string, int>> ports;  // name -> port, as the steps got them
   std::vector<std::string> notes;  // e.g. "no verify checks", "background step ... exited"
   std::vector<ToolUsed> tools;     // each program once, in the order first run
+  // Failover: objects damaged or missing at the recovery site that another site of the service
+  // served ("data blob 1a2b.. in pack 3c4d..: damaged at site b (...), read from site a").
+  std::vector<std::string> fallback_reads;
 
   bool passed() const { return state == ServiceState::kPassed; }
   // Achieved against target; nullopt when either is missing.
@@ -183,6 +216,11 @@ struct RecoveryReport {
   std::vector<std::string> stale_sandboxes;
   std::vector<std::string> warnings;
   bool cancelled = false;
+  // Failover: the recovery root, and what runs on after the session: the processes and clusters
+  // of the services that passed, in the order they were started (those of a service that failed
+  // or was interrupted are stopped before RecoverServices returns).
+  std::string recovery_root;
+  std::vector<LeftRunning> left_running;
 
   // Every service passed (and the session was not interrupted).
   bool passed() const;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "crypto/random.h"
+#include "recover/detached_process.h"
 #include "sources/postgres_source.h"
 #include "util/file_io.h"
 
@@ -208,11 +209,19 @@ Result<std::unique_ptr<ScratchCluster>> ScratchCluster::Start(const ScratchClust
   };
 
   LB_RETURN_IF_ERROR(options.context.Check("the scratch cluster"));
-  Result<SubprocessOptions> initdb =
-      sub({options.bin_dir + "/initdb", "-D", data, "-U", options.superuser, "--pwfile=" + pwfile,
-           "--auth-host=scram-sha-256", "--auth-local=scram-sha-256", "-E", "UTF8", "--no-locale",
-           "--no-sync"},
-          "initdb");
+  std::vector<std::string> initdb_argv = {options.bin_dir + "/initdb",
+                                          "-D",
+                                          data,
+                                          "-U",
+                                          options.superuser,
+                                          "--pwfile=" + pwfile,
+                                          "--auth-host=scram-sha-256",
+                                          "--auth-local=scram-sha-256",
+                                          "-E",
+                                          "UTF8",
+                                          "--no-locale"};
+  if (!options.durable) initdb_argv.push_back("--no-sync");  // a throwaway cluster
+  Result<SubprocessOptions> initdb = sub(initdb_argv, "initdb");
   if (!initdb.ok()) return fail(initdb.status());
   ForegroundResult init = RunForeground(*initdb, options.guard);
   ::unlink(pwfile.c_str());
@@ -225,7 +234,7 @@ Result<std::unique_ptr<ScratchCluster>> ScratchCluster::Start(const ScratchClust
                                      "-p",
                                      std::to_string(options.port),
                                      "-c",
-                                     "listen_addresses=127.0.0.1",
+                                     "listen_addresses=" + options.listen_host,
                                      "-c",
                                      "unix_socket_directories=",
                                      "-c",
@@ -243,18 +252,29 @@ Result<std::unique_ptr<ScratchCluster>> ScratchCluster::Start(const ScratchClust
   so->timeout = std::chrono::milliseconds(0);  // it serves until the session ends
   so->cancel = nullptr;                        // stopped by the session, not by Ctrl-C
   so->kill_grace = std::chrono::seconds(5);
-  Result<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(*so, options.guard);
-  if (!child.ok()) return fail(child.status().WithContext("starting the scratch cluster"));
-  c->server_ = std::move(*child);
+  if (!options.detached_log.empty()) {
+    Result<LeftRunning> lr =
+        StartDetached(*so, "", "PostgreSQL cluster " + data, options.detached_log);
+    if (!lr.ok()) return fail(lr.status().WithContext("starting the cluster"));
+    lr->cluster_dir = data;
+    lr->bin_dir = options.bin_dir;
+    lr->run_as = options.run_as;
+    c->detached_ = std::move(*lr);
+  } else {
+    Result<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(*so, options.guard);
+    if (!child.ok()) return fail(child.status().WithContext("starting the scratch cluster"));
+    c->server_ = std::move(*child);
+  }
 
   // Ready when it answers; a server that exits first failed to start.
-  const std::string ping =
-      "host=127.0.0.1 port=" + std::to_string(options.port) + " dbname=postgres connect_timeout=2";
+  const std::string ping = "host=" + options.listen_host + " port=" + std::to_string(options.port) +
+                           " dbname=postgres connect_timeout=2";
   for (;;) {
     if (PQping(ping.c_str()) == PQPING_OK) break;
-    if (!c->server_->running()) {
-      Status how = c->server_->Stop(Status::Ok());
-      log += c->server_->output();
+    if (!c->running()) {
+      Status how = c->server_ ? c->server_->Stop(Status::Ok()) : Status::Ok();
+      log += c->output();
+      c->Stop();
       return fail(Status::FailedPrecondition(
           "the scratch PostgreSQL server exited before accepting connections" +
           (how.ok() ? std::string() : " (" + how.message() + ")") + "; its log is in the output"));
@@ -262,18 +282,38 @@ Result<std::unique_ptr<ScratchCluster>> ScratchCluster::Start(const ScratchClust
     Status wait = options.context.SleepFor(std::chrono::milliseconds(50),
                                            "waiting for the scratch cluster to accept connections");
     if (!wait.ok()) {
-      log += c->server_->output();
+      log += c->output();
       c->Stop();
       return fail(wait);
     }
   }
-  if (output != nullptr) *output = TrimOutput(log + c->server_->output());
+  if (output != nullptr) *output = TrimOutput(log + c->output());
   return c;
 }
 
 ScratchCluster::~ScratchCluster() { Stop(); }
 
+bool ScratchCluster::running() const {
+  if (detached_) return StillRunning(*detached_);
+  return server_ && server_->running();
+}
+
+std::string ScratchCluster::output() const {
+  if (detached_) return LogTail(detached_->log);
+  return server_ ? server_->output() : std::string();
+}
+
+std::optional<LeftRunning> ScratchCluster::Release() {
+  std::optional<LeftRunning> out = std::move(detached_);
+  detached_.reset();
+  return out;
+}
+
 void ScratchCluster::Stop() {
+  if (detached_) {
+    StopLeftRunning({*detached_}, std::chrono::seconds(5));
+    detached_.reset();
+  }
   if (!server_) return;
   // A fast shutdown (SIGINT to the postmaster: sessions ended, a checkpoint, every process gone),
   // then the group's stop for whatever is left. SIGTERM to the whole group, PostgreSQL's smart
@@ -289,7 +329,7 @@ void ScratchCluster::Stop() {
 
 std::string ScratchCluster::Conninfo(const std::string& database,
                                      std::chrono::seconds connect_timeout) const {
-  return "host=" + host_ + " port=" + std::to_string(options_.port) +
+  return "host=" + options_.listen_host + " port=" + std::to_string(options_.port) +
          " user=" + QuoteConninfo(options_.superuser) +
          " password=" + QuoteConninfo(options_.password) + " dbname=" + QuoteConninfo(database) +
          " connect_timeout=" + std::to_string(std::max<int64_t>(1, connect_timeout.count()));

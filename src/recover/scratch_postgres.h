@@ -20,10 +20,12 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "recover/child_process.h"
+#include "recover/left_running.h"
 #include "recover/process_guard.h"
 #include "util/context.h"
 #include "util/status.h"
@@ -46,6 +48,11 @@ struct ScratchClusterOptions {
   std::string run_as;
   // fsync and full_page_writes on (a failover's cluster); off for a drill's throwaway cluster.
   bool durable = false;
+  // The address it listens on (a failover: the postgres source's numeric host).
+  std::string listen_host = "127.0.0.1";
+  // Non-empty (a failover): the server is started detached (detached_process.h) with its output
+  // appended to this file, and Release() hands it over to run on after the session.
+  std::string detached_log;
   ProcessGuard* guard = nullptr;
   // Cancel and deadline: initdb and the wait for the server stop with it.
   Context context;
@@ -63,15 +70,18 @@ class ScratchCluster {
   ~ScratchCluster();
 
   int port() const { return options_.port; }
-  const std::string& host() const { return host_; }
+  const std::string& host() const { return options_.listen_host; }
   const std::string& superuser() const { return options_.superuser; }
   const std::string& dir() const { return options_.dir; }
   // A libpq connection string for `database` (with the password: never show it).
   std::string Conninfo(const std::string& database, std::chrono::seconds connect_timeout) const;
   // True while the server runs.
-  bool running() const { return server_ && server_->running(); }
+  bool running() const;
   // The server's output (log), trimmed.
-  std::string output() const { return server_ ? server_->output() : std::string(); }
+  std::string output() const;
+  // A detached server (detached_log): what stops it later; the object no longer stops it.
+  // nullopt when the server is not detached or was stopped.
+  std::optional<LeftRunning> Release();
   // Stops the server: a fast shutdown (SIGINT to the postmaster), and after 5 s what is left of
   // its process group is stopped (SIGTERM, then SIGKILL after 5 s more). Idempotent.
   void Stop();
@@ -80,8 +90,8 @@ class ScratchCluster {
   explicit ScratchCluster(const ScratchClusterOptions& options) : options_(options) {}
 
   const ScratchClusterOptions options_;
-  const std::string host_ = "127.0.0.1";
   std::unique_ptr<ChildProcess> server_;
+  std::optional<LeftRunning> detached_;
 };
 
 // argv that runs `argv` as `user` (setpriv with the user's uid, gid and groups); `argv` itself

@@ -1,5 +1,6 @@
 // One service of a recovery (doc/drills.md, "What a drill does"): its snapshots chosen and
 // restored into its restore directory, its recover steps, its checks, each timed.
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "notify/event.h"
 #include "plan/duration.h"
 #include "recover/checks.h"
+#include "recover/detached_process.h"
 #include "recover/session.h"
 #include "restorer/restorer.h"
 #include "util/file_io.h"
@@ -23,6 +25,13 @@ namespace {
 using Env = std::vector<std::pair<std::string, std::string>>;
 
 std::string EnvName(std::string_view name) { return EnvironmentName(name); }
+
+// "10.0.0.5", "::1": an address, not a name.
+bool IsNumericAddress(const std::string& host) {
+  in6_addr buf;
+  return !host.empty() && (::inet_pton(AF_INET, host.c_str(), &buf) == 1 ||
+                           ::inet_pton(AF_INET6, host.c_str(), &buf) == 1);
+}
 
 void SetEnv(Env* env, const std::string& name, const std::string& value) {
   for (auto& e : *env) {
@@ -44,6 +53,7 @@ struct Chosen {
 // The scratch cluster a postgres_restore step made, for the sql checks and the environment.
 struct ClusterInfo {
   std::string source;
+  std::string host = "127.0.0.1";
   int port = 0;
   std::string user, password, database;
 };
@@ -113,6 +123,9 @@ class ServiceRun {
   Env BaseEnvironment() const;
   bool RunPostgresRestore(const plan::RecoverStep& step);
   bool RunCommandStep(const plan::RecoverStep& step, size_t index);
+  // Failover: a background step started detached and left running (detached_process.h).
+  bool RunDetachedStep(const plan::RecoverStep& step, size_t index, const std::string& name,
+                       const SubprocessOptions& o);
   bool RunCheck(const plan::VerifyCheck& check);
   int CheckPort(const plan::PortRef& port) const;
   SubprocessOptions StepProcess(const plan::Command& command, const std::string& description,
@@ -211,23 +224,8 @@ bool ServiceRun::ChooseSnapshots(const std::vector<std::pair<Id, Snapshot>>& sna
   for (const plan::Source& src : svc_.sources) {
     Chosen c;
     c.source = &src;
-    const bool pinned_here = s_.pin && s_.pin->site == r_.site &&
-                             s_.pin->snapshot.service == svc_.name && s_.pin->snapshot.source &&
-                             s_.pin->snapshot.source->name == src.name;
-    for (const auto& entry : snapshots) {
-      const Snapshot& snap = entry.second;
-      if (pinned_here) {
-        if (entry.first == s_.pin->id) c = Chosen{&src, entry.first, &snap};
-        continue;
-      }
-      if (snap.service != svc_.name || !snap.source || snap.source->name != src.name ||
-          snap.incomplete) {
-        continue;
-      }
-      if (s_.at_time_ns && snap.time_ns > *s_.at_time_ns) continue;
-      if (c.snapshot == nullptr || snap.time_ns >= c.snapshot->time_ns) {
-        c = Chosen{&src, entry.first, &snap};
-      }
+    if (const auto* e = ChooseSnapshot(s_, snapshots, r_.site, svc_, src)) {
+      c = Chosen{&src, e->first, &e->second};
     }
     if (c.snapshot == nullptr) {
       Begin("restore", "restore", RestoreLabel(src), src.position);
@@ -262,6 +260,7 @@ bool ServiceRun::RestoreSources(Repository& repo, bool verify) {
     rs.snapshot = c.id.Hex();
     rs.snapshot_time_ns = snap.time_ns;
     rs.method = snap.source ? snap.source->restore.method : "";
+    rs.paths = snap.paths;
     StepRecord& step = Begin("restore", "restore",
                              "restore source " + rs.name + " (" + rs.kind + ") from snapshot " +
                                  c.id.Short() + " of " + notify::FormatRfc3339Utc(snap.time_ns),
@@ -338,6 +337,34 @@ bool ServiceRun::RestoreSources(Repository& repo, bool verify) {
   return true;
 }
 
+}  // namespace
+
+const std::pair<Id, Snapshot>* ChooseSnapshot(const Session& session,
+                                              const std::vector<std::pair<Id, Snapshot>>& snapshots,
+                                              const std::string& site, const plan::Service& svc,
+                                              const plan::Source& src) {
+  const bool pinned_here =
+      session.pin && session.pin->site == site && session.pin->snapshot.service == svc.name &&
+      session.pin->snapshot.source && session.pin->snapshot.source->name == src.name;
+  const std::pair<Id, Snapshot>* chosen = nullptr;
+  for (const auto& entry : snapshots) {
+    const Snapshot& snap = entry.second;
+    if (pinned_here) {
+      if (entry.first == session.pin->id) chosen = &entry;
+      continue;
+    }
+    if (snap.service != svc.name || !snap.source || snap.source->name != src.name ||
+        snap.incomplete) {
+      continue;
+    }
+    if (session.at_time_ns && snap.time_ns > *session.at_time_ns) continue;
+    if (chosen == nullptr || snap.time_ns >= chosen->second.time_ns) chosen = &entry;
+  }
+  return chosen;
+}
+
+namespace {
+
 Status ServiceRun::AllocatePorts() {
   for (const plan::RecoverStep& st : svc_.recover) {
     for (const auto& p : st.ports) {
@@ -379,12 +406,12 @@ Env ServiceRun::BaseEnvironment() const {
     }
     if (!it->second.pg_ports.empty()) {
       dep_cluster = true;
-      env.emplace_back("LIFEBOAT_PG_HOST_" + d, "127.0.0.1");
+      env.emplace_back("LIFEBOAT_PG_HOST_" + d, it->second.pg_host);
       env.emplace_back("LIFEBOAT_PG_PORT_" + d, std::to_string(it->second.pg_ports[0].second));
       env.emplace_back("LIFEBOAT_PG_USER_" + d, "lifeboat");
     }
   }
-  if (dep_cluster) env.emplace_back("PGPASSFILE", s_.sandbox() + "/pgpass");
+  if (dep_cluster) env.emplace_back("PGPASSFILE", s_.WorkDir() + "/pgpass");
   return env;
 }
 
@@ -443,13 +470,20 @@ bool ServiceRun::RunPostgresRestore(const plan::RecoverStep& step) {
   const int major = num >= 100000 ? static_cast<int>(num / 10000) : num > 0 ? 9 : 0;
   Result<std::string> bin = FindPostgresBinDir(major, s_.options().postgres_bin_dir);
   if (!bin.ok()) return End(StepState::kFailed, bin.status().message(), "");
-  Result<int> port = s_.FreePort();
+  // A failover's cluster listens where the source's server did: its port, its host when that is
+  // a numeric address (else 127.0.0.1).
+  const plan::PostgresSource& pg_source = chosen->source->postgres;
+  std::string host = "127.0.0.1";
+  Result<int> port = s_.failover() ? Result<int>(pg_source.port) : s_.FreePort();
+  if (s_.failover() && IsNumericAddress(pg_source.host)) host = pg_source.host;
   Result<std::string> password = NewClusterPassword();
   if (!port.ok() || !password.ok()) {
     return End(StepState::kFailed, (!port.ok() ? port.status() : password.status()).message(), "");
   }
   ScratchClusterOptions co;
-  co.dir = s_.sandbox() + "/postgres/" + svc_.name + "-" + source;
+  co.dir = s_.WorkDir() + "/postgres/" + svc_.name + "-" + source;
+  co.listen_host = host;
+  if (s_.failover()) co.detached_log = s_.LogPath(svc_.name + "-" + source + "-postgres");
   co.bin_dir = *bin;
   co.port = *port;
   co.password = *password;
@@ -457,20 +491,29 @@ bool ServiceRun::RunPostgresRestore(const plan::RecoverStep& step) {
   co.durable = s_.options().mode == RecoveryMode::kFailover;
   co.guard = s_.guard();
   co.context = step_ctx;
-  if (Status st = CreateDirectories(s_.sandbox() + "/postgres"); !st.ok()) {
+  if (Status st = CreateDirectories(s_.WorkDir() + "/postgres"); !st.ok()) {
     return End(StepState::kFailed, st.message(), "");
   }
-  if (!co.run_as.empty()) ::chmod((s_.sandbox() + "/postgres").c_str(), 0711);
-  std::string output = "scratch cluster: " + *bin +
-                       "/postgres on 127.0.0.1:" + std::to_string(*port) +
+  if (!co.run_as.empty()) ::chmod((s_.WorkDir() + "/postgres").c_str(), 0711);
+  std::string output = std::string(s_.failover() ? "cluster: " : "scratch cluster: ") + *bin +
+                       "/postgres on " + host + ":" + std::to_string(*port) +
                        (co.run_as.empty() ? "" : " as " + co.run_as) + "\n";
   std::string start_output;
   Result<std::unique_ptr<ScratchCluster>> cluster = ScratchCluster::Start(co, &start_output);
   output += start_output;
   if (!cluster.ok()) return End(StepState::kFailed, cluster.status().message(), output);
   ScratchCluster* c = cluster->get();
-  s_.Keep(svc_.name, "the scratch cluster of source " + source, std::move(*cluster));
-  Result<std::string> pgpass = s_.AddPgPass(*port, c->superuser(), *password);
+  const std::string superuser = c->superuser();
+  if (std::optional<LeftRunning> lr = c->Release()) {
+    lr->service = svc_.name;
+    lr->what = "PostgreSQL cluster of source " + source + " (" + co.dir + "/data, " + host + ":" +
+               std::to_string(*port) + ")";
+    s_.KeepRunning(*lr);
+    cluster->reset();  // runs on; the object no longer owns it
+  } else {
+    s_.Keep(svc_.name, "the scratch cluster of source " + source, std::move(*cluster));
+  }
+  Result<std::string> pgpass = s_.AddPgPass(host, *port, superuser, *password);
   if (!pgpass.ok()) return End(StepState::kFailed, pgpass.status().message(), output);
 
   const std::string file =
@@ -500,9 +543,9 @@ bool ServiceRun::RunPostgresRestore(const plan::RecoverStep& step) {
   o.stderr_to_stdout = true;
   o.working_directory = r_.restore_dir;
   for (const std::string& var : s_.secret_variables()) o.environment.emplace_back(var, "");
-  o.environment.emplace_back("PGHOST", "127.0.0.1");
+  o.environment.emplace_back("PGHOST", host);
   o.environment.emplace_back("PGPORT", std::to_string(*port));
-  o.environment.emplace_back("PGUSER", c->superuser());
+  o.environment.emplace_back("PGUSER", superuser);
   o.environment.emplace_back("PGPASSFILE", *pgpass);
   const int64_t left_ns = step_ctx.deadline_ns() - ctx().clock().MonotonicNs();
   if (left_ns <= 0) {
@@ -521,14 +564,15 @@ bool ServiceRun::RunPostgresRestore(const plan::RecoverStep& step) {
   ClusterInfo info;
   info.source = source;
   info.port = *port;
-  info.user = c->superuser();
+  info.host = host;
+  info.user = superuser;
   info.password = *password;
   info.database = DatabaseOf(*chosen->source, *chosen->snapshot);
   if (clusters_.empty()) {
-    SetEnv(&env_, "LIFEBOAT_PG_HOST", "127.0.0.1");
+    SetEnv(&env_, "LIFEBOAT_PG_HOST", info.host);
     SetEnv(&env_, "LIFEBOAT_PG_PORT", std::to_string(info.port));
     SetEnv(&env_, "LIFEBOAT_PG_USER", info.user);
-    SetEnv(&env_, "PGHOST", "127.0.0.1");
+    SetEnv(&env_, "PGHOST", info.host);
     SetEnv(&env_, "PGPORT", std::to_string(info.port));
     SetEnv(&env_, "PGUSER", info.user);
     SetEnv(&env_, "PGDATABASE", info.database);
@@ -537,7 +581,7 @@ bool ServiceRun::RunPostgresRestore(const plan::RecoverStep& step) {
   SetEnv(&env_, "PGPASSFILE", *pgpass);
   clusters_.push_back(info);
   return End(StepState::kOk, "", output,
-             "database " + info.database + " on 127.0.0.1:" + std::to_string(info.port));
+             "database " + info.database + " on " + info.host + ":" + std::to_string(info.port));
 }
 
 bool ServiceRun::RunCommandStep(const plan::RecoverStep& step, size_t index) {
@@ -554,6 +598,7 @@ bool ServiceRun::RunCommandStep(const plan::RecoverStep& step, size_t index) {
   }
   SubprocessOptions o = StepProcess(step.command, description, std::chrono::seconds(0));
   o.cancel = nullptr;  // serves until the session ends; the session stops it
+  if (s_.failover()) return RunDetachedStep(step, index, name, o);
   Result<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(o, s_.guard());
   if (!child.ok()) return End(StepState::kFailed, child.status().message(), "");
   ChildProcess* p = child->get();
@@ -580,6 +625,38 @@ bool ServiceRun::RunCommandStep(const plan::RecoverStep& step, size_t index) {
     }
   }
   return End(StepState::kOk, "", p->output(), ports.empty() ? "started" : "serving on " + ports);
+}
+
+bool ServiceRun::RunDetachedStep(const plan::RecoverStep& step, size_t index,
+                                 const std::string& name, const SubprocessOptions& o) {
+  const std::string log = s_.LogPath(svc_.name + "-step" + std::to_string(index + 1));
+  Result<LeftRunning> lr = StartDetached(o, svc_.name, name, log);
+  if (!lr.ok()) return End(StepState::kFailed, lr.status().message(), "");
+  s_.KeepRunning(*lr);
+  const Context step_ctx = ctx().WithTimeout(step.timeout);
+  std::string ports;
+  for (const auto& decl : step.ports) {
+    const int port = ports_[decl.first];
+    ports += (ports.empty() ? "" : ", ") + decl.first + " " + std::to_string(port);
+    const LeftRunning running = *lr;
+    Status ready =
+        WaitForTcp("127.0.0.1", port, step_ctx, [running] { return StillRunning(running); });
+    if (!ready.ok()) {
+      std::string why = ready.message();
+      if (!StillRunning(*lr)) {
+        why = "it exited before port " + decl.first + " (" + std::to_string(port) +
+              ") accepted connections";
+      } else if (ready.code() == StatusCode::kDeadlineExceeded) {
+        why = "port " + decl.first + " (" + std::to_string(port) +
+              ") accepted no connection within the step's timeout (" +
+              plan::FormatPlanDuration(step.timeout) + ")";
+      }
+      return End(StepState::kFailed, why, "its log " + log + ":\n" + LogTail(log));
+    }
+  }
+  return End(StepState::kOk, "", "",
+             (ports.empty() ? "started" : "serving on " + ports) + ", pid " +
+                 std::to_string(lr->pid) + ", log " + log);
 }
 
 int ServiceRun::CheckPort(const plan::PortRef& port) const {
@@ -655,7 +732,8 @@ bool ServiceRun::RunCheck(const plan::VerifyCheck& check) {
                                                       : " for source " + check.postgres_source),
                    "");
       }
-      SqlTarget t{"127.0.0.1", cluster->port, cluster->user, cluster->password, cluster->database};
+      SqlTarget t{cluster->host, cluster->port, cluster->user, cluster->password,
+                  cluster->database};
       SqlCheckResult res = CheckSql(t, check.query, check.expect, check_ctx);
       return End(res.status.ok() ? StepState::kOk : StepState::kFailed, res.status.message(),
                  res.value, res.status.ok() ? "\"" + res.value + "\"" : "");
@@ -703,7 +781,7 @@ ServiceRecovery ServiceRun::Run(RecoveredEndpoints* endpoints) {
     fail_early("restore", "open site " + r_.site, site.status.message());
     return finish();
   }
-  r_.restore_dir = s_.sandbox() + "/services/" + svc_.name;
+  r_.restore_dir = s_.RestoreDir(svc_.name);
   if (Status st = CreateDirectories(r_.restore_dir); !st.ok()) {
     fail_early("restore", "make the restore directory", st.message());
     return finish();
@@ -711,7 +789,18 @@ ServiceRecovery ServiceRun::Run(RecoveredEndpoints* endpoints) {
   const bool verify_files = std::any_of(
       svc_.verify.begin(), svc_.verify.end(),
       [](const plan::VerifyCheck& c) { return c.kind == plan::VerifyCheck::Kind::kFiles; });
-  if (!ChooseSnapshots(site.snapshots) || !RestoreSources(*site.repo.repo, verify_files)) {
+  bool restored;
+  if (s_.failover()) {
+    // One restore at a time below the shared recovery root; what other sites served meanwhile
+    // is this service's.
+    s_.BeginRestore(svc_.name);
+    restored = ChooseSnapshots(site.snapshots) && RestoreSources(*site.repo.repo, verify_files);
+    s_.EndRestore();
+    r_.fallback_reads = s_.FallbackReads(svc_.name);
+  } else {
+    restored = ChooseSnapshots(site.snapshots) && RestoreSources(*site.repo.repo, verify_files);
+  }
+  if (!restored) {
     NotRun(0, 0, "not run: " + r_.failure);
     return finish();
   }
@@ -741,6 +830,21 @@ ServiceRecovery ServiceRun::Run(RecoveredEndpoints* endpoints) {
     r_.failure = "interrupted";
     return finish();
   }
+  if (s_.options().after_verify) {
+    std::vector<StepRecord> more;
+    Status st = s_.options().after_verify(r_, &more);
+    for (StepRecord& step : more) r_.steps.push_back(std::move(step));
+    if (!st.ok()) {
+      r_.state = ServiceState::kFailed;
+      r_.failure = st.message();
+      for (const StepRecord& step : r_.steps) {
+        if (step.state == StepState::kFailed && step.phase == "switch") {
+          r_.failure_output = step.output;
+        }
+      }
+      return finish();
+    }
+  }
   r_.rto_seconds = static_cast<double>(Mono() - s_.start_mono_ns()) / 1e9;
   if (svc_.verify.empty()) {
     r_.notes.push_back(
@@ -750,6 +854,7 @@ ServiceRecovery ServiceRun::Run(RecoveredEndpoints* endpoints) {
   endpoints->restore_dir = r_.restore_dir;
   endpoints->ports = r_.ports;
   for (const ClusterInfo& c : clusters_) endpoints->pg_ports.emplace_back(c.source, c.port);
+  if (!clusters_.empty()) endpoints->pg_host = clusters_.front().host;
   return finish();
 }
 

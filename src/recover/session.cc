@@ -3,11 +3,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "dr/sites.h"
+#include "engine/multi_site.h"
 #include "util/file_io.h"
 
 namespace lifeboat::recover::internal {
@@ -21,9 +23,81 @@ Session::~Session() {
   CloseSandbox(options_.keep).IgnoreError();
 }
 
+void Session::OpenForChecks() {
+  if (failover()) {
+    std::string root = options_.recovery_root;
+    if (root.empty()) {
+      const plan::Site* site = plan_.FindSite(options_.site);
+      root = site != nullptr ? site->recovery_root : "/";
+    }
+    root = std::filesystem::path(root).lexically_normal().string();
+    while (!root.empty() && root.back() == '/') root.pop_back();
+    recovery_root_ = root;
+  }
+  start_wall_ns_ = options_.context.clock().WallNs();
+  start_mono_ns_ = options_.context.clock().MonotonicNs();
+}
+
+std::string Session::WorkDir() const {
+  return failover() ? recovery_root_ + "/var/lib/lifeboat" : sandbox_path_;
+}
+
+std::string Session::RestoreDir(const std::string& service) const {
+  if (!failover()) return sandbox_path_ + "/services/" + service;
+  return recovery_root_.empty() ? "/" : recovery_root_;
+}
+
+std::string Session::LogPath(const std::string& name) const {
+  return recovery_root_ + "/var/log/lifeboat/" + name + ".log";
+}
+
+void Session::BeginRestore(const std::string& service) {
+  restore_mu_.Lock();
+  MutexLock lock(&mu_);
+  restoring_ = service;
+}
+
+void Session::EndRestore() {
+  {
+    MutexLock lock(&mu_);
+    restoring_.clear();
+  }
+  restore_mu_.Unlock();
+}
+
+std::vector<std::string> Session::FallbackReads(const std::string& service) {
+  MutexLock lock(&mu_);
+  auto it = fallback_reads_.find(service);
+  return it == fallback_reads_.end() ? std::vector<std::string>() : it->second;
+}
+
 Status Session::Open(RecoveryReport* report) {
   // The guard first: nothing is started before a kill -9 of this process would stop it.
   LB_ASSIGN_OR_RETURN(guard_, ProcessGuard::Start());
+  if (failover()) {
+    if (options_.site.empty()) {
+      return Status::InvalidArgument("a failover recovery needs the recovery site");
+    }
+    OpenForChecks();
+    // Directories made here get the usual modes (0755), so that a cluster's own user can pass
+    // through to its directory; existing ones are left as they are.
+    for (const std::string& dir : {WorkDir() + "/postgres", recovery_root_ + "/var/log/lifeboat"}) {
+      std::vector<std::string> missing;
+      for (std::filesystem::path p = dir; !p.empty() && p != p.root_path(); p = p.parent_path()) {
+        if (std::filesystem::exists(p)) break;
+        missing.push_back(p.string());
+      }
+      LB_RETURN_IF_ERROR(CreateDirectories(dir));
+      for (const std::string& m : missing) ::chmod(m.c_str(), 0755);
+    }
+    // A cluster's own user (PostgreSQL refuses root) passes through to its directory.
+    if (::geteuid() == 0) {
+      ::chmod(WorkDir().c_str(), 0711);
+      ::chmod((WorkDir() + "/postgres").c_str(), 0711);
+    }
+    report->recovery_root = recovery_root_.empty() ? "/" : recovery_root_;
+    return Status::Ok();
+  }
   // Absolute: steps run in their restore directory and get its path.
   std::error_code ec;
   std::string base =
@@ -88,6 +162,7 @@ OpenedSite& Session::Site(const std::string& name) {
         std::vector<DamagedSnapshot> damaged;
         Result<std::vector<std::pair<Id, Snapshot>>> list = s->repo.repo->ListSnapshots(&damaged);
         if (list.ok()) {
+          if (failover()) OpenFallbacks(name, s.get());
           s->snapshots = std::move(*list);
           for (const DamagedSnapshot& d : damaged) {
             Line("site " + name + ": " + DescribeDamagedSnapshot(d));
@@ -109,6 +184,62 @@ OpenedSite& Session::Site(const std::string& name) {
   OpenedSite& ref = *s;
   sites_[name] = std::move(s);
   return ref;
+}
+
+void Session::OpenFallbacks(const std::string& name, OpenedSite* s) {
+  // Every other site that a service listing this one also lists, in the plan's order.
+  std::vector<std::string> others;
+  for (const plan::Service& svc : plan_.services) {
+    const bool lists = std::any_of(svc.sites.begin(), svc.sites.end(),
+                                   [&](const plan::NameRef& n) { return n.name == name; });
+    if (!lists) continue;
+    for (const plan::NameRef& n : svc.sites) {
+      if (n.name != name && std::find(others.begin(), others.end(), n.name) == others.end()) {
+        others.push_back(n.name);
+      }
+    }
+  }
+  s->site_of_location[s->repo.repo->backend().Location()] = name;
+  std::vector<Repository*> replicas;
+  for (const std::string& other : others) {
+    const plan::Site* site = plan_.FindSite(other);
+    if (site == nullptr) continue;
+    Result<ReplicaSite> replica = dr::SiteAsReplica(*site, ctx());
+    Result<OpenedRepository> opened =
+        replica.ok() ? OpenReplicaRepository(*replica, *s->repo.repo, LockKind::kShared,
+                                             LockWaitOptions{}, ctx())
+                     : Result<OpenedRepository>(replica.status());
+    if (!opened.ok()) {
+      Line("site " + other + " cannot serve what is damaged at site " + name + ": " +
+           opened.status().message());
+      continue;
+    }
+    s->site_of_location[opened->repo->backend().Location()] = other;
+    replicas.push_back(opened->repo.get());
+    s->fallbacks.push_back(std::move(*opened));
+  }
+  if (replicas.empty()) return;
+  const OpenedSite* site = s;
+  s->repo.repo->SetFallbacks(replicas,
+                             [this, site](const FallbackEvent& e) { OnFallback(e, site); });
+}
+
+void Session::OnFallback(const FallbackEvent& e, const OpenedSite* site) {
+  auto name = [site](const std::string& location) {
+    auto it = site->site_of_location.find(location);
+    return it != site->site_of_location.end() ? "site " + it->second : location;
+  };
+  const std::string note =
+      e.object + ": " +
+      (e.damage.code() == StatusCode::kNotFound ? std::string("missing") : std::string("damaged")) +
+      " at " + name(e.damaged_at) + " (" + e.damage.message() + "), read from " + name(e.served_by);
+  std::string service;
+  {
+    MutexLock lock(&mu_);
+    service = restoring_;
+    fallback_reads_[service].push_back(note);
+  }
+  Line((service.empty() ? std::string() : service + ": ") + note);
 }
 
 Result<int> Session::FreePort() {
@@ -148,7 +279,35 @@ void Session::Keep(const std::string& service, const std::string& what,
   running_.push_back(Running{service, what, nullptr, std::move(cluster)});
 }
 
-Result<std::string> Session::AddPgPass(int port, const std::string& user,
+void Session::KeepRunning(const LeftRunning& lr) {
+  MutexLock lock(&mu_);
+  left_running_.push_back(lr);
+  if (options_.on_left_running) options_.on_left_running(lr);
+}
+
+std::vector<LeftRunning> Session::SettleLeftRunning(
+    const std::set<std::string>& passed, std::vector<std::pair<std::string, std::string>>* notes) {
+  std::vector<LeftRunning> all, keep, stop;
+  {
+    MutexLock lock(&mu_);
+    all.swap(left_running_);
+  }
+  for (const LeftRunning& lr : all) (passed.count(lr.service) ? keep : stop).push_back(lr);
+  for (const StopNote& n : StopLeftRunning(stop, std::chrono::seconds(10))) {
+    notes->emplace_back(n.service, n.what + (n.was_running ? " was stopped" : " had exited") +
+                                       " (the service did not pass)" +
+                                       (n.status.ok() ? "" : ": " + n.status.message()));
+  }
+  for (const LeftRunning& lr : keep) {
+    if (!StillRunning(lr)) {
+      notes->emplace_back(
+          lr.service, lr.what + " had exited before the session ended (its log: " + lr.log + ")");
+    }
+  }
+  return keep;
+}
+
+Result<std::string> Session::AddPgPass(const std::string& host, int port, const std::string& user,
                                        const std::string& password) {
   MutexLock lock(&mu_);
   // The .pgpass format: host:port:database:user:password, ':' and '\' escaped.
@@ -160,9 +319,9 @@ Result<std::string> Session::AddPgPass(int port, const std::string& user,
     }
     return out;
   };
-  pgpass_ +=
-      "127.0.0.1:" + std::to_string(port) + ":*:" + escape(user) + ":" + escape(password) + "\n";
-  const std::string path = sandbox_path_ + "/pgpass";
+  pgpass_ += escape(host) + ":" + std::to_string(port) + ":*:" + escape(user) + ":" +
+             escape(password) + "\n";
+  const std::string path = WorkDir() + "/pgpass";
   LB_RETURN_IF_ERROR(WriteFileDurably(
       path, ByteView(reinterpret_cast<const uint8_t*>(pgpass_.data()), pgpass_.size()), true));
   return path;

@@ -1,0 +1,275 @@
+// PerformFailover, CommitFailover and RollbackFailover over two local sites (a replica pair made
+// by plan init and filled by run), with a real background process (python3's http.server), an
+// in-memory fence (fence/memory_fence.h) and switch steps that write their environment to a file.
+#include "dr/failover.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "dr/switch_steps.h"
+#include "fence/memory_fence.h"
+#include "recover/checks.h"
+#include "recover/recover_test_util.h"
+
+namespace lifeboat::dr {
+namespace {
+
+using recover::testing::ReadFile;
+using recover::testing::WriteFile;
+namespace fs = std::filesystem;
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+class FailoverTest : public recover::testing::RecoverFixture {
+ protected:
+  void SetUp() override {
+    RecoverFixture::SetUp();
+    port_ = FreePort();
+    WriteFile(dir_ / "data" / "shop" / "index.html", "hello from the shop\n");
+    std::string big(300 * 1024, '\0');  // incompressible: its pack is the largest at site b
+    uint64_t x = 88172645463325252ull;
+    for (char& c : big) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      c = static_cast<char>(x);
+    }
+    WriteFile(dir_ / "data" / "shop" / "big.bin", big);
+    plan_ =
+        Load("version: 1\nsites:\n" + Site("a") + Site("b") + "    recovery_root: " + Root() +
+             "\nservices:\n  shop:\n    tier: 2\n    rpo: 1h\n    sources:\n      - paths: [" +
+             (dir_ / "data" / "shop").string() +
+             "]\n    sites: [a, b]\n    recover:\n"
+             "      - command: \"exec /usr/bin/python3 -m http.server --bind 127.0.0.1 "
+             "$LIFEBOAT_PORT_HTTP --directory $LIFEBOAT_RESTORE_DIR" +
+             (dir_ / "data" / "shop").string() +
+             "\"\n        background: true\n        ports: {http: " + std::to_string(port_) +
+             "}\n        timeout: 30s\n    verify:\n"
+             "      - http: {port: http, path: /index.html, expect_body: \"hello from the shop\"}\n"
+             "      - files: {}\n    switch:\n"
+             "      - command: \"echo to=$LIFEBOAT_SWITCH_TO from=$LIFEBOAT_SWITCH_FROM "
+             "token=$LIFEBOAT_FENCING_TOKEN incident=$LIFEBOAT_INCIDENT port=$LIFEBOAT_PORT_HTTP "
+             "service=$LIFEBOAT_SERVICE dir=$LIFEBOAT_RESTORE_DIR >> " +
+             (dir_ / "switch.log").string() + "\"\n");
+  }
+
+  std::string Root() const { return (dir_ / "root-b").string(); }
+
+  FailoverOptions Failover() {
+    FailoverOptions o;
+    o.recover.site = "b";
+    o.recover.on_line = [this](const std::string& line) { output_ += line + "\n"; };
+    o.fence = &fence_;
+    o.state_dir = (dir_ / "state").string();
+    o.host = "testhost";
+    return o;
+  }
+
+  IncidentActionOptions Action() {
+    IncidentActionOptions o;
+    o.fence = &fence_;
+    o.state_dir = (dir_ / "state").string();
+    o.stop_grace = std::chrono::milliseconds(2000);
+    o.on_line = [this](const std::string& line) { output_ += line + "\n"; };
+    return o;
+  }
+
+  // Flips one byte in the middle of the largest pack at site b.
+  void DamageSiteB() {
+    fs::path pack;
+    for (const auto& e : fs::recursive_directory_iterator(dir_ / "sites" / "b" / "data")) {
+      if (e.is_regular_file() && (pack.empty() || e.file_size() > fs::file_size(pack))) {
+        pack = e.path();
+      }
+    }
+    ASSERT_FALSE(pack.empty());
+    std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
+    const auto size = static_cast<std::streamoff>(fs::file_size(pack));
+    f.seekg(size / 2);
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x5a);
+    f.seekp(size / 2);
+    f.write(&c, 1);
+  }
+
+  int port_ = 0;
+  plan::Plan plan_;
+  fence::MemoryFence fence_;
+};
+
+TEST(SwitchStepsTest, Environment) {
+  plan::Service svc;
+  svc.name = "shop";
+  SwitchTarget t{"dr", "main", 7, "00ff", "/srv/dr", {{"http", 8080}, {"admin_api", 9090}}};
+  const auto env = SwitchEnvironment(svc, t);
+  auto get = [&](const std::string& name) {
+    for (const auto& [k, v] : env) {
+      if (k == name) return v;
+    }
+    return std::string("<unset>");
+  };
+  EXPECT_EQ(get("LIFEBOAT_SWITCH_TO"), "dr");
+  EXPECT_EQ(get("LIFEBOAT_SWITCH_FROM"), "main");
+  EXPECT_EQ(get("LIFEBOAT_FENCING_TOKEN"), "7");
+  EXPECT_EQ(get("LIFEBOAT_INCIDENT"), "00ff");
+  EXPECT_EQ(get("LIFEBOAT_SERVICE"), "shop");
+  EXPECT_EQ(get("LIFEBOAT_RESTORE_DIR"), "/srv/dr");
+  EXPECT_EQ(get("LIFEBOAT_PORT_HTTP"), "8080");
+  EXPECT_EQ(get("LIFEBOAT_PORT_ADMIN_API"), "9090");
+}
+
+TEST_F(FailoverTest, DryRunPreconditions) {
+  Backup(plan_);
+  FailoverOptions o = Failover();
+  o.dry_run = true;
+  Result<FailoverOutcome> ok = PerformFailover(plan_, o);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->result, FailoverOutcome::Result::kDryRun);
+  EXPECT_TRUE(ok->preconditions.ok()) << ok->preconditions.Failures();
+  EXPECT_EQ(ok->ExitCode(), 0);
+  EXPECT_FALSE(fs::exists(dir_ / "state" / "incident.json"));
+  EXPECT_EQ(fence_.token(), 0u);
+
+  // The production port in use, a target path not empty.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port_));
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  WriteFile(fs::path(Root() + (dir_ / "data" / "shop").string()) / "stale.txt", "old\n");
+  Result<FailoverOutcome> bad = PerformFailover(plan_, o);
+  ::close(fd);
+  ASSERT_TRUE(bad.ok()) << bad.status().ToString();
+  EXPECT_EQ(bad->ExitCode(), 2);
+  const std::string failures = bad->preconditions.Failures();
+  EXPECT_NE(failures.find("port http (" + std::to_string(port_) + ") on 127.0.0.1 is in use"),
+            std::string::npos)
+      << failures;
+  EXPECT_NE(failures.find(Root() + (dir_ / "data" / "shop").string() + " exists and is not empty"),
+            std::string::npos)
+      << failures;
+  // A real failover is refused for the same reasons, changing nothing.
+  o.dry_run = false;
+  WriteFile(fs::path(Root() + (dir_ / "data" / "shop").string()) / "stale.txt", "old\n");
+  Result<FailoverOutcome> refused = PerformFailover(plan_, o);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->result, FailoverOutcome::Result::kRefused);
+  EXPECT_EQ(fence_.token(), 0u);
+  fs::remove_all(Root());
+
+  // No snapshot at or before --at.
+  o.dry_run = true;
+  o.recover.at = "2001-01-01T00:00:00Z";
+  Result<FailoverOutcome> early = PerformFailover(plan_, o);
+  ASSERT_TRUE(early.ok()) << early.status().ToString();
+  EXPECT_NE(early->preconditions.Failures().find(
+                "no complete snapshot of source paths at site b taken at or before "
+                "2001-01-01T00:00:00Z"),
+            std::string::npos)
+      << early->preconditions.Failures();
+}
+
+TEST_F(FailoverTest, ADamagedPackAtTheRecoverySiteIsReadFromTheOtherSiteThenCommit) {
+  Backup(plan_);
+  DamageSiteB();
+  Result<FailoverOutcome> f = PerformFailover(plan_, Failover());
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_TRUE(f->report.has_value());
+  EXPECT_EQ(f->ExitCode(), 0) << FormatFailoverOutcome(*f) << output_;
+  const recover::ServiceRecovery* shop = f->report->Find("shop");
+  ASSERT_NE(shop, nullptr);
+  ASSERT_FALSE(shop->fallback_reads.empty()) << output_;
+  EXPECT_NE(shop->fallback_reads[0].find("damaged at site b"), std::string::npos)
+      << shop->fallback_reads[0];
+  EXPECT_NE(shop->fallback_reads[0].find("read from site a"), std::string::npos)
+      << shop->fallback_reads[0];
+  // Restored at its original path below the recovery root, bit for bit.
+  const fs::path restored = Root() + (dir_ / "data" / "shop").string();
+  EXPECT_EQ(ReadFile(restored / "big.bin"), ReadFile(dir_ / "data" / "shop" / "big.bin"));
+  // Serving on the production port after the command returned; switched with the token.
+  recover::HttpCheckResult http = recover::CheckHttp(
+      "http://127.0.0.1:" + std::to_string(port_) + "/index.html", 200,
+      std::string("hello from the shop"), Context().WithTimeout(std::chrono::seconds(10)));
+  EXPECT_TRUE(http.status.ok()) << http.status.ToString();
+  const IncidentState& inc = f->incident;
+  EXPECT_EQ(inc.id.size(), 32u);
+  EXPECT_EQ(inc.state, "open");
+  ASSERT_EQ(inc.services.size(), 1u);
+  EXPECT_EQ(inc.services[0].result, "recovered");
+  EXPECT_EQ(inc.services[0].from_site, "a");
+  EXPECT_EQ(inc.services[0].token, 1u);
+  EXPECT_TRUE(inc.services[0].switched);
+  ASSERT_TRUE(inc.services[0].rto_seconds.has_value());
+  ASSERT_TRUE(inc.services[0].data_loss_seconds.has_value());
+  EXPECT_EQ(ReadFile(dir_ / "switch.log"), "to=b from=a token=1 incident=" + inc.id +
+                                               " port=" + std::to_string(port_) +
+                                               " service=shop dir=" + Root() + "\n");
+  ASSERT_EQ(inc.left_running.size(), 1u);
+  EXPECT_TRUE(recover::StillRunning(inc.left_running[0]));
+  // The state on disk says the same; another failover is refused while it is open.
+  Result<std::optional<IncidentState>> saved = FailoverStatus(Failover().state_dir);
+  ASSERT_TRUE(saved.ok() && saved->has_value());
+  EXPECT_EQ((*saved)->left_running.size(), 1u);
+  Result<FailoverOutcome> again = PerformFailover(plan_, Failover());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->ExitCode(), 2);
+  EXPECT_NE(again->refusal.find("is still open"), std::string::npos) << again->refusal;
+
+  Result<IncidentActionOutcome> commit = CommitFailover(plan_, Action());
+  ASSERT_TRUE(commit.ok()) << commit.status().ToString();
+  EXPECT_EQ(commit->incident.state, "committed");
+  EXPECT_EQ(CommitFailover(plan_, Action()).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(RollbackFailover(plan_, Action()).status().code(), StatusCode::kFailedPrecondition);
+  // Committed: the service runs on at b (stopped here by the test).
+  EXPECT_TRUE(recover::StillRunning(inc.left_running[0]));
+  recover::StopLeftRunning(inc.left_running, std::chrono::milliseconds(2000));
+}
+
+TEST_F(FailoverTest, RollbackStopsWhatRunsSwitchesBackAndMovesTheFilesAside) {
+  Backup(plan_);
+  Result<FailoverOutcome> f = PerformFailover(plan_, Failover());
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_EQ(f->ExitCode(), 0) << FormatFailoverOutcome(*f) << output_;
+  const recover::LeftRunning server = f->incident.left_running.at(0);
+  ASSERT_TRUE(recover::StillRunning(server));
+
+  Result<IncidentActionOutcome> r = RollbackFailover(plan_, Action());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->ExitCode(), 0) << FormatIncidentAction(*r, "rollback");
+  EXPECT_EQ(r->incident.state, "rolled_back");
+  EXPECT_FALSE(recover::StillRunning(server));
+  EXPECT_TRUE(recover::ProcessGroupMembers(server.pgid).empty());
+  // Switched back with a new, higher token.
+  const std::string log = ReadFile(dir_ / "switch.log");
+  EXPECT_NE(log.find("to=a from=b token=2 incident=" + f->incident.id), std::string::npos) << log;
+  EXPECT_EQ(fence_.token(), 2u);
+  // Nothing deleted: the files are below .lifeboat-rolled-back/INCIDENT/.
+  const fs::path restored = Root() + (dir_ / "data" / "shop").string();
+  EXPECT_FALSE(fs::exists(restored));
+  const fs::path aside = fs::path(Root()) / ".lifeboat-rolled-back" / f->incident.id /
+                         (dir_ / "data" / "shop").relative_path();
+  EXPECT_EQ(ReadFile(aside / "index.html"), "hello from the shop\n");
+  // A new failover may start now (the closed incident is archived).
+  Result<FailoverOutcome> dry = [&] {
+    FailoverOptions o = Failover();
+    o.dry_run = true;
+    return PerformFailover(plan_, o);
+  }();
+  ASSERT_TRUE(dry.ok());
+  EXPECT_EQ(dry->ExitCode(), 0) << FormatFailoverOutcome(*dry);
+}
+
+}  // namespace
+}  // namespace lifeboat::dr

@@ -1,0 +1,93 @@
+// The open incident's local state (doc/failover.md, "Incident records"): STATE_DIR/incident.json,
+// what only this machine knows about a failover: its services and their results, the fencing
+// tokens, the timeline, the processes and clusters left running (so that rollback stops exactly
+// them) and the paths the failover wrote below the recovery root (so that rollback moves them
+// aside). Written durably (temporary file, fsync, rename, fsync of the directory) at every step.
+// At most one incident is open per state directory: a new failover is refused while one is.
+//
+//   LB_ASSIGN_OR_RETURN(std::optional<IncidentState> open, LoadIncidentState(state_dir));
+//   state.timeline.push_back({now, "service recovered", "shop", "dr"});
+//   LB_RETURN_IF_ERROR(SaveIncidentState(state_dir, state));
+//
+// Plain values; Load/Save block on the file system. One writer at a time (the fence's action).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "recover/left_running.h"
+#include "util/status.h"
+
+namespace lifeboat::dr {
+
+// "open", "committed", "rolled_back", "failed" (doc/failover.md, "Incident records").
+inline constexpr std::string_view kIncidentOpen = "open";
+inline constexpr std::string_view kIncidentCommitted = "committed";
+inline constexpr std::string_view kIncidentRolledBack = "rolled_back";
+inline constexpr std::string_view kIncidentFailed = "failed";
+
+struct IncidentService {
+  std::string service;
+  int tier = 3, wave = 1;
+  std::string result;     // "recovered", "failed", "skipped", "cancelled", "pending"
+  std::string error;      // failed/skipped/cancelled: why
+  std::string from_site;  // where it was active before the failover
+  uint64_t token = 0;     // the fencing token of its move to the recovery site
+  bool switched = false;  // its switch steps ran towards the recovery site
+  std::vector<std::pair<std::string, std::string>> snapshots;  // source -> snapshot id
+  int64_t snapshot_time_ns = 0;  // the oldest restored snapshot's time
+  std::optional<double> rto_seconds, rto_target_seconds, data_loss_seconds;
+  double rpo_target_seconds = 0;
+  std::vector<std::pair<std::string, int>> ports;  // its production ports
+  std::vector<std::string> notes;                  // fallback reads, processes that exited
+};
+
+struct IncidentEvent {
+  int64_t time_ns = 0;
+  std::string what, service, site;
+};
+
+struct IncidentState {
+  std::string id;  // 32 hex
+  std::string kind = "failover";
+  std::string state = std::string(kIncidentOpen);
+  std::string plan_file;
+  std::string declared_by, reason;
+  std::string to_site;  // the recovery site
+  std::string recovery_root;
+  uint64_t token = 0;  // the highest fencing token of the incident's moves
+  int64_t start_ns = 0, end_ns = 0, failure_ns = 0;
+  std::string host, version;
+  std::vector<IncidentService> services;
+  std::vector<recover::LeftRunning> left_running;
+  // Every path the failover writes below the recovery root (restored sources, clusters): what
+  // rollback moves aside.
+  std::vector<std::string> written_paths;
+  std::string moved_aside_to;  // after a rollback: RECOVERY_ROOT/.lifeboat-rolled-back/ID
+  std::vector<IncidentEvent> timeline;
+
+  bool open() const { return state == kIncidentOpen; }
+  IncidentService* Find(const std::string& service);
+};
+
+nlohmann::ordered_json IncidentStateToJson(const IncidentState& s);
+Result<IncidentState> IncidentStateFromJson(const nlohmann::json& j);
+
+// STATE_DIR/incident.json.
+std::string IncidentStatePath(const std::string& state_dir);
+// The state in STATE_DIR/incident.json; nullopt when there is none. Corruption naming the file
+// when it does not parse.
+Result<std::optional<IncidentState>> LoadIncidentState(const std::string& state_dir);
+// Writes it durably (the directory is created when missing).
+Status SaveIncidentState(const std::string& state_dir, const IncidentState& state);
+// A closed incident's file moves to STATE_DIR/incidents/ID.json, making room for a new one.
+Status ArchiveIncidentState(const std::string& state_dir, const IncidentState& state);
+
+// A new incident id: 32 hex digits from the CSPRNG.
+Result<std::string> NewIncidentId();
+
+}  // namespace lifeboat::dr
