@@ -76,7 +76,15 @@ class Checker {
   // timed, before the problems leave the log).
   Result<CheckResult> Run() {
     std::function<void(bool)> report;
-    if (options_.progress) report = [this](bool final) { options_.progress(Progress(final)); };
+    // A periodic report names the phase it reports on: one due before the first phase started
+    // (the reporter runs from here on) or after the last ended has none and is not sent.
+    if (options_.progress) {
+      report = [this](bool final) {
+        CheckProgress p = Progress(final);
+        if (!final && p.phase.empty()) return;
+        options_.progress(p);
+      };
+    }
     ProgressReporter reporter(std::chrono::milliseconds(options_.progress_interval_ms),
                               std::move(report), options_.context.clock());
     Status st = RunPhases();
