@@ -58,7 +58,7 @@ class SignalBridge {
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
     for (int sig : {SIGHUP, SIGTERM, SIGINT}) sigaction(sig, &sa, nullptr);
-    thread_ = std::thread([this, d] { Loop(d); });
+    thread_ = std::thread([d] { Loop(d); });
     return Status::Ok();
   }
   void Close() {

@@ -145,12 +145,12 @@ TEST_F(IncidentHistoryTest, MergesTheSitesAndTheNewestStateCounts) {
   EXPECT_NE(text.find("warning: site gone"), std::string::npos);
 
   const nlohmann::ordered_json j = IncidentHistoryJson(*h);
-  EXPECT_EQ(j["sites_read"], nlohmann::json({"main", "dr-site"}));
+  EXPECT_EQ(j["sites_read"], nlohmann::ordered_json({"main", "dr-site"}));
   ASSERT_EQ(j["incidents"].size(), 2u);
   EXPECT_EQ(j["incidents"][1]["record"]["state"], "committed");
   EXPECT_EQ(j["incidents"][1]["record"]["sequence"], 2);
   EXPECT_EQ(j["incidents"][1]["record"]["services"][0]["achieved_rto_ns"], 245 * kSecond);
-  EXPECT_EQ(j["incidents"][1]["sites"], nlohmann::json({"main", "dr-site"}));
+  EXPECT_EQ(j["incidents"][1]["sites"], nlohmann::ordered_json({"main", "dr-site"}));
   EXPECT_EQ(j["incidents"][0]["record"]["ends_incident"], failover);
   EXPECT_EQ(j["superseded"], 1);
 }
