@@ -310,6 +310,7 @@ TEST_F(DaemonFailoverTest, DashboardServedByTheDaemon) {
   EXPECT_EQ(j["incident"]["id"], "0123456789abcdef0123456789abcdef");
   EXPECT_EQ(j["incident"]["state"], "open");
   EXPECT_EQ(j["incident"]["to"], "b");
+  EXPECT_EQ(j["incident"]["declared_by"], "daemon b: 3 failed health checks of shop");
   // Operations: without a token refused, with the operate token done on the worker.
   httplib::Result refused = c.Post("/api/v1/failover/commit", "{}", "application/json");
   ASSERT_TRUE(refused);

@@ -41,8 +41,14 @@ dashboard::Incident DashboardIncident(const dr::IncidentState& inc) {
     }
   }
   out.start_ns = inc.start_ns;
+  // "daemon dr-site: 3 failed health checks of shop: ..." (the daemon's reason names it already),
+  // else "operator root@host: REASON".
   out.declared_by = inc.declared_by;
-  if (!inc.reason.empty() && inc.reason != inc.declared_by) out.declared_by += ": " + inc.reason;
+  if (!inc.reason.empty()) {
+    out.declared_by = inc.reason.rfind(inc.declared_by, 0) == 0
+                          ? inc.reason
+                          : inc.declared_by + ": " + inc.reason;
+  }
   out.token = inc.token;
   for (const dr::IncidentService& s : inc.services) {
     dashboard::IncidentService d;
