@@ -81,7 +81,7 @@ plan "$PLAN_A" after "      - paths: [$WORK/data]" "    hooks:
       after: ['if [ ! -e $WORK/after-started ]; then touch $WORK/after-started; echo \$\$ > $WORK/after.pid; exec sleep 60; fi']"
 expect_rc "plan init" 0 lb plan init --plan "$PLAN_A"
 STATE_A="$WORK/state-a"
-"$LIFEBOAT" daemon --plan "$PLAN_A" --state-dir "$STATE_A" > "$WORK/a1.log" 2>&1 &
+"$LIFEBOAT" daemon --plan "$PLAN_A" --state-dir "$STATE_A" --listen 127.0.0.1:0 > "$WORK/a1.log" 2>&1 &
 DAEMON_PID=$!
 check "the first daemon reaches the after hook" wait_for_file "$WORK/after-started"
 check "its snapshot is stored" [ "$(count after)" = 1 ]
@@ -99,7 +99,7 @@ PLAN_B="$WORK/during.yaml"
 plan "$PLAN_B" during "      - name: dump
         command: 'if [ ! -e $WORK/during-started ]; then touch $WORK/during-started; echo \$\$ > $WORK/during.pid; exec sleep 60; fi; echo data'"
 STATE_B="$WORK/state-b"
-"$LIFEBOAT" daemon --plan "$PLAN_B" --state-dir "$STATE_B" > "$WORK/b1.log" 2>&1 &
+"$LIFEBOAT" daemon --plan "$PLAN_B" --state-dir "$STATE_B" --listen 127.0.0.1:0 > "$WORK/b1.log" 2>&1 &
 DAEMON_PID=$!
 check "the first daemon is in the backup" wait_for_file "$WORK/during-started"
 kill9_daemon
@@ -115,7 +115,7 @@ check_eq "not twice" 1 "$(count during)"
 PLAN_C="$WORK/signals.yaml"
 plan "$PLAN_C" sig "      - paths: [$WORK/data]"
 cp "$PLAN_C" "$WORK/signals.good"
-"$LIFEBOAT" daemon --plan "$PLAN_C" --state-dir "$WORK/state-c" > "$WORK/c.log" 2>&1 &
+"$LIFEBOAT" daemon --plan "$PLAN_C" --state-dir "$WORK/state-c" --listen 127.0.0.1:0 > "$WORK/c.log" 2>&1 &
 DAEMON_PID=$!
 check "the daemon starts" wait_for_text "$WORK/c.log" "daemon started"
 expect_rc "a second daemon on the same plan and state is refused" 11 \

@@ -1,7 +1,8 @@
-// lifeboat daemon: the plan's schedules without cron, health checks against production and the
-// decision to fail a service over (doc/daemon.md). The work is daemon::Daemon's; this verb loads
-// the options, turns SIGHUP/SIGTERM/SIGINT into Reload()/Stop() through a self-pipe, and prints
-// the daemon's lines with a timestamp.
+// lifeboat daemon: the plan's schedules without cron, health checks against production, the
+// failover (dr::PerformFailover) of a service the daemon declares failed, failover.commit_after,
+// and the dashboard and API (doc/daemon.md). The work is daemon::Daemon's; this verb loads the
+// options and the fence, turns SIGHUP/SIGTERM/SIGINT into Reload()/Stop() through a self-pipe,
+// and prints the daemon's lines with a timestamp.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,10 +11,12 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "cli/common.h"
 #include "daemon/daemon.h"
+#include "daemon/failover_job.h"
 #include "fence/fence.h"
 #include "notify/event.h"
 #include "plan/validate.h"
@@ -96,7 +99,10 @@ class SignalBridge {
   std::thread thread_;
 };
 
+// From the loop, the worker (failover jobs), the fence's keep-alive and the dashboard's threads.
 void PrintLine(const std::string& line) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
   std::cout << notify::FormatRfc3339Utc(SystemClock().WallNs()) << " " << line << std::endl;
 }
 
@@ -124,13 +130,20 @@ int RunDaemon(const GlobalOptions& g, const DaemonFlags& flags) {
   if (!loaded.ok()) return ReportError(g, loaded.status());
   fence::FenceOptions fence_options;
   fence_options.log = [](const std::string& line) { PrintLine("fence: " + line); };
+  o.actor = fence::ActorIdentity();
   Result<std::unique_ptr<fence::Fence>> fence =
-      fence::OpenFence(loaded->plan.daemon, o.state_dir, fence::ActorIdentity(), Context(),
-                       fence_options);
+      fence::OpenFence(loaded->plan.daemon, o.state_dir, o.actor, Context(), fence_options);
   if (!fence.ok()) return ReportError(g, fence.status());
   o.fence = fence->get();
-  // TODO(merge): o.failover = a call of dr::PerformFailover (another branch builds it). Without
-  // it a declared failure is logged and notified (service_down) but nothing is failed over.
+  // A declared failure the failover rule allows is failed over by dr::PerformFailover
+  // (doc/daemon.md, "Sites and active sites").
+  daemon::IncidentJobOptions jobs;
+  jobs.fence = o.fence;
+  jobs.state_dir = o.state_dir;
+  jobs.on_line = PrintLine;
+  o.failover = daemon::DrFailoverCallback(std::move(jobs));
+  // The dashboard and API (doc/daemon.md, "Dashboard and API"); not for one iteration.
+  o.serve_dashboard = !flags.once;
   Result<std::unique_ptr<daemon::Daemon>> d = daemon::Daemon::Create(std::move(o));
   if (!d.ok()) return ReportError(g, d.status());
   SignalBridge signals;  // also for --once: SIGTERM/SIGINT cancel its run
@@ -157,8 +170,8 @@ void RegisterDaemon(CLI::App& app, GlobalOptions& g, Runner* runner) {
   auto* cmd = app.add_subcommand(
       "daemon",
       "keep the plan running: its due schedules as `lifeboat run` would, health checks "
-      "of the services with a failover policy, SIGHUP reloads the plan, SIGTERM stops "
-      "(doc/daemon.md)");
+      "of the services with a failover policy and their automatic failover, the dashboard and "
+      "API; SIGHUP reloads the plan, SIGTERM stops (doc/daemon.md)");
   auto flags = std::make_shared<DaemonFlags>();
   AddPlanOption(cmd, &flags->plan);
   cmd->add_option("--site", flags->sites,
@@ -174,7 +187,7 @@ void RegisterDaemon(CLI::App& app, GlobalOptions& g, Runner* runner) {
       ->type_name("HOST:PORT");
   cmd->add_flag("--once", flags->once,
                 "one iteration (schedules, health checks), wait for its run, then exit with the "
-                "run's exit status");
+                "run's exit status (no dashboard)");
   cmd->callback([&g, runner, flags] { *runner = [&g, flags] { return RunDaemon(g, *flags); }; });
 }
 

@@ -1,12 +1,14 @@
 // The daemon's lifecycle and loop: Create, Start, Tick (reload, fence, health rounds, schedules),
-// Run, Stop, Shutdown, Snapshot. The jobs it hands to its worker (RunPlan, failovers), the run
-// journal and its notifications are in daemon_jobs.cc.
+// Run, Stop, Shutdown, Snapshot. The jobs it hands to its worker (RunPlan), the run journal and
+// its notifications are in daemon_jobs.cc; declarations, the failover rule, commit_after and the
+// dashboard in daemon_failover.cc.
 #include "daemon/daemon.h"
 
 #include <algorithm>
 #include <filesystem>
 #include <limits>
 
+#include "daemon/dashboard_service.h"
 #include "util/parallel_for.h"
 
 namespace lifeboat::daemon {
@@ -19,12 +21,6 @@ std::string Join(const std::vector<std::string>& v) {
   std::string out;
   for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
   return out;
-}
-
-// The policy's `to`, else the service's second site ("" when it has none).
-std::string FailoverTarget(const plan::Service& svc) {
-  if (!svc.failover->to.empty()) return svc.failover->to;
-  return svc.sites.size() > 1 ? svc.sites[1].name : "";
 }
 
 }  // namespace
@@ -109,6 +105,7 @@ Status Daemon::Start() {
     MutexLock l(&mu_);
     if (started_) return Status::FailedPrecondition("the daemon was started already");
     started_ = true;
+    started_ns_ = ctx_.clock().WallNs();
     sites = sites_;
   }
   const auto p = plan();
@@ -148,6 +145,7 @@ Status Daemon::Start() {
       (options_.fence != nullptr ? std::string(options_.fence->Kind()) : std::string("none")) +
       ", " + std::to_string(watched) + " service(s) health-checked");
   worker_ = std::thread([this] { WorkerLoop(); });
+  if (options_.serve_dashboard) LB_RETURN_IF_ERROR(StartDashboard());
   return Status::Ok();
 }
 
@@ -178,6 +176,9 @@ void Daemon::Shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
   }
+  // The dashboard first: its operations' jobs were dropped or cancelled by Stop(), so the
+  // requests waiting for them end; then the worker; the fence last.
+  if (dashboard_) dashboard_->Stop();
   if (worker_.joinable()) worker_.join();
   bool joined = false;
   {
@@ -290,6 +291,7 @@ bool Daemon::CheckActing() {
 std::optional<std::map<std::string, std::string>> Daemon::ActiveSites() {
   const auto p = plan();
   std::map<std::string, std::string> active;
+  std::map<std::string, uint64_t> tokens;
   for (const plan::Service& s : p->services) {
     active[s.name] = s.sites.empty() ? "" : s.sites.front().name;
   }
@@ -305,7 +307,10 @@ std::optional<std::map<std::string, std::string>> Daemon::ActiveSites() {
       return std::nullopt;
     }
     for (const fence::ActiveSite& a : *stored) {
-      if (a.stored && active.count(a.service)) active[a.service] = a.site;
+      if (a.stored && active.count(a.service)) {
+        active[a.service] = a.site;
+        tokens[a.service] = a.token;
+      }
     }
   }
   MutexLock l(&mu_);
@@ -313,6 +318,7 @@ std::optional<std::map<std::string, std::string>> Daemon::ActiveSites() {
     ScheduleView& v = schedules_[name];
     v.service = name;
     v.active_site = site;
+    v.token = tokens.count(name) ? tokens[name] : 0;
     v.ours = std::find(sites_.begin(), sites_.end(), site) != sites_.end();
   }
   return active;
@@ -329,6 +335,7 @@ void Daemon::Tick() {
   if (!CheckActing()) return;
   std::optional<std::map<std::string, std::string>> active = ActiveSites();
   HealthRounds(ctx_.clock().MonotonicNs());
+  MaybeCommit();
   if (active) MaybeStartRun(*active);
 }
 
@@ -351,7 +358,7 @@ void Daemon::HealthRounds(int64_t now_mono) {
   });
   if (ctx_.cancelled()) return;  // stopping: a cancelled round says nothing about the service
   std::vector<std::pair<const plan::Service*, ServiceHealth>> declared;
-  std::vector<std::string> lines;
+  std::vector<std::string> lines, recheck;
   {
     MutexLock l(&mu_);
     const int64_t wall = ctx_.clock().WallNs();
@@ -363,6 +370,9 @@ void Daemon::HealthRounds(int64_t now_mono) {
       const HealthState before = h.state;
       const int threshold = s.failover->failures_before_failover;
       const bool now_declared = RecordRound(&h, results[i], wall, threshold);
+      h.failures_before_failover = threshold;
+      if (h.state != HealthState::kFailed) held_.erase(s.name);
+      if (!now_declared && held_.count(s.name)) recheck.push_back(s.name);
       const int64_t interval = std::max<int64_t>(1, s.failover->interval.count()) * kNsPerSecond;
       const int64_t next = std::max(now_mono + interval, mono);
       next_round_mono_[s.name] = next;
@@ -379,56 +389,9 @@ void Daemon::HealthRounds(int64_t now_mono) {
     }
   }
   for (const std::string& line : lines) Log(line);
-  for (const auto& [svc, h] : declared) Declare(*p, *svc, h);
+  for (const auto& [svc, h] : declared) Declare(p, *svc, h);
   PublishHealth();
-}
-
-void Daemon::Declare(const plan::Plan& plan, const plan::Service& svc, const ServiceHealth& h) {
-  std::string active, our_sites_text;
-  bool target_ours = false;
-  const std::string to = FailoverTarget(svc);
-  {
-    MutexLock l(&mu_);
-    active = schedules_[svc.name].active_site;
-    target_ours = !to.empty() && std::find(sites_.begin(), sites_.end(), to) != sites_.end();
-  }
-  const std::string why = std::to_string(h.consecutive_failures) + " failed health checks of " +
-                          svc.name + ": " + h.last_error;
-  Log("service " + svc.name + " declared FAILED after " + why);
-  SendEvent(plan, plan::Event::kServiceDown, svc.name, svc.tier, active,
-            "service " + svc.name + " is down at " + active + ": " + h.last_error,
-            {{"error", h.last_error},
-             {"failures", h.consecutive_failures},
-             {"first_failure", notify::FormatRfc3339Utc(h.first_failure_ns)},
-             {"automatic", svc.failover->automatic},
-             {"failover_to", to}});
-  std::string no;
-  if (!svc.failover->automatic) {
-    no = "its failover policy is not automatic (lifeboat failover " + svc.name + " --to SITE)";
-  } else if (to.empty()) {
-    no = "it has no site to fail over to";
-  } else if (!target_ours) {
-    no = "its failover site " + to + " is not one of this daemon's sites";
-  } else if (active == to) {
-    no = "it is active at " + to + " already";
-  } else if (!options_.failover) {
-    no = "failover is not part of this build";
-  }
-  if (!no.empty()) {
-    Log("service " + svc.name + ": no automatic failover: " + no);
-    return;
-  }
-  FailoverRequest req;
-  req.service = svc.name;
-  req.to_site = to;
-  req.failure_ns = h.first_failure_ns;
-  req.reason = "daemon " + to + ": " + why;
-  Enqueue(Job{"failover " + svc.name + " to " + to, [this, req](const Context& ctx) {
-                Log("failing " + req.service + " over to " + req.to_site);
-                Status st = options_.failover(req, ctx);
-                Log("failover of " + req.service + " to " + req.to_site + ": " +
-                    (st.ok() ? std::string("done") : "FAILED: " + st.message()));
-              }});
+  RecheckHeld(p, recheck);
 }
 
 int64_t Daemon::NextWakeMono() const {
@@ -475,6 +438,7 @@ DaemonSnapshot Daemon::Snapshot() const {
   DaemonSnapshot s;
   s.plan_file = p->file;
   s.listen = options_.listen.empty() ? p->daemon.listen : options_.listen;
+  s.actor = options_.actor;
   s.fence_kind = options_.fence != nullptr ? std::string(options_.fence->Kind()) : "";
   MutexLock l(&mu_);
   s.plan_loaded_ns = plan_loaded_ns_;
@@ -485,7 +449,11 @@ DaemonSnapshot Daemon::Snapshot() const {
   s.not_acting_reason = not_acting_reason_;
   for (const plan::Service& svc : p->services) {
     auto h = health_.find(svc.name);
-    if (h != health_.end()) s.health.push_back(h->second);
+    if (h != health_.end()) {
+      s.health.push_back(h->second);
+      if (svc.failover)
+        s.health.back().failures_before_failover = svc.failover->failures_before_failover;
+    }
     auto v = schedules_.find(svc.name);
     ScheduleView view;
     view.service = svc.name;
@@ -502,6 +470,10 @@ DaemonSnapshot Daemon::Snapshot() const {
   s.last_run_id = last_run_id_;
   s.last_run_exit = last_run_exit_;
   s.last_reload_error = last_reload_error_;
+  s.started_ns = started_ns_;
+  s.dashboard_url = dashboard_url_;
+  s.commit_wait_since_ns = commit_wait_since_ns_;
+  s.commits = commits_;
   return s;
 }
 

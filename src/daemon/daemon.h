@@ -3,7 +3,10 @@
 // `lifeboat run` does (dr::RunPlan, one at a time, on a worker thread), and health-checks every
 // service with a `failover` policy against production, declaring a service failed after
 // failures_before_failover failed rounds in a row (service_down; then the failover callback when
-// the policy is automatic and its `to` site is one of the daemon's).
+// the policy is automatic, its `to` site is one of the daemon's and the failover rule of
+// failover_rule.h allows it). With the plan's failover.commit_after it commits an open failover
+// whose services stayed healthy that long (commit_watch.h); with serve_dashboard it serves the
+// dashboard and API (dashboard_service.h) from Start to Shutdown.
 //
 //   DaemonOptions o;  o.plan_path = path;  o.state_dir = dir;  o.fence = fence.get();
 //   o.failover = [](const FailoverRequest& r, const Context& ctx) { return ...; };
@@ -20,7 +23,8 @@
 // runs the jobs (RunPlan, failovers) one at a time, so health rounds keep their interval while a
 // backup runs. Reload(), Stop() and Snapshot() may be called from any thread at any time.
 // Notifications (service_down, lease_lost) are sent from the loop thread and block it for at
-// most the notify retry budget.
+// most the notify retry budget. The dashboard serves on threads of its own (dashboard_service.h);
+// its operations are jobs of the worker like the others.
 #pragma once
 
 #include <atomic>
@@ -34,6 +38,8 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/commit_watch.h"
+#include "daemon/failover_rule.h"
 #include "daemon/health.h"
 #include "daemon/run_journal.h"
 #include "dr/run.h"
@@ -48,13 +54,18 @@
 
 namespace lifeboat::daemon {
 
-// What the daemon asks of a failover (dr::PerformFailover, wired by the CLI).
+class DaemonDashboard;
+struct IncidentJobOptions;
+
+// What the daemon asks of a failover (dr::PerformFailover: DrFailoverCallback, failover_job.h).
 struct FailoverRequest {
   std::string service;
   std::string to_site;     // the policy's `to` (default the service's second site): one of ours
   int64_t failure_ns = 0;  // wall time of the first failed round of the series that declared it
   // "daemon dr-site: 3 failed health checks of shop: tcp 127.0.0.1:8080: connection refused"
   std::string reason;
+  // The plan the daemon had when it declared the failure (never null from the daemon).
+  std::shared_ptr<const plan::Plan> plan;
 };
 // Runs the failover; its Status is logged. Called on the worker thread, once per declaration,
 // with a context the daemon cancels on Stop() and when it stops acting.
@@ -72,17 +83,24 @@ struct DaemonOptions {
   std::vector<std::string> sites;
   std::string state_dir;   // required: run locks, notification state, the run journal
   std::string cache_path;  // the status cache (empty: none)
-  // HOST:PORT of the dashboard (--listen; empty: the plan's daemon.listen). Kept for the
-  // dashboard; this library serves nothing.
+  // HOST:PORT of the dashboard (--listen; empty: the plan's daemon.listen).
   std::string listen;
+  // Serve the dashboard and API (dashboard_service.h) from Start() to Shutdown(), with the
+  // plan's daemon.tls_* files and tokens as Start() read them (a reload does not change them).
+  bool serve_dashboard = false;
+  // This daemon's identity as the fence knows it (fence::ActorIdentity()); shown by the dashboard.
+  std::string actor;
   // The clock every time is read from (ManualClock in tests); its cancel flag, when set, stops
   // the daemon like Stop() at the next tick.
   Context context;
   // The fence (not owned; may be null: one daemon, no coordination, always acting). Joined by
   // Start() for the daemon's sites, left by Shutdown().
   fence::Fence* fence = nullptr;
-  // Called when a service is declared failed, its policy is automatic and its `to` site is one
-  // of ours (and not already its active site). Null: declared failures are only announced.
+  // Called when a service is declared failed, its policy is automatic, its `to` site is one of
+  // ours (and not already its active site) and the failover rule allows it (failover_rule.h).
+  // Null: declared failures are only announced. The plan's failover.commit_after and the
+  // dashboard's commit and rollback run dr::CommitFailover / RollbackFailover themselves (they
+  // need the fence).
   FailoverCallback failover;
   // Every log line (without timestamp; the CLI adds one). Any thread, serialised by the daemon.
   std::function<void(const std::string& line)> on_line;
@@ -97,6 +115,7 @@ struct DaemonOptions {
 struct ScheduleView {
   std::string service;
   std::string active_site;  // where it runs now (the fence's, else its first site)
+  uint64_t token = 0;       // the fencing token of the move that put it there (0: never moved)
   bool ours = false;        // active at one of the daemon's sites: its schedules are run here
   std::string last_state;   // dr::ServiceStateName of the last run ("" before the first)
   int64_t last_start_ns = 0;
@@ -111,6 +130,9 @@ struct DaemonSnapshot {
   int64_t plan_loaded_ns = 0;
   std::vector<std::string> sites;
   std::string listen;
+  std::string dashboard_url;  // where the dashboard serves ("" when it does not)
+  std::string actor;          // DaemonOptions::actor
+  int64_t started_ns = 0;     // when Start() ran (wall; 0 before)
   bool started = false, stopping = false;
   bool acting = true;
   std::string not_acting_reason;        // the fence's note while not acting
@@ -124,6 +146,10 @@ struct DaemonSnapshot {
   std::string last_run_id;
   int last_run_exit = 0;
   std::string last_reload_error;  // the last rejected reload ("" when none)
+  // failover.commit_after: when the open incident's services were all healthy since (0: not
+  // waiting), and how many commits the daemon made.
+  int64_t commit_wait_since_ns = 0;
+  uint64_t commits = 0;
 };
 
 class Daemon {
@@ -159,6 +185,13 @@ class Daemon {
   void Stop();
 
   DaemonSnapshot Snapshot() const;
+  // The plan now (the last one loaded). Any thread.
+  std::shared_ptr<const plan::Plan> CurrentPlan() const { return plan(); }
+  // Queues a job for the worker (after the running and queued ones): the dashboard's operations.
+  // Unavailable when stopping or not started, FailedPrecondition while not acting. The job's
+  // context is cancelled on Stop() and when the daemon stops acting; a queued job is dropped
+  // (destroyed without running) on Stop(). Any thread.
+  Status Submit(std::string what, std::function<void(const Context&)> fn);
 
  private:
   struct Job {
@@ -175,7 +208,17 @@ class Daemon {
   // say (then no schedule runs this tick).
   std::optional<std::map<std::string, std::string>> ActiveSites();
   void HealthRounds(int64_t now_mono);
-  void Declare(const plan::Plan& plan, const plan::Service& svc, const ServiceHealth& h);
+  void Declare(std::shared_ptr<const plan::Plan> plan, const plan::Service& svc,
+               const ServiceHealth& h);
+  // The failover rule (failover_rule.h) for a declared service, and the failover enqueued when
+  // it allows; RecheckHeld asks it again for the services it held back (each health round).
+  FailoverDecision Decide(const plan::Service& svc, const std::string& active);
+  void EnqueueFailover(std::shared_ptr<const plan::Plan> plan, const plan::Service& svc,
+                       const ServiceHealth& h);
+  void RecheckHeld(std::shared_ptr<const plan::Plan> plan, const std::vector<std::string>& names);
+  void MaybeCommit();
+  Status StartDashboard();
+  IncidentJobOptions JobOptions() const;
   void MaybeStartRun(const std::map<std::string, std::string>& active);
   void RunSchedules(std::shared_ptr<const plan::Plan> plan, std::vector<std::string> services,
                     const Context& ctx);
@@ -229,6 +272,16 @@ class Daemon {
   std::string last_run_id_ GUARDED_BY(mu_);
   int last_run_exit_ GUARDED_BY(mu_) = 0;
   std::string last_publish_error_ GUARDED_BY(mu_);
+  int64_t started_ns_ GUARDED_BY(mu_) = 0;
+  // Declared services whose failover the rule held back -> the rule's last answer.
+  std::map<std::string, std::string> held_ GUARDED_BY(mu_);
+  CommitWatch commit_watch_;            // loop thread only
+  std::string last_commit_read_error_;  // loop thread only
+  std::atomic<bool> commit_ended_{false};
+  int64_t commit_wait_since_ns_ GUARDED_BY(mu_) = 0;
+  uint64_t commits_ GUARDED_BY(mu_) = 0;
+  std::unique_ptr<DaemonDashboard> dashboard_;  // set by Start, stopped by Shutdown
+  std::string dashboard_url_ GUARDED_BY(mu_);
 
   std::atomic<bool> stop_flag_{false};   // ctx_'s cancel flag
   std::atomic<bool> job_cancel_{false};  // the running job's cancel flag

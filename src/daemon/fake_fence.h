@@ -6,6 +6,7 @@
 //   FakeFence fence;
 //   fence.SetActing(false, "lease not renewed for 21 s");   // the daemon must stop acting
 //   fence.SetActive("shop", "dr");                          // as if a failover had moved it
+//   fence.SetMember("main", {{"services", ...}});           // another site's daemon, alive
 //
 // Thread safety: every method may be called from any thread.
 #pragma once
@@ -47,12 +48,18 @@ class FakeFence : public fence::Fence {
   Result<std::vector<fence::Member>> Members(const Context&) override {
     MutexLock l(&mu_);
     std::vector<fence::Member> out;
-    if (!joined_) return out;
-    for (const std::string& s : joined_sites_) {
+    for (const std::string& s : joined_ ? joined_sites_ : std::vector<std::string>{}) {
       fence::Member m;
       m.site = s;
       m.actor = "fake";
       m.health = health_;
+      out.push_back(std::move(m));
+    }
+    for (const auto& [site, health] : others_) {
+      fence::Member m;
+      m.site = site;
+      m.actor = "other:" + site;
+      m.health = health;
       out.push_back(std::move(m));
     }
     return out;
@@ -72,6 +79,16 @@ class FakeFence : public fence::Fence {
   }
 
   // Test controls and observations.
+  // Another daemon holding `site` (its member key), reporting `health`; RemoveMember: its key is
+  // gone (dead or cut off).
+  void SetMember(const std::string& site, nlohmann::json health) {
+    MutexLock l(&mu_);
+    others_[site] = std::move(health);
+  }
+  void RemoveMember(const std::string& site) {
+    MutexLock l(&mu_);
+    others_.erase(site);
+  }
   void SetActing(bool acting, std::string note = "") {
     MutexLock l(&mu_);
     acting_ = acting;
@@ -150,6 +167,7 @@ class FakeFence : public fence::Fence {
   std::map<std::string, fence::ActiveSite> active_ GUARDED_BY(mu_);
   uint64_t token_ GUARDED_BY(mu_) = 0;
   nlohmann::json health_ GUARDED_BY(mu_);
+  std::map<std::string, nlohmann::json> others_ GUARDED_BY(mu_);
   int reports_ GUARDED_BY(mu_) = 0, joins_ GUARDED_BY(mu_) = 0, leaves_ GUARDED_BY(mu_) = 0;
 };
 

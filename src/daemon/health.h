@@ -36,6 +36,7 @@ struct ServiceHealth {
   std::string service;
   HealthState state = HealthState::kUnchecked;
   int consecutive_failures = 0;
+  int failures_before_failover = 3;  // the policy's (as Snapshot() reports it)
   std::string last_error;        // the failing check's error in the last failed round
   int64_t last_check_ns = 0;     // when the last round ended
   int64_t next_due_ns = 0;       // when the next round is due
