@@ -8,11 +8,14 @@
 # a site that cannot take a record (runs/ made a file) turns a passed drill into exit 3 with a
 # warning; and a service named `history` is drilled with --service (and `--`).
 #
-# No timing is asserted beyond the regression itself, with a wide margin: the step takes 0.6 s,
-# then 0.9 s, so the RTO grows by ~0.3 s on ~0.75 s; the earlier drills differ by what a busy
-# machine adds to each, well under the 20% threshold of a ~0.75 s median.
+# No timing is asserted but the regression itself, made large: the step takes 0.6 s, then 3 s, so
+# the RTO grows by ~2.4 s on ~1 s, far above the 20% threshold. Whether one of the thirty drills
+# before it is flagged depends on what else the machine does (under ASan beside other tests a
+# `cat` once took 1.2 s), so those are counted and printed, not asserted; the regression rule
+# itself is tested with exact times in src/dr/drill_findings_test.cc. It runs the test executable
+# (lifeboat_testing), whose LIFEBOAT_KDF_N=1024 (tests/lib.sh) keeps opening the site cheap.
 #
-#   tests/cli_drill_test.sh build/release/src/cli/lifeboat
+#   tests/cli_drill_test.sh build/release/tests/lifeboat_testing
 set -uo pipefail
 
 if [ $# -ne 1 ] || [ ! -x "$1" ]; then
@@ -88,9 +91,9 @@ for i in $(seq 1 30); do
   grep -q "regressed" "$WORK/out" && { flagged=$((flagged + 1)); grep "regressed" "$WORK/out" | sed 's/^/    | /'; }
 done
 check_eq "thirty drills passed and were recorded (exit 0)" 0 "$failed"
-check_eq "none of the thirty was flagged" 0 "$flagged"
+echo "    $flagged of the thirty flagged by the machine's noise (printed above; not asserted)"
 check_has "a drill says where its record went" "$WORK/out" "recorded at site local (drill "
-check_has "a drill with history is compared" "$WORK/out" "ok: nothing to flag (compared app with 29 earlier)"
+check_has "a drill with history is compared" "$WORK/out" "(compared app with 29 earlier)"
 
 expect_rc "drill history --json" 0 lb --json drill history --plan "$PLAN" --service app
 cp "$WORK/out" "$WORK/history30.json"
@@ -100,11 +103,13 @@ h = json.load(open(sys.argv[1]))
 s = [x for x in h["services"] if x["service"] == "app"][0]
 print(len(s["drills"]))' "$1"; }
 check_eq "the history holds the thirty drills" 30 "$(count_drills "$WORK/history30.json")"
-check_eq "thirty drill_passed notifications" 30 "$(grep -c '"event":"drill_passed"' "$EVENTS")"
+check_eq "thirty notifications, each drill_passed or (noise) rto_regressed" 30 \
+  "$(grep -c '"event":"drill_passed"\|"event":"rto_regressed"' "$EVENTS")"
+check_eq "as many rto_regressed as drills flagged" "$flagged" "$(grep -c '"event":"rto_regressed"' "$EVENTS")"
 
-# The step made 50% slower: flagged by the very drill that shows it.
-echo 0.9 > "$WORK/step_seconds"
-expect_rc "the 31st drill, with the step 50% slower, passed" 0 drill app --json; keep
+# The step made 5x slower: flagged by the very drill that shows it.
+echo 3 > "$WORK/step_seconds"
+expect_rc "the 31st drill, with the step 5x slower, passed" 0 drill app --json; keep
 cp "$WORK/out" "$WORK/drill31.json"
 /usr/bin/python3 - "$WORK/drill31.json" > "$WORK/drill31.txt" <<'EOF'
 import json, sys
@@ -118,7 +123,7 @@ check_has "its JSON says it is recorded, against 30 earlier drills" "$WORK/drill
 check_has "its JSON flags rto_regressed" "$WORK/drill31.txt" "finding rto_regressed"
 check_has "naming the step that grew" "$WORK/drill31.txt" "finding rto_regressed command 'sleep \$(cat $WORK/step_seconds)'"
 cat "$WORK/drill31.txt" | sed 's/^/    | /'
-check_eq "an rto_regressed notification was delivered" 1 "$(grep -c '"event":"rto_regressed"' "$EVENTS")"
+check_eq "an rto_regressed notification was delivered for it" "$((flagged + 1))" "$(grep -c '"event":"rto_regressed"' "$EVENTS")"
 
 expect_rc "drill history --json after 31" 0 lb --json drill history --plan "$PLAN" --service app
 /usr/bin/python3 - "$WORK/out" > "$WORK/history31.txt" <<'EOF'
@@ -131,11 +136,15 @@ print("flagged", flagged)
 print("service", [f["kind"] for f in s["findings"]])
 EOF
 check_has "the history holds 31 drills" "$WORK/history31.txt" "drills 31"
-check_has "only the 31st is flagged in the history" "$WORK/history31.txt" "flagged [30]"
+if grep -q "^flagged \[\(.*, \)\?30\]$" "$WORK/history31.txt"; then
+  ok "the 31st is flagged in the history (the last one flagged)"
+else
+  bad "the 31st is not the last flagged in the history: $(cat "$WORK/history31.txt")"
+fi
 check_has "the service's findings name the regression" "$WORK/history31.txt" "'rto_regressed'"
 
-# Text output of a regressed drill (the step back at 0.9 s is no longer a regression by the 33rd
-# or so, but the 32nd still compares against four fast drills and one slow: it is flagged too).
+# Text output of a regressed drill (the step at 3 s is no longer a regression by the 34th or so,
+# but the 32nd still compares against four fast drills and one slow: it is flagged too).
 expect_rc "a 32nd drill prints its findings" 0 drill app; keep
 check_has "the text report has the finding line" "$WORK/out" "! the RTO of app from local regressed: "
 
