@@ -14,13 +14,20 @@ LIFEBOAT_PASSWORD=pw expect_rc "init" 0 lb init --pack-size 1
 SLOW="sleep 27.3; echo pw"  # a hung password command (27.3: findable with pgrep)
 
 elapsed_since() { echo $(( $(date +%s%N) / 1000000 - $1 )); }
+# Until the password command's sleep runs (Lifeboat has set its signal handlers by then; its own
+# command line names "sleep 27.3" too, hence the anchors); a fixed sleep
+# lost that race on a loaded machine under ASan (SIGTERM came first: exit 143).
+wait_for_command() {
+  for _ in $(seq 1 200); do pgrep -f "^sleep 27[.]3$" >/dev/null && return 0; sleep 0.05; done
+  bad "the password command never started"
+}
 
 # Ctrl-C at a terminal: SIGINT to the whole foreground process group. setsid makes Lifeboat the
 # leader of a group of its own, as a shell with job control would.
-start=$(( $(date +%s%N) / 1000000 ))
 setsid "$LIFEBOAT" --password-command "$SLOW" snapshots >"$WORK/out" 2>"$WORK/err" &
 pid=$!
-sleep 0.5
+wait_for_command
+start=$(( $(date +%s%N) / 1000000 ))
 kill -INT -- "-$pid"
 wait "$pid"; rc=$?
 ms=$(elapsed_since "$start")
@@ -29,10 +36,10 @@ check "it returns at once (${ms} ms)" [ "$ms" -lt 5000 ]
 check_has "it says the password command was interrupted" "$WORK/err" "password command was interrupted"
 
 # SIGTERM to Lifeboat alone (systemd stop): the command is stopped with it.
-start=$(( $(date +%s%N) / 1000000 ))
 "$LIFEBOAT" --password-command "$SLOW" snapshots >"$WORK/out" 2>"$WORK/err" &
 pid=$!
-sleep 0.5
+wait_for_command
+start=$(( $(date +%s%N) / 1000000 ))
 kill -TERM "$pid"
 wait "$pid"; rc=$?
 ms=$(elapsed_since "$start")
