@@ -183,6 +183,8 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
   }
   inc.timeline.push_back({inc.start_ns, "failover started (" + inc.declared_by + ")", "", to});
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
+  internal::WriteFailoverRecords(plan, &inc, ctx, &out.warnings);
+  LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
   internal::SendFailoverEvents(
       plan, options.state_dir, ctx, options.notify_retry, host,
       {internal::FailoverEvent(notify::EventType::kFailoverStarted, inc, nullptr,
@@ -247,6 +249,7 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
     }
     s->notes = r.fallback_reads;
     for (const std::string& n : r.notes) s->notes.push_back(n);
+    s->steps = internal::IncidentSteps(r.steps);
     const int64_t now = ctx.clock().WallNs();
     if (r.passed()) {
       inc.timeline.push_back({r.end_ns, "recovered", r.service, to});
@@ -265,9 +268,8 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
   if (report.cancelled) inc.timeline.push_back({inc.end_ns, "interrupted", "", to});
   out.warnings.insert(out.warnings.end(), report.warnings.begin(), report.warnings.end());
   out.report = std::move(report);
+  internal::WriteFailoverRecords(plan, &inc, ctx, &out.warnings);
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
-  // TODO(merge): WriteFailoverRecords (dr/failover_record.cc) to the recovery site and every
-  // other reachable site of the services, once runlog/incident_records.h is merged.
   internal::SendFailoverEvents(plan, options.state_dir, ctx, options.notify_retry, host, events,
                                &out.notifications, &out.warnings);
   return out;

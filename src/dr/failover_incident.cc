@@ -68,7 +68,8 @@ Result<IncidentActionOutcome> CommitFailover(const plan::Plan& plan,
   inc.end_ns = now;
   inc.timeline.push_back({now, "committed", "", inc.to_site});
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
-  // TODO(merge): the incident record rewritten (dr/failover_record.cc).
+  internal::WriteFailoverRecords(plan, &inc, options.context, &out.warnings);
+  LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
   internal::SendFailoverEvents(
       plan, options.state_dir, options.context, options.notify_retry, host,
       {internal::FailoverEvent(
@@ -170,7 +171,8 @@ Result<IncidentActionOutcome> RollbackFailover(const plan::Plan& plan,
   inc.end_ns = now;
   inc.timeline.push_back({now, "rolled back; files moved to " + inc.moved_aside_to, "", ""});
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
-  // TODO(merge): the incident record rewritten (dr/failover_record.cc).
+  internal::WriteFailoverRecords(plan, &inc, ctx, &out.warnings);
+  LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
   internal::SendFailoverEvents(
       plan, options.state_dir, ctx, options.notify_retry, host,
       {internal::FailoverEvent(notify::EventType::kFailoverRolledBack, inc, nullptr,

@@ -7,6 +7,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "dr/incident_history.h"
+#include "dr/runbook.h"
 #include "dr/switch_steps.h"
 #include "fence/memory_fence.h"
 #include "recover/checks.h"
@@ -100,6 +102,40 @@ class FailoverTest : public recover::testing::RecoverFixture {
     c = static_cast<char>(c ^ 0x5a);
     f.seekp(size / 2);
     f.write(&c, 1);
+  }
+
+  // The incident's records read back from both sites: the one that counts has `state` and
+  // `sequence`, the service's RTO and data-loss window; the runbook's appendix C names it.
+  void ExpectRecords(const std::string& id, const std::string& state, uint64_t sequence) {
+    Result<IncidentHistory> h = ReadIncidentHistory(plan_, {});
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    EXPECT_TRUE(h->warnings.empty()) << h->warnings[0];
+    const IncidentEntry* entry = nullptr;
+    for (const IncidentEntry& e : h->incidents) {
+      if (e.record.id == id) entry = &e;
+    }
+    ASSERT_NE(entry, nullptr) << IncidentHistoryText(*h);
+    EXPECT_EQ(entry->sites, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(IncidentStateName(entry->record.state), state);
+    EXPECT_EQ(entry->record.sequence, sequence);
+    EXPECT_EQ(entry->record.to_site, "b");
+    EXPECT_EQ(entry->record.from_site, "a");
+    const lifeboat::IncidentService* shop = entry->record.FindService("shop");
+    ASSERT_NE(shop, nullptr);
+    EXPECT_EQ(shop->result, "recovered");
+    EXPECT_TRUE(shop->rto_seconds.has_value());
+    ASSERT_TRUE(shop->data_loss_seconds.has_value());
+    EXPECT_GE(*shop->data_loss_seconds, 0);
+    EXPECT_EQ(shop->rpo_target_seconds, 3600);
+    EXPECT_FALSE(shop->steps.empty());
+    Result<Runbook> book = ReadRunbook(plan_, {});
+    ASSERT_TRUE(book.ok()) << book.status().ToString();
+    const std::string md = RunbookMarkdown(*book);
+    const size_t appendix = md.find("Appendix C. Incidents");
+    ASSERT_NE(appendix, std::string::npos);
+    // The appendix's table has no id column: the incident's row (start, kind, state, sites).
+    EXPECT_NE(md.find("| " + state + " | a → b | operator", appendix), std::string::npos)
+        << md.substr(appendix);
   }
 
   int port_ = 0;
@@ -230,6 +266,9 @@ TEST_F(FailoverTest, ADamagedPackAtTheRecoverySiteIsReadFromTheOtherSiteThenComm
   Result<IncidentActionOutcome> commit = CommitFailover(plan_, Action());
   ASSERT_TRUE(commit.ok()) << commit.status().ToString();
   EXPECT_EQ(commit->incident.state, "committed");
+  EXPECT_TRUE(commit->warnings.empty()) << commit->warnings[0];
+  // Opened (1), recovered (2), committed (3).
+  ExpectRecords(inc.id, "committed", 3);
   EXPECT_EQ(CommitFailover(plan_, Action()).status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(RollbackFailover(plan_, Action()).status().code(), StatusCode::kFailedPrecondition);
   // Committed: the service runs on at b (stopped here by the test).
@@ -249,6 +288,7 @@ TEST_F(FailoverTest, RollbackStopsWhatRunsSwitchesBackAndMovesTheFilesAside) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->ExitCode(), 0) << FormatIncidentAction(*r, "rollback");
   EXPECT_EQ(r->incident.state, "rolled_back");
+  ExpectRecords(f->incident.id, "rolled_back", 3);
   EXPECT_FALSE(recover::StillRunning(server));
   EXPECT_TRUE(recover::ProcessGroupMembers(server.pgid).empty());
   // Switched back with a new, higher token.
