@@ -45,6 +45,18 @@ lifeboat::IncidentRecord IncidentRecordOf(const dr::IncidentState& inc, uint64_t
 void WriteFailoverRecords(const plan::Plan& plan, dr::IncidentState* inc, const Context& ctx,
                           std::vector<std::string>* warnings);
 
+// The recovery of `inc`'s services at inc->to_site (`ro`: mode failover, site, recovery root and
+// services set by the caller): what is left running recorded in inc and saved as soon as it runs,
+// the switch steps (towards to_site, from each service's from_site, with its token) once a
+// service is verified, then each service's result, snapshots, RTO (inc start -> switched), data-
+// loss window (inc failure -> oldest restored snapshot) and steps, with their events
+// (service_recovered, failover_failed) appended to *events. Errors as RecoverServices'.
+Result<recover::RecoveryReport> RecoverIncident(const plan::Plan& plan, recover::RecoverOptions ro,
+                                                IncidentState* inc, const std::string& state_dir,
+                                                const std::string& host,
+                                                std::vector<notify::Event>* events,
+                                                std::vector<std::string>* warnings);
+
 // A recovery's steps as the local state keeps them.
 std::vector<dr::IncidentStep> IncidentSteps(const std::vector<recover::StepRecord>& steps);
 
