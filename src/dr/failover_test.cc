@@ -3,6 +3,8 @@
 // in-memory fence (fence/memory_fence.h) and switch steps that write their environment to a file.
 #include "dr/failover.h"
 
+#include "dr/failback.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -46,8 +48,14 @@ class FailoverTest : public recover::testing::RecoverFixture {
       c = static_cast<char>(x);
     }
     WriteFile(dir_ / "data" / "shop" / "big.bin", big);
-    plan_ =
-        Load("version: 1\nsites:\n" + Site("a") + Site("b") + "    recovery_root: " + Root() +
+    plan_ = Load(Yaml(""));
+  }
+
+  // The plan; `a_root` not empty: site a's recovery root.
+  std::string Yaml(const std::string& a_root) {
+    return "version: 1\nsites:\n" + Site("a") +
+           (a_root.empty() ? "" : "    recovery_root: " + a_root + "\n") + Site("b") +
+           "    recovery_root: " + Root() +
              "\nservices:\n  shop:\n    tier: 2\n    rpo: 1h\n    sources:\n      - paths: [" +
              (dir_ / "data" / "shop").string() +
              "]\n    sites: [a, b]\n    recover:\n"
@@ -61,7 +69,7 @@ class FailoverTest : public recover::testing::RecoverFixture {
              "      - command: \"echo to=$LIFEBOAT_SWITCH_TO from=$LIFEBOAT_SWITCH_FROM "
              "token=$LIFEBOAT_FENCING_TOKEN incident=$LIFEBOAT_INCIDENT port=$LIFEBOAT_PORT_HTTP "
              "service=$LIFEBOAT_SERVICE dir=$LIFEBOAT_RESTORE_DIR >> " +
-             (dir_ / "switch.log").string() + "\"\n");
+             (dir_ / "switch.log").string() + "\"\n";
   }
 
   std::string Root() const { return (dir_ / "root-b").string(); }
@@ -309,6 +317,95 @@ TEST_F(FailoverTest, RollbackStopsWhatRunsSwitchesBackAndMovesTheFilesAside) {
   }();
   ASSERT_TRUE(dry.ok());
   EXPECT_EQ(dry->ExitCode(), 0) << FormatFailoverOutcome(*dry);
+}
+
+TEST_F(FailoverTest, FailbackBringsWhatWasWrittenAtTheRecoverySiteHome) {
+  const std::string root_a = (dir_ / "root-a").string();
+  plan_ = Load(Yaml(root_a));
+  Backup(plan_);
+  const fs::path data = dir_ / "data" / "shop";
+  // Something already at a's recovery root is moved aside, not deleted.
+  WriteFile(fs::path(root_a + data.string()) / "stale.txt", "old\n");
+  Result<FailoverOutcome> f = PerformFailover(plan_, Failover());
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_EQ(f->ExitCode(), 0) << FormatFailoverOutcome(*f) << output_;
+  const recover::LeftRunning server = f->incident.left_running.at(0);
+  // Written at the recovery site during the failover.
+  WriteFile(fs::path(Root() + data.string()) / "new-at-b.txt", "written at b\n");
+
+  FailbackOptions o;
+  o.to = "a";
+  o.fence = &fence_;
+  o.state_dir = (dir_ / "state").string();
+  o.host = "testhost";
+  o.stop_grace = std::chrono::milliseconds(2000);
+  o.recover.on_line = [this](const std::string& line) { output_ += line + "\n"; };
+  o.dry_run = true;
+  Result<FailbackOutcome> dry = PerformFailback(plan_, o);
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  EXPECT_EQ(dry->ExitCode(), 0) << FormatFailbackOutcome(*dry);
+  EXPECT_TRUE(recover::StillRunning(server));
+  o.dry_run = false;
+  Result<FailbackOutcome> fb = PerformFailback(plan_, o);
+  ASSERT_TRUE(fb.ok()) << fb.status().ToString();
+  ASSERT_EQ(fb->ExitCode(), 0) << FormatFailbackOutcome(*fb) << output_;
+  // Stopped at b after its final backup; serving from a's recovery root with the new file.
+  EXPECT_FALSE(recover::StillRunning(server));
+  const fs::path at_a = root_a + data.string();
+  EXPECT_EQ(ReadFile(at_a / "new-at-b.txt"), "written at b\n");
+  EXPECT_EQ(ReadFile(at_a / "index.html"), "hello from the shop\n");
+  EXPECT_FALSE(fs::exists(at_a / "stale.txt"));
+  const IncidentState& inc = fb->failback.incident;
+  EXPECT_EQ(ReadFile(fs::path(root_a) / ".lifeboat-failback" / inc.id / data.relative_path() /
+                     "stale.txt"),
+            "old\n");
+  recover::HttpCheckResult http = recover::CheckHttp(
+      "http://127.0.0.1:" + std::to_string(port_) + "/new-at-b.txt", 200,
+      std::string("written at b"), Context().WithTimeout(std::chrono::seconds(10)));
+  EXPECT_TRUE(http.status.ok()) << http.status.ToString();
+  // The failover is closed (it was open: committed and closed), the failback open, a active.
+  ASSERT_TRUE(fb->ended.has_value());
+  EXPECT_EQ(fb->ended->state, "closed");
+  EXPECT_EQ(inc.kind, "failback");
+  EXPECT_EQ(inc.ends_incident, f->incident.id);
+  EXPECT_EQ(inc.state, "open");
+  EXPECT_EQ(inc.services.at(0).result, "recovered");
+  EXPECT_EQ(inc.services.at(0).token, 2u);
+  EXPECT_NE(ReadFile(dir_ / "switch.log").find("to=a from=b token=2 incident=" + inc.id),
+            std::string::npos);
+  Result<std::unique_ptr<fence::FenceAction>> action = fence_.BeginAction(Context());
+  ASSERT_TRUE(action.ok());
+  Result<fence::ActiveSite> active = (*action)->Active("shop");
+  ASSERT_TRUE(active.ok());
+  EXPECT_EQ(active->site, "a");
+  action->reset();
+  // The records at both sites: the failover closed, the failback open.
+  Result<IncidentHistory> h = ReadIncidentHistory(plan_, {});
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  ASSERT_EQ(h->incidents.size(), 2u) << IncidentHistoryText(*h);
+  for (const IncidentEntry& e : h->incidents) {
+    EXPECT_EQ(e.sites, (std::vector<std::string>{"a", "b"}));
+    if (e.record.id == inc.id) {
+      EXPECT_EQ(e.record.kind, IncidentKind::kFailback);
+      EXPECT_EQ(e.record.state, lifeboat::IncidentState::kOpen);
+      EXPECT_EQ(e.record.ends_incident, f->incident.id);
+      EXPECT_EQ(e.record.from_site, "b");
+      EXPECT_EQ(e.record.to_site, "a");
+      EXPECT_EQ(e.record.sequence, 2u);
+    } else {
+      EXPECT_EQ(e.record.id, f->incident.id);
+      EXPECT_EQ(e.record.state, lifeboat::IncidentState::kClosed);
+      EXPECT_EQ(e.record.sequence, 3u);
+    }
+  }
+  // Committed like a failover; a second failback finds nothing to end.
+  Result<IncidentActionOutcome> commit = CommitFailover(plan_, Action());
+  ASSERT_TRUE(commit.ok()) << commit.status().ToString();
+  EXPECT_EQ(commit->incident.state, "committed");
+  Result<FailbackOutcome> again = PerformFailback(plan_, o);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->ExitCode(), 2);
+  recover::StopLeftRunning(inc.left_running, std::chrono::milliseconds(2000));
 }
 
 }  // namespace
