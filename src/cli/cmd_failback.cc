@@ -86,8 +86,7 @@ void RegisterFailback(CLI::App& app, GlobalOptions& g, Runner* runner) {
       "it back with `failover commit|rollback`; exit 0 every service back and switched, 3 one "
       "failed, 2 a check failed or not confirmed, 4 fenced out, 130 interrupted");
   auto f = std::make_shared<FailbackFlags>();
-  cmd->add_option("--to", f->to, "the original site of the failover (required)")
-      ->type_name("SITE");
+  cmd->add_option("--to", f->to, "the original site of the failover (required)")->type_name("SITE");
   cmd->add_flag("--dry-run", f->dry_run, "show the waves and run the checks; change nothing");
   cmd->add_flag("--yes", f->yes, "do not ask (required without a terminal)");
   cmd->add_option("--parallel", f->parallel, "services recovered at once (default 4)")

@@ -89,10 +89,10 @@ void CheckFailback(const plan::Plan& plan, const IncidentState& failover,
                                              : Result<RecordSite>(Status::NotFound("no such site"));
     pre->checks.push_back(
         {"", "site",
-         opened.ok() ? "the repository of site " + site + " opens"
-                     : "the repository of site " + site + " does not open: " +
-                           opened.status().message() +
-                           (site == to ? " (if it was lost, lifeboat plan init recreates it)" : ""),
+         opened.ok()
+             ? "the repository of site " + site + " opens"
+             : "the repository of site " + site + " does not open: " + opened.status().message() +
+                   (site == to ? " (if it was lost, lifeboat plan init recreates it)" : ""),
          opened.ok() ? Level::kOk : Level::kFailed});
   }
   for (const std::string& name : services) {
@@ -159,7 +159,8 @@ Result<FailbackOutcome> PerformFailback(const plan::Plan& plan, const FailbackOp
     if (s.result != "recovered") {
       return refuse(FailoverOutcome::Result::kRefused,
                     "service " + s.service + " was not recovered at " + fo.to_site + " (" +
-                        s.result + "): roll the failover back instead (lifeboat failover rollback)");
+                        s.result +
+                        "): roll the failover back instead (lifeboat failover rollback)");
     }
     names.push_back(s.service);
   }
@@ -179,8 +180,8 @@ Result<FailbackOutcome> PerformFailback(const plan::Plan& plan, const FailbackOp
       if (a.site != fo.to_site) {
         return refuse(FailoverOutcome::Result::kRefused,
                       "service " + ws.name + " is active at site " +
-                          (a.site.empty() ? "(none recorded)" : a.site) + ", not at " +
-                          fo.to_site + " where failover " + fo.id + " brought it");
+                          (a.site.empty() ? "(none recorded)" : a.site) + ", not at " + fo.to_site +
+                          " where failover " + fo.id + " brought it");
       }
       active[ws.name] = a;
     }
@@ -238,9 +239,8 @@ Result<FailbackOutcome> PerformFailback(const plan::Plan& plan, const FailbackOp
   for (IncidentService& s : inc.services) {
     Result<uint64_t> token = (*action)->MoveActive(s.service, active[s.service], to, inc.id);
     if (!token.ok()) {
-      return refuse(FailoverOutcome::Result::kFencedOut, "fenced out moving " + s.service +
-                                                             " to " + to + ": " +
-                                                             token.status().message());
+      return refuse(FailoverOutcome::Result::kFencedOut, "fenced out moving " + s.service + " to " +
+                                                             to + ": " + token.status().message());
     }
     s.token = *token;
     inc.token = std::max(inc.token, *token);
@@ -251,10 +251,10 @@ Result<FailbackOutcome> PerformFailback(const plan::Plan& plan, const FailbackOp
     const bool was_open = fo.open();
     fo.state = std::string(kIncidentClosed);
     if (was_open || fo.end_ns == 0) fo.end_ns = inc.start_ns;
-    fo.timeline.push_back({inc.start_ns,
-                           std::string(was_open ? "committed and closed" : "closed") +
-                               " by failback " + inc.id,
-                           "", to});
+    fo.timeline.push_back(
+        {inc.start_ns,
+         std::string(was_open ? "committed and closed" : "closed") + " by failback " + inc.id, "",
+         to});
     internal::WriteFailoverRecords(plan, &fo, ctx, &fb_out.warnings);
     LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, fo));
     if (was_open) {
@@ -269,10 +269,10 @@ Result<FailbackOutcome> PerformFailback(const plan::Plan& plan, const FailbackOp
   out.ended = fo;
   internal::SendFailoverEvents(
       plan, options.state_dir, ctx, options.notify_retry, host,
-      {internal::FailoverEvent(notify::EventType::kFailoverStarted, inc, nullptr,
-                               "failback to " + to + " started (incident " + inc.id +
-                                   ", ends failover " + fo.id + ")",
-                               inc.start_ns, host)},
+      {internal::FailoverEvent(
+          notify::EventType::kFailoverStarted, inc, nullptr,
+          "failback to " + to + " started (incident " + inc.id + ", ends failover " + fo.id + ")",
+          inc.start_ns, host)},
       &fb_out.notifications, &fb_out.warnings);
   auto line = [&](const std::string& l) {
     if (options.recover.on_line) options.recover.on_line(l);
@@ -307,9 +307,10 @@ Result<FailbackOutcome> PerformFailback(const plan::Plan& plan, const FailbackOp
         for (const ServiceReport& r : run->services) {
           for (const SiteOutcome& o : r.outcomes) {
             if (o.source.empty()) continue;
-            out.backups.push_back({ws.name, o.source, o.site,
-                                   o.snapshot && o.result == RunResult::kOk ? o.snapshot->Hex() : "",
-                                   o.result == RunResult::kOk ? "" : o.error});
+            out.backups.push_back(
+                {ws.name, o.source, o.site,
+                 o.snapshot && o.result == RunResult::kOk ? o.snapshot->Hex() : "",
+                 o.result == RunResult::kOk ? "" : o.error});
           }
         }
         for (const plan::Source& src : svc.sources) {
@@ -334,10 +335,9 @@ Result<FailbackOutcome> PerformFailback(const plan::Plan& plan, const FailbackOp
             " and what it depends on still run at " + fo.to_site +
             "; what depends on it was stopped there (its final backup is at both sites): fix "
             "the cause and roll the failback back (lifeboat failover rollback)");
-        return finish({internal::FailoverEvent(notify::EventType::kFailoverFailed, inc, s,
-                                               ws.name + " not failed back to " + to + ": " +
-                                                   s->error,
-                                               ctx.clock().WallNs(), host)});
+        return finish({internal::FailoverEvent(
+            notify::EventType::kFailoverFailed, inc, s,
+            ws.name + " not failed back to " + to + ": " + s->error, ctx.clock().WallNs(), host)});
       }
       inc.timeline.push_back({ctx.clock().WallNs(), "final backup at " + fo.to_site + " and " + to,
                               ws.name, fo.to_site});
@@ -350,13 +350,13 @@ Result<FailbackOutcome> PerformFailback(const plan::Plan& plan, const FailbackOp
              (n.status.ok() ? "" : " (" + n.status.message() + ")"));
         if (!n.status.ok()) {
           out.failed = true;
-          fb_out.warnings.push_back(n.service + ": " + n.what + " may still run at " +
-                                    fo.to_site + ": " + n.status.message());
+          fb_out.warnings.push_back(n.service + ": " + n.what + " may still run at " + fo.to_site +
+                                    ": " + n.status.message());
         }
         out.stopped.push_back(std::move(n));
       }
-      inc.timeline.push_back({ctx.clock().WallNs(), "stopped at " + fo.to_site, ws.name,
-                              fo.to_site});
+      inc.timeline.push_back(
+          {ctx.clock().WallNs(), "stopped at " + fo.to_site, ws.name, fo.to_site});
       LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
     }
   }

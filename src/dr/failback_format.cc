@@ -84,14 +84,12 @@ std::string FormatFailbackOutcome(const FailbackOutcome& o) {
     case FailoverOutcome::Result::kDone:
       if (f.report) out += recover::FormatRecoveryReport(*f.report);
       if (o.ended) {
-        out += "failover " + o.ended->id + " to " + o.ended->to_site + ": " + o.ended->state +
-               "\n";
+        out += "failover " + o.ended->id + " to " + o.ended->to_site + ": " + o.ended->state + "\n";
       }
       out += FormatIncidentStatus(f.incident);
-      out += o.ExitCode() == 0
-                 ? "every service is back at " + p.site +
-                       " and switched: check it, then lifeboat failover commit\n"
-                 : "the failback did not complete (see the warnings)\n";
+      out += o.ExitCode() == 0 ? "every service is back at " + p.site +
+                                     " and switched: check it, then lifeboat failover commit\n"
+                               : "the failback did not complete (see the warnings)\n";
       break;
   }
   for (const std::string& w : f.warnings) out += "warning: " + w + "\n";

@@ -180,9 +180,9 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
 
   // The recovery, with the switch steps once a service is verified.
   std::vector<notify::Event> events;
-  LB_ASSIGN_OR_RETURN(recover::RecoveryReport report,
-                      internal::RecoverIncident(plan, ro, &inc, options.state_dir, host, &events,
-                                                &out.warnings));
+  LB_ASSIGN_OR_RETURN(
+      recover::RecoveryReport report,
+      internal::RecoverIncident(plan, ro, &inc, options.state_dir, host, &events, &out.warnings));
   inc.end_ns = ctx.clock().WallNs();
   if (report.cancelled) inc.timeline.push_back({inc.end_ns, "interrupted", "", to});
   out.warnings.insert(out.warnings.end(), report.warnings.begin(), report.warnings.end());

@@ -183,8 +183,8 @@ Result<IncidentActionOutcome> RollbackFailover(const plan::Plan& plan,
   internal::SendFailoverEvents(
       plan, options.state_dir, ctx, options.notify_retry, host,
       {internal::FailoverEvent(notify::EventType::kFailoverRolledBack, inc, nullptr,
-                               inc.kind + " to " + inc.to_site + " rolled back (incident " + inc.id +
-                                   "); its files are in " + inc.moved_aside_to,
+                               inc.kind + " to " + inc.to_site + " rolled back (incident " +
+                                   inc.id + "); its files are in " + inc.moved_aside_to,
                                now, host)},
       &out.notifications, &out.warnings);
   out.incident = std::move(inc);

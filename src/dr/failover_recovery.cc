@@ -61,8 +61,8 @@ Result<recover::RecoveryReport> RecoverIncident(const plan::Plan& plan, recover:
     IncidentService* s = inc->Find(r.service);
     s->switched = st.ok();
     inc->timeline.push_back({ctx.clock().WallNs(),
-                            st.ok() ? "switched to " + to : "switch failed: " + st.message(),
-                            r.service, to});
+                             st.ok() ? "switched to " + to : "switch failed: " + st.message(),
+                             r.service, to});
     SaveIncidentState(state_dir, *inc).IgnoreError();
     return st;
   };
@@ -101,9 +101,9 @@ Result<recover::RecoveryReport> RecoverIncident(const plan::Plan& plan, recover:
           host));
     } else {
       inc->timeline.push_back({now, s->result + ": " + r.failure, r.service, to});
-      events->push_back(FailoverEvent(
-          notify::EventType::kFailoverFailed, *inc, s,
-          r.service + " not recovered at " + to + ": " + r.failure, now, host));
+      events->push_back(FailoverEvent(notify::EventType::kFailoverFailed, *inc, s,
+                                      r.service + " not recovered at " + to + ": " + r.failure, now,
+                                      host));
     }
   }
   return report;

@@ -130,7 +130,8 @@ TEST_F(FailoverServerTest, DatabaseAndHttpServiceAtTheRecoverySiteThenRollback) 
       "    verify:\n      - sql: {query: \"select count(*) >= 250 from invoices\", expect: \"t\"}\n"
       "  shop:\n    tier: 1\n    rpo: 1h\n    rto: 10m\n    depends_on: [billing-db]\n"
       "    sources:\n      - paths: [" +
-      shop.string() + "]\n    sites: [a, b]\n    recover:\n      - command: \"exec /usr/bin/python3 "
+      shop.string() +
+      "]\n    sites: [a, b]\n    recover:\n      - command: \"exec /usr/bin/python3 "
       "$LIFEBOAT_RESTORE_DIR" +
       (shop / "serve.py").string() + " " + Env("LIFEBOAT_TEST_PG_BINDIR") +
       "/psql\"\n        background: true\n        ports: {http: " + std::to_string(http_port) +

@@ -3,12 +3,11 @@
 // in-memory fence (fence/memory_fence.h) and switch steps that write their environment to a file.
 #include "dr/failover.h"
 
-#include "dr/failback.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "dr/failback.h"
 #include "dr/incident_history.h"
 #include "dr/runbook.h"
 #include "dr/switch_steps.h"
@@ -56,20 +55,20 @@ class FailoverTest : public recover::testing::RecoverFixture {
     return "version: 1\nsites:\n" + Site("a") +
            (a_root.empty() ? "" : "    recovery_root: " + a_root + "\n") + Site("b") +
            "    recovery_root: " + Root() +
-             "\nservices:\n  shop:\n    tier: 2\n    rpo: 1h\n    sources:\n      - paths: [" +
-             (dir_ / "data" / "shop").string() +
-             "]\n    sites: [a, b]\n    recover:\n"
-             "      - command: \"exec /usr/bin/python3 -m http.server --bind 127.0.0.1 "
-             "$LIFEBOAT_PORT_HTTP --directory $LIFEBOAT_RESTORE_DIR" +
-             (dir_ / "data" / "shop").string() +
-             "\"\n        background: true\n        ports: {http: " + std::to_string(port_) +
-             "}\n        timeout: 30s\n    verify:\n"
-             "      - http: {port: http, path: /index.html, expect_body: \"hello from the shop\"}\n"
-             "      - files: {}\n    switch:\n"
-             "      - command: \"echo to=$LIFEBOAT_SWITCH_TO from=$LIFEBOAT_SWITCH_FROM "
-             "token=$LIFEBOAT_FENCING_TOKEN incident=$LIFEBOAT_INCIDENT port=$LIFEBOAT_PORT_HTTP "
-             "service=$LIFEBOAT_SERVICE dir=$LIFEBOAT_RESTORE_DIR >> " +
-             (dir_ / "switch.log").string() + "\"\n";
+           "\nservices:\n  shop:\n    tier: 2\n    rpo: 1h\n    sources:\n      - paths: [" +
+           (dir_ / "data" / "shop").string() +
+           "]\n    sites: [a, b]\n    recover:\n"
+           "      - command: \"exec /usr/bin/python3 -m http.server --bind 127.0.0.1 "
+           "$LIFEBOAT_PORT_HTTP --directory $LIFEBOAT_RESTORE_DIR" +
+           (dir_ / "data" / "shop").string() +
+           "\"\n        background: true\n        ports: {http: " + std::to_string(port_) +
+           "}\n        timeout: 30s\n    verify:\n"
+           "      - http: {port: http, path: /index.html, expect_body: \"hello from the shop\"}\n"
+           "      - files: {}\n    switch:\n"
+           "      - command: \"echo to=$LIFEBOAT_SWITCH_TO from=$LIFEBOAT_SWITCH_FROM "
+           "token=$LIFEBOAT_FENCING_TOKEN incident=$LIFEBOAT_INCIDENT port=$LIFEBOAT_PORT_HTTP "
+           "service=$LIFEBOAT_SERVICE dir=$LIFEBOAT_RESTORE_DIR >> " +
+           (dir_ / "switch.log").string() + "\"\n";
   }
 
   std::string Root() const { return (dir_ / "root-b").string(); }
