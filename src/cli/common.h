@@ -195,6 +195,7 @@ void RegisterRun(CLI::App& app, GlobalOptions& g, Runner* runner);   // cmd_run.
 void RegisterStatus(CLI::App& app, GlobalOptions& g, Runner* runner);  // cmd_status.cc
 void RegisterDrill(CLI::App& app, GlobalOptions& g, Runner* runner);   // cmd_drill.cc
 void RegisterFailover(CLI::App& app, GlobalOptions& g, Runner* runner);  // cmd_failover.cc
+void RegisterFailback(CLI::App& app, GlobalOptions& g, Runner* runner);  // cmd_failback.cc
 // `drill history` (cmd_drill_history.cc): registered after RegisterDrill, whose verb it joins.
 void RegisterDrillHistory(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterRunbook(CLI::App& app, GlobalOptions& g, Runner* runner);  // cmd_runbook.cc

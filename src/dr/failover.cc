@@ -33,20 +33,6 @@ int FailoverOutcome::ExitCode() const {
 
 namespace {
 
-std::string ResultOf(recover::ServiceState s) {
-  switch (s) {
-    case recover::ServiceState::kPassed:
-      return "recovered";
-    case recover::ServiceState::kFailed:
-      return "failed";
-    case recover::ServiceState::kSkipped:
-      return "skipped";
-    case recover::ServiceState::kCancelled:
-      return "cancelled";
-  }
-  return "failed";
-}
-
 // The production ports of a service: its recover steps' ports.
 std::vector<std::pair<std::string, int>> PortsOf(const plan::Service& svc) {
   std::vector<std::pair<std::string, int>> out;
@@ -183,6 +169,8 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
   }
   inc.timeline.push_back({inc.start_ns, "failover started (" + inc.declared_by + ")", "", to});
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
+  internal::WriteFailoverRecords(plan, &inc, ctx, &out.warnings);
+  LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
   internal::SendFailoverEvents(
       plan, options.state_dir, ctx, options.notify_retry, host,
       {internal::FailoverEvent(notify::EventType::kFailoverStarted, inc, nullptr,
@@ -190,84 +178,17 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
                                inc.start_ns, host)},
       &out.notifications, &out.warnings);
 
-  // The recovery, with the switch steps once a service is verified; what runs on is recorded
-  // as soon as it runs.
-  Mutex state_mu;
-  const std::vector<std::string> secrets = PlanSecretVariables(plan);
-  ro.on_left_running = [&](const recover::LeftRunning& lr) {
-    MutexLock lock(&state_mu);
-    inc.left_running.push_back(lr);
-    Status st = SaveIncidentState(options.state_dir, inc);
-    if (!st.ok()) out.warnings.push_back(st.message());
-  };
-  ro.after_verify = [&](const recover::ServiceRecovery& r,
-                        std::vector<recover::StepRecord>* steps) -> Status {
-    const plan::Service* svc = plan.FindService(r.service);
-    IncidentService snapshot_of_service;
-    {
-      MutexLock lock(&state_mu);
-      snapshot_of_service = *inc.Find(r.service);
-    }
-    SwitchTarget target{
-        to,     snapshot_of_service.from_site, snapshot_of_service.token, inc.id, r.restore_dir,
-        r.ports};
-    Status st = RunSwitchSteps(*svc, target, secrets, ctx, options.recover.on_line, steps);
-    MutexLock lock(&state_mu);
-    IncidentService* s = inc.Find(r.service);
-    s->switched = st.ok();
-    inc.timeline.push_back({ctx.clock().WallNs(),
-                            st.ok() ? "switched to " + to : "switch failed: " + st.message(),
-                            r.service, to});
-    SaveIncidentState(options.state_dir, inc).IgnoreError();
-    return st;
-  };
-  LB_ASSIGN_OR_RETURN(recover::RecoveryReport report, recover::RecoverServices(plan, ro));
-
-  // The outcome per service, the state, the news.
+  // The recovery, with the switch steps once a service is verified.
   std::vector<notify::Event> events;
-  inc.left_running = report.left_running;
-  for (const recover::ServiceRecovery& r : report.services) {
-    IncidentService* s = inc.Find(r.service);
-    if (s == nullptr) continue;
-    s->result = ResultOf(r.state);
-    s->error = r.failure;
-    int64_t oldest = 0;
-    for (const recover::RestoredSource& src : r.sources) {
-      s->snapshots.emplace_back(src.name, src.snapshot);
-      if (oldest == 0 || src.snapshot_time_ns < oldest) oldest = src.snapshot_time_ns;
-    }
-    s->snapshot_time_ns = oldest;
-    if (oldest != 0) {
-      s->data_loss_seconds =
-          static_cast<double>(std::max<int64_t>(0, inc.failure_ns - oldest)) / 1e9;
-    }
-    if (r.passed() && r.end_ns != 0) {
-      // Incident start -> the service switched (its recovery's end).
-      s->rto_seconds = static_cast<double>(std::max<int64_t>(0, r.end_ns - inc.start_ns)) / 1e9;
-    }
-    s->notes = r.fallback_reads;
-    for (const std::string& n : r.notes) s->notes.push_back(n);
-    const int64_t now = ctx.clock().WallNs();
-    if (r.passed()) {
-      inc.timeline.push_back({r.end_ns, "recovered", r.service, to});
-      events.push_back(internal::FailoverEvent(
-          notify::EventType::kServiceRecovered, inc, s,
-          r.service + " recovered at " + to + " in " + recover::FormatSeconds(*s->rto_seconds), now,
-          host));
-    } else {
-      inc.timeline.push_back({now, s->result + ": " + r.failure, r.service, to});
-      events.push_back(internal::FailoverEvent(
-          notify::EventType::kFailoverFailed, inc, s,
-          r.service + " not recovered at " + to + ": " + r.failure, now, host));
-    }
-  }
+  LB_ASSIGN_OR_RETURN(
+      recover::RecoveryReport report,
+      internal::RecoverIncident(plan, ro, &inc, options.state_dir, host, &events, &out.warnings));
   inc.end_ns = ctx.clock().WallNs();
   if (report.cancelled) inc.timeline.push_back({inc.end_ns, "interrupted", "", to});
   out.warnings.insert(out.warnings.end(), report.warnings.begin(), report.warnings.end());
   out.report = std::move(report);
+  internal::WriteFailoverRecords(plan, &inc, ctx, &out.warnings);
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
-  // TODO(merge): WriteFailoverRecords (dr/failover_record.cc) to the recovery site and every
-  // other reachable site of the services, once runlog/incident_records.h is merged.
   internal::SendFailoverEvents(plan, options.state_dir, ctx, options.notify_retry, host, events,
                                &out.notifications, &out.warnings);
   return out;

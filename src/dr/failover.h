@@ -23,9 +23,10 @@
 //   LB_ASSIGN_OR_RETURN(FailoverOutcome f, PerformFailover(plan, o));
 //   std::cout << FormatFailoverOutcome(f);  return f.ExitCode();
 //
-// Incident records in the repositories (runlog/incident_records.h) are written by
-// dr/failover_record.cc once that API is merged (TODO(merge)); until then the local state is the
-// incident's only record.
+// Each state change (opened, recovered, committed, rolled back) also writes an incident record
+// (runlog/incident_records.h) to the recovery site and the services' other sites: the same id, a
+// higher sequence (IncidentState::record_sequence); a site that cannot be written is a warning in
+// the outcome.
 //
 // Blocks (sites, recovery, steps, notifications). Callbacks as RecoverServices'.
 #pragma once

@@ -68,12 +68,13 @@ Result<IncidentActionOutcome> CommitFailover(const plan::Plan& plan,
   inc.end_ns = now;
   inc.timeline.push_back({now, "committed", "", inc.to_site});
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
-  // TODO(merge): the incident record rewritten (dr/failover_record.cc).
+  internal::WriteFailoverRecords(plan, &inc, options.context, &out.warnings);
+  LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
   internal::SendFailoverEvents(
       plan, options.state_dir, options.context, options.notify_retry, host,
       {internal::FailoverEvent(
           notify::EventType::kFailoverCommitted, inc, nullptr,
-          "failover to " + inc.to_site + " committed (incident " + inc.id + ")", now, host)},
+          inc.kind + " to " + inc.to_site + " committed (incident " + inc.id + ")", now, host)},
       &out.notifications, &out.warnings);
   out.incident = std::move(inc);
   return out;
@@ -164,18 +165,26 @@ Result<IncidentActionOutcome> RollbackFailover(const plan::Plan& plan,
     }
   }
   for (const std::string& m : out.moved) line("moved " + m);
+  if (inc.kind == "failback" && !inc.services.empty()) {
+    // The failback stopped the services at the site it came from; nothing restarts them there.
+    out.warnings.push_back(
+        "the failback had stopped the services at " + inc.services.front().from_site +
+        " (their final backups are at both sites): they run nowhere now; start them there again "
+        "by hand (the runbook's recover steps) or fail back again");
+  }
   // 5. Recorded.
   const int64_t now = ctx.clock().WallNs();
   inc.state = std::string(kIncidentRolledBack);
   inc.end_ns = now;
   inc.timeline.push_back({now, "rolled back; files moved to " + inc.moved_aside_to, "", ""});
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
-  // TODO(merge): the incident record rewritten (dr/failover_record.cc).
+  internal::WriteFailoverRecords(plan, &inc, ctx, &out.warnings);
+  LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
   internal::SendFailoverEvents(
       plan, options.state_dir, ctx, options.notify_retry, host,
       {internal::FailoverEvent(notify::EventType::kFailoverRolledBack, inc, nullptr,
-                               "failover to " + inc.to_site + " rolled back (incident " + inc.id +
-                                   "); its files are in " + inc.moved_aside_to,
+                               inc.kind + " to " + inc.to_site + " rolled back (incident " +
+                                   inc.id + "); its files are in " + inc.moved_aside_to,
                                now, host)},
       &out.notifications, &out.warnings);
   out.incident = std::move(inc);

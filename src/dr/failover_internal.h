@@ -1,4 +1,5 @@
-// Internal to lb_dr: what failover.cc, failover_incident.cc and failover_format.cc share.
+// Internal to lb_dr: what failover.cc, failback.cc, failover_incident.cc, failover_record.cc and
+// failover_format.cc share.
 #pragma once
 
 #include <string>
@@ -8,6 +9,8 @@
 #include "notify/deliver.h"
 #include "notify/event.h"
 #include "plan/plan.h"
+#include "recover/recover.h"
+#include "runlog/incident_records.h"
 #include "util/context.h"
 
 namespace lifeboat::dr::internal {
@@ -28,5 +31,33 @@ void SendFailoverEvents(const plan::Plan& plan, const std::string& state_dir, co
 
 // "operator USER@HOST".
 std::string OperatorName(const std::string& host);
+
+// The incident record (runlog/incident_records.h) of `inc` at its current state with
+// `sequence`; every text a step, a service or a person wrote has `secrets` replaced by "***".
+lifeboat::IncidentRecord IncidentRecordOf(const dr::IncidentState& inc, uint64_t sequence,
+                                          const std::vector<std::string>& secrets);
+
+// The next record of `inc` (inc->record_sequence incremented: the caller saves the local state
+// after) written to the recovery site and every other site of its services, redacted of every
+// secret resolved to open those sites and of the services' postgres passwords. A site that cannot
+// be opened or written is a warning naming it. Blocks (the sites); on a context that is not
+// cancelled (records are written also after Ctrl-C).
+void WriteFailoverRecords(const plan::Plan& plan, dr::IncidentState* inc, const Context& ctx,
+                          std::vector<std::string>* warnings);
+
+// The recovery of `inc`'s services at inc->to_site (`ro`: mode failover, site, recovery root and
+// services set by the caller): what is left running recorded in inc and saved as soon as it runs,
+// the switch steps (towards to_site, from each service's from_site, with its token) once a
+// service is verified, then each service's result, snapshots, RTO (inc start -> switched), data-
+// loss window (inc failure -> oldest restored snapshot) and steps, with their events
+// (service_recovered, failover_failed) appended to *events. Errors as RecoverServices'.
+Result<recover::RecoveryReport> RecoverIncident(const plan::Plan& plan, recover::RecoverOptions ro,
+                                                IncidentState* inc, const std::string& state_dir,
+                                                const std::string& host,
+                                                std::vector<notify::Event>* events,
+                                                std::vector<std::string>* warnings);
+
+// A recovery's steps as the local state keeps them.
+std::vector<dr::IncidentStep> IncidentSteps(const std::vector<recover::StepRecord>& steps);
 
 }  // namespace lifeboat::dr::internal

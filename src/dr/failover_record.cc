@@ -1,103 +1,160 @@
-// TODO(merge): NOT IN THE BUILD YET. The incident record of a failover (doc/failover.md,
-// "Incident records") built from the incident's local state and its recovery report, for
-// runlog/incident_records.h (another branch). At merge: add this file to lb_dr, declare
-// IncidentRecordOf / WriteFailoverRecords in failover_internal.h, and call WriteFailoverRecords
-// where failover.cc and failover_incident.cc say TODO(merge) (each state change writes a new
-// record with the same id and a higher sequence).
-#include "dr/failover_internal.h"
-#include "dr/failover.h"
-#include "runlog/incident_records.h"
+// The incident records of a failover or failback (doc/failover.md, "Incident records"): the
+// record of the incident's local state at each state change, redacted, written to the recovery
+// site and every other site of the incident's services (runlog/incident_records.h).
+#include <algorithm>
 
-// At merge: the runlog types IncidentRecord, IncidentService, IncidentEvent, IncidentKind and
-// IncidentState share names with dr's local-state types (dr/incident_state.h); qualify them with
-// their namespace (lifeboat::) where the compiler asks.
+#include "dr/failover_internal.h"
+#include "dr/run.h"
+#include "dr/sites.h"
+#include "runlog/incident_records.h"
 
 namespace lifeboat::dr::internal {
 
-// The record of `inc` at its current state; `report` (may be null) gives each service's steps.
-IncidentRecord IncidentRecordOf(const IncidentState& inc, const recover::RecoveryReport* report,
-                                uint64_t sequence) {
-  IncidentRecord r;
-  r.id = inc.id;
-  r.sequence = sequence;
-  r.kind = inc.kind == "failback" ? IncidentKind::kFailback : IncidentKind::kFailover;
-  r.state = inc.state == "open"          ? IncidentState::kOpen
-            : inc.state == "committed"   ? IncidentState::kCommitted
-            : inc.state == "rolled_back" ? IncidentState::kRolledBack
-                                         : IncidentState::kFailed;
-  r.declared_by = inc.declared_by;
-  r.reason = inc.reason;
-  r.fencing_token = inc.token;
-  r.to_site = inc.to_site;
-  r.from_site = inc.services.empty() ? "" : inc.services.front().from_site;
-  r.host = inc.host;
-  r.version = inc.version;
-  r.start_ns = inc.start_ns;
-  r.end_ns = inc.end_ns;
-  r.failure_ns = inc.failure_ns;
-  for (const dr::IncidentService& s : inc.services) {
-    IncidentService x;
-    x.service = s.service;
-    x.tier = s.tier;
-    x.wave = s.wave;
-    x.result = s.result;
-    x.error = s.error;
-    x.snapshots = s.snapshots;
-    x.snapshot_time_ns = s.snapshot_time_ns;
-    x.rto_seconds = s.rto_seconds;
-    x.rto_target_seconds = s.rto_target_seconds;
-    x.data_loss_seconds = s.data_loss_seconds;
-    x.rpo_target_seconds = s.rpo_target_seconds;
-    x.notes = s.notes;
-    const recover::ServiceRecovery* rec = report != nullptr ? report->Find(s.service) : nullptr;
-    if (rec != nullptr) {
-      for (const recover::StepRecord& st : rec->steps) {
-        DrillStep d;
-        d.name = st.label.empty() ? st.name : st.label;
-        d.kind = st.phase == "restore"   ? DrillStepKind::kRestore
-                 : st.phase == "recover" ? DrillStepKind::kRecover
-                 : st.phase == "switch"  ? DrillStepKind::kSwitch  // added by incident_records
-                                         : DrillStepKind::kVerify;
-        d.start_ns = st.start_ns;
-        d.end_ns = st.end_ns;
-        d.result = st.state == recover::StepState::kOk       ? DrillResult::kPassed
-                   : st.state == recover::StepState::kFailed ? DrillResult::kFailed
-                                                             : DrillResult::kSkipped;
-        d.output = st.output;  // redacted by the caller
-        x.steps.push_back(std::move(d));
-      }
-    }
-    r.services.push_back(std::move(x));
-  }
-  for (const dr::IncidentEvent& e : inc.timeline) {
-    r.timeline.push_back(IncidentEvent{e.time_ns, e.what, e.service, e.site});
-  }
-  return r;
+namespace {
+
+lifeboat::IncidentState RecordState(const std::string& state) {
+  if (state == kIncidentOpen) return lifeboat::IncidentState::kOpen;
+  if (state == kIncidentCommitted) return lifeboat::IncidentState::kCommitted;
+  if (state == kIncidentRolledBack) return lifeboat::IncidentState::kRolledBack;
+  if (state == kIncidentClosed) return lifeboat::IncidentState::kClosed;
+  return lifeboat::IncidentState::kFailed;
 }
 
-// Writes the record to the recovery site and every other site of the incident's services that
-// opens (OpenRecordSite); a site that cannot be written is a warning naming it.
-void WriteFailoverRecords(const plan::Plan& plan, const IncidentRecord& record, const Context& ctx,
-                          std::vector<std::string>* warnings) {
-  std::vector<std::string> sites = {record.to_site};
-  for (const IncidentService& s : record.services) {
+DrillStepKind StepKind(const std::string& phase) {
+  if (phase == "restore") return DrillStepKind::kRestore;
+  if (phase == "recover") return DrillStepKind::kRecover;
+  if (phase == "switch") return DrillStepKind::kSwitch;
+  return DrillStepKind::kVerify;
+}
+
+// The sites a record goes to: the recovery site first, then every site of the services.
+std::vector<std::string> RecordSites(const plan::Plan& plan, const dr::IncidentState& inc) {
+  std::vector<std::string> sites = {inc.to_site};
+  for (const dr::IncidentService& s : inc.services) {
     if (const plan::Service* svc = plan.FindService(s.service)) {
       for (const plan::NameRef& n : svc->sites) {
         if (std::find(sites.begin(), sites.end(), n.name) == sites.end()) sites.push_back(n.name);
       }
     }
   }
-  for (const std::string& name : sites) {
-    const plan::Site* site = plan.FindSite(name);
-    if (site == nullptr) continue;
-    Result<RecordSite> opened = OpenRecordSite(*site, ctx, nullptr);
-    Result<Id> id = opened.ok() ? WriteIncidentRecord(*opened->repo, record, ctx)
-                                : Result<Id>(opened.status());
-    if (!id.ok()) {
-      warnings->push_back("the incident record could not be stored at site " + name + ": " +
-                          id.status().message());
+  return sites;
+}
+
+// The postgres passwords of the incident's services: a step's output may show one.
+void AddServiceSecrets(const plan::Plan& plan, const dr::IncidentState& inc, const Context& ctx,
+                       std::vector<std::string>* secrets) {
+  for (const dr::IncidentService& s : inc.services) {
+    const plan::Service* svc = plan.FindService(s.service);
+    if (svc == nullptr) continue;
+    for (const plan::Source& src : svc->sources) {
+      if (src.kind != plan::SourceKind::kPostgres || !src.postgres.password) continue;
+      Result<std::string> value = ResolveSecret(
+          *src.postgres.password, "service " + svc->name + ", source " + src.name, ctx);
+      if (value.ok() && !value->empty()) secrets->push_back(*value);
     }
   }
+}
+
+}  // namespace
+
+IncidentRecord IncidentRecordOf(const dr::IncidentState& inc, uint64_t sequence,
+                                const std::vector<std::string>& secrets) {
+  auto redact = [&](const std::string& text) { return RedactSecrets(text, secrets); };
+  IncidentRecord r;
+  r.id = inc.id;
+  r.sequence = sequence;
+  r.kind = inc.kind == "failback" ? IncidentKind::kFailback : IncidentKind::kFailover;
+  r.state = RecordState(inc.state);
+  r.ends_incident = inc.ends_incident;
+  r.declared_by = inc.declared_by;
+  r.reason = redact(inc.reason);
+  r.fencing_token = inc.token;
+  r.to_site = inc.to_site;
+  r.from_site = inc.services.empty() ? inc.to_site : inc.services.front().from_site;
+  r.host = inc.host;
+  r.version = inc.version;
+  r.start_ns = inc.start_ns;
+  r.end_ns = inc.end_ns;
+  r.failure_ns = inc.failure_ns;
+  for (const dr::IncidentService& s : inc.services) {
+    lifeboat::IncidentService x;
+    x.service = s.service;
+    x.tier = s.tier;
+    x.wave = s.wave;
+    // The local state's "pending" (not recovered yet) is a record's "running".
+    x.result = s.result == "pending" || s.result.empty() ? "running" : s.result;
+    x.error = redact(s.error);
+    x.snapshots = s.snapshots;
+    x.snapshot_time_ns = s.snapshot_time_ns;
+    x.rto_seconds = s.rto_seconds;
+    x.rto_target_seconds = s.rto_target_seconds;
+    x.data_loss_seconds = s.data_loss_seconds;
+    x.rpo_target_seconds = s.rpo_target_seconds;
+    for (const std::string& n : s.notes) x.notes.push_back(redact(n));
+    for (const dr::IncidentStep& st : s.steps) {
+      DrillStep d;
+      d.name = st.name.empty() ? st.phase : st.name;
+      d.kind = StepKind(st.phase);
+      d.start_ns = st.start_ns;
+      d.end_ns = st.end_ns;
+      d.result = st.state == "ok"       ? DrillResult::kPassed
+                 : st.state == "failed" ? DrillResult::kFailed
+                                        : DrillResult::kSkipped;
+      d.output = redact(st.output);
+      x.steps.push_back(std::move(d));
+    }
+    r.services.push_back(std::move(x));
+  }
+  for (const dr::IncidentEvent& e : inc.timeline) {
+    lifeboat::IncidentEvent ev;
+    ev.time_ns = e.time_ns;
+    ev.what = e.what.empty() ? "event" : redact(e.what);
+    ev.service = e.service;
+    ev.site = e.site;
+    r.timeline.push_back(std::move(ev));
+  }
+  return r;
+}
+
+void WriteFailoverRecords(const plan::Plan& plan, dr::IncidentState* inc, const Context& ctx,
+                          std::vector<std::string>* warnings) {
+  // Written also after Ctrl-C (what happened is evidence), on a context that is not cancelled.
+  const Context write_ctx = Context().WithClock(ctx.clock());
+  ++inc->record_sequence;
+  // Every site opened first: each secret resolved on the way is known before the record is made.
+  std::vector<std::string> secrets;
+  std::vector<std::pair<std::string, Result<RecordSite>>> opened;
+  for (const std::string& name : RecordSites(plan, *inc)) {
+    const plan::Site* site = plan.FindSite(name);
+    if (site == nullptr) {
+      opened.emplace_back(name, Status::NotFound("the plan has no site " + name));
+      continue;
+    }
+    opened.emplace_back(name, OpenRecordSite(*site, write_ctx, &secrets));
+  }
+  AddServiceSecrets(plan, *inc, write_ctx, &secrets);
+  const IncidentRecord record = IncidentRecordOf(*inc, inc->record_sequence, secrets);
+  for (auto& [name, site] : opened) {
+    Result<Id> id =
+        site.ok() ? WriteIncidentRecord(*site->repo, record, write_ctx) : Result<Id>(site.status());
+    if (!id.ok()) {
+      warnings->push_back("the " + inc->kind + " record (sequence " +
+                          std::to_string(record.sequence) + ", " + inc->state +
+                          ") could not be stored at site " + name + ": " +
+                          RedactSecrets(id.status().message(), secrets) +
+                          " (the other sites hold it; it is not written there later)");
+    }
+  }
+}
+
+std::vector<dr::IncidentStep> IncidentSteps(const std::vector<recover::StepRecord>& steps) {
+  std::vector<dr::IncidentStep> out;
+  for (const recover::StepRecord& st : steps) {
+    out.push_back({st.label.empty() ? st.name : st.label, st.phase,
+                   std::string(recover::StepStateName(st.state)), st.start_ns, st.end_ns,
+                   st.output});
+  }
+  return out;
 }
 
 }  // namespace lifeboat::dr::internal

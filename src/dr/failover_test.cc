@@ -7,6 +7,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "dr/failback.h"
+#include "dr/incident_history.h"
+#include "dr/runbook.h"
 #include "dr/switch_steps.h"
 #include "fence/memory_fence.h"
 #include "recover/checks.h"
@@ -44,22 +47,28 @@ class FailoverTest : public recover::testing::RecoverFixture {
       c = static_cast<char>(x);
     }
     WriteFile(dir_ / "data" / "shop" / "big.bin", big);
-    plan_ =
-        Load("version: 1\nsites:\n" + Site("a") + Site("b") + "    recovery_root: " + Root() +
-             "\nservices:\n  shop:\n    tier: 2\n    rpo: 1h\n    sources:\n      - paths: [" +
-             (dir_ / "data" / "shop").string() +
-             "]\n    sites: [a, b]\n    recover:\n"
-             "      - command: \"exec /usr/bin/python3 -m http.server --bind 127.0.0.1 "
-             "$LIFEBOAT_PORT_HTTP --directory $LIFEBOAT_RESTORE_DIR" +
-             (dir_ / "data" / "shop").string() +
-             "\"\n        background: true\n        ports: {http: " + std::to_string(port_) +
-             "}\n        timeout: 30s\n    verify:\n"
-             "      - http: {port: http, path: /index.html, expect_body: \"hello from the shop\"}\n"
-             "      - files: {}\n    switch:\n"
-             "      - command: \"echo to=$LIFEBOAT_SWITCH_TO from=$LIFEBOAT_SWITCH_FROM "
-             "token=$LIFEBOAT_FENCING_TOKEN incident=$LIFEBOAT_INCIDENT port=$LIFEBOAT_PORT_HTTP "
-             "service=$LIFEBOAT_SERVICE dir=$LIFEBOAT_RESTORE_DIR >> " +
-             (dir_ / "switch.log").string() + "\"\n");
+    plan_ = Load(Yaml(""));
+  }
+
+  // The plan; `a_root` not empty: site a's recovery root.
+  std::string Yaml(const std::string& a_root) {
+    return "version: 1\nsites:\n" + Site("a") +
+           (a_root.empty() ? "" : "    recovery_root: " + a_root + "\n") + Site("b") +
+           "    recovery_root: " + Root() +
+           "\nservices:\n  shop:\n    tier: 2\n    rpo: 1h\n    sources:\n      - paths: [" +
+           (dir_ / "data" / "shop").string() +
+           "]\n    sites: [a, b]\n    recover:\n"
+           "      - command: \"exec /usr/bin/python3 -m http.server --bind 127.0.0.1 "
+           "$LIFEBOAT_PORT_HTTP --directory $LIFEBOAT_RESTORE_DIR" +
+           (dir_ / "data" / "shop").string() +
+           "\"\n        background: true\n        ports: {http: " + std::to_string(port_) +
+           "}\n        timeout: 30s\n    verify:\n"
+           "      - http: {port: http, path: /index.html, expect_body: \"hello from the shop\"}\n"
+           "      - files: {}\n    switch:\n"
+           "      - command: \"echo to=$LIFEBOAT_SWITCH_TO from=$LIFEBOAT_SWITCH_FROM "
+           "token=$LIFEBOAT_FENCING_TOKEN incident=$LIFEBOAT_INCIDENT port=$LIFEBOAT_PORT_HTTP "
+           "service=$LIFEBOAT_SERVICE dir=$LIFEBOAT_RESTORE_DIR >> " +
+           (dir_ / "switch.log").string() + "\"\n";
   }
 
   std::string Root() const { return (dir_ / "root-b").string(); }
@@ -100,6 +109,40 @@ class FailoverTest : public recover::testing::RecoverFixture {
     c = static_cast<char>(c ^ 0x5a);
     f.seekp(size / 2);
     f.write(&c, 1);
+  }
+
+  // The incident's records read back from both sites: the one that counts has `state` and
+  // `sequence`, the service's RTO and data-loss window; the runbook's appendix C names it.
+  void ExpectRecords(const std::string& id, const std::string& state, uint64_t sequence) {
+    Result<IncidentHistory> h = ReadIncidentHistory(plan_, {});
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    EXPECT_TRUE(h->warnings.empty()) << h->warnings[0];
+    const IncidentEntry* entry = nullptr;
+    for (const IncidentEntry& e : h->incidents) {
+      if (e.record.id == id) entry = &e;
+    }
+    ASSERT_NE(entry, nullptr) << IncidentHistoryText(*h);
+    EXPECT_EQ(entry->sites, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(IncidentStateName(entry->record.state), state);
+    EXPECT_EQ(entry->record.sequence, sequence);
+    EXPECT_EQ(entry->record.to_site, "b");
+    EXPECT_EQ(entry->record.from_site, "a");
+    const lifeboat::IncidentService* shop = entry->record.FindService("shop");
+    ASSERT_NE(shop, nullptr);
+    EXPECT_EQ(shop->result, "recovered");
+    EXPECT_TRUE(shop->rto_seconds.has_value());
+    ASSERT_TRUE(shop->data_loss_seconds.has_value());
+    EXPECT_GE(*shop->data_loss_seconds, 0);
+    EXPECT_EQ(shop->rpo_target_seconds, 3600);
+    EXPECT_FALSE(shop->steps.empty());
+    Result<Runbook> book = ReadRunbook(plan_, {});
+    ASSERT_TRUE(book.ok()) << book.status().ToString();
+    const std::string md = RunbookMarkdown(*book);
+    const size_t appendix = md.find("Appendix C. Incidents");
+    ASSERT_NE(appendix, std::string::npos);
+    // The appendix's table has no id column: the incident's row (start, kind, state, sites).
+    EXPECT_NE(md.find("| " + state + " | a → b | operator", appendix), std::string::npos)
+        << md.substr(appendix);
   }
 
   int port_ = 0;
@@ -230,6 +273,9 @@ TEST_F(FailoverTest, ADamagedPackAtTheRecoverySiteIsReadFromTheOtherSiteThenComm
   Result<IncidentActionOutcome> commit = CommitFailover(plan_, Action());
   ASSERT_TRUE(commit.ok()) << commit.status().ToString();
   EXPECT_EQ(commit->incident.state, "committed");
+  EXPECT_TRUE(commit->warnings.empty()) << commit->warnings[0];
+  // Opened (1), recovered (2), committed (3).
+  ExpectRecords(inc.id, "committed", 3);
   EXPECT_EQ(CommitFailover(plan_, Action()).status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(RollbackFailover(plan_, Action()).status().code(), StatusCode::kFailedPrecondition);
   // Committed: the service runs on at b (stopped here by the test).
@@ -249,6 +295,7 @@ TEST_F(FailoverTest, RollbackStopsWhatRunsSwitchesBackAndMovesTheFilesAside) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->ExitCode(), 0) << FormatIncidentAction(*r, "rollback");
   EXPECT_EQ(r->incident.state, "rolled_back");
+  ExpectRecords(f->incident.id, "rolled_back", 3);
   EXPECT_FALSE(recover::StillRunning(server));
   EXPECT_TRUE(recover::ProcessGroupMembers(server.pgid).empty());
   // Switched back with a new, higher token.
@@ -269,6 +316,95 @@ TEST_F(FailoverTest, RollbackStopsWhatRunsSwitchesBackAndMovesTheFilesAside) {
   }();
   ASSERT_TRUE(dry.ok());
   EXPECT_EQ(dry->ExitCode(), 0) << FormatFailoverOutcome(*dry);
+}
+
+TEST_F(FailoverTest, FailbackBringsWhatWasWrittenAtTheRecoverySiteHome) {
+  const std::string root_a = (dir_ / "root-a").string();
+  plan_ = Load(Yaml(root_a));
+  Backup(plan_);
+  const fs::path data = dir_ / "data" / "shop";
+  // Something already at a's recovery root is moved aside, not deleted.
+  WriteFile(fs::path(root_a + data.string()) / "stale.txt", "old\n");
+  Result<FailoverOutcome> f = PerformFailover(plan_, Failover());
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_EQ(f->ExitCode(), 0) << FormatFailoverOutcome(*f) << output_;
+  const recover::LeftRunning server = f->incident.left_running.at(0);
+  // Written at the recovery site during the failover.
+  WriteFile(fs::path(Root() + data.string()) / "new-at-b.txt", "written at b\n");
+
+  FailbackOptions o;
+  o.to = "a";
+  o.fence = &fence_;
+  o.state_dir = (dir_ / "state").string();
+  o.host = "testhost";
+  o.stop_grace = std::chrono::milliseconds(2000);
+  o.recover.on_line = [this](const std::string& line) { output_ += line + "\n"; };
+  o.dry_run = true;
+  Result<FailbackOutcome> dry = PerformFailback(plan_, o);
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  EXPECT_EQ(dry->ExitCode(), 0) << FormatFailbackOutcome(*dry);
+  EXPECT_TRUE(recover::StillRunning(server));
+  o.dry_run = false;
+  Result<FailbackOutcome> fb = PerformFailback(plan_, o);
+  ASSERT_TRUE(fb.ok()) << fb.status().ToString();
+  ASSERT_EQ(fb->ExitCode(), 0) << FormatFailbackOutcome(*fb) << output_;
+  // Stopped at b after its final backup; serving from a's recovery root with the new file.
+  EXPECT_FALSE(recover::StillRunning(server));
+  const fs::path at_a = root_a + data.string();
+  EXPECT_EQ(ReadFile(at_a / "new-at-b.txt"), "written at b\n");
+  EXPECT_EQ(ReadFile(at_a / "index.html"), "hello from the shop\n");
+  EXPECT_FALSE(fs::exists(at_a / "stale.txt"));
+  const IncidentState& inc = fb->failback.incident;
+  EXPECT_EQ(ReadFile(fs::path(root_a) / ".lifeboat-failback" / inc.id / data.relative_path() /
+                     "stale.txt"),
+            "old\n");
+  recover::HttpCheckResult http = recover::CheckHttp(
+      "http://127.0.0.1:" + std::to_string(port_) + "/new-at-b.txt", 200,
+      std::string("written at b"), Context().WithTimeout(std::chrono::seconds(10)));
+  EXPECT_TRUE(http.status.ok()) << http.status.ToString();
+  // The failover is closed (it was open: committed and closed), the failback open, a active.
+  ASSERT_TRUE(fb->ended.has_value());
+  EXPECT_EQ(fb->ended->state, "closed");
+  EXPECT_EQ(inc.kind, "failback");
+  EXPECT_EQ(inc.ends_incident, f->incident.id);
+  EXPECT_EQ(inc.state, "open");
+  EXPECT_EQ(inc.services.at(0).result, "recovered");
+  EXPECT_EQ(inc.services.at(0).token, 2u);
+  EXPECT_NE(ReadFile(dir_ / "switch.log").find("to=a from=b token=2 incident=" + inc.id),
+            std::string::npos);
+  Result<std::unique_ptr<fence::FenceAction>> action = fence_.BeginAction(Context());
+  ASSERT_TRUE(action.ok());
+  Result<fence::ActiveSite> active = (*action)->Active("shop");
+  ASSERT_TRUE(active.ok());
+  EXPECT_EQ(active->site, "a");
+  action->reset();
+  // The records at both sites: the failover closed, the failback open.
+  Result<IncidentHistory> h = ReadIncidentHistory(plan_, {});
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  ASSERT_EQ(h->incidents.size(), 2u) << IncidentHistoryText(*h);
+  for (const IncidentEntry& e : h->incidents) {
+    EXPECT_EQ(e.sites, (std::vector<std::string>{"a", "b"}));
+    if (e.record.id == inc.id) {
+      EXPECT_EQ(e.record.kind, IncidentKind::kFailback);
+      EXPECT_EQ(e.record.state, lifeboat::IncidentState::kOpen);
+      EXPECT_EQ(e.record.ends_incident, f->incident.id);
+      EXPECT_EQ(e.record.from_site, "b");
+      EXPECT_EQ(e.record.to_site, "a");
+      EXPECT_EQ(e.record.sequence, 2u);
+    } else {
+      EXPECT_EQ(e.record.id, f->incident.id);
+      EXPECT_EQ(e.record.state, lifeboat::IncidentState::kClosed);
+      EXPECT_EQ(e.record.sequence, 3u);
+    }
+  }
+  // Committed like a failover; a second failback finds nothing to end.
+  Result<IncidentActionOutcome> commit = CommitFailover(plan_, Action());
+  ASSERT_TRUE(commit.ok()) << commit.status().ToString();
+  EXPECT_EQ(commit->incident.state, "committed");
+  Result<FailbackOutcome> again = PerformFailback(plan_, o);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->ExitCode(), 2);
+  recover::StopLeftRunning(inc.left_running, std::chrono::milliseconds(2000));
 }
 
 }  // namespace

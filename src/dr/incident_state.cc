@@ -35,6 +35,15 @@ nlohmann::ordered_json IncidentStateToJson(const IncidentState& s) {
     J snaps = J::object(), ports = J::object();
     for (const auto& [source, id] : x.snapshots) snaps[source] = id;
     for (const auto& [name, port] : x.ports) ports[name] = port;
+    J steps = J::array();
+    for (const IncidentStep& st : x.steps) {
+      steps.push_back(J{{"name", st.name},
+                        {"phase", st.phase},
+                        {"state", st.state},
+                        {"start_ns", st.start_ns},
+                        {"end_ns", st.end_ns},
+                        {"output", st.output}});
+    }
     services.push_back(J{{"service", x.service},
                          {"tier", x.tier},
                          {"wave", x.wave},
@@ -50,7 +59,8 @@ nlohmann::ordered_json IncidentStateToJson(const IncidentState& s) {
                          {"data_loss_seconds", Opt(x.data_loss_seconds)},
                          {"rpo_target_seconds", x.rpo_target_seconds},
                          {"ports", ports},
-                         {"notes", x.notes}});
+                         {"notes", x.notes},
+                         {"steps", steps}});
   }
   J running = J::array();
   for (const recover::LeftRunning& lr : s.left_running) running.push_back(LeftRunningToJson(lr));
@@ -62,6 +72,7 @@ nlohmann::ordered_json IncidentStateToJson(const IncidentState& s) {
   return J{{"version", 1},
            {"id", s.id},
            {"kind", s.kind},
+           {"ends_incident", s.ends_incident},
            {"state", s.state},
            {"plan_file", s.plan_file},
            {"declared_by", s.declared_by},
@@ -78,7 +89,8 @@ nlohmann::ordered_json IncidentStateToJson(const IncidentState& s) {
            {"left_running", running},
            {"written_paths", s.written_paths},
            {"moved_aside_to", s.moved_aside_to},
-           {"timeline", timeline}};
+           {"timeline", timeline},
+           {"record_sequence", s.record_sequence}};
 }
 
 Result<IncidentState> IncidentStateFromJson(const nlohmann::json& j) {
@@ -86,6 +98,7 @@ Result<IncidentState> IncidentStateFromJson(const nlohmann::json& j) {
     IncidentState s;
     s.id = j.at("id").get<std::string>();
     s.kind = j.value("kind", "failover");
+    s.ends_incident = j.value("ends_incident", "");
     s.state = j.at("state").get<std::string>();
     s.plan_file = j.value("plan_file", "");
     s.declared_by = j.value("declared_by", "");
@@ -123,6 +136,11 @@ Result<IncidentState> IncidentStateFromJson(const nlohmann::json& j) {
           v.ports.emplace_back(name, port.get<int>());
       }
       v.notes = x.value("notes", std::vector<std::string>{});
+      for (const auto& st : x.value("steps", nlohmann::json::array())) {
+        v.steps.push_back({st.value("name", ""), st.value("phase", ""), st.value("state", ""),
+                           st.value("start_ns", int64_t{0}), st.value("end_ns", int64_t{0}),
+                           st.value("output", "")});
+      }
       s.services.push_back(std::move(v));
     }
     for (const auto& x : j.value("left_running", nlohmann::json::array())) {
@@ -135,6 +153,7 @@ Result<IncidentState> IncidentStateFromJson(const nlohmann::json& j) {
       s.timeline.push_back({x.value("time_ns", int64_t{0}), x.value("what", ""),
                             x.value("service", ""), x.value("site", "")});
     }
+    s.record_sequence = j.value("record_sequence", uint64_t{0});
     return s;
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidArgument(std::string("the incident state: ") + e.what());

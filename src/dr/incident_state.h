@@ -24,11 +24,23 @@
 
 namespace lifeboat::dr {
 
-// "open", "committed", "rolled_back", "failed" (doc/failover.md, "Incident records").
+// "open", "committed", "rolled_back", "failed", "closed" (doc/failover.md, "Incident records"):
+// closed is a failover that a failback ended.
 inline constexpr std::string_view kIncidentOpen = "open";
 inline constexpr std::string_view kIncidentCommitted = "committed";
 inline constexpr std::string_view kIncidentRolledBack = "rolled_back";
 inline constexpr std::string_view kIncidentFailed = "failed";
+inline constexpr std::string_view kIncidentClosed = "closed";
+
+// A step of a service's recovery (restore, recover, verify, switch) as the incident's records
+// carry it (recover::StepRecord, kept so that every later record still holds them).
+struct IncidentStep {
+  std::string name;   // the step's stable label (StepRecord::label, else its name)
+  std::string phase;  // "restore", "recover", "verify", "switch"
+  std::string state;  // "ok", "failed", "not_run"
+  int64_t start_ns = 0, end_ns = 0;
+  std::string output;  // trimmed; redacted only when a record is written
+};
 
 struct IncidentService {
   std::string service;
@@ -44,6 +56,7 @@ struct IncidentService {
   double rpo_target_seconds = 0;
   std::vector<std::pair<std::string, int>> ports;  // its production ports
   std::vector<std::string> notes;                  // fallback reads, processes that exited
+  std::vector<IncidentStep> steps;                 // its recovery's steps, in order
 };
 
 struct IncidentEvent {
@@ -53,7 +66,8 @@ struct IncidentEvent {
 
 struct IncidentState {
   std::string id;  // 32 hex
-  std::string kind = "failover";
+  std::string kind = "failover";  // "failover" or "failback"
+  std::string ends_incident;      // a failback: the failover it ends
   std::string state = std::string(kIncidentOpen);
   std::string plan_file;
   std::string declared_by, reason;
@@ -69,6 +83,9 @@ struct IncidentState {
   std::vector<std::string> written_paths;
   std::string moved_aside_to;  // after a rollback: RECOVERY_ROOT/.lifeboat-rolled-back/ID
   std::vector<IncidentEvent> timeline;
+  // The sequence of the last incident record written to the repositories (0: none yet); each
+  // state change writes the next (dr/failover_record.cc).
+  uint64_t record_sequence = 0;
 
   bool open() const { return state == kIncidentOpen; }
   IncidentService* Find(const std::string& service);

@@ -11,6 +11,7 @@
 #include "notify/event.h"
 #include "plan/schedule.h"
 #include "pruner/pruner.h"
+#include "recover/failover_cluster.h"
 #include "retention/forget.h"
 #include "runlog/run_lock.h"
 #include "sources/source.h"
@@ -84,6 +85,20 @@ Status RunHooks(RunState& st, const plan::Service& svc, const std::vector<plan::
   return Status::Ok();
 }
 
+// The recovery root `svc` is backed up from (RunOptions::read_roots); null: where it is.
+const std::string* ReadRootOf(const RunState& st, const plan::Service& svc) {
+  auto it = st.options().read_roots.find(svc.name);
+  return it == st.options().read_roots.end() ? nullptr : &it->second;
+}
+
+// The options of one source's backup: path sources read below the service's read root.
+SourceOptions SourceBackupOptions(const RunState& st, const plan::Service& svc,
+                                  const plan::Source& src, SourceOptions o) {
+  const std::string* root = ReadRootOf(st, svc);
+  if (root != nullptr && src.kind == plan::SourceKind::kPaths) o.backup.read_root = *root;
+  return o;
+}
+
 Result<SourceSpec> ToSpec(RunState& st, const plan::Service& svc, const plan::Source& src) {
   SourceSpec spec;
   spec.name = src.name;
@@ -109,6 +124,21 @@ Result<SourceSpec> ToSpec(RunState& st, const plan::Service& svc, const plan::So
     }
     case plan::SourceKind::kPostgres: {
       PostgresSource p;
+      if (const std::string* root = ReadRootOf(st, svc)) {
+        // The cluster a failover left running below the root, with its own login.
+        LB_ASSIGN_OR_RETURN(recover::FailoverClusterLogin login,
+                            recover::FailoverClusterLoginOf(*root, src.postgres));
+        st.AddSecret(login.password);
+        p.host = login.host;
+        p.port = login.port;
+        p.user = login.user;
+        p.password = login.password;
+        p.database = src.postgres.database;
+        p.all_databases = src.postgres.all_databases();
+        p.dump_timeout = src.postgres.timeout;
+        spec.config = p;
+        break;
+      }
       p.dsn = src.postgres.dsn;
       p.host = src.postgres.host;
       p.port = src.postgres.port;
@@ -212,7 +242,7 @@ void BackupSync(RunState& st, const plan::Service& svc, ServiceReport* r) {
     SourceOptions so = BaseSourceOptions(st, svc);
     Result<MultiSiteResult> m =
         RunMultiSiteBackup(mo, [&](Repository& repo, RepositoryLock* lock) -> Result<BackupResult> {
-          SourceOptions o = so;
+          SourceOptions o = SourceBackupOptions(st, svc, src, so);
           o.backup.lock = lock;
           LB_ASSIGN_OR_RETURN(SourceResult sr, BackupSource(repo, *spec, o));
           return sr.backup;
@@ -256,7 +286,7 @@ void BackupAsync(RunState& st, const plan::Service& svc, ServiceReport* r) {
       continue;
     }
     Result<SourceSpec> spec = ToSpec(st, svc, src);
-    SourceOptions so = BaseSourceOptions(st, svc);
+    SourceOptions so = SourceBackupOptions(st, svc, src, BaseSourceOptions(st, svc));
     so.backup.lock = primary->lock.get();
     Result<SourceResult> res =
         spec.ok() ? BackupSource(*primary->repo, *spec, so) : Result<SourceResult>(spec.status());

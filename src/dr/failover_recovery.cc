@@ -1,0 +1,112 @@
+// The recovery of an incident's services at its site (failover and failback share it): recover
+// in failover mode, the switch steps once a service is verified, what runs on recorded as soon as
+// it runs, then each service's result, RTO and data-loss window.
+#include <algorithm>
+
+#include "dr/failover_internal.h"
+#include "dr/sites.h"
+#include "dr/switch_steps.h"
+#include "util/mutex.h"
+
+namespace lifeboat::dr::internal {
+
+namespace {
+
+std::string ResultOf(recover::ServiceState s) {
+  switch (s) {
+    case recover::ServiceState::kPassed:
+      return "recovered";
+    case recover::ServiceState::kFailed:
+      return "failed";
+    case recover::ServiceState::kSkipped:
+      return "skipped";
+    case recover::ServiceState::kCancelled:
+      return "cancelled";
+  }
+  return "failed";
+}
+
+}  // namespace
+
+Result<recover::RecoveryReport> RecoverIncident(const plan::Plan& plan, recover::RecoverOptions ro,
+                                                IncidentState* inc, const std::string& state_dir,
+                                                const std::string& host,
+                                                std::vector<notify::Event>* events,
+                                                std::vector<std::string>* warnings) {
+  const Context& ctx = ro.context;
+  const std::string to = inc->to_site;
+  // The recovery, with the switch steps once a service is verified; what runs on is recorded
+  // as soon as it runs.
+  Mutex state_mu;
+  const std::vector<std::string> secrets = PlanSecretVariables(plan);
+  ro.on_left_running = [&](const recover::LeftRunning& lr) {
+    MutexLock lock(&state_mu);
+    inc->left_running.push_back(lr);
+    Status st = SaveIncidentState(state_dir, *inc);
+    if (!st.ok()) warnings->push_back(st.message());
+  };
+  ro.after_verify = [&](const recover::ServiceRecovery& r,
+                        std::vector<recover::StepRecord>* steps) -> Status {
+    const plan::Service* svc = plan.FindService(r.service);
+    IncidentService snapshot_of_service;
+    {
+      MutexLock lock(&state_mu);
+      snapshot_of_service = *inc->Find(r.service);
+    }
+    SwitchTarget target{
+        to,     snapshot_of_service.from_site, snapshot_of_service.token, inc->id, r.restore_dir,
+        r.ports};
+    Status st = RunSwitchSteps(*svc, target, secrets, ctx, ro.on_line, steps);
+    MutexLock lock(&state_mu);
+    IncidentService* s = inc->Find(r.service);
+    s->switched = st.ok();
+    inc->timeline.push_back({ctx.clock().WallNs(),
+                             st.ok() ? "switched to " + to : "switch failed: " + st.message(),
+                             r.service, to});
+    SaveIncidentState(state_dir, *inc).IgnoreError();
+    return st;
+  };
+  LB_ASSIGN_OR_RETURN(recover::RecoveryReport report, recover::RecoverServices(plan, ro));
+
+  // The outcome per service, the state, the news.
+  inc->left_running = report.left_running;
+  for (const recover::ServiceRecovery& r : report.services) {
+    IncidentService* s = inc->Find(r.service);
+    if (s == nullptr) continue;
+    s->result = ResultOf(r.state);
+    s->error = r.failure;
+    int64_t oldest = 0;
+    for (const recover::RestoredSource& src : r.sources) {
+      s->snapshots.emplace_back(src.name, src.snapshot);
+      if (oldest == 0 || src.snapshot_time_ns < oldest) oldest = src.snapshot_time_ns;
+    }
+    s->snapshot_time_ns = oldest;
+    if (oldest != 0) {
+      s->data_loss_seconds =
+          static_cast<double>(std::max<int64_t>(0, inc->failure_ns - oldest)) / 1e9;
+    }
+    if (r.passed() && r.end_ns != 0) {
+      // Incident start -> the service switched (its recovery's end).
+      s->rto_seconds = static_cast<double>(std::max<int64_t>(0, r.end_ns - inc->start_ns)) / 1e9;
+    }
+    s->notes = r.fallback_reads;
+    for (const std::string& n : r.notes) s->notes.push_back(n);
+    s->steps = IncidentSteps(r.steps);
+    const int64_t now = ctx.clock().WallNs();
+    if (r.passed()) {
+      inc->timeline.push_back({r.end_ns, "recovered", r.service, to});
+      events->push_back(FailoverEvent(
+          notify::EventType::kServiceRecovered, *inc, s,
+          r.service + " recovered at " + to + " in " + recover::FormatSeconds(*s->rto_seconds), now,
+          host));
+    } else {
+      inc->timeline.push_back({now, s->result + ": " + r.failure, r.service, to});
+      events->push_back(FailoverEvent(notify::EventType::kFailoverFailed, *inc, s,
+                                      r.service + " not recovered at " + to + ": " + r.failure, now,
+                                      host));
+    }
+  }
+  return report;
+}
+
+}  // namespace lifeboat::dr::internal
