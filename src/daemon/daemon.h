@@ -220,8 +220,9 @@ class Daemon {
   Status StartDashboard();
   IncidentJobOptions JobOptions() const;
   void MaybeStartRun(const std::map<std::string, std::string>& active);
+  // `read_roots`: dr::RunOptions::read_roots (services active at a recovery site).
   void RunSchedules(std::shared_ptr<const plan::Plan> plan, std::vector<std::string> services,
-                    const Context& ctx);
+                    std::map<std::string, std::string> read_roots, const Context& ctx);
   void Enqueue(Job job);
   void WorkerLoop();
   void SendEvent(const plan::Plan& plan, plan::Event type, const std::string& service,

@@ -29,6 +29,9 @@ void Daemon::MaybeStartRun(const std::map<std::string, std::string>& active) {
   const auto p = plan();
   const int64_t now = ctx_.clock().WallNs();
   std::vector<std::string> services;
+  // A service active at a site other than its first one runs there since a failover: it is
+  // backed up from below that site's recovery root (doc/daemon.md, "Sites and active sites").
+  std::map<std::string, std::string> read_roots;
   MutexLock l(&mu_);
   if (busy_ || !jobs_.empty() || stopping_) return;
   for (auto it = holds_.begin(); it != holds_.end();) {
@@ -41,6 +44,11 @@ void Daemon::MaybeStartRun(const std::map<std::string, std::string>& active) {
     }
     if (holds_.count(s.name)) continue;
     services.push_back(s.name);
+    const plan::Site* at = p->FindSite(a->second);
+    if (!s.sites.empty() && s.sites.front().name != a->second && at != nullptr &&
+        !at->recovery_root.empty() && at->recovery_root != "/") {
+      read_roots[s.name] = at->recovery_root;
+    }
   }
   // A service that became ours (moved here) or stopped being held is looked at at once.
   if (services != last_run_services_) next_schedule_check_ns_ = 0;
@@ -52,7 +60,9 @@ void Daemon::MaybeStartRun(const std::map<std::string, std::string>& active) {
   }
   next_schedule_check_ns_ = std::numeric_limits<int64_t>::max();  // set when the run ends
   l.Unlock();
-  Enqueue(Job{"run", [this, p, services](const Context& ctx) { RunSchedules(p, services, ctx); }});
+  Enqueue(Job{"run", [this, p, services, read_roots](const Context& ctx) {
+                RunSchedules(p, services, read_roots, ctx);
+              }});
 }
 
 Status Daemon::WriteJournal(bool running, int64_t start_ns,
@@ -70,7 +80,7 @@ Status Daemon::WriteJournal(bool running, int64_t start_ns,
 }
 
 void Daemon::RunSchedules(std::shared_ptr<const plan::Plan> p, std::vector<std::string> services,
-                          const Context& ctx) {
+                          std::map<std::string, std::string> read_roots, const Context& ctx) {
   const int64_t start = ctx.clock().WallNs();
   Status journal = WriteJournal(true, start, services);
   if (!journal.ok()) {
@@ -79,6 +89,7 @@ void Daemon::RunSchedules(std::shared_ptr<const plan::Plan> p, std::vector<std::
   }
   dr::RunOptions o;
   o.services = services;
+  o.read_roots = std::move(read_roots);
   o.context = ctx;
   o.state_dir = options_.state_dir;
   o.cache_path = options_.cache_path;

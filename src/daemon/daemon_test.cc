@@ -41,6 +41,7 @@ class DaemonTest : public ::testing::Test {
     for (const char* s : {"a", "b", "c"}) {
       y += std::string("  ") + s + ":\n    repository: " + (dir_ / "sites" / s).string() +
            "\n    password_file: " + (dir_ / "pw").string() + "\n";
+      if (std::string(s) == "c") y += "    recovery_root: " + (dir_ / "root-c").string() + "\n";
     }
     y += "services:\n";
     for (const char* s : {"shop", "manual", "far", "plain"}) {
@@ -97,6 +98,7 @@ class DaemonTest : public ::testing::Test {
     o.run_plan = [this](const plan::Plan& p, const dr::RunOptions& ro) -> Result<dr::RunReport> {
       ++runs_;
       run_services_ = ro.services;
+      run_read_roots_ = ro.read_roots;
       if (block_runs_) {
         while (!ro.context.cancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
       }
@@ -170,6 +172,7 @@ class DaemonTest : public ::testing::Test {
   std::atomic<int> probes_{0};
   std::atomic<int> runs_{0};
   std::vector<std::string> run_services_;
+  std::map<std::string, std::string> run_read_roots_;
   Mutex mu_;
   std::vector<FailoverRequest> failovers_ GUARDED_BY(mu_);
   std::string log_ GUARDED_BY(mu_);
@@ -395,6 +398,7 @@ TEST_F(DaemonTest, ServicesActiveElsewhereAreNotRunHere) {
   d->Tick();
   d->WaitIdle();
   EXPECT_EQ(run_services_, (std::vector<std::string>{"manual", "far", "plain"}));
+  EXPECT_TRUE(run_read_roots_.empty());  // each active at its first site
   DaemonSnapshot s = d->Snapshot();
   EXPECT_EQ(s.schedules[0].active_site, "c");
   EXPECT_FALSE(s.schedules[0].ours);
@@ -407,6 +411,9 @@ TEST_F(DaemonTest, ServicesActiveElsewhereAreNotRunHere) {
   d->Tick();
   d->WaitIdle();
   EXPECT_EQ(run_services_, (std::vector<std::string>{"shop"}));
+  // Backed up as it runs at c: from below c's recovery root.
+  EXPECT_EQ(run_read_roots_,
+            (std::map<std::string, std::string>{{"shop", (dir_ / "root-c").string()}}));
 }
 
 TEST_F(DaemonTest, StopCancelsTheRunningJobAndLeavesTheFence) {

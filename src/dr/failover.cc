@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "dr/failover_internal.h"
 #include "dr/run_internal.h"
@@ -129,8 +130,6 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
   inc.recovery_root = out.preconditions.recovery_root;
   inc.host = host;
   inc.version = internal::ProgramVersion();
-  inc.start_ns = ctx.clock().WallNs();
-  inc.failure_ns = options.failure_ns != 0 ? options.failure_ns : inc.start_ns;
   for (const recover::PlannedSnapshot& p : out.preconditions.snapshots) {
     for (const std::string& path : p.paths) inc.written_paths.push_back(path);
   }
@@ -150,6 +149,14 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
       inc.services.push_back(std::move(s));
     }
   }
+  // The sites opened once, before the incident's clock starts (as a drill opens its sites before
+  // its own): the records and the recovery reuse them (key_of), so that no key is derived inside
+  // the RTO (doc/failover.md, "Failover", step 5).
+  internal::IncidentSites sites;
+  internal::OpenIncidentSites(plan, inc, ctx, &sites);
+  ro.key_of = [&sites](const std::string& name) { return sites.Find(name); };
+  inc.start_ns = ctx.clock().WallNs();
+  inc.failure_ns = options.failure_ns != 0 ? options.failure_ns : inc.start_ns;
   for (IncidentService& s : inc.services) {
     Result<uint64_t> token = (*action)->MoveActive(s.service, active[s.service], to, inc.id);
     if (!token.ok()) {
@@ -169,25 +176,41 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
   }
   inc.timeline.push_back({inc.start_ns, "failover started (" + inc.declared_by + ")", "", to});
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
-  internal::WriteFailoverRecords(plan, &inc, ctx, &out.warnings);
+  internal::WriteFailoverRecords(plan, &inc, ctx, &out.warnings, &sites);
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
-  internal::SendFailoverEvents(
-      plan, options.state_dir, ctx, options.notify_retry, host,
-      {internal::FailoverEvent(notify::EventType::kFailoverStarted, inc, nullptr,
-                               "failover to " + to + " started (incident " + inc.id + ")",
-                               inc.start_ns, host)},
-      &out.notifications, &out.warnings);
+  // failover_started goes out while the recovery runs: a slow or failing channel (retried for
+  // its whole budget) must not hold the services back. Joined before the other events are sent
+  // (one writer of the notification state at a time).
+  std::vector<notify::DeliveryOutcome> started_outcomes;
+  std::vector<std::string> started_warnings;
+  std::thread started_sender(
+      [&, event = internal::FailoverEvent(notify::EventType::kFailoverStarted, inc, nullptr,
+                                          "failover to " + to + " started (incident " + inc.id +
+                                              ")",
+                                          inc.start_ns, host)] {
+        internal::SendFailoverEvents(plan, options.state_dir, ctx, options.notify_retry, host,
+                                     {event}, &started_outcomes, &started_warnings);
+      });
+  auto join_started = [&] {
+    if (!started_sender.joinable()) return;
+    started_sender.join();
+    out.notifications.insert(out.notifications.begin(), started_outcomes.begin(),
+                             started_outcomes.end());
+    out.warnings.insert(out.warnings.end(), started_warnings.begin(), started_warnings.end());
+  };
 
   // The recovery, with the switch steps once a service is verified.
   std::vector<notify::Event> events;
-  LB_ASSIGN_OR_RETURN(
-      recover::RecoveryReport report,
-      internal::RecoverIncident(plan, ro, &inc, options.state_dir, host, &events, &out.warnings));
+  Result<recover::RecoveryReport> recovered =
+      internal::RecoverIncident(plan, ro, &inc, options.state_dir, host, &events, &out.warnings);
+  join_started();
+  if (!recovered.ok()) return recovered.status();
+  recover::RecoveryReport report = std::move(*recovered);
   inc.end_ns = ctx.clock().WallNs();
   if (report.cancelled) inc.timeline.push_back({inc.end_ns, "interrupted", "", to});
   out.warnings.insert(out.warnings.end(), report.warnings.begin(), report.warnings.end());
   out.report = std::move(report);
-  internal::WriteFailoverRecords(plan, &inc, ctx, &out.warnings);
+  internal::WriteFailoverRecords(plan, &inc, ctx, &out.warnings, &sites);
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
   internal::SendFailoverEvents(plan, options.state_dir, ctx, options.notify_retry, host, events,
                                &out.notifications, &out.warnings);

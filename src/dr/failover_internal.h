@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dr/incident_state.h"
+#include "dr/sites.h"
 #include "notify/deliver.h"
 #include "notify/event.h"
 #include "plan/plan.h"
@@ -42,8 +43,23 @@ lifeboat::IncidentRecord IncidentRecordOf(const dr::IncidentState& inc, uint64_t
 // secret resolved to open those sites and of the services' postgres passwords. A site that cannot
 // be opened or written is a warning naming it. Blocks (the sites); on a context that is not
 // cancelled (records are written also after Ctrl-C).
+//
+// With `sites` (may be null) the sites are opened once for the incident and reused by every later
+// call (and by the recovery: IncidentSites::Find as RecoverOptions::key_of), so that no key is
+// derived twice and none inside the RTO once OpenIncidentSites ran before the incident's start.
+struct IncidentSites {
+  std::vector<std::pair<std::string, Result<RecordSite>>> opened;  // in RecordSites order
+  std::vector<std::string> secrets;  // every secret resolved while opening them
+  // The site's repository when it opened; null otherwise. Read-only: any thread.
+  const Repository* Find(const std::string& site) const;
+};
+// Opens every site a record of `inc` goes to (the recovery site, then the services' sites) that
+// `sites` does not hold yet, on a context that is not cancelled. Failures are kept in
+// sites->opened (WriteFailoverRecords turns them into warnings).
+void OpenIncidentSites(const plan::Plan& plan, const dr::IncidentState& inc, const Context& ctx,
+                       IncidentSites* sites);
 void WriteFailoverRecords(const plan::Plan& plan, dr::IncidentState* inc, const Context& ctx,
-                          std::vector<std::string>* warnings);
+                          std::vector<std::string>* warnings, IncidentSites* sites = nullptr);
 
 // The recovery of `inc`'s services at inc->to_site (`ro`: mode failover, site, recovery root and
 // services set by the caller): what is left running recorded in inc and saved as soon as it runs,

@@ -116,27 +116,48 @@ IncidentRecord IncidentRecordOf(const dr::IncidentState& inc, uint64_t sequence,
   return r;
 }
 
+const Repository* IncidentSites::Find(const std::string& site) const {
+  for (const auto& [name, opened] : opened) {
+    if (name == site) return opened.ok() ? opened->repo.get() : nullptr;
+  }
+  return nullptr;
+}
+
+void OpenIncidentSites(const plan::Plan& plan, const dr::IncidentState& inc, const Context& ctx,
+                       IncidentSites* sites) {
+  const Context open_ctx = Context().WithClock(ctx.clock());
+  for (const std::string& name : RecordSites(plan, inc)) {
+    bool held = false;
+    for (const auto& o : sites->opened) held = held || o.first == name;
+    if (held) continue;
+    const plan::Site* site = plan.FindSite(name);
+    if (site == nullptr) {
+      sites->opened.emplace_back(name, Status::NotFound("the plan has no site " + name));
+      continue;
+    }
+    sites->opened.emplace_back(name, OpenRecordSite(*site, open_ctx, &sites->secrets));
+  }
+}
+
 void WriteFailoverRecords(const plan::Plan& plan, dr::IncidentState* inc, const Context& ctx,
-                          std::vector<std::string>* warnings) {
+                          std::vector<std::string>* warnings, IncidentSites* sites) {
   // Written also after Ctrl-C (what happened is evidence), on a context that is not cancelled.
   const Context write_ctx = Context().WithClock(ctx.clock());
   ++inc->record_sequence;
   // Every site opened first: each secret resolved on the way is known before the record is made.
-  std::vector<std::string> secrets;
-  std::vector<std::pair<std::string, Result<RecordSite>>> opened;
-  for (const std::string& name : RecordSites(plan, *inc)) {
-    const plan::Site* site = plan.FindSite(name);
-    if (site == nullptr) {
-      opened.emplace_back(name, Status::NotFound("the plan has no site " + name));
-      continue;
-    }
-    opened.emplace_back(name, OpenRecordSite(*site, write_ctx, &secrets));
-  }
+  IncidentSites own;
+  IncidentSites* s = sites != nullptr ? sites : &own;
+  OpenIncidentSites(plan, *inc, write_ctx, s);
+  std::vector<std::string> secrets = s->secrets;
   AddServiceSecrets(plan, *inc, write_ctx, &secrets);
   const IncidentRecord record = IncidentRecordOf(*inc, inc->record_sequence, secrets);
-  for (auto& [name, site] : opened) {
-    Result<Id> id =
-        site.ok() ? WriteIncidentRecord(*site->repo, record, write_ctx) : Result<Id>(site.status());
+  for (const std::string& name : RecordSites(plan, *inc)) {
+    Result<Id> id = Status::NotFound("site " + name + " was not opened");
+    for (auto& [opened_name, site] : s->opened) {
+      if (opened_name != name) continue;
+      id = site.ok() ? WriteIncidentRecord(*site->repo, record, write_ctx)
+                     : Result<Id>(site.status());
+    }
     if (!id.ok()) {
       warnings->push_back("the " + inc->kind + " record (sequence " +
                           std::to_string(record.sequence) + ", " + inc->state +
