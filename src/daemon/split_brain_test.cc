@@ -26,7 +26,9 @@
 //   (started, not stopping), its fence says Acting(), its own latest view of the active site
 //   (DaemonSnapshot::schedules, which it re-reads from the fence every tick while acting) is X,
 //   and it has not itself declared `shop` failed (HealthState::kFailed: a daemon that found the
-//   service dead at its site no longer holds it; it is what lets the other site take over).
+//   service dead at its site no longer holds it; it is what lets the other site take over). A
+//   view read before an operator's rollback moved the service is counted apart ("superseded":
+//   the operator decides, and the daemon reads again within loop_wait), not as acting.
 // - A failover is ACKNOWLEDGED when its MoveActive returned a fencing token; it is DONE when
 //   STATE_DIR/incident.json of b names that token and records the service either recovered,
 //   with its files restored below b's recovery_root (byte for byte), or failed or cancelled
@@ -43,12 +45,20 @@
 // Invariant (i) needs the rule "a daemon fails a service over away from X only when X's member
 // key is gone or X's daemon reports the service failed" (doc/daemon.md, "Fencing"): without it
 // b takes over as soon as its own checks fail, while a, cut off, still acts for up to
-// ttl - retry_timeout. Until the daemon applies that rule itself, the test's failover callback
-// applies it first (the "gate": it waits, at most 4 * ttl, for a's member key to vanish or a's
-// health report to say failed, reading etcd directly); with the rule in the daemon the gate never
-// has to wait (its figures say how often it did). LIFEBOAT_SPLIT_BRAIN_GATE=0 turns the gate off
-// to see (i) fail without the rule; LIFEBOAT_SPLIT_BRAIN_ROUNDS=N changes the number of
-// rounds.#include <gtest/gtest.h>
+// ttl - retry_timeout. And the rule must hold in the move itself: checked only before it, a may
+// rejoin (or report healthy) in between and act on a view read just before the move lands
+// (seed 3 showed it), so the move is fence::FenceAction::MoveActiveGuarded with a's member key
+// as read. Until the daemon applies the rule itself, the test's failover callback does (the
+// "gate": it waits, at most 4 * ttl, for a's member key to vanish or a's health report to say
+// failed, reading etcd directly, and b's fence turns the failover's MoveActive into
+// MoveActiveGuarded with what it read); with the rule in the daemon the gate never has to wait
+// (its figures say how often it did). LIFEBOAT_SPLIT_BRAIN_GATE=0 (no rule) and
+// LIFEBOAT_SPLIT_BRAIN_GUARD=0 (the rule checked before the move only) let (i) fail in some runs
+// (seed 3 did for both, not every time: a seed replays the events, not the timing).
+// LIFEBOAT_SPLIT_BRAIN_ROUNDS=N changes the number of rounds. The world (etcd, proxies, daemons, callback, monitor) is in
+// split_brain_world.h.
+
+#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <random>
