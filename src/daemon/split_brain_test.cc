@@ -55,8 +55,8 @@
 // (its figures say how often it did). LIFEBOAT_SPLIT_BRAIN_GATE=0 (no rule) and
 // LIFEBOAT_SPLIT_BRAIN_GUARD=0 (the rule checked before the move only) let (i) fail in some runs
 // (seed 3 did for both, not every time: a seed replays the events, not the timing).
-// LIFEBOAT_SPLIT_BRAIN_ROUNDS=N changes the number of rounds. The world (etcd, proxies, daemons, callback, monitor) is in
-// split_brain_world.h.
+// LIFEBOAT_SPLIT_BRAIN_ROUNDS=N changes the number of rounds. The world (etcd, proxies, daemons,
+// callback, monitor) is in split_brain_world.h.
 
 #include <gtest/gtest.h>
 
