@@ -12,9 +12,10 @@
 // - PREFIX/active/SERVICE: {"site", "incident", "actor", "moved_ns"}, no lease. Changed only by
 //   a transaction comparing its mod_revision with the one read (create_revision with 0 when it
 //   was never stored) and, for a daemon, that each of its member keys is still attached to its
-//   lease (compare LEASE). The fencing token is the transaction's revision, which is the key's
-//   mod_revision: ActiveSite::token == ActiveSite::revision, and tokens grow across all services
-//   and actors.
+//   lease (compare LEASE), and, for MoveActiveGuarded, that the other site's member key is as
+//   read (compare CREATE with 0 when it was absent, MOD with its mod_revision). The fencing token
+//   is the transaction's revision, which is the key's mod_revision: ActiveSite::token ==
+//   ActiveSite::revision, and tokens grow across all services and actors.
 //
 // Lease: granted by Join, renewed every ttl/3 by a keep-alive thread (a failed renewal is
 // retried after a second). Acting() holds while the last successful renewal was *sent* less than
@@ -74,8 +75,10 @@ class EtcdFence : public Fence {
   // Sent by MoveActive: the comparisons that this actor still holds its member keys (none when
   // not joined, the CLI). Fails when not acting.
   Result<nlohmann::json> LeaseCompares() const;
+  // `guard`: also compares that site's member key (MoveActiveGuarded); null: MoveActive.
   Result<uint64_t> Move(const std::string& service, const ActiveSite& expected,
-                        const std::string& to_site, const std::string& incident);
+                        const std::string& to_site, const std::string& incident,
+                        const MemberGuard* guard);
   Result<std::vector<ActiveSite>> ReadActive(const std::string& key, bool prefix);
 
   void KeepAliveLoop();

@@ -30,7 +30,13 @@ class EtcdFenceAction : public FenceAction {
 
   Result<uint64_t> MoveActive(const std::string& service, const ActiveSite& expected,
                               const std::string& to_site, const std::string& incident) override {
-    return fence_->Move(service, expected, to_site, incident);
+    return fence_->Move(service, expected, to_site, incident, nullptr);
+  }
+
+  Result<uint64_t> MoveActiveGuarded(const std::string& service, const ActiveSite& expected,
+                                     const std::string& to_site, const std::string& incident,
+                                     const MemberGuard& guard) override {
+    return fence_->Move(service, expected, to_site, incident, &guard);
   }
 
  private:
@@ -87,7 +93,8 @@ Result<json> EtcdFence::LeaseCompares() const {
 }
 
 Result<uint64_t> EtcdFence::Move(const std::string& service, const ActiveSite& expected,
-                                 const std::string& to_site, const std::string& incident) {
+                                 const std::string& to_site, const std::string& incident,
+                                 const MemberGuard* guard) {
   Result<json> lease_compares = LeaseCompares();
   if (!lease_compares.ok()) {
     return lease_compares.status().WithContext("service " + service + " was not moved");
@@ -102,6 +109,14 @@ Result<uint64_t> EtcdFence::Move(const std::string& service, const ActiveSite& e
   for (const json& c : *lease_compares) {
     compares.push_back(c);
     failure.push_back(json{{"request_range", json{{"key", c["key"]}}}});
+  }
+  const std::string guard_key = guard != nullptr ? MemberKey(guard->site) : "";
+  if (guard != nullptr) {
+    compares.push_back(guard->revision == 0
+                           ? internal::CompareEqual("CREATE", guard_key, "create_revision", "0")
+                           : internal::CompareEqual("MOD", guard_key, "mod_revision",
+                                                    std::to_string(guard->revision)));
+    failure.push_back(internal::RangeOp(guard_key));
   }
   const json value{
       {"site", to_site}, {"incident", incident}, {"actor", actor_}, {"moved_ns", clock_.WallNs()}};
@@ -131,6 +146,21 @@ Result<uint64_t> EtcdFence::Move(const std::string& service, const ActiveSite& e
     }
     return Status::Aborted("service " + service + " was moved meanwhile: " + where +
                            ", not as read: read its active site again");
+  }
+  if (guard != nullptr) {
+    LB_ASSIGN_OR_RETURN(std::vector<internal::KeyValue> member,
+                        internal::ParseKvs(internal::TxnRange(r, 1 + lease_compares->size())));
+    const uint64_t now_revision =
+        member.empty() ? 0 : static_cast<uint64_t>(member[0].mod_revision);
+    if (now_revision != guard->revision) {
+      return Status::Aborted("service " + service + " was not moved: the member key of site " +
+                             guard->site + " changed meanwhile (" +
+                             (guard->revision == 0
+                                  ? std::string("it was absent; a daemon holds it now")
+                              : member.empty() ? std::string("its daemon left or expired")
+                                               : std::string("its daemon reported again")) +
+                             "): read its members again");
+    }
   }
   std::string lost;
   {
@@ -166,6 +196,7 @@ Result<std::vector<Member>> EtcdFence::Members(const Context& ctx) {
     json v = json::parse(kv.value, nullptr, /*allow_exceptions=*/false);
     LB_ASSIGN_OR_RETURN(Member m, internal::MemberFromJson(v, kv.key.substr(below.size()),
                                                            "the member key " + kv.key));
+    m.revision = static_cast<uint64_t>(kv.mod_revision);
     out.push_back(std::move(m));
   }
   return out;

@@ -213,6 +213,58 @@ TEST_F(EtcdFenceTest, RacingDaemonsExactlyOneWinsPerRound) {
   EXPECT_EQ(act->MoveActive("shop", *shop, "dr", "stale").status().code(), StatusCode::kAborted);
 }
 
+// The rule's move (doc/daemon.md, "Fencing"): b moves the service away from prod only while
+// prod's member key is as b read it. Found by src/daemon/split_brain_test.cc: checked apart from
+// the move, prod's daemon could join again (or report healthy again) in between and act on a
+// view read just before the move landed.
+TEST_F(EtcdFenceTest, AGuardedMoveNeedsTheOtherSitesMemberKeyAsRead) {
+  std::unique_ptr<EtcdFence> a = Make("actor-a", Settings({EtcdUrl()}));
+  std::unique_ptr<EtcdFence> b = Make("actor-b", Settings({EtcdUrl()}));
+  ASSERT_TRUE(a->Join({"prod"}, Context()).ok());
+  ASSERT_TRUE(b->Join({"dr"}, Context()).ok());
+  auto prod_revision = [&]() -> uint64_t {
+    Result<std::vector<Member>> m = b->Members(Context());
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    for (const Member& x : m.ok() ? *m : std::vector<Member>{}) {
+      if (x.site == "prod") return x.revision;
+    }
+    return 0;
+  };
+  auto guarded_move = [&](uint64_t revision) -> Result<uint64_t> {
+    LB_ASSIGN_OR_RETURN(std::unique_ptr<FenceAction> act, b->BeginAction(Context()));
+    LB_ASSIGN_OR_RETURN(ActiveSite now, act->Active("shop"));
+    return act->MoveActiveGuarded("shop", now, now.site == "dr" ? "prod" : "dr", "inc",
+                                  MemberGuard{"prod", revision});
+  };
+  // a reports again between b's read and b's move: refused.
+  const uint64_t read = prod_revision();
+  ASSERT_NE(read, 0u);
+  ASSERT_TRUE(a->ReportHealth(json{{"shop", "failed"}}, Context()).ok());
+  Result<uint64_t> refused = guarded_move(read);
+  EXPECT_EQ(refused.status().code(), StatusCode::kAborted) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("member key of site prod changed meanwhile"),
+            std::string::npos)
+      << refused.status().message();
+  // Read again: moved.
+  Result<uint64_t> moved = guarded_move(prod_revision());
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  // prod's key gone (a left), then a joins again before b's move: refused.
+  ASSERT_TRUE(a->Leave(Context()).ok());
+  EXPECT_EQ(prod_revision(), 0u);
+  std::unique_ptr<EtcdFence> a2 = Make("actor-a2", Settings({EtcdUrl()}));
+  ASSERT_TRUE(a2->Join({"prod"}, Context()).ok());
+  refused = guarded_move(0);
+  EXPECT_EQ(refused.status().code(), StatusCode::kAborted) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("it was absent; a daemon holds it now"),
+            std::string::npos)
+      << refused.status().message();
+  // Still gone when b moves: moved.
+  ASSERT_TRUE(a2->Leave(Context()).ok());
+  Result<uint64_t> again = guarded_move(0);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_GT(*again, *moved);
+}
+
 // A daemon cut off from etcd stops acting before its lease can expire; the other daemon sees
 // its member key vanish only after that, and can take the service over; the stale daemon's moves
 // fail; when etcd answers again it gets a new lease and its member key back.

@@ -57,6 +57,19 @@ struct Member {
   std::string host;
   int64_t since_ns = 0;        // wall time it joined
   nlohmann::json health;       // what it last reported (ReportHealth); null when nothing yet
+  // The version of its member key as read (etcd: the key's mod_revision, which changes with
+  // every health report and every new holder); 0 where the fence keeps none (the lock file).
+  uint64_t revision = 0;
+};
+
+// What a daemon's failover away from site X rests on (doc/daemon.md, "Fencing": only when X's
+// member key is gone, or X's daemon reports the service failed): X's member key as the daemon
+// read it, compared again in the same transaction as the move. Checked apart from the move, the
+// rule has a gap: X's daemon may join again, or report the service healthy again, between the
+// check and the move, and then act on its (fresh) view while the move lands.
+struct MemberGuard {
+  std::string site;       // X
+  uint64_t revision = 0;  // Member::revision as read; 0: X had no member key
 };
 
 // One action under the fence (a failover, a rollback, a commit, a failback). Lock file: holds
@@ -75,6 +88,17 @@ class FenceAction {
   // daemon's lease no longer holds its member keys, whatever Acting() said).
   virtual Result<uint64_t> MoveActive(const std::string& service, const ActiveSite& expected,
                                       const std::string& to_site, const std::string& incident) = 0;
+  // MoveActive, and only if `guard.site`'s member key is still as read: absent when
+  // guard.revision is 0, else unchanged (same mod_revision: the same daemon, the same health
+  // report). Aborted ("the member key of site X changed meanwhile ...") when it changed. Fences
+  // without other daemons' member keys (lock file, memory) ignore the guard.
+  virtual Result<uint64_t> MoveActiveGuarded(const std::string& service, const ActiveSite& expected,
+                                             const std::string& to_site,
+                                             const std::string& incident,
+                                             const MemberGuard& guard) {
+    (void)guard;
+    return MoveActive(service, expected, to_site, incident);
+  }
 };
 
 class Fence {
