@@ -66,6 +66,9 @@ struct FailoverRequest {
   std::string reason;
   // The plan the daemon had when it declared the failure (never null from the daemon).
   std::shared_ptr<const plan::Plan> plan;
+  // The other site's member key the decision rested on (FailoverDecision::guard): the move
+  // compares it again (dr::FailoverOptions::guard). Unset when the active site is our own.
+  std::optional<fence::MemberGuard> guard;
 };
 // Runs the failover; its Status is logged. Called on the worker thread, once per declaration,
 // with a context the daemon cancels on Stop() and when it stops acting.
@@ -214,6 +217,7 @@ class Daemon {
   // it allows; RecheckHeld asks it again for the services it held back (each health round).
   FailoverDecision Decide(const plan::Service& svc, const std::string& active);
   void EnqueueFailover(std::shared_ptr<const plan::Plan> plan, const plan::Service& svc,
+                       std::optional<fence::MemberGuard> guard,
                        const ServiceHealth& h);
   void RecheckHeld(std::shared_ptr<const plan::Plan> plan, const std::vector<std::string>& names);
   void MaybeCommit();

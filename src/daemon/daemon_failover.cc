@@ -100,7 +100,7 @@ void Daemon::Declare(std::shared_ptr<const plan::Plan> p, const plan::Service& s
     held_[svc.name] = decision.why;
     return;
   }
-  EnqueueFailover(std::move(p), svc, h);
+  EnqueueFailover(std::move(p), svc, decision.guard, h);
 }
 
 void Daemon::RecheckHeld(std::shared_ptr<const plan::Plan> p,
@@ -130,7 +130,7 @@ void Daemon::RecheckHeld(std::shared_ptr<const plan::Plan> p,
         MutexLock l(&mu_);
         held_.erase(name);
       }
-      EnqueueFailover(p, *svc, h);
+      EnqueueFailover(p, *svc, d.guard, h);
     } else if (d.why != before) {
       Log("service " + name + ": still not failing over: " + d.why);
       MutexLock l(&mu_);
@@ -140,6 +140,7 @@ void Daemon::RecheckHeld(std::shared_ptr<const plan::Plan> p,
 }
 
 void Daemon::EnqueueFailover(std::shared_ptr<const plan::Plan> p, const plan::Service& svc,
+                             std::optional<fence::MemberGuard> guard,
                              const ServiceHealth& h) {
   FailoverRequest req;
   req.service = svc.name;
@@ -148,6 +149,7 @@ void Daemon::EnqueueFailover(std::shared_ptr<const plan::Plan> p, const plan::Se
   req.reason = "daemon " + req.to_site + ": " + std::to_string(h.consecutive_failures) +
                " failed health checks of " + svc.name + ": " + h.last_error;
   req.plan = std::move(p);
+  req.guard = std::move(guard);
   Enqueue(Job{"failover " + svc.name + " to " + req.to_site, [this, req](const Context& ctx) {
                 Log("failing " + req.service + " over to " + req.to_site);
                 Status st = options_.failover(req, ctx);

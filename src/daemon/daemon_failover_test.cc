@@ -39,15 +39,25 @@ TEST(FailoverRuleTest, ActiveSiteGoneFailedOrOurs) {
   members[0].health = nullptr;  // nothing reported yet
   EXPECT_FALSE(DecideFailover("shop", "a", {"b"}, members).fail_over);
   members[0].health = View("shop", "failed");
+  members[0].revision = 41;
   d = DecideFailover("shop", "a", {"b"}, members);
   EXPECT_TRUE(d.fail_over);
   EXPECT_NE(d.why.find("reports it failed too"), std::string::npos);
+  // The move compares a's member key again: as read (revision 41).
+  ASSERT_TRUE(d.guard.has_value());
+  EXPECT_EQ(d.guard->site, "a");
+  EXPECT_EQ(d.guard->revision, 41u);
   d = DecideFailover("shop", "a", {"b"}, std::vector<fence::Member>{});
   EXPECT_TRUE(d.fail_over);
   EXPECT_EQ(d.why, "site a has no daemon (its member key is gone)");
-  // One daemon for both sites (the lock file): its own rounds are a's view.
+  ASSERT_TRUE(d.guard.has_value());  // still gone when the move lands
+  EXPECT_EQ(d.guard->site, "a");
+  EXPECT_EQ(d.guard->revision, 0u);
+  // One daemon for both sites (the lock file): its own rounds are a's view; nothing to guard.
   members[0].health = View("shop", "healthy");
-  EXPECT_TRUE(DecideFailover("shop", "a", {"a", "b"}, members).fail_over);
+  d = DecideFailover("shop", "a", {"a", "b"}, members);
+  EXPECT_TRUE(d.fail_over);
+  EXPECT_FALSE(d.guard.has_value());
   // The fence cannot answer: no failover.
   EXPECT_FALSE(DecideFailover("shop", "a", {"b"}, Status::Unavailable("etcd down")).fail_over);
 }

@@ -40,6 +40,7 @@ Status PerformDeclaredFailover(const plan::Plan& plan, const FailoverRequest& re
   f.declared_by = "daemon " + request.to_site;
   f.reason = request.reason;
   f.failure_ns = request.failure_ns;
+  f.guard = request.guard;
   Result<dr::FailoverOutcome> outcome = dr::PerformFailover(plan, f);
   if (!outcome.ok()) return outcome.status();
   LogText(options, dr::FormatFailoverOutcome(*outcome));

@@ -39,12 +39,14 @@ FailoverDecision DecideFailover(const std::string& service, const std::string& a
   if (member == nullptr) {
     d.fail_over = true;
     d.why = "site " + active_site + " has no daemon (its member key is gone)";
+    d.guard = fence::MemberGuard{active_site, 0};
     return d;
   }
   const std::string state = ReportedState(member->health, service);
   if (state == "failed") {
     d.fail_over = true;
     d.why = "site " + active_site + "'s daemon (" + member->actor + ") reports it failed too";
+    d.guard = fence::MemberGuard{active_site, member->revision};
     return d;
   }
   d.why = "site " + active_site + " still sees it " +

@@ -20,6 +20,7 @@
 // Pure; any thread.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,10 @@ struct FailoverDecision {
   // Why, for the log and service_down: "site main has no daemon (its member key is gone)",
   // "site main still sees it healthy", ...
   std::string why;
+  // When the decision rests on another site's member key (gone, or reporting the service
+  // failed): that key as read, for the move to compare again in its own transaction
+  // (fence::FenceAction::MoveActiveGuarded; doc/daemon.md, "Sites and active sites").
+  std::optional<fence::MemberGuard> guard;
 };
 
 // The rule of the header for `service`, active at `active_site`, decided by a daemon acting for

@@ -48,13 +48,14 @@
 // ttl - retry_timeout. And the rule must hold in the move itself: checked only before it, a may
 // rejoin (or report healthy) in between and act on a view read just before the move lands
 // (seed 3 showed it), so the move is fence::FenceAction::MoveActiveGuarded with a's member key
-// as read. Until the daemon applies the rule itself, the test's failover callback does (the
-// "gate": it waits, at most 4 * ttl, for a's member key to vanish or a's health report to say
-// failed, reading etcd directly, and b's fence turns the failover's MoveActive into
-// MoveActiveGuarded with what it read); with the rule in the daemon the gate never has to wait
-// (its figures say how often it did). LIFEBOAT_SPLIT_BRAIN_GATE=0 (no rule) and
+// as read. The daemon applies the rule (daemon/failover_rule.h) and hands the failover callback
+// the member key its decision read (FailoverRequest::guard); b's fence turns the failover's
+// MoveActive into MoveActiveGuarded with it. Were a request to come without one, the callback's
+// own "gate" would apply the rule (it waits, at most 4 * ttl, for a's member key to vanish or
+// a's health report to say failed, reading etcd directly; its figures say how often it did).
 // LIFEBOAT_SPLIT_BRAIN_GUARD=0 (the rule checked before the move only) let (i) fail in some runs
-// (seed 3 did for both, not every time: a seed replays the events, not the timing).
+// before the daemon had the rule (seed 3, not every time: a seed replays the events, not the
+// timing); LIFEBOAT_SPLIT_BRAIN_GATE=0 turns the callback's own gate off.
 // LIFEBOAT_SPLIT_BRAIN_ROUNDS=N changes the number of rounds. The world (etcd, proxies, daemons,
 // callback, monitor) is in split_brain_world.h.
 

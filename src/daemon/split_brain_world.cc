@@ -243,8 +243,8 @@ Status SplitBrainWorld::Failover(ObservedFence* fence, const FailoverRequest& re
     MutexLock l(&mu_);
     ++figures_.declared;
   }
-  std::optional<fence::MemberGuard> guard;
-  if (gate_ && !(guard = RuleAllows())) {
+  std::optional<fence::MemberGuard> guard = req.guard;  // the daemon's rule, as it read a's key
+  if (gate_ && !guard && !(guard = RuleAllows())) {
     {
       MutexLock l(&mu_);
       ++figures_.gate_waits;

@@ -158,7 +158,11 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
   inc.start_ns = ctx.clock().WallNs();
   inc.failure_ns = options.failure_ns != 0 ? options.failure_ns : inc.start_ns;
   for (IncidentService& s : inc.services) {
-    Result<uint64_t> token = (*action)->MoveActive(s.service, active[s.service], to, inc.id);
+    const fence::ActiveSite& from = active[s.service];
+    Result<uint64_t> token =
+        options.guard && options.guard->site == from.site
+            ? (*action)->MoveActiveGuarded(s.service, from, to, inc.id, *options.guard)
+            : (*action)->MoveActive(s.service, from, to, inc.id);
     if (!token.ok()) {
       // Services moved already stay moved under this incident: it is open, and rollback moves
       // them back.

@@ -63,6 +63,12 @@ struct FailoverOptions {
   std::string declared_by, reason;
   // When the failure happened (the daemon: its first failed health check); 0: the start.
   int64_t failure_ns = 0;
+  // The daemon's failover rule (doc/daemon.md, "Sites and active sites"): the member key of the
+  // site the services leave, as the decision read it. Each service moved away from guard->site
+  // is moved with FenceAction::MoveActiveGuarded, in the same transaction as that comparison;
+  // when the key changed meanwhile the move is refused (kFencedOut). Unset: MoveActive (a
+  // person's failover: the operator decides).
+  std::optional<fence::MemberGuard> guard;
   std::string host;  // events' host ("" this machine's)
   notify::RetryPolicy notify_retry;
 };
