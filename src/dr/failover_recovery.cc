@@ -1,6 +1,8 @@
 // The recovery of an incident's services at its site (failover and failback share it): recover
 // in failover mode, the switch steps once a service is verified, what runs on recorded as soon as
 // it runs, then each service's result, RTO and data-loss window.
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "dr/failover_internal.h"
@@ -35,6 +37,10 @@ Result<recover::RecoveryReport> RecoverIncident(const plan::Plan& plan, recover:
                                                 std::vector<std::string>* warnings) {
   const Context& ctx = ro.context;
   const std::string to = inc->to_site;
+  if (ro.log_dir.empty() && (ro.recovery_root.empty() || ro.recovery_root == "/") &&
+      ::geteuid() != 0) {
+    ro.log_dir = state_dir + "/logs";  // /var/log is not ours to write
+  }
   // The recovery, with the switch steps once a service is verified; what runs on is recorded
   // as soon as it runs.
   Mutex state_mu;

@@ -107,6 +107,10 @@ struct RecoverOptions {
   // logs of what is left running to RECOVERY_ROOT/var/log/lifeboat/. Empty: the recovery_root of
   // `site` (which failover mode requires).
   std::string recovery_root;
+  // Where the logs of what is left running go; empty: RECOVERY_ROOT/var/log/lifeboat. (dr's
+  // failover and failback give STATE_DIR/logs when the root is `/` and they do not run as root:
+  // /var/log is not theirs to write.)
+  std::string log_dir;
   // Called once for each background process and cluster as soon as it runs (it will be left
   // running), so that the caller can record it durably before anything else happens; the final
   // list is RecoveryReport::left_running. From the session's threads, one call at a time.

@@ -47,8 +47,12 @@ std::string Session::RestoreDir(const std::string& service) const {
   return recovery_root_.empty() ? "/" : recovery_root_;
 }
 
+std::string Session::LogDir() const {
+  return options_.log_dir.empty() ? recovery_root_ + "/var/log/lifeboat" : options_.log_dir;
+}
+
 std::string Session::LogPath(const std::string& name) const {
-  return recovery_root_ + "/var/log/lifeboat/" + name + ".log";
+  return LogDir() + "/" + name + ".log";
 }
 
 void Session::BeginRestore(const std::string& service) {
@@ -81,7 +85,12 @@ Status Session::Open(RecoveryReport* report) {
     OpenForChecks();
     // Directories made here get the usual modes (0755), so that a cluster's own user can pass
     // through to its directory; existing ones are left as they are.
-    for (const std::string& dir : {WorkDir() + "/postgres", recovery_root_ + "/var/log/lifeboat"}) {
+    // Below `/` as a user other than root, the clusters' directory is made when a cluster is
+    // (service.cc): a plan without postgres sources needs nothing of /var/lib.
+    const bool system_root = recovery_root_.empty() || recovery_root_ == "/";
+    std::vector<std::string> dirs = {LogDir()};
+    if (!system_root || ::geteuid() == 0) dirs.push_back(WorkDir() + "/postgres");
+    for (const std::string& dir : dirs) {
       std::vector<std::string> missing;
       for (std::filesystem::path p = dir; !p.empty() && p != p.root_path(); p = p.parent_path()) {
         if (std::filesystem::exists(p)) break;

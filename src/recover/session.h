@@ -73,6 +73,8 @@ class Session {
   // Failover: the log file of something left running ("shop-step2" ->
   // RECOVERY_ROOT/var/log/lifeboat/shop-step2.log).
   std::string LogPath(const std::string& name) const;
+  // The directory of LogPath: RecoverOptions::log_dir, else RECOVERY_ROOT/var/log/lifeboat.
+  std::string LogDir() const;
   // Failover: restores one at a time (shared parent directories); the fallback reads made while
   // it is held are the service's.
   void BeginRestore(const std::string& service) ACQUIRE(restore_mu_);
