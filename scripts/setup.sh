@@ -266,7 +266,7 @@ for s in incident["services"]:
 largest = max(s["rto_seconds"] for s in incident["services"])
 total = sum(drills.values())
 print("    the failover's RTO (%.2f s, its slowest service) is %s the sum of the drills' RTOs (%.2f s)"
-      % (largest, "within" if largest <= total else "ABOVE", total))
+      % (largest, "within" if largest <= total else "above", total))
 print("    (one measurement on a shared machine; bench/failover.sh measures it over rounds)")
 PY
 
