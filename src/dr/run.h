@@ -57,11 +57,11 @@ struct RunOptions {
   // Where scheduled drills make their sandbox (empty: recover::DefaultSandboxBase()).
   std::string drill_sandbox;
   // Services backed up as they run at a recovery site after a failover (doc/failover.md,
-  // "Failback"): service name -> that site's recovery root. Its path sources are read below the
-  // root and recorded at their original paths (the engine's BackupOptions::read_root); its
-  // postgres sources are dumped from the cluster the failover left running there
-  // (recover/failover_cluster.h: the source's port, the cluster's superuser and password); its
-  // command and sqlite sources as always. A service not named: backed up where it is.
+  // "Failback"): service name -> that site's recovery root. Its path and sqlite sources are
+  // read below the root and recorded at their original paths (the engine's
+  // BackupOptions::read_root); its postgres sources are dumped from the cluster the failover
+  // left running there (recover/failover_cluster.h: the source's port, the cluster's superuser
+  // and password); its command sources as always. A service not named: backed up where it is.
   std::map<std::string, std::string> read_roots;
   // Called with each line of human output as it happens ("billing-db: backing up ...").
   std::function<void(const std::string& line)> on_line;

@@ -91,11 +91,14 @@ const std::string* ReadRootOf(const RunState& st, const plan::Service& svc) {
   return it == st.options().read_roots.end() ? nullptr : &it->second;
 }
 
-// The options of one source's backup: path sources read below the service's read root.
+// The options of one source's backup: path sources and SQLite databases read below the
+// service's read root (postgres sources are dumped from the cluster below it: ToSpec).
 SourceOptions SourceBackupOptions(const RunState& st, const plan::Service& svc,
                                   const plan::Source& src, SourceOptions o) {
   const std::string* root = ReadRootOf(st, svc);
-  if (root != nullptr && src.kind == plan::SourceKind::kPaths) o.backup.read_root = *root;
+  if (root != nullptr &&
+      (src.kind == plan::SourceKind::kPaths || src.kind == plan::SourceKind::kSqlite))
+    o.backup.read_root = *root;
   return o;
 }
 

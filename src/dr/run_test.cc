@@ -216,6 +216,84 @@ TEST_F(RunTest, SyncTwoServicesTwoSitesThenNothingDue) {
 // A second site (a replica) is opened with the password proof the status cache keeps once the
 // password opened it: the next run derives the first site's key only. A wrong password for the
 // second site is still found out, and an append-only key there still refuses retention.
+// A service backed up as it runs at a recovery site (RunOptions::read_roots, a failback's final
+// backup): its SQLite database is read below the root, as its paths are, and recorded at its
+// original path. The stale database still at the original path (the primary's, from before the
+// failover) is not what is backed up: the orders written at the recovery site are.
+TEST_F(RunTest, AReadRootReadsTheSqliteDatabaseAndThePathsBelowIt) {
+  const fs::path root = dir_ / "dr-root";
+  const fs::path below = root / dir_.relative_path();
+  fs::create_directories(below / "data");
+  Write(below / "data" / "file.txt", "written at the recovery site\n");
+  fs::copy_file(dir_ / "app.db", below / "app.db");
+  sqlite3* live = nullptr;
+  ASSERT_EQ(sqlite3_open((below / "app.db").c_str(), &live), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(live, "insert into t values (4),(5);", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(live);
+  plan::Plan p = Load("version: 1\nsites:\n" + Site("a") +
+                      "services:\n"
+                      "  db:\n    tier: 1\n    rpo: 2d\n    sites: [a]\n"
+                      "    sources:\n      - sqlite: {path: " +
+                      (dir_ / "app.db").string() +
+                      "}\n"
+                      "  files:\n    tier: 1\n    rpo: 2d\n    sites: [a]\n"
+                      "    sources:\n      - paths: [" +
+                      (dir_ / "data").string() + "]\n");
+  ASSERT_TRUE(InitPlanSites(p, {}).ok());
+  RunOptions o = Options();
+  o.now = true;
+  o.read_roots = {{"db", root.string()}, {"files", root.string()}};
+  Result<RunReport> r = RunPlan(p, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->ExitCode(), 0) << output_;
+
+  auto db_snaps = Snapshots("a", "db");
+  ASSERT_EQ(db_snaps.size(), 1u);
+  EXPECT_EQ(db_snaps[0].second.paths, std::vector<std::string>{(dir_ / "app.db").string()});
+  auto file_snaps = Snapshots("a", "files");
+  ASSERT_EQ(file_snaps.size(), 1u);
+  OpenedRepository a = Open("a");
+  ASSERT_TRUE(a.repo->LoadIndex().ok());
+  RestoreOptions ro;
+  ro.target = (dir_ / "restored").string();
+  ASSERT_TRUE(RestoreTree(*a.repo, db_snaps[0].second.tree, ro).ok());
+  ASSERT_TRUE(RestoreTree(*a.repo, file_snaps[0].second.tree, ro).ok());
+  EXPECT_EQ(Read((dir_ / "restored").string() + (dir_ / "data" / "file.txt").string()),
+            "written at the recovery site\n");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(((dir_ / "restored").string() + (dir_ / "app.db").string()).c_str(), &db),
+            SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "select count(*) from t", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 5) << "the stale database at the original path was read";
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+// Below a read root no symbolic link is followed to the database (one written at the recovery
+// site could point out of the root): the source fails and names it, nothing is stored.
+TEST_F(RunTest, AReadRootDoesNotFollowASymlinkToTheSqliteDatabase) {
+  const fs::path root = dir_ / "dr-root";
+  fs::create_directories(root / dir_.relative_path());
+  fs::create_symlink(dir_ / "app.db", root / dir_.relative_path() / "app.db");
+  plan::Plan p = Load("version: 1\nsites:\n" + Site("a") +
+                      "services:\n"
+                      "  db:\n    tier: 1\n    rpo: 2d\n    sites: [a]\n"
+                      "    sources:\n      - sqlite: {path: " +
+                      (dir_ / "app.db").string() + "}\n");
+  ASSERT_TRUE(InitPlanSites(p, {}).ok());
+  RunOptions o = Options();
+  o.now = true;
+  o.read_roots = {{"db", root.string()}};
+  Result<RunReport> r = RunPlan(p, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_NE(r->ExitCode(), 0);
+  EXPECT_NE(output_.find("is a symbolic link below the read root"), std::string::npos) << output_;
+  EXPECT_TRUE(Snapshots("a", "db").empty());
+}
+
 TEST_F(RunTest, TheSecondSiteIsOpenedByItsPasswordProof) {
   const std::string plan_text = "version: 1\nsites:\n" + Site("a") + Site("b") +
                                 "services:\n"

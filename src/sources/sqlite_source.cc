@@ -96,6 +96,31 @@ std::string FormatLimit(milliseconds d) {
   return std::to_string(d.count()) + "ms";
 }
 
+// Where the database recorded at `path` (clean, absolute) is read: below `read_root`
+// (BackupOptions::read_root; "" or "/" for none), as path sources are read. No symbolic link
+// below the root is followed, not even among the leading components, as for path sources: one
+// written at the recovery site could point out of it. A component that does not exist is left to
+// CopySqliteDatabase (NotFound, naming the path as read).
+Result<std::string> ReadPathOf(const std::string& read_root, const std::string& path) {
+  if (read_root.empty()) return path;
+  if (read_root[0] != '/')
+    return Status::InvalidArgument("the read root '" + read_root +
+                                   "' is not an absolute path: give it from /");
+  const std::string root = CleanPath(read_root);
+  if (root == "/") return path;
+  std::string read = root;
+  for (size_t start = 1; start < path.size();) {
+    size_t slash = std::min(path.find('/', start), path.size());
+    read += "/" + path.substr(start, slash - start);
+    struct stat st;
+    if (::lstat(read.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+      return Status::InvalidArgument(read + " is a symbolic link below the read root " + root +
+                                     ": it is not followed (it could point out of the root)");
+    start = slash + 1;
+  }
+  return read;
+}
+
 }  // namespace
 
 Status CopySqliteDatabase(const SqliteSource& source, const std::string& dest,
@@ -214,7 +239,9 @@ Result<BackupResult> BackupSqlite(Repository& repo, const SqliteSource& source,
   LB_ASSIGN_OR_RETURN(std::unique_ptr<PrivateTempDir> dir,
                       PrivateTempDir::Make("lifeboat-sqlite-"));
   const std::string copy = dir->path() + "/copy.db";
-  LB_RETURN_IF_ERROR(CopySqliteDatabase(src, copy, options.context, stats));
+  SqliteSource read = src;
+  LB_ASSIGN_OR_RETURN(read.path, ReadPathOf(options.read_root, src.path));
+  LB_RETURN_IF_ERROR(CopySqliteDatabase(read, copy, options.context, stats));
   int fd = ::open(copy.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return PosixError("opening the copy " + copy);
   struct FdCloser {

@@ -53,9 +53,11 @@ Status CopySqliteDatabase(const SqliteSource& source, const std::string& dest,
 
 // Copies the database (CopySqliteDatabase, into a private temporary directory under $TMPDIR or
 // /tmp, mode 0700, removed on every exit path) and stores the copy with RunStreamBackup at the
-// database's absolute path ("/srv/app/app.db"). `options.source`, when set, gets its restore
-// information (SqliteRestoreInfo) before the snapshot is written. No snapshot when any step
-// fails.
+// database's absolute path ("/srv/app/app.db"). With `options.read_root` (as for path sources:
+// a failback's final backup from a recovery root) the database is read below it
+// ("/srv/dr/srv/app/app.db") and still recorded at its own path; a symbolic link below the root
+// is not followed (InvalidArgument). `options.source`, when set, gets its restore information
+// (SqliteRestoreInfo) before the snapshot is written. No snapshot when any step fails.
 Result<BackupResult> BackupSqlite(Repository& repo, const SqliteSource& source,
                                   BackupOptions options, SqliteCopyStats* stats = nullptr);
 
