@@ -225,8 +225,14 @@ TEST_F(FailoverTest, DryRunPreconditions) {
 }
 
 TEST_F(FailoverTest, ADamagedPackAtTheRecoverySiteIsReadFromTheOtherSiteThenCommit) {
+  fs::permissions(dir_ / "data" / "shop", fs::perms(0750));
   Backup(plan_);
   DamageSiteB();
+  // A directory above the source's path that exists below the recovery root already (as /home
+  // or /srv do below `/`) is not the failover's: its mode stays what it is.
+  const fs::path above = Root() + (dir_ / "data").string();
+  fs::create_directories(above);
+  fs::permissions(above, fs::perms(0711));
   Result<FailoverOutcome> f = PerformFailover(plan_, Failover());
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   ASSERT_TRUE(f->report.has_value());
@@ -241,6 +247,8 @@ TEST_F(FailoverTest, ADamagedPackAtTheRecoverySiteIsReadFromTheOtherSiteThenComm
   // Restored at its original path below the recovery root, bit for bit.
   const fs::path restored = Root() + (dir_ / "data" / "shop").string();
   EXPECT_EQ(ReadFile(restored / "big.bin"), ReadFile(dir_ / "data" / "shop" / "big.bin"));
+  EXPECT_EQ(fs::status(above).permissions() & fs::perms::all, fs::perms(0711));
+  EXPECT_EQ(fs::status(restored).permissions() & fs::perms::all, fs::perms(0750));  // its own
   // Serving on the production port after the command returned; switched with the token.
   recover::HttpCheckResult http = recover::CheckHttp(
       "http://127.0.0.1:" + std::to_string(port_) + "/index.html", 200,

@@ -118,6 +118,7 @@ class ServiceRun {
   void NotRun(size_t first_recover, size_t first_check, const std::string& why);
 
   bool ChooseSnapshots(const std::vector<std::pair<Id, Snapshot>>& snapshots);
+  Result<RestoreResult> RestoreSnapshot(Repository& repo, const Snapshot& snap, bool verify);
   bool RestoreSources(Repository& repo, bool verify);
   Status AllocatePorts();
   Env BaseEnvironment() const;
@@ -248,6 +249,68 @@ bool ServiceRun::ChooseSnapshots(const std::vector<std::pair<Id, Snapshot>>& sna
   return true;
 }
 
+namespace {
+
+// `path` as a restore pattern that matches it alone (path_filter.h: glob characters escaped).
+std::string LiteralPattern(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+// A drill restores the snapshot's whole tree into its sandbox. A failover restores each of the
+// snapshot's paths below the recovery root on its own (subtree: the path's parent, which becomes
+// the target, included: the path itself), so that the directories above the paths (/home, /srv,
+// the root itself), which exist there already and belong to others, keep their owners, modes and
+// times: the restorer never changes a target's own metadata. Their results are summed.
+Result<RestoreResult> ServiceRun::RestoreSnapshot(Repository& repo, const Snapshot& snap,
+                                                  bool verify) {
+  RestoreOptions o;
+  o.target = r_.restore_dir;
+  o.verify = verify;
+  o.context = ctx();
+  if (!s_.failover()) return RestoreTree(repo, snap.tree, o);
+  const std::string root = r_.restore_dir == "/" ? "" : r_.restore_dir;
+  RestoreResult sum;
+  for (const std::string& path : snap.paths) {
+    RestoreOptions one = o;
+    if (path.empty() || path == "/") {
+      one.target = root.empty() ? "/" : root;
+    } else {
+      const std::string parent = std::filesystem::path(path).parent_path().string();
+      one.subtree = parent;
+      one.target = root + parent;
+      one.includes = {LiteralPattern(path)};
+    }
+    LB_ASSIGN_OR_RETURN(RestoreResult r, RestoreTree(repo, snap.tree, one));
+    sum.files += r.files;
+    sum.dirs += r.dirs;
+    sum.other += r.other;
+    sum.bytes += r.bytes;
+    sum.hardlinks += r.hardlinks;
+    sum.skipped += r.skipped;
+    sum.verified_files += r.verified_files;
+    sum.setid_dropped += r.setid_dropped;
+    sum.errors.insert(sum.errors.end(), r.errors.begin(), r.errors.end());
+    sum.warnings.insert(sum.warnings.end(), r.warnings.begin(), r.warnings.end());
+    for (const PhaseTime& p : r.phases) {
+      auto it = std::find_if(sum.phases.begin(), sum.phases.end(),
+                             [&](const PhaseTime& q) { return q.phase == p.phase; });
+      if (it == sum.phases.end()) {
+        sum.phases.push_back(p);
+      } else {
+        it->seconds += p.seconds;
+      }
+    }
+  }
+  return sum;
+}
+
 bool ServiceRun::RestoreSources(Repository& repo, bool verify) {
   uint64_t verified = 0, examined = 0;
   double verify_seconds = 0;
@@ -266,11 +329,7 @@ bool ServiceRun::RestoreSources(Repository& repo, bool verify) {
                                  c.id.Short() + " of " + notify::FormatRfc3339Utc(snap.time_ns),
                              c.source->position, RestoreLabel(*c.source));
     if (first_start == 0) first_start = step.start_ns;
-    RestoreOptions o;
-    o.target = r_.restore_dir;
-    o.verify = verify;
-    o.context = ctx();
-    Result<RestoreResult> res = RestoreTree(repo, snap.tree, o);
+    Result<RestoreResult> res = RestoreSnapshot(repo, snap, verify);
     if (!res.ok()) {
       End(StepState::kFailed, res.status().message(), "");
       return false;
