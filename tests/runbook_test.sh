@@ -62,11 +62,11 @@ chmod 600 "$demo/password"
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 plan_text=$(sed -n '/^cat > "\$plan" <<PLAN$/,/^PLAN$/p' "$ROOT/scripts/setup.sh" | sed '1d;$d')
 check "the demo plan is found in scripts/setup.sh" [ -n "$plan_text" ]
-# The heredoc of setup.sh is unquoted: expand it as the script does, with $demo set.
+# The heredoc of setup.sh is unquoted: expand it as the script does, with $demo set and $port
+# (the shop's port there) a free one here.
 eval "cat >\"\$demo/lifeboat.yaml\" <<PLAN
 $plan_text
 PLAN"
-sed -i "s/ports: {http: 8080}/ports: {http: $port}/" "$demo/lifeboat.yaml"
 check_has "the shop's port is a free one" "$demo/lifeboat.yaml" "ports: {http: $port}"
 plan="$demo/lifeboat.yaml"
 
