@@ -217,8 +217,7 @@ class Daemon {
   // it allows; RecheckHeld asks it again for the services it held back (each health round).
   FailoverDecision Decide(const plan::Service& svc, const std::string& active);
   void EnqueueFailover(std::shared_ptr<const plan::Plan> plan, const plan::Service& svc,
-                       std::optional<fence::MemberGuard> guard,
-                       const ServiceHealth& h);
+                       std::optional<fence::MemberGuard> guard, const ServiceHealth& h);
   void RecheckHeld(std::shared_ptr<const plan::Plan> plan, const std::vector<std::string>& names);
   void MaybeCommit();
   Status StartDashboard();

@@ -140,8 +140,7 @@ void Daemon::RecheckHeld(std::shared_ptr<const plan::Plan> p,
 }
 
 void Daemon::EnqueueFailover(std::shared_ptr<const plan::Plan> p, const plan::Service& svc,
-                             std::optional<fence::MemberGuard> guard,
-                             const ServiceHealth& h) {
+                             std::optional<fence::MemberGuard> guard, const ServiceHealth& h) {
   FailoverRequest req;
   req.service = svc.name;
   req.to_site = FailoverTarget(svc);

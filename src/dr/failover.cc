@@ -188,10 +188,9 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
   std::vector<notify::DeliveryOutcome> started_outcomes;
   std::vector<std::string> started_warnings;
   std::thread started_sender(
-      [&, event = internal::FailoverEvent(notify::EventType::kFailoverStarted, inc, nullptr,
-                                          "failover to " + to + " started (incident " + inc.id +
-                                              ")",
-                                          inc.start_ns, host)] {
+      [&, event = internal::FailoverEvent(
+              notify::EventType::kFailoverStarted, inc, nullptr,
+              "failover to " + to + " started (incident " + inc.id + ")", inc.start_ns, host)] {
         internal::SendFailoverEvents(plan, options.state_dir, ctx, options.notify_retry, host,
                                      {event}, &started_outcomes, &started_warnings);
       });
