@@ -182,8 +182,10 @@ std::string FormatRecoveryReport(const RecoveryReport& r) {
                             std::to_string(count[static_cast<int>(ServiceState::kCancelled)]) +
                             " not finished)"
                       : "") +
-         " in " + FormatSeconds(static_cast<double>(r.end_ns - r.start_ns) / 1e9) + "; sandbox " +
-         r.sandbox + (r.kept ? " kept" : " removed") + "\n";
+         " in " + FormatSeconds(static_cast<double>(r.end_ns - r.start_ns) / 1e9) +
+         (r.sandbox.empty() ? "; recovered below " + r.recovery_root
+                            : "; sandbox " + r.sandbox + (r.kept ? " kept" : " removed")) +
+         "\n";
   return out;
 }
 
