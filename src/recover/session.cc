@@ -219,8 +219,8 @@ void Session::OpenFallbacks(const std::string& name, OpenedSite* s) {
                                              LockWaitOptions{}, ctx())
                      : Result<OpenedRepository>(replica.status());
     if (!opened.ok()) {
-      Line("site " + other + " cannot serve what is damaged at site " + name + ": " +
-           opened.status().message());
+      Line("site " + other + " is not available to read from should a pack at site " + name +
+           " be damaged or missing: " + opened.status().message());
       continue;
     }
     s->site_of_location[opened->repo->backend().Location()] = other;
