@@ -389,7 +389,7 @@ void Daemon::HealthRounds(int64_t now_mono) {
     }
   }
   for (const std::string& line : lines) Log(line);
-  for (const auto& [svc, h] : declared) Declare(p, *svc, h);
+  DeclareRound(p, declared);
   PublishHealth();
   RecheckHeld(p, recheck);
 }

@@ -211,8 +211,13 @@ class Daemon {
   // say (then no schedule runs this tick).
   std::optional<std::map<std::string, std::string>> ActiveSites();
   void HealthRounds(int64_t now_mono);
-  void Declare(std::shared_ptr<const plan::Plan> plan, const plan::Service& svc,
-               const ServiceHealth& h);
+  // The services declared failed in one round; a service that another of them depends on is
+  // failed over with it (Declare's `with`) rather than alone.
+  void DeclareRound(std::shared_ptr<const plan::Plan> plan,
+                    const std::vector<std::pair<const plan::Service*, ServiceHealth>>& declared);
+  // Returns whether its failover was enqueued (or, with `with`, is part of that service's).
+  bool Declare(std::shared_ptr<const plan::Plan> plan, const plan::Service& svc,
+               const ServiceHealth& h, const std::string& with);
   // The failover rule (failover_rule.h) for a declared service, and the failover enqueued when
   // it allows; RecheckHeld asks it again for the services it held back (each health round).
   FailoverDecision Decide(const plan::Service& svc, const std::string& active);

@@ -22,6 +22,17 @@ std::string FailoverTarget(const plan::Service& svc) {
   return svc.sites.size() > 1 ? svc.sites[1].name : "";
 }
 
+// Whether `svc` depends on `on`, directly or through what it depends on.
+bool DependsOn(const plan::Plan& p, const plan::Service& svc, const std::string& on, size_t depth) {
+  if (depth > p.services.size()) return false;  // a cycle (the plan refuses one)
+  for (const plan::NameRef& d : svc.depends_on) {
+    if (d.name == on) return true;
+    const plan::Service* next = p.FindService(d.name);
+    if (next != nullptr && DependsOn(p, *next, on, depth + 1)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 IncidentJobOptions Daemon::JobOptions() const {
@@ -49,8 +60,42 @@ FailoverDecision Daemon::Decide(const plan::Service& svc, const std::string& act
       options_.fence->Members(ctx_.WithTimeout(std::chrono::nanoseconds(LoopWaitNs()))));
 }
 
-void Daemon::Declare(std::shared_ptr<const plan::Plan> p, const plan::Service& svc,
-                     const ServiceHealth& h) {
+void Daemon::DeclareRound(
+    std::shared_ptr<const plan::Plan> p,
+    const std::vector<std::pair<const plan::Service*, ServiceHealth>>& declared) {
+  // A declared service that another declared one depends on (with the same failover site) is
+  // failed over with it, in its waves: dr::PerformFailover selects what a service depends on, and
+  // an incident opened for the dependency alone would refuse the dependent's failover.
+  std::vector<bool> deferred(declared.size(), false);
+  for (size_t i = 0; i < declared.size(); ++i) {
+    for (size_t j = 0; j < declared.size(); ++j) {
+      if (j != i && FailoverTarget(*declared[j].first) == FailoverTarget(*declared[i].first) &&
+          DependsOn(*p, *declared[j].first, declared[i].first->name, 0)) {
+        deferred[i] = true;
+      }
+    }
+  }
+  std::vector<const plan::Service*> enqueued;
+  for (size_t i = 0; i < declared.size(); ++i) {
+    if (!deferred[i] && Declare(p, *declared[i].first, declared[i].second, "")) {
+      enqueued.push_back(declared[i].first);
+    }
+  }
+  for (size_t i = 0; i < declared.size(); ++i) {
+    if (!deferred[i]) continue;
+    std::string with;
+    for (const plan::Service* e : enqueued) {
+      if (DependsOn(*p, *e, declared[i].first->name, 0)) {
+        with = e->name;
+        break;
+      }
+    }
+    Declare(p, *declared[i].first, declared[i].second, with);
+  }
+}
+
+bool Daemon::Declare(std::shared_ptr<const plan::Plan> p, const plan::Service& svc,
+                     const ServiceHealth& h, const std::string& with) {
   std::string active;
   bool target_ours = false;
   const std::string to = FailoverTarget(svc);
@@ -75,7 +120,12 @@ void Daemon::Declare(std::shared_ptr<const plan::Plan> p, const plan::Service& s
     no = "failover is not part of this build";
   }
   FailoverDecision decision;
-  if (no.empty()) decision = Decide(svc, active);
+  if (no.empty() && !with.empty()) {
+    decision.fail_over = true;  // in the failover of `with`, which the rule allowed
+    decision.why = "with " + with + ", which depends on it";
+  } else if (no.empty()) {
+    decision = Decide(svc, active);
+  }
   std::string outcome;
   if (!no.empty()) {
     outcome = "no automatic failover: " + no;
@@ -94,13 +144,15 @@ void Daemon::Declare(std::shared_ptr<const plan::Plan> p, const plan::Service& s
              {"failing_over", no.empty() && decision.fail_over},
              {"decision", outcome}});
   Log("service " + svc.name + ": " + outcome);
-  if (!no.empty()) return;
+  if (!no.empty()) return false;
   if (!decision.fail_over) {
     MutexLock l(&mu_);
     held_[svc.name] = decision.why;
-    return;
+    return false;
   }
+  if (!with.empty()) return true;
   EnqueueFailover(std::move(p), svc, decision.guard, h);
+  return true;
 }
 
 void Daemon::RecheckHeld(std::shared_ptr<const plan::Plan> p,
