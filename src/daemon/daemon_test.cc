@@ -99,6 +99,10 @@ class DaemonTest : public ::testing::Test {
       ++runs_;
       run_services_ = ro.services;
       run_read_roots_ = ro.read_roots;
+      run_first_sites_.clear();
+      for (const std::string& name : ro.services) {
+        run_first_sites_[name] = p.FindService(name)->sites.front().name;
+      }
       if (block_runs_) {
         while (!ro.context.cancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
       }
@@ -173,6 +177,7 @@ class DaemonTest : public ::testing::Test {
   std::atomic<int> runs_{0};
   std::vector<std::string> run_services_;
   std::map<std::string, std::string> run_read_roots_;
+  std::map<std::string, std::string> run_first_sites_;  // service -> first site RunPlan saw
   Mutex mu_;
   std::vector<FailoverRequest> failovers_ GUARDED_BY(mu_);
   std::string log_ GUARDED_BY(mu_);
@@ -399,6 +404,7 @@ TEST_F(DaemonTest, ServicesActiveElsewhereAreNotRunHere) {
   d->WaitIdle();
   EXPECT_EQ(run_services_, (std::vector<std::string>{"manual", "far", "plain"}));
   EXPECT_TRUE(run_read_roots_.empty());  // each active at its first site
+  EXPECT_EQ(run_first_sites_["manual"], "a");
   DaemonSnapshot s = d->Snapshot();
   EXPECT_EQ(s.schedules[0].active_site, "c");
   EXPECT_FALSE(s.schedules[0].ours);
@@ -411,9 +417,11 @@ TEST_F(DaemonTest, ServicesActiveElsewhereAreNotRunHere) {
   d->Tick();
   d->WaitIdle();
   EXPECT_EQ(run_services_, (std::vector<std::string>{"shop"}));
-  // Backed up as it runs at c: from below c's recovery root.
+  // Backed up as it runs at c: from below c's recovery root, to c first (its first site a may be
+  // the one that was lost).
   EXPECT_EQ(run_read_roots_,
             (std::map<std::string, std::string>{{"shop", (dir_ / "root-c").string()}}));
+  EXPECT_EQ(run_first_sites_, (std::map<std::string, std::string>{{"shop", "c"}}));
 }
 
 TEST_F(DaemonTest, StopCancelsTheRunningJobAndLeavesTheFence) {
