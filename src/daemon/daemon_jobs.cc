@@ -80,9 +80,8 @@ void Daemon::MaybeStartRun(const std::map<std::string, std::string>& active) {
   }
   next_schedule_check_ns_ = std::numeric_limits<int64_t>::max();  // set when the run ends
   l.Unlock();
-  Enqueue(Job{"run", [this, p = ActiveSiteFirst(p, moved), services, read_roots](const Context& ctx) {
-                RunSchedules(p, services, read_roots, ctx);
-              }});
+  Enqueue(Job{"run", [this, p = ActiveSiteFirst(p, moved), services, read_roots](
+                         const Context& ctx) { RunSchedules(p, services, read_roots, ctx); }});
 }
 
 Status Daemon::WriteJournal(bool running, int64_t start_ns,
