@@ -274,7 +274,8 @@ Result<RestoreResult> ServiceRun::RestoreSnapshot(Repository& repo, const Snapsh
   o.target = r_.restore_dir;
   o.verify = verify;
   o.context = ctx();
-  if (!s_.failover()) return RestoreTree(repo, snap.tree, o);
+  // A snapshot that names no paths (none of ours; a foreign or hand-made one) is restored whole.
+  if (!s_.failover() || snap.paths.empty()) return RestoreTree(repo, snap.tree, o);
   const std::string root = r_.restore_dir == "/" ? "" : r_.restore_dir;
   RestoreResult sum;
   for (const std::string& path : snap.paths) {
