@@ -37,8 +37,7 @@ int Failback(const GlobalOptions& g, const FailbackFlags& f) {
   }
   Result<plan::LoadedPlan> loaded = LoadPlanForCommand(g, f.plan, /*always_print_warnings=*/true);
   if (!loaded.ok()) return ReportError(g, loaded.status());
-  Result<std::string> state_dir =
-      f.state_dir.empty() ? DefaultRunStateDirectory() : Result<std::string>(f.state_dir);
+  Result<std::string> state_dir = StateDirOrDefault(f.state_dir);
   if (!state_dir.ok()) return ReportError(g, state_dir.status());
   const Context ctx = CliContext();
   Result<std::unique_ptr<fence::Fence>> fence =
@@ -61,10 +60,7 @@ int Failback(const GlobalOptions& g, const FailbackFlags& f) {
     preview.failback.result = dr::FailoverOutcome::Result::kDryRun;
     preview.failback.preconditions = pre;
     std::cout << dr::FormatFailbackOutcome(preview);
-    std::cerr << "fail back to " << f.to << " now? [y/N] " << std::flush;
-    std::string answer;
-    std::getline(std::cin, answer);
-    return answer == "y" || answer == "Y" || answer == "yes";
+    return ConfirmOnTerminal(g, f.yes, "fail back to " + f.to + " now?");
   };
   Result<dr::FailbackOutcome> outcome = dr::PerformFailback(loaded->plan, o);
   if (!outcome.ok()) return ReportError(g, outcome.status());

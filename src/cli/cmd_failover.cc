@@ -28,21 +28,6 @@ struct FailoverFlags {
   std::string pg_bindir;
 };
 
-Result<std::string> StateDir(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  return DefaultRunStateDirectory();
-}
-
-// Without --yes a person at a terminal confirms; without a terminal the failover is refused.
-bool Confirm(const GlobalOptions& g, bool yes, const std::string& what) {
-  if (yes) return true;
-  if (!::isatty(STDIN_FILENO) || g.json) return false;
-  std::cerr << what << " [y/N] " << std::flush;
-  std::string answer;
-  std::getline(std::cin, answer);
-  return answer == "y" || answer == "Y" || answer == "yes";
-}
-
 int Failover(const GlobalOptions& g, const FailoverFlags& f) {
   if (f.all == !f.services.empty()) {
     return ReportError(
@@ -58,7 +43,7 @@ int Failover(const GlobalOptions& g, const FailoverFlags& f) {
   }
   Result<plan::LoadedPlan> loaded = LoadPlanForCommand(g, f.plan, /*always_print_warnings=*/true);
   if (!loaded.ok()) return ReportError(g, loaded.status());
-  Result<std::string> state_dir = StateDir(f.state_dir);
+  Result<std::string> state_dir = StateDirOrDefault(f.state_dir);
   if (!state_dir.ok()) return ReportError(g, state_dir.status());
   const Context ctx = CliContext();
   Result<std::unique_ptr<fence::Fence>> fence =
@@ -85,7 +70,7 @@ int Failover(const GlobalOptions& g, const FailoverFlags& f) {
       preview.preconditions = pre;
       return preview;
     }());
-    return Confirm(g, f.yes, "fail over to " + f.to + " now?");
+    return ConfirmOnTerminal(g, f.yes, "fail over to " + f.to + " now?");
   };
   Result<dr::FailoverOutcome> outcome = dr::PerformFailover(loaded->plan, o);
   if (!outcome.ok()) return ReportError(g, outcome.status());
@@ -99,7 +84,7 @@ int Failover(const GlobalOptions& g, const FailoverFlags& f) {
 
 int IncidentAction(const GlobalOptions& g, const std::string& plan_flag,
                    const std::string& state_flag, bool yes, std::string_view action) {
-  Result<std::string> state_dir = StateDir(state_flag);
+  Result<std::string> state_dir = StateDirOrDefault(state_flag);
   if (!state_dir.ok()) return ReportError(g, state_dir.status());
   if (action == "status") {
     Result<std::optional<dr::IncidentState>> s = dr::FailoverStatus(*state_dir);
@@ -119,7 +104,7 @@ int IncidentAction(const GlobalOptions& g, const std::string& plan_flag,
     }
     return 0;
   }
-  if (!Confirm(g, yes, std::string(action) + " the open failover?")) {
+  if (!ConfirmOnTerminal(g, yes, std::string(action) + " the open failover?")) {
     return ReportError(
         g, Status::InvalidArgument(std::string(action) +
                                    " changes production and was not confirmed: pass --yes (without "

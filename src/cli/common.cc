@@ -15,6 +15,7 @@
 #include <iostream>
 
 #include "backend/open_backend.h"
+#include "runlog/run_lock.h"
 #include "util/file_io.h"
 #include "util/json_bytes.h"
 #include "util/status_detail.h"
@@ -348,6 +349,20 @@ std::string FormatLocalTime(int64_t unix_ns) {
 }
 
 bool StdoutIsTerminal() { return isatty(STDOUT_FILENO); }
+
+Result<std::string> StateDirOrDefault(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  return DefaultRunStateDirectory();
+}
+
+bool ConfirmOnTerminal(const GlobalOptions& g, bool yes, const std::string& what) {
+  if (yes) return true;
+  if (!::isatty(STDIN_FILENO) || g.json) return false;
+  std::cerr << what << " [y/N] " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
 bool StderrIsTerminal() { return isatty(STDERR_FILENO); }
 
 void AddSnapshotFilterOptions(CLI::App* cmd, SnapshotFilter* filter) {

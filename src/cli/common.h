@@ -173,6 +173,12 @@ std::string FormatDuration(double seconds);
 std::string FormatLocalTime(int64_t unix_ns);
 bool StdoutIsTerminal();
 bool StderrIsTerminal();
+// --state-dir when given, else DefaultRunStateDirectory() (runlog/run_lock.h).
+Result<std::string> StateDirOrDefault(const std::string& flag);
+// Commands that change production (failover, failback, commit, rollback): true with --yes;
+// without it a person at a terminal answers `what [y/N]` on standard error; without a terminal
+// (or with --json) false.
+bool ConfirmOnTerminal(const GlobalOptions& g, bool yes, const std::string& what);
 
 // Adds the verbs. Each sets *runner when its subcommand is chosen.
 void RegisterInit(CLI::App& app, GlobalOptions& g, Runner* runner);
