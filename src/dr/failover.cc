@@ -155,6 +155,7 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
   internal::IncidentSites sites;
   internal::OpenIncidentSites(plan, inc, ctx, &sites);
   ro.key_of = [&sites](const std::string& name) { return sites.Find(name); };
+  ro.unavailable_sites = sites.Unavailable();
   inc.start_ns = ctx.clock().WallNs();
   inc.failure_ns = options.failure_ns != 0 ? options.failure_ns : inc.start_ns;
   for (IncidentService& s : inc.services) {

@@ -2,6 +2,10 @@
 // failover_format.cc share.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,13 +52,24 @@ lifeboat::IncidentRecord IncidentRecordOf(const dr::IncidentState& inc, uint64_t
 // call (and by the recovery: IncidentSites::Find as RecoverOptions::key_of), so that no key is
 // derived twice and none inside the RTO once OpenIncidentSites ran before the incident's start.
 struct IncidentSites {
+  // How long a site other than the recovery site may take to open: a site lost in the disaster
+  // (an S3 endpoint that refuses connections, an SSH host that is gone) would otherwise hold the
+  // failover back for its whole retry budget (minutes) before the recovery starts.
+  std::chrono::milliseconds other_site_limit{15000};
+  // One cancel flag per site opening (its backend keeps a pointer: they outlive `opened`).
+  std::vector<std::unique_ptr<std::atomic<bool>>> flags;
   std::vector<std::pair<std::string, Result<RecordSite>>> opened;  // in RecordSites order
   std::vector<std::string> secrets;  // every secret resolved while opening them
   // The site's repository when it opened; null otherwise. Read-only: any thread.
   const Repository* Find(const std::string& site) const;
+  // Every site that did not open, with why (RecoverOptions::unavailable_sites).
+  std::map<std::string, std::string> Unavailable() const;
 };
 // Opens every site a record of `inc` goes to (the recovery site, then the services' sites) that
-// `sites` does not hold yet, on a context that is not cancelled. Failures are kept in
+// `sites` does not hold yet, all at once, each on a context that is not cancelled by `ctx` once
+// it opened (records are written also after Ctrl-C). The recovery site is waited for; another
+// site that has not opened after sites->other_site_limit (or when `ctx` is cancelled) is given up
+// (its opening is cancelled: DeadlineExceeded, "did not open within ..."). Failures are kept in
 // sites->opened (WriteFailoverRecords turns them into warnings).
 void OpenIncidentSites(const plan::Plan& plan, const dr::IncidentState& inc, const Context& ctx,
                        IncidentSites* sites);

@@ -2,11 +2,15 @@
 // record of the incident's local state at each state change, redacted, written to the recovery
 // site and every other site of the incident's services (runlog/incident_records.h).
 #include <algorithm>
+#include <atomic>
+#include <optional>
+#include <thread>
 
 #include "dr/failover_internal.h"
 #include "dr/run.h"
 #include "dr/sites.h"
 #include "runlog/incident_records.h"
+#include "util/mutex.h"
 
 namespace lifeboat::dr::internal {
 
@@ -123,19 +127,99 @@ const Repository* IncidentSites::Find(const std::string& site) const {
   return nullptr;
 }
 
+std::map<std::string, std::string> IncidentSites::Unavailable() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, site] : opened) {
+    if (!site.ok()) out[name] = site.status().message();
+  }
+  return out;
+}
+
+namespace {
+
+// The openings of OpenIncidentSites: each thread writes its own slot of `results` and `secrets`,
+// then marks it done; the waiting thread gives slots up.
+struct Openings {
+  explicit Openings(size_t n) : results(n), secrets(n), done(n, false), given_up(n, false) {}
+  std::vector<std::optional<Result<RecordSite>>> results;  // read after the threads joined
+  std::vector<std::vector<std::string>> secrets;           // likewise
+  Mutex mu;
+  CondVar changed;
+  std::vector<bool> done GUARDED_BY(mu);
+  std::vector<bool> given_up GUARDED_BY(mu);
+};
+
+}  // namespace
+
 void OpenIncidentSites(const plan::Plan& plan, const dr::IncidentState& inc, const Context& ctx,
                        IncidentSites* sites) {
-  const Context open_ctx = Context().WithClock(ctx.clock());
+  std::vector<std::string> names;
+  std::vector<std::atomic<bool>*> flags;
   for (const std::string& name : RecordSites(plan, inc)) {
     bool held = false;
     for (const auto& o : sites->opened) held = held || o.first == name;
     if (held) continue;
-    const plan::Site* site = plan.FindSite(name);
-    if (site == nullptr) {
-      sites->opened.emplace_back(name, Status::NotFound("the plan has no site " + name));
+    names.push_back(name);
+    sites->flags.push_back(std::make_unique<std::atomic<bool>>(false));
+    flags.push_back(sites->flags.back().get());
+  }
+  Openings op(names.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < names.size(); ++i) {
+    threads.emplace_back([&, i] {
+      const plan::Site* site = plan.FindSite(names[i]);
+      op.results[i].emplace(
+          site == nullptr
+              ? Result<RecordSite>(Status::NotFound("the plan has no site " + names[i]))
+              : OpenRecordSite(*site, Context().WithClock(ctx.clock()).WithCancel(flags[i]),
+                               &op.secrets[i]));
+      MutexLock l(&op.mu);
+      op.done[i] = true;
+      op.changed.NotifyAll();
+    });
+  }
+  // The recovery site is waited for; the others until the limit (real time: it is the network's)
+  // or Ctrl-C, then their openings are cancelled.
+  const auto limit = std::chrono::steady_clock::now() + sites->other_site_limit;
+  {
+    MutexLock l(&op.mu);
+    while (true) {
+      const bool out_of_time = ctx.cancelled() || std::chrono::steady_clock::now() >= limit;
+      bool waiting = false;
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (op.done[i] || op.given_up[i]) continue;
+        if (names[i] == inc.to_site || !out_of_time) {
+          waiting = true;
+        } else {
+          op.given_up[i] = true;
+          flags[i]->store(true);
+        }
+      }
+      if (!waiting) break;
+      op.changed.WaitFor(&op.mu, std::chrono::milliseconds(50));
+    }
+  }
+  for (std::thread& t : threads) t.join();  // a cancelled opening ends at its next check
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(sites->other_site_limit);
+  for (size_t i = 0; i < names.size(); ++i) {
+    sites->secrets.insert(sites->secrets.end(), op.secrets[i].begin(), op.secrets[i].end());
+    bool given_up = false;
+    {
+      MutexLock l(&op.mu);
+      given_up = op.given_up[i];
+    }
+    Result<RecordSite>& r = *op.results[i];
+    if (!given_up) {
+      sites->opened.emplace_back(names[i], std::move(r));
       continue;
     }
-    sites->opened.emplace_back(name, OpenRecordSite(*site, open_ctx, &sites->secrets));
+    // Even when it opened in the end: its backend's context is cancelled for good.
+    sites->opened.emplace_back(
+        names[i],
+        Status::DeadlineExceeded("site " + names[i] + " did not open within " +
+                                 std::to_string(secs.count()) + " s" +
+                                 (r.ok() ? std::string() : " (" + r.status().message() + ")") +
+                                 "; a site lost in the disaster is not waited for"));
   }
 }
 

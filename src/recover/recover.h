@@ -37,6 +37,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -100,6 +101,10 @@ struct RecoverOptions {
   // deriving the key again (OpenOptions::reuse_key_of); null: the session opens it itself. Called
   // once per site, from any of the session's threads; the repository must outlive the call.
   std::function<const Repository*(const std::string& site)> key_of;
+  // Sites the caller could not open moments ago (site -> why): not tried again as sites to read
+  // a damaged or missing pack from (failover mode), so that a site lost in the disaster does not
+  // cost its retry budget inside the RTO. The session says each is not available, with the why.
+  std::map<std::string, std::string> unavailable_sites;
 
   // --- failover mode only (doc/failover.md, "Failover", step 7) ---
   // Where sources are restored, each at its original absolute path below it (LIFEBOAT_RESTORE_DIR

@@ -213,6 +213,12 @@ void Session::OpenFallbacks(const std::string& name, OpenedSite* s) {
   for (const std::string& other : others) {
     const plan::Site* site = plan_.FindSite(other);
     if (site == nullptr) continue;
+    if (auto gone = options_.unavailable_sites.find(other);
+        gone != options_.unavailable_sites.end()) {
+      Line("site " + other + " is not available to read from should a pack at site " + name +
+           " be damaged or missing: " + gone->second);
+      continue;
+    }
     Result<ReplicaSite> replica = dr::SiteAsReplica(*site, ctx());
     Result<OpenedRepository> opened =
         replica.ok() ? OpenReplicaRepository(*replica, *s->repo.repo, LockKind::kShared,
