@@ -154,6 +154,18 @@ assert s["incident"]["state"] == "committed" and s["incident"]["to"] == "b", s["
 assert [h["service"] for h in s["daemon"]["health"]] == ["shop"], s["daemon"]["health"]
 assert {"service": "shop", "site": "b"}.items() <= s["daemon"]["active_sites"][0].items(), s["daemon"]
 ' "$URL"
+# The incident as the sites recorded it (both sites of shop hold it), text and JSON.
+expect_rc "failover history" 0 lb failover history --plan "$PLAN"
+check_has "the history names the committed failover" "$WORK/out" "committed"
+expect_rc "failover history --json" 0 lb failover history --json --plan "$PLAN"
+check "the record is committed, to b, read from both sites" python3 -c '
+import json, sys
+h = json.load(open(sys.argv[1]))
+assert h["warnings"] == [], h["warnings"]
+e = h["incidents"][0]
+assert e["record"]["state"] == "committed" and e["record"]["to_site"] == "b", e["record"]
+assert e["record"]["services"][0]["service"] == "shop", e["record"]
+assert sorted(e["sites"]) == ["a", "b"], e["sites"]' "$WORK/out"
 curl -s -o "$WORK/commit.out" -w '%{http_code}' -X POST -d '{}' "$URL/api/v1/failover/commit" > "$WORK/commit.code"
 check_eq "operations without a token are refused (no operate_token in the plan)" 403 "$(cat "$WORK/commit.code")"
 

@@ -204,6 +204,8 @@ void RegisterFailover(CLI::App& app, GlobalOptions& g, Runner* runner);  // cmd_
 void RegisterFailback(CLI::App& app, GlobalOptions& g, Runner* runner);  // cmd_failback.cc
 // `drill history` (cmd_drill_history.cc): registered after RegisterDrill, whose verb it joins.
 void RegisterDrillHistory(CLI::App& app, GlobalOptions& g, Runner* runner);
+// `failover history` (cmd_failover_history.cc): registered after RegisterFailover.
+void RegisterFailoverHistory(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterRunbook(CLI::App& app, GlobalOptions& g, Runner* runner);  // cmd_runbook.cc
 void RegisterDaemon(CLI::App& app, GlobalOptions& g, Runner* runner);   // cmd_daemon.cc
 

@@ -93,6 +93,7 @@ int Main(int argc, char** argv) {
   RegisterDrill(app, g, &runner);
   RegisterDrillHistory(app, g, &runner);  // last: joins the `drill` verb
   RegisterFailover(app, g, &runner);
+  RegisterFailoverHistory(app, g, &runner);  // joins the `failover` verb
   RegisterFailback(app, g, &runner);
   RegisterRunbook(app, g, &runner);
   RegisterDaemon(app, g, &runner);
