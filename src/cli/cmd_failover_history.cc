@@ -25,8 +25,8 @@ int RunFailoverHistory(const GlobalOptions& g, const FailoverHistoryFlags& f) {
   Result<dr::IncidentHistory> h = dr::ReadIncidentHistory(loaded->plan, o);
   if (!h.ok()) return ReportError(g, h.status());
   if (g.json) {
-    std::cout << dr::IncidentHistoryJson(*h).dump(
-                     -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+    std::cout << dr::IncidentHistoryJson(*h).dump(-1, ' ', false,
+                                                  nlohmann::ordered_json::error_handler_t::replace)
               << std::endl;
     return kExitOk;
   }

@@ -215,11 +215,10 @@ void OpenIncidentSites(const plan::Plan& plan, const dr::IncidentState& inc, con
     }
     // Even when it opened in the end: its backend's context is cancelled for good.
     sites->opened.emplace_back(
-        names[i],
-        Status::DeadlineExceeded("site " + names[i] + " did not open within " +
-                                 std::to_string(secs.count()) + " s" +
-                                 (r.ok() ? std::string() : " (" + r.status().message() + ")") +
-                                 "; a site lost in the disaster is not waited for"));
+        names[i], Status::DeadlineExceeded(
+                      "site " + names[i] + " did not open within " + std::to_string(secs.count()) +
+                      " s" + (r.ok() ? std::string() : " (" + r.status().message() + ")") +
+                      "; a site lost in the disaster is not waited for"));
   }
 }
 

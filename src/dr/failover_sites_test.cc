@@ -35,14 +35,15 @@ class FailoverSitesTest : public recover::testing::RecoverFixture {
 
 TEST_F(FailoverSitesTest, ALostSiteIsGivenUpAfterTheLimitAndTheOthersOpen) {
   recover::testing::WriteFile(dir_ / "data" / "f", "x\n");
-  const plan::Plan healthy = Load("version: 1\nsites:\n" + Site("b") + Site("c") + Services("b, c"));
+  const plan::Plan healthy =
+      Load("version: 1\nsites:\n" + Site("b") + Site("c") + Services("b, c"));
   Result<PlanInitReport> init = InitPlanSites(healthy, {});
   ASSERT_TRUE(init.ok()) << init.status().ToString();
   ASSERT_TRUE(init->ok());
   const plan::Plan plan =
-      Load("version: 1\nsites:\n" + Site("b") + Site("c") + "  gone:\n    repository: rest:http://127.0.0.1:" +
-           std::to_string(ClosedPort()) + "/repo\n    password_file: " + (dir_ / "pw").string() +
-           "\n" + Services("gone, c, b"));
+      Load("version: 1\nsites:\n" + Site("b") + Site("c") +
+           "  gone:\n    repository: rest:http://127.0.0.1:" + std::to_string(ClosedPort()) +
+           "/repo\n    password_file: " + (dir_ / "pw").string() + "\n" + Services("gone, c, b"));
 
   IncidentState inc;
   inc.to_site = "b";
