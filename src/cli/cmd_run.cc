@@ -206,8 +206,10 @@ int Run(const GlobalOptions& g, const RunFlags& flags) {
 
 void RegisterRun(CLI::App& app, GlobalOptions& g, Runner* runner) {
   auto* cmd = app.add_subcommand(
-      "run", "perform the plan's due backups in tier order, with replication, retention and "
-             "hooks, then the drills whose drill_schedule is due (doc/run.md)");
+      "run",
+      "perform the plan's due backups in tier order, with replication, retention and "
+      "hooks, then the drills whose drill_schedule is due; after a failover each service "
+      "is read at its active site, as the fence records it (doc/run.md)");
   auto flags = std::make_shared<RunFlags>();
   AddPlanOption(cmd, &flags->plan);
   cmd->add_option("--service", flags->services, "only this service (repeatable)")

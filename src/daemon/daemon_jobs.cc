@@ -71,8 +71,15 @@ void Daemon::MaybeStartRun(const std::map<std::string, std::string>& active) {
   }
   next_schedule_check_ns_ = std::numeric_limits<int64_t>::max();  // set when the run ends
   l.Unlock();
-  Enqueue(Job{"run", [this, p = placement.plan, services, read_roots = placement.read_roots](
-                         const Context& ctx) { RunSchedules(p, services, read_roots, ctx); }});
+  std::map<std::string, std::string> read_roots;  // of the services this run backs up
+  for (const std::string& name : services) {
+    if (auto root = placement.read_roots.find(name); root != placement.read_roots.end()) {
+      read_roots.insert(*root);
+    }
+  }
+  Enqueue(Job{"run", [this, p = placement.plan, services, read_roots](const Context& ctx) {
+                RunSchedules(p, services, read_roots, ctx);
+              }});
 }
 
 Status Daemon::WriteJournal(bool running, int64_t start_ns,

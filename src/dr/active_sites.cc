@@ -78,9 +78,7 @@ RunPlacement PlaceServicesForRun(std::shared_ptr<const plan::Plan> plan,
     auto a = active.find(s.name);
     if (a == active.end() || a->second.empty() || s.sites.empty()) continue;
     const plan::Site* at = plan->FindSite(a->second);
-    const bool listed = std::any_of(s.sites.begin(), s.sites.end(),
-                                    [&](const plan::NameRef& n) { return n.name == a->second; });
-    if (at == nullptr || !listed) continue;
+    if (at == nullptr) continue;
     const std::string root = at->recovery_root.empty() ? "/" : at->recovery_root;
     // The incident's rule holds also for a service active at its first site (a failback home
     // whose recovery there failed): what is at the original paths is not its data either.
@@ -109,7 +107,7 @@ RunPlacement PlaceServicesForRun(std::shared_ptr<const plan::Plan> plan,
     if (m == p.moved.end()) continue;
     auto it = std::find_if(s.sites.begin(), s.sites.end(),
                            [&](const plan::NameRef& n) { return n.name == m->second; });
-    std::rotate(s.sites.begin(), it, it + 1);
+    if (it != s.sites.end()) std::rotate(s.sites.begin(), it, it + 1);  // else: not its site
   }
   p.plan = std::move(copy);
   return p;

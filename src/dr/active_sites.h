@@ -54,7 +54,8 @@ struct RunPlacement {
 };
 
 // The placement of `plan`'s services given where each is active: `active` maps a service to
-// its active site (absent or empty, or a site the plan does not have: its first site). Reads
+// its active site (absent or empty, or a site the plan does not have: its first site; a site
+// the service does not list is read below but not put first: it has no repository of it). Reads
 // STATE_DIR/incident.json: the incident matters only while it has not ended (state open or
 // failed), for the services it moved to its recovery site that are still active there; when it
 // cannot be read, the moved services are skipped (whether they were recovered is unknown).

@@ -115,7 +115,7 @@ struct ServiceReport {
   // Set when the service is read below a recovery root (RunOptions::read_roots): the root, and
   // for people "below /srv/dr (active at dr since the failover)".
   std::string read_root, read_from;
-  std::vector<SiteOutcome> outcomes;  // kRan, kLocked, kSkipped (not in a dry run)
+  std::vector<SiteOutcome> outcomes;     // kRan, kLocked, kSkipped (not in a dry run)
   std::vector<std::string> hook_errors;  // redacted; on_error failures too
   std::vector<std::string> retention_notes;  // "retention not run at X: the site is immutable"
   int64_t start_ns = 0, end_ns = 0;
