@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "dr/active_sites.h"
 #include "dr/run.h"
 #include "notify/event.h"
 #include "plan/validate.h"
@@ -49,15 +50,18 @@ nlohmann::json ReportToJson(const dr::RunReport& r) {
          {"last_start", s.last_start_ns ? nlohmann::json(Time(s.last_start_ns)) : nlohmann::json()},
          {"next_due", s.next_due_ns ? nlohmann::json(Time(s.next_due_ns)) : nlohmann::json()},
          {"note", s.note},
-         {"drill", s.drill ? nlohmann::json{{"due", s.drill->due},
-                                            {"last_start", s.drill->last_start_ns
-                                                               ? nlohmann::json(Time(s.drill->last_start_ns))
-                                                               : nlohmann::json()},
-                                            {"next_due", s.drill->next_due_ns
-                                                             ? nlohmann::json(Time(s.drill->next_due_ns))
-                                                             : nlohmann::json()},
-                                            {"note", s.drill->note}}
-                           : nlohmann::json()},
+         {"read_root", s.read_root.empty() ? nlohmann::json() : nlohmann::json(s.read_root)},
+         {"read_from", s.read_from.empty() ? nlohmann::json() : nlohmann::json(s.read_from)},
+         {"drill",
+          s.drill ? nlohmann::json{{"due", s.drill->due},
+                                   {"last_start", s.drill->last_start_ns
+                                                      ? nlohmann::json(Time(s.drill->last_start_ns))
+                                                      : nlohmann::json()},
+                                   {"next_due", s.drill->next_due_ns
+                                                    ? nlohmann::json(Time(s.drill->next_due_ns))
+                                                    : nlohmann::json()},
+                                   {"note", s.drill->note}}
+                  : nlohmann::json()},
          {"outcomes", outcomes},
          {"hook_errors", s.hook_errors},
          {"retention_notes", s.retention_notes}});
@@ -88,9 +92,13 @@ nlohmann::json ReportToJson(const dr::RunReport& r) {
 }
 
 void PrintHuman(const GlobalOptions& g, const dr::RunReport& r) {
-  size_t ran = 0, not_due = 0, locked = 0, failed = 0;
+  size_t ran = 0, not_due = 0, locked = 0, failed = 0, skipped = 0;
   for (const dr::ServiceReport& s : r.services) {
     switch (s.state) {
+      case dr::ServiceState::kSkipped:
+        ++skipped;
+        std::cerr << "lifeboat: service " << s.name << " not backed up: " << s.note << "\n";
+        break;
       case dr::ServiceState::kNotDue:
         ++not_due;
         if (g.verbose > 0) {
@@ -146,6 +154,7 @@ void PrintHuman(const GlobalOptions& g, const dr::RunReport& r) {
                         std::to_string(not_due) + " not due";
   if (locked > 0) summary += ", " + std::to_string(locked) + " skipped (held by another run)";
   if (failed > 0) summary += ", " + std::to_string(failed) + " FAILED";
+  if (skipped > 0) summary += ", " + std::to_string(skipped) + " SKIPPED (see above)";
   if (r.drill) {
     size_t passed = 0;
     for (const dr::JudgedDrill& d : r.drill->drills) passed += d.record.result == DrillResult::kPassed;
@@ -176,8 +185,15 @@ int Run(const GlobalOptions& g, const RunFlags& flags) {
   Result<std::string> cache = DefaultStatusCachePath();
   if (cache.ok()) o.cache_path = *cache;  // without one the records are read directly
   if (!g.json && !g.quiet) o.on_line = [](const std::string& line) { std::cout << line << std::endl; };
-  Result<dr::RunReport> report = dr::RunPlan(loaded->plan, o);
+  // After a failover a service runs at its active site: read it there, back it up there first
+  // (doc/run.md, "After a failover"); the fence is only read.
+  dr::RunPlacement placement = dr::ReadRunPlacement(
+      std::make_shared<const plan::Plan>(loaded->plan), o.state_dir, o.context);
+  placement.ApplyTo(&o);
+  Result<dr::RunReport> report = dr::RunPlan(*placement.plan, o);
   if (!report.ok()) return ReportError(g, report.status());
+  report->warnings.insert(report->warnings.begin(), placement.warnings.begin(),
+                          placement.warnings.end());
   if (g.json) {
     PrintJson(ReportToJson(*report));
   } else {
@@ -190,8 +206,10 @@ int Run(const GlobalOptions& g, const RunFlags& flags) {
 
 void RegisterRun(CLI::App& app, GlobalOptions& g, Runner* runner) {
   auto* cmd = app.add_subcommand(
-      "run", "perform the plan's due backups in tier order, with replication, retention and "
-             "hooks, then the drills whose drill_schedule is due (doc/run.md)");
+      "run",
+      "perform the plan's due backups in tier order, with replication, retention and "
+      "hooks, then the drills whose drill_schedule is due; after a failover each service "
+      "is read at its active site, as the fence records it (doc/run.md)");
   auto flags = std::make_shared<RunFlags>();
   AddPlanOption(cmd, &flags->plan);
   cmd->add_option("--service", flags->services, "only this service (repeatable)")

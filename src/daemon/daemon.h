@@ -273,6 +273,9 @@ class Daemon {
   std::map<std::string, int64_t> holds_ GUARDED_BY(mu_);
   int64_t next_schedule_check_ns_ GUARDED_BY(mu_) = 0;
   std::vector<std::string> last_run_services_ GUARDED_BY(mu_);
+  // Our services MaybeStartRun last left out (dr::RunPlacement::skip), with why: logged when
+  // this changes.
+  std::map<std::string, std::string> last_skipped_ GUARDED_BY(mu_);
   std::deque<Job> jobs_ GUARDED_BY(mu_);
   bool busy_ GUARDED_BY(mu_) = false;
   std::string current_job_ GUARDED_BY(mu_);

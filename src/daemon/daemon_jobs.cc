@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "daemon/daemon.h"
+#include "dr/active_sites.h"
 #include "dr/notify_config.h"
 #include "notify/event.h"
 #include "notify/notify.h"
@@ -23,34 +24,18 @@ int64_t NextMinute(int64_t t) { return (t / kNsPerMinute + 1) * kNsPerMinute; }
 
 std::string Time(int64_t ns) { return ns == 0 ? "never" : notify::FormatRfc3339Utc(ns); }
 
-// `plan` with each service of `moved` listing its active site first: RunPlan backs a service up
-// to its first site and copies it to the others, so that after a failover the backups land at
-// the site it runs at even while the site it left is gone (that one is reported as not copied).
-std::shared_ptr<const plan::Plan> ActiveSiteFirst(std::shared_ptr<const plan::Plan> plan,
-                                                  const std::map<std::string, std::string>& moved) {
-  if (moved.empty()) return plan;
-  auto copy = std::make_shared<plan::Plan>(*plan);
-  for (plan::Service& s : copy->services) {
-    auto m = moved.find(s.name);
-    if (m == moved.end()) continue;
-    auto it = std::find_if(s.sites.begin(), s.sites.end(),
-                           [&](const plan::NameRef& n) { return n.name == m->second; });
-    if (it != s.sites.end()) std::rotate(s.sites.begin(), it, it + 1);
-  }
-  return copy;
-}
-
 }  // namespace
 
 void Daemon::MaybeStartRun(const std::map<std::string, std::string>& active) {
   const auto p = plan();
   const int64_t now = ctx_.clock().WallNs();
-  std::vector<std::string> services;
   // A service active at a site other than its first one runs there since a failover: it is
-  // backed up from below that site's recovery root, to that site first (doc/daemon.md, "Sites and
-  // active sites").
-  std::map<std::string, std::string> read_roots;
-  std::map<std::string, std::string> moved;  // service -> its active site, not its first
+  // backed up from below that site's recovery root, to that site first; one whose recovery there
+  // failed is not backed up (dr/active_sites.h, the rule `lifeboat run` follows too; doc/daemon.md,
+  // "Sites and active sites").
+  dr::RunPlacement placement = dr::PlaceServicesForRun(p, active, options_.state_dir);
+  std::vector<std::string> services;
+  std::map<std::string, std::string> skipped;  // ours, not backed up: why
   MutexLock l(&mu_);
   if (busy_ || !jobs_.empty() || stopping_) return;
   for (auto it = holds_.begin(); it != holds_.end();) {
@@ -62,13 +47,19 @@ void Daemon::MaybeStartRun(const std::map<std::string, std::string>& active) {
       continue;
     }
     if (holds_.count(s.name)) continue;
-    services.push_back(s.name);
-    const plan::Site* at = p->FindSite(a->second);
-    if (s.sites.empty() || s.sites.front().name == a->second || at == nullptr) continue;
-    moved[s.name] = a->second;
-    if (!at->recovery_root.empty() && at->recovery_root != "/") {
-      read_roots[s.name] = at->recovery_root;
+    if (auto skip = placement.skip.find(s.name); skip != placement.skip.end()) {
+      skipped.insert(*skip);
+      continue;
     }
+    services.push_back(s.name);
+  }
+  if (skipped != last_skipped_) {  // said once, not at every tick
+    last_skipped_ = skipped;
+    l.Unlock();
+    for (const auto& [name, why] : skipped) Log("service " + name + ": not backed up: " + why);
+    for (const std::string& w : placement.warnings) Log("warning: " + w);
+    l.Lock();
+    if (busy_ || !jobs_.empty() || stopping_) return;
   }
   // A service that became ours (moved here) or stopped being held is looked at at once.
   if (services != last_run_services_) next_schedule_check_ns_ = 0;
@@ -80,8 +71,15 @@ void Daemon::MaybeStartRun(const std::map<std::string, std::string>& active) {
   }
   next_schedule_check_ns_ = std::numeric_limits<int64_t>::max();  // set when the run ends
   l.Unlock();
-  Enqueue(Job{"run", [this, p = ActiveSiteFirst(p, moved), services, read_roots](
-                         const Context& ctx) { RunSchedules(p, services, read_roots, ctx); }});
+  std::map<std::string, std::string> read_roots;  // of the services this run backs up
+  for (const std::string& name : services) {
+    if (auto root = placement.read_roots.find(name); root != placement.read_roots.end()) {
+      read_roots.insert(*root);
+    }
+  }
+  Enqueue(Job{"run", [this, p = placement.plan, services, read_roots](const Context& ctx) {
+                RunSchedules(p, services, read_roots, ctx);
+              }});
 }
 
 Status Daemon::WriteJournal(bool running, int64_t start_ns,

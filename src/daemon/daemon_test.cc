@@ -15,6 +15,7 @@
 
 #include "daemon/fake_fence.h"
 #include "daemon/test_listener.h"
+#include "dr/incident_state.h"
 #include "plan/validate.h"
 
 namespace lifeboat::daemon {
@@ -422,6 +423,40 @@ TEST_F(DaemonTest, ServicesActiveElsewhereAreNotRunHere) {
   EXPECT_EQ(run_read_roots_,
             (std::map<std::string, std::string>{{"shop", (dir_ / "root-c").string()}}));
   EXPECT_EQ(run_first_sites_, (std::map<std::string, std::string>{{"shop", "c"}}));
+}
+
+// The incident that moved shop to c is open and shop's recovery there failed: what lies below
+// c's recovery root is not shop's data, so the daemon of c does not back it up (dr/active_sites.h,
+// the rule `lifeboat run` follows too), says so once, and backs it up once the incident ended.
+TEST_F(DaemonTest, AServiceWhoseRecoveryFailedIsNotBackedUpAtItsActiveSite) {
+  fence_.SetActive("shop", "c");
+  dr::IncidentState inc;
+  inc.id = "0123456789abcdef0123456789abcdef";
+  inc.to_site = "c";
+  dr::IncidentService failed;
+  failed.service = "shop";
+  failed.result = "failed";
+  failed.from_site = "a";
+  inc.services.push_back(failed);
+  ASSERT_TRUE(dr::SaveIncidentState((dir_ / "state").string(), inc).ok());
+  DaemonOptions oc = Options();
+  oc.sites = {"c"};
+  std::unique_ptr<Daemon> d = Make(std::move(oc));
+  ASSERT_NE(d, nullptr);
+  d->Tick();
+  d->WaitIdle();
+  EXPECT_EQ(runs_, 0);
+  d->Tick();
+  d->WaitIdle();
+  const std::string log = LogText();
+  const std::string said = "service shop: not backed up: active at c since incident";
+  ASSERT_NE(log.find(said), std::string::npos) << log;
+  EXPECT_EQ(log.find(said), log.rfind(said)) << "said once: " << log;
+  inc.state = std::string(dr::kIncidentRolledBack);  // the incident ended
+  ASSERT_TRUE(dr::SaveIncidentState((dir_ / "state").string(), inc).ok());
+  d->Tick();
+  d->WaitIdle();
+  EXPECT_EQ(run_services_, (std::vector<std::string>{"shop"}));
 }
 
 TEST_F(DaemonTest, StopCancelsTheRunningJobAndLeavesTheFence) {

@@ -27,6 +27,8 @@ std::string_view ServiceStateName(ServiceState s) {
     case ServiceState::kRan: return "ran";
     case ServiceState::kDryRun: return "dry_run";
     case ServiceState::kCancelled: return "cancelled";
+    case ServiceState::kSkipped:
+      return "skipped";
   }
   return "unknown";
 }
@@ -44,7 +46,7 @@ int RunReport::ExitCode() const {
   if (records_lost > 0) return 3;
   if (!drill_error.empty() || (drill && drill->ExitCode() != 0)) return 3;
   for (const ServiceReport& s : services) {
-    if (s.failed()) return 3;
+    if (s.failed() || s.state == ServiceState::kSkipped) return 3;
   }
   return 0;
 }
@@ -321,6 +323,22 @@ Result<RunReport> RunPlan(const plan::Plan& plan, const RunOptions& options) {
       report.cancelled = true;
       report.services.push_back(std::move(sr));
       continue;
+    }
+    if (auto skip = options.skip.find(svc.name); skip != options.skip.end()) {
+      internal::SkipService(state, svc, skip->second, &sr);
+      report.services.push_back(std::move(sr));
+      continue;
+    }
+    if (auto root = options.read_roots.find(svc.name); root != options.read_roots.end()) {
+      // The site of that root (a failback's final backup lists the sites as the plan does).
+      std::string at;
+      for (const plan::NameRef& n : svc.sites) {
+        const plan::Site* site = plan.FindSite(n.name);
+        if (at.empty() && site != nullptr && site->recovery_root == root->second) at = n.name;
+      }
+      sr.read_root = root->second;
+      sr.read_from = "below " + root->second +
+                     (at.empty() ? std::string() : " (active at " + at + " since the failover)");
     }
     if (!internal::IsDue(state, svc, &sr)) {
       sr.state = ServiceState::kNotDue;

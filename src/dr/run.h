@@ -56,13 +56,17 @@ struct RunOptions {
   std::chrono::nanoseconds retention_lock_wait = std::chrono::minutes(2);
   // Where scheduled drills make their sandbox (empty: recover::DefaultSandboxBase()).
   std::string drill_sandbox;
-  // Services backed up as they run at a recovery site after a failover (doc/failover.md,
-  // "Failback"): service name -> that site's recovery root. Its path and sqlite sources are
-  // read below the root and recorded at their original paths (the engine's
+  // Services backed up as they run at a recovery site after a failover (doc/run.md, "After a
+  // failover"; dr/active_sites.h decides it): service name -> that site's recovery root. Its path
+  // and sqlite sources are read below the root and recorded at their original paths (the engine's
   // BackupOptions::read_root); its postgres sources are dumped from the cluster the failover
   // left running there (recover/failover_cluster.h: the source's port, the cluster's superuser
   // and password); its command sources as always. A service not named: backed up where it is.
   std::map<std::string, std::string> read_roots;
+  // Services not backed up this run, with why and what to do (dr/active_sites.h: where one runs
+  // is unknown, or its recovery at its active site failed): state kSkipped, a skipped record
+  // per site, exit status 3. Decided before the due rule.
+  std::map<std::string, std::string> skip;
   // Called with each line of human output as it happens ("billing-db: backing up ...").
   std::function<void(const std::string& line)> on_line;
 };
@@ -82,11 +86,12 @@ struct SiteOutcome {
 };
 
 enum class ServiceState {
-  kNotDue,   // nothing done, no record
-  kLocked,   // another run holds it: skipped records
-  kRan,      // hooks and backups ran: `outcomes`
-  kDryRun,   // would run
+  kNotDue,     // nothing done, no record
+  kLocked,     // another run holds it: skipped records
+  kRan,        // hooks and backups ran: `outcomes`
+  kDryRun,     // would run
   kCancelled,  // not started: the run was interrupted
+  kSkipped,    // RunOptions::skip: not backed up (`note` says why): skipped records
 };
 std::string_view ServiceStateName(ServiceState s);  // "not_due", "locked", "ran", ...
 
@@ -106,8 +111,11 @@ struct ServiceReport {
   int64_t next_due_ns = 0;
   // kNotDue/kRan: the last start the due rule used (0: never ran).
   int64_t last_start_ns = 0;
-  std::string note;  // kLocked: the holder; kNotDue: why; a first site that could not be read
-  std::vector<SiteOutcome> outcomes;  // kRan, kLocked
+  std::string note;  // kLocked: the holder; kNotDue: why; kSkipped: why and what to do; ...
+  // Set when the service is read below a recovery root (RunOptions::read_roots): the root, and
+  // for people "below /srv/dr (active at dr since the failover)".
+  std::string read_root, read_from;
+  std::vector<SiteOutcome> outcomes;     // kRan, kLocked, kSkipped (not in a dry run)
   std::vector<std::string> hook_errors;  // redacted; on_error failures too
   std::vector<std::string> retention_notes;  // "retention not run at X: the site is immutable"
   int64_t start_ns = 0, end_ns = 0;
@@ -142,8 +150,9 @@ struct RunReport {
   // could not start (redacted).
   std::optional<DrillOutcome> drill;
   std::string drill_error;
-  // 0: everything that ran succeeded; 3: something failed, is incomplete or records were lost,
-  // or a scheduled drill failed, was not recorded or could not start; 130: cancelled.
+  // 0: everything that ran succeeded; 3: something failed, is incomplete or was skipped
+  // (RunOptions::skip), records were lost, or a scheduled drill failed, was not recorded or
+  // could not start; 130: cancelled.
   int ExitCode() const;
 };
 

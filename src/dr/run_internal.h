@@ -91,6 +91,11 @@ void RunScheduledDrills(RunState& state, RunReport* report);
 // Runs one due service under its run lock: hooks, backups, replication, retention.
 void RunService(RunState& state, const plan::Service& service, ServiceReport* report);
 
+// A service of RunOptions::skip: state kSkipped, `why` as its note and (unless a dry run) a
+// skipped outcome per site, so that its records show the gap.
+void SkipService(RunState& state, const plan::Service& service, const std::string& why,
+                 ServiceReport* report);
+
 // Prints what a due service would do (--dry-run).
 void DescribeDryRun(RunState& state, const plan::Service& service, ServiceReport* report);
 

@@ -486,10 +486,27 @@ bool ScheduleDue(const RunState& st, const plan::Schedule& schedule, int64_t las
   return *next_due_ns <= st.WallNs();
 }
 
+void SkipService(RunState& st, const plan::Service& svc, const std::string& why, ServiceReport* r) {
+  r->state = ServiceState::kSkipped;
+  r->note = why;
+  r->start_ns = r->end_ns = st.WallNs();
+  st.Line("service " + svc.name + ": SKIPPED: " + why);
+  if (st.options().dry_run) return;
+  for (const plan::NameRef& s : svc.sites) {
+    SiteOutcome o;
+    o.site = s.name;
+    o.what = "skipped";
+    o.result = RunResult::kSkipped;
+    o.error = "not backed up: " + why;
+    r->outcomes.push_back(std::move(o));
+  }
+}
+
 void DescribeDryRun(RunState& st, const plan::Service& svc, ServiceReport* r) {
   r->state = ServiceState::kDryRun;
   st.Line("service " + svc.name + " (tier " + std::to_string(svc.tier) + "): would run" +
           (r->note.empty() ? "" : " (" + r->note + ")"));
+  if (!r->read_from.empty()) st.Line("  would read its sources " + r->read_from);
   for (const plan::Source& src : svc.sources) {
     st.Line("  would back up source " + src.name + " (" +
             std::string(plan::SourceKindName(src.kind)) + ") to " +
@@ -537,9 +554,10 @@ void RunService(RunState& st, const plan::Service& svc, ServiceReport* r) {
     return;
   }
   r->state = ServiceState::kRan;
-  st.Line("service " + svc.name + " (tier " + std::to_string(svc.tier) + "): " +
-          std::to_string(svc.sources.size()) + " source(s) to " + SiteList(svc) + " (" +
-          std::string(plan::ReplicationName(svc.replication)) + ")");
+  st.Line("service " + svc.name + " (tier " + std::to_string(svc.tier) +
+          "): " + std::to_string(svc.sources.size()) + " source(s) to " + SiteList(svc) + " (" +
+          std::string(plan::ReplicationName(svc.replication)) + ")" +
+          (r->read_from.empty() ? "" : ", read " + r->read_from));
   Status before = RunHooks(st, svc, svc.hooks.before, "before", "");
   if (!before.ok()) {
     const std::string err = "not backed up: " + before.message();

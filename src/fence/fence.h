@@ -123,6 +123,15 @@ class Fence {
   // Begins an action: lock file: waits (bounded by ctx) for the exclusive lock; etcd: checks
   // Acting(). FailedPrecondition when not acting.
   virtual Result<std::unique_ptr<FenceAction>> BeginAction(const Context& ctx) = 0;
+  // Every stored active site, read only: no action begun, no lock left held, nothing written
+  // (`lifeboat run` follows a failover with it: doc/run.md, "After a failover"). Lock file:
+  // STATE_DIR/fence.json as last replaced, without waiting for the lock (the file is replaced by
+  // rename, so a read never sees half a state). By default BeginAction + AllActive (etcd: one
+  // range request, bounded by retry_timeout; the CLI is acting, so it only reads).
+  virtual Result<std::vector<ActiveSite>> ReadActiveSites(const Context& ctx) {
+    LB_ASSIGN_OR_RETURN(std::unique_ptr<FenceAction> action, BeginAction(ctx));
+    return action->AllActive();
+  }
   // The joined daemons (lock file: this one when joined) with the health they report.
   virtual Result<std::vector<Member>> Members(const Context& ctx) = 0;
   // Publishes this daemon's health view (shown by Members); needs Join.

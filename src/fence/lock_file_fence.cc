@@ -194,6 +194,14 @@ Result<std::unique_ptr<FenceAction>> LockFileFence::BeginAction(const Context& c
       std::make_unique<LockFileAction>(this, std::move(fd), actor_, std::move(state)));
 }
 
+Result<std::vector<ActiveSite>> LockFileFence::ReadActiveSites(const Context& ctx) {
+  LB_RETURN_IF_ERROR(ctx.Check("reading the active sites"));
+  LB_ASSIGN_OR_RETURN(json state, ReadState(state_path_));
+  std::vector<ActiveSite> out;
+  for (const auto& [service, a] : state["active"].items()) out.push_back(ToActive(service, a));
+  return out;
+}
+
 Result<std::vector<Member>> LockFileFence::Members(const Context&) {
   MutexLock lock(&mu_);
   std::vector<Member> out;

@@ -44,6 +44,8 @@ class LockFileFence : public Fence {
   // or the context's Cancelled / DeadlineExceeded) and reads fence.json (Corruption when it is
   // damaged: the error says what to do).
   Result<std::unique_ptr<FenceAction>> BeginAction(const Context& ctx) override;
+  // fence.json as last replaced (no lock taken); Corruption when it is damaged.
+  Result<std::vector<ActiveSite>> ReadActiveSites(const Context& ctx) override;
   Result<std::vector<Member>> Members(const Context& ctx) override;
   Status ReportHealth(const nlohmann::json& health, const Context& ctx) override;
   Status Leave(const Context& ctx) override;
