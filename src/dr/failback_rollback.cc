@@ -56,16 +56,16 @@ std::vector<std::string> ServicesToRestart(const plan::Plan& plan, const Inciden
       if (missing.empty()) continue;
       chosen.erase(name);
       changed = true;
-      out->restarted.push_back({name,
-                                site,
-                                "failed",
-                                waves.ok()
-                                    ? "not restarted: it depends on " + missing +
-                                          ", which the failback did not stop at " + site +
-                                          " (a recovery would start it a second time); start " +
-                                          name + " there by hand (the runbook's recover steps)"
-                                    : "not restarted: " + missing,
-                                {}});
+      const IncidentService* dep = waves.ok() ? inc.Find(missing) : nullptr;
+      std::string why = missing;
+      if (waves.ok()) {
+        why = "it depends on " + missing +
+              (dep != nullptr && dep->stopped ? ", which is not restarted either"
+                                              : ", which the failback did not stop at " + site +
+                                                    " (a recovery would start it a second time)") +
+              "; start " + name + " there by hand (the runbook's recover steps)";
+      }
+      out->restarted.push_back({name, site, "failed", why, {}});
     }
   }
   std::vector<std::string> names;
@@ -149,7 +149,10 @@ Status RestartFailbackServices(const plan::Plan& plan, const IncidentActionOptio
                              : n.result == "skipped"      ? "left alone: " + n.error
                                                           : "not restarted: " + n.error,
                              n.service, site});
-    line(n.service + ": " + (n.result == "restarted" ? "restarted at " + site : n.error));
+    line(n.service + ": " +
+         (n.result == "restarted" ? "restarted at " + site
+          : n.result == "failed"  ? "NOT restarted at " + site + ": " + n.error
+                                  : n.error));
     if (n.result == "failed") out->failed = true;
   };
   for (size_t i = first_note; i < out->restarted.size(); ++i) settle(out->restarted[i]);
@@ -191,12 +194,13 @@ Status RestartFailbackServices(const plan::Plan& plan, const IncidentActionOptio
     out->moved.insert(out->moved.end(), moved.begin(), moved.end());
     pre = recover::CheckFailoverPreconditions(plan, ro);
   }
-  const std::string why = !pre.ok()    ? pre.status().message()
-                          : !pre->ok() ? "a check at " + site + " failed:\n" + pre->Failures()
-                                       : "";
+  std::string why = !pre.ok()    ? pre.status().message()
+                    : !pre->ok() ? "a check at " + site + " failed:\n" + pre->Failures()
+                                 : "";
+  while (!why.empty() && why.back() == '\n') why.pop_back();
   if (!why.empty()) {
     for (const std::string& name : names) {
-      out->restarted.push_back({name, site, "failed", "not restarted: " + why, {}});
+      out->restarted.push_back({name, site, "failed", why, {}});
       settle(out->restarted.back());
     }
     RecordInEndedFailover(options.state_dir, *inc, names, {}, ctx.clock().WallNs(), &out->warnings);

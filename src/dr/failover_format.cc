@@ -240,7 +240,8 @@ std::string FormatIncidentAction(const IncidentActionOutcome& o, std::string_vie
                                         : n.service + ": NOT RUNNING anywhere: " + n.error + "\n";
   }
   if (!o.incident.moved_aside_to.empty()) {
-    out += "the failover's files are in " + o.incident.moved_aside_to + " (nothing was deleted)\n";
+    out += "the " + o.incident.kind + "'s files are in " + o.incident.moved_aside_to +
+           " (nothing was deleted)\n";
   }
   out += "incident " + o.incident.id + ": " + o.incident.state + "\n";
   for (const std::string& w : o.warnings) out += "warning: " + w + "\n";

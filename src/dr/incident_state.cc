@@ -29,6 +29,13 @@ IncidentService* IncidentState::Find(const std::string& service) {
   return nullptr;
 }
 
+const IncidentService* IncidentState::Find(const std::string& service) const {
+  for (const IncidentService& s : services) {
+    if (s.service == service) return &s;
+  }
+  return nullptr;
+}
+
 nlohmann::ordered_json IncidentStateToJson(const IncidentState& s) {
   J services = J::array();
   for (const IncidentService& x : s.services) {

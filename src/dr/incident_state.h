@@ -96,6 +96,7 @@ struct IncidentState {
 
   bool open() const { return state == kIncidentOpen; }
   IncidentService* Find(const std::string& service);
+  const IncidentService* Find(const std::string& service) const;
 };
 
 nlohmann::ordered_json IncidentStateToJson(const IncidentState& s);
