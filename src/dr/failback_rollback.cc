@@ -75,32 +75,39 @@ std::vector<std::string> ServicesToRestart(const plan::Plan& plan, const Inciden
   return names;
 }
 
-// The failover `failback` ended, its left_running: the processes of `restarted` (stopped by the
-// failback) replaced by what runs for them now. Warnings when it cannot be read or written.
-void RecordInEndedFailover(const std::string& state_dir, const IncidentState& failback,
-                           const std::vector<std::string>& restarted,
-                           const std::vector<recover::LeftRunning>& now_running, int64_t now_ns,
-                           std::vector<std::string>* warnings) {
-  if (failback.ends_incident.empty()) return;
-  Result<IncidentState> fo = LoadArchivedIncidentState(state_dir, failback.ends_incident);
+// What runs at the recovery site after the rollback, recorded: in the failover `failback` ended
+// (STATE_DIR/incidents/ID.json: the processes of `restarted`, which the failback stopped, replaced
+// by `now_running`, so that a later failback stops the right ones) and in failback->left_running
+// (`now_running` and what the failover left running for the services the failback never stopped:
+// what `failover status` shows). Warnings when the failover's state cannot be read or written.
+void RecordWhatRuns(const std::string& state_dir, IncidentState* failback,
+                    const std::vector<std::string>& restarted,
+                    const std::vector<recover::LeftRunning>& now_running, int64_t now_ns,
+                    std::vector<std::string>* warnings) {
+  failback->left_running = now_running;
+  if (failback->ends_incident.empty()) return;
+  Result<IncidentState> fo = LoadArchivedIncidentState(state_dir, failback->ends_incident);
   if (!fo.ok()) {
-    warnings->push_back("what runs at " + failback.services.front().from_site +
-                        " again could not be recorded for failover " + failback.ends_incident +
-                        " (" + fo.status().message() +
-                        "): a later failback does not stop it; failover status shows it");
+    warnings->push_back("what runs at " + failback->services.front().from_site +
+                        " could not be recorded for failover " + failback->ends_incident + " (" +
+                        fo.status().message() + "): a later failback does not stop it");
     return;
   }
   std::vector<recover::LeftRunning> kept;
   for (const recover::LeftRunning& lr : fo->left_running) {
-    if (std::find(restarted.begin(), restarted.end(), lr.service) == restarted.end()) {
-      kept.push_back(lr);
+    if (std::find(restarted.begin(), restarted.end(), lr.service) != restarted.end()) continue;
+    kept.push_back(lr);
+    const IncidentService* s = failback->Find(lr.service);
+    if (s != nullptr && s->restart == "left_running") {
+      failback->left_running.push_back(lr);
     }
   }
+  if (restarted.empty()) return;
   for (const recover::LeftRunning& lr : now_running) kept.push_back(lr);
   fo->left_running = std::move(kept);
   fo->timeline.push_back(
       {now_ns,
-       "what runs at " + fo->to_site + " restarted by the rollback of failback " + failback.id, "",
+       "what runs at " + fo->to_site + " restarted by the rollback of failback " + failback->id, "",
        fo->to_site});
   Status st = SaveArchivedIncidentState(state_dir, *fo);
   if (!st.ok()) warnings->push_back(st.message());
@@ -156,7 +163,10 @@ Status RestartFailbackServices(const plan::Plan& plan, const IncidentActionOptio
     if (n.result == "failed") out->failed = true;
   };
   for (size_t i = first_note; i < out->restarted.size(); ++i) settle(out->restarted[i]);
-  if (names.empty()) return SaveIncidentState(options.state_dir, *inc);
+  if (names.empty()) {
+    RecordWhatRuns(options.state_dir, inc, {}, {}, ctx.clock().WallNs(), &out->warnings);
+    return SaveIncidentState(options.state_dir, *inc);
+  }
 
   // What is in the way below the recovery root moved aside, then the failover's checks.
   const plan::Site* s = plan.FindSite(site);
@@ -203,7 +213,7 @@ Status RestartFailbackServices(const plan::Plan& plan, const IncidentActionOptio
       out->restarted.push_back({name, site, "failed", why, {}});
       settle(out->restarted.back());
     }
-    RecordInEndedFailover(options.state_dir, *inc, names, {}, ctx.clock().WallNs(), &out->warnings);
+    RecordWhatRuns(options.state_dir, inc, names, {}, ctx.clock().WallNs(), &out->warnings);
     return SaveIncidentState(options.state_dir, *inc);
   }
 
@@ -231,19 +241,17 @@ Status RestartFailbackServices(const plan::Plan& plan, const IncidentActionOptio
     re.token = std::max(re.token, x.token);
     re.services.push_back(std::move(x));
   }
+  // What runs is recorded in the failback's state as soon as it runs.
   inc->left_running.clear();
   std::vector<notify::Event> recovered_events;
+  auto save = [&](const IncidentState& r) {
+    inc->left_running = r.left_running;
+    return SaveIncidentState(options.state_dir, *inc);
+  };
   LB_ASSIGN_OR_RETURN(recover::RecoveryReport report,
-                      RecoverIncidentSaving(
-                          plan, ro, &re, options.state_dir,
-                          [&](const IncidentState& r) {
-                            inc->left_running =
-                                r.left_running;  // what runs, recorded as soon as it runs
-                            return SaveIncidentState(options.state_dir, *inc);
-                          },
-                          host, &recovered_events, &out->warnings));
+                      RecoverIncidentSaving(plan, ro, &re, options.state_dir, save, host,
+                                            &recovered_events, &out->warnings));
   out->warnings.insert(out->warnings.end(), report.warnings.begin(), report.warnings.end());
-  inc->left_running = report.left_running;
   for (const IncidentEvent& e : re.timeline) inc->timeline.push_back(e);
   for (const std::string& name : names) {
     const IncidentService& r = *re.Find(name);
@@ -257,8 +265,8 @@ Status RestartFailbackServices(const plan::Plan& plan, const IncidentActionOptio
     settle(out->restarted.back());
   }
   events->insert(events->end(), recovered_events.begin(), recovered_events.end());
-  RecordInEndedFailover(options.state_dir, *inc, names, report.left_running, ctx.clock().WallNs(),
-                        &out->warnings);
+  RecordWhatRuns(options.state_dir, inc, names, report.left_running, ctx.clock().WallNs(),
+                 &out->warnings);
   return SaveIncidentState(options.state_dir, *inc);
 }
 

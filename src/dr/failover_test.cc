@@ -608,5 +608,46 @@ TEST_F(FailoverTest, ARollbackThatCannotRestartAServiceSaysSo) {
       << again->failback.refusal;
 }
 
+// A failback whose final backup failed stopped nothing: its rollback leaves the shop running at
+// b as it is (left_running), recorded for the next failback, and says so.
+TEST_F(FailoverTest, ARollbackLeavesAServiceTheFailbackNeverStoppedAlone) {
+  const std::string root_a = (dir_ / "root-a").string();
+  plan_ = Load(Yaml(root_a));
+  Backup(plan_);
+  Result<FailoverOutcome> f = PerformFailover(plan_, Failover());
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_EQ(f->ExitCode(), 0) << FormatFailoverOutcome(*f) << output_;
+  const recover::LeftRunning server = f->incident.left_running.at(0);
+  // The shop's files at b gone: its final backup fails, the failback stops before its stop.
+  const fs::path at_b = Root() + (dir_ / "data" / "shop").string();
+  fs::rename(at_b, Root() + "/elsewhere");
+  Result<FailbackOutcome> fb = PerformFailback(plan_, Failback());
+  ASSERT_TRUE(fb.ok()) << fb.status().ToString();
+  ASSERT_EQ(fb->ExitCode(), 3) << FormatFailbackOutcome(*fb) << output_;
+  EXPECT_FALSE(fb->failback.incident.services.at(0).stopped);
+  EXPECT_TRUE(recover::StillRunning(server));
+  fs::rename(Root() + "/elsewhere", at_b);
+
+  Result<IncidentActionOutcome> r = RollbackFailover(plan_, Action());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const std::string text = FormatIncidentAction(*r, "rollback");
+  EXPECT_EQ(r->ExitCode(), 0) << text << output_;
+  ASSERT_EQ(r->restarted.size(), 1u) << text;
+  EXPECT_EQ(r->restarted[0].result, "left_running");
+  EXPECT_NE(text.find("the failback never stopped it at b"), std::string::npos) << text;
+  EXPECT_TRUE(recover::StillRunning(server));
+  EXPECT_TRUE(fs::exists(at_b / "index.html"));
+  ExpectServes("/index.html", "hello from the shop");
+  EXPECT_EQ(ActiveSite("shop"), "b");
+  EXPECT_EQ(r->incident.services.at(0).restart, "left_running");
+  ASSERT_EQ(r->incident.left_running.size(), 1u);  // what status shows
+  EXPECT_EQ(r->incident.left_running[0].pid, server.pid);
+  Result<IncidentState> ended = LoadArchivedIncidentState(Failover().state_dir, f->incident.id);
+  ASSERT_TRUE(ended.ok()) << ended.status().ToString();
+  ASSERT_EQ(ended->left_running.size(), 1u);
+  EXPECT_EQ(ended->left_running[0].pid, server.pid);
+  recover::StopLeftRunning({server}, std::chrono::milliseconds(2000));
+}
+
 }  // namespace
 }  // namespace lifeboat::dr
