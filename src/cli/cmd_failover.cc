@@ -82,9 +82,10 @@ int Failover(const GlobalOptions& g, const FailoverFlags& f) {
   return outcome->ExitCode();
 }
 
-int IncidentAction(const GlobalOptions& g, const std::string& plan_flag,
-                   const std::string& state_flag, bool yes, std::string_view action) {
-  Result<std::string> state_dir = StateDirOrDefault(state_flag);
+int IncidentAction(const GlobalOptions& g, const FailoverFlags& f, std::string_view action) {
+  const std::string& plan_flag = f.plan;
+  const bool yes = f.yes;
+  Result<std::string> state_dir = StateDirOrDefault(f.state_dir);
   if (!state_dir.ok()) return ReportError(g, state_dir.status());
   if (action == "status") {
     Result<std::optional<dr::IncidentState>> s = dr::FailoverStatus(*state_dir);
@@ -120,6 +121,7 @@ int IncidentAction(const GlobalOptions& g, const std::string& plan_flag,
   o.fence = fence->get();
   o.state_dir = *state_dir;
   o.context = ctx;
+  o.postgres_bin_dir = f.pg_bindir;
   if (!g.json && !g.quiet) o.on_line = [](const std::string& l) { std::cout << l << std::endl; };
   Result<dr::IncidentActionOutcome> r = action == "commit" ? dr::CommitFailover(loaded->plan, o)
                                                            : dr::RollbackFailover(loaded->plan, o);
@@ -169,16 +171,21 @@ void RegisterFailover(CLI::App& app, GlobalOptions& g, Runner* runner) {
         : std::string(action) == "commit"
             ? "make the open failover final (failover_committed)"
             : "undo the open failover: stop what it started, switch back, move its files to "
-              "RECOVERY_ROOT/.lifeboat-rolled-back/INCIDENT/";
+              "RECOVERY_ROOT/.lifeboat-rolled-back/INCIDENT/; of a failback: also bring the "
+              "services up at the recovery site again (exit 3 when one could not be)";
     auto* sub = cmd->add_subcommand(action, help);
     auto flags = std::make_shared<FailoverFlags>();
     AddPlanOption(sub, &flags->plan);
     sub->add_flag("--yes", flags->yes, "do not ask (required without a terminal)");
     sub->add_option("--state-dir", flags->state_dir, "as for failover")->type_name("DIR");
+    if (std::string(action) == "rollback") {
+      sub->add_option("--pg-bindir", flags->pg_bindir,
+                      "PostgreSQL programs, when a failback's services are recovered at the "
+                      "recovery site again (default: found)")
+          ->type_name("DIR");
+    }
     sub->callback([&g, runner, flags, action] {
-      *runner = [&g, flags, action] {
-        return IncidentAction(g, flags->plan, flags->state_dir, flags->yes, action);
-      };
+      *runner = [&g, flags, action] { return IncidentAction(g, *flags, action); };
     });
   }
   cmd->callback([&g, runner, f, cmd] {

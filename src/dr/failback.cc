@@ -4,8 +4,6 @@
 #include "dr/failback.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <filesystem>
 #include <map>
 #include <memory>
 
@@ -27,7 +25,6 @@ int FailbackOutcome::ExitCode() const {
 
 namespace {
 
-namespace fs = std::filesystem;
 using Level = recover::Precondition::Level;
 
 // The failover a failback ends: the incident in the state directory (open or committed), or the
@@ -48,11 +45,16 @@ Result<std::optional<IncidentState>> FailoverToEnd(const std::string& state_dir,
                            : ": there is no failover to fail back from");
       return std::optional<IncidentState>();
     }
-    const std::string path = state_dir + "/incidents/" + s.ends_incident + ".json";
-    LB_ASSIGN_OR_RETURN(Bytes data, ReadWholeFile(path));
-    nlohmann::json j = nlohmann::json::parse(data.begin(), data.end(), nullptr, false);
-    if (j.is_discarded()) return Status::Corruption(path + " is not JSON");
-    LB_ASSIGN_OR_RETURN(IncidentState fo, IncidentStateFromJson(j));
+    for (const IncidentService& x : s.services) {
+      if (x.restart != "failed") continue;
+      // Its files at the recovery site are aside: a final backup there would find nothing.
+      *refusal = "service " + x.service + " did not run at " + x.from_site + " after failback " +
+                 s.id + " was rolled back (" + x.restart_error + "): fail it over to " + s.to_site +
+                 " from its final backups instead (lifeboat failover " + x.service + " --to " +
+                 s.to_site + ")";
+      return std::optional<IncidentState>();
+    }
+    LB_ASSIGN_OR_RETURN(IncidentState fo, LoadArchivedIncidentState(state_dir, s.ends_incident));
     return std::optional<IncidentState>(std::move(fo));
   }
   if (s.state != kIncidentOpen && s.state != kIncidentCommitted) {
@@ -60,23 +62,6 @@ Result<std::optional<IncidentState>> FailoverToEnd(const std::string& state_dir,
     return std::optional<IncidentState>();
   }
   return std::optional<IncidentState>(s);
-}
-
-// Moves `path` (below `root`) to the same place below `aside`; nothing when it is absent or an
-// empty directory.
-Status MoveAside(const std::string& root, const std::string& aside, const std::string& path,
-                 std::vector<std::string>* moved) {
-  std::error_code ec;
-  if (!fs::exists(fs::symlink_status(path, ec))) return Status::Ok();
-  if (fs::is_directory(fs::symlink_status(path, ec)) && fs::is_empty(path, ec)) return Status::Ok();
-  std::string relative = path.substr(root.size());
-  while (!relative.empty() && relative.front() == '/') relative.erase(0, 1);
-  const std::string to = aside + "/" + relative;
-  LB_RETURN_IF_ERROR(CreateDirectories(fs::path(to).parent_path().string()));
-  if (std::rename(path.c_str(), to.c_str()) != 0) return PosixError("moving " + path + " to " + to);
-  LB_RETURN_IF_ERROR(SyncDirectory(fs::path(path).parent_path().string()));
-  moved->push_back(path + " -> " + to);
-  return Status::Ok();
 }
 
 // The checks before anything changes (step 3 of failback.h).
@@ -345,11 +330,13 @@ Result<FailbackOutcome> PerformFailback(const plan::Plan& plan, const FailbackOp
       for (const recover::LeftRunning& lr : fo.left_running) {
         if (lr.service == ws.name) mine.push_back(lr);
       }
+      s->stopped = true;  // unless a stop failed: then it may still run there
       for (recover::StopNote& n : recover::StopLeftRunning(mine, options.stop_grace)) {
         line(n.service + ": " + n.what + ": " + (n.was_running ? "stopped" : "had exited") +
              (n.status.ok() ? "" : " (" + n.status.message() + ")"));
         if (!n.status.ok()) {
           out.failed = true;
+          s->stopped = false;
           fb_out.warnings.push_back(n.service + ": " + n.what + " may still run at " + fo.to_site +
                                     ": " + n.status.message());
         }
@@ -377,7 +364,7 @@ Result<FailbackOutcome> PerformFailback(const plan::Plan& plan, const FailbackOp
   }
   for (const std::string& path : at_site.cluster_dirs) inc.written_paths.push_back(path);
   for (const std::string& path : inc.written_paths) {
-    Status st = MoveAside(root, aside, path, &out.moved);
+    Status st = internal::MoveAside(root, aside, path, &out.moved);
     if (!st.ok()) fb_out.warnings.push_back(st.message());
   }
   if (!out.moved.empty()) {

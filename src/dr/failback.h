@@ -3,7 +3,8 @@
 // written at the recovery site meanwhile. In order:
 //   1. the failover to end: the incident in the state directory, open or committed (an open one
 //      is closed by the failback; so is a committed one), or the one a rolled-back failback
-//      ended; SITE must be its services' original site, each of them recovered;
+//      ended (refused when that rollback could not restart a service); SITE must be its
+//      services' original site, each of them recovered;
 //   2. the fence: an action begun (FenceAction), each service still active at the recovery site;
 //   3. the checks (what --dry-run shows, changing nothing): SITE's repository opens, the
 //      recovery site's too, each postgres source's cluster of the failover runs and its login is
@@ -15,17 +16,22 @@
 //   6. in reverse waves (dependents first), per service: a final backup of it as it runs at the
 //      recovery site (dr::RunPlan with RunOptions::read_roots: paths read below the recovery
 //      root, postgres dumped from the failover's cluster) to every site of the service, SITE
-//      included; then what the failover left running for it stopped (StopLeftRunning). A backup
-//      that does not reach SITE stops the failback there (the service keeps running);
+//      included; then what the failover left running for it stopped (StopLeftRunning; `stopped`
+//      in the state once it is). A backup that does not reach SITE stops the failback there (the
+//      service keeps running);
 //   7. at SITE: the paths the restore writes below SITE's recovery root that are not empty moved
 //      aside to ROOT/.lifeboat-failback/INCIDENT/ (nothing deleted), the failover preconditions
 //      checked there (ports free now that the recovery site's copies are stopped), then the
 //      recovery in waves from SITE's newest snapshots (the final backups) with the switch steps
 //      towards SITE, as a failover's (recover::RecoverServices, failover mode);
 //   8. service_recovered / failover_failed, the local state and the record.
-// The failback incident stays open: `failover commit` makes it final, `failover rollback` stops
-// what it started at SITE, switches back to the recovery site and moves its files aside, but does
-// not restart the services at the recovery site (the failback stopped them): said in its output.
+// The failback incident stays open: `failover commit` makes it final; `failover rollback`
+// (RollbackFailover) stops what it started at SITE, moves its files there aside and brings the
+// services up at the recovery site again: each one stopped there (IncidentService::stopped) is
+// recovered below its recovery root from the final backups (what is in the way moved to
+// RECOVERY_ROOT/.lifeboat-rolled-back/INCIDENT/ first), verified and switched back with a new
+// token; what runs then is recorded in the failback's state and in the failover it ended, so a
+// later failback stops it (failback_rollback.cc). A service it cannot restart: exit 3, said.
 //
 //   FailbackOptions o;  o.to = "main";  o.fence = fence.get();  o.state_dir = dir;
 //   LB_ASSIGN_OR_RETURN(FailbackOutcome f, PerformFailback(plan, o));

@@ -107,6 +107,21 @@ struct IncidentActionOptions {
   notify::RetryPolicy notify_retry;
   // Rollback: between SIGTERM and SIGKILL for what the failover left running.
   std::chrono::milliseconds stop_grace{10000};
+  // Rollback of a failback (the services recovered at the recovery site again): the PostgreSQL
+  // programs (empty: found) and, as root, the user clusters run as.
+  std::string postgres_bin_dir;
+  std::string postgres_user = "postgres";
+};
+
+// The rollback of a failback, per service: what runs at the recovery site again.
+struct RestartNote {
+  std::string service, site;  // site: the recovery site
+  // "restarted" (recovered, verified and switched there), "failed" (it runs nowhere: error says
+  // why), "left_running" (the failback never stopped it: untouched), "skipped" (moved by another
+  // incident since: untouched).
+  std::string result;
+  std::string error;
+  std::vector<recover::StepRecord> steps;  // restore, recover, verify, switch
 };
 
 struct IncidentActionOutcome {
@@ -115,9 +130,13 @@ struct IncidentActionOutcome {
   std::vector<recover::StopNote> stopped;
   std::vector<std::pair<std::string, std::vector<recover::StepRecord>>> switched;
   std::vector<std::string> moved;  // "FROM -> TO"
+  // Rollback of a failback: each of its services at the recovery site (RestartNote).
+  std::vector<RestartNote> restarted;
   std::vector<notify::DeliveryOutcome> notifications;
   std::vector<std::string> warnings;
-  bool failed = false;  // a switch step back failed or a process could not be stopped
+  // A switch step back failed, a process could not be stopped, or (a failback's rollback) a
+  // service could not be restarted at the recovery site.
+  bool failed = false;
   bool fenced_out = false;
   // 0 done; 3 something failed (the warnings say what); 4 fenced out.
   int ExitCode() const;
@@ -131,7 +150,9 @@ Result<IncidentActionOutcome> CommitFailover(const plan::Plan& plan,
 // left running stopped (StopLeftRunning), the switch steps of the services that were switched run
 // towards their original site with the new token, every path the failover wrote moved aside to
 // RECOVERY_ROOT/.lifeboat-rolled-back/INCIDENT/ (nothing deleted), state rolled_back,
-// failover_rolled_back. FailedPrecondition when there is no open incident.
+// failover_rolled_back. A failback's rollback also brings its services up at the recovery site
+// again (dr/failback.h; their switch steps run once each is verified there). FailedPrecondition
+// when there is no open incident.
 Result<IncidentActionOutcome> RollbackFailover(const plan::Plan& plan,
                                                const IncidentActionOptions& options);
 // `failover status`: the incident in the state directory (open or the last closed one); nullopt

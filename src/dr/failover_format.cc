@@ -34,7 +34,9 @@ J ServicesJson(const IncidentState& s) {
           {"rto_target_seconds", Seconds(x.rto_target_seconds)},
           {"data_loss_seconds", Seconds(x.data_loss_seconds)},
           {"rpo_target_seconds", x.rpo_target_seconds},
-          {"notes", x.notes}});
+          {"notes", x.notes},
+          {"restart", x.restart.empty() ? J(nullptr) : J(x.restart)},
+          {"restart_error", x.restart_error.empty() ? J(nullptr) : J(x.restart_error)}});
   }
   return out;
 }
@@ -191,10 +193,25 @@ nlohmann::ordered_json IncidentActionToJson(const IncidentActionOutcome& o,
                            {"error", st.error.empty() ? J(nullptr) : J(st.error)}});
     }
   }
-  return J{{"action", action},           {"incident", IncidentStatusToJson(o.incident)},
-           {"stopped", stopped},         {"switched_back", switched},
-           {"moved", o.moved},           {"warnings", o.warnings},
-           {"exit_status", o.ExitCode()}};
+  J restarted = J::array();
+  for (const RestartNote& n : o.restarted) {
+    J steps = J::array();
+    for (const recover::StepRecord& st : n.steps) {
+      steps.push_back(J{{"phase", st.phase},
+                        {"step", st.name},
+                        {"state", recover::StepStateName(st.state)},
+                        {"error", st.error.empty() ? J(nullptr) : J(st.error)}});
+    }
+    restarted.push_back(J{{"service", n.service},
+                          {"site", n.site},
+                          {"result", n.result},
+                          {"error", n.error.empty() ? J(nullptr) : J(n.error)},
+                          {"steps", steps}});
+  }
+  return J{{"action", action},       {"incident", IncidentStatusToJson(o.incident)},
+           {"stopped", stopped},     {"switched_back", switched},
+           {"restarted", restarted}, {"moved", o.moved},
+           {"warnings", o.warnings}, {"exit_status", o.ExitCode()}};
 }
 
 std::string FormatIncidentAction(const IncidentActionOutcome& o, std::string_view action) {
@@ -211,8 +228,20 @@ std::string FormatIncidentAction(const IncidentActionOutcome& o, std::string_vie
     }
   }
   for (const std::string& m : o.moved) out += "moved " + m + "\n";
+  for (const RestartNote& n : o.restarted) {
+    for (const recover::StepRecord& st : n.steps) {
+      if (st.state == recover::StepState::kOk) continue;
+      out += n.service + ": " + st.name + ": " + std::string(recover::StepStateName(st.state)) +
+             (st.error.empty() ? "" : ": " + st.error) + "\n";
+    }
+    out += n.result == "restarted"      ? n.service + ": restarted at " + n.site + "\n"
+           : n.result == "left_running" ? n.service + ": " + n.error + "\n"
+           : n.result == "skipped"      ? n.service + ": " + n.error + "\n"
+                                        : n.service + ": NOT RUNNING anywhere: " + n.error + "\n";
+  }
   if (!o.incident.moved_aside_to.empty()) {
-    out += "the failover's files are in " + o.incident.moved_aside_to + " (nothing was deleted)\n";
+    out += "the " + o.incident.kind + "'s files are in " + o.incident.moved_aside_to +
+           " (nothing was deleted)\n";
   }
   out += "incident " + o.incident.id + ": " + o.incident.state + "\n";
   for (const std::string& w : o.warnings) out += "warning: " + w + "\n";

@@ -49,6 +49,19 @@ Status MoveAside(const std::string& root, const std::string& aside, const std::s
   return Status::Ok();
 }
 
+// "; shop restarted at b; billing NOT running (...)" for a failback's rollback; "" otherwise.
+std::string RestartSummary(const IncidentActionOutcome& out) {
+  std::string text;
+  for (const RestartNote& n : out.restarted) {
+    text += "; " + n.service +
+            (n.result == "restarted"      ? " restarted at " + n.site
+             : n.result == "left_running" ? " left running at " + n.site
+             : n.result == "skipped"      ? " left alone"
+                                          : " NOT running (" + n.error + ")");
+  }
+  return text;
+}
+
 }  // namespace
 
 Result<IncidentActionOutcome> CommitFailover(const plan::Plan& plan,
@@ -134,11 +147,30 @@ Result<IncidentActionOutcome> RollbackFailover(const plan::Plan& plan,
   inc.left_running.clear();
   inc.timeline.push_back({ctx.clock().WallNs(), "stopped what the failover started", "", ""});
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
-  // 3. The switch steps towards the original site, for the services that were switched.
+  // 3. What the incident wrote, moved aside (nothing deleted).
+  std::string root = inc.recovery_root == "/" ? "" : inc.recovery_root;
+  inc.moved_aside_to = root + "/.lifeboat-rolled-back/" + inc.id;
+  for (const std::string& path : inc.written_paths) {
+    Status st = MoveAside(root, inc.moved_aside_to, path, &out.moved);
+    if (!st.ok()) {
+      out.failed = true;
+      out.warnings.push_back(st.message());
+    }
+  }
+  for (const std::string& m : out.moved) line("moved " + m);
+  // 4. A failback's services up again at the recovery site, switched there once verified
+  // (failback_rollback.cc); the switch steps towards the original site for every other service
+  // that was switched (a failover's; a failback's that could not be restarted).
+  std::vector<notify::Event> events;
+  if (inc.kind == "failback") {
+    LB_RETURN_IF_ERROR(
+        internal::RestartFailbackServices(plan, options, back_tokens, &inc, &out, &events));
+  }
   const std::vector<std::string> secrets = PlanSecretVariables(plan);
   for (IncidentService& s : inc.services) {
     const plan::Service* svc = plan.FindService(s.service);
     if (!s.switched || svc == nullptr || !back_tokens.count(s.service)) continue;
+    if (s.restart == "restarted") continue;  // switched there once verified
     SwitchTarget target{s.from_site, inc.to_site,       back_tokens[s.service],
                         inc.id,      inc.recovery_root, s.ports};
     std::vector<recover::StepRecord> steps;
@@ -154,39 +186,25 @@ Result<IncidentActionOutcome> RollbackFailover(const plan::Plan& plan,
       out.warnings.push_back(s.service + ": " + st.message());
     }
   }
-  // 4. What the failover wrote, moved aside (nothing deleted).
-  std::string root = inc.recovery_root == "/" ? "" : inc.recovery_root;
-  inc.moved_aside_to = root + "/.lifeboat-rolled-back/" + inc.id;
-  for (const std::string& path : inc.written_paths) {
-    Status st = MoveAside(root, inc.moved_aside_to, path, &out.moved);
-    if (!st.ok()) {
-      out.failed = true;
-      out.warnings.push_back(st.message());
-    }
-  }
-  for (const std::string& m : out.moved) line("moved " + m);
-  if (inc.kind == "failback" && !inc.services.empty()) {
-    // The failback stopped the services at the site it came from; nothing restarts them there.
-    out.warnings.push_back(
-        "the failback had stopped the services at " + inc.services.front().from_site +
-        " (their final backups are at both sites): they run nowhere now; start them there again "
-        "by hand (the runbook's recover steps) or fail back again");
+  for (IncidentService& s : inc.services) {
+    if (s.restart == "restarted") s.switched = false;  // towards SITE no more
   }
   // 5. Recorded.
   const int64_t now = ctx.clock().WallNs();
   inc.state = std::string(kIncidentRolledBack);
   inc.end_ns = now;
-  inc.timeline.push_back({now, "rolled back; files moved to " + inc.moved_aside_to, "", ""});
+  inc.timeline.push_back(
+      {now, "rolled back; files moved to " + inc.moved_aside_to + RestartSummary(out), "", ""});
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
   internal::WriteFailoverRecords(plan, &inc, ctx, &out.warnings);
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
-  internal::SendFailoverEvents(
-      plan, options.state_dir, ctx, options.notify_retry, host,
-      {internal::FailoverEvent(notify::EventType::kFailoverRolledBack, inc, nullptr,
-                               inc.kind + " to " + inc.to_site + " rolled back (incident " +
-                                   inc.id + "); its files are in " + inc.moved_aside_to,
-                               now, host)},
-      &out.notifications, &out.warnings);
+  events.push_back(
+      internal::FailoverEvent(notify::EventType::kFailoverRolledBack, inc, nullptr,
+                              inc.kind + " to " + inc.to_site + " rolled back (incident " + inc.id +
+                                  "); its files are in " + inc.moved_aside_to + RestartSummary(out),
+                              now, host));
+  internal::SendFailoverEvents(plan, options.state_dir, ctx, options.notify_retry, host, events,
+                               &out.notifications, &out.warnings);
   out.incident = std::move(inc);
   return out;
 }

@@ -1,14 +1,16 @@
-// Internal to lb_dr: what failover.cc, failback.cc, failover_incident.cc, failover_record.cc and
-// failover_format.cc share.
+// Internal to lb_dr: what failover.cc, failback.cc, failback_rollback.cc, failover_incident.cc,
+// failover_record.cc and failover_format.cc share.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "dr/failover.h"
 #include "dr/incident_state.h"
 #include "dr/sites.h"
 #include "notify/deliver.h"
@@ -87,6 +89,39 @@ Result<recover::RecoveryReport> RecoverIncident(const plan::Plan& plan, recover:
                                                 const std::string& host,
                                                 std::vector<notify::Event>* events,
                                                 std::vector<std::string>* warnings);
+
+// As RecoverIncident, but each intermediate state of `inc` (what runs, a switch) goes to `save`
+// (its error a warning) instead of STATE_DIR/incident.json: the rollback of a failback recovers
+// into a state of its own and records what runs in the failback's. `log_state_dir`: where logs
+// go when the recovery root is `/` and this is not root (STATE_DIR/logs).
+Result<recover::RecoveryReport> RecoverIncidentSaving(
+    const plan::Plan& plan, recover::RecoverOptions ro, IncidentState* inc,
+    const std::string& log_state_dir, const std::function<Status(const IncidentState&)>& save,
+    const std::string& host, std::vector<notify::Event>* events,
+    std::vector<std::string>* warnings);
+
+// Moves `path` (below `root`) to the same place below `aside` ("FROM -> TO" appended to *moved);
+// nothing when it is absent or an empty directory. Nothing is deleted.
+Status MoveAside(const std::string& root, const std::string& aside, const std::string& path,
+                 std::vector<std::string>* moved);
+
+// The rollback of an open failback `inc` (failback_rollback.cc, doc/failover.md, "Failback"),
+// after each service was moved back to the recovery site (`back_tokens`: its new token; a service
+// without one was moved by another incident since and is left alone) and what the failback
+// started at SITE was stopped: each service the failback stopped at the recovery site is
+// recovered there again, in waves, in failover mode, below that site's recovery root, from its
+// newest snapshots there (the final backups); what is in the way is moved first to
+// RECOVERY_ROOT/.lifeboat-rolled-back/INCIDENT/ (out->moved); the failover preconditions are
+// checked; once verified its switch steps run towards the recovery site with the new token. A
+// service the failback never stopped is not touched. Per service: IncidentService::restart and
+// restart_error, a note, the timeline, out->restarted, service_recovered / failover_failed in
+// *events; inc->left_running is what now runs, and so is the left_running of the failover the
+// failback ended (STATE_DIR/incidents/ID.json), so that a later failback stops it. A service not
+// restarted sets out->failed. Errors only when a state cannot be saved. Blocks.
+Status RestartFailbackServices(const plan::Plan& plan, const IncidentActionOptions& options,
+                               const std::map<std::string, uint64_t>& back_tokens,
+                               IncidentState* inc, IncidentActionOutcome* out,
+                               std::vector<notify::Event>* events);
 
 // A recovery's steps as the local state keeps them.
 std::vector<dr::IncidentStep> IncidentSteps(const std::vector<recover::StepRecord>& steps);

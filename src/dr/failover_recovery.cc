@@ -35,6 +35,17 @@ Result<recover::RecoveryReport> RecoverIncident(const plan::Plan& plan, recover:
                                                 const std::string& host,
                                                 std::vector<notify::Event>* events,
                                                 std::vector<std::string>* warnings) {
+  return RecoverIncidentSaving(
+      plan, std::move(ro), inc, state_dir,
+      [&](const IncidentState& s) { return SaveIncidentState(state_dir, s); }, host, events,
+      warnings);
+}
+
+Result<recover::RecoveryReport> RecoverIncidentSaving(
+    const plan::Plan& plan, recover::RecoverOptions ro, IncidentState* inc,
+    const std::string& state_dir, const std::function<Status(const IncidentState&)>& save,
+    const std::string& host, std::vector<notify::Event>* events,
+    std::vector<std::string>* warnings) {
   const Context& ctx = ro.context;
   const std::string to = inc->to_site;
   if (ro.log_dir.empty() && (ro.recovery_root.empty() || ro.recovery_root == "/") &&
@@ -48,7 +59,7 @@ Result<recover::RecoveryReport> RecoverIncident(const plan::Plan& plan, recover:
   ro.on_left_running = [&](const recover::LeftRunning& lr) {
     MutexLock lock(&state_mu);
     inc->left_running.push_back(lr);
-    Status st = SaveIncidentState(state_dir, *inc);
+    Status st = save(*inc);
     if (!st.ok()) warnings->push_back(st.message());
   };
   ro.after_verify = [&](const recover::ServiceRecovery& r,
@@ -69,7 +80,7 @@ Result<recover::RecoveryReport> RecoverIncident(const plan::Plan& plan, recover:
     inc->timeline.push_back({ctx.clock().WallNs(),
                              st.ok() ? "switched to " + to : "switch failed: " + st.message(),
                              r.service, to});
-    SaveIncidentState(state_dir, *inc).IgnoreError();
+    save(*inc).IgnoreError();
     return st;
   };
   LB_ASSIGN_OR_RETURN(recover::RecoveryReport report, recover::RecoverServices(plan, ro));

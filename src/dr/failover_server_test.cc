@@ -7,7 +7,9 @@
 // achieved RTO is recorded. Rows are written at the recovered database; `failover rollback`
 // stops both (gone by pid and start time) and moves the files aside (nothing deleted). Then a
 // second failover, rows written at the recovery site, and `lifeboat failback --to a`: the rows
-// are in the database at a's recovery root, nothing runs at b any more.
+// are in the database at a's recovery root, nothing runs at b any more. `failover rollback` of
+// that failback: both services up at b again with those rows; more rows at b, a second failback:
+// every row at a, nothing left running at b.
 //
 // Run through: tests/servers/run_with.sh postgres -- failover_server_test
 #include <libpq-fe.h>
@@ -240,7 +242,6 @@ TEST_F(FailoverServerTest, DatabaseAndHttpServiceAtTheRecoverySiteThenRollback) 
   http = recover::CheckHttp("http://127.0.0.1:" + std::to_string(http_port) + "/", 200,
                             "rows " + at_b, Context().WithTimeout(std::chrono::seconds(20)));
   EXPECT_TRUE(http.status.ok()) << http.status.ToString() << " " << http.answer;
-  ASSERT_EQ(Cli("failover commit --yes", &out), 0) << out;
   std::vector<recover::LeftRunning> at_a;
   for (const auto& lr : fb["incident"]["left_running"]) {
     Result<recover::LeftRunning> x = recover::LeftRunningFromJson(lr);
@@ -248,7 +249,57 @@ TEST_F(FailoverServerTest, DatabaseAndHttpServiceAtTheRecoverySiteThenRollback) 
     at_a.push_back(*x);
   }
   EXPECT_EQ(at_a.size(), 2u);
-  recover::StopLeftRunning(at_a, std::chrono::seconds(10));
+
+  // Rolled back: stopped at a; both up at b again (restored from their final backups, database
+  // first), the rows written at b there, the HTTP service answering with them.
+  ASSERT_EQ(Cli("failover rollback --yes --json", &out), 0) << out;
+  const nlohmann::json rb = nlohmann::json::parse(out.substr(out.find('{')));
+  ASSERT_EQ(rb["restarted"].size(), 2u) << rb.dump(2);
+  EXPECT_EQ(rb["restarted"][0]["service"], "billing-db");
+  for (const auto& r : rb["restarted"]) EXPECT_EQ(r["result"], "restarted") << r.dump();
+  for (const recover::LeftRunning& lr : at_a) {
+    EXPECT_FALSE(recover::StillRunning(lr)) << lr.what;
+    EXPECT_TRUE(recover::ProcessGroupMembers(lr.pgid).empty()) << lr.what;
+  }
+  std::vector<recover::LeftRunning> again_at_b;
+  for (const auto& lr : rb["incident"]["left_running"]) {
+    Result<recover::LeftRunning> x = recover::LeftRunningFromJson(lr);
+    ASSERT_TRUE(x.ok());
+    EXPECT_TRUE(recover::StillRunning(*x)) << lr.dump();
+    again_at_b.push_back(*x);
+  }
+  EXPECT_EQ(again_at_b.size(), 2u);
+  EXPECT_TRUE(fs::exists(cluster + "/PG_VERSION"));
+  ::setenv("PGPASSFILE", (root + "/var/lib/lifeboat/pgpass").c_str(), 1);
+  EXPECT_EQ(Query(recovered, "select count(*) from invoices"), at_b);
+  http = recover::CheckHttp("http://127.0.0.1:" + std::to_string(http_port) + "/", 200,
+                            "rows " + at_b, Context().WithTimeout(std::chrono::seconds(20)));
+  EXPECT_TRUE(http.status.ok()) << http.status.ToString() << " " << http.answer;
+  ASSERT_EQ(Cli("failover status", &status), 0);
+  EXPECT_NE(status.find(": rolled_back"), std::string::npos) << status;
+  EXPECT_NE(status.find("rollback: restarted at b"), std::string::npos) << status;
+
+  // More rows at b; failback again: every row at a, nothing left running at b.
+  EXPECT_EQ(Query(recovered, "insert into invoices(amount) values (10), (11)"), "");
+  const std::string at_b_again = Query(recovered, "select count(*) from invoices");
+  EXPECT_EQ(at_b_again, "255");
+  ASSERT_EQ(Cli("failback --to a --yes --json", &out), 0) << out;
+  const nlohmann::json fb2 = nlohmann::json::parse(out.substr(out.find('{')));
+  for (const recover::LeftRunning& lr : again_at_b) {
+    EXPECT_FALSE(recover::StillRunning(lr)) << lr.what;
+    EXPECT_TRUE(recover::ProcessGroupMembers(lr.pgid).empty()) << lr.what;
+  }
+  ::setenv("PGPASSFILE", (root_a + "/var/lib/lifeboat/pgpass").c_str(), 1);
+  EXPECT_EQ(Query(recovered, "select count(*) from invoices"), at_b_again);
+  ASSERT_EQ(Cli("failover commit --yes", &out), 0) << out;
+  std::vector<recover::LeftRunning> at_a_again;
+  for (const auto& lr : fb2["incident"]["left_running"]) {
+    Result<recover::LeftRunning> x = recover::LeftRunningFromJson(lr);
+    ASSERT_TRUE(x.ok());
+    at_a_again.push_back(*x);
+  }
+  EXPECT_EQ(at_a_again.size(), 2u);
+  recover::StopLeftRunning(at_a_again, std::chrono::seconds(10));
 }
 
 }  // namespace

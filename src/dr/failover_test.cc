@@ -83,6 +83,32 @@ class FailoverTest : public recover::testing::RecoverFixture {
     return o;
   }
 
+  FailbackOptions Failback() {
+    FailbackOptions o;
+    o.to = "a";
+    o.fence = &fence_;
+    o.state_dir = (dir_ / "state").string();
+    o.host = "testhost";
+    o.stop_grace = std::chrono::milliseconds(2000);
+    o.recover.on_line = [this](const std::string& line) { output_ += line + "\n"; };
+    return o;
+  }
+
+  // The shop answers `path` with `body` on its production port.
+  void ExpectServes(const std::string& path, const std::string& body) {
+    recover::HttpCheckResult http =
+        recover::CheckHttp("http://127.0.0.1:" + std::to_string(port_) + path, 200, body,
+                           Context().WithTimeout(std::chrono::seconds(10)));
+    EXPECT_TRUE(http.status.ok()) << path << ": " << http.status.ToString() << output_;
+  }
+
+  std::string ActiveSite(const std::string& service) {
+    Result<std::unique_ptr<fence::FenceAction>> action = fence_.BeginAction(Context());
+    if (!action.ok()) return "<" + action.status().ToString() + ">";
+    Result<fence::ActiveSite> active = (*action)->Active(service);
+    return active.ok() ? active->site : "<" + active.status().ToString() + ">";
+  }
+
   IncidentActionOptions Action() {
     IncidentActionOptions o;
     o.fence = &fence_;
@@ -413,6 +439,214 @@ TEST_F(FailoverTest, FailbackBringsWhatWasWrittenAtTheRecoverySiteHome) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->ExitCode(), 2);
   recover::StopLeftRunning(inc.left_running, std::chrono::milliseconds(2000));
+}
+
+// failover, data written at b, failback to a, rollback: the shop runs at b again (restored from
+// its final backup, with that data), switched there with a new token, recorded where the next
+// failback finds it; failback again: the data written at b since is at a, nothing runs at b.
+TEST_F(FailoverTest, RollingBackAFailbackRestartsTheServicesAtTheRecoverySite) {
+  const std::string root_a = (dir_ / "root-a").string();
+  plan_ = Load(Yaml(root_a));
+  Backup(plan_);
+  const fs::path data = dir_ / "data" / "shop";
+  const fs::path at_a = root_a + data.string(), at_b = Root() + data.string();
+  Result<FailoverOutcome> f = PerformFailover(plan_, Failover());
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_EQ(f->ExitCode(), 0) << FormatFailoverOutcome(*f) << output_;
+  const recover::LeftRunning first_at_b = f->incident.left_running.at(0);
+  WriteFile(at_b / "new-at-b.txt", "written at b\n");
+
+  Result<FailbackOutcome> fb = PerformFailback(plan_, Failback());
+  ASSERT_TRUE(fb.ok()) << fb.status().ToString();
+  ASSERT_EQ(fb->ExitCode(), 0) << FormatFailbackOutcome(*fb) << output_;
+  const IncidentState& back = fb->failback.incident;
+  EXPECT_TRUE(back.services.at(0).stopped);
+  EXPECT_FALSE(recover::StillRunning(first_at_b));
+  const recover::LeftRunning at_a_server = back.left_running.at(0);
+  ExpectServes("/new-at-b.txt", "written at b");
+
+  Result<IncidentActionOutcome> r = RollbackFailover(plan_, Action());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const std::string text = FormatIncidentAction(*r, "rollback");
+  EXPECT_EQ(r->ExitCode(), 0) << text << output_;
+  // Stopped at a, its files there moved aside; up at b again, with what was written there.
+  EXPECT_FALSE(recover::StillRunning(at_a_server));
+  EXPECT_FALSE(fs::exists(at_a));
+  EXPECT_EQ(ReadFile(fs::path(root_a) / ".lifeboat-rolled-back" / back.id / data.relative_path() /
+                     "new-at-b.txt"),
+            "written at b\n");
+  ASSERT_EQ(r->restarted.size(), 1u) << text;
+  EXPECT_EQ(r->restarted[0].service, "shop");
+  EXPECT_EQ(r->restarted[0].result, "restarted") << r->restarted[0].error;
+  EXPECT_EQ(r->restarted[0].site, "b");
+  EXPECT_NE(text.find("shop: restarted at b"), std::string::npos) << text;
+  ExpectServes("/new-at-b.txt", "written at b");
+  ExpectServes("/index.html", "hello from the shop");
+  // The files the stopped copy left at b were in the way: moved aside, not deleted.
+  EXPECT_EQ(ReadFile(fs::path(Root()) / ".lifeboat-rolled-back" / back.id / data.relative_path() /
+                     "new-at-b.txt"),
+            "written at b\n");
+  const nlohmann::ordered_json j = IncidentActionToJson(*r, "rollback");
+  EXPECT_EQ(j["restarted"][0]["result"], "restarted");
+  EXPECT_FALSE(j["restarted"][0]["steps"].empty());
+  // Switched to b once verified, with the rollback's token; b active.
+  EXPECT_NE(ReadFile(dir_ / "switch.log").find("to=b from=a token=3 incident=" + back.id),
+            std::string::npos)
+      << ReadFile(dir_ / "switch.log");
+  EXPECT_EQ(ActiveSite("shop"), "b");
+  // The state says what runs: the failback's (status) and the failover's it ended.
+  const IncidentState& rolled = r->incident;
+  EXPECT_EQ(rolled.state, "rolled_back");
+  EXPECT_EQ(rolled.services.at(0).restart, "restarted");
+  ASSERT_EQ(rolled.left_running.size(), 1u);
+  const recover::LeftRunning again_at_b = rolled.left_running[0];
+  EXPECT_TRUE(recover::StillRunning(again_at_b));
+  Result<std::optional<IncidentState>> status = FailoverStatus(Failover().state_dir);
+  ASSERT_TRUE(status.ok() && status->has_value());
+  EXPECT_EQ((*status)->left_running.size(), 1u);
+  EXPECT_NE(FormatIncidentStatus(**status).find("(running)"), std::string::npos);
+  Result<IncidentState> ended = LoadArchivedIncidentState(Failover().state_dir, f->incident.id);
+  ASSERT_TRUE(ended.ok()) << ended.status().ToString();
+  ASSERT_EQ(ended->left_running.size(), 1u);
+  EXPECT_EQ(ended->left_running[0].pid, again_at_b.pid);
+  // The record: rolled back, the restart in the service's notes and the timeline.
+  Result<IncidentHistory> h = ReadIncidentHistory(plan_, {});
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  bool seen = false;
+  for (const IncidentEntry& e : h->incidents) {
+    if (e.record.id != back.id) continue;
+    seen = true;
+    EXPECT_EQ(e.record.state, lifeboat::IncidentState::kRolledBack);
+    const lifeboat::IncidentService* shop = e.record.FindService("shop");
+    ASSERT_NE(shop, nullptr);
+    EXPECT_NE(std::find(shop->notes.begin(), shop->notes.end(), "rollback: restarted at b"),
+              shop->notes.end());
+    bool restarted = false;
+    for (const lifeboat::IncidentEvent& ev : e.record.timeline) {
+      restarted = restarted || (ev.service == "shop" && ev.what == "restarted at b");
+    }
+    EXPECT_TRUE(restarted);
+  }
+  EXPECT_TRUE(seen) << IncidentHistoryText(*h);
+
+  // Failback again: what was written at b since comes home; nothing runs at b any more.
+  WriteFile(at_b / "second-at-b.txt", "written at b after the rollback\n");
+  Result<FailbackOutcome> fb2 = PerformFailback(plan_, Failback());
+  ASSERT_TRUE(fb2.ok()) << fb2.status().ToString();
+  ASSERT_EQ(fb2->ExitCode(), 0) << FormatFailbackOutcome(*fb2) << output_;
+  EXPECT_EQ(fb2->failback.incident.ends_incident, f->incident.id);
+  EXPECT_FALSE(recover::StillRunning(again_at_b));
+  EXPECT_TRUE(recover::ProcessGroupMembers(again_at_b.pgid).empty());
+  EXPECT_EQ(ReadFile(at_a / "second-at-b.txt"), "written at b after the rollback\n");
+  ExpectServes("/second-at-b.txt", "written at b after the rollback");
+  EXPECT_EQ(ActiveSite("shop"), "a");
+  Result<IncidentActionOutcome> commit = CommitFailover(plan_, Action());
+  ASSERT_TRUE(commit.ok()) << commit.status().ToString();
+  const std::vector<recover::LeftRunning> at_a_now = fb2->failback.incident.left_running;
+  ASSERT_EQ(at_a_now.size(), 1u);
+  recover::StopLeftRunning(at_a_now, std::chrono::milliseconds(2000));
+  for (const recover::LeftRunning& lr : {first_at_b, at_a_server, again_at_b, at_a_now[0]}) {
+    EXPECT_FALSE(recover::StillRunning(lr)) << lr.what;
+  }
+}
+
+// A failback rolled back when the shop cannot start at b again: said plainly (exit 3, the
+// service's restart "failed", its note), never a success; its files are kept aside.
+TEST_F(FailoverTest, ARollbackThatCannotRestartAServiceSaysSo) {
+  const std::string root_a = (dir_ / "root-a").string();
+  plan_ = Load(Yaml(root_a));
+  Backup(plan_);
+  Result<FailoverOutcome> f = PerformFailover(plan_, Failover());
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_EQ(f->ExitCode(), 0) << FormatFailoverOutcome(*f) << output_;
+  Result<FailbackOutcome> fb = PerformFailback(plan_, Failback());
+  ASSERT_TRUE(fb.ok()) << fb.status().ToString();
+  ASSERT_EQ(fb->ExitCode(), 0) << FormatFailbackOutcome(*fb) << output_;
+  // The shop's production port taken at b by something else once a's copy is stopped: the
+  // rollback's check refuses the restart.
+  const recover::LeftRunning at_a = fb->failback.incident.left_running.at(0);
+  IncidentActionOptions o = Action();
+  int fd = -1;
+  o.on_line = [&](const std::string& line) {
+    output_ += line + "\n";
+    if (fd >= 0 || line.find("moved ") != 0) return;
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a = {};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 1) != 0) {
+      ADD_FAILURE() << "port " << port_ << " could not be taken";
+    }
+  };
+  Result<IncidentActionOutcome> r = RollbackFailover(plan_, o);
+  if (fd >= 0) ::close(fd);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const std::string text = FormatIncidentAction(*r, "rollback");
+  EXPECT_EQ(r->ExitCode(), 3) << text << output_;
+  EXPECT_FALSE(recover::StillRunning(at_a));
+  ASSERT_EQ(r->restarted.size(), 1u) << text;
+  EXPECT_EQ(r->restarted[0].result, "failed");
+  EXPECT_NE(r->restarted[0].error.find("is in use"), std::string::npos) << r->restarted[0].error;
+  EXPECT_NE(text.find("shop: NOT RUNNING anywhere"), std::string::npos) << text;
+  EXPECT_EQ(r->incident.state, "rolled_back");
+  EXPECT_EQ(r->incident.services.at(0).restart, "failed");
+  EXPECT_TRUE(r->incident.left_running.empty());
+  EXPECT_EQ(ActiveSite("shop"), "b");
+  Result<std::optional<IncidentState>> status = FailoverStatus(Failover().state_dir);
+  ASSERT_TRUE(status.ok() && status->has_value());
+  EXPECT_NE(FormatIncidentStatus(**status).find("rollback: NOT running anywhere"),
+            std::string::npos)
+      << FormatIncidentStatus(**status);
+  // Its files at b are aside: a failback (whose final backup would find nothing) is refused.
+  Result<FailbackOutcome> again = PerformFailback(plan_, Failback());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->ExitCode(), 2);
+  EXPECT_NE(again->failback.refusal.find("lifeboat failover shop --to a"), std::string::npos)
+      << again->failback.refusal;
+}
+
+// A failback whose final backup failed stopped nothing: its rollback leaves the shop running at
+// b as it is (left_running), recorded for the next failback, and says so.
+TEST_F(FailoverTest, ARollbackLeavesAServiceTheFailbackNeverStoppedAlone) {
+  const std::string root_a = (dir_ / "root-a").string();
+  plan_ = Load(Yaml(root_a));
+  Backup(plan_);
+  Result<FailoverOutcome> f = PerformFailover(plan_, Failover());
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_EQ(f->ExitCode(), 0) << FormatFailoverOutcome(*f) << output_;
+  const recover::LeftRunning server = f->incident.left_running.at(0);
+  // The shop's files at b gone: its final backup fails, the failback stops before its stop.
+  const fs::path at_b = Root() + (dir_ / "data" / "shop").string();
+  fs::rename(at_b, Root() + "/elsewhere");
+  Result<FailbackOutcome> fb = PerformFailback(plan_, Failback());
+  ASSERT_TRUE(fb.ok()) << fb.status().ToString();
+  ASSERT_EQ(fb->ExitCode(), 3) << FormatFailbackOutcome(*fb) << output_;
+  EXPECT_FALSE(fb->failback.incident.services.at(0).stopped);
+  EXPECT_TRUE(recover::StillRunning(server));
+  fs::rename(Root() + "/elsewhere", at_b);
+
+  Result<IncidentActionOutcome> r = RollbackFailover(plan_, Action());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const std::string text = FormatIncidentAction(*r, "rollback");
+  EXPECT_EQ(r->ExitCode(), 0) << text << output_;
+  ASSERT_EQ(r->restarted.size(), 1u) << text;
+  EXPECT_EQ(r->restarted[0].result, "left_running");
+  EXPECT_NE(text.find("the failback never stopped it at b"), std::string::npos) << text;
+  EXPECT_TRUE(recover::StillRunning(server));
+  EXPECT_TRUE(fs::exists(at_b / "index.html"));
+  ExpectServes("/index.html", "hello from the shop");
+  EXPECT_EQ(ActiveSite("shop"), "b");
+  EXPECT_EQ(r->incident.services.at(0).restart, "left_running");
+  ASSERT_EQ(r->incident.left_running.size(), 1u);  // what status shows
+  EXPECT_EQ(r->incident.left_running[0].pid, server.pid);
+  Result<IncidentState> ended = LoadArchivedIncidentState(Failover().state_dir, f->incident.id);
+  ASSERT_TRUE(ended.ok()) << ended.status().ToString();
+  ASSERT_EQ(ended->left_running.size(), 1u);
+  EXPECT_EQ(ended->left_running[0].pid, server.pid);
+  recover::StopLeftRunning({server}, std::chrono::milliseconds(2000));
 }
 
 }  // namespace

@@ -29,6 +29,13 @@ IncidentService* IncidentState::Find(const std::string& service) {
   return nullptr;
 }
 
+const IncidentService* IncidentState::Find(const std::string& service) const {
+  for (const IncidentService& s : services) {
+    if (s.service == service) return &s;
+  }
+  return nullptr;
+}
+
 nlohmann::ordered_json IncidentStateToJson(const IncidentState& s) {
   J services = J::array();
   for (const IncidentService& x : s.services) {
@@ -60,7 +67,10 @@ nlohmann::ordered_json IncidentStateToJson(const IncidentState& s) {
                          {"rpo_target_seconds", x.rpo_target_seconds},
                          {"ports", ports},
                          {"notes", x.notes},
-                         {"steps", steps}});
+                         {"steps", steps},
+                         {"stopped", x.stopped},
+                         {"restart", x.restart},
+                         {"restart_error", x.restart_error}});
   }
   J running = J::array();
   for (const recover::LeftRunning& lr : s.left_running) running.push_back(LeftRunningToJson(lr));
@@ -141,6 +151,9 @@ Result<IncidentState> IncidentStateFromJson(const nlohmann::json& j) {
                            st.value("start_ns", int64_t{0}), st.value("end_ns", int64_t{0}),
                            st.value("output", "")});
       }
+      v.stopped = x.value("stopped", false);
+      v.restart = x.value("restart", "");
+      v.restart_error = x.value("restart_error", "");
       s.services.push_back(std::move(v));
     }
     for (const auto& x : j.value("left_running", nlohmann::json::array())) {
@@ -197,6 +210,25 @@ Status ArchiveIncidentState(const std::string& state_dir, const IncidentState& s
   }
   LB_RETURN_IF_ERROR(SyncDirectory(dir));
   return SyncDirectory(state_dir);
+}
+
+Result<IncidentState> LoadArchivedIncidentState(const std::string& state_dir,
+                                                const std::string& id) {
+  const std::string path = state_dir + "/incidents/" + id + ".json";
+  LB_ASSIGN_OR_RETURN(Bytes data, ReadWholeFile(path));
+  nlohmann::json j = nlohmann::json::parse(data.begin(), data.end(), nullptr, false);
+  if (j.is_discarded()) return Status::Corruption(path + " is not JSON");
+  Result<IncidentState> s = IncidentStateFromJson(j);
+  if (!s.ok()) return Status::Corruption(path + ": " + s.status().message());
+  return s;
+}
+
+Status SaveArchivedIncidentState(const std::string& state_dir, const IncidentState& state) {
+  const std::string text = IncidentStateToJson(state).dump(2) + "\n";
+  return WriteFileDurably(state_dir + "/incidents/" + state.id + ".json",
+                          ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
+                          /*overwrite=*/true)
+      .WithContext("saving the archived incident state in " + state_dir + "/incidents");
 }
 
 Result<std::string> NewIncidentId() {

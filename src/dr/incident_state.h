@@ -57,6 +57,13 @@ struct IncidentService {
   std::vector<std::pair<std::string, int>> ports;  // its production ports
   std::vector<std::string> notes;                  // fallback reads, processes that exited
   std::vector<IncidentStep> steps;                 // its recovery's steps, in order
+  // A failback: its copy at the recovery site (from_site) was stopped after its final backup
+  // landed; the rollback of the failback restarts it there. False: the failback never stopped it
+  // (its final backup failed, or the failback stopped before it), so it still runs there.
+  bool stopped = false;
+  // The rollback of a failback: "restarted" (it runs at from_site again), "failed" (it runs
+  // nowhere: restart_error says why), "left_running" (never stopped: untouched); "" otherwise.
+  std::string restart, restart_error;
 };
 
 struct IncidentEvent {
@@ -89,6 +96,7 @@ struct IncidentState {
 
   bool open() const { return state == kIncidentOpen; }
   IncidentService* Find(const std::string& service);
+  const IncidentService* Find(const std::string& service) const;
 };
 
 nlohmann::ordered_json IncidentStateToJson(const IncidentState& s);
@@ -103,6 +111,12 @@ Result<std::optional<IncidentState>> LoadIncidentState(const std::string& state_
 Status SaveIncidentState(const std::string& state_dir, const IncidentState& state);
 // A closed incident's file moves to STATE_DIR/incidents/ID.json, making room for a new one.
 Status ArchiveIncidentState(const std::string& state_dir, const IncidentState& state);
+// An archived incident: STATE_DIR/incidents/ID.json read (NotFound when it is not there,
+// Corruption naming the file when it does not parse) or rewritten durably (the rollback of a
+// failback records there what it restarted for the failover the failback ended).
+Result<IncidentState> LoadArchivedIncidentState(const std::string& state_dir,
+                                                const std::string& id);
+Status SaveArchivedIncidentState(const std::string& state_dir, const IncidentState& state);
 
 // A new incident id: 32 hex digits from the CSPRNG.
 Result<std::string> NewIncidentId();
