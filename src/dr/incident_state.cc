@@ -60,7 +60,9 @@ nlohmann::ordered_json IncidentStateToJson(const IncidentState& s) {
                          {"rpo_target_seconds", x.rpo_target_seconds},
                          {"ports", ports},
                          {"notes", x.notes},
-                         {"steps", steps}});
+                         {"steps", steps},
+                         {"joined_ns", x.joined_ns},
+                         {"failure_ns", x.failure_ns}});
   }
   J running = J::array();
   for (const recover::LeftRunning& lr : s.left_running) running.push_back(LeftRunningToJson(lr));
@@ -141,6 +143,8 @@ Result<IncidentState> IncidentStateFromJson(const nlohmann::json& j) {
                            st.value("start_ns", int64_t{0}), st.value("end_ns", int64_t{0}),
                            st.value("output", "")});
       }
+      v.joined_ns = x.value("joined_ns", int64_t{0});
+      v.failure_ns = x.value("failure_ns", int64_t{0});
       s.services.push_back(std::move(v));
     }
     for (const auto& x : j.value("left_running", nlohmann::json::array())) {
