@@ -148,7 +148,8 @@ class FailoverTest : public recover::testing::RecoverFixture {
   // db (tier 1): its data served by python3's http.server on db_port_ (`db_fails`: a recover step
   // fails first); web (tier 2, depends on db): its recover step fetches db's page through
   // LIFEBOAT_PORT_DB_HTTP into its own directory, which it then serves on port_.
-  std::string DbWebYaml(bool db_fails) {
+  // `a_root` not empty: site a's recovery root.
+  std::string DbWebYaml(bool db_fails, const std::string& a_root = "") {
     const fs::path data = dir_ / "data";
     WriteFile(data / "db" / "db.txt", "rows of the db\n");
     WriteFile(data / "web" / "index.html", "the web page\n");
@@ -163,7 +164,9 @@ class FailoverTest : public recover::testing::RecoverFixture {
              "\"\n        background: true\n        ports: {http: " + std::to_string(port) +
              "}\n        timeout: 30s\n";
     };
-    return "version: 1\nsites:\n" + Site("a") + Site("b") + "    recovery_root: " + Root() +
+    return "version: 1\nsites:\n" + Site("a") +
+           (a_root.empty() ? "" : "    recovery_root: " + a_root + "\n") + Site("b") +
+           "    recovery_root: " + Root() +
            "\nservices:\n"
            "  db:\n    tier: 1\n    rpo: 1h\n    sources:\n      - paths: [" +
            (data / "db").string() + "]\n    sites: [a, b]\n    recover:\n" +
@@ -611,6 +614,44 @@ TEST_F(FailoverTest, AnOpenIncidentToAnotherSiteOrWithAFailedDependencyIsNotJoin
   ASSERT_TRUE(status.ok() && status->has_value());
   EXPECT_EQ((*status)->services.size(), 1u);
   EXPECT_EQ(fence_.token(), 1u);
+}
+
+// Failback iterates the incident's services: both parts of a joined incident come home in it.
+TEST_F(FailoverTest, AJoinedIncidentFailsBackAsOne) {
+  const std::string root_a = (dir_ / "root-a").string();
+  plan_ = Load(DbWebYaml(/*db_fails=*/false, root_a));
+  Backup(plan_);
+  Result<FailoverOutcome> first = PerformFailover(plan_, FailoverOf("db"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->ExitCode(), 0) << FormatFailoverOutcome(*first) << output_;
+  Result<FailoverOutcome> second = PerformFailover(plan_, FailoverOf("web"));
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  ASSERT_EQ(second->ExitCode(), 0) << FormatFailoverOutcome(*second) << output_;
+  ASSERT_EQ(second->joined, first->incident.id);
+  const std::vector<recover::LeftRunning> at_b = second->incident.left_running;
+  ASSERT_EQ(at_b.size(), 2u);
+
+  FailbackOptions o;
+  o.to = "a";
+  o.fence = &fence_;
+  o.state_dir = (dir_ / "state").string();
+  o.host = "testhost";
+  o.stop_grace = std::chrono::milliseconds(2000);
+  o.recover.on_line = [this](const std::string& line) { output_ += line + "\n"; };
+  Result<FailbackOutcome> fb = PerformFailback(plan_, o);
+  ASSERT_TRUE(fb.ok()) << fb.status().ToString();
+  ASSERT_EQ(fb->ExitCode(), 0) << FormatFailbackOutcome(*fb) << output_;
+  ASSERT_TRUE(fb->ended.has_value());
+  EXPECT_EQ(fb->ended->id, first->incident.id);
+  EXPECT_EQ(fb->ended->state, "closed");
+  const IncidentState& inc = fb->failback.incident;
+  ASSERT_EQ(inc.services.size(), 2u);
+  for (const IncidentService& s : inc.services) EXPECT_EQ(s.result, "recovered") << s.service;
+  for (const recover::LeftRunning& lr : at_b) EXPECT_FALSE(recover::StillRunning(lr));
+  // web at a fetched db at a again.
+  EXPECT_EQ(ReadFile(fs::path(root_a + (dir_ / "data" / "web").string()) / "from-db.txt"),
+            "rows of the db\n");
+  recover::StopLeftRunning(inc.left_running, std::chrono::milliseconds(2000));
 }
 
 }  // namespace
