@@ -140,8 +140,9 @@ void RegisterFailover(CLI::App& app, GlobalOptions& g, Runner* runner) {
   auto* cmd = app.add_subcommand(
       "failover",
       "bring services up at a recovery site from its backups, in business order, and point "
-      "clients at them (doc/failover.md); exit 0 every service recovered and switched, 3 one "
-      "failed, 2 a precondition failed or not confirmed, 4 fenced out, 130 interrupted");
+      "clients at them (doc/failover.md; to the site of the open failover: joins its incident); "
+      "exit 0 every service recovered and switched, 3 one failed, 2 a precondition failed, "
+      "refused or not confirmed, 4 fenced out, 130 interrupted");
   auto f = std::make_shared<FailoverFlags>();
   cmd->add_option("service", f->services, "services to fail over (with their dependencies)");
   cmd->add_flag("--all", f->all, "every service of the plan");

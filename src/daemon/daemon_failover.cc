@@ -64,8 +64,10 @@ void Daemon::DeclareRound(
     std::shared_ptr<const plan::Plan> p,
     const std::vector<std::pair<const plan::Service*, ServiceHealth>>& declared) {
   // A declared service that another declared one depends on (with the same failover site) is
-  // failed over with it, in its waves: dr::PerformFailover selects what a service depends on, and
-  // an incident opened for the dependency alone would refuse the dependent's failover.
+  // failed over with it, in its waves: dr::PerformFailover selects what a service depends on. A
+  // dependency declared in an earlier round has its own failover; the dependent's, declared
+  // later, joins that open incident (same site): the dependency, active there already, is not
+  // recovered again but reached as a dependency (doc/failover.md, "Joining an open incident").
   std::vector<bool> deferred(declared.size(), false);
   for (size_t i = 0; i < declared.size(); ++i) {
     for (size_t j = 0; j < declared.size(); ++j) {

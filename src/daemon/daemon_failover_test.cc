@@ -3,9 +3,13 @@
 // failed too), failover.commit_after (a real dr::CommitFailover of an incident written to the
 // state directory; a failed round restarts the wait), and the dashboard served by the daemon on
 // a loopback port (GET /api/v1/status, POST /api/v1/failover/commit with and without the
-// operate token).
+// operate token); and real failovers (DrFailoverCallback) of a dependency declared failed a round
+// before its dependent, which join one incident.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,10 +17,12 @@
 #include <set>
 
 #include "daemon/daemon.h"
+#include "daemon/failover_job.h"
 #include "daemon/failover_rule.h"
 #include "daemon/fake_fence.h"
 #include "dr/incident_state.h"
 #include "plan/validate.h"
+#include "recover/recover_test_util.h"
 
 namespace lifeboat::daemon {
 namespace {
@@ -344,6 +350,181 @@ TEST_F(DaemonFailoverTest, DashboardServedByTheDaemon) {
   // Shutdown stops serving.
   d->Shutdown();
   EXPECT_FALSE(httplib::Client("127.0.0.1", port).Get("/api/v1/status"));
+}
+
+// The daemon of site b with real failovers (DrFailoverCallback over local sites made by plan init
+// and filled by run) of db and web, which depends on db; health rounds on a ManualClock, the
+// recoveries on real time (their steps' timeouts, their checks' retries).
+class DaemonJoinTest : public recover::testing::RecoverFixture {
+ protected:
+  void TearDown() override {
+    Result<std::optional<dr::IncidentState>> s = dr::LoadIncidentState(StateDir());
+    if (s.ok() && *s) recover::StopLeftRunning((*s)->left_running, std::chrono::seconds(2));
+    RecoverFixture::TearDown();
+  }
+
+  std::string StateDir() const { return (dir_ / "state").string(); }
+  std::string Root() const { return (dir_ / "root-b").string(); }
+
+  // A port nothing listens on now (the kernel's choice).
+  static int FreePort() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a = {};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+  }
+
+  // db serves its data with python3's http.server; web fetches db's page at db's production port
+  // (LIFEBOAT_PORT_DB_HTTP) into its directory and serves that.
+  std::string Yaml() {
+    const fs::path data = dir_ / "data";
+    recover::testing::WriteFile(data / "db" / "db.txt", "rows of the db\n");
+    recover::testing::WriteFile(data / "web" / "index.html", "the web page\n");
+    recover::testing::WriteFile(
+        dir_ / "fetch.py",
+        "import sys, urllib.request\n"
+        "open(sys.argv[2], 'wb').write(urllib.request.urlopen(sys.argv[1], timeout=10).read())\n");
+    auto server = [&](const std::string& name, int port) {
+      return "      - command: \"exec /usr/bin/python3 -m http.server --bind 127.0.0.1 "
+             "$LIFEBOAT_PORT_HTTP --directory $LIFEBOAT_RESTORE_DIR" +
+             (data / name).string() +
+             "\"\n        background: true\n        ports: {http: " + std::to_string(port) +
+             "}\n        timeout: 30s\n";
+    };
+    const std::string policy =
+        "    failover: {to: b, interval: 30s, failures_before_failover: 3}\n";
+    return "version: 1\nsites:\n" + Site("a") + Site("b") + "    recovery_root: " + Root() +
+           "\nservices:\n"
+           "  db:\n    tier: 1\n    rpo: 1h\n    sources:\n      - paths: [" +
+           (data / "db").string() + "]\n    sites: [a, b]\n" + policy + "    recover:\n" +
+           server("db", db_port_) +
+           "    verify:\n      - http: {port: http, path: /db.txt, expect_body: \"rows\"}\n"
+           "  web:\n    tier: 2\n    rpo: 1h\n    depends_on: [db]\n    sources:\n"
+           "      - paths: [" +
+           (data / "web").string() + "]\n    sites: [a, b]\n" + policy + "    recover:\n" +
+           "      - command: \"/usr/bin/python3 " + (dir_ / "fetch.py").string() +
+           " http://127.0.0.1:$LIFEBOAT_PORT_DB_HTTP/db.txt $LIFEBOAT_RESTORE_DIR" +
+           (data / "web" / "from-db.txt").string() + "\"\n" + server("web", web_port_) +
+           "    verify:\n"
+           "      - http: {port: http, path: /from-db.txt, expect_body: \"rows of the db\"}\n";
+  }
+
+  std::unique_ptr<Daemon> Make() {
+    DaemonOptions o;
+    o.plan_path = (dir_ / "lifeboat.yaml").string();
+    o.state_dir = StateDir();
+    o.sites = {"b"};
+    o.host = "testhost";
+    o.context = Context().WithClock(clock_);
+    o.fence = &fence_;
+    o.load_plan = [this](const std::string&) -> Result<plan::LoadedPlan> {
+      plan::LoadedPlan loaded = plan::CheckPlanText(yaml_, (dir_ / "lifeboat.yaml").string());
+      for (const plan::Diagnostic& d : loaded.diagnostics) {
+        EXPECT_FALSE(d.is_error()) << d.ToString();
+      }
+      return loaded;
+    };
+    o.probe = [this](const plan::Plan&, const plan::Service& svc, const plan::VerifyCheck&,
+                     const Context&) -> Status {
+      MutexLock l(&mu_);
+      if (down_.count(svc.name)) return Status::Unavailable("connection refused");
+      return Status::Ok();
+    };
+    o.run_plan = [](const plan::Plan&, const dr::RunOptions&) -> Result<dr::RunReport> {
+      return dr::RunReport{};
+    };
+    IncidentJobOptions jobs;
+    jobs.fence = &fence_;
+    jobs.state_dir = StateDir();
+    jobs.host = "testhost";
+    jobs.on_line = [this](const std::string& line) {
+      MutexLock l(&mu_);
+      log_ += line + "\n";
+    };
+    FailoverCallback real = DrFailoverCallback(jobs);
+    o.failover = [real](const FailoverRequest& r, const Context&) { return real(r, Context()); };
+    o.on_line = jobs.on_line;
+    Result<std::unique_ptr<Daemon>> d = Daemon::Create(std::move(o));
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    if (!d.ok()) return nullptr;
+    Status started = (*d)->Start();
+    EXPECT_TRUE(started.ok()) << started.ToString();
+    return std::move(*d);
+  }
+
+  void Down(const std::string& service) {
+    MutexLock l(&mu_);
+    down_.insert(service);
+  }
+  void Step(Daemon& d) {
+    clock_.Advance(30 * kSecond);
+    d.Tick();
+    d.WaitIdle();
+  }
+  std::string LogText() {
+    MutexLock l(&mu_);
+    return log_;
+  }
+
+  int db_port_ = FreePort(), web_port_ = FreePort();
+  std::string yaml_;
+  ManualClock clock_;
+  FakeFence fence_;
+  Mutex mu_;
+  std::set<std::string> down_ GUARDED_BY(mu_);
+  std::string log_ GUARDED_BY(mu_);
+};
+
+// db's health checks fail a round before web's: db is declared (and failed over) alone, web a
+// round later; web's failover joins db's open incident instead of being refused, so both end up
+// active at b in one incident.
+TEST_F(DaemonJoinTest, ADependencyDeclaredARoundBeforeItsDependentEndsInOneIncidentWithIt) {
+  yaml_ = Yaml();
+  plan::Plan plan = Load(yaml_);
+  Backup(plan);
+  std::unique_ptr<Daemon> d = Make();
+  ASSERT_NE(d, nullptr);
+  Down("db");
+  d->Tick();  // t=0: db fails (1)
+  d->WaitIdle();
+  Down("web");
+  Step(*d);  // t=30: db (2), web (1)
+  Step(*d);  // t=60: db (3): declared, failed over alone
+  Result<std::optional<dr::IncidentState>> first = dr::LoadIncidentState(StateDir());
+  ASSERT_TRUE(first.ok() && *first) << LogText();
+  ASSERT_EQ((*first)->services.size(), 1u) << LogText();
+  EXPECT_EQ((*first)->services[0].service, "db");
+  EXPECT_EQ((*first)->services[0].result, "recovered") << LogText();
+  Step(*d);  // t=90: web (3): declared; its failover joins db's incident
+  Result<std::optional<dr::IncidentState>> inc = dr::LoadIncidentState(StateDir());
+  ASSERT_TRUE(inc.ok() && *inc);
+  EXPECT_EQ((*inc)->id, (*first)->id);
+  EXPECT_EQ((*inc)->state, "open");
+  ASSERT_EQ((*inc)->services.size(), 2u) << LogText();
+  for (const dr::IncidentService& s : (*inc)->services) {
+    EXPECT_EQ(s.result, "recovered") << s.service << ": " << s.error << "\n" << LogText();
+  }
+  EXPECT_EQ((*inc)->services[1].service, "web");
+  EXPECT_EQ(recover::testing::ReadFile(Root() + (dir_ / "data" / "web" / "from-db.txt").string()),
+            "rows of the db\n");
+  Result<std::unique_ptr<fence::FenceAction>> action = fence_.BeginAction(Context());
+  ASSERT_TRUE(action.ok());
+  for (const char* name : {"db", "web"}) {
+    Result<fence::ActiveSite> a = (*action)->Active(name);
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(a->site, "b") << name;
+    EXPECT_EQ(a->incident, (*first)->id) << name;
+  }
+  action->reset();
+  EXPECT_NE(LogText().find("failover of web to b joined incident " + (*first)->id),
+            std::string::npos)
+      << LogText();
+  EXPECT_EQ(LogText().find("is still open"), std::string::npos) << LogText();
 }
 
 }  // namespace

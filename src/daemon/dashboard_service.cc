@@ -111,6 +111,8 @@ Result<json> DaemonDashboard::Failover(const dashboard::FailoverRequest& request
   Result<std::optional<dr::IncidentState>> before = dr::LoadIncidentState(options_.state_dir);
   if (!before.ok()) return before.status();
   const std::string before_id = *before ? (*before)->id : "";
+  // A failover to the open failover's site joins it: the same id, more services.
+  const size_t before_services = *before && (*before)->open() ? (*before)->services.size() : 0;
   const IncidentJobOptions jobs = options_.jobs;
   const std::shared_ptr<const plan::Plan> plan = daemon_->CurrentPlan();
   std::string what = "failover (API) to " + request.to;
@@ -133,7 +135,8 @@ Result<json> DaemonDashboard::Failover(const dashboard::FailoverRequest& request
       return dr::FailoverOutcomeToJson(*outcome);
     }
     Result<std::optional<dr::IncidentState>> now = dr::LoadIncidentState(options_.state_dir);
-    if (now.ok() && *now && (*now)->open() && (*now)->id != before_id) {
+    if (now.ok() && *now && (*now)->open() &&
+        ((*now)->id != before_id || (*now)->services.size() > before_services)) {
       return json{{"result", "started"},
                   {"incident", (*now)->id},
                   {"note", "the failover runs in the daemon: follow it with GET /api/v1/status"}};

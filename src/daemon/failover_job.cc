@@ -44,6 +44,11 @@ Status PerformDeclaredFailover(const plan::Plan& plan, const FailoverRequest& re
   Result<dr::FailoverOutcome> outcome = dr::PerformFailover(plan, f);
   if (!outcome.ok()) return outcome.status();
   LogText(options, dr::FormatFailoverOutcome(*outcome));
+  if (!outcome->joined.empty() && outcome->result == dr::FailoverOutcome::Result::kDone) {
+    // A dependency declared a round earlier opened the incident (doc/daemon.md, "Failing over").
+    LogText(options, "failover of " + request.service + " to " + request.to_site +
+                         " joined incident " + outcome->joined);
+  }
   const int exit_code = outcome->ExitCode();
   if (exit_code == 0) return Status::Ok();
   switch (outcome->result) {

@@ -39,8 +39,10 @@ struct IncidentJobOptions {
 // The failover the daemon declared: dr::PerformFailover of request.service to request.to_site,
 // declared by "daemon SITE", with the request's reason and failure time, confirmed (the daemon
 // is the one that decides), cancelled by ctx. The outcome's lines (FormatFailoverOutcome) are
-// logged. OK when every service was recovered and switched; otherwise an error saying what
-// happened (refused, fenced out, a service failed: its incident stays open for a person).
+// logged, and "failover of SERVICE to SITE joined incident ID" when it joined the open incident
+// (a dependency declared a round earlier). OK when every service was recovered and switched;
+// otherwise an error saying what happened (refused, fenced out, a service failed: its incident
+// stays open for a person).
 Status PerformDeclaredFailover(const plan::Plan& plan, const FailoverRequest& request,
                                const IncidentJobOptions& options, const Context& ctx);
 

@@ -43,6 +43,28 @@ std::vector<std::pair<std::string, int>> PortsOf(const plan::Service& svc) {
   return out;
 }
 
+// Joining `open`: whether `service`, active at `a`, lets the failover join it. A service of the
+// incident must have been recovered there and still be active there: one that failed is no
+// dependency its dependents can reach.
+Status JoinableService(IncidentState& open, const std::string& service,
+                       const fence::ActiveSite& a) {
+  const IncidentService* s = open.Find(service);
+  if (s == nullptr) return Status::Ok();
+  if (s->result != "recovered") {
+    return Status::FailedPrecondition(
+        "service " + service + " was not recovered in the open incident " + open.id + " (" +
+        s->result + (s->error.empty() ? "" : ": " + s->error) +
+        "): a failover that needs it cannot join that incident; roll it back (lifeboat failover "
+        "rollback), then fail over again");
+  }
+  if (a.site != open.to_site) {
+    return Status::FailedPrecondition("service " + service + " of the open incident " + open.id +
+                                      " is active at site " + a.site + " now, not at " +
+                                      open.to_site + ": commit or roll back the incident first");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOptions& options) {
@@ -69,11 +91,15 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
     return out;
   };
 
-  // An open incident refuses any new one (commit or roll it back first).
+  // An open incident: a failover to its recovery site joins it (doc/failover.md, "Joining an
+  // open incident"); any other is refused (commit or roll it back first).
   LB_ASSIGN_OR_RETURN(std::optional<IncidentState> open, LoadIncidentState(options.state_dir));
-  if (open && open->open()) {
+  auto joinable = [&](const std::optional<IncidentState>& s) {
+    return s && s->open() && s->kind == "failover" && s->to_site == to;
+  };
+  if (open && open->open() && !joinable(open)) {
     return refuse(FailoverOutcome::Result::kRefused,
-                  "incident " + open->id + " (a failover to " + open->to_site +
+                  "incident " + open->id + " (a " + open->kind + " to " + open->to_site +
                       ") is still open: commit it (lifeboat failover commit) or roll it back "
                       "(lifeboat failover rollback) first");
   }
@@ -85,25 +111,53 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
         FailoverOutcome::Result::kFencedOut,
         "fenced out (" + std::string(options.fence->Kind()) + "): " + action.status().message());
   }
+  const bool join = joinable(open);
+  if (join) {
+    // Read again under the fence: another actor may have ended or joined it meanwhile.
+    const std::string id = open->id;
+    LB_ASSIGN_OR_RETURN(open, LoadIncidentState(options.state_dir));
+    if (!joinable(open) || open->id != id) {
+      return refuse(FailoverOutcome::Result::kRefused,
+                    "incident " + id + " changed while this failover waited for the fence (" +
+                        (open ? "now " + open->id + ", " + open->state : std::string("gone")) +
+                        "): fail over again");
+    }
+    out.joined = open->id;
+  }
   std::map<std::string, fence::ActiveSite> active;
+  std::set<std::string> up;  // joining: active at `to` already, not recovered again
+  std::string up_notes;
   for (const recover::Wave& w : waves) {
     for (const recover::WaveService& ws : w.services) {
       LB_ASSIGN_OR_RETURN(fence::ActiveSite a, (*action)->Active(ws.name));
       const plan::Service& svc = plan.services[ws.plan_index];
       if (!a.stored || a.site.empty()) a.site = svc.sites.front().name;
+      if (join) {
+        if (Status st = JoinableService(*open, ws.name, a); !st.ok()) {
+          return refuse(FailoverOutcome::Result::kRefused, st.message());
+        }
+      }
       if (a.site == to) {
-        return refuse(FailoverOutcome::Result::kRefused,
-                      "service " + ws.name + " is active at site " + to + " already" +
-                          (a.incident.empty() ? "" : " (incident " + a.incident + ")"));
+        const std::string note = "service " + ws.name + " is active at site " + to + " already" +
+                                 (a.incident.empty() ? "" : " (incident " + a.incident + ")");
+        if (!join) return refuse(FailoverOutcome::Result::kRefused, note);
+        up.insert(ws.name);
+        up_notes += (up_notes.empty() ? "" : "; ") + note;
+        continue;
       }
       active[ws.name] = a;
     }
   }
+  if (active.empty()) {
+    return refuse(FailoverOutcome::Result::kRefused, up_notes + ": nothing to fail over");
+  }
 
-  // The preconditions: what a dry run shows, and what must hold before anything changes.
+  // The preconditions: what a dry run shows, and what must hold before anything changes (of the
+  // services to recover only: what runs already holds its ports and paths).
   recover::RecoverOptions ro = options.recover;
   ro.mode = recover::RecoveryMode::kFailover;
   ro.recovery_root = to_site->recovery_root;
+  ro.already_up = up;
   LB_ASSIGN_OR_RETURN(out.preconditions, recover::CheckFailoverPreconditions(plan, ro));
   if (options.dry_run) {
     out.result = FailoverOutcome::Result::kDryRun;
@@ -118,24 +172,34 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
   }
 
   // The incident: each service moved here under the fence, the state written, the news sent. A
-  // closed incident's state makes room (STATE_DIR/incidents/ID.json).
-  if (open) LB_RETURN_IF_ERROR(ArchiveIncidentState(options.state_dir, *open));
+  // closed incident's state makes room (STATE_DIR/incidents/ID.json); an open one to this site
+  // is joined: this failover's services are appended to it.
   IncidentState& inc = out.incident;
-  LB_ASSIGN_OR_RETURN(inc.id, NewIncidentId());
-  inc.plan_file = plan.file;
-  inc.declared_by =
+  const std::string declared_by =
       options.declared_by.empty() ? internal::OperatorName(host) : options.declared_by;
-  inc.reason = options.reason;
-  inc.to_site = to;
-  inc.recovery_root = out.preconditions.recovery_root;
-  inc.host = host;
-  inc.version = internal::ProgramVersion();
+  if (join) {
+    inc = std::move(*open);
+    inc.end_ns = 0;  // recovering again (the daemon's commit_after waits for the end)
+  } else {
+    if (open) LB_RETURN_IF_ERROR(ArchiveIncidentState(options.state_dir, *open));
+    LB_ASSIGN_OR_RETURN(inc.id, NewIncidentId());
+    inc.plan_file = plan.file;
+    inc.declared_by = declared_by;
+    inc.reason = options.reason;
+    inc.to_site = to;
+    inc.recovery_root = out.preconditions.recovery_root;
+    inc.host = host;
+    inc.version = internal::ProgramVersion();
+  }
+  const size_t first_new = inc.services.size();  // this failover's services: from here on
   for (const recover::PlannedSnapshot& p : out.preconditions.snapshots) {
     for (const std::string& path : p.paths) inc.written_paths.push_back(path);
   }
   for (const std::string& path : out.preconditions.cluster_dirs) inc.written_paths.push_back(path);
+  std::string names;  // this failover's services, for people
   for (const recover::Wave& w : waves) {
     for (const recover::WaveService& ws : w.services) {
+      if (up.count(ws.name)) continue;
       const plan::Service& svc = plan.services[ws.plan_index];
       IncidentService s;
       s.service = ws.name;
@@ -147,6 +211,7 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
       if (svc.rto) s.rto_target_seconds = static_cast<double>(svc.rto->count());
       s.ports = PortsOf(svc);
       inc.services.push_back(std::move(s));
+      names += (names.empty() ? "" : ", ") + ws.name;
     }
   }
   // The sites opened once, before the incident's clock starts (as a drill opens its sites before
@@ -156,22 +221,44 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
   internal::OpenIncidentSites(plan, inc, ctx, &sites);
   ro.key_of = [&sites](const std::string& name) { return sites.Find(name); };
   ro.unavailable_sites = sites.Unavailable();
-  inc.start_ns = ctx.clock().WallNs();
-  inc.failure_ns = options.failure_ns != 0 ? options.failure_ns : inc.start_ns;
-  for (IncidentService& s : inc.services) {
+  const int64_t start_ns = ctx.clock().WallNs();
+  const int64_t failure_ns = options.failure_ns != 0 ? options.failure_ns : start_ns;
+  if (join) {
+    // The first services' clocks stay theirs; these count from their own join and failure.
+    for (size_t i = first_new; i < inc.services.size(); ++i) {
+      inc.services[i].joined_ns = start_ns;
+      inc.services[i].failure_ns = failure_ns;
+    }
+  } else {
+    inc.start_ns = start_ns;
+    inc.failure_ns = failure_ns;
+  }
+  for (size_t i = first_new; i < inc.services.size(); ++i) {
+    IncidentService& s = inc.services[i];
     const fence::ActiveSite& from = active[s.service];
     Result<uint64_t> token =
         options.guard && options.guard->site == from.site
             ? (*action)->MoveActiveGuarded(s.service, from, to, inc.id, *options.guard)
             : (*action)->MoveActive(s.service, from, to, inc.id);
     if (!token.ok()) {
-      // Services moved already stay moved under this incident: it is open, and rollback moves
-      // them back.
-      inc.state = std::string(kIncidentFailed);
-      inc.end_ns = ctx.clock().WallNs();
-      inc.timeline.push_back({inc.end_ns,
-                              "fenced out moving " + s.service + ": " + token.status().message(),
-                              s.service, to});
+      const int64_t now = ctx.clock().WallNs();
+      const std::string why = "fenced out moving " + s.service + ": " + token.status().message();
+      if (join) {
+        // The incident stays open for what it holds: this failover's services moved already
+        // stay in it (failed; rollback moves them back), the others leave it.
+        inc.services.erase(inc.services.begin() + static_cast<std::ptrdiff_t>(i),
+                           inc.services.end());
+        for (size_t j = first_new; j < inc.services.size(); ++j) {
+          inc.services[j].result = "failed";
+          inc.services[j].error = why;
+        }
+        inc.end_ns = now;
+      } else {
+        // Services moved already stay moved under this incident: rollback moves them back.
+        inc.state = std::string(kIncidentFailed);
+        inc.end_ns = now;
+      }
+      inc.timeline.push_back({now, why, s.service, to});
       SaveIncidentState(options.state_dir, inc).IgnoreError();
       return refuse(FailoverOutcome::Result::kFencedOut, "fenced out moving " + s.service + " to " +
                                                              to + ": " + token.status().message());
@@ -179,7 +266,10 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
     s.token = *token;
     inc.token = std::max(inc.token, *token);
   }
-  inc.timeline.push_back({inc.start_ns, "failover started (" + inc.declared_by + ")", "", to});
+  inc.timeline.push_back({start_ns,
+                          join ? "failover of " + names + " joined (" + declared_by + ")"
+                               : "failover started (" + declared_by + ")",
+                          "", to});
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
   internal::WriteFailoverRecords(plan, &inc, ctx, &out.warnings, &sites);
   LB_RETURN_IF_ERROR(SaveIncidentState(options.state_dir, inc));
@@ -191,7 +281,9 @@ Result<FailoverOutcome> PerformFailover(const plan::Plan& plan, const FailoverOp
   std::thread started_sender(
       [&, event = internal::FailoverEvent(
               notify::EventType::kFailoverStarted, inc, nullptr,
-              "failover to " + to + " started (incident " + inc.id + ")", inc.start_ns, host)] {
+              join ? "failover of " + names + " to " + to + " joined incident " + inc.id
+                   : "failover to " + to + " started (incident " + inc.id + ")",
+              start_ns, host)] {
         internal::SendFailoverEvents(plan, options.state_dir, ctx, options.notify_retry, host,
                                      {event}, &started_outcomes, &started_warnings);
       });

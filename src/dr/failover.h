@@ -3,7 +3,11 @@
 //   1. the services (named ones, or all) with everything they depend on, in waves;
 //   2. the fence: an action begun (FenceAction), each service's active site read; a service
 //      already active at the recovery site, or an open incident in the state directory, refuses
-//      the failover;
+//      the failover, except that a failover to the site of the open failover JOINS it: what is
+//      active there already (recovered by the incident, or committed there before) is not
+//      recovered again but reached as a dependency, the others are appended to the incident
+//      under its id (doc/failover.md, "Joining an open incident"); a service that the open
+//      incident failed refuses the join;
 //   3. the preconditions (recover/preconditions.h); --dry-run stops here, having changed nothing;
 //      a failed precondition refuses the failover;
 //   4. `confirm` (the CLI asks a person or requires --yes);
@@ -14,8 +18,8 @@
 //      switch step fails the service; what is left running is written to the incident state as
 //      soon as it runs;
 //   7. service_recovered / failover_failed per service; the incident state rewritten with the
-//      timeline, each service's achieved RTO (incident start -> switched) and data-loss window
-//      (failure -> the oldest restored snapshot's time).
+//      timeline, each service's achieved RTO (incident start, or its join -> switched) and data-
+//      loss window (failure -> the oldest restored snapshot's time).
 // The incident stays open (exit 0 or 3) until CommitFailover or RollbackFailover.
 //
 //   FailoverOptions o;  o.recover.site = "dr";  o.recover.services = {"shop"};
@@ -82,6 +86,9 @@ struct FailoverOutcome {
   };
   Result result = Result::kDone;
   std::string refusal;  // kRefused / kFencedOut: why
+  // The open incident this failover joined (a dry run: would join; doc/failover.md, "Joining an
+  // open incident"); "" when it opened its own. `incident` is then the whole joined incident.
+  std::string joined;
   recover::PreconditionReport preconditions;
   std::optional<recover::RecoveryReport> report;
   IncidentState incident;  // as saved (kDone)

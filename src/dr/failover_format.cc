@@ -34,6 +34,7 @@ J ServicesJson(const IncidentState& s) {
           {"rto_target_seconds", Seconds(x.rto_target_seconds)},
           {"data_loss_seconds", Seconds(x.data_loss_seconds)},
           {"rpo_target_seconds", x.rpo_target_seconds},
+          {"joined", x.joined_ns ? J(Time(x.joined_ns)) : J(nullptr)},
           {"notes", x.notes},
           {"restart", x.restart.empty() ? J(nullptr) : J(x.restart)},
           {"restart_error", x.restart_error.empty() ? J(nullptr) : J(x.restart_error)}});
@@ -59,6 +60,7 @@ std::string Line(const IncidentService& x) {
   if (x.data_loss_seconds)
     l += ", data-loss window " + recover::FormatSeconds(*x.data_loss_seconds);
   l += ", from " + x.from_site + ", token " + std::to_string(x.token);
+  if (x.joined_ns) l += ", joined " + Time(x.joined_ns);
   if (!x.error.empty()) l += "\n    " + x.error;
   for (const std::string& n : x.notes) l += "\n    note: " + n;
   return l + "\n";
@@ -113,6 +115,7 @@ nlohmann::ordered_json FailoverOutcomeToJson(const FailoverOutcome& o) {
   static constexpr const char* kResults[] = {"done", "dry_run", "refused", "fenced_out"};
   J j{{"result", kResults[static_cast<int>(o.result)]},
       {"refusal", o.refusal.empty() ? J(nullptr) : J(o.refusal)},
+      {"joined", o.joined.empty() ? J(nullptr) : J(o.joined)},
       {"preconditions", recover::PreconditionReportToJson(o.preconditions)}};
   if (o.result == FailoverOutcome::Result::kDone || !o.incident.id.empty()) {
     j["incident"] = IncidentStatusToJson(o.incident);
@@ -137,7 +140,12 @@ std::string FormatFailoverOutcome(const FailoverOutcome& o) {
   std::string out;
   const recover::PreconditionReport& p = o.preconditions;
   if (!p.site.empty()) {
-    out += "failover to " + p.site + " (recovery root " + p.recovery_root + ")\n";
+    out += "failover to " + p.site + " (recovery root " + p.recovery_root + ")";
+    if (!o.joined.empty()) {
+      out += o.result == FailoverOutcome::Result::kDone ? ", joined incident " + o.joined
+                                                        : ", joining incident " + o.joined;
+    }
+    out += "\n";
     for (const recover::Wave& w : p.waves) {
       out += "  wave " + std::to_string(w.number) + ":";
       for (const recover::WaveService& s : w.services) out += " " + s.name;
@@ -156,6 +164,10 @@ std::string FormatFailoverOutcome(const FailoverOutcome& o) {
     case FailoverOutcome::Result::kDryRun:
       out += p.ok() ? "dry run: every precondition holds; nothing was changed\n"
                     : "dry run: a precondition failed; nothing was changed\n";
+      if (!o.joined.empty()) {
+        out += "it would join the open incident " + o.joined + " (what runs at " + p.site +
+               " already is not recovered again)\n";
+      }
       break;
     case FailoverOutcome::Result::kRefused:
     case FailoverOutcome::Result::kFencedOut:
@@ -163,6 +175,7 @@ std::string FormatFailoverOutcome(const FailoverOutcome& o) {
       break;
     case FailoverOutcome::Result::kDone:
       if (o.report) out += recover::FormatRecoveryReport(*o.report);
+      if (!o.joined.empty()) out += "this failover joined incident " + o.joined + "\n";
       out += FormatIncidentStatus(o.incident);
       out += o.ExitCode() == 0
                  ? "every service recovered and switched: check it, then lifeboat failover commit "

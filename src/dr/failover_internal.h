@@ -79,11 +79,13 @@ void WriteFailoverRecords(const plan::Plan& plan, dr::IncidentState* inc, const 
                           std::vector<std::string>* warnings, IncidentSites* sites = nullptr);
 
 // The recovery of `inc`'s services at inc->to_site (`ro`: mode failover, site, recovery root and
-// services set by the caller): what is left running recorded in inc and saved as soon as it runs,
-// the switch steps (towards to_site, from each service's from_site, with its token) once a
-// service is verified, then each service's result, snapshots, RTO (inc start -> switched), data-
-// loss window (inc failure -> oldest restored snapshot) and steps, with their events
-// (service_recovered, failover_failed) appended to *events. Errors as RecoverServices'.
+// services set by the caller; already_up: services of inc that run already, left alone): what is
+// left running recorded in inc (after what it held) and saved as soon as it runs, the switch
+// steps (towards to_site, from each service's from_site, with its token) once a service is
+// verified, then each recovered service's result, snapshots, RTO (inc start, or the service's
+// joined_ns -> switched), data-loss window (inc failure, or the service's failure_ns -> oldest
+// restored snapshot) and steps, with their events (service_recovered, failover_failed) appended
+// to *events. Errors as RecoverServices'.
 Result<recover::RecoveryReport> RecoverIncident(const plan::Plan& plan, recover::RecoverOptions ro,
                                                 IncidentState* inc, const std::string& state_dir,
                                                 const std::string& host,

@@ -55,6 +55,8 @@ Result<recover::RecoveryReport> RecoverIncidentSaving(
   // The recovery, with the switch steps once a service is verified; what runs on is recorded
   // as soon as it runs.
   Mutex state_mu;
+  // A failover that joins an open incident keeps what its first part left running.
+  const std::vector<recover::LeftRunning> running_before = inc->left_running;
   const std::vector<std::string> secrets = PlanSecretVariables(plan);
   ro.on_left_running = [&](const recover::LeftRunning& lr) {
     MutexLock lock(&state_mu);
@@ -86,7 +88,9 @@ Result<recover::RecoveryReport> RecoverIncidentSaving(
   LB_ASSIGN_OR_RETURN(recover::RecoveryReport report, recover::RecoverServices(plan, ro));
 
   // The outcome per service, the state, the news.
-  inc->left_running = report.left_running;
+  inc->left_running = running_before;
+  inc->left_running.insert(inc->left_running.end(), report.left_running.begin(),
+                           report.left_running.end());
   for (const recover::ServiceRecovery& r : report.services) {
     IncidentService* s = inc->Find(r.service);
     if (s == nullptr) continue;
@@ -98,13 +102,15 @@ Result<recover::RecoveryReport> RecoverIncidentSaving(
       if (oldest == 0 || src.snapshot_time_ns < oldest) oldest = src.snapshot_time_ns;
     }
     s->snapshot_time_ns = oldest;
+    // A service that joined the incident later counts from its own failure and join.
+    const int64_t failure_ns = s->failure_ns != 0 ? s->failure_ns : inc->failure_ns;
+    const int64_t start_ns = s->joined_ns != 0 ? s->joined_ns : inc->start_ns;
     if (oldest != 0) {
-      s->data_loss_seconds =
-          static_cast<double>(std::max<int64_t>(0, inc->failure_ns - oldest)) / 1e9;
+      s->data_loss_seconds = static_cast<double>(std::max<int64_t>(0, failure_ns - oldest)) / 1e9;
     }
     if (r.passed() && r.end_ns != 0) {
-      // Incident start -> the service switched (its recovery's end).
-      s->rto_seconds = static_cast<double>(std::max<int64_t>(0, r.end_ns - inc->start_ns)) / 1e9;
+      // Incident start (or the service's join) -> the service switched (its recovery's end).
+      s->rto_seconds = static_cast<double>(std::max<int64_t>(0, r.end_ns - start_ns)) / 1e9;
     }
     s->notes = r.fallback_reads;
     for (const std::string& n : r.notes) s->notes.push_back(n);

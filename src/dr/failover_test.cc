@@ -171,7 +171,52 @@ class FailoverTest : public recover::testing::RecoverFixture {
         << md.substr(appendix);
   }
 
+  // db (tier 1): its data served by python3's http.server on db_port_ (`db_fails`: a recover step
+  // fails first); web (tier 2, depends on db): its recover step fetches db's page through
+  // LIFEBOAT_PORT_DB_HTTP into its own directory, which it then serves on port_.
+  // `a_root` not empty: site a's recovery root.
+  std::string DbWebYaml(bool db_fails, const std::string& a_root = "") {
+    const fs::path data = dir_ / "data";
+    WriteFile(data / "db" / "db.txt", "rows of the db\n");
+    WriteFile(data / "web" / "index.html", "the web page\n");
+    WriteFile(dir_ / "fetch.py",
+              "import sys, urllib.request\n"
+              "open(sys.argv[2], 'wb').write(urllib.request.urlopen(sys.argv[1], timeout=10)"
+              ".read())\n");
+    auto server = [&](const std::string& name, int port) {
+      return "      - command: \"exec /usr/bin/python3 -m http.server --bind 127.0.0.1 "
+             "$LIFEBOAT_PORT_HTTP --directory $LIFEBOAT_RESTORE_DIR" +
+             (data / name).string() +
+             "\"\n        background: true\n        ports: {http: " + std::to_string(port) +
+             "}\n        timeout: 30s\n";
+    };
+    return "version: 1\nsites:\n" + Site("a") +
+           (a_root.empty() ? "" : "    recovery_root: " + a_root + "\n") + Site("b") +
+           "    recovery_root: " + Root() +
+           "\nservices:\n"
+           "  db:\n    tier: 1\n    rpo: 1h\n    sources:\n      - paths: [" +
+           (data / "db").string() + "]\n    sites: [a, b]\n    recover:\n" +
+           (db_fails ? "      - command: \"echo the db is broken; exit 1\"\n" : "") +
+           server("db", db_port_) +
+           "    verify:\n      - http: {port: http, path: /db.txt, expect_body: \"rows\"}\n"
+           "  web:\n    tier: 2\n    rpo: 1h\n    depends_on: [db]\n    sources:\n"
+           "      - paths: [" +
+           (data / "web").string() + "]\n    sites: [a, b]\n    recover:\n" +
+           "      - command: \"/usr/bin/python3 " + (dir_ / "fetch.py").string() +
+           " http://127.0.0.1:$LIFEBOAT_PORT_DB_HTTP/db.txt $LIFEBOAT_RESTORE_DIR" +
+           (data / "web" / "from-db.txt").string() + "\"\n" + server("web", port_) +
+           "    verify:\n"
+           "      - http: {port: http, path: /from-db.txt, expect_body: \"rows of the db\"}\n";
+  }
+
+  FailoverOptions FailoverOf(const std::string& service) {
+    FailoverOptions o = Failover();
+    o.recover.services = {service};
+    return o;
+  }
+
   int port_ = 0;
+  int db_port_ = FreePort();
   plan::Plan plan_;
   fence::MemoryFence fence_;
 };
@@ -299,10 +344,14 @@ TEST_F(FailoverTest, ADamagedPackAtTheRecoverySiteIsReadFromTheOtherSiteThenComm
   Result<std::optional<IncidentState>> saved = FailoverStatus(Failover().state_dir);
   ASSERT_TRUE(saved.ok() && saved->has_value());
   EXPECT_EQ((*saved)->left_running.size(), 1u);
+  // Another failover to b would join it, but shop runs there already: nothing to fail over.
   Result<FailoverOutcome> again = PerformFailover(plan_, Failover());
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->ExitCode(), 2);
-  EXPECT_NE(again->refusal.find("is still open"), std::string::npos) << again->refusal;
+  EXPECT_EQ(again->refusal, "service shop is active at site b already (incident " + inc.id +
+                                "): nothing to fail over")
+      << again->refusal;
+  EXPECT_EQ(fence_.token(), 1u);
 
   Result<IncidentActionOutcome> commit = CommitFailover(plan_, Action());
   ASSERT_TRUE(commit.ok()) << commit.status().ToString();
@@ -647,6 +696,196 @@ TEST_F(FailoverTest, ARollbackLeavesAServiceTheFailbackNeverStoppedAlone) {
   ASSERT_EQ(ended->left_running.size(), 1u);
   EXPECT_EQ(ended->left_running[0].pid, server.pid);
   recover::StopLeftRunning({server}, std::chrono::milliseconds(2000));
+}
+
+// The defect this guards against: db declared failed a round before web (which depends on it)
+// got its own incident, and web's failover a round later was refused because that incident was
+// open. Now web's failover joins it: db is not recovered again, web reaches it at its production
+// port, and the one incident holds both until its rollback undoes both.
+TEST_F(FailoverTest, ADependentsFailoverJoinsTheOpenIncidentOfItsDependency) {
+  plan_ = Load(DbWebYaml(/*db_fails=*/false));
+  Backup(plan_);
+  Result<FailoverOutcome> first = PerformFailover(plan_, FailoverOf("db"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->ExitCode(), 0) << FormatFailoverOutcome(*first) << output_;
+  EXPECT_TRUE(first->joined.empty());
+  const IncidentState& opened = first->incident;
+  ASSERT_EQ(opened.services.size(), 1u);
+  ASSERT_EQ(opened.left_running.size(), 1u);
+  const recover::LeftRunning db_server = opened.left_running[0];
+
+  // A dry run says it would join, and db's port in use (by db) fails nothing.
+  FailoverOptions dry = FailoverOf("web");
+  dry.dry_run = true;
+  Result<FailoverOutcome> d = PerformFailover(plan_, dry);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->result, FailoverOutcome::Result::kDryRun);
+  EXPECT_EQ(d->ExitCode(), 0) << FormatFailoverOutcome(*d);
+  EXPECT_EQ(d->joined, opened.id);
+  EXPECT_NE(FormatFailoverOutcome(*d).find("it would join the open incident " + opened.id),
+            std::string::npos)
+      << FormatFailoverOutcome(*d);
+  EXPECT_EQ(fence_.token(), 1u);
+
+  FailoverOptions o = FailoverOf("web");
+  o.declared_by = "daemon b";
+  o.failure_ns = opened.start_ns + 1;
+  Result<FailoverOutcome> second = PerformFailover(plan_, o);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  ASSERT_EQ(second->ExitCode(), 0) << FormatFailoverOutcome(*second) << output_;
+  EXPECT_EQ(second->joined, opened.id);
+  EXPECT_NE(FormatFailoverOutcome(*second).find("joined incident " + opened.id), std::string::npos);
+  EXPECT_EQ(FailoverOutcomeToJson(*second)["joined"], opened.id);
+  // Only web was recovered; it reached db at db's production port.
+  ASSERT_TRUE(second->report.has_value());
+  EXPECT_EQ(second->report->Find("db"), nullptr);
+  ASSERT_NE(second->report->Find("web"), nullptr);
+  const fs::path web_dir = Root() + (dir_ / "data" / "web").string();
+  EXPECT_EQ(ReadFile(web_dir / "from-db.txt"), "rows of the db\n");
+  recover::HttpCheckResult http = recover::CheckHttp(
+      "http://127.0.0.1:" + std::to_string(port_) + "/from-db.txt", 200,
+      std::string("rows of the db"), Context().WithTimeout(std::chrono::seconds(10)));
+  EXPECT_TRUE(http.status.ok()) << http.status.ToString();
+  EXPECT_TRUE(recover::StillRunning(db_server));
+  // One incident: db as it was, web appended with its own token, join time and wave.
+  const IncidentState& inc = second->incident;
+  EXPECT_EQ(inc.id, opened.id);
+  EXPECT_EQ(inc.state, "open");
+  EXPECT_EQ(inc.declared_by, opened.declared_by);
+  EXPECT_EQ(inc.start_ns, opened.start_ns);
+  ASSERT_EQ(inc.services.size(), 2u);
+  EXPECT_EQ(inc.services[0].service, "db");
+  EXPECT_EQ(inc.services[0].rto_seconds, opened.services[0].rto_seconds);
+  EXPECT_EQ(inc.services[0].data_loss_seconds, opened.services[0].data_loss_seconds);
+  EXPECT_EQ(inc.services[0].joined_ns, 0);
+  const IncidentService& web = inc.services[1];
+  EXPECT_EQ(web.service, "web");
+  EXPECT_EQ(web.result, "recovered");
+  EXPECT_EQ(web.wave, 2);
+  EXPECT_EQ(web.token, 2u);
+  EXPECT_TRUE(web.switched);
+  EXPECT_GT(web.joined_ns, 0);
+  EXPECT_EQ(web.failure_ns, opened.start_ns + 1);
+  ASSERT_TRUE(web.rto_seconds.has_value());
+  EXPECT_EQ(inc.token, 2u);
+  EXPECT_EQ(inc.left_running.size(), 2u);
+  bool joined_entry = false;
+  for (const IncidentEvent& e : inc.timeline) {
+    joined_entry = joined_entry || e.what == "failover of web joined (daemon b)";
+  }
+  EXPECT_TRUE(joined_entry) << FormatIncidentStatus(inc);
+  // The records read back hold both: opened (1), recovered (2), joined (3), recovered (4).
+  Result<IncidentHistory> h = ReadIncidentHistory(plan_, {});
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  ASSERT_EQ(h->incidents.size(), 1u) << IncidentHistoryText(*h);
+  const lifeboat::IncidentRecord& rec = h->incidents[0].record;
+  EXPECT_EQ(rec.id, opened.id);
+  EXPECT_EQ(rec.sequence, 4u);
+  ASSERT_NE(rec.FindService("db"), nullptr);
+  ASSERT_NE(rec.FindService("web"), nullptr);
+  EXPECT_EQ(rec.FindService("web")->result, "recovered");
+  Result<std::optional<IncidentState>> status = FailoverStatus(Failover().state_dir);
+  ASSERT_TRUE(status.ok() && status->has_value());
+  EXPECT_EQ((*status)->services.size(), 2u);
+  EXPECT_EQ((*status)->services[1].joined_ns, web.joined_ns);
+
+  // Nothing left: both run at b already.
+  Result<FailoverOutcome> again = PerformFailover(plan_, FailoverOf("web"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->result, FailoverOutcome::Result::kRefused);
+  EXPECT_NE(again->refusal.find("service db is active at site b already (incident " + opened.id +
+                                "); service web is active at site b already"),
+            std::string::npos)
+      << again->refusal;
+
+  // Rollback undoes both parts: both moved back, both servers stopped, both files aside.
+  Result<IncidentActionOutcome> r = RollbackFailover(plan_, Action());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->ExitCode(), 0) << FormatIncidentAction(*r, "rollback");
+  EXPECT_EQ(r->incident.state, "rolled_back");
+  EXPECT_EQ(r->stopped.size(), 2u);
+  for (const recover::LeftRunning& lr : inc.left_running) EXPECT_FALSE(recover::StillRunning(lr));
+  EXPECT_EQ(fence_.token(), 4u);
+  const fs::path aside = fs::path(Root()) / ".lifeboat-rolled-back" / opened.id;
+  EXPECT_EQ(ReadFile(aside / (dir_ / "data" / "db" / "db.txt").relative_path()),
+            "rows of the db\n");
+  EXPECT_EQ(ReadFile(aside / (dir_ / "data" / "web" / "from-db.txt").relative_path()),
+            "rows of the db\n");
+  EXPECT_FALSE(fs::exists(web_dir));
+}
+
+TEST_F(FailoverTest, AnOpenIncidentToAnotherSiteOrWithAFailedDependencyIsNotJoined) {
+  plan_ = Load(DbWebYaml(/*db_fails=*/true));
+  Backup(plan_);
+  Result<FailoverOutcome> first = PerformFailover(plan_, FailoverOf("db"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->ExitCode(), 3) << FormatFailoverOutcome(*first) << output_;
+  const std::string id = first->incident.id;
+  EXPECT_EQ(first->incident.services.at(0).result, "failed");
+
+  // web to b needs db, which failed in the open incident: refused, nothing moved.
+  Result<FailoverOutcome> web = PerformFailover(plan_, FailoverOf("web"));
+  ASSERT_TRUE(web.ok()) << web.status().ToString();
+  EXPECT_EQ(web->result, FailoverOutcome::Result::kRefused);
+  EXPECT_EQ(web->ExitCode(), 2);
+  EXPECT_NE(
+      web->refusal.find("service db was not recovered in the open incident " + id + " (failed: "),
+      std::string::npos)
+      << web->refusal;
+  EXPECT_NE(web->refusal.find("roll it back (lifeboat failover rollback)"), std::string::npos);
+  EXPECT_EQ(fence_.token(), 1u);
+
+  // To another site: refused as before.
+  FailoverOptions to_a = FailoverOf("web");
+  to_a.recover.site = "a";
+  Result<FailoverOutcome> other = PerformFailover(plan_, to_a);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ(other->result, FailoverOutcome::Result::kRefused);
+  EXPECT_EQ(other->refusal, "incident " + id +
+                                " (a failover to b) is still open: commit it (lifeboat failover "
+                                "commit) or roll it back (lifeboat failover rollback) first");
+  Result<std::optional<IncidentState>> status = FailoverStatus(Failover().state_dir);
+  ASSERT_TRUE(status.ok() && status->has_value());
+  EXPECT_EQ((*status)->services.size(), 1u);
+  EXPECT_EQ(fence_.token(), 1u);
+}
+
+// Failback iterates the incident's services: both parts of a joined incident come home in it.
+TEST_F(FailoverTest, AJoinedIncidentFailsBackAsOne) {
+  const std::string root_a = (dir_ / "root-a").string();
+  plan_ = Load(DbWebYaml(/*db_fails=*/false, root_a));
+  Backup(plan_);
+  Result<FailoverOutcome> first = PerformFailover(plan_, FailoverOf("db"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->ExitCode(), 0) << FormatFailoverOutcome(*first) << output_;
+  Result<FailoverOutcome> second = PerformFailover(plan_, FailoverOf("web"));
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  ASSERT_EQ(second->ExitCode(), 0) << FormatFailoverOutcome(*second) << output_;
+  ASSERT_EQ(second->joined, first->incident.id);
+  const std::vector<recover::LeftRunning> at_b = second->incident.left_running;
+  ASSERT_EQ(at_b.size(), 2u);
+
+  FailbackOptions o;
+  o.to = "a";
+  o.fence = &fence_;
+  o.state_dir = (dir_ / "state").string();
+  o.host = "testhost";
+  o.stop_grace = std::chrono::milliseconds(2000);
+  o.recover.on_line = [this](const std::string& line) { output_ += line + "\n"; };
+  Result<FailbackOutcome> fb = PerformFailback(plan_, o);
+  ASSERT_TRUE(fb.ok()) << fb.status().ToString();
+  ASSERT_EQ(fb->ExitCode(), 0) << FormatFailbackOutcome(*fb) << output_;
+  ASSERT_TRUE(fb->ended.has_value());
+  EXPECT_EQ(fb->ended->id, first->incident.id);
+  EXPECT_EQ(fb->ended->state, "closed");
+  const IncidentState& inc = fb->failback.incident;
+  ASSERT_EQ(inc.services.size(), 2u);
+  for (const IncidentService& s : inc.services) EXPECT_EQ(s.result, "recovered") << s.service;
+  for (const recover::LeftRunning& lr : at_b) EXPECT_FALSE(recover::StillRunning(lr));
+  // web at a fetched db at a again.
+  EXPECT_EQ(ReadFile(fs::path(root_a + (dir_ / "data" / "web").string()) / "from-db.txt"),
+            "rows of the db\n");
+  recover::StopLeftRunning(inc.left_running, std::chrono::milliseconds(2000));
 }
 
 }  // namespace

@@ -70,7 +70,9 @@ nlohmann::ordered_json IncidentStateToJson(const IncidentState& s) {
                          {"steps", steps},
                          {"stopped", x.stopped},
                          {"restart", x.restart},
-                         {"restart_error", x.restart_error}});
+                         {"restart_error", x.restart_error},
+                         {"joined_ns", x.joined_ns},
+                         {"failure_ns", x.failure_ns}});
   }
   J running = J::array();
   for (const recover::LeftRunning& lr : s.left_running) running.push_back(LeftRunningToJson(lr));
@@ -154,6 +156,8 @@ Result<IncidentState> IncidentStateFromJson(const nlohmann::json& j) {
       v.stopped = x.value("stopped", false);
       v.restart = x.value("restart", "");
       v.restart_error = x.value("restart_error", "");
+      v.joined_ns = x.value("joined_ns", int64_t{0});
+      v.failure_ns = x.value("failure_ns", int64_t{0});
       s.services.push_back(std::move(v));
     }
     for (const auto& x : j.value("left_running", nlohmann::json::array())) {

@@ -3,7 +3,8 @@
 // tokens, the timeline, the processes and clusters left running (so that rollback stops exactly
 // them) and the paths the failover wrote below the recovery root (so that rollback moves them
 // aside). Written durably (temporary file, fsync, rename, fsync of the directory) at every step.
-// At most one incident is open per state directory: a new failover is refused while one is.
+// At most one incident is open per state directory: a failover to the open failover's site joins
+// it (its services appended), any other new failover is refused while one is open.
 //
 //   LB_ASSIGN_OR_RETURN(std::optional<IncidentState> open, LoadIncidentState(state_dir));
 //   state.timeline.push_back({now, "service recovered", "shop", "dr"});
@@ -64,6 +65,10 @@ struct IncidentService {
   // The rollback of a failback: "restarted" (it runs at from_site again), "failed" (it runs
   // nowhere: restart_error says why), "left_running" (never stopped: untouched); "" otherwise.
   std::string restart, restart_error;
+  // A service whose failover joined the open incident later (doc/failover.md, "Joining an open
+  // incident"): when it joined (its RTO runs from there) and when its failure happened (its
+  // data-loss window ends there). 0: the incident's start_ns / failure_ns.
+  int64_t joined_ns = 0, failure_ns = 0;
 };
 
 struct IncidentEvent {

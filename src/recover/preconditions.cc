@@ -149,6 +149,14 @@ Result<PreconditionReport> CheckFailoverPreconditions(const plan::Plan& plan,
   for (const Wave& w : waves) {
     for (const WaveService& ws : w.services) {
       const plan::Service& svc = plan.services[ws.plan_index];
+      if (options.already_up.count(svc.name)) {
+        // Runs here already (a failover joining an open incident): its ports are taken and its
+        // paths written by its own recovery; nothing of it is restored again.
+        add(svc.name, "active", Level::kOk,
+            "service " + svc.name + " is active at site " + options.site +
+                " already: not recovered again");
+        continue;
+      }
       const bool listed =
           std::any_of(svc.sites.begin(), svc.sites.end(),
                       [&](const plan::NameRef& n) { return n.name == options.site; });

@@ -10,6 +10,8 @@
 //     clusters' directories) is absent or an empty directory;
 //   - every program a step needs is there (PostgreSQL's initdb, postgres and pg_ctl for a
 //     postgres_restore; the program of each recover, check and switch command given as a list).
+// A service of RecoverOptions::already_up is not checked (its ports are taken and its paths
+// written by the recovery that runs it): one "active" check says so.
 //
 //   RecoverOptions o;  o.mode = RecoveryMode::kFailover;  o.site = "dr";  o.services = {"shop"};
 //   LB_ASSIGN_OR_RETURN(PreconditionReport pre, CheckFailoverPreconditions(plan, o));
@@ -33,7 +35,7 @@ namespace lifeboat::recover {
 struct Precondition {
   enum class Level { kOk, kWarning, kFailed };
   std::string service;  // "" for the site
-  std::string check;    // "site", "snapshot", "port", "path", "program"
+  std::string check;    // "site", "snapshot", "port", "path", "program", "active"
   std::string message;  // for people: what was found
   Level level = Level::kOk;
 };

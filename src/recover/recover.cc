@@ -177,6 +177,7 @@ std::string ProgramVersionOf(const std::string& path, const Context& ctx) {
 struct Slot {
   const WaveService* ws = nullptr;
   int wave = 1;
+  bool up = false;  // RecoverOptions::already_up: passed without being run
   enum { kPending, kRunning, kDone } phase = kPending;
   ServiceRecovery result;
 };
@@ -212,14 +213,35 @@ Result<RecoveryReport> RecoverServices(const plan::Plan& plan, const RecoverOpti
   session.Line(std::string(RecoveryModeName(options.mode)) + " in " +
                (options.mode == RecoveryMode::kFailover ? report.recovery_root : report.sandbox));
 
+  // Services up at the recovery site already (RecoverOptions::already_up): settled as passed
+  // before anything starts, reached at the endpoints a failover left them at.
+  auto up = [&](const std::string& name) {
+    return options.mode == RecoveryMode::kFailover && options.already_up.count(name) != 0;
+  };
+  std::map<std::string, internal::RecoveredEndpoints> ends;  // guarded by mu (below)
   std::vector<Slot> slots;
   for (const Wave& w : waves) {
     for (const WaveService& s : w.services) {
       Slot slot;
       slot.ws = &s;
       slot.wave = w.number;
+      if (up(s.name)) {
+        slot.up = true;
+        slot.phase = Slot::kDone;
+        slot.result.state = ServiceState::kPassed;
+        ends[s.name] = internal::RunningEndpoints(session, plan.services[s.plan_index]);
+        session.Line(s.name + ": active at site " + options.site + " already: not recovered again");
+      }
       slots.push_back(std::move(slot));
     }
+  }
+  report.waves.clear();
+  for (const Wave& w : waves) {
+    Wave left{w.number, {}};
+    for (const WaveService& s : w.services) {
+      if (!up(s.name)) left.services.push_back(s);
+    }
+    if (!left.services.empty()) report.waves.push_back(std::move(left));
   }
   auto index_of = [&](const std::string& name) -> size_t {
     for (size_t i = 0; i < slots.size(); ++i) {
@@ -230,8 +252,7 @@ Result<RecoveryReport> RecoverServices(const plan::Plan& plan, const RecoverOpti
 
   Mutex mu;
   CondVar cv;
-  int running = 0;                                           // guarded by mu
-  std::map<std::string, internal::RecoveredEndpoints> ends;  // guarded by mu
+  int running = 0;  // guarded by mu
   std::vector<std::thread> threads;
 
   auto recover_one = [&](size_t i) {
@@ -317,12 +338,13 @@ Result<RecoveryReport> RecoverServices(const plan::Plan& plan, const RecoverOpti
   if (options.mode == RecoveryMode::kFailover) {
     std::set<std::string> passed;
     for (const Slot& slot : slots) {
-      if (slot.result.passed()) passed.insert(slot.ws->name);
+      if (slot.result.passed() && !slot.up) passed.insert(slot.ws->name);
     }
     report.left_running = session.SettleLeftRunning(passed, &notes);
   }
   session.StopAll(&notes);
   for (Slot& slot : slots) {
+    if (slot.up) continue;
     ServiceRecovery& r = slot.result;
     const plan::Service& svc = plan.services[slot.ws->plan_index];
     r.service = slot.ws->name;

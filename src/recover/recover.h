@@ -41,6 +41,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -125,6 +126,14 @@ struct RecoverOptions {
   // an error fails the service ("<error>"). The achieved RTO is taken after it. May be empty.
   std::function<Status(const ServiceRecovery& recovered, std::vector<StepRecord>* steps)>
       after_verify;
+  // Services of the waves that run at the recovery site already (a failover that joins an open
+  // incident: its first part recovered them, or an earlier failover there was committed): they
+  // are not restored, started or checked and are not in the report (nor in its waves); they
+  // count as dependencies that passed. Their dependents reach them as a failover left them: the
+  // restore directory the recovery root, the plan's ports (LIFEBOAT_PORT_DEP_NAME), each
+  // postgres_restore's cluster at its source's port (LIFEBOAT_PG_*_DEP; PGPASSFILE the recovery
+  // root's, whose lines this session keeps and appends to). Names not in the waves are ignored.
+  std::set<std::string> already_up;
 };
 
 enum class StepState { kOk, kFailed, kNotRun };

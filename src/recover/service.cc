@@ -1,6 +1,5 @@
 // One service of a recovery (doc/drills.md, "What a drill does"): its snapshots chosen and
 // restored into its restore directory, its recover steps, its checks, each timed.
-#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,13 +24,6 @@ namespace {
 using Env = std::vector<std::pair<std::string, std::string>>;
 
 std::string EnvName(std::string_view name) { return EnvironmentName(name); }
-
-// "10.0.0.5", "::1": an address, not a name.
-bool IsNumericAddress(const std::string& host) {
-  in6_addr buf;
-  return !host.empty() && (::inet_pton(AF_INET, host.c_str(), &buf) == 1 ||
-                           ::inet_pton(AF_INET6, host.c_str(), &buf) == 1);
-}
 
 void SetEnv(Env* env, const std::string& name, const std::string& value) {
   for (auto& e : *env) {

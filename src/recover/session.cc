@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "dr/sites.h"
@@ -103,6 +104,15 @@ Status Session::Open(RecoveryReport* report) {
     if (::geteuid() == 0) {
       ::chmod(WorkDir().c_str(), 0711);
       ::chmod((WorkDir() + "/postgres").c_str(), 0711);
+    }
+    // Joining the services that run here already: their clusters' lines stay in the password
+    // file that their dependents' steps get (AddPgPass rewrites it whole).
+    if (!options_.already_up.empty()) {
+      Result<Bytes> pgpass = ReadWholeFile(WorkDir() + "/pgpass");
+      if (pgpass.ok()) {
+        MutexLock lock(&mu_);
+        pgpass_.assign(pgpass->begin(), pgpass->end());
+      }
     }
     report->recovery_root = recovery_root_.empty() ? "/" : recovery_root_;
     return Status::Ok();
@@ -379,6 +389,37 @@ void Session::Line(const std::string& line) {
   if (!options_.on_line) return;
   MutexLock lock(&line_mu_);
   options_.on_line(line);
+}
+
+bool IsNumericAddress(const std::string& host) {
+  in6_addr buf;
+  return !host.empty() && (::inet_pton(AF_INET, host.c_str(), &buf) == 1 ||
+                           ::inet_pton(AF_INET6, host.c_str(), &buf) == 1);
+}
+
+RecoveredEndpoints RunningEndpoints(const Session& session, const plan::Service& svc) {
+  RecoveredEndpoints out;
+  out.restore_dir = session.RestoreDir(svc.name);
+  for (const plan::RecoverStep& step : svc.recover) {
+    for (const auto& p : step.ports) {
+      const bool seen = std::any_of(out.ports.begin(), out.ports.end(),
+                                    [&](const auto& q) { return q.first == p.first; });
+      if (!seen) out.ports.push_back(p);
+    }
+    if (step.kind != plan::RecoverStep::Kind::kPostgresRestore) continue;
+    for (const plan::Source& src : svc.sources) {
+      if (src.kind != plan::SourceKind::kPostgres ||
+          (!step.postgres_source.empty() && src.name != step.postgres_source)) {
+        continue;
+      }
+      if (out.pg_ports.empty() && IsNumericAddress(src.postgres.host)) {
+        out.pg_host = src.postgres.host;
+      }
+      out.pg_ports.emplace_back(src.name, src.postgres.port);
+      break;
+    }
+  }
+  return out;
 }
 
 }  // namespace lifeboat::recover::internal

@@ -173,6 +173,14 @@ std::vector<std::string> SitesUsed(const plan::Plan& plan, const std::vector<Wav
 Status ResolveAt(Session& session, const std::vector<Wave>& waves,
                  const std::vector<std::string>& sites);
 
+// "10.0.0.5", "::1": an address, not a name.
+bool IsNumericAddress(const std::string& host);
+
+// How dependents reach `svc` when it runs at the recovery site already (RecoverOptions::
+// already_up): the restore directory, the plan's ports of its recover steps, and each
+// postgres_restore's cluster at its source's port and host (127.0.0.1 unless numeric).
+RecoveredEndpoints RunningEndpoints(const Session& session, const plan::Service& svc);
+
 ServiceRecovery RecoverOneService(Session& session, const WaveService& ws,
                                   const std::map<std::string, RecoveredEndpoints>& deps,
                                   RecoveredEndpoints* endpoints);

@@ -75,8 +75,9 @@ struct IncidentService {
   // Source name -> snapshot id (64 lowercase hex) restored, in order.
   std::vector<std::pair<std::string, std::string>> snapshots;
   int64_t snapshot_time_ns = 0;  // the oldest restored snapshot's time; 0: none
-  // Achieved RTO (incident start -> service switched), its target, the data-loss window
-  // (failure -> snapshot time): unset when not known. Stored in whole nanoseconds.
+  // Achieved RTO (incident start, or the service's join of the open incident -> service
+  // switched), its target, the data-loss window (failure -> snapshot time): unset when not
+  // known. Stored in whole nanoseconds.
   std::optional<double> rto_seconds, rto_target_seconds, data_loss_seconds;
   double rpo_target_seconds = 0;  // 0: the plan had none
   // In the order they started; DrillStepKind::kSwitch for switch steps (only here).
