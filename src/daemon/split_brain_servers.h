@@ -29,22 +29,12 @@
 
 #include "backend/http/http_client.h"
 #include "fence/etcd_client.h"
+#include "util/free_port_for_test.h"
 #include "util/subprocess.h"
 
 namespace lifeboat::daemon::testing {
 
-// A TCP port on 127.0.0.1 that is free right now.
-inline int FreeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using ::lifeboat::testing::FreeLoopbackPort;
 
 // One GET; OK when it answered 200 within `timeout`.
 inline Status HttpGet(const std::string& url, std::chrono::milliseconds timeout,

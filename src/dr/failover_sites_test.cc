@@ -1,29 +1,13 @@
 // OpenIncidentSites (dr/failover_internal.h): the sites a failover's records go to are opened at
 // once, the recovery site waited for, and a site lost in the disaster given up after the limit
 // instead of holding the failover back for its whole retry budget.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include "dr/failover_internal.h"
 #include "dr/plan_init.h"
 #include "recover/recover_test_util.h"
+#include "util/free_port_for_test.h"
 
 namespace lifeboat::dr {
 namespace {
-
-// A loopback port nothing listens on: connections to it are refused, which the backends retry.
-int ClosedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a = {};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 class FailoverSitesTest : public recover::testing::RecoverFixture {
  protected:
@@ -42,7 +26,7 @@ TEST_F(FailoverSitesTest, ALostSiteIsGivenUpAfterTheLimitAndTheOthersOpen) {
   ASSERT_TRUE(init->ok());
   const plan::Plan plan =
       Load("version: 1\nsites:\n" + Site("b") + Site("c") +
-           "  gone:\n    repository: rest:http://127.0.0.1:" + std::to_string(ClosedPort()) +
+           "  gone:\n    repository: rest:http://127.0.0.1:" + std::to_string(lifeboat::testing::FreeLoopbackPort()) +
            "/repo\n    password_file: " + (dir_ / "pw").string() + "\n" + Services("gone, c, b"));
 
   IncidentState inc;

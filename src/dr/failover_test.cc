@@ -3,10 +3,6 @@
 // in-memory fence (fence/memory_fence.h) and switch steps that write their environment to a file.
 #include "dr/failover.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include "dr/failback.h"
 #include "dr/incident_history.h"
 #include "dr/runbook.h"
@@ -14,6 +10,7 @@
 #include "fence/memory_fence.h"
 #include "recover/checks.h"
 #include "recover/recover_test_util.h"
+#include "util/free_port_for_test.h"
 
 namespace lifeboat::dr {
 namespace {
@@ -22,23 +19,13 @@ using recover::testing::ReadFile;
 using recover::testing::WriteFile;
 namespace fs = std::filesystem;
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a = {};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using ::lifeboat::testing::FreeLoopbackPort;
 
 class FailoverTest : public recover::testing::RecoverFixture {
  protected:
   void SetUp() override {
     RecoverFixture::SetUp();
-    port_ = FreePort();
+    port_ = FreeLoopbackPort();
     WriteFile(dir_ / "data" / "shop" / "index.html", "hello from the shop\n");
     std::string big(300 * 1024, '\0');  // incompressible: its pack is the largest at site b
     uint64_t x = 88172645463325252ull;
@@ -216,7 +203,7 @@ class FailoverTest : public recover::testing::RecoverFixture {
   }
 
   int port_ = 0;
-  int db_port_ = FreePort();
+  int db_port_ = FreeLoopbackPort();
   plan::Plan plan_;
   fence::MemoryFence fence_;
 };
