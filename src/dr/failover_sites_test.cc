@@ -26,7 +26,8 @@ TEST_F(FailoverSitesTest, ALostSiteIsGivenUpAfterTheLimitAndTheOthersOpen) {
   ASSERT_TRUE(init->ok());
   const plan::Plan plan =
       Load("version: 1\nsites:\n" + Site("b") + Site("c") +
-           "  gone:\n    repository: rest:http://127.0.0.1:" + std::to_string(lifeboat::testing::FreeLoopbackPort()) +
+           "  gone:\n    repository: rest:http://127.0.0.1:" +
+           std::to_string(lifeboat::testing::FreeLoopbackPort()) +
            "/repo\n    password_file: " + (dir_ / "pw").string() + "\n" + Services("gone, c, b"));
 
   IncidentState inc;
