@@ -23,6 +23,7 @@
 #include "dr/incident_state.h"
 #include "plan/validate.h"
 #include "recover/recover_test_util.h"
+#include "util/free_port_for_test.h"
 
 namespace lifeboat::daemon {
 namespace {
@@ -366,19 +367,6 @@ class DaemonJoinTest : public recover::testing::RecoverFixture {
   std::string StateDir() const { return (dir_ / "state").string(); }
   std::string Root() const { return (dir_ / "root-b").string(); }
 
-  // A port nothing listens on now (the kernel's choice).
-  static int FreePort() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a = {};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-  }
-
   // db serves its data with python3's http.server; web fetches db's page at db's production port
   // (LIFEBOAT_PORT_DB_HTTP) into its directory and serves that.
   std::string Yaml() {
@@ -471,7 +459,8 @@ class DaemonJoinTest : public recover::testing::RecoverFixture {
     return log_;
   }
 
-  int db_port_ = FreePort(), web_port_ = FreePort();
+  int db_port_ = lifeboat::testing::FreeLoopbackPort(),
+      web_port_ = lifeboat::testing::FreeLoopbackPort();
   std::string yaml_;
   ManualClock clock_;
   FakeFence fence_;

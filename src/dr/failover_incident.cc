@@ -1,8 +1,5 @@
 // The open incident after `lifeboat failover`: commit, rollback, status (doc/failover.md,
 // "Commit and rollback").
-#include <cstdio>
-#include <filesystem>
-
 #include "dr/failover.h"
 #include "dr/failover_internal.h"
 #include "dr/sites.h"
@@ -18,8 +15,6 @@ int IncidentActionOutcome::ExitCode() const {
 
 namespace {
 
-namespace fs = std::filesystem;
-
 Result<IncidentState> LoadOpen(const IncidentActionOptions& options, std::string_view action) {
   if (options.fence == nullptr || options.state_dir.empty()) {
     return Status::InvalidArgument(std::string(action) + " needs a fence and a state directory");
@@ -32,21 +27,6 @@ Result<IncidentState> LoadOpen(const IncidentActionOptions& options, std::string
         ": nothing to " + std::string(action));
   }
   return *s;
-}
-
-// Moves `path` (below `root`) to the same place below `aside`; nothing when it is absent.
-Status MoveAside(const std::string& root, const std::string& aside, const std::string& path,
-                 std::vector<std::string>* moved) {
-  std::error_code ec;
-  if (!fs::exists(fs::symlink_status(path, ec))) return Status::Ok();
-  std::string relative = path.substr(root.size());
-  while (!relative.empty() && relative.front() == '/') relative.erase(0, 1);
-  const std::string to = aside + "/" + relative;
-  LB_RETURN_IF_ERROR(CreateDirectories(fs::path(to).parent_path().string()));
-  if (std::rename(path.c_str(), to.c_str()) != 0) return PosixError("moving " + path + " to " + to);
-  LB_RETURN_IF_ERROR(SyncDirectory(fs::path(path).parent_path().string()));
-  moved->push_back(path + " -> " + to);
-  return Status::Ok();
 }
 
 // "; shop restarted at b; billing NOT running (...)" for a failback's rollback; "" otherwise.
@@ -151,7 +131,7 @@ Result<IncidentActionOutcome> RollbackFailover(const plan::Plan& plan,
   std::string root = inc.recovery_root == "/" ? "" : inc.recovery_root;
   inc.moved_aside_to = root + "/.lifeboat-rolled-back/" + inc.id;
   for (const std::string& path : inc.written_paths) {
-    Status st = MoveAside(root, inc.moved_aside_to, path, &out.moved);
+    Status st = internal::MoveAside(root, inc.moved_aside_to, path, &out.moved);
     if (!st.ok()) {
       out.failed = true;
       out.warnings.push_back(st.message());
