@@ -38,8 +38,15 @@ Status RateLimitBackend::Throttle(Bucket& bucket, uint64_t bytes, std::string_vi
   const int64_t now = context_.clock().MonotonicNs();
   const int64_t until = bucket.Take(bytes, now);
   if (until <= now) return Status::Ok();
-  return context_.SleepFor(std::chrono::nanoseconds(until - now),
-                           std::string(what) + " (waiting for the bandwidth limit)");
+  // Until the moment the bucket is paid off, not for (until - now): other threads' waits may end
+  // between the clock read above and this sleep, and a duration from the older reading would
+  // overshoot by that much.
+  const std::string waiting = std::string(what) + " (waiting for the bandwidth limit)";
+  LB_RETURN_IF_ERROR(context_.Check(waiting));
+  context_.clock().SleepUntil(
+      context_.has_deadline() ? std::min(until, context_.deadline_ns()) : until,
+      context_.cancel_flag());
+  return context_.Check(waiting);
 }
 
 Status RateLimitBackend::Save(const ObjectHandle& h, ByteView data) {
