@@ -402,13 +402,7 @@ TEST_F(FailoverTest, FailbackBringsWhatWasWrittenAtTheRecoverySiteHome) {
   // Written at the recovery site during the failover.
   WriteFile(fs::path(Root() + data.string()) / "new-at-b.txt", "written at b\n");
 
-  FailbackOptions o;
-  o.to = "a";
-  o.fence = &fence_;
-  o.state_dir = (dir_ / "state").string();
-  o.host = "testhost";
-  o.stop_grace = std::chrono::milliseconds(2000);
-  o.recover.on_line = [this](const std::string& line) { output_ += line + "\n"; };
+  FailbackOptions o = Failback();
   o.dry_run = true;
   Result<FailbackOutcome> dry = PerformFailback(plan_, o);
   ASSERT_TRUE(dry.ok()) << dry.status().ToString();
@@ -852,13 +846,7 @@ TEST_F(FailoverTest, AJoinedIncidentFailsBackAsOne) {
   const std::vector<recover::LeftRunning> at_b = second->incident.left_running;
   ASSERT_EQ(at_b.size(), 2u);
 
-  FailbackOptions o;
-  o.to = "a";
-  o.fence = &fence_;
-  o.state_dir = (dir_ / "state").string();
-  o.host = "testhost";
-  o.stop_grace = std::chrono::milliseconds(2000);
-  o.recover.on_line = [this](const std::string& line) { output_ += line + "\n"; };
+  FailbackOptions o = Failback();
   Result<FailbackOutcome> fb = PerformFailback(plan_, o);
   ASSERT_TRUE(fb.ok()) << fb.status().ToString();
   ASSERT_EQ(fb->ExitCode(), 0) << FormatFailbackOutcome(*fb) << output_;

@@ -439,6 +439,18 @@ std::string AbsolutePlanPath(const RunState& st) {
   return ec ? p : abs.lexically_normal().string();
 }
 
+// One "skipped" outcome per site of the service, each with `error`.
+void AddSkippedOutcomes(const plan::Service& svc, const std::string& error, ServiceReport* r) {
+  for (const plan::NameRef& s : svc.sites) {
+    SiteOutcome o;
+    o.site = s.name;
+    o.what = "skipped";
+    o.result = RunResult::kSkipped;
+    o.error = error;
+    r->outcomes.push_back(std::move(o));
+  }
+}
+
 }  // namespace
 
 bool IsDue(RunState& st, const plan::Service& svc, ServiceReport* r) {
@@ -486,20 +498,15 @@ bool ScheduleDue(const RunState& st, const plan::Schedule& schedule, int64_t las
   return *next_due_ns <= st.WallNs();
 }
 
-void SkipService(RunState& st, const plan::Service& svc, const std::string& why, ServiceReport* r) {
+void SkipService(RunState& st, const plan::Service& svc, const std::string& reason,
+                 ServiceReport* r) {
+  const std::string why = st.Redact(reason);  // a fence's error may name an endpoint
   r->state = ServiceState::kSkipped;
   r->note = why;
   r->start_ns = r->end_ns = st.WallNs();
   st.Line("service " + svc.name + ": SKIPPED: " + why);
   if (st.options().dry_run) return;
-  for (const plan::NameRef& s : svc.sites) {
-    SiteOutcome o;
-    o.site = s.name;
-    o.what = "skipped";
-    o.result = RunResult::kSkipped;
-    o.error = "not backed up: " + why;
-    r->outcomes.push_back(std::move(o));
-  }
+  AddSkippedOutcomes(svc, "not backed up: " + why, r);
 }
 
 void DescribeDryRun(RunState& st, const plan::Service& svc, ServiceReport* r) {
@@ -535,14 +542,7 @@ void RunService(RunState& st, const plan::Service& svc, ServiceReport* r) {
       r->state = ServiceState::kLocked;
       r->note = why;
       st.Line("service " + svc.name + ": skipped: " + why);
-      for (const plan::NameRef& s : svc.sites) {
-        SiteOutcome o;
-        o.site = s.name;
-        o.what = "skipped";
-        o.result = RunResult::kSkipped;
-        o.error = "another run holds the service: " + why;
-        r->outcomes.push_back(o);
-      }
+      AddSkippedOutcomes(svc, "another run holds the service: " + why, r);
     } else {
       r->state = ServiceState::kRan;
       st.Line("service " + svc.name + ": FAILED: run lock: " + why);
