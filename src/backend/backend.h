@@ -76,6 +76,10 @@ struct BackendHints {
   // then ask before removing and plan around what is locked (backend/object_lock.h). Unset: no
   // lock is known (a removal may still be refused; object_lock.h tells that case apart too).
   std::optional<ObjectLockHint> object_lock = std::nullopt;
+  // Set when a read costs no request to a server and no transfer (a local directory): reading a
+  // range twice then costs a copy from the page cache, less than most ways of avoiding it (the
+  // restorer keeps its windows of small files small on such a backend; see restorer_internal.h).
+  bool local_reads = false;
 };
 
 struct ObjectInfo {

@@ -32,7 +32,7 @@ class LocalBackend : public Backend {
   // "local:<root>".
   // A local file system: a couple of requests at once; the cores decide the rest (WorkersFor):
   // more readers only add seeks on a disk, and the work per pack is CPU-bound on an SSD.
-  BackendHints Hints() const override { return {.concurrent_requests = 2}; }
+  BackendHints Hints() const override { return {.concurrent_requests = 2, .local_reads = true}; }
   std::string Location() const override;
 
   // The Backend contract; all methods are thread-safe (the object holds no mutable state) and

@@ -2,7 +2,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
 
 #include "restorer/path_filter.h"
 
@@ -32,6 +37,30 @@ Result<FileDescriptor> OpenBelow(int from_fd, const std::string& from_rel, const
 
 Result<FileDescriptor> OpenDirBeneath(int root_fd, const std::string& rel) {
   return OpenBelow(root_fd, "", rel);
+}
+
+Result<FileDescriptor> OpenFileBeneath(int root_fd, const std::string& rel, int flags) {
+  flags |= O_NOFOLLOW | O_CLOEXEC;
+  // Set once openat2 turned out to be missing (ENOSYS) or filtered (EPERM): the fallback then.
+  static std::atomic<bool> no_openat2{false};
+  if (!no_openat2.load(std::memory_order_relaxed)) {
+    struct open_how how = {};
+    how.flags = static_cast<uint64_t>(flags);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    const long fd = ::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof(how));
+    if (fd >= 0) return FileDescriptor(static_cast<int>(fd));
+    if (errno == ENOSYS || errno == EPERM) no_openat2.store(true, std::memory_order_relaxed);
+  }
+  const size_t slash = rel.rfind('/');
+  const std::string parent = slash == std::string::npos ? std::string() : rel.substr(0, slash);
+  const std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  LB_ASSIGN_OR_RETURN(FileDescriptor dir, OpenBelow(root_fd, "", parent));
+  FileDescriptor fd(::openat(dir.get(), name.c_str(), flags));
+  if (fd.valid()) return fd;
+  const int err = errno;
+  if (err == ELOOP)
+    return Status::FailedPrecondition("\"" + rel + "\" is a symlink (a symlink is never followed)");
+  return PosixError("open \"" + rel + "\"", err);
 }
 
 size_t SpareDescriptors() {

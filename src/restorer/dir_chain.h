@@ -34,6 +34,13 @@ Result<FileDescriptor> OpenChildDir(int dirfd, const std::string& name, const st
 // most two descriptors at any time.
 Result<FileDescriptor> OpenDirBeneath(int root_fd, const std::string& rel);
 
+// Opens the non-directory `rel` (a path below `root_fd` without "..") with `flags`, never
+// following a symlink in any component: one openat2 call (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
+// a few microseconds) or, where the kernel lacks openat2 or a seccomp filter refuses it, and for
+// the message of a failed open, the parent by OpenDirBeneath and then the name with O_NOFOLLOW.
+// Errors name `rel`.
+Result<FileDescriptor> OpenFileBeneath(int root_fd, const std::string& rel, int flags);
+
 // Whether errno `err` says that the process (EMFILE) or the system (ENFILE) has no descriptor
 // left.
 inline bool OutOfDescriptors(int err) { return err == EMFILE || err == ENFILE; }

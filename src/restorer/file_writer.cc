@@ -5,12 +5,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <span>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "restorer/restorer_internal.h"
@@ -103,7 +104,29 @@ void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
     b = end;
   }
   if (jobs.empty()) return FinishFile(w);
-  if (jobs.size() == 1) return AddToWindow(std::move(w));
+  if (jobs.size() == 1) {
+    // A window's file keeps its descriptor while the budget allows; beyond it, it is closed
+    // until a run reopens it (restorer_internal.h, kMaxWindowFiles).
+    if (window_fds_held_.load() < budget_.window_fds) {
+      window_fds_held_++;
+      w->holds_fd = true;
+    } else {
+      struct stat st;
+      if (::fstat(w->fd.get(), &st) != 0) {
+        FailFile(*w, PosixError("stat the created file"));
+        return FinishFile(w);
+      }
+      w->dev = st.st_dev;
+      w->ino = st.st_ino;
+      if (Status closed = w->fd.Close("created file"); !closed.ok()) {
+        FailFile(*w, closed);
+        return FinishFile(w);
+      }
+      w->dir.reset();  // reopened, like the file, when a link or a removal needs it
+    }
+    w->windowed = true;
+    return AddToWindow(std::move(w));
+  }
   w->jobs_left = jobs.size();
   for (auto [b, end] : jobs) {
     pool_->Submit([this, job = std::vector<Segment>{{w, b, end}}] { RunJob(job); });
@@ -118,7 +141,6 @@ struct Restorer::Window {
   };
   struct Run {
     size_t begin, end;  // into `needed`
-    std::vector<std::shared_ptr<FileWork>> files;  // the files its blobs go to, each once
   };
   std::vector<Repository::BlobRequest> needed;  // each blob once, by pack and offset
   std::unordered_map<Id, std::vector<Place>, IdHash> places;
@@ -128,7 +150,16 @@ struct Restorer::Window {
 void Restorer::AddToWindow(std::shared_ptr<FileWork> w) {
   window_bytes_ += w->size;
   window_.push_back(std::move(w));
-  if (window_bytes_ >= kWindowBytes || window_.size() >= budget_.window_files) FlushWindow();
+  uint64_t max_bytes = kWindowBytes;
+  size_t max_files = kMaxWindowFiles;
+  if (local_reads_) {
+    max_bytes = kFirstWindowBytes;
+    max_files = std::clamp<size_t>(budget_.window_fds / 2, 1, kLocalWindowFiles);
+  } else if (windows_flushed_ == 0) {
+    max_bytes = kFirstWindowBytes;
+    max_files = kFirstWindowFiles;
+  }
+  if (window_bytes_ >= max_bytes || window_.size() >= max_files) FlushWindow();
 }
 
 void Restorer::FlushWindow() {
@@ -136,7 +167,8 @@ void Restorer::FlushWindow() {
   std::vector<std::shared_ptr<FileWork>> files;
   files.swap(window_);
   window_bytes_ = 0;
-  // The previous window's files are open until its runs are done: at most two windows at once.
+  windows_flushed_++;
+  // The previous window's plan is held until its runs are done: at most two windows at once.
   if (window_in_flight_) pool_->Wait();
   window_in_flight_ = true;
 
@@ -155,23 +187,13 @@ void Restorer::FlushWindow() {
     }
   }
   for (auto [begin, end] :
-       Repository::GroupNeighbours(window->needed, kMaxGapBytes, kMaxRangeBytes)) {
-    Window::Run run{begin, end, {}};
-    const size_t r = window->runs.size();
-    for (size_t i = begin; i < end; ++i) {
-      for (const Window::Place& p : window->places.at(window->needed[i].id)) {
-        if (p.w->last_run == r) continue;
-        p.w->last_run = r;
-        run.files.push_back(p.w);
-      }
-    }
-    window->runs.push_back(std::move(run));
-  }
-  // Each file is held by every run that writes to it, and by this function until every run is
-  // submitted (a file none writes to, all holes, completes below).
+       Repository::GroupNeighbours(window->needed, kMaxGapBytes, kMaxRangeBytes))
+    window->runs.push_back({begin, end});
+  // Each file is held by each of its blob writes, and by this function until every run is
+  // submitted (a file with nothing to write, all holes, completes below).
   for (const auto& w : files) w->jobs_left = 1;
-  for (const Window::Run& run : window->runs)
-    for (const auto& w : run.files) w->jobs_left++;
+  for (const auto& [id, places] : window->places)
+    for (const Window::Place& p : places) p.w->jobs_left++;
   for (size_t r = 0; r < window->runs.size(); ++r)
     pool_->Submit([this, window, r] { RunWindowJob(*window, r); });
   for (const auto& w : files) ReleaseFile(w);
@@ -179,29 +201,90 @@ void Restorer::FlushWindow() {
 
 void Restorer::RunWindowJob(const Window& window, size_t r) {
   const Window::Run& run = window.runs[r];
-  if (Cancelled()) {
-    for (const auto& w : run.files) FailFile(*w, Status::Cancelled("interrupted"));
-  } else {
-    const std::span<const Repository::BlobRequest> blobs(window.needed.data() + run.begin,
-                                                         run.end - run.begin);
+  const std::span<const Repository::BlobRequest> blobs(window.needed.data() + run.begin,
+                                                       run.end - run.begin);
+  // Each blob's places are released exactly once: by its result, or below when there was none.
+  std::vector<bool> taken(blobs.size(), false);
+  auto fail_places = [&](size_t i, const Status& st) {
+    for (const Window::Place& p : window.places.at(blobs[i].id)) {
+      FailFile(*p.w, st);
+      WriteWindowPlace(p.w, p.k, nullptr);
+    }
+  };
+  if (!Cancelled()) {
     // Every result, error or not, is taken: LoadBlobsAt itself cannot fail here.
     (void)repo_.LoadBlobsAt(blobs, [&](size_t i, Result<Bytes> loaded) -> Status {
-      const Id& id = blobs[i].id;
-      const std::vector<Window::Place>& to = window.places.at(id);
+      if (i >= blobs.size() || taken[i]) return Status::Ok();
+      taken[i] = true;
       if (!loaded.ok()) {
-        for (const Window::Place& p : to) FailFile(*p.w, loaded.status());
+        fail_places(i, loaded.status());
         return Status::Ok();
       }
-      if (IsAllZero(loaded->data(), loaded->size())) {
+      const Id& id = blobs[i].id;
+      const bool zero = IsAllZero(loaded->data(), loaded->size());
+      if (zero) {
         MutexLock l(&zero_mu_);
         zero_blobs_.insert(id);
-        return Status::Ok();
       }
-      for (const Window::Place& p : to) WritePlace(*p.w, p.k, *loaded);
+      for (const Window::Place& p : window.places.at(id))
+        WriteWindowPlace(p.w, p.k, zero ? nullptr : &*loaded);
       return Status::Ok();
     });
   }
-  for (const auto& w : run.files) ReleaseFile(w);
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    if (taken[i]) continue;
+    fail_places(i, Cancelled() ? Status::Cancelled("interrupted")
+                               : Status::Internal("blob " + blobs[i].id.Hex() + " was not loaded"));
+  }
+}
+
+void Restorer::WriteWindowPlace(const std::shared_ptr<FileWork>& w, size_t k, const Bytes* data) {
+  if (w->holds_fd) {
+    if (data) WritePlace(*w, w->fd.get(), k, *data);
+    return ReleaseFile(w);
+  }
+  FileDescriptor fd;
+  if (data && !w->failed) {
+    auto reopened = ReopenFile(*w);
+    if (reopened.ok()) {
+      fd = std::move(*reopened);
+      WritePlace(*w, fd.get(), k, *data);
+    } else {
+      FailFile(*w, reopened.status());
+    }
+  }
+  if (w->jobs_left.load() == 1 && fd.valid()) {
+    // Most likely the file's last write: FinishFile needs a descriptor, keep this one. Only
+    // this thread can drop the last hold, so no other thread touches w->fd meanwhile.
+    w->fd = std::move(fd);
+  } else if (fd.valid()) {
+    if (Status closed = fd.Close("restored file"); !closed.ok()) FailFile(*w, closed);
+  }
+  ReleaseFile(w);
+}
+
+Result<FileDescriptor> Restorer::ReopenFile(const FileWork& w) {
+  const std::string& rel = plan_.entries[w.entry].rel;
+  LB_ASSIGN_OR_RETURN(FileDescriptor fd, OpenFileBeneath(root_fd_.get(), rel, O_WRONLY));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return PosixError("stat the reopened file");
+  if (st.st_dev != w.dev || st.st_ino != w.ino)
+    return Status::FailedPrecondition(
+        "the file was replaced by another one while it was being restored");
+  return fd;
+}
+
+Status Restorer::RemoveWindowFile(const FileWork& w) {
+  const LayoutEntry& e = plan_.entries[w.entry];
+  LB_ASSIGN_OR_RETURN(FileDescriptor dir, OpenDirBeneath(root_fd_.get(), ParentRel(e.rel)));
+  struct stat st;
+  if (::fstatat(dir.get(), e.node.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return errno == ENOENT ? Status::Ok() : PosixError("stat");
+  if (st.st_dev != w.dev || st.st_ino != w.ino)
+    return Status::FailedPrecondition("another file took its place");
+  if (::unlinkat(dir.get(), e.node.name.c_str(), 0) != 0 && errno != ENOENT)
+    return PosixError("remove");
+  return Status::Ok();
 }
 
 void Restorer::ReleaseFile(const std::shared_ptr<FileWork>& w) {
@@ -210,12 +293,12 @@ void Restorer::ReleaseFile(const std::shared_ptr<FileWork>& w) {
   FinishFile(w);
 }
 
-void Restorer::WritePlace(FileWork& w, size_t k, const Bytes& data) {
+void Restorer::WritePlace(FileWork& w, int fd, size_t k, const Bytes& data) {
   if (w.failed) return;
   const Id& id = plan_.entries[w.entry].node.content[k];
-  Status st = WriteSkippingZeroBlocks(
-      w.fd.get(), data, w.offsets[k], hole_block_,
-      "blob " + id.Hex() + " at offset " + std::to_string(w.offsets[k]));
+  Status st =
+      WriteSkippingZeroBlocks(fd, data, w.offsets[k], hole_block_,
+                              "blob " + id.Hex() + " at offset " + std::to_string(w.offsets[k]));
   if (!st.ok()) FailFile(w, st);
 }
 
@@ -260,7 +343,7 @@ void Restorer::LoadSegments(const std::vector<Segment>& segments) {
         if (zero_blobs_.count(id)) continue;  // a hole
       }
       if (std::shared_ptr<const Bytes> cached = cache_.Get(id)) {
-        WritePlace(w, k, *cached);
+        WritePlace(w, w.fd.get(), k, *cached);
         continue;
       }
       auto [it, first] = places.try_emplace(id);
@@ -289,7 +372,7 @@ void Restorer::LoadSegments(const std::vector<Segment>& segments) {
         return Status::Ok();
       }
       auto data = std::make_shared<const Bytes>(std::move(*loaded));
-      for (const Place& p : to) WritePlace(*p.w, p.k, *data);
+      for (const Place& p : to) WritePlace(*p.w, p.w->fd.get(), p.k, *data);
       cache_.Put(id, std::move(data));
       return Status::Ok();
     });
@@ -305,6 +388,14 @@ void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
     MutexLock l(&w->mu);
     st = w->error;
   }
+  if (st.ok() && !w->fd.valid()) {  // a window's file whose last write did not keep it open
+    auto reopened = ReopenFile(*w);
+    if (reopened.ok()) {
+      w->fd = std::move(*reopened);
+    } else {
+      st = reopened.status();
+    }
+  }
   if (st.ok() && ::ftruncate(w->fd.get(), static_cast<off_t>(w->size)) != 0)
     st = PosixError("truncate to " + std::to_string(w->size) + " bytes");
   if (st.ok()) {
@@ -314,9 +405,13 @@ void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
   if (!st.ok()) {
     w->fd = FileDescriptor();  // close
     // Never leave an incomplete file that looks restored.
-    if (::unlinkat(dir->get(), e.node.name.c_str(), 0) != 0 && errno != ENOENT)
-      st = st.WithContext("could not remove the incomplete file (" +
-                          std::string(std::strerror(errno)) + ")");
+    if (dir) {
+      if (::unlinkat(dir->get(), e.node.name.c_str(), 0) != 0 && errno != ENOENT)
+        st = st.WithContext("could not remove the incomplete file (" +
+                            std::string(std::strerror(errno)) + ")");
+    } else if (Status removed = RemoveWindowFile(*w); !removed.ok()) {
+      st = st.WithContext("could not remove the incomplete file (" + removed.message() + ")");
+    }
     // An interrupted file is not an error of its own: the restore reports the interrupt.
     if (st.code() != StatusCode::kCancelled)
       AddError(e.snap_path, "file not restored: " + st.message());
@@ -326,6 +421,7 @@ void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
     bytes_ += w->size;
     states_[w->entry] = kDone;
   }
+  if (w->holds_fd) window_fds_held_--;
   files_done_++;
   w->locs.clear();
   w->locs.shrink_to_fit();
@@ -339,9 +435,28 @@ void Restorer::FinishFile(const std::shared_ptr<FileWork>& w) {
     w->ok = st.ok();
     links.swap(w->links);
   }
+  // A window's file and its waiting links have no directory held: reopened below the target.
+  std::shared_ptr<FileDescriptor> from_dir = dir;
   for (const auto& link : links) {
     if (st.ok()) {
-      MakeLink(*w, dir->get(), link.entry, link.dir->get());
+      const LayoutEntry& le = plan_.entries[link.entry];
+      std::shared_ptr<FileDescriptor> link_dir = link.dir;
+      Status opened;
+      for (auto [held, rel] : {std::pair{&from_dir, &e.rel}, std::pair{&link_dir, &le.rel}}) {
+        if (*held || !opened.ok()) continue;
+        auto reopened = OpenDirBeneath(root_fd_.get(), ParentRel(*rel));
+        if (reopened.ok()) {
+          *held = std::make_shared<FileDescriptor>(std::move(*reopened));
+        } else {
+          opened = reopened.status();
+        }
+      }
+      if (!opened.ok()) {
+        AddError(le.snap_path, "hardlink to " + e.snap_path + " not created: " + opened.message());
+        states_[link.entry] = kFailed;
+        continue;
+      }
+      MakeLink(*w, from_dir->get(), link.entry, link_dir->get());
     } else {
       if (st.code() != StatusCode::kCancelled)
         AddError(plan_.entries[link.entry].snap_path,
@@ -372,7 +487,7 @@ void Restorer::LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
   {
     MutexLock l(&w.mu);
     if (!w.done) {
-      w.links.push_back({i, dir});
+      w.links.push_back({i, w.windowed && !w.holds_fd ? nullptr : dir});
       return;
     }
     ok = w.ok;

@@ -49,12 +49,13 @@ DescriptorBudget BudgetDescriptors(int workers) {
   const size_t avail = spare > reserve ? spare - reserve : 0;
   const size_t queue = std::clamp<size_t>(avail / 3, 1, 4 * w);
   const size_t jobs = queue + w + 1;  // queued and running large-file jobs, and one being made
-  // Two windows of files and their directories take at most half of what is left.
-  const size_t spare_for_windows = avail > 2 * jobs ? avail - 2 * jobs : 0;
-  const size_t window = std::clamp<size_t>(spare_for_windows / 8, 1, kMaxWindowFiles);
-  const size_t files = jobs + 2 * window;
+  const size_t rest = avail > 2 * (jobs + w) ? avail - 2 * (jobs + w) : 0;
+  const size_t window_fds = std::min(rest / 4, 2 * kLocalWindowFiles);
+  // Each of them, each worker's reopened window file and the window files kept open, each with
+  // its directory.
+  const size_t files = jobs + w + window_fds;
   const size_t dirs = avail > 2 * files + 2 ? avail - 2 * files : 2;
-  return {workers, queue, dirs, window};
+  return {workers, queue, dirs, window_fds};
 }
 
 RestoreResult Restorer::DryRun() {
@@ -107,6 +108,7 @@ Result<RestoreResult> Restorer::Run() {
   if (!root_fd_.valid()) return PosixError("open restore target " + opt_.target);
   hole_block_ = HoleBlockSize(root_fd_.get());
   budget_ = BudgetDescriptors(WorkersFor(repo_.backend(), opt_.workers));
+  local_reads_ = repo_.backend().Hints().local_reads;
 
   std::function<void(bool)> report;
   if (opt_.progress) report = [this](bool final) { opt_.progress(Progress(final)); };

@@ -42,12 +42,25 @@ constexpr uint64_t kMaxGapBytes = 256u << 10;
 constexpr uint64_t kMaxRangeBytes = kJobBytes;
 // Small files (one job's worth or less) are restored a window at a time: the blobs of all the
 // window's files, sorted by pack and offset, are read in runs of neighbours, each run one job
-// that writes into whichever files need its blobs. A backup stores a directory's files in the
-// order it read them, not in name order, so only a window spanning whole directories finds
-// them side by side. A window holds up to kWindowBytes of content and kMaxWindowFiles files
-// (open until they are complete), fewer when descriptors are scarce.
-constexpr uint64_t kWindowBytes = 64u << 20;
-constexpr size_t kMaxWindowFiles = 4096;
+// that writes into whichever files need its blobs. A pack's blobs are shuffled (repository
+// format, section 6), so the files of one pack are spread over all of it and every window that
+// needs some of them reads the whole pack: a window must span many packs' worth of files for
+// each pack to be read about once (with windows of 2,500 files, a kernel-tree restore read its
+// packs twice over, and a remote site served twice the bytes). A window's file keeps the
+// descriptor it was created with while the descriptor budget allows (DescriptorBudget::
+// window_fds); beyond it, the walk closes it and each run that writes there reopens it below the
+// target (OpenFileBeneath, checked to be the same inode). Reopening costs a few system calls a
+// file; reading a range again from a local directory costs only a copy from the page cache. So
+// on a backend with local reads (BackendHints::local_reads) a window holds no more files than
+// keep their descriptors (at most kLocalWindowFiles) and kFirstWindowBytes of content; on any
+// other, a window holds up to kWindowBytes and kMaxWindowFiles files, the first one only
+// kFirstWindowBytes and kFirstWindowFiles, so that the workers start while the walk gathers the
+// next.
+constexpr uint64_t kFirstWindowBytes = 64u << 20;
+constexpr size_t kFirstWindowFiles = 2048;
+constexpr size_t kLocalWindowFiles = 4096;
+constexpr uint64_t kWindowBytes = 1u << 30;
+constexpr size_t kMaxWindowFiles = 32768;
 constexpr size_t kCacheBytes = 16u << 20;  // LRU cache of recently loaded blobs (>= 2 max-size blobs)
 // Files at least this large are written through (WriteThrough) job by job.
 constexpr uint64_t kWriteThroughBytes = 16u << 20;
@@ -68,18 +81,19 @@ Result<std::vector<BlobLocation>> LocateContent(Repository& repo, const Node& no
 Status VerifyFile(Repository& repo, int root_fd, const LayoutEntry& e,
                   const Context& ctx);
 
-// How many threads, queued jobs, files per window and open directories the descriptors left
-// allow. Each worker may hold a pack file while it reads; each file being written holds its
-// descriptor and may hold its directory's; a reopened directory needs two while it is opened;
-// two windows may be open at once (one being written, the next being gathered). The defaults
-// (cores, 4 jobs per worker, kMaxWindowFiles per window) apply whenever the limit is not tiny;
-// under `ulimit -n 16` this is one worker, one queued job, windows of one file and two open
-// directories.
+// How many threads, queued jobs, window files holding their descriptors and open directories the
+// descriptors left allow. Each worker may hold a pack file while it reads, and a window's file it
+// reopened to write or complete; each large file being written holds its descriptor and may hold
+// its directory's; a reopened directory needs two while it is opened; the window files that keep
+// their descriptors (two windows: one being written, the next being gathered) take at most a
+// quarter of what is left. The defaults (cores, 4 jobs per worker, 2 * kLocalWindowFiles window
+// files) apply whenever the limit is not tiny; under `ulimit -n 16` this is one worker, one
+// queued job, no window file kept open and two open directories.
 struct DescriptorBudget {
   int workers;
   size_t queue;
   size_t dirs;
-  size_t window_files;
+  size_t window_fds;
 };
 
 DescriptorBudget BudgetDescriptors(int workers);
@@ -120,6 +134,9 @@ class Restorer {
     size_t begin = 0, end = 0;
   };
   struct Window;
+  // A hardlink waiting for its file. `dir` (the link's directory) is null when the file is a
+  // window's that did not keep its descriptor: a large window may keep many links waiting, and
+  // their directories are reopened below the target when the links are made.
   struct PendingLink {
     size_t entry;
     std::shared_ptr<FileDescriptor> dir;
@@ -128,14 +145,21 @@ class Restorer {
   struct FileWork {
     size_t entry = 0;
     // The parent directory. Set before the jobs start; once `done`, the main thread may drop it
-    // (ReleaseLinkDirs) under `mu`.
+    // (ReleaseLinkDirs) under `mu`. Null for a window's file that did not keep its descriptor.
     std::shared_ptr<FileDescriptor> dir;
-    FileDescriptor fd;                    // written by jobs, closed by Finish
+    // Written by jobs, closed by FinishFile. A window's file that does not keep it is closed once
+    // created; the run that writes its last blob hands its descriptor over for FinishFile.
+    FileDescriptor fd;
+    bool windowed = false;  // restored by window runs (set before the file joins its window)
+    bool holds_fd = false;  // a window's file that kept its descriptor (set likewise)
+    dev_t dev = 0;          // a window's file as created: a reopened file must be this one
+    ino_t ino = 0;
     std::vector<BlobLocation> locs;
     std::vector<uint64_t> offsets;
     uint64_t size = 0;
-    std::atomic<size_t> jobs_left{0};  // content jobs (or window runs, + 1) not yet done
-    size_t last_run = SIZE_MAX;        // main thread, while a window is planned
+    // Content jobs not yet done; for a window's file, its blob writes not yet done plus one
+    // (FlushWindow's hold while it submits the runs). The one who drops it to 0 finishes it.
+    std::atomic<size_t> jobs_left{0};
     std::atomic<bool> failed{false};
     Mutex mu;
     Status error GUARDED_BY(mu);  // first content error
@@ -173,19 +197,30 @@ class Restorer {
   // Plans the window being gathered into runs and submits them (main thread; before anything
   // waits for the pool). Waits first for the previous window, so at most two are open.
   void FlushWindow();
-  // One run of a window: loads its blobs with one read, writes them wherever the window's files
-  // need them, then releases those files.
+  // One run of a window: loads its blobs with one read and writes them wherever the window's
+  // files need them; each write releases its file, and the last one completes it.
   void RunWindowJob(const Window& window, size_t run);
+  // Writes blob k of the window's file w (`data` null: all zeros, a hole, or not loaded), then
+  // releases w. A file that did not keep its descriptor is reopened for the write, and the
+  // descriptor handed to FinishFile when this write is its last.
+  void WriteWindowPlace(const std::shared_ptr<FileWork>& w, size_t k, const Bytes* data);
   // Drops one hold on a file of a window; the last completes it.
   void ReleaseFile(const std::shared_ptr<FileWork>& w);
+  // Opens a window's file again for writing; FailedPrecondition when what is there now is not
+  // the file the walk created.
+  Result<FileDescriptor> ReopenFile(const FileWork& w);
+  // Removes a window's file that failed (its directory reopened below the target); leaves what
+  // is there alone when it is not the file the walk created. Ok when it is gone already.
+  Status RemoveWindowFile(const FileWork& w);
   // Writes the segments' blobs: each blob loaded once, neighbours in a pack with one read
   // (LoadSegments); then completes every file whose last job this was.
   void RunJob(const std::vector<Segment>& segments);
   void LoadSegments(const std::vector<Segment>& segments);
   // Records the first error of w's content (the file is then removed by FinishFile).
   static void FailFile(FileWork& w, const Status& st);
-  // Writes `data`, blob k of w, at its offset (zero blocks left as holes); a failure fails w.
-  void WritePlace(FileWork& w, size_t k, const Bytes& data);
+  // Writes `data`, blob k of w, at its offset through `fd` (zero blocks left as holes); a
+  // failure fails w.
+  void WritePlace(FileWork& w, int fd, size_t k, const Bytes& data);
   void FinishFile(const std::shared_ptr<FileWork>& w);
   void LinkEntry(size_t i, const std::shared_ptr<FileDescriptor>& dir);
   // Links entry i (in the directory `dirfd`) to w's file, which is in `from_dirfd`.
@@ -229,10 +264,13 @@ class Restorer {
 
   FileDescriptor root_fd_;
   size_t hole_block_ = 4096;  // zero blocks of this size are left as holes (HoleBlockSize)
-  DescriptorBudget budget_{1, 1, 2, 1};
+  DescriptorBudget budget_{1, 1, 2, 0};
+  bool local_reads_ = false;                // the repository's BackendHints::local_reads
+  std::atomic<size_t> window_fds_held_{0};  // window files holding their descriptor now
   ThreadPool* pool_ = nullptr;
   std::vector<std::shared_ptr<FileWork>> window_;  // main thread: the window being gathered
   uint64_t window_bytes_ = 0;
+  size_t windows_flushed_ = 0;     // main thread
   bool window_in_flight_ = false;  // main thread: a window was submitted since the last wait
   DirChain* chain_ = nullptr;  // main thread: the directories the walk is in, by depth
   std::unordered_map<size_t, std::shared_ptr<FileWork>> link_targets_;  // main thread

@@ -370,6 +370,138 @@ TEST_F(RestorerTest, DeepTreeWithFewDescriptors) {
   EXPECT_EQ(st.st_nlink, 2u);
 }
 
+TEST_F(RestorerTest, ReopenedWindowFilesKeepMetadataAndLinksAndFailAlone) {
+  // So few descriptors that no window file keeps its own (DescriptorBudget::window_fds is 0):
+  // every file is created and closed by the walk, reopened below the target by the run that
+  // writes it, completed (mode, times) through a reopened descriptor, linked from reopened
+  // directories, and removed through a reopened directory when its content is damaged.
+  auto linked = [](Node n, uint64_t inode) {
+    n.links = 2;
+    n.device = 9;
+    n.inode = inode;
+    return n;
+  };
+  const Bytes a_data = RandomBytes(700, 21), bad_data = RandomBytes(900, 22);
+  Node a = linked(File("a", {a_data}, 0640), 1);
+  Node bad = linked(File("bad", {bad_data}, 0640), 2);
+  std::vector<Node> d1 = {a, bad};
+  std::vector<Bytes> contents;
+  for (uint32_t i = 0; i < 40; ++i) {
+    contents.push_back(RandomBytes(300 + i, 300 + i));
+    d1.push_back(File("x" + std::to_string(i), {contents.back()}, 0640));
+  }
+  Node a_link = a, bad_link = bad;
+  a_link.name = "a-link";
+  bad_link.name = "bad-link";
+  Id root = Root({Dir("d1", d1), Dir("d2", {a_link, bad_link})});
+  auto bad_loc = repo_->index().Find(BlobType::kData, bad.content[0]);
+  ASSERT_TRUE(bad_loc);
+  auto pack = backend_->Load({ObjectType::kPack, bad_loc->pack.Hex()}, 0, 0);
+  ASSERT_TRUE(pack.ok());
+  (*pack)[bad_loc->offset + 10] ^= 0x01;
+  ASSERT_TRUE(backend_->ReplaceForTesting({ObjectType::kPack, bad_loc->pack.Hex()}, *pack).ok());
+
+  struct rlimit saved;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  struct rlimit low = saved;
+  low.rlim_cur = std::min<rlim_t>(saved.rlim_cur, OpenDescriptors() + 11);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  auto r = RestoreTree(*repo_, root, Options());
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->files, 41u);
+  EXPECT_EQ(r->hardlinks, 1u);
+  EXPECT_EQ(r->errors.size(), 2u) << Errors(*r);
+  EXPECT_TRUE(HasError(*r, "/d1/bad", bad.content[0].Hex())) << Errors(*r);
+  EXPECT_TRUE(HasError(*r, "/d2/bad-link", "its file /d1/bad failed")) << Errors(*r);
+  EXPECT_FALSE(fs::exists(target_ + "/d1/bad"));
+  EXPECT_FALSE(fs::exists(target_ + "/d2/bad-link"));
+  struct stat sa, sl;
+  ASSERT_EQ(::stat((target_ + "/d1/a").c_str(), &sa), 0);
+  ASSERT_EQ(::stat((target_ + "/d2/a-link").c_str(), &sl), 0);
+  EXPECT_EQ(sa.st_ino, sl.st_ino);
+  EXPECT_EQ(sa.st_nlink, 2u);
+  EXPECT_EQ(ReadFile(target_ + "/d2/a-link"), a_data);
+  for (uint32_t i = 0; i < 40; ++i) {
+    const std::string path = target_ + "/d1/x" + std::to_string(i);
+    ASSERT_EQ(ReadFile(path), contents[i]) << path;
+    struct stat st;
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0640u) << path;
+    EXPECT_EQ(st.st_mtim.tv_sec, kMtime / 1000000000) << path;
+    EXPECT_EQ(st.st_mtim.tv_nsec, kMtime % 1000000000) << path;
+  }
+}
+
+// Before each read of a pack, calls `action` until it returns true (it did what it waited for).
+class ActingBackend : public ForwardingBackend {
+ public:
+  ActingBackend(Backend* inner, std::function<bool()> action)
+      : ForwardingBackend(inner), action_(std::move(action)) {}
+  Result<Bytes> Load(const ObjectHandle& h, uint64_t offset, uint64_t length) override {
+    if (h.type == ObjectType::kPack && !done_) done_ = action_();
+    return ForwardingBackend::Load(h, offset, length);
+  }
+  Status LoadInto(const ObjectHandle& h, uint64_t offset, uint64_t length, Bytes* out) override {
+    return LoadIntoThroughLoad(h, offset, length, out);
+  }
+
+ private:
+  std::function<bool()> action_;
+  std::atomic<bool> done_{false};
+};
+
+TEST_F(RestorerTest, AReopenedFileThatWasReplacedIsNeitherWrittenNorRemoved) {
+  // A window's file without its own descriptor is reopened by path: if another file took its
+  // place meanwhile (here a hardlink to a file outside the target, the classic way to make a
+  // privileged restore write elsewhere), the restore must not write it, chmod it or remove it.
+  std::vector<Node> files;
+  for (uint32_t i = 0; i < 10; ++i)
+    files.push_back(File("x" + std::to_string(i), {RandomBytes(400, 40 + i)}, 0640));
+  Id root = Root({Dir("d", files)});
+  const std::string outside = tmp_ + "/outside";
+  const std::string text = "not the restore's";
+  const Bytes marker(text.begin(), text.end());
+  ASSERT_TRUE(WriteFileDurably(outside, marker, false).ok());
+  ASSERT_EQ(::chmod(outside.c_str(), 0600), 0);
+  const std::string victim = target_ + "/d/x3";
+  // The trees are read first; the files' blobs only once the walk has created all ten (one
+  // window): then the outside file takes x3's place.
+  bool swapped = false;
+  auto backend = std::make_unique<ActingBackend>(backend_, [&] {
+    if (!fs::exists(target_ + "/d/x9")) return false;
+    const std::string tmp = target_ + "/d/.swap";
+    swapped =
+        ::link(outside.c_str(), tmp.c_str()) == 0 && ::rename(tmp.c_str(), victim.c_str()) == 0;
+    return true;
+  });
+  auto repo = Repository::Open(std::move(backend), "pw");
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  ASSERT_TRUE((*repo)->LoadIndex().ok());
+  struct rlimit saved;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  struct rlimit low = saved;
+  low.rlim_cur = std::min<rlim_t>(saved.rlim_cur, OpenDescriptors() + 11);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  auto r = RestoreTree(**repo, root, Options());
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(swapped) << std::strerror(errno);
+  EXPECT_EQ(r->files, 9u);
+  ASSERT_EQ(r->errors.size(), 1u) << Errors(*r);
+  EXPECT_TRUE(HasError(*r, "/d/x3", "replaced")) << Errors(*r);
+  EXPECT_TRUE(HasError(*r, "/d/x3", "another file took its place")) << Errors(*r);
+  EXPECT_EQ(ReadFile(outside), marker);
+  struct stat st;
+  ASSERT_EQ(::stat(outside.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(st.st_nlink, 2u);  // the name in the target was left alone too
+  for (uint32_t i = 0; i < 10; ++i) {
+    if (i == 3) continue;
+    EXPECT_EQ(ReadFile(target_ + "/d/x" + std::to_string(i)), RandomBytes(400, 40 + i)) << i;
+  }
+}
+
 // Sets `cancel` once `after` pack reads have gone through after Arm() (as a Ctrl-C would).
 class CancellingBackend : public ForwardingBackend {
  public:
@@ -705,6 +837,69 @@ TEST_F(RestorerTest, SmallFilesShareReadsAndDamageStaysWithItsFile) {
   // and the damaged blob read twice alone (damage in transit or at rest?). One read per blob
   // would be 300.
   EXPECT_LE(counting->pack_reads.load(), 6);
+}
+
+TEST_F(RestorerTest, SmallFilesReadEachPackAboutOnceThoughItsBlobsAreShuffled) {
+  // 20,000 files of about 200 random bytes in packs of 1 MiB: about 5,000 files a pack, in
+  // shuffled order (repository format, section 6), so every window of files that needs some of
+  // a pack reads the whole of it. Windows of at most 4,096 files read each pack two or three
+  // times; a window spanning many packs reads each once. A memory backend has no local reads
+  // (BackendHints::local_reads), as a remote site: the first window is small (kFirstWindowFiles),
+  // the second takes the rest, so the pack the first window needed is read twice and the others
+  // once.
+  std::unique_ptr<Repository> repo;
+  {
+    auto backend = std::make_unique<MemoryBackend>();
+    backend_ = backend.get();
+    InitOptions io;
+    io.pack_size = 1u << 20;
+    auto made = Repository::Init(std::move(backend), "pw", io);
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    repo_ = std::move(*made);
+    saver_ = std::make_unique<BlobSaver>(*repo_, BlobSaverOptions{});
+  }
+  std::vector<Node> dirs;
+  std::vector<Bytes> contents;
+  for (uint32_t d = 0; d < 40; ++d) {
+    std::vector<Node> files;
+    for (uint32_t i = 0; i < 500; ++i) {
+      const uint32_t n = d * 500 + i;
+      contents.push_back(RandomBytes(150 + n % 100, 90000 + n));
+      files.push_back(File("f" + std::to_string(i), {contents.back()}));
+    }
+    dirs.push_back(Dir("d" + std::to_string(d), std::move(files)));
+  }
+  Id root = Root(std::move(dirs));
+  uint64_t pack_bytes = 0;  // trees' and data packs
+  size_t packs = 0;
+  ASSERT_TRUE(backend_
+                  ->List(ObjectType::kPack, "",
+                         [&](const ObjectInfo& info) {
+                           pack_bytes += info.size;
+                           packs++;
+                           return Status::Ok();
+                         })
+                  .ok());
+  ASSERT_GE(packs, 5u);
+
+  auto backend = std::make_unique<CountingBackend>(backend_);
+  CountingBackend* counting = backend.get();
+  auto opened = Repository::Open(std::move(backend), "pw");
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  ASSERT_TRUE((*opened)->LoadIndex().ok());
+  counting->pack_bytes = 0;
+  auto r = RestoreTree(**opened, root, Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->errors.empty()) << Errors(*r);
+  EXPECT_EQ(r->files, 20000u);
+  for (uint32_t n = 0; n < 20000; n += 997) {
+    ASSERT_EQ(ReadFile(target_ + "/d" + std::to_string(n / 500) + "/f" + std::to_string(n % 500)),
+              contents[n])
+        << n;
+  }
+  // Every pack once (the trees' packs too), and one data pack (about 1 MiB) twice.
+  EXPECT_LE(counting->pack_bytes.load(), pack_bytes + (5u << 18))
+      << packs << " packs of " << pack_bytes << " bytes in all";
 }
 
 TEST_F(RestorerTest, NeverWritesThroughSymlinks) {
