@@ -134,17 +134,25 @@ void Restorer::StartFile(size_t i, const std::shared_ptr<FileDescriptor>& dir) {
 }
 
 // What a window's jobs share, read-only once submitted.
+// Compact (a window holds up to kMaxWindowFiles files, two windows at once): a place is 8 bytes.
 struct Restorer::Window {
   struct Place {
-    std::shared_ptr<FileWork> w;
-    size_t k;  // the blob's index in the file
+    uint32_t file;  // into `files`
+    uint32_t k;     // the blob's index in the file
   };
   struct Run {
     size_t begin, end;  // into `needed`
   };
+  std::vector<std::shared_ptr<FileWork>> files;
   std::vector<Repository::BlobRequest> needed;  // each blob once, by pack and offset
-  std::unordered_map<Id, std::vector<Place>, IdHash> places;
+  // Where needed[i] goes: places[first[i]] up to places[first[i + 1]].
+  std::vector<uint32_t> first;
+  std::vector<Place> places;
   std::vector<Run> runs;
+
+  std::span<const Place> PlacesOf(size_t i) const {
+    return {places.data() + first[i], places.data() + first[i + 1]};
+  }
 };
 
 void Restorer::AddToWindow(std::shared_ptr<FileWork> w) {
@@ -173,30 +181,46 @@ void Restorer::FlushWindow() {
   window_in_flight_ = true;
 
   auto window = std::make_shared<Window>();
-  for (const auto& w : files) {
-    const Node& node = plan_.entries[w->entry].node;
-    for (size_t k = 0; k < w->locs.size(); ++k) {
-      const Id& id = node.content[k];
-      {
-        MutexLock l(&zero_mu_);
-        if (zero_blobs_.count(id)) continue;  // a hole
+  {
+    // Each blob once (`index`: its place in `needed` as gathered), and every place it goes to.
+    std::unordered_map<Id, uint32_t, IdHash> index;
+    std::vector<std::pair<uint32_t, Window::Place>> gathered;
+    for (uint32_t f = 0; f < files.size(); ++f) {
+      const FileWork& w = *files[f];
+      const Node& node = plan_.entries[w.entry].node;
+      for (uint32_t k = 0; k < w.locs.size(); ++k) {
+        const Id& id = node.content[k];
+        {
+          MutexLock l(&zero_mu_);
+          if (zero_blobs_.count(id)) continue;  // a hole
+        }
+        auto [it, added] = index.try_emplace(id, static_cast<uint32_t>(window->needed.size()));
+        if (added) window->needed.push_back({w.locs[k], id});
+        gathered.push_back({it->second, {f, k}});
       }
-      auto [it, first] = window->places.try_emplace(id);
-      it->second.push_back({w, k});
-      if (first) window->needed.push_back({w->locs[k], id});
     }
+    for (auto [begin, end] :
+         Repository::GroupNeighbours(window->needed, kMaxGapBytes, kMaxRangeBytes))
+      window->runs.push_back({begin, end});
+    // GroupNeighbours sorted `needed`: group the places by the blob's new position.
+    std::vector<uint32_t> position(window->needed.size());
+    for (uint32_t i = 0; i < window->needed.size(); ++i)
+      position[index.at(window->needed[i].id)] = i;
+    window->first.assign(window->needed.size() + 1, 0);
+    for (const auto& [blob, place] : gathered) window->first[position[blob] + 1]++;
+    for (size_t i = 1; i < window->first.size(); ++i) window->first[i] += window->first[i - 1];
+    window->places.resize(gathered.size());
+    std::vector<uint32_t> next(window->first.begin(), window->first.end() - 1);
+    for (const auto& [blob, place] : gathered) window->places[next[position[blob]]++] = place;
   }
-  for (auto [begin, end] :
-       Repository::GroupNeighbours(window->needed, kMaxGapBytes, kMaxRangeBytes))
-    window->runs.push_back({begin, end});
   // Each file is held by each of its blob writes, and by this function until every run is
   // submitted (a file with nothing to write, all holes, completes below).
   for (const auto& w : files) w->jobs_left = 1;
-  for (const auto& [id, places] : window->places)
-    for (const Window::Place& p : places) p.w->jobs_left++;
+  for (const Window::Place& p : window->places) files[p.file]->jobs_left++;
+  window->files = std::move(files);
   for (size_t r = 0; r < window->runs.size(); ++r)
     pool_->Submit([this, window, r] { RunWindowJob(*window, r); });
-  for (const auto& w : files) ReleaseFile(w);
+  for (const auto& w : window->files) ReleaseFile(w);
 }
 
 void Restorer::RunWindowJob(const Window& window, size_t r) {
@@ -206,9 +230,9 @@ void Restorer::RunWindowJob(const Window& window, size_t r) {
   // Each blob's places are released exactly once: by its result, or below when there was none.
   std::vector<bool> taken(blobs.size(), false);
   auto fail_places = [&](size_t i, const Status& st) {
-    for (const Window::Place& p : window.places.at(blobs[i].id)) {
-      FailFile(*p.w, st);
-      WriteWindowPlace(p.w, p.k, nullptr);
+    for (const Window::Place& p : window.PlacesOf(run.begin + i)) {
+      FailFile(*window.files[p.file], st);
+      WriteWindowPlace(window.files[p.file], p.k, nullptr);
     }
   };
   if (!Cancelled()) {
@@ -226,8 +250,8 @@ void Restorer::RunWindowJob(const Window& window, size_t r) {
         MutexLock l(&zero_mu_);
         zero_blobs_.insert(id);
       }
-      for (const Window::Place& p : window.places.at(id))
-        WriteWindowPlace(p.w, p.k, zero ? nullptr : &*loaded);
+      for (const Window::Place& p : window.PlacesOf(run.begin + i))
+        WriteWindowPlace(window.files[p.file], p.k, zero ? nullptr : &*loaded);
       return Status::Ok();
     });
   }

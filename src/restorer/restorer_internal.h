@@ -60,7 +60,7 @@ constexpr uint64_t kFirstWindowBytes = 64u << 20;
 constexpr size_t kFirstWindowFiles = 2048;
 constexpr size_t kLocalWindowFiles = 4096;
 constexpr uint64_t kWindowBytes = 1u << 30;
-constexpr size_t kMaxWindowFiles = 32768;
+constexpr size_t kMaxWindowFiles = 16384;
 constexpr size_t kCacheBytes = 16u << 20;  // LRU cache of recently loaded blobs (>= 2 max-size blobs)
 // Files at least this large are written through (WriteThrough) job by job.
 constexpr uint64_t kWriteThroughBytes = 16u << 20;
