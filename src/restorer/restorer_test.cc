@@ -35,6 +35,21 @@ rlim_t OpenDescriptors() {
   return n;
 }
 
+// Restores with the soft limit on descriptors 11 above those open now: the restorer then runs
+// one worker, keeps no window file open (DescriptorBudget) and releases directories as it goes.
+// The limit is put back before returning.
+Result<RestoreResult> RestoreWithFewDescriptors(Repository& repo, const Id& root,
+                                                const RestoreOptions& o) {
+  struct rlimit saved;
+  if (::getrlimit(RLIMIT_NOFILE, &saved) != 0) return PosixError("getrlimit");
+  struct rlimit low = saved;
+  low.rlim_cur = std::min<rlim_t>(saved.rlim_cur, OpenDescriptors() + 11);
+  if (::setrlimit(RLIMIT_NOFILE, &low) != 0) return PosixError("lower the descriptor limit");
+  auto r = RestoreTree(repo, root, o);
+  if (::setrlimit(RLIMIT_NOFILE, &saved) != 0) return PosixError("put the descriptor limit back");
+  return r;
+}
+
 Bytes RandomBytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   Bytes b(n);
@@ -146,6 +161,16 @@ class RestorerTest : public ::testing::Test {
     Id id = SaveTree(std::move(t));
     Flush();
     return id;
+  }
+  // The repository opened again through `backend` (a wrapper of backend_), its index loaded;
+  // null, with the test failed, when that does not work.
+  std::unique_ptr<Repository> OpenThrough(std::unique_ptr<Backend> backend) {
+    auto repo = Repository::Open(std::move(backend), "pw");
+    EXPECT_TRUE(repo.ok()) << repo.status().ToString();
+    if (!repo.ok()) return nullptr;
+    Status loaded = (*repo)->LoadIndex();
+    EXPECT_TRUE(loaded.ok()) << loaded.ToString();
+    return loaded.ok() ? std::move(*repo) : nullptr;
   }
   RestoreOptions Options() {
     RestoreOptions o;
@@ -342,15 +367,9 @@ TEST_F(RestorerTest, DeepTreeWithFewDescriptors) {
                 0750);
   }
   Id root = Root({level});
-  struct rlimit saved;
-  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
-  struct rlimit low = saved;
-  low.rlim_cur = std::min<rlim_t>(saved.rlim_cur, OpenDescriptors() + 11);
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
   RestoreOptions o = Options();
   o.verify = true;
-  auto r = RestoreTree(*repo_, root, o);
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  auto r = RestoreWithFewDescriptors(*repo_, root, o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->errors.empty()) << Errors(*r);
   EXPECT_EQ(r->dirs, 150u + 149u);  // the levels and their side directories
@@ -401,13 +420,7 @@ TEST_F(RestorerTest, ReopenedWindowFilesKeepMetadataAndLinksAndFailAlone) {
   (*pack)[bad_loc->offset + 10] ^= 0x01;
   ASSERT_TRUE(backend_->ReplaceForTesting({ObjectType::kPack, bad_loc->pack.Hex()}, *pack).ok());
 
-  struct rlimit saved;
-  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
-  struct rlimit low = saved;
-  low.rlim_cur = std::min<rlim_t>(saved.rlim_cur, OpenDescriptors() + 11);
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
-  auto r = RestoreTree(*repo_, root, Options());
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  auto r = RestoreWithFewDescriptors(*repo_, root, Options());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->files, 41u);
   EXPECT_EQ(r->hardlinks, 1u);
@@ -475,16 +488,9 @@ TEST_F(RestorerTest, AReopenedFileThatWasReplacedIsNeitherWrittenNorRemoved) {
         ::link(outside.c_str(), tmp.c_str()) == 0 && ::rename(tmp.c_str(), victim.c_str()) == 0;
     return true;
   });
-  auto repo = Repository::Open(std::move(backend), "pw");
-  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
-  ASSERT_TRUE((*repo)->LoadIndex().ok());
-  struct rlimit saved;
-  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
-  struct rlimit low = saved;
-  low.rlim_cur = std::min<rlim_t>(saved.rlim_cur, OpenDescriptors() + 11);
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
-  auto r = RestoreTree(**repo, root, Options());
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  std::unique_ptr<Repository> repo = OpenThrough(std::move(backend));
+  ASSERT_NE(repo, nullptr);
+  auto r = RestoreWithFewDescriptors(*repo, root, Options());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_TRUE(swapped) << std::strerror(errno);
   EXPECT_EQ(r->files, 9u);
@@ -540,15 +546,14 @@ TEST_F(RestorerTest, CancelStopsPromptlyAndLeavesNoPartialFile) {
   // read each (8 of these files): cancelled at the second read.
   auto backend = std::make_unique<CancellingBackend>(backend_, &cancel, 2);
   CancellingBackend* cancelling = backend.get();
-  auto repo = Repository::Open(std::move(backend), "pw");
-  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
-  ASSERT_TRUE((*repo)->LoadIndex().ok());
+  std::unique_ptr<Repository> repo = OpenThrough(std::move(backend));
+  ASSERT_NE(repo, nullptr);
   cancelling->Arm();
   RestoreOptions o = Options();
   o.workers = 2;
   o.verify = true;
   o.context = Context().WithCancel(&cancel);
-  auto r = RestoreTree(**repo, root, o);
+  auto r = RestoreTree(*repo, root, o);
   ASSERT_FALSE(r.ok()) << "a cancelled restore must not look complete";
   EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().ToString();
   EXPECT_NE(r.status().message().find("interrupted"), std::string::npos);
@@ -819,11 +824,10 @@ TEST_F(RestorerTest, SmallFilesShareReadsAndDamageStaysWithItsFile) {
 
   auto backend = std::make_unique<CountingBackend>(backend_);
   CountingBackend* counting = backend.get();
-  auto repo = Repository::Open(std::move(backend), "pw");
-  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
-  ASSERT_TRUE((*repo)->LoadIndex().ok());
+  std::unique_ptr<Repository> repo = OpenThrough(std::move(backend));
+  ASSERT_NE(repo, nullptr);
   counting->pack_reads = 0;
-  auto r = RestoreTree(**repo, root, Options());
+  auto r = RestoreTree(*repo, root, Options());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->files, 299u);
   ASSERT_EQ(r->errors.size(), 1u) << Errors(*r);
@@ -884,11 +888,10 @@ TEST_F(RestorerTest, SmallFilesReadEachPackAboutOnceThoughItsBlobsAreShuffled) {
 
   auto backend = std::make_unique<CountingBackend>(backend_);
   CountingBackend* counting = backend.get();
-  auto opened = Repository::Open(std::move(backend), "pw");
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  ASSERT_TRUE((*opened)->LoadIndex().ok());
+  std::unique_ptr<Repository> repo = OpenThrough(std::move(backend));
+  ASSERT_NE(repo, nullptr);
   counting->pack_bytes = 0;
-  auto r = RestoreTree(**opened, root, Options());
+  auto r = RestoreTree(*repo, root, Options());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_TRUE(r->errors.empty()) << Errors(*r);
   EXPECT_EQ(r->files, 18000u);
