@@ -7,6 +7,7 @@
 #   bench/remote.sh [--dataset kernel|image|all] [--sites local,s3,sftp,rest,multi]
 #                   [--tools lifeboat,restic] [--out FILE.md] [--image-size SIZE]
 #                   [--image-extent BLOCKS] [--kernel-subset PATHS] [--seed N]
+#                   [--restore-on tmpfs|disk]
 #
 #   --dataset        which dataset(s) to run (default: all); the datasets of bench/run.sh
 #   --sites          comma-separated sites, run in this order (default: local,s3,sftp,rest,multi)
@@ -18,6 +19,13 @@
 #                             (init --replica-of), every backup with --also-to both
 #   --tools          lifeboat, restic or both, in this order (default: lifeboat,restic)
 #   --out FILE.md    also write the Markdown report to FILE.md (it always goes to stdout)
+#   --restore-on     where both tools restore to (default: tmpfs)
+#                      tmpfs  a tmpfs mounted for the run at $BENCH_WORK/remote/restore (needs
+#                             root or sudo; each restore is removed once checked): what a
+#                             restore costs does not drift with the disk's state between steps
+#                      disk   a directory on the disk of $BENCH_WORK (ext4 here: the cost of
+#                             creating files drifts by tens of percent on this VM, e.g. for
+#                             minutes after a mass delete, so restore ratios move between runs)
 #   --image-size, --image-extent, --kernel-subset, --seed   as in bench/run.sh
 #
 # Environment: BENCH_WORK, BENCH_DATA, LIFEBOAT_BIN, BENCH_BUILD_DIR, BENCH_CPUS as in
@@ -50,6 +58,7 @@ image_size=1G
 image_extent=1
 kernel_subset=
 seed=1
+restore_on=tmpfs
 original_args=("$@")
 
 usage() {
@@ -69,6 +78,7 @@ while [[ $# -gt 0 ]]; do
     --image-extent) image_extent=${2:?--image-extent needs a value}; shift 2 ;;
     --kernel-subset) kernel_subset=${2:?--kernel-subset needs a value}; shift 2 ;;
     --seed) seed=${2:?--seed needs a value}; shift 2 ;;
+    --restore-on) restore_on=${2:?--restore-on needs a value}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -90,6 +100,7 @@ done
 [[ $seed =~ ^[0-9]+$ ]] || die "--seed must be a non-negative integer"
 [[ $image_size =~ ^[0-9]+[KMGkmg]?$ ]] || die "--image-size must look like 64M or 1G"
 [[ $image_extent =~ ^[0-9]+$ ]] || die "--image-extent must be a positive integer"
+case $restore_on in tmpfs|disk) ;; *) die "--restore-on must be tmpfs or disk" ;; esac
 
 WORK=$(mkdir -p "${BENCH_WORK:-$BENCH_DIR/work}" && cd "${BENCH_WORK:-$BENCH_DIR/work}" && pwd)
 readonly WORK
@@ -139,12 +150,35 @@ done
 setup_pinning
 mkdir -p "$RW"/{live,repo,restore,cache,logs}
 
+# With --restore-on tmpfs the restores go to a tmpfs mounted over $RW/restore for this run
+# (unmounted on every exit); a restore is removed once checked, so one at a time takes memory.
+restore_mounted=0
+unmount_restore() {
+  if [[ $restore_mounted -eq 1 ]]; then
+    as_root umount "$RW/restore" || log "could not unmount the tmpfs at $RW/restore"
+    restore_mounted=0
+  fi
+}
+if [[ $restore_on == tmpfs ]]; then
+  as_root mount -t tmpfs -o mode=0755 lifeboat-bench-restore "$RW/restore" ||
+    die "cannot mount a tmpfs at $RW/restore (needs root or sudo); use --restore-on disk"
+  restore_mounted=1
+  trap unmount_restore EXIT
+  as_root chown "$(id -u):$(id -g)" "$RW/restore" || die "cannot chown the tmpfs at $RW/restore"
+  log "restores go to a tmpfs at $RW/restore"
+fi
+
 # discard PATH...: moves old repositories and restores into the trash, emptied after the last
-# timed step (bench/run.sh explains why: ext4 is slow for minutes after a mass delete).
+# timed step (bench/run.sh explains why: ext4 is slow for minutes after a mass delete). What
+# is on the restore tmpfs is removed at once (freeing memory costs the disk nothing).
 discard() {
   local path
   for path in "$@"; do
     [[ -e $path ]] || continue
+    if [[ $restore_mounted -eq 1 && $path == "$RW/restore/"* ]]; then
+      rm -rf "$path" || die "cannot remove $path"
+      continue
+    fi
     mkdir -p "$TRASH"
     mv "$path" "$(mktemp -d "$TRASH/discarded.XXXXXX")/" || die "cannot move $path to $TRASH"
   done
@@ -335,6 +369,7 @@ run_step() {
       verify=MISMATCH
       log "restore of $tool from $site differs from the source, see $base.verify"
     fi
+    [[ $restore_mounted -eq 1 ]] && discard "$target"
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$current_dataset" "$site" "$tool" \
     "$step" "$rc" "$wall" "$user" "$sys" "${rss:-0}" "$(repo_size)" "$verify" "$server_cpu" \
@@ -377,6 +412,14 @@ server_note() {
   done
 }
 
+restore_note() {
+  if [[ $restore_on == tmpfs ]]; then
+    echo "a tmpfs mounted for the run (\`--restore-on tmpfs\`), the same for both tools"
+  else
+    echo "a directory on the disk of the work directory (\`--restore-on disk\`: $(df -T "$RW/restore" | awk 'NR == 2 { print $2 }'))"
+  fi
+}
+
 report() {
   local ds
   cat <<EOF
@@ -392,6 +435,7 @@ $(host_line)
 - Measured with \`$TIME_BIN -f '%e %U %S %M'\`: wall time, client CPU = user + sys (children
   included: restic's ssh), peak RSS of the largest process. Repository size: \`du -sb\`, or the
   bucket's size_actual for S3. Restores verified with \`diff -r --no-dereference\` (not timed).
+- Restore target: $(restore_note)
 - Command: \`bench/remote.sh ${original_args[*]}\`
 - Sites (servers on 127.0.0.1, started by tests/servers/run_with.sh):
 $(server_note)
