@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds Lifeboat. Usage: scripts/build.sh [release|asan|fuzz|tsa] (default release).
-# Output: build/<kind>/src/cli/lifeboat. release is g++ (-O3). asan is clang with ASan + UBSan and
-# clang's thread-safety analysis (-Wthread-safety, as errors) over everything it compiles, tests
-# included: the second compiler's warnings and the lock annotations are checked in the same build
-# that runs the tests under the sanitizers (-O1, line tables only: quick to compile and link,
-# stack traces keep file:line). fuzz (clang, libFuzzer + ASan + UBSan, no tests or benches) builds
-# only the fuzz targets: build/fuzz/fuzz/<name>_fuzzer and make_fuzz_corpus. tsa is the
-# thread-safety check alone (libraries and CLI, unoptimized, no tests), for a quick local look.
+# Output: build/<kind>/src/cli/lifeboat. release is g++ (-O2; the tests' own sources -O1). asan
+# is clang with ASan + UBSan and clang's thread-safety analysis (-Wthread-safety, as errors) over
+# everything it compiles, tests included: the second compiler's warnings and the lock annotations
+# are checked in the same build that runs the tests under the sanitizers (-O1, line tables only:
+# quick to compile and link, stack traces keep file:line). fuzz (clang, libFuzzer + ASan + UBSan,
+# no tests or benches) builds only the fuzz targets: build/fuzz/fuzz/<name>_fuzzer and
+# make_fuzz_corpus. tsa is the thread-safety check alone (libraries and CLI, unoptimized, no
+# tests), for a quick local look.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind="${1:-release}"
